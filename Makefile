@@ -1,0 +1,36 @@
+# Two commands for a fresh machine: `make run` and `make test`.
+VENV   := .venv
+PY     := $(VENV)/bin/python
+FLASK  := $(VENV)/bin/flask --app app
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+
+.PHONY: install run test db-check serve-demo clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+## Create the virtualenv, migrate, load the demo data, print the demo logins and serve on http://127.0.0.1:5000
+run: install
+	$(FLASK) db upgrade
+	$(FLASK) demo load
+	@echo "\nServeur : http://$(HOST):$(PORT)/  (catalogue public : http://$(HOST):$(PORT)/catalogue/)\n"
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+## Run the tests on SQLite, and on PostgreSQL too when TEST_DATABASE_URL is set
+test: install
+	$(PY) -m pytest
+
+## Check that the models and the migrations agree
+db-check: install
+	$(FLASK) db upgrade
+	$(FLASK) db check
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,3 @@
+from trainingmgr import create_app
+
+app = create_app()

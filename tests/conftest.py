@@ -1,0 +1,245 @@
+"""Test fixtures. Every test that uses ``app`` runs on SQLite and, when TEST_DATABASE_URL is set, on
+PostgreSQL too, in a database of its own created for the run and dropped after it. The schema comes
+from the Alembic history, so the migrations are exercised as well."""
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from decimal import Decimal
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import make_url
+
+from trainingmgr import create_app
+from trainingmgr.config import normalise_database_url
+from trainingmgr.extensions import db
+
+from tests.helpers import MONDAY, login
+
+BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request, tmp_path_factory):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        return
+    server = make_url(normalise_database_url(os.environ["TEST_DATABASE_URL"]))
+    name = f"trainingmgr_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def base_config(database_url: str, tmp_path) -> dict:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "FILES_DIR": str(tmp_path / "files"),
+        "LOGIN_RATE_LIMIT": "1000 per minute",
+        "SERVER_NAME": "localhost",
+    }
+
+
+@pytest.fixture(scope="session")
+def _schema(database_url, tmp_path_factory):
+    """Build the schema once per database from the migrations."""
+    from flask_migrate import upgrade
+
+    app = create_app(base_config(database_url, tmp_path_factory.mktemp("schema")))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return database_url
+
+
+def _empty_tables() -> None:
+    tables = [t for t in reversed(db.metadata.sorted_tables)]
+    with db.engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            for table in tables:
+                conn.execute(table.delete())
+            conn.commit()
+            conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+        conn.commit()
+
+
+class Client(FlaskClient):
+    """A test client that sends the CSRF token with every form POST, as a browser would.
+
+    Pass ``csrf=False`` to send a POST without it."""
+
+    _token: str | None = None
+
+    def csrf_token(self) -> str:
+        if self._token is None:
+            page = self.get("/login").get_data(as_text=True)
+            match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page) or re.search(
+                r'name="csrf_token" value="([^"]+)"', page)
+            assert match, "no CSRF token on /login"
+            self._token = match.group(1)
+        return self._token
+
+    def post(self, *args, csrf: bool = True, **kwargs):
+        if csrf and "json" not in kwargs:
+            data = dict(kwargs.get("data") or {})
+            data.setdefault("csrf_token", self.csrf_token())
+            kwargs["data"] = data
+        return super().post(*args, **kwargs)
+
+
+@pytest.fixture
+def make_app(_schema, tmp_path):
+    """Create an app on the test database with extra configuration; tables are emptied afterwards."""
+    created = []
+
+    def factory(**overrides):
+        app = create_app({**base_config(_schema, tmp_path), **overrides})
+        app.test_client_class = Client
+        created.append(app)
+        return app
+
+    yield factory
+    if created:
+        with created[0].app_context():
+            db.session.remove()
+            _empty_tables()
+            db.engine.dispose()
+        for app in created[1:]:
+            with app.app_context():
+                db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app):
+    app = make_app()
+    with app.app_context():
+        yield app
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def backend(app) -> str:
+    return db.engine.dialect.name
+
+
+# --------------------------------------------------------------------------- data helpers
+
+
+@pytest.fixture
+def users(app):
+    from trainingmgr.accounts.services import create_user
+
+    made = {
+        "admin": create_user("admin@test.example", "admin-password-1", "admin", "Ada Admin"),
+        "advisor": create_user("conseil@test.example", "advisor-password-1", "advisor", "Camille Conseil"),
+        "trainer": create_user("formateur@test.example", "trainer-password-1", "trainer", "Pierre Formateur"),
+        "trainer2": create_user("formateur2@test.example", "trainer2-password-1", "trainer", "Paula Formatrice"),
+    }
+    db.session.commit()
+    return made
+
+
+@pytest.fixture
+def advisor_client(client, users):
+    login(client, "conseil@test.example")
+    return client
+
+
+@pytest.fixture
+def world(app, users):
+    """The two seed courses published, a Toulouse room for 10, a remote room, two trainers linked to the
+    two trainer accounts, a client company."""
+    from trainingmgr.catalogue.services import create_course, set_course_status
+    from trainingmgr.companies.services import save_company
+    from trainingmgr.demo.seeds import CHORUS_PRO, DUME_CHORUS_PRO
+    from trainingmgr.organisation.services import update_organisation
+    from trainingmgr.demo.services import ORGANISATION
+    from trainingmgr.resources.services import save_location, save_trainer
+
+    update_organisation(ORGANISATION)
+    chorus = create_course(CHORUS_PRO, users["advisor"], slug=CHORUS_PRO["slug"])
+    dume = create_course(DUME_CHORUS_PRO, users["advisor"], slug=DUME_CHORUS_PRO["slug"])
+    set_course_status(chorus, "published")
+    set_course_status(dume, "published")
+    room = save_location(None, {"name": "Salle Capitole", "city": "Toulouse", "address": "1 rue A",
+                                "postal_code": "31000", "capacity": 10})
+    small_room = save_location(None, {"name": "Petite salle", "city": "Toulouse", "capacity": 4})
+    remote = save_location(None, {"name": "Classe virtuelle", "is_remote": True,
+                                  "meeting_url": "https://visio.example.com/salle"})
+    db.session.flush()
+    pierre = save_trainer(None, {"first_name": "Pierre", "last_name": "Formateur",
+                                 "email": "formateur@test.example", "user_id": users["trainer"].id})
+    paula = save_trainer(None, {"first_name": "Paula", "last_name": "Formatrice",
+                                "email": "formateur2@test.example", "user_id": users["trainer2"].id})
+    company = save_company(None, {"name": "Cabinet d'architecture Dupont", "siret": "44306184100021"})
+    db.session.commit()
+
+    class World:
+        pass
+
+    w = World()
+    w.chorus, w.dume, w.room, w.small_room, w.remote = chorus, dume, room, small_room, remote
+    w.pierre, w.paula, w.company, w.users = pierre, paula, company, users
+    return w
+
+
+@pytest.fixture
+def make_session(world):
+    """Create a session of a world course through the service (slots from the course pattern)."""
+    from trainingmgr.sessions.services import create_session
+
+    def factory(course=None, start=MONDAY, trainer=None, location=None, **extra):
+        course = course or world.chorus
+        data = {"course_id": course.id, "start_date": start, "location_id": (location or world.room).id,
+                "trainer_ids": [(trainer or world.pierre).id], "format": "inter"}
+        if course.current_version.price_per_trainee is None and "price_per_trainee" not in extra:
+            data["price_per_trainee"] = Decimal("600.00")
+        data.update(extra)
+        session, _ = create_session(data, world.users["advisor"])
+        db.session.commit()
+        return session
+
+    return factory
+
+
+class QueryCounter:
+    def __init__(self, engine):
+        self.engine = engine
+        self.count = 0
+
+    def _count(self, *args, **kwargs):
+        self.count += 1
+
+    def __enter__(self):
+        event.listen(self.engine, "before_cursor_execute", self._count)
+        return self
+
+    def __exit__(self, *exc):
+        event.remove(self.engine, "before_cursor_execute", self._count)
+
+
+@pytest.fixture
+def count_queries(app):
+    def counter():
+        return QueryCounter(db.engine)
+
+    return counter

@@ -1,0 +1,102 @@
+"""trainingmgr: the management system of a small French training organisation."""
+from __future__ import annotations
+
+import logging
+import os
+
+from flask import Flask, g
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from .config import DEFAULTS, from_environment, normalise_database_url
+from .extensions import bootstrap, csrf, db, limiter, login_manager, migrate
+
+
+def create_app(config: dict | None = None) -> Flask:
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    app = Flask(
+        __name__,
+        template_folder=os.path.join(root, "templates"),
+        static_folder=os.path.join(root, "static"),
+        instance_path=os.path.join(root, "instance"),
+    )
+    app.config.update(DEFAULTS)
+    app.config.update(from_environment(app.instance_path, secret_given=bool(config and config.get("SECRET_KEY"))))
+    if config:
+        app.config.update(config)
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    os.makedirs(app.instance_path, exist_ok=True)
+    logging.basicConfig(level=logging.INFO)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_cli(app)
+
+    from .core.jinja import init_jinja
+    from .core.web import register_error_handlers
+
+    init_jinja(app)
+    register_error_handlers(app)
+    return app
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record):  # pragma: no cover - exercised by every test
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+
+def _init_extensions(app: Flask) -> None:
+    from .accounts.models import User
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"),
+                     render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    bootstrap.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = "Connectez-vous pour accéder à cette page."
+    login_manager.login_message_category = "warning"
+
+    @login_manager.user_loader
+    def _load_user(user_id: str):
+        try:
+            return db.session.get(User, int(user_id))
+        except (TypeError, ValueError):
+            return None
+
+    @app.before_request
+    def _reset_request_cache():
+        g.pop("organisation", None)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from .accounts.views import bp as accounts_bp
+    from .api import init_api
+    from .catalogue.public import bp as public_bp
+    from .catalogue.views import bp as courses_bp
+    from .companies.views import bp as companies_bp
+    from .files.views import bp as files_bp
+    from .organisation.views import bp as organisation_bp
+    from .resources.views import bp as resources_bp
+    from .sessions.views import bp as sessions_bp
+
+    for bp in (accounts_bp, public_bp, courses_bp, companies_bp, files_bp, organisation_bp, resources_bp,
+               sessions_bp):
+        app.register_blueprint(bp)
+    init_api(app)
+
+
+def _register_cli(app: Flask) -> None:
+    from .accounts.cli import token_cli, user_cli
+    from .demo.cli import demo_cli
+    from .sessions.cli import sessions_cli
+
+    for group in (user_cli, token_cli, demo_cli, sessions_cli):
+        app.cli.add_command(group)

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import sys
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from ..core.errors import DomainError
+from ..extensions import db
+from . import services
+from .models import ApiToken, Role, User
+
+user_cli = AppGroup("user", help="Comptes utilisateurs.")
+token_cli = AppGroup("token", help="Jetons d'accès à l'API.")
+
+
+def _fail(exc: DomainError):
+    db.session.rollback()
+    messages = [exc.message] + [m for msgs in exc.fields.values() for m in msgs if m != exc.message]
+    raise click.ClickException(" ".join(dict.fromkeys(messages)))
+
+
+@user_cli.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True, help="admin, advisor ou trainer")
+@click.option("--name", default="", help="Nom affiché.")
+@click.option("--password-stdin", is_flag=True, help="Lire le mot de passe sur l'entrée standard.")
+def create_user(email: str, role: str, name: str, password_stdin: bool):
+    """Créer un compte (le mot de passe est demandé)."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Mot de passe", hide_input=True, confirmation_prompt="Confirmez le mot de passe")
+    try:
+        user = services.create_user(email, password, role, name)
+    except DomainError as exc:
+        _fail(exc)
+    db.session.commit()
+    click.echo(f"Compte créé : {user.email} ({user.role_label}).")
+
+
+@user_cli.command("list")
+def list_users():
+    """Lister les comptes."""
+    for user in db.session.scalars(select(User).order_by(User.email)):
+        state = "" if user.active else " (désactivé)"
+        click.echo(f"{user.email}\t{user.role}{state}")
+
+
+@token_cli.command("create")
+@click.argument("email")
+@click.option("--name", default="", help="À quoi sert ce jeton.")
+def create_token(email: str, name: str):
+    """Créer un jeton d'API pour EMAIL et l'afficher (une seule fois)."""
+    try:
+        _, raw = services.create_api_token(email, name)
+    except DomainError as exc:
+        _fail(exc)
+    db.session.commit()
+    click.echo(raw)
+
+
+@token_cli.command("revoke")
+@click.argument("prefix")
+def revoke_token(prefix: str):
+    """Révoquer les jetons qui commencent par PREFIX (10 premiers caractères)."""
+    tokens = db.session.scalars(select(ApiToken).where(ApiToken.prefix == prefix[:10])).all()
+    if not tokens:
+        raise click.ClickException("Aucun jeton avec ce préfixe.")
+    for token in tokens:
+        services.revoke_api_token(token)
+    db.session.commit()
+    click.echo(f"{len(tokens)} jeton(s) révoqué(s).")

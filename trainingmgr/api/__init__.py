@@ -1,0 +1,52 @@
+"""The JSON API under /api/v1, documented by the OpenAPI file generated from the code."""
+from __future__ import annotations
+
+from flask import Flask, g, request
+from flask_smorest import Api as SmorestApi
+from flask_smorest import abort
+
+from ..extensions import csrf
+from .schemas import ErrorSchema
+
+
+class Api(SmorestApi):
+    ERROR_SCHEMA = ErrorSchema
+
+    def _register_error_handlers(self):
+        """Errors are answered by the application's handler, in the project's JSON envelope."""
+
+
+def authenticate_request() -> None:
+    """Read ``Authorization: Bearer <token>``; a wrong token is refused, no token means anonymous."""
+    from ..accounts.services import user_for_api_token
+
+    g.api_user = None
+    header = request.headers.get("Authorization", "")
+    if not header:
+        return
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        abort(401, message="En-tête Authorization invalide : utilisez « Bearer <jeton> ».")
+    user = user_for_api_token(token.strip())
+    if user is None:
+        abort(401, message="Jeton d'accès invalide ou révoqué.")
+    g.api_user = user
+
+
+def init_api(app: Flask) -> Api:
+    from .courses import bp as courses_bp
+    from .resources import bp as resources_bp
+    from .sessions import bp as sessions_bp
+
+    api = Api(app)
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    for bp in (courses_bp, sessions_bp, resources_bp):
+        api.register_blueprint(bp, url_prefix="/api/v1")
+        csrf.exempt(bp)
+    app.before_request(_authenticate_api_calls)
+    return api
+
+
+def _authenticate_api_calls():
+    if request.path.startswith("/api/"):
+        authenticate_request()

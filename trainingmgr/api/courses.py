@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+from ..catalogue import services
+from ..organisation.services import get_organisation
+from .schemas import CourseSchema, CourseSummarySchema
+from .serializers import course_detail, course_summary
+
+bp = Blueprint("courses_api", __name__, description="Catalogue public des formations")
+
+
+@bp.route("/courses")
+@bp.response(200, CourseSummarySchema(many=True))
+def list_courses():
+    """Formations publiées."""
+    return [course_summary(course) for course in services.list_published_courses()]
+
+
+@bp.route("/courses/<slug>")
+@bp.response(200, CourseSchema)
+@bp.alt_response(404, schema="Error", description="Formation inconnue ou non publiée")
+def get_course(slug: str):
+    """Fiche complète d'une formation publiée (version en vigueur)."""
+    return course_detail(services.get_published_course(slug), get_organisation())

@@ -1,0 +1,205 @@
+"""Marshmallow schemas of the API. Money is a string ("600.00"), dates and times ISO 8601."""
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from ..catalogue.models import AUDIENCE_FORMATS, DELIVERY_MODES, HALF_DAYS
+from ..sessions.models import SESSION_FORMATS, SESSION_STATUS_LABELS
+
+
+def Money(**kwargs):  # noqa: N802
+    return fields.Decimal(as_string=True, places=2, allow_nan=False, **kwargs)
+
+
+class ErrorBodySchema(Schema):
+    code = fields.String(required=True, metadata={"example": "conflict"})
+    message = fields.String(required=True, metadata={"example": "Le formateur est déjà pris."})
+    fields_ = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), required=True,
+                          data_key="fields", attribute="fields")
+
+
+class ErrorSchema(Schema):
+    error = fields.Nested(ErrorBodySchema, required=True)
+
+
+class ProgrammePartSchema(Schema):
+    title = fields.String(required=True)
+    day = fields.Integer(allow_none=True)
+    half_day = fields.String(allow_none=True, validate=validate.OneOf(list(HALF_DAYS)))
+    items = fields.List(fields.String(), required=True)
+
+
+class LabelSchema(Schema):
+    name = fields.String(required=True)
+    description = fields.String(required=True)
+
+
+class CourseSummarySchema(Schema):
+    slug = fields.String(required=True)
+    title = fields.String(required=True)
+    tagline = fields.String(required=True)
+    version = fields.Integer(required=True)
+    version_date = fields.Date(required=True)
+    duration_hours = fields.Decimal(as_string=True, places=2, required=True)
+    duration_days = fields.Decimal(as_string=True, places=2, allow_none=True, required=True)
+    audience_format = fields.String(required=True, validate=validate.OneOf(list(AUDIENCE_FORMATS)))
+    delivery_mode = fields.String(required=True, validate=validate.OneOf(list(DELIVERY_MODES)))
+    price_per_trainee = Money(allow_none=True, required=True)
+    intra_group_price = Money(allow_none=True, required=True)
+    min_trainees = fields.Integer(required=True)
+    max_trainees = fields.Integer(required=True)
+    url = fields.String(required=True)
+
+
+class CourseSchema(CourseSummarySchema):
+    audience = fields.String(required=True)
+    prerequisites = fields.String(required=True)
+    prerequisites_none = fields.Boolean(required=True)
+    objectives = fields.List(fields.String(), required=True)
+    programme = fields.List(fields.Nested(ProgrammePartSchema), required=True)
+    teaching_methods = fields.String(required=True)
+    assessment_methods = fields.List(fields.String(), required=True)
+    trainer_competences = fields.String(required=True)
+    material_resources = fields.String(required=True)
+    accessibility = fields.String(required=True)
+    accessibility_contact = fields.String(required=True)
+    access_delay = fields.String(required=True)
+    location_text = fields.String(required=True)
+    labels = fields.List(fields.Nested(LabelSchema), required=True)
+    funding_notes = fields.String(required=True)
+
+
+class LocationSchema(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    is_remote = fields.Boolean(required=True)
+    address = fields.String(required=True)
+    postal_code = fields.String(required=True)
+    city = fields.String(required=True)
+    capacity = fields.Integer(allow_none=True, required=True)
+    wheelchair_access = fields.Boolean(required=True)
+    access_notes = fields.String(required=True)
+    meeting_url = fields.String(required=True)
+    active = fields.Boolean(required=True)
+
+
+class PublicLocationSchema(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    is_remote = fields.Boolean(required=True)
+    address = fields.String(required=True)
+    postal_code = fields.String(required=True)
+    city = fields.String(required=True)
+    wheelchair_access = fields.Boolean(required=True)
+
+
+class TrainerSchema(Schema):
+    id = fields.Integer(required=True)
+    first_name = fields.String(required=True)
+    last_name = fields.String(required=True)
+    email = fields.String(required=True)
+    phone = fields.String(required=True)
+    competences = fields.String(required=True)
+    is_external = fields.Boolean(required=True)
+    company_name = fields.String(required=True)
+    company_siret = fields.String(allow_none=True, required=True)
+    active = fields.Boolean(required=True)
+
+
+class TrainerRefSchema(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+
+
+class SlotSchema(Schema):
+    id = fields.Integer(required=True)
+    session_id = fields.Integer(required=True)
+    date = fields.Date(required=True)
+    start_time = fields.Time(format="%H:%M", required=True)
+    end_time = fields.Time(format="%H:%M", required=True)
+    half_day = fields.String(required=True, validate=validate.OneOf(list(HALF_DAYS)))
+    hours = fields.Decimal(as_string=True, places=2, required=True)
+    location_id = fields.Integer(allow_none=True, required=True)
+    trainer_id = fields.Integer(allow_none=True, required=True)
+    trainer_name = fields.String(allow_none=True, required=True)
+
+
+class SessionSchema(Schema):
+    id = fields.Integer(required=True)
+    course_slug = fields.String(required=True)
+    course_title = fields.String(required=True)
+    course_version = fields.Integer(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(list(SESSION_STATUS_LABELS)))
+    status_label = fields.String(required=True)
+    format = fields.String(required=True, validate=validate.OneOf(list(SESSION_FORMATS)))
+    delivery_mode = fields.String(required=True, validate=validate.OneOf(list(DELIVERY_MODES)))
+    location = fields.Nested(PublicLocationSchema, allow_none=True, required=True)
+    trainers = fields.List(fields.Nested(TrainerRefSchema), required=True)
+    capacity = fields.Integer(required=True)
+    min_trainees = fields.Integer(required=True)
+    seats_left = fields.Integer(required=True)
+    price_per_trainee = Money(allow_none=True, required=True)
+    intra_price = Money(allow_none=True, required=True)
+    first_date = fields.Date(allow_none=True, required=True)
+    last_date = fields.Date(allow_none=True, required=True)
+    planned_hours = fields.Decimal(as_string=True, places=2, required=True)
+    ics_url = fields.String(allow_none=True, required=True)
+
+
+class SessionDetailSchema(SessionSchema):
+    slots = fields.List(fields.Nested(SlotSchema), required=True)
+
+
+class SessionStaffSchema(SessionDetailSchema):
+    """What the advisor sees in answer to a write: the session and what to look at."""
+
+    cancel_reason = fields.String(required=True)
+    notes = fields.String(required=True)
+    client_company_id = fields.Integer(allow_none=True, required=True)
+    warnings = fields.List(fields.String(), required=True)
+
+
+class SessionQuerySchema(Schema):
+    course = fields.String(metadata={"description": "Slug de la formation"})
+    from_ = fields.Date(data_key="from", metadata={"description": "Sessions ayant un créneau à partir de ce jour"})
+    to = fields.Date(metadata={"description": "Sessions ayant un créneau jusqu'à ce jour"})
+    status = fields.String(validate=validate.OneOf(list(SESSION_STATUS_LABELS)))
+
+
+_ID = {"strict": True}
+
+
+class SessionWriteSchema(Schema):
+    format = fields.String(validate=validate.OneOf(list(SESSION_FORMATS)))
+    delivery_mode = fields.String(validate=validate.OneOf(list(DELIVERY_MODES)))
+    location_id = fields.Integer(allow_none=True, **_ID)
+    trainer_ids = fields.List(fields.Integer(**_ID))
+    capacity = fields.Integer(**_ID)
+    min_trainees = fields.Integer(**_ID)
+    price_per_trainee = fields.Decimal(allow_none=True, allow_nan=False)
+    intra_price = fields.Decimal(allow_none=True, allow_nan=False)
+    client_company_id = fields.Integer(allow_none=True, **_ID)
+    notes = fields.String()
+
+
+class SessionCreateSchema(SessionWriteSchema):
+    course_slug = fields.String()
+    course_id = fields.Integer(**_ID)
+    start_date = fields.Date(metadata={"description": "Premier jour : pose les créneaux selon la journée type"})
+
+
+class SessionPatchSchema(SessionWriteSchema):
+    status = fields.String(validate=validate.OneOf(list(SESSION_STATUS_LABELS)))
+    cancel_reason = fields.String()
+
+
+class SlotCreateSchema(Schema):
+    date = fields.Date(required=True)
+    start_time = fields.Time(required=True)
+    end_time = fields.Time(required=True)
+    location_id = fields.Integer(allow_none=True, **_ID)
+    trainer_id = fields.Integer(allow_none=True, **_ID)
+
+
+class SlotCreatedSchema(SlotSchema):
+    warnings = fields.List(fields.String(), required=True)

@@ -1,0 +1,111 @@
+"""Model objects to the plain dicts the API schemas dump."""
+from __future__ import annotations
+
+from flask import url_for
+
+from ..catalogue.models import Course, CourseVersion
+from ..catalogue.services import course_sheet
+from ..organisation.models import Organisation
+from ..sessions.models import Slot, TrainingSession
+from ..sessions.services import PUBLIC_STATUSES, session_warnings
+
+
+def course_summary(course: Course, version: CourseVersion | None = None) -> dict:
+    version = version or course.current_version
+    return {
+        "slug": course.slug,
+        "title": version.title,
+        "tagline": version.tagline,
+        "version": version.number,
+        "version_date": version.created_at.date(),
+        "duration_hours": version.duration_hours,
+        "duration_days": version.duration_days,
+        "audience_format": version.audience_format,
+        "delivery_mode": version.delivery_mode,
+        "price_per_trainee": version.price_per_trainee,
+        "intra_group_price": version.intra_group_price,
+        "min_trainees": version.min_trainees,
+        "max_trainees": version.max_trainees,
+        "url": url_for("public.course", slug=course.slug, _external=True),
+    }
+
+
+def course_detail(course: Course, org: Organisation) -> dict:
+    version = course.current_version
+    sheet = course_sheet(version, org)
+    return {
+        **course_summary(course, version),
+        "audience": version.audience,
+        "prerequisites": version.prerequisites,
+        "prerequisites_none": version.prerequisites_none,
+        "objectives": [o.text for o in version.objectives],
+        "programme": [
+            {"title": p.title, "day": p.day, "half_day": p.half_day, "items": list(p.items or [])}
+            for p in version.programme
+        ],
+        "teaching_methods": version.teaching_methods,
+        "assessment_methods": list(version.assessment_methods or []),
+        "trainer_competences": version.trainer_competences,
+        "material_resources": version.material_resources,
+        "accessibility": sheet["accessibility"],
+        "accessibility_contact": sheet["accessibility_contact"],
+        "access_delay": sheet["access_delay"],
+        "location_text": version.location_text,
+        "labels": [dict(label) for label in version.labels or []],
+        "funding_notes": version.funding_notes,
+    }
+
+
+def slot_dict(slot: Slot) -> dict:
+    return {
+        "id": slot.id,
+        "session_id": slot.session_id,
+        "date": slot.date,
+        "start_time": slot.start_time,
+        "end_time": slot.end_time,
+        "half_day": slot.half_day,
+        "hours": slot.hours,
+        "location_id": slot.location_id,
+        "trainer_id": slot.trainer_id,
+        "trainer_name": slot.trainer.full_name if slot.trainer else None,
+    }
+
+
+def session_dict(session: TrainingSession, taken: int, *, with_slots: bool = False, staff: bool = False) -> dict:
+    location = session.location
+    data = {
+        "id": session.id,
+        "course_slug": session.course.slug,
+        "course_title": session.title,
+        "course_version": session.course_version.number,
+        "status": session.status,
+        "status_label": session.status_label,
+        "format": session.format,
+        "delivery_mode": session.delivery_mode,
+        "location": None if location is None else {
+            "id": location.id, "name": location.name, "is_remote": location.is_remote,
+            "address": location.address, "postal_code": location.postal_code, "city": location.city,
+            "wheelchair_access": location.wheelchair_access,
+        },
+        "trainers": [{"id": t.id, "name": t.full_name} for t in session.trainers],
+        "capacity": session.capacity,
+        "min_trainees": session.min_trainees,
+        "seats_left": max(session.capacity - taken, 0),
+        "price_per_trainee": session.price_per_trainee,
+        "intra_price": session.intra_price,
+        "first_date": session.first_date,
+        "last_date": session.last_date,
+        "planned_hours": session.planned_hours,
+        "ics_url": url_for("public.session_ics", slug=session.course.slug, session_id=session.id, _external=True)
+        if session.status in PUBLIC_STATUSES and session.course.is_published else None,
+    }
+    if with_slots or staff:
+        data["slots"] = [slot_dict(slot) for slot in session.slots]
+    if staff:
+        data.update({
+            "cancel_reason": session.cancel_reason,
+            "notes": session.notes,
+            "client_company_id": session.client_company_id,
+            "warnings": session_warnings(session, taken),
+        })
+    return data

@@ -1,0 +1,144 @@
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+from ..accounts.permissions import current_principal, staff_required
+from ..catalogue.models import Course
+from ..extensions import db
+from ..sessions import services
+from .schemas import (
+    SessionCreateSchema,
+    SessionDetailSchema,
+    SessionPatchSchema,
+    SessionQuerySchema,
+    SessionSchema,
+    SessionStaffSchema,
+    SlotCreatedSchema,
+    SlotCreateSchema,
+)
+from .serializers import session_dict, slot_dict
+
+bp = Blueprint("sessions_api", __name__, description="Sessions et créneaux")
+
+STAFF_ONLY = {"security": [{"bearerAuth": []}]}
+OPTIONAL_AUTH = {"security": [{}, {"bearerAuth": []}]}
+
+
+def _is_staff() -> bool:
+    user = current_principal()
+    return user is not None and user.is_staff
+
+
+def _staff_answer(session):
+    session = services.get_session(session.id)
+    taken = services.seats_taken([session.id])[session.id]
+    return session_dict(session, taken, staff=True)
+
+
+@bp.route("/sessions")
+@bp.doc(**OPTIONAL_AUTH)
+@bp.arguments(SessionQuerySchema, location="query")
+@bp.response(200, SessionSchema(many=True))
+@bp.alt_response(401, schema="Error", description="Jeton invalide")
+def list_sessions(query):
+    """Sessions à venir et en cours des formations publiées ; toutes les sessions avec un jeton conseiller."""
+    course_id = None
+    if query.get("course"):
+        course_id = db.session.scalar(db.select(Course.id).where(Course.slug == query["course"]))
+        if course_id is None:
+            return []
+    filters = {"course_id": course_id, "statuses": [query["status"]] if query.get("status") else None,
+               "date_from": query.get("from_"), "date_to": query.get("to")}
+    if _is_staff():
+        sessions = services.list_sessions(current_principal(), **filters)
+    else:
+        sessions = services.public_sessions(**filters)
+    taken = services.seats_taken([s.id for s in sessions])
+    return [session_dict(s, taken[s.id]) for s in sessions]
+
+
+@bp.route("/sessions/<int:session_id>")
+@bp.doc(**OPTIONAL_AUTH)
+@bp.response(200, SessionDetailSchema)
+@bp.alt_response(401, schema="Error", description="Jeton invalide")
+@bp.alt_response(404, schema="Error", description="Session inconnue")
+def get_session(session_id: int):
+    """Une session avec ses créneaux et ses places restantes."""
+    session = services.get_session(session_id) if _is_staff() else services.get_public_session(session_id)
+    taken = services.seats_taken([session.id])[session.id]
+    return session_dict(session, taken, with_slots=True)
+
+
+@bp.route("/sessions", methods=["POST"])
+@bp.doc(**STAFF_ONLY)
+@bp.arguments(SessionCreateSchema)
+@bp.response(201, SessionStaffSchema)
+@bp.alt_response(401, schema="Error", description="Jeton absent ou invalide")
+@bp.alt_response(403, schema="Error", description="Réservé au conseiller formation")
+@bp.alt_response(409, schema="Error", description="Formateur ou salle déjà pris")
+@bp.alt_response(422, schema="Error", description="Données invalides ou règle non respectée")
+@staff_required
+def create_session(data):
+    """Créer une session (brouillon) ; avec start_date, les créneaux suivent la journée type de la formation."""
+    session, _ = services.create_session(data, current_principal())
+    db.session.commit()
+    return _staff_answer(session)
+
+
+@bp.route("/sessions/<int:session_id>", methods=["PATCH"])
+@bp.doc(**STAFF_ONLY)
+@bp.arguments(SessionPatchSchema)
+@bp.response(200, SessionStaffSchema)
+@bp.alt_response(401, schema="Error", description="Jeton absent ou invalide")
+@bp.alt_response(403, schema="Error", description="Réservé au conseiller formation")
+@bp.alt_response(404, schema="Error", description="Session inconnue")
+@bp.alt_response(409, schema="Error", description="Conflit de planning ou changement de statut impossible")
+@bp.alt_response(422, schema="Error", description="Données invalides ou règle non respectée")
+@staff_required
+def patch_session(data, session_id: int):
+    """Modifier une session ; « status » la fait changer d'étape (« cancel_reason » pour une annulation)."""
+    actor = current_principal()
+    session = services.get_session(session_id, actor)
+    status = data.pop("status", None)
+    reason = data.pop("cancel_reason", "")
+    if data:
+        services.update_session(session, data, actor)
+    if status is not None:
+        services.change_status(session, status, actor, reason=reason)
+    db.session.commit()
+    return _staff_answer(session)
+
+
+@bp.route("/sessions/<int:session_id>/slots", methods=["POST"])
+@bp.doc(**STAFF_ONLY)
+@bp.arguments(SlotCreateSchema)
+@bp.response(201, SlotCreatedSchema)
+@bp.alt_response(401, schema="Error", description="Jeton absent ou invalide")
+@bp.alt_response(403, schema="Error", description="Réservé au conseiller formation")
+@bp.alt_response(404, schema="Error", description="Session inconnue")
+@bp.alt_response(409, schema="Error", description="Formateur ou salle déjà pris")
+@bp.alt_response(422, schema="Error", description="Créneau invalide")
+@staff_required
+def add_slot(data, session_id: int):
+    """Ajouter une demi-journée à une session."""
+    actor = current_principal()
+    session = services.get_session(session_id, actor)
+    slot, warnings = services.add_slot(session, data, actor)
+    db.session.commit()
+    return {**slot_dict(slot), "warnings": warnings}
+
+
+@bp.route("/slots/<int:slot_id>", methods=["DELETE"])
+@bp.doc(**STAFF_ONLY)
+@bp.response(204)
+@bp.alt_response(401, schema="Error", description="Jeton absent ou invalide")
+@bp.alt_response(403, schema="Error", description="Réservé au conseiller formation")
+@bp.alt_response(404, schema="Error", description="Créneau inconnu")
+@bp.alt_response(422, schema="Error", description="Créneau d'une session qui ne peut plus changer")
+@staff_required
+def delete_slot(slot_id: int):
+    """Supprimer un créneau."""
+    actor = current_principal()
+    services.delete_slot(services.get_slot(slot_id, actor), actor)
+    db.session.commit()
+

@@ -1,0 +1,77 @@
+"""Configuration from the environment; tests pass a dict to ``create_app`` instead."""
+from __future__ import annotations
+
+import os
+import secrets
+
+
+def normalise_database_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL whatever the URL's scheme says."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _instance_secret(instance_path: str) -> str:
+    """A secret kept in ``instance/secret_key`` so that a development server keeps its sessions."""
+    path = os.path.join(instance_path, "secret_key")
+    try:
+        with open(path, encoding="ascii") as handle:
+            secret = handle.read().strip()
+        if secret:
+            return secret
+    except FileNotFoundError:
+        pass
+    os.makedirs(instance_path, exist_ok=True)
+    secret = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(secret)
+    return secret
+
+
+def from_environment(instance_path: str, secret_given: bool = False) -> dict:
+    env = os.environ
+    config = {
+        "SECRET_KEY": env.get("SECRET_KEY") or ("" if secret_given else _instance_secret(instance_path)),
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(
+            env.get("DATABASE_URL") or f"sqlite:///{os.path.join(instance_path, 'trainingmgr.db')}"
+        ),
+        "FILES_DIR": env.get("FILES_DIR") or os.path.join(instance_path, "files"),
+        "MAIL_SERVER": env.get("MAIL_SERVER", "localhost"),
+        "MAIL_PORT": int(env.get("MAIL_PORT", "25")),
+        "MAIL_USERNAME": env.get("MAIL_USERNAME", ""),
+        "MAIL_PASSWORD": env.get("MAIL_PASSWORD", ""),
+        "MAIL_USE_TLS": env.get("MAIL_USE_TLS", "") in ("1", "true", "yes"),
+        "MAIL_DEFAULT_SENDER": env.get("MAIL_DEFAULT_SENDER", "formation@localhost"),
+        "SESSION_COOKIE_SECURE": env.get("SESSION_COOKIE_SECURE", "") in ("1", "true", "yes"),
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+    }
+    return config
+
+
+DEFAULTS = {
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
+    "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the login session
+    "WTF_I18N_ENABLED": False,  # WTForms' own French messages, through the form's Meta.locales
+    "BOOTSTRAP_SERVE_LOCAL": True,
+    "BOOTSTRAP_BTN_STYLE": "primary",
+    "LOGIN_RATE_LIMIT": "10 per minute",
+    "RATELIMIT_HEADERS_ENABLED": True,
+    "API_TITLE": "trainingmgr API",
+    "API_VERSION": "v1",
+    "OPENAPI_VERSION": "3.0.3",
+    "OPENAPI_URL_PREFIX": "/api/v1",
+    "OPENAPI_JSON_PATH": "openapi.json",
+    "API_SPEC_OPTIONS": {
+        "info": {"description": "Catalogue et sessions de l'organisme de formation. Les montants sont des "
+                                "chaînes (\"600.00\"), les dates au format ISO 8601."},
+        "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
+    },
+}

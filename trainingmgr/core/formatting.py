@@ -1,0 +1,81 @@
+"""French formatting of dates, times, money and hours (Babel), also used as Jinja filters."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_currency, format_decimal
+
+from .timeutil import PARIS
+
+LOCALE = "fr_FR"
+
+
+def date_fr(value: dt.date | dt.datetime | None) -> str:
+    """25/11/2026"""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        value = value.astimezone(PARIS).date() if value.tzinfo else value.date()
+    return value.strftime("%d/%m/%Y")
+
+
+def date_long_fr(value: dt.date | None) -> str:
+    """mercredi 25 novembre 2026"""
+    if value is None:
+        return ""
+    return format_date(value, "EEEE d MMMM y", locale=LOCALE)
+
+
+def month_fr(value: dt.date) -> str:
+    """novembre 2026"""
+    return format_date(value, "LLLL y", locale=LOCALE)
+
+
+def datetime_fr(value: dt.datetime | None) -> str:
+    """25/11/2026 14:05, in Paris time."""
+    if value is None:
+        return ""
+    if value.tzinfo is not None:
+        value = value.astimezone(PARIS)
+    return format_datetime(value, "dd/MM/y HH:mm", locale=LOCALE)
+
+
+def time_fr(value: dt.time | None) -> str:
+    """09:00"""
+    if value is None:
+        return ""
+    return value.strftime("%H:%M")
+
+
+def money_fr(value: Decimal | None) -> str:
+    """1 234,56 €"""
+    if value is None:
+        return ""
+    return format_currency(Decimal(value), "EUR", locale=LOCALE)
+
+
+def hours_fr(value: Decimal | float | int | None) -> str:
+    """7 h, 3,5 h"""
+    if value is None:
+        return ""
+    return f"{format_decimal(Decimal(value).normalize(), format='#,##0.##', locale=LOCALE)} h"
+
+
+def number_fr(value) -> str:
+    if value is None:
+        return ""
+    return format_decimal(Decimal(value).normalize(), format="#,##0.##", locale=LOCALE)
+
+
+FILTERS = {
+    "date_fr": date_fr,
+    "date_long_fr": date_long_fr,
+    "month_fr": month_fr,
+    "datetime_fr": datetime_fr,
+    "time_fr": time_fr,
+    "money_fr": money_fr,
+    "hours_fr": hours_fr,
+    "number_fr": number_fr,
+}

@@ -1,0 +1,33 @@
+"""Checks of French business identifiers with python-stdnum."""
+from __future__ import annotations
+
+from stdnum import exceptions as stdnum_exceptions
+from stdnum.fr import siret as stdnum_siret
+
+from .errors import ValidationError
+
+
+def clean_siret(value: str | None, field: str = "siret", required: bool = False) -> str | None:
+    """Return the compact SIRET (14 digits) or raise a French ValidationError."""
+    value = (value or "").strip()
+    if not value:
+        if required:
+            raise ValidationError("Le SIRET est obligatoire.", field=field)
+        return None
+    try:
+        return stdnum_siret.validate(value)
+    except stdnum_exceptions.InvalidLength:
+        raise ValidationError("Le SIRET doit comporter 14 chiffres.", field=field) from None
+    except stdnum_exceptions.InvalidFormat:
+        raise ValidationError("Le SIRET ne doit contenir que des chiffres.", field=field) from None
+    except stdnum_exceptions.InvalidChecksum:
+        raise ValidationError("Ce SIRET n'est pas valide (clé de contrôle incorrecte).", field=field) from None
+    except stdnum_exceptions.ValidationError:
+        raise ValidationError("Ce SIRET n'est pas valide.", field=field) from None
+
+
+def format_siret(value: str | None) -> str:
+    """732 829 320 00074"""
+    if not value:
+        return ""
+    return stdnum_siret.format(value)

@@ -1,0 +1,18 @@
+"""Template globals shared by every page."""
+from __future__ import annotations
+
+from flask import Flask
+
+from .formatting import FILTERS
+from .identifiers import format_siret
+
+
+def init_jinja(app: Flask) -> None:
+    app.jinja_env.filters.update(FILTERS)
+    app.jinja_env.filters["siret"] = format_siret
+
+    @app.context_processor
+    def _globals():
+        from ..organisation.services import get_organisation
+
+        return {"organisation": get_organisation()}

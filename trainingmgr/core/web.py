@@ -1,0 +1,197 @@
+"""Error answers: French HTML pages for people, the JSON error envelope for the API."""
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from .errors import DomainError
+
+STATUS_MESSAGES = {
+    400: ("Requête invalide", "La requête n'a pas pu être comprise."),
+    401: ("Authentification requise", "Connectez-vous ou fournissez un jeton d'accès valide."),
+    403: ("Accès refusé", "Vous n'avez pas accès à cette ressource."),
+    404: ("Page introuvable", "La ressource demandée n'existe pas."),
+    405: ("Méthode non autorisée", "Cette action n'est pas possible à cette adresse."),
+    409: ("Conflit", "L'opération entre en conflit avec des données existantes."),
+    410: ("Lien expiré", "Ce lien n'est plus valable."),
+    413: ("Fichier trop volumineux", "Le fichier envoyé dépasse la taille autorisée (8 Mo)."),
+    415: ("Format non pris en charge", "Envoyez les données au format JSON."),
+    422: ("Données invalides", "Certaines données sont invalides."),
+    429: ("Trop de tentatives", "Trop de requêtes en peu de temps : patientez une minute puis réessayez."),
+    500: ("Erreur interne", "Une erreur inattendue s'est produite ; elle a été enregistrée."),
+}
+ERROR_CODES = {
+    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+    409: "conflict", 410: "gone", 413: "payload_too_large", 415: "unsupported_media_type",
+    422: "validation_error", 429: "too_many_requests", 500: "internal_error",
+}
+CSRF_MESSAGE = ("Le formulaire a expiré ou son jeton de sécurité est absent : rechargez la page et "
+                "recommencez.")
+
+# marshmallow / webargs messages, translated for the API's users.
+_MESSAGE_TRANSLATIONS = [
+    (re.compile(r"^Missing data for required field\.$"), "Champ obligatoire."),
+    (re.compile(r"^Field may not be null\.$"), "Ce champ ne peut pas être vide."),
+    (re.compile(r"^Unknown field\.$"), "Champ inconnu."),
+    (re.compile(r"^Not a valid integer\.$"), "Nombre entier attendu."),
+    (re.compile(r"^Not a valid number\.$"), "Nombre attendu."),
+    (re.compile(r"^Not a valid string\.$"), "Texte attendu."),
+    (re.compile(r"^Not a valid boolean\.$"), "Booléen attendu (true ou false)."),
+    (re.compile(r"^Not a valid date\.$"), "Date invalide (format AAAA-MM-JJ)."),
+    (re.compile(r"^Not a valid datetime\.$"), "Date et heure invalides (ISO 8601)."),
+    (re.compile(r"^Not a valid time\.$"), "Heure invalide (format HH:MM)."),
+    (re.compile(r"^Not a valid list\.$"), "Liste attendue."),
+    (re.compile(r"^Invalid input type\.$"), "Type de données invalide."),
+    (re.compile(r"^Invalid value\.$"), "Valeur invalide."),
+    (re.compile(r"^Special numeric values \(nan or infinity\) are not permitted\.$"), "Nombre attendu."),
+    (re.compile(r"^Must be one of: (.*)\.$"), r"Valeur attendue parmi : \1."),
+    (re.compile(r"^Must be greater than or equal to (\S+)\.$"), r"Doit être supérieur ou égal à \1."),
+    (re.compile(r"^Must be less than or equal to (\S+)\.$"), r"Doit être inférieur ou égal à \1."),
+    (re.compile(r"^Must be greater than or equal to (\S+) and less than or equal to (\S+)\.$"),
+     r"Doit être compris entre \1 et \2."),
+    (re.compile(r"^Shorter than minimum length (\d+)\.$"), r"Doit comporter au moins \1 caractère(s)."),
+    (re.compile(r"^Longer than maximum length (\d+)\.$"), r"Ne doit pas dépasser \1 caractères."),
+    (re.compile(r"^Length must be between (\d+) and (\d+)\.$"), r"Doit comporter entre \1 et \2 caractères."),
+    (re.compile(r"^Invalid JSON body\.?$"), "Corps JSON invalide."),
+    (re.compile(r"^Invalid input type\.?$"), "Type de données invalide."),
+]
+
+
+def translate_message(message: str) -> str:
+    for pattern, replacement in _MESSAGE_TRANSLATIONS:
+        if pattern.match(message):
+            return pattern.sub(replacement, message)
+    return message
+
+
+def _flatten(messages, prefix: str = "") -> dict[str, list[str]]:
+    """webargs' nested {"json": {"field": ["msg"]}} into {"field": ["msg"]}."""
+    out: dict[str, list[str]] = {}
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            if not prefix and key in ("json", "query", "form", "path", "headers", "files"):
+                name = ""
+            for field, msgs in _flatten(value, name).items():
+                out.setdefault(field, []).extend(msgs)
+    elif isinstance(messages, list):
+        if all(isinstance(m, str) for m in messages):
+            out.setdefault(prefix or "_schema", []).extend(translate_message(m) for m in messages)
+        else:
+            for value in messages:
+                for field, msgs in _flatten(value, prefix).items():
+                    out.setdefault(field, []).extend(msgs)
+    elif isinstance(messages, str):
+        out.setdefault(prefix or "_schema", []).append(translate_message(messages))
+    return out
+
+
+def is_api_request() -> bool:
+    return request.path.startswith("/api/")
+
+
+def api_error(status: int, message: str | None = None, fields: dict | None = None, code: str | None = None):
+    body = {"error": {"code": code or ERROR_CODES.get(status, "error"),
+                      "message": message or STATUS_MESSAGES.get(status, ("", "Erreur"))[1],
+                      "fields": fields or {}}}
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+def html_error(status: int, message: str | None = None):
+    title, default = STATUS_MESSAGES.get(status, ("Erreur", "Une erreur s'est produite."))
+    return render_template("errors/error.html", status=status, title=title, message=message or default), status
+
+
+def safe_next_url(target: str | None) -> str | None:
+    """Only same-site relative paths are followed after login."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    return target
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def _domain_error(error: DomainError):
+        from ..extensions import db
+
+        db.session.rollback()
+        if is_api_request():
+            return api_error(error.status_code, error.message, error.fields, error.code)
+        return html_error(error.status_code, error.message)
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(error: CSRFError):
+        if is_api_request():
+            return api_error(400, CSRF_MESSAGE)
+        return html_error(400, CSRF_MESSAGE)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException):
+        status = error.code or 500
+        if is_api_request():
+            data = getattr(error, "data", None) or {}
+            fields = _flatten(data.get("messages", {})) if data else {}
+            message = STATUS_MESSAGES.get(status, ("", None))[1]
+            if status == 422:
+                message = "Certaines données sont invalides."
+            response = api_error(status, message, fields)
+            for key, value in (data.get("headers") or {}).items():
+                response.headers[key] = value
+            if status == 401:
+                response.headers["WWW-Authenticate"] = 'Bearer realm="trainingmgr"'
+            return response
+        return html_error(status)
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        from ..extensions import db
+
+        if isinstance(error, HTTPException):  # pragma: no cover - handled above
+            return _http_error(error)
+        app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+        db.session.rollback()
+        if app.testing and app.config.get("PROPAGATE_UNHANDLED", True):
+            raise error
+        if is_api_request():
+            return api_error(500)
+        return html_error(InternalServerError.code)
+
+
+def run_form(form, action):
+    """Validate ``form`` and run the service call ``action``; commit only if both accept the input.
+
+    The service runs even when a field failed to parse, so that the user sees every problem at once
+    (its messages are added to the fields WTForms did not already flag); its work is then rolled back.
+    Returns ``(True, result)`` once committed, or ``(False, None)`` with the errors on the form.
+    """
+    from ..extensions import db
+
+    if not form.is_submitted():
+        return False, None
+    parsed = form.validate()
+    try:
+        result = action()
+    except DomainError as exc:
+        db.session.rollback()
+        form.apply_errors(exc, keep_existing=not parsed)
+        return False, None
+    if not parsed:
+        db.session.rollback()
+        return False, None
+    db.session.commit()
+    return True, result
+
+
+def form_page(template: str, form, **context):
+    """Render a page holding ``form``: 422 when it carries errors, 200 otherwise."""
+    status = 422 if form.errors else 200
+    return render_template(template, form=form, **context), status

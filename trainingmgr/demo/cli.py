@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+import click
+from flask.cli import AppGroup
+
+from .services import DEMO_LOGINS, load_demo
+
+demo_cli = AppGroup("demo", help="Données de démonstration.")
+
+
+@demo_cli.command("load")
+def load():
+    """Charger les données de démonstration (sans rien dupliquer si elles existent déjà)."""
+    done = load_demo()
+    for line in done:
+        click.echo(line)
+    if not done:
+        click.echo("Les données de démonstration sont déjà chargées.")
+    click.echo("\nComptes de démonstration :")
+    for login in DEMO_LOGINS:
+        click.echo(f"  {login.role.label:<22} {login.email:<32} mot de passe : {login.password}")

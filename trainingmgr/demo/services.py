@@ -1,0 +1,164 @@
+"""Demo data: the organisation, a Toulouse room, a trainer, three logins, both seed courses published,
+each with one upcoming open session. Loading twice changes nothing."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from ..accounts.models import Role, User
+from ..accounts.services import create_user, get_user_by_email
+from ..catalogue.models import Course, CourseStatus
+from ..catalogue.services import create_course, set_course_status
+from ..core.timeutil import paris_today
+from ..extensions import db
+from ..organisation.models import Organisation
+from ..organisation.services import update_organisation
+from ..resources.models import Location, Trainer
+from ..resources.services import save_location, save_trainer
+from ..sessions.models import SessionStatus, TrainingSession
+from ..sessions.services import change_status, create_session, date_warnings
+from .seeds import SEED_COURSES
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    email: str
+    password: str
+    role: Role
+    name: str
+
+
+DEMO_LOGINS = (
+    DemoLogin("admin@formaction.example", "admin-demo-2026", Role.ADMIN, "Sophie Durand"),
+    DemoLogin("conseil@formaction.example", "conseil-demo-2026", Role.ADVISOR, "Camille Bernard"),
+    DemoLogin("formateur@formaction.example", "formateur-demo-2026", Role.TRAINER, "Pierre Lefèvre"),
+)
+
+ORGANISATION = {
+    "name": "Formaction Sud-Ouest",
+    "legal_form": "SARL",
+    "siret": "81234567600017",
+    "nda": "76 31 09999 31",
+    "nda_region": "Occitanie",
+    "address": "12 rue des Lois",
+    "postal_code": "31000",
+    "city": "Toulouse",
+    "phone": "05 61 00 00 00",
+    "email": "contact@formaction.example",
+    "website": "",
+    "vat_status": "exempt",
+    "vat_number": "",
+    "qualiopi_number": "QUALIOPI-DEMO-2024-001",
+    "qualiopi_date": dt.date(2024, 3, 15),
+    "qualiopi_body": "Organisme certificateur de démonstration",
+    "signatory_name": "Sophie Durand",
+    "signatory_title": "Gérante",
+    "quality_contact_name": "Camille Bernard",
+    "quality_contact_title": "Conseillère formation",
+    "quality_contact_email": "conseil@formaction.example",
+    "quality_contact_phone": "05 61 00 00 01",
+    "disability_contact_name": "Camille Bernard (référente handicap)",
+    "disability_contact_email": "conseil@formaction.example",
+    "disability_contact_phone": "05 61 00 00 01",
+    "accessibility_policy": (
+        "Nos formations sont ouvertes aux personnes en situation de handicap. Contactez notre référente handicap "
+        "avant l'inscription : nous étudions ensemble les adaptations utiles (accès à la salle, rythme, "
+        "supports) et, si besoin, les partenaires à mobiliser (Agefiph, Cap emploi)."
+    ),
+    "access_delay_policy": (
+        "Inscription jusqu'à 7 jours avant le début de la session, dans la limite des places disponibles ; "
+        "réponse sous 48 heures ouvrées. En intra-entreprise, la session est planifiée avec vous sous 4 à 6 "
+        "semaines."
+    ),
+}
+
+LOCATION = {
+    "name": "Salle de formation Toulouse Capitole",
+    "is_remote": False,
+    "address": "12 rue des Lois",
+    "postal_code": "31000",
+    "city": "Toulouse",
+    "capacity": 10,
+    "wheelchair_access": True,
+    "access_notes": "Métro A, station Capitole. Parking Capitole à 200 m. Salle au rez-de-chaussée.",
+    "meeting_url": "",
+    "notes": "",
+}
+
+TRAINER = {
+    "first_name": "Pierre",
+    "last_name": "Lefèvre",
+    "email": "formateur@formaction.example",
+    "phone": "06 00 00 00 00",
+    "competences": SEED_COURSES[0]["trainer_competences"],
+    "is_external": False,
+}
+
+# The Chorus Pro brochure gives no price: the demo session is priced like the DUME course.
+CHORUS_DEMO_SESSION_PRICE = Decimal("600.00")
+
+
+def _next_working_day(day: dt.date) -> dt.date:
+    while date_warnings(day):
+        day += dt.timedelta(days=1)
+    return day
+
+
+def load_demo(today: dt.date | None = None) -> list[str]:
+    """Create what is missing; return what was done, in French."""
+    today = today or paris_today()
+    done: list[str] = []
+    if db.session.scalar(select(Organisation).limit(1)) is None:
+        update_organisation(ORGANISATION)
+        done.append(f"Organisme « {ORGANISATION['name']} » créé.")
+
+    users = {}
+    for login in DEMO_LOGINS:
+        user = get_user_by_email(login.email)
+        if user is None:
+            user = create_user(login.email, login.password, login.role.value, login.name)
+            done.append(f"Compte {login.email} créé.")
+        users[login.role] = user
+
+    location = db.session.scalar(select(Location).where(Location.name == LOCATION["name"]))
+    if location is None:
+        location = save_location(None, LOCATION)
+        done.append(f"Lieu « {LOCATION['name']} » créé.")
+
+    trainer = db.session.scalar(select(Trainer).where(Trainer.email == TRAINER["email"]))
+    if trainer is None:
+        trainer = save_trainer(None, {**TRAINER, "user_id": users[Role.TRAINER].id})
+        done.append(f"Formateur {trainer.full_name} créé.")
+    db.session.flush()
+
+    advisor: User = users[Role.ADVISOR]
+    for offset, seed in zip((14, 21), SEED_COURSES):
+        course = db.session.scalar(select(Course).where(Course.slug == seed["slug"]))
+        if course is None:
+            course = create_course(seed, advisor, slug=seed["slug"])
+            set_course_status(course, CourseStatus.PUBLISHED.value)
+            done.append(f"Formation « {seed['title']} » créée et publiée.")
+        has_session = db.session.scalar(
+            select(TrainingSession.id).where(
+                TrainingSession.course_id == course.id,
+                TrainingSession.status != SessionStatus.CANCELLED.value,
+            ).limit(1)
+        )
+        if has_session is None:
+            data = {
+                "course_id": course.id,
+                "start_date": _next_working_day(today + dt.timedelta(days=offset)),
+                "format": "inter",
+                "location_id": location.id,
+                "trainer_ids": [trainer.id],
+            }
+            if seed["price_per_trainee"] is None:
+                data["price_per_trainee"] = CHORUS_DEMO_SESSION_PRICE
+            session, _ = create_session(data, advisor)
+            change_status(session, SessionStatus.OPEN.value, advisor)
+            done.append(f"Session {session.label} ouverte aux inscriptions.")
+    db.session.commit()
+    return done

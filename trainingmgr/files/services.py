@@ -1,0 +1,95 @@
+"""Storing uploaded files on disk (content-addressed) with a database row each."""
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import current_app
+
+from ..core.errors import ValidationError
+from ..extensions import db
+from .models import StoredFile
+
+
+@dataclass(frozen=True)
+class FileKind:
+    name: str
+    label: str
+    # content type -> (extensions, magic prefixes)
+    types: dict[str, tuple[tuple[str, ...], tuple[bytes, ...]]]
+    max_bytes: int
+
+
+_PNG = (b"\x89PNG\r\n\x1a\n",)
+_JPEG = (b"\xff\xd8\xff",)
+_PDF = (b"%PDF-",)
+_ZIP = (b"PK\x03\x04",)  # docx and odt are zip files
+
+KINDS = {
+    "logo": FileKind(
+        "logo",
+        "logo",
+        {"image/png": ((".png",), _PNG), "image/jpeg": ((".jpg", ".jpeg"), _JPEG)},
+        2 * 1024 * 1024,
+    ),
+    "cv": FileKind(
+        "cv",
+        "CV",
+        {
+            "application/pdf": ((".pdf",), _PDF),
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ((".docx",), _ZIP),
+            "application/vnd.oasis.opendocument.text": ((".odt",), _ZIP),
+        },
+        5 * 1024 * 1024,
+    ),
+}
+
+
+def storage_root() -> Path:
+    root = Path(current_app.config["FILES_DIR"])
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def path_for(stored: StoredFile) -> Path:
+    return storage_root() / stored.sha256[:2] / stored.sha256
+
+
+def store_bytes(data: bytes, filename: str, kind: str, field: str = "file") -> StoredFile:
+    """Check the file against its kind (extension, real content, size) and store it."""
+    spec = KINDS[kind]
+    name = os.path.basename(filename or "").strip() or "fichier"
+    ext = os.path.splitext(name)[1].lower()
+    if not data:
+        raise ValidationError("Le fichier est vide.", field=field)
+    if len(data) > spec.max_bytes:
+        raise ValidationError(
+            f"Le fichier dépasse la taille maximale ({spec.max_bytes // (1024 * 1024)} Mo).", field=field
+        )
+    content_type = None
+    for ctype, (exts, magics) in spec.types.items():
+        if ext in exts and any(data.startswith(m) for m in magics):
+            content_type = ctype
+            break
+    if content_type is None:
+        allowed = ", ".join(sorted({e for exts, _ in spec.types.values() for e in exts}))
+        raise ValidationError(
+            f"Format de fichier non accepté pour le {spec.label} (formats acceptés : {allowed}).", field=field
+        )
+    digest = hashlib.sha256(data).hexdigest()
+    target = storage_root() / digest[:2] / digest
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(".tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, target)
+    stored = StoredFile(original_name=name[:255], content_type=content_type, size=len(data), sha256=digest, kind=kind)
+    db.session.add(stored)
+    return stored
+
+
+def store_upload(upload, kind: str, field: str = "file") -> StoredFile:
+    """Store a werkzeug FileStorage."""
+    return store_bytes(upload.read(), upload.filename or "", kind, field=field)

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from flask_wtf.file import FileField
+from wtforms import DateField, EmailField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Optional
+
+from ..core.forms import Form, choices, max_length
+from .models import VAT_CHOICES
+
+
+class OrganisationForm(Form):
+    name = StringField("Nom de l'organisme", validators=[DataRequired(), max_length(200)])
+    legal_form = StringField("Forme juridique", validators=[max_length(80)])
+    siret = StringField("SIRET", validators=[DataRequired(), max_length(20)])
+    nda = StringField("Numéro de déclaration d'activité (NDA)", validators=[max_length(40)])
+    nda_region = StringField("Région de la déclaration (préfet de région)", validators=[max_length(80)])
+    address = StringField("Adresse", validators=[max_length(255)])
+    postal_code = StringField("Code postal", validators=[max_length(10)])
+    city = StringField("Ville", validators=[max_length(120)])
+    phone = StringField("Téléphone", validators=[max_length(40)])
+    email = EmailField("E-mail", validators=[Optional(), max_length(254)])
+    website = StringField("Site web", validators=[max_length(255)])
+    vat_status = SelectField("TVA", choices=choices(VAT_CHOICES.items()))
+    vat_number = StringField("Numéro de TVA intracommunautaire", validators=[max_length(20)])
+    qualiopi_number = StringField("Numéro du certificat Qualiopi", validators=[max_length(80)])
+    qualiopi_date = DateField("Date du certificat Qualiopi", validators=[Optional()])
+    qualiopi_body = StringField("Organisme certificateur", validators=[max_length(120)])
+    logo = FileField("Logo (PNG ou JPEG, 2 Mo au plus)")
+    signatory_name = StringField("Signataire des documents", validators=[max_length(120)])
+    signatory_title = StringField("Qualité du signataire", validators=[max_length(120)])
+    quality_contact_name = StringField("Contact qualité et médiation", validators=[max_length(120)])
+    quality_contact_title = StringField("Fonction du contact qualité", validators=[max_length(120)])
+    quality_contact_email = EmailField("E-mail du contact qualité", validators=[Optional(), max_length(254)])
+    quality_contact_phone = StringField("Téléphone du contact qualité", validators=[max_length(40)])
+    disability_contact_name = StringField("Référent handicap", validators=[max_length(120)])
+    disability_contact_email = EmailField("E-mail du référent handicap", validators=[Optional(), max_length(254)])
+    disability_contact_phone = StringField("Téléphone du référent handicap", validators=[max_length(40)])
+    accessibility_policy = TextAreaField(
+        "Accessibilité aux personnes en situation de handicap (texte par défaut des formations)",
+        validators=[max_length(5000)],
+    )
+    access_delay_policy = TextAreaField(
+        "Modalités et délais d'accès (texte par défaut des formations)", validators=[max_length(5000)]
+    )
+    submit = SubmitField("Enregistrer")

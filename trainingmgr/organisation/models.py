@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..core.timeutil import utcnow
+from ..core.types import UTCDateTime
+from ..extensions import db
+from ..files.models import StoredFile
+
+VAT_EXEMPT = "exempt"
+VAT_STANDARD = "standard"
+VAT_CHOICES = {
+    VAT_EXEMPT: "Exonéré de TVA (article 261-4-4°-a du CGI)",
+    VAT_STANDARD: "TVA à 20 %",
+}
+VAT_EXEMPTION_MENTION = "Exonération de TVA, article 261-4-4°-a du CGI"
+
+
+class Organisation(db.Model):
+    """The training organisation itself: one row, used by every document."""
+
+    __tablename__ = "organisation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    legal_form: Mapped[str] = mapped_column(String(80), default="")
+    siret: Mapped[str | None] = mapped_column(String(14))
+    nda: Mapped[str] = mapped_column(String(40), default="")  # numéro de déclaration d'activité
+    nda_region: Mapped[str] = mapped_column(String(80), default="")  # préfet de région
+    address: Mapped[str] = mapped_column(String(255), default="")
+    postal_code: Mapped[str] = mapped_column(String(10), default="")
+    city: Mapped[str] = mapped_column(String(120), default="")
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    email: Mapped[str] = mapped_column(String(254), default="")
+    website: Mapped[str] = mapped_column(String(255), default="")
+    vat_status: Mapped[str] = mapped_column(String(20), default=VAT_EXEMPT)
+    vat_number: Mapped[str] = mapped_column(String(20), default="")
+    qualiopi_number: Mapped[str] = mapped_column(String(80), default="")
+    qualiopi_date: Mapped[dt.date | None]
+    qualiopi_body: Mapped[str] = mapped_column(String(120), default="")  # certifying body
+    logo_id: Mapped[int | None] = mapped_column(ForeignKey("stored_file.id"))
+    signatory_name: Mapped[str] = mapped_column(String(120), default="")
+    signatory_title: Mapped[str] = mapped_column(String(120), default="")
+    # The training advisor: quality follow-up, satisfaction and mediation (both seed brochures).
+    quality_contact_name: Mapped[str] = mapped_column(String(120), default="")
+    quality_contact_title: Mapped[str] = mapped_column(String(120), default="Conseiller formation")
+    quality_contact_email: Mapped[str] = mapped_column(String(254), default="")
+    quality_contact_phone: Mapped[str] = mapped_column(String(40), default="")
+    # Disability (référent handicap) and default public statements used when a course says nothing.
+    disability_contact_name: Mapped[str] = mapped_column(String(120), default="")
+    disability_contact_email: Mapped[str] = mapped_column(String(254), default="")
+    disability_contact_phone: Mapped[str] = mapped_column(String(40), default="")
+    accessibility_policy: Mapped[str] = mapped_column(Text, default="")
+    access_delay_policy: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    logo: Mapped[StoredFile | None] = relationship()
+
+    @property
+    def vat_exempt(self) -> bool:
+        return self.vat_status == VAT_EXEMPT
+
+    @property
+    def vat_label(self) -> str:
+        return VAT_CHOICES.get(self.vat_status, self.vat_status)
+
+    @property
+    def full_address(self) -> str:
+        return ", ".join(p for p in (self.address, f"{self.postal_code} {self.city}".strip()) if p)
+
+    @property
+    def nda_mention(self) -> str:
+        if not self.nda:
+            return ""
+        region = f" auprès du préfet de région {self.nda_region}" if self.nda_region else ""
+        return (
+            f"Déclaration d'activité enregistrée sous le n° {self.nda}{region} "
+            "(cet enregistrement ne vaut pas agrément de l'État)"
+        )

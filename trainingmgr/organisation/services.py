@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+
+from ..accounts.services import normalise_email
+from ..core.errors import ValidationError
+from ..core.identifiers import clean_siret
+from ..extensions import db
+from ..files.services import store_upload
+from .models import VAT_CHOICES, Organisation
+
+EDITABLE_FIELDS = (
+    "name", "legal_form", "siret", "nda", "nda_region", "address", "postal_code", "city", "phone", "email",
+    "website", "vat_status", "vat_number", "qualiopi_number", "qualiopi_date", "qualiopi_body",
+    "signatory_name", "signatory_title", "quality_contact_name", "quality_contact_title",
+    "quality_contact_email", "quality_contact_phone", "disability_contact_name", "disability_contact_email",
+    "disability_contact_phone", "accessibility_policy", "access_delay_policy",
+)
+
+
+def get_organisation() -> Organisation:
+    """The organisation row, or an unsaved blank one before it is first set up."""
+    org = db.session.scalar(select(Organisation).order_by(Organisation.id).limit(1))
+    return org or Organisation(name="Organisme de formation", vat_status="exempt")
+
+
+def update_organisation(data: dict, logo_upload=None) -> Organisation:
+    org = db.session.scalar(select(Organisation).order_by(Organisation.id).limit(1))
+    if org is None:
+        org = Organisation(name="")
+        db.session.add(org)
+    errors: dict[str, list[str]] = {}
+    values = {k: data[k] for k in EDITABLE_FIELDS if k in data}
+    for key, value in values.items():
+        if isinstance(value, str):
+            values[key] = value.strip()
+    if not values.get("name", org.name):
+        errors.setdefault("name", []).append("Le nom de l'organisme est obligatoire.")
+    if "siret" in values:
+        try:
+            values["siret"] = clean_siret(values["siret"], required=True)
+        except ValidationError as exc:
+            errors.update(exc.fields)
+    if "vat_status" in values and values["vat_status"] not in VAT_CHOICES:
+        errors.setdefault("vat_status", []).append("Régime de TVA inconnu.")
+    for key in ("email", "quality_contact_email", "disability_contact_email"):
+        if values.get(key):
+            try:
+                values[key] = normalise_email(values[key], field=key)
+            except ValidationError as exc:
+                errors.update(exc.fields)
+    qdate = values.get("qualiopi_date")
+    if qdate is not None and not isinstance(qdate, dt.date):
+        errors.setdefault("qualiopi_date", []).append("Date invalide.")
+    if errors:
+        raise ValidationError("Certains champs sont invalides.", fields=errors)
+    for key, value in values.items():
+        setattr(org, key, value)
+    if logo_upload is not None and getattr(logo_upload, "filename", ""):
+        org.logo = store_upload(logo_upload, "logo", field="logo")
+    return org

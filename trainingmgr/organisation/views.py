@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, url_for
+
+from ..accounts.permissions import admin_required
+from ..core.web import form_page, run_form
+from . import services
+from .forms import OrganisationForm
+
+bp = Blueprint("organisation", __name__, url_prefix="/admin/organisation")
+
+
+@bp.route("/", methods=["GET", "POST"])
+@admin_required
+def edit():
+    org = services.get_organisation()
+    form = OrganisationForm(obj=org)
+    ok, _ = run_form(form, lambda: services.update_organisation(form.data_for_service(), form.logo.data))
+    if ok:
+        flash("Paramètres de l'organisme enregistrés.", "success")
+        return redirect(url_for("organisation.edit"))
+    return form_page("organisation/edit.html", form, org=org)

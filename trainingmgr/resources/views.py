@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+
+from ..accounts.permissions import staff_required
+from ..core.forms import choices
+from ..core.web import form_page, run_form
+from ..extensions import db
+from . import services
+from .forms import LocationForm, TrainerForm
+from .models import Location, Trainer
+
+bp = Blueprint("resources", __name__)
+
+
+@bp.route("/locations/")
+@staff_required
+def locations():
+    return render_template("resources/locations.html", locations=services.list_locations(include_inactive=True))
+
+
+@bp.route("/locations/new", methods=["GET", "POST"])
+@bp.route("/locations/<int:location_id>", methods=["GET", "POST"])
+@staff_required
+def location_form(location_id: int | None = None):
+    location = db.get_or_404(Location, location_id) if location_id else None
+    form = LocationForm(obj=location)
+    ok, saved = run_form(form, lambda: services.save_location(location, form.data_for_service()))
+    if ok:
+        flash(f"Lieu « {saved.name} » enregistré.", "success")
+        return redirect(url_for("resources.locations"))
+    return form_page("resources/location_form.html", form, location=location)
+
+
+@bp.route("/trainers/")
+@staff_required
+def trainers():
+    return render_template("resources/trainers.html", trainers=services.list_trainers(include_inactive=True))
+
+
+@bp.route("/trainers/new", methods=["GET", "POST"])
+@bp.route("/trainers/<int:trainer_id>", methods=["GET", "POST"])
+@staff_required
+def trainer_form(trainer_id: int | None = None):
+    trainer = db.get_or_404(Trainer, trainer_id) if trainer_id else None
+    form = TrainerForm(obj=trainer)
+    form.user_id.choices = choices(
+        ((u.id, u.email) for u in services.trainer_account_choices(trainer)), blank="— aucun —"
+    )
+    if not form.is_submitted():
+        form.user_id.data = str(trainer.user_id) if trainer is not None and trainer.user_id else ""
+    ok, saved = run_form(form, lambda: services.save_trainer(trainer, form.data_for_service(), form.cv.data))
+    if ok:
+        flash(f"Formateur {saved.full_name} enregistré.", "success")
+        return redirect(url_for("resources.trainers"))
+    return form_page("resources/trainer_form.html", form, trainer=trainer)

@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+import click
+from flask.cli import AppGroup
+
+from ..extensions import db
+from . import services
+
+sessions_cli = AppGroup("sessions", help="Sessions de formation.")
+
+
+@sessions_cli.command("advance")
+def advance():
+    """Passer en « en cours » / « terminée » les sessions confirmées selon leurs créneaux."""
+    changed = services.advance_sessions()
+    db.session.commit()
+    for session, status in changed:
+        click.echo(f"Session {session.id} : {status}")
+    click.echo(f"{len(changed)} changement(s).")

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from wtforms import DateField, HiddenField, SelectField, SelectMultipleField, SubmitField, TextAreaField, TimeField
+from wtforms.validators import DataRequired, Optional
+
+from ..core.forms import Form, FrenchDecimalField, FrenchIntegerField, choices, max_length
+from .models import SESSION_FORMATS
+
+DELIVERY_CHOICES = [("presentiel", "Présentiel"), ("distanciel", "Distanciel"), ("mixte", "Mixte")]
+
+
+class SessionSettingsForm(Form):
+    format = SelectField("Format", choices=choices(SESSION_FORMATS.items()))
+    delivery_mode = SelectField("Modalité", choices=choices(DELIVERY_CHOICES))
+    location_id = SelectField("Lieu", validate_choice=False)
+    trainer_ids = SelectMultipleField("Formateur(s)", coerce=str, validate_choice=False)
+    capacity = FrenchIntegerField("Capacité (places)", validators=[Optional()])
+    min_trainees = FrenchIntegerField("Minimum de stagiaires", validators=[Optional()])
+    price_per_trainee = FrenchDecimalField("Prix par stagiaire (€ HT)", validators=[Optional()])
+    intra_price = FrenchDecimalField("Prix intra du groupe (€ HT)", validators=[Optional()])
+    client_company_id = SelectField("Entreprise cliente (intra)", validate_choice=False)
+    notes = TextAreaField("Notes internes", validators=[max_length(10000)])
+    submit = SubmitField("Enregistrer")
+
+    def set_choices(self, locations, trainers, companies) -> None:
+        self.location_id.choices = choices(((loc.id, loc.label) for loc in locations), blank="— aucun —")
+        self.trainer_ids.choices = choices((t.id, t.full_name) for t in trainers)
+        self.client_company_id.choices = choices(((c.id, c.name) for c in companies), blank="— aucune —")
+
+
+class SessionCreateForm(SessionSettingsForm):
+    course_id = SelectField("Formation", validate_choice=False, validators=[DataRequired()])
+    start_date = DateField("Premier jour", validators=[Optional()],
+                           description="Les créneaux sont posés selon la journée type de la formation.")
+    format = SelectField("Format", choices=choices(SESSION_FORMATS.items(), blank="Selon la formation"))
+    delivery_mode = SelectField("Modalité", choices=choices(DELIVERY_CHOICES, blank="Selon la formation"))
+    submit = SubmitField("Créer la session")
+
+
+class SlotForm(Form):
+    date = DateField("Date", validators=[DataRequired()])
+    start_time = TimeField("Début", validators=[DataRequired()])
+    end_time = TimeField("Fin", validators=[DataRequired()])
+    location_id = SelectField("Lieu", validate_choice=False)
+    trainer_id = SelectField("Formateur", validate_choice=False)
+    submit = SubmitField("Enregistrer le créneau")
+
+    def set_choices(self, locations, trainers) -> None:
+        self.location_id.choices = choices(((loc.id, loc.label) for loc in locations), blank="— aucun —")
+        self.trainer_id.choices = choices(((t.id, t.full_name) for t in trainers), blank="— aucun —")
+
+
+class StatusForm(Form):
+    status = HiddenField(validators=[DataRequired()])
+    cancel_reason = TextAreaField("Motif de l'annulation", validators=[max_length(2000)])
+    submit = SubmitField("Valider")
+
+
+class DuplicateForm(Form):
+    start_date = DateField("Premier jour de la nouvelle session", validators=[DataRequired()])
+    submit = SubmitField("Dupliquer")
+
+
+class ConfirmForm(Form):
+    """A bare POST form: only the CSRF token."""
+
+    submit = SubmitField("Confirmer")

@@ -1,0 +1,64 @@
+"""A session's slots as an iCalendar file (RFC 5545), with Europe/Paris times."""
+from __future__ import annotations
+
+import datetime as dt
+
+from icalendar import Calendar, Event, Timezone, TimezoneDaylight, TimezoneStandard, vRecur, vText
+
+from ..core.timeutil import utcnow
+from ..organisation.models import Organisation
+from .models import TrainingSession
+
+
+def session_calendar(session: TrainingSession, org: Organisation, domain: str = "trainingmgr") -> bytes:
+    cal = Calendar()
+    cal.add("prodid", "-//trainingmgr//Sessions de formation//FR")
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", "PUBLISH")
+    cal.add("x-wr-calname", f"{session.title} ({org.name})")
+    cal.add_component(_paris_timezone())
+    stamp = utcnow()
+    for slot in session.slots:
+        event = Event()
+        event.add("uid", f"session-{session.id}-slot-{slot.id}@{domain}")
+        event.add("dtstamp", stamp)
+        event.add("dtstart", slot.starts_at)
+        event.add("dtend", slot.ends_at)
+        event.add("summary", f"{session.title} – {slot.half_day_label.lower()}")
+        location = slot.location or session.location
+        if location is not None:
+            where = location.meeting_url if location.is_remote else f"{location.name}, {location.full_address}"
+            event["location"] = vText(where)
+        lines = [f"Formation : {session.title}", f"Organisme : {org.name}"]
+        if slot.trainer is not None:
+            lines.append(f"Formateur : {slot.trainer.full_name}")
+        if org.quality_contact_email or org.quality_contact_phone:
+            contact = " ".join(p for p in (org.quality_contact_name, org.quality_contact_email,
+                                           org.quality_contact_phone) if p)
+            lines.append(f"Contact : {contact}")
+        event.add("description", "\n".join(lines))
+        event.add("status", "CANCELLED" if session.is_cancelled else "CONFIRMED")
+        cal.add_component(event)
+    return cal.to_ical()
+
+
+def _paris_timezone() -> Timezone:
+    """Europe/Paris as calendar programs expect it: the EU summer-time rule, not a list of dates."""
+    tz = Timezone()
+    tz.add("tzid", "Europe/Paris")
+    summer = TimezoneDaylight()
+    summer.add("tzname", "CEST")
+    summer.add("dtstart", dt.datetime(1970, 3, 29, 2, 0))
+    summer.add("tzoffsetfrom", dt.timedelta(hours=1))
+    summer.add("tzoffsetto", dt.timedelta(hours=2))
+    summer.add("rrule", vRecur(freq="YEARLY", bymonth=3, byday="-1SU"))
+    winter = TimezoneStandard()
+    winter.add("tzname", "CET")
+    winter.add("dtstart", dt.datetime(1970, 10, 25, 3, 0))
+    winter.add("tzoffsetfrom", dt.timedelta(hours=2))
+    winter.add("tzoffsetto", dt.timedelta(hours=1))
+    winter.add("rrule", vRecur(freq="YEARLY", bymonth=10, byday="-1SU"))
+    tz.add_component(summer)
+    tz.add_component(winter)
+    return tz

@@ -1,0 +1,164 @@
+"""Sessions of a course version, made of half-day slots."""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from decimal import Decimal
+
+from sqlalchemy import Column, ForeignKey, Index, String, Table, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..catalogue.models import Course, CourseVersion
+from ..companies.models import Company
+from ..core.formatting import date_fr
+from ..core.halfday import half_of, hours_between
+from ..core.timeutil import paris_datetime, utcnow
+from ..core.types import Money, UTCDateTime
+from ..extensions import db
+from ..resources.models import Location, Trainer
+
+
+class SessionStatus(str, enum.Enum):
+    DRAFT = "draft"
+    OPEN = "open"
+    CONFIRMED = "confirmed"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+SESSION_STATUS_LABELS = {
+    "draft": "Brouillon",
+    "open": "Inscriptions ouvertes",
+    "confirmed": "Confirmée",
+    "in_progress": "En cours",
+    "completed": "Terminée",
+    "closed": "Clôturée",
+    "cancelled": "Annulée",
+}
+SESSION_FORMATS = {"inter": "Inter-entreprises", "intra": "Intra-entreprise"}
+
+session_trainer = Table(
+    "session_trainer",
+    db.metadata,
+    Column("session_id", ForeignKey("training_session.id", ondelete="CASCADE"), primary_key=True),
+    Column("trainer_id", ForeignKey("trainer.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class TrainingSession(db.Model):
+    __tablename__ = "training_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("course.id"), index=True)
+    course_version_id: Mapped[int] = mapped_column(ForeignKey("course_version.id"), index=True)
+    format: Mapped[str] = mapped_column(String(10), default="inter")
+    delivery_mode: Mapped[str] = mapped_column(String(20), default="presentiel")
+    location_id: Mapped[int | None] = mapped_column(ForeignKey("location.id"), index=True)
+    client_company_id: Mapped[int | None] = mapped_column(ForeignKey("company.id"), index=True)
+    capacity: Mapped[int]
+    min_trainees: Mapped[int] = mapped_column(default=1)
+    price_per_trainee: Mapped[Decimal | None] = mapped_column(Money())
+    intra_price: Mapped[Decimal | None] = mapped_column(Money())
+    status: Mapped[str] = mapped_column(String(20), default=SessionStatus.DRAFT.value, index=True)
+    cancel_reason: Mapped[str] = mapped_column(Text, default="")
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    status_changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    course: Mapped[Course] = relationship()
+    course_version: Mapped[CourseVersion] = relationship()
+    location: Mapped[Location | None] = relationship()
+    client_company: Mapped[Company | None] = relationship()
+    trainers: Mapped[list[Trainer]] = relationship(secondary=session_trainer, order_by="Trainer.last_name")
+    slots: Mapped[list[Slot]] = relationship(
+        back_populates="session", order_by="[Slot.date, Slot.start_time]", cascade="all, delete-orphan"
+    )
+
+    @property
+    def status_label(self) -> str:
+        return SESSION_STATUS_LABELS[self.status]
+
+    @property
+    def format_label(self) -> str:
+        return SESSION_FORMATS.get(self.format, self.format)
+
+    @property
+    def title(self) -> str:
+        return self.course_version.title
+
+    @property
+    def first_date(self) -> dt.date | None:
+        return self.slots[0].date if self.slots else None
+
+    @property
+    def last_date(self) -> dt.date | None:
+        return self.slots[-1].date if self.slots else None
+
+    @property
+    def dates_label(self) -> str:
+        first, last = self.first_date, self.last_date
+        if first is None:
+            return "dates à définir"
+        if first == last:
+            return f"le {date_fr(first)}"
+        return f"du {date_fr(first)} au {date_fr(last)}"
+
+    @property
+    def label(self) -> str:
+        """« Chorus Pro » du 25/11/2026 (n° 12): how messages name a session."""
+        return f"« {self.title} » {self.dates_label} (n° {self.id})"
+
+    @property
+    def planned_hours(self) -> Decimal:
+        return sum((slot.hours for slot in self.slots), Decimal("0.00"))
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status == SessionStatus.CANCELLED.value
+
+
+class Slot(db.Model):
+    """A half-day of a session: the unit of attendance. Date and times are Europe/Paris wall-clock."""
+
+    __tablename__ = "slot"
+    __table_args__ = (
+        Index("ix_slot_trainer_date", "trainer_id", "date"),
+        Index("ix_slot_location_date", "location_id", "date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("training_session.id", ondelete="CASCADE"), index=True)
+    date: Mapped[dt.date]
+    start_time: Mapped[dt.time]
+    end_time: Mapped[dt.time]
+    location_id: Mapped[int | None] = mapped_column(ForeignKey("location.id"))
+    trainer_id: Mapped[int | None] = mapped_column(ForeignKey("trainer.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    session: Mapped[TrainingSession] = relationship(back_populates="slots")
+    location: Mapped[Location | None] = relationship()
+    trainer: Mapped[Trainer | None] = relationship()
+
+    @property
+    def half_day(self) -> str:
+        return half_of(self.start_time)
+
+    @property
+    def half_day_label(self) -> str:
+        return "Matin" if self.half_day == "morning" else "Après-midi"
+
+    @property
+    def hours(self) -> Decimal:
+        return hours_between(self.start_time, self.end_time)
+
+    @property
+    def starts_at(self) -> dt.datetime:
+        return paris_datetime(self.date, self.start_time)
+
+    @property
+    def ends_at(self) -> dt.datetime:
+        return paris_datetime(self.date, self.end_time)

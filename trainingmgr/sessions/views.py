@@ -1,0 +1,283 @@
+"""Advisor and trainer screens: dashboard, sessions, slots, calendar."""
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from ..accounts.permissions import any_role_required, staff_required
+from ..catalogue.models import CourseStatus
+from ..catalogue.services import indicator1_gaps, list_courses
+from ..companies.services import list_companies
+from ..core.errors import DomainError
+from ..core.forms import choices
+from ..core.timeutil import paris_today
+from ..core.web import form_page, run_form
+from ..extensions import db
+from ..organisation.services import get_organisation
+from ..resources.services import list_locations, list_trainers
+from . import services
+from .forms import ConfirmForm, DuplicateForm, SessionCreateForm, SessionSettingsForm, SlotForm, StatusForm
+from .models import SESSION_STATUS_LABELS
+
+bp = Blueprint("sessions", __name__)
+
+
+def _flash_warnings(warnings: list[str]) -> None:
+    for warning in warnings:
+        flash(warning, "warning")
+
+
+@bp.route("/")
+@any_role_required
+def dashboard():
+    sessions = services.dashboard_sessions(current_user)
+    taken = services.seats_taken([s.id for s in sessions])
+    warnings = {s.id: services.session_warnings(s, taken[s.id]) for s in sessions}
+    course_gaps = []
+    if current_user.is_staff:
+        org = get_organisation()
+        for course in list_courses((CourseStatus.PUBLISHED.value,)):
+            gaps = indicator1_gaps(course.current_version, org)
+            if gaps:
+                course_gaps.append((course, gaps))
+    return render_template("sessions/dashboard.html", sessions=sessions, taken=taken, warnings=warnings,
+                           course_gaps=course_gaps)
+
+
+def _parse_date_arg(name: str) -> dt.date | None:
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        abort(400)
+
+
+@bp.route("/sessions/")
+@any_role_required
+def index():
+    status = request.args.get("status") or None
+    if status is not None and status not in SESSION_STATUS_LABELS:
+        abort(400)
+    course_id = request.args.get("course", type=int)
+    sessions = services.list_sessions(current_user, course_id=course_id, statuses=[status] if status else None,
+                                      date_from=_parse_date_arg("from"), date_to=_parse_date_arg("to"))
+    taken = services.seats_taken([s.id for s in sessions])
+    return render_template("sessions/index.html", sessions=sessions, taken=taken, courses=list_courses(),
+                           status_labels=SESSION_STATUS_LABELS, filters=request.args)
+
+
+def _settings_choices(form, session=None) -> None:
+    locations = list_locations()
+    trainers = list_trainers()
+    if session is not None:
+        if session.location is not None and session.location not in locations:
+            locations.append(session.location)
+        trainers += [t for t in session.trainers if t not in trainers]
+    form.set_choices(locations, trainers, list_companies())
+
+
+@bp.route("/sessions/new", methods=["GET", "POST"])
+@staff_required
+def new():
+    form = SessionCreateForm()
+    courses = [c for c in list_courses() if c.status != CourseStatus.ARCHIVED.value]
+    form.course_id.choices = choices(((c.id, c.title) for c in courses), blank="— choisir —")
+    _settings_choices(form)
+    if not form.is_submitted() and request.args.get("course_id"):
+        form.course_id.data = request.args["course_id"]
+    ok, result = run_form(form, lambda: services.create_session(form.data_for_service(), current_user))
+    if ok:
+        session, warnings = result
+        flash(f"Session {session.label} créée en brouillon.", "success")
+        _flash_warnings(warnings)
+        return redirect(url_for("sessions.show", session_id=session.id))
+    return form_page("sessions/new.html", form)
+
+
+@bp.route("/sessions/<int:session_id>")
+@any_role_required
+def show(session_id: int):
+    session = services.get_session(session_id, current_user)
+    taken = services.seats_taken([session.id])[session.id]
+    slot_form = SlotForm()
+    slot_form.set_choices(list_locations(), list_trainers())
+    if session.location_id:
+        slot_form.location_id.data = str(session.location_id)
+    if session.trainers:
+        slot_form.trainer_id.data = str(session.trainers[0].id)
+    return render_template(
+        "sessions/show.html", session=session, taken=taken, warnings=services.session_warnings(session, taken),
+        transitions=sorted(services.TRANSITIONS[session.status], key=list(SESSION_STATUS_LABELS).index),
+        status_labels=SESSION_STATUS_LABELS, status_form=StatusForm(), slot_form=slot_form,
+        duplicate_form=DuplicateForm(), confirm_form=ConfirmForm(),
+        editable=session.status in services.EDITABLE_STATUSES,
+    )
+
+
+def _settings_data(session) -> dict:
+    return {
+        "format": session.format, "delivery_mode": session.delivery_mode,
+        "location_id": str(session.location_id or ""), "trainer_ids": [str(t.id) for t in session.trainers],
+        "capacity": session.capacity, "min_trainees": session.min_trainees,
+        "price_per_trainee": session.price_per_trainee, "intra_price": session.intra_price,
+        "client_company_id": str(session.client_company_id or ""), "notes": session.notes,
+    }
+
+
+@bp.route("/sessions/<int:session_id>/edit", methods=["GET", "POST"])
+@staff_required
+def edit(session_id: int):
+    session = services.get_session(session_id, current_user)
+    form = SessionSettingsForm() if request.method == "POST" else SessionSettingsForm(data=_settings_data(session))
+    _settings_choices(form, session)
+    ok, warnings = run_form(form, lambda: services.update_session(session, form.data_for_service(), current_user))
+    if ok:
+        flash("Session enregistrée.", "success")
+        _flash_warnings(warnings)
+        return redirect(url_for("sessions.show", session_id=session.id))
+    return form_page("sessions/edit.html", form, session=session)
+
+
+def _slot_choices(form, session, slot=None) -> None:
+    locations = list_locations()
+    trainers = list_trainers()
+    for current in (session.location, slot.location if slot else None):
+        if current is not None and current not in locations:
+            locations.append(current)
+    for current in list(session.trainers) + ([slot.trainer] if slot and slot.trainer else []):
+        if current not in trainers:
+            trainers.append(current)
+    form.set_choices(locations, trainers)
+
+
+@bp.route("/sessions/<int:session_id>/slots/new", methods=["GET", "POST"])
+@staff_required
+def slot_new(session_id: int):
+    session = services.get_session(session_id, current_user)
+    form = SlotForm()
+    _slot_choices(form, session)
+    if not form.is_submitted():
+        form.location_id.data = str(session.location_id or "")
+        form.trainer_id.data = str(session.trainers[0].id) if session.trainers else ""
+    ok, result = run_form(form, lambda: services.add_slot(session, form.data_for_service(), current_user))
+    if ok:
+        flash("Créneau ajouté.", "success")
+        _flash_warnings(result[1])
+        return redirect(url_for("sessions.show", session_id=session.id))
+    return form_page("sessions/slot_form.html", form, session=session, slot=None)
+
+
+@bp.route("/sessions/<int:session_id>/slots/<int:slot_id>", methods=["GET", "POST"])
+@staff_required
+def slot_edit(session_id: int, slot_id: int):
+    slot = services.get_slot(slot_id, current_user)
+    if slot.session_id != session_id:
+        abort(404)
+    session = slot.session
+    if request.method == "POST":
+        form = SlotForm()
+    else:
+        form = SlotForm(data={"date": slot.date, "start_time": slot.start_time, "end_time": slot.end_time,
+                              "location_id": str(slot.location_id or ""), "trainer_id": str(slot.trainer_id or "")})
+    _slot_choices(form, session, slot)
+    ok, warnings = run_form(form, lambda: services.update_slot(slot, form.data_for_service(), current_user))
+    if ok:
+        flash("Créneau modifié.", "success")
+        _flash_warnings(warnings)
+        return redirect(url_for("sessions.show", session_id=session.id))
+    return form_page("sessions/slot_form.html", form, session=session, slot=slot)
+
+
+def _post_action(session_id: int, form, action, success: str):
+    """Run a one-button action on a session: back to its page on success, or the page again with the
+    French reason and a 4xx status when refused."""
+    if not form.validate_on_submit():
+        for messages in form.errors.values():
+            for message in messages:
+                flash(message, "danger")
+        return show(session_id), 400
+    try:
+        action()
+    except DomainError as exc:
+        db.session.rollback()
+        messages = [exc.message] + [m for msgs in exc.fields.values() for m in msgs]
+        for message in dict.fromkeys(messages):
+            flash(message, "danger")
+        return show(session_id), exc.status_code
+    db.session.commit()
+    flash(success, "success")
+    return redirect(url_for("sessions.show", session_id=session_id))
+
+
+@bp.route("/sessions/<int:session_id>/slots/<int:slot_id>/delete", methods=["POST"])
+@staff_required
+def slot_delete(session_id: int, slot_id: int):
+    slot = services.get_slot(slot_id, current_user)
+    if slot.session_id != session_id:
+        abort(404)
+    return _post_action(session_id, ConfirmForm(), lambda: services.delete_slot(slot, current_user),
+                        "Créneau supprimé.")
+
+
+@bp.route("/sessions/<int:session_id>/status", methods=["POST"])
+@staff_required
+def change_status(session_id: int):
+    session = services.get_session(session_id, current_user)
+    form = StatusForm()
+    return _post_action(
+        session_id, form,
+        lambda: services.change_status(session, form.status.data, current_user, reason=form.cancel_reason.data),
+        f"Statut de la session : {SESSION_STATUS_LABELS.get(form.status.data, '').lower()}.",
+    )
+
+
+@bp.route("/sessions/<int:session_id>/rebase", methods=["POST"])
+@staff_required
+def rebase(session_id: int):
+    session = services.get_session(session_id, current_user)
+    return _post_action(session_id, ConfirmForm(),
+                        lambda: services.rebase_to_current_version(session, current_user),
+                        "La session suit désormais la version en vigueur du programme.")
+
+
+@bp.route("/sessions/<int:session_id>/duplicate", methods=["GET", "POST"])
+@staff_required
+def duplicate(session_id: int):
+    session = services.get_session(session_id, current_user)
+    form = DuplicateForm()
+    ok, result = run_form(form, lambda: services.duplicate_session(session, form.start_date.data, current_user))
+    if ok:
+        copy, warnings = result
+        flash(f"Session dupliquée : {copy.label}.", "success")
+        _flash_warnings(warnings)
+        return redirect(url_for("sessions.show", session_id=copy.id))
+    return form_page("sessions/duplicate.html", form, session=session)
+
+
+@bp.route("/calendar")
+@any_role_required
+def month_calendar():
+    raw = request.args.get("month", "")
+    today = paris_today()
+    try:
+        year, month = (int(x) for x in raw.split("-")) if raw else (today.year, today.month)
+        first = dt.date(year, month, 1)
+        if not 2000 <= year <= 2100:
+            raise ValueError
+    except ValueError:
+        abort(400)
+    weeks = calendar.Calendar(firstweekday=0).monthdatescalendar(year, month)
+    slots = services.slots_between(current_user, weeks[0][0], weeks[-1][-1])
+    by_day: dict[dt.date, list] = {}
+    for slot in slots:
+        by_day.setdefault(slot.date, []).append(slot)
+    previous = (first - dt.timedelta(days=1)).replace(day=1)
+    following = (first + dt.timedelta(days=32)).replace(day=1)
+    return render_template("sessions/calendar.html", weeks=weeks, by_day=by_day, first=first, today=today,
+                           previous=previous, following=following,
+                           holiday_names={d: services.holiday_name(d) for w in weeks for d in w})
