@@ -17,3 +17,10 @@ PASSWORDS = {
 def login(client, email: str) -> None:
     response = client.post("/login", data={"email": email, "password": PASSWORDS[email]})
     assert response.status_code == 302, response.get_data(as_text=True)
+
+
+def page(response) -> str:
+    """The response body with HTML entities decoded (Jinja escapes apostrophes as &#39;)."""
+    import html
+
+    return html.unescape(response.get_data(as_text=True))

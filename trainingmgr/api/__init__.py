@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from flask import Flask, g, request
 from flask_smorest import Api as SmorestApi
-from flask_smorest import abort
 
 from ..extensions import csrf
 from .schemas import ErrorSchema
@@ -16,21 +15,34 @@ class Api(SmorestApi):
         """Errors are answered by the application's handler, in the project's JSON envelope."""
 
 
-def authenticate_request() -> None:
-    """Read ``Authorization: Bearer <token>``; a wrong token is refused, no token means anonymous."""
+def authenticate_request():
+    """Read ``Authorization: Bearer <token>``; a wrong token is refused, no token means anonymous.
+
+    Returns the 401 answer for a wrong header or token, ``None`` otherwise. The answer is built here
+    rather than with ``abort(401, message=...)``: the application's HTTP error handler answers every 401
+    with its generic message, and the caller would not learn that the token itself is refused."""
     from ..accounts.services import user_for_api_token
 
     g.api_user = None
     header = request.headers.get("Authorization", "")
     if not header:
-        return
+        return None
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        abort(401, message="En-tête Authorization invalide : utilisez « Bearer <jeton> ».")
+        return _unauthorized("En-tête Authorization invalide : utilisez « Bearer <jeton> ».")
     user = user_for_api_token(token.strip())
     if user is None:
-        abort(401, message="Jeton d'accès invalide ou révoqué.")
+        return _unauthorized("Jeton d'accès invalide ou révoqué.")
     g.api_user = user
+    return None
+
+
+def _unauthorized(message: str):
+    from ..core.web import api_error
+
+    response = api_error(401, message)
+    response.headers["WWW-Authenticate"] = 'Bearer realm="trainingmgr"'
+    return response
 
 
 def init_api(app: Flask) -> Api:
@@ -49,4 +61,5 @@ def init_api(app: Flask) -> Api:
 
 def _authenticate_api_calls():
     if request.path.startswith("/api/"):
-        authenticate_request()
+        return authenticate_request()
+    return None

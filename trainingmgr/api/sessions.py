@@ -71,13 +71,13 @@ def get_session(session_id: int):
 
 @bp.route("/sessions", methods=["POST"])
 @bp.doc(**STAFF_ONLY)
+@staff_required  # before @bp.arguments: refuse the caller before reading the body
 @bp.arguments(SessionCreateSchema)
 @bp.response(201, SessionStaffSchema)
 @bp.alt_response(401, schema="Error", description="Jeton absent ou invalide")
 @bp.alt_response(403, schema="Error", description="Réservé au conseiller formation")
 @bp.alt_response(409, schema="Error", description="Formateur ou salle déjà pris")
 @bp.alt_response(422, schema="Error", description="Données invalides ou règle non respectée")
-@staff_required
 def create_session(data):
     """Créer une session (brouillon) ; avec start_date, les créneaux suivent la journée type de la formation."""
     session, _ = services.create_session(data, current_principal())
@@ -87,6 +87,7 @@ def create_session(data):
 
 @bp.route("/sessions/<int:session_id>", methods=["PATCH"])
 @bp.doc(**STAFF_ONLY)
+@staff_required  # before @bp.arguments: refuse the caller before reading the body
 @bp.arguments(SessionPatchSchema)
 @bp.response(200, SessionStaffSchema)
 @bp.alt_response(401, schema="Error", description="Jeton absent ou invalide")
@@ -94,7 +95,6 @@ def create_session(data):
 @bp.alt_response(404, schema="Error", description="Session inconnue")
 @bp.alt_response(409, schema="Error", description="Conflit de planning ou changement de statut impossible")
 @bp.alt_response(422, schema="Error", description="Données invalides ou règle non respectée")
-@staff_required
 def patch_session(data, session_id: int):
     """Modifier une session ; « status » la fait changer d'étape (« cancel_reason » pour une annulation)."""
     actor = current_principal()
@@ -111,6 +111,7 @@ def patch_session(data, session_id: int):
 
 @bp.route("/sessions/<int:session_id>/slots", methods=["POST"])
 @bp.doc(**STAFF_ONLY)
+@staff_required  # before @bp.arguments: refuse the caller before reading the body
 @bp.arguments(SlotCreateSchema)
 @bp.response(201, SlotCreatedSchema)
 @bp.alt_response(401, schema="Error", description="Jeton absent ou invalide")
@@ -118,7 +119,6 @@ def patch_session(data, session_id: int):
 @bp.alt_response(404, schema="Error", description="Session inconnue")
 @bp.alt_response(409, schema="Error", description="Formateur ou salle déjà pris")
 @bp.alt_response(422, schema="Error", description="Créneau invalide")
-@staff_required
 def add_slot(data, session_id: int):
     """Ajouter une demi-journée à une session."""
     actor = current_principal()
@@ -130,12 +130,12 @@ def add_slot(data, session_id: int):
 
 @bp.route("/slots/<int:slot_id>", methods=["DELETE"])
 @bp.doc(**STAFF_ONLY)
+@staff_required
 @bp.response(204)
 @bp.alt_response(401, schema="Error", description="Jeton absent ou invalide")
 @bp.alt_response(403, schema="Error", description="Réservé au conseiller formation")
 @bp.alt_response(404, schema="Error", description="Créneau inconnu")
 @bp.alt_response(422, schema="Error", description="Créneau d'une session qui ne peut plus changer")
-@staff_required
 def delete_slot(slot_id: int):
     """Supprimer un créneau."""
     actor = current_principal()

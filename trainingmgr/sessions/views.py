@@ -266,9 +266,10 @@ def month_calendar():
     today = paris_today()
     try:
         year, month = (int(x) for x in raw.split("-")) if raw else (today.year, today.month)
-        first = dt.date(year, month, 1)
+        # Check the year before building the date: a huge year overflows instead of raising ValueError.
         if not 2000 <= year <= 2100:
             raise ValueError
+        first = dt.date(year, month, 1)
     except ValueError:
         abort(400)
     weeks = calendar.Calendar(firstweekday=0).monthdatescalendar(year, month)
