@@ -9,13 +9,14 @@ import uuid
 from decimal import Decimal
 
 import pytest
+from flask import g, has_app_context
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from trainingmgr import create_app
 from trainingmgr.config import normalise_database_url
-from trainingmgr.extensions import db
+from trainingmgr.extensions import db, limiter
 
 from tests.helpers import MONDAY, login
 
@@ -47,6 +48,8 @@ def base_config(database_url: str, tmp_path) -> dict:
         "FILES_DIR": str(tmp_path / "files"),
         "LOGIN_RATE_LIMIT": "1000 per minute",
         "SERVER_NAME": "localhost",
+        # werkzeug's default (scrypt) in production; a cheap hash keeps hundreds of logins fast here.
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
     }
 
 
@@ -93,6 +96,15 @@ class Client(FlaskClient):
             self._token = match.group(1)
         return self._token
 
+    def open(self, *args, **kwargs):
+        # The ``app`` fixture keeps an application context for the whole test and Flask reuses it for
+        # each request: clear ``g`` so that every request starts afresh, as in production (otherwise
+        # Flask-Login's cached user and Flask-WTF's token would leak from one client to another).
+        if has_app_context():
+            for name in list(vars(g)):
+                delattr(g, name)
+        return super().open(*args, **kwargs)
+
     def post(self, *args, csrf: bool = True, **kwargs):
         if csrf and "json" not in kwargs:
             data = dict(kwargs.get("data") or {})
@@ -101,26 +113,40 @@ class Client(FlaskClient):
         return super().post(*args, **kwargs)
 
 
+@pytest.fixture(scope="session")
+def _shared_app(_schema, tmp_path_factory):
+    """One application per database for the whole run: building one (the OpenAPI document above all)
+    costs more than most tests."""
+    app = create_app(base_config(_schema, tmp_path_factory.mktemp("files")))
+    app.test_client_class = Client
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
 @pytest.fixture
-def make_app(_schema, tmp_path):
-    """Create an app on the test database with extra configuration; tables are emptied afterwards."""
+def make_app(_schema, _shared_app, tmp_path):
+    """An application with extra configuration (``make_app()`` without any is the shared one); the
+    tables are emptied after the test."""
     created = []
 
     def factory(**overrides):
+        if not overrides:
+            return _shared_app
         app = create_app({**base_config(_schema, tmp_path), **overrides})
         app.test_client_class = Client
         created.append(app)
         return app
 
     yield factory
-    if created:
-        with created[0].app_context():
+    with _shared_app.app_context():
+        db.session.remove()
+        _empty_tables()
+        limiter.reset()
+    for app in created:
+        with app.app_context():
             db.session.remove()
-            _empty_tables()
             db.engine.dispose()
-        for app in created[1:]:
-            with app.app_context():
-                db.engine.dispose()
 
 
 @pytest.fixture

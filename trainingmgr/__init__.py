@@ -28,6 +28,10 @@ def create_app(config: dict | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
     logging.basicConfig(level=logging.INFO)
 
+    from .core.web import IdConverter, reject_nul_characters
+
+    app.url_map.converters["int"] = IdConverter
+    app.before_request(reject_nul_characters)
     _init_extensions(app)
     _register_blueprints(app)
     _register_cli(app)

@@ -97,7 +97,7 @@ def test_company_siret_is_checked_and_unique(client, world):
     assert response.status_code == 422
     assert "clé de contrôle incorrecte" in page(response)
     response = client.post("/companies/new", data={"name": "Doublon", "siret": "44306184100021"})
-    assert response.status_code == 422
+    assert response.status_code == 409  # the SIRET of another company: a conflict
     assert "déjà celui de l'entreprise" in page(response)
     response = client.post("/companies/new", data={"name": "", "siret": ""})
     assert response.status_code == 422

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import html
-from decimal import Decimal
 
 import pytest
 
@@ -55,8 +54,3 @@ def trainer(as_user):
 def trainer2(as_user):
     """Paula (world.paula)."""
     return as_user("formateur2@test.example")
-
-
-@pytest.fixture
-def price():
-    return Decimal("600.00")

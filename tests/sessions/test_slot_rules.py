@@ -252,8 +252,8 @@ def test_trainer_double_booked_when_changing_a_slot_trainer(booked, make_session
 
 def test_slots_that_only_touch_do_not_conflict(booked, make_session, world):
     other = make_session(start=None, trainer=world.pierre, location=world.room)
-    add(other, day=MONDAY, start="12:30", end="13:30")
-    add(other, day=MONDAY, start="17:00", end="18:00")
+    add(other, day=MONDAY, start="07:00", end="09:00")  # ends when A's morning starts
+    add(other, day=MONDAY, start="12:30", end="13:30")  # between A's morning and afternoon
     db.session.commit()
     assert counts() == (2, 4)
 
@@ -301,7 +301,7 @@ def test_slot_without_trainer_never_conflicts_on_trainer(booked, make_session, w
 def test_changing_session_location_checks_the_room(booked, make_session, world):
     other = make_session(start=MONDAY, trainer=world.paula, location=world.small_room, capacity=4)
     error = refused(ConflictError, services.update_session, other, {"location_id": world.room.id})
-    assert f"Le lieu « Salle Capitole » est déjà pris" in error.message
+    assert "Le lieu « Salle Capitole » est déjà pris" in error.message
     assert f"(n° {booked.id})" in error.message
     db.session.expire_all()
     assert {s.location_id for s in db.session.get(type(other), other.id).slots} == {world.small_room.id}
@@ -345,6 +345,103 @@ def test_mixed_session_accepts_both_kinds_of_locations(make_session, world):
     assert counts()[1] == 2
 
 
+def test_slots_cannot_be_given_an_archived_room_or_trainer(make_session, world):
+    session = make_session(start=None, capacity=4)
+    world.small_room.active = False
+    world.paula.active = False
+    db.session.commit()
+    error = refused(ValidationError, add, session, location_id=world.small_room.id)
+    assert error.fields == {"location_id": ["Le lieu « Petite salle » est archivé."]}
+    error = refused(ValidationError, add, session, trainer_id=world.paula.id)
+    assert error.fields == {"trainer_id": ["Paula Formatrice est archivé(e)."]}
+    slot, _ = add(session, day=MONDAY)  # the session's own, active room and trainer
+    db.session.commit()
+    error = refused(ValidationError, services.update_slot, slot, {"location_id": world.small_room.id})
+    assert error.fields == {"location_id": ["Le lieu « Petite salle » est archivé."]}
+    error = refused(ValidationError, services.update_slot, slot, {"trainer_id": world.paula.id})
+    assert error.fields == {"trainer_id": ["Paula Formatrice est archivé(e)."]}
+    assert counts()[1] == 1
+    db.session.expire_all()
+    slot = db.session.get(Slot, slot.id)
+    assert (slot.location_id, slot.trainer_id) == (world.room.id, world.pierre.id)
+
+
+def test_a_slot_may_keep_the_archived_room_and_trainer_it_already_had(make_session, world):
+    session = make_session(start=MONDAY)
+    world.room.active = False
+    world.pierre.active = False
+    db.session.commit()
+    services.update_slot(session.slots[0], {"start_time": "09:30"})
+    db.session.commit()
+    db.session.expire_all()
+    slot = db.session.get(Slot, session.slots[0].id)
+    assert (slot.start_time, slot.location_id, slot.trainer_id) == (dt.time(9, 30), world.room.id, world.pierre.id)
+
+
+# --------------------------------------------------------------------------- session settings and the slots
+
+
+def _third_trainer():
+    from trainingmgr.resources.services import save_trainer
+
+    trainer = save_trainer(None, {"first_name": "Jean", "last_name": "Tiers", "email": "jean.tiers@test.example"})
+    db.session.commit()
+    return trainer
+
+
+def test_only_slots_held_at_the_session_location_follow_a_new_location(make_session, world):
+    from trainingmgr.resources.services import save_location
+
+    garonne = save_location(None, {"name": "Salle Garonne", "city": "Toulouse", "capacity": 12})
+    session = make_session(start=MONDAY, capacity=4)  # Salle Capitole
+    add(session, day=TUESDAY, location_id=world.small_room.id)
+    add(session, day=TUESDAY + dt.timedelta(days=1), location_id="")  # deliberately without a place
+    db.session.commit()
+    services.update_session(session, {"location_id": garonne.id})
+    db.session.commit()
+    db.session.expire_all()
+    slots = db.session.get(type(session), session.id).slots
+    assert [(s.date, s.location_id) for s in slots] == [
+        (MONDAY, garonne.id), (MONDAY, garonne.id), (TUESDAY, world.small_room.id),
+        (TUESDAY + dt.timedelta(days=1), None)]
+
+
+def test_slots_whose_trainer_leaves_the_team_get_the_new_first_trainer(make_session, world):
+    jean = _third_trainer()
+    session = make_session(start=MONDAY)  # Pierre on both Monday slots
+    add(session, day=TUESDAY, trainer_id=world.paula.id)  # Paula joins the team
+    db.session.commit()
+    services.update_session(session, {"trainer_ids": [jean.id, world.paula.id]})
+    db.session.commit()
+    db.session.expire_all()
+    saved = db.session.get(type(session), session.id)
+    assert {t.id for t in saved.trainers} == {jean.id, world.paula.id}
+    # Pierre left: his slots go to Jean, the new team's first; Paula stays on hers.
+    assert [(s.date, s.trainer_id) for s in saved.slots] == [
+        (MONDAY, jean.id), (MONDAY, jean.id), (TUESDAY, world.paula.id)]
+
+
+def test_a_slot_left_without_trainer_stays_so_when_the_team_changes(make_session, world):
+    session = make_session(start=MONDAY)  # Pierre
+    add(session, day=TUESDAY, trainer_id="")  # deliberately without a trainer
+    db.session.commit()
+    services.update_session(session, {"trainer_ids": [world.paula.id]})
+    db.session.commit()
+    db.session.expire_all()
+    slots = db.session.get(type(session), session.id).slots
+    assert [(s.date, s.trainer_id) for s in slots] == [
+        (MONDAY, world.paula.id), (MONDAY, world.paula.id), (TUESDAY, None)]
+
+
+def test_slots_of_a_session_without_trainers_get_the_first_trainer_of_the_new_team(make_session, world):
+    session = make_session(start=MONDAY, trainer_ids=[])
+    assert {s.trainer_id for s in session.slots} == {None}
+    services.update_session(session, {"trainer_ids": [world.paula.id, world.pierre.id]})
+    db.session.commit()
+    db.session.expire_all()
+    assert {s.trainer_id for s in db.session.get(type(session), session.id).slots} == {world.paula.id}
+
+
 # --------------------------------------------------------------------------- slots and status
 
 
@@ -362,6 +459,7 @@ def test_slots_of_a_running_or_finished_session_are_frozen(make_session, world, 
 
 def test_confirmed_session_keeps_its_duration(make_session, world):
     session = make_session(start=MONDAY)
+    services.change_status(session, "open")  # an inter session opens its enrolments before it is confirmed
     services.change_status(session, "confirmed")
     db.session.commit()
     error = refused(ValidationError, add, session, day=TUESDAY)
@@ -376,6 +474,7 @@ def test_confirmed_session_keeps_its_duration(make_session, world):
 
 def test_confirmed_session_slot_may_move_with_same_duration(make_session, world):
     session = make_session(start=MONDAY)
+    services.change_status(session, "open")  # an inter session opens its enrolments before it is confirmed
     services.change_status(session, "confirmed")
     db.session.commit()
     services.update_slot(session.slots[1], {"start_time": "14:00", "end_time": "17:30"})

@@ -21,6 +21,12 @@ RESET_TOKEN_LIFETIME = dt.timedelta(hours=1)
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
 
 
+def hash_password(password: str) -> str:
+    """werkzeug's default hash; tests may name a cheaper method in PASSWORD_HASH_METHOD."""
+    method = current_app.config.get("PASSWORD_HASH_METHOD")
+    return generate_password_hash(password, method=method) if method else generate_password_hash(password)
+
+
 def _sha256(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -61,7 +67,7 @@ def create_user(email: str, password: str, role: str, name: str = "") -> User:
     check_password_strength(password)
     if get_user_by_email(email):
         raise ConflictError("Un compte existe déjà avec cette adresse e-mail.", field="email")
-    user = User(email=email, name=(name or "").strip(), role=role_value, password_hash=generate_password_hash(password))
+    user = User(email=email, name=(name or "").strip(), role=role_value, password_hash=hash_password(password))
     db.session.add(user)
     db.session.flush()
     return user
@@ -79,7 +85,7 @@ def update_user(user: User, *, name: str, role: str, active: bool, actor: User) 
 
 def set_password(user: User, password: str) -> None:
     check_password_strength(password)
-    user.password_hash = generate_password_hash(password)
+    user.password_hash = hash_password(password)
 
 
 def authenticate(email: str, password: str) -> User | None:

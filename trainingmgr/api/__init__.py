@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Flask, g, request
 from flask_smorest import Api as SmorestApi
 
+from ..core.web import api_error, fail
 from ..extensions import csrf
 from .schemas import ErrorSchema
 
@@ -38,7 +39,6 @@ def authenticate_request():
 
 
 def _unauthorized(message: str):
-    from ..core.web import api_error
 
     response = api_error(401, message)
     response.headers["WWW-Authenticate"] = 'Bearer realm="trainingmgr"'
@@ -60,6 +60,13 @@ def init_api(app: Flask) -> Api:
 
 
 def _authenticate_api_calls():
-    if request.path.startswith("/api/"):
-        return authenticate_request()
+    if not request.path.startswith("/api/"):
+        return None
+    refused = authenticate_request()
+    if refused is not None:
+        return refused
+    # Writes read JSON only; anonymous callers are refused (401) by the endpoint before their body matters.
+    if g.api_user is not None and request.method in ("POST", "PUT", "PATCH") and request.content_length \
+            and not request.is_json:
+        fail(415, "Envoyez le corps de la requête en JSON (Content-Type: application/json).")
     return None

@@ -4,6 +4,7 @@ from flask_smorest import Blueprint
 
 from ..catalogue import services
 from ..organisation.services import get_organisation
+from .docs import error_responses
 from .schemas import CourseSchema, CourseSummarySchema
 from .serializers import course_detail, course_summary
 
@@ -19,7 +20,7 @@ def list_courses():
 
 @bp.route("/courses/<slug>")
 @bp.response(200, CourseSchema)
-@bp.alt_response(404, schema="Error", description="Formation inconnue ou non publiée")
+@error_responses(bp, 404, described={404: "Formation inconnue ou non publiée"})
 def get_course(slug: str):
     """Fiche complète d'une formation publiée (version en vigueur)."""
     return course_detail(services.get_published_course(slug), get_organisation())

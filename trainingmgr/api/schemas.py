@@ -3,12 +3,22 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from ..core.validation import MAX_ID
 from ..catalogue.models import AUDIENCE_FORMATS, DELIVERY_MODES, HALF_DAYS
 from ..sessions.models import SESSION_FORMATS, SESSION_STATUS_LABELS
 
 
+# A Decimal dumped as a string is documented as one: apispec would say "number" otherwise.
+_DECIMAL_STRING = {"type": "string", "format": "decimal"}
+
+
 def Money(**kwargs):  # noqa: N802
-    return fields.Decimal(as_string=True, places=2, allow_nan=False, **kwargs)
+    return fields.Decimal(as_string=True, places=2, allow_nan=False,
+                          metadata={**_DECIMAL_STRING, "example": "600.00"}, **kwargs)
+
+
+def Hours(**kwargs):  # noqa: N802
+    return fields.Decimal(as_string=True, places=2, metadata={**_DECIMAL_STRING, "example": "7.00"}, **kwargs)
 
 
 class ErrorBodySchema(Schema):
@@ -40,8 +50,8 @@ class CourseSummarySchema(Schema):
     tagline = fields.String(required=True)
     version = fields.Integer(required=True)
     version_date = fields.Date(required=True)
-    duration_hours = fields.Decimal(as_string=True, places=2, required=True)
-    duration_days = fields.Decimal(as_string=True, places=2, allow_none=True, required=True)
+    duration_hours = Hours(required=True)
+    duration_days = Hours(allow_none=True, required=True)
     audience_format = fields.String(required=True, validate=validate.OneOf(list(AUDIENCE_FORMATS)))
     delivery_mode = fields.String(required=True, validate=validate.OneOf(list(DELIVERY_MODES)))
     price_per_trainee = Money(allow_none=True, required=True)
@@ -69,20 +79,6 @@ class CourseSchema(CourseSummarySchema):
     funding_notes = fields.String(required=True)
 
 
-class LocationSchema(Schema):
-    id = fields.Integer(required=True)
-    name = fields.String(required=True)
-    is_remote = fields.Boolean(required=True)
-    address = fields.String(required=True)
-    postal_code = fields.String(required=True)
-    city = fields.String(required=True)
-    capacity = fields.Integer(allow_none=True, required=True)
-    wheelchair_access = fields.Boolean(required=True)
-    access_notes = fields.String(required=True)
-    meeting_url = fields.String(required=True)
-    active = fields.Boolean(required=True)
-
-
 class PublicLocationSchema(Schema):
     id = fields.Integer(required=True)
     name = fields.String(required=True)
@@ -91,6 +87,15 @@ class PublicLocationSchema(Schema):
     postal_code = fields.String(required=True)
     city = fields.String(required=True)
     wheelchair_access = fields.Boolean(required=True)
+
+
+class LocationSchema(PublicLocationSchema):
+    """A location as the advisor sees it."""
+
+    capacity = fields.Integer(allow_none=True, required=True)
+    access_notes = fields.String(required=True)
+    meeting_url = fields.String(required=True)
+    active = fields.Boolean(required=True)
 
 
 class TrainerSchema(Schema):
@@ -118,7 +123,7 @@ class SlotSchema(Schema):
     start_time = fields.Time(format="%H:%M", required=True)
     end_time = fields.Time(format="%H:%M", required=True)
     half_day = fields.String(required=True, validate=validate.OneOf(list(HALF_DAYS)))
-    hours = fields.Decimal(as_string=True, places=2, required=True)
+    hours = Hours(required=True)
     location_id = fields.Integer(allow_none=True, required=True)
     trainer_id = fields.Integer(allow_none=True, required=True)
     trainer_name = fields.String(allow_none=True, required=True)
@@ -142,7 +147,7 @@ class SessionSchema(Schema):
     intra_price = Money(allow_none=True, required=True)
     first_date = fields.Date(allow_none=True, required=True)
     last_date = fields.Date(allow_none=True, required=True)
-    planned_hours = fields.Decimal(as_string=True, places=2, required=True)
+    planned_hours = Hours(required=True)
     ics_url = fields.String(allow_none=True, required=True)
 
 
@@ -166,7 +171,10 @@ class SessionQuerySchema(Schema):
     status = fields.String(validate=validate.OneOf(list(SESSION_STATUS_LABELS)))
 
 
-_ID = {"strict": True}
+# Ids are PostgreSQL "integer" columns (see core.validation.MAX_ID).
+_ID = {"strict": True,
+       "validate": validate.Range(min=1, max=MAX_ID,
+                                  error="Identifiant invalide : nombre entier de 1 à {max} attendu.")}
 
 
 class SessionWriteSchema(Schema):
@@ -174,8 +182,8 @@ class SessionWriteSchema(Schema):
     delivery_mode = fields.String(validate=validate.OneOf(list(DELIVERY_MODES)))
     location_id = fields.Integer(allow_none=True, **_ID)
     trainer_ids = fields.List(fields.Integer(**_ID))
-    capacity = fields.Integer(**_ID)
-    min_trainees = fields.Integer(**_ID)
+    capacity = fields.Integer(strict=True)
+    min_trainees = fields.Integer(strict=True)
     price_per_trainee = fields.Decimal(allow_none=True, allow_nan=False)
     intra_price = fields.Decimal(allow_none=True, allow_nan=False)
     client_company_id = fields.Integer(allow_none=True, **_ID)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import url_for
 
 from ..catalogue.models import Course, CourseVersion
+from ..core.timeutil import PARIS
 from ..catalogue.services import course_sheet
 from ..organisation.models import Organisation
 from ..sessions.models import Slot, TrainingSession
@@ -17,7 +18,7 @@ def course_summary(course: Course, version: CourseVersion | None = None) -> dict
         "title": version.title,
         "tagline": version.tagline,
         "version": version.number,
-        "version_date": version.created_at.date(),
+        "version_date": version.created_at.astimezone(PARIS).date(),
         "duration_hours": version.duration_hours,
         "duration_days": version.duration_days,
         "audience_format": version.audience_format,

@@ -4,8 +4,11 @@ from flask_smorest import Blueprint
 
 from ..accounts.permissions import current_principal, staff_required
 from ..catalogue.models import Course
+from ..core.errors import ValidationError
+from ..core.timeutil import paris_today
 from ..extensions import db
 from ..sessions import services
+from .docs import OPTIONAL_AUTH, STAFF_ONLY, error_responses
 from .schemas import (
     SessionCreateSchema,
     SessionDetailSchema,
@@ -20,8 +23,6 @@ from .serializers import session_dict, slot_dict
 
 bp = Blueprint("sessions_api", __name__, description="Sessions et créneaux")
 
-STAFF_ONLY = {"security": [{"bearerAuth": []}]}
-OPTIONAL_AUTH = {"security": [{}, {"bearerAuth": []}]}
 
 
 def _is_staff() -> bool:
@@ -39,9 +40,12 @@ def _staff_answer(session):
 @bp.doc(**OPTIONAL_AUTH)
 @bp.arguments(SessionQuerySchema, location="query")
 @bp.response(200, SessionSchema(many=True))
-@bp.alt_response(401, schema="Error", description="Jeton invalide")
+@error_responses(bp, 401, 422, described={401: "Jeton invalide"})
 def list_sessions(query):
-    """Sessions à venir et en cours des formations publiées ; toutes les sessions avec un jeton conseiller."""
+    """Sessions à venir et en cours des formations publiées (inter-entreprises) ; toutes les sessions avec un
+    jeton conseiller. Sans « from », le public ne voit que les sessions ayant encore un créneau à venir."""
+    if query.get("from_") and query.get("to") and query["from_"] > query["to"]:
+        raise ValidationError("La date « from » doit précéder la date « to ».", field="from")
     course_id = None
     if query.get("course"):
         course_id = db.session.scalar(db.select(Course.id).where(Course.slug == query["course"]))
@@ -52,6 +56,7 @@ def list_sessions(query):
     if _is_staff():
         sessions = services.list_sessions(current_principal(), **filters)
     else:
+        filters["date_from"] = filters["date_from"] or paris_today()
         sessions = services.public_sessions(**filters)
     taken = services.seats_taken([s.id for s in sessions])
     return [session_dict(s, taken[s.id]) for s in sessions]
@@ -60,8 +65,7 @@ def list_sessions(query):
 @bp.route("/sessions/<int:session_id>")
 @bp.doc(**OPTIONAL_AUTH)
 @bp.response(200, SessionDetailSchema)
-@bp.alt_response(401, schema="Error", description="Jeton invalide")
-@bp.alt_response(404, schema="Error", description="Session inconnue")
+@error_responses(bp, 401, 404, described={401: "Jeton invalide", 404: "Session inconnue"})
 def get_session(session_id: int):
     """Une session avec ses créneaux et ses places restantes."""
     session = services.get_session(session_id) if _is_staff() else services.get_public_session(session_id)
@@ -74,10 +78,7 @@ def get_session(session_id: int):
 @staff_required  # before @bp.arguments: refuse the caller before reading the body
 @bp.arguments(SessionCreateSchema)
 @bp.response(201, SessionStaffSchema)
-@bp.alt_response(401, schema="Error", description="Jeton absent ou invalide")
-@bp.alt_response(403, schema="Error", description="Réservé au conseiller formation")
-@bp.alt_response(409, schema="Error", description="Formateur ou salle déjà pris")
-@bp.alt_response(422, schema="Error", description="Données invalides ou règle non respectée")
+@error_responses(bp, 401, 403, 409, 415, 422, described={409: "Formateur ou salle déjà pris"})
 def create_session(data):
     """Créer une session (brouillon) ; avec start_date, les créneaux suivent la journée type de la formation."""
     session, _ = services.create_session(data, current_principal())
@@ -90,11 +91,8 @@ def create_session(data):
 @staff_required  # before @bp.arguments: refuse the caller before reading the body
 @bp.arguments(SessionPatchSchema)
 @bp.response(200, SessionStaffSchema)
-@bp.alt_response(401, schema="Error", description="Jeton absent ou invalide")
-@bp.alt_response(403, schema="Error", description="Réservé au conseiller formation")
-@bp.alt_response(404, schema="Error", description="Session inconnue")
-@bp.alt_response(409, schema="Error", description="Conflit de planning ou changement de statut impossible")
-@bp.alt_response(422, schema="Error", description="Données invalides ou règle non respectée")
+@error_responses(bp, 401, 403, 404, 409, 415, 422,
+        described={404: "Session inconnue", 409: "Conflit de planning ou changement de statut impossible"})
 def patch_session(data, session_id: int):
     """Modifier une session ; « status » la fait changer d'étape (« cancel_reason » pour une annulation)."""
     actor = current_principal()
@@ -114,11 +112,8 @@ def patch_session(data, session_id: int):
 @staff_required  # before @bp.arguments: refuse the caller before reading the body
 @bp.arguments(SlotCreateSchema)
 @bp.response(201, SlotCreatedSchema)
-@bp.alt_response(401, schema="Error", description="Jeton absent ou invalide")
-@bp.alt_response(403, schema="Error", description="Réservé au conseiller formation")
-@bp.alt_response(404, schema="Error", description="Session inconnue")
-@bp.alt_response(409, schema="Error", description="Formateur ou salle déjà pris")
-@bp.alt_response(422, schema="Error", description="Créneau invalide")
+@error_responses(bp, 401, 403, 404, 409, 415, 422,
+        described={404: "Session inconnue", 409: "Formateur ou salle déjà pris", 422: "Créneau invalide"})
 def add_slot(data, session_id: int):
     """Ajouter une demi-journée à une session."""
     actor = current_principal()
@@ -132,10 +127,8 @@ def add_slot(data, session_id: int):
 @bp.doc(**STAFF_ONLY)
 @staff_required
 @bp.response(204)
-@bp.alt_response(401, schema="Error", description="Jeton absent ou invalide")
-@bp.alt_response(403, schema="Error", description="Réservé au conseiller formation")
-@bp.alt_response(404, schema="Error", description="Créneau inconnu")
-@bp.alt_response(422, schema="Error", description="Créneau d'une session qui ne peut plus changer")
+@error_responses(bp, 401, 403, 404, 422,
+        described={404: "Créneau inconnu", 422: "Créneau d'une session qui ne peut plus changer"})
 def delete_slot(slot_id: int):
     """Supprimer un créneau."""
     actor = current_principal()

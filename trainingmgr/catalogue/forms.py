@@ -9,7 +9,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Optional
+from wtforms.validators import DataRequired, InputRequired, Optional
 
 from ..core.forms import Form, FrenchDecimalField, FrenchIntegerField, SubForm, choices, max_length
 from .models import AUDIENCE_FORMATS, DELIVERY_MODES, HALF_DAYS, CourseVersion
@@ -36,7 +36,9 @@ class CourseForm(Form):
     slug = StringField("Adresse web (slug)", description="Laissez vide pour la déduire de l'intitulé.",
                        validators=[max_length(120)])
     tagline = StringField("Accroche", validators=[max_length(300)])
-    duration_hours = FrenchDecimalField("Durée (heures)", validators=[DataRequired()])
+    # InputRequired, not DataRequired: DataRequired would replace "Saisissez un nombre" by "Ce champ est
+    # requis" for "abc", and refuse 0 as missing instead of letting the service explain the range.
+    duration_hours = FrenchDecimalField("Durée (heures)", validators=[InputRequired()])
     duration_days = FrenchDecimalField("Durée (jours)", validators=[Optional()])
     daily_pattern = StringField("Créneaux habituels d'une journée", default="09:00-12:30 13:30-17:00",
                                 description="Par exemple 09:00-12:30 13:30-17:00.", validators=[max_length(60)])
@@ -61,8 +63,8 @@ class CourseForm(Form):
     audience_format = SelectField("Organisation", choices=choices(AUDIENCE_FORMATS.items()))
     delivery_mode = SelectField("Modalité", choices=choices(DELIVERY_MODES.items()))
     location_text = StringField("Lieu (texte du catalogue)", validators=[max_length(200)])
-    min_trainees = FrenchIntegerField("Stagiaires minimum", default=1, validators=[DataRequired()])
-    max_trainees = FrenchIntegerField("Stagiaires maximum", validators=[DataRequired()])
+    min_trainees = FrenchIntegerField("Stagiaires minimum", default=1, validators=[InputRequired()])
+    max_trainees = FrenchIntegerField("Stagiaires maximum", validators=[InputRequired()])
     price_per_trainee = FrenchDecimalField("Prix par stagiaire (€ HT)", validators=[Optional()])
     intra_group_price = FrenchDecimalField("Prix intra par groupe (€ HT)", validators=[Optional()])
     labels = FieldList(FormField(LabelForm), min_entries=1)

@@ -158,12 +158,3 @@ class ProgrammePart(db.Model):
     items: Mapped[list] = mapped_column(JSON, default=list)
 
     version: Mapped[CourseVersion] = relationship(back_populates="programme")
-
-    @property
-    def when_label(self) -> str:
-        parts = []
-        if self.day:
-            parts.append(f"Jour {self.day}")
-        if self.half_day:
-            parts.append(HALF_DAYS.get(self.half_day, self.half_day).lower() if parts else HALF_DAYS[self.half_day])
-        return " – ".join(parts)

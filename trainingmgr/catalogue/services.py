@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -83,6 +84,9 @@ def clean_course_data(data: dict) -> dict:
                                     label="La durée en jours", required=False, positive=True)
     if out["duration_hours"] is not None and out["duration_hours"] > 1000:
         errors.add("duration_hours", "La durée en heures doit être inférieure à 1000 h.")
+    # The column holds at most 9999.99: a bigger number would be a database error, not a message.
+    if out["duration_days"] is not None and out["duration_days"] > 1000:
+        errors.add("duration_days", "La durée en jours doit être inférieure à 1000 jours.")
     out["prerequisites_none"] = bool(data.get("prerequisites_none"))
     if out["prerequisites_none"]:
         out["prerequisites"] = ""
@@ -132,6 +136,8 @@ def clean_course_data(data: dict) -> dict:
             continue
         if not title:
             errors.add(f"programme-{index}-title", "Donnez un titre à cette partie du programme.")
+        elif len(title) > 300:
+            errors.add(f"programme-{index}-title", "Le titre d'une partie ne doit pas dépasser 300 caractères.")
         if day in ("", None):
             day = None
         else:
@@ -166,6 +172,21 @@ def clean_slug(slug: str | None, title: str, course: Course | None) -> str:
     return slug
 
 
+def _clean_content_and_slug(data: dict, slug: str | None, course: Course | None) -> tuple[dict, str]:
+    """Validate the content and the web address together, so that the form shows every problem at once."""
+    try:
+        clean = clean_course_data(data)
+    except ValidationError as exc:
+        fields = {name: list(messages) for name, messages in exc.fields.items()}
+        try:
+            clean_slug(slug, str(data.get("title") or "").strip(), course)
+        except (ValidationError, ConflictError) as slug_error:
+            for name, messages in slug_error.fields.items():
+                fields.setdefault(name, []).extend(messages)
+        raise ValidationError(exc.message, fields=fields) from None
+    return clean, clean_slug(slug, clean["title"], course)
+
+
 def _fill_version(version: CourseVersion, clean: dict) -> None:
     for key in SCALAR_FIELDS:
         if key in clean:
@@ -178,8 +199,8 @@ def _fill_version(version: CourseVersion, clean: dict) -> None:
 
 
 def create_course(data: dict, actor: User | None, slug: str | None = None) -> Course:
-    clean = clean_course_data(data)
-    course = Course(slug=clean_slug(slug, clean["title"], None), status=CourseStatus.DRAFT.value)
+    clean, clean_slug_value = _clean_content_and_slug(data, slug, None)
+    course = Course(slug=clean_slug_value, status=CourseStatus.DRAFT.value)
     version = CourseVersion(course=course, number=1, created_by_id=actor.id if actor else None)
     _fill_version(version, clean)
     db.session.add(course)
@@ -192,8 +213,7 @@ def update_course(course: Course, data: dict, actor: User | None, slug: str | No
     """Apply new content. A frozen current version is kept as it is and a new version takes over."""
     if course.status == CourseStatus.ARCHIVED.value:
         raise ValidationError("Une formation archivée ne peut plus être modifiée : remettez-la d'abord en brouillon.")
-    clean = clean_course_data(data)
-    new_slug = clean_slug(slug if slug is not None else course.slug, clean["title"], course)
+    clean, new_slug = _clean_content_and_slug(data, slug if slug is not None else course.slug, course)
     current = course.current_version
     if current is None or current.is_frozen:
         number = max((v.number for v in course.versions), default=0) + 1
@@ -281,9 +301,14 @@ def list_courses(statuses: tuple[str, ...] | None = None) -> list[Course]:
     return list(db.session.scalars(query))
 
 
+def _title_sort_key(title: str) -> str:
+    """Alphabetical order as a French reader expects it: "Écrire" between "Chorus" and "Marchés"."""
+    return "".join(c for c in unicodedata.normalize("NFKD", title) if not unicodedata.combining(c)).casefold()
+
+
 def list_published_courses() -> list[Course]:
     courses = list_courses((CourseStatus.PUBLISHED.value,))
-    return sorted(courses, key=lambda c: c.title.lower())
+    return sorted(courses, key=lambda c: (_title_sort_key(c.title), c.slug))
 
 
 def effective_accessibility(version: CourseVersion, org: Organisation) -> str:
@@ -327,16 +352,24 @@ def indicator1_gaps(version: CourseVersion, org: Organisation) -> list[str]:
     return gaps
 
 
-def programme_by_half_day(version: CourseVersion) -> list[tuple[str, list[ProgrammePart]]]:
-    """Group consecutive parts under headings "Jour 1 – Matin" where parts carry a day or half-day."""
-    groups: list[tuple[str, list[ProgrammePart]]] = []
+def programme_outline(version: CourseVersion) -> list[dict]:
+    """The programme as the brochures lay it out: a "Jour 1" heading, then "Matin" / "Après-midi"
+    sub-headings, then the parts. Consecutive parts of the same day (and half-day) share their heading;
+    parts without a day or half-day get an empty heading.
+
+    ``[{"heading": "Jour 1", "halves": [{"heading": "Matin", "parts": [...]}, ...]}, ...]``"""
+    days: list[dict] = []
     for part in version.programme:
-        heading = part.when_label
-        if groups and groups[-1][0] == heading:
-            groups[-1][1].append(part)
-        else:
-            groups.append((heading, [part]))
-    return groups
+        day_key = part.day or None
+        half_key = part.half_day or None
+        if not days or days[-1]["day"] != day_key:
+            days.append({"day": day_key, "heading": f"Jour {day_key}" if day_key else "", "halves": []})
+        halves = days[-1]["halves"]
+        if not halves or halves[-1]["half_day"] != half_key:
+            halves.append({"half_day": half_key, "heading": HALF_DAYS.get(half_key, "") if half_key else "",
+                           "parts": []})
+        halves[-1]["parts"].append(part)
+    return days
 
 
 def version_as_form_data(version: CourseVersion) -> dict:
@@ -358,5 +391,5 @@ def course_sheet(version: CourseVersion, org: Organisation) -> dict:
         "accessibility": effective_accessibility(version, org),
         "accessibility_contact": effective_accessibility_contact(version, org),
         "access_delay": effective_access_delay(version, org),
-        "programme_groups": programme_by_half_day(version),
+        "programme_outline": programme_outline(version),
     }

@@ -1,7 +1,7 @@
 """Advisor screens for the catalogue."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..accounts.permissions import staff_required
@@ -12,7 +12,7 @@ from ..organisation.services import get_organisation
 from ..sessions.services import list_sessions
 from . import services
 from .forms import StatusForm, course_form
-from .models import COURSE_STATUS_LABELS
+from .models import COURSE_STATUS_LABELS, CourseStatus
 
 bp = Blueprint("courses", __name__, url_prefix="/courses")
 
@@ -68,6 +68,9 @@ def _render_version(course, version):
 @staff_required
 def edit(course_id: int):
     course = services.get_course(course_id)
+    if course.status == CourseStatus.ARCHIVED.value and request.method == "GET":
+        flash("Une formation archivée ne peut plus être modifiée : remettez-la d'abord en brouillon.", "warning")
+        return redirect(url_for("courses.show", course_id=course.id))
     form = course_form(course.current_version, slug=course.slug)
     was_frozen = course.current_version is not None and course.current_version.is_frozen
     ok, version = run_form(

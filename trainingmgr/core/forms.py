@@ -4,12 +4,14 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 
 from flask_wtf import FlaskForm
-from wtforms import DecimalField, IntegerField, StringField
+from wtforms import DecimalField, IntegerField
 from wtforms import Form as WTFormsBaseForm
 from wtforms.fields.choices import SelectChoice
+from wtforms.widgets import TextInput
 from wtforms.validators import ValidationError as WTFormsValidationError
 
 from .errors import DomainError
+from .validation import french_decimal
 
 MAX_TEXT = 20000
 
@@ -36,6 +38,13 @@ class Form(FlaskForm):
                 field.errors = list(field.errors or []) + [m for m in messages if m not in (field.errors or [])]
         if not error.fields and error.message not in self.form_errors:
             self.form_errors.append(error.message)
+        # WTForms computes a FieldList's errors once, in validate(): count the rows' new errors too.
+        for field in self._fields.values():
+            if field.type == "FieldList":
+                rows = [entry.errors for entry in field.entries]
+                if any(rows):
+                    field.errors = rows
+        self.error_status = error.status_code
 
     def _find_field(self, name: str):
         if name in self._fields:
@@ -55,27 +64,19 @@ class Form(FlaskForm):
 
 
 class FrenchDecimalField(DecimalField):
-    """Accepts "1 234,56", "600", "600.00"; shows values with a comma."""
+    """Accepts "1 234,56", "600", "600.00"; shows values with a comma.
+
+    A text input, not ``<input type="number">``: browsers drop a value shown as "600,00" from a number
+    input and refuse "1 234,56"."""
+
+    widget = TextInput()
 
     def __init__(self, *args, places: int = 2, **kwargs):
         kwargs.setdefault("render_kw", {}).setdefault("inputmode", "decimal")
         super().__init__(*args, places=places, **kwargs)
 
     def process_formdata(self, valuelist):
-        if not valuelist:
-            return
-        raw = (valuelist[0] or "").strip()
-        if not raw:
-            self.data = None
-            return
-        cleaned = raw.replace("\u202f", "").replace("\xa0", "").replace(" ", "").replace("€", "").replace(",", ".")
-        try:
-            self.data = Decimal(cleaned)
-            if not self.data.is_finite():
-                raise InvalidOperation
-        except (InvalidOperation, ValueError):
-            self.data = None
-            raise ValueError("Saisissez un nombre, par exemple 600 ou 1 234,56.") from None
+        _parse_number(self, valuelist, _french_decimal, "Saisissez un nombre, par exemple 600 ou 1 234,56.")
 
     def _value(self):
         if self.raw_data is not None and self.raw_data:
@@ -88,24 +89,27 @@ class FrenchDecimalField(DecimalField):
 
 class FrenchIntegerField(IntegerField):
     def process_formdata(self, valuelist):
-        if not valuelist:
-            return
-        raw = (valuelist[0] or "").strip()
-        if not raw:
-            self.data = None
-            return
+        _parse_number(self, valuelist, int, "Saisissez un nombre entier.")
+
+
+def _french_decimal(raw: str) -> Decimal:
+    number = french_decimal(raw)
+    if not number.is_finite():
+        raise ValueError
+    return number
+
+
+def _parse_number(field, valuelist, parse, message: str) -> None:
+    """Empty input is None (the validators decide if that is allowed); unreadable input is ``message``."""
+    if not valuelist:
+        return
+    raw = (valuelist[0] or "").strip()
+    field.data = None
+    if raw:
         try:
-            self.data = int(raw)
-        except ValueError:
-            self.data = None
-            raise ValueError("Saisissez un nombre entier.") from None
-
-
-class TrimmedStringField(StringField):
-    def process_formdata(self, valuelist):
-        super().process_formdata(valuelist)
-        if isinstance(self.data, str):
-            self.data = self.data.strip()
+            field.data = parse(raw)
+        except (InvalidOperation, ValueError):
+            raise ValueError(message) from None
 
 
 def max_length(limit: int):

@@ -7,6 +7,27 @@ from decimal import Decimal, InvalidOperation
 from .errors import ErrorCollector
 
 MAX_AMOUNT = Decimal("9999999")
+# Primary keys are PostgreSQL integers: a larger number names no row, and sending it to the database fails
+# (integer out of range on PostgreSQL, OverflowError on SQLite) instead of finding nothing.
+MAX_ID = 2**31 - 1
+
+
+def id_or_none(value) -> int | None:
+    """``value`` as a possible primary key, or None when it cannot name a row."""
+    if isinstance(value, bool):
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return number if 0 < number <= MAX_ID else None
+
+
+def french_decimal(text: str) -> Decimal:
+    """ "1 234,56 €", "600", "600.00" as a Decimal (spaces, no-break spaces and the euro sign ignored)."""
+    for char in ("\u202f", "\xa0", " ", "€"):
+        text = text.replace(char, "")
+    return Decimal(text.replace(",", "."))
 
 
 def parse_decimal(value, field: str, errors: ErrorCollector, *, label: str, required: bool = False,
@@ -27,8 +48,7 @@ def parse_decimal(value, field: str, errors: ErrorCollector, *, label: str, requ
         elif isinstance(value, float):
             number = Decimal(str(value))
         else:
-            raw = str(value).replace("\u202f", "").replace("\xa0", "").replace(" ", "").replace("€", "")
-            number = Decimal(raw.replace(",", "."))
+            number = french_decimal(str(value))
     except (InvalidOperation, ValueError):
         errors.add(field, f"{label} doit être un nombre.")
         return None
@@ -36,13 +56,16 @@ def parse_decimal(value, field: str, errors: ErrorCollector, *, label: str, requ
         errors.add(field, f"{label} doit être un nombre.")
         return None
     if number < 0:
-        errors.add(field, f"{label} ne peut pas être négatif.")
+        errors.add(field, f"{label} doit être un nombre positif ou nul.")
         return None
     if positive and number == 0:
-        errors.add(field, f"{label} doit être supérieur à 0.")
+        errors.add(field, f"{label} doit être un nombre supérieur à 0.")
         return None
     if number > MAX_AMOUNT:
-        errors.add(field, f"{label} est trop grand.")
+        errors.add(field, f"{label} doit être un nombre inférieur à 10 millions.")
+        return None
+    if number != number.quantize(Decimal("0.01")):
+        errors.add(field, f"{label} : deux décimales au plus.")
         return None
     return number.quantize(Decimal("0.01"))
 
@@ -64,7 +87,7 @@ def parse_int(value, field: str, errors: ErrorCollector, *, label: str, minimum:
         errors.add(field, f"{label} doit être un nombre entier.")
         return None
     if number < minimum or number > maximum:
-        errors.add(field, f"{label} doit être compris entre {minimum} et {maximum}.")
+        errors.add(field, f"{label} doit être un nombre entier compris entre {minimum} et {maximum}.")
         return None
     return number
 

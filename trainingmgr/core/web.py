@@ -7,8 +7,10 @@ from urllib.parse import urlsplit
 from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.routing import IntegerConverter
 
 from .errors import DomainError
+from .validation import MAX_ID
 
 STATUS_MESSAGES = {
     400: ("Requête invalide", "La requête n'a pas pu être comprise."),
@@ -118,6 +120,49 @@ def safe_next_url(target: str | None) -> str | None:
     return target
 
 
+NUL_MESSAGE = "La requête contient un caractère nul, qui n'est pas accepté."
+
+
+class IdConverter(IntegerConverter):
+    """``<int:...>`` in URLs holds database ids: a number beyond MAX_ID becomes 0, which names no row, so
+    the page answers 404 instead of sending an out-of-range integer to the database."""
+
+    def to_python(self, value: str) -> int:
+        number = super().to_python(value)
+        return number if number <= MAX_ID else 0
+
+
+def fail(status: int, message: str):
+    """Stop the request with ``status`` and a French ``message`` for the user (HTML page or API envelope)."""
+    from werkzeug.exceptions import default_exceptions
+
+    error = default_exceptions[status](description=message)
+    error.user_message = message
+    raise error
+
+
+def _holds_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(_holds_nul(v) for v in value)
+    return False
+
+
+def reject_nul_characters():
+    """No text field may hold a NUL character (PostgreSQL refuses them): answer 400 before any work."""
+    if _holds_nul(request.path) or _holds_nul(list(request.args.items(multi=True))):
+        fail(400, NUL_MESSAGE)
+    if request.method in ("POST", "PUT", "PATCH"):
+        if request.is_json:
+            if _holds_nul(request.get_json(silent=True)):
+                fail(400, NUL_MESSAGE)
+        elif _holds_nul(list(request.form.items(multi=True))):
+            fail(400, NUL_MESSAGE)
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain_error(error: DomainError):
@@ -137,11 +182,13 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):
         status = error.code or 500
+        # A message given to fail() replaces the generic one; werkzeug's (English) descriptions never show.
+        custom = getattr(error, "user_message", None)
         if is_api_request():
             data = getattr(error, "data", None) or {}
             fields = _flatten(data.get("messages", {})) if data else {}
-            message = STATUS_MESSAGES.get(status, ("", None))[1]
-            if status == 422:
+            message = data.get("message") or custom or STATUS_MESSAGES.get(status, ("", None))[1]
+            if status == 422 and not (data.get("message") or custom):
                 message = "Certaines données sont invalides."
             response = api_error(status, message, fields)
             for key, value in (data.get("headers") or {}).items():
@@ -149,7 +196,7 @@ def register_error_handlers(app: Flask) -> None:
             if status == 401:
                 response.headers["WWW-Authenticate"] = 'Bearer realm="trainingmgr"'
             return response
-        return html_error(status)
+        return html_error(status, custom)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
@@ -192,6 +239,6 @@ def run_form(form, action):
 
 
 def form_page(template: str, form, **context):
-    """Render a page holding ``form``: 422 when it carries errors, 200 otherwise."""
-    status = 422 if form.errors else 200
+    """Render a page holding ``form``: 200, or the refusal's status (422, or 409 for a conflict)."""
+    status = getattr(form, "error_status", 422) if form.errors else 200
     return render_template(template, form=form, **context), status

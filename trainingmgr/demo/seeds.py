@@ -65,8 +65,7 @@ CHORUS_PRO = {
             ),
         }
     ],
-    "funding_notes": "Actalians (OPCA PL) est aujourd'hui l'OPCO EP (opérateur de compétences des entreprises "
-                     "de proximité).",
+    "funding_notes": "",
     "programme": [
         {"day": 1, "half_day": "morning", "title": "Cas pratiques", "items": [
             "Création du compte et paramétrages sur le portail CHORUS.",

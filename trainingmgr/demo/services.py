@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
 from ..accounts.models import Role, User
 from ..accounts.services import create_user, get_user_by_email
@@ -18,7 +18,7 @@ from ..organisation.models import Organisation
 from ..organisation.services import update_organisation
 from ..resources.models import Location, Trainer
 from ..resources.services import save_location, save_trainer
-from ..sessions.models import SessionStatus, TrainingSession
+from ..sessions.models import SessionStatus, Slot, TrainingSession
 from ..sessions.services import change_status, create_session, date_warnings
 from .seeds import SEED_COURSES
 
@@ -141,13 +141,15 @@ def load_demo(today: dt.date | None = None) -> list[str]:
             course = create_course(seed, advisor, slug=seed["slug"])
             set_course_status(course, CourseStatus.PUBLISHED.value)
             done.append(f"Formation « {seed['title']} » créée et publiée.")
-        has_session = db.session.scalar(
+        # An upcoming session, not just any: reloaded weeks later, the demo still shows one to enrol in.
+        has_upcoming_session = db.session.scalar(
             select(TrainingSession.id).where(
                 TrainingSession.course_id == course.id,
                 TrainingSession.status != SessionStatus.CANCELLED.value,
+                exists().where(Slot.session_id == TrainingSession.id, Slot.date >= today),
             ).limit(1)
         )
-        if has_session is None:
+        if has_upcoming_session is None:
             data = {
                 "course_id": course.id,
                 "start_date": _next_working_day(today + dt.timedelta(days=offset)),

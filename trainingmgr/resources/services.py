@@ -9,6 +9,7 @@ from ..accounts.models import Role, User
 from ..accounts.services import normalise_email
 from ..core.errors import ErrorCollector, ValidationError
 from ..core.identifiers import clean_siret
+from ..core.validation import id_or_none
 from ..extensions import db
 from ..files.services import store_upload
 from .models import Location, Trainer
@@ -118,10 +119,8 @@ def save_trainer(trainer: Trainer | None, data: dict, cv_upload=None) -> Trainer
     user = None
     user_id = data.get("user_id")
     if user_id not in (None, "", "None"):
-        try:
-            user = db.session.get(User, int(user_id))
-        except (TypeError, ValueError):
-            user = None
+        user_pk = id_or_none(user_id)
+        user = None if user_pk is None else db.session.get(User, user_pk)
         if user is None or user not in trainer_account_choices(trainer):
             errors.add("user_id", "Ce compte n'est pas un compte formateur disponible.")
     errors.raise_if_any()

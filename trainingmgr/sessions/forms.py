@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from wtforms import DateField, HiddenField, SelectField, SelectMultipleField, SubmitField, TextAreaField, TimeField
-from wtforms.validators import DataRequired, Optional
+from wtforms.validators import DataRequired, InputRequired, Optional
 
 from ..core.forms import Form, FrenchDecimalField, FrenchIntegerField, choices, max_length
 from .models import SESSION_FORMATS
@@ -28,6 +28,11 @@ class SessionSettingsForm(Form):
         self.client_company_id.choices = choices(((c.id, c.name) for c in companies), blank="— aucune —")
 
 
+class SessionNotesForm(Form):
+    notes = TextAreaField("Notes internes", validators=[max_length(10000)])
+    submit = SubmitField("Enregistrer")
+
+
 class SessionCreateForm(SessionSettingsForm):
     course_id = SelectField("Formation", validate_choice=False, validators=[DataRequired()])
     start_date = DateField("Premier jour", validators=[Optional()],
@@ -38,9 +43,11 @@ class SessionCreateForm(SessionSettingsForm):
 
 
 class SlotForm(Form):
-    date = DateField("Date", validators=[DataRequired()])
-    start_time = TimeField("Début", validators=[DataRequired()])
-    end_time = TimeField("Fin", validators=[DataRequired()])
+    # InputRequired, not DataRequired: DataRequired would replace "not a valid date" by "required" when the
+    # user typed something unreadable.
+    date = DateField("Date", validators=[InputRequired()])
+    start_time = TimeField("Début", validators=[InputRequired()])
+    end_time = TimeField("Fin", validators=[InputRequired()])
     location_id = SelectField("Lieu", validate_choice=False)
     trainer_id = SelectField("Formateur", validate_choice=False)
     submit = SubmitField("Enregistrer le créneau")
@@ -57,7 +64,7 @@ class StatusForm(Form):
 
 
 class DuplicateForm(Form):
-    start_date = DateField("Premier jour de la nouvelle session", validators=[DataRequired()])
+    start_date = DateField("Premier jour de la nouvelle session", validators=[InputRequired()])
     submit = SubmitField("Dupliquer")
 
 

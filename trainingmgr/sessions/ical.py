@@ -38,7 +38,9 @@ def session_calendar(session: TrainingSession, org: Organisation, domain: str = 
                                            org.quality_contact_phone) if p)
             lines.append(f"Contact : {contact}")
         event.add("description", "\n".join(lines))
-        event.add("status", "CANCELLED" if session.is_cancelled else "CONFIRMED")
+        # Only a confirmed session is sure to take place.
+        event.add("status", {"cancelled": "CANCELLED", "open": "TENTATIVE", "draft": "TENTATIVE"}.get(
+            session.status, "CONFIRMED"))
         cal.add_component(event)
     return cal.to_ical()
 

@@ -92,11 +92,11 @@ class TrainingSession(db.Model):
 
     @property
     def first_date(self) -> dt.date | None:
-        return self.slots[0].date if self.slots else None
+        return min((slot.date for slot in self.slots), default=None)
 
     @property
     def last_date(self) -> dt.date | None:
-        return self.slots[-1].date if self.slots else None
+        return max((slot.date for slot in self.slots), default=None)
 
     @property
     def dates_label(self) -> str:
@@ -111,6 +111,14 @@ class TrainingSession(db.Model):
     def label(self) -> str:
         """« Chorus Pro » du 25/11/2026 (n° 12): how messages name a session."""
         return f"« {self.title} » {self.dates_label} (n° {self.id})"
+
+    @property
+    def days(self) -> list[tuple[dt.date, list[Slot]]]:
+        """The slots grouped by date, in order: [(date, [morning, afternoon]), ...]."""
+        grouped: dict[dt.date, list[Slot]] = {}
+        for slot in sorted(self.slots, key=lambda s: (s.date, s.start_time)):
+            grouped.setdefault(slot.date, []).append(slot)
+        return list(grouped.items())
 
     @property
     def planned_hours(self) -> Decimal:

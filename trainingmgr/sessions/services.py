@@ -6,13 +6,13 @@ views and the API only translate input and output.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 
 import holidays
-from sqlalchemy import and_, exists, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import and_, exists, false, or_, select
+from sqlalchemy.orm import aliased, selectinload
 
 from ..accounts.models import User
 from ..catalogue.models import AUDIENCE_FORMATS, Course, CourseStatus, CourseVersion
@@ -22,7 +22,7 @@ from ..core.errors import ConflictError, ErrorCollector, NotFoundError, Permissi
 from ..core.formatting import date_fr, hours_fr, time_fr
 from ..core.halfday import HALF_DAY_LABELS, half_day_problem, half_of, hours_between, parse_day_pattern
 from ..core.timeutil import PARIS, paris_today, utcnow
-from ..core.validation import parse_date, parse_decimal, parse_int, parse_time
+from ..core.validation import id_or_none, parse_date, parse_decimal, parse_int, parse_time
 from ..extensions import db
 from ..resources.models import Location, Trainer
 from .models import SESSION_FORMATS, SESSION_STATUS_LABELS, SessionStatus, Slot, TrainingSession, session_trainer
@@ -86,10 +86,13 @@ def session_load_options():
 def _taught_by(user: User):
     """SQL condition: the session is taught by the trainer linked to ``user``."""
     trainer_ids = select(Trainer.id).where(Trainer.user_id == user.id)
+    # An alias, so that the subquery does not correlate with a query that already selects Slot
+    # (the calendar): it would otherwise lose its FROM clause.
+    taught = aliased(Slot)
     return or_(
         exists().where(and_(session_trainer.c.session_id == TrainingSession.id,
                             session_trainer.c.trainer_id.in_(trainer_ids))),
-        exists().where(and_(Slot.session_id == TrainingSession.id, Slot.trainer_id.in_(trainer_ids))),
+        exists().where(and_(taught.session_id == TrainingSession.id, taught.trainer_id.in_(trainer_ids))),
     )
 
 
@@ -109,7 +112,8 @@ def can_view_session(actor: User, session: TrainingSession) -> bool:
 
 def get_session(session_id: int, actor: User | None = None) -> TrainingSession:
     """Load a session; with ``actor``, refuse it to a trainer who does not teach it."""
-    session = db.session.scalar(
+    session_id = id_or_none(session_id)
+    session = None if session_id is None else db.session.scalar(
         select(TrainingSession).where(TrainingSession.id == session_id).options(*session_load_options())
     )
     if session is None:
@@ -134,7 +138,8 @@ def list_sessions(actor: User, *, course_id: int | None = None, statuses=None, d
 
 def _filter(query, *, course_id=None, statuses=None, date_from=None, date_to=None):
     if course_id is not None:
-        query = query.where(TrainingSession.course_id == course_id)
+        course_id = id_or_none(course_id)
+        query = query.where(TrainingSession.course_id == course_id if course_id is not None else false())
     if statuses:
         query = query.where(TrainingSession.status.in_(tuple(statuses)))
     if date_from is not None:
@@ -149,15 +154,20 @@ def _sorted(sessions) -> list[TrainingSession]:
     return sorted(sessions, key=lambda s: (s.first_date or far, s.id))
 
 
-def public_sessions(*, course_id=None, statuses=None, date_from=None, date_to=None) -> list[TrainingSession]:
-    """Sessions of published courses that the public may see."""
-    allowed = API_PUBLIC_STATUSES if not statuses else [s for s in statuses if s in API_PUBLIC_STATUSES]
-    query = (
+def _public_query():
+    """Inter-company sessions of published courses: an intra session belongs to its client company."""
+    return (
         select(TrainingSession)
         .join(Course, Course.id == TrainingSession.course_id)
-        .where(Course.status == CourseStatus.PUBLISHED.value)
+        .where(Course.status == CourseStatus.PUBLISHED.value, TrainingSession.format == "inter")
         .options(*session_load_options())
     )
+
+
+def public_sessions(*, course_id=None, statuses=None, date_from=None, date_to=None) -> list[TrainingSession]:
+    """Sessions that the public may see."""
+    allowed = API_PUBLIC_STATUSES if not statuses else [s for s in statuses if s in API_PUBLIC_STATUSES]
+    query = _public_query()
     query = _filter(query, course_id=course_id, statuses=allowed or ("-",), date_from=date_from, date_to=date_to)
     return _sorted(db.session.scalars(query))
 
@@ -169,12 +179,11 @@ def upcoming_public_sessions(course: Course, today: dt.date | None = None) -> li
 
 
 def get_public_session(session_id: int) -> TrainingSession:
+    session_id = id_or_none(session_id)
+    if session_id is None:
+        raise NotFoundError("Session introuvable.")
     session = db.session.scalar(
-        select(TrainingSession)
-        .join(Course, Course.id == TrainingSession.course_id)
-        .where(TrainingSession.id == session_id, Course.status == CourseStatus.PUBLISHED.value,
-               TrainingSession.status.in_(API_PUBLIC_STATUSES))
-        .options(*session_load_options())
+        _public_query().where(TrainingSession.id == session_id, TrainingSession.status.in_(API_PUBLIC_STATUSES))
     )
     if session is None:
         raise NotFoundError("Session introuvable.")
@@ -271,7 +280,11 @@ class SessionSettings:
     intra_price: Decimal | None
     client_company: Company | None
     notes: str = ""
-    warnings: list[str] = field(default_factory=list)
+
+
+def _clean_text(value) -> str:
+    """Free text as stored: trimmed. (NUL characters never get this far: see core.web.reject_nul_characters.)"""
+    return str(value or "").strip()
 
 
 def _load(model, value, field_name: str, errors: ErrorCollector, label: str):
@@ -279,10 +292,8 @@ def _load(model, value, field_name: str, errors: ErrorCollector, label: str):
         return None
     if isinstance(value, model):
         return value
-    try:
-        obj = db.session.get(model, int(value))
-    except (TypeError, ValueError):
-        obj = None
+    number = id_or_none(value)
+    obj = None if number is None else db.session.get(model, number)
     if obj is None:
         errors.add(field_name, f"{label} introuvable.")
     return obj
@@ -342,7 +353,10 @@ def _clean_settings(data: dict, version: CourseVersion, session: TrainingSession
                                    f"({version.max_trainees} stagiaires).")
         rooms = [location] if location is not None else []
         if session is not None:
-            rooms += [slot.location for slot in session.slots if slot.location is not None]
+            # Slots held in the session's current location follow it to ``location`` (see _apply_settings):
+            # only the rooms of the other slots still count.
+            rooms += [slot.location for slot in session.slots
+                      if slot.location is not None and slot.location is not session.location]
         for room in rooms:
             if room.capacity and not room.is_remote and capacity > room.capacity:
                 errors.add("capacity", f"La capacité ({capacity}) dépasse celle de la salle « {room.name} » "
@@ -370,7 +384,7 @@ def _clean_settings(data: dict, version: CourseVersion, session: TrainingSession
     return SessionSettings(
         format=fmt, delivery_mode=delivery, location=location, trainers=trainers, capacity=capacity,
         min_trainees=min_trainees, price_per_trainee=price, intra_price=intra_price, client_company=company,
-        notes=str(notes).strip(),
+        notes=_clean_text(notes),
     )
 
 
@@ -387,11 +401,14 @@ def _apply_settings(session: TrainingSession, settings: SessionSettings) -> None
     session.intra_price = settings.intra_price
     session.client_company = settings.client_company
     session.notes = settings.notes
-    # Slots that followed the session's location or sole trainer follow the change.
+    # Slots held where the session was held follow it; slots whose trainer leaves the team (or that had
+    # none while the team was empty) get the first trainer of the new team. Other choices stay.
     for slot in session.slots:
-        if slot.location is None or slot.location is old_location:
+        if slot.location is old_location:
             slot.location = settings.location
-        if slot.trainer is None or (slot.trainer in old_trainers and slot.trainer not in settings.trainers):
+        if (slot.trainer is None and not old_trainers) or (
+            slot.trainer is not None and slot.trainer not in settings.trainers
+        ):
             slot.trainer = settings.trainers[0] if settings.trainers else None
     for slot in session.slots:
         _check_slot_conflicts(session, slot.date, slot.start_time, slot.end_time, slot.location, slot.trainer,
@@ -435,6 +452,7 @@ def create_session(data: dict, actor: User | None = None) -> tuple[TrainingSessi
     session = TrainingSession(course=course, course_version=version, status=S.DRAFT.value)
     _apply_settings(session, settings)
     db.session.add(session)
+    db.session.flush()
     freeze_version(version)
     warnings: list[str] = []
     if start_date is not None:
@@ -452,7 +470,7 @@ def update_session(session: TrainingSession, data: dict, actor: User | None = No
         if set(data) - {"notes"}:
             raise ValidationError(f"Une session « {session.status_label.lower()} » ne peut plus être modifiée "
                                   "(seules les notes le peuvent).")
-        session.notes = str(data.get("notes") or "").strip()
+        session.notes = _clean_text(data.get("notes"))
         return []
     settings = _clean_settings(data, session.course_version, session)
     with db.session.no_autoflush:
@@ -550,6 +568,10 @@ def _validate_slot(session: TrainingSession, day, start, end, location, trainer,
     problem = half_day_problem(start, end)
     if problem:
         raise ValidationError(problem, field="end_time")
+    if location is not None and not location.active and (exclude is None or exclude.location is not location):
+        raise ValidationError(f"Le lieu « {location.name} » est archivé.", field="location_id")
+    if trainer is not None and not trainer.active and (exclude is None or exclude.trainer is not trainer):
+        raise ValidationError(f"{trainer.full_name} est archivé(e).", field="trainer_id")
     half = half_of(start)
     for other in session.slots:
         if other is exclude or other.date != day:
@@ -649,7 +671,8 @@ def delete_slot(slot: Slot, actor: User | None = None) -> None:
 
 
 def get_slot(slot_id: int, actor: User | None = None) -> Slot:
-    slot = db.session.get(Slot, slot_id)
+    slot_id = id_or_none(slot_id)
+    slot = None if slot_id is None else db.session.get(Slot, slot_id)
     if slot is None:
         raise NotFoundError("Créneau introuvable.")
     if actor is not None and not can_view_session(actor, slot.session):
@@ -687,7 +710,7 @@ def duplicate_session(session: TrainingSession, new_start: dt.date, actor: User 
     _apply_settings(copy, settings)
     db.session.add(copy)
     freeze_version(version)
-    shift = new_start - session.slots[0].date
+    shift = new_start - _first_and_last(session)[0].date
     warnings: list[str] = []
     with db.session.no_autoflush:
         for slot in session.slots:
@@ -730,6 +753,15 @@ def _price_problems(session: TrainingSession) -> list[str]:
     return []
 
 
+def allowed_transitions(session: TrainingSession) -> list[str]:
+    """The statuses this session may move to, in workflow order. Only an intra session, whose trainees
+    come from its client, may be confirmed straight from draft."""
+    targets = set(TRANSITIONS[session.status])
+    if session.status == S.DRAFT.value and session.format != "intra":
+        targets.discard(S.CONFIRMED.value)
+    return [status for status in SESSION_STATUS_LABELS if status in targets]
+
+
 def change_status(session: TrainingSession, new_status: str, actor: User | None = None, reason: str = "",
                   now: dt.datetime | None = None) -> None:
     ensure_can_manage(actor, session)
@@ -737,7 +769,10 @@ def change_status(session: TrainingSession, new_status: str, actor: User | None 
         raise ValidationError("Statut inconnu.", field="status")
     if new_status == session.status:
         return
-    if new_status not in TRANSITIONS[session.status]:
+    if new_status not in allowed_transitions(session):
+        if session.status == S.DRAFT.value and new_status == S.CONFIRMED.value:
+            raise ConflictError("Une session inter-entreprises ouvre d'abord ses inscriptions : passez-la en "
+                                "« inscriptions ouvertes » avant de la confirmer.", field="status")
         raise ConflictError(f"Une session « {session.status_label.lower()} » ne peut pas passer à "
                             f"« {SESSION_STATUS_LABELS[new_status].lower()} ».", field="status")
     now_paris = (now or utcnow()).astimezone(PARIS)
@@ -751,17 +786,19 @@ def change_status(session: TrainingSession, new_status: str, actor: User | None 
     elif new_status == S.CONFIRMED.value:
         problems.extend(_confirmation_problems(session))
     elif new_status == S.IN_PROGRESS.value:
-        if session.slots and now_paris < session.slots[0].starts_at:
-            problems.append(f"La session ne peut démarrer avant son premier créneau ({date_fr(session.first_date)}).")
+        first = _first_and_last(session)[0] if session.slots else None
+        if first is not None and now_paris < first.starts_at:
+            problems.append(f"La session ne peut démarrer avant son premier créneau ({date_fr(first.date)}).")
     elif new_status == S.COMPLETED.value:
-        if session.slots and now_paris < session.slots[-1].ends_at:
+        last = _first_and_last(session)[1] if session.slots else None
+        if last is not None and now_paris < last.ends_at:
             problems.append(f"La session ne peut être terminée avant la fin de son dernier créneau "
-                            f"({date_fr(session.last_date)}).")
+                            f"({date_fr(last.date)}).")
     elif new_status == S.DRAFT.value:
         if seats_taken([session.id])[session.id]:
             problems.append("Des stagiaires sont inscrits : annulez la session plutôt que de la repasser en brouillon.")
     elif new_status == S.CANCELLED.value:
-        reason = (reason or "").strip()
+        reason = _clean_text(reason)
         if len(reason) < 3:
             raise ValidationError("Indiquez le motif de l'annulation.", field="cancel_reason")
         session.cancel_reason = reason
@@ -783,11 +820,12 @@ def advance_sessions(now: dt.datetime | None = None) -> list[tuple[TrainingSessi
     for session in db.session.scalars(query):
         if not session.slots:
             continue
-        if session.status == S.CONFIRMED.value and now >= session.slots[0].starts_at:
+        first, last = _first_and_last(session)
+        if session.status == S.CONFIRMED.value and now >= first.starts_at:
             session.status = S.IN_PROGRESS.value
             session.status_changed_at = utcnow()
             changed.append((session, session.status))
-        if session.status == S.IN_PROGRESS.value and now >= session.slots[-1].ends_at:
+        if session.status == S.IN_PROGRESS.value and now >= last.ends_at:
             session.status = S.COMPLETED.value
             session.status_changed_at = utcnow()
             changed.append((session, session.status))
@@ -821,6 +859,13 @@ def slots_between(actor: User, first: dt.date, last: dt.date) -> list[Slot]:
     if not actor.is_staff:
         query = query.where(_taught_by(actor))
     return list(db.session.scalars(query))
+
+
+def _first_and_last(session: TrainingSession) -> tuple[Slot, Slot]:
+    """The session's first and last slots. ``session.slots`` is sorted when loaded, but a slot added or moved
+    in the current transaction keeps its place in the list until the session is reloaded."""
+    ordered = sorted(session.slots, key=lambda slot: (slot.date, slot.start_time))
+    return ordered[0], ordered[-1]
 
 
 def _dedupe(messages: list[str]) -> list[str]:

@@ -19,7 +19,15 @@ from ..extensions import db
 from ..organisation.services import get_organisation
 from ..resources.services import list_locations, list_trainers
 from . import services
-from .forms import ConfirmForm, DuplicateForm, SessionCreateForm, SessionSettingsForm, SlotForm, StatusForm
+from .forms import (
+    ConfirmForm,
+    DuplicateForm,
+    SessionCreateForm,
+    SessionNotesForm,
+    SessionSettingsForm,
+    SlotForm,
+    StatusForm,
+)
 from .models import SESSION_STATUS_LABELS
 
 bp = Blueprint("sessions", __name__)
@@ -35,16 +43,15 @@ def _flash_warnings(warnings: list[str]) -> None:
 def dashboard():
     sessions = services.dashboard_sessions(current_user)
     taken = services.seats_taken([s.id for s in sessions])
-    warnings = {s.id: services.session_warnings(s, taken[s.id]) for s in sessions}
-    course_gaps = []
-    if current_user.is_staff:
+    context = {"sessions": sessions, "taken": taken, "course_gaps": []}
+    if current_user.is_staff:  # warnings are the advisor's to-do list
+        context["warnings"] = {s.id: services.session_warnings(s, taken[s.id]) for s in sessions}
         org = get_organisation()
         for course in list_courses((CourseStatus.PUBLISHED.value,)):
             gaps = indicator1_gaps(course.current_version, org)
             if gaps:
-                course_gaps.append((course, gaps))
-    return render_template("sessions/dashboard.html", sessions=sessions, taken=taken, warnings=warnings,
-                           course_gaps=course_gaps)
+                context["course_gaps"].append((course, gaps))
+    return render_template("sessions/dashboard.html", **context)
 
 
 def _parse_date_arg(name: str) -> dt.date | None:
@@ -112,7 +119,7 @@ def show(session_id: int):
         slot_form.trainer_id.data = str(session.trainers[0].id)
     return render_template(
         "sessions/show.html", session=session, taken=taken, warnings=services.session_warnings(session, taken),
-        transitions=sorted(services.TRANSITIONS[session.status], key=list(SESSION_STATUS_LABELS).index),
+        transitions=services.allowed_transitions(session),
         status_labels=SESSION_STATUS_LABELS, status_form=StatusForm(), slot_form=slot_form,
         duplicate_form=DuplicateForm(), confirm_form=ConfirmForm(),
         editable=session.status in services.EDITABLE_STATUSES,
@@ -133,8 +140,11 @@ def _settings_data(session) -> dict:
 @staff_required
 def edit(session_id: int):
     session = services.get_session(session_id, current_user)
-    form = SessionSettingsForm() if request.method == "POST" else SessionSettingsForm(data=_settings_data(session))
-    _settings_choices(form, session)
+    if session.status in services.EDITABLE_STATUSES:
+        form = SessionSettingsForm() if request.method == "POST" else SessionSettingsForm(data=_settings_data(session))
+        _settings_choices(form, session)
+    else:  # once under way, only the notes still change
+        form = SessionNotesForm() if request.method == "POST" else SessionNotesForm(data={"notes": session.notes})
     ok, warnings = run_form(form, lambda: services.update_session(session, form.data_for_service(), current_user))
     if ok:
         flash("Session enregistrée.", "success")

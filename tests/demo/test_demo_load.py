@@ -1,0 +1,325 @@
+"""Demo data (``flask --app app demo load``): the organisation, a Toulouse room, a trainer, three logins and
+both seed courses exactly as the brochures in seed_files/ say, each with one upcoming open session.
+Loading again creates nothing."""
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from trainingmgr.accounts.models import User
+from trainingmgr.catalogue.models import Course, CourseObjective, CourseVersion, ProgrammePart
+from trainingmgr.core.halfday import parse_day_pattern
+from trainingmgr.core.timeutil import paris_today
+from trainingmgr.demo import seeds
+from trainingmgr.demo.services import DEMO_LOGINS, load_demo
+from trainingmgr.extensions import db
+from trainingmgr.organisation.models import Organisation
+from trainingmgr.organisation.services import update_organisation
+from trainingmgr.resources.models import Location, Trainer
+from trainingmgr.sessions.models import Slot, TrainingSession, session_trainer
+from trainingmgr.sessions.services import date_warnings
+
+from tests.demo import seedtext
+
+CHORUS_SLUG = "chorus-pro"
+DUME_SLUG = "marches-publics-dume-et-chorus-pro"
+# The Chorus Pro brochure ends its "Méthode pédagogique et suivi qualité" section with this sentence; the
+# app prints it on every sheet with the organisation's quality contact.
+QUALITY_SENTENCE = ("Votre conseiller formation est à votre disposition pour le suivi qualité, la satisfaction de la "
+                    "formation et toute demande de médiation")
+MODELS = (Organisation, User, Location, Trainer, Course, CourseVersion, CourseObjective, ProgrammePart,
+          TrainingSession, Slot)
+
+
+def row_counts() -> dict[str, int]:
+    db.session.expire_all()
+    counts = {model.__name__: db.session.scalar(select(func.count()).select_from(model)) for model in MODELS}
+    counts["session_trainer"] = db.session.scalar(select(func.count()).select_from(session_trainer))
+    return counts
+
+
+def course(slug: str) -> Course:
+    found = db.session.scalar(select(Course).where(Course.slug == slug))
+    assert found is not None, slug
+    return found
+
+
+def sessions_of(course_: Course) -> list[TrainingSession]:
+    return list(db.session.scalars(
+        select(TrainingSession).where(TrainingSession.course_id == course_.id).order_by(TrainingSession.id)))
+
+
+def programme_of(version: CourseVersion) -> list[dict]:
+    return [{"title": p.title, "day": p.day, "half_day": p.half_day, "items": list(p.items)}
+            for p in version.programme]
+
+
+@pytest.fixture
+def demo(app):
+    return load_demo()
+
+
+# --------------------------------------------------------------------------- what is created
+
+
+def test_first_load_reports_everything_it_creates(demo):
+    assert demo[0] == "Organisme « Formaction Sud-Ouest » créé."
+    assert sum(line.startswith("Compte ") for line in demo) == 3
+    assert sum(line.startswith("Lieu ") for line in demo) == 1
+    assert sum(line.startswith("Formateur ") for line in demo) == 1
+    assert "Formation « Chorus Pro » créée et publiée." in demo
+    assert "Formation « Marchés publics : DUME et Chorus Pro » créée et publiée." in demo
+    assert sum("ouverte aux inscriptions" in line for line in demo) == 2
+    assert len(demo) == 10
+
+
+def test_row_counts_after_first_load(demo):
+    assert row_counts() == {
+        "Organisation": 1, "User": 3, "Location": 1, "Trainer": 1, "Course": 2, "CourseVersion": 2,
+        "CourseObjective": 5 + 5, "ProgrammePart": 11 + 5, "TrainingSession": 2, "Slot": 2 + 2,
+        "session_trainer": 2,
+    }
+
+
+def test_loading_twice_changes_nothing(demo):
+    before = row_counts()
+    assert load_demo() == []
+    assert row_counts() == before
+    assert load_demo() == []
+    assert row_counts() == before
+
+
+def test_loading_does_not_overwrite_an_organisation_already_set_up(app):
+    update_organisation({"name": "Mon organisme", "city": "Albi"})
+    db.session.commit()
+    done = load_demo()
+    assert not any(line.startswith("Organisme") for line in done)
+    orgs = list(db.session.scalars(select(Organisation)))
+    assert [(o.name, o.city) for o in orgs] == [("Mon organisme", "Albi")]
+
+
+def test_loading_leaves_the_seed_dictionaries_untouched(app):
+    before = copy.deepcopy(seeds.SEED_COURSES)
+    load_demo()
+    load_demo()
+    assert seeds.SEED_COURSES == before
+
+
+def test_organisation(demo):
+    org = db.session.scalar(select(Organisation))
+    assert org.name == "Formaction Sud-Ouest"
+    assert org.city == "Toulouse"
+    assert org.siret == "81234567600017"
+    assert org.nda and org.nda_region == "Occitanie"
+    assert org.quality_contact_email == "conseil@formaction.example"
+    assert org.disability_contact_name
+    assert org.accessibility_policy and org.access_delay_policy
+    assert org.vat_exempt
+
+
+def test_toulouse_location_big_enough_for_both_courses(demo):
+    location = db.session.scalar(select(Location))
+    assert location.city == "Toulouse"
+    assert not location.is_remote
+    assert location.active
+    assert location.capacity >= 8
+
+
+def test_three_logins_one_per_role(demo):
+    users = {u.email: u for u in db.session.scalars(select(User))}
+    assert {login.email for login in DEMO_LOGINS} == set(users)
+    assert sorted(u.role for u in users.values()) == ["admin", "advisor", "trainer"]
+    for login in DEMO_LOGINS:
+        assert users[login.email].role == login.role.value
+        assert users[login.email].active
+
+
+@pytest.mark.parametrize("role, courses_status", [("admin", 200), ("advisor", 200), ("trainer", 403)])
+def test_demo_logins_work_with_their_passwords(demo, client, role, courses_status):
+    login = next(login for login in DEMO_LOGINS if login.role.value == role)
+    response = client.post("/login", data={"email": login.email, "password": login.password})
+    assert response.status_code == 302
+    assert client.get("/courses/").status_code == courses_status
+
+
+def test_trainer_is_linked_to_the_trainer_login(demo):
+    trainer = db.session.scalar(select(Trainer))
+    user = db.session.get(User, trainer.user_id)
+    assert user is not None and user.role == "trainer"
+    assert trainer.email == user.email
+    assert trainer.active
+
+
+def test_both_courses_published_with_one_version(demo):
+    for slug in (CHORUS_SLUG, DUME_SLUG):
+        c = course(slug)
+        assert c.status == "published"
+        assert [v.number for v in c.versions] == [1]
+        assert c.current_version.is_frozen
+
+
+# --------------------------------------------------------------------------- the courses, against the brochures
+
+
+def test_chorus_pro_is_the_brochure_field_by_field(demo):
+    seed = seedtext.chorus()
+    v = course(CHORUS_SLUG).current_version
+    # The brochure has no title line: its file name and its objectives call it "Chorus Pro".
+    assert v.title == "Chorus Pro"
+    assert v.tagline == ""
+    # "1 jour soit 7 heures / Formation préconisée pour un groupe de 1 à 7 stagiaires maximum"
+    assert (v.duration_days, v.duration_hours) == (seed["duration_days"], seed["duration_hours"]) == (1, 7)
+    assert (v.min_trainees, v.max_trainees) == (seed["min_trainees"], seed["max_trainees"]) == (1, 7)
+    assert v.audience == seed["audience"]
+    assert v.prerequisites_none is False
+    assert v.prerequisites == seed["prerequisites"]
+    assert [o.text for o in v.objectives] == seed["objectives"]
+    assert len(v.objectives) == 5
+    # "Méthode pédagogique et suivi qualité" holds the methods, the assessment, the material and the
+    # quality sentence, in that order, and nothing else.
+    assert v.assessment_methods == ["Evaluation des acquis durant toute la session.",
+                                    "Evaluation à froid (j+2 mois après la formation)"]
+    rebuilt = seedtext.squash(" ".join([v.teaching_methods, *v.assessment_methods, v.material_resources]))
+    assert seed["methods_and_quality"] == f"{rebuilt} {QUALITY_SENTENCE},"
+    assert seedtext.squash(v.trainer_competences) == seed["trainer_competences"]
+    assert programme_of(v) == seed["programme"]
+    assert [p.half_day for p in v.programme] == ["morning"] * 4 + ["afternoon"] * 7
+    assert seed["half_day_headings"] == ["Matin", "Après midi"]
+    assert v.labels == seed["labels"]
+    assert v.labels[0]["name"] == "Label Branche Architecture"
+    # Nothing in the brochure for these.
+    assert v.price_per_trainee is None and v.intra_group_price is None
+    assert v.location_text == ""
+    assert v.funding_notes == ""
+    assert v.accessibility == v.access_delay == v.accessibility_contact == ""
+    # Not in the brochure either; the app needs them to lay sessions out (7 h = 3.5 h + 3.5 h).
+    assert v.delivery_mode == "presentiel"
+    assert v.daily_pattern == "09:00-12:30 13:30-17:00"
+
+
+def test_dume_is_the_brochure_field_by_field(demo):
+    seed = seedtext.dume()
+    v = course(DUME_SLUG).current_version
+    assert v.title == seed["title"] == "Marchés publics : DUME et Chorus Pro"
+    assert v.tagline == seed["tagline"]
+    assert v.duration_hours == seed["duration_hours"] == 8
+    assert v.duration_days is None
+    assert seed["audience_format_text"] == "inter-entreprises" and v.audience_format == "inter"
+    assert seed["delivery_mode_text"] == "présentiel" and v.delivery_mode == "presentiel"
+    assert seed["prerequisites_text"] == "aucun"
+    assert v.prerequisites_none is True and v.prerequisites == ""
+    assert v.teaching_methods == seed["teaching_methods"] == "active, différenciée et expérientielle"
+    assert v.assessment_methods == [seed["assessment"]] == ["évaluation continue"]
+    assert v.max_trainees == seed["max_trainees"] == 8
+    assert v.min_trainees == 1
+    assert v.price_per_trainee == seed["price_per_trainee"] == Decimal("600.00")
+    assert v.intra_group_price is None
+    assert v.location_text == seed["location_text"] == "Toulouse et sa périphérie"
+    assert [o.text for o in v.objectives] == seed["objectives"]
+    assert programme_of(v) == seed["programme"]
+    # The brochure publishes no audience, label, trainer profile or material: neither does the course.
+    for word in ("Public", "Label", "Compétences", "Moyens"):
+        assert word not in seed["raw"]
+    assert v.audience == "" and v.labels == [] and v.trainer_competences == "" and v.material_resources == ""
+    assert v.funding_notes == ""
+    # 8 h = 4 h + 4 h.
+    assert v.daily_pattern == "08:30-12:30 13:30-17:30"
+
+
+def test_seed_module_matches_the_brochures_too(app):
+    """The world fixture and other tests use trainingmgr.demo.seeds directly: it must agree with the text."""
+    chorus, dume = seedtext.chorus(), seedtext.dume()
+    assert seeds.CHORUS_PRO["objectives"] == chorus["objectives"]
+    assert [{k: p.get(k) for k in ("title", "day", "half_day", "items")} for p in seeds.CHORUS_PRO["programme"]] \
+        == chorus["programme"]
+    assert seeds.DUME_CHORUS_PRO["objectives"] == dume["objectives"]
+    assert [{"title": p["title"], "day": p.get("day"), "half_day": p.get("half_day"), "items": p["items"]}
+            for p in seeds.DUME_CHORUS_PRO["programme"]] == dume["programme"]
+
+
+# --------------------------------------------------------------------------- the demo sessions
+
+
+@pytest.mark.parametrize("slug, pattern, price", [
+    (CHORUS_SLUG, "09:00-12:30 13:30-17:00", Decimal("600.00")),
+    (DUME_SLUG, "08:30-12:30 13:30-17:30", Decimal("600.00")),
+])
+def test_each_course_has_one_upcoming_open_session_of_its_duration(demo, slug, pattern, price):
+    c = course(slug)
+    version = c.current_version
+    (session,) = sessions_of(c)
+    assert session.status == "open"
+    assert session.course_version_id == version.id
+    assert session.first_date > paris_today()
+    assert not date_warnings(session.first_date)  # a working day
+    assert sum((slot.hours for slot in session.slots), Decimal(0)) == version.duration_hours
+    assert session.planned_hours == version.duration_hours
+    assert [(s.start_time, s.end_time) for s in session.slots] == parse_day_pattern(pattern)
+    assert {s.date for s in session.slots} == {session.first_date}
+    location = db.session.scalar(select(Location))
+    trainer = db.session.scalar(select(Trainer))
+    assert session.location_id == location.id
+    assert [t.id for t in session.trainers] == [trainer.id]
+    assert all(s.trainer_id == trainer.id and s.location_id == location.id for s in session.slots)
+    assert session.format == "inter"
+    assert session.capacity == version.max_trainees
+    assert session.price_per_trainee == price
+
+
+def test_demo_sessions_do_not_overlap(demo):
+    first, second = (sessions_of(course(slug))[0] for slug in (CHORUS_SLUG, DUME_SLUG))
+    assert first.first_date != second.first_date
+
+
+def test_demo_sessions_are_on_the_public_sheets(demo, client):
+    for slug in (CHORUS_SLUG, DUME_SLUG):
+        (session,) = sessions_of(course(slug))
+        page = client.get(f"/catalogue/{slug}").get_data(as_text=True)
+        assert f'data-session="{session.id}"' in page
+        assert f"/catalogue/{slug}/sessions/{session.id}.ics" in page
+
+
+def test_loading_again_weeks_later_adds_an_upcoming_session(app):
+    today = paris_today()
+    load_demo(today=today)
+    later = today + dt.timedelta(days=60)
+    done = load_demo(today=later)
+    assert sum("ouverte aux inscriptions" in line for line in done) == 2
+    for slug in (CHORUS_SLUG, DUME_SLUG):
+        sessions = sessions_of(course(slug))
+        assert len(sessions) == 2
+        assert sessions[-1].first_date >= later + dt.timedelta(days=14)
+        assert sessions[-1].status == "open"
+    before = row_counts()
+    assert load_demo(today=later) == []
+    assert row_counts() == before
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def test_cli_demo_load_prints_the_demo_logins_and_is_idempotent(app):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["demo", "load"])
+    assert result.exit_code == 0, result.output
+    assert "Formation « Chorus Pro » créée et publiée." in result.output
+    assert "Comptes de démonstration :" in result.output
+    logins = result.output.split("Comptes de démonstration :", 1)[1].splitlines()
+    for login in DEMO_LOGINS:
+        line = next(line for line in logins if login.email in line)
+        assert login.password in line
+        assert login.role.label in line
+    counts = row_counts()
+    assert counts["Course"] == 2 and counts["TrainingSession"] == 2
+
+    again = runner.invoke(args=["demo", "load"])
+    assert again.exit_code == 0, again.output
+    assert "Les données de démonstration sont déjà chargées." in again.output
+    assert "créé" not in again.output
+    for login in DEMO_LOGINS:
+        assert login.email in again.output and login.password in again.output
+    assert row_counts() == counts
