@@ -6,7 +6,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: install run test db-check serve-demo clean
+.PHONY: install run test lint db-check bench clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,14 @@ run: install
 ## Run the tests on SQLite, and on PostgreSQL too when TEST_DATABASE_URL is set
 test: install
 	$(PY) -m pytest
+
+## Static checks (pyflakes and pycodestyle rules through ruff)
+lint: install
+	$(VENV)/bin/ruff check trainingmgr tests bench app.py --select F,E,W --ignore E501
+
+## Page rendering as data grows (ratios against the login page, same run)
+bench: install
+	$(PY) bench/pages.py
 
 ## Check that the models and the migrations agree
 db-check: install

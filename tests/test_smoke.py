@@ -1,4 +1,3 @@
-from trainingmgr.extensions import db
 
 
 def test_catalogue_lists_published_courses(client, world):

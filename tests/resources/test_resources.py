@@ -2,7 +2,7 @@ import io
 
 from sqlalchemy import select
 
-from tests.helpers import MONDAY, login, page
+from tests.helpers import login, page
 from trainingmgr.companies.models import Company
 from trainingmgr.extensions import db
 from trainingmgr.resources.models import Location, Trainer

@@ -1,12 +1,12 @@
 """Advisor screens for the catalogue."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..accounts.permissions import staff_required
 from ..core.errors import DomainError
-from ..core.web import form_page, run_form
+from ..core.web import fail, form_page, run_form
 from ..extensions import db
 from ..organisation.services import get_organisation
 from ..sessions.services import list_sessions
@@ -92,7 +92,7 @@ def change_status(course_id: int):
     course = services.get_course(course_id)
     form = StatusForm()
     if not form.validate_on_submit():
-        abort(400)
+        fail(400, "Statut de formation inconnu.")
     try:
         services.set_course_status(course, form.status.data)
     except DomainError as exc:

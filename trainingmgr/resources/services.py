@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from ..accounts.models import Role, User
 from ..accounts.services import normalise_email
-from ..core.errors import ErrorCollector, ValidationError
+from ..core.errors import ErrorCollector
 from ..core.identifiers import clean_siret
 from ..core.validation import id_or_none
 from ..extensions import db

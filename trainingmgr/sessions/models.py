@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import Column, ForeignKey, Index, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..catalogue.models import Course, CourseVersion
+from ..catalogue.models import DELIVERY_MODES, Course, CourseVersion
 from ..companies.models import Company
 from ..core.formatting import date_fr
 from ..core.halfday import half_of, hours_between
@@ -38,6 +38,16 @@ SESSION_STATUS_LABELS = {
     "cancelled": "Annulée",
 }
 SESSION_FORMATS = {"inter": "Inter-entreprises", "intra": "Intra-entreprise"}
+# What the advisor does to move a session to each status (the buttons of the session page).
+STATUS_ACTIONS = {
+    "draft": "Repasser en brouillon",
+    "open": "Ouvrir les inscriptions",
+    "confirmed": "Confirmer la session",
+    "in_progress": "Démarrer",
+    "completed": "Terminer",
+    "closed": "Clôturer",
+    "cancelled": "Annuler la session",
+}
 
 session_trainer = Table(
     "session_trainer",
@@ -85,6 +95,10 @@ class TrainingSession(db.Model):
     @property
     def format_label(self) -> str:
         return SESSION_FORMATS.get(self.format, self.format)
+
+    @property
+    def delivery_mode_label(self) -> str:
+        return DELIVERY_MODES.get(self.delivery_mode, self.delivery_mode)
 
     @property
     def title(self) -> str:

@@ -14,7 +14,7 @@ from ..companies.services import list_companies
 from ..core.errors import DomainError
 from ..core.forms import choices
 from ..core.timeutil import paris_today
-from ..core.web import form_page, run_form
+from ..core.web import fail, form_page, run_form
 from ..extensions import db
 from ..organisation.services import get_organisation
 from ..resources.services import list_locations, list_trainers
@@ -28,7 +28,7 @@ from .forms import (
     SlotForm,
     StatusForm,
 )
-from .models import SESSION_STATUS_LABELS
+from .models import SESSION_STATUS_LABELS, STATUS_ACTIONS
 
 bp = Blueprint("sessions", __name__)
 
@@ -61,7 +61,7 @@ def _parse_date_arg(name: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(raw)
     except ValueError:
-        abort(400)
+        fail(400, f"Date invalide : « {raw} » (format attendu AAAA-MM-JJ).")
 
 
 @bp.route("/sessions/")
@@ -69,7 +69,7 @@ def _parse_date_arg(name: str) -> dt.date | None:
 def index():
     status = request.args.get("status") or None
     if status is not None and status not in SESSION_STATUS_LABELS:
-        abort(400)
+        fail(400, "Statut de session inconnu.")
     course_id = request.args.get("course", type=int)
     sessions = services.list_sessions(current_user, course_id=course_id, statuses=[status] if status else None,
                                       date_from=_parse_date_arg("from"), date_to=_parse_date_arg("to"))
@@ -120,8 +120,7 @@ def show(session_id: int):
     return render_template(
         "sessions/show.html", session=session, taken=taken, warnings=services.session_warnings(session, taken),
         transitions=services.allowed_transitions(session),
-        status_labels=SESSION_STATUS_LABELS, status_form=StatusForm(), slot_form=slot_form,
-        duplicate_form=DuplicateForm(), confirm_form=ConfirmForm(),
+        status_actions=STATUS_ACTIONS, status_form=StatusForm(), slot_form=slot_form,
         editable=session.status in services.EDITABLE_STATUSES,
     )
 
@@ -281,7 +280,7 @@ def month_calendar():
             raise ValueError
         first = dt.date(year, month, 1)
     except ValueError:
-        abort(400)
+        fail(400, "Mois invalide : format attendu AAAA-MM, entre 2000 et 2100.")
     weeks = calendar.Calendar(firstweekday=0).monthdatescalendar(year, month)
     slots = services.slots_between(current_user, weeks[0][0], weeks[-1][-1])
     by_day: dict[dt.date, list] = {}
