@@ -55,6 +55,7 @@ def _sqlite_pragmas(dbapi_connection, connection_record):  # pragma: no cover - 
 
 
 def _init_extensions(app: Flask) -> None:
+    from . import models  # noqa: F401 - every table in the metadata
     from .accounts.models import User
 
     db.init_app(app)
@@ -90,9 +91,10 @@ def _register_blueprints(app: Flask) -> None:
     from .organisation.views import bp as organisation_bp
     from .resources.views import bp as resources_bp
     from .sessions.views import bp as sessions_bp
+    from .trainees.portal import bp as trainee_portal_bp
 
     for bp in (accounts_bp, public_bp, courses_bp, companies_bp, files_bp, organisation_bp, resources_bp,
-               sessions_bp):
+               sessions_bp, trainee_portal_bp):
         app.register_blueprint(bp)
     init_api(app)
 
@@ -100,7 +102,8 @@ def _register_blueprints(app: Flask) -> None:
 def _register_cli(app: Flask) -> None:
     from .accounts.cli import token_cli, user_cli
     from .demo.cli import demo_cli
+    from .messaging.cli import mail_cli, tick, worker
     from .sessions.cli import sessions_cli
 
-    for group in (user_cli, token_cli, demo_cli, sessions_cli):
+    for group in (user_cli, token_cli, demo_cli, sessions_cli, mail_cli, tick, worker):
         app.cli.add_command(group)

@@ -39,11 +39,16 @@ def from_environment(instance_path: str, secret_given: bool = False) -> dict:
             env.get("DATABASE_URL") or f"sqlite:///{os.path.join(instance_path, 'trainingmgr.db')}"
         ),
         "FILES_DIR": env.get("FILES_DIR") or os.path.join(instance_path, "files"),
+        # Where people reach the application: links in e-mails sent by the worker start with it.
+        "PUBLIC_URL": env.get("PUBLIC_URL", "http://127.0.0.1:5000"),
+        # Without an SMTP server configured, e-mails are written to the log (development).
+        "MAIL_BACKEND": env.get("MAIL_BACKEND") or ("smtp" if env.get("MAIL_SERVER") else "console"),
         "MAIL_SERVER": env.get("MAIL_SERVER", "localhost"),
         "MAIL_PORT": int(env.get("MAIL_PORT", "25")),
         "MAIL_USERNAME": env.get("MAIL_USERNAME", ""),
         "MAIL_PASSWORD": env.get("MAIL_PASSWORD", ""),
         "MAIL_USE_TLS": env.get("MAIL_USE_TLS", "") in ("1", "true", "yes"),
+        "MAIL_USE_SSL": env.get("MAIL_USE_SSL", "") in ("1", "true", "yes"),
         "MAIL_DEFAULT_SENDER": env.get("MAIL_DEFAULT_SENDER", "formation@localhost"),
         "SESSION_COOKIE_SECURE": env.get("SESSION_COOKIE_SECURE", "") in ("1", "true", "yes"),
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
@@ -63,6 +68,14 @@ DEFAULTS = {
     "BOOTSTRAP_SERVE_LOCAL": True,
     "BOOTSTRAP_BTN_STYLE": "primary",
     "LOGIN_RATE_LIMIT": "10 per minute",
+    "PUBLIC_FORM_RATE_LIMIT": "5 per minute",
+    "MAIL_TIMEOUT": 30,
+    # Convocations leave on confirmation, or this many days before the first slot if that is later.
+    "CONVOCATION_DAYS_BEFORE": 7,
+    # Sessions still under their minimum this many days before they start are flagged.
+    "MINIMUM_CHECK_DAYS": 10,
+    # How long a trainee's personal link stays valid.
+    "TRAINEE_LINK_MAX_AGE_DAYS": 365,
     "RATELIMIT_HEADERS_ENABLED": True,
     "API_TITLE": "trainingmgr API",
     "API_VERSION": "v1",

@@ -51,6 +51,7 @@ class CourseForm(Form):
     assessment_methods = TextAreaField("Modalités d'évaluation (une par ligne)", validators=[max_length(5000)])
     trainer_competences = TextAreaField("Compétences des formateurs", validators=[max_length(5000)])
     material_resources = TextAreaField("Moyens matériels et supports", validators=[max_length(5000)])
+    what_to_bring = TextAreaField("À apporter (indiqué dans la convocation)", validators=[max_length(5000)])
     accessibility = TextAreaField("Accessibilité aux personnes en situation de handicap",
                                   description="Laissez vide pour reprendre le texte de l'organisme.",
                                   validators=[max_length(5000)])

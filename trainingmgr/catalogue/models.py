@@ -97,6 +97,7 @@ class CourseVersion(db.Model):
     assessment_methods: Mapped[list] = mapped_column(JSON, default=list)
     trainer_competences: Mapped[str] = mapped_column(Text, default="")
     material_resources: Mapped[str] = mapped_column(Text, default="")
+    what_to_bring: Mapped[str] = mapped_column(Text, default="")  # told to trainees in the convocation
     accessibility: Mapped[str] = mapped_column(Text, default="")
     accessibility_contact: Mapped[str] = mapped_column(Text, default="")
     access_delay: Mapped[str] = mapped_column(Text, default="")

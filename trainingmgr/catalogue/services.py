@@ -33,7 +33,8 @@ MAX_TRAINEES_LIMIT = 100
 # Content fields copied from one version to the next (children are copied separately).
 SCALAR_FIELDS = (
     "title", "tagline", "duration_hours", "duration_days", "audience", "prerequisites", "prerequisites_none",
-    "teaching_methods", "assessment_methods", "trainer_competences", "material_resources", "accessibility",
+    "teaching_methods", "assessment_methods", "trainer_competences", "material_resources", "what_to_bring",
+    "accessibility",
     "accessibility_contact", "access_delay", "audience_format", "delivery_mode", "location_text",
     "min_trainees", "max_trainees", "price_per_trainee", "intra_group_price", "labels", "funding_notes",
     "daily_pattern",
@@ -74,7 +75,7 @@ def clean_course_data(data: dict) -> dict:
     if len(out["tagline"]) > 300:
         errors.add("tagline", "L'accroche ne doit pas dépasser 300 caractères.")
     for key in ("audience", "prerequisites", "teaching_methods", "trainer_competences", "material_resources",
-                "accessibility", "accessibility_contact", "access_delay", "funding_notes"):
+                "what_to_bring", "accessibility", "accessibility_contact", "access_delay", "funding_notes"):
         out[key] = text(key)
     out["location_text"] = text("location_text")[:200]
     out["duration_hours"] = parse_decimal(data.get("duration_hours"), "duration_hours", errors,

@@ -242,3 +242,13 @@ def form_page(template: str, form, **context):
     """Render a page holding ``form``: 200, or the refusal's status (422, or 409 for a conflict)."""
     status = getattr(form, "error_status", 422) if form.errors else 200
     return render_template(template, form=form, **context), status
+
+
+def external_url(endpoint: str, **values) -> str:
+    """An absolute link, also from the worker (no request): built on PUBLIC_URL there."""
+    from flask import current_app, has_request_context, url_for
+
+    if has_request_context():
+        return url_for(endpoint, _external=True, **values)
+    with current_app.test_request_context(base_url=current_app.config["PUBLIC_URL"]):
+        return url_for(endpoint, _external=True, **values)

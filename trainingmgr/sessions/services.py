@@ -11,7 +11,8 @@ from decimal import Decimal
 from functools import lru_cache
 
 import holidays
-from sqlalchemy import and_, exists, false, or_, select
+from blinker import Namespace
+from sqlalchemy import and_, exists, false, func, or_, select
 from sqlalchemy.orm import aliased, selectinload
 
 from ..accounts.models import User
@@ -50,16 +51,44 @@ API_PUBLIC_STATUSES = (S.OPEN.value, S.CONFIRMED.value, S.IN_PROGRESS.value)
 UPCOMING_STATUSES = (S.DRAFT.value, S.OPEN.value, S.CONFIRMED.value, S.IN_PROGRESS.value)
 
 
+# Other capabilities react to these without the sessions depending on them: the enrolments promote
+# their waiting list when seats open, and tell every enrolled person when a session is cancelled.
+_signals = Namespace()
+seats_changed = _signals.signal("seats-changed")  # sender: the session; kwargs: actor
+session_cancelled = _signals.signal("session-cancelled")  # sender: the session; kwargs: actor, reason
+
 # --------------------------------------------------------------------------- seats
 
 
 def seats_taken(session_ids) -> dict[int, int]:
-    """Active enrolments per session, in one query whatever the number of sessions.
+    """Seats held per session (confirmed enrolments and those awaiting the prerequisite decision), in one
+    query whatever the number of sessions."""
+    from ..enrolments.models import SEAT_HOLDING, Enrolment
 
-    Enrolments arrive with the enrolments capability, which extends this function; until then a
-    session has no enrolment.
+    taken = {session_id: 0 for session_id in session_ids}
+    if taken:
+        rows = db.session.execute(
+            select(Enrolment.session_id, func.count(Enrolment.id))
+            .where(Enrolment.session_id.in_(list(taken)), Enrolment.status.in_(SEAT_HOLDING))
+            .group_by(Enrolment.session_id)
+        )
+        taken.update({session_id: count for session_id, count in rows})
+    return taken
+
+
+def lock_session_seats(session_id: int) -> None:
+    """Serialise whatever counts or changes this session's seats, until the transaction ends.
+
+    PostgreSQL: the session row is locked (SELECT … FOR UPDATE). SQLite: the transaction becomes a write
+    transaction at once (BEGIN IMMEDIATE), which SQLite grants to one connection at a time; if this
+    transaction has already written, it holds that lock already.
     """
-    return {session_id: 0 for session_id in session_ids}
+    connection = db.session.connection()
+    if connection.dialect.name == "sqlite":
+        if not connection.connection.driver_connection.in_transaction:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        db.session.execute(select(TrainingSession.id).where(TrainingSession.id == session_id).with_for_update())
 
 
 def seats_left(session: TrainingSession, taken: int | None = None) -> int:
@@ -472,6 +501,8 @@ def update_session(session: TrainingSession, data: dict, actor: User | None = No
                                   "(seules les notes le peuvent).")
         session.notes = _clean_text(data.get("notes"))
         return []
+    lock_session_seats(session.id)  # the capacity check below counts the seats
+    old_capacity = session.capacity
     settings = _clean_settings(data, session.course_version, session)
     with db.session.no_autoflush:
         _apply_settings(session, settings)
@@ -480,6 +511,8 @@ def update_session(session: TrainingSession, data: dict, actor: User | None = No
         if problems:
             raise ValidationError("Session confirmée : " + " ".join(problems))
     db.session.flush()
+    if session.capacity > old_capacity:
+        seats_changed.send(session, actor=actor)
     return session_warnings(session)
 
 
@@ -807,6 +840,8 @@ def change_status(session: TrainingSession, new_status: str, actor: User | None 
         raise ValidationError(" ".join(problems), field="status")
     session.status = new_status
     session.status_changed_at = utcnow()
+    if new_status == S.CANCELLED.value:
+        session_cancelled.send(session, actor=actor, reason=session.cancel_reason)
 
 
 def advance_sessions(now: dt.datetime | None = None) -> list[tuple[TrainingSession, str]]:

@@ -1,0 +1,37 @@
+"""Signed, expiring links for people without an account (trainees, client contacts)."""
+from __future__ import annotations
+
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from .errors import DomainError, PermissionDenied
+
+
+class LinkExpired(DomainError):
+    status_code = 410
+    code = "gone"
+
+    def __init__(self, message: str = "Ce lien a expiré. Demandez-en un nouveau à votre conseiller formation."):
+        super().__init__(message)
+
+
+def _serializer(purpose: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=f"trainingmgr.{purpose}")
+
+
+def make_token(purpose: str, payload: dict) -> str:
+    return _serializer(purpose).dumps(payload)
+
+
+def read_token(purpose: str, token: str, max_age_seconds: int) -> dict:
+    """The payload of a link made for ``purpose``; 403 when tampered with or made for another purpose,
+    410 when older than ``max_age_seconds``."""
+    try:
+        payload = _serializer(purpose).loads(token, max_age=max_age_seconds)
+    except SignatureExpired:
+        raise LinkExpired() from None
+    except BadSignature:
+        raise PermissionDenied("Ce lien n'est pas valide. Vérifiez qu'il est complet ou demandez-en un nouveau.") from None
+    if not isinstance(payload, dict):
+        raise PermissionDenied("Ce lien n'est pas valide.")
+    return payload

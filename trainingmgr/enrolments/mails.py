@@ -1,0 +1,109 @@
+"""The e-mails about enrolments. Each is rendered from templates/mail/ and queued in the outbox."""
+from __future__ import annotations
+
+from flask import render_template
+from markupsafe import Markup, escape
+from sqlalchemy import select
+
+from ..accounts.models import Role, User
+from ..core.timeutil import utcnow
+from ..core.web import external_url
+from ..extensions import db
+from ..messaging.services import job_handler, queue_email
+from ..organisation.services import get_organisation
+from ..sessions.ical import session_calendar
+from .models import Enrolment
+
+
+def personal_url(enrolment: Enrolment) -> str:
+    from .services import trainee_token
+
+    return external_url("trainee.home", token=trainee_token(enrolment))
+
+
+def _html(text: str) -> str:
+    """The HTML part: the text's paragraphs, links made clickable."""
+    paragraphs = []
+    for block in text.strip().split("\n\n"):
+        lines = []
+        for line in block.splitlines():
+            words = [Markup(f'<a href="{escape(w)}">{escape(w)}</a>') if w.startswith(("http://", "https://"))
+                     else escape(w) for w in line.split(" ")]
+            lines.append(Markup(" ").join(words))
+        paragraphs.append(Markup("<br>").join(lines))
+    return render_template("mail/base.html", paragraphs=paragraphs)
+
+
+def _send(enrolment: Enrolment, template: str, subject: str, *, to: str | None = None, topic: str = "",
+          attachments=None, **context) -> None:
+    org = get_organisation()
+    text = render_template(f"mail/{template}.txt", enrolment=enrolment, session=enrolment.session,
+                           trainee=enrolment.trainee, org=org, link=personal_url(enrolment), **context)
+    queue_email(to or enrolment.trainee.email, subject, text, _html(text), topic=topic or template,
+                enrolment=enrolment, attachments=attachments)
+
+
+def enrolment_status(enrolment: Enrolment) -> None:
+    """Tell the trainee where their enrolment stands (confirmed, pending the prerequisite, waitlisted)."""
+    subjects = {
+        "confirmed": "Inscription confirmée",
+        "pending_prerequisite": "Inscription enregistrée : prérequis à confirmer",
+        "waitlisted": "Inscription en liste d'attente",
+    }
+    if enrolment.status in subjects:
+        _send(enrolment, "enrolment_status", f"{subjects[enrolment.status]} – {enrolment.session.title}")
+
+
+def request_received(enrolment: Enrolment) -> None:
+    """Acknowledge a public request, and tell the advisors about it."""
+    _send(enrolment, "request_ack", f"Demande d'inscription reçue – {enrolment.session.title}")
+    org = get_organisation()
+    recipients = {org.quality_contact_email} if org.quality_contact_email else set()
+    if not recipients:
+        recipients = set(db.session.scalars(select(User.email).where(
+            User.role.in_((Role.ADVISOR.value, Role.ADMIN.value)), User.active.is_(True))))
+    for email in sorted(recipients):
+        _send(enrolment, "request_advisor", f"Nouvelle demande d'inscription – {enrolment.session.title}", to=email,
+              topic="request_advisor", admin_url=external_url("enrolments.show", enrolment_id=enrolment.id))
+
+
+def promoted(enrolment: Enrolment) -> None:
+    _send(enrolment, "promoted", f"Une place s'est libérée – {enrolment.session.title}")
+
+
+def enrolment_cancelled(enrolment: Enrolment) -> None:
+    _send(enrolment, "enrolment_cancelled", f"Inscription annulée – {enrolment.session.title}")
+
+
+def session_cancelled(enrolment: Enrolment, reason: str) -> None:
+    _send(enrolment, "session_cancelled", f"Session annulée – {enrolment.session.title}", reason=reason)
+
+
+def convocation_recipients(enrolment: Enrolment) -> list[str]:
+    """The trainee, and the employer's training contact (HR, else the signatory, else any contact)."""
+    recipients = [enrolment.trainee.email]
+    company = enrolment.company
+    if company is not None:
+        contact = company.contact("hr", "signatory", "other", "accounting")
+        if contact is not None and contact.email not in recipients:
+            recipients.append(contact.email)
+    return recipients
+
+
+@job_handler("convocation")
+def send_convocation(payload: dict) -> None:
+    """Queue the convocation of a still-confirmed enrolment, with the session's .ics attached."""
+    enrolment = db.session.get(Enrolment, payload["enrolment_id"])
+    if enrolment is None or enrolment.status != "confirmed" or enrolment.session.is_cancelled:
+        return
+    org = get_organisation()
+    ics = session_calendar(enrolment.session, org)
+    attachment = [(f"convocation-session-{enrolment.session_id}.ics", "text/calendar", ics)]
+    for recipient in convocation_recipients(enrolment):
+        _send(enrolment, "convocation", f"Convocation – {enrolment.session.title} {enrolment.session.dates_label}",
+              to=recipient, topic="convocation", attachments=attachment,
+              for_company=recipient != enrolment.trainee.email)
+    enrolment.convocation_sent_at = utcnow()
+    from .services import _event
+
+    _event(enrolment, "convocation", None, "Convocation envoyée à " + ", ".join(convocation_recipients(enrolment)))

@@ -1,0 +1,190 @@
+"""Enrolments of trainees in sessions, their history and who pays for them."""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from decimal import Decimal
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..accounts.models import User
+from ..companies.models import Company
+from ..core.timeutil import utcnow
+from ..core.types import Money, UTCDateTime
+from ..extensions import db
+from ..sessions.models import TrainingSession
+from ..trainees.models import Trainee
+
+
+class EnrolmentStatus(str, enum.Enum):
+    REQUESTED = "requested"
+    PENDING_PREREQUISITE = "pending_prerequisite"
+    CONFIRMED = "confirmed"
+    WAITLISTED = "waitlisted"
+    CANCELLED = "cancelled"
+    NO_SHOW = "no_show"
+    COMPLETED = "completed"
+    ABANDONED = "abandoned"
+
+
+ENROLMENT_STATUS_LABELS = {
+    "requested": "Demande à traiter",
+    "pending_prerequisite": "En attente de validation des prérequis",
+    "confirmed": "Confirmée",
+    "waitlisted": "Liste d'attente",
+    "cancelled": "Annulée",
+    "no_show": "Absent",
+    "completed": "Formation suivie",
+    "abandoned": "Abandon",
+}
+# Statuses that hold one of the session's seats.
+SEAT_HOLDING = ("pending_prerequisite", "confirmed")
+
+POSITIONING_DECISIONS = {
+    "admitted": "Admis",
+    "admitted_with_adaptation": "Admis avec adaptation",
+    "redirected": "Réorienté",
+}
+
+
+class Enrolment(db.Model):
+    __tablename__ = "enrolment"
+    __table_args__ = (
+        UniqueConstraint("session_id", "trainee_id"),
+        Index("ix_enrolment_session_status", "session_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("training_session.id", ondelete="CASCADE"))
+    trainee_id: Mapped[int] = mapped_column(ForeignKey("trainee.id"), index=True)
+    # The employer at enrolment time (the trainee may change company later).
+    company_id: Mapped[int | None] = mapped_column(ForeignKey("company.id"), index=True)
+    status: Mapped[str] = mapped_column(String(30), default=EnrolmentStatus.REQUESTED.value)
+    waitlist_position: Mapped[int | None]
+    source: Mapped[str] = mapped_column(String(20), default="advisor")  # advisor, public, api
+    # Price of this seat, excluding VAT, and the VAT rate applied (0 when exempt).
+    price_excl_vat: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+    vat_rate: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+    # What a public pre-registration said about the employer, until the advisor matches a company.
+    requested_company_name: Mapped[str] = mapped_column(String(200), default="")
+    requested_company_siret: Mapped[str] = mapped_column(String(14), default="")
+    request_message: Mapped[str] = mapped_column(Text, default="")
+    # Prerequisites and positioning (Qualiopi indicators 4 and 8).
+    prerequisite_confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    positioning_decision: Mapped[str | None] = mapped_column(String(30))
+    positioning_comment: Mapped[str] = mapped_column(Text, default="")
+    positioning_decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    positioning_decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    convocation_sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    cancel_reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    session: Mapped[TrainingSession] = relationship()
+    trainee: Mapped[Trainee] = relationship()
+    company: Mapped[Company | None] = relationship()
+    positioning_decided_by: Mapped[User | None] = relationship(foreign_keys=[positioning_decided_by_id])
+    cancelled_by: Mapped[User | None] = relationship(foreign_keys=[cancelled_by_id])
+    events: Mapped[list[EnrolmentEvent]] = relationship(
+        back_populates="enrolment", order_by="EnrolmentEvent.id", cascade="all, delete-orphan"
+    )
+    funding_lines: Mapped[list[FundingLine]] = relationship(
+        back_populates="enrolment", order_by="FundingLine.id", cascade="all, delete-orphan"
+    )
+
+    @property
+    def status_label(self) -> str:
+        label = ENROLMENT_STATUS_LABELS[self.status]
+        if self.status == EnrolmentStatus.WAITLISTED.value and self.waitlist_position:
+            return f"{label} (n° {self.waitlist_position})"
+        return label
+
+    @property
+    def holds_seat(self) -> bool:
+        return self.status in SEAT_HOLDING
+
+    @property
+    def price_incl_vat(self) -> Decimal:
+        return (self.price_excl_vat * (1 + self.vat_rate / 100)).quantize(Decimal("0.01"))
+
+    @property
+    def positioning_decision_label(self) -> str:
+        return POSITIONING_DECISIONS.get(self.positioning_decision or "", "")
+
+
+class EnrolmentEvent(db.Model):
+    """The dated history of an enrolment: created, status changes, promotions, notifications, decisions."""
+
+    __tablename__ = "enrolment_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolment.id", ondelete="CASCADE"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    actor_label: Mapped[str] = mapped_column(String(120), default="")
+    kind: Mapped[str] = mapped_column(String(30))
+    from_status: Mapped[str | None] = mapped_column(String(30))
+    to_status: Mapped[str | None] = mapped_column(String(30))
+    message: Mapped[str] = mapped_column(Text, default="")
+
+    enrolment: Mapped[Enrolment] = relationship(back_populates="events")
+    actor: Mapped[User | None] = relationship()
+
+
+FUNDING_KINDS = {
+    "company": "Entreprise",
+    "opco": "OPCO",
+    "public_buyer": "Acheteur public",
+    "individual": "Stagiaire (à ses frais)",
+}
+OPCO_STATUSES = {
+    "to_request": "À demander",
+    "requested": "Demandée",
+    "agreed": "Accordée",
+    "refused": "Refusée",
+}
+
+
+class FundingLine(db.Model):
+    """Who pays what for an enrolment. Amounts include VAT; together they should make the enrolment's price."""
+
+    __tablename__ = "funding_line"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolment.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    amount: Mapped[Decimal] = mapped_column(Money())
+    payer_company_id: Mapped[int | None] = mapped_column(ForeignKey("company.id"))
+    # OPCO funding (prise en charge)
+    opco_name: Mapped[str] = mapped_column(String(60), default="")
+    opco_file_number: Mapped[str] = mapped_column(String(60), default="")
+    opco_member_number: Mapped[str] = mapped_column(String(60), default="")
+    requested_amount: Mapped[Decimal | None] = mapped_column(Money())
+    agreed_amount: Mapped[Decimal | None] = mapped_column(Money())
+    subrogation: Mapped[bool] = mapped_column(default=False)
+    opco_status: Mapped[str] = mapped_column(String(20), default="")
+    requested_on: Mapped[dt.date | None]
+    agreed_on: Mapped[dt.date | None]
+    refused_on: Mapped[dt.date | None]
+    # Public buyer (Chorus Pro)
+    buyer_siret: Mapped[str] = mapped_column(String(14), default="")
+    service_code: Mapped[str] = mapped_column(String(100), default="")
+    engagement_number: Mapped[str] = mapped_column(String(100), default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    enrolment: Mapped[Enrolment] = relationship(back_populates="funding_lines")
+    payer_company: Mapped[Company | None] = relationship()
+
+    @property
+    def kind_label(self) -> str:
+        return FUNDING_KINDS.get(self.kind, self.kind)
+
+    @property
+    def opco_status_label(self) -> str:
+        return OPCO_STATUSES.get(self.opco_status, "")

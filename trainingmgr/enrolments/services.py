@@ -1,0 +1,527 @@
+"""Enrolment rules: seats never beyond capacity (even under simultaneous requests), the waiting list,
+the prerequisite gate, every status change in one place, funding lines, and the e-mails they cause."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from ..accounts.models import User
+from ..companies.models import OPCOS, Company
+from ..companies.services import find_or_create_company, get_company
+from ..core.errors import ConflictError, ErrorCollector, NotFoundError, PermissionDenied, ValidationError
+from ..core.identifiers import clean_siret
+from ..core.timeutil import paris_today, utcnow
+from ..core.tokens import make_token, read_token
+from ..core.validation import id_or_none, parse_date, parse_decimal
+from ..extensions import db
+from ..messaging.services import cancel_job, schedule_job
+from ..organisation.services import get_organisation
+from ..sessions import services as session_services
+from ..sessions.models import SessionStatus, TrainingSession
+from ..trainees.models import Trainee
+from ..trainees.services import find_or_create_trainee, get_trainee
+from . import mails
+from .models import (
+    FUNDING_KINDS,
+    OPCO_STATUSES,
+    POSITIONING_DECISIONS,
+    SEAT_HOLDING,
+    Enrolment,
+    EnrolmentEvent,
+    EnrolmentStatus,
+    FundingLine,
+)
+
+E = EnrolmentStatus
+# Sessions that take enrolments.
+ENROLLABLE_SESSION_STATUSES = (SessionStatus.OPEN.value, SessionStatus.CONFIRMED.value)
+# Enrolments still in play (not cancelled, not finished).
+LIVE = (E.REQUESTED.value, E.PENDING_PREREQUISITE.value, E.CONFIRMED.value, E.WAITLISTED.value)
+ADMITTED = ("admitted", "admitted_with_adaptation")
+TOKEN_PURPOSE = "trainee"
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def enrolment_load_options():
+    return (
+        selectinload(Enrolment.trainee).selectinload(Trainee.company),
+        selectinload(Enrolment.company),
+        selectinload(Enrolment.funding_lines),
+    )
+
+
+def get_enrolment(enrolment_id, actor: User | None = None) -> Enrolment:
+    pk = id_or_none(enrolment_id)
+    enrolment = None if pk is None else db.session.get(Enrolment, pk)
+    if enrolment is None:
+        raise NotFoundError("Inscription introuvable.")
+    if actor is not None and not session_services.can_view_session(actor, enrolment.session):
+        raise PermissionDenied("Vous n'intervenez pas sur cette session.")
+    return enrolment
+
+
+def session_enrolments(session: TrainingSession) -> list[Enrolment]:
+    """The session's enrolments: seat holders first, then the waiting list in order, then the rest."""
+    order = {E.CONFIRMED.value: 0, E.PENDING_PREREQUISITE.value: 1, E.REQUESTED.value: 2, E.WAITLISTED.value: 3}
+    rows = db.session.scalars(
+        select(Enrolment).where(Enrolment.session_id == session.id).options(*enrolment_load_options())
+    )
+    return sorted(rows, key=lambda e: (order.get(e.status, 4), e.waitlist_position or 0, e.trainee.last_name,
+                                       e.trainee.first_name))
+
+
+def needs_prerequisite_decision(enrolment: Enrolment) -> bool:
+    """A course with prerequisites confirms nobody before the advisor's positive decision."""
+    version = enrolment.session.course_version
+    return not version.prerequisites_none and enrolment.positioning_decision not in ADMITTED
+
+
+# --------------------------------------------------------------------------- history
+
+
+def _event(enrolment: Enrolment, kind: str, actor: User | None, message: str = "", *, from_status: str | None = None,
+           to_status: str | None = None, actor_label: str = "") -> None:
+    enrolment.events.append(EnrolmentEvent(
+        kind=kind, actor_id=actor.id if actor is not None else None,
+        actor_label=actor_label or (actor.name or actor.email if actor is not None else "système"),
+        from_status=from_status, to_status=to_status, message=message,
+    ))
+
+
+def _set_status(enrolment: Enrolment, status: str, actor: User | None, message: str = "", kind: str = "status",
+                actor_label: str = "") -> None:
+    previous = enrolment.status
+    enrolment.status = status
+    if status != E.WAITLISTED.value:
+        enrolment.waitlist_position = None
+    if status == E.CONFIRMED.value:
+        enrolment.confirmed_at = utcnow()
+    _event(enrolment, kind, actor, message, from_status=previous, to_status=status, actor_label=actor_label)
+
+
+# --------------------------------------------------------------------------- taking a seat
+
+
+def _price(session: TrainingSession) -> tuple[Decimal, Decimal]:
+    """(price excl. VAT of one seat, VAT rate). An intra session is billed as a group, not per seat."""
+    price = session.price_per_trainee if session.price_per_trainee is not None else Decimal("0.00")
+    if session.format == "intra" and session.price_per_trainee is None:
+        price = Decimal("0.00")
+    rate = Decimal("0.00") if get_organisation().vat_exempt else Decimal("20.00")
+    return price, rate
+
+
+def _seat_or_waitlist(enrolment: Enrolment, actor: User | None, actor_label: str = "") -> None:
+    """Give ``enrolment`` a seat if one is free (confirmed, or pending the prerequisite decision), else the
+    next place on the waiting list. The caller holds the session's seat lock."""
+    session = enrolment.session
+    db.session.flush()
+    taken = db.session.scalar(select(func.count(Enrolment.id)).where(
+        Enrolment.session_id == session.id, Enrolment.status.in_(SEAT_HOLDING), Enrolment.id != enrolment.id))
+    if taken < session.capacity:
+        status = E.PENDING_PREREQUISITE.value if needs_prerequisite_decision(enrolment) else E.CONFIRMED.value
+        _set_status(enrolment, status, actor, actor_label=actor_label)
+        if status == E.CONFIRMED.value:
+            _on_confirmed(enrolment)
+    else:
+        last = db.session.scalar(select(func.max(Enrolment.waitlist_position)).where(
+            Enrolment.session_id == session.id, Enrolment.status == E.WAITLISTED.value)) or 0
+        _set_status(enrolment, E.WAITLISTED.value, actor, actor_label=actor_label,
+                    message=f"Session complète : place n° {last + 1} sur la liste d'attente.")
+        enrolment.waitlist_position = last + 1
+
+
+def _check_enrollable(session: TrainingSession) -> None:
+    if session.status not in ENROLLABLE_SESSION_STATUSES:
+        raise ValidationError(f"La session {session.label} n'accepte pas d'inscription "
+                              f"(elle est « {session.status_label.lower()} »).")
+
+
+def _new_or_reopened(session: TrainingSession, trainee: Trainee) -> Enrolment:
+    """The enrolment row of this trainee in this session: a new one, or a cancelled one reopened.
+    A live enrolment is a duplicate (409)."""
+    existing = db.session.scalar(select(Enrolment).where(Enrolment.session_id == session.id,
+                                                         Enrolment.trainee_id == trainee.id))
+    if existing is not None and existing.status != E.CANCELLED.value:
+        raise ConflictError(f"{trainee.full_name} est déjà inscrit(e) à cette session "
+                            f"({existing.status_label.lower()}).", field="trainee")
+    if existing is None:
+        existing = Enrolment(session=session, trainee=trainee)
+        db.session.add(existing)
+    else:
+        existing.cancelled_at = None
+        existing.cancel_reason = ""
+        existing.cancelled_by_id = None
+        existing.convocation_sent_at = None
+    return existing
+
+
+def enrol(session: TrainingSession, trainee: Trainee, *, company: Company | None = None, actor: User | None = None,
+          source: str = "advisor", notify: bool = True) -> Enrolment:
+    """Enrol ``trainee``: a seat if one is free, else the waiting list. Safe under simultaneous calls."""
+    session_services.lock_session_seats(session.id)
+    db.session.refresh(session)
+    _check_enrollable(session)
+    enrolment = _new_or_reopened(session, trainee)
+    enrolment.company = company if company is not None else trainee.company
+    enrolment.source = source
+    enrolment.price_excl_vat, enrolment.vat_rate = _price(session)
+    _event(enrolment, "created", actor, f"Inscription ({_SOURCES.get(source, source)}).",
+           actor_label="" if actor else _SOURCES.get(source, ""))
+    _seat_or_waitlist(enrolment, actor)
+    db.session.flush()
+    if notify:
+        mails.enrolment_status(enrolment)
+    return enrolment
+
+
+_SOURCES = {"advisor": "conseiller", "public": "demande en ligne", "api": "API"}
+
+
+def enrol_from_data(session: TrainingSession, data: dict, actor: User | None = None, source: str = "advisor"
+                    ) -> Enrolment:
+    """Enrol from ids or inline data: ``trainee_id`` or ``trainee`` {…}, ``company_id`` or ``company`` {…}."""
+    errors = ErrorCollector()
+    trainee = company = None
+    if data.get("company_id") not in (None, ""):
+        company = errors.run(get_company, data["company_id"])
+        if company is None and "company_id" not in errors.fields:
+            errors.add("company_id", "Entreprise introuvable.")
+    elif data.get("company"):
+        company = errors.run(find_or_create_company, data["company"], "company.")
+    if data.get("trainee_id") not in (None, ""):
+        trainee = errors.run(get_trainee, data["trainee_id"])
+        if trainee is None and "trainee_id" not in errors.fields:
+            errors.add("trainee_id", "Stagiaire introuvable.")
+    elif data.get("trainee"):
+        trainee_data = dict(data["trainee"])
+        if company is not None and not trainee_data.get("company_id"):
+            trainee_data["company_id"] = None
+        trainee = errors.run(find_or_create_trainee, trainee_data, "trainee.")
+        if trainee is not None and company is not None and trainee.company is None:
+            trainee.company = company
+    else:
+        errors.add("trainee", "Indiquez le stagiaire (trainee_id ou trainee).")
+    errors.raise_if_any()
+    db.session.flush()
+    return enrol(session, trainee, company=company, actor=actor, source=source)
+
+
+# --------------------------------------------------------------------------- public requests
+
+
+def request_enrolment(session: TrainingSession, data: dict) -> tuple[Enrolment, bool]:
+    """A pre-registration from the public catalogue: the trainee (same e-mail, same person) and a
+    "requested" enrolment that holds no seat until the advisor accepts it. Returns (enrolment, created)."""
+    if session.status not in ENROLLABLE_SESSION_STATUSES or session.format != "inter":
+        raise ValidationError("Cette session n'accepte pas de demande d'inscription en ligne.")
+    errors = ErrorCollector()
+    if not data.get("consent"):
+        errors.add("consent", "Votre accord est nécessaire pour que nous traitions votre demande.")
+    siret = errors.run(clean_siret, data.get("company_siret"), "company_siret", False) or ""
+    company_name = str(data.get("company_name") or "").strip()[:200]
+    trainee = errors.run(find_or_create_trainee, {**data, "company_id": None, "consent": data.get("consent")})
+    errors.raise_if_any()
+    db.session.flush()
+    existing = db.session.scalar(select(Enrolment).where(Enrolment.session_id == session.id,
+                                                         Enrolment.trainee_id == trainee.id))
+    if existing is not None and existing.status != E.CANCELLED.value:
+        return existing, False
+    enrolment = _new_or_reopened(session, trainee)
+    enrolment.status = E.REQUESTED.value
+    enrolment.source = "public"
+    enrolment.requested_company_name = company_name
+    enrolment.requested_company_siret = siret
+    enrolment.request_message = str(data.get("message") or "").strip()[:5000]
+    enrolment.price_excl_vat, enrolment.vat_rate = _price(session)
+    _event(enrolment, "created", None, "Demande d'inscription en ligne.", to_status=E.REQUESTED.value,
+           actor_label="demande en ligne")
+    db.session.flush()
+    mails.request_received(enrolment)
+    return enrolment, True
+
+
+def accept_request(enrolment: Enrolment, actor: User, company_data: dict | None = None) -> Enrolment:
+    """The advisor's one click on a public request: match or create the company, then take a seat (or the
+    waiting list) like any enrolment."""
+    if enrolment.status != E.REQUESTED.value:
+        raise ConflictError("Cette demande a déjà été traitée.")
+    session_services.lock_session_seats(enrolment.session_id)
+    db.session.refresh(enrolment.session)
+    _check_enrollable(enrolment.session)
+    company_data = company_data or {}
+    name = company_data.get("name", enrolment.requested_company_name)
+    siret = company_data.get("siret", enrolment.requested_company_siret)
+    if name or siret:
+        enrolment.company = find_or_create_company({"name": name, "siret": siret}, prefix="company.")
+        if enrolment.trainee.company is None:
+            enrolment.trainee.company = enrolment.company
+    elif enrolment.trainee.bpf_status == "employee":
+        enrolment.trainee.bpf_status = "individual"
+    _seat_or_waitlist(enrolment, actor)
+    db.session.flush()
+    mails.enrolment_status(enrolment)
+    return enrolment
+
+
+# --------------------------------------------------------------------------- decisions and status changes
+
+
+def record_decision(enrolment: Enrolment, decision: str, comment: str, actor: User) -> Enrolment:
+    """The advisor's prerequisite / positioning decision, with a comment (Qualiopi indicator 8).
+    Admitted: a pending enrolment is confirmed. Redirected: the enrolment is cancelled and its seat freed."""
+    if decision not in POSITIONING_DECISIONS:
+        raise ValidationError("Décision inconnue : admis, admis avec adaptation ou réorienté.", field="decision")
+    comment = str(comment or "").strip()
+    if decision != "admitted" and len(comment) < 3:
+        raise ValidationError("Expliquez l'adaptation prévue ou la réorientation proposée.", field="comment")
+    if enrolment.status not in LIVE:
+        raise ConflictError(f"L'inscription est « {enrolment.status_label.lower()} » : la décision n'a plus lieu "
+                            "d'être.")
+    session_services.lock_session_seats(enrolment.session_id)
+    enrolment.positioning_decision = decision
+    enrolment.positioning_comment = comment[:5000]
+    enrolment.positioning_decided_at = utcnow()
+    enrolment.positioning_decided_by_id = actor.id
+    _event(enrolment, "decision", actor, f"{POSITIONING_DECISIONS[decision]}. {comment}".strip())
+    if decision == "redirected":
+        cancel(enrolment, actor, f"Réorientation : {comment}", _locked=True)
+    elif enrolment.status == E.PENDING_PREREQUISITE.value:
+        _set_status(enrolment, E.CONFIRMED.value, actor, "Prérequis validés.")
+        _on_confirmed(enrolment)
+        mails.enrolment_status(enrolment)
+    return enrolment
+
+
+def cancel(enrolment: Enrolment, actor: User | None, reason: str, *, notify: bool = True,
+           _locked: bool = False) -> Enrolment:
+    """Cancel (who, when, why). A freed seat goes to the first person on the waiting list."""
+    reason = str(reason or "").strip()
+    if len(reason) < 3:
+        raise ValidationError("Indiquez le motif de l'annulation.", field="reason")
+    if enrolment.status not in LIVE:
+        raise ConflictError(f"Une inscription « {enrolment.status_label.lower()} » ne peut pas être annulée.")
+    if not _locked:
+        session_services.lock_session_seats(enrolment.session_id)
+    freed = enrolment.holds_seat
+    was_waitlisted = enrolment.status == E.WAITLISTED.value
+    _set_status(enrolment, E.CANCELLED.value, actor, reason)
+    enrolment.cancelled_at = utcnow()
+    enrolment.cancelled_by_id = actor.id if actor is not None else None
+    enrolment.cancel_reason = reason[:5000]
+    cancel_job(f"convocation:{enrolment.id}")
+    db.session.flush()
+    if notify:
+        mails.enrolment_cancelled(enrolment)
+    if was_waitlisted:
+        _renumber_waitlist(enrolment.session)
+    if freed:
+        promote_waitlist(enrolment.session, actor)
+    return enrolment
+
+
+def _renumber_waitlist(session: TrainingSession) -> None:
+    waiting = db.session.scalars(select(Enrolment).where(
+        Enrolment.session_id == session.id, Enrolment.status == E.WAITLISTED.value
+    ).order_by(Enrolment.waitlist_position, Enrolment.id))
+    for position, enrolment in enumerate(waiting, 1):
+        enrolment.waitlist_position = position
+
+
+def promote_waitlist(session: TrainingSession, actor: User | None = None) -> list[Enrolment]:
+    """Give free seats to the waiting list, first come first served; each promoted person is told.
+    The caller holds the session's seat lock."""
+    promoted = []
+    db.session.flush()
+    while True:
+        taken = session_services.seats_taken([session.id])[session.id]
+        if taken >= session.capacity:
+            break
+        first = db.session.scalar(select(Enrolment).where(
+            Enrolment.session_id == session.id, Enrolment.status == E.WAITLISTED.value
+        ).order_by(Enrolment.waitlist_position, Enrolment.id).limit(1))
+        if first is None:
+            break
+        status = E.PENDING_PREREQUISITE.value if needs_prerequisite_decision(first) else E.CONFIRMED.value
+        _set_status(first, status, actor, "Une place s'est libérée : sortie de la liste d'attente.",
+                    kind="promoted")
+        if status == E.CONFIRMED.value:
+            _on_confirmed(first)
+        db.session.flush()
+        mails.promoted(first)
+        _event(first, "notified", None, "Prévenu(e) par e-mail de sa sortie de la liste d'attente.")
+        promoted.append(first)
+    _renumber_waitlist(session)
+    return promoted
+
+
+FINAL_MARKS = {E.NO_SHOW.value, E.COMPLETED.value, E.ABANDONED.value}
+
+
+def mark_outcome(enrolment: Enrolment, status: str, actor: User) -> Enrolment:
+    """After the session has started: absent (no-show), completed or abandoned."""
+    if status not in FINAL_MARKS:
+        raise ValidationError("Statut inconnu pour le bilan de l'inscription.", field="status")
+    if enrolment.session.status not in (SessionStatus.IN_PROGRESS.value, SessionStatus.COMPLETED.value,
+                                        SessionStatus.CLOSED.value):
+        raise ConflictError("Le bilan des inscriptions se fait une fois la session commencée.")
+    allowed = {E.CONFIRMED.value} | FINAL_MARKS
+    if enrolment.status not in allowed:
+        raise ConflictError(f"Une inscription « {enrolment.status_label.lower()} » ne peut pas passer à "
+                            f"« {status} ».")
+    _set_status(enrolment, status, actor)
+    return enrolment
+
+
+def _on_confirmed(enrolment: Enrolment) -> None:
+    """Schedule the convocation: at confirmation, or CONVOCATION_DAYS_BEFORE the first slot if later."""
+    days = current_app.config["CONVOCATION_DAYS_BEFORE"]
+    slots = sorted(enrolment.session.slots, key=lambda s: (s.date, s.start_time))
+    due = utcnow()
+    if slots:
+        send_from = (slots[0].starts_at - dt.timedelta(days=days)).replace(hour=9, minute=0)
+        due = max(due, send_from.astimezone(dt.timezone.utc))
+    db.session.flush()
+    schedule_job("convocation", f"convocation:{enrolment.id}", due, {"enrolment_id": enrolment.id})
+
+
+def on_session_cancelled(session: TrainingSession, actor: User | None = None, reason: str = "") -> None:
+    """A cancelled session cancels its live enrolments and tells each person why."""
+    for enrolment in db.session.scalars(select(Enrolment).where(Enrolment.session_id == session.id,
+                                                                Enrolment.status.in_(LIVE))):
+        _set_status(enrolment, E.CANCELLED.value, actor, f"Session annulée : {reason}")
+        enrolment.cancelled_at = utcnow()
+        enrolment.cancelled_by_id = actor.id if actor is not None else None
+        enrolment.cancel_reason = f"Session annulée : {reason}"
+        cancel_job(f"convocation:{enrolment.id}")
+        mails.session_cancelled(enrolment, reason)
+
+
+def on_seats_changed(session: TrainingSession, actor: User | None = None) -> None:
+    if session.status in ENROLLABLE_SESSION_STATUSES:
+        promote_waitlist(session, actor)
+
+
+session_services.session_cancelled.connect(on_session_cancelled)
+session_services.seats_changed.connect(on_seats_changed)
+
+
+# --------------------------------------------------------------------------- personal link
+
+
+def trainee_token(enrolment: Enrolment) -> str:
+    return make_token(TOKEN_PURPOSE, {"e": enrolment.id, "t": enrolment.trainee_id})
+
+
+def enrolment_from_token(token: str) -> Enrolment:
+    """The enrolment a trainee's link opens: 403 when tampered with, 410 when expired."""
+    max_age = current_app.config["TRAINEE_LINK_MAX_AGE_DAYS"] * 86400
+    payload = read_token(TOKEN_PURPOSE, token, max_age)
+    enrolment = db.session.get(Enrolment, id_or_none(payload.get("e")) or 0)
+    if enrolment is None or enrolment.trainee_id != payload.get("t"):
+        raise PermissionDenied("Ce lien n'est pas valide.")
+    return enrolment
+
+
+# --------------------------------------------------------------------------- funding
+
+
+def clean_funding_data(data: dict, enrolment: Enrolment) -> dict:
+    errors = ErrorCollector()
+    kind = str(data.get("kind") or "")
+    if kind not in FUNDING_KINDS:
+        errors.add("kind", "Financeur inconnu : entreprise, OPCO, acheteur public ou stagiaire.")
+    out: dict = {"kind": kind}
+    out["amount"] = parse_decimal(data.get("amount"), "amount", errors, label="Le montant", required=True)
+    out["requested_amount"] = parse_decimal(data.get("requested_amount"), "requested_amount", errors,
+                                            label="Le montant demandé")
+    out["agreed_amount"] = parse_decimal(data.get("agreed_amount"), "agreed_amount", errors,
+                                         label="Le montant accordé")
+    for key in ("requested_on", "agreed_on", "refused_on"):
+        out[key] = parse_date(data.get(key), key, errors, label="La date", required=False)
+    text = {key: str(data.get(key) or "").strip() for key in (
+        "opco_name", "opco_file_number", "opco_member_number", "opco_status", "service_code",
+        "engagement_number", "notes")}
+    out.update({k: v[:100] if k != "notes" else v[:5000] for k, v in text.items()})
+    out["subrogation"] = bool(data.get("subrogation"))
+    out["buyer_siret"] = ""
+    out["payer_company"] = enrolment.company
+    if kind == "opco":
+        if out["opco_name"] not in OPCOS:
+            errors.add("opco_name", "Choisissez l'OPCO dans la liste des onze OPCO.")
+        out["opco_status"] = out["opco_status"] or "to_request"
+        if out["opco_status"] not in OPCO_STATUSES:
+            errors.add("opco_status", "État inconnu.")
+        if out["opco_status"] == "agreed":
+            if out["agreed_amount"] is None and "agreed_amount" not in errors.fields:
+                errors.add("agreed_amount", "Indiquez le montant accordé par l'OPCO.")
+            if out["agreed_on"] is None and "agreed_on" not in errors.fields:
+                errors.add("agreed_on", "Indiquez la date de l'accord.")
+        if out["opco_status"] in ("requested", "agreed", "refused") and not out["opco_file_number"]:
+            errors.add("opco_file_number", "Indiquez le numéro de dossier de l'OPCO.")
+        if out["opco_status"] == "refused" and out["refused_on"] is None and "refused_on" not in errors.fields:
+            errors.add("refused_on", "Indiquez la date du refus.")
+    else:
+        out.update({"opco_name": "", "opco_file_number": "", "opco_member_number": "", "opco_status": "",
+                    "subrogation": False, "requested_amount": None, "agreed_amount": None, "requested_on": None,
+                    "agreed_on": None, "refused_on": None})
+    if kind == "public_buyer":
+        company = enrolment.company
+        out["buyer_siret"] = errors.run(clean_siret, data.get("buyer_siret") or (company.siret if company else ""),
+                                        "buyer_siret", True) or ""
+        if company is not None and company.is_public_buyer:
+            out["service_code"] = out["service_code"] or company.chorus_service_code
+            if company.engagement_required and not out["engagement_number"]:
+                errors.add("engagement_number", f"{company.name} exige un numéro d'engagement sur ses factures.")
+    else:
+        out["service_code"] = out["engagement_number"] = ""
+    if kind == "individual":
+        out["payer_company"] = None
+    errors.raise_if_any()
+    return out
+
+
+def save_funding_line(enrolment: Enrolment, line: FundingLine | None, data: dict, actor: User | None = None
+                      ) -> FundingLine:
+    clean = clean_funding_data(data, enrolment)
+    if line is None:
+        line = FundingLine(enrolment=enrolment)
+        db.session.add(line)
+        _event(enrolment, "funding", actor, f"Financement ajouté : {FUNDING_KINDS[clean['kind']]}.")
+    for key, value in clean.items():
+        setattr(line, key, value)
+    return line
+
+
+def delete_funding_line(line: FundingLine, actor: User | None = None) -> None:
+    _event(line.enrolment, "funding", actor, f"Financement retiré : {line.kind_label}.")
+    db.session.delete(line)
+
+
+def funding_difference(enrolment: Enrolment) -> Decimal:
+    """Price including VAT minus what the funding lines cover (0 when they add up)."""
+    covered = sum((line.amount for line in enrolment.funding_lines), Decimal("0.00"))
+    return enrolment.price_incl_vat - covered
+
+
+def funding_board(today: dt.date | None = None) -> list[FundingLine]:
+    """OPCO files of sessions still to come that have no agreement yet, oldest request first."""
+    from ..sessions.models import Slot
+
+    today = today or paris_today()
+    upcoming = select(Slot.session_id).where(Slot.date >= today)
+    lines = db.session.scalars(
+        select(FundingLine).join(Enrolment).where(
+            FundingLine.kind == "opco", FundingLine.opco_status != "agreed", Enrolment.status.in_(LIVE),
+            Enrolment.session_id.in_(upcoming),
+        ).options(selectinload(FundingLine.enrolment).selectinload(Enrolment.trainee),
+                  selectinload(FundingLine.enrolment).selectinload(Enrolment.session))
+    )
+    far = dt.date.max
+    return sorted(lines, key=lambda line: (line.requested_on or far, line.created_at, line.id))

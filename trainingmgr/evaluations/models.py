@@ -1,0 +1,146 @@
+"""The questionnaire engine: positioning now, satisfaction surveys and evaluations later.
+
+A questionnaire holds ordered questions (scale 1–5, single or multiple choice with optional correct
+answers and points, yes/no, free text). A response belongs to an enrolment (one per questionnaire)
+and is reached through the trainee's tokenised link, without a login.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import JSON, ForeignKey, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..catalogue.models import Course
+from ..core.timeutil import utcnow
+from ..core.types import UTCDateTime
+from ..extensions import db
+
+QUESTIONNAIRE_KINDS = {
+    "positioning": "Positionnement et prérequis",
+}
+QUESTION_KINDS = {
+    "scale": "Échelle de 1 à 5",
+    "single": "Choix unique",
+    "multiple": "Choix multiple",
+    "yes_no": "Oui / non",
+    "text": "Texte libre",
+}
+# What an answer is used for beyond the questionnaire itself.
+QUESTION_ROLES = {
+    "": "—",
+    "prerequisite": "Confirmation du prérequis",
+    "accessibility": "Besoins d'adaptation (handicap, accessibilité)",
+    "expectations": "Attentes et besoins",
+}
+
+
+class Questionnaire(db.Model):
+    __tablename__ = "questionnaire"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    intro: Mapped[str] = mapped_column(Text, default="")
+    course_id: Mapped[int | None] = mapped_column(ForeignKey("course.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(default=1)
+    anonymous: Mapped[bool] = mapped_column(default=False)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    course: Mapped[Course | None] = relationship()
+    questions: Mapped[list[Question]] = relationship(
+        back_populates="questionnaire", order_by="Question.position", cascade="all, delete-orphan"
+    )
+
+    @property
+    def kind_label(self) -> str:
+        return QUESTIONNAIRE_KINDS.get(self.kind, self.kind)
+
+    @property
+    def max_score(self) -> Decimal:
+        return sum((q.max_points for q in self.questions), Decimal(0))
+
+
+class Question(db.Model):
+    __tablename__ = "question"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    questionnaire_id: Mapped[int] = mapped_column(ForeignKey("questionnaire.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(Text)
+    help: Mapped[str] = mapped_column(Text, default="")
+    required: Mapped[bool] = mapped_column(default=True)
+    role: Mapped[str] = mapped_column(String(20), default="")
+
+    questionnaire: Mapped[Questionnaire] = relationship(back_populates="questions")
+    choices: Mapped[list[Choice]] = relationship(
+        back_populates="question", order_by="Choice.position", cascade="all, delete-orphan"
+    )
+
+    @property
+    def kind_label(self) -> str:
+        return QUESTION_KINDS.get(self.kind, self.kind)
+
+    @property
+    def scored(self) -> bool:
+        return any(c.points for c in self.choices)
+
+    @property
+    def max_points(self) -> Decimal:
+        points = [Decimal(c.points) for c in self.choices if c.points > 0]
+        if self.kind == "multiple":
+            return sum(points, Decimal(0))
+        return max(points, default=Decimal(0))
+
+
+class Choice(db.Model):
+    __tablename__ = "choice"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("question.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int]
+    text: Mapped[str] = mapped_column(String(500))
+    is_correct: Mapped[bool | None]
+    points: Mapped[int] = mapped_column(default=0)
+
+    question: Mapped[Question] = relationship(back_populates="choices")
+
+
+class Response(db.Model):
+    """One person's answers to one questionnaire; saved as a draft until submitted."""
+
+    __tablename__ = "response"
+    __table_args__ = (UniqueConstraint("questionnaire_id", "enrolment_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    questionnaire_id: Mapped[int] = mapped_column(ForeignKey("questionnaire.id", ondelete="CASCADE"), index=True)
+    enrolment_id: Mapped[int | None] = mapped_column(ForeignKey("enrolment.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="draft")  # draft, submitted
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    score: Mapped[Decimal | None] = mapped_column(Numeric(8, 2))
+    max_score: Mapped[Decimal | None] = mapped_column(Numeric(8, 2))
+
+    questionnaire: Mapped[Questionnaire] = relationship()
+    answers: Mapped[list[Answer]] = relationship(back_populates="response", cascade="all, delete-orphan")
+
+    @property
+    def submitted(self) -> bool:
+        return self.status == "submitted"
+
+
+class Answer(db.Model):
+    __tablename__ = "answer"
+    __table_args__ = (UniqueConstraint("response_id", "question_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("response.id", ondelete="CASCADE"), index=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("question.id", ondelete="CASCADE"), index=True)
+    value: Mapped[object] = mapped_column(JSON)
+
+    response: Mapped[Response] = relationship(back_populates="answers")
+    question: Mapped[Question] = relationship()

@@ -1,0 +1,74 @@
+"""The mail outbox and the job queue: every e-mail is a row before it is a message, every deferred
+task is a row before it runs, so nothing is lost when SMTP or the worker fails."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..core.timeutil import utcnow
+from ..core.types import UTCDateTime
+from ..extensions import db
+
+MESSAGE_STATUSES = {"pending": "En attente", "sent": "Envoyé", "failed": "Échec définitif"}
+JOB_STATUSES = {"pending": "À faire", "done": "Fait", "failed": "Échec définitif", "cancelled": "Annulé"}
+
+
+class OutboxMessage(db.Model):
+    __tablename__ = "outbox_message"
+    __table_args__ = (Index("ix_outbox_message_status_next", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recipient: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(300))
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text, default="")
+    # What the message is about, for the evidence an auditor asks for (e.g. "convocation").
+    topic: Mapped[str] = mapped_column(String(40), default="", index=True)
+    enrolment_id: Mapped[int | None] = mapped_column(ForeignKey("enrolment.id", ondelete="SET NULL"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    message_id: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    attachments: Mapped[list[OutboxAttachment]] = relationship(
+        back_populates="message", order_by="OutboxAttachment.id", cascade="all, delete-orphan"
+    )
+
+    @property
+    def status_label(self) -> str:
+        return MESSAGE_STATUSES.get(self.status, self.status)
+
+
+class OutboxAttachment(db.Model):
+    __tablename__ = "outbox_attachment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("outbox_message.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(120))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+    message: Mapped[OutboxMessage] = relationship(back_populates="attachments")
+
+
+class Job(db.Model):
+    """A task to run once it is due (e.g. send the convocation at J−7). ``key`` makes scheduling idempotent."""
+
+    __tablename__ = "job"
+    __table_args__ = (Index("ix_job_status_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    key: Mapped[str] = mapped_column(String(120), unique=True)
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    done_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

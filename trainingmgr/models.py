@@ -1,0 +1,12 @@
+"""Every model module, imported once so that the metadata (and Alembic) knows every table."""
+from .accounts import models as accounts  # noqa: F401
+from .catalogue import models as catalogue  # noqa: F401
+from .companies import models as companies  # noqa: F401
+from .enrolments import models as enrolments  # noqa: F401
+from .evaluations import models as evaluations  # noqa: F401
+from .files import models as files  # noqa: F401
+from .messaging import models as messaging  # noqa: F401
+from .organisation import models as organisation  # noqa: F401
+from .resources import models as resources  # noqa: F401
+from .sessions import models as sessions  # noqa: F401
+from .trainees import models as trainees  # noqa: F401

@@ -1,0 +1,150 @@
+"""Trainees: validation, one person per e-mail address, merging duplicates."""
+from __future__ import annotations
+
+from sqlalchemy import func, or_, select, update
+
+from ..accounts.models import User
+from ..accounts.services import normalise_email
+from ..companies.models import Company
+from ..core.errors import ConflictError, ErrorCollector, NotFoundError, ValidationError
+from ..core.timeutil import utcnow
+from ..core.validation import id_or_none
+from ..extensions import db
+from .models import BPF_STATUSES, CIVILITIES, Trainee, TraineeMerge
+
+FIELDS = ("civility", "first_name", "last_name", "email", "phone", "job_title", "company_id", "bpf_status",
+          "accessibility_needs")
+
+
+def get_trainee(trainee_id) -> Trainee:
+    pk = id_or_none(trainee_id)
+    trainee = None if pk is None else db.session.get(Trainee, pk)
+    if trainee is None:
+        raise NotFoundError("Stagiaire introuvable.")
+    return trainee
+
+
+def find_by_email(email: str) -> Trainee | None:
+    return db.session.scalar(select(Trainee).where(func.lower(Trainee.email) == (email or "").strip().lower()))
+
+
+def list_trainees(search: str = "", limit: int = 500) -> list[Trainee]:
+    query = select(Trainee).order_by(Trainee.last_name, Trainee.first_name).limit(limit)
+    if search:
+        like = f"%{search.strip().lower()}%"
+        query = query.where(or_(func.lower(Trainee.last_name).like(like), func.lower(Trainee.first_name).like(like),
+                                func.lower(Trainee.email).like(like)))
+    return list(db.session.scalars(query))
+
+
+def clean_trainee_data(data: dict, errors: ErrorCollector | None = None, prefix: str = "") -> dict:
+    """Validated trainee fields (``prefix`` names the form fields, e.g. "trainee." in the API)."""
+    own = errors is None
+    errors = errors or ErrorCollector()
+
+    def text(key: str, limit: int) -> str:
+        value = str(data.get(key) or "").strip()
+        if len(value) > limit:
+            errors.add(prefix + key, f"Ce champ ne doit pas dépasser {limit} caractères.")
+        return value[:limit]
+
+    out = {
+        "civility": str(data.get("civility") or ""),
+        "first_name": text("first_name", 80),
+        "last_name": text("last_name", 80),
+        "phone": text("phone", 40),
+        "job_title": text("job_title", 120),
+        "accessibility_needs": text("accessibility_needs", 5000),
+        "bpf_status": str(data.get("bpf_status") or "employee"),
+    }
+    if out["civility"] not in CIVILITIES:
+        errors.add(prefix + "civility", "Civilité inconnue : « Mme », « M. » ou rien.")
+    if not out["first_name"]:
+        errors.add(prefix + "first_name", "Le prénom est obligatoire.")
+    if not out["last_name"]:
+        errors.add(prefix + "last_name", "Le nom est obligatoire.")
+    if out["bpf_status"] not in BPF_STATUSES:
+        errors.add(prefix + "bpf_status", "Statut inconnu.")
+    email = errors.run(normalise_email, str(data.get("email") or ""), prefix + "email")
+    out["email"] = email
+    out["company"] = None
+    if data.get("company_id") not in (None, ""):
+        pk = id_or_none(data.get("company_id"))
+        out["company"] = None if pk is None else db.session.get(Company, pk)
+        if out["company"] is None:
+            errors.add(prefix + "company_id", "Entreprise introuvable.")
+    if own:
+        errors.raise_if_any()
+    return out
+
+
+def save_trainee(trainee: Trainee | None, data: dict) -> Trainee:
+    """Create or edit a trainee from the advisor's form. A second record for the same e-mail is refused."""
+    clean = clean_trainee_data(data)
+    other = find_by_email(clean["email"])
+    if other is not None and other is not trainee:
+        raise ConflictError(f"Cette adresse est déjà celle de {other.full_name} : ouvrez sa fiche plutôt que d'en "
+                            "créer une seconde.", field="email")
+    if trainee is None:
+        trainee = Trainee()
+        db.session.add(trainee)
+    company = clean.pop("company")
+    for key, value in clean.items():
+        setattr(trainee, key, value)
+    trainee.company = company
+    if data.get("consent") and trainee.consent_at is None:
+        trainee.consent_at = utcnow()
+    return trainee
+
+
+def find_or_create_trainee(data: dict, prefix: str = "") -> Trainee:
+    """The trainee with this e-mail, or a new one: the same e-mail is the same person. An existing record
+    only gains what it lacked (phone, job, company, needs); what the advisor recorded is never overwritten."""
+    clean = clean_trainee_data(data, prefix=prefix)
+    trainee = find_by_email(clean["email"])
+    company = clean.pop("company")
+    if trainee is None:
+        trainee = Trainee(**clean, company=company)
+        db.session.add(trainee)
+    else:
+        for key in ("phone", "job_title", "accessibility_needs"):
+            if not getattr(trainee, key) and clean[key]:
+                setattr(trainee, key, clean[key])
+        if trainee.company is None and company is not None:
+            trainee.company = company
+    if data.get("consent") and trainee.consent_at is None:
+        trainee.consent_at = utcnow()
+    return trainee
+
+
+def merge_trainees(kept: Trainee, removed: Trainee, actor: User | None = None) -> Trainee:
+    """Merge ``removed`` into ``kept``: enrolments (with their answers, funding and mails) move over, the
+    empty fields of ``kept`` are filled, and a trace keeps the removed record's data."""
+    from ..enrolments.models import Enrolment
+
+    if kept.id == removed.id:
+        raise ValidationError("Choisissez deux fiches différentes.")
+    kept_sessions = set(db.session.scalars(select(Enrolment.session_id).where(Enrolment.trainee_id == kept.id)))
+    clash = db.session.scalar(select(Enrolment).where(Enrolment.trainee_id == removed.id,
+                                                      Enrolment.session_id.in_(kept_sessions)))
+    if clash is not None:
+        raise ConflictError(f"Les deux fiches sont inscrites à la session {clash.session.label} : gardez une seule "
+                            "de ces inscriptions (l'autre ne peut pas être fusionnée).")
+    snapshot = {key: getattr(removed, key) for key in FIELDS}
+    snapshot["consent_at"] = removed.consent_at.isoformat() if removed.consent_at else None
+    for key in ("civility", "phone", "job_title"):
+        if not getattr(kept, key):
+            setattr(kept, key, getattr(removed, key))
+    if kept.company_id is None:
+        kept.company_id = removed.company_id
+    if removed.accessibility_needs and removed.accessibility_needs not in kept.accessibility_needs:
+        kept.accessibility_needs = "\n".join(p for p in (kept.accessibility_needs, removed.accessibility_needs) if p)
+    if removed.consent_at and (kept.consent_at is None or removed.consent_at < kept.consent_at):
+        kept.consent_at = removed.consent_at
+    db.session.execute(update(Enrolment).where(Enrolment.trainee_id == removed.id).values(trainee_id=kept.id))
+    db.session.add(TraineeMerge(kept_id=kept.id, removed_id=removed.id, removed_data=snapshot,
+                                merged_by_id=actor.id if actor else None))
+    db.session.delete(removed)
+    db.session.flush()
+    db.session.expire(kept)
+    return kept
