@@ -18,7 +18,7 @@ from ..core.timeutil import paris_today, utcnow
 from ..core.tokens import make_token, read_token
 from ..core.validation import id_or_none, parse_date, parse_decimal
 from ..extensions import db
-from ..messaging.services import cancel_job, schedule_job
+from ..messaging.services import cancel_job, forget_job, schedule_job
 from ..organisation.services import get_organisation
 from ..sessions import services as session_services
 from ..sessions.models import SessionStatus, TrainingSession
@@ -159,6 +159,7 @@ def _new_or_reopened(session: TrainingSession, trainee: Trainee) -> Enrolment:
         existing.cancel_reason = ""
         existing.cancelled_by_id = None
         existing.convocation_sent_at = None
+        forget_job(f"convocation:{existing.id}")  # a new confirmation deserves a new convocation
     return existing
 
 

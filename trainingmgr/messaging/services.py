@@ -69,6 +69,14 @@ def schedule_job(kind: str, key: str, due_at: dt.datetime, payload: dict | None 
     return job
 
 
+def forget_job(key: str) -> None:
+    """Remove the job of ``key`` whatever its state, so that the key can be scheduled anew."""
+    job = db.session.scalar(select(Job).where(Job.key == key))
+    if job is not None:
+        db.session.delete(job)
+        db.session.flush()
+
+
 def cancel_job(key: str) -> None:
     job = db.session.scalar(select(Job).where(Job.key == key, Job.status == "pending"))
     if job is not None:
