@@ -88,13 +88,18 @@ def _register_blueprints(app: Flask) -> None:
     from .catalogue.views import bp as courses_bp
     from .companies.views import bp as companies_bp
     from .files.views import bp as files_bp
+    from .messaging.views import bp as messaging_bp
     from .organisation.views import bp as organisation_bp
     from .resources.views import bp as resources_bp
     from .sessions.views import bp as sessions_bp
+    from .enrolments.public import bp as public_enrol_bp
+    from .enrolments.views import bp as enrolments_bp
     from .trainees.portal import bp as trainee_portal_bp
+    from .trainees.views import bp as trainees_bp
 
     for bp in (accounts_bp, public_bp, courses_bp, companies_bp, files_bp, organisation_bp, resources_bp,
-               sessions_bp, trainee_portal_bp):
+               sessions_bp, trainee_portal_bp, trainees_bp, enrolments_bp, public_enrol_bp,
+               messaging_bp):
         app.register_blueprint(bp)
     init_api(app)
 

@@ -1,11 +1,15 @@
 """Marshmallow schemas of the API. Money is a string ("600.00"), dates and times ISO 8601."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields, validate, validates_schema
+from marshmallow import ValidationError as MarshmallowValidationError
 
 from ..core.validation import MAX_ID
 from ..catalogue.models import AUDIENCE_FORMATS, DELIVERY_MODES, HALF_DAYS
+from ..companies.models import HEADCOUNT_BANDS, OPCOS
+from ..enrolments.models import ENROLMENT_STATUS_LABELS, POSITIONING_DECISIONS
 from ..sessions.models import SESSION_FORMATS, SESSION_STATUS_LABELS
+from ..trainees.models import BPF_STATUSES, CIVILITIES
 
 
 # A Decimal dumped as a string is documented as one: apispec would say "number" otherwise.
@@ -211,3 +215,116 @@ class SlotCreateSchema(Schema):
 
 class SlotCreatedSchema(SlotSchema):
     warnings = fields.List(fields.String(), required=True)
+
+
+# --------------------------------------------------------------------------- enrolments, trainees, companies
+
+
+class CompanySchema(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    siret = fields.String(allow_none=True, required=True)
+    naf_code = fields.String(required=True)
+    headcount_band = fields.String(required=True)
+    opco = fields.String(required=True)
+    address = fields.String(required=True)
+    postal_code = fields.String(required=True)
+    city = fields.String(required=True)
+    is_public_buyer = fields.Boolean(required=True)
+    chorus_service_code = fields.String(required=True)
+    engagement_required = fields.Boolean(required=True)
+
+
+class TraineeSchema(Schema):
+    id = fields.Integer(required=True)
+    civility = fields.String(required=True, metadata={"enum": list(CIVILITIES)})
+    first_name = fields.String(required=True)
+    last_name = fields.String(required=True)
+    email = fields.String(required=True)
+    phone = fields.String(required=True)
+    job_title = fields.String(required=True)
+    bpf_status = fields.String(required=True, metadata={"enum": list(BPF_STATUSES)})
+    bpf_status_label = fields.String(required=True)
+    accessibility_needs = fields.String(required=True)
+    company_id = fields.Integer(allow_none=True, required=True)
+
+
+class EnrolmentSchema(Schema):
+    id = fields.Integer(required=True)
+    session_id = fields.Integer(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(list(ENROLMENT_STATUS_LABELS)))
+    status_label = fields.String(required=True)
+    waitlist_position = fields.Integer(allow_none=True, required=True,
+                                       metadata={"description": "Rang sur la liste d'attente (1 = le prochain)"})
+    source = fields.String(required=True, metadata={"enum": ["advisor", "public", "api"]})
+    trainee = fields.Nested(TraineeSchema, required=True)
+    company = fields.Nested(CompanySchema, allow_none=True, required=True)
+    price_excl_vat = Money(required=True)
+    vat_rate = fields.Decimal(as_string=True, places=2, required=True,
+                              metadata={**_DECIMAL_STRING, "example": "20.00", "description": "Taux de TVA en %"})
+    price_incl_vat = Money(required=True)
+    positioning_decision = fields.String(allow_none=True, required=True,
+                                         validate=validate.OneOf(list(POSITIONING_DECISIONS)))
+    created_at = fields.DateTime(required=True)
+    cancelled_at = fields.DateTime(allow_none=True, required=True)
+    cancel_reason = fields.String(required=True)
+
+
+def _text(**kwargs):
+    return fields.String(allow_none=True, **kwargs)
+
+
+class TraineeInputSchema(Schema):
+    """A trainee given inline: the trainee of that e-mail address if there is one, else a new one."""
+
+    civility = _text(metadata={"enum": list(CIVILITIES)})
+    first_name = fields.String(required=True)
+    last_name = fields.String(required=True)
+    email = fields.String(required=True, metadata={"format": "email"})
+    phone = _text()
+    job_title = _text()
+    bpf_status = _text(metadata={"enum": list(BPF_STATUSES), "description": "Statut pour le BPF (défaut : employee)"})
+    accessibility_needs = _text()
+
+
+class CompanyInputSchema(Schema):
+    """A company given inline: the company of that SIRET (or of that exact name) if there is one, else a new one."""
+
+    name = fields.String(required=True)
+    siret = _text(metadata={"example": "44306184100021"})
+    naf_code = _text(metadata={"example": "7111Z"})
+    headcount_band = _text(metadata={"enum": list(HEADCOUNT_BANDS)})
+    opco = _text(metadata={"enum": list(OPCOS)})
+    address = _text()
+    postal_code = _text()
+    city = _text()
+    is_public_buyer = fields.Boolean()
+    chorus_service_code = _text()
+    engagement_required = fields.Boolean()
+
+
+class EnrolmentCreateSchema(Schema):
+    trainee_id = fields.Integer(**_ID, metadata={"description": "Stagiaire existant (ou « trainee »)"})
+    trainee = fields.Nested(TraineeInputSchema, metadata={"description": "Stagiaire décrit (ou « trainee_id »)"})
+    company_id = fields.Integer(allow_none=True, **_ID, metadata={"description": "Entreprise existante"})
+    company = fields.Nested(CompanyInputSchema, allow_none=True,
+                            metadata={"description": "Entreprise décrite (ou « company_id »)"})
+
+    @validates_schema
+    def _one_of_each(self, data, **kwargs):
+        errors = {}
+        if "trainee_id" in data and "trainee" in data:
+            errors["trainee"] = ["Indiquez trainee_id ou trainee, pas les deux."]
+        if data.get("company_id") is not None and data.get("company") is not None:
+            errors["company"] = ["Indiquez company_id ou company, pas les deux."]
+        if errors:
+            raise MarshmallowValidationError(errors)
+
+
+class EnrolmentCancelSchema(Schema):
+    reason = fields.String(required=True, metadata={"description": "Motif de l'annulation (3 caractères au moins)"})
+
+
+class TraineeQuerySchema(Schema):
+    search = fields.String(validate=validate.Length(max=100),
+                           metadata={"description": "Partie du nom, du prénom ou de l'adresse e-mail"})

@@ -4,11 +4,14 @@ from __future__ import annotations
 from flask import url_for
 
 from ..catalogue.models import Course, CourseVersion
+from ..companies.models import Company
 from ..core.timeutil import PARIS
 from ..catalogue.services import course_sheet
+from ..enrolments.models import Enrolment
 from ..organisation.models import Organisation
 from ..sessions.models import Slot, TrainingSession
 from ..sessions.services import PUBLIC_STATUSES, session_warnings
+from ..trainees.models import Trainee
 
 
 def course_summary(course: Course, version: CourseVersion | None = None) -> dict:
@@ -110,3 +113,56 @@ def session_dict(session: TrainingSession, taken: int, *, with_slots: bool = Fal
             "warnings": session_warnings(session, taken),
         })
     return data
+
+
+def company_dict(company: Company) -> dict:
+    return {
+        "id": company.id,
+        "name": company.name,
+        "siret": company.siret,
+        "naf_code": company.naf_code,
+        "headcount_band": company.headcount_band,
+        "opco": company.opco,
+        "address": company.address,
+        "postal_code": company.postal_code,
+        "city": company.city,
+        "is_public_buyer": company.is_public_buyer,
+        "chorus_service_code": company.chorus_service_code,
+        "engagement_required": company.engagement_required,
+    }
+
+
+def trainee_dict(trainee: Trainee) -> dict:
+    return {
+        "id": trainee.id,
+        "civility": trainee.civility,
+        "first_name": trainee.first_name,
+        "last_name": trainee.last_name,
+        "email": trainee.email,
+        "phone": trainee.phone,
+        "job_title": trainee.job_title,
+        "bpf_status": trainee.bpf_status,
+        "bpf_status_label": trainee.bpf_status_label,
+        "accessibility_needs": trainee.accessibility_needs,
+        "company_id": trainee.company_id,
+    }
+
+
+def enrolment_dict(enrolment: Enrolment) -> dict:
+    return {
+        "id": enrolment.id,
+        "session_id": enrolment.session_id,
+        "status": enrolment.status,
+        "status_label": enrolment.status_label,
+        "waitlist_position": enrolment.waitlist_position,
+        "source": enrolment.source,
+        "trainee": trainee_dict(enrolment.trainee),
+        "company": None if enrolment.company is None else company_dict(enrolment.company),
+        "price_excl_vat": enrolment.price_excl_vat,
+        "vat_rate": enrolment.vat_rate,
+        "price_incl_vat": enrolment.price_incl_vat,
+        "positioning_decision": enrolment.positioning_decision,
+        "created_at": enrolment.created_at,
+        "cancelled_at": enrolment.cancelled_at,
+        "cancel_reason": enrolment.cancel_reason,
+    }

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from ..accounts.permissions import staff_required
-from ..core.web import form_page, run_form
+from ..core.web import fail, form_page, run_form
 from ..extensions import db
 from . import services
-from .forms import CompanyForm
-from .models import Company
+from .forms import CompanyForm, ContactForm
+from .models import CompanyContact
 
 bp = Blueprint("companies", __name__, url_prefix="/companies")
 
@@ -22,10 +22,36 @@ def index():
 @bp.route("/<int:company_id>", methods=["GET", "POST"])
 @staff_required
 def form(company_id: int | None = None):
-    company = db.get_or_404(Company, company_id) if company_id else None
-    form = CompanyForm(obj=company)
+    company = services.get_company(company_id) if company_id else None
+    form = CompanyForm(obj=company) if request.method == "GET" else CompanyForm()
     ok, saved = run_form(form, lambda: services.save_company(company, form.data_for_service()))
     if ok:
         flash(f"Entreprise « {saved.name} » enregistrée.", "success")
-        return redirect(url_for("companies.index"))
-    return form_page("companies/form.html", form, company=company)
+        return redirect(url_for("companies.form", company_id=saved.id))
+    return form_page("companies/form.html", form, company=company, contact_form=ContactForm())
+
+
+@bp.route("/<int:company_id>/contacts", methods=["POST"])
+@staff_required
+def add_contact(company_id: int):
+    company = services.get_company(company_id)
+    contact_form = ContactForm()
+    ok, _ = run_form(contact_form, lambda: services.save_contact(company, None, contact_form.data_for_service()))
+    if ok:
+        flash("Contact ajouté.", "success")
+        return redirect(url_for("companies.form", company_id=company.id))
+    status = getattr(contact_form, "error_status", 422) if contact_form.errors else 200
+    return render_template("companies/form.html", form=CompanyForm(obj=company), company=company,
+                           contact_form=contact_form), status
+
+
+@bp.route("/<int:company_id>/contacts/<int:contact_id>/delete", methods=["POST"])
+@staff_required
+def delete_contact(company_id: int, contact_id: int):
+    contact = db.session.get(CompanyContact, contact_id)
+    if contact is None or contact.company_id != company_id:
+        fail(404, "Contact introuvable.")
+    services.delete_contact(contact)
+    db.session.commit()
+    flash("Contact supprimé.", "success")
+    return redirect(url_for("companies.form", company_id=company_id))

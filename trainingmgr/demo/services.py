@@ -19,7 +19,12 @@ from ..organisation.services import update_organisation
 from ..resources.models import Location, Trainer
 from ..resources.services import save_location, save_trainer
 from ..sessions.models import SessionStatus, Slot, TrainingSession
+from ..companies.models import Company
+from ..companies.services import save_company, save_contact
+from ..enrolments.models import Enrolment
+from ..enrolments.services import enrol, record_decision, save_funding_line
 from ..sessions.services import change_status, create_session, date_warnings
+from ..trainees.services import find_or_create_trainee
 from .seeds import SEED_COURSES
 
 
@@ -135,6 +140,7 @@ def load_demo(today: dt.date | None = None) -> list[str]:
     db.session.flush()
 
     advisor: User = users[Role.ADVISOR]
+    sessions: dict[str, TrainingSession] = {}
     for offset, seed in zip((14, 21), SEED_COURSES):
         course = db.session.scalar(select(Course).where(Course.slug == seed["slug"]))
         if course is None:
@@ -149,7 +155,9 @@ def load_demo(today: dt.date | None = None) -> list[str]:
                 exists().where(Slot.session_id == TrainingSession.id, Slot.date >= today),
             ).limit(1)
         )
-        if has_upcoming_session is None:
+        if has_upcoming_session is not None:
+            sessions[seed["slug"]] = db.session.get(TrainingSession, has_upcoming_session)
+        else:
             data = {
                 "course_id": course.id,
                 "start_date": _next_working_day(today + dt.timedelta(days=offset)),
@@ -162,5 +170,91 @@ def load_demo(today: dt.date | None = None) -> list[str]:
             session, _ = create_session(data, advisor)
             change_status(session, SessionStatus.OPEN.value, advisor)
             done.append(f"Session {session.label} ouverte aux inscriptions.")
+            sessions[seed["slug"]] = session
+    db.session.flush()
+    done.extend(_load_positioning())
+    done.extend(_load_enrolments(sessions, advisor, today))
     db.session.commit()
+    return done
+
+
+def _load_positioning() -> list[str]:
+    from .questionnaires import load_positioning_questionnaires
+
+    return load_positioning_questionnaires() or []
+
+
+COMPANIES = (
+    {"name": "Atelier d'architecture Garonne", "siret": "44306184100021", "naf_code": "7111Z",
+     "headcount_band": "0-10", "opco": "OPCO EP", "address": "8 quai de la Daurade", "postal_code": "31000",
+     "city": "Toulouse"},
+    {"name": "Bureau d'études Occitanie Structures", "siret": "52151247500018", "naf_code": "7112B",
+     "headcount_band": "11-49", "opco": "OPCO EP", "address": "25 avenue de Lombez", "postal_code": "31300",
+     "city": "Toulouse"},
+)
+CONTACTS = {
+    "44306184100021": {"role": "hr", "name": "Hélène Garonne", "job_title": "Gérante",
+                       "email": "direction@garonne-archi.example", "phone": "05 61 00 10 10"},
+    "52151247500018": {"role": "signatory", "name": "Marc Vidal", "job_title": "Directeur",
+                       "email": "direction@occitanie-structures.example"},
+}
+# (course slug, trainee, company SIRET or None, decision on the prerequisite, funding lines)
+ENROLMENTS = (
+    ("chorus-pro", {"civility": "Mme", "first_name": "Julie", "last_name": "Martin",
+                    "email": "julie.martin@garonne-archi.example", "job_title": "Secrétaire technique",
+                    "bpf_status": "employee"}, "44306184100021", "admitted",
+     [{"kind": "opco", "amount": "420.00", "opco_name": "OPCO EP", "opco_status": "agreed",
+       "opco_file_number": "EP-2026-004217", "opco_member_number": "A123456", "requested_amount": "600.00",
+       "agreed_amount": "420.00", "subrogation": True},
+      {"kind": "company", "amount": "180.00"}]),
+    ("chorus-pro", {"civility": "M.", "first_name": "Thomas", "last_name": "Roux",
+                    "email": "thomas.roux@garonne-archi.example", "job_title": "Assistant d'architecte",
+                    "bpf_status": "employee"}, "44306184100021", None,
+     [{"kind": "opco", "amount": "600.00", "opco_name": "OPCO EP", "opco_status": "requested",
+       "opco_file_number": "EP-2026-004218", "requested_amount": "600.00", "subrogation": True}]),
+    ("marches-publics-dume-et-chorus-pro", {"civility": "Mme", "first_name": "Sarah", "last_name": "Benali",
+                                            "email": "s.benali@occitanie-structures.example",
+                                            "job_title": "Chargée d'affaires", "bpf_status": "employee"},
+     "52151247500018", None, [{"kind": "company", "amount": "600.00"}]),
+    ("marches-publics-dume-et-chorus-pro", {"civility": "M.", "first_name": "Paul", "last_name": "Esteve",
+                                            "email": "paul.esteve@exemple-architecte.example",
+                                            "job_title": "Architecte libéral", "bpf_status": "individual"},
+     None, None, [{"kind": "individual", "amount": "600.00"}]),
+)
+
+
+def _load_enrolments(sessions: dict, advisor: User, today: dt.date) -> list[str]:
+    """Trainees in both seed sessions; OPCO EP funds the Chorus Pro ones (one agreed, with subrogation)."""
+    done = []
+    companies = {}
+    for data in COMPANIES:
+        company = db.session.scalar(select(Company).where(Company.siret == data["siret"]))
+        if company is None:
+            company = save_company(None, data)
+            db.session.flush()
+            save_contact(company, None, CONTACTS[data["siret"]])
+            done.append(f"Entreprise « {company.name} » créée.")
+        companies[data["siret"]] = company
+    for slug, person, siret, decision, funding in ENROLMENTS:
+        session = sessions.get(slug)
+        if session is None:
+            continue
+        trainee = find_or_create_trainee({**person, "company_id": companies[siret].id if siret else None,
+                                          "consent": True})
+        db.session.flush()
+        already = db.session.scalar(select(Enrolment.id).where(Enrolment.session_id == session.id,
+                                                               Enrolment.trainee_id == trainee.id))
+        if already is not None:
+            continue
+        enrolment = enrol(session, trainee, company=companies[siret] if siret else None, actor=advisor, notify=False)
+        if decision:
+            record_decision(enrolment, decision, "", advisor)
+        for line in funding:
+            dates = {}
+            if line.get("opco_status") in ("requested", "agreed"):
+                dates["requested_on"] = today - dt.timedelta(days=20)
+            if line.get("opco_status") == "agreed":
+                dates["agreed_on"] = today - dt.timedelta(days=6)
+            save_funding_line(enrolment, None, {**line, **dates}, advisor)
+        done.append(f"{trainee.full_name} inscrit(e) à « {session.title} » : {enrolment.status_label.lower()}.")
     return done

@@ -76,6 +76,14 @@ def session_enrolments(session: TrainingSession) -> list[Enrolment]:
                                        e.trainee.first_name))
 
 
+def pending_requests() -> list[Enrolment]:
+    """Public pre-registrations the advisor has not handled yet, oldest first."""
+    return list(db.session.scalars(
+        select(Enrolment).where(Enrolment.status == E.REQUESTED.value).order_by(Enrolment.created_at, Enrolment.id)
+        .options(*enrolment_load_options(), selectinload(Enrolment.session).selectinload(TrainingSession.course_version))
+    ))
+
+
 def needs_prerequisite_decision(enrolment: Enrolment) -> bool:
     """A course with prerequisites confirms nobody before the advisor's positive decision."""
     version = enrolment.session.course_version
@@ -491,12 +499,14 @@ def clean_funding_data(data: dict, enrolment: Enrolment) -> dict:
 def save_funding_line(enrolment: Enrolment, line: FundingLine | None, data: dict, actor: User | None = None
                       ) -> FundingLine:
     clean = clean_funding_data(data, enrolment)
-    if line is None:
+    created = line is None
+    if created:
         line = FundingLine(enrolment=enrolment)
-        db.session.add(line)
-        _event(enrolment, "funding", actor, f"Financement ajouté : {FUNDING_KINDS[clean['kind']]}.")
     for key, value in clean.items():
         setattr(line, key, value)
+    if created:
+        db.session.add(line)
+        _event(enrolment, "funding", actor, f"Financement ajouté : {FUNDING_KINDS[clean['kind']]}.")
     return line
 
 
@@ -526,3 +536,29 @@ def funding_board(today: dt.date | None = None) -> list[FundingLine]:
     )
     far = dt.date.max
     return sorted(lines, key=lambda line: (line.requested_on or far, line.created_at, line.id))
+
+
+# --------------------------------------------------------------------------- positioning questionnaire
+
+
+def _same_need(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def record_positioning_answers(enrolment: Enrolment, *, message: str, prerequisite_confirmed: bool = False,
+                               accessibility: list[str] | tuple[str, ...] = ()) -> None:
+    """What the trainee's submitted positioning questionnaire changes (called by evaluations.services):
+    a confirmed prerequisite is dated, adaptation needs are added once to the trainee's record (so that the
+    advisor and the session's trainer see them), the history gets a "positioning" event. The admission
+    decision stays the advisor's (record_decision)."""
+    if prerequisite_confirmed and enrolment.prerequisite_confirmed_at is None:
+        enrolment.prerequisite_confirmed_at = utcnow()
+    trainee = enrolment.trainee
+    needs = (trainee.accessibility_needs or "").strip()
+    for text in accessibility:
+        text = str(text or "").strip()
+        known = _same_need(needs)
+        if text and _same_need(text) not in known:
+            needs = f"{needs}\n{text}" if needs else text
+    trainee.accessibility_needs = needs
+    _event(enrolment, "positioning", None, message, actor_label=f"{trainee.full_name} (stagiaire)")

@@ -1,47 +1,135 @@
+"""`flask --app app mail send`, `flask --app app tick` (cron) and `flask --app app worker` (a loop)."""
 from __future__ import annotations
 
+import signal
+import threading
 import time
 
 import click
 from flask.cli import AppGroup, with_appcontext
 
+from ..core.formatting import datetime_fr
+from ..core.timeutil import utcnow
 from ..extensions import db
 from . import services
 
 mail_cli = AppGroup("mail", help="Boîte d'envoi des e-mails.")
 
+# `mail send` goes on while batches come back full, within this bound.
+MAX_BATCHES = 50
+
 
 @mail_cli.command("send")
 def send():
     """Envoyer les e-mails en attente arrivés à échéance."""
-    sent, failed = services.send_due_messages()
-    click.echo(f"{sent} e-mail(s) envoyé(s), {failed} échec(s) (réessai plus tard).")
+    sent = failed = 0
+    try:
+        for _ in range(MAX_BATCHES):
+            batch_sent, batch_failed = services.send_due_messages(limit=services.BATCH_SIZE)
+            sent, failed = sent + batch_sent, failed + batch_failed
+            if batch_sent + batch_failed < services.BATCH_SIZE:
+                break
+    finally:
+        db.session.remove()
+    click.echo(f"{sent} e-mail(s) envoyé(s), {failed} échec(s).")
+    if failed:
+        click.echo("Les échecs sont retentés plus tard ; détail sur la page « Envois » (/admin/outbox).", err=True)
 
 
 @click.command("tick")
 @with_appcontext
 def tick():
     """Un passage du worker : tâches échues puis boîte d'envoi (pour cron)."""
-    result = services.tick()
-    click.echo(f"{result['jobs_done']} tâche(s), {result['sent']} e-mail(s) envoyé(s), "
-               f"{result['jobs_failed'] + result['send_failed']} échec(s).")
+    try:
+        result = services.tick()
+    finally:
+        db.session.remove()
+    click.echo(_summary(result))
+    for error in result["errors"]:
+        click.echo(f"Erreur : {error}", err=True)
+    if result["errors"]:
+        raise SystemExit(1)  # cron tells the administrator
+
+
+def _summary(result: dict) -> str:
+    return (f"{result['jobs_done']} tâche(s) exécutée(s), {result['sent']} e-mail(s) envoyé(s), "
+            f"{result['jobs_failed'] + result['send_failed']} échec(s).")
+
+
+class _Stopper:
+    """Ctrl-C (SIGINT) or SIGTERM asks the worker to stop after the message or job in hand; a second
+    Ctrl-C stops it at once (what was claimed is retried later, nothing is lost)."""
+
+    def __init__(self):
+        self.requested = False
+        self._previous: dict[int, object] = {}
+
+    def __call__(self) -> bool:
+        return self.requested
+
+    def _handle(self, signum, frame):
+        if self.requested and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def install(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            current = signal.getsignal(signum)
+            if current == signal.SIG_IGN:  # e.g. SIGINT in a background job of a script: leave it so
+                continue
+            self._previous[signum] = current
+            signal.signal(signum, self._handle)
+
+    def restore(self) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        self._previous.clear()
+
+    def sleep(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while not self.requested:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            time.sleep(min(left, 0.5))
 
 
 @click.command("worker")
-@click.option("--interval", default=30, show_default=True, help="Secondes entre deux passages.")
-@click.option("--once", is_flag=True, help="Un seul passage.")
+@click.option("--interval", default=30, show_default=True, type=click.IntRange(min=1),
+              help="Secondes entre deux passages.")
+@click.option("--once", is_flag=True, help="Un seul passage, puis s'arrêter.")
 @with_appcontext
 def worker(interval: int, once: bool):
-    """Tourner en continu : tâches échues puis boîte d'envoi, toutes les INTERVAL secondes."""
-    click.echo(f"Worker démarré (un passage toutes les {interval} s).")
-    while True:
-        try:
-            services.tick()
-        except Exception as exc:  # keep looping: the next pass retries
-            db.session.rollback()
-            click.echo(f"Passage interrompu : {exc}", err=True)
-        finally:
-            db.session.remove()
-        if once:
-            return
-        time.sleep(interval)
+    """Tourner en continu : tâches échues puis boîte d'envoi, toutes les INTERVAL secondes.
+
+    Ctrl-C (ou SIGTERM) arrête le worker après l'envoi ou la tâche en cours."""
+    stopper = _Stopper()
+    stopper.install()
+    click.echo(f"Worker démarré (un passage toutes les {interval} s ; Ctrl-C pour l'arrêter).")
+    try:
+        while not stopper.requested:
+            try:
+                result = services.tick(stop=stopper)
+            except Exception as exc:  # keep looping: the next pass retries
+                db.session.rollback()
+                click.echo(f"Passage interrompu : {type(exc).__name__} : {exc}", err=True)
+            else:
+                if once or any(result[k] for k in ("jobs_done", "jobs_failed", "sent", "send_failed")):
+                    click.echo(f"{datetime_fr(utcnow())} – {_summary(result)}")
+                for error in result["errors"]:
+                    click.echo(f"Erreur : {error}", err=True)
+            finally:
+                db.session.remove()
+            if once:
+                break
+            stopper.sleep(interval)
+    except KeyboardInterrupt:
+        db.session.rollback()
+        db.session.remove()
+        click.echo("Worker interrompu (arrêt forcé) : ce qui était en cours sera repris au prochain passage.")
+        raise SystemExit(130)
+    finally:
+        stopper.restore()
+    click.echo("Worker arrêté.")

@@ -2,31 +2,90 @@
 
 Nothing here is called from a request to talk to the network: requests only add rows; the worker
 (`flask --app app worker`, or `flask --app app tick` from cron) sends and runs them.
+
+Delivery guarantees (what happens when something breaks):
+
+- **An e-mail is never lost.** It is a row, committed with the caller's transaction, before anything
+  is sent. A failed attempt stays ``pending`` with its error and is retried with back-off
+  (``RETRY_DELAYS``); after the last retry, or at once when the server refuses the message for good
+  (5xx on the recipient or the content, or a message that cannot be built), it is ``failed`` and stays
+  on the outbox page (``/admin/outbox``), where it can be put back in the queue.
+- **At least once, duplicates made unlikely.** An attempt is committed *before* the SMTP dialogue
+  (the "claim": attempt counted, Message-ID fixed, next attempt pushed back by the back-off delay), and
+  the result right after the server's answer. Two workers (the `make run` worker and a `mail send` by
+  hand, say) therefore never send the same message at the same time, and a crash before the server
+  accepted the message only delays it. A crash in the milliseconds between the server's "250 OK" and
+  our commit cannot be told apart from a crash before it: the message is then sent again after the
+  back-off delay, with the same Message-ID, so that mail systems and readers can recognise the
+  duplicate. Losing a convocation is worse than receiving it twice, so the outbox does not choose
+  "at most once". The "sent" commit is retried a few times when the database blinks, to keep that
+  window as small as it can be.
+- **Jobs run exactly once in the database's eyes.** A job's handler runs in the same transaction as
+  the line that marks the job done (and that claims it, so that two runners never run it twice); a
+  handler that raises is rolled back as a whole, retried with back-off (``JOB_RETRY_DELAYS``), then left
+  ``failed`` on the outbox page, and never stops the other jobs. Handlers only write rows (e.g. queue
+  e-mails) and must not commit themselves.
 """
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import smtplib
+import socket
 import ssl
+import time
 from collections.abc import Callable
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import format_datetime, make_msgid
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import SQLAlchemyError
 
+from ..core.errors import ConflictError
+from ..core.formatting import datetime_fr
 from ..core.timeutil import utcnow
 from ..extensions import db
-from .models import Job, OutboxAttachment, OutboxMessage
+from .models import JOB_STATUSES, MESSAGE_STATUSES, Job, OutboxAttachment, OutboxMessage
 
 log = logging.getLogger(__name__)
 
 # Seconds to wait before attempt n+1 after n failures; after the last, the message stays "failed".
 RETRY_DELAYS = (60, 300, 900, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 24 * 3600)
+MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
+# Messages or jobs taken in one pass.
+BATCH_SIZE = 100
 JOB_RETRY_DELAYS = (60, 300, 900, 3600, 6 * 3600)
+MAX_JOB_ATTEMPTS = len(JOB_RETRY_DELAYS) + 1
+
+# Written with the claim and replaced by the outcome: if it stays, the worker stopped during the attempt.
+INTERRUPTED_NOTE = ("Tentative {n} interrompue avant confirmation (arrêt du worker pendant l'envoi ?) : "
+                    "le message a pu partir ; nouvel essai prévu, avec le même Message-ID.")
+
+# What the outbox page calls each topic and job kind (unknown ones are shown as they are).
+TOPIC_LABELS = {
+    "convocation": "Convocation",
+    "enrolment_status": "Inscription",
+    "request_ack": "Accusé de réception",
+    "request_advisor": "Demande (conseiller)",
+    "promoted": "Sortie de liste d'attente",
+    "enrolment_cancelled": "Annulation d'inscription",
+    "session_cancelled": "Annulation de session",
+    "password_reset": "Mot de passe",
+}
+JOB_KIND_LABELS = {"convocation": "Envoi de la convocation"}
 
 _JOB_HANDLERS: dict[str, Callable[[dict], None]] = {}
+_UPSERT_INSERTS = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+def _one_line(value: str) -> str:
+    """Header values on one line: a CR or LF would let a value inject headers (and is refused anyway)."""
+    return _CONTROL_CHARACTERS.sub(" ", str(value or "")).strip()
 
 
 # --------------------------------------------------------------------------- queueing
@@ -35,16 +94,22 @@ _JOB_HANDLERS: dict[str, Callable[[dict], None]] = {}
 def queue_email(recipient: str, subject: str, text: str, html: str = "", *, topic: str = "",
                 enrolment=None, attachments: list[tuple[str, str, bytes]] | None = None) -> OutboxMessage:
     """Add an e-mail to the outbox; it leaves with the caller's transaction (never half-sent)."""
-    message = OutboxMessage(recipient=recipient.strip(), subject=subject[:300], body_text=text, body_html=html,
-                            topic=topic, enrolment_id=getattr(enrolment, "id", enrolment))
+    message = OutboxMessage(recipient=_one_line(recipient)[:254], subject=_one_line(subject)[:300],
+                            body_text=text or "", body_html=html or "", topic=(topic or "")[:40],
+                            enrolment_id=getattr(enrolment, "id", enrolment))
     for filename, content_type, data in attachments or []:
-        message.attachments.append(OutboxAttachment(filename=filename, content_type=content_type, data=data))
+        content_type = _one_line(content_type).lower()
+        if not re.fullmatch(r"[a-z0-9.+-]+/[a-z0-9.+-]+", content_type):
+            content_type = "application/octet-stream"
+        message.attachments.append(OutboxAttachment(
+            filename=_one_line(filename).replace("/", "_").replace("\\", "_")[:255] or "piece-jointe",
+            content_type=content_type[:120], data=data.encode("utf-8") if isinstance(data, str) else bytes(data)))
     db.session.add(message)
     return message
 
 
 def job_handler(kind: str):
-    """Register the function that runs jobs of ``kind`` (it receives the job's payload)."""
+    """Register the function that runs jobs of ``kind`` (it receives the job's payload, must not commit)."""
 
     def register(fn):
         _JOB_HANDLERS[kind] = fn
@@ -55,12 +120,26 @@ def job_handler(kind: str):
 
 def schedule_job(kind: str, key: str, due_at: dt.datetime, payload: dict | None = None) -> Job:
     """Schedule a job once per ``key``: a pending job is moved to ``due_at``; a cancelled or failed one is
-    scheduled afresh; a job already done stays done."""
+    scheduled afresh; a job already done stays done. Safe when two transactions schedule the same key."""
     job = db.session.scalar(select(Job).where(Job.key == key))
     if job is None:
-        job = Job(kind=kind, key=key, due_at=due_at, payload=payload or {})
-        db.session.add(job)
-    elif job.status in ("pending", "cancelled", "failed"):
+        values = {"kind": kind, "key": key, "due_at": due_at, "payload": payload or {}, "status": "pending",
+                  "attempts": 0, "last_error": "", "created_at": utcnow()}
+        dialect = db.session.get_bind().dialect.name
+        if dialect in _UPSERT_INSERTS:
+            # INSERT … ON CONFLICT DO NOTHING: if another transaction scheduled the same key meanwhile,
+            # this one waits for it and then finds its row instead of failing on the unique key.
+            inserted = db.session.execute(_UPSERT_INSERTS[dialect](Job).values(**values)
+                                          .on_conflict_do_nothing(index_elements=["key"])).rowcount == 1
+            job = db.session.scalar(select(Job).where(Job.key == key))
+            if inserted:
+                return job
+        else:  # pragma: no cover - SQLite and PostgreSQL are the supported databases
+            job = Job(**values)
+            db.session.add(job)
+            return job
+    if job.status in ("pending", "cancelled", "failed"):
+        job.kind = kind
         job.status = "pending"
         job.due_at = due_at
         job.payload = payload or {}
@@ -83,132 +162,404 @@ def cancel_job(key: str) -> None:
         job.status = "cancelled"
 
 
+# --------------------------------------------------------------------------- building and transports
+
+
+class PermanentError(Exception):
+    """The message can never leave as it is: no retry."""
+
+
+class _ConnectError(Exception):
+    """The mail server could not be reached or refused us: the batch stops, later messages keep their turn."""
+
+    def __init__(self, original: BaseException):
+        super().__init__(str(original))
+        self.original = original
+
+
+def _sender() -> str:
+    return _one_line(current_app.config.get("MAIL_DEFAULT_SENDER") or "formation@localhost")
+
+
+def _new_message_id() -> str:
+    domain = _sender().rstrip(">").rpartition("@")[2] or "trainingmgr"
+    return make_msgid(domain=domain)
+
+
+def build_email(message: OutboxMessage) -> EmailMessage:
+    """The MIME message: text, HTML alternative, attachments. Raises PermanentError if it cannot be built."""
+    try:
+        email = EmailMessage()
+        email["From"] = _sender()
+        email["To"] = _one_line(message.recipient)
+        email["Subject"] = _one_line(message.subject)
+        email["Date"] = format_datetime(utcnow())
+        email["Message-ID"] = message.message_id or _new_message_id()
+        email["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies loop back
+        email.set_content(message.body_text or "")
+        if message.body_html:
+            email.add_alternative(message.body_html, subtype="html")
+        for attachment in message.attachments:
+            maintype, _, subtype = attachment.content_type.partition("/")
+            if not maintype or not subtype:
+                maintype, subtype = "application", "octet-stream"
+            email.add_attachment(attachment.data, maintype=maintype, subtype=subtype,
+                                 filename=attachment.filename)
+        return email
+    except Exception as exc:  # a header the e-mail package refuses, an unencodable value…
+        raise PermanentError(f"Message impossible à construire : {type(exc).__name__}: {exc}") from exc
+
+
+class _ConsoleTransport:
+    """Development: the message goes to the log and counts as sent."""
+
+    def send(self, email: EmailMessage) -> None:
+        body = email.get_body(("plain",))
+        names = [part.get_filename() for part in email.iter_attachments()]
+        log.info("E-mail (console, non envoyé) à %s : %s%s\n%s", email["To"], email["Subject"],
+                 f" [pièces jointes : {', '.join(n or '?' for n in names)}]" if names else "",
+                 body.get_content() if body is not None else "")
+
+    def close(self) -> None:
+        pass
+
+
+class _SMTPTransport:
+    """One connection for the batch, opened on the first message and again after any failure."""
+
+    def __init__(self, config):
+        self.config = config
+        self.client: smtplib.SMTP | None = None
+
+    def _open(self) -> smtplib.SMTP:
+        config = self.config
+        host, port = config.get("MAIL_SERVER") or "localhost", int(config.get("MAIL_PORT") or 25)
+        timeout = config.get("MAIL_TIMEOUT", 30)
+        if config.get("MAIL_USE_SSL"):
+            client = smtplib.SMTP_SSL(host, port, timeout=timeout, context=ssl.create_default_context())
+        else:
+            client = smtplib.SMTP(host, port, timeout=timeout)
+        try:
+            if config.get("MAIL_USE_TLS") and not config.get("MAIL_USE_SSL"):
+                client.starttls(context=ssl.create_default_context())
+            if config.get("MAIL_USERNAME"):
+                client.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD", ""))
+        except BaseException:
+            client.close()
+            raise
+        return client
+
+    def send(self, email: EmailMessage) -> None:
+        if self.client is None:
+            try:
+                self.client = self._open()
+            except Exception as exc:
+                raise _ConnectError(exc) from exc
+        try:
+            self.client.send_message(email)
+        except BaseException:
+            self._drop()
+            raise
+
+    def _drop(self) -> None:
+        if self.client is not None:
+            try:
+                self.client.close()
+            finally:
+                self.client = None
+
+    def close(self) -> None:
+        """QUIT politely; the messages are already accepted, so a failure here changes nothing."""
+        if self.client is not None:
+            try:
+                self.client.quit()
+            except Exception:
+                pass
+            self._drop()
+
+
+def _transport():
+    backend = current_app.config.get("MAIL_BACKEND") or "console"
+    if backend == "console":
+        return _ConsoleTransport()
+    if backend == "smtp":
+        return _SMTPTransport(current_app.config)
+    raise _ConnectError(ValueError(f"MAIL_BACKEND inconnu : « {backend} » (attendu : console ou smtp)"))
+
+
+def describe_error(exc: BaseException) -> str:
+    """The error as the outbox page shows it."""
+    if isinstance(exc, _ConnectError):
+        original = exc.original
+        config = current_app.config
+        where = f"{config.get('MAIL_SERVER')}:{config.get('MAIL_PORT')}"
+        if isinstance(original, ValueError):
+            return f"Configuration : {original}"
+        if isinstance(original, smtplib.SMTPAuthenticationError):
+            return f"Authentification refusée par le serveur SMTP {where} : {describe_error(original)}"
+        return f"Serveur SMTP {where} injoignable : {describe_error(original)}"
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        parts = [f"{addr} refusé ({code} {_decode(msg)})" for addr, (code, msg) in exc.recipients.items()]
+        return "Destinataire refusé : " + "; ".join(parts)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"{type(exc).__name__} : SMTP {exc.smtp_code} {_decode(exc.smtp_error)}"
+    if isinstance(exc, PermanentError):
+        return str(exc)
+    if isinstance(exc, socket.timeout):
+        return "Délai dépassé en attendant le serveur SMTP"
+    return f"{type(exc).__name__} : {exc}"
+
+
+def _decode(value) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def _is_permanent(exc: BaseException) -> bool:
+    """Errors about this very message that no retry will change."""
+    if isinstance(exc, PermanentError):
+        return True
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in exc.recipients.values()]
+        return bool(codes) and all(500 <= code < 600 for code in codes)
+    if isinstance(exc, smtplib.SMTPDataError):
+        return 500 <= exc.smtp_code < 600
+    return False
+
+
+def _retry_delay(attempts: int, delays: tuple[int, ...] = RETRY_DELAYS) -> dt.timedelta:
+    return dt.timedelta(seconds=delays[min(max(attempts, 1), len(delays)) - 1])
+
+
 # --------------------------------------------------------------------------- sending
 
 
-def _build(message: OutboxMessage) -> EmailMessage:
-    config = current_app.config
-    email = EmailMessage()
-    email["From"] = config["MAIL_DEFAULT_SENDER"]
-    email["To"] = message.recipient
-    email["Subject"] = message.subject
-    email["Date"] = formatdate(localtime=False)
-    email["Message-ID"] = message.message_id
-    email.set_content(message.body_text)
-    if message.body_html:
-        email.add_alternative(message.body_html, subtype="html")
-    for attachment in message.attachments:
-        maintype, _, subtype = attachment.content_type.partition("/")
-        email.add_attachment(attachment.data, maintype=maintype, subtype=subtype or "octet-stream",
-                             filename=attachment.filename)
-    return email
+def _commit_outcome(model, row_id: int, **values) -> None:
+    """Write an outcome, retrying the commit a few times if the database blinks (the message may already
+    be out: losing its "sent" would mean sending it again)."""
+    for attempt in range(3):
+        try:
+            db.session.execute(update(model).where(model.id == row_id).values(**values)
+                               .execution_options(synchronize_session=False))
+            db.session.commit()
+            return
+        except SQLAlchemyError:
+            db.session.rollback()
+            if attempt == 2:
+                raise
+            time.sleep(0.5 * (attempt + 1))
 
 
-def _smtp_send(email: EmailMessage) -> None:
-    config = current_app.config
-    if config.get("MAIL_BACKEND") == "console":  # development: the message goes to the log
-        body = email.get_body(("plain",))
-        log.info("E-mail (console) à %s : %s\n%s", email["To"], email["Subject"], body.get_content() if body else "")
-        return
-    timeout = config.get("MAIL_TIMEOUT", 30)
-    if config.get("MAIL_USE_SSL"):
-        client = smtplib.SMTP_SSL(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=timeout,
-                                  context=ssl.create_default_context())
-    else:
-        client = smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=timeout)
-    with client:
-        if config.get("MAIL_USE_TLS"):
-            client.starttls(context=ssl.create_default_context())
-        if config.get("MAIL_USERNAME"):
-            client.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
-        client.send_message(email)
+def _claim_message(message: OutboxMessage, now: dt.datetime) -> bool:
+    """Count the attempt and push the next one back, committed before the SMTP dialogue; False if another
+    worker took the message first."""
+    attempts = message.attempts + 1
+    result = db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message.id, OutboxMessage.status == "pending",
+               OutboxMessage.attempts == message.attempts, OutboxMessage.next_attempt_at <= now)
+        .values(attempts=attempts, next_attempt_at=now + _retry_delay(attempts),
+                message_id=message.message_id or _new_message_id(),
+                last_error=INTERRUPTED_NOTE.format(n=attempts))
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount == 1
 
 
-def send_due_messages(now: dt.datetime | None = None, limit: int = 100) -> tuple[int, int]:
-    """Send the pending messages that are due. Each message is committed on its own, so a failure or a
-    crash never loses one; a failed attempt is retried later with back-off. Returns (sent, failed)."""
+def send_due_messages(now: dt.datetime | None = None, limit: int = BATCH_SIZE, *,
+                      stop: Callable[[], bool] | None = None) -> tuple[int, int]:
+    """Send the pending messages that are due, oldest due first. Each attempt is committed on its own, so a
+    failure or a crash never loses a message; a failed attempt is retried later with back-off. When the
+    server cannot be reached the batch stops (the other messages keep their turn). ``stop`` is asked
+    before each message (the worker's Ctrl-C). Returns (sent, failed attempts)."""
     now = now or utcnow()
     sent = failed = 0
     ids = list(db.session.scalars(
         select(OutboxMessage.id).where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
         .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit)
     ))
-    for message_id in ids:
-        message = db.session.get(OutboxMessage, message_id)
-        if message is None or message.status != "pending":
-            continue
-        if not message.message_id:
-            domain = current_app.config["MAIL_DEFAULT_SENDER"].rpartition("@")[2] or "trainingmgr"
-            message.message_id = make_msgid(idstring=f"outbox{message.id}", domain=domain)
-        message.attempts += 1
-        try:
-            _smtp_send(_build(message))
-        except (smtplib.SMTPException, OSError) as exc:
-            message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            delay = RETRY_DELAYS[message.attempts - 1] if message.attempts <= len(RETRY_DELAYS) else None
-            if delay is None:
-                message.status = "failed"
+    if not ids:
+        return 0, 0
+    transport = None
+    try:
+        for message_id in ids:
+            if stop is not None and stop():
+                break
+            message = db.session.get(OutboxMessage, message_id, populate_existing=True)
+            if message is None or message.status != "pending" or message.next_attempt_at > now:
+                continue
+            if not _claim_message(message, now):
+                continue
+            message = db.session.get(OutboxMessage, message_id)  # reloaded after the claim's commit
+            attempts, recipient = message.attempts, message.recipient
+            try:
+                email = build_email(message)
+                if transport is None:
+                    transport = _transport()
+                transport.send(email)
+            except Exception as exc:
+                error = describe_error(exc)[:2000]
+                permanent = _is_permanent(exc)
+                final = permanent or attempts >= MAX_ATTEMPTS
+                values = {"last_error": error}
+                if final:
+                    values["status"] = "failed"
+                else:
+                    values["next_attempt_at"] = now + _retry_delay(attempts)
+                db.session.rollback()
+                _commit_outcome(OutboxMessage, message_id, **values)
+                failed += 1
+                (log.error if final else log.warning)(
+                    "Envoi du message %s à %s %s (tentative %s) : %s", message_id, recipient,
+                    "abandonné" if final else "impossible, nouvel essai plus tard", attempts, error)
+                if isinstance(exc, _ConnectError):
+                    break
             else:
-                message.next_attempt_at = utcnow() + dt.timedelta(seconds=delay)
-            failed += 1
-            log.warning("Envoi du message %s à %s impossible (tentative %s) : %s", message.id, message.recipient,
-                        message.attempts, message.last_error)
-        else:
-            message.status = "sent"
-            message.sent_at = utcnow()
-            message.last_error = ""
-            sent += 1
-        db.session.commit()
+                _commit_outcome(OutboxMessage, message_id, status="sent", sent_at=utcnow(), last_error="")
+                sent += 1
+    finally:
+        if transport is not None:
+            transport.close()
     return sent, failed
 
 
-def retry_message(message: OutboxMessage) -> None:
-    """Put a failed message back in the queue, due now (from the outbox page)."""
+def retry_message(message: OutboxMessage, now: dt.datetime | None = None) -> None:
+    """Put a failed (or waiting) message back in the queue, due now (from the outbox page). A failed one
+    gets a new series of retries; its last error stays shown until the next attempt."""
+    if message.status == "sent":
+        raise ConflictError(f"Ce message a déjà été envoyé le {datetime_fr(message.sent_at)} : "
+                            "il n'est pas renvoyé.")
+    if message.status == "failed":
+        message.attempts = 0
     message.status = "pending"
-    message.next_attempt_at = utcnow()
+    message.next_attempt_at = now or utcnow()
 
 
 # --------------------------------------------------------------------------- jobs
 
 
-def run_due_jobs(now: dt.datetime | None = None, limit: int = 100) -> tuple[int, int]:
+def _run_job(job_id: int, now: dt.datetime) -> str | None:
+    """Run one job in its own transaction: "done", "failed", or None when it was not ours to run."""
+    job = db.session.get(Job, job_id, populate_existing=True)
+    if job is None or job.status != "pending" or job.due_at > now:
+        db.session.rollback()
+        return None
+    seen, kind, key, payload = job.attempts, job.kind, job.key, dict(job.payload or {})
+    # The claim and the handler's work share one transaction: the row stays locked (PostgreSQL) or the
+    # database is (SQLite) until the commit, and another runner's claim then finds it done.
+    claimed = db.session.execute(
+        update(Job).where(Job.id == job_id, Job.status == "pending", Job.attempts == seen, Job.due_at <= now)
+        .values(attempts=seen + 1).execution_options(synchronize_session=False)
+    ).rowcount == 1
+    if not claimed:
+        db.session.rollback()
+        return None
+    try:
+        handler = _JOB_HANDLERS.get(kind)
+        if handler is None:
+            raise LookupError(f"aucune fonction ne traite les tâches « {kind} »")
+        handler(payload)
+        db.session.execute(update(Job).where(Job.id == job_id)
+                           .values(status="done", done_at=utcnow(), last_error="")
+                           .execution_options(synchronize_session=False))
+        db.session.commit()
+    except Exception as exc:  # a job's failure must not stop the others
+        db.session.rollback()
+        log.exception("La tâche %s (%s, %s) a échoué (tentative %s)", job_id, kind, key, seen + 1)
+        attempts = seen + 1
+        values = {"attempts": attempts, "last_error": f"{type(exc).__name__} : {exc}"[:2000]}
+        if attempts >= MAX_JOB_ATTEMPTS:
+            values["status"] = "failed"
+        else:
+            values["due_at"] = now + _retry_delay(attempts, JOB_RETRY_DELAYS)
+        result = db.session.execute(
+            update(Job).where(Job.id == job_id, Job.status == "pending", Job.attempts == seen)
+            .values(**values).execution_options(synchronize_session=False))
+        db.session.commit()
+        return "failed" if result.rowcount == 1 else None
+    return "done"
+
+
+def run_due_jobs(now: dt.datetime | None = None, limit: int = BATCH_SIZE, *,
+                 stop: Callable[[], bool] | None = None) -> tuple[int, int]:
     """Run the jobs that are due, each in its own transaction. Returns (done, failed)."""
     now = now or utcnow()
     done = failed = 0
     ids = list(db.session.scalars(
         select(Job.id).where(Job.status == "pending", Job.due_at <= now).order_by(Job.due_at, Job.id).limit(limit)
     ))
+    db.session.rollback()  # end the read transaction: each job starts afresh
     for job_id in ids:
-        job = db.session.get(Job, job_id)
-        if job is None or job.status != "pending":
-            continue
-        handler = _JOB_HANDLERS.get(job.kind)
-        try:
-            if handler is None:
-                raise LookupError(f"aucune tâche « {job.kind} »")
-            handler(dict(job.payload or {}))
-        except Exception as exc:  # a job's failure must not stop the others
-            db.session.rollback()
-            job = db.session.get(Job, job_id)
-            job.attempts += 1
-            job.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            if job.attempts > len(JOB_RETRY_DELAYS):
-                job.status = "failed"
-            else:
-                job.due_at = utcnow() + dt.timedelta(seconds=JOB_RETRY_DELAYS[job.attempts - 1])
-            failed += 1
-            log.exception("La tâche %s (%s) a échoué", job.id, job.kind)
-        else:
-            job.status = "done"
-            job.done_at = utcnow()
-            job.attempts += 1
-            done += 1
-        db.session.commit()
+        if stop is not None and stop():
+            break
+        outcome = _run_job(job_id, now)
+        done += outcome == "done"
+        failed += outcome == "failed"
     return done, failed
 
 
-def tick(now: dt.datetime | None = None) -> dict:
-    """One pass of the worker: due jobs first (they may queue e-mails), then the outbox."""
-    jobs_done, jobs_failed = run_due_jobs(now)
-    sent, send_failed = send_due_messages(now)
-    return {"jobs_done": jobs_done, "jobs_failed": jobs_failed, "sent": sent, "send_failed": send_failed}
+def retry_job(job: Job, now: dt.datetime | None = None) -> None:
+    """Run a failed (or waiting) job at the next pass, with a new series of retries if it had failed."""
+    if job.status == "done":
+        raise ConflictError(f"Cette tâche a déjà été exécutée le {datetime_fr(job.done_at)} : "
+                            "elle n'est pas relancée.")
+    if job.status == "cancelled":
+        raise ConflictError("Cette tâche a été annulée (par exemple avec l'inscription qui l'avait "
+                            "programmée) : elle n'est pas relancée.")
+    if job.status == "failed":
+        job.attempts = 0
+    job.status = "pending"
+    job.due_at = now or utcnow()
+
+
+def tick(now: dt.datetime | None = None, *, stop: Callable[[], bool] | None = None) -> dict:
+    """One pass of the worker: due jobs first (they may queue e-mails), then the outbox. A crash of one
+    part (the database gone, say) is logged and reported in ``errors``; the other part still runs."""
+    result = {"jobs_done": 0, "jobs_failed": 0, "sent": 0, "send_failed": 0, "errors": []}
+    for name, run, keys in (("tâches", run_due_jobs, ("jobs_done", "jobs_failed")),
+                            ("envois", send_due_messages, ("sent", "send_failed"))):
+        if stop is not None and stop():
+            break
+        try:
+            counts = run(now, stop=stop)
+        except Exception as exc:
+            db.session.rollback()
+            log.exception("Passage du worker interrompu (%s)", name)
+            result["errors"].append(f"{name} : {type(exc).__name__} : {exc}")
+        else:
+            result.update(zip(keys, counts))
+    return result
+
+
+# --------------------------------------------------------------------------- reading (outbox page)
+
+
+def list_messages(status: str | None = None, search: str = "", page: int = 1, per_page: int = 50
+                  ) -> tuple[list[OutboxMessage], int]:
+    """Messages newest first, with the total for the pager."""
+    query = select(OutboxMessage)
+    if status:
+        query = query.where(OutboxMessage.status == status)
+    if search:
+        query = query.where(OutboxMessage.recipient.icontains(search, autoescape=True))
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = db.session.scalars(query.order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+                              .limit(per_page).offset((page - 1) * per_page))
+    return list(rows), total
+
+
+def message_counts() -> dict[str, int]:
+    counts = dict(db.session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
+    return {status: counts.get(status, 0) for status in MESSAGE_STATUSES}
+
+
+def list_jobs(statuses: tuple[str, ...] = ("pending", "failed"), limit: int = 500) -> list[Job]:
+    """Failed jobs first, then by due date."""
+    failed_first = (Job.status != "failed")
+    return list(db.session.scalars(select(Job).where(Job.status.in_(statuses))
+                                   .order_by(failed_first, Job.due_at, Job.id).limit(limit)))
+
+
+def job_counts() -> dict[str, int]:
+    counts = dict(db.session.execute(select(Job.status, func.count()).group_by(Job.status)).all())
+    return {status: counts.get(status, 0) for status in JOB_STATUSES}

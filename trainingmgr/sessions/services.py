@@ -11,6 +11,7 @@ from decimal import Decimal
 from functools import lru_cache
 
 import holidays
+from flask import current_app
 from blinker import Namespace
 from sqlalchemy import and_, exists, false, func, or_, select
 from sqlalchemy.orm import aliased, selectinload
@@ -279,7 +280,13 @@ def session_warnings(session: TrainingSession, taken: int | None = None) -> list
     if session.status in (S.OPEN.value, S.CONFIRMED.value):
         taken = seats_taken([session.id])[session.id] if taken is None else taken
         if taken < session.min_trainees:
-            warnings.append(f"Sous le minimum : {taken} inscrit(s) pour {session.min_trainees} minimum.")
+            days_left = (session.first_date - paris_today()).days if session.first_date else None
+            check_days = current_app.config["MINIMUM_CHECK_DAYS"]
+            if days_left is not None and 0 <= days_left <= check_days:
+                warnings.append(f"J−{days_left} et sous le minimum : {taken} inscrit(s) pour {session.min_trainees} "
+                                "minimum. Décidez du maintien de la session.")
+            else:
+                warnings.append(f"Sous le minimum : {taken} inscrit(s) pour {session.min_trainees} minimum.")
     if session.price_per_trainee is None and session.intra_price is None:
         warnings.append("Aucun prix.")
     if session.status in EDITABLE_STATUSES:

@@ -15,6 +15,7 @@ from ..core.errors import DomainError
 from ..core.forms import choices
 from ..core.timeutil import paris_today
 from ..core.web import fail, form_page, run_form
+from ..enrolments.services import funding_difference, pending_requests, session_enrolments
 from ..extensions import db
 from ..organisation.services import get_organisation
 from ..resources.services import list_locations, list_trainers
@@ -43,8 +44,9 @@ def _flash_warnings(warnings: list[str]) -> None:
 def dashboard():
     sessions = services.dashboard_sessions(current_user)
     taken = services.seats_taken([s.id for s in sessions])
-    context = {"sessions": sessions, "taken": taken, "course_gaps": []}
+    context = {"sessions": sessions, "taken": taken, "course_gaps": [], "requests": []}
     if current_user.is_staff:  # warnings are the advisor's to-do list
+        context["requests"] = pending_requests()
         context["warnings"] = {s.id: services.session_warnings(s, taken[s.id]) for s in sessions}
         org = get_organisation()
         for course in list_courses((CourseStatus.PUBLISHED.value,)):
@@ -117,8 +119,10 @@ def show(session_id: int):
         slot_form.location_id.data = str(session.location_id)
     if session.trainers:
         slot_form.trainer_id.data = str(session.trainers[0].id)
+    enrolments = session_enrolments(session)
     return render_template(
         "sessions/show.html", session=session, taken=taken, warnings=services.session_warnings(session, taken),
+        enrolments=enrolments, differences={e.id: funding_difference(e) for e in enrolments},
         transitions=services.allowed_transitions(session),
         status_actions=STATUS_ACTIONS, status_form=StatusForm(), slot_form=slot_form,
         editable=session.status in services.EDITABLE_STATUSES,

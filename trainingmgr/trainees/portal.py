@@ -1,16 +1,56 @@
-"""The trainee's personal page: reached through a signed, expiring link, no password."""
+"""The trainee's personal page: reached through a signed, expiring link, no password.
+
+/t/<token>                  the enrolment, its dates, place, convocation, and the positioning questionnaire card
+/t/<token>/positionnement   the positioning questionnaire: save and resume later, or send (then read-only)
+
+The link names one enrolment: whatever the page shows or changes is that enrolment's (403 when tampered
+with, 410 when expired). POSTs are rate-limited (TRAINEE_FORM_RATE_LIMIT, 30 per minute by default).
+"""
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
-from ..enrolments.services import enrolment_from_token
+from ..core.web import fail, form_page, run_form
+from ..enrolments.services import LIVE, enrolment_from_token
+from ..evaluations import services as evaluations
+from ..evaluations.forms import answers_form
+from ..extensions import limiter
 from ..organisation.services import get_organisation
 
 bp = Blueprint("trainee", __name__, url_prefix="/t")
 
 
+def _form_limit() -> str:
+    return current_app.config.get("TRAINEE_FORM_RATE_LIMIT", "30 per minute")
+
+
 @bp.route("/<token>")
 def home(token: str):
     enrolment = enrolment_from_token(token)
+    questionnaire, response = evaluations.positioning_for(enrolment)
     return render_template("trainee/home.html", enrolment=enrolment, session=enrolment.session,
-                           trainee=enrolment.trainee, org=get_organisation(), token=token)
+                           trainee=enrolment.trainee, org=get_organisation(), token=token,
+                           questionnaire=questionnaire, response=response, answerable=enrolment.status in LIVE)
+
+
+@bp.route("/<token>/positionnement", methods=["GET", "POST"])
+@limiter.limit(_form_limit, methods=["POST"])
+def positioning(token: str):
+    enrolment = enrolment_from_token(token)
+    questionnaire, response = evaluations.positioning_for(enrolment)
+    if questionnaire is None:
+        fail(404, "Cette formation n'a pas de questionnaire de positionnement.")
+    form = answers_form(questionnaire, response if request.method == "GET" else None)
+    submit = request.form.get("action") == "submit"
+    ok, _ = run_form(form, lambda: evaluations.answer_positioning(enrolment, form.answers(), submit=submit))
+    if ok:
+        if submit:
+            flash("Merci ! Vos réponses ont été envoyées à votre conseiller formation.", "success")
+        else:
+            flash("Vos réponses sont enregistrées. Vous pourrez reprendre plus tard avec le même lien.", "info")
+        return redirect(url_for("trainee.positioning", token=token))
+    questionnaire, response = evaluations.positioning_for(enrolment)
+    view = evaluations.response_view(response) if response is not None and response.submitted else None
+    return form_page("trainee/positioning.html", form, enrolment=enrolment, session=enrolment.session,
+                     trainee=enrolment.trainee, questionnaire=questionnaire, response=response, view=view,
+                     answerable=enrolment.status in LIVE, token=token, org=get_organisation())

@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    HiddenField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Optional
+
+from ..companies.models import OPCOS
+from ..core.forms import Form, FrenchDecimalField, choices, max_length
+from ..trainees.models import BPF_STATUSES, CIVILITIES
+from .models import FUNDING_KINDS, OPCO_STATUSES, POSITIONING_DECISIONS
+
+
+class EnrolForm(Form):
+    """Enrol an existing trainee, or a new one typed in (same e-mail, same person)."""
+
+    trainee_id = SelectField("Stagiaire déjà connu", validate_choice=False)
+    civility = SelectField("Civilité", choices=choices(CIVILITIES.items()), default="")
+    first_name = StringField("Prénom", validators=[max_length(80)])
+    last_name = StringField("Nom", validators=[max_length(80)])
+    email = EmailField("E-mail", validators=[max_length(254)])
+    phone = StringField("Téléphone", validators=[max_length(40)])
+    job_title = StringField("Fonction", validators=[max_length(120)])
+    bpf_status = SelectField("Statut", choices=choices(BPF_STATUSES.items()), default="employee")
+    company_id = SelectField("Entreprise (employeur)", validate_choice=False)
+    submit = SubmitField("Inscrire")
+
+    def set_choices(self, trainees, companies) -> None:
+        self.trainee_id.choices = choices(((t.id, f"{t.last_name} {t.first_name} <{t.email}>") for t in trainees),
+                                          blank="— nouveau stagiaire (ci-dessous) —")
+        self.company_id.choices = choices(((c.id, c.name) for c in companies), blank="— celle du stagiaire —")
+
+    def enrol_data(self) -> dict:
+        data: dict = {}
+        if self.trainee_id.data:
+            data["trainee_id"] = self.trainee_id.data
+        else:
+            data["trainee"] = {key: getattr(self, key).data for key in (
+                "civility", "first_name", "last_name", "email", "phone", "job_title", "bpf_status")}
+            if self.company_id.data:
+                data["trainee"]["company_id"] = self.company_id.data
+        if self.company_id.data:
+            data["company_id"] = self.company_id.data
+        return data
+
+
+class AcceptForm(Form):
+    company_name = StringField("Entreprise", validators=[max_length(200)])
+    company_siret = StringField("SIRET", validators=[max_length(20)])
+    submit = SubmitField("Valider la demande")
+
+
+class DecisionForm(Form):
+    decision = SelectField("Décision", choices=choices(POSITIONING_DECISIONS.items()))
+    comment = TextAreaField("Commentaire (adaptation prévue, réorientation proposée)", validators=[max_length(5000)])
+    submit = SubmitField("Enregistrer la décision")
+
+
+class CancelForm(Form):
+    reason = TextAreaField("Motif de l'annulation", validators=[DataRequired(), max_length(5000)])
+    submit = SubmitField("Annuler l'inscription")
+
+
+class OutcomeForm(Form):
+    status = HiddenField(validators=[DataRequired()])
+    submit = SubmitField("Valider")
+
+
+class FundingForm(Form):
+    kind = SelectField("Financeur", choices=choices(FUNDING_KINDS.items()))
+    amount = FrenchDecimalField("Montant pris en charge (€ TTC)", validators=[Optional()])
+    opco_name = SelectField("OPCO", choices=choices(((o, o) for o in OPCOS), blank="—"), default="")
+    opco_status = SelectField("État de la demande", choices=choices(OPCO_STATUSES.items(), blank="—"), default="")
+    opco_file_number = StringField("N° de dossier OPCO", validators=[max_length(60)])
+    opco_member_number = StringField("N° d'adhérent", validators=[max_length(60)])
+    requested_amount = FrenchDecimalField("Montant demandé", validators=[Optional()])
+    agreed_amount = FrenchDecimalField("Montant accordé", validators=[Optional()])
+    subrogation = BooleanField("Subrogation de paiement (l'OPCO paie l'organisme)")
+    requested_on = DateField("Demandée le", validators=[Optional()])
+    agreed_on = DateField("Accordée le", validators=[Optional()])
+    refused_on = DateField("Refusée le", validators=[Optional()])
+    buyer_siret = StringField("SIRET de l'acheteur public", validators=[max_length(20)])
+    service_code = StringField("Code service Chorus Pro", validators=[max_length(100)])
+    engagement_number = StringField("N° d'engagement / bon de commande", validators=[max_length(100)])
+    notes = TextAreaField("Notes", validators=[max_length(5000)])
+    submit = SubmitField("Enregistrer le financement")
+
+
+class PublicRequestForm(Form):
+    civility = SelectField("Civilité", choices=choices(CIVILITIES.items()), default="")
+    first_name = StringField("Prénom", validators=[DataRequired(), max_length(80)])
+    last_name = StringField("Nom", validators=[DataRequired(), max_length(80)])
+    email = EmailField("E-mail", validators=[DataRequired(), max_length(254)])
+    phone = StringField("Téléphone", validators=[max_length(40)])
+    job_title = StringField("Fonction", validators=[max_length(120)])
+    company_name = StringField("Entreprise (laissez vide si vous financez vous-même)", validators=[max_length(200)])
+    company_siret = StringField("SIRET de l'entreprise", validators=[max_length(20)])
+    message = TextAreaField("Message (besoins, questions, adaptation nécessaire)", validators=[max_length(5000)])
+    consent = BooleanField("J'accepte que mes données soient utilisées pour traiter ma demande et organiser ma "
+                           "formation.")
+    # Honeypot: hidden from people, filled by robots.
+    website = StringField("Site web (ne pas remplir)")
+    submit = SubmitField("Envoyer ma demande")

@@ -1,0 +1,161 @@
+"""Advisor screens: enrol, handle public requests, decide on prerequisites, cancel, fund."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from ..accounts.permissions import staff_required
+from ..companies.services import list_companies
+from ..core.web import external_url, fail, form_page, run_form
+from ..extensions import db
+from ..sessions.services import get_session
+from ..trainees.services import list_trainees
+from . import services
+from .forms import AcceptForm, CancelForm, DecisionForm, EnrolForm, FundingForm, OutcomeForm
+from .models import ENROLMENT_STATUS_LABELS, FundingLine
+
+bp = Blueprint("enrolments", __name__)
+
+
+@bp.route("/sessions/<int:session_id>/enrolments/new", methods=["GET", "POST"])
+@staff_required
+def new(session_id: int):
+    session = get_session(session_id, current_user)
+    form = EnrolForm()
+    form.set_choices(list_trainees(), list_companies())
+    ok, enrolment = run_form(form, lambda: services.enrol_from_data(session, form.enrol_data(), current_user))
+    if ok:
+        flash(f"{enrolment.trainee.full_name} : {enrolment.status_label.lower()}.", "success")
+        return redirect(url_for("sessions.show", session_id=session.id))
+    return form_page("enrolments/new.html", form, session=session)
+
+
+def _positioning(enrolment):
+    from ..evaluations.services import positioning_summary
+
+    return positioning_summary(enrolment)
+
+
+@bp.route("/enrolments/<int:enrolment_id>")
+@staff_required
+def show(enrolment_id: int):
+    return _render_show(services.get_enrolment(enrolment_id, current_user))
+
+
+def _render_show(enrolment, status: int = 200, **forms):
+    accept_form = forms.get("accept_form") or AcceptForm(data={
+        "company_name": enrolment.requested_company_name, "company_siret": enrolment.requested_company_siret})
+    decision_form = forms.get("decision_form") or DecisionForm(data={
+        "decision": enrolment.positioning_decision or "admitted", "comment": enrolment.positioning_comment})
+    return render_template(
+        "enrolments/show.html", enrolment=enrolment, session=enrolment.session, trainee=enrolment.trainee,
+        accept_form=accept_form, decision_form=decision_form,
+        cancel_form=forms.get("cancel_form") or CancelForm(), outcome_form=OutcomeForm(),
+        summary=_positioning(enrolment), difference=services.funding_difference(enrolment),
+        needs_decision=services.needs_prerequisite_decision(enrolment),
+        personal_url=external_url("trainee.home", token=services.trainee_token(enrolment)),
+        live=enrolment.status in services.LIVE, final_marks=sorted(services.FINAL_MARKS),
+        status_labels=ENROLMENT_STATUS_LABELS,
+    ), status
+
+
+def _action(enrolment_id: int, form_name: str, form, action, success: str):
+    """A POST on the enrolment page: back to it on success; the page again with the errors otherwise."""
+    enrolment = services.get_enrolment(enrolment_id, current_user)
+    ok, _ = run_form(form, lambda: action(enrolment))
+    if ok:
+        flash(success, "success")
+        return redirect(url_for("enrolments.show", enrolment_id=enrolment.id))
+    db.session.expire_all()
+    enrolment = services.get_enrolment(enrolment_id, current_user)
+    return _render_show(enrolment, getattr(form, "error_status", 422) if form.errors else 400, **{form_name: form})
+
+
+@bp.route("/enrolments/<int:enrolment_id>/accept", methods=["POST"])
+@staff_required
+def accept(enrolment_id: int):
+    form = AcceptForm()
+    return _action(enrolment_id, "accept_form", form, lambda e: services.accept_request(
+        e, current_user, {"name": form.company_name.data, "siret": form.company_siret.data}),
+        "Demande validée.")
+
+
+@bp.route("/enrolments/<int:enrolment_id>/decision", methods=["POST"])
+@staff_required
+def decision(enrolment_id: int):
+    form = DecisionForm()
+    return _action(enrolment_id, "decision_form", form,
+                   lambda e: services.record_decision(e, form.decision.data, form.comment.data, current_user),
+                   "Décision enregistrée.")
+
+
+@bp.route("/enrolments/<int:enrolment_id>/cancel", methods=["POST"])
+@staff_required
+def cancel(enrolment_id: int):
+    form = CancelForm()
+    return _action(enrolment_id, "cancel_form", form,
+                   lambda e: services.cancel(e, current_user, form.reason.data), "Inscription annulée.")
+
+
+@bp.route("/enrolments/<int:enrolment_id>/outcome", methods=["POST"])
+@staff_required
+def outcome(enrolment_id: int):
+    form = OutcomeForm()
+    return _action(enrolment_id, "outcome_form", form,
+                   lambda e: services.mark_outcome(e, form.status.data, current_user), "Bilan enregistré.")
+
+
+def _funding_line(enrolment, line_id: int | None) -> FundingLine | None:
+    if line_id is None:
+        return None
+    line = db.session.get(FundingLine, line_id)
+    if line is None or line.enrolment_id != enrolment.id:
+        fail(404, "Financement introuvable.")
+    return line
+
+
+@bp.route("/enrolments/<int:enrolment_id>/funding/new", methods=["GET", "POST"])
+@bp.route("/enrolments/<int:enrolment_id>/funding/<int:line_id>", methods=["GET", "POST"])
+@staff_required
+def funding(enrolment_id: int, line_id: int | None = None):
+    enrolment = services.get_enrolment(enrolment_id, current_user)
+    line = _funding_line(enrolment, line_id)
+    if request.method == "POST":
+        form = FundingForm()
+    elif line is not None:
+        form = FundingForm(obj=line)
+    else:  # a new line proposes what is still to cover, and the employer's OPCO
+        company = enrolment.company
+        form = FundingForm(data={"amount": services.funding_difference(enrolment),
+                                 "kind": "opco" if company is not None and company.opco else "company",
+                                 "opco_name": company.opco if company is not None else "",
+                                 "opco_status": "to_request"})
+    ok, _ = run_form(form, lambda: services.save_funding_line(enrolment, line, form.data_for_service(), current_user))
+    if ok:
+        flash("Financement enregistré.", "success")
+        return redirect(url_for("enrolments.show", enrolment_id=enrolment.id))
+    return form_page("enrolments/funding.html", form, enrolment=enrolment, line=line)
+
+
+@bp.route("/enrolments/<int:enrolment_id>/funding/<int:line_id>/delete", methods=["POST"])
+@staff_required
+def funding_delete(enrolment_id: int, line_id: int):
+    enrolment = services.get_enrolment(enrolment_id, current_user)
+    line = _funding_line(enrolment, line_id)  # the CSRF token was checked before the view
+    services.delete_funding_line(line, current_user)
+    db.session.commit()
+    flash("Financement retiré.", "success")
+    return redirect(url_for("enrolments.show", enrolment_id=enrolment.id))
+
+
+@bp.route("/funding")
+@staff_required
+def board():
+    return render_template("enrolments/board.html", lines=services.funding_board())
+
+
+@bp.route("/enrolments/requests")
+@staff_required
+def requests():
+    return render_template("enrolments/requests.html", enrolments=services.pending_requests())
+

@@ -1,0 +1,55 @@
+"""A WTForms form built from a questionnaire: one field ``q<question id>`` per question.
+
+The fields only parse what the browser sends (and keep it on a refusal); the rules (1–5, a choice of that
+question, required answers on submit, 5000 characters) live in evaluations.services, whose errors land beside
+the questions through ``Form.apply_errors``."""
+from __future__ import annotations
+
+from wtforms import RadioField, SelectMultipleField, TextAreaField
+
+from ..core.forms import Form, choices
+from .models import Questionnaire, Response
+from .services import MAX_TEXT, initial_form_data
+
+SCALE_CHOICES = [(str(i), str(i)) for i in range(1, 6)]
+YES_NO_CHOICES = [("yes", "Oui"), ("no", "Non")]
+
+
+def _options(question) -> list:
+    return choices((str(c.id), c.text) for c in question.choices)
+
+
+class AnswersForm(Form):
+    """Base of the generated forms. ``questions`` maps each field name to its question."""
+
+    questions: dict = {}
+
+    def answers(self) -> dict:
+        """{"q<id>": raw value} for the service."""
+        return {name: self._fields[name].data for name in self.questions if name in self._fields}
+
+    def question_fields(self):
+        """(question, field) in the questionnaire's order."""
+        return [(question, self._fields[name]) for name, question in self.questions.items()]
+
+
+def _field(question):
+    label = question.text
+    if question.kind == "scale":
+        return RadioField(label, choices=choices(SCALE_CHOICES), validate_choice=False)
+    if question.kind == "single":
+        return RadioField(label, choices=_options(question), validate_choice=False)
+    if question.kind == "multiple":
+        return SelectMultipleField(label, choices=_options(question), validate_choice=False)
+    if question.kind == "yes_no":
+        return RadioField(label, choices=choices(YES_NO_CHOICES), validate_choice=False)
+    return TextAreaField(label, render_kw={"maxlength": MAX_TEXT, "rows": 4})
+
+
+def answers_form(questionnaire: Questionnaire, response: Response | None = None) -> AnswersForm:
+    """The form of ``questionnaire``. Give the saved ``response`` on a GET only: on a POST the fields hold
+    what was sent (an unticked radio button must not come back from the draft)."""
+    attrs = {f"q{q.id}": _field(q) for q in questionnaire.questions}
+    attrs["questions"] = {f"q{q.id}": q for q in questionnaire.questions}
+    form_class = type("QuestionnaireForm", (AnswersForm,), attrs)
+    return form_class(data=initial_form_data(response))

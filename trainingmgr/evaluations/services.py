@@ -1,0 +1,615 @@
+"""The questionnaire engine: questionnaires built from a plain spec, answers checked per question kind, drafts
+("enregistrer et continuer plus tard"), submission (then frozen), score, and what a submitted positioning
+questionnaire changes on the enrolment (prerequisite confirmed, adaptation needs, history).
+
+Answers come in as a mapping ``{"q<question id>": raw value}`` (the form's field names; an int id or its
+string also works). The mapping is the whole set of answers: a question missing from it is unanswered.
+Raw values are what a form or a JSON body gives:
+
+- scale: an integer 1–5 (``3`` or ``"3"``);
+- single: the id of one choice of that question;
+- multiple: a list of choice ids of that question (a single id is a list of one);
+- yes_no: ``True``/``False`` or "yes"/"no", "oui"/"non", "true"/"false", "1"/"0";
+- text: a string of at most 5000 characters.
+
+Errors are French, one per question, under the field name ``q<question id>``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from ..catalogue.models import Course
+from ..core.errors import ConflictError, NotFoundError, ValidationError
+from ..core.formatting import date_fr, number_fr
+from ..core.timeutil import utcnow
+from ..core.validation import id_or_none
+from ..enrolments.models import Enrolment
+from ..extensions import db
+from .models import QUESTION_KINDS, QUESTION_ROLES, QUESTIONNAIRE_KINDS, Answer, Choice, Question, Questionnaire, Response
+
+MAX_TEXT = 5000
+SCALE = range(1, 6)
+CHOICE_KINDS = ("single", "multiple")
+POSITIONING = "positioning"
+
+YES = {"yes", "oui", "true", "1", "on", "o", "y"}
+NO = {"no", "non", "false", "0", "off", "n"}
+# Answers to an adaptation question that mean "nothing to adapt": not copied to the trainee's record.
+NOTHING = {"", "aucun", "aucune", "aucun besoin", "pas de besoin", "pas de besoins", "non", "non merci", "rien",
+           "néant", "neant", "ras", "r.a.s", "n/a", "na", "-", "/", "sans objet", "pas d'adaptation",
+           "aucune adaptation", "je n'ai pas de besoin", "je n'ai aucun besoin", "pas concerné", "pas concernée",
+           "non concerné", "non concernée"}
+
+MESSAGES = {
+    "required": "Cette question est obligatoire.",
+    "scale": "Choisissez une note de 1 à 5.",
+    "choice": "Choix inconnu pour cette question : choisissez parmi les réponses proposées.",
+    "yes_no": "Répondez par oui ou par non.",
+    "text_type": "Réponse attendue sous forme de texte.",
+    "text_long": f"Votre réponse ne doit pas dépasser {MAX_TEXT} caractères.",
+}
+INVALID = "Certaines réponses sont à compléter ou à corriger : voyez les messages sous les questions concernées."
+ALREADY_SUBMITTED = "Vos réponses ont déjà été envoyées : elles ne peuvent plus être modifiées."
+
+
+# --------------------------------------------------------------------------- building questionnaires
+
+
+def create_questionnaire(spec: dict) -> Questionnaire:
+    """A questionnaire from a plain spec (demo data, tests)::
+
+        {"kind": "positioning", "title": "…", "intro": "…", "course": course (or "course_id": 3),
+         "active": True, "anonymous": False,
+         "questions": [
+             {"kind": "scale", "text": "…", "help": "…", "required": True, "role": ""},
+             {"kind": "single", "text": "…", "choices": [{"text": "…", "correct": True, "points": 1},
+                                                        {"text": "…", "correct": False}, "plain choice"]},
+         ]}
+
+    Questions and choices keep the order of the lists. An active questionnaire of a course replaces (makes
+    inactive) the course's previous active one of the same kind and takes the next version number;
+    responses already given keep pointing at theirs."""
+    fields: dict[str, list[str]] = {}
+
+    def error(name: str, message: str) -> None:
+        fields.setdefault(name, []).append(message)
+
+    kind = str(spec.get("kind") or "")
+    if kind not in QUESTIONNAIRE_KINDS:
+        error("kind", "Type de questionnaire inconnu.")
+    title = str(spec.get("title") or "").strip()
+    if not title or len(title) > 200:
+        error("title", "Le titre est obligatoire (200 caractères au plus).")
+    course = spec.get("course")
+    if course is None and spec.get("course_id") not in (None, ""):
+        course = db.session.get(Course, id_or_none(spec.get("course_id")) or 0)
+        if course is None:
+            error("course_id", "Formation introuvable.")
+    questions = list(spec.get("questions") or [])
+    if not questions:
+        error("questions", "Un questionnaire compte au moins une question.")
+    built: list[Question] = []
+    for index, qspec in enumerate(questions):
+        name = f"questions.{index}"
+        qkind = str(qspec.get("kind") or "")
+        role = str(qspec.get("role") or "")
+        text = str(qspec.get("text") or "").strip()
+        if qkind not in QUESTION_KINDS:
+            error(f"{name}.kind", "Type de question inconnu : scale, single, multiple, yes_no ou text.")
+        if role not in QUESTION_ROLES:
+            error(f"{name}.role", "Rôle inconnu : prerequisite, accessibility, expectations ou rien.")
+        if role == "prerequisite" and qkind != "yes_no":
+            error(f"{name}.role", "La confirmation du prérequis est une question oui / non.")
+        if not text:
+            error(f"{name}.text", "Le texte de la question est obligatoire.")
+        question = Question(position=index + 1, kind=qkind, text=text, help=str(qspec.get("help") or "").strip(),
+                            required=bool(qspec.get("required", True)), role=role)
+        choice_specs = list(qspec.get("choices") or [])
+        if qkind in CHOICE_KINDS and len(choice_specs) < 2:
+            error(f"{name}.choices", "Une question à choix propose au moins deux réponses.")
+        if qkind not in CHOICE_KINDS and choice_specs:
+            error(f"{name}.choices", "Seules les questions à choix unique ou multiple proposent des réponses.")
+        for cindex, cspec in enumerate(choice_specs):
+            cspec = {"text": cspec} if isinstance(cspec, str) else dict(cspec)
+            ctext = str(cspec.get("text") or "").strip()
+            if not ctext or len(ctext) > 500:
+                error(f"{name}.choices.{cindex}", "Le texte d'une réponse est obligatoire (500 caractères au plus).")
+            points = cspec.get("points", 0)
+            if isinstance(points, bool) or not isinstance(points, int):
+                error(f"{name}.choices.{cindex}", "Les points sont un nombre entier.")
+                points = 0
+            correct = cspec.get("correct", cspec.get("is_correct"))
+            question.choices.append(Choice(position=cindex + 1, text=ctext, points=points,
+                                           is_correct=None if correct is None else bool(correct)))
+        built.append(question)
+    if fields:
+        raise ValidationError("Le questionnaire est incomplet ou invalide.", fields=fields)
+
+    active = bool(spec.get("active", True))
+    version = 1
+    if course is not None:
+        previous = list(db.session.scalars(select(Questionnaire).where(
+            Questionnaire.kind == kind, Questionnaire.course_id == course.id)))
+        version = max((q.version for q in previous), default=0) + 1
+        if active:
+            for old in previous:
+                old.active = False
+    questionnaire = Questionnaire(kind=kind, title=title, intro=str(spec.get("intro") or "").strip(),
+                                  course=course, version=int(spec.get("version") or version), active=active,
+                                  anonymous=bool(spec.get("anonymous", False)), questions=built)
+    db.session.add(questionnaire)
+    db.session.flush()
+    return questionnaire
+
+
+# --------------------------------------------------------------------------- finding
+
+
+def _questionnaire_options():
+    return (selectinload(Questionnaire.questions).selectinload(Question.choices),)
+
+
+def positioning_questionnaire(course: Course | int) -> Questionnaire | None:
+    """The course's active positioning questionnaire (the latest version if several are active)."""
+    course_id = course if isinstance(course, int) else course.id
+    return db.session.scalar(
+        select(Questionnaire).where(Questionnaire.kind == POSITIONING, Questionnaire.course_id == course_id,
+                                    Questionnaire.active.is_(True))
+        .order_by(Questionnaire.version.desc(), Questionnaire.id.desc()).limit(1)
+        .options(*_questionnaire_options())
+    )
+
+
+def positioning_response(enrolment: Enrolment) -> Response | None:
+    """The enrolment's positioning response (draft or submitted), whichever questionnaire version it answers."""
+    return db.session.scalar(
+        select(Response).join(Questionnaire, Response.questionnaire_id == Questionnaire.id)
+        .where(Response.enrolment_id == enrolment.id, Questionnaire.kind == POSITIONING)
+        .order_by(Response.id.desc()).limit(1)
+        .options(selectinload(Response.answers))
+    )
+
+
+def positioning_for(enrolment: Enrolment) -> tuple[Questionnaire | None, Response | None]:
+    """(questionnaire, response) for the enrolment: the questionnaire its response answers if it has begun,
+    else its course's active one; (None, None) when the course has none."""
+    response = positioning_response(enrolment)
+    if response is not None:
+        return response.questionnaire, response
+    return positioning_questionnaire(enrolment.session.course_id), None
+
+
+def _lock_enrolment(enrolment_id: int) -> None:
+    """Serialise the answers of one enrolment until the transaction ends (two tabs, a double click): the
+    enrolment row is locked on PostgreSQL; on SQLite the transaction becomes a write transaction at once."""
+    connection = db.session.connection()
+    if connection.dialect.name == "sqlite":
+        if not connection.connection.driver_connection.in_transaction:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        db.session.execute(select(Enrolment.id).where(Enrolment.id == enrolment_id).with_for_update())
+
+
+def get_or_create_response(questionnaire: Questionnaire, enrolment: Enrolment) -> Response:
+    """The enrolment's response to ``questionnaire``, created as a draft if there is none yet."""
+    _lock_enrolment(enrolment.id)
+    response = db.session.scalar(
+        select(Response).where(Response.questionnaire_id == questionnaire.id, Response.enrolment_id == enrolment.id)
+        .execution_options(populate_existing=True)
+    )
+    if response is None:
+        response = Response(questionnaire=questionnaire, enrolment_id=enrolment.id, status="draft")
+        db.session.add(response)
+        db.session.flush()
+    return response
+
+
+# --------------------------------------------------------------------------- checking answers
+
+
+def _key(question: Question) -> str:
+    return f"q{question.id}"
+
+
+def _raw(data: dict, question: Question):
+    for key in (_key(question), str(question.id), question.id):
+        if key in data:
+            return data[key]
+    return None
+
+
+def _blank(value) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    if isinstance(value, (list, tuple)):
+        return all(_blank(v) for v in value)
+    return False
+
+
+def _int(value) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("+-").isdigit() and len(value.strip()) <= 12:
+        return int(value.strip())
+    return None
+
+
+def clean_answer(question: Question, raw) -> Any:
+    """The stored form of one answer (None when unanswered); ValidationError naming ``q<id>`` if invalid."""
+    name = _key(question)
+    if _blank(raw):
+        return None
+    kind = question.kind
+    if kind == "scale":
+        value = _int(raw)
+        if value is None or value not in SCALE:
+            raise ValidationError(MESSAGES["scale"], field=name)
+        return value
+    if kind == "single":
+        if isinstance(raw, (list, tuple)):
+            values = [v for v in raw if not _blank(v)]
+            if len(values) != 1:
+                raise ValidationError(MESSAGES["choice"], field=name)
+            raw = values[0]
+        value = _int(raw)
+        if value is None or value not in {c.id for c in question.choices}:
+            raise ValidationError(MESSAGES["choice"], field=name)
+        return value
+    if kind == "multiple":
+        values = raw if isinstance(raw, (list, tuple)) else [raw]
+        ids = {c.id: c.position for c in question.choices}
+        chosen: set[int] = set()
+        for item in values:
+            if _blank(item):
+                continue
+            value = _int(item)
+            if value is None or value not in ids:
+                raise ValidationError(MESSAGES["choice"], field=name)
+            chosen.add(value)
+        return sorted(chosen, key=lambda pk: ids[pk]) or None
+    if kind == "yes_no":
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().casefold() if isinstance(raw, (str, int)) else None
+        if text in YES:
+            return True
+        if text in NO:
+            return False
+        raise ValidationError(MESSAGES["yes_no"], field=name)
+    if kind == "text":
+        if not isinstance(raw, str):
+            raise ValidationError(MESSAGES["text_type"], field=name)
+        text = raw.replace("\r\n", "\n").replace("\r", "\n").strip()
+        if len(text) > MAX_TEXT:
+            raise ValidationError(MESSAGES["text_long"], field=name)
+        return text
+    raise ValidationError("Type de question inconnu.", field=name)  # pragma: no cover - refused at creation
+
+
+def clean_answers(questionnaire: Questionnaire, data: dict, *, require: bool = False) -> dict[int, Any]:
+    """{question id: stored value or None} for every question; all the errors at once (ValidationError).
+    With ``require``, an unanswered required question is an error too."""
+    data = data or {}
+    fields: dict[str, list[str]] = {}
+    out: dict[int, Any] = {}
+    for question in questionnaire.questions:
+        try:
+            value = clean_answer(question, _raw(data, question))
+        except ValidationError as exc:
+            for name, messages in exc.fields.items():
+                fields.setdefault(name, []).extend(messages)
+            continue
+        if value is None and require and question.required:
+            fields.setdefault(_key(question), []).append(MESSAGES["required"])
+        out[question.id] = value
+    if fields:
+        raise ValidationError(INVALID, fields=fields)
+    return out
+
+
+# --------------------------------------------------------------------------- saving and submitting
+
+
+def score(response: Response) -> Decimal:
+    """Sum of the points of the chosen choices (single: the one chosen; multiple: all of them)."""
+    questions = {q.id: q for q in response.questionnaire.questions}
+    total = Decimal(0)
+    for answer in response.answers:
+        question = questions.get(answer.question_id)
+        if question is None or question.kind not in CHOICE_KINDS:
+            continue
+        chosen = _chosen_ids(question, answer.value)
+        total += sum((Decimal(c.points) for c in question.choices if c.id in chosen), Decimal(0))
+    return total
+
+
+def _chosen_ids(question: Question, value) -> set[int]:
+    if question.kind == "single" and isinstance(value, int) and not isinstance(value, bool):
+        return {value}
+    if question.kind == "multiple" and isinstance(value, list):
+        return {v for v in value if isinstance(v, int)}
+    return set()
+
+
+def save_answers(response: Response, data: dict, *, submit: bool = False) -> Response:
+    """Save the answers of a response: a draft accepts unanswered questions (save and resume later);
+    ``submit`` also requires the required ones, computes the score and freezes the response (409 afterwards).
+    Nothing is saved when an answer is invalid (ValidationError, every question's message at once)."""
+    if response.enrolment_id is not None:
+        _lock_enrolment(response.enrolment_id)
+        db.session.refresh(response)
+    if response.submitted:
+        raise ConflictError(ALREADY_SUBMITTED)
+    questionnaire = response.questionnaire
+    clean = clean_answers(questionnaire, data, require=submit)
+    existing = {a.question_id: a for a in response.answers}
+    for question in questionnaire.questions:
+        value = clean.get(question.id)
+        answer = existing.get(question.id)
+        if value is None:
+            if answer is not None:
+                response.answers.remove(answer)
+        elif answer is None:
+            response.answers.append(Answer(question_id=question.id, value=value))
+        elif answer.value != value:
+            answer.value = value
+    response.updated_at = utcnow()
+    if submit:
+        response.status = "submitted"
+        response.submitted_at = utcnow()
+        response.score = score(response)
+        response.max_score = questionnaire.max_score
+        db.session.flush()
+        _after_submit(response)
+    db.session.flush()
+    return response
+
+
+def _after_submit(response: Response) -> None:
+    if response.questionnaire.kind == POSITIONING and response.enrolment_id is not None:
+        _positioning_submitted(response)
+
+
+# --------------------------------------------------------------------------- positioning
+
+
+def _check_answerable(enrolment: Enrolment) -> None:
+    from ..enrolments.services import LIVE
+
+    if enrolment.status not in LIVE:
+        raise ConflictError(f"Votre inscription est « {enrolment.status_label.lower()} » : le questionnaire de "
+                            "positionnement n'est plus à remplir.")
+
+
+def answer_positioning(enrolment: Enrolment, data: dict, *, submit: bool = False) -> Response:
+    """The trainee's answers to the positioning questionnaire of their enrolment's course (draft or submit)."""
+    questionnaire, response = positioning_for(enrolment)
+    if questionnaire is None:
+        raise NotFoundError("Cette formation n'a pas de questionnaire de positionnement.")
+    if response is not None and response.submitted:
+        raise ConflictError(ALREADY_SUBMITTED)
+    _check_answerable(enrolment)
+    if response is None:
+        response = get_or_create_response(questionnaire, enrolment)
+    return save_answers(response, data, submit=submit)
+
+
+def _is_nothing(text: str) -> bool:
+    simple = " ".join(text.replace("’", "'").split()).casefold().strip(" .!,;")
+    return simple in NOTHING
+
+
+def _role_texts(response: Response, role: str) -> list[str]:
+    """The answers to the questions of ``role``, as text (free text, chosen choices, "question : oui")."""
+    answers = {a.question_id: a.value for a in response.answers}
+    texts: list[str] = []
+    for question in response.questionnaire.questions:
+        if question.role != role or question.id not in answers:
+            continue
+        value = answers[question.id]
+        if question.kind == "text" and isinstance(value, str) and value.strip():
+            texts.append(value.strip())
+        elif question.kind in CHOICE_KINDS:
+            chosen = _chosen_ids(question, value)
+            texts.extend(c.text for c in question.choices if c.id in chosen)
+        elif question.kind == "yes_no" and value is True:
+            texts.append(f"{question.text} : oui")
+    return texts
+
+
+def accessibility_answers(response: Response | None) -> list[str]:
+    """What the trainee said about adaptation needs, without the "aucun" / "rien" kind of answers."""
+    if response is None:
+        return []
+    return [t for t in _role_texts(response, "accessibility") if not _is_nothing(t)]
+
+
+def prerequisite_answer(response: Response | None) -> bool | None:
+    """True when every prerequisite question is answered yes, False if one is answered no, None otherwise."""
+    if response is None:
+        return None
+    answers = {a.question_id: a.value for a in response.answers}
+    values = [answers.get(q.id) for q in response.questionnaire.questions if q.role == "prerequisite"]
+    if not values or any(v is None for v in values):
+        return False if False in values else None
+    return all(v is True for v in values)
+
+
+def _positioning_submitted(response: Response) -> None:
+    from ..enrolments.services import record_positioning_answers
+
+    enrolment = db.session.get(Enrolment, response.enrolment_id)
+    prerequisite = prerequisite_answer(response)
+    needs = accessibility_answers(response)
+    parts = ["Questionnaire de positionnement envoyé par le stagiaire"]
+    if response.max_score:
+        parts.append(f"score {number_fr(response.score)}/{number_fr(response.max_score)}")
+    if prerequisite is True:
+        parts.append("prérequis confirmé")
+    elif prerequisite is False:
+        parts.append("prérequis NON confirmé")
+    if needs:
+        parts.append("besoin d'adaptation signalé")
+    record_positioning_answers(enrolment, message=" ; ".join(parts) + ".", prerequisite_confirmed=prerequisite is True,
+                               accessibility=needs)
+
+
+# --------------------------------------------------------------------------- reading answers back
+
+
+@dataclass
+class ChoiceRow:
+    text: str
+    chosen: bool
+    is_correct: bool | None
+    points: int
+
+
+@dataclass
+class AnswerRow:
+    question: Question
+    answered: bool
+    text: str  # the answer as one line of text ("4 / 5", "Oui", the choices, the free text)
+    choices: list[ChoiceRow] = field(default_factory=list)  # every choice of a choice question
+    scored: bool = False
+    points: Decimal | None = None
+    max_points: Decimal = Decimal(0)
+
+    @property
+    def correct(self) -> bool | None:
+        """For a scored question: every chosen choice is correct and no correct one is missed."""
+        marked = [c for c in self.choices if c.is_correct is not None]
+        if not marked or not self.answered:
+            return None
+        return all(c.chosen == bool(c.is_correct) for c in marked)
+
+
+@dataclass
+class ResponseView:
+    """What the templates show of a response (templates/evaluations/_response.html)."""
+
+    questionnaire: Questionnaire | None
+    response: Response | None
+    rows: list[AnswerRow] = field(default_factory=list)
+
+    @property
+    def submitted(self) -> bool:
+        return self.response is not None and self.response.submitted
+
+    @property
+    def submitted_at(self) -> dt.datetime | None:
+        return self.response.submitted_at if self.response is not None else None
+
+    @property
+    def max_score(self) -> Decimal | None:
+        if self.response is not None and self.response.max_score is not None:
+            return self.response.max_score
+        return self.questionnaire.max_score if self.questionnaire is not None else None
+
+    @property
+    def score(self) -> Decimal | None:
+        return self.response.score if self.submitted else None
+
+    @property
+    def scored(self) -> bool:
+        return bool(self.max_score)
+
+    @property
+    def status_label(self) -> str:
+        if self.response is None:
+            return "Pas encore de réponse"
+        if self.submitted:
+            return f"Envoyé le {date_fr(self.response.submitted_at)}"
+        return "Brouillon"
+
+
+def answer_rows(questionnaire: Questionnaire, response: Response | None) -> list[AnswerRow]:
+    answers = {a.question_id: a.value for a in response.answers} if response is not None else {}
+    rows = []
+    for question in questionnaire.questions:
+        value = answers.get(question.id)
+        row = AnswerRow(question=question, answered=value is not None, text="", scored=question.scored,
+                        max_points=question.max_points)
+        if question.kind in CHOICE_KINDS:
+            chosen = _chosen_ids(question, value)
+            row.choices = [ChoiceRow(c.text, c.id in chosen, c.is_correct, c.points) for c in question.choices]
+            row.text = " ; ".join(c.text for c in question.choices if c.id in chosen)
+            if row.answered:
+                row.points = sum((Decimal(c.points) for c in question.choices if c.id in chosen), Decimal(0))
+        elif question.kind == "scale" and value is not None:
+            row.text = f"{value} / 5"
+        elif question.kind == "yes_no" and value is not None:
+            row.text = "Oui" if value else "Non"
+        elif value is not None:
+            row.text = str(value)
+        rows.append(row)
+    return rows
+
+
+def response_view(response: Response) -> ResponseView:
+    return ResponseView(response.questionnaire, response, answer_rows(response.questionnaire, response))
+
+
+@dataclass
+class PositioningSummary(ResponseView):
+    """What the advisor's enrolment page shows of the positioning (``summary`` in _response.html)."""
+
+    enrolment: Enrolment | None = None
+    prerequisite_confirmed: bool = False
+    prerequisite_confirmed_at: dt.datetime | None = None
+    prerequisite_answer: bool | None = None  # the trainee's own answer (False: said no)
+    has_prerequisite_question: bool = False
+    accessibility_answers: list[str] = field(default_factory=list)
+    expectations: list[str] = field(default_factory=list)
+
+
+def positioning_summary(enrolment: Enrolment) -> PositioningSummary:
+    """The positioning of one enrolment: questionnaire (None if its course has none), response (None until the
+    trainee saves something), answer rows, score / max (submitted only), prerequisite and adaptation needs."""
+    questionnaire, response = positioning_for(enrolment)
+    submitted = response is not None and response.submitted
+    return PositioningSummary(
+        questionnaire=questionnaire,
+        response=response,
+        rows=answer_rows(questionnaire, response) if questionnaire is not None else [],
+        enrolment=enrolment,
+        prerequisite_confirmed=enrolment.prerequisite_confirmed_at is not None,
+        prerequisite_confirmed_at=enrolment.prerequisite_confirmed_at,
+        prerequisite_answer=prerequisite_answer(response) if submitted else None,
+        has_prerequisite_question=questionnaire is not None and any(
+            q.role == "prerequisite" for q in questionnaire.questions),
+        accessibility_answers=accessibility_answers(response) if submitted else [],
+        expectations=_role_texts(response, "expectations") if submitted else [],
+    )
+
+
+def initial_form_data(response: Response | None) -> dict[str, Any]:
+    """A response's saved answers as form data {"q<id>": value} (what the form shows when resumed)."""
+    if response is None:
+        return {}
+    questions = {q.id: q for q in response.questionnaire.questions}
+    data: dict[str, Any] = {}
+    for answer in response.answers:
+        question = questions.get(answer.question_id)
+        if question is None:
+            continue
+        value = answer.value
+        if question.kind == "multiple":
+            data[_key(question)] = [str(v) for v in (value or [])]
+        elif question.kind == "yes_no":
+            data[_key(question)] = "yes" if value else "no"
+        elif question.kind == "text":
+            data[_key(question)] = value
+        else:
+            data[_key(question)] = str(value)
+    return data

@@ -1,0 +1,70 @@
+"""Advisor screens for trainees: list, record, duplicates merged."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..accounts.permissions import staff_required
+from ..companies.services import list_companies
+from ..core.forms import choices
+from ..core.web import form_page, run_form
+from ..enrolments.models import Enrolment
+from ..extensions import db
+from . import services
+from .forms import MergeForm, TraineeForm
+
+bp = Blueprint("trainees", __name__, url_prefix="/trainees")
+
+
+@bp.route("/")
+@staff_required
+def index():
+    search = request.args.get("q", "").strip()[:100]
+    return render_template("trainees/index.html", trainees=services.list_trainees(search), search=search)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@bp.route("/<int:trainee_id>", methods=["GET", "POST"])
+@staff_required
+def form(trainee_id: int | None = None):
+    trainee = services.get_trainee(trainee_id) if trainee_id else None
+    form = TraineeForm(obj=trainee) if request.method == "GET" else TraineeForm()
+    form.set_choices(list_companies())
+    if request.method == "GET":
+        form.company_id.data = str(trainee.company_id) if trainee is not None and trainee.company_id else ""
+        form.consent.data = trainee is not None and trainee.consent_at is not None
+    ok, saved = run_form(form, lambda: services.save_trainee(trainee, form.data_for_service()))
+    if ok:
+        flash(f"Fiche de {saved.full_name} enregistrée.", "success")
+        return redirect(url_for("trainees.form", trainee_id=saved.id))
+    context = {"trainee": trainee, "enrolments": [], "merge_form": None}
+    if trainee is not None:
+        context["enrolments"] = list(db.session.scalars(
+            select(Enrolment).where(Enrolment.trainee_id == trainee.id).order_by(Enrolment.created_at.desc())))
+        context["merge_form"] = _merge_form(trainee)
+    return form_page("trainees/form.html", form, **context)
+
+
+def _merge_form(trainee, form: MergeForm | None = None) -> MergeForm:
+    form = form or MergeForm()
+    others = [t for t in services.list_trainees(limit=2000) if t.id != trainee.id]
+    form.other_id.choices = choices(((t.id, f"{t.last_name} {t.first_name} <{t.email}>") for t in others),
+                                    blank="— choisir —")
+    return form
+
+
+@bp.route("/<int:trainee_id>/merge", methods=["POST"])
+@staff_required
+def merge(trainee_id: int):
+    kept = services.get_trainee(trainee_id)
+    form = _merge_form(kept, MergeForm())
+    ok, _ = run_form(form, lambda: services.merge_trainees(kept, services.get_trainee(form.other_id.data),
+                                                           current_user))
+    if ok:
+        flash("Fiches fusionnées : inscriptions et historique sont désormais sur cette fiche.", "success")
+    else:
+        for messages in form.errors.values():
+            for message in messages:
+                flash(message, "danger")
+    return redirect(url_for("trainees.form", trainee_id=kept.id))
