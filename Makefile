@@ -16,12 +16,19 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 install: $(VENV)/.installed
 
-## Create the virtualenv, migrate, load the demo data, print the demo logins and serve on http://127.0.0.1:5000
+## Create the virtualenv, migrate, load the demo data, print the demo logins and serve on http://127.0.0.1:5000,
+## with the worker beside the server (due jobs, then the outbox; e-mails go to the console unless MAIL_SERVER is set)
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) demo load
 	@echo "\nServeur : http://$(HOST):$(PORT)/  (catalogue public : http://$(HOST):$(PORT)/catalogue/)\n"
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	@# Both in the background so that the shell acts on a signal at once; whatever ends first (Ctrl-C,
+	@# SIGTERM, or the server stopping) takes the other one with it: no worker is left behind.
+	@$(FLASK) worker & worker=$$!; \
+	$(FLASK) run --host $(HOST) --port $(PORT) </dev/null & server=$$!; \
+	trap 'kill $$server $$worker 2>/dev/null; wait' EXIT; \
+	trap 'exit 130' INT TERM HUP; \
+	wait $$server
 
 ## Run the tests on SQLite, and on PostgreSQL too when TEST_DATABASE_URL is set
 test: install

@@ -32,6 +32,8 @@ def database_url(request, tmp_path_factory):
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
+        # A throw-away database: commits need not wait for the disk.
+        conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit TO off'))
     try:
         yield server.set(database=name).render_as_string(hide_password=False)
     finally:
@@ -69,8 +71,15 @@ def _empty_tables() -> None:
     tables = [t for t in reversed(db.metadata.sorted_tables)]
     with db.engine.connect() as conn:
         if conn.dialect.name == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in tables)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            # DELETE is much faster than TRUNCATE on tables this small; foreign keys are not checked
+            # meanwhile (course and course_version point at each other), and the ids restart at 1.
+            conn.exec_driver_sql("SET session_replication_role = replica")
+            for table in tables:
+                conn.execute(table.delete())
+            conn.exec_driver_sql("SET session_replication_role = DEFAULT")
+            for sequence in conn.exec_driver_sql(
+                    "SELECT sequencename FROM pg_sequences WHERE schemaname = current_schema()").scalars():
+                conn.exec_driver_sql(f'ALTER SEQUENCE "{sequence}" RESTART')
         else:
             conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
             for table in tables:

@@ -69,6 +69,7 @@ DEFAULTS = {
     "BOOTSTRAP_BTN_STYLE": "primary",
     "LOGIN_RATE_LIMIT": "10 per minute",
     "PUBLIC_FORM_RATE_LIMIT": "5 per minute",
+    "TRAINEE_FORM_RATE_LIMIT": "30 per minute",
     "MAIL_TIMEOUT": 30,
     # Convocations leave on confirmation, or this many days before the first slot if that is later.
     "CONVOCATION_DAYS_BEFORE": 7,

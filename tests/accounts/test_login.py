@@ -1,4 +1,3 @@
-import logging
 import re
 from datetime import timedelta
 
@@ -9,6 +8,7 @@ from trainingmgr.accounts.models import PasswordResetToken, User
 from trainingmgr.accounts.services import create_password_reset
 from trainingmgr.core.timeutil import utcnow
 from trainingmgr.extensions import db
+from trainingmgr.messaging.models import OutboxMessage
 
 
 def test_login_success_and_logout(client, users):
@@ -101,16 +101,18 @@ def test_session_cookie_flags(client, users):
     assert "SameSite=Lax" in cookie
 
 
-def _reset_link(caplog) -> str:
-    record = next(r for r in caplog.records if "réinitialisation" in r.getMessage())
-    return re.search(r"(/password/reset/\S+)", record.getMessage()).group(1)
+def _reset_link() -> str:
+    """The link of the reset e-mail waiting in the outbox."""
+    message = db.session.scalar(select(OutboxMessage).where(OutboxMessage.topic == "password_reset"))
+    assert message.recipient == "conseil@test.example"
+    assert message.subject == "Réinitialisation de votre mot de passe"
+    return re.search(r"(/password/reset/\S+)", message.body_text).group(1)
 
 
-def test_password_reset_flow_is_single_use(client, users, caplog):
-    caplog.set_level(logging.WARNING)
+def test_password_reset_flow_is_single_use(client, users):
     response = client.post("/password/forgot", data={"email": "conseil@test.example"})
     assert response.status_code == 302
-    link = _reset_link(caplog)
+    link = _reset_link()
     assert client.get(link).status_code == 200
     response = client.post(link, data={"password": "a-brand-new-password", "confirm": "a-brand-new-password"})
     assert response.status_code == 302
@@ -124,22 +126,20 @@ def test_password_reset_flow_is_single_use(client, users, caplog):
     assert client.post("/login", data={"email": "conseil@test.example", "password": "a-brand-new-password"}).status_code == 302
 
 
-def test_password_reset_link_expires(client, users, caplog):
-    caplog.set_level(logging.WARNING)
+def test_password_reset_link_expires(client, users):
     client.post("/password/forgot", data={"email": "conseil@test.example"})
-    link = _reset_link(caplog)
+    link = _reset_link()
     row = db.session.scalar(select(PasswordResetToken))
     row.expires_at = utcnow() - timedelta(seconds=1)
     db.session.commit()
     assert client.get(link).status_code == 410
 
 
-def test_password_reset_for_unknown_email_says_the_same_and_creates_nothing(client, users, caplog):
-    caplog.set_level(logging.WARNING)
+def test_password_reset_for_unknown_email_says_the_same_and_creates_nothing(client, users):
     response = client.post("/password/forgot", data={"email": "nobody@test.example"}, follow_redirects=True)
     assert "Si un compte existe pour cette adresse" in page(response)
     assert db.session.scalar(select(PasswordResetToken)) is None
-    assert not [r for r in caplog.records if "réinitialisation" in r.getMessage()]
+    assert db.session.scalar(select(OutboxMessage)) is None
 
 
 def test_password_reset_refuses_short_or_mismatched_passwords(client, users):

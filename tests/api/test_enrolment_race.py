@@ -6,6 +6,7 @@ requests from as many threads released together by a barrier, and checks the ans
 Like every test, they run on SQLite and, with TEST_DATABASE_URL, on PostgreSQL."""
 from __future__ import annotations
 
+import datetime as dt
 import http.client
 import json
 import threading
@@ -161,7 +162,8 @@ def test_twenty_simultaneous_enrolments_fill_eight_seats_then_the_waiting_list(a
     # creation order (ids come from the database inside the seat lock).
     by_id = sorted(bodies, key=lambda b: b["id"])
     assert_seats_then_waitlist_in_id_order([(b["id"], b["status"], b["waitlist_position"]) for b in by_id], 8, 12)
-    assert [b["created_at"] for b in by_id] == sorted(b["created_at"] for b in by_id)
+    created = [dt.datetime.fromisoformat(b["created_at"]) for b in by_id]
+    assert created == sorted(created)
 
     # The database agrees with the answers.
     rows = committed_enrolments(open_session.id)
@@ -296,3 +298,26 @@ def test_simultaneous_enrolments_of_colleagues_of_the_same_new_company_create_it
     assert len({body["company"]["id"] for _, body in answers}) == 1
     assert committed_count(Company, Company.siret == "21310149600015") == 1
     assert committed_count(Enrolment, Enrolment.status == "confirmed") == 5
+
+
+def test_the_same_new_trainee_and_company_sent_to_two_sessions_at_once(app, server, token, world, open_session,
+                                                                        make_session):
+    """The seat lock is per session: two sessions enrolling the same new person of the same new company at
+    the same moment must still create one trainee and one company, and answer 201 in each session."""
+    from trainingmgr.companies.models import Company
+
+    # The seat lock is per session: on PostgreSQL both sessions' requests may look for the new e-mail and
+    # SIRET at once; the insert that loses the race reads the winner's row back (core.persistence).
+    other = make_session(course=world.dume, capacity=CAPACITY,
+                         start=open_session.first_date + dt.timedelta(days=7))
+    change_status(other, "open", world.users["advisor"])
+    db.session.commit()
+    body = {**inline_trainee(0), "company": {"name": "Mairie de Colomiers", "siret": "21310149600015"}}
+    calls = [("POST", f"{API}/sessions/{sid}/enrolments", body) for sid in (open_session.id, other.id) * 5]
+    answers = fire(server, token, calls)
+
+    created = [b for status, b in answers if status == 201]
+    assert sorted(status for status, _ in answers) == [201] * 2 + [409] * 8, summary(answers)
+    assert sorted(b["session_id"] for b in created) == sorted([open_session.id, other.id])
+    assert committed_count(Trainee) == 1
+    assert committed_count(Company, Company.siret == "21310149600015") == 1

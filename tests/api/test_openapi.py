@@ -9,6 +9,8 @@ ADVISOR_ONLY = {
     ("/api/v1/sessions", "post"), ("/api/v1/sessions/{session_id}", "patch"),
     ("/api/v1/sessions/{session_id}/slots", "post"), ("/api/v1/slots/{slot_id}", "delete"),
     ("/api/v1/trainers", "get"), ("/api/v1/locations", "get"),
+    ("/api/v1/sessions/{session_id}/enrolments", "get"), ("/api/v1/sessions/{session_id}/enrolments", "post"),
+    ("/api/v1/enrolments/{enrolment_id}/cancel", "post"), ("/api/v1/companies", "get"), ("/api/v1/trainees", "get"),
 }
 OPERATIONS = {
     "/api/v1/courses": {"get"},
@@ -19,6 +21,10 @@ OPERATIONS = {
     "/api/v1/slots/{slot_id}": {"delete"},
     "/api/v1/trainers": {"get"},
     "/api/v1/locations": {"get"},
+    "/api/v1/sessions/{session_id}/enrolments": {"get", "post"},
+    "/api/v1/enrolments/{enrolment_id}/cancel": {"post"},
+    "/api/v1/companies": {"get"},
+    "/api/v1/trainees": {"get"},
 }
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
@@ -81,6 +87,11 @@ def test_error_answers_are_documented_with_the_envelope(spec):
         ("/api/v1/courses/{slug}", "get"): {"200", "404"},
         ("/api/v1/sessions/{session_id}", "get"): {"200", "401", "404"},
         ("/api/v1/sessions", "get"): {"200", "401", "422"},
+        ("/api/v1/sessions/{session_id}/enrolments", "post"): {"201", "401", "403", "404", "409", "415", "422"},
+        ("/api/v1/sessions/{session_id}/enrolments", "get"): {"200", "401", "403", "404"},
+        ("/api/v1/enrolments/{enrolment_id}/cancel", "post"): {"200", "401", "403", "404", "409", "415", "422"},
+        ("/api/v1/companies", "get"): {"200", "401", "403"},
+        ("/api/v1/trainees", "get"): {"200", "401", "403", "422"},
     }
     for (path, method), codes in expected.items():
         responses = spec["paths"][path][method]["responses"]
@@ -139,6 +150,53 @@ def test_money_and_hours_are_documented_as_strings(spec):
         prop = schemas[name]["properties"][field]
         assert prop["type"] == "string", (name, field, prop)
         assert prop["format"] == "decimal", (name, field, prop)
+
+
+def test_enrolment_bodies_and_answers_are_documented(spec):
+    schemas = spec["components"]["schemas"]
+
+    def body_schema(path):
+        ref = spec["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        return schemas[ref.rsplit("/", 1)[1]]
+
+    create = body_schema("/api/v1/sessions/{session_id}/enrolments")
+    assert set(create["properties"]) == {"trainee_id", "trainee", "company_id", "company"}
+    assert "required" not in create  # trainee_id or trainee: the service says which is missing
+    assert create["properties"]["trainee"]["allOf"] == [{"$ref": "#/components/schemas/TraineeInput"}]
+    assert {"$ref": "#/components/schemas/CompanyInput"} in create["properties"]["company"]["anyOf"]
+    assert (create["properties"]["trainee_id"]["minimum"], create["properties"]["trainee_id"]["maximum"]) == (
+        1, 2**31 - 1)
+    trainee, company = schemas["TraineeInput"], schemas["CompanyInput"]
+    assert set(trainee["properties"]) == {"civility", "first_name", "last_name", "email", "phone", "job_title",
+                                          "bpf_status", "accessibility_needs"}
+    assert sorted(trainee["required"]) == ["email", "first_name", "last_name"]
+    assert trainee["properties"]["bpf_status"]["enum"] == ["employee", "job_seeker", "self_employed", "individual",
+                                                           "other"]
+    assert {"name", "siret", "naf_code", "opco", "headcount_band", "is_public_buyer"} <= set(company["properties"])
+    assert company["required"] == ["name"]
+    assert len(company["properties"]["opco"]["enum"]) == 11
+    cancel = body_schema("/api/v1/enrolments/{enrolment_id}/cancel")
+    assert (set(cancel["properties"]), cancel["required"]) == ({"reason"}, ["reason"])
+    for schema in (create, trainee, company, cancel):
+        assert schema["additionalProperties"] is False  # unknown fields are refused
+
+    answer = spec["paths"]["/api/v1/sessions/{session_id}/enrolments"]["post"]["responses"]["201"]
+    assert answer["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Enrolment"}
+    enrolment = schemas["Enrolment"]
+    assert {"id", "session_id", "status", "waitlist_position", "trainee", "company", "price_excl_vat", "vat_rate",
+            "price_incl_vat", "positioning_decision", "created_at"} <= set(enrolment["properties"])
+    for field in ("price_excl_vat", "vat_rate", "price_incl_vat"):
+        assert (enrolment["properties"][field]["type"], enrolment["properties"][field]["format"]) == (
+            "string", "decimal")
+    assert enrolment["properties"]["status"]["enum"][:4] == ["requested", "pending_prerequisite", "confirmed",
+                                                             "waitlisted"]
+    assert enrolment["properties"]["created_at"]["format"] == "date-time"
+    listing = spec["paths"]["/api/v1/sessions/{session_id}/enrolments"]["get"]["responses"]["200"]
+    assert listing["content"]["application/json"]["schema"] == {
+        "type": "array", "items": {"$ref": "#/components/schemas/Enrolment"}}
+    search = spec["paths"]["/api/v1/trainees"]["get"]["parameters"]
+    assert [(p["name"], p["in"], p["schema"]) for p in search] == [("search", "query", {"type": "string",
+                                                                                         "maxLength": 100})]
 
 
 def test_ids_in_bodies_are_bounded_like_the_database(spec):

@@ -74,7 +74,10 @@ def test_first_load_reports_everything_it_creates(demo):
     assert "Formation « Chorus Pro » créée et publiée." in demo
     assert "Formation « Marchés publics : DUME et Chorus Pro » créée et publiée." in demo
     assert sum("ouverte aux inscriptions" in line for line in demo) == 2
-    assert len(demo) == 10
+    assert sum(line.startswith("Questionnaire ") for line in demo) == 2  # one positioning per course
+    assert sum(line.startswith("Entreprise ") for line in demo) == 2
+    assert sum(" inscrit(e) à " in line for line in demo) == 4  # two trainees in each seed session
+    assert len(demo) == 10 + 2 + 2 + 4
 
 
 def test_row_counts_after_first_load(demo):

@@ -12,7 +12,7 @@ from trainingmgr.evaluations import services
 from trainingmgr.evaluations.models import Answer, Questionnaire, Response
 from trainingmgr.extensions import db
 
-from tests.evaluations.support import ALL_KINDS_SPEC, Q, enrol
+from tests.evaluations.support import ALL_KINDS_SPEC, enrol
 
 
 def errors_of(call, *args, **kwargs) -> dict[str, list[str]]:
@@ -246,3 +246,45 @@ def test_a_cancelled_enrolment_answers_no_more(q, world, enrolment):
     with pytest.raises(ConflictError) as caught:
         services.answer_positioning(enrolment, q.complete(), submit=True)
     assert "annulée" in caught.value.message
+
+
+def test_simultaneous_submissions_submit_once(app, q, enrolment):
+    """Two tabs, a double click: every call runs in its own transaction; the first creates the response and
+    submits it, the others find it submitted (409). One response, one history event."""
+    import threading
+
+    from trainingmgr.enrolments.models import Enrolment, EnrolmentEvent
+
+    calls = 6
+    enrolment_id, data = enrolment.id, q.complete()  # read here: the threads must not touch this session
+    barrier = threading.Barrier(calls)
+    outcomes: list[str] = []
+
+    def submit():
+        with app.app_context():
+            try:
+                mine = db.session.get(Enrolment, enrolment_id)
+                barrier.wait(timeout=30)
+                services.answer_positioning(mine, data, submit=True)
+                db.session.commit()
+                outcomes.append("ok")
+            except ConflictError:
+                db.session.rollback()
+                outcomes.append("409")
+            except Exception as exc:  # pragma: no cover - reported by the assertion below
+                db.session.rollback()
+                outcomes.append(repr(exc))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=submit, daemon=True) for _ in range(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads), outcomes
+    assert sorted(outcomes) == ["409"] * (calls - 1) + ["ok"], outcomes
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(Response)) == 1
+    assert db.session.scalar(select(func.count()).select_from(EnrolmentEvent).where(
+        EnrolmentEvent.enrolment_id == enrolment_id, EnrolmentEvent.kind == "positioning")) == 1

@@ -55,9 +55,11 @@ class SMTPServer:
         self.handler = RecordingHandler()
         self.port = free_port()
         self.controller: Controller | None = None
+        self.smtputf8 = True  # international addresses (aiosmtpd's Controller offers them by default)
 
     def start(self) -> None:
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port,
+                                     enable_SMTPUTF8=self.smtputf8)
         self.controller.start()
 
     def stop(self) -> None:
@@ -110,6 +112,21 @@ def run_in(smtp_app):
         return result
 
     return wrapped
+
+
+@pytest.fixture
+def invoke(smtp_app):
+    """Run a command of the SMTP application. Its context is pushed here: the commands use the current
+    application when there is one, and the test's ``app`` fixture keeps the shared one current."""
+
+    def runner(*args: str):
+        with smtp_app.app_context():
+            try:
+                return smtp_app.test_cli_runner().invoke(args=list(args))
+            finally:
+                db.session.remove()
+
+    return runner
 
 
 @pytest.fixture

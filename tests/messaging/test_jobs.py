@@ -149,6 +149,12 @@ def test_the_jobs_page_shows_failures_and_retries_them(app, handlers, staff_clie
     assert (retried.status, retried.attempts) == ("pending", 0)
     assert retried.due_at <= utcnow()
 
+    future = job("convocation:999")  # not yet due: no button, and no way to send it weeks early
+    assert f"/admin/outbox/jobs/{future.id}/retry" not in listing
+    response = client.post(f"/admin/outbox/jobs/{future.id}/retry")
+    assert response.status_code == 409 and "elle s'exécutera à cette date" in page(response)
+    assert job("convocation:999").due_at == NOW + dt.timedelta(days=3)
+
     response = client.post(f"/admin/outbox/jobs/{job('ok:1').id}/retry")
     assert response.status_code == 409 and "déjà été exécutée" in page(response)
     response = client.post(f"/admin/outbox/jobs/{job('annulee').id}/retry")

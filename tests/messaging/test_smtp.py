@@ -67,6 +67,8 @@ def test_the_convocation_reaches_the_trainee_with_the_session_calendar(app, worl
                                 world.users["advisor"])
     db.session.commit()
     assert enrolment.status == "confirmed"
+    change_status(session, "confirmed", world.users["advisor"])  # an open session convokes nobody yet
+    db.session.commit()
     job = db.session.scalar(select(Job).where(Job.key == f"convocation:{enrolment.id}"))
     assert job is not None and job.status == "pending"
     slots = sorted(session.slots, key=lambda s: (s.date, s.start_time))
@@ -236,3 +238,41 @@ def test_a_message_taken_by_another_worker_is_not_sent_twice(app, queue, run_in,
     assert run_in(services.send_due_messages) == (1, 0)  # …another one sent it meanwhile
     assert services._claim_message(stale, utcnow()) is False
     assert len(smtp_server.envelopes) == 1
+
+
+def test_no_header_can_be_injected_through_a_subject_or_an_address(app, queue, run_in, smtp_server):
+    message = queue("victime@test.example\r\nBcc: espion@test.example", "Objet\r\nBcc: espion@test.example",
+                    topic="x" * 80, attachments=[("../../etc/passwd", "text/calendar\r\nX-Evil: 1", "é")])
+    assert message.subject == "Objet Bcc: espion@test.example"
+    assert len(message.topic) == 40
+    assert message.attachments[0].filename == ".._.._etc_passwd"
+    assert message.attachments[0].content_type == "application/octet-stream"
+    assert message.attachments[0].data == "é".encode()
+
+    run_in(services.send_due_messages)
+
+    [envelope] = smtp_server.envelopes  # the server refuses the odd address, or takes it as one address
+    assert "espion@test.example" not in envelope.rcpt_tos
+    [mail] = smtp_server.messages
+    assert mail["Bcc"] is None and mail["X-Evil"] is None
+    assert mail["Subject"] == "Objet Bcc: espion@test.example"
+
+
+def test_an_address_the_server_cannot_carry_fails_at_once(app, queue, run_in, smtp_server):
+    smtp_server.stop()
+    smtp_server.smtputf8 = False
+    smtp_server.start()
+    message = queue("éloïse@exemple.fr")  # needs SMTPUTF8, which this server does not offer
+    other = queue("eloise@exemple.fr")
+    assert run_in(services.send_due_messages) == (1, 1)
+    refused = fresh(message.id)
+    assert (refused.status, refused.attempts) == ("failed", 1)
+    assert "SMTPUTF8" in refused.last_error
+    assert fresh(other.id).status == "sent"
+
+
+def test_an_international_address_goes_out_when_the_server_offers_smtputf8(app, queue, run_in, smtp_server):
+    message = queue("éloïse@exemple.fr", "Àccents partout")
+    assert run_in(services.send_due_messages) == (1, 0)
+    assert fresh(message.id).status == "sent"
+    assert smtp_server.envelopes[0].rcpt_tos == ["éloïse@exemple.fr"]

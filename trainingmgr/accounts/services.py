@@ -6,7 +6,7 @@ import hashlib
 import secrets
 
 from email_validator import EmailNotValidError, validate_email
-from flask import current_app
+from flask import current_app, render_template
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -164,6 +164,9 @@ def user_for_api_token(raw: str) -> User | None:
     return token.user
 
 
-def log_reset_link(email: str, url: str) -> None:
-    """Until the mail outbox exists, the reset link goes to the application log."""
-    current_app.logger.warning("Lien de réinitialisation du mot de passe pour %s : %s", email, url)
+def send_reset_link(email: str, url: str) -> None:
+    """The reset link leaves by e-mail, through the outbox."""
+    from ..messaging.services import queue_email
+
+    text = render_template("mail/password_reset.txt", url=url, minutes=int(RESET_TOKEN_LIFETIME.total_seconds() // 60))
+    queue_email(email, "Réinitialisation de votre mot de passe", text, topic="password_reset")

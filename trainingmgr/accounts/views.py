@@ -51,8 +51,8 @@ def forgot_password():
     if form.validate_on_submit():
         token = services.create_password_reset(form.email.data)
         if token:
+            services.send_reset_link(form.email.data, url_for("accounts.reset_password", token=token, _external=True))
             db.session.commit()
-            services.log_reset_link(form.email.data, url_for("accounts.reset_password", token=token, _external=True))
         flash("Si un compte existe pour cette adresse, un lien de réinitialisation vient d'être envoyé. "
               "Il est valable une heure et ne sert qu'une fois.", "info")
         return redirect(url_for("accounts.login"))

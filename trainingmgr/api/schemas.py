@@ -274,6 +274,16 @@ def _text(**kwargs):
     return fields.String(allow_none=True, **kwargs)
 
 
+class Object(fields.Nested):
+    """A nested object in a request body: anything but a JSON object is refused under the field's own name
+    ("trainee"), not under "trainee._schema" as marshmallow's Nested would."""
+
+    def _deserialize(self, value, attr, data, partial=None, **kwargs):
+        if not isinstance(value, dict):
+            raise MarshmallowValidationError("Objet JSON attendu.")
+        return super()._deserialize(value, attr, data, partial=partial, **kwargs)
+
+
 class TraineeInputSchema(Schema):
     """A trainee given inline: the trainee of that e-mail address if there is one, else a new one."""
 
@@ -305,10 +315,10 @@ class CompanyInputSchema(Schema):
 
 class EnrolmentCreateSchema(Schema):
     trainee_id = fields.Integer(**_ID, metadata={"description": "Stagiaire existant (ou « trainee »)"})
-    trainee = fields.Nested(TraineeInputSchema, metadata={"description": "Stagiaire décrit (ou « trainee_id »)"})
+    trainee = Object(TraineeInputSchema, metadata={"description": "Stagiaire décrit (ou « trainee_id »)"})
     company_id = fields.Integer(allow_none=True, **_ID, metadata={"description": "Entreprise existante"})
-    company = fields.Nested(CompanyInputSchema, allow_none=True,
-                            metadata={"description": "Entreprise décrite (ou « company_id »)"})
+    company = Object(CompanyInputSchema, allow_none=True,
+                     metadata={"description": "Entreprise décrite (ou « company_id »)"})
 
     @validates_schema
     def _one_of_each(self, data, **kwargs):

@@ -23,9 +23,12 @@ class CompanyForm(Form):
 
 
 class ContactForm(Form):
-    role = SelectField("Rôle", choices=choices(CONTACT_ROLES.items()), default="other")
-    name = StringField("Nom", validators=[DataRequired(), max_length(160)])
-    job_title = StringField("Fonction", validators=[max_length(120)])
-    email = EmailField("E-mail", validators=[max_length(254)])
-    phone = StringField("Téléphone", validators=[max_length(40)])
-    submit = SubmitField("Ajouter le contact")
+    """Shown on the company's page beside the company form: its own element ids (the company form has a
+    "name" field too), the same field names."""
+
+    role = SelectField("Rôle", choices=choices(CONTACT_ROLES.items()), default="other", id="contact_role")
+    name = StringField("Nom", validators=[DataRequired(), max_length(160)], id="contact_name")
+    job_title = StringField("Fonction", validators=[max_length(120)], id="contact_job_title")
+    email = EmailField("E-mail", validators=[max_length(254)], id="contact_email")
+    phone = StringField("Téléphone", validators=[max_length(40)], id="contact_phone")
+    submit = SubmitField("Ajouter le contact", id="contact_submit")

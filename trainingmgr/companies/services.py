@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from ..accounts.services import normalise_email
 from ..core.errors import ConflictError, ErrorCollector, NotFoundError
 from ..core.identifiers import clean_siret
+from ..core.persistence import insert_or_find
 from ..core.validation import id_or_none
 from ..extensions import db
 from .models import CONTACT_ROLES, HEADCOUNT_BANDS, OPCOS, Company, CompanyContact
@@ -73,19 +74,26 @@ def save_company(company: Company | None, data: dict) -> Company:
 
 
 def find_or_create_company(data: dict, prefix: str = "") -> Company:
-    """With a SIRET, the company holding it; without, the company of that exact name; else a new one."""
+    """With a SIRET, the company holding it; without, the company of that exact name; else a new one.
+    A company found by its SIRET is returned as it is (the name given may be a variant of it)."""
+    errors = ErrorCollector()
+    siret = errors.run(clean_siret, data.get("siret"), prefix + "siret", False)
+    if siret:
+        company = db.session.scalar(select(Company).where(Company.siret == siret))
+        if company is not None:
+            return company
     errors = ErrorCollector()
     clean = clean_company_data(data, errors, prefix)
     errors.raise_if_any()
     if clean["siret"]:
-        company = db.session.scalar(select(Company).where(Company.siret == clean["siret"]))
+        company = None
     else:
         company = db.session.scalar(
             select(Company).where(func.lower(Company.name) == clean["name"].lower()).order_by(Company.id).limit(1)
         )
     if company is None:
-        company = Company(**clean)
-        db.session.add(company)
+        company = insert_or_find(Company(**clean), lambda: db.session.scalar(
+            select(Company).where(Company.siret == clean["siret"])) if clean["siret"] else None)
     return company
 
 

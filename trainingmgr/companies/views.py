@@ -22,13 +22,13 @@ def index():
 @bp.route("/<int:company_id>", methods=["GET", "POST"])
 @staff_required
 def form(company_id: int | None = None):
-    company = services.get_company(company_id) if company_id else None
+    company = services.get_company(company_id) if company_id is not None else None
     form = CompanyForm(obj=company) if request.method == "GET" else CompanyForm()
     ok, saved = run_form(form, lambda: services.save_company(company, form.data_for_service()))
     if ok:
         flash(f"Entreprise « {saved.name} » enregistrée.", "success")
         return redirect(url_for("companies.form", company_id=saved.id))
-    return form_page("companies/form.html", form, company=company, contact_form=ContactForm())
+    return form_page("companies/form.html", form, company=company, contact_form=ContactForm(formdata=None))
 
 
 @bp.route("/<int:company_id>/contacts", methods=["POST"])
@@ -41,7 +41,8 @@ def add_contact(company_id: int):
         flash("Contact ajouté.", "success")
         return redirect(url_for("companies.form", company_id=company.id))
     status = getattr(contact_form, "error_status", 422) if contact_form.errors else 200
-    return render_template("companies/form.html", form=CompanyForm(obj=company), company=company,
+    # formdata=None: the company form shows the company, not the contact's posted fields (both have a "name").
+    return render_template("companies/form.html", form=CompanyForm(formdata=None, obj=company), company=company,
                            contact_form=contact_form), status
 
 

@@ -37,6 +37,15 @@ class EnrolForm(Form):
                                           blank="— nouveau stagiaire (ci-dessous) —")
         self.company_id.choices = choices(((c.id, c.name) for c in companies), blank="— celle du stagiaire —")
 
+    def _find_field(self, name: str):
+        # The service names the fields of a new trainee "trainee.email" (as the API sends them): here they are
+        # this form's own fields, so that each message shows beside its field.
+        if name.startswith("trainee."):
+            name = name[len("trainee."):]
+        elif name == "trainee":  # already enrolled: shown beside the trainee chooser
+            name = "trainee_id"
+        return super()._find_field(name)
+
     def enrol_data(self) -> dict:
         data: dict = {}
         if self.trainee_id.data:

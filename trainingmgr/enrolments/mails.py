@@ -1,15 +1,17 @@
 """The e-mails about enrolments. Each is rendered from templates/mail/ and queued in the outbox."""
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import render_template
 from markupsafe import Markup, escape
 from sqlalchemy import select
 
 from ..accounts.models import Role, User
-from ..core.timeutil import utcnow
+from ..core.timeutil import paris_now
 from ..core.web import external_url
 from ..extensions import db
-from ..messaging.services import job_handler, queue_email
+from ..messaging.services import Postpone, job_handler, message_sent, queue_email
 from ..organisation.services import get_organisation
 from ..sessions.ical import session_calendar
 from .models import Enrolment
@@ -92,10 +94,14 @@ def convocation_recipients(enrolment: Enrolment) -> list[str]:
 
 @job_handler("convocation")
 def send_convocation(payload: dict) -> None:
-    """Queue the convocation of a still-confirmed enrolment, with the session's .ics attached."""
+    """Queue the convocation of a still-confirmed enrolment, with the session's .ics attached. While the
+    session itself is not confirmed, nobody is convoked: the job waits (its confirmation brings it forward)."""
     enrolment = db.session.get(Enrolment, payload["enrolment_id"])
     if enrolment is None or enrolment.status != "confirmed" or enrolment.session.is_cancelled:
         return
+    if enrolment.session.status == "open":
+        tomorrow = paris_now().replace(hour=9, minute=0, second=0, microsecond=0) + dt.timedelta(days=1)
+        raise Postpone(tomorrow, "En attente de la confirmation de la session.")
     org = get_organisation()
     ics = session_calendar(enrolment.session, org)
     attachment = [(f"convocation-session-{enrolment.session_id}.ics", "text/calendar", ics)]
@@ -103,7 +109,20 @@ def send_convocation(payload: dict) -> None:
         _send(enrolment, "convocation", f"Convocation – {enrolment.session.title} {enrolment.session.dates_label}",
               to=recipient, topic="convocation", attachments=attachment,
               for_company=recipient != enrolment.trainee.email)
-    enrolment.convocation_sent_at = utcnow()
     from .services import _event
 
-    _event(enrolment, "convocation", None, "Convocation envoyée à " + ", ".join(convocation_recipients(enrolment)))
+    _event(enrolment, "convocation", None,
+           "Convocation mise en envoi pour " + ", ".join(convocation_recipients(enrolment)) + ".")
+
+
+@message_sent.connect
+def _convocation_sent(message) -> None:
+    """The date the trainee's convocation actually left is the evidence (Qualiopi indicator 9)."""
+    if message.topic != "convocation" or message.enrolment_id is None:
+        return
+    enrolment = db.session.get(Enrolment, message.enrolment_id)
+    if enrolment is not None and message.recipient == enrolment.trainee.email and enrolment.convocation_sent_at is None:
+        enrolment.convocation_sent_at = message.sent_at
+        from .services import _event
+
+        _event(enrolment, "convocation", None, f"Convocation envoyée à {message.recipient}.")

@@ -80,8 +80,14 @@ def pending_requests() -> list[Enrolment]:
     """Public pre-registrations the advisor has not handled yet, oldest first."""
     return list(db.session.scalars(
         select(Enrolment).where(Enrolment.status == E.REQUESTED.value).order_by(Enrolment.created_at, Enrolment.id)
-        .options(*enrolment_load_options(), selectinload(Enrolment.session).selectinload(TrainingSession.course_version))
+        .options(*enrolment_load_options(), *_session_load_options(selectinload(Enrolment.session)))
     ))
+
+
+def _session_load_options(session_loader):
+    """What a list shows of each enrolment's session (title and dates), loaded in one query each."""
+    return (session_loader.selectinload(TrainingSession.course_version),
+            session_loader.selectinload(TrainingSession.slots))
 
 
 def needs_prerequisite_decision(enrolment: Enrolment) -> bool:
@@ -102,9 +108,12 @@ def _event(enrolment: Enrolment, kind: str, actor: User | None, message: str = "
     ))
 
 
+_NEW = object()
+
+
 def _set_status(enrolment: Enrolment, status: str, actor: User | None, message: str = "", kind: str = "status",
-                actor_label: str = "") -> None:
-    previous = enrolment.status
+                actor_label: str = "", from_status=_NEW) -> None:
+    previous = enrolment.status if from_status is _NEW else from_status
     enrolment.status = status
     if status != E.WAITLISTED.value:
         enrolment.waitlist_position = None
@@ -125,23 +134,25 @@ def _price(session: TrainingSession) -> tuple[Decimal, Decimal]:
     return price, rate
 
 
-def _seat_or_waitlist(enrolment: Enrolment, actor: User | None, actor_label: str = "") -> None:
+def _seat_or_waitlist(enrolment: Enrolment, actor: User | None, actor_label: str = "", **event) -> None:
     """Give ``enrolment`` a seat if one is free (confirmed, or pending the prerequisite decision), else the
-    next place on the waiting list. The caller holds the session's seat lock."""
+    next place on the waiting list. The caller holds the session's seat lock. ``event`` overrides what the
+    history records (kind, message, from_status)."""
     session = enrolment.session
     db.session.flush()
     taken = db.session.scalar(select(func.count(Enrolment.id)).where(
         Enrolment.session_id == session.id, Enrolment.status.in_(SEAT_HOLDING), Enrolment.id != enrolment.id))
     if taken < session.capacity:
         status = E.PENDING_PREREQUISITE.value if needs_prerequisite_decision(enrolment) else E.CONFIRMED.value
-        _set_status(enrolment, status, actor, actor_label=actor_label)
+        _set_status(enrolment, status, actor, actor_label=actor_label, **event)
         if status == E.CONFIRMED.value:
             _on_confirmed(enrolment)
     else:
         last = db.session.scalar(select(func.max(Enrolment.waitlist_position)).where(
             Enrolment.session_id == session.id, Enrolment.status == E.WAITLISTED.value)) or 0
-        _set_status(enrolment, E.WAITLISTED.value, actor, actor_label=actor_label,
-                    message=f"Session complète : place n° {last + 1} sur la liste d'attente.")
+        full = f"Session complète : place n° {last + 1} sur la liste d'attente."
+        event["message"] = " ".join(m for m in (event.get("message", ""), full) if m)
+        _set_status(enrolment, E.WAITLISTED.value, actor, actor_label=actor_label, **event)
         enrolment.waitlist_position = last + 1
 
 
@@ -178,12 +189,14 @@ def enrol(session: TrainingSession, trainee: Trainee, *, company: Company | None
     db.session.refresh(session)
     _check_enrollable(session)
     enrolment = _new_or_reopened(session, trainee)
+    fresh = enrolment.id is None
     enrolment.company = company if company is not None else trainee.company
     enrolment.source = source
     enrolment.price_excl_vat, enrolment.vat_rate = _price(session)
-    _event(enrolment, "created", actor, f"Inscription ({_SOURCES.get(source, source)}).",
-           actor_label="" if actor else _SOURCES.get(source, ""))
-    _seat_or_waitlist(enrolment, actor)
+    _seat_or_waitlist(enrolment, actor, actor_label="" if actor else _SOURCES.get(source, ""),
+                      kind="created" if fresh else "reopened",
+                      message=f"Inscription ({_SOURCES.get(source, source)}).",
+                      from_status=None if fresh else E.CANCELLED.value)
     db.session.flush()
     if notify:
         mails.enrolment_status(enrolment)
@@ -193,21 +206,30 @@ def enrol(session: TrainingSession, trainee: Trainee, *, company: Company | None
 _SOURCES = {"advisor": "conseiller", "public": "demande en ligne", "api": "API"}
 
 
+def _found(getter, value, field: str, message: str, errors: ErrorCollector):
+    """``getter(value)``, or None with ``message`` on ``field`` when nothing has that id."""
+    try:
+        return getter(value)
+    except NotFoundError:
+        errors.add(field, message)
+        return None
+
+
 def enrol_from_data(session: TrainingSession, data: dict, actor: User | None = None, source: str = "advisor"
                     ) -> Enrolment:
-    """Enrol from ids or inline data: ``trainee_id`` or ``trainee`` {…}, ``company_id`` or ``company`` {…}."""
+    """Enrol from ids or inline data: ``trainee_id`` or ``trainee`` {…}, ``company_id`` or ``company`` {…}.
+    An unknown id is a field error (422) like any other bad input."""
+    # The seat lock first: simultaneous requests naming the same new e-mail or SIRET then find the person or
+    # the company created by the first one instead of inserting it twice.
+    session_services.lock_session_seats(session.id)
     errors = ErrorCollector()
     trainee = company = None
     if data.get("company_id") not in (None, ""):
-        company = errors.run(get_company, data["company_id"])
-        if company is None and "company_id" not in errors.fields:
-            errors.add("company_id", "Entreprise introuvable.")
+        company = _found(get_company, data["company_id"], "company_id", "Entreprise introuvable.", errors)
     elif data.get("company"):
         company = errors.run(find_or_create_company, data["company"], "company.")
     if data.get("trainee_id") not in (None, ""):
-        trainee = errors.run(get_trainee, data["trainee_id"])
-        if trainee is None and "trainee_id" not in errors.fields:
-            errors.add("trainee_id", "Stagiaire introuvable.")
+        trainee = _found(get_trainee, data["trainee_id"], "trainee_id", "Stagiaire introuvable.", errors)
     elif data.get("trainee"):
         trainee_data = dict(data["trainee"])
         if company is not None and not trainee_data.get("company_id"):
@@ -230,6 +252,7 @@ def request_enrolment(session: TrainingSession, data: dict) -> tuple[Enrolment, 
     "requested" enrolment that holds no seat until the advisor accepts it. Returns (enrolment, created)."""
     if session.status not in ENROLLABLE_SESSION_STATUSES or session.format != "inter":
         raise ValidationError("Cette session n'accepte pas de demande d'inscription en ligne.")
+    session_services.lock_session_seats(session.id)  # the same person sending twice at once: one trainee
     errors = ErrorCollector()
     if not data.get("consent"):
         errors.add("consent", "Votre accord est nécessaire pour que nous traitions votre demande.")
@@ -258,17 +281,19 @@ def request_enrolment(session: TrainingSession, data: dict) -> tuple[Enrolment, 
 
 def accept_request(enrolment: Enrolment, actor: User, company_data: dict | None = None) -> Enrolment:
     """The advisor's one click on a public request: match or create the company, then take a seat (or the
-    waiting list) like any enrolment."""
+    waiting list) like any enrolment. The company fields' errors name ``company_name`` and ``company_siret``."""
+    session_services.lock_session_seats(enrolment.session_id)
+    db.session.flush()
+    db.session.refresh(enrolment)  # as it is now that we hold the lock: a second click finds it handled
     if enrolment.status != E.REQUESTED.value:
         raise ConflictError("Cette demande a déjà été traitée.")
-    session_services.lock_session_seats(enrolment.session_id)
     db.session.refresh(enrolment.session)
     _check_enrollable(enrolment.session)
     company_data = company_data or {}
     name = company_data.get("name", enrolment.requested_company_name)
     siret = company_data.get("siret", enrolment.requested_company_siret)
     if name or siret:
-        enrolment.company = find_or_create_company({"name": name, "siret": siret}, prefix="company.")
+        enrolment.company = find_or_create_company({"name": name, "siret": siret}, prefix="company_")
         if enrolment.trainee.company is None:
             enrolment.trainee.company = enrolment.company
     elif enrolment.trainee.bpf_status == "employee":
@@ -290,10 +315,12 @@ def record_decision(enrolment: Enrolment, decision: str, comment: str, actor: Us
     comment = str(comment or "").strip()
     if decision != "admitted" and len(comment) < 3:
         raise ValidationError("Expliquez l'adaptation prévue ou la réorientation proposée.", field="comment")
+    session_services.lock_session_seats(enrolment.session_id)
+    db.session.flush()
+    db.session.refresh(enrolment)  # as it is now that we hold the lock
     if enrolment.status not in LIVE:
         raise ConflictError(f"L'inscription est « {enrolment.status_label.lower()} » : la décision n'a plus lieu "
                             "d'être.")
-    session_services.lock_session_seats(enrolment.session_id)
     enrolment.positioning_decision = decision
     enrolment.positioning_comment = comment[:5000]
     enrolment.positioning_decided_at = utcnow()
@@ -314,10 +341,13 @@ def cancel(enrolment: Enrolment, actor: User | None, reason: str, *, notify: boo
     reason = str(reason or "").strip()
     if len(reason) < 3:
         raise ValidationError("Indiquez le motif de l'annulation.", field="reason")
-    if enrolment.status not in LIVE:
-        raise ConflictError(f"Une inscription « {enrolment.status_label.lower()} » ne peut pas être annulée.")
     if not _locked:
         session_services.lock_session_seats(enrolment.session_id)
+        # Read it again under the lock: of two simultaneous cancellations, the second finds it cancelled.
+        db.session.flush()
+        db.session.refresh(enrolment)
+    if enrolment.status not in LIVE:
+        raise ConflictError(f"Une inscription « {enrolment.status_label.lower()} » ne peut pas être annulée.")
     freed = enrolment.holds_seat
     was_waitlisted = enrolment.status == E.WAITLISTED.value
     _set_status(enrolment, E.CANCELLED.value, actor, reason)
@@ -412,6 +442,14 @@ def on_session_cancelled(session: TrainingSession, actor: User | None = None, re
         mails.session_cancelled(enrolment, reason)
 
 
+def on_session_confirmed(session: TrainingSession, actor: User | None = None) -> None:
+    """Convocations that waited for the session to be confirmed leave now (or at J−7 if that is later)."""
+    for enrolment in db.session.scalars(select(Enrolment).where(Enrolment.session_id == session.id,
+                                                                Enrolment.status == E.CONFIRMED.value,
+                                                                Enrolment.convocation_sent_at.is_(None))):
+        _on_confirmed(enrolment)
+
+
 def on_seats_changed(session: TrainingSession, actor: User | None = None) -> None:
     if session.status in ENROLLABLE_SESSION_STATUSES:
         promote_waitlist(session, actor)
@@ -419,6 +457,7 @@ def on_seats_changed(session: TrainingSession, actor: User | None = None) -> Non
 
 session_services.session_cancelled.connect(on_session_cancelled)
 session_services.seats_changed.connect(on_seats_changed)
+session_services.session_confirmed.connect(on_session_confirmed)
 
 
 # --------------------------------------------------------------------------- personal link
@@ -454,18 +493,22 @@ def clean_funding_data(data: dict, enrolment: Enrolment) -> dict:
                                          label="Le montant accordé")
     for key in ("requested_on", "agreed_on", "refused_on"):
         out[key] = parse_date(data.get(key), key, errors, label="La date", required=False)
-    text = {key: str(data.get(key) or "").strip() for key in (
-        "opco_name", "opco_file_number", "opco_member_number", "opco_status", "service_code",
-        "engagement_number", "notes")}
-    out.update({k: v[:100] if k != "notes" else v[:5000] for k, v in text.items()})
+    # The columns' lengths: a longer text is refused with a message (PostgreSQL would refuse it with an error).
+    limits = {"opco_name": 60, "opco_file_number": 60, "opco_member_number": 60, "opco_status": 20,
+              "service_code": 100, "engagement_number": 100, "notes": 5000}
+    for key, limit in limits.items():
+        value = str(data.get(key) or "").strip()
+        if len(value) > limit:
+            errors.add(key, f"Ce champ ne doit pas dépasser {limit} caractères.")
+        out[key] = value[:limit]
     out["subrogation"] = bool(data.get("subrogation"))
     out["buyer_siret"] = ""
     out["payer_company"] = enrolment.company
     if kind == "opco":
-        if out["opco_name"] not in OPCOS:
+        if out["opco_name"] not in OPCOS and "opco_name" not in errors.fields:
             errors.add("opco_name", "Choisissez l'OPCO dans la liste des onze OPCO.")
         out["opco_status"] = out["opco_status"] or "to_request"
-        if out["opco_status"] not in OPCO_STATUSES:
+        if out["opco_status"] not in OPCO_STATUSES and "opco_status" not in errors.fields:
             errors.add("opco_status", "État inconnu.")
         if out["opco_status"] == "agreed":
             if out["agreed_amount"] is None and "agreed_amount" not in errors.fields:
@@ -532,7 +575,7 @@ def funding_board(today: dt.date | None = None) -> list[FundingLine]:
             FundingLine.kind == "opco", FundingLine.opco_status != "agreed", Enrolment.status.in_(LIVE),
             Enrolment.session_id.in_(upcoming),
         ).options(selectinload(FundingLine.enrolment).selectinload(Enrolment.trainee),
-                  selectinload(FundingLine.enrolment).selectinload(Enrolment.session))
+                  *_session_load_options(selectinload(FundingLine.enrolment).selectinload(Enrolment.session)))
     )
     far = dt.date.max
     return sorted(lines, key=lambda line: (line.requested_on or far, line.created_at, line.id))

@@ -50,7 +50,7 @@ def _render_show(enrolment, status: int = 200, **forms):
     return render_template(
         "enrolments/show.html", enrolment=enrolment, session=enrolment.session, trainee=enrolment.trainee,
         accept_form=accept_form, decision_form=decision_form,
-        cancel_form=forms.get("cancel_form") or CancelForm(), outcome_form=OutcomeForm(),
+        cancel_form=forms.get("cancel_form") or CancelForm(), outcome_form=forms.get("outcome_form") or OutcomeForm(),
         summary=_positioning(enrolment), difference=services.funding_difference(enrolment),
         needs_decision=services.needs_prerequisite_decision(enrolment),
         personal_url=external_url("trainee.home", token=services.trainee_token(enrolment)),

@@ -31,7 +31,16 @@ from ..core.timeutil import utcnow
 from ..core.validation import id_or_none
 from ..enrolments.models import Enrolment
 from ..extensions import db
-from .models import QUESTION_KINDS, QUESTION_ROLES, QUESTIONNAIRE_KINDS, Answer, Choice, Question, Questionnaire, Response
+from .models import (
+    QUESTION_KINDS,
+    QUESTION_ROLES,
+    QUESTIONNAIRE_KINDS,
+    Answer,
+    Choice,
+    Question,
+    Questionnaire,
+    Response,
+)
 
 MAX_TEXT = 5000
 SCALE = range(1, 6)
@@ -347,7 +356,8 @@ def save_answers(response: Response, data: dict, *, submit: bool = False) -> Res
     Nothing is saved when an answer is invalid (ValidationError, every question's message at once)."""
     if response.enrolment_id is not None:
         _lock_enrolment(response.enrolment_id)
-        db.session.refresh(response)
+    db.session.flush()
+    db.session.refresh(response)  # the status as committed now, not as read before the lock
     if response.submitted:
         raise ConflictError(ALREADY_SUBMITTED)
     questionnaire = response.questionnaire

@@ -39,6 +39,7 @@ from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
+from blinker import Namespace
 from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -50,6 +51,9 @@ from ..core.formatting import datetime_fr
 from ..core.timeutil import utcnow
 from ..extensions import db
 from .models import JOB_STATUSES, MESSAGE_STATUSES, Job, OutboxAttachment, OutboxMessage
+
+# Sent once a message has left (sender: the OutboxMessage), so that the evidence it stands for is recorded.
+message_sent = Namespace().signal("message-sent")
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +98,8 @@ def _one_line(value: str) -> str:
 def queue_email(recipient: str, subject: str, text: str, html: str = "", *, topic: str = "",
                 enrolment=None, attachments: list[tuple[str, str, bytes]] | None = None) -> OutboxMessage:
     """Add an e-mail to the outbox; it leaves with the caller's transaction (never half-sent)."""
+    if enrolment is not None and not isinstance(enrolment, int) and enrolment.id is None:
+        db.session.flush()  # a new enrolment gets its id, so that the e-mail stays linked to it
     message = OutboxMessage(recipient=_one_line(recipient)[:254], subject=_one_line(subject)[:300],
                             body_text=text or "", body_html=html or "", topic=(topic or "")[:40],
                             enrolment_id=getattr(enrolment, "id", enrolment))
@@ -316,7 +322,7 @@ def _decode(value) -> str:
 
 def _is_permanent(exc: BaseException) -> bool:
     """Errors about this very message that no retry will change."""
-    if isinstance(exc, PermanentError):
+    if isinstance(exc, (PermanentError, smtplib.SMTPNotSupportedError)):  # e.g. an address needing SMTPUTF8
         return True
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _ in exc.recipients.values()]
@@ -417,10 +423,23 @@ def send_due_messages(now: dt.datetime | None = None, limit: int = BATCH_SIZE, *
             else:
                 _commit_outcome(OutboxMessage, message_id, status="sent", sent_at=utcnow(), last_error="")
                 sent += 1
+                _announce_sent(message_id)
     finally:
         if transport is not None:
             transport.close()
     return sent, failed
+
+
+def _announce_sent(message_id: int) -> None:
+    """Let other capabilities record the evidence of a sent message (e.g. the convocation's date). Their
+    work has its own transaction: the message stays sent whatever happens to it."""
+    message = db.session.get(OutboxMessage, message_id)
+    try:
+        message_sent.send(message)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        log.exception("Le suivi de l'envoi du message %s n'a pas pu être enregistré", message_id)
 
 
 def retry_message(message: OutboxMessage, now: dt.datetime | None = None) -> None:
@@ -436,6 +455,15 @@ def retry_message(message: OutboxMessage, now: dt.datetime | None = None) -> Non
 
 
 # --------------------------------------------------------------------------- jobs
+
+
+class Postpone(Exception):  # noqa: N818 - a signal to the runner, not an error
+    """Raised by a job handler that cannot do its work yet: the job waits until ``until``, no attempt counted."""
+
+    def __init__(self, until: dt.datetime, reason: str = ""):
+        super().__init__(reason)
+        self.until = until
+        self.reason = reason
 
 
 def _run_job(job_id: int, now: dt.datetime) -> str | None:
@@ -463,6 +491,13 @@ def _run_job(job_id: int, now: dt.datetime) -> str | None:
                            .values(status="done", done_at=utcnow(), last_error="")
                            .execution_options(synchronize_session=False))
         db.session.commit()
+    except Postpone as later:
+        db.session.rollback()
+        db.session.execute(update(Job).where(Job.id == job_id, Job.status == "pending", Job.attempts == seen)
+                           .values(due_at=later.until, last_error=later.reason[:2000])
+                           .execution_options(synchronize_session=False))
+        db.session.commit()
+        return None
     except Exception as exc:  # a job's failure must not stop the others
         db.session.rollback()
         log.exception("La tâche %s (%s, %s) a échoué (tentative %s)", job_id, kind, key, seen + 1)
@@ -499,7 +534,12 @@ def run_due_jobs(now: dt.datetime | None = None, limit: int = BATCH_SIZE, *,
 
 
 def retry_job(job: Job, now: dt.datetime | None = None) -> None:
-    """Run a failed (or waiting) job at the next pass, with a new series of retries if it had failed."""
+    """Run a failed job, or a pending one that already failed and waits for its next retry, at the next pass
+    (a failed one gets a new series of retries). A job still waiting for its first run is not brought
+    forward: that would send a J−7 convocation weeks early."""
+    if job.status == "pending" and job.attempts == 0:
+        raise ConflictError(f"Cette tâche est programmée pour le {datetime_fr(job.due_at)} : elle s'exécutera "
+                            "à cette date, il n'y a rien à relancer.")
     if job.status == "done":
         raise ConflictError(f"Cette tâche a déjà été exécutée le {datetime_fr(job.done_at)} : "
                             "elle n'est pas relancée.")

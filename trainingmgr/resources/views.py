@@ -23,7 +23,7 @@ def locations():
 @bp.route("/locations/<int:location_id>", methods=["GET", "POST"])
 @staff_required
 def location_form(location_id: int | None = None):
-    location = db.get_or_404(Location, location_id) if location_id else None
+    location = db.get_or_404(Location, location_id) if location_id is not None else None
     form = LocationForm(obj=location)
     ok, saved = run_form(form, lambda: services.save_location(location, form.data_for_service()))
     if ok:
@@ -42,7 +42,7 @@ def trainers():
 @bp.route("/trainers/<int:trainer_id>", methods=["GET", "POST"])
 @staff_required
 def trainer_form(trainer_id: int | None = None):
-    trainer = db.get_or_404(Trainer, trainer_id) if trainer_id else None
+    trainer = db.get_or_404(Trainer, trainer_id) if trainer_id is not None else None
     form = TrainerForm(obj=trainer)
     form.user_id.choices = choices(
         ((u.id, u.email) for u in services.trainer_account_choices(trainer)), blank="— aucun —"

@@ -57,6 +57,7 @@ UPCOMING_STATUSES = (S.DRAFT.value, S.OPEN.value, S.CONFIRMED.value, S.IN_PROGRE
 _signals = Namespace()
 seats_changed = _signals.signal("seats-changed")  # sender: the session; kwargs: actor
 session_cancelled = _signals.signal("session-cancelled")  # sender: the session; kwargs: actor, reason
+session_confirmed = _signals.signal("session-confirmed")  # sender: the session; kwargs: actor
 
 # --------------------------------------------------------------------------- seats
 
@@ -849,6 +850,8 @@ def change_status(session: TrainingSession, new_status: str, actor: User | None 
     session.status_changed_at = utcnow()
     if new_status == S.CANCELLED.value:
         session_cancelled.send(session, actor=actor, reason=session.cancel_reason)
+    elif new_status == S.CONFIRMED.value:
+        session_confirmed.send(session, actor=actor)
 
 
 def advance_sessions(now: dt.datetime | None = None) -> list[tuple[TrainingSession, str]]:

@@ -18,7 +18,7 @@ class TraineeForm(Form):
     bpf_status = SelectField("Statut (bilan pédagogique et financier)", choices=choices(BPF_STATUSES.items()), default="employee")
     accessibility_needs = TextAreaField("Besoins d'adaptation (handicap, accessibilité)",
                                         description="Visibles par le conseiller et le formateur de la session.",
-                                        validators=[max_length(5000)])
+                                        validators=[max_length(20000)])
     consent = BooleanField("La personne accepte l'utilisation de ses données pour sa formation")
     submit = SubmitField("Enregistrer")
 

@@ -7,6 +7,7 @@ from ..accounts.models import User
 from ..accounts.services import normalise_email
 from ..companies.models import Company
 from ..core.errors import ConflictError, ErrorCollector, NotFoundError, ValidationError
+from ..core.persistence import insert_or_find
 from ..core.timeutil import utcnow
 from ..core.validation import id_or_none
 from ..extensions import db
@@ -30,10 +31,10 @@ def find_by_email(email: str) -> Trainee | None:
 
 def list_trainees(search: str = "", limit: int = 500) -> list[Trainee]:
     query = select(Trainee).order_by(Trainee.last_name, Trainee.first_name).limit(limit)
-    if search:
-        like = f"%{search.strip().lower()}%"
-        query = query.where(or_(func.lower(Trainee.last_name).like(like), func.lower(Trainee.first_name).like(like),
-                                func.lower(Trainee.email).like(like)))
+    search = (search or "").strip().lower()
+    if search:  # "%" and "_" are looked for as they are, not as wildcards
+        query = query.where(or_(*(func.lower(column).contains(search, autoescape=True)
+                                  for column in (Trainee.last_name, Trainee.first_name, Trainee.email))))
     return list(db.session.scalars(query))
 
 
@@ -54,7 +55,7 @@ def clean_trainee_data(data: dict, errors: ErrorCollector | None = None, prefix:
         "last_name": text("last_name", 80),
         "phone": text("phone", 40),
         "job_title": text("job_title", 120),
-        "accessibility_needs": text("accessibility_needs", 5000),
+        "accessibility_needs": text("accessibility_needs", 20000),
         "bpf_status": str(data.get("bpf_status") or "employee"),
     }
     if out["civility"] not in CIVILITIES:
@@ -104,8 +105,8 @@ def find_or_create_trainee(data: dict, prefix: str = "") -> Trainee:
     trainee = find_by_email(clean["email"])
     company = clean.pop("company")
     if trainee is None:
-        trainee = Trainee(**clean, company=company)
-        db.session.add(trainee)
+        email = clean["email"]
+        trainee = insert_or_find(Trainee(**clean, company=company), lambda: find_by_email(email))
     else:
         for key in ("phone", "job_title", "accessibility_needs"):
             if not getattr(trainee, key) and clean[key]:
