@@ -195,3 +195,17 @@ def test_an_open_session_convokes_nobody_until_it_is_confirmed(world, dume_sessi
     assert job_of(enrolment).due_at == due
     assert run_due_jobs(now=due + dt.timedelta(minutes=1)) == (1, 0)
     assert recipients("convocation", enrolment) == ["p01@exemple.fr"]
+
+
+def test_an_open_session_near_its_start_warns_that_convocations_wait(world, open_session, new_trainee):
+    from trainingmgr.sessions.services import session_warnings
+
+    soon = open_session(course=world.dume, start=paris_today() + dt.timedelta(days=5))
+    assert not any("convocations attendent" in w for w in session_warnings(soon))  # nobody enrolled yet
+    enrol(soon, new_trainee(1))
+    assert "J−5 et session non confirmée : les convocations attendent sa confirmation." in session_warnings(soon)
+    far = open_session(course=world.dume, start=paris_today() + dt.timedelta(days=30))
+    enrol(far, new_trainee(2))
+    assert not any("convocations attendent" in w for w in session_warnings(far))
+    confirm(soon)
+    assert not any("convocations attendent" in w for w in session_warnings(soon))

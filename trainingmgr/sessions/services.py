@@ -288,6 +288,11 @@ def session_warnings(session: TrainingSession, taken: int | None = None) -> list
                                 "minimum. Décidez du maintien de la session.")
             else:
                 warnings.append(f"Sous le minimum : {taken} inscrit(s) pour {session.min_trainees} minimum.")
+        if session.status == S.OPEN.value and session.first_date is not None and taken:
+            days_left = (session.first_date - paris_today()).days
+            if 0 <= days_left <= current_app.config["CONVOCATION_DAYS_BEFORE"]:
+                warnings.append(f"J−{days_left} et session non confirmée : les convocations attendent sa "
+                                "confirmation.")
     if session.price_per_trainee is None and session.intra_price is None:
         warnings.append("Aucun prix.")
     if session.status in EDITABLE_STATUSES:
