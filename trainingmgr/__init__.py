@@ -87,13 +87,13 @@ def _register_blueprints(app: Flask) -> None:
     from .catalogue.public import bp as public_bp
     from .catalogue.views import bp as courses_bp
     from .companies.views import bp as companies_bp
+    from .enrolments.public import bp as public_enrol_bp
+    from .enrolments.views import bp as enrolments_bp
     from .files.views import bp as files_bp
     from .messaging.views import bp as messaging_bp
     from .organisation.views import bp as organisation_bp
     from .resources.views import bp as resources_bp
     from .sessions.views import bp as sessions_bp
-    from .enrolments.public import bp as public_enrol_bp
-    from .enrolments.views import bp as enrolments_bp
     from .trainees.portal import bp as trainee_portal_bp
     from .trainees.views import bp as trainees_bp
 

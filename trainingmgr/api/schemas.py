@@ -4,13 +4,12 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate, validates_schema
 from marshmallow import ValidationError as MarshmallowValidationError
 
-from ..core.validation import MAX_ID
 from ..catalogue.models import AUDIENCE_FORMATS, DELIVERY_MODES, HALF_DAYS
 from ..companies.models import HEADCOUNT_BANDS, OPCOS
+from ..core.validation import MAX_ID
 from ..enrolments.models import ENROLMENT_STATUS_LABELS, POSITIONING_DECISIONS
 from ..sessions.models import SESSION_FORMATS, SESSION_STATUS_LABELS
 from ..trainees.models import BPF_STATUSES, CIVILITIES
-
 
 # A Decimal dumped as a string is documented as one: apispec would say "number" otherwise.
 _DECIMAL_STRING = {"type": "string", "format": "decimal"}

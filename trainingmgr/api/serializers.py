@@ -4,9 +4,9 @@ from __future__ import annotations
 from flask import url_for
 
 from ..catalogue.models import Course, CourseVersion
+from ..catalogue.services import course_sheet
 from ..companies.models import Company
 from ..core.timeutil import PARIS
-from ..catalogue.services import course_sheet
 from ..enrolments.models import Enrolment
 from ..organisation.models import Organisation
 from ..sessions.models import Slot, TrainingSession

@@ -5,10 +5,9 @@ import re
 from sqlalchemy import func, select
 
 from ..accounts.services import normalise_email
-from ..core.errors import ConflictError, ErrorCollector, NotFoundError
+from ..core.errors import ConflictError, ErrorCollector
 from ..core.identifiers import clean_siret
-from ..core.persistence import insert_or_find
-from ..core.validation import id_or_none
+from ..core.persistence import get_by_id, insert_or_find
 from ..extensions import db
 from .models import CONTACT_ROLES, HEADCOUNT_BANDS, OPCOS, Company, CompanyContact
 
@@ -20,11 +19,7 @@ def list_companies() -> list[Company]:
 
 
 def get_company(company_id) -> Company:
-    pk = id_or_none(company_id)
-    company = None if pk is None else db.session.get(Company, pk)
-    if company is None:
-        raise NotFoundError("Entreprise introuvable.")
-    return company
+    return get_by_id(Company, company_id, "Entreprise introuvable.")
 
 
 def _text(data: dict, key: str) -> str:

@@ -7,8 +7,8 @@ from flask_wtf import FlaskForm
 from wtforms import DecimalField, IntegerField
 from wtforms import Form as WTFormsBaseForm
 from wtforms.fields.choices import SelectChoice
-from wtforms.widgets import TextInput
 from wtforms.validators import ValidationError as WTFormsValidationError
+from wtforms.widgets import TextInput
 
 from .errors import DomainError
 from .validation import french_decimal

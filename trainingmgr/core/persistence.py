@@ -4,9 +4,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
+from .errors import NotFoundError
+from .validation import id_or_none
 
 T = TypeVar("T")
 
@@ -27,3 +30,27 @@ def insert_or_find(obj: T, find: Callable[[], T | None]) -> T:
             raise
         return found
     return obj
+
+
+def lock_row(model, pk: int) -> None:
+    """Serialise, until the transaction ends, whatever works on that row.
+
+    PostgreSQL: the row is locked (SELECT … FOR UPDATE). SQLite: the transaction becomes a write
+    transaction at once (BEGIN IMMEDIATE), which SQLite grants to one connection at a time; if this
+    transaction has already written, it holds that lock already.
+    """
+    connection = db.session.connection()
+    if connection.dialect.name == "sqlite":
+        if not connection.connection.driver_connection.in_transaction:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        db.session.execute(select(model.id).where(model.id == pk).with_for_update())
+
+
+def get_by_id(model: type[T], pk, message: str) -> T:
+    """The row of ``model`` with this id, or NotFoundError(``message``) — also for ids no row can have."""
+    number = id_or_none(pk)
+    row = None if number is None else db.session.get(model, number)
+    if row is None:
+        raise NotFoundError(message)
+    return row

@@ -12,17 +12,17 @@ from ..accounts.models import Role, User
 from ..accounts.services import create_user, get_user_by_email
 from ..catalogue.models import Course, CourseStatus
 from ..catalogue.services import create_course, set_course_status
+from ..companies.models import Company
+from ..companies.services import save_company, save_contact
 from ..core.timeutil import paris_today
+from ..enrolments.models import Enrolment
+from ..enrolments.services import enrol, record_decision, save_funding_line
 from ..extensions import db
 from ..organisation.models import Organisation
 from ..organisation.services import update_organisation
 from ..resources.models import Location, Trainer
 from ..resources.services import save_location, save_trainer
 from ..sessions.models import SessionStatus, Slot, TrainingSession
-from ..companies.models import Company
-from ..companies.services import save_company, save_contact
-from ..enrolments.models import Enrolment
-from ..enrolments.services import enrol, record_decision, save_funding_line
 from ..sessions.services import change_status, create_session, date_warnings
 from ..trainees.services import find_or_create_trainee
 from .seeds import SEED_COURSES

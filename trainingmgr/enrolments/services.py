@@ -14,6 +14,7 @@ from ..companies.models import OPCOS, Company
 from ..companies.services import find_or_create_company, get_company
 from ..core.errors import ConflictError, ErrorCollector, NotFoundError, PermissionDenied, ValidationError
 from ..core.identifiers import clean_siret
+from ..core.persistence import get_by_id
 from ..core.timeutil import paris_today, utcnow
 from ..core.tokens import make_token, read_token
 from ..core.validation import id_or_none, parse_date, parse_decimal
@@ -57,10 +58,7 @@ def enrolment_load_options():
 
 
 def get_enrolment(enrolment_id, actor: User | None = None) -> Enrolment:
-    pk = id_or_none(enrolment_id)
-    enrolment = None if pk is None else db.session.get(Enrolment, pk)
-    if enrolment is None:
-        raise NotFoundError("Inscription introuvable.")
+    enrolment = get_by_id(Enrolment, enrolment_id, "Inscription introuvable.")
     if actor is not None and not session_services.can_view_session(actor, enrolment.session):
         raise PermissionDenied("Vous n'intervenez pas sur cette session.")
     return enrolment

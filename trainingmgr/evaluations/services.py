@@ -27,6 +27,7 @@ from sqlalchemy.orm import selectinload
 from ..catalogue.models import Course
 from ..core.errors import ConflictError, NotFoundError, ValidationError
 from ..core.formatting import date_fr, number_fr
+from ..core.persistence import lock_row
 from ..core.timeutil import utcnow
 from ..core.validation import id_or_none
 from ..enrolments.models import Enrolment
@@ -195,14 +196,8 @@ def positioning_for(enrolment: Enrolment) -> tuple[Questionnaire | None, Respons
 
 
 def _lock_enrolment(enrolment_id: int) -> None:
-    """Serialise the answers of one enrolment until the transaction ends (two tabs, a double click): the
-    enrolment row is locked on PostgreSQL; on SQLite the transaction becomes a write transaction at once."""
-    connection = db.session.connection()
-    if connection.dialect.name == "sqlite":
-        if not connection.connection.driver_connection.in_transaction:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-    else:
-        db.session.execute(select(Enrolment.id).where(Enrolment.id == enrolment_id).with_for_update())
+    """Serialise the answers of one enrolment until the transaction ends (two tabs, a double click)."""
+    lock_row(Enrolment, enrolment_id)
 
 
 def get_or_create_response(questionnaire: Questionnaire, enrolment: Enrolment) -> Response:

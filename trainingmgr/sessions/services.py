@@ -11,8 +11,8 @@ from decimal import Decimal
 from functools import lru_cache
 
 import holidays
-from flask import current_app
 from blinker import Namespace
+from flask import current_app
 from sqlalchemy import and_, exists, false, func, or_, select
 from sqlalchemy.orm import aliased, selectinload
 
@@ -23,6 +23,7 @@ from ..companies.models import Company
 from ..core.errors import ConflictError, ErrorCollector, NotFoundError, PermissionDenied, ValidationError
 from ..core.formatting import date_fr, hours_fr, time_fr
 from ..core.halfday import HALF_DAY_LABELS, half_day_problem, half_of, hours_between, parse_day_pattern
+from ..core.persistence import get_by_id, lock_row
 from ..core.timeutil import PARIS, paris_today, utcnow
 from ..core.validation import id_or_none, parse_date, parse_decimal, parse_int, parse_time
 from ..extensions import db
@@ -79,18 +80,8 @@ def seats_taken(session_ids) -> dict[int, int]:
 
 
 def lock_session_seats(session_id: int) -> None:
-    """Serialise whatever counts or changes this session's seats, until the transaction ends.
-
-    PostgreSQL: the session row is locked (SELECT … FOR UPDATE). SQLite: the transaction becomes a write
-    transaction at once (BEGIN IMMEDIATE), which SQLite grants to one connection at a time; if this
-    transaction has already written, it holds that lock already.
-    """
-    connection = db.session.connection()
-    if connection.dialect.name == "sqlite":
-        if not connection.connection.driver_connection.in_transaction:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-    else:
-        db.session.execute(select(TrainingSession.id).where(TrainingSession.id == session_id).with_for_update())
+    """Serialise whatever counts or changes this session's seats, until the transaction ends."""
+    lock_row(TrainingSession, session_id)
 
 
 def seats_left(session: TrainingSession, taken: int | None = None) -> int:
@@ -717,10 +708,7 @@ def delete_slot(slot: Slot, actor: User | None = None) -> None:
 
 
 def get_slot(slot_id: int, actor: User | None = None) -> Slot:
-    slot_id = id_or_none(slot_id)
-    slot = None if slot_id is None else db.session.get(Slot, slot_id)
-    if slot is None:
-        raise NotFoundError("Créneau introuvable.")
+    slot = get_by_id(Slot, slot_id, "Créneau introuvable.")
     if actor is not None and not can_view_session(actor, slot.session):
         raise PermissionDenied("Vous n'intervenez pas sur cette session.")
     return slot

@@ -6,8 +6,8 @@ from sqlalchemy import func, or_, select, update
 from ..accounts.models import User
 from ..accounts.services import normalise_email
 from ..companies.models import Company
-from ..core.errors import ConflictError, ErrorCollector, NotFoundError, ValidationError
-from ..core.persistence import insert_or_find
+from ..core.errors import ConflictError, ErrorCollector, ValidationError
+from ..core.persistence import get_by_id, insert_or_find
 from ..core.timeutil import utcnow
 from ..core.validation import id_or_none
 from ..extensions import db
@@ -18,11 +18,7 @@ FIELDS = ("civility", "first_name", "last_name", "email", "phone", "job_title", 
 
 
 def get_trainee(trainee_id) -> Trainee:
-    pk = id_or_none(trainee_id)
-    trainee = None if pk is None else db.session.get(Trainee, pk)
-    if trainee is None:
-        raise NotFoundError("Stagiaire introuvable.")
-    return trainee
+    return get_by_id(Trainee, trainee_id, "Stagiaire introuvable.")
 
 
 def find_by_email(email: str) -> Trainee | None:
