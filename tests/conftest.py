@@ -15,6 +15,7 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from trainingmgr import create_app
+from trainingmgr.attendance import guard
 from trainingmgr.config import normalise_database_url
 from trainingmgr.extensions import db, limiter
 
@@ -82,8 +83,12 @@ def _empty_tables() -> None:
                 conn.exec_driver_sql(f'ALTER SEQUENCE "{sequence}" RESTART')
         else:
             conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            for statement in guard.statements("sqlite", install=False):
+                conn.exec_driver_sql(statement)
             for table in tables:
                 conn.execute(table.delete())
+            for statement in guard.statements("sqlite", install=True):
+                conn.exec_driver_sql(statement)
             conn.commit()
             conn.exec_driver_sql("PRAGMA foreign_keys=ON")
         conn.commit()

@@ -84,6 +84,8 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from .accounts.views import bp as accounts_bp
     from .api import init_api
+    from .attendance.public import bp as signing_bp
+    from .attendance.views import bp as attendance_bp
     from .catalogue.public import bp as public_bp
     from .catalogue.views import bp as courses_bp
     from .companies.views import bp as companies_bp
@@ -99,16 +101,17 @@ def _register_blueprints(app: Flask) -> None:
 
     for bp in (accounts_bp, public_bp, courses_bp, companies_bp, files_bp, organisation_bp, resources_bp,
                sessions_bp, trainee_portal_bp, trainees_bp, enrolments_bp, public_enrol_bp,
-               messaging_bp):
+               messaging_bp, attendance_bp, signing_bp):
         app.register_blueprint(bp)
     init_api(app)
 
 
 def _register_cli(app: Flask) -> None:
     from .accounts.cli import token_cli, user_cli
+    from .attendance.cli import attendance_cli
     from .demo.cli import demo_cli
     from .messaging.cli import mail_cli, tick, worker
     from .sessions.cli import sessions_cli
 
-    for group in (user_cli, token_cli, demo_cli, sessions_cli, mail_cli, tick, worker):
+    for group in (user_cli, token_cli, demo_cli, sessions_cli, mail_cli, tick, worker, attendance_cli):
         app.cli.add_command(group)

@@ -53,7 +53,15 @@ def from_environment(instance_path: str, secret_given: bool = False) -> dict:
         "SESSION_COOKIE_SECURE": env.get("SESSION_COOKIE_SECURE", "") in ("1", "true", "yes"),
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
     }
+    for key in INTEGER_SETTINGS:
+        if env.get(key, "").strip().isdigit():
+            config[key] = int(env[key])
     return config
+
+
+# Settings that the environment may override with a whole number.
+INTEGER_SETTINGS = ("CONVOCATION_DAYS_BEFORE", "MINIMUM_CHECK_DAYS", "ATTENDANCE_OPENS_BEFORE_MINUTES",
+                    "ATTENDANCE_CLOSES_AFTER_MINUTES", "ATTENDANCE_QR_PERIOD_SECONDS")
 
 
 DEFAULTS = {
@@ -77,6 +85,18 @@ DEFAULTS = {
     "MINIMUM_CHECK_DAYS": 10,
     # How long a trainee's personal link stays valid.
     "TRAINEE_LINK_MAX_AGE_DAYS": 365,
+    # Attendance: trainees sign a slot from this many minutes before its start until this many after its end.
+    "ATTENDANCE_OPENS_BEFORE_MINUTES": 15,
+    "ATTENDANCE_CLOSES_AFTER_MINUTES": 60,
+    # The room's QR code changes every period; the previous period's code is still accepted.
+    "ATTENDANCE_QR_PERIOD_SECONDS": 30,
+    "ATTENDANCE_LINK_MAX_AGE_DAYS": 7,
+    "ATTENDANCE_CODE_MINUTES": 10,
+    "ATTENDANCE_CODE_ATTEMPTS": 5,
+    # Per personal link or per trainee (not per IP: a whole class signs from one Wi-Fi).
+    "ATTENDANCE_SIGN_RATE_LIMIT": "10 per minute",
+    "ATTENDANCE_CODE_RATE_LIMIT": "3 per minute",
+    "ATTENDANCE_QR_RATE_LIMIT": "120 per minute",
     "RATELIMIT_HEADERS_ENABLED": True,
     "API_TITLE": "trainingmgr API",
     "API_VERSION": "v1",

@@ -1,5 +1,6 @@
 """Every model module, imported once so that the metadata (and Alembic) knows every table."""
 from .accounts import models as accounts  # noqa: F401
+from .attendance import models as attendance  # noqa: F401
 from .catalogue import models as catalogue  # noqa: F401
 from .companies import models as companies  # noqa: F401
 from .enrolments import models as enrolments  # noqa: F401

@@ -42,10 +42,12 @@ def datetime_fr(value: dt.datetime | None) -> str:
     return format_datetime(value, "dd/MM/y HH:mm", locale=LOCALE)
 
 
-def time_fr(value: dt.time | None) -> str:
-    """09:00"""
+def time_fr(value: dt.time | dt.datetime | None) -> str:
+    """09:00 (an aware datetime is shown in Paris time)."""
     if value is None:
         return ""
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        value = value.astimezone(PARIS)
     return value.strftime("%H:%M")
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..accounts.models import User
 from ..companies.models import Company
 from ..core.timeutil import utcnow
-from ..core.types import Money, UTCDateTime
+from ..core.types import Hours, Money, UTCDateTime
 from ..extensions import db
 from ..sessions.models import TrainingSession
 from ..trainees.models import Trainee
@@ -77,6 +77,8 @@ class Enrolment(db.Model):
     positioning_decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     positioning_decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     convocation_sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # Hours attended, from the attendance record, stored when the session ends (certificates, BPF).
+    hours_attended: Mapped[Decimal | None] = mapped_column(Hours())
     confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))

@@ -13,6 +13,7 @@ from ..accounts.models import User
 from ..companies.models import OPCOS, Company
 from ..companies.services import find_or_create_company, get_company
 from ..core.errors import ConflictError, ErrorCollector, NotFoundError, PermissionDenied, ValidationError
+from ..core.formatting import hours_fr
 from ..core.identifiers import clean_siret
 from ..core.persistence import get_by_id
 from ..core.timeutil import paris_today, utcnow
@@ -414,6 +415,22 @@ def mark_outcome(enrolment: Enrolment, status: str, actor: User) -> Enrolment:
                             f"« {status} ».")
     _set_status(enrolment, status, actor)
     return enrolment
+
+
+def record_attendance_outcome(enrolment: Enrolment, status: str, hours: Decimal) -> bool:
+    """The session has ended: the attendance record sets the hours attended and the outcome (completed,
+    abandoned or no-show). Only a confirmed or already assessed enrolment changes. Returns whether the
+    status changed."""
+    if status not in FINAL_MARKS:
+        raise ValidationError("Statut inconnu pour le bilan de l'inscription.", field="status")
+    if enrolment.status not in {E.CONFIRMED.value} | FINAL_MARKS:
+        return False
+    enrolment.hours_attended = hours
+    if enrolment.status == status:
+        return False
+    _set_status(enrolment, status, None, f"D'après l'émargement : {hours_fr(hours)} de présence.",
+                actor_label="Émargement")
+    return True
 
 
 def _on_confirmed(enrolment: Enrolment) -> None:

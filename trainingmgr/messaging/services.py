@@ -83,6 +83,7 @@ TOPIC_LABELS = {
 JOB_KIND_LABELS = {"convocation": "Envoi de la convocation"}
 
 _JOB_HANDLERS: dict[str, Callable[[dict], None]] = {}
+_PERIODIC_TASKS: list[Callable[[dt.datetime], None]] = []
 _UPSERT_INSERTS = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]+")
 
@@ -112,6 +113,13 @@ def queue_email(recipient: str, subject: str, text: str, html: str = "", *, topi
             content_type=content_type[:120], data=data.encode("utf-8") if isinstance(data, str) else bytes(data)))
     db.session.add(message)
     return message
+
+
+def periodic_task(fn):
+    """Register ``fn(now)`` to run at each pass of the worker, before the due jobs (it may schedule some).
+    It must not commit; the pass commits after it."""
+    _PERIODIC_TASKS.append(fn)
+    return fn
 
 
 def job_handler(kind: str):
@@ -379,13 +387,23 @@ def send_due_messages(now: dt.datetime | None = None, limit: int = BATCH_SIZE, *
     server cannot be reached the batch stops (the other messages keep their turn). ``stop`` is asked
     before each message (the worker's Ctrl-C). Returns (sent, failed attempts)."""
     now = now or utcnow()
-    sent = failed = 0
     ids = list(db.session.scalars(
         select(OutboxMessage.id).where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
         .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit)
     ))
     if not ids:
         return 0, 0
+    return _deliver(ids, now, stop)
+
+
+def send_now(message_id: int) -> bool:
+    """Try to send one committed message at once (a one-time code cannot wait for the worker's next pass).
+    On failure it stays in the outbox and the worker retries it as usual. Returns whether it left."""
+    return _deliver([message_id], utcnow(), None)[0] == 1
+
+
+def _deliver(ids: list[int], now: dt.datetime, stop: Callable[[], bool] | None) -> tuple[int, int]:
+    sent = failed = 0
     transport = None
     try:
         for message_id in ids:
@@ -556,6 +574,16 @@ def tick(now: dt.datetime | None = None, *, stop: Callable[[], bool] | None = No
     """One pass of the worker: due jobs first (they may queue e-mails), then the outbox. A crash of one
     part (the database gone, say) is logged and reported in ``errors``; the other part still runs."""
     result = {"jobs_done": 0, "jobs_failed": 0, "sent": 0, "send_failed": 0, "errors": []}
+    for task in _PERIODIC_TASKS:
+        if stop is not None and stop():
+            break
+        try:
+            task(now or utcnow())
+            db.session.commit()
+        except Exception as exc:
+            db.session.rollback()
+            log.exception("Passage du worker interrompu (%s)", task.__name__)
+            result["errors"].append(f"{task.__name__} : {type(exc).__name__} : {exc}")
     for name, run, keys in (("tâches", run_due_jobs, ("jobs_done", "jobs_failed")),
                             ("envois", send_due_messages, ("sent", "send_failed"))):
         if stop is not None and stop():

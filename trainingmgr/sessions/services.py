@@ -59,6 +59,9 @@ _signals = Namespace()
 seats_changed = _signals.signal("seats-changed")  # sender: the session; kwargs: actor
 session_cancelled = _signals.signal("session-cancelled")  # sender: the session; kwargs: actor, reason
 session_confirmed = _signals.signal("session-confirmed")  # sender: the session; kwargs: actor
+session_completed = _signals.signal("session-completed")  # sender: the session; kwargs: actor
+# Sent before a slot's date or times change or the slot is removed; a receiver refuses by raising.
+slot_changing = _signals.signal("slot-changing")  # sender: the slot
 
 # --------------------------------------------------------------------------- seats
 
@@ -684,6 +687,8 @@ def update_slot(slot: Slot, data: dict, actor: User | None = None) -> list[str]:
     day, start, end, location, trainer = _clean_slot_input(data, session, slot)
     with db.session.no_autoflush:
         warnings = _validate_slot(session, day, start, end, location, trainer, slot)
+        if (day, start, end) != (slot.date, slot.start_time, slot.end_time):
+            slot_changing.send(slot)
         slot.date, slot.start_time, slot.end_time = day, start, end
         slot.location, slot.trainer = location, trainer
         if trainer is not None and trainer not in session.trainers:
@@ -702,6 +707,7 @@ def delete_slot(slot: Slot, actor: User | None = None) -> None:
     if session.status == S.CONFIRMED.value:
         raise ValidationError("Session confirmée : sa durée doit rester celle de la formation. Modifiez le créneau "
                               "(date, heures) au lieu de le supprimer.")
+    slot_changing.send(slot)
     session.slots.remove(slot)
     db.session.delete(slot)
     db.session.flush()
@@ -845,6 +851,8 @@ def change_status(session: TrainingSession, new_status: str, actor: User | None 
         session_cancelled.send(session, actor=actor, reason=session.cancel_reason)
     elif new_status == S.CONFIRMED.value:
         session_confirmed.send(session, actor=actor)
+    elif new_status == S.COMPLETED.value:
+        session_completed.send(session, actor=actor)
 
 
 def advance_sessions(now: dt.datetime | None = None) -> list[tuple[TrainingSession, str]]:
@@ -867,6 +875,7 @@ def advance_sessions(now: dt.datetime | None = None) -> list[tuple[TrainingSessi
             session.status = S.COMPLETED.value
             session.status_changed_at = utcnow()
             changed.append((session, session.status))
+            session_completed.send(session, actor=None)
     return changed
 
 

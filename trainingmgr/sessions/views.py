@@ -120,8 +120,15 @@ def show(session_id: int):
     if session.trainers:
         slot_form.trainer_id.data = str(session.trainers[0].id)
     enrolments = session_enrolments(session)
+    attendance = None
+    if session.status in ATTENDANCE_STATUSES:
+        from ..attendance.chain import verify_chain
+        from ..attendance.services import session_grid
+
+        attendance = {"grid": session_grid(session), "chain": verify_chain(session.id)}
     return render_template(
         "sessions/show.html", session=session, taken=taken, warnings=services.session_warnings(session, taken),
+        attendance=attendance,
         enrolments=enrolments, differences={e.id: funding_difference(e) for e in enrolments},
         transitions=services.allowed_transitions(session),
         status_actions=STATUS_ACTIONS, status_form=StatusForm(), slot_form=slot_form,
@@ -137,6 +144,9 @@ def _settings_data(session) -> dict:
         "price_per_trainee": session.price_per_trainee, "intra_price": session.intra_price,
         "client_company_id": str(session.client_company_id or ""), "notes": session.notes,
     }
+
+
+ATTENDANCE_STATUSES = ("confirmed", "in_progress", "completed", "closed")
 
 
 @bp.route("/sessions/<int:session_id>/edit", methods=["GET", "POST"])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
+from ..attendance.portal import attendance_for_trainee
 from ..core.web import fail, form_page, run_form
 from ..enrolments.services import LIVE, enrolment_from_token
 from ..evaluations import services as evaluations
@@ -30,7 +31,8 @@ def home(token: str):
     questionnaire, response = evaluations.positioning_for(enrolment)
     return render_template("trainee/home.html", enrolment=enrolment, session=enrolment.session,
                            trainee=enrolment.trainee, org=get_organisation(), token=token,
-                           questionnaire=questionnaire, response=response, answerable=enrolment.status in LIVE)
+                           questionnaire=questionnaire, response=response, answerable=enrolment.status in LIVE,
+                           attendance=attendance_for_trainee(enrolment))
 
 
 @bp.route("/<token>/positionnement", methods=["GET", "POST"])

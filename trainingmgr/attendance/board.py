@@ -1,0 +1,100 @@
+"""The advisor's board of missing signatures across sessions, and the reminders sent from it."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from ..accounts.models import User
+from ..core.errors import ConflictError
+from ..core.timeutil import PARIS, utcnow
+from ..enrolments.models import Enrolment
+from ..extensions import db
+from ..sessions import services as session_services
+from ..sessions.models import SessionStatus, Slot, TrainingSession
+from . import mails, services
+from .services import Cell
+
+BOARD_DAYS = 60
+BOARD_STATUSES = (SessionStatus.CONFIRMED.value, SessionStatus.IN_PROGRESS.value, SessionStatus.COMPLETED.value)
+
+
+@dataclass
+class SlotItem:
+    slot: Slot
+    state: str  # open / closed
+    missing: list[tuple[Enrolment, Cell]]
+    countersigned: bool
+
+    @property
+    def session(self) -> TrainingSession:
+        return self.slot.session
+
+    @property
+    def needs_countersignature(self) -> bool:
+        return not self.countersigned and self.state != "before"
+
+
+def missing_signatures(actor: User, now: dt.datetime | None = None) -> list[SlotItem]:
+    """Slots opened in the last BOARD_DAYS days that lack a trainee's signature (neither signed, nor absent,
+    nor corrected) or the trainer's countersignature: open slots first, then the oldest. 4 queries."""
+    now = now or utcnow()
+    today = now.astimezone(PARIS).date()
+    sessions = list(db.session.scalars(
+        session_services.visible_sessions_query(actor)
+        .where(TrainingSession.status.in_(BOARD_STATUSES),
+               TrainingSession.id.in_(select(Slot.session_id).where(
+                   Slot.date.between(today - dt.timedelta(days=BOARD_DAYS), today))))
+    ))
+    if not sessions:
+        return []
+    ids = [session.id for session in sessions]
+    enrolments = services.expected_enrolments_of(ids)
+    records: dict[int, list] = {}
+    for record in services.session_records(ids):
+        records.setdefault(record.session_id, []).append(record)
+    items = []
+    for session in sessions:
+        grid = services.build_grid(session, enrolments.get(session.id, []), records.get(session.id, []), now)
+        for slot in grid.slots:
+            state = services.window_state(slot, now)
+            if state == "before" or slot.date < today - dt.timedelta(days=BOARD_DAYS):
+                continue
+            missing = [(e, cell) for e, cell in grid.column(slot.id) if cell.status in ("pending", "missing")]
+            countersigned = slot.id in grid.countersignatures
+            started = now >= slot.starts_at
+            if missing or (started and not countersigned):
+                items.append(SlotItem(slot, state, missing, countersigned))
+    items.sort(key=lambda item: (item.state != "open", item.slot.date, item.slot.start_time))
+    return items
+
+
+def remind_trainees(slot: Slot, actor: User, enrolment_id: int | None = None,
+                    now: dt.datetime | None = None) -> int:
+    """E-mail their signing link again to the trainees who have not signed ``slot`` (or to one of them)."""
+    session_services.ensure_can_manage(actor, slot.session)
+    now = now or utcnow()
+    if services.window_state(slot, now) != "open":
+        raise ConflictError("L'émargement de ce créneau n'est pas ouvert : un rappel ne permettrait pas de signer. "
+                            "Si le stagiaire était présent, enregistrez une correction.")
+    if services.countersignature(slot) is not None:
+        raise ConflictError("Le formateur a clos la feuille de ce créneau : enregistrez une correction si le "
+                            "stagiaire était présent.")
+    sent = 0
+    for enrolment, cell in services.session_grid(slot.session, now).column(slot.id):
+        if enrolment_id is not None and enrolment.id != enrolment_id:
+            continue
+        if cell.status == "pending" and enrolment.status == "confirmed":
+            mails.signing_link(slot, enrolment, reminder=True)
+            sent += 1
+    return sent
+
+
+def remind_trainer(slot: Slot, actor: User, now: dt.datetime | None = None) -> int:
+    session_services.ensure_can_manage(actor, slot.session)
+    if services.countersignature(slot) is not None:
+        raise ConflictError("Le formateur a déjà signé la feuille de ce créneau.")
+    if (now or utcnow()) < slot.starts_at:
+        raise ConflictError("Ce créneau n'a pas encore commencé.")
+    return len(mails.countersign_reminder(slot))

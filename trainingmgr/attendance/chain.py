@@ -1,0 +1,111 @@
+"""The hash chain of a session's attendance records.
+
+Each record's hash is the SHA-256 of a canonical payload: its fields as JSON with sorted keys, no spaces,
+UTF-8, times in UTC ISO 8601 with microseconds, the drawn signature by its own SHA-256, and the previous
+record's hash (GENESIS for the first). Changing, removing or reordering any row breaks the chain from there.
+The head (length and last hash) kept in ``attendance_chain`` catches the removal of the last rows.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from ..extensions import db
+from .models import AttendanceChain, AttendanceRecord
+
+GENESIS = "0" * 64
+PAYLOAD_VERSION = 1
+
+
+def _time(value: dt.time | None) -> str | None:
+    return value.strftime("%H:%M:%S") if value is not None else None
+
+
+def _timestamp(value: dt.datetime) -> str:
+    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def canonical_payload(record: AttendanceRecord) -> bytes:
+    payload = {
+        "v": PAYLOAD_VERSION,
+        "session_id": record.session_id,
+        "seq": record.seq,
+        "kind": record.kind,
+        "slot_id": record.slot_id,
+        "enrolment_id": record.enrolment_id,
+        "trainer_id": record.trainer_id,
+        "author_id": record.author_id,
+        "method": record.method or "",
+        "mode": record.mode or "",
+        "signer_name": record.signer_name or "",
+        "typed_name": record.typed_name or "",
+        "image_sha256": hashlib.sha256(record.image).hexdigest() if record.image else None,
+        "presence": record.presence or "",
+        "arrived_at": _time(record.arrived_at),
+        "left_at": _time(record.left_at),
+        "reason": record.reason or "",
+        "created_at": _timestamp(record.created_at),
+        "ip": record.ip or "",
+        "user_agent": record.user_agent or "",
+        "unique_key": record.unique_key,
+        "prev_hash": record.prev_hash,
+    }
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def record_hash(record: AttendanceRecord) -> str:
+    return hashlib.sha256(canonical_payload(record)).hexdigest()
+
+
+@dataclass
+class ChainCheck:
+    session_id: int
+    length: int
+    ok: bool
+    broken_seq: int | None = None
+    broken_id: int | None = None
+    problem: str = ""
+
+    @property
+    def label(self) -> str:
+        return "intègre" if self.ok else "altéré"
+
+    @property
+    def status(self) -> str:
+        return "intact" if self.ok else "altered"
+
+
+def verify_chain(session_id: int) -> ChainCheck:
+    """Recompute a session's chain from its first record; stop at the first broken link."""
+    records = db.session.scalars(
+        select(AttendanceRecord).where(AttendanceRecord.session_id == session_id)
+        .order_by(AttendanceRecord.seq, AttendanceRecord.id)
+        .execution_options(populate_existing=True)
+    ).all()
+    head = db.session.get(AttendanceChain, session_id, populate_existing=True)
+    previous = GENESIS
+    for position, record in enumerate(records, start=1):
+        def broken(problem: str) -> ChainCheck:
+            return ChainCheck(session_id, len(records), False, record.seq, record.id, problem)
+
+        if record.seq != position:
+            return broken(f"numéro d'ordre {record.seq} au lieu de {position} (ligne supprimée ou insérée)")
+        if record.prev_hash != previous:
+            return broken("le lien vers l'enregistrement précédent ne correspond pas")
+        if record_hash(record) != record.hash:
+            return broken("le contenu ne correspond plus à son empreinte")
+        previous = record.hash
+    if head is None:
+        if records:
+            return ChainCheck(session_id, len(records), False, records[0].seq, records[0].id,
+                              "la tête de chaîne a disparu")
+        return ChainCheck(session_id, 0, True)
+    if head.length != len(records) or head.head_hash != previous:
+        return ChainCheck(session_id, len(records), False, len(records) + 1 if head.length > len(records) else None,
+                          None, f"la tête de chaîne annonce {head.length} enregistrement(s), "
+                                f"la table en contient {len(records)}")
+    return ChainCheck(session_id, len(records), True)

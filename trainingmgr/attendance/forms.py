@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from wtforms import HiddenField, RadioField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import Optional
+
+from ..core.forms import Form, choices, max_length
+from .models import PRESENCE
+
+
+class SignatureForm(Form):
+    """A drawing from the canvas (PNG data URL, filled in by signature_pad) or the full name typed in."""
+
+    signature = HiddenField()
+    typed_name = StringField("Ou tapez votre nom complet", validators=[max_length(250)])
+    submit = SubmitField("Je signe")
+
+    def signature_data(self) -> dict:
+        return {"drawing": self.signature.data or "", "typed_name": self.typed_name.data or ""}
+
+
+class MarkForm(Form):
+    """The trainer's mark: absent, or present with the actual arrival / departure time."""
+
+    presence = RadioField("Présence", choices=choices(PRESENCE.items()), default="absent", validate_choice=False)
+    arrived_at = StringField("Arrivée à", validators=[Optional(), max_length(5)])
+    left_at = StringField("Départ à", validators=[Optional(), max_length(5)])
+    submit = SubmitField("Enregistrer")
+
+
+class CorrectionForm(MarkForm):
+    reason = TextAreaField("Motif de la correction", validators=[max_length(2000)])
+    submit = SubmitField("Enregistrer la correction")
+
+
+class JustificationForm(Form):
+    reason = TextAreaField("Justificatif", validators=[max_length(2000)])
+    submit = SubmitField("Enregistrer le justificatif")
+
+
+class IdentifyForm(Form):
+    enrolment_id = SelectField("Votre nom", validate_choice=False)
+    submit = SubmitField("Recevoir mon code par e-mail")
+
+
+class CodeForm(Form):
+    code = StringField("Code reçu par e-mail", validators=[max_length(12)])
+    submit = SubmitField("Valider")
+
+
+class ActionForm(Form):
+    """A button (CSRF only)."""
+
+    submit = SubmitField("Envoyer")

@@ -1,0 +1,96 @@
+"""Attendance e-mails: the signing link at each slot's opening, reminders, one-time codes, and the
+trainer's reminder to countersign. Rendered from templates/mail/attendance_*.txt, queued in the outbox."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import render_template
+from sqlalchemy import select
+
+from ..core.web import external_url
+from ..enrolments.mails import _html
+from ..enrolments.models import Enrolment
+from ..extensions import db
+from ..messaging.models import OutboxMessage
+from ..messaging.services import JOB_KIND_LABELS, job_handler, periodic_task, queue_email, schedule_job
+from ..organisation.services import get_organisation
+from ..sessions.models import SessionStatus, Slot, TrainingSession
+from . import services
+from .access import signing_token
+
+JOB_KIND_LABELS["attendance_links"] = "Liens d'émargement à l'ouverture d'un créneau"
+
+
+def signing_url(enrolment: Enrolment, slot: Slot) -> str:
+    return external_url("signing.by_link", token=signing_token(enrolment, slot))
+
+
+def _queue(to: str, subject: str, template: str, *, enrolment: Enrolment | None = None, **context) -> OutboxMessage:
+    text = render_template(f"mail/{template}.txt", org=get_organisation(), **context)
+    return queue_email(to, subject, text, _html(text), topic=template, enrolment=enrolment)
+
+
+def signing_link(slot: Slot, enrolment: Enrolment, *, reminder: bool = False) -> OutboxMessage:
+    subject = ("Rappel : signez la feuille d'émargement" if reminder else "Feuille d'émargement ouverte")
+    return _queue(enrolment.trainee.email, f"{subject} – {slot.session.title}", "attendance_link",
+                  enrolment=enrolment, slot=slot, session=slot.session, trainee=enrolment.trainee,
+                  link=signing_url(enrolment, slot), reminder=reminder, slot_label=services.slot_label(slot),
+                  closes=services.window(slot)[1])
+
+
+def one_time_code(slot: Slot, enrolment: Enrolment, code: str) -> OutboxMessage:
+    return _queue(enrolment.trainee.email, f"Votre code d'émargement : {code}", "attendance_code",
+                  enrolment=enrolment, slot=slot, session=slot.session, trainee=enrolment.trainee, code=code,
+                  slot_label=services.slot_label(slot))
+
+
+def countersign_reminder(slot: Slot) -> list[OutboxMessage]:
+    link = external_url("attendance.slot", slot_id=slot.id)
+    return [_queue(trainer.email, f"Feuille d'émargement à signer – {slot.session.title}", "attendance_trainer",
+                   slot=slot, session=slot.session, trainer=trainer, link=link,
+                   slot_label=services.slot_label(slot))
+            for trainer in slot.session.trainers if trainer.email]
+
+
+@job_handler("attendance_links")
+def send_opening_links(payload: dict) -> None:
+    """At a slot's opening, every expected trainee who has not signed yet gets their personal link."""
+    slot = db.session.get(Slot, payload["slot_id"])
+    if slot is None or services.window_state(slot) != "open" or services.countersignature(slot) is not None:
+        return
+    if slot.session.status not in (SessionStatus.CONFIRMED.value, SessionStatus.IN_PROGRESS.value,
+                                   SessionStatus.COMPLETED.value):
+        return
+    grid = services.session_grid(slot.session)
+    for enrolment, cell in grid.column(slot.id):
+        if enrolment.status == "confirmed" and cell.status == "pending":
+            signing_link(slot, enrolment)
+
+
+@periodic_task
+def advance_sessions(now: dt.datetime) -> None:
+    """Sessions move to "in progress" at their first slot and to "completed" after their last one, which
+    records each trainee's outcome and hours from the attendance sheet."""
+    from ..sessions.services import advance_sessions as advance
+
+    advance(now)
+
+
+@periodic_task
+def schedule_opening_links(now: dt.datetime) -> None:
+    """Schedule, once per slot, the e-mail of the signing links for the slots whose window is open."""
+    from ..core.timeutil import PARIS
+
+    today = now.astimezone(PARIS).date()
+    slots = db.session.scalars(
+        select(Slot).join(Slot.session)
+        .where(Slot.date.in_((today - dt.timedelta(days=1), today)),
+               TrainingSession.status.in_((SessionStatus.CONFIRMED.value, SessionStatus.IN_PROGRESS.value)))
+    )
+    for slot in slots:
+        if services.window_state(slot, now) == "open":
+            key = f"attendance-links:{slot.id}"
+            from ..messaging.models import Job
+
+            if db.session.scalar(select(Job.id).where(Job.key == key)) is None:
+                schedule_job("attendance_links", key, now, {"slot_id": slot.id})

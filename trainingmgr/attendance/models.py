@@ -1,0 +1,116 @@
+"""Attendance evidence: an append-only, hash-chained record per session, and one-time codes.
+
+Every fact about attendance is a row of ``attendance_record`` that is never updated or deleted: a trainee's
+signature, the trainer's countersignature (which locks the slot), the trainer's presence marks (absent,
+late arrival, early departure) and the advisor's corrections and justifications. Rows of one session form
+a chain: each row's SHA-256 covers a canonical payload holding the previous row's hash (see chain.py), and
+``attendance_chain`` keeps the length and head of each chain, so that a removed last row shows too.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..accounts.models import User
+from ..core.timeutil import utcnow
+from ..core.types import UTCDateTime
+from ..enrolments.models import Enrolment
+from ..extensions import db
+from ..resources.models import Trainer
+from ..sessions.models import Slot
+
+RECORD_KINDS = {
+    "signature": "Signature du stagiaire",
+    "countersignature": "Signature du formateur",
+    "presence": "Relevé du formateur",
+    "correction": "Correction du conseiller",
+    "justification": "Justificatif d'absence",
+}
+METHODS = {
+    "link": "lien personnel",
+    "qr": "QR code",
+    "kiosk": "poste du formateur",
+    "trainer": "formateur",
+    "advisor": "conseiller",
+}
+MODES = {"drawn": "signature manuscrite", "typed": "nom saisi"}
+PRESENCE = {"present": "Présent", "absent": "Absent"}
+
+
+class AttendanceRecord(db.Model):
+    __tablename__ = "attendance_record"
+    __table_args__ = (
+        UniqueConstraint("session_id", "seq", name="uq_attendance_record_session_seq"),
+        Index("ix_attendance_record_slot_enrolment", "slot_id", "enrolment_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("training_session.id"))
+    seq: Mapped[int]  # 1, 2, 3… within the session's chain
+    kind: Mapped[str] = mapped_column(String(20))
+    slot_id: Mapped[int] = mapped_column(ForeignKey("slot.id"))
+    enrolment_id: Mapped[int | None] = mapped_column(ForeignKey("enrolment.id"), index=True)
+    trainer_id: Mapped[int | None] = mapped_column(ForeignKey("trainer.id"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))  # who keyed it in, if logged in
+    method: Mapped[str] = mapped_column(String(10), default="")
+    mode: Mapped[str] = mapped_column(String(10), default="")  # drawn or typed, for signatures
+    signer_name: Mapped[str] = mapped_column(String(250), default="")  # the name at the time, as shown
+    typed_name: Mapped[str] = mapped_column(String(250), default="")
+    image: Mapped[bytes | None] = mapped_column(LargeBinary)  # PNG of a drawn signature
+    presence: Mapped[str] = mapped_column(String(10), default="")  # present / absent, for marks and corrections
+    arrived_at: Mapped[dt.time | None]  # Europe/Paris wall-clock, late arrival
+    left_at: Mapped[dt.time | None]  # Europe/Paris wall-clock, early departure
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    ip: Mapped[str] = mapped_column(String(45), default="")
+    user_agent: Mapped[str] = mapped_column(String(500), default="")
+    # One signature per trainee and slot, one countersignature per slot: "sig:<slot>:<enrolment>", "cs:<slot>".
+    unique_key: Mapped[str | None] = mapped_column(String(60), unique=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+    slot: Mapped[Slot] = relationship()
+    enrolment: Mapped[Enrolment | None] = relationship()
+    trainer: Mapped[Trainer | None] = relationship()
+    author: Mapped[User | None] = relationship()
+
+    @property
+    def kind_label(self) -> str:
+        return RECORD_KINDS.get(self.kind, self.kind)
+
+    @property
+    def method_label(self) -> str:
+        return METHODS.get(self.method, self.method)
+
+    @property
+    def mode_label(self) -> str:
+        return MODES.get(self.mode, self.mode)
+
+
+class AttendanceChain(db.Model):
+    """The length and last hash of a session's chain, written with each record."""
+
+    __tablename__ = "attendance_chain"
+
+    session_id: Mapped[int] = mapped_column(ForeignKey("training_session.id"), primary_key=True)
+    length: Mapped[int] = mapped_column(default=0)
+    head_hash: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class SigningCode(db.Model):
+    """A one-time code e-mailed to a trainee who scanned the room's QR code and chose their name."""
+
+    __tablename__ = "attendance_signing_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolment.id", ondelete="CASCADE"), index=True)
+    slot_id: Mapped[int] = mapped_column(ForeignKey("slot.id", ondelete="CASCADE"))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(default=0)
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    ip: Mapped[str] = mapped_column(String(45), default="")

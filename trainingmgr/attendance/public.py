@@ -1,0 +1,231 @@
+"""The trainees' signing pages (no account): one mobile-first page reached three ways.
+
+/emargement/<token>                          personal link (e-mailed at the slot's opening, on the personal page)
+/emargement/qr/<slot>/<code>                 the room's rotating QR code: choose your name…
+/emargement/qr/<slot>/code                   …type the one-time code e-mailed to you…
+/emargement/qr/<slot>/signer                 …and sign (or straight here if this phone opened your link before)
+
+The kiosk (the trainer's device) is in views.py, behind the trainer's login. Refused attempts are logged
+(services.refused); POSTs are rate-limited per link or per trainee, not per IP (a class shares one Wi-Fi).
+"""
+from __future__ import annotations
+
+import time
+
+from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, session, url_for
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from ..core.errors import DomainError, PermissionDenied
+from ..core.forms import choices
+from ..core.web import fail, form_page
+from ..enrolments.models import Enrolment
+from ..extensions import db, limiter
+from ..messaging.services import send_now
+from . import access, mails, services
+from .forms import CodeForm, IdentifyForm, SignatureForm
+
+bp = Blueprint("signing", __name__, url_prefix="/emargement")
+
+DEVICE_COOKIE = "tm_signer"
+QR_SCAN_SECONDS = 15 * 60  # how long after scanning the code one may pick a name and type the code
+
+
+def _client() -> dict:
+    return {"ip": request.remote_addr or "", "user_agent": request.headers.get("User-Agent", "")}
+
+
+def _sign_limit() -> str:
+    return current_app.config["ATTENDANCE_SIGN_RATE_LIMIT"]
+
+
+def _code_limit() -> str:
+    return current_app.config["ATTENDANCE_CODE_RATE_LIMIT"]
+
+
+def _qr_limit() -> str:
+    return current_app.config["ATTENDANCE_QR_RATE_LIMIT"]
+
+
+def _per_link() -> str:
+    return f"sign:{request.view_args.get('token', '')}"
+
+
+def _per_signer() -> str:
+    signer = session.get("att_signer") or {}
+    return f"signer:{signer.get('e')}:{request.view_args.get('slot_id')}"
+
+
+def _per_chosen_trainee() -> str:
+    return f"code:{request.form.get('enrolment_id', '')}:{request.view_args.get('slot_id')}"
+
+
+def _device_serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="trainingmgr.attendance-device")
+
+
+def _remember_device(response, enrolment: Enrolment):
+    """This phone opened the trainee's own link: the room's QR code will recognise them without a code."""
+    response.set_cookie(DEVICE_COOKIE, _device_serializer().dumps({"t": enrolment.trainee_id}),
+                        max_age=365 * 86400, httponly=True, samesite="Lax",
+                        secure=current_app.config.get("SESSION_COOKIE_SECURE", False))
+    return response
+
+
+def _device_trainee() -> int | None:
+    raw = request.cookies.get(DEVICE_COOKIE)
+    if not raw:
+        return None
+    try:
+        payload = _device_serializer().loads(raw)
+    except BadSignature:
+        services.refused("cookie d'appareil falsifié", ip=request.remote_addr)
+        return None
+    trainee_id = payload.get("t") if isinstance(payload, dict) else None
+    return trainee_id if isinstance(trainee_id, int) else None
+
+
+def _sign_page(form, slot, enrolment, *, method: str, action: str, status: int | None = None, **extra):
+    signature = services.signature_of(slot, enrolment)
+    locked = services.countersignature(slot) is not None
+    state = services.window_state(slot)
+    page, code = form_page("attendance/sign.html", form, slot=slot, session=slot.session, enrolment=enrolment,
+                           trainee=enrolment.trainee, signature=signature, locked=locked, state=state,
+                           window=services.window(slot), method=method, action=action, **extra)
+    return page, status or code
+
+
+def _do_sign(form, slot, enrolment, method: str, actor=None):
+    """Run the signature; (True, record) once committed, or (False, None) with the problem on the form."""
+    if not form.validate_on_submit():
+        return False, None
+    try:
+        record = services.sign(slot, enrolment, method=method, actor=actor, **form.signature_data(), **_client())
+    except DomainError as exc:
+        db.session.rollback()
+        form.apply_errors(exc)
+        return False, None
+    db.session.commit()
+    return True, record
+
+
+# --------------------------------------------------------------------------- personal link
+
+
+@bp.route("/<token>", methods=["GET", "POST"])
+@limiter.limit(_sign_limit, key_func=_per_link, methods=["POST"])
+def by_link(token: str):
+    enrolment_id, slot_id = access.read_signing_token(token)
+    enrolment = db.session.get(Enrolment, enrolment_id)
+    slot = services.session_services.get_slot(slot_id)
+    if enrolment is None:
+        fail(404, "Inscription introuvable.")
+    form = SignatureForm()
+    if request.method == "POST":
+        ok, _ = _do_sign(form, slot, enrolment, "link")
+        if ok:
+            flash("Merci, votre signature est enregistrée.", "success")
+            return _remember_device(redirect(url_for("signing.by_link", token=token)), enrolment)
+    elif enrolment.session_id != slot.session_id:  # a forged pair cannot get here (signed token); belt and braces
+        raise PermissionDenied("Ce lien ne permet pas de signer ce créneau.")
+    page, status = _sign_page(form, slot, enrolment, method="link", action=url_for("signing.by_link", token=token))
+    return _remember_device(make_response(page, status), enrolment)
+
+
+# --------------------------------------------------------------------------- the room's QR code
+
+
+def _scanned(slot_id: int) -> bool:
+    scan = session.get("att_qr") or {}
+    return scan.get("s") == slot_id and time.time() - scan.get("at", 0) < QR_SCAN_SECONDS
+
+
+def _choices(slot):
+    return choices(((e.id, f"{e.trainee.first_name} {e.trainee.last_name[:1]}.")
+                    for e, cell in services.session_grid(slot.session).column(slot.id) if e.status == "confirmed"),
+                   blank="— choisissez votre nom —")
+
+
+@bp.route("/qr/<int:slot_id>/<code>")
+@limiter.limit(_qr_limit)
+def qr_scan(slot_id: int, code: str):
+    slot = services.session_services.get_slot(slot_id)
+    access.check_qr_code(slot, code, ip=request.remote_addr or "")
+    services.check_window(slot)
+    trainee_id = _device_trainee()
+    if trainee_id is not None:
+        enrolment = db.session.scalar(db.select(Enrolment).where(
+            Enrolment.session_id == slot.session_id, Enrolment.trainee_id == trainee_id,
+            Enrolment.status.in_(services.EXPECTED)))
+        if enrolment is not None:
+            session["att_signer"] = {"s": slot.id, "e": enrolment.id, "at": time.time()}
+            return redirect(url_for("signing.qr_signer", slot_id=slot.id))
+    session["att_qr"] = {"s": slot.id, "at": time.time()}
+    form = IdentifyForm()
+    form.enrolment_id.choices = _choices(slot)
+    return render_template("attendance/identify.html", form=form, slot=slot, session=slot.session)
+
+
+@bp.route("/qr/<int:slot_id>/identify", methods=["POST"])
+@limiter.limit(_qr_limit)
+@limiter.limit(_code_limit, key_func=_per_chosen_trainee)
+def qr_identify(slot_id: int):
+    slot = services.session_services.get_slot(slot_id)
+    if not _scanned(slot.id):
+        services.refused("choix du nom sans QR code scanné", slot=slot.id, ip=request.remote_addr)
+        fail(403, "Scannez d'abord le QR code affiché dans la salle.")
+    form = IdentifyForm()
+    form.enrolment_id.choices = _choices(slot)
+    if not form.validate_on_submit() or form.enrolment_id.data not in {c.value for c in form.enrolment_id.choices if c.value}:
+        form.enrolment_id.errors = ["Choisissez votre nom dans la liste."]
+        return render_template("attendance/identify.html", form=form, slot=slot, session=slot.session), 422
+    enrolment = db.session.get(Enrolment, int(form.enrolment_id.data))
+    code = access.issue_code(slot, enrolment, ip=request.remote_addr or "")
+    message = mails.one_time_code(slot, enrolment, code)
+    db.session.commit()
+    send_now(message.id)
+    session["att_qr"] = {"s": slot.id, "at": session["att_qr"]["at"], "e": enrolment.id}
+    return redirect(url_for("signing.qr_code", slot_id=slot.id))
+
+
+@bp.route("/qr/<int:slot_id>/code", methods=["GET", "POST"])
+@limiter.limit(_qr_limit)
+def qr_code(slot_id: int):
+    slot = services.session_services.get_slot(slot_id)
+    scan = session.get("att_qr") or {}
+    if not _scanned(slot.id) or not scan.get("e"):
+        fail(403, "Scannez d'abord le QR code affiché dans la salle.")
+    enrolment = db.session.get(Enrolment, scan["e"])
+    form = CodeForm()
+    if form.validate_on_submit():
+        try:
+            access.check_code(slot, enrolment, form.code.data or "", ip=request.remote_addr or "")
+        except DomainError as exc:
+            db.session.rollback()
+            form.apply_errors(exc)
+        else:
+            db.session.commit()
+            session.pop("att_qr", None)
+            session["att_signer"] = {"s": slot.id, "e": enrolment.id, "at": time.time()}
+            return _remember_device(redirect(url_for("signing.qr_signer", slot_id=slot.id)), enrolment)
+    return form_page("attendance/code.html", form, slot=slot, session=slot.session, enrolment=enrolment)
+
+
+@bp.route("/qr/<int:slot_id>/signer", methods=["GET", "POST"])
+@limiter.limit(_sign_limit, key_func=_per_signer, methods=["POST"])
+def qr_signer(slot_id: int):
+    slot = services.session_services.get_slot(slot_id)
+    signer = session.get("att_signer") or {}
+    if signer.get("s") != slot.id or time.time() - signer.get("at", 0) > QR_SCAN_SECONDS:
+        services.refused("signature par QR code sans identification", slot=slot.id, ip=request.remote_addr)
+        fail(403, "Scannez d'abord le QR code affiché dans la salle.")
+    enrolment = db.session.get(Enrolment, signer["e"])
+    if enrolment is None:
+        fail(403, "Scannez d'abord le QR code affiché dans la salle.")
+    form = SignatureForm()
+    if request.method == "POST":
+        ok, _ = _do_sign(form, slot, enrolment, "qr")
+        if ok:
+            flash("Merci, votre signature est enregistrée.", "success")
+            return redirect(url_for("signing.qr_signer", slot_id=slot.id))
+    page, status = _sign_page(form, slot, enrolment, method="qr", action=url_for("signing.qr_signer", slot_id=slot.id))
+    return page, status

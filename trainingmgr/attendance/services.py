@@ -1,0 +1,635 @@
+"""Attendance rules: when a slot can be signed, by whom, what each cell of the grid says, hours attended.
+
+Everything is appended to the session's chain through ``_append`` (never updated, never deleted):
+- ``sign``: a trainee's signature (personal link, QR code then one-time code, or the trainer's kiosk);
+- ``countersign``: the trainer's signature of a slot, which locks it;
+- ``mark_presence``: the trainer's absent / late arrival / early departure marks, before the lock;
+- ``correct`` and ``justify``: the advisor's corrections and absence justifications, with reason and author.
+Callers commit.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import io
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import defer, selectinload
+
+from ..accounts.models import User
+from ..core.errors import ConflictError, DomainError, ErrorCollector, PermissionDenied, ValidationError
+from ..core.formatting import date_fr, time_fr
+from ..core.persistence import get_by_id, lock_row
+from ..core.timeutil import PARIS, utcnow
+from ..core.validation import parse_time
+from ..enrolments import services as enrolment_services
+from ..enrolments.models import Enrolment, EnrolmentStatus
+from ..extensions import db
+from ..resources.models import Trainer
+from ..sessions import services as session_services
+from ..sessions.models import SessionStatus, Slot, TrainingSession
+from .chain import GENESIS, record_hash
+from .models import AttendanceChain, AttendanceRecord
+
+log = logging.getLogger("trainingmgr.attendance")
+
+E = EnrolmentStatus
+# Enrolments expected in the room: confirmed ones, and the same once the session's outcome is recorded.
+EXPECTED = (E.CONFIRMED.value, E.COMPLETED.value, E.ABANDONED.value, E.NO_SHOW.value)
+MAX_IMAGE_BYTES = 300 * 1024
+MAX_IMAGE_SIDE = 3000
+MAX_USER_AGENT = 500
+
+
+class SigningNotOpen(ConflictError):
+    pass
+
+
+class SigningClosed(DomainError):
+    status_code = 410
+    code = "gone"
+
+
+class AlreadySigned(ConflictError):
+    pass
+
+
+class SlotLocked(ConflictError):
+    pass
+
+
+def refused(reason: str, **details) -> None:
+    """Log a refused attempt (replay, stale QR code, another trainee, bad code…) for the audit trail."""
+    log.warning("Émargement refusé : %s (%s)", reason, ", ".join(f"{k}={v}" for k, v in details.items()))
+
+
+# --------------------------------------------------------------------------- the signing window
+
+
+def window(slot: Slot) -> tuple[dt.datetime, dt.datetime]:
+    """When trainees may sign ``slot``: from ATTENDANCE_OPENS_BEFORE minutes before its start until
+    ATTENDANCE_CLOSES_AFTER minutes after its end (15 and 60 by default)."""
+    config = current_app.config
+    opens = slot.starts_at - dt.timedelta(minutes=config["ATTENDANCE_OPENS_BEFORE_MINUTES"])
+    closes = slot.ends_at + dt.timedelta(minutes=config["ATTENDANCE_CLOSES_AFTER_MINUTES"])
+    return opens, closes
+
+
+def window_state(slot: Slot, now: dt.datetime | None = None) -> str:
+    """'before', 'open' or 'closed'."""
+    now = now or utcnow()
+    opens, closes = window(slot)
+    if now < opens:
+        return "before"
+    if now > closes:
+        return "closed"
+    return "open"
+
+
+def slot_label(slot: Slot) -> str:
+    return f"{date_fr(slot.date)}, {slot.half_day_label.lower()} ({time_fr(slot.start_time)}–{time_fr(slot.end_time)})"
+
+
+def check_window(slot: Slot, now: dt.datetime | None = None) -> None:
+    state = window_state(slot, now)
+    opens, closes = window(slot)
+    if state == "before":
+        raise SigningNotOpen(f"L'émargement du créneau du {slot_label(slot)} n'est pas encore ouvert : il ouvre "
+                             f"le {date_fr(slot.date)} à {time_fr(opens.astimezone(PARIS).time())}.")
+    if state == "closed":
+        raise SigningClosed(f"L'émargement du créneau du {slot_label(slot)} est clos depuis "
+                            f"{time_fr(closes.astimezone(PARIS).time())}. Si vous étiez présent(e), prévenez "
+                            "votre conseiller formation, qui pourra corriger la feuille.")
+
+
+# --------------------------------------------------------------------------- the chain
+
+
+def _append(slot: Slot, kind: str, *, unique_key: str | None = None, now: dt.datetime | None = None,
+            **values) -> AttendanceRecord:
+    """Add a record at the end of the session's chain. The session row is locked first, so that records
+    of one session are chained one at a time, even when fifty trainees sign at once."""
+    session_id = slot.session_id
+    lock_row(TrainingSession, session_id)
+    if unique_key is not None and db.session.scalar(
+            select(AttendanceRecord.id).where(AttendanceRecord.unique_key == unique_key)) is not None:
+        raise AlreadySigned("Déjà signé.")
+    head = db.session.get(AttendanceChain, session_id, populate_existing=True)
+    if head is None:
+        head = AttendanceChain(session_id=session_id, length=0, head_hash=GENESIS)
+        db.session.add(head)
+    record = AttendanceRecord(session_id=session_id, seq=head.length + 1, kind=kind, slot_id=slot.id,
+                              unique_key=unique_key, prev_hash=head.head_hash, created_at=now or utcnow(),
+                              **values)
+    for name in ("method", "mode", "signer_name", "typed_name", "presence", "reason", "ip", "user_agent"):
+        if getattr(record, name) is None:
+            setattr(record, name, "")
+    record.hash = record_hash(record)
+    db.session.add(record)
+    head.length = record.seq
+    head.head_hash = record.hash
+    head.updated_at = utcnow()
+    db.session.flush()
+    return record
+
+
+def _locked(slot: Slot) -> AttendanceRecord | None:
+    return db.session.scalar(select(AttendanceRecord).where(AttendanceRecord.unique_key == f"cs:{slot.id}"))
+
+
+def countersignature(slot: Slot) -> AttendanceRecord | None:
+    return _locked(slot)
+
+
+# --------------------------------------------------------------------------- what a signature is made of
+
+
+def _name_key(value: str) -> str:
+    text = unicodedata.normalize("NFKD", value or "")
+    text = "".join(c for c in text if not unicodedata.combining(c)).casefold()
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
+
+
+def _png(data_url: str) -> bytes:
+    """The PNG bytes of a canvas' data URL, checked: a real PNG, not too big, not blank."""
+    from PIL import Image, UnidentifiedImageError
+
+    match = re.fullmatch(r"data:image/png;base64,([A-Za-z0-9+/=\s]+)", data_url.strip())
+    if match is None:
+        raise ValidationError("La signature dessinée n'a pas pu être lue : réessayez, ou tapez votre nom.",
+                              field="signature")
+    try:
+        data = base64.b64decode(match.group(1), validate=False)
+    except (binascii.Error, ValueError):
+        raise ValidationError("La signature dessinée n'a pas pu être lue : réessayez, ou tapez votre nom.",
+                              field="signature") from None
+    if len(data) > MAX_IMAGE_BYTES:
+        raise ValidationError("La signature dessinée est trop volumineuse : effacez-la et recommencez.",
+                              field="signature")
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            if image.format != "PNG":
+                raise ValidationError("La signature doit être une image PNG.", field="signature")
+            if max(image.size) > MAX_IMAGE_SIDE or min(image.size) < 10:
+                raise ValidationError("La taille de la signature dessinée n'est pas acceptée.", field="signature")
+            image.load()
+            alpha = image.getchannel("A") if "A" in image.getbands() else None
+            ink = alpha.getbbox() if alpha is not None else image.convert("L").point(lambda v: 255 - v).getbbox()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        raise ValidationError("La signature dessinée n'a pas pu être lue : réessayez, ou tapez votre nom.",
+                              field="signature") from None
+    if ink is None:
+        raise ValidationError("La signature est vide : signez dans le cadre, ou tapez votre nom.", field="signature")
+    return data
+
+
+def signature_input(drawing: str | None, typed_name: str | None, expected_name: str,
+                    errors: ErrorCollector | None = None) -> tuple[str, bytes | None, str]:
+    """(mode, PNG, typed name) from the form: a drawing, or the signer's full name typed in."""
+    drawing = (drawing or "").strip()
+    typed = " ".join((typed_name or "").split())
+    if drawing:
+        return "drawn", _png(drawing), ""
+    if typed:
+        if len(typed) > 250 or _name_key(typed) not in {_name_key(expected_name),
+                                                         _name_key(" ".join(reversed(expected_name.split(" ", 1))))}:
+            raise ValidationError(f"Tapez votre nom complet tel qu'inscrit : « {expected_name} ».",
+                                  field="typed_name")
+        return "typed", None, typed
+    raise ValidationError("Signez dans le cadre, ou tapez votre nom complet si vous ne pouvez pas dessiner.",
+                          field="signature")
+
+
+def _client(ip: str | None, user_agent: str | None) -> dict:
+    return {"ip": (ip or "")[:45], "user_agent": (user_agent or "")[:MAX_USER_AGENT]}
+
+
+# --------------------------------------------------------------------------- trainees sign
+
+
+def check_can_sign(slot: Slot, enrolment: Enrolment, now: dt.datetime | None = None) -> None:
+    """Everything that must hold for ``enrolment`` to sign ``slot`` now, the lock and replays aside."""
+    if enrolment.session_id != slot.session_id:
+        refused("créneau d'une autre session", enrolment=enrolment.id, slot=slot.id)
+        raise PermissionDenied("Ce lien ne permet pas de signer ce créneau.")
+    if enrolment.status not in EXPECTED:
+        raise ConflictError("Votre inscription n'est pas confirmée : vous ne pouvez pas signer la feuille "
+                            "d'émargement. Adressez-vous à votre conseiller formation.")
+    if enrolment.session.status in (SessionStatus.CANCELLED.value, SessionStatus.DRAFT.value):
+        raise ConflictError("Cette session n'a pas lieu : il n'y a rien à signer.")
+    check_window(slot, now)
+
+
+def sign(slot: Slot, enrolment: Enrolment, *, method: str, drawing: str | None = None,
+         typed_name: str | None = None, ip: str | None = None, user_agent: str | None = None,
+         actor: User | None = None, now: dt.datetime | None = None) -> AttendanceRecord:
+    """The trainee of ``enrolment`` signs ``slot``: once, inside the window, before the countersignature."""
+    if method not in ("link", "qr", "kiosk"):
+        raise ValidationError("Mode d'émargement inconnu.")
+    now = now or utcnow()
+    check_can_sign(slot, enrolment, now)
+    mode, image, typed = signature_input(drawing, typed_name, enrolment.trainee.full_name)
+    if _locked(slot) is not None:
+        refused("créneau verrouillé", enrolment=enrolment.id, slot=slot.id, method=method, ip=ip)
+        raise SlotLocked("Le formateur a déjà clos la feuille de ce créneau : votre conseiller formation peut "
+                         "la corriger si vous étiez présent(e).")
+    try:
+        record = _append(slot, "signature", unique_key=f"sig:{slot.id}:{enrolment.id}", now=now,
+                         enrolment_id=enrolment.id, author_id=actor.id if actor is not None else None,
+                         method=method, mode=mode, signer_name=enrolment.trainee.full_name, typed_name=typed,
+                         image=image, **_client(ip, user_agent))
+    except AlreadySigned:
+        refused("signature rejouée", enrolment=enrolment.id, slot=slot.id, method=method, ip=ip)
+        raise AlreadySigned(f"Vous avez déjà signé le créneau du {slot_label(slot)}.") from None
+    if _locked(slot) is not None:  # the trainer countersigned while this request waited for the lock
+        raise SlotLocked("Le formateur vient de clore la feuille de ce créneau : votre conseiller formation peut "
+                         "la corriger si vous étiez présent(e).")
+    _after_change(enrolment)
+    return record
+
+
+def signature_of(slot: Slot, enrolment: Enrolment) -> AttendanceRecord | None:
+    return db.session.scalar(select(AttendanceRecord).options(defer(AttendanceRecord.image))
+                             .where(AttendanceRecord.unique_key == f"sig:{slot.id}:{enrolment.id}"))
+
+
+# --------------------------------------------------------------------------- the trainer
+
+
+def trainer_of(actor: User | None, session: TrainingSession) -> Trainer | None:
+    """The trainer record of ``actor`` if they teach ``session``."""
+    if actor is None:
+        return None
+    return next((trainer for trainer in session.trainers if trainer.user_id == actor.id), None)
+
+
+def _require_trainer(actor: User | None, session: TrainingSession) -> Trainer:
+    trainer = trainer_of(actor, session)
+    if trainer is None:
+        raise PermissionDenied("Seul un formateur de la session peut faire cela.")
+    return trainer
+
+
+def countersign(slot: Slot, actor: User, *, drawing: str | None = None, typed_name: str | None = None,
+                ip: str | None = None, user_agent: str | None = None,
+                now: dt.datetime | None = None) -> AttendanceRecord:
+    """The trainer signs the slot's sheet; the slot is then locked (late signatures need a correction)."""
+    trainer = _require_trainer(actor, slot.session)
+    now = now or utcnow()
+    if now < slot.starts_at:
+        raise ConflictError(f"Le créneau du {slot_label(slot)} n'a pas encore commencé.")
+    mode, image, typed = signature_input(drawing, typed_name, trainer.full_name)
+    try:
+        return _append(slot, "countersignature", unique_key=f"cs:{slot.id}", now=now, trainer_id=trainer.id,
+                       author_id=actor.id, method="trainer", mode=mode, signer_name=trainer.full_name,
+                       typed_name=typed, image=image, **_client(ip, user_agent))
+    except AlreadySigned:
+        raise AlreadySigned("La feuille de ce créneau est déjà signée par le formateur.") from None
+
+
+def _clean_times(slot: Slot, presence: str, arrived, left, errors: ErrorCollector):
+    arrived_at = parse_time(arrived, "arrived_at", errors, label="Heure d'arrivée") if arrived not in (None, "") else None
+    left_at = parse_time(left, "left_at", errors, label="Heure de départ") if left not in (None, "") else None
+    if presence == "absent":
+        return None, None
+    if arrived_at is not None and not slot.start_time < arrived_at < slot.end_time:
+        errors.add("arrived_at", f"L'heure d'arrivée doit être comprise entre {time_fr(slot.start_time)} et "
+                                 f"{time_fr(slot.end_time)}.")
+    if left_at is not None and not slot.start_time < left_at < slot.end_time:
+        errors.add("left_at", f"L'heure de départ doit être comprise entre {time_fr(slot.start_time)} et "
+                              f"{time_fr(slot.end_time)}.")
+    if arrived_at is not None and left_at is not None and left_at <= arrived_at:
+        errors.add("left_at", "L'heure de départ doit suivre l'heure d'arrivée.")
+    return arrived_at, left_at
+
+
+def _clean_presence(data: dict, errors: ErrorCollector) -> str:
+    presence = (data.get("presence") or "").strip()
+    if presence not in ("present", "absent"):
+        errors.add("presence", "Choisissez présent ou absent.")
+    return presence
+
+
+def _enrolment_of(slot: Slot, enrolment: Enrolment) -> None:
+    if enrolment.session_id != slot.session_id:
+        raise PermissionDenied("Ce stagiaire n'est pas inscrit à cette session.")
+    if enrolment.status not in EXPECTED:
+        raise ConflictError("Seuls les stagiaires dont l'inscription est confirmée figurent sur la feuille.")
+
+
+def mark_presence(slot: Slot, enrolment: Enrolment, data: dict, actor: User, *, ip: str | None = None,
+                  user_agent: str | None = None, now: dt.datetime | None = None) -> AttendanceRecord:
+    """The trainer records an absence, a late arrival or an early departure (actual times), before the lock."""
+    trainer = _require_trainer(actor, slot.session)
+    _enrolment_of(slot, enrolment)
+    now = now or utcnow()
+    errors = ErrorCollector()
+    presence = _clean_presence(data, errors)
+    arrived_at, left_at = _clean_times(slot, presence, data.get("arrived_at"), data.get("left_at"), errors)
+    if presence == "present" and arrived_at is None and left_at is None and not errors.fields:
+        errors.add("arrived_at", "Indiquez l'heure d'arrivée ou de départ réelle (retard, départ anticipé).")
+    errors.raise_if_any()
+    if window_state(slot, now) == "before":
+        raise ConflictError(f"Le créneau du {slot_label(slot)} n'a pas encore commencé.")
+    if _locked(slot) is not None:
+        raise SlotLocked("Vous avez déjà signé la feuille de ce créneau : demandez une correction au conseiller "
+                         "formation.")
+    record = _append(slot, "presence", now=now, enrolment_id=enrolment.id, trainer_id=trainer.id,
+                     author_id=actor.id, method="trainer", signer_name=enrolment.trainee.full_name,
+                     presence=presence, arrived_at=arrived_at, left_at=left_at, **_client(ip, user_agent))
+    _after_change(enrolment)
+    return record
+
+
+def correct(slot: Slot, enrolment: Enrolment, data: dict, actor: User, *, ip: str | None = None,
+            user_agent: str | None = None, now: dt.datetime | None = None) -> AttendanceRecord:
+    """The advisor corrects a trainee's presence on a slot (e.g. present but could not sign), with a reason.
+    The original signature and marks stay; the correction is appended after them."""
+    session_services.ensure_can_manage(actor, slot.session)
+    _enrolment_of(slot, enrolment)
+    now = now or utcnow()
+    errors = ErrorCollector()
+    presence = _clean_presence(data, errors)
+    arrived_at, left_at = _clean_times(slot, presence, data.get("arrived_at"), data.get("left_at"), errors)
+    reason = " ".join((data.get("reason") or "").split())
+    if len(reason) < 3:
+        errors.add("reason", "Indiquez le motif de la correction.")
+    elif len(reason) > 2000:
+        errors.add("reason", "Le motif ne doit pas dépasser 2 000 caractères.")
+    errors.raise_if_any()
+    if now < window(slot)[0]:
+        raise ConflictError(f"Le créneau du {slot_label(slot)} n'a pas encore commencé.")
+    record = _append(slot, "correction", now=now, enrolment_id=enrolment.id, author_id=actor.id,
+                     method="advisor", signer_name=enrolment.trainee.full_name, presence=presence,
+                     arrived_at=arrived_at, left_at=left_at, reason=reason, **_client(ip, user_agent))
+    _after_change(enrolment)
+    return record
+
+
+def justify(slot: Slot, enrolment: Enrolment, data: dict, actor: User, *, ip: str | None = None,
+            user_agent: str | None = None, now: dt.datetime | None = None) -> AttendanceRecord:
+    """The advisor records why a trainee was absent (sick leave, …)."""
+    session_services.ensure_can_manage(actor, slot.session)
+    _enrolment_of(slot, enrolment)
+    reason = " ".join((data.get("reason") or "").split())
+    if len(reason) < 3:
+        raise ValidationError("Indiquez le justificatif de l'absence.", field="reason")
+    if len(reason) > 2000:
+        raise ValidationError("Le justificatif ne doit pas dépasser 2 000 caractères.", field="reason")
+    cell = session_grid(slot.session, now=now).cell(enrolment.id, slot.id)
+    if cell.status not in ("absent", "missing"):
+        raise ConflictError("Seule une absence peut être justifiée.")
+    return _append(slot, "justification", now=now, enrolment_id=enrolment.id, author_id=actor.id,
+                   method="advisor", signer_name=enrolment.trainee.full_name, reason=reason,
+                   **_client(ip, user_agent))
+
+
+# --------------------------------------------------------------------------- reading: cells, grid, hours
+
+CELL_LABELS = {
+    "signed": "Signé",
+    "corrected": "Corrigé",
+    "absent": "Absent",
+    "missing": "Signature manquante",
+    "pending": "À signer",
+    "upcoming": "À venir",
+}
+
+
+@dataclass
+class Cell:
+    slot: Slot
+    enrolment_id: int
+    status: str = "upcoming"
+    signature: AttendanceRecord | None = None
+    presence: str = ""  # the last explicit mark or correction: present / absent
+    arrived_at: dt.time | None = None
+    left_at: dt.time | None = None
+    corrected: bool = False
+    trainer_says_present: bool = False
+    justification: str = ""
+    minutes: int = 0
+    records: list[AttendanceRecord] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return CELL_LABELS[self.status]
+
+    @property
+    def hours(self) -> Decimal:
+        return (Decimal(self.minutes) / Decimal(60)).quantize(Decimal("0.01"))
+
+    @property
+    def late(self) -> bool:
+        return self.arrived_at is not None
+
+    @property
+    def left_early(self) -> bool:
+        return self.left_at is not None
+
+    @property
+    def signed_at(self) -> dt.datetime | None:
+        return self.signature.created_at if self.signature is not None else None
+
+
+def _minutes(start: dt.time, end: dt.time) -> int:
+    return max(0, (end.hour * 60 + end.minute) - (start.hour * 60 + start.minute))
+
+
+def _fold(cell: Cell, now: dt.datetime) -> Cell:
+    """Read a cell's records in chain order. A signature after an "absent" mark means the trainee came."""
+    for record in cell.records:
+        if record.kind == "signature":
+            cell.signature = record
+            if cell.presence == "absent" and not cell.corrected:
+                cell.presence = ""
+        elif record.kind in ("presence", "correction"):
+            cell.presence = record.presence
+            cell.arrived_at, cell.left_at = record.arrived_at, record.left_at
+            if record.kind == "correction":
+                cell.corrected = True
+            else:
+                cell.trainer_says_present = record.presence == "present"
+        elif record.kind == "justification":
+            cell.justification = record.reason
+    slot = cell.slot
+    present = cell.presence != "absent" and (cell.signature is not None
+                                              or (cell.corrected and cell.presence == "present"))
+    if cell.presence == "absent":
+        cell.status = "absent"
+    elif present:
+        cell.status = "corrected" if cell.corrected else "signed"
+    else:
+        cell.status = {"before": "upcoming", "open": "pending", "closed": "missing"}[window_state(slot, now)]
+    if present:
+        start = max(slot.start_time, cell.arrived_at) if cell.arrived_at else slot.start_time
+        end = min(slot.end_time, cell.left_at) if cell.left_at else slot.end_time
+        cell.minutes = _minutes(start, end)
+    return cell
+
+
+
+@dataclass
+class Row:
+    enrolment: Enrolment
+    cells: list[Cell]
+
+    @property
+    def minutes(self) -> int:
+        return sum(cell.minutes for cell in self.cells)
+
+    @property
+    def hours(self) -> Decimal:
+        return (Decimal(self.minutes) / Decimal(60)).quantize(Decimal("0.01"))
+
+
+@dataclass
+class Grid:
+    session: TrainingSession
+    slots: list[Slot]
+    rows: list[Row]
+    countersignatures: dict[int, AttendanceRecord]
+
+    def cell(self, enrolment_id: int, slot_id: int) -> Cell:
+        for row in self.rows:
+            if row.enrolment.id == enrolment_id:
+                for cell in row.cells:
+                    if cell.slot.id == slot_id:
+                        return cell
+        raise PermissionDenied("Ce stagiaire n'est pas inscrit à cette session.")
+
+    def row(self, enrolment_id: int) -> Row | None:
+        return next((row for row in self.rows if row.enrolment.id == enrolment_id), None)
+
+    def column(self, slot_id: int) -> list[tuple[Enrolment, Cell]]:
+        return [(row.enrolment, cell) for row in self.rows for cell in row.cells if cell.slot.id == slot_id]
+
+    def counts(self, slot_id: int) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for _, cell in self.column(slot_id):
+            counts[cell.status] = counts.get(cell.status, 0) + 1
+        return counts
+
+
+def expected_enrolments(session: TrainingSession) -> list[Enrolment]:
+    return expected_enrolments_of([session.id]).get(session.id, [])
+
+
+def expected_enrolments_of(session_ids) -> dict[int, list[Enrolment]]:
+    from ..trainees.models import Trainee
+
+    found: dict[int, list[Enrolment]] = {}
+    for enrolment in db.session.scalars(
+        select(Enrolment).join(Enrolment.trainee)
+        .where(Enrolment.session_id.in_(list(session_ids)), Enrolment.status.in_(EXPECTED))
+        .options(selectinload(Enrolment.trainee))
+        .order_by(Trainee.last_name, Trainee.first_name, Enrolment.id)
+    ):
+        found.setdefault(enrolment.session_id, []).append(enrolment)
+    return found
+
+
+def session_records(session_id, with_images: bool = False) -> list[AttendanceRecord]:
+    """The records of a session (or of several, given a list of ids), in chain order."""
+    ids = list(session_id) if isinstance(session_id, (list, tuple, set)) else [session_id]
+    query = (select(AttendanceRecord).where(AttendanceRecord.session_id.in_(ids))
+             .order_by(AttendanceRecord.session_id, AttendanceRecord.seq))
+    if not with_images:
+        query = query.options(defer(AttendanceRecord.image))
+    return list(db.session.scalars(query))
+
+
+def session_grid(session: TrainingSession, now: dt.datetime | None = None) -> Grid:
+    """Trainees × slots, each cell read from the chain: 3 queries whatever the size."""
+    return build_grid(session, expected_enrolments(session), session_records(session.id), now)
+
+
+def build_grid(session: TrainingSession, enrolments: list[Enrolment], records: list[AttendanceRecord],
+               now: dt.datetime | None = None) -> Grid:
+    now = now or utcnow()
+    slots = sorted(session.slots, key=lambda s: (s.date, s.start_time))
+    by_cell: dict[tuple[int, int], list[AttendanceRecord]] = {}
+    countersignatures: dict[int, AttendanceRecord] = {}
+    for record in sorted(records, key=lambda r: r.seq):
+        if record.kind == "countersignature":
+            countersignatures[record.slot_id] = record
+        elif record.enrolment_id is not None:
+            by_cell.setdefault((record.enrolment_id, record.slot_id), []).append(record)
+    rows = []
+    for enrolment in enrolments:
+        cells = []
+        for slot in slots:
+            cell = _fold(Cell(slot=slot, enrolment_id=enrolment.id,
+                              records=by_cell.get((enrolment.id, slot.id), [])), now)
+            if cell.status == "pending" and slot.id in countersignatures:
+                cell.status = "missing"  # the sheet is closed: only a correction can add them now
+            cells.append(cell)
+        rows.append(Row(enrolment, cells))
+    return Grid(session, slots, rows, countersignatures)
+
+
+def hours_attended(session: TrainingSession, now: dt.datetime | None = None) -> dict[int, Decimal]:
+    return {row.enrolment.id: row.hours for row in session_grid(session, now).rows}
+
+
+# --------------------------------------------------------------------------- end of the session
+
+
+def _outcome(row: Row) -> str:
+    if row.minutes == 0:
+        return E.NO_SHOW.value
+    last = row.cells[-1] if row.cells else None
+    if last is not None and last.minutes > 0:
+        return E.COMPLETED.value
+    return E.ABANDONED.value
+
+
+def apply_outcomes(session: TrainingSession, only: Enrolment | None = None) -> int:
+    """Once the session has ended: each expected enrolment becomes completed (present at the last slot),
+    abandoned (came, then left before the end) or no-show (never came), with its hours attended stored.
+    Returns how many statuses changed."""
+    changed = 0
+    for row in session_grid(session).rows:
+        if only is not None and row.enrolment.id != only.id:
+            continue
+        if enrolment_services.record_attendance_outcome(row.enrolment, _outcome(row), row.hours):
+            changed += 1
+    return changed
+
+
+def _after_change(enrolment: Enrolment) -> None:
+    """A late correction on an ended session updates that trainee's hours and outcome at once."""
+    if enrolment.session.status in (SessionStatus.COMPLETED.value, SessionStatus.CLOSED.value):
+        apply_outcomes(enrolment.session, only=enrolment)
+
+
+def on_session_completed(session: TrainingSession, actor: User | None = None) -> None:
+    apply_outcomes(session)
+
+
+def on_slot_changing(slot: Slot, **_) -> None:
+    """A slot that holds attendance evidence keeps its date and times and cannot be removed."""
+    if db.session.scalar(select(AttendanceRecord.id).where(AttendanceRecord.slot_id == slot.id).limit(1)):
+        raise ConflictError("Ce créneau porte déjà des signatures : sa date et ses horaires ne peuvent plus "
+                            "changer, et il ne peut pas être supprimé.")
+
+
+session_services.session_completed.connect(on_session_completed)
+session_services.slot_changing.connect(on_slot_changing)
+
+
+def get_slot(slot_id, actor: User | None = None) -> Slot:
+    return session_services.get_slot(slot_id, actor)
+
+
+def get_expected_enrolment(slot: Slot, enrolment_id) -> Enrolment:
+    enrolment = get_by_id(Enrolment, enrolment_id, "Inscription introuvable.")
+    _enrolment_of(slot, enrolment)
+    return enrolment

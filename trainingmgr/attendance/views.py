@@ -1,0 +1,239 @@
+"""Attendance screens for the trainer and the advisor.
+
+/attendance/slots/<id>            the slot's sheet: statuses, trainer's marks and countersignature, advisor's
+                                  corrections and justifications, reminders
+/attendance/slots/<id>/qr         the rotating QR code to show in the room (…/qr.svg is the image itself)
+/attendance/slots/<id>/kiosk      the trainer's device: each trainee signs in turn
+/attendance/missing               missing signatures and countersignatures across sessions (advisor)
+/attendance/records/<id>.png      a drawn signature
+"""
+from __future__ import annotations
+
+import io
+
+import segno
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from ..accounts.permissions import any_role_required, staff_required
+from ..core.errors import DomainError, PermissionDenied
+from ..core.persistence import get_by_id
+from ..core.web import external_url, fail
+from ..extensions import db
+from . import access, board, mails, services
+from .chain import verify_chain
+from .forms import ActionForm, CorrectionForm, JustificationForm, MarkForm, SignatureForm
+from .models import AttendanceRecord
+
+bp = Blueprint("attendance", __name__, url_prefix="/attendance")
+
+
+def _client() -> dict:
+    return {"ip": request.remote_addr or "", "user_agent": request.headers.get("User-Agent", "")}
+
+
+def _sheet(slot, status: int = 200, **forms):
+    session = slot.session
+    grid = services.session_grid(session)
+    is_trainer = services.trainer_of(current_user, session) is not None
+    return render_template(
+        "attendance/slot.html", slot=slot, session=session, grid=grid, column=grid.column(slot.id),
+        countersignature=grid.countersignatures.get(slot.id), state=services.window_state(slot),
+        window=services.window(slot), is_trainer=is_trainer, is_staff=current_user.has_role(*_staff_roles()),
+        sign_form=forms.get("sign_form") or SignatureForm(), mark_form=forms.get("mark_form") or MarkForm(),
+        correction_form=forms.get("correction_form") or CorrectionForm(data={"presence": "present"}),
+        justification_form=forms.get("justification_form") or JustificationForm(),
+        action_form=ActionForm(), failed_enrolment=forms.get("enrolment_id"),
+    ), status
+
+
+def _staff_roles():
+    from ..accounts.models import Role
+
+    return (Role.ADVISOR,)
+
+
+@bp.route("/slots/<int:slot_id>")
+@any_role_required
+def slot(slot_id: int):
+    return _sheet(services.get_slot(slot_id, current_user))
+
+
+def _run(form, action, slot, form_name: str, success: str, enrolment_id: int | None = None):
+    """Validate, call the service, commit; on refusal render the sheet with the form's errors."""
+    if form.validate_on_submit():
+        try:
+            action()
+        except DomainError as exc:
+            db.session.rollback()
+            form.apply_errors(exc)
+        else:
+            db.session.commit()
+            flash(success, "success")
+            return redirect(url_for("attendance.slot", slot_id=slot.id))
+    else:
+        form.error_status = 400 if "csrf_token" in form.errors else 422
+    return _sheet(slot, getattr(form, "error_status", 422), **{form_name: form, "enrolment_id": enrolment_id})
+
+
+@bp.route("/slots/<int:slot_id>/countersign", methods=["POST"])
+@any_role_required
+def countersign(slot_id: int):
+    slot = services.get_slot(slot_id, current_user)
+    form = SignatureForm()
+    return _run(form, lambda: services.countersign(slot, current_user, **form.signature_data(), **_client()),
+                slot, "sign_form", "Feuille signée : le créneau est clos.")
+
+
+@bp.route("/slots/<int:slot_id>/marks/<int:enrolment_id>", methods=["POST"])
+@any_role_required
+def mark(slot_id: int, enrolment_id: int):
+    slot = services.get_slot(slot_id, current_user)
+    enrolment = services.get_expected_enrolment(slot, enrolment_id)
+    form = MarkForm()
+    return _run(form, lambda: services.mark_presence(slot, enrolment, form.data_for_service(), current_user,
+                                                     **_client()),
+                slot, "mark_form", f"Relevé enregistré pour {enrolment.trainee.full_name}.", enrolment.id)
+
+
+@bp.route("/slots/<int:slot_id>/corrections/<int:enrolment_id>", methods=["POST"])
+@staff_required
+def correction(slot_id: int, enrolment_id: int):
+    slot = services.get_slot(slot_id, current_user)
+    enrolment = services.get_expected_enrolment(slot, enrolment_id)
+    form = CorrectionForm()
+    return _run(form, lambda: services.correct(slot, enrolment, form.data_for_service(), current_user, **_client()),
+                slot, "correction_form", f"Correction enregistrée pour {enrolment.trainee.full_name}.", enrolment.id)
+
+
+@bp.route("/slots/<int:slot_id>/justifications/<int:enrolment_id>", methods=["POST"])
+@staff_required
+def justification(slot_id: int, enrolment_id: int):
+    slot = services.get_slot(slot_id, current_user)
+    enrolment = services.get_expected_enrolment(slot, enrolment_id)
+    form = JustificationForm()
+    return _run(form, lambda: services.justify(slot, enrolment, form.data_for_service(), current_user, **_client()),
+                slot, "justification_form", f"Justificatif enregistré pour {enrolment.trainee.full_name}.",
+                enrolment.id)
+
+
+# --------------------------------------------------------------------------- reminders
+
+
+@bp.route("/slots/<int:slot_id>/remind", methods=["POST"])
+@staff_required
+def remind(slot_id: int):
+    slot = services.get_slot(slot_id, current_user)
+    form = ActionForm()
+    if not form.validate_on_submit():
+        fail(400, "Le formulaire a expiré : rechargez la page et recommencez.")
+    enrolment_id = request.form.get("enrolment_id")
+    sent = board.remind_trainees(slot, current_user, enrolment_id=int(enrolment_id) if (enrolment_id or "").isdigit()
+                                 else None)
+    db.session.commit()
+    flash(f"Rappel envoyé à {sent} stagiaire(s)." if sent else "Aucun stagiaire à relancer.", "success" if sent else "info")
+    return redirect(request.form.get("next") if request.form.get("next", "").startswith("/attendance/")
+                    else url_for("attendance.slot", slot_id=slot.id))
+
+
+@bp.route("/slots/<int:slot_id>/remind-trainer", methods=["POST"])
+@staff_required
+def remind_trainer(slot_id: int):
+    slot = services.get_slot(slot_id, current_user)
+    form = ActionForm()
+    if not form.validate_on_submit():
+        fail(400, "Le formulaire a expiré : rechargez la page et recommencez.")
+    sent = board.remind_trainer(slot, current_user)
+    db.session.commit()
+    flash(f"Rappel envoyé au formateur ({sent} e-mail)." if sent else "Aucun formateur avec une adresse e-mail.",
+          "success" if sent else "warning")
+    return redirect(request.form.get("next") if request.form.get("next", "").startswith("/attendance/")
+                    else url_for("attendance.slot", slot_id=slot.id))
+
+
+@bp.route("/missing")
+@staff_required
+def missing():
+    return render_template("attendance/missing.html", items=board.missing_signatures(current_user),
+                           action_form=ActionForm())
+
+
+# --------------------------------------------------------------------------- QR code and kiosk
+
+
+@bp.route("/slots/<int:slot_id>/qr")
+@any_role_required
+def qr(slot_id: int):
+    slot = services.get_slot(slot_id, current_user)
+    grid = services.session_grid(slot.session)
+    return render_template("attendance/qr.html", slot=slot, session=slot.session, state=services.window_state(slot),
+                           counts=grid.counts(slot.id), expected=len(grid.rows),
+                           period=access._period_seconds())
+
+
+@bp.route("/slots/<int:slot_id>/qr.svg")
+@any_role_required
+def qr_svg(slot_id: int):
+    slot = services.get_slot(slot_id, current_user)
+    if services.window_state(slot) != "open":
+        fail(409, "L'émargement de ce créneau n'est pas ouvert.")
+    url = external_url("signing.qr_scan", slot_id=slot.id, code=access.qr_code(slot))
+    buffer = io.BytesIO()
+    segno.make(url, error="m").save(buffer, kind="svg", scale=8, border=2, xmldecl=False)
+    response = Response(buffer.getvalue(), mimetype="image/svg+xml")
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Next-Code-In"] = str(access.seconds_to_next_code())
+    return response
+
+
+@bp.route("/slots/<int:slot_id>/kiosk")
+@any_role_required
+def kiosk(slot_id: int):
+    slot = services.get_slot(slot_id, current_user)
+    grid = services.session_grid(slot.session)
+    return render_template("attendance/kiosk.html", slot=slot, session=slot.session, column=grid.column(slot.id),
+                           state=services.window_state(slot), locked=slot.id in grid.countersignatures)
+
+
+@bp.route("/slots/<int:slot_id>/kiosk/<int:enrolment_id>", methods=["GET", "POST"])
+@any_role_required
+def kiosk_sign(slot_id: int, enrolment_id: int):
+    from .public import _do_sign, _sign_page
+
+    slot = services.get_slot(slot_id, current_user)
+    enrolment = services.get_expected_enrolment(slot, enrolment_id)
+    form = SignatureForm()
+    if request.method == "POST":
+        ok, _ = _do_sign(form, slot, enrolment, "kiosk", actor=current_user)
+        if ok:
+            flash(f"Signature de {enrolment.trainee.full_name} enregistrée. Stagiaire suivant !", "success")
+            return redirect(url_for("attendance.kiosk", slot_id=slot.id))
+    return _sign_page(form, slot, enrolment, method="kiosk",
+                      action=url_for("attendance.kiosk_sign", slot_id=slot.id, enrolment_id=enrolment.id),
+                      back=url_for("attendance.kiosk", slot_id=slot.id))
+
+
+@bp.route("/records/<int:record_id>.png")
+@any_role_required
+def record_image(record_id: int):
+    record = get_by_id(AttendanceRecord, record_id, "Signature introuvable.")
+    if not services.session_services.can_view_session(current_user, record.slot.session):
+        raise PermissionDenied("Vous n'intervenez pas sur cette session.")
+    if not record.image:
+        fail(404, "Cette signature n'est pas dessinée.")
+    response = Response(record.image, mimetype="image/png")
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+@bp.route("/sessions/<int:session_id>/verify")
+@any_role_required
+def verify(session_id: int):
+    session = services.session_services.get_session(session_id, current_user)
+    check = verify_chain(session.id)
+    return render_template("attendance/verify.html", session=session, check=check,
+                           records=services.session_records(session.id))
+
+
+def signing_link_for(enrolment, slot) -> str:
+    return mails.signing_url(enrolment, slot)
