@@ -6,7 +6,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: install run test lint db-check bench clean
+.PHONY: install browser run test lint db-check bench clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,8 +30,24 @@ run: install
 	trap 'exit 130' INT TERM HUP; \
 	wait $$server
 
+## Debian's chromium for the browser tests (Playwright drives it; it must not download a browser of its own).
+## Quick when it is there; otherwise installed with apt-get, as root or through `sudo -n`
+## (SKIP_BROWSER_TESTS=1 leaves it out, and the browser tests skip).
+CHROMIUM := /usr/bin/chromium
+APT_CHROMIUM := apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
+
+browser:
+	@test -x $(CHROMIUM) && exit 0; \
+	if [ "$$SKIP_BROWSER_TESTS" = 1 ]; then echo "SKIP_BROWSER_TESTS=1: no chromium, browser tests skipped."; exit 0; fi; \
+	echo "Installing Debian's chromium for the browser tests..."; \
+	if [ "$$(id -u)" = 0 ]; then sh -c '$(APT_CHROMIUM)'; \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo -n sh -c '$(APT_CHROMIUM)'; \
+	else echo "$(CHROMIUM) is missing and cannot be installed without root: run as root" \
+	  "'apt-get install chromium', or set SKIP_BROWSER_TESTS=1 to leave the browser tests out." >&2; exit 1; fi; \
+	test -x $(CHROMIUM) || { echo "$(CHROMIUM) still missing after apt-get install chromium." >&2; exit 1; }
+
 ## Run the tests on SQLite, and on PostgreSQL too when TEST_DATABASE_URL is set
-test: install
+test: install browser
 	$(PY) -m pytest
 
 ## Static checks (pyflakes and pycodestyle rules through ruff)
@@ -41,6 +57,7 @@ lint: install
 ## Page rendering as data grows (ratios against the login page, same run)
 bench: install
 	$(PY) bench/pages.py
+	$(PY) bench/signing.py --rounds 1
 
 ## Check that the models and the migrations agree
 db-check: install

@@ -11,6 +11,7 @@ ADVISOR_ONLY = {
     ("/api/v1/trainers", "get"), ("/api/v1/locations", "get"),
     ("/api/v1/sessions/{session_id}/enrolments", "get"), ("/api/v1/sessions/{session_id}/enrolments", "post"),
     ("/api/v1/enrolments/{enrolment_id}/cancel", "post"), ("/api/v1/companies", "get"), ("/api/v1/trainees", "get"),
+    ("/api/v1/sessions/{session_id}/attendance", "get"),
 }
 OPERATIONS = {
     "/api/v1/courses": {"get"},
@@ -25,6 +26,7 @@ OPERATIONS = {
     "/api/v1/enrolments/{enrolment_id}/cancel": {"post"},
     "/api/v1/companies": {"get"},
     "/api/v1/trainees": {"get"},
+    "/api/v1/sessions/{session_id}/attendance": {"get"},
 }
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
@@ -92,6 +94,7 @@ def test_error_answers_are_documented_with_the_envelope(spec):
         ("/api/v1/enrolments/{enrolment_id}/cancel", "post"): {"200", "401", "403", "404", "409", "415", "422"},
         ("/api/v1/companies", "get"): {"200", "401", "403"},
         ("/api/v1/trainees", "get"): {"200", "401", "403", "422"},
+        ("/api/v1/sessions/{session_id}/attendance", "get"): {"200", "401", "403", "404"},
     }
     for (path, method), codes in expected.items():
         responses = spec["paths"][path][method]["responses"]

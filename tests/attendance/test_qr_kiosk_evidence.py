@@ -8,7 +8,7 @@ import re
 import pytest
 from sqlalchemy import select, text
 
-from trainingmgr.attendance import access, services
+from trainingmgr.attendance import access
 from trainingmgr.attendance.chain import verify_chain
 from trainingmgr.attendance.models import AttendanceRecord
 from trainingmgr.extensions import db
@@ -359,3 +359,43 @@ def test_code_requests_are_rate_limited_per_trainee(client, klass, clock):
     statuses = [client.post(f"/emargement/qr/{morning.id}/identify", data={"enrolment_id": julie.id}).status_code
                 for _ in range(4)]
     assert statuses == [302, 302, 302, 429]
+
+
+def test_the_personal_page_offers_the_open_slot_and_shows_signatures(client, klass, clock):
+    from trainingmgr.enrolments.services import trainee_token
+
+    session, (julie, *_) = klass
+    morning, afternoon = slots(session)
+    home = f"/t/{trainee_token(julie)}"
+    body = page(client.get(home))
+    assert 'data-card="attendance"' in body and "/emargement/" in body and "À venir" in body
+    client.post(link(julie, morning), data={"typed_name": julie.trainee.full_name})
+    body = page(client.get(home))
+    assert "Signé le 03/03/2031 09:00" in body
+
+
+def test_the_worker_ends_the_session_and_records_outcomes(app, client, klass, clock):
+    session, (julie, paul, sarah) = klass
+    morning, afternoon = slots(session)
+    for enrolment in (julie, paul):
+        client.post(link(enrolment, morning), data={"typed_name": enrolment.trainee.full_name})
+    clock.at("13:40")
+    client.post(link(julie, afternoon), data={"typed_name": julie.trainee.full_name})
+    tick(clock.at("17:45"))
+    db.session.expire_all()
+    assert session.status == "completed"
+    assert [(e.status, str(e.hours_attended)) for e in (julie, paul, sarah)] == [
+        ("completed", "8.00"), ("abandoned", "4.00"), ("no_show", "0.00")]
+
+
+def test_a_lent_phone_can_forget_its_owner(client, klass, clock):
+    session, (julie, paul, _) = klass
+    morning = slots(session)[0]
+    client.get(link(julie, morning))  # Julie's phone
+    response = client.get(qr_url(morning), follow_redirects=True)
+    assert julie.trainee.full_name in page(response) and "Vous n'êtes pas" in page(response)
+    assert client.post(f"/emargement/qr/{morning.id}/not-me").status_code == 200
+    # Paul, on Julie's phone, now has to pick his name and type his code.
+    assert client.post(f"/emargement/qr/{morning.id}/signer", data={"typed_name": "x"}).status_code == 403
+    response = client.get(qr_url(morning))
+    assert response.status_code == 200 and 'data-page="identify"' in page(response)

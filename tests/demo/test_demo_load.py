@@ -49,8 +49,10 @@ def course(slug: str) -> Course:
 
 
 def sessions_of(course_: Course) -> list[TrainingSession]:
+    """The course's sessions still to come (the demo also has a DUME session held last week)."""
     return list(db.session.scalars(
-        select(TrainingSession).where(TrainingSession.course_id == course_.id).order_by(TrainingSession.id)))
+        select(TrainingSession).where(TrainingSession.course_id == course_.id, TrainingSession.status != "completed")
+        .order_by(TrainingSession.id)))
 
 
 def programme_of(version: CourseVersion) -> list[dict]:
@@ -77,14 +79,15 @@ def test_first_load_reports_everything_it_creates(demo):
     assert sum(line.startswith("Questionnaire ") for line in demo) == 2  # one positioning per course
     assert sum(line.startswith("Entreprise ") for line in demo) == 2
     assert sum(" inscrit(e) à " in line for line in demo) == 4  # two trainees in each seed session
-    assert len(demo) == 10 + 2 + 2 + 4
+    assert sum("réalisée : émargement complet" in line for line in demo) == 1
+    assert len(demo) == 10 + 2 + 2 + 4 + 1
 
 
 def test_row_counts_after_first_load(demo):
     assert row_counts() == {
         "Organisation": 1, "User": 3, "Location": 1, "Trainer": 1, "Course": 2, "CourseVersion": 2,
-        "CourseObjective": 5 + 5, "ProgrammePart": 11 + 5, "TrainingSession": 2, "Slot": 2 + 2,
-        "session_trainer": 2,
+        "CourseObjective": 5 + 5, "ProgrammePart": 11 + 5, "TrainingSession": 3, "Slot": 2 + 2 + 2,
+        "session_trainer": 3,
     }
 
 
@@ -317,7 +320,7 @@ def test_cli_demo_load_prints_the_demo_logins_and_is_idempotent(app):
         assert login.password in line
         assert login.role.label in line
     counts = row_counts()
-    assert counts["Course"] == 2 and counts["TrainingSession"] == 2
+    assert counts["Course"] == 2 and counts["TrainingSession"] == 3
 
     again = runner.invoke(args=["demo", "load"])
     assert again.exit_code == 0, again.output
@@ -326,3 +329,22 @@ def test_cli_demo_load_prints_the_demo_logins_and_is_idempotent(app):
     for login in DEMO_LOGINS:
         assert login.email in again.output and login.password in again.output
     assert row_counts() == counts
+
+
+def test_a_dume_session_of_last_week_has_its_whole_attendance_register(demo, app):
+    from trainingmgr.attendance.chain import verify_chain
+    from trainingmgr.attendance.services import session_grid
+    from trainingmgr.enrolments.models import Enrolment
+
+    (past,) = db.session.scalars(select(TrainingSession).where(TrainingSession.status == "completed")).all()
+    assert past.course.slug == DUME_SLUG and past.first_date < paris_today()
+    check = verify_chain(past.id)
+    assert check.ok and check.length == 9
+    grid = session_grid(past)
+    assert {cell.status for row in grid.rows for cell in row.cells} == {"signed", "corrected"}
+    assert set(grid.countersignatures) == {slot.id for slot in past.slots}
+    enrolments = db.session.scalars(select(Enrolment).where(Enrolment.session_id == past.id)).all()
+    assert sorted((e.status, str(e.hours_attended)) for e in enrolments) == [
+        ("completed", "7.33"), ("completed", "8.00"), ("completed", "8.00")]
+    result = app.test_cli_runner().invoke(args=["attendance", "verify", str(past.id)])
+    assert result.exit_code == 0, result.output

@@ -33,7 +33,9 @@ def enrolments_of(slug: str) -> list[Enrolment]:
     db.session.expire_all()
     return list(db.session.scalars(
         select(Enrolment).join(TrainingSession, TrainingSession.id == Enrolment.session_id)
-        .join(Course, Course.id == TrainingSession.course_id).where(Course.slug == slug).order_by(Enrolment.id)))
+        .join(Course, Course.id == TrainingSession.course_id)
+        .where(Course.slug == slug, TrainingSession.status != "completed")  # not last week's DUME session
+        .order_by(Enrolment.id)))
 
 
 def test_demo_enrols_trainees_in_both_seed_sessions(app):

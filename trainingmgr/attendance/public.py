@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 
-from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, make_response, redirect, render_template, request, session, url_for
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from ..core.errors import DomainError, PermissionDenied
@@ -122,8 +122,7 @@ def by_link(token: str):
     form = SignatureForm()
     if request.method == "POST":
         ok, _ = _do_sign(form, slot, enrolment, "link")
-        if ok:
-            flash("Merci, votre signature est enregistrée.", "success")
+        if ok:  # the page then says "Vous avez signé ce créneau le …"
             return _remember_device(redirect(url_for("signing.by_link", token=token)), enrolment)
     elif enrolment.session_id != slot.session_id:  # a forged pair cannot get here (signed token); belt and braces
         raise PermissionDenied("Ce lien ne permet pas de signer ce créneau.")
@@ -225,7 +224,19 @@ def qr_signer(slot_id: int):
     if request.method == "POST":
         ok, _ = _do_sign(form, slot, enrolment, "qr")
         if ok:
-            flash("Merci, votre signature est enregistrée.", "success")
             return redirect(url_for("signing.qr_signer", slot_id=slot.id))
     page, status = _sign_page(form, slot, enrolment, method="qr", action=url_for("signing.qr_signer", slot_id=slot.id))
     return page, status
+
+
+@bp.route("/qr/<int:slot_id>/not-me", methods=["POST"])
+def qr_not_me(slot_id: int):
+    """A phone lent by another trainee: forget who it belongs to, then scan the room's code again."""
+    form = SignatureForm()
+    if not form.validate_on_submit():
+        fail(400, "Le formulaire a expiré : scannez de nouveau le QR code.")
+    session.pop("att_signer", None)
+    session.pop("att_qr", None)
+    response = make_response(render_template("attendance/not_me.html"))
+    response.delete_cookie(DEVICE_COOKIE)
+    return response

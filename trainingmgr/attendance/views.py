@@ -85,36 +85,33 @@ def countersign(slot_id: int):
                 slot, "sign_form", "Feuille signée : le créneau est clos.")
 
 
+def _row_action(slot_id: int, enrolment_id: int, form_class, service, form_name: str, done: str):
+    """A form on one trainee's row of the sheet: ``service(slot, enrolment, data, actor, ip=, user_agent=)``."""
+    slot = services.get_slot(slot_id, current_user)
+    enrolment = services.get_expected_enrolment(slot, enrolment_id)
+    form = form_class()
+    return _run(form, lambda: service(slot, enrolment, form.data_for_service(), current_user, **_client()),
+                slot, form_name, f"{done} pour {enrolment.trainee.full_name}.", enrolment.id)
+
+
 @bp.route("/slots/<int:slot_id>/marks/<int:enrolment_id>", methods=["POST"])
 @any_role_required
 def mark(slot_id: int, enrolment_id: int):
-    slot = services.get_slot(slot_id, current_user)
-    enrolment = services.get_expected_enrolment(slot, enrolment_id)
-    form = MarkForm()
-    return _run(form, lambda: services.mark_presence(slot, enrolment, form.data_for_service(), current_user,
-                                                     **_client()),
-                slot, "mark_form", f"Relevé enregistré pour {enrolment.trainee.full_name}.", enrolment.id)
+    return _row_action(slot_id, enrolment_id, MarkForm, services.mark_presence, "mark_form", "Relevé enregistré")
 
 
 @bp.route("/slots/<int:slot_id>/corrections/<int:enrolment_id>", methods=["POST"])
 @staff_required
 def correction(slot_id: int, enrolment_id: int):
-    slot = services.get_slot(slot_id, current_user)
-    enrolment = services.get_expected_enrolment(slot, enrolment_id)
-    form = CorrectionForm()
-    return _run(form, lambda: services.correct(slot, enrolment, form.data_for_service(), current_user, **_client()),
-                slot, "correction_form", f"Correction enregistrée pour {enrolment.trainee.full_name}.", enrolment.id)
+    return _row_action(slot_id, enrolment_id, CorrectionForm, services.correct, "correction_form",
+                       "Correction enregistrée")
 
 
 @bp.route("/slots/<int:slot_id>/justifications/<int:enrolment_id>", methods=["POST"])
 @staff_required
 def justification(slot_id: int, enrolment_id: int):
-    slot = services.get_slot(slot_id, current_user)
-    enrolment = services.get_expected_enrolment(slot, enrolment_id)
-    form = JustificationForm()
-    return _run(form, lambda: services.justify(slot, enrolment, form.data_for_service(), current_user, **_client()),
-                slot, "justification_form", f"Justificatif enregistré pour {enrolment.trainee.full_name}.",
-                enrolment.id)
+    return _row_action(slot_id, enrolment_id, JustificationForm, services.justify, "justification_form",
+                       "Justificatif enregistré")
 
 
 # --------------------------------------------------------------------------- reminders

@@ -25,6 +25,7 @@ from ..resources.services import save_location, save_trainer
 from ..sessions.models import SessionStatus, Slot, TrainingSession
 from ..sessions.services import change_status, create_session, date_warnings
 from ..trainees.services import find_or_create_trainee
+from .attendance import load_past_session
 from .seeds import SEED_COURSES
 
 
@@ -174,6 +175,8 @@ def load_demo(today: dt.date | None = None) -> list[str]:
     db.session.flush()
     done.extend(_load_positioning())
     done.extend(_load_enrolments(sessions, advisor, today))
+    dume = db.session.scalar(select(Course).where(Course.slug == SEED_COURSES[1]["slug"]))
+    done.extend(load_past_session(dume, location, trainer, advisor, users[Role.TRAINER], today))
     db.session.commit()
     return done
 

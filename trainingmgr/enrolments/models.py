@@ -38,8 +38,8 @@ ENROLMENT_STATUS_LABELS = {
     "completed": "Formation suivie",
     "abandoned": "Abandon",
 }
-# Statuses that hold one of the session's seats.
-SEAT_HOLDING = ("pending_prerequisite", "confirmed")
+# Statuses that hold one of the session's seats (the last three once the session has taken place).
+SEAT_HOLDING = ("pending_prerequisite", "confirmed", "completed", "abandoned", "no_show")
 
 POSITIONING_DECISIONS = {
     "admitted": "Admis",

@@ -1,0 +1,170 @@
+"""End to end, in a real browser on a phone-sized screen: a trainee signs the morning slot through her personal
+link by drawing on the canvas, the trainer logs in and countersigns it, and the session's grid shows both.
+
+Playwright drives Debian's chromium (/usr/bin/chromium, installed by `make browser`, which `make test` runs
+first); it never downloads a browser of its own. The application is served by werkzeug's threaded server in
+this process, so the attendance clock of the ``clock`` fixture (Monday 09:00, the morning slot open) applies
+to it. Without chromium the test fails, unless SKIP_BROWSER_TESTS=1. Like every test, it runs on SQLite and,
+with TEST_DATABASE_URL, on PostgreSQL."""
+from __future__ import annotations
+
+import io
+import os
+import re
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from sqlalchemy import select
+
+from trainingmgr.attendance.models import AttendanceRecord
+from trainingmgr.extensions import db
+
+from tests.api.test_enrolment_race import running_server
+from tests.attendance.support import link, slots
+from tests.helpers import PASSWORDS
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 3, "is_mobile": True,
+         "has_touch": True, "locale": "fr-FR", "timezone_id": "Europe/Paris"}
+TIMEOUT_MS = 15_000
+
+
+@contextmanager
+def phone_browser():
+    """Debian's chromium under Playwright; fails (skips with SKIP_BROWSER_TESTS=1) when it is missing."""
+    if os.environ.get("SKIP_BROWSER_TESTS") == "1":
+        pytest.skip("SKIP_BROWSER_TESTS=1")
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"{CHROMIUM} is missing: run `make browser` (apt-get install chromium), "
+                    "or set SKIP_BROWSER_TESTS=1 to leave the browser tests out.", pytrace=False)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+class Phone:
+    """One browser context (a device of its own: own cookies) on the test server, that records the page
+    errors and the failed responses so that the test can check that there were none."""
+
+    def __init__(self, browser, base_url: str):
+        self.context = browser.new_context(base_url=base_url, **PHONE)
+        self.context.set_default_timeout(TIMEOUT_MS)
+        self.page = self.context.new_page()
+        self.problems: list[str] = []
+        self.page.on("pageerror", lambda error: self.problems.append(f"JavaScript error: {error}"))
+        self.page.on("response", lambda r: r.status >= 400 and self.problems.append(f"{r.status} {r.url}"))
+        self.page.on("requestfailed", lambda r: self.problems.append(f"failed: {r.url} {r.failure}"))
+
+    def goto(self, path: str) -> None:
+        response = self.page.goto(path)
+        assert response is not None and response.ok, (path, response and response.status)
+
+    def draw_signature(self) -> None:
+        """Strokes over ``#signature-pad`` with real mouse events (signature_pad listens to pointer events)."""
+        canvas = self.page.locator("#signature-pad")
+        canvas.scroll_into_view_if_needed()
+        box = canvas.bounding_box()
+        assert box and box["width"] > 100 and box["height"] > 100, box
+        x, y, w, h = box["x"], box["y"], box["width"], box["height"]
+        mouse = self.page.mouse
+        for stroke in ([(.10, .70), (.25, .25), (.40, .75), (.55, .30), (.70, .65), (.90, .35)],
+                       [(.15, .85), (.85, .80)]):
+            mouse.move(x + w * stroke[0][0], y + h * stroke[0][1])
+            mouse.down()
+            for fx, fy in stroke[1:]:
+                mouse.move(x + w * fx, y + h * fy, steps=8)
+            mouse.up()
+        inked = self.page.evaluate("""() => {
+            const c = document.getElementById("signature-pad");
+            const data = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+            let n = 0; for (let i = 3; i < data.length; i += 4) { if (data[i]) n++; } return n; }""")
+        assert inked > 500, f"the strokes left {inked} pixels on the canvas"
+
+    def close(self) -> None:
+        self.context.close()
+
+
+def inked_pixels(png: bytes) -> int:
+    alpha = Image.open(io.BytesIO(png)).convert("RGBA").getchannel("A")
+    return alpha.width * alpha.height - alpha.histogram()[0]
+
+
+def screenshot_dir(tmp_path) -> Path:
+    """E2E_SCREENSHOT_DIR if set (to look at the pages), else the test's temporary folder."""
+    return Path(os.environ.get("E2E_SCREENSHOT_DIR") or tmp_path)
+
+
+def test_a_trainee_signs_on_her_phone_and_the_trainer_countersigns(app, klass, clock, tmp_path):
+    from playwright.sync_api import expect
+
+    session, (julie, *_) = klass
+    morning = slots(session)[0]
+    # Plain values only from here: the server's threads write while this thread holds no transaction.
+    session_id, morning_id, julie_id = session.id, morning.id, julie.id
+    julie_name, julie_link = julie.trainee.full_name, link(julie, morning)
+    db.session.commit()
+    shots = screenshot_dir(tmp_path)
+
+    with running_server(app) as (host, port), phone_browser() as browser:
+        base_url = f"http://{host}:{port}"
+
+        # --- Julie, on her phone, through her personal link
+        phone = Phone(browser, base_url)
+        phone.goto(julie_link)
+        page = phone.page
+        expect(page.locator("[data-field=trainee]")).to_have_text(julie_name)
+        expect(page.locator("#signature-pad")).to_be_visible()
+        phone.draw_signature()
+        page.screenshot(path=str(shots / "e2e-sign.png"), full_page=True)
+        page.click("#sign-submit")
+        expect(page.locator("[data-field=signed]")).to_contain_text("Vous avez signé ce créneau")
+        page.screenshot(path=str(shots / "e2e-signed.png"), full_page=True)
+        assert phone.problems == []
+        phone.close()
+
+        # --- Pierre, the trainer, logs in and countersigns the sheet
+        phone = Phone(browser, base_url)
+        page = phone.page
+        phone.goto("/login")
+        page.fill("input[name=email]", "formateur@test.example")
+        page.fill("input[name=password]", PASSWORDS["formateur@test.example"])
+        page.click("[type=submit]")
+        expect(page).not_to_have_url(re.compile(r"/login"))
+        phone.goto(f"/attendance/slots/{morning_id}")
+        expect(page.locator(f"tr[data-enrolment='{julie_id}'] [data-status]").first).to_have_attribute(
+            "data-status", "signed")
+        phone.draw_signature()
+        page.screenshot(path=str(shots / "e2e-countersign.png"), full_page=True)
+        page.click("#sign-submit")
+        expect(page.locator("[data-field=locked]")).to_have_text("Feuille close")
+
+        # --- the session's attendance grid
+        phone.goto(f"/sessions/{session_id}")
+        grid = page.locator("table[data-table=attendance]")
+        expect(grid.locator(f"tr[data-enrolment='{julie_id}'] td[data-slot='{morning_id}']")).to_have_attribute(
+            "data-status", "signed")
+        expect(grid.locator(f"tfoot td[data-slot='{morning_id}'][data-countersigned=yes]")).to_have_count(1)
+        expect(page.locator("[data-field=chain]")).to_have_text("intègre")
+        page.screenshot(path=str(shots / "e2e-grid.png"), full_page=True)
+        assert phone.problems == []
+        phone.close()
+
+    # --- what was stored: a drawn signature and a drawn countersignature, as PNGs with strokes in them
+    db.session.expire_all()
+    records = list(db.session.scalars(select(AttendanceRecord).where(AttendanceRecord.session_id == session_id)
+                                      .order_by(AttendanceRecord.seq)))
+    assert [(r.kind, r.slot_id, r.mode) for r in records] == [
+        ("signature", morning_id, "drawn"), ("countersignature", morning_id, "drawn")]
+    assert (records[0].enrolment_id, records[0].method) == (julie_id, "link")
+    for record in records:
+        assert record.image.startswith(b"\x89PNG"), record.kind
+        assert inked_pixels(record.image) > 100, record.kind

@@ -1,0 +1,89 @@
+"""A delivered DUME session of last week for the demo: its attendance signed by link, QR code and kiosk,
+a late arrival, a correction by the advisor, the trainer's countersignatures, outcomes and hours."""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import io
+
+from sqlalchemy import select
+
+from ..accounts.models import User
+from ..attendance import services as attendance
+from ..catalogue.models import Course
+from ..core.timeutil import PARIS
+from ..enrolments.services import enrol, save_funding_line
+from ..extensions import db
+from ..resources.models import Location, Trainer
+from ..sessions.models import SessionStatus, TrainingSession
+from ..sessions.services import change_status, create_session, date_warnings
+from ..trainees.services import find_or_create_trainee
+
+PAST_TRAINEES = [
+    {"civility": "Mme", "first_name": "Camille", "last_name": "Roux", "email": "camille.roux@exemple.fr",
+     "job_title": "Assistante de direction", "bpf_status": "employee"},
+    {"civility": "M.", "first_name": "Hugo", "last_name": "Lefèvre", "email": "hugo.lefevre@exemple.fr",
+     "job_title": "Conducteur de travaux", "bpf_status": "employee"},
+    {"civility": "Mme", "first_name": "Inès", "last_name": "Garcia", "email": "ines.garcia@exemple.fr",
+     "job_title": "Architecte", "bpf_status": "self_employed"},
+]
+
+
+def _drawing(seed: int) -> str:
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGBA", (600, 200), (0, 0, 0, 0))
+    points = [(40 + i * 45, 120 + ((i * 37 + seed * 11) % 70) - 35) for i in range(12)]
+    ImageDraw.Draw(image).line(points, fill=(11, 31, 102, 255), width=4, joint="curve")
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def _at(day: dt.date, hhmm: str) -> dt.datetime:
+    hour, minute = map(int, hhmm.split(":"))
+    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=PARIS).astimezone(dt.timezone.utc)
+
+
+def load_past_session(course: Course, location: Location, trainer: Trainer, advisor: User, trainer_user: User,
+                      today: dt.date) -> list[str]:
+    """Once: a DUME session held last week, completed, with its whole attendance record."""
+    exists = db.session.scalar(select(TrainingSession.id).where(
+        TrainingSession.course_id == course.id, TrainingSession.status == SessionStatus.COMPLETED.value).limit(1))
+    if exists is not None:
+        return []
+    day = today - dt.timedelta(days=7)
+    while date_warnings(day):
+        day -= dt.timedelta(days=1)
+    session, _ = create_session({"course_id": course.id, "start_date": day, "format": "inter",
+                                 "location_id": location.id, "trainer_ids": [trainer.id]}, advisor)
+    change_status(session, SessionStatus.OPEN.value, advisor)
+    enrolments = []
+    for person in PAST_TRAINEES:
+        trainee = find_or_create_trainee({**person, "consent": True})
+        db.session.flush()
+        enrolment = enrol(session, trainee, actor=advisor, notify=False)
+        kind = "individual" if person["bpf_status"] == "self_employed" else "company"
+        save_funding_line(enrolment, None, {"kind": kind, "amount": str(enrolment.price_incl_vat)}, advisor)
+        enrolments.append(enrolment)
+    change_status(session, SessionStatus.CONFIRMED.value, advisor)
+    morning, afternoon = sorted(session.slots, key=lambda s: s.start_time)
+    camille, hugo, ines = enrolments
+    browser = {"ip": "192.0.2.10", "user_agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X)"}
+    attendance.sign(morning, camille, method="link", drawing=_drawing(1), now=_at(day, "08:24"), **browser)
+    attendance.sign(morning, ines, method="qr", drawing=_drawing(3), now=_at(day, "08:27"), **browser)
+    attendance.sign(morning, hugo, method="kiosk", typed_name="Hugo Lefèvre", actor=trainer_user,
+                    now=_at(day, "09:12"), ip="192.0.2.20", user_agent="Mozilla/5.0 (iPad)")
+    change_status(session, SessionStatus.IN_PROGRESS.value, advisor, now=_at(day, "08:30"))
+    attendance.mark_presence(morning, hugo, {"presence": "present", "arrived_at": "09:10"}, trainer_user,
+                             now=_at(day, "12:25"))
+    attendance.countersign(morning, trainer_user, drawing=_drawing(7), now=_at(day, "12:31"), ip="192.0.2.20")
+    attendance.sign(afternoon, camille, method="link", drawing=_drawing(2), now=_at(day, "13:25"), **browser)
+    attendance.sign(afternoon, hugo, method="link", drawing=_drawing(5), now=_at(day, "13:28"), **browser)
+    attendance.countersign(afternoon, trainer_user, drawing=_drawing(8), now=_at(day, "17:32"), ip="192.0.2.20")
+    attendance.correct(afternoon, ines, {"presence": "present", "reason": "Présente tout l'après-midi ; "
+                                         "téléphone déchargé, a signé la feuille papier de secours."},
+                       advisor, now=_at(day + dt.timedelta(days=1), "09:05"))
+    change_status(session, SessionStatus.COMPLETED.value, advisor, now=_at(day, "17:35"))
+    return [f"Session {session.label} réalisée : émargement complet (lien, QR code, poste du formateur, "
+            "retard, correction), statuts et heures des stagiaires."]
