@@ -399,3 +399,11 @@ def test_a_lent_phone_can_forget_its_owner(client, klass, clock):
     assert client.post(f"/emargement/qr/{morning.id}/signer", data={"typed_name": "x"}).status_code == 403
     response = client.get(qr_url(morning))
     assert response.status_code == 200 and 'data-page="identify"' in page(response)
+
+
+def test_the_trainer_is_warned_of_unsigned_trainees_before_closing(trainer, client, klass, clock):
+    session, (julie, *_) = klass
+    morning = slots(session)[0]
+    client.post(link(julie, morning), data={"typed_name": julie.trainee.full_name})
+    body = page(trainer.get(f"/attendance/slots/{morning.id}"))
+    assert "2 stagiaire(s) n'ont pas encore signé" in body
