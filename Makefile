@@ -6,7 +6,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: install browser run test lint db-check bench clean
+.PHONY: install browser office run test lint db-check bench clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -46,8 +46,28 @@ browser:
 	  "'apt-get install chromium', or set SKIP_BROWSER_TESTS=1 to leave the browser tests out." >&2; exit 1; fi; \
 	test -x $(CHROMIUM) || { echo "$(CHROMIUM) still missing after apt-get install chromium." >&2; exit 1; }
 
+## Debian's LibreOffice for the PDF documents (trainingmgr/documents/pdf.py keeps one headless soffice running
+## behind unoserver, whose server runs under Debian's python3 for its `uno` module), poppler-utils' pdftotext for
+## the tests, and the fonts that stand in for Word's (Carlito for Calibri, Liberation for Arial/Times).
+## Quick when they are there; otherwise installed with apt-get, as root or through `sudo -n`
+## (SKIP_OFFICE_TESTS=1 leaves them out, and the PDF tests skip; the application then offers DOCX only).
+SOFFICE := /usr/bin/soffice
+OFFICE_PACKAGES := libreoffice-writer-nogui python3-uno poppler-utils fonts-dejavu-core fonts-liberation2 fonts-crosextra-carlito
+APT_OFFICE := apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(OFFICE_PACKAGES)
+OFFICE_OK := test -x $(SOFFICE) && /usr/bin/python3 -c 'import uno' 2>/dev/null && command -v pdftotext >/dev/null
+
+office:
+	@$(OFFICE_OK) && exit 0; \
+	if [ "$$SKIP_OFFICE_TESTS" = 1 ]; then echo "SKIP_OFFICE_TESTS=1: no LibreOffice, PDF tests skipped."; exit 0; fi; \
+	echo "Installing Debian's LibreOffice (writer, no GUI) for the PDF documents..."; \
+	if [ "$$(id -u)" = 0 ]; then sh -c '$(APT_OFFICE)'; \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo -n sh -c '$(APT_OFFICE)'; \
+	else echo "LibreOffice is missing and cannot be installed without root: run as root" \
+	  "'apt-get install --no-install-recommends $(OFFICE_PACKAGES)', or set SKIP_OFFICE_TESTS=1 to leave the PDF tests out." >&2; exit 1; fi; \
+	$(OFFICE_OK) || { echo "$(SOFFICE), python3-uno or pdftotext still missing after apt-get install." >&2; exit 1; }
+
 ## Run the tests on SQLite, and on PostgreSQL too when TEST_DATABASE_URL is set
-test: install browser
+test: install browser office
 	$(PY) -m pytest
 
 ## Static checks (pyflakes and pycodestyle rules through ruff)

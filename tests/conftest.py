@@ -53,6 +53,8 @@ def base_config(database_url: str, tmp_path) -> dict:
         "SERVER_NAME": "localhost",
         # werkzeug's default (scrypt) in production; a cheap hash keeps hundreds of logins fast here.
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        # Documents in DOCX only unless a test asks for PDF (LibreOffice conversions take a while).
+        "PDF_CONVERTER": "none",
     }
 
 
@@ -83,12 +85,14 @@ def _empty_tables() -> None:
                 conn.exec_driver_sql(f'ALTER SEQUENCE "{sequence}" RESTART')
         else:
             conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
-            for statement in guard.statements("sqlite", install=False):
-                conn.exec_driver_sql(statement)
+            for guarded in guard.APPEND_ONLY_TABLES:
+                for statement in guard.statements("sqlite", install=False, table=guarded):
+                    conn.exec_driver_sql(statement)
             for table in tables:
                 conn.execute(table.delete())
-            for statement in guard.statements("sqlite", install=True):
-                conn.exec_driver_sql(statement)
+            for guarded in guard.APPEND_ONLY_TABLES:
+                for statement in guard.statements("sqlite", install=True, table=guarded):
+                    conn.exec_driver_sql(statement)
             conn.commit()
             conn.exec_driver_sql("PRAGMA foreign_keys=ON")
         conn.commit()

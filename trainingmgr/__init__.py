@@ -89,6 +89,8 @@ def _register_blueprints(app: Flask) -> None:
     from .catalogue.public import bp as public_bp
     from .catalogue.views import bp as courses_bp
     from .companies.views import bp as companies_bp
+    from .documents.views import bp as documents_bp
+    from .documents.views import verify_bp
     from .enrolments.public import bp as public_enrol_bp
     from .enrolments.views import bp as enrolments_bp
     from .files.views import bp as files_bp
@@ -101,7 +103,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for bp in (accounts_bp, public_bp, courses_bp, companies_bp, files_bp, organisation_bp, resources_bp,
                sessions_bp, trainee_portal_bp, trainees_bp, enrolments_bp, public_enrol_bp,
-               messaging_bp, attendance_bp, signing_bp):
+               messaging_bp, attendance_bp, signing_bp, documents_bp, verify_bp):
         app.register_blueprint(bp)
     init_api(app)
 

@@ -52,6 +52,8 @@ def from_environment(instance_path: str, secret_given: bool = False) -> dict:
         "MAIL_DEFAULT_SENDER": env.get("MAIL_DEFAULT_SENDER", "formation@localhost"),
         "SESSION_COOKIE_SECURE": env.get("SESSION_COOKIE_SECURE", "") in ("1", "true", "yes"),
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # PDF copies of the documents through LibreOffice when it is installed ("auto"), or never ("none").
+        "PDF_CONVERTER": env.get("PDF_CONVERTER", "auto"),
     }
     for key in INTEGER_SETTINGS:
         if env.get(key, "").strip().isdigit():

@@ -3,6 +3,7 @@ from .accounts import models as accounts  # noqa: F401
 from .attendance import models as attendance  # noqa: F401
 from .catalogue import models as catalogue  # noqa: F401
 from .companies import models as companies  # noqa: F401
+from .documents import models as documents  # noqa: F401
 from .enrolments import models as enrolments  # noqa: F401
 from .evaluations import models as evaluations  # noqa: F401
 from .files import models as files  # noqa: F401

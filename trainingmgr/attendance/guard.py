@@ -24,9 +24,15 @@ POSTGRESQL_DROP = ["DROP TRIGGER IF EXISTS attendance_record_append_only ON atte
                    "DROP FUNCTION IF EXISTS attendance_record_append_only()"]
 
 
-def statements(dialect: str, install: bool = True) -> list[str]:
+def statements(dialect: str, install: bool = True, table: str = "attendance_record") -> list[str]:
+    """The DDL that makes ``table`` append-only (or removes it)."""
     if dialect == "postgresql":
-        return POSTGRESQL if install else POSTGRESQL_DROP
-    if dialect == "sqlite":
-        return SQLITE if install else SQLITE_DROP
-    return []
+        chosen = POSTGRESQL if install else POSTGRESQL_DROP
+    elif dialect == "sqlite":
+        chosen = SQLITE if install else SQLITE_DROP
+    else:
+        return []
+    return [statement.replace("attendance_record", table) for statement in chosen]
+
+
+APPEND_ONLY_TABLES = ("attendance_record", "generated_document")

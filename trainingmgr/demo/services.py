@@ -79,6 +79,17 @@ ORGANISATION = {
         "réponse sous 48 heures ouvrées. En intra-entreprise, la session est planifiée avec vous sous 4 à 6 "
         "semaines."
     ),
+    "payment_terms": "Paiement à 30 jours à réception de la facture, par virement bancaire. En cas de subrogation, "
+                     "l'OPCO règle directement sa part ; le reste est facturé à l'entreprise.",
+    "cancellation_terms": (
+        "Annulation par le client jusqu'à 10 jours ouvrés avant le début : sans frais. Au-delà, 30 % du prix restent "
+        "dus à titre de dédit, non imputables sur la participation au développement de la formation professionnelle. "
+        "Un stagiaire empêché peut être remplacé sans frais."
+    ),
+    "consumer_mediator": "CM2C – Centre de la médiation de la consommation de conciliateurs de justice, "
+                         "49 rue de Ponthieu, 75008 Paris – www.cm2c.net",
+    "internal_rules": "Le règlement intérieur de l'organisme est joint à la convocation et affiché en salle de "
+                      "formation.",
 }
 
 LOCATION = {

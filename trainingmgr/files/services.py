@@ -44,6 +44,21 @@ KINDS = {
         },
         5 * 1024 * 1024,
     ),
+    "template": FileKind(
+        "template",
+        "modèle",
+        {"application/vnd.openxmlformats-officedocument.wordprocessingml.document": ((".docx",), _ZIP)},
+        10 * 1024 * 1024,
+    ),
+    "document": FileKind(
+        "document",
+        "document",
+        {
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ((".docx",), _ZIP),
+            "application/pdf": ((".pdf",), _PDF),
+        },
+        50 * 1024 * 1024,
+    ),
 }
 
 

@@ -42,4 +42,10 @@ class OrganisationForm(Form):
     access_delay_policy = TextAreaField(
         "Modalités et délais d'accès (texte par défaut des formations)", validators=[max_length(5000)]
     )
+    payment_terms = TextAreaField("Conditions de règlement (conventions, devis)", validators=[max_length(5000)])
+    cancellation_terms = TextAreaField("Conditions d'annulation et de dédit (conventions)",
+                                       validators=[max_length(5000)])
+    consumer_mediator = TextAreaField("Médiateur de la consommation (contrats avec les particuliers)",
+                                      validators=[max_length(2000)])
+    internal_rules = TextAreaField("Règlement intérieur : où le trouver (convocations)", validators=[max_length(2000)])
     submit = SubmitField("Enregistrer")

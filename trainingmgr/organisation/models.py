@@ -55,6 +55,11 @@ class Organisation(db.Model):
     disability_contact_phone: Mapped[str] = mapped_column(String(40), default="")
     accessibility_policy: Mapped[str] = mapped_column(Text, default="")
     access_delay_policy: Mapped[str] = mapped_column(Text, default="")
+    # What documents state: conventions (payment, cancellation), contracts (consumer mediator), convocations.
+    payment_terms: Mapped[str] = mapped_column(Text, default="", server_default="")
+    cancellation_terms: Mapped[str] = mapped_column(Text, default="", server_default="")
+    consumer_mediator: Mapped[str] = mapped_column(Text, default="", server_default="")
+    internal_rules: Mapped[str] = mapped_column(Text, default="", server_default="")
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     logo: Mapped[StoredFile | None] = relationship()

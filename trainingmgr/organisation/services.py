@@ -16,7 +16,8 @@ EDITABLE_FIELDS = (
     "website", "vat_status", "vat_number", "qualiopi_number", "qualiopi_date", "qualiopi_body",
     "signatory_name", "signatory_title", "quality_contact_name", "quality_contact_title",
     "quality_contact_email", "quality_contact_phone", "disability_contact_name", "disability_contact_email",
-    "disability_contact_phone", "accessibility_policy", "access_delay_policy",
+    "disability_contact_phone", "accessibility_policy", "access_delay_policy", "payment_terms",
+    "cancellation_terms", "consumer_mediator", "internal_rules",
 )
 
 

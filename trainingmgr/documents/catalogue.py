@@ -1,0 +1,219 @@
+"""The document types and the variables each template may use (the tag catalogue).
+
+This is the contract between the context builders (context.py) and the Word templates (documents/*.docx):
+every variable a builder provides is listed here with a French description and an example, and the
+``mandatory`` ones must appear in any template uploaded for that type (e.g. the NDA on a convention).
+Lists are iterated in templates with ``{% for x in list %}`` (or ``{%tr for … %}`` for table rows).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Var:
+    name: str  # dotted path, e.g. "org.nda"; items of a list as "trainees[].full_name"
+    label: str
+    example: str
+    mandatory: bool = False
+
+
+@dataclass(frozen=True)
+class DocType:
+    code: str
+    label: str
+    scope: str  # "session" (one per session), "enrolment" (one per trainee), "client" (one per paying company)
+    filename: str  # default template in documents/
+    variables: tuple[Var, ...] = field(default_factory=tuple)
+
+    @property
+    def mandatory(self) -> list[str]:
+        return [v.name for v in self.variables if v.mandatory]
+
+
+ORG = (
+    Var("org.name", "Raison sociale de l'organisme", "Formaction Sud-Ouest", True),
+    Var("org.legal_form", "Forme juridique", "SARL"),
+    Var("org.address", "Adresse complète", "12 rue des Lois, 31000 Toulouse"),
+    Var("org.siret", "SIRET (formaté)", "443 061 841 00021"),
+    Var("org.nda", "Numéro de déclaration d'activité", "76 31 12345 31"),
+    Var("org.nda_mention", "Mention légale de la déclaration d'activité",
+        "Déclaration d'activité enregistrée sous le numéro 76 31 12345 31 auprès du préfet de région "
+        "Occitanie. Cet enregistrement ne vaut pas agrément de l'État."),
+    Var("org.vat_mention", "Régime de TVA", "Exonération de TVA, article 261-4-4°-a du CGI"),
+    Var("org.qualiopi", "Certification Qualiopi", "Certifié Qualiopi n° QUA-2025-001 au titre des actions de formation"),
+    Var("org.email", "E-mail", "contact@formaction.example"),
+    Var("org.phone", "Téléphone", "05 61 00 00 00"),
+    Var("org.signatory_name", "Nom du représentant légal signataire", "Camille Bernard"),
+    Var("org.signatory_title", "Qualité du signataire", "Gérante"),
+    Var("org.city", "Ville (lieu de signature)", "Toulouse"),
+    Var("org.quality_contact", "Contact qualité et médiation", "Camille Bernard, conseillère formation – 05 61 00 00 00"),
+    Var("org.disability_contact", "Référent handicap", "Léa Martin – handicap@formaction.example"),
+    Var("org.mediator", "Médiateur de la consommation", "CM2C, 49 rue de Ponthieu, 75008 Paris – www.cm2c.net"),
+    Var("org.internal_rules", "Règlement intérieur (référence ou lien)",
+        "Règlement intérieur remis avec la convocation et consultable sur https://formaction.example/reglement"),
+    Var("org.payment_terms", "Conditions de règlement", "Paiement à 30 jours à réception de la facture, par virement."),
+    Var("org.cancellation_terms", "Conditions d'annulation et de dédit",
+        "Annulation par le client moins de 10 jours ouvrés avant le début : 30 % du prix restent dus à titre de dédit."),
+    Var("org.logo", "Logo (image)", "[image]"),
+)
+COURSE = (
+    Var("course.title", "Intitulé de la formation", "Marchés publics : DUME et Chorus Pro", True),
+    Var("course.objectives", "Objectifs opérationnels (liste de textes)", "Utiliser toutes les fonctionnalités de l'utilitaire DUME"),
+    Var("course.programme", "Programme : liste de parties {title, when, points}", "Matin — Le DUME : …"),
+    Var("course.programme[].title", "Titre d'une partie du programme", "Le DUME"),
+    Var("course.programme[].when", "Jour et demi-journée d'une partie", "Jour 1, matin"),
+    Var("course.programme[].points", "Points d'une partie (liste de textes)", "Présentation de l'utilitaire"),
+    Var("course.duration", "Durée", "8 h"),
+    Var("course.audience", "Public visé", "Assistants de direction, chargés d'affaires"),
+    Var("course.prerequisites", "Prérequis", "Aucun"),
+    Var("course.teaching_methods", "Méthodes et moyens pédagogiques", "Apports théoriques, démonstrations, cas pratiques"),
+    Var("course.assessment_methods", "Modalités d'évaluation et de sanction", "Quiz final ; attestation de fin de formation"),
+    Var("course.trainer_competences", "Profil du formateur", "Consultant en marchés publics, 15 ans d'expérience"),
+    Var("course.material_resources", "Moyens matériels", "Salle équipée, vidéoprojecteur"),
+    Var("course.what_to_bring", "À apporter", "Un ordinateur portable"),
+    Var("course.accessibility", "Accessibilité aux personnes en situation de handicap", "Locaux accessibles PMR"),
+    Var("course.access_delay", "Modalités et délai d'accès", "Inscription jusqu'à 5 jours avant la session"),
+    Var("course.delivery_mode", "Modalité (présentiel, distanciel, mixte)", "Présentiel"),
+    Var("course.version", "Version et date du programme", "version 1 du 25/11/2026"),
+    Var("course.price", "Tarif du catalogue", "600,00 € HT par stagiaire"),
+)
+SESSION = (
+    Var("session.reference", "Référence de la session", "S-2026-0003", True),
+    Var("session.dates", "Dates en toutes lettres", "le 19/11/2026", True),
+    Var("session.first_date", "Premier jour", "19/11/2026"),
+    Var("session.last_date", "Dernier jour", "19/11/2026"),
+    Var("session.place", "Lieu (nom et adresse, ou « à distance »)", "Salle Capitole, 12 rue des Lois, 31000 Toulouse", True),
+    Var("session.access_notes", "Accès au lieu", "Métro Capitole, parking Victor-Hugo"),
+    Var("session.hours", "Durée totale prévue", "8 h", True),
+    Var("session.slots", "Demi-journées : liste {date, half_day, start, end, hours}", "19/11/2026 matin 08:30–12:30"),
+    Var("session.slots[].date", "Date d'une demi-journée", "19/11/2026"),
+    Var("session.slots[].half_day", "Matin ou après-midi", "Matin"),
+    Var("session.slots[].start", "Heure de début", "08:30"),
+    Var("session.slots[].end", "Heure de fin", "12:30"),
+    Var("session.slots[].hours", "Durée", "4 h"),
+    Var("session.trainers", "Formateur(s)", "Pierre Lefèvre"),
+    Var("session.trainees_count", "Nombre de stagiaires", "3"),
+)
+COMMON = (
+    Var("today", "Date du jour", "26/11/2026"),
+    Var("document.number", "Numéro du document", "CONV-2026-0003-1"),
+)
+CLIENT = (
+    Var("client.name", "Entreprise cliente", "Cabinet d'architecture Dupont", True),
+    Var("client.siret", "SIRET du client", "443 061 841 00021", True),
+    Var("client.address", "Adresse du client", "3 allée des Arts, 31000 Toulouse"),
+    Var("client.signatory", "Signataire pour le client (nom et fonction)", "Marie Dupont, gérante"),
+    Var("client.opco", "OPCO du client", "OPCO EP"),
+)
+PRICE = (
+    Var("price.unit_excl_vat", "Prix par stagiaire HT", "600,00 €", True),
+    Var("price.total_excl_vat", "Total HT", "1 200,00 €", True),
+    Var("price.vat", "Montant de TVA", "0,00 €"),
+    Var("price.total_incl_vat", "Total TTC", "1 200,00 €", True),
+    Var("price.vat_mention", "Mention de TVA ou d'exonération", "Exonération de TVA, article 261-4-4°-a du CGI", True),
+    Var("funding", "Financements : liste {payer, amount, details}", "OPCO EP (subrogation, dossier 2026-123) : 420,00 €"),
+    Var("funding[].payer", "Payeur", "OPCO EP"),
+    Var("funding[].amount", "Montant", "420,00 €"),
+    Var("funding[].details", "Précisions (subrogation, n° de dossier, n° d'engagement)", "subrogation, dossier n° 2026-123"),
+)
+TRAINEES = (
+    Var("trainees", "Stagiaires : liste {full_name, job_title, company}", "Julie Martin, assistante"),
+    Var("trainees[].full_name", "Nom du stagiaire", "Julie Martin"),
+    Var("trainees[].job_title", "Fonction", "Assistante de direction"),
+    Var("trainees[].company", "Entreprise", "Cabinet d'architecture Dupont"),
+)
+TRAINEE = (
+    Var("trainee.full_name", "Stagiaire (civilité, prénom, nom)", "Mme Julie Martin", True),
+    Var("trainee.first_name", "Prénom", "Julie"),
+    Var("trainee.last_name", "Nom", "Martin"),
+    Var("trainee.email", "E-mail", "julie.martin@exemple.fr"),
+    Var("trainee.company", "Entreprise (employeur) ou « — »", "Cabinet d'architecture Dupont"),
+    Var("trainee.job_title", "Fonction", "Assistante de direction"),
+)
+ATTENDED = (
+    Var("attendance.hours", "Heures réellement suivies", "8 h", True),
+    Var("attendance.first_date", "Premier jour suivi", "19/11/2026", True),
+    Var("attendance.last_date", "Dernier jour suivi", "19/11/2026", True),
+)
+
+DOC_TYPES: dict[str, DocType] = {d.code: d for d in (
+    DocType("convention", "Convention de formation professionnelle", "client", "convention.docx",
+            COMMON + ORG + COURSE + SESSION + CLIENT + PRICE + TRAINEES + (
+                Var("org.nda", "Numéro de déclaration d'activité", "76 31 12345 31", True),
+                Var("org.siret", "SIRET (formaté)", "443 061 841 00021", True),
+            )),
+    DocType("contract", "Contrat de formation professionnelle (particulier)", "enrolment", "contrat.docx",
+            COMMON + ORG + COURSE + SESSION + TRAINEE + PRICE + (
+                Var("contract.withdrawal_days", "Délai de rétractation (jours)", "10", True),
+                Var("contract.max_advance_percent", "Acompte maximal après rétractation (%)", "30", True),
+                Var("contract.advance", "Montant maximal de l'acompte", "180,00 €"),
+                Var("org.nda", "Numéro de déclaration d'activité", "76 31 12345 31", True),
+                Var("org.mediator", "Médiateur de la consommation", "CM2C", True),
+            )),
+    DocType("convocation", "Convocation", "enrolment", "convocation.docx",
+            COMMON + ORG + COURSE + SESSION + TRAINEE + (
+                Var("org.internal_rules", "Règlement intérieur (référence ou lien)", "…", True),
+                Var("org.disability_contact", "Référent handicap", "…", True),
+            )),
+    DocType("programme", "Programme de formation", "session", "programme.docx",
+            COMMON + ORG + COURSE + SESSION),
+    DocType("attendance_sheet", "Feuille d'émargement", "session", "emargement.docx",
+            COMMON + ORG + COURSE + SESSION + (
+                Var("sheet.slots", "Par demi-journée : {label, date, half_day, start, end, rows, trainer}", "…", True),
+                Var("sheet.slots[].label", "Demi-journée", "Jeudi 19/11/2026, matin (08:30–12:30)"),
+                Var("sheet.slots[].rows", "Stagiaires : {name, status, signature, signed_at, method, note}", "…"),
+                Var("sheet.slots[].rows[].name", "Stagiaire", "Camille Roux"),
+                Var("sheet.slots[].rows[].status", "État (Signé, Absent, Corrigé, Signature manquante…)", "Signé"),
+                Var("sheet.slots[].rows[].signature", "Signature dessinée (image) ou nom saisi", "[image]"),
+                Var("sheet.slots[].rows[].signed_at", "Date et heure de signature (Paris)", "19/11/2026 08:24"),
+                Var("sheet.slots[].rows[].method", "Moyen de signature", "lien personnel, signature manuscrite"),
+                Var("sheet.slots[].rows[].note", "Retard, départ anticipé, correction, justificatif", "arrivé(e) à 09:10"),
+                Var("sheet.slots[].trainer", "Formateur", "Pierre Lefèvre"),
+                Var("sheet.slots[].trainer_signature", "Signature du formateur (image) ou nom saisi", "[image]"),
+                Var("sheet.slots[].trainer_signed_at", "Heure de signature du formateur", "19/11/2026 12:31"),
+                Var("sheet.chain", "Intégrité du registre", "intègre (9 enregistrements, empreinte 310a642c…)", True),
+            )),
+    DocType("attestation", "Attestation de fin de formation", "enrolment", "attestation.docx",
+            COMMON + ORG + COURSE + SESSION + TRAINEE + ATTENDED + (
+                Var("nature", "Nature de l'action", "Action de formation", True),
+                Var("results", "Résultats de l'évaluation des acquis (si prévue)", "Objectifs atteints"),
+            )),
+    DocType("certificate", "Certificat de réalisation", "enrolment", "certificat.docx",
+            COMMON + ORG + COURSE + SESSION + TRAINEE + ATTENDED + (
+                Var("org.nda", "Numéro de déclaration d'activité", "76 31 12345 31", True),
+                Var("org.signatory_name", "Nom du représentant légal signataire", "Camille Bernard", True),
+                Var("nature", "Nature de l'action (case cochée)", "Action de formation", True),
+                Var("nature_boxes", "Cases de nature : liste {label, checked} (☒ / ☐)", "☒ Action de formation"),
+                Var("nature_boxes[].label", "Nature", "Action de formation"),
+                Var("nature_boxes[].box", "Case (☒ ou ☐)", "☒"),
+                Var("verification.code", "Code de vérification", "7KQ4-M2XD-9TPA", True),
+                Var("verification.url", "Adresse de vérification", "https://…/verify/7KQ4M2XD9TPA", True),
+                Var("verification.qr", "QR code de vérification (image)", "[image]"),
+                Var("retention", "Engagement de conservation des pièces",
+                    "…conserver les documents justificatifs pendant 3 ans à compter de la fin de l'année du dernier "
+                    "paiement."),
+            )),
+    DocType("quote", "Devis", "client", "devis.docx",
+            COMMON + ORG + COURSE + SESSION + CLIENT + PRICE + (
+                Var("quote.validity", "Validité du devis", "30 jours", True),
+                Var("quote.lines", "Lignes : {label, quantity, unit, total}", "Formation … × 2"),
+                Var("quote.lines[].label", "Désignation", "Marchés publics : DUME et Chorus Pro – session du 19/11/2026"),
+                Var("quote.lines[].quantity", "Quantité", "2"),
+                Var("quote.lines[].unit", "Prix unitaire HT", "600,00 €"),
+                Var("quote.lines[].total", "Total HT", "1 200,00 €"),
+            ) + TRAINEES),
+)}
+
+
+def variables_of(code: str) -> list[Var]:
+    """The variables of a type, once each (a type may restate a common one as mandatory)."""
+    seen: dict[str, Var] = {}
+    for var in DOC_TYPES[code].variables:
+        if var.name not in seen or var.mandatory:
+            seen[var.name] = var
+    return list(seen.values())
+
+
+def mandatory_of(code: str) -> list[str]:
+    return [v.name for v in variables_of(code) if v.mandatory]

@@ -1,0 +1,346 @@
+"""One function per document type builds its context from the database (variables: catalogue.py).
+
+Contexts are plain data (dicts, lists, French-formatted strings) so that they can be stored as JSON with
+the document; images (logo, drawn signatures, QR code) are ``Picture`` values, turned into docxtpl
+InlineImages at rendering time and stored as their SHA-256.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from ..attendance import services as attendance
+from ..attendance.chain import verify_chain
+from ..catalogue.models import DELIVERY_MODES
+from ..companies.models import Company
+from ..core.formatting import date_fr, date_long_fr, datetime_fr, hours_fr, money_fr, time_fr
+from ..core.identifiers import format_siret
+from ..core.timeutil import paris_today
+from ..enrolments.models import Enrolment
+from ..extensions import db
+from ..files.services import path_for
+from ..organisation.services import get_organisation
+from ..sessions.models import TrainingSession
+
+EXEMPTION = "Exonération de TVA, article 261-4-4°-a du code général des impôts"
+RETENTION = ("Le dispensateur de l'action s'engage à conserver l'ensemble des pièces justificatives qui ont permis "
+             "d'établir le présent certificat pendant une durée de 3 ans à compter de la fin de l'année du dernier "
+             "paiement. En cas de cofinancement des fonds européens, la durée de conservation est étendue "
+             "conformément aux obligations conventionnelles spécifiques.")
+NATURES = ("Action de formation", "Bilan de compétences", "Action de validation des acquis de l'expérience",
+           "Action de formation par apprentissage")
+CONTRACT_WITHDRAWAL_DAYS = 10
+CONTRACT_MAX_ADVANCE_PERCENT = 30
+
+
+@dataclass(frozen=True)
+class Picture:
+    data: bytes
+    width_mm: float
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+def _text(value) -> str:
+    """A course field as text: lists (e.g. the assessment methods) one item per line."""
+    if isinstance(value, (list, tuple)):
+        return "\n".join(str(v) for v in value if v)
+    return value or ""
+
+
+def _hours(value: Decimal) -> str:
+    return hours_fr(value) if value else "0 h"
+
+
+def org_context() -> dict:
+    org = get_organisation()
+    logo = ""
+    if org.logo is not None:
+        try:
+            logo = Picture(path_for(org.logo).read_bytes(), 35)
+        except OSError:
+            logo = ""
+    quality = ", ".join(p for p in (org.quality_contact_name, (org.quality_contact_title or "").lower()) if p)
+    quality_reach = " – ".join(p for p in (quality, org.quality_contact_phone or org.phone, org.quality_contact_email) if p)
+    disability = " – ".join(p for p in (org.disability_contact_name, org.disability_contact_phone,
+                                        org.disability_contact_email) if p)
+    qualiopi = (f"Certifié Qualiopi n° {org.qualiopi_number} au titre des actions de formation"
+                if org.qualiopi_number else "")
+    vat = EXEMPTION if org.vat_exempt else "TVA au taux de 20 %"
+    return {
+        "name": org.name, "legal_form": org.legal_form or "", "address": org.full_address,
+        "siret": format_siret(org.siret) if org.siret else "", "nda": org.nda or "",
+        "nda_mention": org.nda_mention, "vat_mention": vat, "qualiopi": qualiopi,
+        "email": org.email or "", "phone": org.phone or "", "signatory_name": org.signatory_name or "",
+        "signatory_title": org.signatory_title or "", "city": org.city or "",
+        "quality_contact": quality_reach, "disability_contact": disability,
+        "mediator": org.consumer_mediator or "", "internal_rules": org.internal_rules or "",
+        "payment_terms": org.payment_terms or "", "cancellation_terms": org.cancellation_terms or "",
+        "logo": logo,
+    }
+
+
+def course_context(session: TrainingSession) -> dict:
+    version = session.course_version
+    org = get_organisation()
+    programme = []
+    for part in version.programme:
+        when = []
+        if part.day:
+            when.append(f"Jour {part.day}")
+        if part.half_day:
+            when.append("matin" if part.half_day == "morning" else "après-midi")
+        programme.append({"title": part.title, "when": ", ".join(when), "points": list(part.items or [])})
+    price = version.price_per_trainee if version.price_per_trainee is not None else session.price_per_trainee
+    return {
+        "title": version.title,
+        "objectives": [objective.text for objective in version.objectives],
+        "programme": programme,
+        "duration": _hours(version.duration_hours),
+        "audience": version.audience or "Tout public",
+        "prerequisites": "Aucun" if version.prerequisites_none else (version.prerequisites or "Aucun"),
+        "teaching_methods": version.teaching_methods or "",
+        "assessment_methods": _text(version.assessment_methods),
+        "trainer_competences": version.trainer_competences or "",
+        "material_resources": version.material_resources or "",
+        "what_to_bring": version.what_to_bring or "",
+        "accessibility": version.accessibility or org.accessibility_policy or "",
+        "access_delay": version.access_delay or org.access_delay_policy or "",
+        "delivery_mode": DELIVERY_MODES.get(version.delivery_mode, version.delivery_mode),
+        "version": f"version {version.number} du {date_fr(version.frozen_at or version.created_at)}",
+        "price": f"{money_fr(price)} HT par stagiaire" if price is not None else "sur devis",
+    }
+
+
+def session_context(session: TrainingSession, trainees_count: int | None = None) -> dict:
+    location = session.location
+    if location is None:
+        place, access = "à définir", ""
+    elif location.is_remote:
+        place, access = "à distance (classe virtuelle)", location.meeting_url or ""
+    else:
+        place, access = f"{location.name}, {location.full_address}", location.access_notes or ""
+    slots = sorted(session.slots, key=lambda s: (s.date, s.start_time))
+    if trainees_count is None:
+        trainees_count = len(attendance.expected_enrolments(session))
+    return {
+        "reference": f"S-{session.first_date.year if session.first_date else 0}-{session.id:04d}",
+        "dates": session.dates_label, "first_date": date_fr(session.first_date), "last_date": date_fr(session.last_date),
+        "place": place, "access_notes": access, "hours": _hours(session.planned_hours),
+        "slots": [{"date": date_fr(s.date), "half_day": s.half_day_label, "start": time_fr(s.start_time),
+                   "end": time_fr(s.end_time), "hours": _hours(s.hours)} for s in slots],
+        "trainers": ", ".join(t.full_name for t in session.trainers),
+        "trainees_count": str(trainees_count),
+    }
+
+
+def _trainee(enrolment: Enrolment) -> dict:
+    trainee = enrolment.trainee
+    company = enrolment.company or trainee.company
+    return {"full_name": trainee.display_name, "first_name": trainee.first_name, "last_name": trainee.last_name,
+            "email": trainee.email, "company": company.name if company else "—", "job_title": trainee.job_title or ""}
+
+
+def _base(session: TrainingSession, number: str, trainees_count: int | None = None) -> dict:
+    return {"today": date_fr(paris_today()), "document": {"number": number}, "org": org_context(),
+            "course": course_context(session), "session": session_context(session, trainees_count)}
+
+
+def _funding(enrolments: list[Enrolment]) -> list[dict]:
+    lines = []
+    for enrolment in enrolments:
+        for line in enrolment.funding_lines:
+            details = []
+            if line.kind == "opco":
+                payer = line.opco_name or "OPCO"
+                if line.subrogation:
+                    details.append("subrogation de paiement")
+                if line.opco_file_number:
+                    details.append(f"dossier n° {line.opco_file_number}")
+            elif line.kind == "public_buyer":
+                payer = line.payer_company.name if line.payer_company else "Acheteur public"
+                if line.service_code:
+                    details.append(f"code service {line.service_code}")
+                if line.engagement_number:
+                    details.append(f"engagement n° {line.engagement_number}")
+            elif line.kind == "individual":
+                payer = enrolment.trainee.full_name
+            else:
+                payer = (line.payer_company or enrolment.company or enrolment.trainee.company)
+                payer = payer.name if payer else "Entreprise"
+            lines.append({"payer": payer, "amount": money_fr(line.amount),
+                          "details": ", ".join([enrolment.trainee.full_name] + details)})
+    return lines
+
+
+def _price(enrolments: list[Enrolment]) -> dict:
+    if not enrolments:
+        return {"unit_excl_vat": money_fr(Decimal("0")), "total_excl_vat": money_fr(Decimal("0")),
+                "vat": money_fr(Decimal("0")), "total_incl_vat": money_fr(Decimal("0")),
+                "vat_mention": org_context()["vat_mention"]}
+    excl = sum((e.price_excl_vat for e in enrolments), Decimal("0.00"))
+    incl = sum((e.price_incl_vat for e in enrolments), Decimal("0.00"))
+    rate = enrolments[0].vat_rate
+    mention = EXEMPTION if rate == 0 else f"TVA au taux de {str(rate.normalize()).replace('.', ',')} %"
+    return {"unit_excl_vat": money_fr(enrolments[0].price_excl_vat), "total_excl_vat": money_fr(excl),
+            "vat": money_fr(incl - excl), "total_incl_vat": money_fr(incl), "vat_mention": mention}
+
+
+def client_enrolments(session: TrainingSession, company: Company) -> list[Enrolment]:
+    return [e for e in attendance_or_live(session) if (e.company_id or e.trainee.company_id) == company.id]
+
+
+def attendance_or_live(session: TrainingSession) -> list[Enrolment]:
+    """The enrolments a document names: confirmed (or assessed) ones, then the ones still pending."""
+    from ..enrolments.models import SEAT_HOLDING
+
+    return list(db.session.scalars(select(Enrolment).where(
+        Enrolment.session_id == session.id, Enrolment.status.in_(SEAT_HOLDING)).order_by(Enrolment.id)))
+
+
+def _client(company: Company) -> dict:
+    signatory = next((c for c in company.contacts if c.role == "signatory"), None)
+    return {"name": company.name, "siret": format_siret(company.siret) if company.siret else "",
+            "address": ", ".join(p for p in (company.address, f"{company.postal_code} {company.city}".strip()) if p),
+            "signatory": ", ".join(p for p in (signatory.name, signatory.job_title) if p) if signatory else "",
+            "opco": company.opco or ""}
+
+
+def convention(session: TrainingSession, company: Company, number: str) -> dict:
+    enrolments = client_enrolments(session, company)
+    context = _base(session, number, len(enrolments))
+    context.update(client=_client(company), price=_price(enrolments), funding=_funding(enrolments),
+                   trainees=[_trainee(e) for e in enrolments])
+    return context
+
+
+def quote(session: TrainingSession, company: Company, number: str) -> dict:
+    context = convention(session, company, number)
+    enrolments = client_enrolments(session, company)
+    count = len(enrolments) or 1
+    unit = enrolments[0].price_excl_vat if enrolments else (session.price_per_trainee or Decimal("0"))
+    context["quote"] = {"validity": "30 jours", "lines": [{
+        "label": f"{session.title} – session {session.dates_label}", "quantity": str(count),
+        "unit": money_fr(unit), "total": money_fr(unit * count)}]}
+    return context
+
+
+def contract(enrolment: Enrolment, number: str) -> dict:
+    context = _base(enrolment.session, number)
+    price = _price([enrolment])
+    advance = (enrolment.price_incl_vat * CONTRACT_MAX_ADVANCE_PERCENT / 100).quantize(Decimal("0.01"))
+    context.update(trainee=_trainee(enrolment), price=price, funding=_funding([enrolment]),
+                   contract={"withdrawal_days": str(CONTRACT_WITHDRAWAL_DAYS),
+                             "max_advance_percent": str(CONTRACT_MAX_ADVANCE_PERCENT), "advance": money_fr(advance)})
+    return context
+
+
+def convocation(enrolment: Enrolment, number: str) -> dict:
+    context = _base(enrolment.session, number)
+    context["trainee"] = _trainee(enrolment)
+    return context
+
+
+def programme(session: TrainingSession, number: str) -> dict:
+    return _base(session, number)
+
+
+def _attended(enrolment: Enrolment) -> dict:
+    grid = attendance.session_grid(enrolment.session)
+    row = grid.row(enrolment.id)
+    days = [cell.slot.date for cell in row.cells if cell.minutes] if row else []
+    hours = enrolment.hours_attended if enrolment.hours_attended is not None else (row.hours if row else Decimal(0))
+    return {"hours": _hours(hours), "first_date": date_fr(min(days)) if days else "—",
+            "last_date": date_fr(max(days)) if days else "—"}
+
+
+def attestation(enrolment: Enrolment, number: str) -> dict:
+    context = _base(enrolment.session, number)
+    context.update(trainee=_trainee(enrolment), attendance=_attended(enrolment), nature=NATURES[0], results="")
+    return context
+
+
+def certificate(enrolment: Enrolment, number: str, code: str, url: str) -> dict:
+    import segno
+
+    context = attestation(enrolment, number)
+    buffer = io.BytesIO()
+    segno.make(url, error="m").save(buffer, kind="png", scale=6, border=2)
+    context.update(nature_boxes=[{"label": n, "box": "☒" if i == 0 else "☐"} for i, n in enumerate(NATURES)],
+                   verification={"code": f"{code[:4]}-{code[4:8]}-{code[8:]}", "url": url,
+                                 "qr": Picture(buffer.getvalue(), 28)},
+                   retention=RETENTION)
+    return context
+
+
+def attendance_sheet(session: TrainingSession, number: str) -> dict:
+    context = _base(session, number)
+    grid = attendance.session_grid(session)
+    images = {r.id: r.image for r in attendance.session_records(session.id, with_images=True) if r.image}
+    slots = []
+    for slot in grid.slots:
+        rows = []
+        for enrolment, cell in grid.column(slot.id):
+            signature, signed_at, method = "", "", ""
+            if cell.signature is not None:
+                record = cell.signature
+                signature = (Picture(images[record.id], 30) if record.id in images
+                             else f"« {record.typed_name} » (nom saisi)")
+                signed_at = datetime_fr(record.created_at)
+                method = f"{record.method_label}, {record.mode_label}"
+            notes = []
+            if cell.late:
+                notes.append(f"arrivé(e) à {time_fr(cell.arrived_at)}")
+            if cell.left_early:
+                notes.append(f"parti(e) à {time_fr(cell.left_at)}")
+            for record in cell.records:
+                if record.kind == "correction":
+                    notes.append(f"correction du {datetime_fr(record.created_at)} : {record.reason}")
+            if cell.justification:
+                notes.append(f"justificatif : {cell.justification}")
+            status = cell.label + (" (justifiée)" if cell.status == "absent" and cell.justification else "")
+            rows.append({"name": enrolment.trainee.full_name, "status": status, "signature": signature,
+                         "signed_at": signed_at, "method": method, "note": " ; ".join(notes)})
+        counter = grid.countersignatures.get(slot.id)
+        trainer_signature = ""
+        if counter is not None:
+            trainer_signature = (Picture(images[counter.id], 30) if counter.id in images
+                                 else f"« {counter.typed_name} » (nom saisi)")
+        slots.append({
+            "label": f"{date_long_fr(slot.date).capitalize()}, {slot.half_day_label.lower()} "
+                     f"({time_fr(slot.start_time)}–{time_fr(slot.end_time)})",
+            "date": date_fr(slot.date), "half_day": slot.half_day_label, "start": time_fr(slot.start_time),
+            "end": time_fr(slot.end_time), "rows": rows,
+            "trainer": counter.signer_name if counter is not None else ", ".join(
+                t.full_name for t in session.trainers),
+            "trainer_signature": trainer_signature or "non signée",
+            "trainer_signed_at": datetime_fr(counter.created_at) if counter is not None else "",
+        })
+    check = verify_chain(session.id)
+    head = db.session.scalar(select(attendance.AttendanceChain.head_hash).where(
+        attendance.AttendanceChain.session_id == session.id)) or ""
+    chain = f"{check.label} ({check.length} enregistrement(s){', empreinte ' + head[:16] + '…' if head else ''})"
+    if not check.ok:
+        chain += f" – premier maillon rompu : n° {check.broken_seq} ({check.problem})"
+    context["sheet"] = {"slots": slots, "chain": chain}
+    return context
+
+
+def to_json(value):
+    """The context as stored with the document: pictures become their SHA-256."""
+    if isinstance(value, Picture):
+        return {"picture_sha256": value.sha256}
+    if isinstance(value, dict):
+        return {k: to_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_json(v) for v in value]
+    if isinstance(value, (dt.date, dt.datetime, Decimal)):
+        return str(value)
+    return value

@@ -1,0 +1,549 @@
+"""Rendering Word templates, validating uploaded ones, generating and archiving documents, packs, checks.
+
+Rendering uses docxtpl with a sandboxed Jinja environment: a template reaches only the context's data
+(no attributes starting with "_", no Python internals); whatever it names that the context lacks renders
+empty and is reported by ``validate_template``.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+import secrets
+import zipfile
+from dataclasses import dataclass, field
+
+from flask import current_app
+from jinja2 import ChainableUndefined, TemplateSyntaxError
+from jinja2.exceptions import SecurityError, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+from sqlalchemy import func, select
+
+from ..accounts.models import User
+from ..companies.models import Company
+from ..core.errors import ConflictError, NotFoundError, ValidationError
+from ..core.persistence import get_by_id
+from ..core.web import external_url
+from ..enrolments.models import Enrolment
+from ..extensions import db
+from ..files.models import StoredFile
+from ..files.services import path_for, store_bytes
+from ..sessions import services as session_services
+from ..sessions.models import TrainingSession
+from . import context as builders
+from .catalogue import DOC_TYPES, mandatory_of, variables_of
+from .models import DocumentTemplate, GeneratedDocument
+
+DEFAULTS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "documents")
+CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base 32: no I, L, O, U
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+class _Recorder:
+    def __init__(self):
+        self.missing: list[str] = []
+
+
+class RecordingUndefined(ChainableUndefined):
+    """Renders as nothing, and remembers the name the template asked for (read by validate_template)."""
+
+    recorder: _Recorder | None = None
+
+    def __str__(self) -> str:
+        self._note()
+        return ""
+
+    def __iter__(self):
+        self._note()
+        return iter(())
+
+    def __bool__(self) -> bool:
+        self._note()
+        return False
+
+    def _note(self) -> None:
+        recorder = type(self).recorder
+        if recorder is not None:
+            name = self._undefined_name or "?"
+            if self._undefined_obj is not None and not isinstance(self._undefined_obj, ChainableUndefined):
+                parent = getattr(self._undefined_obj, "_path", None)
+                name = f"{parent}.{name}" if parent else name
+            if name not in recorder.missing:
+                recorder.missing.append(name)
+
+
+class _Node(dict):
+    """A dict of the context that knows its dotted path (for the names of unknown variables)."""
+
+    _path = ""
+
+
+def _tracked(value, path: str = ""):
+    if isinstance(value, dict):
+        node = _Node({k: _tracked(v, f"{path}.{k}" if path else k) for k, v in value.items()})
+        node._path = path
+        return node
+    if isinstance(value, list):
+        return [_tracked(v, f"{path}[]") for v in value]
+    return value
+
+
+def _sandbox(recorder: _Recorder | None = None) -> SandboxedEnvironment:
+    undefined = type("BoundUndefined", (RecordingUndefined,), {"recorder": recorder})
+    return SandboxedEnvironment(undefined=undefined, autoescape=False)
+
+
+def _pictures(value, tpl):
+    from docx.shared import Mm
+    from docxtpl import InlineImage
+
+    if isinstance(value, builders.Picture):
+        return InlineImage(tpl, io.BytesIO(value.data), width=Mm(value.width_mm))
+    if isinstance(value, dict):
+        node = _Node({k: _pictures(v, tpl) for k, v in value.items()})
+        node._path = getattr(value, "_path", "")
+        return node
+    if isinstance(value, list):
+        return [_pictures(v, tpl) for v in value]
+    return value
+
+
+@dataclass
+class Rendered:
+    docx: bytes
+    missing: list[str] = field(default_factory=list)
+
+
+class TemplateProblem(ValidationError):
+    pass
+
+
+def render(template: bytes, context: dict) -> Rendered:
+    """Render a .docx template with ``context``; the names it asked for and the context lacked are in
+    ``missing``. A broken template raises TemplateProblem with a French message."""
+    from docxtpl import DocxTemplate
+
+    try:
+        tpl = DocxTemplate(io.BytesIO(template))
+        tpl.init_docx()
+    except Exception:
+        raise TemplateProblem("Ce fichier n'est pas un document Word (.docx) lisible.", field="file") from None
+    recorder = _Recorder()
+    try:
+        tpl.render(_pictures(_tracked(context), tpl), jinja_env=_sandbox(recorder), autoescape=True)
+    except TemplateSyntaxError as exc:
+        raise TemplateProblem(f"Erreur de syntaxe dans le modèle : {_syntax_message(exc)}", field="file") from None
+    except SecurityError:
+        raise TemplateProblem("Le modèle tente d'accéder à des éléments interdits (fonctions internes de Python) : "
+                              "seules les variables du catalogue sont utilisables.", field="file") from None
+    except TemplateError as exc:
+        raise TemplateProblem(f"Le modèle ne peut pas être rendu : {exc}", field="file") from None
+    buffer = io.BytesIO()
+    tpl.save(buffer)
+    return Rendered(buffer.getvalue(), recorder.missing)
+
+
+def _syntax_message(exc: TemplateSyntaxError) -> str:
+    message = str(exc.message or exc)
+    translations = [
+        (r"unexpected end of template.*'(end\w+)'", r"balise « {% \1 %} » manquante"),
+        (r"Encountered unknown tag '(\w+)'", r"balise inconnue « {% \1 %} »"),
+        (r"unexpected '(.+?)'", r"caractère inattendu « \1 »"),
+        (r"expected token '(.+?)', got '(.+?)'", r"« \1 » attendu, « \2 » trouvé"),
+    ]
+    for pattern, replacement in translations:
+        match = re.search(pattern, message)
+        if match:
+            return match.expand(replacement)
+    return message
+
+
+def _template_text(template: bytes) -> str:
+    """The template's text with Word's run boundaries removed (where tags and variable names are)."""
+    from docxtpl import DocxTemplate
+
+    tpl = DocxTemplate(io.BytesIO(template))
+    tpl.init_docx()
+    parts = [tpl.patch_xml(tpl.get_xml())]
+    for relation in tpl.docx.part.rels.values():
+        if relation.reltype.endswith(("/header", "/footer")):
+            parts.append(tpl.patch_xml(relation.target_part.blob.decode("utf-8")))
+    return re.sub(r"<[^>]+>", "", "".join(parts))
+
+
+def validate_template(doc_type: str, template: bytes) -> list[str]:
+    """The problems of a template, one French line each (empty when it can be used)."""
+    from .sample import sample_context
+
+    problems: list[str] = []
+    try:
+        rendered = render(template, sample_context(doc_type))
+    except TemplateProblem as exc:
+        return [exc.message]
+    known = {v.name for v in variables_of(doc_type)}
+    for name in rendered.missing:
+        if name not in known:
+            problems.append(f"Variable inconnue : « {name} » (voir le catalogue des variables).")
+    text = _template_text(template)
+    for name in mandatory_of(doc_type):
+        if not re.search(r"\b" + r"\s*\.\s*".join(map(re.escape, name.split("."))) + r"\b", text):
+            problems.append(f"Variable obligatoire absente : « {name} » "
+                            f"({next(v.label for v in variables_of(doc_type) if v.name == name).lower()}).")
+    leftover = re.findall(r"\{\{|\{%|%\}|\}\}", _docx_text(rendered.docx))
+    if leftover:
+        problems.append("Des balises restent visibles après le rendu : vérifiez les accolades « {{ }} » et « {% %} ».")
+    return problems
+
+
+def _docx_text(docx: bytes) -> str:
+    with zipfile.ZipFile(io.BytesIO(docx)) as archive:
+        return "".join(re.sub(r"<[^>]+>", "", archive.read(name).decode("utf-8", "replace"))
+                       for name in archive.namelist() if re.match(r"word/(document|header\d*|footer\d*)\.xml", name))
+
+
+# --------------------------------------------------------------------------- templates
+
+
+def _default_path(doc_type: str) -> str:
+    return os.path.join(DEFAULTS_DIR, DOC_TYPES[doc_type].filename)
+
+
+def active_template(doc_type: str) -> tuple[bytes, DocumentTemplate | None, str]:
+    """(content, uploaded row or None for the default, label) of the template in use for ``doc_type``."""
+    row = db.session.scalar(select(DocumentTemplate).where(DocumentTemplate.doc_type == doc_type,
+                                                           DocumentTemplate.active.is_(True)))
+    if row is not None:
+        return path_for(row.file).read_bytes(), row, f"modèle n° {row.version}"
+    with open(_default_path(doc_type), "rb") as handle:
+        return handle.read(), None, "modèle par défaut"
+
+
+def template_versions(doc_type: str) -> list[DocumentTemplate]:
+    return list(db.session.scalars(select(DocumentTemplate).where(DocumentTemplate.doc_type == doc_type)
+                                   .order_by(DocumentTemplate.version.desc())))
+
+
+def _check_type(doc_type: str) -> None:
+    if doc_type not in DOC_TYPES:
+        raise NotFoundError("Type de document inconnu.")
+
+
+def upload_template(doc_type: str, data: bytes, filename: str, actor: User, comment: str = "") -> DocumentTemplate:
+    """Validate an uploaded .docx against the type's sample context; refuse it with every problem listed,
+    or store it as the new active version (the previous ones are kept)."""
+    _check_type(doc_type)
+    if not filename.lower().endswith(".docx") or not data.startswith(b"PK\x03\x04"):
+        raise ValidationError("Envoyez un document Word au format .docx.", field="file")
+    problems = validate_template(doc_type, data)
+    if problems:
+        raise ValidationError("Le modèle est refusé :", fields={"file": problems})
+    stored = store_bytes(data, filename, "template", field="file")
+    version = (db.session.scalar(select(func.max(DocumentTemplate.version))
+                                 .where(DocumentTemplate.doc_type == doc_type)) or 0) + 1
+    for row in template_versions(doc_type):
+        row.active = False
+    row = DocumentTemplate(doc_type=doc_type, version=version, file=stored, active=True,
+                           comment=(comment or "").strip()[:2000], uploaded_by_id=actor.id)
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def restore_template(doc_type: str, version: int) -> None:
+    """Make an earlier version (0: the default template) the active one."""
+    _check_type(doc_type)
+    rows = template_versions(doc_type)
+    if version != 0 and version not in {row.version for row in rows}:
+        raise NotFoundError("Version de modèle introuvable.")
+    for row in rows:
+        row.active = row.version == version
+
+
+def preview_context(doc_type: str) -> dict | None:
+    """The context of a real subject for a preview (the demo's sessions, say), or None when no session
+    of the database suits the type yet. Nothing is archived."""
+    sessions = db.session.scalars(select(TrainingSession).where(TrainingSession.status != "cancelled")
+                                  .order_by(TrainingSession.id.desc()).limit(20))
+    scope = DOC_TYPES[doc_type].scope
+    for session in sessions:
+        enrolments = builders.attendance_or_live(session)
+        candidates = [(None, None)] if scope == "session" else (
+            [(e, None) for e in enrolments] if scope == "enrolment"
+            else [(None, c) for c in {e.company or e.trainee.company for e in enrolments} - {None}])
+        for enrolment, company in candidates:
+            if applicable(doc_type, session, enrolment, company) is None:
+                return _context(doc_type, session, enrolment, company, "APERÇU", "APERCU000000")
+    return None
+
+
+def sample_docx(doc_type: str, version: int | None = None) -> bytes:
+    """The template rendered against the data of a real session when there is one (the demo's), else
+    against the sample context (the catalogue's examples)."""
+    from .sample import sample_context
+
+    _check_type(doc_type)
+    if version is None:
+        template = active_template(doc_type)[0]
+    elif version == 0:
+        with open(_default_path(doc_type), "rb") as handle:
+            template = handle.read()
+    else:
+        row = next((r for r in template_versions(doc_type) if r.version == version), None)
+        if row is None:
+            raise NotFoundError("Version de modèle introuvable.")
+        template = path_for(row.file).read_bytes()
+    return render(template, preview_context(doc_type) or sample_context(doc_type)).docx
+
+
+# --------------------------------------------------------------------------- generation and archive
+
+
+def _subject(doc_type: str, session: TrainingSession, enrolment: Enrolment | None, company: Company | None) -> str:
+    scope = DOC_TYPES[doc_type].scope
+    if scope == "session":
+        return f"session:{session.id}"
+    if scope == "enrolment":
+        return f"enrolment:{enrolment.id}"
+    return f"client:{session.id}:{company.id}"
+
+
+def _new_code() -> str:
+    while True:
+        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(12))  # 60 bits
+        if db.session.scalar(select(GeneratedDocument.id).where(GeneratedDocument.verify_code == code)) is None:
+            return code
+
+
+def _prefix(doc_type: str) -> str:
+    return {"convention": "CONV", "contract": "CONT", "convocation": "CONVOC", "programme": "PROG",
+            "attendance_sheet": "EMARG", "attestation": "ATT", "certificate": "CERT", "quote": "DEV"}[doc_type]
+
+
+def _context(doc_type: str, session, enrolment, company, number: str, code: str | None) -> dict:
+    if doc_type == "convention":
+        return builders.convention(session, company, number)
+    if doc_type == "quote":
+        return builders.quote(session, company, number)
+    if doc_type == "programme":
+        return builders.programme(session, number)
+    if doc_type == "attendance_sheet":
+        return builders.attendance_sheet(session, number)
+    if doc_type == "contract":
+        return builders.contract(enrolment, number)
+    if doc_type == "convocation":
+        return builders.convocation(enrolment, number)
+    if doc_type == "attestation":
+        return builders.attestation(enrolment, number)
+    return builders.certificate(enrolment, number, code, external_url("verify.check", code=code))
+
+
+def applicable(doc_type: str, session: TrainingSession, enrolment: Enrolment | None = None,
+               company: Company | None = None) -> str | None:
+    """Why this document cannot be made now (French), or None."""
+    if doc_type in ("attestation", "certificate", "attendance_sheet") and session.status not in (
+            "in_progress", "completed", "closed"):
+        return "Ce document se produit une fois la session commencée."
+    if doc_type in ("attestation", "certificate") and enrolment is not None and enrolment.status not in (
+            "completed", "abandoned"):
+        return "Le stagiaire n'a pas suivi la formation (statut : " + enrolment.status_label.lower() + ")."
+    if doc_type == "contract" and enrolment is not None and enrolment.company_id is not None:
+        return "Le stagiaire est inscrit par une entreprise : c'est une convention qui s'applique."
+    if doc_type in ("convention", "quote") and company is None:
+        return "Choisissez l'entreprise cliente."
+    return None
+
+
+def generate(doc_type: str, session: TrainingSession, actor: User, *, enrolment: Enrolment | None = None,
+             company: Company | None = None, pdf: bool = True) -> GeneratedDocument:
+    """Render the active template for this subject and archive it as a new version."""
+    _check_type(doc_type)
+    session_services.ensure_can_manage(actor, session)
+    scope = DOC_TYPES[doc_type].scope
+    if scope == "enrolment" and (enrolment is None or enrolment.session_id != session.id):
+        raise ValidationError("Choisissez l'inscription.")
+    if scope == "client" and company is None:
+        raise ValidationError("Choisissez l'entreprise cliente.")
+    problem = applicable(doc_type, session, enrolment, company)
+    if problem:
+        raise ConflictError(problem)
+    subject = _subject(doc_type, session, enrolment, company)
+    version = (db.session.scalar(select(func.max(GeneratedDocument.version)).where(
+        GeneratedDocument.subject == subject, GeneratedDocument.doc_type == doc_type)) or 0) + 1
+    number = f"{_prefix(doc_type)}-{session.id:04d}-{subject.split(':')[-1]}-{version}"
+    code = _new_code() if doc_type == "certificate" else None
+    context = _context(doc_type, session, enrolment, company, number, code)
+    template, row, label = active_template(doc_type)
+    rendered = render(template, context)
+    base = f"{_prefix(doc_type).lower()}-{session.id}-{subject.split(':')[-1]}-v{version}"
+    docx_file = store_bytes(rendered.docx, base + ".docx", "document")
+    pdf_file = None
+    if pdf:
+        from . import pdf as converter
+
+        if converter.available():
+            try:
+                pdf_file = store_bytes(converter.convert(rendered.docx), base + ".pdf", "document")
+            except converter.PdfUnavailable:
+                current_app.logger.warning("PDF conversion failed for %s", base, exc_info=True)
+    db.session.flush()
+    document = GeneratedDocument(
+        doc_type=doc_type, subject=subject, version=version, number=number, session_id=session.id,
+        enrolment_id=enrolment.id if enrolment else None, company_id=company.id if company else None,
+        template_id=row.id if row else None, template_label=label,
+        template_sha256=hashlib.sha256(template).hexdigest(), context=builders.to_json(context),
+        docx_file_id=docx_file.id, docx_sha256=docx_file.sha256,
+        pdf_file_id=pdf_file.id if pdf_file else None, pdf_sha256=pdf_file.sha256 if pdf_file else None,
+        verify_code=code, author_id=actor.id)
+    db.session.add(document)
+    db.session.flush()
+    return document
+
+
+def session_documents(session: TrainingSession) -> list[GeneratedDocument]:
+    return list(db.session.scalars(select(GeneratedDocument).where(GeneratedDocument.session_id == session.id)
+                                   .order_by(GeneratedDocument.doc_type, GeneratedDocument.subject,
+                                             GeneratedDocument.version.desc())))
+
+
+def current_versions(documents: list[GeneratedDocument]) -> set[int]:
+    latest: dict[tuple[str, str], GeneratedDocument] = {}
+    for document in documents:
+        key = (document.subject, document.doc_type)
+        if key not in latest or document.version > latest[key].version:
+            latest[key] = document
+    return {document.id for document in latest.values()}
+
+
+def get_document(document_id, actor: User) -> GeneratedDocument:
+    document = get_by_id(GeneratedDocument, document_id, "Document introuvable.")
+    session_services.ensure_can_manage(actor, document.session)
+    return document
+
+
+def read_file(document: GeneratedDocument, kind: str) -> bytes:
+    """The archived DOCX or PDF, checked against the SHA-256 recorded at generation."""
+    stored: StoredFile | None = document.docx_file if kind == "docx" else document.pdf_file
+    expected = document.docx_sha256 if kind == "docx" else document.pdf_sha256
+    if stored is None:
+        raise NotFoundError("Pas de PDF pour ce document (convertisseur indisponible lors de la génération).")
+    data = path_for(stored).read_bytes()
+    if hashlib.sha256(data).hexdigest() != expected:
+        raise ConflictError("Le fichier archivé ne correspond plus à son empreinte SHA-256 : il a été altéré.")
+    return data
+
+
+def generate_session_pack(session: TrainingSession, actor: User, pdf: bool = True) -> list[GeneratedDocument]:
+    """Every document the session needs, in one go: conventions (per client company), programme,
+    convocations, contracts of self-paying trainees, and once it has started the attendance sheet, the
+    attestations and certificates."""
+    made = [generate("programme", session, actor, pdf=pdf)]
+    enrolments = builders.attendance_or_live(session)
+    companies = {e.company_id or e.trainee.company_id for e in enrolments} - {None}
+    for company_id in sorted(companies):
+        made.append(generate("convention", session, actor, company=db.session.get(Company, company_id), pdf=pdf))
+    for enrolment in enrolments:
+        made.append(generate("convocation", session, actor, enrolment=enrolment, pdf=pdf))
+        if applicable("contract", session, enrolment) is None:
+            made.append(generate("contract", session, actor, enrolment=enrolment, pdf=pdf))
+    if applicable("attendance_sheet", session) is None:
+        made.append(generate("attendance_sheet", session, actor, pdf=pdf))
+        for enrolment in enrolments:
+            for doc_type in ("attestation", "certificate"):
+                if applicable(doc_type, session, enrolment) is None:
+                    made.append(generate(doc_type, session, actor, enrolment=enrolment, pdf=pdf))
+    return made
+
+
+def zip_documents(documents: list[GeneratedDocument]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for document in documents:
+            name = f"{document.number}"
+            archive.writestr(f"{name}.docx", read_file(document, "docx"))
+            if document.pdf_file_id:
+                archive.writestr(f"{name}.pdf", read_file(document, "pdf"))
+    return buffer.getvalue()
+
+
+def session_pack_zip(session: TrainingSession) -> bytes:
+    """The "dossier de session": the current version of each document of the session."""
+    documents = session_documents(session)
+    current = current_versions(documents)
+    return zip_documents([d for d in documents if d.id in current])
+
+
+def funding_pack(enrolment: Enrolment, actor: User) -> bytes:
+    """The OPCO funding pack of one enrolment: before the training the quote, the convention and the
+    programme; after it, the certificate of completion and the attendance sheet as well."""
+    session = enrolment.session
+    company = enrolment.company or enrolment.trainee.company
+    if company is None:
+        raise ConflictError("Ce stagiaire n'est pas inscrit par une entreprise : pas de dossier OPCO.")
+    made = [generate("quote", session, actor, company=company), generate("convention", session, actor, company=company),
+            generate("programme", session, actor)]
+    if applicable("certificate", session, enrolment) is None:
+        made += [generate("certificate", session, actor, enrolment=enrolment),
+                 generate("attendance_sheet", session, actor)]
+    return zip_documents(made)
+
+
+# --------------------------------------------------------------------------- public verification
+
+
+def normalise_code(code: str) -> str:
+    return re.sub(r"[^0-9A-Z]", "", (code or "").upper().replace("O", "0").replace("I", "1").replace("L", "1"))
+
+
+def find_certificate(code: str) -> GeneratedDocument | None:
+    code = normalise_code(code)
+    if len(code) != 12:
+        return None
+    return db.session.scalar(select(GeneratedDocument).where(GeneratedDocument.verify_code == code,
+                                                             GeneratedDocument.doc_type == "certificate"))
+
+
+def is_current(document: GeneratedDocument) -> bool:
+    latest = db.session.scalar(select(func.max(GeneratedDocument.version)).where(
+        GeneratedDocument.subject == document.subject, GeneratedDocument.doc_type == document.doc_type))
+    return latest == document.version
+
+
+# --------------------------------------------------------------------------- sending
+
+
+def recipients(document: GeneratedDocument) -> list[str]:
+    """Who receives a document by e-mail: the trainee for their own documents, the client company's
+    signatory (or, failing that, its training contact) for conventions and quotes."""
+    if document.enrolment is not None and document.doc_type in ("convocation", "contract", "attestation",
+                                                                 "certificate"):
+        return [document.enrolment.trainee.email]
+    if document.company is not None:
+        contacts = sorted(document.company.contacts, key=lambda c: {"signatory": 0, "hr": 1}.get(c.role, 2))
+        return [c.email for c in contacts if c.email][:1]
+    return []
+
+
+def send_document(document: GeneratedDocument, actor: User) -> list[str]:
+    from flask import render_template
+
+    from ..enrolments.mails import _html
+    from ..messaging.services import queue_email
+    from ..organisation.services import get_organisation
+
+    session_services.ensure_can_manage(actor, document.session)
+    to = recipients(document)
+    if not to:
+        raise ConflictError("Aucun destinataire : ajoutez l'e-mail du signataire de l'entreprise (ou du stagiaire).")
+    attachments = [(f"{document.number}.docx", DOCX_TYPE, read_file(document, "docx"))]
+    if document.pdf_file_id:
+        attachments.append((f"{document.number}.pdf", "application/pdf", read_file(document, "pdf")))
+    text = render_template("mail/document.txt", document=document, session=document.session,
+                           org=get_organisation())
+    for recipient in to:
+        queue_email(recipient, f"{document.label} – {document.session.title}", text, _html(text),
+                    topic=f"document_{document.doc_type}", enrolment=document.enrolment, attachments=attachments)
+    return to

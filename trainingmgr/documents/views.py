@@ -1,0 +1,215 @@
+"""Document screens: a session's documents, downloads and packs (advisor); templates and their variables
+(admin); the public certificate check /verify/<code>."""
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from ..accounts.permissions import admin_required, staff_required
+from ..companies.models import Company
+from ..core.errors import DomainError
+from ..core.persistence import get_by_id
+from ..core.web import fail
+from ..enrolments.services import get_enrolment
+from ..extensions import db, limiter
+from ..sessions.services import get_session
+from . import services
+from .catalogue import DOC_TYPES, variables_of
+from .context import attendance_or_live
+from .forms import ActionForm, UploadForm
+
+bp = Blueprint("documents", __name__)
+verify_bp = Blueprint("verify", __name__)
+
+MIME = {"docx": services.DOCX_TYPE, "pdf": "application/pdf", "zip": "application/zip"}
+
+
+def _download(data: bytes, filename: str, kind: str) -> Response:
+    response = Response(data, mimetype=MIME[kind])
+    response.headers["Content-Disposition"] = f'attachment; filename="{re.sub(r"[^A-Za-z0-9._-]", "_", filename)}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _checked_form() -> None:
+    if not ActionForm().validate_on_submit():
+        fail(400, "Le formulaire a expiré : rechargez la page et recommencez.")
+
+
+@bp.route("/sessions/<int:session_id>/documents")
+@staff_required
+def session_documents(session_id: int):
+    from ..documents import pdf
+
+    session = get_session(session_id, current_user)
+    documents = services.session_documents(session)
+    enrolments = attendance_or_live(session)
+    companies = sorted({e.company or e.trainee.company for e in enrolments} - {None}, key=lambda c: c.name)
+    return render_template("documents/session.html", session=session, documents=documents,
+                           current=services.current_versions(documents), enrolments=enrolments, companies=companies,
+                           doc_types=DOC_TYPES, applicable=services.applicable, form=ActionForm(),
+                           pdf_available=pdf.available())
+
+
+@bp.route("/sessions/<int:session_id>/documents/generate", methods=["POST"])
+@staff_required
+def generate(session_id: int):
+    _checked_form()
+    session = get_session(session_id, current_user)
+    doc_type = request.form.get("doc_type", "")
+    if doc_type not in DOC_TYPES:
+        fail(400, "Type de document inconnu.")
+    enrolment = company = None
+    if request.form.get("enrolment_id"):
+        enrolment = get_enrolment(request.form["enrolment_id"], current_user)
+    if request.form.get("company_id"):
+        company = get_by_id(Company, request.form["company_id"], "Entreprise introuvable.")
+    document = services.generate(doc_type, session, current_user, enrolment=enrolment, company=company)
+    db.session.commit()
+    flash(f"{document.label} n° {document.number} générée (version {document.version}).", "success")
+    return redirect(url_for("documents.session_documents", session_id=session.id))
+
+
+@bp.route("/sessions/<int:session_id>/documents/pack", methods=["POST"])
+@staff_required
+def session_pack(session_id: int):
+    _checked_form()
+    session = get_session(session_id, current_user)
+    services.generate_session_pack(session, current_user)
+    db.session.commit()
+    return _download(services.session_pack_zip(session), f"dossier-session-{session.id}.zip", "zip")
+
+
+@bp.route("/enrolments/<int:enrolment_id>/funding-pack", methods=["POST"])
+@staff_required
+def funding_pack(enrolment_id: int):
+    _checked_form()
+    enrolment = get_enrolment(enrolment_id, current_user)
+    data = services.funding_pack(enrolment, current_user)
+    db.session.commit()
+    return _download(data, f"dossier-opco-{enrolment.session_id}-{enrolment.id}.zip", "zip")
+
+
+@bp.route("/documents/<int:document_id>.<kind>")
+@staff_required
+def download(document_id: int, kind: str):
+    if kind not in ("docx", "pdf"):
+        fail(404, "Format inconnu.")
+    document = services.get_document(document_id, current_user)
+    return _download(services.read_file(document, kind), f"{document.number}.{kind}", kind)
+
+
+@bp.route("/documents/<int:document_id>/send", methods=["POST"])
+@staff_required
+def send(document_id: int):
+    _checked_form()
+    document = services.get_document(document_id, current_user)
+    to = services.send_document(document, current_user)
+    db.session.commit()
+    flash(f"{document.label} mis(e) en envoi pour {', '.join(to)}.", "success")
+    return redirect(url_for("documents.session_documents", session_id=document.session_id))
+
+
+# --------------------------------------------------------------------------- templates (admin)
+
+
+@bp.route("/admin/templates")
+@admin_required
+def templates():
+    active = {code: services.active_template(code)[2] for code in DOC_TYPES}
+    return render_template("documents/templates.html", doc_types=DOC_TYPES, active=active)
+
+
+@bp.route("/admin/templates/<doc_type>", methods=["GET", "POST"])
+@admin_required
+def template_type(doc_type: str):
+    if doc_type not in DOC_TYPES:
+        fail(404, "Type de document inconnu.")
+    form = UploadForm()
+    status = 200
+    if form.validate_on_submit():
+        upload = request.files.get("file")
+        try:
+            if upload is None or not upload.filename:
+                raise services.ValidationError("Choisissez un fichier .docx.", field="file")
+            row = services.upload_template(doc_type, upload.read(), upload.filename, current_user,
+                                           form.comment.data or "")
+        except DomainError as exc:
+            db.session.rollback()
+            form.apply_errors(exc)
+            status = 422
+        else:
+            db.session.commit()
+            flash(f"Modèle n° {row.version} validé et activé.", "success")
+            return redirect(url_for("documents.template_type", doc_type=doc_type))
+    elif request.method == "POST":
+        status = 400
+    return render_template("documents/template_type.html", doc_type=DOC_TYPES[doc_type], form=form,
+                           versions=services.template_versions(doc_type), active=services.active_template(doc_type)[2],
+                           action_form=ActionForm()), status
+
+
+@bp.route("/admin/templates/<doc_type>/restore/<int:version>", methods=["POST"])
+@admin_required
+def restore(doc_type: str, version: int):
+    _checked_form()
+    services.restore_template(doc_type, version)
+    db.session.commit()
+    flash("Modèle par défaut rétabli." if version == 0 else f"Modèle n° {version} rétabli.", "success")
+    return redirect(url_for("documents.template_type", doc_type=doc_type))
+
+
+@bp.route("/admin/templates/<doc_type>/preview")
+@admin_required
+def preview(doc_type: str):
+    version = request.args.get("version")
+    data = services.sample_docx(doc_type, int(version) if version and version.isdigit() else None)
+    return _download(data, f"apercu-{doc_type}.docx", "docx")
+
+
+@bp.route("/admin/templates/<doc_type>/default.docx")
+@admin_required
+def default_template(doc_type: str):
+    if doc_type not in DOC_TYPES:
+        fail(404, "Type de document inconnu.")
+    with open(services._default_path(doc_type), "rb") as handle:
+        return _download(handle.read(), DOC_TYPES[doc_type].filename, "docx")
+
+
+@bp.route("/admin/templates/<doc_type>/variables")
+@staff_required
+def variables(doc_type: str):
+    if doc_type not in DOC_TYPES:
+        fail(404, "Type de document inconnu.")
+    return render_template("documents/variables.html", doc_type=DOC_TYPES[doc_type], variables=variables_of(doc_type))
+
+
+# --------------------------------------------------------------------------- public check
+
+
+def _verify_limit() -> str:
+    return current_app.config.get("VERIFY_RATE_LIMIT", "30 per minute")
+
+
+@verify_bp.route("/verify", methods=["GET"])
+@verify_bp.route("/verify/<code>")
+@limiter.limit(_verify_limit)
+def check(code: str | None = None):
+    code = code or request.args.get("code", "")
+    document = services.find_certificate(code) if code else None
+    status = 200 if document is not None or not code else 404
+    summary = None
+    if document is not None:
+        context = document.context
+        trainee = document.enrolment.trainee
+        summary = {
+            "initials": f"{trainee.first_name[:1]}. {trainee.last_name[:1]}.",
+            "course": context["course"]["title"], "first_date": context["attendance"]["first_date"],
+            "last_date": context["attendance"]["last_date"], "hours": context["attendance"]["hours"],
+            "organisation": context["org"]["name"], "nda": context["org"]["nda"],
+            "issued": document.created_at, "current": services.is_current(document),
+            "number": document.number,
+        }
+    return render_template("documents/verify.html", code=code, summary=summary), status
