@@ -317,3 +317,22 @@ def test_without_libreoffice_the_screen_says_docx_only(delivered, advisor_web):
     db.session.commit()
     assert document.pdf_file_id is None
     assert advisor_web.get(f"/documents/{document.id}.pdf").status_code == 404
+
+
+def test_the_trainee_downloads_their_own_documents(delivered, client):
+    from trainingmgr.enrolments.services import trainee_token
+
+    d = delivered
+    sarah, paul = d.enrolments["Sarah"], d.enrolments["Paul"]
+    mine = services.generate("certificate", d.dume, d.advisor, enrolment=sarah, pdf=False)
+    theirs = services.generate("certificate", d.dume, d.advisor, enrolment=paul, pdf=False)
+    programme = services.generate("programme", d.dume, d.advisor, pdf=False)
+    db.session.commit()
+    home = f"/t/{trainee_token(sarah)}"
+    body = page(client.get(home))
+    assert "Mes documents" in body and "Certificat de réalisation" in body
+    response = client.get(f"{home}/documents/{mine.id}.docx")
+    assert response.status_code == 200 and response.data == services.read_file(mine, "docx")
+    for other in (theirs, programme):
+        assert client.get(f"{home}/documents/{other.id}.docx").status_code == 404
+    assert client.get(f"{home}/documents/{mine.id}.pdf").status_code == 404  # no PDF made in the tests

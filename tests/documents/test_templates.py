@@ -43,7 +43,7 @@ def test_a_valid_template_becomes_the_active_version(admin_web, delivered):
     ("{{ org.ndaa }}", "Variable inconnue : « org.ndaa »"),
     ("{{ trainee_name }}", "Variable inconnue : « trainee_name »"),
     ("{% for x in %}", "Erreur de syntaxe"),
-    ("{% if org.name %} sans fin", "Erreur de syntaxe"),
+    ("{% if org.name %} sans fin", "balise « {% endif %} » manquante"),
 ])
 def test_bad_templates_are_refused_with_the_reason(admin_web, demo, paragraph, message):
     response = upload(admin_web, "convention", convention_template(paragraph))

@@ -65,8 +65,11 @@ class RecordingUndefined(ChainableUndefined):
         self._note()
         return False
 
+    def _recorder(self) -> _Recorder | None:
+        return type(self).recorder
+
     def _note(self) -> None:
-        recorder = type(self).recorder
+        recorder = self._recorder()
         if recorder is not None:
             name = self._undefined_name or "?"
             if self._undefined_obj is not None and not isinstance(self._undefined_obj, ChainableUndefined):
@@ -92,9 +95,24 @@ def _tracked(value, path: str = ""):
     return value
 
 
+class _Sandbox(SandboxedEnvironment):
+    """The sandbox, where the pictures of the context expose no attribute: docxtpl's InlineImage carries its
+    DocxTemplate, whose public methods read files into the document (replace_zipname) and write files
+    (save)."""
+
+    opaque: tuple[type, ...] = ()
+
+    def is_safe_attribute(self, obj, attr: str, value) -> bool:
+        return not isinstance(obj, self.opaque) and super().is_safe_attribute(obj, attr, value)
+
+
 def _sandbox(recorder: _Recorder | None = None) -> SandboxedEnvironment:
+    from docxtpl import InlineImage
+
     undefined = type("BoundUndefined", (RecordingUndefined,), {"recorder": recorder})
-    return SandboxedEnvironment(undefined=undefined, autoescape=False)
+    environment = _Sandbox(undefined=undefined, autoescape=False)
+    environment.opaque = (InlineImage, builders.Picture)
+    return environment
 
 
 def _pictures(value, tpl):
@@ -124,7 +142,30 @@ class TemplateProblem(ValidationError):
 
 def render(template: bytes, context: dict) -> Rendered:
     """Render a .docx template with ``context``; the names it asked for and the context lacked are in
-    ``missing``. A broken template raises TemplateProblem with a French message."""
+    ``missing``. A broken template raises TemplateProblem with a French message.
+
+    fastrender renders the template prepared once (a few milliseconds); a template using what it does not
+    reproduce (fastrender.Unsupported: docxtpl's cell-level tags, colspan, cellbg, vm, hm, a tag inside an
+    attribute, macros, includes, tags in the document properties or the footnotes…) is rendered by docxtpl.
+    """
+    from . import fastrender
+
+    try:
+        try:
+            return fastrender.render(template, context)
+        except fastrender.Unsupported:
+            return _render_docxtpl(template, context)
+    except TemplateSyntaxError as exc:
+        raise TemplateProblem(f"Erreur de syntaxe dans le modèle : {_syntax_message(exc)}", field="file") from None
+    except SecurityError:
+        raise TemplateProblem("Le modèle tente d'accéder à des éléments interdits (fonctions internes de Python) : "
+                              "seules les variables du catalogue sont utilisables.", field="file") from None
+    except TemplateError as exc:
+        raise TemplateProblem(f"Le modèle ne peut pas être rendu : {exc}", field="file") from None
+
+
+def _render_docxtpl(template: bytes, context: dict) -> Rendered:
+    """docxtpl's rendering (load, patch, compile, render and save the whole package each time)."""
     from docxtpl import DocxTemplate
 
     try:
@@ -133,15 +174,7 @@ def render(template: bytes, context: dict) -> Rendered:
     except Exception:
         raise TemplateProblem("Ce fichier n'est pas un document Word (.docx) lisible.", field="file") from None
     recorder = _Recorder()
-    try:
-        tpl.render(_pictures(_tracked(context), tpl), jinja_env=_sandbox(recorder), autoescape=True)
-    except TemplateSyntaxError as exc:
-        raise TemplateProblem(f"Erreur de syntaxe dans le modèle : {_syntax_message(exc)}", field="file") from None
-    except SecurityError:
-        raise TemplateProblem("Le modèle tente d'accéder à des éléments interdits (fonctions internes de Python) : "
-                              "seules les variables du catalogue sont utilisables.", field="file") from None
-    except TemplateError as exc:
-        raise TemplateProblem(f"Le modèle ne peut pas être rendu : {exc}", field="file") from None
+    tpl.render(_pictures(_tracked(context), tpl), jinja_env=_sandbox(recorder), autoescape=True)
     buffer = io.BytesIO()
     tpl.save(buffer)
     return Rendered(buffer.getvalue(), recorder.missing)
@@ -150,7 +183,7 @@ def render(template: bytes, context: dict) -> Rendered:
 def _syntax_message(exc: TemplateSyntaxError) -> str:
     message = str(exc.message or exc)
     translations = [
-        (r"unexpected end of template.*'(end\w+)'", r"balise « {% \1 %} » manquante"),
+        (r"(?i)unexpected end of template.*'(end\w+)'", r"balise « {% \1 %} » manquante"),
         (r"Encountered unknown tag '(\w+)'", r"balise inconnue « {% \1 %} »"),
         (r"unexpected '(.+?)'", r"caractère inattendu « \1 »"),
         (r"expected token '(.+?)', got '(.+?)'", r"« \1 » attendu, « \2 » trouvé"),
@@ -436,26 +469,32 @@ def read_file(document: GeneratedDocument, kind: str) -> bytes:
     return data
 
 
-def generate_session_pack(session: TrainingSession, actor: User, pdf: bool = True) -> list[GeneratedDocument]:
-    """Every document the session needs, in one go: conventions (per client company), programme,
-    convocations, contracts of self-paying trainees, and once it has started the attendance sheet, the
-    attestations and certificates."""
-    made = [generate("programme", session, actor, pdf=pdf)]
+def pack_subjects(session: TrainingSession) -> list[tuple[str, Enrolment | None, Company | None]]:
+    """(type, enrolment, company) of every document the session needs: the programme, a convention per
+    client company, a convocation per trainee and a contract per self-paying one, and once the session has
+    started the attendance sheet, the attestations and the certificates."""
+    subjects: list[tuple[str, Enrolment | None, Company | None]] = [("programme", None, None)]
     enrolments = builders.attendance_or_live(session)
     companies = {e.company_id or e.trainee.company_id for e in enrolments} - {None}
     for company_id in sorted(companies):
-        made.append(generate("convention", session, actor, company=db.session.get(Company, company_id), pdf=pdf))
+        subjects.append(("convention", None, db.session.get(Company, company_id)))
     for enrolment in enrolments:
-        made.append(generate("convocation", session, actor, enrolment=enrolment, pdf=pdf))
+        subjects.append(("convocation", enrolment, None))
         if applicable("contract", session, enrolment) is None:
-            made.append(generate("contract", session, actor, enrolment=enrolment, pdf=pdf))
+            subjects.append(("contract", enrolment, None))
     if applicable("attendance_sheet", session) is None:
-        made.append(generate("attendance_sheet", session, actor, pdf=pdf))
+        subjects.append(("attendance_sheet", None, None))
         for enrolment in enrolments:
             for doc_type in ("attestation", "certificate"):
                 if applicable(doc_type, session, enrolment) is None:
-                    made.append(generate(doc_type, session, actor, enrolment=enrolment, pdf=pdf))
-    return made
+                    subjects.append((doc_type, enrolment, None))
+    return subjects
+
+
+def generate_session_pack(session: TrainingSession, actor: User, pdf: bool = True) -> list[GeneratedDocument]:
+    """Every document the session needs (pack_subjects), in one go."""
+    return [generate(doc_type, session, actor, enrolment=enrolment, company=company, pdf=pdf)
+            for doc_type, enrolment, company in pack_subjects(session)]
 
 
 def zip_documents(documents: list[GeneratedDocument]) -> bytes:

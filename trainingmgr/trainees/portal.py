@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
 from ..attendance.portal import attendance_for_trainee
+from ..documents.portal import trainee_document, trainee_documents
 from ..core.web import fail, form_page, run_form
 from ..enrolments.services import LIVE, enrolment_from_token
 from ..evaluations import services as evaluations
@@ -32,7 +33,7 @@ def home(token: str):
     return render_template("trainee/home.html", enrolment=enrolment, session=enrolment.session,
                            trainee=enrolment.trainee, org=get_organisation(), token=token,
                            questionnaire=questionnaire, response=response, answerable=enrolment.status in LIVE,
-                           attendance=attendance_for_trainee(enrolment))
+                           attendance=attendance_for_trainee(enrolment), documents=trainee_documents(enrolment))
 
 
 @bp.route("/<token>/positionnement", methods=["GET", "POST"])
@@ -56,3 +57,16 @@ def positioning(token: str):
     return form_page("trainee/positioning.html", form, enrolment=enrolment, session=enrolment.session,
                      trainee=enrolment.trainee, questionnaire=questionnaire, response=response, view=view,
                      answerable=enrolment.status in LIVE, token=token, org=get_organisation())
+
+
+@bp.route("/<token>/documents/<int:document_id>.<kind>")
+def document(token: str, document_id: int, kind: str):
+    """One of the trainee's own documents (convocation, contract, attestation, certificate)."""
+    from flask import Response
+
+    enrolment = enrolment_from_token(token)
+    data, filename, mimetype = trainee_document(enrolment, document_id, kind)
+    response = Response(data, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
