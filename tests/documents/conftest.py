@@ -95,20 +95,21 @@ def delivered(demo):
     return demo
 
 
-@pytest.fixture
-def advisor_web(app, demo):
+def _logged_in(app, email: str, password: str):
     client = app.test_client()
-    response = client.post("/login", data={"email": "conseil@formaction.example", "password": "conseil-demo-2026"})
+    response = client.post("/login", data={"email": email, "password": password})
     assert response.status_code == 302
     return client
+
+
+@pytest.fixture
+def advisor_web(app, demo):
+    return _logged_in(app, "conseil@formaction.example", "conseil-demo-2026")
 
 
 @pytest.fixture
 def admin_web(app, demo):
-    client = app.test_client()
-    response = client.post("/login", data={"email": "admin@formaction.example", "password": "admin-demo-2026"})
-    assert response.status_code == 302
-    return client
+    return _logged_in(app, "admin@formaction.example", "admin-demo-2026")
 
 
 __all__ = ["deliver", "drawing", "login"]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import os
 
 import pytest
 from sqlalchemy import select
@@ -68,6 +69,8 @@ def test_a_missing_mandatory_variable_is_reported(admin_web, demo):
     "{{ org.__class__.__init__.__globals__ }}",
     "{{ course.objectives.__class__.__base__.__subclasses__() }}",
     "{{ cycler.__init__.__globals__.os.popen('id').read() }}",
+    "{{ org.logo.tpl.replace_zipname('customXml/item1.xml', '/etc/hostname') }}",
+    "{{ org.logo.tpl.save('/tmp/pwned.docx') }}",
 ])
 def test_the_sandbox_keeps_templates_away_from_python(admin_web, demo, attack):
     response = upload(admin_web, "convention", convention_template(attack))
@@ -80,6 +83,7 @@ def test_the_sandbox_keeps_templates_away_from_python(admin_web, demo, attack):
         return
     body = docx_text(rendered.docx)
     assert "class" not in body and "object" not in body and "uid=" not in body
+    assert not os.path.exists("/tmp/pwned.docx")
 
 
 def test_not_a_word_file_is_refused(admin_web, demo):

@@ -58,11 +58,17 @@ def load_past_session(course: Course, location: Location, trainer: Trainer, advi
     session, _ = create_session({"course_id": course.id, "start_date": day, "format": "inter",
                                  "location_id": location.id, "trainer_ids": [trainer.id]}, advisor)
     change_status(session, SessionStatus.OPEN.value, advisor)
+    from ..companies.models import Company
+    from .services import COMPANIES
+
+    firms = [db.session.scalar(select(Company).where(Company.siret == data["siret"])) for data in COMPANIES]
     enrolments = []
-    for person in PAST_TRAINEES:
-        trainee = find_or_create_trainee({**person, "consent": True})
+    for person, firm in zip(PAST_TRAINEES, firms + [None]):
+        if person["bpf_status"] == "self_employed":
+            firm = None
+        trainee = find_or_create_trainee({**person, "consent": True, "company_id": firm.id if firm else None})
         db.session.flush()
-        enrolment = enrol(session, trainee, actor=advisor, notify=False)
+        enrolment = enrol(session, trainee, company=firm, actor=advisor, notify=False)
         kind = "individual" if person["bpf_status"] == "self_employed" else "company"
         save_funding_line(enrolment, None, {"kind": kind, "amount": str(enrolment.price_incl_vat)}, advisor)
         enrolments.append(enrolment)
