@@ -93,6 +93,7 @@ def _register_blueprints(app: Flask) -> None:
     from .documents.views import verify_bp
     from .enrolments.public import bp as public_enrol_bp
     from .enrolments.views import bp as enrolments_bp
+    from .evaluations.views import bp as surveys_bp
     from .files.views import bp as files_bp
     from .messaging.views import bp as messaging_bp
     from .organisation.views import bp as organisation_bp
@@ -103,7 +104,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for bp in (accounts_bp, public_bp, courses_bp, companies_bp, files_bp, organisation_bp, resources_bp,
                sessions_bp, trainee_portal_bp, trainees_bp, enrolments_bp, public_enrol_bp,
-               messaging_bp, attendance_bp, signing_bp, documents_bp, verify_bp):
+               messaging_bp, attendance_bp, signing_bp, documents_bp, verify_bp, surveys_bp):
         app.register_blueprint(bp)
     init_api(app)
 

@@ -87,6 +87,11 @@ DEFAULTS = {
     "MINIMUM_CHECK_DAYS": 10,
     # How long a trainee's personal link stays valid.
     "TRAINEE_LINK_MAX_AGE_DAYS": 365,
+    # Surveys: cold evaluation J+60 (per course otherwise), client survey J+7, reminders J+3 and J+7 after a send.
+    "SURVEY_COLD_DAYS": 60,
+    "SURVEY_CLIENT_DAYS": 7,
+    "SURVEY_REMINDER_DAYS": (3, 7),
+    "SURVEY_LINK_MAX_AGE_DAYS": 180,
     # Attendance: trainees sign a slot from this many minutes before its start until this many after its end.
     "ATTENDANCE_OPENS_BEFORE_MINUTES": 15,
     "ATTENDANCE_CLOSES_AFTER_MINUTES": 60,

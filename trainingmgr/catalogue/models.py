@@ -49,6 +49,8 @@ class Course(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(120), unique=True)
     status: Mapped[str] = mapped_column(String(20), default=CourseStatus.DRAFT.value)
+    # The cold evaluation leaves this many days after the session (None: SURVEY_COLD_DAYS, 60 = "J+2 mois").
+    cold_survey_days: Mapped[int | None]
     current_version_id: Mapped[int | None] = mapped_column(
         ForeignKey("course_version.id", use_alter=True, name="fk_course_current_version_id_course_version")
     )

@@ -27,6 +27,7 @@ from ..sessions.services import change_status, create_session, date_warnings
 from ..trainees.services import find_or_create_trainee
 from .attendance import load_past_session
 from .seeds import SEED_COURSES
+from .surveys import load_default_surveys
 
 
 @dataclass(frozen=True)
@@ -185,6 +186,7 @@ def load_demo(today: dt.date | None = None) -> list[str]:
             sessions[seed["slug"]] = session
     db.session.flush()
     done.extend(_load_positioning())
+    done.extend(load_default_surveys())
     done.extend(_load_enrolments(sessions, advisor, today))
     dume = db.session.scalar(select(Course).where(Course.slug == SEED_COURSES[1]["slug"]))
     done.extend(load_past_session(dume, location, trainer, advisor, users[Role.TRAINER], today))

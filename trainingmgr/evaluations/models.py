@@ -19,7 +19,15 @@ from ..extensions import db
 
 QUESTIONNAIRE_KINDS = {
     "positioning": "Positionnement et prérequis",
+    "acquis": "Évaluation des acquis",
+    "hot": "Satisfaction à chaud",
+    "cold": "Évaluation à froid",
+    "client": "Satisfaction de l'entreprise cliente",
+    "funder": "Retour du financeur",
+    "trainer_report": "Bilan du formateur",
 }
+# Surveys sent after a session, to whom, and when (days after the end of the last slot; None: at the end).
+SURVEY_AUDIENCES = {"hot": "trainee", "cold": "trainee", "client": "client", "trainer_report": "trainer"}
 QUESTION_KINDS = {
     "scale": "Échelle de 1 à 5",
     "single": "Choix unique",
@@ -124,6 +132,8 @@ class Response(db.Model):
     submitted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     score: Mapped[Decimal | None] = mapped_column(Numeric(8, 2))
     max_score: Mapped[Decimal | None] = mapped_column(Numeric(8, 2))
+    # The session the answers are about (kept for anonymous responses, which name nobody).
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("training_session.id", ondelete="CASCADE"), index=True)
 
     questionnaire: Mapped[Questionnaire] = relationship()
     answers: Mapped[list[Answer]] = relationship(back_populates="response", cascade="all, delete-orphan")
@@ -144,3 +154,31 @@ class Answer(db.Model):
 
     response: Mapped[Response] = relationship(back_populates="answers")
     question: Mapped[Question] = relationship()
+
+
+class SurveyInvitation(db.Model):
+    """A survey sent to one person about one session: its link, when it was sent and reminded, whether it was
+    answered. For an anonymous questionnaire the response is unlinked once submitted (``response_id`` None),
+    so the rate of answers is known but not who said what."""
+
+    __tablename__ = "survey_invitation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), unique=True)  # "hot:<session>:enrolment:<id>" …
+    kind: Mapped[str] = mapped_column(String(30))
+    questionnaire_id: Mapped[int] = mapped_column(ForeignKey("questionnaire.id"), index=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("training_session.id", ondelete="CASCADE"), index=True)
+    enrolment_id: Mapped[int | None] = mapped_column(ForeignKey("enrolment.id", ondelete="CASCADE"))
+    company_id: Mapped[int | None] = mapped_column(ForeignKey("company.id", ondelete="SET NULL"))
+    trainer_id: Mapped[int | None] = mapped_column(ForeignKey("trainer.id", ondelete="SET NULL"))
+    recipient_email: Mapped[str] = mapped_column(String(254), default="")
+    recipient_name: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    reminders: Mapped[int] = mapped_column(default=0)
+    last_reminder_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    responded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    response_id: Mapped[int | None] = mapped_column(ForeignKey("response.id", ondelete="SET NULL"))
+
+    questionnaire: Mapped[Questionnaire] = relationship()
+    response: Mapped[Response | None] = relationship()

@@ -142,14 +142,15 @@ def create_questionnaire(spec: dict) -> Questionnaire:
         raise ValidationError("Le questionnaire est incomplet ou invalide.", fields=fields)
 
     active = bool(spec.get("active", True))
-    version = 1
-    if course is not None:
-        previous = list(db.session.scalars(select(Questionnaire).where(
-            Questionnaire.kind == kind, Questionnaire.course_id == course.id)))
-        version = max((q.version for q in previous), default=0) + 1
-        if active:
-            for old in previous:
-                old.active = False
+    # Versions: a questionnaire is never edited in place; the new one replaces the active one of the same kind
+    # for the same course (or the organisation's default, without a course), answers keep theirs.
+    previous = list(db.session.scalars(select(Questionnaire).where(
+        Questionnaire.kind == kind,
+        Questionnaire.course_id == course.id if course is not None else Questionnaire.course_id.is_(None))))
+    version = max((q.version for q in previous), default=0) + 1
+    if active:
+        for old in previous:
+            old.active = False
     questionnaire = Questionnaire(kind=kind, title=title, intro=str(spec.get("intro") or "").strip(),
                                   course=course, version=int(spec.get("version") or version), active=active,
                                   anonymous=bool(spec.get("anonymous", False)), questions=built)

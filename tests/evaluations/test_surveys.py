@@ -1,0 +1,228 @@
+"""Surveys after a session: the schedule (hot at the end, client J+7, cold J+60), reminders that stop once
+answered, tokens answering only their own invitation once, anonymous answers carrying no person."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+
+from trainingmgr.evaluations.models import Response, SurveyInvitation
+from trainingmgr.evaluations.surveys import survey_url
+from trainingmgr.extensions import db
+from trainingmgr.messaging.models import Job
+
+from tests.attendance.conftest import Clock, paris  # noqa: F401 - fixtures below
+from tests.enrolments.support import outbox
+from tests.helpers import MONDAY, page
+
+
+@pytest.fixture
+def surveys(app):
+    from trainingmgr.demo.surveys import load_default_surveys
+
+    load_default_surveys()
+    db.session.commit()
+
+
+@pytest.fixture
+def ended(world, make_session, surveys, users):
+    """A DUME session on MONDAY (08:30–17:30) with two trainees of the client company and one individual,
+    delivered (everyone signed both half-days), then completed at 17:45."""
+    from trainingmgr.attendance import services as attendance
+    from trainingmgr.companies.services import save_contact
+    from trainingmgr.enrolments.services import enrol
+    from trainingmgr.sessions.services import change_status
+    from trainingmgr.trainees.services import save_trainee
+
+    save_contact(world.company, None, {"role": "hr", "name": "Marie Dupont", "email": "rh@dupont.example"})
+    session = make_session(course=world.dume)
+    change_status(session, "open", users["advisor"])
+    enrolments = []
+    for n, company in ((1, world.company), (2, world.company), (3, None)):
+        trainee = save_trainee(None, {"civility": "Mme", "first_name": f"Prénom{n}", "last_name": f"Nom{n}",
+                                      "email": f"p{n}@exemple.fr", "company_id": company.id if company else None})
+        enrolments.append(enrol(session, trainee, company=company, actor=users["advisor"], notify=False))
+    change_status(session, "confirmed", users["advisor"])
+    slots = sorted(session.slots, key=lambda s: s.start_time)
+    change_status(session, "in_progress", users["advisor"], now=paris(MONDAY, "08:30"))
+    for slot in slots:
+        for enrolment in enrolments:
+            attendance.sign(slot, enrolment, method="link", typed_name=enrolment.trainee.full_name,
+                            now=slot.starts_at)
+    change_status(session, "completed", users["advisor"], now=paris(MONDAY, "17:45"))
+    db.session.commit()
+    return session, enrolments
+
+
+@pytest.fixture(autouse=True)
+def frozen(monkeypatch):
+    """The surveys' clock follows the job runner's: ``run_due_jobs(at)`` below also sets it."""
+    state = {"now": paris(MONDAY, "17:30")}
+    monkeypatch.setattr("trainingmgr.evaluations.surveys.utcnow", lambda: state["now"])
+    return state
+
+
+def run_due_jobs(at):
+    from trainingmgr.messaging.services import run_due_jobs as run
+
+    _FROZEN["state"]["now"] = at
+    return run(at)
+
+
+_FROZEN: dict = {}
+
+
+@pytest.fixture(autouse=True)
+def _share_frozen(frozen):
+    _FROZEN["state"] = frozen
+    yield
+    _FROZEN.clear()
+
+
+def jobs(kind: str) -> dict[str, Job]:
+    db.session.expire_all()
+    return {job.key: job for job in db.session.scalars(select(Job).where(Job.kind == kind))}
+
+
+def test_the_schedule_follows_the_end_of_the_session(ended):
+    session, _ = ended
+    end = paris(MONDAY, "17:30")
+    due = {key: job.due_at for key, job in jobs("survey_send").items()}
+    assert due == {f"survey:hot:{session.id}": end, f"survey:trainer_report:{session.id}": end,
+                   f"survey:client:{session.id}": end + dt.timedelta(days=7),
+                   f"survey:cold:{session.id}": end + dt.timedelta(days=60)}
+
+
+def test_the_cold_delay_is_set_per_course(app, world, ended):
+    from trainingmgr.evaluations.surveys import schedule_surveys
+
+    session, _ = ended
+    world.dume.cold_survey_days = 90
+    schedule_surveys(session)
+    db.session.commit()
+    assert jobs("survey_send")[f"survey:cold:{session.id}"].due_at == paris(MONDAY, "17:30") + dt.timedelta(days=90)
+
+
+def test_each_send_mails_the_right_people_once(ended):
+    session, enrolments = ended
+    end = paris(MONDAY, "17:30")
+    run_due_jobs(end)
+    db.session.commit()
+    assert sorted(m.recipient for m in outbox("survey_hot")) == ["p1@exemple.fr", "p2@exemple.fr", "p3@exemple.fr"]
+    assert [m.recipient for m in outbox("survey_trainer_report")] == ["formateur@test.example"]
+    assert outbox("survey_client") == [] and outbox("survey_cold") == []
+    run_due_jobs(end + dt.timedelta(days=7, minutes=1))
+    db.session.commit()
+    assert [m.recipient for m in outbox("survey_client")] == ["rh@dupont.example"]  # one per company
+    run_due_jobs(end + dt.timedelta(days=60, minutes=1))
+    db.session.commit()
+    assert len(outbox("survey_cold")) == 3
+    # Sending again (a retried job, a second completion) creates no second invitation.
+    from trainingmgr.evaluations.surveys import send_survey
+
+    send_survey({"session_id": session.id, "kind": "hot"})
+    db.session.commit()
+    assert len(db.session.scalars(select(SurveyInvitation).where(SurveyInvitation.kind == "hot")).all()) == 3
+
+
+def _answers(invitation, overall: int = 4) -> dict:
+    data = {}
+    for question in invitation.questionnaire.questions:
+        key = f"q{question.id}"
+        if question.kind == "scale":
+            data[key] = str(overall)
+        elif question.kind == "single":
+            data[key] = str(question.choices[9].id)
+        elif question.kind == "yes_no":
+            data[key] = "yes"
+    return data
+
+
+def test_reminders_at_j3_and_j7_stop_once_answered(ended, client):
+    session, (first, second, third) = ended
+    end = paris(MONDAY, "17:30")
+    run_due_jobs(end)
+    db.session.commit()
+    invitation = db.session.scalar(select(SurveyInvitation).where(SurveyInvitation.enrolment_id == first.id,
+                                                                  SurveyInvitation.kind == "hot"))
+    reminders = {k: j.due_at for k, j in jobs("survey_remind").items() if k.startswith(f"survey-remind:{invitation.id}:")}
+    assert sorted(reminders.values()) == [end + dt.timedelta(days=3), end + dt.timedelta(days=7)]
+    run_due_jobs(end + dt.timedelta(days=3, hours=1))
+    db.session.commit()
+    assert len([m for m in outbox("survey_hot") if m.subject.startswith("Rappel")]) == 3
+    # The first trainee answers; the J+7 reminder then skips them.
+    url = survey_url(invitation).split("localhost", 1)[1]
+    response = client.post(url, data={**_answers(invitation), "action": "submit"})
+    assert response.status_code == 302, page(response)
+    run_due_jobs(end + dt.timedelta(days=7, hours=1))
+    db.session.commit()
+    reminded = [m.recipient for m in outbox("survey_hot") if m.subject.startswith("Rappel")]
+    assert reminded.count(first.trainee.email) == 1 and reminded.count(second.trainee.email) == 2
+
+
+def test_a_token_answers_its_own_invitation_once(ended, client):
+    session, (first, second, _) = ended
+    run_due_jobs(paris(MONDAY, "17:30"))
+    db.session.commit()
+    invitation = db.session.scalar(select(SurveyInvitation).where(SurveyInvitation.enrolment_id == first.id,
+                                                                  SurveyInvitation.kind == "hot"))
+    url = survey_url(invitation).split("localhost", 1)[1]
+    assert "Votre avis sur la formation" in page(client.get(url))
+    # Save a draft, resume, then send.
+    data = _answers(invitation)
+    assert client.post(url, data={**data, "action": "save"}).status_code == 302
+    draft = db.session.get(Response, invitation.response_id)
+    assert draft.status == "draft" and draft.enrolment_id == first.id and draft.session_id == session.id
+    assert client.post(url, data={**data, "action": "submit"}).status_code == 302
+    assert client.post(url, data={**data, "action": "submit"}).status_code == 409
+    assert "Merci !" in page(client.get(url))
+    # A tampered token opens nothing.
+    assert client.get(url[:-4] + "AAAA").status_code == 403
+    db.session.expire_all()
+    assert db.session.scalar(select(SurveyInvitation).where(SurveyInvitation.enrolment_id == second.id,
+                                                            SurveyInvitation.kind == "hot")).responded_at is None
+
+
+def test_bad_answers_get_a_french_message_and_nothing_is_lost(ended, client):
+    _, (first, _, _) = ended
+    run_due_jobs(paris(MONDAY, "17:30"))
+    db.session.commit()
+    invitation = db.session.scalar(select(SurveyInvitation).where(SurveyInvitation.enrolment_id == first.id,
+                                                                  SurveyInvitation.kind == "hot"))
+    url = survey_url(invitation).split("localhost", 1)[1]
+    data = _answers(invitation)
+    assert client.post(url, data={**data, "action": "save"}).status_code == 302
+    scale = next(q for q in invitation.questionnaire.questions if q.kind == "scale")
+    single = next(q for q in invitation.questionnaire.questions if q.kind == "single")
+    for bad, message in (({f"q{scale.id}": "7"}, "de 1 à 5"), ({f"q{single.id}": "999999"}, "Choix inconnu"),
+                         ({f"q{scale.id}": ""}, "obligatoire")):
+        response = client.post(url, data={**data, **bad, "action": "submit"})
+        assert response.status_code == 422 and message in page(response), message
+    db.session.expire_all()
+    saved = db.session.get(Response, invitation.response_id)
+    assert saved.status == "draft" and len(saved.answers) == len(data)  # the draft is intact
+
+
+def test_anonymous_answers_carry_no_person(ended, client):
+    from trainingmgr.evaluations.models import Questionnaire
+
+    session, (first, second, _) = ended
+    hot = db.session.scalar(select(Questionnaire).where(Questionnaire.kind == "hot"))
+    hot.anonymous = True
+    db.session.commit()
+    run_due_jobs(paris(MONDAY, "17:30"))
+    db.session.commit()
+    invitation = db.session.scalar(select(SurveyInvitation).where(SurveyInvitation.enrolment_id == first.id,
+                                                                  SurveyInvitation.kind == "hot"))
+    url = survey_url(invitation).split("localhost", 1)[1]
+    assert "réponses anonymes" in page(client.get(url))
+    assert client.post(url, data={**_answers(invitation), "action": "submit"}).status_code == 302
+    db.session.expire_all()
+    invitation = db.session.get(SurveyInvitation, invitation.id)
+    assert invitation.responded_at is not None and invitation.response_id is None
+    (response,) = db.session.scalars(select(Response).where(Response.questionnaire_id == hot.id)).all()
+    assert response.enrolment_id is None and response.session_id == session.id and response.status == "submitted"
+    # The rate is still known: 1 of 3 invitations answered.
+    invitations = db.session.scalars(select(SurveyInvitation).where(SurveyInvitation.kind == "hot")).all()
+    assert sum(i.responded_at is not None for i in invitations) == 1 and len(invitations) == 3

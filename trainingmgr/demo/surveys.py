@@ -1,0 +1,68 @@
+"""The organisation's default surveys (Qualiopi indicators 11 and 30): hot satisfaction at the end of the
+session, cold evaluation at J+2 months (the seed brochures' "évaluation à froid J+2 mois"), the client
+company's satisfaction at J+7, and the trainer's end-of-session report."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from ..evaluations.models import QUESTIONNAIRE_KINDS, Questionnaire
+from ..evaluations.services import create_questionnaire
+from ..extensions import db
+
+SCALE_HELP = "1 : pas du tout satisfait · 5 : très satisfait."
+
+DEFAULT_SURVEYS = [
+    {"kind": "hot", "title": "Votre avis sur la formation", "anonymous": False,
+     "intro": "Quelques minutes pour nous dire comment s'est passée la formation. Merci !",
+     "questions": [
+         {"kind": "scale", "text": "Organisation (convocation, accueil, salle, horaires)", "help": SCALE_HELP},
+         {"kind": "scale", "text": "Contenu de la formation", "help": SCALE_HELP},
+         {"kind": "scale", "text": "Le formateur (clarté, disponibilité, maîtrise du sujet)", "help": SCALE_HELP},
+         {"kind": "scale", "text": "Rythme de la formation", "help": SCALE_HELP},
+         {"kind": "scale", "text": "Supports et matériel pédagogiques", "help": SCALE_HELP},
+         {"kind": "scale", "text": "Appréciation globale", "help": SCALE_HELP},
+         {"kind": "single", "text": "Recommanderiez-vous cette formation à un collègue ? (0 : pas du tout, 10 : "
+                                    "certainement)", "choices": [str(n) for n in range(11)]},
+         {"kind": "text", "text": "Vos commentaires et suggestions", "required": False},
+     ]},
+    {"kind": "cold", "title": "Deux mois après la formation", "anonymous": False,
+     "intro": "Votre formation date de deux mois : qu'en avez-vous fait ? Vos réponses nous aident à mesurer "
+              "l'utilité de nos formations.",
+     "questions": [
+         {"kind": "scale", "text": "Avez-vous pu mettre en pratique ce que vous avez appris ?",
+          "help": "1 : pas du tout · 5 : tous les jours."},
+         {"kind": "text", "text": "Qu'avez-vous appliqué dans votre travail ?", "required": False},
+         {"kind": "scale", "text": "Quel impact la formation a-t-elle eu sur votre travail ?",
+          "help": "1 : aucun · 5 : très important."},
+         {"kind": "yes_no", "text": "Avez-vous de nouveaux besoins de formation sur ce sujet ou un autre ?"},
+         {"kind": "text", "text": "Lesquels ?", "required": False},
+     ]},
+    {"kind": "client", "title": "Satisfaction de l'entreprise", "anonymous": False,
+     "intro": "Votre collaborateur a suivi une de nos formations : votre regard d'employeur nous est précieux.",
+     "questions": [
+         {"kind": "scale", "text": "Qualité des échanges avec l'organisme (devis, convention, suivi)",
+          "help": SCALE_HELP},
+         {"kind": "scale", "text": "La formation a-t-elle répondu au besoin exprimé ?", "help": SCALE_HELP},
+         {"kind": "scale", "text": "Appréciation globale", "help": SCALE_HELP},
+         {"kind": "yes_no", "text": "Feriez-vous de nouveau appel à nous ?"},
+         {"kind": "text", "text": "Vos remarques", "required": False},
+     ]},
+    {"kind": "trainer_report", "title": "Bilan du formateur", "anonymous": False,
+     "intro": "Votre bilan de la session, pour le suivi qualité.",
+     "questions": [
+         {"kind": "scale", "text": "Dynamique et niveau du groupe", "help": "1 : difficile · 5 : excellent."},
+         {"kind": "text", "text": "Incidents ou difficultés rencontrés", "required": False},
+         {"kind": "text", "text": "Améliorations proposées (contenu, organisation, supports)", "required": False},
+     ]},
+]
+
+
+def load_default_surveys() -> list[str]:
+    done = []
+    for spec in DEFAULT_SURVEYS:
+        exists = db.session.scalar(select(Questionnaire.id).where(Questionnaire.kind == spec["kind"],
+                                                                 Questionnaire.course_id.is_(None)).limit(1))
+        if exists is None:
+            create_questionnaire(spec)
+            done.append(f"Enquête « {spec['title']} » créée ({QUESTIONNAIRE_KINDS[spec['kind']].lower()}).")
+    return done
