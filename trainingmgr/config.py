@@ -92,6 +92,11 @@ DEFAULTS = {
     "SURVEY_CLIENT_DAYS": 7,
     "SURVEY_REMINDER_DAYS": (3, 7),
     "SURVEY_LINK_MAX_AGE_DAYS": 180,
+    # A submitted survey raises an alert when a 1–5 answer is at most this, or the average of them under that.
+    "SURVEY_ALERT_QUESTION_MAX": 2,
+    "SURVEY_ALERT_OVERALL_MIN": 3,
+    # The public course sheet shows its indicators once this many survey responses exist (Qualiopi 2).
+    "PUBLIC_INDICATORS_MIN_RESPONSES": 5,
     # Attendance: trainees sign a slot from this many minutes before its start until this many after its end.
     "ATTENDANCE_OPENS_BEFORE_MINUTES": 15,
     "ATTENDANCE_CLOSES_AFTER_MINUTES": 60,

@@ -182,3 +182,47 @@ class SurveyInvitation(db.Model):
 
     questionnaire: Mapped[Questionnaire] = relationship()
     response: Mapped[Response | None] = relationship()
+
+
+ACQUIS_LEVELS = {"acquired": "Acquis", "partial": "Partiellement acquis", "not_acquired": "Non acquis"}
+
+
+class AcquisAssessment(db.Model):
+    """The trainer's continuous evaluation: for one trainee and one objective of the session's course version,
+    acquired, partly acquired or not acquired (the latest judgement; ``history`` keeps the earlier ones)."""
+
+    __tablename__ = "acquis_assessment"
+    __table_args__ = (UniqueConstraint("enrolment_id", "objective_id", name="uq_acquis_enrolment_objective"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolment.id", ondelete="CASCADE"), index=True)
+    objective_id: Mapped[int] = mapped_column(ForeignKey("course_objective.id"))
+    level: Mapped[str] = mapped_column(String(20))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    history: Mapped[list] = mapped_column(JSON, default=list)  # [{"level", "comment", "by", "at"}, …]
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    @property
+    def level_label(self) -> str:
+        return ACQUIS_LEVELS.get(self.level, self.level)
+
+
+class SurveyAlert(db.Model):
+    """A low score in a submitted survey (≤ SURVEY_ALERT_QUESTION_MAX on a question, or an overall average under
+    SURVEY_ALERT_OVERALL_MIN), for the advisor to handle or turn into a quality action."""
+
+    __tablename__ = "survey_alert"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int | None] = mapped_column(ForeignKey("response.id", ondelete="SET NULL"), index=True)
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("training_session.id", ondelete="CASCADE"), index=True)
+    questionnaire_id: Mapped[int] = mapped_column(ForeignKey("questionnaire.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open, handled, dismissed
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    handled_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    handled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    questionnaire: Mapped[Questionnaire] = relationship()
