@@ -11,7 +11,7 @@ ADVISOR_ONLY = {
     ("/api/v1/trainers", "get"), ("/api/v1/locations", "get"),
     ("/api/v1/sessions/{session_id}/enrolments", "get"), ("/api/v1/sessions/{session_id}/enrolments", "post"),
     ("/api/v1/enrolments/{enrolment_id}/cancel", "post"), ("/api/v1/companies", "get"), ("/api/v1/trainees", "get"),
-    ("/api/v1/sessions/{session_id}/attendance", "get"),
+    ("/api/v1/sessions/{session_id}/attendance", "get"), ("/api/v1/sessions/{session_id}/evaluations", "get"),
 }
 OPERATIONS = {
     "/api/v1/courses": {"get"},
@@ -27,6 +27,7 @@ OPERATIONS = {
     "/api/v1/companies": {"get"},
     "/api/v1/trainees": {"get"},
     "/api/v1/sessions/{session_id}/attendance": {"get"},
+    "/api/v1/sessions/{session_id}/evaluations": {"get"},
 }
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
@@ -95,6 +96,7 @@ def test_error_answers_are_documented_with_the_envelope(spec):
         ("/api/v1/companies", "get"): {"200", "401", "403"},
         ("/api/v1/trainees", "get"): {"200", "401", "403", "422"},
         ("/api/v1/sessions/{session_id}/attendance", "get"): {"200", "401", "403", "404"},
+        ("/api/v1/sessions/{session_id}/evaluations", "get"): {"200", "401", "403", "404"},
     }
     for (path, method), codes in expected.items():
         responses = spec["paths"][path][method]["responses"]

@@ -12,7 +12,7 @@ from trainingmgr.evaluations.surveys import survey_url
 from trainingmgr.extensions import db
 from trainingmgr.messaging.models import Job
 
-from tests.attendance.conftest import Clock, paris  # noqa: F401 - fixtures below
+from tests.attendance.conftest import paris
 from tests.enrolments.support import outbox
 from tests.helpers import MONDAY, page
 
@@ -226,3 +226,107 @@ def test_anonymous_answers_carry_no_person(ended, client):
     # The rate is still known: 1 of 3 invitations answered.
     invitations = db.session.scalars(select(SurveyInvitation).where(SurveyInvitation.kind == "hot")).all()
     assert sum(i.responded_at is not None for i in invitations) == 1 and len(invitations) == 3
+
+
+# --------------------------------------------------------------------------- alerts, on-site survey, indicators
+
+
+def _hot_invitation(enrolment):
+    return db.session.scalar(select(SurveyInvitation).where(SurveyInvitation.enrolment_id == enrolment.id,
+                                                            SurveyInvitation.kind == "hot"))
+
+
+def test_a_low_score_raises_an_alert_for_the_advisor(ended, client, advisor_client):
+    advisor = advisor_client
+    from trainingmgr.evaluations.models import SurveyAlert
+
+    _, (first, second, _) = ended
+    run_due_jobs(paris(MONDAY, "17:30"))
+    db.session.commit()
+    good, bad = _hot_invitation(first), _hot_invitation(second)
+    client.post(survey_url(good).split("localhost", 1)[1], data={**_answers(good, 4), "action": "submit"})
+    client.post(survey_url(bad).split("localhost", 1)[1], data={**_answers(bad, 2), "action": "submit"})
+    db.session.expire_all()
+    (alert,) = db.session.scalars(select(SurveyAlert)).all()
+    assert alert.status == "open" and "2/5" in alert.reason and "Satisfaction à chaud" in alert.reason
+    assert "1 alerte de satisfaction à traiter" in page(advisor.get("/"))
+    response = advisor.post(f"/evaluations/alerts/{alert.id}", data={"status": "handled", "note": ""})
+    assert response.status_code == 422 and "Indiquez ce qui a été fait" in page(response)
+    response = advisor.post(f"/evaluations/alerts/{alert.id}", data={"status": "handled",
+                                                                     "note": "Appel du stagiaire, rythme revu"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(SurveyAlert, alert.id).status == "handled"
+    assert advisor.post(f"/evaluations/alerts/{alert.id}", data={"status": "handled", "note": "encore"}).status_code == 409
+
+
+def test_the_last_signature_offers_the_hot_survey_on_the_spot(app, world, make_session, surveys, users, client):
+    from trainingmgr.attendance.access import signing_token
+    from trainingmgr.enrolments.services import enrol
+    from trainingmgr.sessions.services import change_status
+    from trainingmgr.trainees.services import save_trainee
+
+    session = make_session(course=world.dume)
+    change_status(session, "open", users["advisor"])
+    trainee = save_trainee(None, {"first_name": "Léa", "last_name": "Vidal", "email": "lea@exemple.fr"})
+    enrolment = enrol(session, trainee, actor=users["advisor"], notify=False)
+    change_status(session, "confirmed", users["advisor"])
+    db.session.commit()
+    morning, afternoon = sorted(session.slots, key=lambda s: s.start_time)
+    import trainingmgr.attendance.services as attendance
+
+    original = attendance.utcnow
+    attendance.utcnow = lambda: paris(MONDAY, "10:00")
+    try:
+        client.post(f"/emargement/{signing_token(enrolment, morning)}", data={"typed_name": "Léa Vidal"})
+        assert "Donner mon avis" not in page(client.get(f"/emargement/{signing_token(enrolment, morning)}"))
+        attendance.utcnow = lambda: paris(MONDAY, "17:00")
+        client.post(f"/emargement/{signing_token(enrolment, afternoon)}", data={"typed_name": "Léa Vidal"})
+        body = page(client.get(f"/emargement/{signing_token(enrolment, afternoon)}"))
+    finally:
+        attendance.utcnow = original
+    assert "Donner mon avis sur la formation" in body
+    invitation = _hot_invitation(enrolment)
+    assert invitation is not None and invitation.sent_at is None
+    url = survey_url(invitation).split("localhost", 1)[1]
+    assert client.post(url, data={**_answers(invitation), "action": "submit"}).status_code == 302
+    # At the end of the session, the e-mail goes only to those who have not answered on the spot.
+    change_status(session, "in_progress", users["advisor"], now=paris(MONDAY, "08:30"))
+    change_status(session, "completed", users["advisor"], now=paris(MONDAY, "17:45"))
+    db.session.commit()
+    run_due_jobs(paris(MONDAY, "17:31"))
+    db.session.commit()
+    assert outbox("survey_hot") == []
+
+
+def test_public_indicators_appear_from_five_responses(ended, world, client, make_session, users):
+    from trainingmgr.evaluations.surveys import answer
+
+    _, enrolments = ended
+    run_due_jobs(paris(MONDAY, "17:30"))
+    db.session.commit()
+    sheet = f"/catalogue/{world.dume.slug}"
+    for enrolment, score in zip(enrolments, (5, 4, 2)):
+        invitation = _hot_invitation(enrolment)
+        answer(invitation, _answers(invitation, score), submit=True)
+    db.session.commit()
+    assert 'data-card="indicators"' not in page(client.get(sheet))  # 3 responses: not yet
+    # Two more responses (another session of the course) make five.
+    from trainingmgr.evaluations.models import Questionnaire
+
+    hot = db.session.scalar(select(Questionnaire).where(Questionnaire.kind == "hot"))
+    for n, score in ((4, 5), (5, 3)):
+        response = Response(questionnaire_id=hot.id, session_id=enrolments[0].session_id, status="draft")
+        db.session.add(response)
+        db.session.flush()
+        from trainingmgr.evaluations.services import save_answers
+
+        fake = type("I", (), {"questionnaire": hot})()
+        save_answers(response, _answers(fake, score), submit=True)
+    db.session.commit()
+    body = page(client.get(sheet))
+    assert 'data-card="indicators"' in body
+    # 6 scale questions per response; scores 5, 4, 2, 5, 3 → 3 responses of 5 at ≥ 4: 18 of 30 answers = 60 %.
+    assert '<strong data-field="satisfaction">60 %</strong>' in body and "D'après 5 questionnaires" in body
+    assert '<strong data-field="trainees">3</strong> stagiaires formés' in body
+    assert '<strong data-field="completion">100 %</strong>' in body  # the three trainees completed

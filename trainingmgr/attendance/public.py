@@ -88,10 +88,25 @@ def _sign_page(form, slot, enrolment, *, method: str, action: str, status: int |
     signature = services.signature_of(slot, enrolment)
     locked = services.countersignature(slot) is not None
     state = services.window_state(slot)
+    survey = _survey_after_last_signature(slot, enrolment) if signature is not None else None
     page, code = form_page("attendance/sign.html", form, slot=slot, session=slot.session, enrolment=enrolment,
                            trainee=enrolment.trainee, signature=signature, locked=locked, state=state,
-                           window=services.window(slot), method=method, action=action, **extra)
+                           window=services.window(slot), method=method, action=action, survey=survey, **extra)
     return page, status or code
+
+
+def _survey_after_last_signature(slot, enrolment):
+    """(url, answered) of the hot survey once the trainee has signed the session's last half-day."""
+    from ..evaluations.surveys import hot_invitation_on_site, survey_url
+
+    last = max(slot.session.slots, key=lambda s: (s.date, s.start_time))
+    if slot.id != last.id:
+        return None
+    invitation = hot_invitation_on_site(slot.session, enrolment)
+    if invitation is None:
+        return None
+    db.session.commit()
+    return {"url": survey_url(invitation), "answered": invitation.responded_at is not None}
 
 
 def _do_sign(form, slot, enrolment, method: str, actor=None):

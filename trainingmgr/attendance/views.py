@@ -203,7 +203,10 @@ def kiosk_sign(slot_id: int, enrolment_id: int):
     if request.method == "POST":
         ok, _ = _do_sign(form, slot, enrolment, "kiosk", actor=current_user)
         if ok:
-            flash(f"Signature de {enrolment.trainee.full_name} enregistrée. Stagiaire suivant !", "success")
+            flash(f"Signature de {enrolment.trainee.full_name} enregistrée.", "success")
+            last = max(slot.session.slots, key=lambda s: (s.date, s.start_time))
+            if slot.id == last.id:  # the end of the session: the page offers the hot survey, then the next one
+                return redirect(url_for("attendance.kiosk_sign", slot_id=slot.id, enrolment_id=enrolment.id))
             return redirect(url_for("attendance.kiosk", slot_id=slot.id))
     return _sign_page(form, slot, enrolment, method="kiosk",
                       action=url_for("attendance.kiosk_sign", slot_id=slot.id, enrolment_id=enrolment.id),

@@ -34,9 +34,11 @@ def _sheet(course, version):
     org = get_organisation()
     sessions = upcoming_public_sessions(course)
     taken = seats_taken([s.id for s in sessions])
+    from ..evaluations.indicators import course_indicators
+
     return render_template(
         "public/course.html", course=course, version=version, org=org, sessions=sessions, taken=taken,
-        sheet=services.course_sheet(version, org),
+        sheet=services.course_sheet(version, org), indicators=course_indicators(course),
     )
 
 

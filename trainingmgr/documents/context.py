@@ -262,8 +262,11 @@ def _attended(enrolment: Enrolment) -> dict:
 
 
 def attestation(enrolment: Enrolment, number: str) -> dict:
+    from ..evaluations import acquis  # imported here: no import cycle between documents and evaluations
+
     context = _base(enrolment.session, number)
-    context.update(trainee=_trainee(enrolment), attendance=_attended(enrolment), nature=NATURES[0], results="")
+    context.update(trainee=_trainee(enrolment), attendance=_attended(enrolment), nature=NATURES[0],
+                   results=acquis.results_text(enrolment))
     return context
 
 

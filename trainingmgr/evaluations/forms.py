@@ -5,9 +5,9 @@ question, required answers on submit, 5000 characters) live in evaluations.servi
 the questions through ``Form.apply_errors``."""
 from __future__ import annotations
 
-from wtforms import RadioField, SelectMultipleField, TextAreaField
+from wtforms import RadioField, SelectField, SelectMultipleField, SubmitField, TextAreaField
 
-from ..core.forms import Form, choices
+from ..core.forms import Form, choices, max_length
 from .models import Questionnaire, Response
 from .services import MAX_TEXT, initial_form_data
 
@@ -53,3 +53,10 @@ def answers_form(questionnaire: Questionnaire, response: Response | None = None)
     attrs["questions"] = {f"q{q.id}": q for q in questionnaire.questions}
     form_class = type("QuestionnaireForm", (AnswersForm,), attrs)
     return form_class(data=initial_form_data(response))
+
+
+class AlertForm(Form):
+    status = SelectField("Suite donnée", choices=[("handled", "Traitée"), ("dismissed", "Classée sans suite")],
+                         validate_choice=False)
+    note = TextAreaField("Ce qui a été fait", validators=[max_length(5000)])
+    submit = SubmitField("Enregistrer")

@@ -130,18 +130,38 @@ def send_survey(payload: dict) -> None:
     now = utcnow()
     for recipient in _recipients(session, kind):
         key = f"{kind}:{session.id}:{recipient['key']}"
-        if db.session.scalar(select(SurveyInvitation.id).where(SurveyInvitation.key == key)) is not None:
-            continue
-        invitation = SurveyInvitation(key=key, kind=kind, questionnaire_id=questionnaire.id, session_id=session.id,
-                                      enrolment_id=recipient.get("enrolment_id"), company_id=recipient.get("company_id"),
-                                      trainer_id=recipient.get("trainer_id"), recipient_email=recipient["email"],
-                                      recipient_name=recipient["name"][:200], sent_at=now)
-        db.session.add(invitation)
+        invitation = db.session.scalar(select(SurveyInvitation).where(SurveyInvitation.key == key))
+        if invitation is not None and (invitation.sent_at is not None or invitation.responded_at is not None):
+            continue  # sent already, or answered on the spot after the last signature
+        if invitation is None:
+            invitation = SurveyInvitation(key=key, kind=kind, questionnaire_id=questionnaire.id,
+                                          session_id=session.id, enrolment_id=recipient.get("enrolment_id"),
+                                          company_id=recipient.get("company_id"), trainer_id=recipient.get("trainer_id"),
+                                          recipient_email=recipient["email"], recipient_name=recipient["name"][:200])
+            db.session.add(invitation)
+        invitation.sent_at = now
         db.session.flush()
         _mail(invitation, reminder=False)
         for n, days in enumerate(current_app.config["SURVEY_REMINDER_DAYS"], start=1):
             schedule_job("survey_remind", f"survey-remind:{invitation.id}:{n}", now + dt.timedelta(days=days),
                          {"invitation_id": invitation.id})
+
+
+def hot_invitation_on_site(session: TrainingSession, enrolment: Enrolment) -> SurveyInvitation | None:
+    """The trainee's hot survey, offered right after their signature of the session's last half-day (kiosk,
+    QR code or link); the e-mail at the end of the session then goes only to those who did not answer."""
+    questionnaire = survey_questionnaire("hot", session.course_id)
+    if questionnaire is None:
+        return None
+    key = f"hot:{session.id}:enrolment:{enrolment.id}"
+    invitation = db.session.scalar(select(SurveyInvitation).where(SurveyInvitation.key == key))
+    if invitation is None:
+        invitation = SurveyInvitation(key=key, kind="hot", questionnaire_id=questionnaire.id, session_id=session.id,
+                                      enrolment_id=enrolment.id, recipient_email=enrolment.trainee.email,
+                                      recipient_name=enrolment.trainee.full_name[:200])
+        db.session.add(invitation)
+        db.session.flush()
+    return invitation
 
 
 @job_handler("survey_remind")
@@ -191,7 +211,10 @@ def answer(invitation: SurveyInvitation, data: dict, *, submit: bool) -> Respons
         invitation.response_id = response.id
     save_answers(response, data, submit=submit)
     if submit:
+        from .alerts import check_response
+
         invitation.responded_at = utcnow()
+        check_response(response)
         if invitation.questionnaire.anonymous:
             invitation.response_id = None
     return response

@@ -1,16 +1,21 @@
 """The survey page reached from its e-mailed link: /s/<token> (no login; save and resume, then send)."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from ..accounts.permissions import staff_required
 
 from ..core.web import form_page, run_form
 from ..extensions import limiter
 from ..organisation.services import get_organisation
+from . import alerts as alerts_service
 from . import surveys
-from .forms import answers_form
+from .forms import AlertForm, answers_form
 from .models import QUESTIONNAIRE_KINDS
 
 bp = Blueprint("surveys", __name__, url_prefix="/s")
+alerts_bp = Blueprint("survey_alerts", __name__, url_prefix="/evaluations/alerts")
 
 
 def _limit() -> str:
@@ -34,3 +39,24 @@ def answer(token: str):
     return form_page("evaluations/survey.html", form, invitation=invitation, questionnaire=questionnaire,
                      kind_label=QUESTIONNAIRE_KINDS[invitation.kind], org=get_organisation(),
                      answered=invitation.responded_at is not None)
+
+
+@alerts_bp.route("/")
+@staff_required
+def alerts():
+    status = request.args.get("status", "open")
+    return render_template("evaluations/alerts.html", alerts=alerts_service.list_alerts(status or None),
+                           status=status, statuses=alerts_service.ALERT_STATUSES, form=AlertForm())
+
+
+@alerts_bp.route("/<int:alert_id>", methods=["POST"])
+@staff_required
+def close(alert_id: int):
+    form = AlertForm()
+    ok, alert = run_form(form, lambda: alerts_service.close_alert(alert_id, form.status.data, form.note.data or "",
+                                                                 current_user))
+    if ok:
+        flash("Alerte " + alerts_service.ALERT_STATUSES[alert.status].lower() + ".", "success")
+        return redirect(url_for("survey_alerts.alerts"))
+    return form_page("evaluations/alerts.html", form, alerts=alerts_service.list_alerts("open"), status="open",
+                     statuses=alerts_service.ALERT_STATUSES, failed=alert_id)

@@ -47,6 +47,9 @@ def dashboard():
     context = {"sessions": sessions, "taken": taken, "course_gaps": [], "requests": []}
     if current_user.is_staff:  # warnings are the advisor's to-do list
         context["requests"] = pending_requests()
+        from ..evaluations.alerts import open_alerts_count
+
+        context["survey_alerts"] = open_alerts_count()
         context["warnings"] = {s.id: services.session_warnings(s, taken[s.id]) for s in sessions}
         org = get_organisation()
         for course in list_courses((CourseStatus.PUBLISHED.value,)):

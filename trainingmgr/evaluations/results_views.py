@@ -1,0 +1,108 @@
+"""Staff pages of the survey and evaluation results: a year, a session, a course; their CSV and XLSX exports."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, render_template, request
+from flask_login import current_user
+from markupsafe import Markup
+
+from ..accounts.permissions import staff_required
+from ..catalogue.services import get_course
+from ..core.timeutil import paris_today
+from ..core.web import fail
+from ..sessions.services import get_session
+from . import results as service
+from .models import QUESTIONNAIRE_KINDS
+
+bp = Blueprint("results", __name__, url_prefix="/evaluations")
+
+EXPORTS = {
+    "csv": ("text/csv; charset=utf-8", service.to_csv),
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", service.to_xlsx),
+}
+
+
+def _year(required: bool) -> int | None:
+    raw = request.args.get("year", "").strip()
+    if not raw:
+        return paris_today().year if required else None
+    if not raw.isdigit() or not 2000 <= int(raw) <= 2100:
+        fail(400, f"Année invalide : « {raw} ».")
+    return int(raw)
+
+
+def _kinds() -> list[str] | None:
+    kind = request.args.get("kind", "").strip()
+    if not kind:
+        return None
+    if kind not in QUESTIONNAIRE_KINDS:
+        fail(400, "Type de questionnaire inconnu.")
+    return [kind]
+
+
+def _charts(results: service.Results) -> dict:
+    """{"averages": {group key: svg}, "distributions": {(group key, question key): svg}} as safe markup."""
+    averages, distributions = {}, {}
+    for group in results.questionnaires:
+        svg = service.averages_chart(group)
+        if svg:
+            averages[group.key] = Markup(svg)
+        for question in group.scale_questions:
+            if question.answers:
+                distributions[(group.key, question.key)] = Markup(service.distribution_chart(question))
+    return {"averages": averages, "distributions": distributions}
+
+
+def _page(template: str, results: service.Results, **context):
+    return render_template(template, results=results, charts=_charts(results), kinds=QUESTIONNAIRE_KINDS,
+                           kind=request.args.get("kind", ""), **context)
+
+
+def _export(results: service.Results, fmt: str) -> Response:
+    mimetype, build = EXPORTS[fmt]
+    filename = service.export_filename(results, fmt)
+    return Response(build(results), mimetype=mimetype,
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@bp.route("/")
+@staff_required
+def index():
+    year = _year(required=True)
+    results = service.year_results(year, _kinds())
+    return _page("evaluations/results_index.html", results, year=year,
+                 years=service.available_years(paris_today().year))
+
+
+@bp.route("/export.<any(csv, xlsx):fmt>")
+@staff_required
+def export_year(fmt: str):
+    return _export(service.year_results(_year(required=True), _kinds()), fmt)
+
+
+@bp.route("/sessions/<int:session_id>")
+@staff_required
+def session(session_id: int):
+    training_session = get_session(session_id, current_user)
+    return _page("evaluations/results_session.html", service.session_results(training_session, _kinds()),
+                 session=training_session)
+
+
+@bp.route("/sessions/<int:session_id>/export.<any(csv, xlsx):fmt>")
+@staff_required
+def export_session(session_id: int, fmt: str):
+    return _export(service.session_results(get_session(session_id, current_user), _kinds()), fmt)
+
+
+@bp.route("/courses/<int:course_id>")
+@staff_required
+def course(course_id: int):
+    found = get_course(course_id)
+    year = _year(required=False)
+    return _page("evaluations/results_course.html", service.course_results(found, year, _kinds()), course=found,
+                 year=year, years=service.available_years(paris_today().year))
+
+
+@bp.route("/courses/<int:course_id>/export.<any(csv, xlsx):fmt>")
+@staff_required
+def export_course(course_id: int, fmt: str):
+    return _export(service.course_results(get_course(course_id), _year(required=False), _kinds()), fmt)
