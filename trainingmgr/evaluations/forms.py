@@ -56,7 +56,7 @@ def answers_form(questionnaire: Questionnaire, response: Response | None = None)
 
 
 class AlertForm(Form):
-    status = SelectField("Suite donnée", choices=[("handled", "Traitée"), ("dismissed", "Classée sans suite")],
+    status = SelectField("Suite donnée", choices=choices([("handled", "Traitée"), ("dismissed", "Classée sans suite")]),
                          validate_choice=False)
     note = TextAreaField("Ce qui a été fait", validators=[max_length(5000)])
     submit = SubmitField("Enregistrer")
