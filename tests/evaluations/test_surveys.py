@@ -91,6 +91,7 @@ def test_the_schedule_follows_the_end_of_the_session(ended):
     due = {key: job.due_at for key, job in jobs("survey_send").items()}
     assert due == {f"survey:hot:{session.id}": end, f"survey:trainer_report:{session.id}": end,
                    f"survey:client:{session.id}": end + dt.timedelta(days=7),
+                   f"survey:funder:{session.id}": end + dt.timedelta(days=7),
                    f"survey:cold:{session.id}": end + dt.timedelta(days=60)}
 
 
@@ -330,3 +331,21 @@ def test_public_indicators_appear_from_five_responses(ended, world, client, make
     assert '<strong data-field="satisfaction">60 %</strong>' in body and "D'après 5 questionnaires" in body
     assert '<strong data-field="trainees">3</strong> stagiaires formés' in body
     assert '<strong data-field="completion">100 %</strong>' in body  # the three trainees completed
+
+
+def test_the_funder_survey_goes_to_the_opco_adviser(ended, users):
+    from trainingmgr.enrolments.services import save_funding_line
+
+    session, (first, second, _) = ended
+    for enrolment in (first, second):  # two files of the same OPCO adviser: one survey
+        save_funding_line(enrolment, None, {"kind": "opco", "amount": "600.00", "opco_name": "OPCO EP",
+                                            "opco_contact_email": "Conseil.EP@opco.example"}, users["advisor"])
+    db.session.commit()
+    run_due_jobs(paris(MONDAY, "17:30") + dt.timedelta(days=7, minutes=1))
+    db.session.commit()
+    assert [m.recipient for m in outbox("survey_funder")] == ["conseil.ep@opco.example"]
+    with pytest.raises(Exception) as bad:
+        save_funding_line(first, None, {"kind": "opco", "amount": "1.00", "opco_name": "OPCO EP",
+                                        "opco_contact_email": "pas-une-adresse"}, users["advisor"])
+    assert "opco_contact_email" in bad.value.fields
+    db.session.rollback()

@@ -220,6 +220,7 @@ ENROLMENTS = (
                     "email": "julie.martin@garonne-archi.example", "job_title": "Secrétaire technique",
                     "bpf_status": "employee"}, "44306184100021", "admitted",
      [{"kind": "opco", "amount": "420.00", "opco_name": "OPCO EP", "opco_status": "agreed",
+       "opco_contact_email": "conseillere.toulouse@opco-ep.example",
        "opco_file_number": "EP-2026-004217", "opco_member_number": "A123456", "requested_amount": "600.00",
        "agreed_amount": "420.00", "subrogation": True},
       {"kind": "company", "amount": "180.00"}]),

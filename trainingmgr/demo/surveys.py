@@ -47,6 +47,15 @@ DEFAULT_SURVEYS = [
          {"kind": "yes_no", "text": "Feriez-vous de nouveau appel à nous ?"},
          {"kind": "text", "text": "Vos remarques", "required": False},
      ]},
+    {"kind": "funder", "title": "Retour du financeur", "anonymous": False,
+     "intro": "Vous avez financé cette formation : votre retour nous aide à améliorer nos dossiers et nos actions.",
+     "questions": [
+         {"kind": "scale", "text": "Qualité et complétude du dossier transmis (convention, programme, devis)",
+          "help": SCALE_HELP},
+         {"kind": "scale", "text": "Délai et qualité des justificatifs après la formation (émargement, certificat)",
+          "help": SCALE_HELP},
+         {"kind": "text", "text": "Vos remarques", "required": False},
+     ]},
     {"kind": "trainer_report", "title": "Bilan du formateur", "anonymous": False,
      "intro": "Votre bilan de la session, pour le suivi qualité.",
      "questions": [

@@ -89,6 +89,7 @@ class FundingForm(Form):
     opco_status = SelectField("État de la demande", choices=choices(OPCO_STATUSES.items(), blank="—"), default="")
     opco_file_number = StringField("N° de dossier OPCO", validators=[max_length(60)])
     opco_member_number = StringField("N° d'adhérent", validators=[max_length(60)])
+    opco_contact_email = EmailField("E-mail du conseiller OPCO (retour du financeur)", validators=[max_length(254)])
     requested_amount = FrenchDecimalField("Montant demandé", validators=[Optional()])
     agreed_amount = FrenchDecimalField("Montant accordé", validators=[Optional()])
     subrogation = BooleanField("Subrogation de paiement (l'OPCO paie l'organisme)")

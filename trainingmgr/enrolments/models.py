@@ -165,6 +165,8 @@ class FundingLine(db.Model):
     opco_name: Mapped[str] = mapped_column(String(60), default="")
     opco_file_number: Mapped[str] = mapped_column(String(60), default="")
     opco_member_number: Mapped[str] = mapped_column(String(60), default="")
+    # The OPCO's adviser for this file: they receive the funder's feedback survey after the session.
+    opco_contact_email: Mapped[str] = mapped_column(String(254), default="", server_default="")
     requested_amount: Mapped[Decimal | None] = mapped_column(Money())
     agreed_amount: Mapped[Decimal | None] = mapped_column(Money())
     subrogation: Mapped[bool] = mapped_column(default=False)

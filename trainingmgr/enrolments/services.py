@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from ..accounts.models import User
+from ..accounts.services import normalise_email
 from ..companies.models import OPCOS, Company
 from ..companies.services import find_or_create_company, get_company
 from ..core.errors import ConflictError, ErrorCollector, NotFoundError, PermissionDenied, ValidationError
@@ -517,6 +518,10 @@ def clean_funding_data(data: dict, enrolment: Enrolment) -> dict:
             errors.add(key, f"Ce champ ne doit pas dépasser {limit} caractères.")
         out[key] = value[:limit]
     out["subrogation"] = bool(data.get("subrogation"))
+    out["opco_contact_email"] = ""
+    if kind == "opco" and str(data.get("opco_contact_email") or "").strip():
+        out["opco_contact_email"] = errors.run(normalise_email, str(data.get("opco_contact_email")),
+                                               field="opco_contact_email") or ""
     out["buyer_siret"] = ""
     out["payer_company"] = enrolment.company
     if kind == "opco":

@@ -27,7 +27,8 @@ QUESTIONNAIRE_KINDS = {
     "trainer_report": "Bilan du formateur",
 }
 # Surveys sent after a session, to whom, and when (days after the end of the last slot; None: at the end).
-SURVEY_AUDIENCES = {"hot": "trainee", "cold": "trainee", "client": "client", "trainer_report": "trainer"}
+SURVEY_AUDIENCES = {"hot": "trainee", "cold": "trainee", "client": "client", "funder": "funder",
+                    "trainer_report": "trainer"}
 QUESTION_KINDS = {
     "scale": "Échelle de 1 à 5",
     "single": "Choix unique",

@@ -3,7 +3,8 @@
 When a session ends (sessions.session_completed), jobs are scheduled from the end of its last slot:
 - the hot satisfaction survey to each trainee who attended, at once;
 - the trainer's end-of-session report to each trainer, at once;
-- the client company survey to each client company's contact, at J+SURVEY_CLIENT_DAYS (7);
+- the client company survey to each client company's contact, and the funder's feedback survey to each OPCO
+  adviser recorded on the funding lines, at J+SURVEY_CLIENT_DAYS (7);
 - the cold evaluation to each trainee who attended, at J+ the course's days (SURVEY_COLD_DAYS, 60).
 Each send creates one invitation per person (never two), e-mails its link through the outbox, and
 schedules reminders at J+3 and J+7 after the send, which stop once the person has answered.
@@ -57,7 +58,8 @@ def schedule_surveys(session: TrainingSession) -> list[str]:
     end = _last_end(session)
     config = current_app.config
     cold_days = session.course.cold_survey_days or config["SURVEY_COLD_DAYS"]
-    due = {"hot": end, "trainer_report": end, "client": end + dt.timedelta(days=config["SURVEY_CLIENT_DAYS"]),
+    client = end + dt.timedelta(days=config["SURVEY_CLIENT_DAYS"])
+    due = {"hot": end, "trainer_report": end, "client": client, "funder": client,
            "cold": end + dt.timedelta(days=cold_days)}
     for kind, when in due.items():
         schedule_job("survey_send", f"survey:{kind}:{session.id}", when, {"session_id": session.id, "kind": kind})
@@ -78,6 +80,16 @@ def _recipients(session: TrainingSession, kind: str) -> list[dict]:
                                                                 Enrolment.status.in_(ATTENDED)))
         return [{"key": f"enrolment:{e.id}", "enrolment_id": e.id, "email": e.trainee.email,
                  "name": e.trainee.full_name} for e in enrolments if e.trainee.email]
+    if audience == "funder":  # one per OPCO adviser recorded on the session's funding lines
+        from ..enrolments.models import FundingLine
+
+        advisers = {}
+        for line in db.session.scalars(select(FundingLine).join(Enrolment).where(
+                Enrolment.session_id == session.id, Enrolment.status.in_(ATTENDED + ("no_show",)),
+                FundingLine.kind == "opco", FundingLine.opco_contact_email != "")):
+            advisers.setdefault(line.opco_contact_email, line.opco_name)
+        return [{"key": f"opco:{email}", "email": email, "name": f"{name} ({email})"}
+                for email, name in sorted(advisers.items())]
     if audience == "trainer":
         return [{"key": f"trainer:{t.id}", "trainer_id": t.id, "email": t.email, "name": t.full_name}
                 for t in session.trainers if t.email]
