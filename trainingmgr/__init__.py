@@ -95,7 +95,7 @@ def _register_blueprints(app: Flask) -> None:
     from .enrolments.views import bp as enrolments_bp
     from .evaluations.acquis_views import bp as acquis_bp
     from .evaluations.results_views import bp as results_bp
-    from .evaluations.views import alerts_bp
+    from .evaluations.views import alerts_bp, editor_bp
     from .evaluations.views import bp as surveys_bp
     from .files.views import bp as files_bp
     from .messaging.views import bp as messaging_bp
@@ -108,7 +108,7 @@ def _register_blueprints(app: Flask) -> None:
     for bp in (accounts_bp, public_bp, courses_bp, companies_bp, files_bp, organisation_bp, resources_bp,
                sessions_bp, trainee_portal_bp, trainees_bp, enrolments_bp, public_enrol_bp,
                messaging_bp, attendance_bp, signing_bp, documents_bp, verify_bp, surveys_bp, acquis_bp, alerts_bp,
-               results_bp):
+               results_bp, editor_bp):
         app.register_blueprint(bp)
     init_api(app)
 

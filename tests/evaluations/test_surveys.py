@@ -349,3 +349,42 @@ def test_the_funder_survey_goes_to_the_opco_adviser(ended, users):
                                         "opco_contact_email": "pas-une-adresse"}, users["advisor"])
     assert "opco_contact_email" in bad.value.fields
     db.session.rollback()
+
+
+# --------------------------------------------------------------------------- editing makes a new version
+
+
+def test_editing_a_questionnaire_makes_a_new_version_and_keeps_the_answers(ended, client, advisor_client):
+    from trainingmgr.evaluations.models import Questionnaire
+
+    _, (first, _, _) = ended
+    run_due_jobs(paris(MONDAY, "17:30"))
+    db.session.commit()
+    invitation = _hot_invitation(first)
+    client.post(survey_url(invitation).split("localhost", 1)[1], data={**_answers(invitation), "action": "submit"})
+    old = db.session.scalar(select(Questionnaire).where(Questionnaire.kind == "hot", Questionnaire.active.is_(True)))
+    body = page(advisor_client.get(f"/evaluations/questionnaires/{old.id}/edit"))
+    assert "Organisation (convocation, accueil, salle, horaires)" in body
+    data = {"title": "Votre avis (v2)", "intro": "", "anonymous": "y"}
+    for i, question in enumerate(old.questions):
+        data.update({f"questions-{i}-kind": question.kind, f"questions-{i}-text": question.text,
+                     f"questions-{i}-required": "y" if question.required else "",
+                     f"questions-{i}-choices": "\n".join(c.text for c in question.choices)})
+    n = len(old.questions)
+    data.update({f"questions-{n}-kind": "single", f"questions-{n}-text": "Comment nous avez-vous connus ?",
+                 f"questions-{n}-choices": "Internet\nBouche à oreille", f"questions-{n}-required": "y"})
+    response = advisor_client.post(f"/evaluations/questionnaires/{old.id}/edit", data=data)
+    assert response.status_code == 302, page(response)
+    db.session.expire_all()
+    new = db.session.scalar(select(Questionnaire).where(Questionnaire.kind == "hot", Questionnaire.active.is_(True)))
+    assert (new.version, new.title, new.anonymous, len(new.questions)) == (old.version + 1, "Votre avis (v2)", True, n + 1)
+    assert not db.session.get(Questionnaire, old.id).active
+    answered = db.session.get(Response, db.session.get(SurveyInvitation, invitation.id).response_id)
+    assert answered.questionnaire_id == old.id and len(answered.answers) > 0  # the answers keep their version
+    # A choice question with one answer only is refused, with the row number, and nothing is saved.
+    data[f"questions-{n}-choices"] = "Internet"
+    response = advisor_client.post(f"/evaluations/questionnaires/{new.id}/edit", data=data)
+    assert response.status_code == 422 and f"Question {n + 1} : Une question à choix propose au moins deux" in page(response)
+    db.session.expire_all()
+    assert db.session.scalar(select(Questionnaire).where(Questionnaire.kind == "hot",
+                                                         Questionnaire.active.is_(True))).id == new.id

@@ -91,5 +91,39 @@ def load_past_session(course: Course, location: Location, trainer: Trainer, advi
                                          "téléphone déchargé, a signé la feuille papier de secours."},
                        advisor, now=_at(day + dt.timedelta(days=1), "09:05"))
     change_status(session, SessionStatus.COMPLETED.value, advisor, now=_at(day, "17:35"))
+    _feedback(session, enrolments, trainer_user, _at(day, "17:40"))
     return [f"Session {session.label} réalisée : émargement complet (lien, QR code, poste du formateur, "
-            "retard, correction), statuts et heures des stagiaires."]
+            "retard, correction), statuts et heures des stagiaires, acquis, enquête à chaud."]
+
+
+# Per trainee: the acquis level of each objective (in order), and the hot survey's notes (None: not answered).
+ACQUIS = (("acquired", "acquired", "partial", "acquired", "acquired"),
+          ("acquired", "partial", "partial", "acquired", "not_acquired"),
+          ("acquired", "acquired", "acquired", "acquired", "acquired"))
+HOT_NOTES = (5, 4, None)
+
+
+def _feedback(session, enrolments, trainer_user, at) -> None:
+    """The trainer's acquis per objective, and the hot survey sent with two of the three trainees' answers."""
+    from ..evaluations import acquis, surveys
+
+    objectives = list(session.course_version.objectives)
+    for enrolment, levels in zip(enrolments, ACQUIS):
+        for objective, level in zip(objectives, levels):
+            acquis.record(session, enrolment, objective.id, level, "", trainer_user, now=at)
+    surveys.send_survey({"session_id": session.id, "kind": "hot"})
+    db.session.flush()
+    for enrolment, note in zip(enrolments, HOT_NOTES):
+        invitation = surveys.hot_invitation_on_site(session, enrolment)
+        if note is None or invitation is None:
+            continue
+        data = {}
+        for question in invitation.questionnaire.questions:
+            if question.kind == "scale":
+                data[f"q{question.id}"] = note
+            elif question.kind == "single" and len(question.choices) == 11:
+                data[f"q{question.id}"] = question.choices[note * 2].id  # 10 or 8 out of 10
+            elif question.kind == "text":
+                data[f"q{question.id}"] = ("Formation très concrète, le formateur connaît parfaitement Chorus Pro."
+                                           if note == 5 else "Bien, un peu rapide sur le DUME l'après-midi.")
+        surveys.answer(invitation, data, submit=True)

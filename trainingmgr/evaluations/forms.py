@@ -5,10 +5,22 @@ question, required answers on submit, 5000 characters) live in evaluations.servi
 the questions through ``Form.apply_errors``."""
 from __future__ import annotations
 
-from wtforms import RadioField, SelectField, SelectMultipleField, SubmitField, TextAreaField
+from wtforms import (
+    BooleanField,
+    FieldList,
+    FormField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms import Form as WTFormsBaseForm
 
 from ..core.forms import Form, choices, max_length
-from .models import Questionnaire, Response
+from .models import QUESTION_KINDS, Questionnaire, Response
 from .services import MAX_TEXT, initial_form_data
 
 SCALE_CHOICES = [(str(i), str(i)) for i in range(1, 6)]
@@ -60,3 +72,25 @@ class AlertForm(Form):
                          validate_choice=False)
     note = TextAreaField("Ce qui a été fait", validators=[max_length(5000)])
     submit = SubmitField("Enregistrer")
+
+
+class QuestionRowForm(WTFormsBaseForm):
+    kind = SelectField("Type", choices=choices(QUESTION_KINDS.items()), validate_choice=False)
+    text = TextAreaField("Question", validators=[max_length(2000)])
+    help = StringField("Aide", validators=[max_length(1000)])
+    required = BooleanField("Obligatoire", default=True)
+    role = HiddenField()
+    choices = TextAreaField("Réponses proposées (une par ligne ; « * » devant une bonne réponse)",
+                            validators=[max_length(5000)])
+
+
+class QuestionnaireEditForm(Form):
+    title = StringField("Titre", validators=[max_length(200)])
+    intro = TextAreaField("Introduction", validators=[max_length(5000)])
+    anonymous = BooleanField("Réponses anonymes")
+    questions = FieldList(FormField(QuestionRowForm), min_entries=1)
+    submit = SubmitField("Enregistrer une nouvelle version")
+
+    def edit_data(self) -> dict:
+        return {"title": self.title.data, "intro": self.intro.data, "anonymous": self.anonymous.data,
+                "questions": [row.data for row in self.questions]}

@@ -10,12 +10,14 @@ from ..core.web import form_page, run_form
 from ..extensions import limiter
 from ..organisation.services import get_organisation
 from . import alerts as alerts_service
+from . import editor
 from . import surveys
-from .forms import AlertForm, answers_form
+from .forms import AlertForm, QuestionnaireEditForm, answers_form
 from .models import QUESTIONNAIRE_KINDS
 
 bp = Blueprint("surveys", __name__, url_prefix="/s")
 alerts_bp = Blueprint("survey_alerts", __name__, url_prefix="/evaluations/alerts")
+editor_bp = Blueprint("questionnaires", __name__, url_prefix="/evaluations/questionnaires")
 
 
 def _limit() -> str:
@@ -60,3 +62,37 @@ def close(alert_id: int):
         return redirect(url_for("survey_alerts.alerts"))
     return form_page("evaluations/alerts.html", form, alerts=alerts_service.list_alerts("open"), status="open",
                      statuses=alerts_service.ALERT_STATUSES, failed=alert_id)
+
+
+# --------------------------------------------------------------------------- editing questionnaires
+
+
+@editor_bp.route("/")
+@staff_required
+def questionnaires():
+    return render_template("evaluations/questionnaires.html", questionnaires=editor.list_questionnaires(),
+                           kinds=QUESTIONNAIRE_KINDS)
+
+
+BLANK_ROWS = 3
+
+
+@editor_bp.route("/<int:questionnaire_id>/edit", methods=["GET", "POST"])
+@staff_required
+def edit(questionnaire_id: int):
+    questionnaire = editor.get_questionnaire(questionnaire_id)
+    if request.method == "GET":
+        rows = [{"kind": q.kind, "text": q.text, "help": q.help, "required": q.required, "role": q.role,
+                 "choices": editor.choices_text(q)} for q in questionnaire.questions]
+        rows += [{"kind": "scale", "text": "", "help": "", "required": True, "role": "", "choices": ""}] * BLANK_ROWS
+        form = QuestionnaireEditForm(data={"title": questionnaire.title, "intro": questionnaire.intro,
+                                           "anonymous": questionnaire.anonymous, "questions": rows})
+    else:
+        form = QuestionnaireEditForm()
+    ok, created = run_form(form, lambda: editor.save_new_version(questionnaire, form.edit_data()))
+    if ok:
+        flash(f"Version {created.version} enregistrée : elle sert aux prochains envois ; les réponses déjà données "
+              "restent attachées à la version précédente.", "success")
+        return redirect(url_for("questionnaires.edit", questionnaire_id=created.id))
+    return form_page("evaluations/questionnaire_edit.html", form, questionnaire=questionnaire,
+                     kinds=QUESTIONNAIRE_KINDS)
