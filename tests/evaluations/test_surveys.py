@@ -388,3 +388,39 @@ def test_editing_a_questionnaire_makes_a_new_version_and_keeps_the_answers(ended
     db.session.expire_all()
     assert db.session.scalar(select(Questionnaire).where(Questionnaire.kind == "hot",
                                                          Questionnaire.active.is_(True))).id == new.id
+
+
+def test_a_course_quiz_on_the_acquis_is_sent_and_scored(ended, world, client):
+    from trainingmgr.evaluations.results import session_results
+    from trainingmgr.evaluations.services import create_questionnaire
+    from trainingmgr.evaluations.surveys import schedule_surveys
+
+    session, (first, second, third) = ended
+    quiz = create_questionnaire({"kind": "acquis", "title": "Quiz DUME", "course": world.dume, "questions": [
+        {"kind": "single", "text": "Le DUME remplace…", "choices": [{"text": "la DC1 et la DC2", "correct": True, "points": 2},
+                                                                    {"text": "le Kbis", "correct": False}]},
+        {"kind": "multiple", "text": "Chorus Pro reçoit les factures…",
+         "choices": [{"text": "de l'État", "correct": True, "points": 1},
+                     {"text": "des collectivités", "correct": True, "points": 1},
+                     {"text": "des particuliers", "correct": False}]}]})
+    db.session.commit()
+    schedule_surveys(session)  # already scheduled at the end of the session: the quiz is added, nothing doubled
+    db.session.commit()
+    assert f"survey:acquis:{session.id}" in jobs("survey_send")
+    run_due_jobs(paris(MONDAY, "17:30"))
+    db.session.commit()
+    assert len(outbox("survey_acquis")) == 3
+    single, multiple = quiz.questions
+    right, wrong = single.choices[0].id, single.choices[1].id
+    answers = {first: (right, [multiple.choices[0].id, multiple.choices[1].id]),  # 4 of 4 points
+               second: (wrong, [multiple.choices[0].id])}  # 1 of 4 points
+    for enrolment, (one, many) in answers.items():
+        invitation = db.session.scalar(select(SurveyInvitation).where(SurveyInvitation.enrolment_id == enrolment.id,
+                                                                      SurveyInvitation.kind == "acquis"))
+        url = survey_url(invitation).split("localhost", 1)[1]
+        response = client.post(url, data={f"q{single.id}": str(one), f"q{multiple.id}": [str(m) for m in many],
+                                          "action": "submit"})
+        assert response.status_code == 302, page(response)
+    db.session.expire_all()
+    (group,) = [g for g in session_results(session).questionnaires if g.kind == "acquis"]
+    assert (group.score_points, group.score_max, str(group.score_percent)) == (5, 8, "62.5")

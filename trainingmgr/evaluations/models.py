@@ -28,7 +28,7 @@ QUESTIONNAIRE_KINDS = {
 }
 # Surveys sent after a session, to whom, and when (days after the end of the last slot; None: at the end).
 SURVEY_AUDIENCES = {"hot": "trainee", "cold": "trainee", "client": "client", "funder": "funder",
-                    "trainer_report": "trainer"}
+                    "trainer_report": "trainer", "acquis": "trainee"}
 QUESTION_KINDS = {
     "scale": "Échelle de 1 à 5",
     "single": "Choix unique",

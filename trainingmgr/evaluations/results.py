@@ -222,6 +222,16 @@ class QuestionnaireResult:
     responded: int = 0
     responses: int = 0
     questions: list[QuestionResult] = field(default_factory=list)
+    # Quizzes (questions with points): the scores of the submitted responses, as a share of their maximum.
+    score_points: Decimal = Decimal(0)
+    score_max: Decimal = Decimal(0)
+
+    @property
+    def score_percent(self) -> Decimal | None:
+        """The average quiz result in % (points obtained / points available), or None without scored questions."""
+        if not self.score_max:
+            return None
+        return (Decimal(100) * self.score_points / self.score_max).quantize(Decimal("0.1"))
 
     @property
     def kind_label(self) -> str:
@@ -558,6 +568,9 @@ def _compute(scope: Select, *, title: str, merged: bool, kinds: tuple[str, ...] 
     for response in responses:
         gkey = group_of[response.questionnaire_id]
         groups[gkey].responses += 1
+        if response.max_score:
+            groups[gkey].score_points += response.score or 0
+            groups[gkey].score_max += response.max_score
         summary = summaries.get(response.session_id)
         if summary is not None:
             summary.responses += 1

@@ -5,7 +5,8 @@ When a session ends (sessions.session_completed), jobs are scheduled from the en
 - the trainer's end-of-session report to each trainer, at once;
 - the client company survey to each client company's contact, and the funder's feedback survey to each OPCO
   adviser recorded on the funding lines, at J+SURVEY_CLIENT_DAYS (7);
-- the cold evaluation to each trainee who attended, at J+ the course's days (SURVEY_COLD_DAYS, 60).
+- the cold evaluation to each trainee who attended, at J+ the course's days (SURVEY_COLD_DAYS, 60);
+- the course's acquis quiz (an "acquis" questionnaire with scored questions), when it has one, at the end.
 Each send creates one invitation per person (never two), e-mails its link through the outbox, and
 schedules reminders at J+3 and J+7 after the send, which stop once the person has answered.
 """
@@ -61,6 +62,8 @@ def schedule_surveys(session: TrainingSession) -> list[str]:
     client = end + dt.timedelta(days=config["SURVEY_CLIENT_DAYS"])
     due = {"hot": end, "trainer_report": end, "client": client, "funder": client,
            "cold": end + dt.timedelta(days=cold_days)}
+    if survey_questionnaire("acquis", session.course_id) is not None:
+        due["acquis"] = end  # the course's optional quiz on what was learnt, with the hot survey
     for kind, when in due.items():
         schedule_job("survey_send", f"survey:{kind}:{session.id}", when, {"session_id": session.id, "kind": kind})
     return list(due)
