@@ -80,8 +80,8 @@ def test_first_load_reports_everything_it_creates(demo):
     assert sum(line.startswith("Entreprise ") for line in demo) == 2
     assert sum(" inscrit(e) à " in line for line in demo) == 4  # two trainees in each seed session
     assert sum("réalisée : émargement complet" in line for line in demo) == 1
-    assert sum(line.startswith("Enquête «") for line in demo) == 5  # the default surveys
-    assert len(demo) == 10 + 2 + 2 + 4 + 1 + 5
+    assert sum(line.startswith("Enquête «") for line in demo) == 6  # the default surveys and the DUME quiz
+    assert len(demo) == 10 + 2 + 2 + 4 + 1 + 6
 
 
 def test_row_counts_after_first_load(demo):

@@ -92,6 +92,7 @@ def test_the_schedule_follows_the_end_of_the_session(ended):
     assert due == {f"survey:hot:{session.id}": end, f"survey:trainer_report:{session.id}": end,
                    f"survey:client:{session.id}": end + dt.timedelta(days=7),
                    f"survey:funder:{session.id}": end + dt.timedelta(days=7),
+                   f"survey:acquis:{session.id}": end,  # the DUME course has a quiz (demo defaults)
                    f"survey:cold:{session.id}": end + dt.timedelta(days=60)}
 
 
@@ -424,3 +425,18 @@ def test_a_course_quiz_on_the_acquis_is_sent_and_scored(ended, world, client):
     db.session.expire_all()
     (group,) = [g for g in session_results(session).questionnaires if g.kind == "acquis"]
     assert (group.score_points, group.score_max, str(group.score_percent)) == (5, 8, "62.5")
+
+
+def test_the_cold_delay_is_set_on_the_course_page(world, advisor_client):
+    response = advisor_client.post(f"/courses/{world.dume.id}/cold-survey", data={"cold_survey_days": "90"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert world.dume.cold_survey_days == 90
+    for bad in ("3", "abc", "1000"):
+        response = advisor_client.post(f"/courses/{world.dume.id}/cold-survey", data={"cold_survey_days": bad})
+        assert response.status_code == 422 and "entre 7 et 365" in page(response), bad
+    db.session.expire_all()
+    assert world.dume.cold_survey_days == 90
+    assert advisor_client.post(f"/courses/{world.dume.id}/cold-survey", data={"cold_survey_days": ""}).status_code == 302
+    db.session.expire_all()
+    assert world.dume.cold_survey_days is None

@@ -232,6 +232,19 @@ def update_course(course: Course, data: dict, actor: User | None, slug: str | No
     return version
 
 
+def set_cold_survey_days(course: Course, value) -> None:
+    """When the cold evaluation leaves after a session of this course (days; empty: the organisation's
+    default, SURVEY_COLD_DAYS). A dispatch setting, not content: no new version."""
+    text = str(value if value is not None else "").strip()
+    if not text:
+        course.cold_survey_days = None
+        return
+    if not text.isdigit() or not 7 <= int(text) <= 365:
+        raise ValidationError("Indiquez un nombre de jours entre 7 et 365 (60 pour « J+2 mois »).",
+                              field="cold_survey_days")
+    course.cold_survey_days = int(text)
+
+
 def freeze_version(version: CourseVersion) -> None:
     if version.frozen_at is None:
         version.frozen_at = utcnow()

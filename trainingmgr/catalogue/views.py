@@ -6,6 +6,7 @@ from flask_login import current_user
 
 from ..accounts.permissions import staff_required
 from ..core.errors import DomainError
+from ..core.forms import Form
 from ..core.web import fail, form_page, run_form
 from ..extensions import db
 from ..organisation.services import get_organisation
@@ -84,6 +85,18 @@ def edit(course_id: int):
             flash("Formation enregistrée.", "success")
         return redirect(url_for("courses.show", course_id=course.id))
     return form_page("catalogue/form.html", form, course=course)
+
+
+@bp.route("/<int:course_id>/cold-survey", methods=["POST"])
+@staff_required
+def cold_survey(course_id: int):
+    course = services.get_course(course_id)
+    if not Form().validate_on_submit():  # the CSRF token only
+        fail(400, "Le formulaire a expiré : rechargez la page et recommencez.")
+    services.set_cold_survey_days(course, request.form.get("cold_survey_days"))
+    db.session.commit()
+    flash("Délai de l'évaluation à froid enregistré.", "success")
+    return redirect(url_for("courses.show", course_id=course.id))
 
 
 @bp.route("/<int:course_id>/status", methods=["POST"])

@@ -66,8 +66,34 @@ DEFAULT_SURVEYS = [
 ]
 
 
+DUME_QUIZ = {
+    "kind": "acquis", "title": "Quiz de fin de formation – DUME et Chorus Pro", "anonymous": False,
+    "intro": "Cinq minutes pour vérifier ce que vous avez retenu. Ce n'est pas un examen : vos résultats aident votre "
+             "formateur à mesurer l'atteinte des objectifs.",
+    "questions": [
+        {"kind": "single", "text": "Le DUME (document unique de marché européen) remplace…",
+         "choices": [{"text": "les formulaires DC1 et DC2", "correct": True, "points": 1},
+                     {"text": "l'extrait Kbis", "correct": False}, {"text": "l'acte d'engagement", "correct": False}]},
+        {"kind": "multiple", "text": "Quelles factures se déposent sur Chorus Pro ?",
+         "choices": [{"text": "Celles adressées à l'État", "correct": True, "points": 1},
+                     {"text": "Celles adressées aux collectivités territoriales", "correct": True, "points": 1},
+                     {"text": "Celles adressées à un particulier", "correct": False}]},
+        {"kind": "single", "text": "Un sous-traitant payé directement dépose sa facture…",
+         "choices": [{"text": "sur Chorus Pro, pour validation par le titulaire", "correct": True, "points": 1},
+                     {"text": "par courrier au comptable public", "correct": False}]},
+    ],
+}
+
+
 def load_default_surveys() -> list[str]:
+    from ..catalogue.models import Course
+
     done = []
+    dume = db.session.scalar(select(Course).where(Course.slug == "marches-publics-dume-et-chorus-pro"))
+    if dume is not None and db.session.scalar(select(Questionnaire.id).where(
+            Questionnaire.kind == "acquis", Questionnaire.course_id == dume.id).limit(1)) is None:
+        create_questionnaire({**DUME_QUIZ, "course": dume})
+        done.append(f"Enquête « {DUME_QUIZ['title']} » créée (évaluation des acquis).")
     for spec in DEFAULT_SURVEYS:
         exists = db.session.scalar(select(Questionnaire.id).where(Questionnaire.kind == spec["kind"],
                                                                  Questionnaire.course_id.is_(None)).limit(1))
