@@ -11,7 +11,7 @@ from trainingmgr.extensions import db
 from tests.api.test_enrolment_race import running_server
 from tests.attendance.conftest import paris
 from tests.attendance.test_browser import Phone, phone_browser
-from tests.evaluations.test_surveys import ended, frozen, run_due_jobs, surveys, _share_frozen  # noqa: F401
+from tests.evaluations.test_surveys import ended, frozen, run_due_jobs, surveys  # noqa: F401
 from tests.helpers import MONDAY
 
 

@@ -55,29 +55,23 @@ def ended(world, make_session, surveys, users):
     return session, enrolments
 
 
+_NOW: dict = {}  # the surveys' clock: set by the ``frozen`` fixture, moved by ``run_due_jobs``
+
+
 @pytest.fixture(autouse=True)
 def frozen(monkeypatch):
     """The surveys' clock follows the job runner's: ``run_due_jobs(at)`` below also sets it."""
-    state = {"now": paris(MONDAY, "17:30")}
-    monkeypatch.setattr("trainingmgr.evaluations.surveys.utcnow", lambda: state["now"])
-    return state
+    _NOW["now"] = paris(MONDAY, "17:30")
+    monkeypatch.setattr("trainingmgr.evaluations.surveys.utcnow", lambda: _NOW["now"])
+    yield _NOW
+    _NOW.clear()
 
 
 def run_due_jobs(at):
     from trainingmgr.messaging.services import run_due_jobs as run
 
-    _FROZEN["state"]["now"] = at
+    _NOW["now"] = at
     return run(at)
-
-
-_FROZEN: dict = {}
-
-
-@pytest.fixture(autouse=True)
-def _share_frozen(frozen):
-    _FROZEN["state"] = frozen
-    yield
-    _FROZEN.clear()
 
 
 def jobs(kind: str) -> dict[str, Job]:

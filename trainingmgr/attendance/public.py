@@ -95,17 +95,17 @@ def _sign_page(form, slot, enrolment, *, method: str, action: str, status: int |
     return page, status or code
 
 
+def _is_last_slot(slot) -> bool:
+    return slot.id == max(slot.session.slots, key=lambda s: (s.date, s.start_time)).id
+
+
 def _survey_after_last_signature(slot, enrolment):
-    """(url, answered) of the hot survey once the trainee has signed the session's last half-day."""
+    """(url, answered) of the hot survey offered once the trainee has signed the session's last half-day."""
     from ..evaluations.surveys import hot_invitation_on_site, survey_url
 
-    last = max(slot.session.slots, key=lambda s: (s.date, s.start_time))
-    if slot.id != last.id:
-        return None
-    invitation = hot_invitation_on_site(slot.session, enrolment)
+    invitation = hot_invitation_on_site(slot.session, enrolment, create=False) if _is_last_slot(slot) else None
     if invitation is None:
         return None
-    db.session.commit()
     return {"url": survey_url(invitation), "answered": invitation.responded_at is not None}
 
 
@@ -119,6 +119,10 @@ def _do_sign(form, slot, enrolment, method: str, actor=None):
         db.session.rollback()
         form.apply_errors(exc)
         return False, None
+    if _is_last_slot(slot):  # the end of the session: the hot survey is offered on the spot
+        from ..evaluations.surveys import hot_invitation_on_site
+
+        hot_invitation_on_site(slot.session, enrolment)
     db.session.commit()
     return True, record
 

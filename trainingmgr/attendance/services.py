@@ -140,12 +140,9 @@ def _append(slot: Slot, kind: str, *, unique_key: str | None = None, now: dt.dat
     return record
 
 
-def _locked(slot: Slot) -> AttendanceRecord | None:
-    return db.session.scalar(select(AttendanceRecord).where(AttendanceRecord.unique_key == f"cs:{slot.id}"))
-
-
 def countersignature(slot: Slot) -> AttendanceRecord | None:
-    return _locked(slot)
+    """The trainer's signature of the slot's sheet, which locks it (None while the sheet is open)."""
+    return db.session.scalar(select(AttendanceRecord).where(AttendanceRecord.unique_key == f"cs:{slot.id}"))
 
 
 # --------------------------------------------------------------------------- what a signature is made of
@@ -236,7 +233,7 @@ def sign(slot: Slot, enrolment: Enrolment, *, method: str, drawing: str | None =
     now = now or utcnow()
     check_can_sign(slot, enrolment, now)
     mode, image, typed = signature_input(drawing, typed_name, enrolment.trainee.full_name)
-    if _locked(slot) is not None:
+    if countersignature(slot) is not None:
         refused("créneau verrouillé", enrolment=enrolment.id, slot=slot.id, method=method, ip=ip)
         raise SlotLocked("Le formateur a déjà clos la feuille de ce créneau : votre conseiller formation peut "
                          "la corriger si vous étiez présent(e).")
@@ -248,7 +245,7 @@ def sign(slot: Slot, enrolment: Enrolment, *, method: str, drawing: str | None =
     except AlreadySigned:
         refused("signature rejouée", enrolment=enrolment.id, slot=slot.id, method=method, ip=ip)
         raise AlreadySigned(f"Vous avez déjà signé le créneau du {slot_label(slot)}.") from None
-    if _locked(slot) is not None:  # the trainer countersigned while this request waited for the lock
+    if countersignature(slot) is not None:  # the trainer countersigned while this request waited for the lock
         raise SlotLocked("Le formateur vient de clore la feuille de ce créneau : votre conseiller formation peut "
                          "la corriger si vous étiez présent(e).")
     _after_change(enrolment)
@@ -338,7 +335,7 @@ def mark_presence(slot: Slot, enrolment: Enrolment, data: dict, actor: User, *, 
     errors.raise_if_any()
     if window_state(slot, now) == "before":
         raise ConflictError(f"Le créneau du {slot_label(slot)} n'a pas encore commencé.")
-    if _locked(slot) is not None:
+    if countersignature(slot) is not None:
         raise SlotLocked("Vous avez déjà signé la feuille de ce créneau : demandez une correction au conseiller "
                          "formation.")
     record = _append(slot, "presence", now=now, enrolment_id=enrolment.id, trainer_id=trainer.id,
@@ -573,10 +570,6 @@ def build_grid(session: TrainingSession, enrolments: list[Enrolment], records: l
             cells.append(cell)
         rows.append(Row(enrolment, cells))
     return Grid(session, slots, rows, countersignatures)
-
-
-def hours_attended(session: TrainingSession, now: dt.datetime | None = None) -> dict[int, Decimal]:
-    return {row.enrolment.id: row.hours for row in session_grid(session, now).rows}
 
 
 # --------------------------------------------------------------------------- end of the session

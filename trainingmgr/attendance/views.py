@@ -20,7 +20,7 @@ from ..core.errors import DomainError, PermissionDenied
 from ..core.persistence import get_by_id
 from ..core.web import external_url, fail
 from ..extensions import db
-from . import access, board, mails, services
+from . import access, board, services
 from .chain import verify_chain
 from .forms import ActionForm, CorrectionForm, JustificationForm, MarkForm, SignatureForm
 from .models import AttendanceRecord
@@ -39,18 +39,12 @@ def _sheet(slot, status: int = 200, **forms):
     return render_template(
         "attendance/slot.html", slot=slot, session=session, grid=grid, column=grid.column(slot.id),
         countersignature=grid.countersignatures.get(slot.id), state=services.window_state(slot),
-        window=services.window(slot), is_trainer=is_trainer, is_staff=current_user.has_role(*_staff_roles()),
+        window=services.window(slot), is_trainer=is_trainer, is_staff=current_user.is_staff,
         sign_form=forms.get("sign_form") or SignatureForm(), mark_form=forms.get("mark_form") or MarkForm(),
         correction_form=forms.get("correction_form") or CorrectionForm(data={"presence": "present"}),
         justification_form=forms.get("justification_form") or JustificationForm(),
         action_form=ActionForm(), failed_enrolment=forms.get("enrolment_id"),
     ), status
-
-
-def _staff_roles():
-    from ..accounts.models import Role
-
-    return (Role.ADVISOR,)
 
 
 @bp.route("/slots/<int:slot_id>")
@@ -195,7 +189,7 @@ def kiosk(slot_id: int):
 @bp.route("/slots/<int:slot_id>/kiosk/<int:enrolment_id>", methods=["GET", "POST"])
 @any_role_required
 def kiosk_sign(slot_id: int, enrolment_id: int):
-    from .public import _do_sign, _sign_page
+    from .public import _do_sign, _is_last_slot, _sign_page
 
     slot = services.get_slot(slot_id, current_user)
     enrolment = services.get_expected_enrolment(slot, enrolment_id)
@@ -204,8 +198,7 @@ def kiosk_sign(slot_id: int, enrolment_id: int):
         ok, _ = _do_sign(form, slot, enrolment, "kiosk", actor=current_user)
         if ok:
             flash(f"Signature de {enrolment.trainee.full_name} enregistrée.", "success")
-            last = max(slot.session.slots, key=lambda s: (s.date, s.start_time))
-            if slot.id == last.id:  # the end of the session: the page offers the hot survey, then the next one
+            if _is_last_slot(slot):  # the end of the session: the page offers the hot survey, then the next one
                 return redirect(url_for("attendance.kiosk_sign", slot_id=slot.id, enrolment_id=enrolment.id))
             return redirect(url_for("attendance.kiosk", slot_id=slot.id))
     return _sign_page(form, slot, enrolment, method="kiosk",
@@ -233,7 +226,3 @@ def verify(session_id: int):
     check = verify_chain(session.id)
     return render_template("attendance/verify.html", session=session, check=check,
                            records=services.session_records(session.id))
-
-
-def signing_link_for(enrolment, slot) -> str:
-    return mails.signing_url(enrolment, slot)

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from ..attendance import services as attendance
 from ..attendance.chain import verify_chain
+from ..attendance.models import AttendanceChain
 from ..catalogue.models import DELIVERY_MODES
 from ..companies.models import Company
 from ..core.formatting import date_fr, date_long_fr, datetime_fr, hours_fr, money_fr, time_fr
@@ -285,8 +286,9 @@ def certificate(enrolment: Enrolment, number: str, code: str, url: str) -> dict:
 
 def attendance_sheet(session: TrainingSession, number: str) -> dict:
     context = _base(session, number)
-    grid = attendance.session_grid(session)
-    images = {r.id: r.image for r in attendance.session_records(session.id, with_images=True) if r.image}
+    records = attendance.session_records(session.id, with_images=True)  # read once: the grid and the pictures
+    grid = attendance.build_grid(session, attendance.expected_enrolments(session), records)
+    images = {r.id: r.image for r in records if r.image}
     slots = []
     for slot in grid.slots:
         rows = []
@@ -327,8 +329,8 @@ def attendance_sheet(session: TrainingSession, number: str) -> dict:
             "trainer_signed_at": datetime_fr(counter.created_at) if counter is not None else "",
         })
     check = verify_chain(session.id)
-    head = db.session.scalar(select(attendance.AttendanceChain.head_hash).where(
-        attendance.AttendanceChain.session_id == session.id)) or ""
+    head = db.session.scalar(select(AttendanceChain.head_hash).where(
+        AttendanceChain.session_id == session.id)) or ""
     chain = f"{check.label} ({check.length} enregistrement(s){', empreinte ' + head[:16] + '…' if head else ''})"
     if not check.ok:
         chain += f" – premier maillon rompu : n° {check.broken_seq} ({check.problem})"

@@ -12,12 +12,12 @@ TRAINEE_TYPES = ("convocation", "contract", "attestation", "certificate")
 
 
 def trainee_documents(enrolment: Enrolment) -> list[GeneratedDocument]:
-    latest: dict[str, GeneratedDocument] = {}
-    for document in db.session.scalars(select(GeneratedDocument).where(
-            GeneratedDocument.enrolment_id == enrolment.id, GeneratedDocument.doc_type.in_(TRAINEE_TYPES))):
-        if document.doc_type not in latest or document.version > latest[document.doc_type].version:
-            latest[document.doc_type] = document
-    return sorted(latest.values(), key=lambda d: TRAINEE_TYPES.index(d.doc_type))
+    from .services import current_versions
+
+    documents = list(db.session.scalars(select(GeneratedDocument).where(
+        GeneratedDocument.enrolment_id == enrolment.id, GeneratedDocument.doc_type.in_(TRAINEE_TYPES))))
+    current = current_versions(documents)
+    return sorted((d for d in documents if d.id in current), key=lambda d: TRAINEE_TYPES.index(d.doc_type))
 
 
 def trainee_document(enrolment: Enrolment, document_id: int, kind: str) -> tuple[bytes, str, str]:

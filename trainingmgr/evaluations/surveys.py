@@ -18,6 +18,7 @@ from flask import current_app, render_template
 from sqlalchemy import select
 
 from ..core.errors import ConflictError, NotFoundError
+from ..core.persistence import lock_row
 from ..core.tokens import make_token, read_token
 from ..core.timeutil import utcnow
 from ..core.web import external_url
@@ -27,7 +28,9 @@ from ..messaging.services import JOB_KIND_LABELS, job_handler, queue_email, sche
 from ..organisation.services import get_organisation
 from ..sessions import services as session_services
 from ..sessions.models import TrainingSession
+from .alerts import check_response
 from .models import QUESTIONNAIRE_KINDS, SURVEY_AUDIENCES, Questionnaire, Response, SurveyInvitation
+from .services import save_answers
 
 JOB_KIND_LABELS["survey_send"] = "Envoi d'une enquête"
 JOB_KIND_LABELS["survey_remind"] = "Relance d'une enquête"
@@ -162,20 +165,23 @@ def send_survey(payload: dict) -> None:
                          {"invitation_id": invitation.id})
 
 
-def hot_invitation_on_site(session: TrainingSession, enrolment: Enrolment) -> SurveyInvitation | None:
+def hot_invitation_on_site(session: TrainingSession, enrolment: Enrolment, *, create: bool = True
+                           ) -> SurveyInvitation | None:
     """The trainee's hot survey, offered right after their signature of the session's last half-day (kiosk,
-    QR code or link); the e-mail at the end of the session then goes only to those who did not answer."""
+    QR code or link); the e-mail at the end of the session then goes only to those who did not answer.
+    Created if missing (and the course has a hot questionnaire) unless ``create`` is False."""
+    key = f"hot:{session.id}:enrolment:{enrolment.id}"
+    invitation = db.session.scalar(select(SurveyInvitation).where(SurveyInvitation.key == key))
+    if invitation is not None or not create:
+        return invitation
     questionnaire = survey_questionnaire("hot", session.course_id)
     if questionnaire is None:
         return None
-    key = f"hot:{session.id}:enrolment:{enrolment.id}"
-    invitation = db.session.scalar(select(SurveyInvitation).where(SurveyInvitation.key == key))
-    if invitation is None:
-        invitation = SurveyInvitation(key=key, kind="hot", questionnaire_id=questionnaire.id, session_id=session.id,
-                                      enrolment_id=enrolment.id, recipient_email=enrolment.trainee.email,
-                                      recipient_name=enrolment.trainee.full_name[:200])
-        db.session.add(invitation)
-        db.session.flush()
+    invitation = SurveyInvitation(key=key, kind="hot", questionnaire_id=questionnaire.id, session_id=session.id,
+                                  enrolment_id=enrolment.id, recipient_email=enrolment.trainee.email,
+                                  recipient_name=enrolment.trainee.full_name[:200])
+    db.session.add(invitation)
+    db.session.flush()
     return invitation
 
 
@@ -207,12 +213,7 @@ def response_of(invitation: SurveyInvitation) -> Response | None:
 def answer(invitation: SurveyInvitation, data: dict, *, submit: bool) -> Response:
     """Save (draft) or send the answers of an invitation: once sent, never again (409). An anonymous
     questionnaire's response loses its link to the person when sent."""
-    from .services import save_answers
-
-    # One writer at a time per invitation (two tabs, a double click).
-    from ..core.persistence import lock_row
-
-    lock_row(SurveyInvitation, invitation.id)
+    lock_row(SurveyInvitation, invitation.id)  # one writer at a time per invitation (two tabs, a double click)
     db.session.refresh(invitation)
     if invitation.responded_at is not None:
         raise ConflictError("Vous avez déjà répondu à cette enquête : merci !")
@@ -226,8 +227,6 @@ def answer(invitation: SurveyInvitation, data: dict, *, submit: bool) -> Respons
         invitation.response_id = response.id
     save_answers(response, data, submit=submit)
     if submit:
-        from .alerts import check_response
-
         invitation.responded_at = utcnow()
         check_response(response)
         if invitation.questionnaire.anonymous:
