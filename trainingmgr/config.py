@@ -110,6 +110,9 @@ DEFAULTS = {
     "ATTENDANCE_CODE_RATE_LIMIT": "3 per minute",
     "ATTENDANCE_QR_RATE_LIMIT": "120 per minute",
     "RATELIMIT_HEADERS_ENABLED": True,
+    # A moving window: "10 per minute" means any 60 seconds, not a clock minute (a fixed window
+    # would let 20 attempts through around a minute boundary).
+    "RATELIMIT_STRATEGY": "moving-window",
     "API_TITLE": "trainingmgr API",
     "API_VERSION": "v1",
     "OPENAPI_VERSION": "3.0.3",

@@ -9,6 +9,7 @@ from .evaluations import models as evaluations  # noqa: F401
 from .files import models as files  # noqa: F401
 from .messaging import models as messaging  # noqa: F401
 from .organisation import models as organisation  # noqa: F401
+from .quality import models as quality  # noqa: F401
 from .resources import models as resources  # noqa: F401
 from .sessions import models as sessions  # noqa: F401
 from .trainees import models as trainees  # noqa: F401

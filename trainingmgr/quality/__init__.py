@@ -1,0 +1,1 @@
+"""Quality: complaints and mediation, improvement actions, per-session checklist, Qualiopi board."""
