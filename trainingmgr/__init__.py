@@ -100,6 +100,12 @@ def _register_blueprints(app: Flask) -> None:
     from .files.views import bp as files_bp
     from .messaging.views import bp as messaging_bp
     from .organisation.views import bp as organisation_bp
+    from .privacy.views import bp as privacy_bp
+    from .quality.action_views import bp as improvement_actions_bp
+    from .quality.board_views import bp as qualiopi_bp
+    from .quality.checklist_views import bp as session_checklist_bp
+    from .quality.public import bp as complaint_public_bp
+    from .quality.request_views import bp as quality_requests_bp
     from .resources.views import bp as resources_bp
     from .sessions.views import bp as sessions_bp
     from .trainees.portal import bp as trainee_portal_bp
@@ -108,7 +114,8 @@ def _register_blueprints(app: Flask) -> None:
     for bp in (accounts_bp, public_bp, courses_bp, companies_bp, files_bp, organisation_bp, resources_bp,
                sessions_bp, trainee_portal_bp, trainees_bp, enrolments_bp, public_enrol_bp,
                messaging_bp, attendance_bp, signing_bp, documents_bp, verify_bp, surveys_bp, acquis_bp, alerts_bp,
-               results_bp, editor_bp):
+               results_bp, editor_bp, improvement_actions_bp, session_checklist_bp,
+               quality_requests_bp, complaint_public_bp, qualiopi_bp, privacy_bp):
         app.register_blueprint(bp)
     init_api(app)
 
@@ -118,7 +125,8 @@ def _register_cli(app: Flask) -> None:
     from .attendance.cli import attendance_cli
     from .demo.cli import demo_cli
     from .messaging.cli import mail_cli, tick, worker
+    from .privacy.cli import gdpr_cli
     from .sessions.cli import sessions_cli
 
-    for group in (user_cli, token_cli, demo_cli, sessions_cli, mail_cli, tick, worker, attendance_cli):
+    for group in (user_cli, token_cli, demo_cli, sessions_cli, mail_cli, tick, worker, attendance_cli, gdpr_cli):
         app.cli.add_command(group)

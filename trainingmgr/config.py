@@ -63,7 +63,8 @@ def from_environment(instance_path: str, secret_given: bool = False) -> dict:
 
 # Settings that the environment may override with a whole number.
 INTEGER_SETTINGS = ("CONVOCATION_DAYS_BEFORE", "MINIMUM_CHECK_DAYS", "ATTENDANCE_OPENS_BEFORE_MINUTES",
-                    "ATTENDANCE_CLOSES_AFTER_MINUTES", "ATTENDANCE_QR_PERIOD_SECONDS")
+                    "ATTENDANCE_CLOSES_AFTER_MINUTES", "ATTENDANCE_QR_PERIOD_SECONDS",
+                    "QUALITY_ACK_WORKING_DAYS", "QUALITY_ANSWER_DAYS")
 
 
 DEFAULTS = {
@@ -95,6 +96,27 @@ DEFAULTS = {
     # A submitted survey raises an alert when a 1–5 answer is at most this, or the average of them under that.
     "SURVEY_ALERT_QUESTION_MAX": 2,
     "SURVEY_ALERT_OVERALL_MIN": 3,
+    # Improvement actions (Qualiopi 32): the due date proposed for a new action, this many days ahead.
+    "QUALITY_ACTION_DUE_DAYS": 30,
+    # Complaints and mediation requests (Qualiopi 31): acknowledged within this many working days (weekends and
+    # French public holidays excluded), answered within this many calendar days, both from the day received;
+    # the requester's follow link stays valid this many days; the public form's rate limit (per IP).
+    "QUALITY_ACK_WORKING_DAYS": 2,
+    "QUALITY_ANSWER_DAYS": 15,
+    "QUALITY_LINK_MAX_AGE_DAYS": 365,
+    "QUALITY_FORM_RATE_LIMIT": "5 per minute",
+    # Per-session checklist (quality/checklist.py): conventions due this many days before the first day,
+    # certificates and the invoice this many days after the last one (convocations: CONVOCATION_DAYS_BEFORE,
+    # cold survey: the course's delay or SURVEY_COLD_DAYS). The dashboard lists the overdue items of the sessions
+    # having a slot from PAST days ago (at least the longest cold delay + 30) to AHEAD days ahead.
+    "CHECKLIST_CONVENTION_DAYS_BEFORE": 15,
+    "CHECKLIST_CERTIFICATES_DAYS_AFTER": 7,
+    "CHECKLIST_INVOICE_DAYS_AFTER": 7,
+    "CHECKLIST_DASHBOARD_PAST_DAYS": 90,
+    "CHECKLIST_DASHBOARD_AHEAD_DAYS": 30,
+    # Personal data (RGPD): retention periods in months per kind of data, overriding privacy/retention.py POLICY
+    # (trainee 60, prospect 12, attendance 60, survey_text 36, quality_request 60, outbox 12), e.g. {"outbox": 24}.
+    "RETENTION_MONTHS": {},
     # The public course sheet shows its indicators once this many survey responses exist (Qualiopi 2).
     "PUBLIC_INDICATORS_MIN_RESPONSES": 5,
     # Attendance: trainees sign a slot from this many minutes before its start until this many after its end.

@@ -88,7 +88,7 @@ def upgrade():
 
     # ### end Alembic commands ###
     # Attendance records are append-only, in the database too.
-    for statement in guard.statements(op.get_bind().dialect.name, install=True):
+    for statement in guard.statements(op.get_bind().dialect.name, install=True, strict=True):
         op.execute(statement)
 
 

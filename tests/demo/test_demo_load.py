@@ -81,7 +81,8 @@ def test_first_load_reports_everything_it_creates(demo):
     assert sum(" inscrit(e) à " in line for line in demo) == 4  # two trainees in each seed session
     assert sum("réalisée : émargement complet" in line for line in demo) == 1
     assert sum(line.startswith("Enquête «") for line in demo) == 6  # the default surveys and the DUME quiz
-    assert len(demo) == 10 + 2 + 2 + 4 + 1 + 6
+    assert sum(line.startswith(("Réclamation REC-", "Suggestion REC-")) for line in demo) == 2
+    assert len(demo) == 10 + 2 + 2 + 4 + 1 + 6 + 2
 
 
 def test_row_counts_after_first_load(demo):
@@ -349,3 +350,23 @@ def test_a_dume_session_of_last_week_has_its_whole_attendance_register(demo, app
         ("completed", "7.33"), ("completed", "8.00"), ("completed", "8.00")]
     result = app.test_cli_runner().invoke(args=["attendance", "verify", str(past.id)])
     assert result.exit_code == 0, result.output
+
+
+def test_demo_quality_register_and_qualiopi_board(demo):
+    from trainingmgr.quality.board import build_board
+    from trainingmgr.quality.models import ImprovementAction, QualityRequest
+    from trainingmgr.quality.requests import answered_late
+
+    requests = {r.kind: r for r in db.session.scalars(select(QualityRequest))}
+    complaint, suggestion = requests["complaint"], requests["suggestion"]
+    assert complaint.status == "closed" and not answered_late(complaint)
+    assert db.session.get(TrainingSession, complaint.session_id).status == "completed"
+    assert [e.status for e in complaint.events] == ["received", "acknowledged", "analysing", "answered", "closed"]
+    assert suggestion.status == "received" and suggestion.channel == "web"
+    action = db.session.scalars(select(ImprovementAction)).one()
+    assert (action.source, action.status, action.request_id) == ("complaint", "in_progress", complaint.id)
+    today = paris_today()
+    board = build_board(today - dt.timedelta(days=365), today, today)
+    assert board.fact("requests_received").value == 2
+    assert board.fact("requests_late").value == 0 and board.fact("requests_in_time").value == 1
+    assert board.gap("requests_answered_late") is None and board.gap("requests_overdue") is None

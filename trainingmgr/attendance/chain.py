@@ -1,9 +1,14 @@
 """The hash chain of a session's attendance records.
 
 Each record's hash is the SHA-256 of a canonical payload: its fields as JSON with sorted keys, no spaces,
-UTF-8, times in UTC ISO 8601 with microseconds, the drawn signature by its own SHA-256, and the previous
-record's hash (GENESIS for the first). Changing, removing or reordering any row breaks the chain from there.
+UTF-8, times in UTC ISO 8601 with microseconds, the previous record's hash (GENESIS for the first), and the
+personal fields (models.ERASABLE: signer's name, typed name, drawn signature, IP address, browser) by their
+own SHA-256 only (None when empty). Changing, removing or reordering any row breaks the chain from there.
 The head (length and last hash) kept in ``attendance_chain`` catches the removal of the last rows.
+
+Erasure (RGPD, privacy/services.py) empties the personal fields and keeps their digests in the record's
+``erased`` column: verification takes the digest of the value when it is there, else the kept digest, so
+an erased register still verifies, while emptying a field without keeping its digest breaks the chain.
 """
 from __future__ import annotations
 
@@ -15,10 +20,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from ..extensions import db
-from .models import AttendanceChain, AttendanceRecord
+from .models import ERASABLE, AttendanceChain, AttendanceRecord
 
 GENESIS = "0" * 64
-PAYLOAD_VERSION = 1
+# 2: the personal fields by their SHA-256 (1 held them in clear; nothing was stored under it in production).
+PAYLOAD_VERSION = 2
 
 
 def _time(value: dt.time | None) -> str | None:
@@ -27,6 +33,26 @@ def _time(value: dt.time | None) -> str | None:
 
 def _timestamp(value: dt.datetime) -> str:
     return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def digest(value: str | bytes | memoryview | None) -> str | None:
+    """The SHA-256 of a personal field (UTF-8 for text), None when it is empty."""
+    if not value:
+        return None
+    return hashlib.sha256(value.encode("utf-8") if isinstance(value, str) else bytes(value)).hexdigest()
+
+
+def field_digest(record: AttendanceRecord, name: str) -> str | None:
+    """The digest of a personal field: of its value while it is held, else the one kept at its erasure."""
+    value = getattr(record, name)
+    if value:
+        return digest(value)
+    return (record.erased or {}).get(name)
+
+
+def erasure_digests(record: AttendanceRecord) -> dict[str, str]:
+    """What ``erased`` keeps when the record's personal fields are emptied."""
+    return {name: value for name in ERASABLE if (value := field_digest(record, name)) is not None}
 
 
 def canonical_payload(record: AttendanceRecord) -> bytes:
@@ -41,16 +67,16 @@ def canonical_payload(record: AttendanceRecord) -> bytes:
         "author_id": record.author_id,
         "method": record.method or "",
         "mode": record.mode or "",
-        "signer_name": record.signer_name or "",
-        "typed_name": record.typed_name or "",
-        "image_sha256": hashlib.sha256(record.image).hexdigest() if record.image else None,
+        "signer_name_sha256": field_digest(record, "signer_name"),
+        "typed_name_sha256": field_digest(record, "typed_name"),
+        "image_sha256": field_digest(record, "image"),
         "presence": record.presence or "",
         "arrived_at": _time(record.arrived_at),
         "left_at": _time(record.left_at),
         "reason": record.reason or "",
         "created_at": _timestamp(record.created_at),
-        "ip": record.ip or "",
-        "user_agent": record.user_agent or "",
+        "ip_sha256": field_digest(record, "ip"),
+        "user_agent_sha256": field_digest(record, "user_agent"),
         "unique_key": record.unique_key,
         "prev_hash": record.prev_hash,
     }

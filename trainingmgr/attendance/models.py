@@ -5,12 +5,17 @@ signature, the trainer's countersignature (which locks the slot), the trainer's 
 late arrival, early departure) and the advisor's corrections and justifications. Rows of one session form
 a chain: each row's SHA-256 covers a canonical payload holding the previous row's hash (see chain.py), and
 ``attendance_chain`` keeps the length and head of each chain, so that a removed last row shows too.
+
+The personal fields (``ERASABLE``: names, drawn signature, IP address, browser) enter the chain by their
+SHA-256 only. Once past retention (privacy/retention.py) they are erased: the row keeps their digests in
+``erased`` and the chain still verifies. That erasure is the only update the database lets through
+(guard.py).
 """
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import User
@@ -37,6 +42,9 @@ METHODS = {
 }
 MODES = {"drawn": "signature manuscrite", "typed": "nom saisi"}
 PRESENCE = {"present": "Présent", "absent": "Absent"}
+# The personal fields of a record, hashed into the chain and erased at the end of retention (see chain.py).
+ERASABLE = ("signer_name", "typed_name", "image", "ip", "user_agent")
+ERASED_LABEL = "signature effacée (RGPD)"
 
 
 class AttendanceRecord(db.Model):
@@ -70,6 +78,9 @@ class AttendanceRecord(db.Model):
     unique_key: Mapped[str | None] = mapped_column(String(60), unique=True)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Set once, when the personal fields are erased: {field: SHA-256 of the erased value} and when.
+    erased: Mapped[dict | None] = mapped_column(JSON)
+    erased_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     slot: Mapped[Slot] = relationship()
     enrolment: Mapped[Enrolment | None] = relationship()
@@ -87,6 +98,17 @@ class AttendanceRecord(db.Model):
     @property
     def mode_label(self) -> str:
         return MODES.get(self.mode, self.mode)
+
+    @property
+    def is_erased(self) -> bool:
+        return self.erased_at is not None
+
+    @property
+    def signature_label(self) -> str:
+        """What stands for the signature where no picture is shown: the typed name, or the erasure."""
+        if self.is_erased:
+            return ERASED_LABEL
+        return f"« {self.typed_name} » (nom saisi)"
 
 
 class AttendanceChain(db.Model):

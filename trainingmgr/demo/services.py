@@ -26,6 +26,7 @@ from ..sessions.models import SessionStatus, Slot, TrainingSession
 from ..sessions.services import change_status, create_session, date_warnings
 from ..trainees.services import find_or_create_trainee
 from .attendance import load_past_session
+from .quality import load_quality
 from .seeds import SEED_COURSES
 from .surveys import load_default_surveys
 
@@ -190,6 +191,10 @@ def load_demo(today: dt.date | None = None) -> list[str]:
     done.extend(_load_enrolments(sessions, advisor, today))
     dume = db.session.scalar(select(Course).where(Course.slug == SEED_COURSES[1]["slug"]))
     done.extend(load_past_session(dume, location, trainer, advisor, users[Role.TRAINER], today))
+    past_session = db.session.scalar(
+        select(TrainingSession).where(TrainingSession.course_id == dume.id,
+                                      TrainingSession.status == SessionStatus.COMPLETED.value).limit(1))
+    done.extend(load_quality(advisor, past_session, today))
     db.session.commit()
     return done
 

@@ -296,8 +296,7 @@ def attendance_sheet(session: TrainingSession, number: str) -> dict:
             signature, signed_at, method = "", "", ""
             if cell.signature is not None:
                 record = cell.signature
-                signature = (Picture(images[record.id], 30) if record.id in images
-                             else f"« {record.typed_name} » (nom saisi)")
+                signature = Picture(images[record.id], 30) if record.id in images else record.signature_label
                 signed_at = datetime_fr(record.created_at)
                 method = f"{record.method_label}, {record.mode_label}"
             notes = []
@@ -316,14 +315,13 @@ def attendance_sheet(session: TrainingSession, number: str) -> dict:
         counter = grid.countersignatures.get(slot.id)
         trainer_signature = ""
         if counter is not None:
-            trainer_signature = (Picture(images[counter.id], 30) if counter.id in images
-                                 else f"« {counter.typed_name} » (nom saisi)")
+            trainer_signature = Picture(images[counter.id], 30) if counter.id in images else counter.signature_label
         slots.append({
             "label": f"{date_long_fr(slot.date).capitalize()}, {slot.half_day_label.lower()} "
                      f"({time_fr(slot.start_time)}–{time_fr(slot.end_time)})",
             "date": date_fr(slot.date), "half_day": slot.half_day_label, "start": time_fr(slot.start_time),
             "end": time_fr(slot.end_time), "rows": rows,
-            "trainer": counter.signer_name if counter is not None else ", ".join(
+            "trainer": counter.signer_name if counter is not None and counter.signer_name else ", ".join(
                 t.full_name for t in session.trainers),
             "trainer_signature": trainer_signature or "non signée",
             "trainer_signed_at": datetime_fr(counter.created_at) if counter is not None else "",

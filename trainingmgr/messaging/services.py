@@ -79,7 +79,30 @@ TOPIC_LABELS = {
     "enrolment_cancelled": "Annulation d'inscription",
     "session_cancelled": "Annulation de session",
     "password_reset": "Mot de passe",
+    "attendance_link": "Lien d'émargement",
+    "attendance_code": "Code d'émargement",
+    "attendance_trainer": "Émargement (formateur)",
+    "complaint_ack": "Réclamation : accusé de réception",
+    "complaint_update": "Réclamation : suivi",
+    "complaint_advisor": "Réclamation (conseiller)",
 }
+
+
+def topic_label(topic: str) -> str:
+    """The French label of an e-mail's topic; documents and surveys are named after their type."""
+    if topic in TOPIC_LABELS:
+        return TOPIC_LABELS[topic]
+    if topic.startswith("document_"):
+        from ..documents.catalogue import DOC_TYPES
+
+        doc_type = DOC_TYPES.get(topic.removeprefix("document_"))
+        return f"Document : {doc_type.label}" if doc_type else topic
+    if topic.startswith("survey_"):
+        from ..evaluations.models import QUESTIONNAIRE_KINDS
+
+        kind = QUESTIONNAIRE_KINDS.get(topic.removeprefix("survey_"))
+        return f"Enquête : {kind}" if kind else topic
+    return topic or "–"
 JOB_KIND_LABELS = {"convocation": "Envoi de la convocation"}
 
 _JOB_HANDLERS: dict[str, Callable[[dict], None]] = {}

@@ -17,7 +17,7 @@ bp = Blueprint("messaging", __name__, url_prefix="/admin/outbox")
 
 @bp.app_template_filter("mail_topic")
 def _mail_topic(topic: str) -> str:
-    return services.TOPIC_LABELS.get(topic, topic or "–")
+    return services.topic_label(topic)
 
 
 @bp.app_template_filter("job_kind")

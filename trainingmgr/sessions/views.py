@@ -50,6 +50,9 @@ def dashboard():
         from ..evaluations.alerts import open_alerts_count
 
         context["survey_alerts"] = open_alerts_count()
+        from ..quality.dashboard import quality_todo
+
+        context.update(quality_todo())
         context["warnings"] = {s.id: services.session_warnings(s, taken[s.id]) for s in sessions}
         org = get_organisation()
         for course in list_courses((CourseStatus.PUBLISHED.value,)):
@@ -129,9 +132,14 @@ def show(session_id: int):
         from ..attendance.services import session_grid
 
         attendance = {"grid": session_grid(session), "chain": verify_chain(session.id)}
+    checklist = None
+    if current_user.is_staff:
+        from ..quality.checklist import checklist_summary
+
+        checklist = checklist_summary(session)
     return render_template(
         "sessions/show.html", session=session, taken=taken, warnings=services.session_warnings(session, taken),
-        attendance=attendance,
+        attendance=attendance, checklist=checklist,
         enrolments=enrolments, differences={e.id: funding_difference(e) for e in enrolments},
         transitions=services.allowed_transitions(session),
         status_actions=STATUS_ACTIONS, status_form=StatusForm(), slot_form=slot_form,

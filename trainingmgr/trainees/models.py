@@ -37,6 +37,8 @@ class Trainee(db.Model):
     accessibility_needs: Mapped[str] = mapped_column(Text, default="")
     consent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Set when the record was anonymised at the end of its retention (privacy/services.py).
+    anonymised_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     company: Mapped[Company | None] = relationship()
 
