@@ -4,7 +4,8 @@ Usage: .venv/bin/python bench/pages.py [--sessions 10 200] [--repeat 30] [--data
 
 It builds a throw-away database (SQLite in a temporary folder unless --database-url names an empty
 PostgreSQL database), loads the demo, adds N extra sessions, then times the dashboard, the session
-list, the public catalogue and a course sheet through the WSGI test client. The baseline is the login
+list, the public catalogue, a course sheet, the Qualiopi board and the complaints register through the
+WSGI test client. The baseline is the login
 page (a template render with no data query), so the ratios do not depend on the machine's speed.
 A ratio that grows with N means work per session (e.g. an N+1 query); the query counts show it too.
 """
@@ -90,7 +91,10 @@ def run(n: int, repeat: int, database_url: str | None) -> dict:
             client = app.test_client()
             client.post("/login", data={"email": "conseil@formaction.example", "password": "conseil-demo-2026"})
             pages = {"dashboard /": "/", "sessions /sessions/": "/sessions/", "catalogue /catalogue/": "/catalogue/",
-                     "course sheet": "/catalogue/chorus-pro"}
+                     "course sheet": "/catalogue/chorus-pro",
+                     # The extra sessions are in 2030: the board's period is widened to count them.
+                     "qualiopi board": "/qualite/qualiopi?depuis=2029-01-01&jusqu=2031-12-31",
+                     "complaints register": "/qualite/demandes/"}
             result = {name: (measure(client, path, repeat) / baseline, queries(client, path))
                       for name, path in pages.items()}
             db.session.remove()

@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from trainingmgr.core.spreadsheet import safe_text
 from trainingmgr.evaluations import results as R
 from trainingmgr.evaluations.models import AcquisAssessment, Response, SurveyInvitation
 from trainingmgr.extensions import db
@@ -304,8 +305,8 @@ def test_charts_are_svg_without_script(delivered):
 
 
 def test_a_formula_in_a_comment_stays_text():
-    assert R._safe_text("=HYPERLINK(\"x\")") == "'=HYPERLINK(\"x\")"
-    assert R._safe_text("Bien") == "Bien"
+    assert safe_text("=HYPERLINK(\"x\")") == "'=HYPERLINK(\"x\")"
+    assert safe_text("Bien") == "Bien"
 
 
 # --------------------------------------------------------------------------- pages

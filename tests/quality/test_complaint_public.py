@@ -326,3 +326,10 @@ def test_closed_sessions_and_cancelled_ones(client, world, open_session):
     db.session.commit()
     sessions = [o.attrs["value"] for o in page_of(client.get(URL)).find("select", id="session_id").find_all("option")]
     assert str(session.id) not in sessions
+
+
+def test_the_form_is_reachable_from_the_public_pages(client, world):
+    catalogue = client.get("/catalogue/").get_data(as_text=True)
+    assert 'href="/reclamation">Réclamation, médiation</a>' in catalogue
+    sheet = client.get(f"/catalogue/{world.dume.slug}").get_data(as_text=True)
+    assert "demande de médiation ?</a>" in sheet and 'href="/reclamation"' in sheet

@@ -20,6 +20,13 @@ def paris_today() -> dt.date:
     return paris_now().date()
 
 
+def paris_date(moment: dt.datetime | None) -> dt.date | None:
+    """The Paris calendar date of a UTC timestamp (a naive value is taken as UTC)."""
+    if moment is None:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(PARIS).date()
+
+
 def paris_datetime(day: dt.date, time: dt.time) -> dt.datetime:
     """An aware datetime for a wall-clock time in Paris."""
     return dt.datetime.combine(day, time, tzinfo=PARIS)

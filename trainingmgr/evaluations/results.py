@@ -32,7 +32,6 @@ A selection reads everything in a fixed number of queries, whatever the number o
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import re
@@ -46,6 +45,7 @@ from sqlalchemy.orm import selectinload
 from ..catalogue.models import Course, CourseObjective
 from ..core.errors import ValidationError
 from ..core.formatting import date_fr, number_fr
+from ..core.spreadsheet import csv_bytes, xlsx_cell
 from ..enrolments.models import Enrolment
 from ..extensions import db
 from ..sessions.models import Slot, TrainingSession
@@ -752,29 +752,9 @@ def export_rows(results: Results) -> list[list]:
     return rows
 
 
-def _safe_text(value: str) -> str:
-    """A cell that a spreadsheet would take for a formula is kept as text."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
-def _csv_cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, Decimal):
-        return format(value, "f").replace(".", ",")
-    if isinstance(value, str):
-        return _safe_text(value)
-    return str(value)
-
-
 def to_csv(results: Results) -> bytes:
     """The table of ``export_rows`` for French Excel: UTF-8 with BOM, ";" between cells, decimal comma."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(EXPORT_HEADERS)
-    for row in export_rows(results):
-        writer.writerow([_csv_cell(v) for v in row])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    return csv_bytes(EXPORT_HEADERS, export_rows(results))
 
 
 def to_xlsx(results: Results) -> bytes:
@@ -783,15 +763,12 @@ def to_xlsx(results: Results) -> bytes:
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
-    def cell(value):
-        return _safe_text(value) if isinstance(value, str) else value
-
     def sheet(ws, headers, rows, widths):
         ws.append(headers)
         for c in ws[1]:
             c.font = Font(bold=True)
         for row in rows:
-            ws.append([cell(v) for v in row])
+            ws.append([xlsx_cell(v) for v in row])
         ws.freeze_panes = "A2"
         for index, width in enumerate(widths, start=1):
             ws.column_dimensions[get_column_letter(index)].width = width

@@ -19,7 +19,7 @@ from sqlalchemy import delete, func, or_, select, update
 from ..attendance.chain import erasure_digests, field_digest
 from ..attendance.models import AttendanceRecord, SigningCode
 from ..core.formatting import date_fr
-from ..core.timeutil import PARIS, UTC, paris_datetime, utcnow
+from ..core.timeutil import PARIS, UTC, paris_date, paris_datetime, utcnow
 from ..documents.models import GeneratedDocument
 from ..enrolments.models import Enrolment, EnrolmentEvent
 from ..evaluations.models import (QUESTIONNAIRE_KINDS, AcquisAssessment, Answer, Question, Questionnaire,
@@ -69,10 +69,6 @@ def anonymous_email(trainee_id: int) -> str:
     return f"anonyme-{trainee_id}@invalid"
 
 
-def _paris_date(value: dt.datetime | None) -> dt.date | None:
-    return value.astimezone(PARIS).date() if value is not None else None
-
-
 def _start_of(day: dt.date) -> dt.datetime:
     """Midnight in Paris of ``day``, in UTC, to compare timestamps with a cut-off date."""
     return paris_datetime(day, dt.time(0)).astimezone(UTC)
@@ -105,7 +101,7 @@ def _expired_trainees(today: dt.date) -> tuple[list[Item], list[Item]]:
                                       .order_by(Trainee.id)):
         rows = enrolments.get(trainee.id, [])
         last_session = max((ends[s] for s, _, _ in rows if s in ends), default=None)
-        activity = max((d for d in [_paris_date(trainee.created_at)] + [_paris_date(u) for _, _, u in rows]
+        activity = max((d for d in [paris_date(trainee.created_at)] + [paris_date(u) for _, _, u in rows]
                         if d is not None), default=None)
         converted = trainee.id in signed or any(status not in NOT_CONVERTED for _, status, _ in rows)
         name = f"n° {trainee.id} {trainee.full_name} <{trainee.email}>"

@@ -6,7 +6,6 @@ required); done and abandoned are final. An action is overdue while it is neithe
 due date has passed."""
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 from collections.abc import Iterable
@@ -20,10 +19,10 @@ from ..accounts.models import User
 from ..core.errors import ConflictError, ErrorCollector, PermissionDenied, ValidationError
 from ..core.formatting import date_fr
 from ..core.persistence import get_by_id
-from ..core.timeutil import PARIS, paris_today, utcnow
+from ..core.timeutil import paris_date, paris_today, utcnow
 from ..core.validation import id_or_none, parse_date
 from ..evaluations.models import SurveyAlert
-from ..evaluations.results import _csv_cell, _safe_text
+from ..core.spreadsheet import csv_bytes, xlsx_cell
 from ..extensions import db
 from ..sessions.models import TrainingSession
 from .models import ACTION_SOURCES, ACTION_STATUSES, ImprovementAction, QualityRequest
@@ -308,10 +307,6 @@ class Register:
     sessions: dict[int, TrainingSession]
 
 
-def _paris_date(value: dt.datetime | None) -> dt.date | None:
-    return value.astimezone(PARIS).date() if value is not None else None
-
-
 def session_label(session: TrainingSession | None) -> str:
     if session is None:
         return ""
@@ -323,22 +318,17 @@ def export_rows(register: Register) -> list[list]:
     rows = []
     for a in sorted(register.actions, key=lambda a: a.id):
         rows.append([
-            a.id, _paris_date(a.created_at), a.source_label, a.request.reference if a.request else "",
+            a.id, paris_date(a.created_at), a.source_label, a.request.reference if a.request else "",
             session_label(register.sessions.get(a.session_id)), a.title, a.analysis, a.description,
             (a.owner.name or a.owner.email) if a.owner else "", a.due_date, a.status_label,
-            _paris_date(a.done_at), a.effect,
+            paris_date(a.done_at), a.effect,
         ])
     return rows
 
 
 def to_csv(register: Register) -> bytes:
-    """For French Excel: UTF-8 with BOM, ";" between cells, dates dd/mm/yyyy (the results export's cells)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(EXPORT_HEADERS)
-    for row in export_rows(register):
-        writer.writerow([date_fr(v) if isinstance(v, dt.date) else _csv_cell(v) for v in row])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    """For French Excel: UTF-8 with BOM, ";" between cells, dates dd/mm/yyyy."""
+    return csv_bytes(EXPORT_HEADERS, export_rows(register))
 
 
 def to_xlsx(register: Register) -> bytes:
@@ -354,7 +344,7 @@ def to_xlsx(register: Register) -> bytes:
     for c in ws[1]:
         c.font = Font(bold=True)
     for row in export_rows(register):
-        ws.append([_safe_text(v) if isinstance(v, str) else v for v in row])
+        ws.append([xlsx_cell(v) for v in row])
     for row in ws.iter_rows(min_row=2):
         for index in DATE_COLUMNS:
             row[index].number_format = "DD/MM/YYYY"

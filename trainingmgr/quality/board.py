@@ -24,7 +24,7 @@ from ..catalogue.models import Course, CourseStatus, CourseVersion
 from ..catalogue.services import indicator1_gaps, list_courses
 from ..core.errors import DomainError
 from ..core.formatting import date_fr
-from ..core.timeutil import PARIS, UTC
+from ..core.timeutil import PARIS, UTC, paris_date
 from ..documents.models import GeneratedDocument
 from ..enrolments.models import Enrolment
 from ..evaluations.models import (
@@ -288,14 +288,6 @@ def _utc_bounds(since: dt.date, until: dt.date) -> tuple[dt.datetime, dt.datetim
     start = dt.datetime.combine(since, dt.time(0), tzinfo=PARIS).astimezone(UTC)
     end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time(0), tzinfo=PARIS).astimezone(UTC)
     return start, end
-
-
-def _paris_date(value: dt.datetime | None) -> dt.date | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(PARIS).date()
 
 
 # --------------------------------------------------------------------------- wording helpers
@@ -896,9 +888,9 @@ def _complaints(ind: dict[int, Indicator], org: Organisation, requests: list[Qua
     i31 = ind[31]
     received = [r for r in requests if start <= r.received_at < end]
     answered = [r for r in received if r.answered_at is not None]
-    late = [r for r in answered if _paris_date(r.answered_at) > r.answer_due]
+    late = [r for r in answered if paris_date(r.answered_at) > r.answer_due]
     ack_late = [r for r in received if r.acknowledged_at is not None
-                and _paris_date(r.acknowledged_at) > r.acknowledge_due]
+                and paris_date(r.acknowledged_at) > r.acknowledge_due]
     escalated = [r for r in received if r.escalated_at is not None]
     open_now = [r for r in requests if r.status in OPEN_REQUEST]
     overdue = [r for r in open_now if r.answer_due < today

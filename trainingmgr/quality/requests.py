@@ -31,7 +31,8 @@ from ..catalogue.models import Course, CourseStatus
 from ..core.errors import ConflictError, ErrorCollector, NotFoundError, PermissionDenied, ValidationError
 from ..core.formatting import date_fr, datetime_fr
 from ..core.persistence import get_by_id, lock_row
-from ..core.timeutil import PARIS, utcnow
+from ..core.spreadsheet import csv_bytes
+from ..core.timeutil import PARIS, paris_date, utcnow
 from ..core.tokens import LinkExpired, make_token, read_token
 from ..core.validation import id_or_none, parse_date, parse_time
 from ..core.web import external_url
@@ -102,10 +103,6 @@ PUBLIC_EVENTS = frozenset(EVENT_LABELS) - {"note"}
 
 
 # --------------------------------------------------------------------------- deadlines
-
-
-def paris_date(moment: dt.datetime) -> dt.date:
-    return moment.astimezone(PARIS).date() if moment.tzinfo else moment.date()
 
 
 def today_in_paris() -> dt.date:
@@ -616,34 +613,12 @@ EXPORT_HEADERS = ("Référence", "Reçue le", "Canal", "Nature", "Demandeur", "Q
                   "Médiateur", "Issue de la médiation", "Clôturée le")
 
 
-def _cell(value) -> str:
-    """Text for a spreadsheet: a cell that it would take for a formula is kept as text."""
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime):
-        value = value.astimezone(PARIS).strftime("%d/%m/%Y %H:%M")
-    elif isinstance(value, dt.date):
-        value = date_fr(value)
-    elif isinstance(value, bool):
-        value = "oui" if value else "non"
-    value = str(value)
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def export_csv(requests: list[QualityRequest], today: dt.date | None = None) -> bytes:
     """The register for French Excel: UTF-8 with BOM, ";" between cells, dates 25/11/2026."""
-    import csv
-    import io
-
     today = today or today_in_paris()
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(EXPORT_HEADERS)
-    for r in requests:
-        writer.writerow([_cell(v) for v in (
-            r.reference, r.received_at, r.channel_label, r.kind_label, r.requester_name, r.requester_role_label,
+    return csv_bytes(EXPORT_HEADERS, (
+        (r.reference, r.received_at, r.channel_label, r.kind_label, r.requester_name, r.requester_role_label,
             r.organisation_name, r.requester_email, r.requester_phone, r.session_id or "", r.subject,
             r.status_label, r.acknowledge_due, r.acknowledged_at, r.answer_due, r.answered_at,
             delay_days(r, today), answered_late(r), is_overdue(r, today), r.mediator_name, r.mediation_outcome,
-            r.closed_at)])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+         r.closed_at) for r in requests))
