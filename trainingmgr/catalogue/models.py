@@ -51,6 +51,9 @@ class Course(db.Model):
     status: Mapped[str] = mapped_column(String(20), default=CourseStatus.DRAFT.value)
     # The cold evaluation leaves this many days after the session (None: SURVEY_COLD_DAYS, 60 = "J+2 mois").
     cold_survey_days: Mapped[int | None]
+    # The BPF's classification (cerfa 10443): objective (F-3, see billing/bpf.py) and NSF specialty code (F-4).
+    bpf_objective: Mapped[str] = mapped_column(String(30), default="other", server_default="other")
+    nsf_code: Mapped[str] = mapped_column(String(10), default="", server_default="")
     current_version_id: Mapped[int | None] = mapped_column(
         ForeignKey("course_version.id", use_alter=True, name="fk_course_current_version_id_course_version")
     )

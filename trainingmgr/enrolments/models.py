@@ -170,6 +170,10 @@ class FundingLine(db.Model):
     requested_amount: Mapped[Decimal | None] = mapped_column(Money())
     agreed_amount: Mapped[Decimal | None] = mapped_column(Money())
     subrogation: Mapped[bool] = mapped_column(default=False)
+    # How the payer is invoiced: the agreed/flat amount, or per hour actually attended at hourly_rate (OPCOs
+    # that pay only the hours attended).
+    billing_basis: Mapped[str] = mapped_column(String(20), default="flat", server_default="flat")
+    hourly_rate: Mapped[Decimal | None] = mapped_column(Money())
     opco_status: Mapped[str] = mapped_column(String(20), default="")
     requested_on: Mapped[dt.date | None]
     agreed_on: Mapped[dt.date | None]

@@ -1,0 +1,1 @@
+"""Billing: invoices and credit notes, Factur-X, payments, accounting export, the yearly BPF."""
