@@ -74,10 +74,12 @@ test: install browser office
 lint: install
 	$(VENV)/bin/ruff check trainingmgr tests bench app.py --select F,E,W --ignore E501
 
-## Page rendering as data grows (ratios against the login page, same run)
+## Page rendering as data grows (ratios against the login page, same run); the yearly BPF with 10,000 enrolments
 bench: install
 	$(PY) bench/pages.py
 	$(PY) bench/signing.py --rounds 1
+	$(PY) bench/documents.py
+	$(PY) bench/bpf.py
 
 ## Check that the models and the migrations agree
 db-check: install

@@ -86,6 +86,9 @@ def _register_blueprints(app: Flask) -> None:
     from .api import init_api
     from .attendance.public import bp as signing_bp
     from .attendance.views import bp as attendance_bp
+    from .billing.bpf_views import bp as bpf_bp
+    from .billing.payment_views import bp as billing_payments_bp
+    from .billing.views import bp as billing_bp
     from .catalogue.public import bp as public_bp
     from .catalogue.views import bp as courses_bp
     from .companies.views import bp as companies_bp
@@ -115,7 +118,8 @@ def _register_blueprints(app: Flask) -> None:
                sessions_bp, trainee_portal_bp, trainees_bp, enrolments_bp, public_enrol_bp,
                messaging_bp, attendance_bp, signing_bp, documents_bp, verify_bp, surveys_bp, acquis_bp, alerts_bp,
                results_bp, editor_bp, improvement_actions_bp, session_checklist_bp,
-               quality_requests_bp, complaint_public_bp, qualiopi_bp, privacy_bp):
+               quality_requests_bp, complaint_public_bp, qualiopi_bp, privacy_bp,
+               billing_payments_bp, bpf_bp, billing_bp):
         app.register_blueprint(bp)
     init_api(app)
 

@@ -135,6 +135,31 @@ DEFAULTS = {
     # A moving window: "10 per minute" means any 60 seconds, not a clock minute (a fixed window
     # would let 20 attempts through around a minute boundary).
     "RATELIMIT_STRATEGY": "moving-window",
+    # Invoices (billing/invoices.py): due this many days after the issue date; the payment terms printed (empty:
+    # the organisation's, else "Paiement à N jours…"); the late-payment penalties and the fixed 40 € recovery
+    # indemnity (article L441-10 and D441-5 of the Code de commerce; the indemnity is left out for individuals), the
+    # early-payment discount conditions (article L441-9).
+    "BILLING_PAYMENT_DAYS": 30,
+    "BILLING_PAYMENT_TERMS": "",
+    "BILLING_LATE_PENALTIES": (
+        "En cas de retard de paiement, des pénalités sont exigibles dès le lendemain de la date d'échéance, au taux "
+        "d'intérêt appliqué par la Banque centrale européenne à son opération de refinancement la plus récente "
+        "majoré de 10 points (article L441-10 du Code de commerce)."),
+    "BILLING_EARLY_PAYMENT_DISCOUNT": "Pas d'escompte pour paiement anticipé.",
+    "BILLING_RECOVERY_INDEMNITY": (
+        "Indemnité forfaitaire pour frais de recouvrement due en cas de retard de paiement : 40 € (articles L441-10 "
+        "et D441-5 du Code de commerce)."),
+    # Billing reminders (billing/payments.py): the worker reminds an overdue invoice FIRST_DAYS after its due date,
+    # then INTERVAL_DAYS after the last reminder (manual ones included), MAX reminders at most (0: no automatic
+    # reminder), from HOUR o'clock (Paris).
+    "BILLING_REMINDER_FIRST_DAYS": 7,
+    "BILLING_REMINDER_INTERVAL_DAYS": 15,
+    "BILLING_REMINDER_MAX": 3,
+    "BILLING_REMINDER_HOUR": 9,
+    # Accounting export (billing/payments.py journal): general accounts and journal codes. Customers get an auxiliary
+    # account under "customer": 411OPCOEP for an OPCO, 411C00012 for company 12, 411P00007 for trainee 7.
+    "BILLING_ACCOUNTS": {"customer": "411", "revenue": "706", "vat": "44571", "bank": "512",
+                         "sales_journal": "VT", "bank_journal": "BQ"},
     "API_TITLE": "trainingmgr API",
     "API_VERSION": "v1",
     "OPENAPI_VERSION": "3.0.3",

@@ -12,6 +12,9 @@ ADVISOR_ONLY = {
     ("/api/v1/sessions/{session_id}/enrolments", "get"), ("/api/v1/sessions/{session_id}/enrolments", "post"),
     ("/api/v1/enrolments/{enrolment_id}/cancel", "post"), ("/api/v1/companies", "get"), ("/api/v1/trainees", "get"),
     ("/api/v1/sessions/{session_id}/attendance", "get"), ("/api/v1/sessions/{session_id}/evaluations", "get"),
+    ("/api/v1/bpf/{year}", "get"),
+    ("/api/v1/invoices", "get"), ("/api/v1/invoices/{invoice_id}", "get"),
+    ("/api/v1/invoices/{invoice_id}/files/{kind}", "get"),
 }
 OPERATIONS = {
     "/api/v1/courses": {"get"},
@@ -28,6 +31,10 @@ OPERATIONS = {
     "/api/v1/trainees": {"get"},
     "/api/v1/sessions/{session_id}/attendance": {"get"},
     "/api/v1/sessions/{session_id}/evaluations": {"get"},
+    "/api/v1/bpf/{year}": {"get"},
+    "/api/v1/invoices": {"get"},
+    "/api/v1/invoices/{invoice_id}": {"get"},
+    "/api/v1/invoices/{invoice_id}/files/{kind}": {"get"},
 }
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
@@ -97,6 +104,10 @@ def test_error_answers_are_documented_with_the_envelope(spec):
         ("/api/v1/trainees", "get"): {"200", "401", "403", "422"},
         ("/api/v1/sessions/{session_id}/attendance", "get"): {"200", "401", "403", "404"},
         ("/api/v1/sessions/{session_id}/evaluations", "get"): {"200", "401", "403", "404"},
+        ("/api/v1/bpf/{year}", "get"): {"200", "401", "403", "404"},
+        ("/api/v1/invoices", "get"): {"200", "401", "403", "422"},
+        ("/api/v1/invoices/{invoice_id}", "get"): {"200", "401", "403", "404"},
+        ("/api/v1/invoices/{invoice_id}/files/{kind}", "get"): {"200", "401", "403", "404"},
     }
     for (path, method), codes in expected.items():
         responses = spec["paths"][path][method]["responses"]

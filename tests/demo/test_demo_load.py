@@ -82,7 +82,8 @@ def test_first_load_reports_everything_it_creates(demo):
     assert sum("réalisée : émargement complet" in line for line in demo) == 1
     assert sum(line.startswith("Enquête «") for line in demo) == 6  # the default surveys and the DUME quiz
     assert sum(line.startswith(("Réclamation REC-", "Suggestion REC-")) for line in demo) == 2
-    assert len(demo) == 10 + 2 + 2 + 4 + 1 + 6 + 2
+    assert sum(" facturée : F" in line for line in demo) == 1
+    assert len(demo) == 10 + 2 + 2 + 4 + 1 + 6 + 2 + 1
 
 
 def test_row_counts_after_first_load(demo):
@@ -370,3 +371,16 @@ def test_demo_quality_register_and_qualiopi_board(demo):
     assert board.fact("requests_received").value == 2
     assert board.fact("requests_late").value == 0 and board.fact("requests_in_time").value == 1
     assert board.gap("requests_answered_late") is None and board.gap("requests_overdue") is None
+
+
+def test_demo_invoices_and_bpf_classification(demo):
+    from trainingmgr.billing.models import Invoice
+    from trainingmgr.billing.payments import payment_status
+
+    invoices = list(db.session.scalars(select(Invoice).order_by(Invoice.id)))
+    assert [i.number for i in invoices] == [f"F{paris_today().year}-000{n}" for n in (1, 2, 3)]
+    assert {i.payer_kind for i in invoices} == {"company", "individual"}
+    assert all(i.status == "issued" and i.docx_file_id and i.xml_file_id for i in invoices)
+    assert [payment_status(i) for i in invoices].count("paid") == 1
+    assert {c.slug: (c.bpf_objective, c.nsf_code) for c in db.session.scalars(select(Course))} == {
+        "chorus-pro": ("other", "314"), "marches-publics-dume-et-chorus-pro": ("other", "128")}

@@ -65,7 +65,7 @@ def demo(app):
     from trainingmgr.enrolments.models import Enrolment
     from trainingmgr.sessions.models import TrainingSession
 
-    load_demo()
+    load_demo(invoices=False)  # the invoice tests number their invoices from F…-0001
 
     class Demo:
         pass

@@ -51,6 +51,16 @@ def test_invalid_siret_and_email_are_refused_and_nothing_changes(client, users):
     assert response.status_code == 422
 
 
+def test_the_vat_number_is_checked_and_kept_compact(client, users):
+    login(client, "admin@test.example")
+    response = client.post("/admin/organisation/", data=_form(vat_number="FR 18 812345676"))
+    assert response.status_code == 422 and "clé de contrôle incorrecte" in page(response)
+    response = client.post("/admin/organisation/", data=_form(vat_number="XX123"))
+    assert response.status_code == 422 and "TVA intracommunautaire n'est pas valide" in page(response)
+    assert client.post("/admin/organisation/", data=_form(vat_number="fr 19 812 345 676")).status_code == 302
+    assert get_organisation().vat_number == "FR19812345676"
+
+
 def test_advisor_and_trainer_cannot_edit_the_organisation(client, users):
     for email in ("conseil@test.example", "formateur@test.example"):
         login(client, email)

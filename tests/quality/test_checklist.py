@@ -1,10 +1,12 @@
 """The per-session administrative checklist: due dates relative to the session (Europe/Paris days), items that
 tick themselves from real data (convocations sent, attendance complete and countersigned, surveys and
-certificates sent, conventions e-mailed, OPCO agreements, positioning), overdue detection with a frozen "today",
-the dashboard's list in a fixed number of queries, manual ticks with a comment, un-ticks, and permissions."""
+certificates sent, conventions e-mailed, OPCO agreements, positioning, invoices issued to every payer), overdue
+detection with a frozen "today", the dashboard's list in a fixed number of queries, manual ticks with a comment,
+un-ticks, and permissions."""
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
@@ -19,6 +21,9 @@ from trainingmgr.sessions.services import change_status
 from trainingmgr.trainees.services import save_trainee
 
 from tests.attendance.conftest import *  # noqa: F401,F403 - clock, make_class, klass and the enrolment fixtures
+from tests.billing.invoice_fixtures import *  # noqa: F401,F403 - the inter fixture
+from tests.billing.invoice_fixtures import agreed, enrol_with, fill_buyer
+from tests.billing.invoice_fixtures import complete as mark_completed
 from tests.enrolments.support import person
 from tests.helpers import MONDAY, page
 
@@ -340,6 +345,120 @@ def test_cancelled_session_has_nothing_overdue_and_draft_is_never_overdue(world,
     assert all(o.session.id not in (session.id, draft.id) for o in checklist.overdue_items(MONDAY + 10 * DAY))
 
 
+# --------------------------------------------------------------------------- the invoice item
+
+
+def issue_all(session, advisor) -> list:
+    """Propose the session's invoices and issue every draft (buyer addresses typed as the advisor would)."""
+    from trainingmgr.billing import invoices
+
+    invoices.propose_invoices(session, advisor)
+    db.session.commit()
+    issued = []
+    for draft in invoices.list_invoices(session_id=session.id, status="draft"):
+        fill_buyer(draft)
+        db.session.commit()
+        issued.append(invoices.issue_invoice(draft, advisor))
+        db.session.commit()
+    return sorted(issued, key=lambda i: i.sequence)
+
+
+def test_the_invoice_item_ticks_itself_once_every_payer_has_an_issued_invoice(inter):
+    from trainingmgr.billing import invoices
+
+    session, company, advisor = inter.session, inter.world.company, inter.advisor
+    julie = enrol_with(session, 1, [agreed("420.00", "EP-1"), {"kind": "company", "amount": "180.00"}], company)
+    thomas = enrol_with(session, 2, [{"kind": "opco", "amount": "600.00", "opco_name": "OPCO EP",
+                                      "opco_status": "requested", "opco_file_number": "EP-2", "subrogation": True}],
+                        company)
+    db.session.commit()
+    late = MONDAY + 8 * DAY  # J+7 passed
+    # Before the end of the session: nothing can be issued yet.
+    status = item(session, "invoice", MONDAY)
+    assert status.state == "pending"
+    assert status.evidence == "À émettre une fois la session terminée (page Facturation de la session)."
+    assert status.url.endswith(f"/sessions/{session.id}/facturation")
+    mark_completed(session)
+    status = item(session, "invoice", late)
+    assert status.state == "overdue" and (status.done_count, status.total) == (0, 2)
+    assert status.evidence == ("0 facture émise ; reste à facturer : OPCO EP – dossier n° EP-1, Cabinet "
+                               "d'architecture Dupont ; payeur inconnu pour 1 inscription (accord OPCO à "
+                               "enregistrer, taux horaire ou heures manquants, entreprise à rattacher)")
+    # Drafts do not count; issued invoices do, but Thomas's OPCO has not agreed yet: his payer is unknown.
+    invoices.propose_invoices(session, advisor)
+    db.session.commit()
+    assert item(session, "invoice", late).evidence.startswith("0 facture émise ; reste à facturer : OPCO EP")
+    first = issue_all(session, advisor)
+    numbers = [i.number for i in first]
+    status = item(session, "invoice", late)
+    assert status.state == "overdue" and (status.done_count, status.total) == (2, 2)
+    assert status.evidence.startswith(f"2 factures émises ({numbers[0]}, {numbers[1]}) ; payeur inconnu pour "
+                                      "1 inscription")
+    # The agreement arrives: the OPCO's invoice for Thomas is due, then issued; every payer is invoiced.
+    save_funding_line(thomas, thomas.funding_lines[0], {**agreed("600.00", "EP-2")})
+    db.session.commit()
+    status = item(session, "invoice", late)
+    assert status.state == "overdue" and status.evidence == (
+        f"2 factures émises ({numbers[0]}, {numbers[1]}) ; reste à facturer : OPCO EP – dossier n° EP-2")
+    numbers += [i.number for i in issue_all(session, advisor)]
+    status = item(session, "invoice", late)
+    assert status.state == "done" and (status.done_count, status.total) == (3, 3)
+    assert status.evidence == f"3 factures émises ({', '.join(numbers)})"
+    assert status.url.endswith(f"/sessions/{session.id}/facturation")
+    # A partial credit note leaves the invoice standing; a full one cancels it: that payer is to invoice again.
+    company_invoice = next(i for i in first if i.payer_kind == "company")
+    invoices.credit_invoice(company_invoice, advisor, "30", "Geste commercial")
+    db.session.commit()
+    assert item(session, "invoice", late).state == "done"
+    invoices.credit_invoice(company_invoice, advisor, None, "Facture adressée par erreur")
+    db.session.commit()
+    status = item(session, "invoice", late)
+    assert status.state == "overdue"
+    assert status.evidence.startswith("2 factures émises") and "reste à facturer : Cabinet d'architecture Dupont" \
+        in status.evidence
+    assert julie.id
+
+
+def test_the_invoice_item_by_hand_and_when_nothing_is_to_invoice(world, advisor, inter, make_session):
+    session = inter.session
+    enrol_with(session, 1, [{"kind": "company", "amount": "600.00"}], world.company)
+    mark_completed(session)
+    # Invoiced outside the application (before it billed): ticked by hand, with the number.
+    response = advisor.post(url(session, "tick", "invoice"), data={"comment": "Facture FA-2031-0012 (ancien logiciel)"})
+    assert response.status_code == 302
+    assert item(session, "invoice", MONDAY + 30 * DAY).state == "manual"
+    # Once the application has issued it, the data proves it: no un-ticking by hand.
+    issue_all(session, world.users["advisor"])
+    assert item(session, "invoice", MONDAY + 30 * DAY).state == "done"
+    response = advisor.post(url(session, "untick", "invoice"))
+    assert response.status_code == 409 and "d'après les données" in page(response)
+    # An ended session whose only trainee came free of charge: nothing to invoice.
+    free = make_session(course=world.dume, start=MONDAY + 7 * DAY)
+    change_status(free, "open", world.users["advisor"])
+    guest = enrol_with(free, 2, [], world.company)
+    guest.price_excl_vat = Decimal("0.00")
+    mark_completed(free)
+    status = item(free, "invoice", MONDAY + 30 * DAY)
+    assert status.state == "na"
+    assert status.evidence == "Rien à facturer : aucune inscription facturable (ou des prix nuls)."
+
+
+def test_the_invoice_item_of_an_intra_session(world, make_session):
+    session = make_session(course=world.chorus, format="intra", client_company_id=world.company.id,
+                           intra_price=Decimal("2400.00"), price_per_trainee=None)
+    change_status(session, "open", world.users["advisor"])
+    db.session.commit()
+    assert item(session, "invoice", MONDAY).state == "pending"  # an intra session is invoiced to its client
+    for n in (1, 2):
+        enrol_with(session, n, [], world.company)
+    mark_completed(session)
+    status = item(session, "invoice", MONDAY + 30 * DAY)
+    assert status.state == "overdue" and "reste à facturer : Cabinet d'architecture Dupont" in status.evidence
+    [invoice] = issue_all(session, world.users["advisor"])
+    status = item(session, "invoice", MONDAY + 30 * DAY)
+    assert status.state == "done" and status.evidence == f"1 facture émise ({invoice.number})"
+
+
 # --------------------------------------------------------------------------- the dashboard
 
 
@@ -368,6 +487,47 @@ def test_the_dashboard_window_leaves_old_sessions_out(world, make_class):
     assert any(o.session.id == session.id for o in checklist.overdue_items(MONDAY + 89 * DAY))
     assert not any(o.session.id == session.id for o in checklist.overdue_items(MONDAY + 91 * DAY))
     assert checklist.session_checklist(session, MONDAY + 91 * DAY)  # the session's own page still has them
+
+
+def test_overdue_items_with_invoices_take_a_fixed_number_of_queries(world, make_class, count_queries):
+    """Ended sessions with funding lines (company, OPCO, public buyer) and issued invoices: the invoice item reads
+    them for all the sessions at once."""
+    from trainingmgr.companies.services import save_company
+
+    advisor = world.users["advisor"]
+    mairie = save_company(None, {"name": "Mairie de Colomiers", "siret": "21310149600015", "is_public_buyer": True,
+                                 "chorus_service_code": "FACTURES", "address": "1 place de l'Hôtel de Ville",
+                                 "postal_code": "31770", "city": "Colomiers"})
+    db.session.commit()
+    today = MONDAY + 9 * 7 * DAY
+
+    def ended(week: int, issue: bool) -> None:
+        session, _ = make_class(0, start=MONDAY + week * 7 * DAY)
+        enrol_with(session, 10 * week + 1, [agreed("420.00", f"EP-{week}"), {"kind": "company", "amount": "180"}],
+                   world.company)
+        enrol_with(session, 10 * week + 2, [{"kind": "public_buyer", "amount": "600", "engagement_number": "EJ"}],
+                   mairie)
+        enrol_with(session, 10 * week + 3, [])
+        mark_completed(session)
+        if issue:
+            issue_all(session, advisor)
+
+    ended(0, True)
+    ended(1, False)
+    db.session.expire_all()
+    with count_queries() as counter:
+        few = checklist.overdue_items(today)
+    for week in range(2, 5):
+        ended(week, week % 2 == 0)
+    db.session.expire_all()
+    with count_queries() as more:
+        many = checklist.overdue_items(today)
+    invoice_items = [(o.session.id, o.key) for o in many if o.key == "invoice"]
+    assert len({o.session.id for o in few}) == 2 and len(invoice_items) == 2  # weeks 1 and 3: nothing issued
+    assert more.count == counter.count
+    by_session = checklist.session_checklists([o.session for o in many], today)
+    states_ = sorted(next(s.state for s in items if s.key == "invoice") for items in by_session.values())
+    assert states_ == ["done", "done", "done", "overdue", "overdue"]
 
 
 def test_overdue_items_take_a_fixed_number_of_queries(world, make_class, count_queries):
@@ -400,7 +560,8 @@ def test_the_page_lists_every_item_with_its_state(advisor, klass):
     text = page(response)
     for entry in checklist.ITEMS:
         assert f'data-item="{entry.key}"' in text and entry.label in text
-    assert "l'application n'émet pas encore les factures" in text
+    assert "« Facture émise » se coche seul quand chaque payeur de la session a sa facture émise" in text
+    assert f"/sessions/{session.id}/facturation" in text
 
 
 def test_manual_tick_needs_a_comment_then_shows_who_and_when(advisor, klass):

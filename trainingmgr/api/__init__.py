@@ -46,16 +46,19 @@ def _unauthorized(message: str):
 
 
 def init_api(app: Flask) -> Api:
+    from .bpf import bp as bpf_bp
     from .courses import bp as courses_bp
     from .attendance import bp as attendance_bp
     from .enrolments import bp as enrolments_bp
     from .evaluations import bp as evaluations_bp
+    from .invoices import bp as invoices_bp
     from .resources import bp as resources_bp
     from .sessions import bp as sessions_bp
 
     api = Api(app)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
-    for bp in (courses_bp, sessions_bp, resources_bp, enrolments_bp, attendance_bp, evaluations_bp):
+    for bp in (courses_bp, sessions_bp, resources_bp, enrolments_bp, attendance_bp, evaluations_bp, bpf_bp,
+               invoices_bp):
         api.register_blueprint(bp, url_prefix="/api/v1")
         csrf.exempt(bp)
     app.before_request(_authenticate_api_calls)

@@ -166,6 +166,9 @@ class InvoiceLine(db.Model):
 
 
 class Payment(db.Model):
+    """A payment received. Never deleted: one recorded by mistake is cancelled (when, by whom, why) and then no
+    longer counts anywhere (balances, statuses, overdue list, reminders, accounting export)."""
+
     __tablename__ = "payment"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -176,13 +179,21 @@ class Payment(db.Model):
     reference: Mapped[str] = mapped_column(String(100), default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    cancel_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     invoice: Mapped[Invoice] = relationship(back_populates="payments")
-    created_by: Mapped[User | None] = relationship()
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    cancelled_by: Mapped[User | None] = relationship(foreign_keys=[cancelled_by_id])
 
     @property
     def method_label(self) -> str:
         return PAYMENT_METHODS.get(self.method, self.method)
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.cancelled_at is not None
 
 
 class BpfYear(db.Model):

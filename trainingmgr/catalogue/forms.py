@@ -11,6 +11,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Optional
 
+from ..billing.bpf import BPF_OBJECTIVES, DEFAULT_OBJECTIVE
 from ..core.forms import Form, FrenchDecimalField, FrenchIntegerField, SubForm, choices, max_length
 from .models import AUDIENCE_FORMATS, DELIVERY_MODES, HALF_DAYS, CourseVersion
 from .services import version_as_form_data
@@ -70,6 +71,13 @@ class CourseForm(Form):
     intra_group_price = FrenchDecimalField("Prix intra par groupe (€ HT)", validators=[Optional()])
     labels = FieldList(FormField(LabelForm), min_entries=1)
     funding_notes = TextAreaField("Financement (OPCO, prise en charge)", validators=[max_length(5000)])
+    # The yearly BPF's classification of the course (cerfa 10443, F-3 and F-4); checked by the service.
+    bpf_objective = SelectField("Objectif (BPF, cadre F-3)", choices=choices(BPF_OBJECTIVES.items()),
+                                default=DEFAULT_OBJECTIVE, validate_choice=False)
+    nsf_code = StringField("Code NSF (BPF, cadre F-4)", validators=[max_length(10)],
+                           description="Groupe de la nomenclature des spécialités de formation : trois chiffres, "
+                                       "éventuellement suivis d'une lettre (314, 326t).",
+                           render_kw={"list": "nsf-groups", "maxlength": 10, "autocomplete": "off"})
     submit = SubmitField("Enregistrer")
 
 
@@ -84,6 +92,7 @@ def course_form(version: CourseVersion | None, slug: str = "") -> CourseForm:
             for part in data["programme"]:
                 part["items"] = "\n".join(part["items"])
             data["slug"] = slug
+            data["bpf_objective"], data["nsf_code"] = version.course.bpf_objective, version.course.nsf_code
             form = CourseForm(data=data)
         for _ in range(EXTRA_PROGRAMME_ROWS):
             form.programme.append_entry()

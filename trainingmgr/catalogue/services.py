@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ..accounts.models import User
+from ..billing.bpf import clean_bpf_classification
 from ..core.errors import ConflictError, ErrorCollector, NotFoundError, ValidationError
 from ..core.halfday import format_day_pattern, parse_day_pattern
 from ..core.timeutil import utcnow
@@ -153,6 +154,11 @@ def clean_course_data(data: dict) -> dict:
             half = None
         parts.append(PartData(title=title, items=items, day=day, half_day=half))
     out["programme"] = parts
+    # The BPF classification belongs to the course, not to a version: validated here, set by _set_classification.
+    if "bpf_objective" in data or "nsf_code" in data:
+        classification = errors.run(clean_bpf_classification, data.get("bpf_objective"), data.get("nsf_code"))
+        if classification is not None:
+            out["bpf_objective"], out["nsf_code"] = classification
     errors.raise_if_any()
     return out
 
@@ -198,9 +204,17 @@ def _fill_version(version: CourseVersion, clean: dict) -> None:
     ]
 
 
+def _set_classification(course: Course, clean: dict) -> None:
+    """The BPF's objective (F-3) and NSF code (F-4), when the data gave them."""
+    for key in ("bpf_objective", "nsf_code"):
+        if key in clean:
+            setattr(course, key, clean[key])
+
+
 def create_course(data: dict, actor: User | None, slug: str | None = None) -> Course:
     clean, clean_slug_value = _clean_content_and_slug(data, slug, None)
     course = Course(slug=clean_slug_value, status=CourseStatus.DRAFT.value)
+    _set_classification(course, clean)
     version = CourseVersion(course=course, number=1, created_by_id=actor.id if actor else None)
     _fill_version(version, clean)
     db.session.add(course)
@@ -228,6 +242,7 @@ def update_course(course: Course, data: dict, actor: User | None, slug: str | No
         version = current
         _fill_version(version, clean)
     course.slug = new_slug
+    _set_classification(course, clean)
     course.updated_at = utcnow()
     return version
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from stdnum import exceptions as stdnum_exceptions
+from stdnum.eu import vat as stdnum_vat
 from stdnum.fr import siret as stdnum_siret
 
 from .errors import ValidationError
@@ -31,3 +32,17 @@ def format_siret(value: str | None) -> str:
     if not value:
         return ""
     return stdnum_siret.format(value)
+
+
+def clean_vat_number(value: str | None, field: str = "vat_number") -> str:
+    """Return the compact intra-EU VAT number (FR19812345676), "" when none, or raise a French ValidationError."""
+    value = (value or "").strip()
+    if not value:
+        return ""
+    try:
+        return stdnum_vat.validate(value)
+    except stdnum_exceptions.InvalidChecksum:
+        raise ValidationError("Ce numéro de TVA n'est pas valide (clé de contrôle incorrecte).", field=field) from None
+    except stdnum_exceptions.ValidationError:
+        raise ValidationError("Ce numéro de TVA intracommunautaire n'est pas valide (ex. FR19812345676).",
+                              field=field) from None

@@ -26,6 +26,7 @@ from ..sessions.models import SessionStatus, Slot, TrainingSession
 from ..sessions.services import change_status, create_session, date_warnings
 from ..trainees.services import find_or_create_trainee
 from .attendance import load_past_session
+from .billing import CLASSIFICATION, load_billing
 from .quality import load_quality
 from .seeds import SEED_COURSES
 from .surveys import load_default_surveys
@@ -58,7 +59,7 @@ ORGANISATION = {
     "email": "contact@formaction.example",
     "website": "",
     "vat_status": "exempt",
-    "vat_number": "",
+    "vat_number": "FR19812345676",  # exempt (261-4-4°-a) but registered: Factur-X wants the seller's VAT id
     "qualiopi_number": "QUALIOPI-DEMO-2024-001",
     "qualiopi_date": dt.date(2024, 3, 15),
     "qualiopi_body": "Organisme certificateur de démonstration",
@@ -126,8 +127,9 @@ def _next_working_day(day: dt.date) -> dt.date:
     return day
 
 
-def load_demo(today: dt.date | None = None) -> list[str]:
-    """Create what is missing; return what was done, in French."""
+def load_demo(today: dt.date | None = None, invoices: bool = True) -> list[str]:
+    """Create what is missing; return what was done, in French. ``invoices=False`` leaves the past session
+    uninvoiced (tests that number invoices from the first one)."""
     today = today or paris_today()
     done: list[str] = []
     if db.session.scalar(select(Organisation).limit(1)) is None:
@@ -158,7 +160,7 @@ def load_demo(today: dt.date | None = None) -> list[str]:
     for offset, seed in zip((14, 21), SEED_COURSES):
         course = db.session.scalar(select(Course).where(Course.slug == seed["slug"]))
         if course is None:
-            course = create_course(seed, advisor, slug=seed["slug"])
+            course = create_course({**seed, **CLASSIFICATION.get(seed["slug"], {})}, advisor, slug=seed["slug"])
             set_course_status(course, CourseStatus.PUBLISHED.value)
             done.append(f"Formation « {seed['title']} » créée et publiée.")
         # An upcoming session, not just any: reloaded weeks later, the demo still shows one to enrol in.
@@ -195,6 +197,8 @@ def load_demo(today: dt.date | None = None) -> list[str]:
         select(TrainingSession).where(TrainingSession.course_id == dume.id,
                                       TrainingSession.status == SessionStatus.COMPLETED.value).limit(1))
     done.extend(load_quality(advisor, past_session, today))
+    if invoices:
+        done.extend(load_billing(advisor, past_session, today))
     db.session.commit()
     return done
 

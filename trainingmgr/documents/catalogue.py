@@ -22,7 +22,8 @@ class Var:
 class DocType:
     code: str
     label: str
-    scope: str  # "session" (one per session), "enrolment" (one per trainee), "client" (one per paying company)
+    scope: str  # "session" (one per session), "enrolment" (one per trainee), "client" (one per paying company),
+    # "invoice" (one per issued invoice or credit note, made by billing only)
     filename: str  # default template in documents/
     variables: tuple[Var, ...] = field(default_factory=tuple)
 
@@ -137,6 +138,55 @@ ATTENDED = (
     Var("attendance.last_date", "Dernier jour suivi", "19/11/2026", True),
 )
 
+# Invoices and credit notes (billing/invoices.py): made only when one is issued, never from a session's documents
+# page. The seller ("org.*") is the organisation's identity frozen at issue.
+INVOICE = (
+    Var("org.siren", "SIREN de l'organisme", "812 345 676", True),
+    Var("org.siret", "SIRET (formaté)", "812 345 676 00017", True),
+    Var("org.nda_mention", "Mention légale de la déclaration d'activité",
+        "Déclaration d'activité enregistrée sous le n° 76 31 09999 31 auprès du préfet de région Occitanie "
+        "(cet enregistrement ne vaut pas agrément de l'État)", True),
+    Var("org.vat_number", "Numéro de TVA intracommunautaire (vide si exonéré sans numéro)", "FR12812345676"),
+    Var("invoice.title", "Nature du document (FACTURE ou AVOIR)", "FACTURE", True),
+    Var("invoice.number", "Numéro (chronologique, sans rupture)", "F2026-0001", True),
+    Var("invoice.issue_date", "Date d'émission", "25/11/2026", True),
+    Var("invoice.due_date", "Date d'échéance (« — » pour un avoir)", "25/12/2026", True),
+    Var("invoice.service_period", "Période d'exécution de la prestation", "du 19/11/2026 au 20/11/2026", True),
+    Var("invoice.operation_category", "Catégorie de l'opération", "Prestation de services", True),
+    Var("invoice.credited", "Avoir : facture annulée (numéro et date)", "Avoir sur la facture n° F2026-0001 du 20/11/2026"),
+    Var("invoice.reason", "Avoir : motif", "Annulation partielle : un stagiaire absent"),
+    Var("invoice.notes", "Observations", "Règlement par virement, référence à rappeler : F2026-0001"),
+    Var("invoice.opco", "OPCO en subrogation : dossier et entreprise bénéficiaire",
+        "Subrogation de paiement – OPCO EP, dossier n° EP-2026-004217 – entreprise bénéficiaire : Atelier Garonne"),
+    Var("invoice.public", "Acheteur public : code service et numéro d'engagement",
+        "Code service : FACTURES – N° d'engagement : EJ-2026-0042"),
+    Var("invoice.buyer_reference", "Référence de l'acheteur", "Commande du 02/11/2026"),
+    Var("buyer.name", "Client facturé (entreprise, OPCO, acheteur public ou particulier)", "Atelier d'architecture Garonne", True),
+    Var("buyer.address", "Adresse du client", "8 quai de la Daurade, 31000 Toulouse", True),
+    Var("buyer.siren", "SIREN du client (mention 2026–2027)", "443 061 841", True),
+    Var("buyer.siret", "SIRET du client", "443 061 841 00021"),
+    Var("buyer.vat_number", "N° de TVA intracommunautaire du client", "FR45443061841"),
+    Var("buyer.email", "E-mail de facturation du client", "comptabilite@garonne-archi.example"),
+    Var("lines", "Lignes : liste {description, quantity, unit, unit_price, vat_rate, vat_amount, total}", "…", True),
+    Var("lines[].description", "Désignation", "Formation « Chorus Pro » du 19/11/2026 – Julie Martin"),
+    Var("lines[].quantity", "Quantité", "1"),
+    Var("lines[].unit", "Unité", "stagiaire"),
+    Var("lines[].unit_price", "Prix unitaire HT", "600,00 €"),
+    Var("lines[].vat_rate", "Taux de TVA", "0 %"),
+    Var("lines[].vat_amount", "Montant de TVA", "0,00 €"),
+    Var("lines[].total", "Total HT de la ligne", "600,00 €"),
+    Var("totals.excl_vat", "Total HT", "600,00 €", True),
+    Var("totals.vat", "Total TVA", "0,00 €", True),
+    Var("totals.incl_vat", "Total TTC (net à payer)", "600,00 €", True),
+    Var("vat.mention", "Mention de TVA ou d'exonération", "Exonération de TVA, article 261-4-4°-a du CGI", True),
+    Var("terms.payment", "Conditions de paiement", "Paiement à 30 jours, par virement bancaire.", True),
+    Var("terms.late_penalties", "Pénalités de retard",
+        "Pénalités de retard : trois fois le taux d'intérêt légal, exigibles dès le lendemain de l'échéance.", True),
+    Var("terms.recovery_indemnity", "Indemnité forfaitaire pour frais de recouvrement (professionnels)",
+        "Indemnité forfaitaire pour frais de recouvrement : 40 €.", True),
+    Var("terms.discount", "Conditions d'escompte", "Pas d'escompte pour paiement anticipé.", True),
+)
+
 DOC_TYPES: dict[str, DocType] = {d.code: d for d in (
     DocType("convention", "Convention de formation professionnelle", "client", "convention.docx",
             COMMON + ORG + COURSE + SESSION + CLIENT + PRICE + TRAINEES + (
@@ -203,6 +253,7 @@ DOC_TYPES: dict[str, DocType] = {d.code: d for d in (
                 Var("quote.lines[].unit", "Prix unitaire HT", "600,00 €"),
                 Var("quote.lines[].total", "Total HT", "1 200,00 €"),
             ) + TRAINEES),
+    DocType("invoice", "Facture et avoir", "invoice", "facture.docx", COMMON + ORG + COURSE + SESSION + INVOICE),
 )}
 
 

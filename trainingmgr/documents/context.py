@@ -336,6 +336,108 @@ def attendance_sheet(session: TrainingSession, number: str) -> dict:
     return context
 
 
+def seller_identity() -> dict:
+    """The organisation's identity as an invoice states it (frozen into the invoice at issue: billing/invoices.py)."""
+    org = get_organisation()
+    siret = org.siret or ""
+    return {
+        "name": org.name or "", "legal_form": org.legal_form or "", "address": org.address or "",
+        "postal_code": org.postal_code or "", "city": org.city or "", "country": "FR",
+        "full_address": org.full_address, "siret": siret, "siren": siret[:9], "nda": org.nda or "",
+        "nda_region": org.nda_region or "", "nda_mention": org.nda_mention, "vat_status": org.vat_status,
+        "vat_exempt": org.vat_exempt, "vat_number": org.vat_number or "",
+        "qualiopi": (f"Certifié Qualiopi n° {org.qualiopi_number} au titre des actions de formation"
+                     if org.qualiopi_number else ""),
+        "email": org.email or "", "phone": org.phone or "", "website": org.website or "",
+    }
+
+
+def _siren(value: str) -> str:
+    """812 345 676"""
+    digits = (value or "")[:9]
+    return f"{digits[:3]} {digits[3:6]} {digits[6:]}" if len(digits) == 9 else digits
+
+
+def _rate(value: Decimal) -> str:
+    from ..core.formatting import number_fr
+
+    return f"{number_fr(value)} %"
+
+
+def invoice(inv, seller: dict, number: str) -> dict:
+    """An invoice or a credit note (billing.models.Invoice): ``seller`` is the identity frozen at issue (or the
+    organisation's current one for a draft's preview), ``number`` its number."""
+    from ..core.formatting import number_fr
+    from ..organisation.models import VAT_EXEMPTION_MENTION
+
+    session = db.session.get(TrainingSession, inv.session_id)
+    context = _base(session, number)
+    org = context["org"]
+    org.update({
+        "name": seller.get("name", ""), "legal_form": seller.get("legal_form", ""),
+        "address": seller.get("full_address", ""), "city": seller.get("city", ""),
+        "siret": format_siret(seller["siret"]) if seller.get("siret") else "", "siren": _siren(seller.get("siren", "")),
+        "nda": seller.get("nda", ""), "nda_mention": seller.get("nda_mention", ""),
+        "vat_number": seller.get("vat_number", ""), "qualiopi": seller.get("qualiopi", ""),
+        "email": seller.get("email", ""), "phone": seller.get("phone", ""),
+    })
+    rates = sorted({line.vat_rate for line in inv.lines})
+    if inv.vat_exemption or not any(rates):
+        vat_mention = inv.vat_exemption or VAT_EXEMPTION_MENTION
+    else:
+        vat_mention = "TVA au taux de " + ", ".join(_rate(r) for r in rates if r)
+    org["vat_mention"] = vat_mention
+    if inv.service_start and inv.service_end and inv.service_start != inv.service_end:
+        period = f"du {date_fr(inv.service_start)} au {date_fr(inv.service_end)}"
+    else:
+        period = f"le {date_fr(inv.service_start or inv.service_end)}" if (inv.service_start or inv.service_end) \
+            else session.dates_label
+    credited = ""
+    if inv.credited_invoice is not None:
+        original = inv.credited_invoice
+        credited = f"Avoir sur la facture n° {original.number} du {date_fr(original.issue_date)}"
+    opco = ""
+    if inv.payer_kind == "opco":
+        parts = [f"Subrogation de paiement – {inv.opco_name or inv.buyer_name}"]
+        if inv.opco_file_number:
+            parts[0] += f", dossier n° {inv.opco_file_number}"
+        beneficiary = db.session.get(Company, inv.beneficiary_company_id) if inv.beneficiary_company_id else None
+        if beneficiary is not None:
+            parts.append(f"entreprise bénéficiaire : {beneficiary.name}"
+                         + (f" (SIRET {format_siret(beneficiary.siret)})" if beneficiary.siret else ""))
+        opco = " – ".join(parts)
+    public = " – ".join(p for p in (f"Code service : {inv.service_code}" if inv.service_code else "",
+                                    f"N° d'engagement : {inv.engagement_number}" if inv.engagement_number else "") if p)
+    locality = " ".join(p for p in (inv.buyer_postal_code, inv.buyer_city) if p)
+    address = ", ".join(p for p in (inv.buyer_address, locality,
+                                    inv.buyer_country if inv.buyer_country not in ("", "FR") else "") if p)
+    siret = inv.buyer_siret or ""
+    context.update({
+        "invoice": {
+            "title": "AVOIR" if inv.kind == "credit_note" else "FACTURE", "number": number,
+            "issue_date": date_fr(inv.issue_date) if inv.issue_date else date_fr(paris_today()),
+            "due_date": date_fr(inv.due_date) if inv.due_date else "—", "service_period": period,
+            "operation_category": "Prestation de services" if inv.operation_category == "services"
+            else inv.operation_category,
+            "credited": credited, "reason": inv.reason or "", "notes": inv.notes or "", "opco": opco,
+            "public": public, "buyer_reference": inv.buyer_reference or "",
+        },
+        "buyer": {"name": inv.buyer_name or "", "address": address, "siren": _siren(siret),
+                  "siret": format_siret(siret) if len(siret) == 14 else "", "vat_number": inv.buyer_vat_number or "",
+                  "email": inv.buyer_email or ""},
+        "lines": [{"description": line.description, "quantity": number_fr(line.quantity), "unit": line.unit_label,
+                   "unit_price": money_fr(line.unit_price_excl_vat), "vat_rate": _rate(line.vat_rate),
+                   "vat_amount": money_fr(line.vat_amount), "total": money_fr(line.total_excl_vat)}
+                  for line in inv.lines],
+        "totals": {"excl_vat": money_fr(inv.total_excl_vat), "vat": money_fr(inv.total_vat),
+                   "incl_vat": money_fr(inv.total_incl_vat)},
+        "vat": {"mention": vat_mention},
+        "terms": {"payment": inv.payment_terms or "", "late_penalties": seller.get("late_penalties", ""),
+                  "recovery_indemnity": seller.get("recovery_indemnity", ""), "discount": seller.get("discount", "")},
+    })
+    return context
+
+
 def to_json(value):
     """The context as stored with the document: pictures become their SHA-256."""
     if isinstance(value, Picture):

@@ -2,7 +2,7 @@
 
     python -m trainingmgr.documents.defaults [DIR]      (DIR: the project's documents/ by default)
 
-rebuilds the eight templates named in catalogue.DOC_TYPES. They use docxtpl's syntax: ``{{ var }}``,
+rebuilds the templates named in catalogue.DOC_TYPES. They use docxtpl's syntax: ``{{ var }}``,
 ``{%p for … %}`` / ``{%p endfor %}`` alone in a paragraph, ``{%tr for … %}`` / ``{%tr endfor %}`` alone in
 a table row, and every tag is written inside a single run. The output is reproducible (fixed dates in the
 document properties and in the zip entries), so an unchanged build leaves the committed files unchanged.
@@ -871,9 +871,77 @@ def quote() -> Builder:
     return doc
 
 
+def invoice() -> Builder:
+    """Invoices and credit notes (billing/invoices.py): the mentions of CGI ann. II art. 242 nonies A, of the
+    2026–2027 e-invoicing rules (buyer's SIREN, category of operation) and, for public buyers, of CCP D2192-2."""
+    doc = Builder("Facture")
+    doc.table([95, 75], rows=[[
+        [P(B("{{ invoice.title }}", size=16, color=ACCENT)), P(B("N° {{ invoice.number }}")),
+         "Date d'émission : {{ invoice.issue_date }}", "Échéance : {{ invoice.due_date }}",
+         "{% if invoice.credited %}{{ invoice.credited }}{% endif %}"],
+        [I("Facturé à", size=8), B("{{ buyer.name }}"), "{{ buyer.address }}",
+         "{% if buyer.siren %}SIREN {{ buyer.siren }}{% if buyer.siret %} – SIRET {{ buyer.siret }}{% endif %}"
+         "{% endif %}",
+         "{% if buyer.vat_number %}TVA intracommunautaire {{ buyer.vat_number }}{% endif %}",
+         "{% if buyer.email %}{{ buyer.email }}{% endif %}"],
+    ]], style=None, size=9.5)
+    doc.p(B("Émetteur : "), "{{ org.name }}{% if org.legal_form %}, {{ org.legal_form }}{% endif %}, {{ org.address }}"
+          " – SIREN {{ org.siren }} – SIRET {{ org.siret }}"
+          "{% if org.vat_number %} – TVA intracommunautaire {{ org.vat_number }}{% endif %}", size=8.5)
+    doc.p(I("{{ org.nda_mention }}", size=8))
+
+    doc.h1("Objet")
+    doc.p("Action de formation ", B("« {{ course.title }} »"), " – session {{ session.reference }} "
+          "{{ session.dates }} ({{ session.hours }}), {{ session.place }}.", align=JUSTIFY)
+    doc.field("Catégorie de l'opération", "{{ invoice.operation_category }}")
+    doc.field("Date d'exécution de la prestation", "{{ invoice.service_period }}")
+    doc.tag("{%p if invoice.opco %}")
+    doc.p("{{ invoice.opco }}")
+    doc.tag("{%p endif %}")
+    doc.tag("{%p if invoice.public %}")
+    doc.p("{{ invoice.public }}")
+    doc.tag("{%p endif %}")
+    doc.tag("{%p if invoice.buyer_reference %}")
+    doc.field("Votre référence", "{{ invoice.buyer_reference }}")
+    doc.tag("{%p endif %}")
+    doc.tag("{%p if invoice.reason %}")
+    doc.field("Motif de l'avoir", "{{ invoice.reason }}")
+    doc.tag("{%p endif %}")
+
+    doc.h1("Détail")
+    doc.table([66, 14, 18, 22, 14, 16, 20],
+              ["Désignation", "Qté", "Unité", "Prix unitaire HT", "TVA", "Montant TVA", "Total HT"],
+              [["{{ l.description }}", P("{{ l.quantity }}", align=RIGHT), "{{ l.unit }}",
+                P("{{ l.unit_price }}", align=RIGHT), P("{{ l.vat_rate }}", align=RIGHT),
+                P("{{ l.vat_amount }}", align=RIGHT), P("{{ l.total }}", align=RIGHT)]],
+              loop="l in lines", size=8.5)
+    doc.table([95, 75], rows=[[
+        "",
+        [P("Total HT : {{ totals.excl_vat }}", align=RIGHT),
+         P("Total TVA : {{ totals.vat }}", align=RIGHT),
+         P(B("Total TTC : {{ totals.incl_vat }}", size=10.5), align=RIGHT)],
+    ]], style=None, size=9.5, gap=0)
+    doc.p(I("{{ vat.mention }}", size=8.5), align=RIGHT)
+
+    doc.h1("Conditions de règlement")
+    doc.p("{{ terms.payment }}", align=JUSTIFY)
+    doc.tag("{%p if invoice.due_date != '—' %}")
+    doc.field("Échéance", "{{ invoice.due_date }}")
+    doc.tag("{%p endif %}")
+    doc.p("{{ terms.late_penalties }} {{ terms.discount }}", align=JUSTIFY, size=8.5)
+    doc.tag("{%p if terms.recovery_indemnity %}")
+    doc.p("{{ terms.recovery_indemnity }}", align=JUSTIFY, size=8.5)
+    doc.tag("{%p endif %}")
+    doc.tag("{%p if invoice.notes %}")
+    doc.field("Observations", "{{ invoice.notes }}")
+    doc.tag("{%p endif %}")
+    return doc
+
+
 BUILDERS = {
     "convention": convention, "contract": contract, "convocation": convocation, "programme": programme,
     "attendance_sheet": attendance_sheet, "attestation": attestation, "certificate": certificate, "quote": quote,
+    "invoice": invoice,
 }
 
 
@@ -884,7 +952,7 @@ def build(code: str, directory: str = DEFAULT_DIR) -> str:
 
 
 def build_all(directory: str = DEFAULT_DIR) -> list[str]:
-    """Write the eight default templates into ``directory`` (created if needed); their paths."""
+    """Write the default templates into ``directory`` (created if needed); their paths."""
     os.makedirs(directory, exist_ok=True)
     return [build(code, directory) for code in DOC_TYPES]
 

@@ -46,6 +46,7 @@ from __future__ import annotations
 import atexit
 import http.client
 import importlib.metadata
+import json
 import logging
 import os
 import shutil
@@ -67,6 +68,9 @@ START_TIMEOUT = 60  # seconds for LibreOffice and the server to come up (about 6
 STOP_GRACE = 10  # seconds for the server to stop LibreOffice and exit before the group is killed
 DOCX_FILTER = "MS Word 2007 XML"  # LibreOffice's import filter for .docx: anything else is refused, not guessed
 PDF_FILTER = "writer_pdf_Export"
+# writer_pdf_Export's option for PDF/A-3b (SelectPdfVersion: 0 plain PDF, 1 PDF/A-1b, 2 PDF/A-2b, 3 PDF/A-3b), the
+# base of a Factur-X invoice (an XML file may only be embedded in PDF/A-3). Other documents stay plain PDF.
+PDF_A3_OPTIONS = ("SelectPdfVersion=3",)
 BACKEND = "unoserver"
 FALLBACK = "soffice-per-document (fallback)"
 
@@ -359,9 +363,9 @@ class _Server:
             return False
         return not os.path.isdir("/proc") or self.office_pid() is not None
 
-    def convert(self, docx: bytes, timeout: float) -> bytes:
-        result = self._proxy(timeout).convert(None, xmlrpc.client.Binary(docx), None, "pdf", PDF_FILTER, [],
-                                              True, DOCX_FILTER, None)
+    def convert(self, docx: bytes, timeout: float, options: tuple[str, ...] = ()) -> bytes:
+        result = self._proxy(timeout).convert(None, xmlrpc.client.Binary(docx), None, "pdf", PDF_FILTER,
+                                              list(options), True, DOCX_FILTER, None)
         return result.data
 
     def stop(self) -> None:
@@ -390,7 +394,19 @@ _server: _Server | None = None
 _persistent_failure: str | None = None  # why the persistent server could not start: the fallback is used
 
 
-def _convert_per_document(docx: bytes, timeout: float) -> bytes:
+def _cli_filter(options: tuple[str, ...]) -> str:
+    """The ``--convert-to`` argument: filter options as LibreOffice's JSON (7.4+), e.g. for PDF/A-3b
+    ``pdf:writer_pdf_Export:{"SelectPdfVersion":{"type":"long","value":"3"}}``."""
+    if not options:
+        return f"pdf:{PDF_FILTER}"
+    data = {}
+    for option in options:
+        name, _, value = option.partition("=")
+        data[name] = {"type": "long", "value": value} if value.isdecimal() else {"type": "string", "value": value}
+    return f"pdf:{PDF_FILTER}:{json.dumps(data, separators=(',', ':'))}"
+
+
+def _convert_per_document(docx: bytes, timeout: float, options: tuple[str, ...] = ()) -> bytes:
     """FALLBACK ONLY: a LibreOffice started for this one document (seconds), when the server cannot run."""
     soffice = _find_soffice()
     if soffice is None:
@@ -401,7 +417,7 @@ def _convert_per_document(docx: bytes, timeout: float) -> bytes:
         (folder / "document.docx").write_bytes(docx)
         command = [soffice, "--headless", "--invisible", "--nocrashreport", "--nodefault", "--nologo",
                    "--nofirststartwizard", "--norestore", f"-env:UserInstallation={(folder / 'profile').as_uri()}",
-                   f"--infilter={DOCX_FILTER}", "--convert-to", f"pdf:{PDF_FILTER}", "--outdir", str(folder),
+                   f"--infilter={DOCX_FILTER}", "--convert-to", _cli_filter(options), "--outdir", str(folder),
                    str(folder / "document.docx")]
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                    stderr=subprocess.STDOUT, env=_environment(folder / "tmp"), cwd=folder,
@@ -435,7 +451,7 @@ def _start_server() -> _Server | None:
         return None
 
 
-def _convert_locked(docx: bytes, timeout: float) -> bytes:
+def _convert_locked(docx: bytes, timeout: float, options: tuple[str, ...] = ()) -> bytes:
     global _server
     for attempt in range(2):
         if _server is not None and not _server.alive():
@@ -447,9 +463,9 @@ def _convert_locked(docx: bytes, timeout: float) -> bytes:
             if _persistent_failure is None:
                 _server = _start_server()
             if _server is None:
-                return _convert_per_document(docx, timeout)
+                return _convert_per_document(docx, timeout, options)
         try:
-            return _server.convert(docx, timeout)
+            return _server.convert(docx, timeout, options)
         except xmlrpc.client.Fault as exc:
             if _server.alive():  # LibreOffice refused this document
                 log.warning("PDF: conversion failed: %s", exc.faultString)
@@ -468,14 +484,16 @@ def _convert_locked(docx: bytes, timeout: float) -> bytes:
     raise PdfUnavailable(MSG_FAILED)
 
 
-def convert(docx: bytes, timeout: float = 60) -> bytes:
+def convert(docx: bytes, timeout: float = 60, pdf_a3: bool = False) -> bytes:
     """The PDF of a .docx document. Starts the converter on first use (seconds), then reuses it (a tenth of
-    a second for a page or two). Raises PdfUnavailable, with a French message, when there is no PDF."""
+    a second for a page or two). Raises PdfUnavailable, with a French message, when there is no PDF.
+    ``pdf_a3``: a PDF/A-3b (fonts embedded, XMP metadata), which a Factur-X invoice is built on; plain PDF
+    otherwise."""
     reason = unavailable_reason()
     if reason is not None:
         raise PdfUnavailable(reason)
     with _lock:
-        return _convert_locked(bytes(docx), timeout)
+        return _convert_locked(bytes(docx), timeout, PDF_A3_OPTIONS if pdf_a3 else ())
 
 
 def warm_up() -> bool:

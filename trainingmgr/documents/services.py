@@ -299,6 +299,10 @@ def restore_template(doc_type: str, version: int) -> None:
 def preview_context(doc_type: str) -> dict | None:
     """The context of a real subject for a preview (the demo's sessions, say), or None when no session
     of the database suits the type yet. Nothing is archived."""
+    if doc_type == "invoice":
+        from ..billing.invoices import preview_context as invoice_preview
+
+        return invoice_preview()
     sessions = db.session.scalars(select(TrainingSession).where(TrainingSession.status != "cancelled")
                                   .order_by(TrainingSession.id.desc()).limit(20))
     scope = DOC_TYPES[doc_type].scope
@@ -377,6 +381,8 @@ def _context(doc_type: str, session, enrolment, company, number: str, code: str 
 def applicable(doc_type: str, session: TrainingSession, enrolment: Enrolment | None = None,
                company: Company | None = None) -> str | None:
     """Why this document cannot be made now (French), or None."""
+    if doc_type == "invoice":
+        return "Les factures et les avoirs sont produits à leur émission, depuis la page Facturation de la session."
     if doc_type in ("attestation", "certificate", "attendance_sheet") and session.status not in (
             "in_progress", "completed", "closed"):
         return "Ce document se produit une fois la session commencée."

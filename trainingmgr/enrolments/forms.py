@@ -15,7 +15,7 @@ from wtforms.validators import DataRequired, Optional
 from ..companies.models import OPCOS
 from ..core.forms import Form, FrenchDecimalField, choices, max_length
 from ..trainees.models import BPF_STATUSES, CIVILITIES
-from .models import FUNDING_KINDS, OPCO_STATUSES, POSITIONING_DECISIONS
+from .models import BILLING_BASES, FUNDING_KINDS, OPCO_STATUSES, POSITIONING_DECISIONS
 
 
 class EnrolForm(Form):
@@ -93,6 +93,10 @@ class FundingForm(Form):
     requested_amount = FrenchDecimalField("Montant demandé", validators=[Optional()])
     agreed_amount = FrenchDecimalField("Montant accordé", validators=[Optional()])
     subrogation = BooleanField("Subrogation de paiement (l'OPCO paie l'organisme)")
+    # Checked by the service (an unknown basis, a basis per hour without its rate: French messages beside them).
+    billing_basis = SelectField("Facturation à l'OPCO", choices=choices(BILLING_BASES.items()), default="flat",
+                                validate_choice=False)
+    hourly_rate = FrenchDecimalField("Taux horaire (€ HT par heure suivie)", validators=[Optional()])
     requested_on = DateField("Demandée le", validators=[Optional()])
     agreed_on = DateField("Accordée le", validators=[Optional()])
     refused_on = DateField("Refusée le", validators=[Optional()])

@@ -149,6 +149,12 @@ OPCO_STATUSES = {
     "agreed": "Accordée",
     "refused": "Refusée",
 }
+# How an OPCO line is invoiced (billing/invoices.py): its amount (capped at the agreement), or the hours attended
+# × the line's hourly rate excluding VAT (capped at the agreement).
+BILLING_BASES = {
+    "flat": "Forfait (montant pris en charge)",
+    "hours_attended": "Heures suivies × taux horaire",
+}
 
 
 class FundingLine(db.Model):
@@ -196,3 +202,17 @@ class FundingLine(db.Model):
     @property
     def opco_status_label(self) -> str:
         return OPCO_STATUSES.get(self.opco_status, "")
+
+    @property
+    def billing_basis_label(self) -> str:
+        return BILLING_BASES.get(self.billing_basis or "flat", self.billing_basis)
+
+    @property
+    def billing_basis_text(self) -> str:
+        """"au forfait", or "aux heures suivies × 45,00 € HT" (the enrolment page, its history)."""
+        from ..core.formatting import money_fr
+
+        if self.billing_basis == "hours_attended":
+            rate = f" × {money_fr(self.hourly_rate)} HT" if self.hourly_rate is not None else ""
+            return f"aux heures suivies{rate}"
+        return "au forfait"

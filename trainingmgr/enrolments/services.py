@@ -3,7 +3,7 @@ the prerequisite gate, every status change in one place, funding lines, and the 
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -19,7 +19,7 @@ from ..core.identifiers import clean_siret
 from ..core.persistence import get_by_id
 from ..core.timeutil import paris_today, utcnow
 from ..core.tokens import make_token, read_token
-from ..core.validation import id_or_none, parse_date, parse_decimal
+from ..core.validation import MAX_AMOUNT, french_decimal, id_or_none, parse_date, parse_decimal
 from ..extensions import db
 from ..messaging.services import cancel_job, forget_job, schedule_job
 from ..organisation.services import get_organisation
@@ -29,6 +29,7 @@ from ..trainees.models import Trainee
 from ..trainees.services import find_or_create_trainee, get_trainee
 from . import mails
 from .models import (
+    BILLING_BASES,
     FUNDING_KINDS,
     OPCO_STATUSES,
     POSITIONING_DECISIONS,
@@ -496,6 +497,48 @@ def enrolment_from_token(token: str) -> Enrolment:
 # --------------------------------------------------------------------------- funding
 
 
+def _hourly_rate(value, errors: ErrorCollector) -> Decimal | None:
+    """An OPCO's hourly rate excluding VAT: required, > 0, two decimals at most."""
+    field = "hourly_rate"
+    if value is None or (isinstance(value, str) and not value.strip()):
+        errors.add(field, "Indiquez le taux horaire HT que l'OPCO paie par heure suivie.")
+        return None
+    number = None
+    if not isinstance(value, bool):
+        try:
+            number = (value if isinstance(value, Decimal) else Decimal(str(value)) if isinstance(value, (int, float))
+                      else french_decimal(str(value)))
+        except (InvalidOperation, ValueError):
+            number = None
+    if number is None or not number.is_finite():
+        errors.add(field, "Le taux horaire doit être un nombre, par exemple 45 ou 37,50.")
+    elif number <= 0:
+        errors.add(field, "Le taux horaire doit être supérieur à 0 €.")
+    elif number != number.quantize(Decimal("0.01")):
+        errors.add(field, "Le taux horaire : deux décimales au plus.")
+    elif number > MAX_AMOUNT:
+        errors.add(field, "Le taux horaire doit être inférieur à 10 millions d'euros.")
+    else:
+        return number.quantize(Decimal("0.01"))
+    return None
+
+
+def _billing_basis(data: dict, kind: str, errors: ErrorCollector) -> tuple[str, Decimal | None]:
+    """(billing_basis, hourly_rate): per hour attended only for an OPCO line, with its rate; a flat line has no
+    rate (one typed is cleared)."""
+    basis = str(data.get("billing_basis") or "flat")
+    if basis not in BILLING_BASES:
+        errors.add("billing_basis", "Mode de facturation inconnu : forfait ou heures suivies × taux horaire.")
+        return "flat", None
+    if basis == "flat":
+        return "flat", None
+    if kind != "opco":
+        if kind in FUNDING_KINDS:
+            errors.add("billing_basis", "La facturation aux heures suivies ne concerne que les financements OPCO.")
+        return "flat", None
+    return basis, _hourly_rate(data.get("hourly_rate"), errors)
+
+
 def clean_funding_data(data: dict, enrolment: Enrolment) -> dict:
     errors = ErrorCollector()
     kind = str(data.get("kind") or "")
@@ -518,6 +561,7 @@ def clean_funding_data(data: dict, enrolment: Enrolment) -> dict:
             errors.add(key, f"Ce champ ne doit pas dépasser {limit} caractères.")
         out[key] = value[:limit]
     out["subrogation"] = bool(data.get("subrogation"))
+    out["billing_basis"], out["hourly_rate"] = _billing_basis(data, kind, errors)
     out["opco_contact_email"] = ""
     if kind == "opco" and str(data.get("opco_contact_email") or "").strip():
         out["opco_contact_email"] = errors.run(normalise_email, str(data.get("opco_contact_email")),
@@ -565,11 +609,15 @@ def save_funding_line(enrolment: Enrolment, line: FundingLine | None, data: dict
     created = line is None
     if created:
         line = FundingLine(enrolment=enrolment)
+    basis_before = None if created else (line.billing_basis, line.hourly_rate)
     for key, value in clean.items():
         setattr(line, key, value)
     if created:
         db.session.add(line)
         _event(enrolment, "funding", actor, f"Financement ajouté : {FUNDING_KINDS[clean['kind']]}.")
+    if clean["kind"] == "opco" and (clean["billing_basis"], clean["hourly_rate"]) != (
+            basis_before or ("flat", None)):
+        _event(enrolment, "funding", actor, f"Facturation de {clean['opco_name']} : {line.billing_basis_text}.")
     return line
 
 

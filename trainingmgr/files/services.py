@@ -59,6 +59,17 @@ KINDS = {
         },
         50 * 1024 * 1024,
     ),
+    # Issued invoices and credit notes: the Word document, the Factur-X PDF and its EN 16931 CII XML.
+    "invoice": FileKind(
+        "invoice",
+        "facture",
+        {
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ((".docx",), _ZIP),
+            "application/pdf": ((".pdf",), _PDF),
+            "application/xml": ((".xml",), (b"<?xml",)),
+        },
+        20 * 1024 * 1024,
+    ),
 }
 
 
@@ -70,6 +81,13 @@ def storage_root() -> Path:
 
 def path_for(stored: StoredFile) -> Path:
     return storage_root() / stored.sha256[:2] / stored.sha256
+
+
+def _holds(path, digest: str) -> bool:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest() == digest
+    except OSError:
+        return False
 
 
 def store_bytes(data: bytes, filename: str, kind: str, field: str = "file") -> StoredFile:
@@ -95,7 +113,7 @@ def store_bytes(data: bytes, filename: str, kind: str, field: str = "file") -> S
         )
     digest = hashlib.sha256(data).hexdigest()
     target = storage_root() / digest[:2] / digest
-    if not target.exists():
+    if not _holds(target, digest):  # absent, or damaged on disk: (re)written from these bytes
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_suffix(".tmp")
         tmp.write_bytes(data)

@@ -85,6 +85,7 @@ TOPIC_LABELS = {
     "complaint_ack": "Réclamation : accusé de réception",
     "complaint_update": "Réclamation : suivi",
     "complaint_advisor": "Réclamation (conseiller)",
+    "invoice_reminder": "Relance de facture impayée",
 }
 
 

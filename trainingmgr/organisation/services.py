@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from ..accounts.services import normalise_email
 from ..core.errors import ValidationError
-from ..core.identifiers import clean_siret
+from ..core.identifiers import clean_siret, clean_vat_number
 from ..extensions import db
 from ..files.services import store_upload
 from .models import VAT_CHOICES, Organisation
@@ -42,6 +42,11 @@ def update_organisation(data: dict, logo_upload=None) -> Organisation:
     if "siret" in values:
         try:
             values["siret"] = clean_siret(values["siret"], required=True)
+        except ValidationError as exc:
+            errors.update(exc.fields)
+    if values.get("vat_number"):
+        try:
+            values["vat_number"] = clean_vat_number(values["vat_number"])
         except ValidationError as exc:
             errors.update(exc.fields)
     if "vat_status" in values and values["vat_status"] not in VAT_CHOICES:

@@ -27,8 +27,12 @@ attendance          the day after the end                   10   every half-day 
                                                                  marked absent
 certificates        J+7 (CHECKLIST_CERTIFICATES_DAYS_AFTER) —    every trainee who attended was e-mailed their
                                                                  certificat de réalisation
-invoice             J+7 (CHECKLIST_INVOICE_DAYS_AFTER)      —    never for now: the application issues no invoice
-                                                                 yet (issue 9), so it is ticked by hand
+invoice             J+7 (CHECKLIST_INVOICE_DAYS_AFTER)      —    every payer of the session has an issued invoice
+                                                                 not fully credited: nothing is left to invoice by
+                                                                 the proposal rule of billing/invoices.py (drafts
+                                                                 do not count) and every payer is known (OPCO
+                                                                 agreements recorded…); not applicable when the
+                                                                 ended session has nothing to invoice
 cold_survey         J+60 (the course's cold delay, else     30   every trainee who attended was sent the cold
                     SURVEY_COLD_DAYS)                            evaluation
 ==================  =====================================  ====  ===============================================
@@ -46,7 +50,7 @@ Un-ticking deletes the tick (the trace goes to the ``trainingmgr.quality`` log).
 Functions for other modules (the Qualiopi board reuses the first one):
 
 - ``session_checklists(sessions, today=None) -> {session_id: [ItemStatus, ...]}``: every item of every session
-  given, in ITEMS order, computed in a bounded number of queries (about ten) whatever the number of sessions;
+  given, in ITEMS order, computed in a bounded number of queries (about twenty) whatever the number of sessions;
   ``ItemStatus`` has ``item`` (key, label, indicator…), ``due``, ``state``, ``evidence`` (French), ``done_count``
   and ``total`` when counted, ``tick`` (the manual tick, if any), ``url`` (the evidence page, if any; needs an
   application context).
@@ -62,6 +66,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from flask import current_app, url_for
 from sqlalchemy import func, literal, select
@@ -139,9 +144,10 @@ ITEMS: tuple[Item, ...] = (
          "par e-mail depuis la page Documents.",
          None, "Certificat de réalisation (modèle du ministère), L6353-1", True),
     Item("invoice", "Facture émise",
-         "À cocher à la main pour l'instant : l'application n'émet pas encore les factures (prévu dans une "
-         "prochaine version). Indiquez le numéro de la facture.",
-         None, "Facturation (client, OPCO en subrogation)", False),
+         "Cochée quand chaque payeur de la session (entreprise, OPCO en subrogation, acheteur public, stagiaire "
+         "à ses frais) a sa facture émise, non annulée par un avoir : rien ne reste à facturer sur la page "
+         "Facturation de la session et chaque prise en charge OPCO est accordée.",
+         None, "Facturation (client, OPCO en subrogation)", True),
     Item("cold_survey", "Évaluation à froid envoyée",
          "Cochée quand chaque stagiaire ayant suivi la formation a reçu l'évaluation à froid (envoi automatique "
          "au délai du cours).",
@@ -270,29 +276,43 @@ class _Evidence:
     invitations: dict[tuple[int, str], dict[int, dt.datetime | None]] = field(default_factory=dict)
     records: dict[int, list] = field(default_factory=dict)
     ticks: dict[int, dict[str, ChecklistTick]] = field(default_factory=dict)
+    invoices: dict[int, list] = field(default_factory=dict)  # issued invoices not fully credited, of ended sessions
+    vat_rate: Decimal = Decimal("0.00")
 
 
 def _session_options():
-    """What the checklist (and the dashboard's list) reads of a session: its slots, course and version."""
+    """What the checklist (and the dashboard's list) reads of a session: its slots, course and version, its client
+    company (an intra session's invoice)."""
+    from ..companies.models import Company
+
     return (selectinload(TrainingSession.slots), selectinload(TrainingSession.course),
-            selectinload(TrainingSession.course_version))
+            selectinload(TrainingSession.course_version),
+            selectinload(TrainingSession.client_company).selectinload(Company.contacts))
 
 
 def _load_evidence(sessions: list[TrainingSession]) -> _Evidence:
     """Everything the items read, for all the sessions at once: a fixed number of queries."""
     from ..attendance.services import session_records
+    from ..billing.invoices import current_vat_rate, issued_invoices_by_session
+    from ..companies.models import Company
     from ..documents.models import GeneratedDocument
     from ..enrolments.models import Enrolment, FundingLine
     from ..evaluations.models import Questionnaire, Response, SurveyInvitation
     from ..messaging.models import OutboxAttachment, OutboxMessage
+    from ..trainees.models import Trainee
 
     ids = [session.id for session in sessions]
     found = _Evidence()
     expected = (select(Enrolment.id).where(Enrolment.session_id.in_(ids), Enrolment.status.in_(EXPECTED))
                 .scalar_subquery())
+    # With what the invoice rule reads (billing.invoices.uninvoiced): companies, their contacts, funding lines.
     for enrolment in db.session.scalars(
             select(Enrolment).where(Enrolment.session_id.in_(ids), Enrolment.status.in_(EXPECTED))
-            .options(joinedload(Enrolment.trainee)).order_by(Enrolment.id)):
+            .options(joinedload(Enrolment.trainee).selectinload(Trainee.company).selectinload(Company.contacts),
+                     selectinload(Enrolment.company).selectinload(Company.contacts),
+                     selectinload(Enrolment.funding_lines).selectinload(FundingLine.payer_company)
+                     .selectinload(Company.contacts))
+            .order_by(Enrolment.id)):
         found.enrolments.setdefault(enrolment.session_id, []).append(enrolment)
     for session_id, line_status, agreed_on in db.session.execute(
             select(Enrolment.session_id, FundingLine.opco_status, FundingLine.agreed_on)
@@ -332,6 +352,10 @@ def _load_evidence(sessions: list[TrainingSession]) -> _Evidence:
     for tick in db.session.scalars(select(ChecklistTick).where(ChecklistTick.session_id.in_(ids))
                                    .options(joinedload(ChecklistTick.author))):
         found.ticks.setdefault(tick.session_id, {})[tick.item] = tick
+    ended = [s.id for s in sessions if s.status in ENDED]
+    if ended:  # invoices are issued once the session has ended
+        found.invoices = issued_invoices_by_session(ended)
+        found.vat_rate = current_vat_rate()
     return found
 
 
@@ -451,6 +475,43 @@ def _after_session(status: ItemStatus, session: TrainingSession, enrolments: lis
     return None
 
 
+def _plural_fr(n: int, noun: str, participle: str) -> str:
+    """"1 facture émise", "3 factures émises"."""
+    return f"{n} {noun}{'s' if n > 1 else ''} {participle}{'s' if n > 1 else ''}"
+
+
+def _invoice(status: ItemStatus, session: TrainingSession, enrolments: list, found: _Evidence) -> str | None:
+    """Done when every payer of the session has an issued invoice not fully credited (billing.invoices decides who
+    must be invoiced). Returns the reason when not applicable."""
+    from ..billing.invoices import INVOICED_ENROLMENTS, uninvoiced
+
+    status.link = ("billing.session", {"session_id": session.id})
+    if session.status not in ENDED:
+        if not enrolments and session.format != "intra":
+            return "Aucun stagiaire inscrit."
+        status.evidence = "À émettre une fois la session terminée (page Facturation de la session)."
+        return None
+    issued = found.invoices.get(session.id, [])
+    remaining = uninvoiced(session, [e for e in enrolments if e.status in INVOICED_ENROLMENTS], issued,
+                           found.vat_rate)
+    if not issued and not remaining.invoices and not remaining.unknown:
+        return "Rien à facturer : aucune inscription facturable (ou des prix nuls)."
+    numbers = [invoice.number for invoice in issued]
+    parts = [_plural_fr(len(issued), "facture", "émise")
+             + (f" ({', '.join(numbers[:5])}{', …' if len(numbers) > 5 else ''})" if numbers else "")]
+    if remaining.invoices:
+        parts.append(f"reste à facturer : {', '.join(p.label for p in remaining.invoices)}")
+    if remaining.unknown:
+        count = len(remaining.unknown)
+        parts.append(f"payeur inconnu pour {count} inscription{'s' if count > 1 else ''} (accord OPCO à enregistrer, "
+                     "taux horaire ou heures manquants, entreprise à rattacher)")
+    status.evidence = " ; ".join(parts)
+    status.done_count, status.total = len(issued), len(issued) + len(remaining.invoices)
+    if not remaining.invoices and not remaining.unknown:
+        status.state = "done"
+    return None
+
+
 def _evaluate(session: TrainingSession, found: _Evidence, today: dt.date) -> list[ItemStatus]:
     offsets = _offsets(session)
     first, last = session.first_date, session.last_date
@@ -491,6 +552,8 @@ def _evaluate(session: TrainingSession, found: _Evidence, today: dt.date) -> lis
                                     "certificat(s) envoyé(s)",
                                     ("documents.session_documents", {"session_id": session.id}),
                                     "À produire et envoyer une fois la session terminée (page Documents).")
+        elif key == "invoice":
+            reason = _invoice(status, session, enrolments, found)
         elif key == "cold_survey":
             reason = _after_session(status, session, enrolments, found.invitations.get((session.id, "cold"), {}),
                                     "évaluation(s) à froid envoyée(s)",

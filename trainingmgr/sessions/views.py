@@ -50,6 +50,9 @@ def dashboard():
         from ..evaluations.alerts import open_alerts_count
 
         context["survey_alerts"] = open_alerts_count()
+        from ..billing.payments import overdue_count
+
+        context["overdue_invoices"] = overdue_count()
         from ..quality.dashboard import quality_todo
 
         context.update(quality_todo())

@@ -1,0 +1,786 @@
+"""The yearly Bilan pédagogique et financier (BPF, cerfa 10443*17), computed from the data, never typed.
+
+The financial year is the calendar year (1 January – 31 December): the organisation's financial year is taken
+to be the calendar year, which is the usual case for a small organisation; the form's section B says so.
+
+Where each figure comes from:
+
+- **C** products excl. VAT: the *issued* invoices whose issue date is in the year, minus the credit notes issued in
+  the year, by who paid the organisation (``Invoice.payer_kind``): company → line 1; OPCO → line 2, sub-line 2h
+  (« plan de développement des compétences ou autres dispositifs »: OPCO subrogation) unless the fund is one of
+  the non-salaried workers' funds (FIF PL, AGEFICE, FAFCEA…) → 2g; nothing in the data says apprenticeship,
+  professionalisation, Pro-A, transition or CPF yet, so 2a–2f stay at 0 (``OPCO_SCHEME_LINES`` maps a scheme to
+  its sub-line); public buyer → 3 (public bodies for their own staff); individual → 9; any other payer → 11.
+  Lines 4–8 and 10 are shown at 0. Drafts and invoices of other years are left out.
+- **D** charges and **H** manager: typed once a year on the BPF page (``BpfYear``); H falls back on the
+  organisation's signatory.
+- **E** trainers: the slots of the year's sessions, each credited to its trainer (or, for a slot without one, to
+  each trainer of the session); internal (``Trainer.is_external`` false) or external (subcontractors).
+- **F** trainees: one trainee per enrolment (a person in two sessions counts twice), hours actually attended
+  (``Enrolment.hours_attended``; an abandon counts with its hours, an absent trainee — no-show — with 0 h), for the
+  enrolments of the year's sessions. A session belongs to the year of its *last* half-day; draft and cancelled
+  sessions are left out, and so are requested, waitlisted and cancelled enrolments. F-1 by the trainee's BPF status
+  (employee → a; apprentices b: none in the data; job seeker → c; individual at own cost → d; self-employed and
+  « other » (public agents…) → e, as the form's notice puts non-salaried workers and public agents in « autres
+  stagiaires »). F-2 (part subcontracted to another organisation) and **G** (trainees entrusted by another
+  organisation) are 0: the data records no subcontracting. F-3 by the course's objective (``Course.bpf_objective``),
+  F-4 by the three-digit NSF group of the course (``Course.nsf_code``): the five groups with the most hours, then
+  « autres spécialités » (courses without a code included, with a warning).
+
+Every figure comes from a handful of GROUP BY queries whatever the number of enrolments (bench/bpf.py).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import and_, case, func, literal, select, type_coerce, union_all
+from sqlalchemy.exc import IntegrityError
+
+from ..accounts.models import User
+from ..catalogue.models import Course, CourseVersion
+from ..core.errors import ErrorCollector, NotFoundError, ValidationError
+from ..core.formatting import hours_fr, money_fr
+from ..core.halfday import hours_between
+from ..core.identifiers import format_siret
+from ..core.spreadsheet import xlsx_cell
+from ..core.timeutil import paris_today, utcnow
+from ..core.types import Hours, Money
+from ..core.validation import parse_decimal
+from ..enrolments.models import Enrolment
+from ..extensions import db
+from ..organisation.services import get_organisation
+from ..resources.models import Trainer
+from ..sessions.models import Slot, TrainingSession, session_trainer
+from ..trainees.models import Trainee
+from .models import BpfYear, Invoice
+
+YEAR_MIN, YEAR_MAX = 2000, 2100
+ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
+TO_COMPLETE = "à compléter"
+
+# --------------------------------------------------------------------------- reference lists
+
+# F-3, « objectif général des prestations dispensées »: the values of Course.bpf_objective, in the form's order.
+# The six RNCP values are the « dont » sub-lines of line a.
+BPF_OBJECTIVES = {
+    "rncp_6_8": "Diplôme, titre ou CQP enregistré au RNCP — niveaux 6 à 8 (licence, master, ingénieur, doctorat…)",
+    "rncp_5": "Diplôme, titre ou CQP enregistré au RNCP — niveau 5 (BTS, DUT, écoles sanitaires et sociales…)",
+    "rncp_4": "Diplôme, titre ou CQP enregistré au RNCP — niveau 4 (bac professionnel, BT, BP, BM…)",
+    "rncp_3": "Diplôme, titre ou CQP enregistré au RNCP — niveau 3 (BEP, CAP…)",
+    "rncp_2": "Diplôme, titre ou CQP enregistré au RNCP — niveau 2",
+    "rncp_cqp": "CQP enregistré au RNCP sans niveau de qualification",
+    "rs": "Certification ou habilitation enregistrée au répertoire spécifique (RS)",
+    "cqp": "CQP non enregistré au RNCP ou au RS",
+    "other": "Autre formation professionnelle",
+    "skills_assessment": "Bilan de compétences",
+    "vae": "Accompagnement à la validation des acquis de l'expérience (VAE)",
+}
+DEFAULT_OBJECTIVE = "other"
+RNCP_OBJECTIVES = ("rncp_6_8", "rncp_5", "rncp_4", "rncp_3", "rncp_2", "rncp_cqp")
+# The lines of F-3 as the form prints them: (code, label, objectives counted on the line).
+F3_LINES = (
+    ("a", "Formations visant un diplôme, un titre à finalité professionnelle ou un certificat de qualification "
+          "professionnelle enregistré au Répertoire national des certifications professionnelles (RNCP)",
+     RNCP_OBJECTIVES),
+    ("a1", "dont de niveau 6 à 8 (licence, master, diplôme d'ingénieur, doctorat…)", ("rncp_6_8",)),
+    ("a2", "dont de niveau 5 (BTS, DUT, écoles de formation sanitaire et sociale…)", ("rncp_5",)),
+    ("a3", "dont de niveau 4 (baccalauréat professionnel, BT, BP, BM…)", ("rncp_4",)),
+    ("a4", "dont de niveau 3 (BEP, CAP…)", ("rncp_3",)),
+    ("a5", "dont de niveau 2", ("rncp_2",)),
+    ("a6", "dont certificat de qualification professionnelle (CQP) sans niveau de qualification", ("rncp_cqp",)),
+    ("b", "Formations visant une certification (dont CQP) ou une habilitation enregistrée au répertoire "
+          "spécifique (RS)", ("rs",)),
+    ("c", "Formations visant un CQP non enregistré au RNCP ou au RS", ("cqp",)),
+    ("d", "Autres formations professionnelles", ("other",)),
+    ("e", "Bilans de compétences", ("skills_assessment",)),
+    ("f", "Actions d'accompagnement à la validation des acquis de l'expérience", ("vae",)),
+)
+
+# The three-digit groups of the Nomenclature des spécialités de formation (NSF, décret n° 94-522 of 26 June 1994,
+# INSEE / CNIS), with their French labels: the 92 groups of the 17 sub-domains found in the published lists
+# (checked against the list Agefodd ships for the same BPF). A course's code may add the letter of a field
+# (« 326t »; the letter is not checked against the nomenclature's fields); the BPF (F-4) counts by group.
+NSF_GROUPS = {
+    "100": "Formations générales",
+    "110": "Spécialités pluriscientifiques",
+    "111": "Physique-chimie",
+    "112": "Chimie-biologie, biochimie",
+    "113": "Sciences naturelles (biologie-géologie)",
+    "114": "Mathématiques",
+    "115": "Physique",
+    "116": "Chimie",
+    "117": "Sciences de la terre",
+    "118": "Sciences de la vie",
+    "120": "Spécialités pluridisciplinaires, sciences humaines et droit",
+    "121": "Géographie",
+    "122": "Économie",
+    "123": "Sciences sociales (y compris démographie, anthropologie)",
+    "124": "Psychologie",
+    "125": "Linguistique",
+    "126": "Histoire",
+    "127": "Philosophie, éthique et théologie",
+    "128": "Droit, sciences politiques",
+    "130": "Spécialités littéraires et artistiques plurivalentes",
+    "131": "Français, littérature et civilisation française",
+    "132": "Arts plastiques",
+    "133": "Musique, arts du spectacle",
+    "134": "Autres disciplines artistiques et spécialités artistiques plurivalentes",
+    "135": "Langues et civilisations anciennes",
+    "136": "Langues vivantes, civilisations étrangères et régionales",
+    "200": "Technologies industrielles fondamentales (génie industriel et procédés de transformation, spécialités "
+           "à dominante fonctionnelle)",
+    "201": "Technologies de commandes des transformations industrielles (automatismes et robotique industriels, "
+           "informatique industrielle)",
+    "210": "Spécialités plurivalentes de l'agronomie et de l'agriculture",
+    "211": "Productions végétales, cultures spécialisées (horticulture, viticulture, arboriculture fruitière…)",
+    "212": "Productions animales, élevage spécialisé, aquaculture, soins aux animaux, y compris vétérinaire",
+    "213": "Forêts, espaces naturels, faune sauvage, pêche",
+    "214": "Aménagement paysager (parcs, jardins, espaces verts, terrains de sport)",
+    "220": "Spécialités pluritechnologiques des transformations",
+    "221": "Agro-alimentaire, alimentation, cuisine",
+    "222": "Transformations chimiques et apparentées (y compris industrie pharmaceutique)",
+    "223": "Métallurgie (y compris sidérurgie, fonderie, non ferreux…)",
+    "224": "Matériaux de construction, verre, céramique",
+    "225": "Plasturgie, matériaux composites",
+    "226": "Papier, carton",
+    "227": "Énergie, génie climatique (y compris énergie nucléaire, thermique, hydraulique ; utilités : froid, "
+           "climatisation, chauffage)",
+    "230": "Spécialités pluritechnologiques génie civil, construction, bois",
+    "231": "Mines et carrières, génie civil, topographie",
+    "232": "Bâtiment : construction et couverture",
+    "233": "Bâtiment : finitions",
+    "234": "Travail du bois et de l'ameublement",
+    "240": "Spécialités pluritechnologiques matériaux souples",
+    "241": "Textile",
+    "242": "Habillement (y compris mode, couture)",
+    "243": "Cuirs et peaux",
+    "250": "Spécialités pluritechnologiques mécanique-électricité (y compris maintenance mécano-électrique)",
+    "251": "Mécanique générale et de précision, usinage",
+    "252": "Moteurs et mécanique auto",
+    "253": "Mécanique aéronautique et spatiale",
+    "254": "Structures métalliques (y compris soudure, carrosserie, coque bateau, cellule avion)",
+    "255": "Électricité, électronique (non compris automatismes, productique)",
+    "300": "Spécialités plurivalentes des services",
+    "310": "Spécialités plurivalentes des échanges et de la gestion (y compris administration générale des "
+           "entreprises et des collectivités)",
+    "311": "Transports, manutention, magasinage",
+    "312": "Commerce, vente",
+    "313": "Finances, banque, assurances, immobilier",
+    "314": "Comptabilité, gestion",
+    "315": "Ressources humaines, gestion du personnel, gestion de l'emploi",
+    "320": "Spécialités plurivalentes de la communication",
+    "321": "Journalisme et communication (y compris communication graphique et publicité)",
+    "322": "Techniques de l'imprimerie et de l'édition",
+    "323": "Techniques de l'image et du son, métiers connexes du spectacle",
+    "324": "Secrétariat, bureautique",
+    "325": "Documentation, bibliothèques, administration des données",
+    "326": "Informatique, traitement de l'information, réseaux de transmission des données",
+    "330": "Spécialités plurivalentes sanitaires et sociales",
+    "331": "Santé",
+    "332": "Travail social",
+    "333": "Enseignement, formation",
+    "334": "Accueil, hôtellerie, tourisme",
+    "335": "Animation culturelle, sportive et de loisirs",
+    "336": "Coiffure, esthétique et autres spécialités des services aux personnes",
+    "341": "Aménagement du territoire, développement, urbanisme",
+    "342": "Protection et développement du patrimoine",
+    "343": "Nettoyage, assainissement, protection de l'environnement",
+    "344": "Sécurité des biens et des personnes, police, surveillance (y compris hygiène et sécurité)",
+    "345": "Application des droits et statut des personnes",
+    "346": "Spécialités militaires",
+    "410": "Spécialités concernant plusieurs capacités",
+    "411": "Pratiques sportives (y compris arts martiaux)",
+    "412": "Développement des capacités mentales et apprentissages de base",
+    "413": "Développement des capacités comportementales et relationnelles",
+    "414": "Développement des capacités individuelles d'organisation",
+    "415": "Développement des capacités d'orientation, d'insertion ou de réinsertion sociales et professionnelles",
+    "421": "Jeux et activités spécifiques de loisirs",
+    "422": "Économie et activités domestiques",
+    "423": "Vie familiale, vie sociale et autres formations au développement personnel",
+}
+NSF_CODE_RE = re.compile(r"^(\d{3})([a-z]?)$")
+F4_TOP = 5
+
+# F-1: the trainee's BPF status (Trainee.bpf_status) → the form's line.
+F1_LINES = (
+    ("a", "Salariés d'employeurs privés hors apprentis"),
+    ("b", "Apprentis"),
+    ("c", "Personnes en recherche d'emploi formées par votre organisme de formation"),
+    ("d", "Particuliers à leurs propres frais formés par votre organisme de formation"),
+    ("e", "Autres stagiaires (travailleurs non salariés, agents publics…)"),
+)
+STATUS_F1_LINE = {"employee": "a", "job_seeker": "c", "individual": "d", "self_employed": "e", "other": "e"}
+OTHER_F1_LINE = "e"
+
+# C: who paid the organisation.
+C_LINES = (
+    ("1", "Des entreprises pour la formation de leurs salariés"),
+    ("2a", "Des organismes gestionnaires des fonds de la formation professionnelle : contrats d'apprentissage"),
+    ("2b", "… contrats de professionnalisation"),
+    ("2c", "… promotion ou reconversion par alternance (Pro-A)"),
+    ("2d", "… projets de transition professionnelle"),
+    ("2e", "… compte personnel de formation"),
+    ("2f", "… dispositifs spécifiques pour les personnes en recherche d'emploi"),
+    ("2g", "… dispositifs spécifiques pour les travailleurs non salariés"),
+    ("2h", "… plan de développement des compétences ou autres dispositifs"),
+    ("2", "Total des produits provenant des organismes gestionnaires des fonds de la formation professionnelle "
+          "(lignes 2a à 2h)"),
+    ("3", "Des pouvoirs publics pour la formation de leurs agents (État, collectivités territoriales, "
+          "établissements publics à caractère administratif)"),
+    ("4", "Des pouvoirs publics pour la formation de publics spécifiques : instances européennes"),
+    ("5", "… État"),
+    ("6", "… conseils régionaux"),
+    ("7", "… France Travail (ex-Pôle emploi)"),
+    ("8", "… autres ressources publiques"),
+    ("9", "De contrats conclus avec des personnes à titre individuel et à leurs frais"),
+    ("10", "De contrats conclus avec d'autres organismes de formation (y compris CFA)"),
+    ("11", "Autres produits au titre de la formation professionnelle"),
+)
+C_OPCO_SUBLINES = ("2a", "2b", "2c", "2d", "2e", "2f", "2g", "2h")
+C_TOTAL_PARTS = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11")
+PAYER_KIND_LINE = {"company": "1", "public_buyer": "3", "individual": "9"}
+OTHER_PRODUCTS_LINE = "11"
+# A funding scheme of a funds manager → its sub-line of line 2. Nothing records the scheme yet: every OPCO invoice
+# is « plan de développement des compétences ou autres dispositifs » (2h), except the non-salaried workers' funds.
+OPCO_SCHEME_LINES = {
+    "apprenticeship": "2a", "professionalisation": "2b", "pro_a": "2c", "transition": "2d", "cpf": "2e",
+    "job_seekers": "2f", "non_salaried": "2g", "plan": "2h",
+}
+DEFAULT_OPCO_SCHEME = "plan"
+# Funds of non-salaried workers (training funds of the self-employed): their invoices go to 2g.
+NON_SALARIED_FUNDS = {"FIFPL", "AGEFICE", "FAFCEA", "FAFPM"}
+
+# Enrolments and sessions that count.
+COUNTED_ENROLMENT_STATUSES = ("pending_prerequisite", "confirmed", "completed", "abandoned", "no_show")
+EXCLUDED_SESSION_STATUSES = ("draft", "cancelled")
+
+# What BpfYear holds, with the form's labels (for the messages).
+AMOUNT_FIELDS = {
+    "total_turnover": "Le chiffre d'affaires global",
+    "charges_total": "Le total des charges",
+    "charges_trainer_salaries": "Les salaires des formateurs",
+    "charges_purchased_training": "Les achats de prestations de formation",
+}
+TEXT_FIELDS = {"manager_name": "Le nom du dirigeant", "manager_title": "La qualité du dirigeant"}
+MAX_TEXT = 120
+
+
+# --------------------------------------------------------------------------- the course classification
+
+
+def clean_bpf_classification(objective, nsf_code) -> tuple[str, str]:
+    """A course's F-3 objective (one of BPF_OBJECTIVES; empty: « other ») and NSF code (a known three-digit group,
+    optionally followed by the letter of a field, stored in lower case; empty allowed)."""
+    errors = ErrorCollector()
+    objective = str(objective or "").strip() or DEFAULT_OBJECTIVE
+    if objective not in BPF_OBJECTIVES:
+        errors.add("bpf_objective", "Objectif BPF inconnu : choisissez une ligne du cadre F-3.")
+    code = "".join(str(nsf_code or "").split()).lower()
+    if code:
+        match = NSF_CODE_RE.match(code)
+        if match is None:
+            errors.add("nsf_code", "Le code NSF s'écrit avec trois chiffres, éventuellement suivis d'une lettre "
+                                   "(par exemple 314 ou 326t).")
+        elif match.group(1) not in NSF_GROUPS:
+            errors.add("nsf_code", f"Le groupe {match.group(1)} n'existe pas dans la nomenclature des spécialités "
+                                   "de formation (NSF).")
+    errors.raise_if_any()
+    return objective, code
+
+
+def nsf_group(code: str | None) -> str | None:
+    match = NSF_CODE_RE.match(code or "")
+    return match.group(1) if match and match.group(1) in NSF_GROUPS else None
+
+
+def nsf_label(code: str | None) -> str:
+    group = nsf_group(code)
+    return NSF_GROUPS[group] if group else ""
+
+
+def objective_label(value: str | None) -> str:
+    return BPF_OBJECTIVES.get(value or "", "")
+
+
+# --------------------------------------------------------------------------- the figures
+
+
+@dataclass
+class AmountLine:
+    code: str
+    label: str
+    amount: Decimal | None = ZERO
+    level: int = 0  # 1: a sub-line (2a–2h, « dont »)
+    total: bool = False
+
+
+@dataclass
+class TraineeLine:
+    code: str
+    label: str
+    trainees: int = 0
+    hours: Decimal = ZERO
+    level: int = 0
+    total: bool = False
+
+    def add(self, trainees: int, hours: Decimal) -> None:
+        self.trainees += trainees
+        self.hours += hours
+
+
+@dataclass
+class TrainerLine:
+    code: str
+    label: str
+    trainers: int = 0
+    hours: Decimal = ZERO
+    total: bool = False
+
+
+@dataclass
+class InfoField:
+    label: str
+    value: str
+
+    @property
+    def missing(self) -> bool:
+        return not self.value
+
+
+@dataclass
+class Check:
+    label: str
+    ok: bool
+    detail: str = ""
+
+
+@dataclass
+class Bpf:
+    year: int
+    period_start: dt.date
+    period_end: dt.date
+    identification: list[InfoField]
+    distance_training: bool | None
+    products: list[AmountLine]
+    turnover: Decimal | None
+    turnover_share: Decimal | None
+    charges: list[AmountLine]
+    trainers: list[TrainerLine]
+    by_type: list[TraineeLine]  # F-1
+    subcontracted: TraineeLine  # F-2
+    by_objective: list[TraineeLine]  # F-3
+    by_specialty: list[TraineeLine]  # F-4
+    entrusted: TraineeLine  # G
+    manager_name: str
+    manager_title: str
+    manager_from_organisation: bool
+    settings: BpfYear | None
+    checks: list[Check] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def products_total(self) -> Decimal:
+        return self.products[-1].amount
+
+    @property
+    def checks_ok(self) -> bool:
+        return all(check.ok for check in self.checks)
+
+    def product(self, code: str) -> Decimal:
+        return next(line.amount for line in self.products if line.code == code)
+
+
+def check_year(year) -> int:
+    """The year of a URL or an API call: 2000–2100, or 404 with a French message."""
+    try:
+        number = int(year)
+    except (TypeError, ValueError):
+        number = 0
+    if not YEAR_MIN <= number <= YEAR_MAX:
+        raise NotFoundError(f"Année inconnue : le BPF couvre une année de {YEAR_MIN} à {YEAR_MAX}.")
+    return number
+
+
+def default_year(today: dt.date | None = None) -> int:
+    """The last closed financial year: the BPF of year N is filed in the spring of N + 1."""
+    return (today or paris_today()).year - 1
+
+
+def year_session_ids(start: dt.date, end: dt.date):
+    """The sessions of the year: their last half-day falls in [start, end]; draft and cancelled ones left out."""
+    return (select(Slot.session_id)
+            .join(TrainingSession, TrainingSession.id == Slot.session_id)
+            .where(TrainingSession.status.not_in(EXCLUDED_SESSION_STATUSES))
+            .group_by(Slot.session_id)
+            .having(and_(func.max(Slot.date) >= start, func.max(Slot.date) <= end)))
+
+
+def _money(value) -> Decimal:
+    return (Decimal(value) if value is not None else ZERO).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _product_rows(start: dt.date, end: dt.date):
+    """(payer kind, kind, fund name, sum excl. VAT) of the invoices and credit notes issued in the year."""
+    return db.session.execute(
+        select(Invoice.payer_kind, Invoice.kind, Invoice.opco_name,
+               type_coerce(func.sum(Invoice.total_excl_vat), Money()))
+        .where(Invoice.status == "issued", Invoice.issue_date >= start, Invoice.issue_date <= end)
+        .group_by(Invoice.payer_kind, Invoice.kind, Invoice.opco_name)).all()
+
+
+def _fund_key(name: str | None) -> str:
+    return re.sub(r"[^A-Z0-9]", "", (name or "").upper())
+
+
+def product_line(payer_kind: str, fund_name: str | None = None) -> str:
+    """The line of section C for an invoice's payer."""
+    if payer_kind == "opco":
+        scheme = "non_salaried" if _fund_key(fund_name) in NON_SALARIED_FUNDS else DEFAULT_OPCO_SCHEME
+        return OPCO_SCHEME_LINES[scheme]
+    return PAYER_KIND_LINE.get(payer_kind, OTHER_PRODUCTS_LINE)
+
+
+def _products(rows, warnings: list[str]) -> list[AmountLine]:
+    amounts = {code: ZERO for code, _ in C_LINES}
+    for payer_kind, kind, fund_name, total in rows:
+        sign = -1 if kind == "credit_note" else 1
+        amounts[product_line(payer_kind, fund_name)] += sign * _money(total)
+    amounts["2"] = sum((amounts[code] for code in C_OPCO_SUBLINES), ZERO)
+    lines = [AmountLine(code, label, amounts[code], level=1 if code in C_OPCO_SUBLINES else 0, total=code == "2")
+             for code, label in C_LINES]
+    lines.append(AmountLine("total", "Total des produits réalisés au titre de la formation professionnelle "
+                                     "(lignes 1 à 11)", sum((amounts[c] for c in C_TOTAL_PARTS), ZERO), total=True))
+    for line in lines:
+        if line.amount < 0:
+            warnings.append(f"Ligne C-{line.code} négative : les avoirs émis dans l'année dépassent les factures "
+                            "de l'année pour ce financeur.")
+    return lines
+
+
+def _trainee_rows(session_ids):
+    """Per course and trainee status: enrolments, hours attended, and enrolments without hours recorded."""
+    hours = case((Enrolment.status == "no_show", literal(ZERO)), else_=func.coalesce(Enrolment.hours_attended, ZERO))
+    no_hours = case((and_(Enrolment.hours_attended.is_(None), Enrolment.status != "no_show"), 1), else_=0)
+    return db.session.execute(
+        select(Course.id, Course.bpf_objective, Course.nsf_code, CourseVersion.title, Trainee.bpf_status,
+               func.count(Enrolment.id), type_coerce(func.sum(hours), Hours()), func.sum(no_hours))
+        .select_from(Enrolment)
+        .join(TrainingSession, TrainingSession.id == Enrolment.session_id)
+        .join(Course, Course.id == TrainingSession.course_id)
+        .outerjoin(CourseVersion, CourseVersion.id == Course.current_version_id)
+        .join(Trainee, Trainee.id == Enrolment.trainee_id)
+        .where(Enrolment.session_id.in_(session_ids), Enrolment.status.in_(COUNTED_ENROLMENT_STATUSES))
+        .group_by(Course.id, Course.bpf_objective, Course.nsf_code, CourseVersion.title, Trainee.bpf_status)
+        .order_by(Course.id)).all()
+
+
+def _totalled(lines: list[TraineeLine], label: str, parts: list[TraineeLine] | None = None) -> list[TraineeLine]:
+    total = TraineeLine("total", label, total=True)
+    for line in (parts if parts is not None else lines):
+        total.add(line.trainees, line.hours)
+    return [*lines, total]
+
+
+def _by_type(rows) -> list[TraineeLine]:
+    lines = {code: TraineeLine(code, label) for code, label in F1_LINES}
+    for *_, status, trainees, hours, _missing in rows:
+        lines[STATUS_F1_LINE.get(status, OTHER_F1_LINE)].add(trainees, _money(hours))
+    return _totalled(list(lines.values()), "Total des stagiaires (F-1)")
+
+
+def _by_objective(rows, warnings: list[str]) -> list[TraineeLine]:
+    per_objective: dict[str, TraineeLine] = {key: TraineeLine(key, "") for key in BPF_OBJECTIVES}
+    unknown = set()
+    for _course_id, objective, _nsf, title, _status, trainees, hours, _missing in rows:
+        if objective not in BPF_OBJECTIVES:
+            unknown.add(title or "?")
+            objective = DEFAULT_OBJECTIVE
+        per_objective[objective].add(trainees, _money(hours))
+    if unknown:
+        warnings.append("Objectif BPF inconnu, compté en « autres formations professionnelles » : "
+                        + ", ".join(sorted(unknown)) + ".")
+    lines = []
+    for code, label, objectives in F3_LINES:
+        line = TraineeLine(code, label, level=1 if code.startswith("a") and code != "a" else 0)
+        for objective in objectives:
+            line.add(per_objective[objective].trainees, per_objective[objective].hours)
+        lines.append(line)
+    # The total adds the main lines a–f (the « dont » sub-lines are part of a).
+    return _totalled(lines, "Total des stagiaires (F-3)", parts=[line for line in lines if line.level == 0])
+
+
+def specialties(groups: dict[str | None, tuple[int, Decimal]]) -> list[TraineeLine]:
+    """F-4 from {NSF group (None: no code): (trainees, hours)}: the five groups with the most hours (then the most
+    trainees, then the lowest code), then « autres spécialités » (unclassified courses included), then the total."""
+    ranked = sorted(((code, value) for code, value in groups.items() if code is not None),
+                    key=lambda item: (-item[1][1], -item[1][0], item[0]))
+    lines = [TraineeLine(code, f"{code} — {NSF_GROUPS[code]}", trainees, hours)
+             for code, (trainees, hours) in ranked[:F4_TOP]]
+    others = TraineeLine("autres", "Autres spécialités")
+    for _code, (trainees, hours) in ranked[F4_TOP:]:
+        others.add(trainees, hours)
+    if None in groups:
+        others.add(*groups[None])
+    return _totalled([*lines, others], "Total des stagiaires (F-4)")
+
+
+def _by_specialty(rows, warnings: list[str]) -> list[TraineeLine]:
+    groups: dict[str | None, tuple[int, Decimal]] = {}
+    unclassified = set()
+    for _course_id, _objective, nsf, title, _status, trainees, hours, _missing in rows:
+        group = nsf_group(nsf)
+        if group is None:
+            unclassified.add(title or "?")
+        count, total = groups.get(group, (0, ZERO))
+        groups[group] = (count + trainees, total + _money(hours))
+    if unclassified:
+        warnings.append("Formation(s) sans code NSF, comptée(s) dans « autres spécialités » : "
+                        + ", ".join(sorted(unclassified)) + ". Indiquez leur code sur la fiche de la formation.")
+    return specialties(groups)
+
+
+def _trainer_rows(session_ids):
+    """(trainer, external?, start, end, slots) for the slots of the year's sessions: a slot counts for its trainer,
+    or for each trainer of its session when it has none."""
+    by_slot = (select(Trainer.id, Trainer.is_external, Slot.start_time, Slot.end_time, func.count(Slot.id))
+               .join(Trainer, Trainer.id == Slot.trainer_id)
+               .where(Slot.session_id.in_(session_ids))
+               .group_by(Trainer.id, Trainer.is_external, Slot.start_time, Slot.end_time))
+    by_session = (select(Trainer.id, Trainer.is_external, Slot.start_time, Slot.end_time, func.count(Slot.id))
+                  .join(session_trainer, session_trainer.c.session_id == Slot.session_id)
+                  .join(Trainer, Trainer.id == session_trainer.c.trainer_id)
+                  .where(Slot.session_id.in_(session_ids), Slot.trainer_id.is_(None))
+                  .group_by(Trainer.id, Trainer.is_external, Slot.start_time, Slot.end_time))
+    return db.session.execute(union_all(by_slot, by_session)).all()
+
+
+def _trainers(rows) -> list[TrainerLine]:
+    people: dict[bool, set[int]] = {False: set(), True: set()}
+    hours: dict[bool, Decimal] = {False: ZERO, True: ZERO}
+    for trainer_id, external, start, end, slots in rows:
+        people[bool(external)].add(trainer_id)
+        hours[bool(external)] += hours_between(start, end) * slots
+    internal = TrainerLine("internal", "Personnes de votre organisme dispensant des heures de formation",
+                           len(people[False]), hours[False])
+    external = TrainerLine("external", "Personnes extérieures à votre organisme dispensant des heures de formation "
+                                       "dans le cadre de contrats de sous-traitance", len(people[True]), hours[True])
+    return [internal, external, TrainerLine("total", "Total", internal.trainers + external.trainers,
+                                            internal.hours + external.hours, total=True)]
+
+
+def _identification(org) -> list[InfoField]:
+    return [
+        InfoField("Dénomination", org.name or ""),
+        InfoField("Numéro de déclaration d'activité", org.nda or ""),
+        InfoField("SIRET", format_siret(org.siret) if org.siret else ""),
+        InfoField("Code NAF", ""),  # the organisation record holds no NAF code
+        InfoField("Adresse", org.full_address or ""),
+        InfoField("Téléphone", org.phone or ""),
+        InfoField("Courriel", org.email or ""),
+    ]
+
+
+def _charges(settings: BpfYear | None) -> list[AmountLine]:
+    get = (lambda name: getattr(settings, name)) if settings else (lambda name: None)
+    return [
+        AmountLine("total", "Total des charges de l'organisme liées à l'activité de formation", get("charges_total"),
+                   total=True),
+        AmountLine("salaries", "dont salaires des formateurs", get("charges_trainer_salaries"), level=1),
+        AmountLine("purchases", "dont achats de prestations de formation et honoraires de formation",
+                   get("charges_purchased_training"), level=1),
+    ]
+
+
+def _checks(bpf: Bpf) -> list[Check]:
+    f1, f3, f4 = bpf.by_type[-1], bpf.by_objective[-1], bpf.by_specialty[-1]
+    line2 = bpf.product("2")
+    sublines = sum((bpf.product(code) for code in C_OPCO_SUBLINES), ZERO)
+    parts = sum((bpf.product(code) for code in C_TOTAL_PARTS), ZERO)
+    checks = [
+        Check("Les totaux des cadres F-1, F-3 et F-4 concordent (stagiaires)",
+              f1.trainees == f3.trainees == f4.trainees,
+              f"F-1 : {f1.trainees} ; F-3 : {f3.trainees} ; F-4 : {f4.trainees}"),
+        Check("Les totaux des cadres F-1, F-3 et F-4 concordent (heures)", f1.hours == f3.hours == f4.hours,
+              f"F-1 : {_hours_text(f1.hours)} ; F-3 : {_hours_text(f3.hours)} ; F-4 : {_hours_text(f4.hours)}"),
+        Check("Ligne C-2 = lignes 2a à 2h", line2 == sublines, f"{_money_text(line2)} / {_money_text(sublines)}"),
+        Check("Total C = lignes 1 à 11", bpf.products_total == parts,
+              f"{_money_text(bpf.products_total)} / {_money_text(parts)}"),
+    ]
+    total, salaries, purchases = (line.amount for line in bpf.charges)
+    if total is not None:
+        of_which = (salaries or ZERO) + (purchases or ZERO)
+        checks.append(Check("Cadre D : les « dont » ne dépassent pas le total des charges", of_which <= total,
+                            f"{_money_text(of_which)} / {_money_text(total)}"))
+    return checks
+
+
+def _money_text(value: Decimal) -> str:
+    return money_fr(value)
+
+
+def _hours_text(value: Decimal) -> str:
+    return hours_fr(value)
+
+
+def compute_bpf(year) -> Bpf:
+    """The BPF of a calendar year, from a fixed handful of queries."""
+    year = check_year(year)
+    start, end = dt.date(year, 1, 1), dt.date(year, 12, 31)
+    warnings: list[str] = []
+    settings = db.session.scalar(select(BpfYear).where(BpfYear.year == year))
+    org = get_organisation()
+    products = _products(_product_rows(start, end), warnings)
+    session_ids = year_session_ids(start, end)
+    rows = _trainee_rows(session_ids)
+    missing_hours = sum(int(row[7] or 0) for row in rows)
+    if missing_hours:
+        warnings.append(f"{missing_hours} inscription(s) sans heures de présence enregistrées (session non "
+                        "terminée ?) : comptée(s) pour 0 h.")
+    turnover = settings.total_turnover if settings else None
+    total = products[-1].amount
+    share = ((total * 100 / turnover).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+             if turnover and turnover > 0 else None)
+    manager_name = (settings.manager_name if settings else "") or ""
+    manager_title = (settings.manager_title if settings else "") or ""
+    from_org = not manager_name and bool(org.signatory_name)
+    if from_org:
+        manager_name, manager_title = org.signatory_name, manager_title or org.signatory_title or ""
+    bpf = Bpf(
+        year=year, period_start=start, period_end=end, identification=_identification(org),
+        distance_training=settings.distance_training if settings else None,
+        products=products, turnover=turnover, turnover_share=share, charges=_charges(settings),
+        trainers=_trainers(_trainer_rows(session_ids)),
+        by_type=_by_type(rows),
+        subcontracted=TraineeLine("F-2", "Stagiaires dont l'action a été confiée par votre organisme à un autre "
+                                         "organisme de formation"),
+        by_objective=_by_objective(rows, warnings), by_specialty=_by_specialty(rows, warnings),
+        entrusted=TraineeLine("G", "Stagiaires dont la formation a été confiée à votre organisme par un autre "
+                                   "organisme de formation"),
+        manager_name=manager_name, manager_title=manager_title, manager_from_organisation=from_org,
+        settings=settings, warnings=warnings)
+    bpf.checks = _checks(bpf)
+    return bpf
+
+
+# --------------------------------------------------------------------------- the figures typed once a year
+
+
+def get_bpf_year(year) -> BpfYear | None:
+    return db.session.scalar(select(BpfYear).where(BpfYear.year == check_year(year)))
+
+
+def save_bpf_year(year, data: dict, actor: User | None) -> BpfYear:
+    """Record what the data cannot give (sections C turnover, D, B distance training, H): amounts ≥ 0 with two
+    decimals at most, the « dont » lines within the total of the charges, names of 120 characters at most."""
+    year = check_year(year)
+    errors = ErrorCollector()
+    amounts = {name: parse_decimal(data.get(name), name, errors, label=label)
+               for name, label in AMOUNT_FIELDS.items()}
+    total = amounts["charges_total"]
+    of_which = [name for name in ("charges_trainer_salaries", "charges_purchased_training")
+                if amounts[name] is not None]
+    if total is None and of_which and "charges_total" not in errors.fields:
+        errors.add("charges_total", "Indiquez le total des charges, dont font partie les montants détaillés.")
+    elif total is not None:
+        for name in of_which:
+            if amounts[name] > total:
+                errors.add(name, f"{AMOUNT_FIELDS[name]} ne peuvent pas dépasser le total des charges "
+                                 f"({_money_text(total)}).")
+        if len(of_which) == 2 and sum(amounts[n] for n in of_which) > total and not errors.fields:
+            errors.add("charges_total", "Les salaires des formateurs et les achats de prestations dépassent "
+                                        "ensemble le total des charges.")
+    texts = {}
+    for name, label in TEXT_FIELDS.items():
+        value = " ".join(str(data.get(name) or "").split())
+        if len(value) > MAX_TEXT:
+            errors.add(name, f"{label} ne doit pas dépasser {MAX_TEXT} caractères.")
+        texts[name] = value[:MAX_TEXT]
+    errors.raise_if_any()
+
+    row = db.session.scalar(select(BpfYear).where(BpfYear.year == year))
+    if row is None:
+        try:
+            with db.session.begin_nested():
+                row = BpfYear(year=year)
+                db.session.add(row)
+                db.session.flush()
+        except IntegrityError:  # saved at the same moment by someone else: update their row
+            row = db.session.scalar(select(BpfYear).where(BpfYear.year == year))
+            if row is None:  # pragma: no cover - the other row was rolled back meanwhile
+                raise ValidationError("Enregistrement simultané : recommencez.") from None
+    for name, value in amounts.items():
+        setattr(row, name, value)
+    for name, value in texts.items():
+        setattr(row, name, value)
+    row.distance_training = bool(data.get("distance_training"))
+    row.updated_by_id = actor.id if actor is not None else None
+    row.updated_at = utcnow()
+    return row
+
+
+# --------------------------------------------------------------------------- exports
+
+
+def export_rows(bpf: Bpf) -> list[tuple]:
+    """The BPF as rows: (section, line, label, amount € excl. VAT, number, hours); empty cells are None."""
+    rows: list[tuple] = [("A", "", f"{info.label} : {info.value or TO_COMPLETE}", None, None, None)
+                         for info in bpf.identification]
+    rows.append(("B", "", f"Exercice comptable du {bpf.period_start:%d/%m/%Y} au {bpf.period_end:%d/%m/%Y}",
+                 None, None, None))
+    distance = {True: "oui", False: "non", None: TO_COMPLETE}[bpf.distance_training]
+    rows.append(("B", "", f"Formation à distance : {distance}", None, None, None))
+    for line in bpf.products:
+        rows.append(("C", line.code, line.label, line.amount, None, None))
+    rows.append(("C", "", "Chiffre d'affaires global de l'organisme", bpf.turnover, None, None))
+    rows.append(("C", "", "Part des produits de la formation dans le chiffre d'affaires (%)", bpf.turnover_share,
+                 None, None))
+    for line in bpf.charges:
+        rows.append(("D", line.code, line.label, line.amount, None, None))
+    for line in bpf.trainers:
+        rows.append(("E", line.code, line.label, None, line.trainers, line.hours))
+    for section, lines in (("F-1", bpf.by_type), ("F-2", [bpf.subcontracted]), ("F-3", bpf.by_objective),
+                           ("F-4", bpf.by_specialty), ("G", [bpf.entrusted])):
+        for line in lines:
+            rows.append((section, line.code, line.label, None, line.trainees, line.hours))
+    rows.append(("H", "", f"Dirigeant : {bpf.manager_name or TO_COMPLETE}"
+                          + (f", {bpf.manager_title}" if bpf.manager_title else ""), None, None, None))
+    return rows
+
+
+EXPORT_HEADERS = ("Cadre", "Ligne", "Libellé", "Montant (€ HT)", "Nombre", "Heures")
+
+
+def to_xlsx(bpf: Bpf) -> bytes:
+    """One sheet « BPF <year> » with the sections in order; amounts, numbers and hours as numbers."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+
+    book = Workbook()
+    ws = book.active
+    ws.title = f"BPF {bpf.year}"
+    ws.append([f"Bilan pédagogique et financier {bpf.year} (cerfa 10443)"])
+    ws["A1"].font = Font(bold=True, size=13)
+    ws.append(list(EXPORT_HEADERS))
+    for cell in ws[2]:
+        cell.font = Font(bold=True)
+    for row in export_rows(bpf):
+        ws.append([xlsx_cell(v) for v in row])
+        cells = ws[ws.max_row]
+        cells[3].number_format = "#,##0.00"
+        cells[5].number_format = "#,##0.00"
+        cells[2].alignment = Alignment(wrap_text=True, vertical="top")
+    ws.freeze_panes = "A3"
+    for letter, width in zip("ABCDEF", (8, 9, 90, 16, 10, 12)):
+        ws.column_dimensions[letter].width = width
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def export_filename(year: int) -> str:
+    return f"bpf-{year}.xlsx"

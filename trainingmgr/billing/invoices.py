@@ -1,0 +1,1032 @@
+"""Invoices and credit notes: proposals from a session's funding lines, drafts, issue with gapless numbering and
+the mandatory mentions, credit notes, the Word document.
+
+Rules (issue 9; the decisions where the issue is silent are marked *decision*):
+
+- **Who pays what** (``plan_invoices``). Invoiced enrolments: confirmed, completed, abandoned, no-show (not
+  cancelled, waiting, requested or still pending the prerequisite decision). Per enrolment, from its price
+  (``Enrolment.price_excl_vat``; VAT at the organisation's current status: exempt 0 %, else 20 %):
+
+  * an OPCO line **with subrogation** is invoiced to that OPCO, one invoice per OPCO file number (several trainees
+    of one file share it), once the agreement is recorded (*decision*: no agreement yet, nothing is proposed for
+    that enrolment, since the split is not known). Flat basis: the line's amount, never above the agreed amount;
+    *decision*: an abandoned trainee's share is prorated to the hours attended, a no-show's is 0 (the OPCO pays
+    only hours attended). Basis "hours attended": hours attended × ``hourly_rate`` (a price excluding VAT,
+    *decision*), capped at the agreed amount (then one line of quantity 1 stating the hours);
+  * a public buyer line is invoiced to that buyer, one invoice per buyer, SIRET and engagement number;
+  * the rest (price − OPCO − public buyers) goes to the company (company lines, or OPCO lines without
+    subrogation: the company pays and is refunded by its OPCO); an individual line to the trainee (fixed
+    amount when a company pays too, otherwise the rest); without any line, to the enrolment's company, else to
+    the trainee. *Decision*: abandoned and no-show trainees stay invoiced to the company / the trainee (CGV);
+    the advisor may change a draft's lines;
+  * an intra session: one invoice to the client company for ``intra_price`` (funding lines are ignored), or,
+    without a group price, one line per trainee at its seat price.
+
+  Amounts of funding lines include VAT (``FundingLine``); lines are excluding VAT, rounded half-up to the cent.
+  What already sits on a draft or an issued invoice not fully credited (matched by enrolment and funding line)
+  is not proposed again: proposing twice changes nothing. New lines join the session's draft of the same payer.
+- **Drafts** change freely (buyer, lines, notes) and may be deleted; amounts and quantities are ≥ 0 with two
+  decimals at most (quantities > 0).
+- **Issue** (``issue_invoice``): once the session is *terminée* or *clôturée* (service fait; *decision*: "en
+  cours" is not enough). The mandatory mentions are checked (422, every missing one listed), the number is taken
+  (numbering.py, F<year>-0001, year of the Paris issue date), the seller's identity and the terms are frozen,
+  the Word document is rendered from the active "invoice" template and stored, Factur-X files are produced
+  (facturx.produce_files). Any failure rolls the whole transaction back, so the number is not consumed.
+  An issued invoice never changes and is never deleted (409): a credit note cancels it.
+- **Credit notes** (``credit_invoice``): full or partial (an amount including VAT), never beyond what remains
+  uncredited; issued at once (A<year>-0001) with their own document, referring to the credited invoice.
+
+``Invoice.seller`` (frozen at issue) holds the organisation's identity as ``documents.context.seller_identity``
+returns it (name, legal_form, address, postal_code, city, country, full_address, siret, siren, nda, nda_region,
+nda_mention, vat_status, vat_exempt, vat_number, qualiopi, email, phone, website) plus the terms stated on the
+document: ``late_penalties``, ``recovery_indemnity`` (empty for an individual: the 40 € indemnity applies
+between professionals only, article L441-10 of the Code de commerce) and ``discount`` (early payment).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from ..accounts.models import User
+from ..accounts.services import normalise_email
+from ..companies.models import OPCOS, Company
+from ..core.errors import ConflictError, ErrorCollector, NotFoundError, PermissionDenied, ValidationError
+from ..core.formatting import date_fr, hours_fr, money_fr
+from ..core.identifiers import clean_siret, clean_vat_number
+from ..core.persistence import get_by_id, lock_row
+from ..core.timeutil import paris_today, utcnow
+from ..core.validation import id_or_none, parse_date, parse_decimal
+from ..documents import context as builders
+from ..enrolments.models import ENROLMENT_STATUS_LABELS, Enrolment, FundingLine
+from ..extensions import db
+from ..files.models import StoredFile
+from ..files.services import path_for, store_bytes
+from ..organisation.models import VAT_EXEMPTION_MENTION
+from ..organisation.services import get_organisation
+from ..sessions.models import SESSION_STATUS_LABELS, TrainingSession
+from ..trainees.models import Trainee
+from . import facturx
+from .models import INVOICE_KINDS, INVOICE_STATUSES, LINE_UNITS, PAYER_KINDS, Invoice, InvoiceLine
+from .numbering import next_number
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+STANDARD_VAT_RATE = Decimal("20.00")
+# Enrolments that are invoiced (a seat was held and the training took place, or was due to).
+INVOICED_ENROLMENTS = ("confirmed", "completed", "abandoned", "no_show")
+PROPOSABLE_SESSIONS = ("confirmed", "in_progress", "completed", "closed")
+ISSUABLE_SESSIONS = ("completed", "closed")
+OPERATION_CATEGORIES = {"services": "Prestation de services"}
+MAX_QUANTITY = Decimal("99999")
+TEXT_LIMITS = {"buyer_name": 200, "buyer_address": 255, "buyer_postal_code": 10, "buyer_city": 120,
+               "buyer_email": 254, "buyer_vat_number": 20, "service_code": 100, "engagement_number": 100,
+               "buyer_reference": 100, "opco_file_number": 60, "notes": 5000}
+DRAFT_FIELDS = tuple(TEXT_LIMITS) + ("buyer_country", "buyer_siret", "service_start", "service_end")
+MAX_DESCRIPTION = 2000
+NOT_EDITABLE = "Une facture émise ne se modifie plus : établissez un avoir pour l'annuler en tout ou partie."
+
+
+def money(value) -> Decimal:
+    """Rounded half-up to the cent."""
+    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _ensure_staff(actor: User | None) -> None:
+    if actor is not None and not actor.is_staff:
+        raise PermissionDenied("Seul le conseiller formation gère la facturation.")
+
+
+def current_vat_rate() -> Decimal:
+    """The organisation's rate: 0 when exempt (article 261-4-4°-a of the CGI), else 20 %."""
+    return ZERO if get_organisation().vat_exempt else STANDARD_VAT_RATE
+
+
+def _excl(amount_incl: Decimal, rate: Decimal) -> Decimal:
+    return money(amount_incl * 100 / (100 + rate)) if rate else money(amount_incl)
+
+
+def _incl(amount_excl: Decimal, rate: Decimal) -> Decimal:
+    return money(amount_excl + money(amount_excl * rate / 100))
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def sessions_of(invoices) -> dict[int, TrainingSession]:
+    """The invoices' sessions by id (title and dates loaded), in one query."""
+    ids = {i.session_id for i in invoices if i.session_id is not None}
+    if not ids:
+        return {}
+    return {s.id: s for s in db.session.scalars(
+        select(TrainingSession).where(TrainingSession.id.in_(ids))
+        .options(selectinload(TrainingSession.course_version), selectinload(TrainingSession.slots)))}
+
+
+def session_of(invoice: Invoice) -> TrainingSession | None:
+    return db.session.get(TrainingSession, invoice.session_id) if invoice.session_id is not None else None
+
+
+def get_invoice(invoice_id, actor: User | None = None) -> Invoice:
+    _ensure_staff(actor)
+    return get_by_id(Invoice, invoice_id, "Facture introuvable.")
+
+
+def list_invoices(*, status: str | None = None, kind: str | None = None, year: int | None = None,
+                  session_id: int | None = None, limit: int = 1000) -> list[Invoice]:
+    """Invoices and credit notes, the latest first (drafts, which have no date yet, first of all)."""
+    query = select(Invoice).options(selectinload(Invoice.lines))
+    if status:
+        query = query.where(Invoice.status == status)
+    if kind:
+        query = query.where(Invoice.kind == kind)
+    if year:
+        query = query.where(Invoice.year == year)
+    if session_id:
+        query = query.where(Invoice.session_id == session_id)
+    query = query.order_by(Invoice.issue_date.desc().nulls_first(), Invoice.sequence.desc(), Invoice.id.desc())
+    return list(db.session.scalars(query.limit(limit)))
+
+
+def invoice_years() -> list[int]:
+    return sorted(db.session.scalars(select(Invoice.year).where(Invoice.year.is_not(None)).distinct()),
+                  reverse=True)
+
+
+def session_invoices(session: TrainingSession) -> list[Invoice]:
+    return list_invoices(session_id=session.id)
+
+
+def credited_amounts(invoice_ids) -> dict[int, Decimal]:
+    """Total including VAT of the issued credit notes against each invoice, by id (0 when none)."""
+    ids = [i for i in invoice_ids if i is not None]
+    totals = dict.fromkeys(ids, ZERO)
+    if ids:
+        rows = db.session.execute(
+            select(Invoice.credited_invoice_id, func.sum(Invoice.total_incl_vat))
+            .where(Invoice.credited_invoice_id.in_(ids), Invoice.kind == "credit_note", Invoice.status == "issued")
+            .group_by(Invoice.credited_invoice_id))
+        for invoice_id, total in rows:
+            totals[invoice_id] = money(total or 0)
+    return totals
+
+
+def credit_notes_of(invoice: Invoice) -> list[Invoice]:
+    return list(db.session.scalars(select(Invoice).where(Invoice.credited_invoice_id == invoice.id)
+                                   .order_by(Invoice.id)))
+
+
+def remaining_to_credit(invoice: Invoice) -> Decimal:
+    return money(invoice.total_incl_vat - credited_amounts([invoice.id])[invoice.id])
+
+
+# --------------------------------------------------------------------------- totals
+
+
+def recompute(invoice: Invoice) -> None:
+    """Line totals (quantity × unit price) and the invoice's totals; VAT per rate on the sum of its lines."""
+    bases: dict[Decimal, Decimal] = {}
+    for position, line in enumerate(invoice.lines, 1):
+        line.position = position
+        line.total_excl_vat = money(line.quantity * line.unit_price_excl_vat)
+        line.vat_amount = money(line.total_excl_vat * line.vat_rate / 100)
+        bases[line.vat_rate] = bases.get(line.vat_rate, ZERO) + line.total_excl_vat
+    invoice.total_excl_vat = money(sum(bases.values(), ZERO))
+    invoice.total_vat = money(sum((money(base * rate / 100) for rate, base in bases.items()), ZERO))
+    invoice.total_incl_vat = money(invoice.total_excl_vat + invoice.total_vat)
+    invoice.vat_exemption = VAT_EXEMPTION_MENTION if not any(bases) else ""
+
+
+# --------------------------------------------------------------------------- who pays what
+
+
+@dataclass
+class ProposedLine:
+    description: str
+    quantity: Decimal
+    unit: str
+    unit_price: Decimal  # excluding VAT
+    vat_rate: Decimal
+    enrolment_id: int | None = None
+    funding_line_id: int | None = None
+    hours: Decimal | None = None
+
+    @property
+    def total_excl_vat(self) -> Decimal:
+        return money(self.quantity * self.unit_price)
+
+    @property
+    def total_incl_vat(self) -> Decimal:
+        return _incl(self.total_excl_vat, self.vat_rate)
+
+    @property
+    def unit_label(self) -> str:
+        return LINE_UNITS.get(self.unit, self.unit)
+
+
+@dataclass
+class ProposedInvoice:
+    key: tuple
+    payer_kind: str
+    values: dict  # the new draft's columns (payer, buyer, OPCO file, public buyer's codes)
+    lines: list[ProposedLine] = field(default_factory=list)
+
+    @property
+    def payer_kind_label(self) -> str:
+        return PAYER_KINDS.get(self.payer_kind, self.payer_kind)
+
+    @property
+    def label(self) -> str:
+        name = self.values.get("buyer_name") or self.payer_kind_label
+        if self.payer_kind == "opco" and self.values.get("opco_file_number"):
+            return f"{name} – dossier n° {self.values['opco_file_number']}"
+        if self.payer_kind == "public_buyer" and self.values.get("engagement_number"):
+            return f"{name} – engagement n° {self.values['engagement_number']}"
+        return name
+
+    @property
+    def total_excl_vat(self) -> Decimal:
+        return money(sum((line.total_excl_vat for line in self.lines), ZERO))
+
+    @property
+    def total_incl_vat(self) -> Decimal:
+        return money(sum((line.total_incl_vat for line in self.lines), ZERO))
+
+
+@dataclass
+class Plan:
+    """What a session still has to invoice (nothing already on a live invoice), and why some is left out."""
+
+    invoices: list[ProposedInvoice] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    # The notes that leave a payer unknown (an OPCO agreement or hourly rate missing, hours not known yet, no company
+    # to invoice): until they are settled, the session is not fully invoiced.
+    unknown: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Share:
+    key: tuple
+    payer_kind: str
+    values: dict
+    line: ProposedLine
+
+
+def _company_values(company: Company) -> dict:
+    contact = company.contact("accounting", "signatory", "hr", "other")
+    return {"payer_company_id": company.id, "buyer_name": company.name[:200], "buyer_address": company.address or "",
+            "buyer_postal_code": company.postal_code or "", "buyer_city": company.city or "",
+            "buyer_siret": company.siret or "", "buyer_email": contact.email if contact else ""}
+
+
+def _opco_values(line: FundingLine, beneficiary: Company | None, lookup: bool = True) -> dict:
+    values = {"opco_name": line.opco_name, "opco_file_number": line.opco_file_number,
+              "buyer_name": line.opco_name, "buyer_email": line.opco_contact_email or "",
+              "beneficiary_company_id": beneficiary.id if beneficiary else None}
+    if not lookup:  # who pays is known; the buyer's address is not needed (checklist: no query per line)
+        return values
+    # The OPCO's address and identifier as the last invoice to it stated them (typed once by the advisor).
+    previous = db.session.scalar(select(Invoice).where(Invoice.payer_kind == "opco", Invoice.opco_name == line.opco_name,
+                                                       Invoice.buyer_address != "").order_by(Invoice.id.desc()).limit(1))
+    if previous is not None:
+        values.update(buyer_name=previous.buyer_name, buyer_address=previous.buyer_address,
+                      buyer_postal_code=previous.buyer_postal_code, buyer_city=previous.buyer_city,
+                      buyer_siret=previous.buyer_siret, buyer_vat_number=previous.buyer_vat_number)
+        values["buyer_email"] = values["buyer_email"] or previous.buyer_email
+    return values
+
+
+def _trainee_values(trainee: Trainee) -> dict:
+    return {"payer_trainee_id": trainee.id, "buyer_name": trainee.display_name[:200], "buyer_email": trainee.email}
+
+
+def _share_key(kind: str, values: dict) -> tuple:
+    if kind == "company":
+        return ("company", values.get("payer_company_id"))
+    if kind == "opco":
+        return ("opco", values.get("opco_name", ""), values.get("opco_file_number", ""))
+    if kind == "public_buyer":
+        return ("public_buyer", values.get("payer_company_id"), values.get("buyer_siret", ""),
+                values.get("engagement_number", ""))
+    return ("individual", values.get("payer_trainee_id"))
+
+
+def invoice_key(invoice: Invoice) -> tuple:
+    """The payer an invoice is for, as the proposal groups lines (a draft of that payer receives new lines)."""
+    return _share_key(invoice.payer_kind, {
+        "payer_company_id": invoice.payer_company_id, "opco_name": invoice.opco_name,
+        "opco_file_number": invoice.opco_file_number, "buyer_siret": invoice.buyer_siret,
+        "engagement_number": invoice.engagement_number, "payer_trainee_id": invoice.payer_trainee_id})
+
+
+def _shares(enrolment: Enrolment, session: TrainingSession, rate: Decimal, lookup: bool = True
+            ) -> tuple[list[_Share], list[str], bool]:
+    """Who pays what for one enrolment of an inter session (see the module's docstring): (shares, notes, whether
+    every payer is known)."""
+    trainee = enrolment.trainee
+    company = enrolment.company or trainee.company
+    planned = session.planned_hours
+    hours = enrolment.hours_attended
+    base = f"Formation « {session.title} » {session.dates_label} – {trainee.full_name}"
+    if enrolment.status == "abandoned":
+        base += f" (abandon : {hours_fr(hours or 0)} suivies sur {hours_fr(planned)})"
+    elif enrolment.status == "no_show":
+        base += " (absent(e))"
+    price_excl = money(enrolment.price_excl_vat or 0)
+    lines = list(enrolment.funding_lines)
+    shares: list[_Share] = []
+    paid_by_others = ZERO
+    others: list[str] = []
+
+    for line in (line for line in lines if line.kind == "opco" and line.subrogation):
+        file = line.opco_file_number or "sans numéro"
+        if line.opco_status != "agreed" or line.agreed_amount is None:
+            return [], [f"{trainee.full_name} : l'accord de {line.opco_name} (dossier {file}) n'est pas enregistré ; "
+                        "rien n'est proposé pour cette inscription tant que la prise en charge n'est pas connue."], False
+        cap = money(line.agreed_amount)
+        attended = ("" if enrolment.status == "abandoned"  # already said by ``base``
+                    else f" – {hours_fr(hours)} suivies sur {hours_fr(planned)}" if hours is not None
+                    else f" – {hours_fr(planned)} prévues")
+        description = f"{base}{attended} – dossier n° {file}"
+        if line.billing_basis == "hours_attended":
+            if line.hourly_rate is None:
+                return [], [f"{trainee.full_name} : {line.opco_name} paie à l'heure suivie mais le taux horaire du "
+                            f"dossier {file} n'est pas renseigné."], False
+            if hours is None:
+                return [], [f"{trainee.full_name} : {line.opco_name} paie à l'heure suivie ; les heures ne sont "
+                            "connues qu'une fois la session terminée."], False
+            item = ProposedLine(description, money(hours), "HUR", money(line.hourly_rate), rate, enrolment.id,
+                                line.id, hours)
+            if item.total_incl_vat > cap:
+                item = ProposedLine(f"{description} ({hours_fr(hours)} × {money_fr(line.hourly_rate)} HT, plafonné "
+                                    f"à l'accord de {money_fr(cap)})", Decimal("1"), "C62", _excl(cap, rate), rate,
+                                    enrolment.id, line.id, hours)
+        else:
+            amount = min(money(line.amount), cap)
+            if enrolment.status == "no_show":
+                amount = ZERO
+            elif enrolment.status == "abandoned" and planned:
+                amount = money(amount * (hours or 0) / planned)
+            item = ProposedLine(description, Decimal("1"), "C62", _excl(amount, rate), rate, enrolment.id, line.id,
+                                hours)
+        if item.total_excl_vat > 0:
+            values = _opco_values(line, company, lookup)
+            shares.append(_Share(_share_key("opco", values), "opco", values, item))
+            paid_by_others += item.total_excl_vat
+            others.append(line.opco_name)
+
+    for line in (line for line in lines if line.kind == "public_buyer"):
+        buyer = line.payer_company or company
+        values = _company_values(buyer) if buyer is not None else {"buyer_name": "Acheteur public"}
+        values.update(buyer_siret=line.buyer_siret or values.get("buyer_siret", ""),
+                      service_code=line.service_code or (buyer.chorus_service_code if buyer else ""),
+                      engagement_number=line.engagement_number)
+        item = ProposedLine(base, Decimal("1"), "C62", _excl(money(line.amount), rate), rate, enrolment.id, line.id,
+                            hours)
+        if item.total_excl_vat > 0:
+            shares.append(_Share(_share_key("public_buyer", values), "public_buyer", values, item))
+            paid_by_others += item.total_excl_vat
+            others.append(values["buyer_name"])
+
+    company_lines = [line for line in lines if line.kind == "company" or (line.kind == "opco" and not line.subrogation)]
+    individual_lines = [line for line in lines if line.kind == "individual"]
+    rest = price_excl - paid_by_others
+    notes: list[str] = []
+    if company_lines:
+        for line in individual_lines:
+            item = ProposedLine(f"{base} – part personnelle", Decimal("1"), "C62", _excl(money(line.amount), rate),
+                                rate, enrolment.id, line.id, hours)
+            values = _trainee_values(trainee)
+            shares.append(_Share(_share_key("individual", values), "individual", values, item))
+            rest -= item.total_excl_vat
+        first = next((line for line in company_lines if line.kind == "company"), company_lines[0])
+        payer = first.payer_company or company
+        rest_kind, rest_line = "company", first
+        unsubrogated = [line.opco_name for line in company_lines if line.kind == "opco"]
+        if unsubrogated:
+            base += (f" (prise en charge {', '.join(unsubrogated)} sans subrogation : l'OPCO rembourse "
+                     "l'entreprise)")
+    elif individual_lines:
+        payer, rest_kind, rest_line = None, "individual", individual_lines[0]
+    else:
+        payer, rest_line = company, None
+        rest_kind = "company" if company is not None else "individual"
+    if rest_kind == "company" and payer is None and rest > 0:
+        return shares, [f"{trainee.full_name} : aucune entreprise à facturer pour le reste à charge "
+                        f"({money_fr(rest)} HT) ; rattachez l'inscription à son entreprise."], False
+    if rest < 0:
+        notes.append(f"{trainee.full_name} : les financements dépassent le prix de l'inscription de "
+                     f"{money_fr(-rest)} HT ; vérifiez les montants.")
+    elif rest > 0:
+        description = f"{base} – reste à charge après {', '.join(others)}" if others else base
+        values = _company_values(payer) if rest_kind == "company" else _trainee_values(trainee)
+        item = ProposedLine(description, Decimal("1"), "C62", money(rest), rate, enrolment.id,
+                            rest_line.id if rest_line is not None else None, hours)
+        shares.append(_Share(_share_key(rest_kind, values), rest_kind, values, item))
+    return shares, notes, True
+
+
+def _live_invoices(session: TrainingSession) -> list[Invoice]:
+    """The session's invoices that count as invoiced: drafts, and issued invoices not fully credited."""
+    invoices = list(db.session.scalars(select(Invoice).where(Invoice.session_id == session.id,
+                                                             Invoice.kind == "invoice")
+                                       .options(selectinload(Invoice.lines))))
+    credited = credited_amounts(i.id for i in invoices if i.status == "issued")
+    return [i for i in invoices if i.status == "draft" or credited.get(i.id, ZERO) < i.total_incl_vat]
+
+
+def _done_marks(invoices: list[Invoice]) -> set[tuple]:
+    marks = set()
+    for invoice in invoices:
+        for line in invoice.lines:
+            if line.enrolment_id is not None:
+                marks.add((line.enrolment_id, line.funding_line_id or invoice.payer_kind))
+    return marks
+
+
+def _stale_draft_lines(live: list[Invoice]) -> list[str]:
+    """Drafts holding a line of an enrolment that is no longer invoiced (cancelled since the proposal)."""
+    lines = [(invoice, line) for invoice in live if invoice.status == "draft" for line in invoice.lines
+             if line.enrolment_id is not None]
+    if not lines:
+        return []
+    statuses = dict(db.session.execute(select(Enrolment.id, Enrolment.status).where(
+        Enrolment.id.in_({line.enrolment_id for _, line in lines}))).all())
+    return [f"Le brouillon n° {invoice.id} ({invoice.buyer_name}) facture encore une inscription devenue "
+            f"« {ENROLMENT_STATUS_LABELS.get(statuses.get(line.enrolment_id), 'supprimée').lower()} » : "
+            "retirez sa ligne si elle n'est plus due."
+            for invoice, line in lines if statuses.get(line.enrolment_id) not in INVOICED_ENROLMENTS]
+
+
+def plan_invoices(session: TrainingSession) -> Plan:
+    """What remains to invoice for ``session``, grouped by payer (nothing is written)."""
+    live = _live_invoices(session)
+    enrolments = list(db.session.scalars(
+        select(Enrolment).where(Enrolment.session_id == session.id, Enrolment.status.in_(INVOICED_ENROLMENTS))
+        .order_by(Enrolment.id)
+        .options(selectinload(Enrolment.trainee).selectinload(Trainee.company), selectinload(Enrolment.company),
+                 selectinload(Enrolment.funding_lines).selectinload(FundingLine.payer_company))))
+    plan = _plan(session, enrolments, live, current_vat_rate())
+    plan.notes[:0] = _stale_draft_lines(live)
+    return plan
+
+
+def uninvoiced(session: TrainingSession, enrolments: list[Enrolment], issued: list[Invoice], rate: Decimal) -> Plan:
+    """What ``session`` still has to invoice when only its issued invoices count (drafts do not): the rule of
+    ``plan_invoices`` on data already loaded, without any query, so that many sessions are checked at once (the
+    quality checklist's "invoice issued" item). Nothing is left when ``plan.invoices`` and ``plan.unknown`` are
+    both empty.
+
+    ``enrolments``: the session's enrolments in INVOICED_ENROLMENTS with their trainee (and its company), company
+    and funding lines (and their payer company) loaded, the companies with their contacts; ``issued``: its issued
+    invoices not fully credited, lines loaded (``issued_invoices_by_session``); the session with its slots, course
+    version and client company (and its contacts)."""
+    return _plan(session, enrolments, issued, rate, lookup=False)
+
+
+def issued_invoices_by_session(session_ids) -> dict[int, list[Invoice]]:
+    """The issued invoices (not credit notes) of each session that are not fully credited, their lines loaded:
+    two queries whatever the number of sessions."""
+    ids = sorted(set(session_ids))
+    if not ids:
+        return {}
+    invoices = list(db.session.scalars(
+        select(Invoice).where(Invoice.session_id.in_(ids), Invoice.kind == "invoice", Invoice.status == "issued")
+        .order_by(Invoice.issue_date, Invoice.sequence, Invoice.id).options(selectinload(Invoice.lines))))
+    credited = credited_amounts(i.id for i in invoices)
+    found: dict[int, list[Invoice]] = {}
+    for invoice in invoices:
+        if credited.get(invoice.id, ZERO) < invoice.total_incl_vat:
+            found.setdefault(invoice.session_id, []).append(invoice)
+    return found
+
+
+def _plan(session: TrainingSession, enrolments: list[Enrolment], live: list[Invoice], rate: Decimal,
+          lookup: bool = True) -> Plan:
+    """Who pays what for ``session``'s ``enrolments``, minus what ``live`` invoices already hold. Without
+    ``lookup``, no query: an OPCO's address is not looked up on its last invoice."""
+    plan = Plan()
+    grouped: dict[tuple, ProposedInvoice] = {}
+
+    def add(share: _Share) -> None:
+        proposed = grouped.get(share.key)
+        if proposed is None:
+            proposed = grouped[share.key] = ProposedInvoice(share.key, share.payer_kind, share.values)
+        proposed.lines.append(share.line)
+
+    if session.format == "intra":
+        client = session.client_company
+        if client is None:
+            plan.notes.append("Session intra sans entreprise cliente : indiquez-la sur la session.")
+            plan.unknown.append(plan.notes[-1])
+            return plan
+        values = _company_values(client)
+        if session.intra_price is not None:
+            if any(i.payer_kind == "company" and i.payer_company_id == client.id for i in live):
+                return plan
+            names = ", ".join(e.trainee.full_name for e in enrolments)
+            description = (f"Formation intra-entreprise « {session.title} » {session.dates_label} "
+                           f"({hours_fr(session.planned_hours)})")
+            if names:
+                description += f" – {len(enrolments)} stagiaire(s) : {names}"
+            add(_Share(_share_key("company", values), "company", values,
+                       ProposedLine(description, Decimal("1"), "C62", money(session.intra_price), rate)))
+        else:
+            done = _done_marks(live)
+            for enrolment in enrolments:
+                if (enrolment.id, "company") in done or not enrolment.price_excl_vat:
+                    continue
+                add(_Share(_share_key("company", values), "company", values, ProposedLine(
+                    f"Formation « {session.title} » {session.dates_label} – {enrolment.trainee.full_name}",
+                    Decimal("1"), "C62", money(enrolment.price_excl_vat), rate, enrolment.id)))
+        plan.invoices = list(grouped.values())
+        return plan
+
+    done = _done_marks(live)
+    for enrolment in enrolments:
+        shares, notes, known = _shares(enrolment, session, rate, lookup)
+        plan.notes.extend(notes)
+        if not known:
+            plan.unknown.extend(notes)
+        for share in shares:
+            if (enrolment.id, share.line.funding_line_id or share.payer_kind) not in done:
+                add(share)
+    plan.invoices = list(grouped.values())
+    return plan
+
+
+@dataclass
+class Proposal:
+    created: list[Invoice]
+    completed: list[Invoice]
+    notes: list[str]
+
+
+def _dates(session: TrainingSession) -> dict:
+    return {"service_start": session.first_date, "service_end": session.last_date}
+
+
+def propose_invoices(session: TrainingSession, actor: User | None) -> Proposal:
+    """Write the plan: one draft per payer, or new lines on the session's draft of that payer. Idempotent."""
+    _ensure_staff(actor)
+    if session.status not in PROPOSABLE_SESSIONS:
+        raise ConflictError("Les factures se préparent une fois la session confirmée (elle est "
+                            f"« {SESSION_STATUS_LABELS[session.status].lower()} »).")
+    lock_row(TrainingSession, session.id)  # two clicks at once: the second finds the first one's drafts
+    plan = plan_invoices(session)
+    drafts = {invoice_key(i): i for i in db.session.scalars(
+        select(Invoice).where(Invoice.session_id == session.id, Invoice.kind == "invoice",
+                              Invoice.status == "draft").order_by(Invoice.id))}
+    created, completed = [], []
+    for proposed in plan.invoices:
+        invoice = drafts.get(proposed.key)
+        if invoice is None:
+            invoice = Invoice(kind="invoice", status="draft", session_id=session.id, payer_kind=proposed.payer_kind,
+                              created_by_id=actor.id if actor else None, **_dates(session))
+            for key, value in proposed.values.items():
+                setattr(invoice, key, value)
+            db.session.add(invoice)
+            created.append(invoice)
+        else:
+            completed.append(invoice)
+        for item in proposed.lines:
+            invoice.lines.append(InvoiceLine(
+                description=item.description[:MAX_DESCRIPTION], quantity=item.quantity, unit=item.unit,
+                unit_price_excl_vat=item.unit_price, vat_rate=item.vat_rate, enrolment_id=item.enrolment_id,
+                funding_line_id=item.funding_line_id, hours=item.hours, total_excl_vat=ZERO))
+        recompute(invoice)
+    db.session.flush()
+    return Proposal(created, completed, plan.notes)
+
+
+# --------------------------------------------------------------------------- drafts
+
+
+def _ensure_draft(invoice: Invoice) -> None:
+    if invoice.status != "draft":
+        raise ConflictError(NOT_EDITABLE)
+
+
+def _clean_buyer_id(value, field: str, errors: ErrorCollector) -> str:
+    """A SIRET (14 digits) or a SIREN (9 digits), compact; "" when empty."""
+    text = re.sub(r"[\s.]", "", str(value or ""))
+    if not text:
+        return ""
+    if len(text) == 9:
+        from stdnum import exceptions as stdnum_exceptions
+        from stdnum.fr import siren
+
+        try:
+            return siren.validate(text)
+        except stdnum_exceptions.ValidationError:
+            errors.add(field, "Ce SIREN n'est pas valide.")
+            return ""
+    return errors.run(clean_siret, text, field) or ""
+
+
+def clean_draft_data(data: dict, invoice: Invoice) -> dict:
+    errors = ErrorCollector()
+    out: dict = {}
+    for key, limit in TEXT_LIMITS.items():
+        value = str(data.get(key) or "").strip()
+        if len(value) > limit:
+            errors.add(key, f"Ce champ ne doit pas dépasser {limit} caractères.")
+        out[key] = value[:limit]
+    if not out["buyer_name"]:
+        errors.add("buyer_name", "Indiquez le nom du client facturé.")
+    country = str(data.get("buyer_country") or "FR").strip().upper()
+    if not re.fullmatch(r"[A-Z]{2}", country):
+        errors.add("buyer_country", "Code pays à deux lettres (FR, BE…).")
+    out["buyer_country"] = country[:2]
+    out["buyer_siret"] = _clean_buyer_id(data.get("buyer_siret"), "buyer_siret", errors)
+    out["buyer_vat_number"] = errors.run(clean_vat_number, out["buyer_vat_number"], "buyer_vat_number") or ""
+    if out["buyer_email"]:
+        out["buyer_email"] = errors.run(normalise_email, out["buyer_email"], "buyer_email") or ""
+    for key, label in (("service_start", "Le début de la prestation"), ("service_end", "La fin de la prestation")):
+        out[key] = parse_date(data.get(key), key, errors, label=label, required=False)
+    if out["service_start"] and out["service_end"] and out["service_end"] < out["service_start"]:
+        errors.add("service_end", "La fin de la prestation précède son début.")
+    if invoice.payer_kind != "opco":
+        out["opco_file_number"] = invoice.opco_file_number
+    if invoice.payer_kind != "public_buyer":
+        out["service_code"], out["engagement_number"] = invoice.service_code, invoice.engagement_number
+    errors.raise_if_any()
+    return out
+
+
+def update_draft(invoice: Invoice, data: dict, actor: User | None) -> Invoice:
+    """The buyer, the dates of the service, the references and the notes of a draft."""
+    _ensure_staff(actor)
+    _ensure_draft(invoice)
+    for key, value in clean_draft_data(data, invoice).items():
+        setattr(invoice, key, value)
+    return invoice
+
+
+def clean_line_data(data: dict) -> dict:
+    errors = ErrorCollector()
+    description = str(data.get("description") or "").strip()
+    if not description:
+        errors.add("description", "Indiquez la désignation de la ligne.")
+    elif len(description) > MAX_DESCRIPTION:
+        errors.add("description", f"La désignation ne doit pas dépasser {MAX_DESCRIPTION} caractères.")
+    quantity = parse_decimal(data.get("quantity"), "quantity", errors, label="La quantité", required=True,
+                             positive=True)
+    if quantity is not None and quantity > MAX_QUANTITY:
+        errors.add("quantity", "La quantité doit être inférieure à 100 000.")
+    unit = str(data.get("unit") or "C62")
+    if unit not in LINE_UNITS:
+        errors.add("unit", "Unité inconnue : stagiaire ou heure.")
+    price = parse_decimal(data.get("unit_price"), "unit_price", errors, label="Le prix unitaire HT", required=True)
+    errors.raise_if_any()
+    return {"description": description, "quantity": quantity, "unit": unit, "unit_price_excl_vat": price}
+
+
+def get_line(invoice: Invoice, line_id) -> InvoiceLine:
+    number = id_or_none(line_id)
+    line = next((line for line in invoice.lines if line.id == number), None)
+    if line is None:
+        raise NotFoundError("Ligne de facture introuvable.")
+    return line
+
+
+def add_line(invoice: Invoice, data: dict, actor: User | None) -> InvoiceLine:
+    """A line typed by the advisor (e.g. a late-cancellation fee), at the organisation's VAT rate."""
+    _ensure_staff(actor)
+    _ensure_draft(invoice)
+    clean = clean_line_data(data)
+    line = InvoiceLine(vat_rate=current_vat_rate(), total_excl_vat=ZERO, **clean)
+    invoice.lines.append(line)
+    recompute(invoice)
+    db.session.flush()
+    return line
+
+
+def update_line(invoice: Invoice, line_id, data: dict, actor: User | None) -> InvoiceLine:
+    _ensure_staff(actor)
+    _ensure_draft(invoice)
+    line = get_line(invoice, line_id)
+    for key, value in clean_line_data(data).items():
+        setattr(line, key, value)
+    recompute(invoice)
+    return line
+
+
+def delete_line(invoice: Invoice, line_id, actor: User | None) -> None:
+    _ensure_staff(actor)
+    _ensure_draft(invoice)
+    invoice.lines.remove(get_line(invoice, line_id))
+    recompute(invoice)
+
+
+def create_draft(session: TrainingSession, data: dict, actor: User | None) -> Invoice:
+    """An empty draft for a payer chosen by hand: a company or a public buyer (by id), an OPCO (by name), or a
+    trainee of the session."""
+    _ensure_staff(actor)
+    if session.status == "cancelled":
+        raise ConflictError("Cette session est annulée : elle ne se facture pas.")
+    errors = ErrorCollector()
+    kind = str(data.get("payer_kind") or "")
+    values: dict = {}
+    if kind not in PAYER_KINDS:
+        errors.add("payer_kind", "Payeur inconnu : entreprise, OPCO, acheteur public ou particulier.")
+    elif kind in ("company", "public_buyer"):
+        company = db.session.get(Company, id_or_none(data.get("payer_company_id")) or 0)
+        if company is None:
+            errors.add("payer_company_id", "Entreprise introuvable : choisissez-la dans la liste.")
+        else:
+            values = _company_values(company)
+            if kind == "public_buyer":
+                values["service_code"] = company.chorus_service_code or ""
+    elif kind == "opco":
+        name = str(data.get("opco_name") or "")
+        if name not in OPCOS:
+            errors.add("opco_name", "Choisissez l'OPCO dans la liste des onze OPCO.")
+        else:
+            values = {"opco_name": name, "buyer_name": name}
+    else:
+        trainee = db.session.get(Trainee, id_or_none(data.get("payer_trainee_id")) or 0)
+        enrolled = trainee is not None and db.session.scalar(select(Enrolment.id).where(
+            Enrolment.session_id == session.id, Enrolment.trainee_id == trainee.id)) is not None
+        if not enrolled:
+            errors.add("payer_trainee_id", "Stagiaire introuvable dans cette session.")
+        else:
+            values = _trainee_values(trainee)
+    errors.raise_if_any()
+    invoice = Invoice(kind="invoice", status="draft", session_id=session.id, payer_kind=kind,
+                      created_by_id=actor.id if actor else None, **_dates(session))
+    for key, value in values.items():
+        setattr(invoice, key, value)
+    recompute(invoice)
+    db.session.add(invoice)
+    db.session.flush()
+    return invoice
+
+
+def delete_draft(invoice: Invoice, actor: User | None) -> None:
+    _ensure_staff(actor)
+    if invoice.status != "draft":
+        raise ConflictError("Une facture émise ne se supprime jamais : établissez un avoir pour l'annuler.")
+    db.session.delete(invoice)
+
+
+# --------------------------------------------------------------------------- issue
+
+
+def payment_days() -> int:
+    return int(current_app.config["BILLING_PAYMENT_DAYS"])
+
+
+def default_payment_terms() -> str:
+    configured = (current_app.config.get("BILLING_PAYMENT_TERMS") or "").strip()
+    if configured:
+        return configured
+    org = get_organisation()
+    return (org.payment_terms or "").strip() or (
+        f"Paiement à {payment_days()} jours à compter de la date de facture, par virement bancaire.")
+
+
+def frozen_seller(payer_kind: str) -> dict:
+    """The organisation's identity and the terms, as stated on a document issued now (Invoice.seller)."""
+    seller = builders.seller_identity()
+    seller["late_penalties"] = (current_app.config.get("BILLING_LATE_PENALTIES") or "").strip()
+    seller["recovery_indemnity"] = "" if payer_kind == "individual" else (
+        current_app.config.get("BILLING_RECOVERY_INDEMNITY") or "").strip()
+    seller["discount"] = (current_app.config.get("BILLING_EARLY_PAYMENT_DISCOUNT") or "").strip()
+    return seller
+
+
+def issue_problems(invoice: Invoice, seller: dict) -> dict[str, list[str]]:
+    """The mandatory mentions missing from a document about to be issued, by field ("seller" for the
+    organisation's, "lines" for the lines)."""
+    problems: dict[str, list[str]] = {}
+
+    def add(field_name: str, message: str) -> None:
+        problems.setdefault(field_name, []).append(message)
+
+    where = " (Administration → Organisme)"
+    if not seller.get("name"):
+        add("seller", "Raison sociale de l'organisme manquante" + where + ".")
+    if not seller.get("siret"):
+        add("seller", "SIRET de l'organisme manquant" + where + ".")
+    if not seller.get("nda"):
+        add("seller", "Numéro de déclaration d'activité de l'organisme manquant" + where + ".")
+    if not (seller.get("address") and seller.get("postal_code") and seller.get("city")):
+        add("seller", "Adresse de l'organisme incomplète" + where + ".")
+    if not seller.get("vat_exempt") and not seller.get("vat_number"):
+        add("seller", "Numéro de TVA intracommunautaire de l'organisme manquant (il n'est pas exonéré de TVA)"
+            + where + ".")
+    if not seller.get("late_penalties"):
+        add("seller", "Texte des pénalités de retard manquant (réglage BILLING_LATE_PENALTIES).")
+    if invoice.payer_kind != "individual" and not seller.get("recovery_indemnity"):
+        add("seller", "Mention de l'indemnité forfaitaire de recouvrement de 40 € manquante "
+                      "(réglage BILLING_RECOVERY_INDEMNITY).")
+    if not (invoice.buyer_name or "").strip():
+        add("buyer_name", "Nom du client facturé manquant.")
+    if not all((value or "").strip() for value in (invoice.buyer_address, invoice.buyer_postal_code,
+                                                    invoice.buyer_city)):
+        add("buyer_address", "Adresse du client incomplète (adresse, code postal et ville).")
+    if invoice.payer_kind == "company" and len(invoice.buyer_siret or "") != 14:
+        add("buyer_siret", "SIRET du client manquant : son SIREN est une mention obligatoire.")
+    if invoice.payer_kind == "public_buyer":
+        company = db.session.get(Company, invoice.payer_company_id) if invoice.payer_company_id else None
+        name = company.name if company is not None else "L'acheteur public"
+        if len(invoice.buyer_siret or "") != 14:
+            add("buyer_siret", "SIRET de l'acheteur public manquant : Chorus Pro achemine la facture par son SIRET.")
+        if company is not None and company.chorus_service_code and not invoice.service_code:
+            add("service_code", f"{name} demande le code service « {company.chorus_service_code} » sur ses factures.")
+        if company is not None and company.engagement_required and not invoice.engagement_number:
+            add("engagement_number", f"{name} exige un numéro d'engagement sur ses factures : Chorus Pro rejetterait "
+                                     "la facture sans lui.")
+    if not invoice.lines:
+        add("lines", "La facture n'a aucune ligne.")
+    elif invoice.total_incl_vat <= 0:
+        add("lines", "Le total de la facture doit être supérieur à 0.")
+    return problems
+
+
+def _refuse(problems: dict[str, list[str]]) -> None:
+    if problems:
+        listed = " ".join(message for messages in problems.values() for message in messages)
+        raise ValidationError(f"Mentions obligatoires manquantes : {listed}", fields=problems)
+
+
+def document_context(invoice: Invoice) -> dict:
+    """The Word document's context: the frozen seller of an issued document, today's for a draft."""
+    seller = invoice.seller or frozen_seller(invoice.payer_kind)
+    return builders.invoice(invoice, seller, invoice.number or "BROUILLON")
+
+
+def render_docx(invoice: Invoice) -> bytes:
+    """The document from the active "invoice" template (an uploaded one, or documents/facture.docx)."""
+    from ..documents import services as documents
+
+    template = documents.active_template("invoice")[0]
+    return documents.render(template, document_context(invoice)).docx
+
+
+def preview_context() -> dict | None:
+    """For the template preview: the context of the latest invoice, or None when there is none."""
+    invoice = db.session.scalar(select(Invoice).where(Invoice.session_id.is_not(None))
+                                .order_by(Invoice.id.desc()).limit(1))
+    return document_context(invoice) if invoice is not None else None
+
+
+def _take_number_and_produce(invoice: Invoice, actor: User | None, today: dt.date) -> None:
+    """Number, dates, frozen identity, then the files; the caller has checked the mentions. Whatever fails
+    here fails the transaction, so the number taken is given back."""
+    number, sequence = next_number(invoice.kind, today.year)
+    invoice.number, invoice.year, invoice.sequence = number, today.year, sequence
+    invoice.status = "issued"
+    invoice.issue_date = today
+    invoice.issued_at = utcnow()
+    invoice.issued_by_id = actor.id if actor else None
+    invoice.operation_category = "services"
+    docx = render_docx(invoice)
+    invoice.docx_file = store_bytes(docx, f"{number}.docx", "invoice")
+    db.session.flush()
+    facturx.produce_files(invoice, docx)
+    db.session.flush()
+
+
+def issue_invoice(invoice: Invoice, actor: User | None, today: dt.date | None = None) -> Invoice:
+    """Give a draft its number and its documents; from then on it never changes (see the module docstring)."""
+    _ensure_staff(actor)
+    lock_row(Invoice, invoice.id)  # two clicks at once: the second finds it issued
+    db.session.refresh(invoice)
+    if invoice.kind != "invoice":
+        raise ConflictError("Un avoir est émis dès sa création.")
+    if invoice.status != "draft":
+        raise ConflictError(f"Cette facture est déjà émise (n° {invoice.number}).")
+    session = session_of(invoice)
+    if session is None or session.status not in ISSUABLE_SESSIONS:
+        label = SESSION_STATUS_LABELS[session.status].lower() if session is not None else "inconnue"
+        raise ConflictError("Une facture s'émet une fois la formation réalisée (service fait) : la session est "
+                            f"« {label} ». Terminez-la d'abord.")
+    recompute(invoice)
+    seller = frozen_seller(invoice.payer_kind)
+    _refuse(issue_problems(invoice, seller))
+    today = today or paris_today()
+    invoice.seller = seller
+    invoice.due_date = today + dt.timedelta(days=payment_days())
+    invoice.payment_terms = default_payment_terms()
+    _take_number_and_produce(invoice, actor, today)
+    return invoice
+
+
+# --------------------------------------------------------------------------- credit notes
+
+
+def credit_invoice(invoice: Invoice, actor: User | None, amount=None, reason: str = "",
+                   today: dt.date | None = None) -> Invoice:
+    """A credit note against an issued invoice, issued at once: the whole remainder (``amount`` None or empty),
+    or ``amount`` including VAT, never more than what remains uncredited."""
+    _ensure_staff(actor)
+    reason = str(reason or "").strip()
+    errors = ErrorCollector()
+    if len(reason) < 3:
+        errors.add("reason", "Indiquez le motif de l'avoir.")
+    elif len(reason) > 2000:
+        errors.add("reason", "Le motif ne doit pas dépasser 2000 caractères.")
+    wanted = parse_decimal(amount, "amount", errors, label="Le montant de l'avoir", positive=True)
+    errors.raise_if_any()
+    lock_row(Invoice, invoice.id)  # two credit notes at once cannot together exceed the invoice
+    db.session.refresh(invoice)
+    if invoice.kind != "invoice":
+        raise ConflictError("Un avoir ne s'annule pas par un autre avoir.")
+    if invoice.status != "issued":
+        raise ConflictError("Un brouillon se modifie ou se supprime : l'avoir ne s'applique qu'à une facture émise.")
+    credited = list(db.session.scalars(select(Invoice).where(
+        Invoice.credited_invoice_id == invoice.id, Invoice.kind == "credit_note", Invoice.status == "issued")))
+    credited_excl = sum((c.total_excl_vat for c in credited), ZERO)
+    credited_vat = sum((c.total_vat for c in credited), ZERO)
+    remaining = money(invoice.total_incl_vat - sum((c.total_incl_vat for c in credited), ZERO))
+    if remaining <= 0:
+        raise ConflictError(f"La facture {invoice.number} est déjà entièrement annulée par avoir.")
+    if wanted is not None and wanted > remaining:
+        raise ValidationError(f"L'avoir ({money_fr(wanted)}) dépasse ce qui reste à annuler sur la facture "
+                              f"{invoice.number} ({money_fr(remaining)}).", field="amount")
+    note = Invoice(kind="credit_note", status="draft", credited_invoice=invoice, reason=reason,
+                   created_by_id=actor.id if actor else None)
+    for column in ("session_id", "payer_kind", "payer_company_id", "payer_trainee_id", "buyer_name", "buyer_address",
+                   "buyer_postal_code", "buyer_city", "buyer_country", "buyer_siret", "buyer_vat_number",
+                   "buyer_email", "opco_name", "opco_file_number", "beneficiary_company_id", "service_code",
+                   "engagement_number", "buyer_reference", "service_start", "service_end"):
+        setattr(note, column, getattr(invoice, column))
+    rates = {line.vat_rate for line in invoice.lines} or {ZERO}
+    if wanted is None and not credited:
+        for line in invoice.lines:
+            note.lines.append(InvoiceLine(
+                description=line.description, quantity=line.quantity, unit=line.unit,
+                unit_price_excl_vat=line.unit_price_excl_vat, vat_rate=line.vat_rate, hours=line.hours,
+                enrolment_id=line.enrolment_id, funding_line_id=line.funding_line_id, total_excl_vat=ZERO))
+    else:
+        if len(rates) > 1:
+            raise ValidationError("La facture porte plusieurs taux de TVA : un avoir partiel n'est pas possible, "
+                                  "établissez un avoir total.", field="amount")
+        rate = next(iter(rates))
+        if wanted is None:
+            excl = money(invoice.total_excl_vat - credited_excl)
+            label = f"Annulation du solde de la facture n° {invoice.number} du {date_fr(invoice.issue_date)}"
+            if rate and money(excl * rate / 100) != money(invoice.total_vat - credited_vat):
+                excl = _excl(remaining, rate)
+        else:
+            excl = _excl(wanted, rate)
+            label = f"Avoir partiel sur la facture n° {invoice.number} du {date_fr(invoice.issue_date)}"
+        note.lines.append(InvoiceLine(description=f"{label} : {reason}"[:MAX_DESCRIPTION], quantity=Decimal("1"),
+                                      unit="C62", unit_price_excl_vat=excl, vat_rate=rate, total_excl_vat=ZERO))
+    recompute(note)
+    if note.total_incl_vat > remaining:  # a cent of rounding on a partial amount with VAT
+        raise ValidationError(f"L'avoir ({money_fr(note.total_incl_vat)}) dépasse ce qui reste à annuler "
+                              f"({money_fr(remaining)}).", field="amount")
+    seller = frozen_seller(note.payer_kind)
+    _refuse(issue_problems(note, seller))
+    note.seller = seller
+    note.payment_terms = (f"Avoir à imputer sur la facture n° {invoice.number} ; la somme éventuellement déjà "
+                          "réglée au-delà est remboursée par virement.")
+    db.session.add(note)
+    db.session.flush()
+    _take_number_and_produce(note, actor, today or paris_today())
+    return note
+
+
+# --------------------------------------------------------------------------- files
+
+
+FILE_KINDS = {"docx": ("docx_file", "Word"), "pdf": ("pdf_file", "PDF Factur-X"), "xml": ("xml_file", "XML Factur-X")}
+
+
+def stored_file(invoice: Invoice, kind: str) -> StoredFile | None:
+    if kind not in FILE_KINDS:
+        raise NotFoundError("Format inconnu : docx, pdf ou xml.")
+    return getattr(invoice, FILE_KINDS[kind][0])
+
+
+def read_file(invoice: Invoice, kind: str) -> tuple[bytes, StoredFile]:
+    """A file produced at issue, checked against its SHA-256."""
+    stored = stored_file(invoice, kind)
+    if stored is None:
+        if invoice.status == "draft":
+            raise NotFoundError("Un brouillon n'a pas encore de fichier : il est produit à l'émission.")
+        raise NotFoundError(f"Pas de fichier {FILE_KINDS[kind][1]} pour {invoice.number} (non produit à l'émission, "
+                            "par exemple faute de convertisseur PDF).")
+    data = path_for(stored).read_bytes()
+    if hashlib.sha256(data).hexdigest() != stored.sha256:
+        raise ConflictError("Le fichier archivé ne correspond plus à son empreinte SHA-256 : il a été altéré.")
+    return data, stored
+
+
+def filename(invoice: Invoice, kind: str) -> str:
+    return f"{invoice.number or f'brouillon-{invoice.id}'}.{kind}"
+
+
+__all__ = ["INVOICE_KINDS", "INVOICE_STATUSES", "PAYER_KINDS", "LINE_UNITS", "OPERATION_CATEGORIES", "Plan",
+           "Proposal", "add_line", "create_draft", "credit_invoice", "delete_draft", "delete_line",
+           "get_invoice", "issue_invoice", "list_invoices", "plan_invoices", "propose_invoices", "update_draft",
+           "update_line"]

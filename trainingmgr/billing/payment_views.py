@@ -1,0 +1,138 @@
+"""Staff pages of the payments (blueprint "billing_payments"):
+
+/facturation/impayes                                   overdue invoices, days late, reminder buttons
+/facturation/<id>/paiements                            POST: record a payment (from the invoice page's panel)
+/facturation/<id>/paiements/<payment_id>/annuler       POST: cancel a payment recorded by mistake (with a reason)
+/facturation/<id>/relance                              POST: send a reminder of an overdue invoice now
+/facturation/journal                                   the accounting export for a period (?du=…&au=…)
+/facturation/journal.csv                               the same as a CSV journal
+"""
+from __future__ import annotations
+
+from flask import (Blueprint, Response, current_app, flash, redirect, render_template, render_template_string,
+                   request, url_for)
+from flask_login import current_user
+
+from ..accounts.permissions import staff_required
+from ..core.errors import DomainError, ValidationError
+from ..core.formatting import date_fr, money_fr
+from ..core.timeutil import paris_today
+from ..core.web import fail, run_form, safe_next_url
+from ..extensions import db
+from . import payments as service
+from .payment_forms import PaymentCancelForm, PaymentForm, ReminderForm
+
+bp = Blueprint("billing_payments", __name__, url_prefix="/facturation")
+
+# When a payment is refused, the panel is shown again with its errors on a page of its own (the invoice page
+# belongs to billing.views): the invoice's header, then the panel.
+_PANEL_PAGE = """{% extends "base.html" %}
+{% block title %}Paiements – {{ payment_invoice.number }}{% endblock %}
+{% block content %}
+<h1 class="h3">{{ payment_invoice.kind_label }} {{ payment_invoice.number }}</h1>
+<p>{{ payment_invoice.buyer_name }} · émise le {{ payment_invoice.issue_date|date_fr }}
+  · total TTC {{ payment_invoice.total_incl_vat|money_fr }}
+  {% if invoice_url %}· <a href="{{ invoice_url }}">retour à la facture</a>{% endif %}</p>
+{% include "billing/_payments.html" %}
+{% endblock %}"""
+
+
+def invoice_url(invoice) -> str | None:
+    """The invoice's own page (billing.show), when that blueprint is there."""
+    if "billing.show" in current_app.view_functions:
+        return url_for("billing.show", invoice_id=invoice.id)
+    return None
+
+
+def _back(invoice) -> str:
+    return (safe_next_url(request.form.get("next")) or invoice_url(invoice)
+            or url_for("billing_payments.overdue"))
+
+
+def _panel_page(invoice, status: int, **panel_args):
+    """The panel again, with the refused input and its French messages, answered with ``status``."""
+    return render_template_string(_PANEL_PAGE, invoice_url=invoice_url(invoice),
+                                  **service.panel(invoice, **panel_args)), status
+
+
+@bp.route("/impayes")
+@staff_required
+def overdue():
+    today = paris_today()
+    rows = service.overdue_invoices(today)
+    return render_template("billing/overdue.html", rows=rows, today=today, invoice_url=invoice_url,
+                           total=sum((r.balance.balance for r in rows), service.ZERO),
+                           max_reminders=current_app.config["BILLING_REMINDER_MAX"])
+
+
+@bp.route("/<int:invoice_id>/paiements", methods=["POST"])
+@staff_required
+def record(invoice_id: int):
+    invoice = service.get_invoice(invoice_id)
+    service.check_payable(invoice)  # a draft or a credit note: a French 409 page
+    form = PaymentForm()
+    ok, payment = run_form(form, lambda: service.record_payment(invoice, form.data_for_service(), current_user))
+    if ok:
+        balance = service.balance_of(invoice)
+        flash(f"Paiement de {money_fr(payment.amount)} enregistré sur la facture {invoice.number} ; "
+              f"reste dû : {money_fr(max(service.ZERO, balance.balance))}.", "success")
+        return redirect(_back(invoice))
+    return _panel_page(invoice, getattr(form, "error_status", 422), form=form)
+
+
+@bp.route("/<int:invoice_id>/paiements/<int:payment_id>/annuler", methods=["POST"])
+@staff_required
+def cancel(invoice_id: int, payment_id: int):
+    invoice = service.get_invoice(invoice_id)
+    payment = service.get_payment(invoice, payment_id)
+    form = PaymentCancelForm()
+    if not form.validate():
+        fail(400, "; ".join(e for errors in form.errors.values() for e in errors))
+    try:
+        service.cancel_payment(payment, form.reason.data, current_user)  # already cancelled: a French 409 page
+    except ValidationError as exc:  # no reason: the panel again, the message beside that payment
+        db.session.rollback()
+        return _panel_page(invoice, 422, cancel_errors={payment.id: exc.message})
+    db.session.commit()
+    balance = service.balance_of(invoice)
+    flash(f"Paiement de {money_fr(payment.amount)} du {date_fr(payment.paid_on)} annulé ; reste dû : "
+          f"{money_fr(max(service.ZERO, balance.balance))}.", "success")
+    return redirect(_back(invoice))
+
+
+@bp.route("/<int:invoice_id>/relance", methods=["POST"])
+@staff_required
+def remind(invoice_id: int):
+    invoice = service.get_invoice(invoice_id)
+    form = ReminderForm()
+    if not form.validate():
+        fail(400, "; ".join(e for errors in form.errors.values() for e in errors))
+    message = service.send_reminder(invoice, current_user)  # a refusal is a French 409 page
+    db.session.commit()
+    flash(f"Relance n° {invoice.reminder_count} de la facture {invoice.number} envoyée à {message.recipient}.",
+          "success")
+    return redirect(_back(invoice))
+
+
+def _period():
+    try:
+        return service.parse_period(request.args.get("du"), request.args.get("au"))
+    except DomainError as exc:
+        fail(400, exc.message)
+
+
+@bp.route("/journal")
+@staff_required
+def journal():
+    start, end = _period()
+    entries = service.journal(start, end)
+    return render_template("billing/journal.html", entries=entries, start=start, end=end, today=paris_today())
+
+
+@bp.route("/journal.csv")
+@staff_required
+def journal_csv():
+    start, end = _period()
+    entries = service.journal(start, end)
+    return Response(service.journal_csv(entries), mimetype="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="{service.journal_filename(entries)}"'})
