@@ -23,44 +23,19 @@ import datetime as dt
 import os
 import statistics
 import sys
-import tempfile
 import time
-import uuid
-from contextlib import contextmanager
 from decimal import Decimal
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from sqlalchemy import create_engine, event, insert, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import event, insert, text  # noqa: E402
 
+from bench.support import database  # noqa: E402
 from trainingmgr import create_app  # noqa: E402
-from trainingmgr.config import normalise_database_url  # noqa: E402
 from trainingmgr.extensions import db  # noqa: E402
 
 CLASS_SIZE = 10
 STATUSES = ("employee", "employee", "employee", "job_seeker", "individual", "self_employed", "other")
-
-
-@contextmanager
-def database(database_url: str | None):
-    """A fresh database URL: a SQLite file in a temporary folder, or a database created on the PostgreSQL server of
-    ``database_url`` and dropped afterwards."""
-    with tempfile.TemporaryDirectory() as tmp:
-        if not database_url:
-            yield f"sqlite:///{tmp}/bench.db", tmp
-            return
-        server = make_url(normalise_database_url(database_url))
-        name = f"trainingmgr_bench_bpf_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(server, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            yield server.set(database=name).render_as_string(hide_password=False), tmp
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
 
 
 def setup() -> tuple[list, list[int]]:

@@ -36,9 +36,10 @@ def build(app, extra_sessions: int) -> None:
 
     upgrade()
     load_demo(today=dt.date(2030, 1, 1))
+    from sqlalchemy import select
+
     from trainingmgr.accounts.services import get_user_by_email
     from trainingmgr.catalogue.models import Course
-    from sqlalchemy import select
 
     advisor = get_user_by_email("conseil@formaction.example")
     courses = list(db.session.scalars(select(Course)))

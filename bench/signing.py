@@ -44,25 +44,21 @@ import os
 import re
 import statistics
 import sys
-import tempfile
 import threading
 import time
-import uuid
 from collections import Counter
-from contextlib import contextmanager
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from urllib.parse import urlencode
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from sqlalchemy import create_engine, event, func, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
-from tests.api.test_enrolment_race import running_server  # noqa: E402 - the threaded server of the race tests
+from sqlalchemy import event, func, select  # noqa: E402
 
+from bench.support import database  # noqa: E402
+from tests.api.test_enrolment_race import running_server  # noqa: E402 - the threaded server of the race tests
 from trainingmgr import create_app  # noqa: E402
 from trainingmgr.catalogue.services import MAX_TRAINEES_LIMIT as MAX_CLASS  # noqa: E402 - a course's most trainees
-from trainingmgr.config import normalise_database_url  # noqa: E402
 from trainingmgr.extensions import db, limiter  # noqa: E402
 
 WINDOW_MINUTES = 24 * 60  # today's slots are open all day
@@ -71,27 +67,6 @@ PHASES = ("GET /login (baseline)", "GET signing page", "POST signature")
 
 
 # --------------------------------------------------------------------------- the database
-
-
-@contextmanager
-def database(database_url: str | None):
-    """A fresh database URL: a SQLite file in a temporary folder, or a database created on the PostgreSQL
-    server of ``database_url`` (dropped afterwards, like tests/conftest.py does)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        if not database_url:
-            yield f"sqlite:///{tmp}/bench.db", tmp
-            return
-        server = make_url(normalise_database_url(database_url))
-        name = f"trainingmgr_bench_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(server, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            yield server.set(database=name).render_as_string(hide_password=False), tmp
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
 
 
 @dataclass

@@ -2,10 +2,11 @@
 its files (Word document, Factur-X PDF and XML), and the files themselves."""
 from __future__ import annotations
 
-from flask import Response, url_for
+from flask import url_for
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from ..core.web import attachment
 from ..accounts.permissions import current_principal, staff_required
 from ..billing import invoices as service
 from ..billing import payments
@@ -198,6 +199,4 @@ def invoice_file(invoice_id: int, kind: str):
         raise NotFoundError("Format inconnu : docx, pdf ou xml.")
     invoice = service.get_invoice(invoice_id, current_principal())
     data, _ = service.read_file(invoice, kind)
-    response = Response(data, mimetype=FILE_TYPES[kind])
-    response.headers["Content-Disposition"] = f'attachment; filename="{service.filename(invoice, kind)}"'
-    return response
+    return attachment(data, service.filename(invoice, kind), FILE_TYPES[kind])

@@ -2,11 +2,11 @@
 export, and the figures typed once a year (charges, turnover, manager)."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..accounts.permissions import staff_required
-from ..core.web import form_page, run_form
+from ..core.web import attachment, form_page, run_form
 from . import bpf as service
 from .bpf_forms import BpfYearForm
 
@@ -50,8 +50,7 @@ def year(year: int):
 @staff_required
 def export(year: int):
     bpf = service.compute_bpf(year)
-    return Response(service.to_xlsx(bpf), mimetype=XLSX, headers={
-        "Content-Disposition": f'attachment; filename="{service.export_filename(bpf.year)}"'})
+    return attachment(service.to_xlsx(bpf), service.export_filename(bpf.year), XLSX)
 
 
 @bp.route("/<int:year>/edit", methods=["GET", "POST"])

@@ -9,7 +9,7 @@
 """
 from __future__ import annotations
 
-from flask import (Blueprint, Response, current_app, flash, redirect, render_template, render_template_string,
+from flask import (Blueprint, current_app, flash, redirect, render_template, render_template_string,
                    request, url_for)
 from flask_login import current_user
 
@@ -17,7 +17,7 @@ from ..accounts.permissions import staff_required
 from ..core.errors import DomainError, ValidationError
 from ..core.formatting import date_fr, money_fr
 from ..core.timeutil import paris_today
-from ..core.web import fail, run_form, safe_next_url
+from ..core.web import attachment, fail, run_form, safe_next_url
 from ..extensions import db
 from . import payments as service
 from .payment_forms import PaymentCancelForm, PaymentForm, ReminderForm
@@ -134,5 +134,4 @@ def journal():
 def journal_csv():
     start, end = _period()
     entries = service.journal(start, end)
-    return Response(service.journal_csv(entries), mimetype="text/csv; charset=utf-8", headers={
-        "Content-Disposition": f'attachment; filename="{service.journal_filename(entries)}"'})
+    return attachment(service.journal_csv(entries), service.journal_filename(entries), "text/csv; charset=utf-8")

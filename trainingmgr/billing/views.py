@@ -3,16 +3,15 @@ invoice, its invoices, « Préparer les factures »), an invoice's page (draft: 
 credit note, payments panel), downloads."""
 from __future__ import annotations
 
-import re
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from ..accounts.permissions import staff_required
 from ..companies.services import list_companies
 from ..core.errors import DomainError
-from ..core.web import fail, form_page, run_form
+from ..core.web import attachment, fail, form_page, run_form
 from ..enrolments.models import Enrolment
 from ..extensions import db
 from ..sessions.services import get_session
@@ -27,13 +26,6 @@ bp = Blueprint("billing", __name__)
 
 MIME = {"docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
         "pdf": "application/pdf", "xml": "application/xml"}
-
-
-def _download(data: bytes, filename: str, kind: str) -> Response:
-    response = Response(data, mimetype=MIME[kind])
-    response.headers["Content-Disposition"] = f'attachment; filename="{re.sub(r"[^A-Za-z0-9._-]", "_", filename)}"'
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
 
 
 def _checked_button() -> None:
@@ -251,7 +243,7 @@ def preview(invoice_id: int):
     invoice = _invoice(invoice_id)
     if invoice.status != "draft":
         return redirect(url_for("billing.download", invoice_id=invoice.id, kind="docx"))
-    return _download(service.render_docx(invoice), f"apercu-brouillon-{invoice.id}.docx", "docx")
+    return attachment(service.render_docx(invoice), f"apercu-brouillon-{invoice.id}.docx", MIME["docx"])
 
 
 @bp.route("/facturation/<int:invoice_id>/<any(docx, pdf, xml):kind>")
@@ -259,4 +251,4 @@ def preview(invoice_id: int):
 def download(invoice_id: int, kind: str):
     invoice = _invoice(invoice_id)
     data, _ = service.read_file(invoice, kind)
-    return _download(data, service.filename(invoice, kind), kind)
+    return attachment(data, service.filename(invoice, kind), MIME[kind])

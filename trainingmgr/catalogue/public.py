@@ -1,8 +1,9 @@
 """The public catalogue: published courses, their sheets, upcoming sessions and iCalendar files."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, render_template
+from flask import Blueprint, abort, render_template
 
+from ..core.web import attachment
 from ..core.errors import NotFoundError
 from ..organisation.services import get_organisation
 from ..sessions.ical import session_calendar
@@ -51,5 +52,4 @@ def session_ics(slug: str, session_id: int):
     if session.course.slug != slug:
         abort(404)
     body = session_calendar(session, get_organisation())
-    return Response(body, mimetype="text/calendar",
-                    headers={"Content-Disposition": f'attachment; filename="session-{session.id}.ics"'})
+    return attachment(body, f"session-{session.id}.ics", "text/calendar", private=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, Response, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.routing import IntegerConverter
@@ -130,6 +130,16 @@ class IdConverter(IntegerConverter):
     def to_python(self, value: str) -> int:
         number = super().to_python(value)
         return number if number <= MAX_ID else 0
+
+
+def attachment(data: bytes | str, filename: str, mimetype: str, *, private: bool = True) -> Response:
+    """A file to download, named safely; personal or financial files are never kept by a cache."""
+    response = Response(data, mimetype=mimetype)
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", filename)
+    response.headers["Content-Disposition"] = f'attachment; filename="{safe}"'
+    if private:
+        response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 def fail(status: int, message: str):

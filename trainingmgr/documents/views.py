@@ -2,16 +2,15 @@
 (admin); the public certificate check /verify/<code>."""
 from __future__ import annotations
 
-import re
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..accounts.permissions import admin_required, staff_required
 from ..companies.models import Company
 from ..core.errors import DomainError
 from ..core.persistence import get_by_id
-from ..core.web import fail
+from ..core.web import attachment, fail
 from ..enrolments.services import get_enrolment
 from ..extensions import db, limiter
 from ..sessions.services import get_session
@@ -24,13 +23,6 @@ bp = Blueprint("documents", __name__)
 verify_bp = Blueprint("verify", __name__)
 
 MIME = {"docx": services.DOCX_TYPE, "pdf": "application/pdf", "zip": "application/zip"}
-
-
-def _download(data: bytes, filename: str, kind: str) -> Response:
-    response = Response(data, mimetype=MIME[kind])
-    response.headers["Content-Disposition"] = f'attachment; filename="{re.sub(r"[^A-Za-z0-9._-]", "_", filename)}"'
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
 
 
 def _checked_form() -> None:
@@ -79,7 +71,7 @@ def session_pack(session_id: int):
     session = get_session(session_id, current_user)
     services.generate_session_pack(session, current_user)
     db.session.commit()
-    return _download(services.session_pack_zip(session), f"dossier-session-{session.id}.zip", "zip")
+    return attachment(services.session_pack_zip(session), f"dossier-session-{session.id}.zip", MIME["zip"])
 
 
 @bp.route("/enrolments/<int:enrolment_id>/funding-pack", methods=["POST"])
@@ -89,7 +81,7 @@ def funding_pack(enrolment_id: int):
     enrolment = get_enrolment(enrolment_id, current_user)
     data = services.funding_pack(enrolment, current_user)
     db.session.commit()
-    return _download(data, f"dossier-opco-{enrolment.session_id}-{enrolment.id}.zip", "zip")
+    return attachment(data, f"dossier-opco-{enrolment.session_id}-{enrolment.id}.zip", MIME["zip"])
 
 
 @bp.route("/documents/<int:document_id>.<kind>")
@@ -98,7 +90,7 @@ def download(document_id: int, kind: str):
     if kind not in ("docx", "pdf"):
         fail(404, "Format inconnu.")
     document = services.get_document(document_id, current_user)
-    return _download(services.read_file(document, kind), f"{document.number}.{kind}", kind)
+    return attachment(services.read_file(document, kind), f"{document.number}.{kind}", MIME[kind])
 
 
 @bp.route("/documents/<int:document_id>/send", methods=["POST"])
@@ -166,7 +158,7 @@ def restore(doc_type: str, version: int):
 def preview(doc_type: str):
     version = request.args.get("version")
     data = services.sample_docx(doc_type, int(version) if version and version.isdigit() else None)
-    return _download(data, f"apercu-{doc_type}.docx", "docx")
+    return attachment(data, f"apercu-{doc_type}.docx", MIME["docx"])
 
 
 @bp.route("/admin/templates/<doc_type>/default.docx")
@@ -175,7 +167,7 @@ def default_template(doc_type: str):
     if doc_type not in DOC_TYPES:
         fail(404, "Type de document inconnu.")
     with open(services._default_path(doc_type), "rb") as handle:
-        return _download(handle.read(), DOC_TYPES[doc_type].filename, "docx")
+        return attachment(handle.read(), DOC_TYPES[doc_type].filename, MIME["docx"])
 
 
 @bp.route("/admin/templates/<doc_type>/variables")

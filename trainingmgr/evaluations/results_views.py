@@ -8,7 +8,7 @@ from markupsafe import Markup
 from ..accounts.permissions import staff_required
 from ..catalogue.services import get_course
 from ..core.timeutil import paris_today
-from ..core.web import fail
+from ..core.web import attachment, fail
 from ..sessions.services import get_session
 from . import results as service
 from .models import QUESTIONNAIRE_KINDS
@@ -60,8 +60,7 @@ def _page(template: str, results: service.Results, **context):
 def _export(results: service.Results, fmt: str) -> Response:
     mimetype, build = EXPORTS[fmt]
     filename = service.export_filename(results, fmt)
-    return Response(build(results), mimetype=mimetype,
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return attachment(build(results), filename, mimetype)
 
 
 @bp.route("/")

@@ -7,8 +7,9 @@ page and its JSON download, for a request of access or portability).
 """
 from __future__ import annotations
 
-from flask import Blueprint, Response, render_template
+from flask import Blueprint, render_template
 
+from ..core.web import attachment
 from ..accounts.permissions import staff_required
 from ..core.timeutil import paris_today
 from ..trainees.services import get_trainee
@@ -36,6 +37,4 @@ def trainee_data(trainee_id: int):
 def trainee_data_json(trainee_id: int):
     trainee = get_trainee(trainee_id)
     filename = f"donnees-stagiaire-{trainee.id}-{paris_today().isoformat()}.json"
-    return Response(services.export_json(trainee), mimetype="application/json",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"',
-                             "Cache-Control": "no-store"})
+    return attachment(services.export_json(trainee), filename, "application/json")

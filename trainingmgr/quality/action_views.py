@@ -2,12 +2,12 @@
 (from a complaint, a survey alert or a session), an action's page and its edit form."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..accounts.permissions import staff_required
 from ..core.timeutil import paris_today
-from ..core.web import fail, form_page, run_form
+from ..core.web import attachment, fail, form_page, run_form
 from ..extensions import db
 from ..evaluations.models import SurveyAlert
 from . import actions as service
@@ -63,8 +63,7 @@ def export(fmt: str):
     actions = service.list_actions(**_filters())
     mimetype, build = EXPORTS[fmt]
     body = build(service.Register(actions, service.sessions_of(actions)))
-    return Response(body, mimetype=mimetype, headers={
-        "Content-Disposition": f'attachment; filename="{service.export_filename(fmt)}"'})
+    return attachment(body, service.export_filename(fmt), mimetype)
 
 
 @bp.route("/new", methods=["GET", "POST"])

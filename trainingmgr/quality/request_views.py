@@ -8,11 +8,11 @@
 """
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..accounts.permissions import staff_required
-from ..core.web import fail, form_page, run_form
+from ..core.web import attachment, fail, form_page, run_form
 from ..extensions import db
 from . import requests as service
 from .models import REQUEST_KINDS, REQUEST_STATUSES
@@ -49,8 +49,8 @@ def export():
     status, kind = _filters()
     today = service.today_in_paris()
     rows = service.list_requests(status=status or None, kind=kind or None, today=today)
-    return Response(service.export_csv(rows, today), mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="registre-reclamations-{today}.csv"'})
+    return attachment(service.export_csv(rows, today), f"registre-reclamations-{today}.csv",
+                      "text/csv; charset=utf-8")
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -12,7 +12,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 
 from ..attendance.portal import attendance_for_trainee
 from ..documents.portal import trainee_document, trainee_documents
-from ..core.web import fail, form_page, run_form
+from ..core.web import attachment, fail, form_page, run_form
 from ..enrolments.services import LIVE, enrolment_from_token
 from ..evaluations import services as evaluations
 from ..evaluations.forms import answers_form
@@ -62,11 +62,6 @@ def positioning(token: str):
 @bp.route("/<token>/documents/<int:document_id>.<kind>")
 def document(token: str, document_id: int, kind: str):
     """One of the trainee's own documents (convocation, contract, attestation, certificate)."""
-    from flask import Response
-
     enrolment = enrolment_from_token(token)
     data, filename, mimetype = trainee_document(enrolment, document_id, kind)
-    response = Response(data, mimetype=mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return attachment(data, filename, mimetype)
