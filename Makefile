@@ -6,7 +6,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: install browser office run test lint db-check bench clean
+.PHONY: install browser office run serve test lint db-check bench clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,21 @@ run: install
 	@# SIGTERM, or the server stopping) takes the other one with it: no worker is left behind.
 	@$(FLASK) worker & worker=$$!; \
 	$(FLASK) run --host $(HOST) --port $(PORT) </dev/null & server=$$!; \
+	trap 'kill $$server $$worker 2>/dev/null; wait' EXIT; \
+	trap 'exit 130' INT TERM HUP; \
+	wait $$server
+
+## Production: migrate, then gunicorn (WEB_CONCURRENCY workers, default 3, on BIND, default 127.0.0.1:8000, behind
+## a reverse proxy) with the outbox worker beside it; DATABASE_URL (PostgreSQL) and SECRET_KEY are required.
+## See README "Production". Both stop together, as in `make run`.
+serve: install
+	@test -n "$$DATABASE_URL" || { echo "DATABASE_URL is required (postgresql://user:password@host/db)." >&2; exit 1; }
+	@test -n "$$SECRET_KEY" || { echo "SECRET_KEY is required (e.g. python3 -c 'import secrets; print(secrets.token_hex(32))')." >&2; exit 1; }
+	$(FLASK) db upgrade
+	@$(FLASK) worker & worker=$$!; \
+	$(VENV)/bin/gunicorn --workers "$${WEB_CONCURRENCY:-3}" --bind "$${BIND:-127.0.0.1:8000}" \
+	  --timeout "$${GUNICORN_TIMEOUT:-60}" --forwarded-allow-ips "$${FORWARDED_ALLOW_IPS:-127.0.0.1}" \
+	  app:app </dev/null & server=$$!; \
 	trap 'kill $$server $$worker 2>/dev/null; wait' EXIT; \
 	trap 'exit 130' INT TERM HUP; \
 	wait $$server

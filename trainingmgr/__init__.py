@@ -33,14 +33,16 @@ def create_app(config: dict | None = None) -> Flask:
     app.url_map.converters["int"] = IdConverter
     app.before_request(reject_nul_characters)
     _init_extensions(app)
+    _init_operations(app)
     _register_blueprints(app)
     _register_cli(app)
 
     from .core.jinja import init_jinja
-    from .core.web import register_error_handlers
+    from .core.web import register_error_handlers, register_security_headers
 
     init_jinja(app)
     register_error_handlers(app)
+    register_security_headers(app)
     return app
 
 
@@ -59,6 +61,9 @@ def _init_extensions(app: Flask) -> None:
     from .accounts.models import User
 
     db.init_app(app)
+    from .audit.tracking import install as install_audit
+
+    install_audit()  # the audit log's flush listener (audit/tracking.py)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"),
                      render_as_batch=True, compare_type=True)
     csrf.init_app(app)
@@ -81,9 +86,22 @@ def _init_extensions(app: Flask) -> None:
         g.pop("organisation", None)
 
 
+def _init_operations(app: Flask) -> None:
+    """Behind PROXY_FIX reverse proxies (nginx…), trust their X-Forwarded-* headers; one log line per request."""
+    from .ops.request_log import init_request_log
+
+    hops = int(app.config.get("PROXY_FIX") or 0)
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops)
+    init_request_log(app)
+
+
 def _register_blueprints(app: Flask) -> None:
     from .accounts.views import bp as accounts_bp
     from .api import init_api
+    from .audit.views import bp as audit_bp
     from .attendance.public import bp as signing_bp
     from .attendance.views import bp as attendance_bp
     from .billing.bpf_views import bp as bpf_bp
@@ -119,7 +137,7 @@ def _register_blueprints(app: Flask) -> None:
                messaging_bp, attendance_bp, signing_bp, documents_bp, verify_bp, surveys_bp, acquis_bp, alerts_bp,
                results_bp, editor_bp, improvement_actions_bp, session_checklist_bp,
                quality_requests_bp, complaint_public_bp, qualiopi_bp, privacy_bp,
-               billing_payments_bp, bpf_bp, billing_bp):
+               billing_payments_bp, bpf_bp, billing_bp, audit_bp):
         app.register_blueprint(bp)
     init_api(app)
 
@@ -129,8 +147,10 @@ def _register_cli(app: Flask) -> None:
     from .attendance.cli import attendance_cli
     from .demo.cli import demo_cli
     from .messaging.cli import mail_cli, tick, worker
+    from .ops.cli import backup_cli
     from .privacy.cli import gdpr_cli
     from .sessions.cli import sessions_cli
 
-    for group in (user_cli, token_cli, demo_cli, sessions_cli, mail_cli, tick, worker, attendance_cli, gdpr_cli):
+    for group in (user_cli, token_cli, demo_cli, sessions_cli, mail_cli, tick, worker, attendance_cli, gdpr_cli,
+                  backup_cli):
         app.cli.add_command(group)

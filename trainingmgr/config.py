@@ -31,6 +31,18 @@ def _instance_secret(instance_path: str) -> str:
     return secret
 
 
+def secure_cookies(env) -> bool:
+    """Session and remember-me cookies marked Secure: SESSION_COOKIE_SECURE when set (1/true/yes or 0/false/no),
+    else whenever PUBLIC_URL is https (production behind its TLS proxy); `make run` serves plain
+    http://127.0.0.1:5000, where a Secure cookie would never come back and nobody could log in."""
+    explicit = env.get("SESSION_COOKIE_SECURE", "").strip().lower()
+    if explicit in ("1", "true", "yes", "on"):
+        return True
+    if explicit in ("0", "false", "no", "off"):
+        return False
+    return env.get("PUBLIC_URL", "").strip().lower().startswith("https://")
+
+
 def from_environment(instance_path: str, secret_given: bool = False) -> dict:
     env = os.environ
     config = {
@@ -50,7 +62,9 @@ def from_environment(instance_path: str, secret_given: bool = False) -> dict:
         "MAIL_USE_TLS": env.get("MAIL_USE_TLS", "") in ("1", "true", "yes"),
         "MAIL_USE_SSL": env.get("MAIL_USE_SSL", "") in ("1", "true", "yes"),
         "MAIL_DEFAULT_SENDER": env.get("MAIL_DEFAULT_SENDER", "formation@localhost"),
-        "SESSION_COOKIE_SECURE": env.get("SESSION_COOKIE_SECURE", "") in ("1", "true", "yes"),
+        # Cookies sent over HTTPS only when the application is served over HTTPS (see secure_cookies).
+        "SESSION_COOKIE_SECURE": secure_cookies(env),
+        "REMEMBER_COOKIE_SECURE": secure_cookies(env),
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
         # PDF copies of the documents through LibreOffice when it is installed ("auto"), or never ("none").
         "PDF_CONVERTER": env.get("PDF_CONVERTER", "auto"),
@@ -64,7 +78,7 @@ def from_environment(instance_path: str, secret_given: bool = False) -> dict:
 # Settings that the environment may override with a whole number.
 INTEGER_SETTINGS = ("CONVOCATION_DAYS_BEFORE", "MINIMUM_CHECK_DAYS", "ATTENDANCE_OPENS_BEFORE_MINUTES",
                     "ATTENDANCE_CLOSES_AFTER_MINUTES", "ATTENDANCE_QR_PERIOD_SECONDS",
-                    "QUALITY_ACK_WORKING_DAYS", "QUALITY_ANSWER_DAYS")
+                    "QUALITY_ACK_WORKING_DAYS", "QUALITY_ANSWER_DAYS", "PROXY_FIX")
 
 
 DEFAULTS = {
@@ -82,6 +96,9 @@ DEFAULTS = {
     "PUBLIC_FORM_RATE_LIMIT": "5 per minute",
     "TRAINEE_FORM_RATE_LIMIT": "30 per minute",
     "MAIL_TIMEOUT": 30,
+    # Production behind reverse proxies: how many of them (nginx alone: 1) set X-Forwarded-For/-Proto/-Host/-Port/
+    # -Prefix, which werkzeug's ProxyFix then trusts (0: none, the headers are ignored). Env PROXY_FIX.
+    "PROXY_FIX": 0,
     # Convocations leave on confirmation, or this many days before the first slot if that is later.
     "CONVOCATION_DAYS_BEFORE": 7,
     # Sessions still under their minimum this many days before they start are flagged.

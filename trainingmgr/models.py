@@ -1,6 +1,7 @@
 """Every model module, imported once so that the metadata (and Alembic) knows every table."""
 from .accounts import models as accounts  # noqa: F401
 from .attendance import models as attendance  # noqa: F401
+from .audit import models as audit  # noqa: F401
 from .billing import models as billing  # noqa: F401
 from .catalogue import models as catalogue  # noqa: F401
 from .companies import models as companies  # noqa: F401

@@ -80,17 +80,19 @@ def test_first_load_reports_everything_it_creates(demo):
     assert sum(line.startswith("Entreprise ") for line in demo) == 2
     assert sum(" inscrit(e) à " in line for line in demo) == 4  # two trainees in each seed session
     assert sum("réalisée : émargement complet" in line for line in demo) == 1
+    assert sum("réalisée : émargement signé à chaque demi-journée" in line for line in demo) == 1  # Chorus Pro
+    assert sum(" documents générés dont 3 certificats" in line for line in demo) == 1
     assert sum(line.startswith("Enquête «") for line in demo) == 6  # the default surveys and the DUME quiz
-    assert sum(line.startswith(("Réclamation REC-", "Suggestion REC-")) for line in demo) == 2
-    assert sum(" facturée : F" in line for line in demo) == 1
-    assert len(demo) == 10 + 2 + 2 + 4 + 1 + 6 + 2 + 1
+    assert sum(line.startswith(("Réclamation REC-", "Suggestion REC-")) for line in demo) == 3
+    assert sum(" facturée : F" in line for line in demo) == 2  # the past DUME and Chorus Pro sessions
+    assert len(demo) == 10 + 2 + 2 + 4 + 1 + 6 + 2 + 1 + 4
 
 
 def test_row_counts_after_first_load(demo):
     assert row_counts() == {
         "Organisation": 1, "User": 3, "Location": 1, "Trainer": 1, "Course": 2, "CourseVersion": 2,
-        "CourseObjective": 5 + 5, "ProgrammePart": 11 + 5, "TrainingSession": 3, "Slot": 2 + 2 + 2,
-        "session_trainer": 3,
+        "CourseObjective": 5 + 5, "ProgrammePart": 11 + 5, "TrainingSession": 4, "Slot": 2 + 2 + 2 + 2,
+        "session_trainer": 4,
     }
 
 
@@ -323,7 +325,7 @@ def test_cli_demo_load_prints_the_demo_logins_and_is_idempotent(app):
         assert login.password in line
         assert login.role.label in line
     counts = row_counts()
-    assert counts["Course"] == 2 and counts["TrainingSession"] == 3
+    assert counts["Course"] == 2 and counts["TrainingSession"] == 4
 
     again = runner.invoke(args=["demo", "load"])
     assert again.exit_code == 0, again.output
@@ -339,8 +341,9 @@ def test_a_dume_session_of_last_week_has_its_whole_attendance_register(demo, app
     from trainingmgr.attendance.services import session_grid
     from trainingmgr.enrolments.models import Enrolment
 
-    (past,) = db.session.scalars(select(TrainingSession).where(TrainingSession.status == "completed")).all()
-    assert past.course.slug == DUME_SLUG and past.first_date < paris_today()
+    (past,) = db.session.scalars(select(TrainingSession).where(TrainingSession.status == "completed",
+                                                               TrainingSession.course_id == course(DUME_SLUG).id)).all()
+    assert past.first_date < paris_today()
     check = verify_chain(past.id)
     assert check.ok and check.length == 9
     grid = session_grid(past)
@@ -358,8 +361,9 @@ def test_demo_quality_register_and_qualiopi_board(demo):
     from trainingmgr.quality.models import ImprovementAction, QualityRequest
     from trainingmgr.quality.requests import answered_late
 
-    requests = {r.kind: r for r in db.session.scalars(select(QualityRequest))}
-    complaint, suggestion = requests["complaint"], requests["suggestion"]
+    requests = {r.kind: r for r in db.session.scalars(select(QualityRequest).order_by(QualityRequest.id.desc()))}
+    complaint, suggestion = requests["complaint"], requests["suggestion"]  # the first of each kind
+    assert complaint.reference.endswith("-0001")
     assert complaint.status == "closed" and not answered_late(complaint)
     assert db.session.get(TrainingSession, complaint.session_id).status == "completed"
     assert [e.status for e in complaint.events] == ["received", "acknowledged", "analysing", "answered", "closed"]
@@ -368,8 +372,8 @@ def test_demo_quality_register_and_qualiopi_board(demo):
     assert (action.source, action.status, action.request_id) == ("complaint", "in_progress", complaint.id)
     today = paris_today()
     board = build_board(today - dt.timedelta(days=365), today, today)
-    assert board.fact("requests_received").value == 2
-    assert board.fact("requests_late").value == 0 and board.fact("requests_in_time").value == 1
+    assert board.fact("requests_received").value == 3  # with the Chorus Pro session's complaint
+    assert board.fact("requests_late").value == 0 and board.fact("requests_in_time").value == 2
     assert board.gap("requests_answered_late") is None and board.gap("requests_overdue") is None
 
 
@@ -378,9 +382,96 @@ def test_demo_invoices_and_bpf_classification(demo):
     from trainingmgr.billing.payments import payment_status
 
     invoices = list(db.session.scalars(select(Invoice).order_by(Invoice.id)))
-    assert [i.number for i in invoices] == [f"F{paris_today().year}-000{n}" for n in (1, 2, 3)]
-    assert {i.payer_kind for i in invoices} == {"company", "individual"}
+    assert [i.number for i in invoices] == [f"F{paris_today().year}-000{n}" for n in (1, 2, 3, 4, 5, 6)]
+    assert {i.payer_kind for i in invoices} == {"company", "individual", "opco"}
     assert all(i.status == "issued" and i.docx_file_id and i.xml_file_id for i in invoices)
     assert [payment_status(i) for i in invoices].count("paid") == 1
     assert {c.slug: (c.bpf_objective, c.nsf_code) for c in db.session.scalars(select(Course))} == {
         "chorus-pro": ("other", "314"), "marches-publics-dume-et-chorus-pro": ("other", "128")}
+
+
+# --------------------------------------------------------------------------- the whole cycle: a past Chorus Pro session
+
+
+def chorus_past() -> TrainingSession:
+    (past,) = db.session.scalars(select(TrainingSession).where(TrainingSession.status == "completed",
+                                                               TrainingSession.course_id == course(CHORUS_SLUG).id))
+    return past
+
+
+def test_a_chorus_pro_session_shows_the_whole_cycle_attendance(demo, app):
+    from trainingmgr.attendance.chain import verify_chain
+    from trainingmgr.attendance.models import AttendanceRecord
+    from trainingmgr.attendance.services import session_grid
+    from trainingmgr.enrolments.models import Enrolment
+
+    past = chorus_past()
+    # Held more than two months ago (the cold survey is due at J+60), on a working day.
+    assert past.first_date <= paris_today() - dt.timedelta(days=61) and not date_warnings(past.first_date)
+    assert past.price_per_trainee == Decimal("600.00")
+    check = verify_chain(past.id)
+    assert check.ok
+    records = list(db.session.scalars(select(AttendanceRecord).where(AttendanceRecord.session_id == past.id)))
+    signatures = [r for r in records if r.kind == "signature"]
+    assert len(signatures) == 5 and all(r.mode == "drawn" and r.image.startswith(b"\x89PNG") for r in signatures)
+    assert sorted(r.kind for r in records if r.kind != "signature") == ["countersignature", "countersignature",
+                                                                          "presence"]
+    grid = session_grid(past)
+    statuses = {(row.enrolment.trainee.first_name, cell.status) for row in grid.rows for cell in row.cells}
+    assert statuses == {("Léa", "signed"), ("Antoine", "signed"), ("Nadia", "signed"), ("Nadia", "absent")}
+    assert set(grid.countersignatures) == {slot.id for slot in past.slots}
+    enrolments = db.session.scalars(select(Enrolment).where(Enrolment.session_id == past.id)
+                                    .order_by(Enrolment.id)).all()
+    assert [(e.trainee.first_name, e.status, str(e.hours_attended)) for e in enrolments] == [
+        ("Léa", "completed", "7.00"), ("Antoine", "completed", "7.00"), ("Nadia", "abandoned", "3.50")]
+    result = app.test_cli_runner().invoke(args=["attendance", "verify", str(past.id)])
+    assert result.exit_code == 0, result.output
+
+
+def test_a_chorus_pro_session_shows_the_whole_cycle_surveys(demo):
+    from trainingmgr.evaluations.models import Response, SurveyInvitation
+
+    past = chorus_past()
+    invitations = list(db.session.scalars(select(SurveyInvitation).where(SurveyInvitation.session_id == past.id)))
+    answered = sorted(i.kind for i in invitations if i.responded_at is not None)
+    assert answered == ["cold"] * 3 + ["hot"] * 3
+    responses = list(db.session.scalars(select(Response).where(Response.session_id == past.id)))
+    assert len(responses) == 6 and {r.status for r in responses} == {"submitted"}
+
+
+def test_a_chorus_pro_session_shows_the_whole_cycle_documents(demo):
+    from trainingmgr.documents.services import session_documents
+
+    documents = session_documents(chorus_past())
+    kinds = sorted(d.doc_type for d in documents)
+    assert kinds.count("certificate") == 3 and kinds.count("attestation") == 3
+    assert kinds.count("attendance_sheet") == 1 and kinds.count("programme") == 1
+    assert kinds.count("convention") == 2 and kinds.count("convocation") == 3
+    assert all(d.docx_file_id and d.pdf_file_id is None for d in documents)  # PDF_CONVERTER=none in the tests
+    assert all(d.verify_code for d in documents if d.doc_type == "certificate")
+
+
+def test_a_chorus_pro_session_shows_the_whole_cycle_invoices_and_complaint(demo):
+    from trainingmgr.billing.models import Invoice
+    from trainingmgr.quality.models import QualityRequest
+
+    past = chorus_past()
+    invoices = list(db.session.scalars(select(Invoice).where(Invoice.session_id == past.id).order_by(Invoice.id)))
+    assert [(i.payer_kind, i.buyer_name, i.total_incl_vat) for i in invoices] == [
+        ("opco", "OPCO EP", Decimal("840.00")),  # 2 × 420 € agreed, under subrogation, one OPCO EP file
+        ("company", "Atelier d'architecture Garonne", Decimal("360.00")),  # the company's share: 2 × 180 €
+        ("company", "Bureau d'études Occitanie Structures", Decimal("600.00")),
+    ]
+    assert all(i.status == "issued" and i.docx_file_id and i.xml_file_id for i in invoices)
+    (complaint,) = db.session.scalars(select(QualityRequest).where(QualityRequest.session_id == past.id))
+    assert complaint.kind == "complaint" and complaint.status == "answered"
+    assert [e.status for e in complaint.events] == ["received", "acknowledged", "analysing", "answered"]
+
+
+def test_loading_without_invoices_leaves_the_chorus_pro_session_uninvoiced(app):
+    from trainingmgr.billing.models import Invoice
+
+    done = load_demo(invoices=False)
+    assert not any(" facturée : " in line for line in done)
+    assert db.session.scalar(select(func.count()).select_from(Invoice)) == 0
+    assert load_demo(invoices=False) == []

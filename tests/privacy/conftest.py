@@ -43,7 +43,7 @@ class Demo:
 def demo(app) -> Demo:
     from trainingmgr.demo.services import load_demo
 
-    load_demo()
+    load_demo(chorus_cycle=False)  # one delivered session: the DUME one, last week
     db.session.commit()
     past = db.session.scalar(select(TrainingSession).where(TrainingSession.status == "completed"))
     upcoming = list(db.session.scalars(select(TrainingSession).where(TrainingSession.id != past.id)

@@ -548,14 +548,15 @@ def test_only_the_sessions_enrolments_are_counted(known):
 
 
 def test_the_demo_data_fills_the_board(app, client):
-    """The demo's DUME session held a week ago (signed register, outcomes) shows as evidence."""
+    """The demo's past sessions (DUME a week ago, Chorus Pro about ten weeks ago: signed registers, outcomes) show
+    as evidence."""
     from trainingmgr.core.timeutil import paris_today
     from trainingmgr.demo.services import load_demo
 
     load_demo()
     db.session.commit()
     board = build(today=paris_today())
-    assert board.sessions == 1  # the past DUME session; the two upcoming ones are after the last 12 months
+    assert board.sessions == 2  # the two past sessions; the two upcoming ones are after the last 12 months
     assert value(board, "courses_published") == 2
     assert value(board, "signatures") > 0
     countersigned, past = value(board, "countersigned_slots")

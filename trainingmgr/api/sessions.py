@@ -89,7 +89,7 @@ def create_session(data):
 @bp.route("/sessions/<int:session_id>", methods=["PATCH"])
 @bp.doc(**STAFF_ONLY)
 @staff_required  # before @bp.arguments: refuse the caller before reading the body
-@bp.arguments(SessionPatchSchema)
+@bp.arguments(SessionPatchSchema, required=False)  # no body (or {}): nothing changes, the session is answered
 @bp.response(200, SessionStaffSchema)
 @error_responses(bp, 401, 403, 404, 409, 415, 422,
         described={404: "Session inconnue", 409: "Conflit de planning ou changement de statut impossible"})

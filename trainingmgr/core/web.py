@@ -173,6 +173,45 @@ def reject_nul_characters():
             fail(400, NUL_MESSAGE)
 
 
+# Every page's scripts are files of /static (no inline <script>, no on…= attribute): templates/attendance/*.html read
+# their settings from data- attributes. Inline styles stay allowed: style="white-space: pre-wrap"… attributes, and
+# the <style> that pygal writes inside every chart (the survey results' SVG, inline in the page; without it the
+# charts render as black boxes). Bootstrap's icons are data: SVG images in its CSS. Nothing may frame the pages
+# (clickjacking of the signing and countersigning forms).
+CONTENT_SECURITY_POLICY = "; ".join((
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data:",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+))
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",  # frame-ancestors for older browsers
+    "Referrer-Policy": "same-origin",  # personal links (/t/<token>, /emargement/<token>) never leak to other sites
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
+}
+
+
+def add_security_headers(response: Response) -> Response:
+    """The security headers on every answer (pages, files, errors, the API); a view may set its own first."""
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    return response
+
+
+def register_security_headers(app: Flask) -> None:
+    app.after_request(add_security_headers)
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain_error(error: DomainError):

@@ -101,19 +101,23 @@ ACQUIS = (("acquired", "acquired", "partial", "acquired", "acquired"),
           ("acquired", "partial", "partial", "acquired", "not_acquired"),
           ("acquired", "acquired", "acquired", "acquired", "acquired"))
 HOT_NOTES = (5, 4, None)
+HOT_COMMENTS = {5: "Formation très concrète, le formateur connaît parfaitement Chorus Pro.",
+                4: "Bien, un peu rapide sur le DUME l'après-midi."}
 
 
-def _feedback(session, enrolments, trainer_user, at) -> None:
-    """The trainer's acquis per objective, and the hot survey sent with two of the three trainees' answers."""
+def _feedback(session, enrolments, trainer_user, at, acquis_levels=ACQUIS, notes=HOT_NOTES,
+              comments=HOT_COMMENTS) -> None:
+    """The trainer's acquis per objective, and the hot survey sent with the answers of the trainees whose note
+    is not None (``notes`` in the order of ``enrolments``; ``comments`` by note)."""
     from ..evaluations import acquis, surveys
 
     objectives = list(session.course_version.objectives)
-    for enrolment, levels in zip(enrolments, ACQUIS):
+    for enrolment, levels in zip(enrolments, acquis_levels):
         for objective, level in zip(objectives, levels):
             acquis.record(session, enrolment, objective.id, level, "", trainer_user, now=at)
     surveys.send_survey({"session_id": session.id, "kind": "hot"})
     db.session.flush()
-    for enrolment, note in zip(enrolments, HOT_NOTES):
+    for enrolment, note in zip(enrolments, notes):
         invitation = surveys.hot_invitation_on_site(session, enrolment)
         if note is None or invitation is None:
             continue
@@ -124,6 +128,5 @@ def _feedback(session, enrolments, trainer_user, at) -> None:
             elif question.kind == "single" and len(question.choices) == 11:
                 data[f"q{question.id}"] = question.choices[note * 2].id  # 10 or 8 out of 10
             elif question.kind == "text":
-                data[f"q{question.id}"] = ("Formation très concrète, le formateur connaît parfaitement Chorus Pro."
-                                           if note == 5 else "Bien, un peu rapide sur le DUME l'après-midi.")
+                data[f"q{question.id}"] = comments.get(note, "")
         surveys.answer(invitation, data, submit=True)

@@ -27,6 +27,7 @@ from ..sessions.services import change_status, create_session, date_warnings
 from ..trainees.services import find_or_create_trainee
 from .attendance import load_past_session
 from .billing import CLASSIFICATION, load_billing
+from .chorus import load_chorus_cycle
 from .quality import load_quality
 from .seeds import SEED_COURSES
 from .surveys import load_default_surveys
@@ -127,9 +128,10 @@ def _next_working_day(day: dt.date) -> dt.date:
     return day
 
 
-def load_demo(today: dt.date | None = None, invoices: bool = True) -> list[str]:
-    """Create what is missing; return what was done, in French. ``invoices=False`` leaves the past session
-    uninvoiced (tests that number invoices from the first one)."""
+def load_demo(today: dt.date | None = None, invoices: bool = True, chorus_cycle: bool = True) -> list[str]:
+    """Create what is missing; return what was done, in French. ``invoices=False`` leaves the past sessions
+    uninvoiced (tests that number invoices from the first one); ``chorus_cycle=False`` leaves out the past Chorus
+    Pro session (tests built around the one delivered DUME session)."""
     today = today or paris_today()
     done: list[str] = []
     if db.session.scalar(select(Organisation).limit(1)) is None:
@@ -199,6 +201,10 @@ def load_demo(today: dt.date | None = None, invoices: bool = True) -> list[str]:
     done.extend(load_quality(advisor, past_session, today))
     if invoices:
         done.extend(load_billing(advisor, past_session, today))
+    if chorus_cycle:
+        chorus = db.session.scalar(select(Course).where(Course.slug == SEED_COURSES[0]["slug"]))
+        done.extend(load_chorus_cycle(chorus, location, trainer, advisor, users[Role.TRAINER], today,
+                                      invoices=invoices))
     db.session.commit()
     return done
 

@@ -1,0 +1,116 @@
+"""The API fuzzed from its own OpenAPI document (schemathesis), with an advisor's token and without one.
+
+Every operation of /api/v1/openapi.json goes through schemathesis's phases (the document's examples, boundary
+values, generated valid and invalid input, chains of calls), a bounded and seeded number of times so that runs
+repeat, through the WSGI application. No answer may be a 5xx; every answer must use a documented status code, the
+documented content type, headers and body schema; input that breaks the schema must be refused with a 4xx, and
+an undocumented method gets a 405 that names the allowed ones.
+
+Left out on purpose: ``positive_data_acceptance`` (schema-valid input is still refused by business rules, with
+a documented 409/422: an unknown course, a slot that overlaps another...), and ``ignored_auth``,
+``use_after_free`` and ``ensure_resource_availability``, which schemathesis 4.32 cannot replay through a WSGI
+application (its replay passes ``max_redirects`` to werkzeug). Who may call what is tested in
+tests/api/test_auth_api.py."""
+from __future__ import annotations
+
+import datetime as dt
+import traceback
+from collections import Counter
+
+import pytest
+import schemathesis
+from schemathesis.config import SchemathesisConfig
+from schemathesis.engine import events, from_schema
+
+from trainingmgr.extensions import db
+from trainingmgr.sessions.services import change_status
+
+from tests.api.support import API, bearer
+from tests.api.test_openapi import OPERATIONS
+from tests.helpers import MONDAY
+
+MAX_EXAMPLES = 15
+STATEFUL_EXAMPLES = 3
+SEED = 20261125
+CHECKS = ("not_a_server_error", "status_code_conformance", "content_type_conformance",
+          "response_headers_conformance", "response_schema_conformance", "negative_data_rejection",
+          "unsupported_method")
+LABELS = {f"{method.upper()} {path}" for path, methods in OPERATIONS.items() for method in methods}
+
+
+@pytest.fixture
+def fuzz_data(world, make_session, tokens):
+    """Objects behind the small ids the fuzzer tries: two open sessions (Chorus Pro, DUME), a draft one."""
+    for week, course in ((0, world.chorus), (1, world.dume)):
+        session = make_session(course=course, start=MONDAY + dt.timedelta(weeks=week))
+        change_status(session, "open", world.users["advisor"])
+    make_session(start=MONDAY + dt.timedelta(weeks=2))
+    db.session.commit()
+    return tokens
+
+
+def fuzz(app, headers: dict | None = None) -> tuple[list[str], Counter]:
+    """Run schemathesis over the whole document; returns the failures, readable, and the scenarios per operation."""
+    config = SchemathesisConfig.from_dict({
+        "seed": SEED,
+        "generation": {"max-examples": MAX_EXAMPLES, "deterministic": True, "database": "none"},
+        "checks": {"enabled": False, **{name: {"enabled": True} for name in CHECKS}},
+        # Chains of calls (an id a POST answered, used by the next call) are the slowest: fewer of them.
+        "phases": {"stateful": {"generation": {"max-examples": STATEFUL_EXAMPLES}}},
+    })
+    schema = schemathesis.openapi.from_wsgi(f"{API}/openapi.json", app, config=config)
+    if headers:
+        schema.config.update(headers=headers)
+    failures, scenarios = [], Counter()
+    for event in from_schema(schema).execute():
+        if isinstance(event, events.ScenarioFinished):
+            scenarios[event.recorder.label] += 1
+            for case_id, checks in event.recorder.checks.items():
+                for check in checks:
+                    if check.failure_info is None:
+                        continue
+                    interaction = event.recorder.interactions.get(case_id)
+                    answer = interaction.response if interaction else None
+                    failures.append(
+                        f"[{event.phase}] {event.recorder.label}: {check.name}: {check.failure_info.failure.title}\n"
+                        f"{check.failure_info.failure.message}\n{check.failure_info.code_sample}\n"
+                        f"-> {answer.status_code if answer else '-'} {answer.content[:500] if answer else b''!r}")
+        elif isinstance(event, (events.NonFatalError, events.FatalError)):
+            error = getattr(event, "value", None) or getattr(event, "exception", None)
+            failures.append(f"{type(event).__name__} {getattr(event, 'label', '')}: "
+                            + "".join(traceback.format_exception(error))[-2000:])
+        elif isinstance(event, events.EngineFinished):
+            assert event.stop_reason == "completed", event.stop_reason
+    return failures, scenarios
+
+
+def assert_clean(failures: list[str], scenarios: Counter) -> None:
+    assert not failures, f"{len(failures)} échec(s) :\n\n" + "\n\n".join(failures[:20])
+    assert LABELS <= set(scenarios), sorted(LABELS - set(scenarios))  # every operation was exercised
+
+
+def test_fuzz_with_an_advisor_token(app, fuzz_data):
+    assert_clean(*fuzz(app, bearer(fuzz_data["advisor"])))
+
+
+def test_fuzz_without_a_token(app, fuzz_data):
+    assert_clean(*fuzz(app))
+
+
+def test_a_405_names_the_allowed_methods(client):
+    response = client.delete(f"{API}/courses")
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "GET, HEAD, OPTIONS"
+    assert response.get_json()["error"]["message"] == "Cette action n'est pas possible à cette adresse."
+
+
+def test_patch_without_a_body_changes_nothing(client, world, make_session, fuzz_data):
+    """The document says the PATCH body may be left out: the session is answered unchanged."""
+    session = make_session(start=MONDAY + dt.timedelta(weeks=5))
+    staff = bearer(fuzz_data["advisor"])
+    before = client.get(f"{API}/sessions/{session.id}", headers=staff).get_json()
+    response = client.patch(f"{API}/sessions/{session.id}", headers=staff)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.get_json()["capacity"] == before["capacity"] == 7
+    spec = client.get(f"{API}/openapi.json").get_json()
+    assert spec["paths"]["/api/v1/sessions/{session_id}"]["patch"]["requestBody"].get("required", False) is False

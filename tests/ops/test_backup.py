@@ -1,0 +1,231 @@
+"""backup create / restore: the full demo, backed up and restored into a fresh empty database, comes back
+row for row, with the same stored files and intact attendance chains; a non-empty target or a backup that
+does not match its manifest is refused."""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tarfile
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, func, inspect, select, text
+from sqlalchemy.engine import make_url
+
+from trainingmgr import create_app
+from trainingmgr.config import normalise_database_url
+from trainingmgr.demo.services import load_demo
+from trainingmgr.documents.models import GeneratedDocument
+from trainingmgr.extensions import db
+from trainingmgr.files.models import StoredFile
+
+from tests.conftest import Client, base_config
+
+
+@pytest.fixture
+def empty_database(backend, tmp_path):
+    """A factory of fresh empty databases of the backend under test (an SQLite file, or a PostgreSQL
+    database created on the test server and dropped afterwards)."""
+    created = []
+    server = make_url(normalise_database_url(os.environ.get("TEST_DATABASE_URL", "postgresql://x/y")))
+
+    def factory() -> str:
+        if backend == "sqlite":
+            return f"sqlite:///{tmp_path / f'restored-{uuid.uuid4().hex[:8]}.db'}"
+        name = f"trainingmgr_restore_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+        admin = create_engine(server, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+        created.append(name)
+        return server.set(database=name).render_as_string(hide_password=False)
+
+    yield factory
+    if created:
+        admin = create_engine(server, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            for name in created:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def restored_app(empty_database, tmp_path):
+    apps = []
+
+    def factory():
+        url = empty_database()
+        folder = tmp_path / f"restored-{len(apps)}"
+        folder.mkdir()
+        made = create_app(base_config(url, folder))
+        made.test_client_class = Client
+        apps.append(made)
+        return made
+
+    yield factory
+    for made in apps:
+        with made.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def demo(app):
+    load_demo()
+    db.session.commit()
+    return app
+
+
+def _rows(url: str) -> dict[str, list[tuple]]:
+    """Every table's rows, as the driver returns them, in a fixed order (independent of the manifest)."""
+    engine = create_engine(normalise_database_url(url))
+    try:
+        with engine.connect() as conn:
+            tables = inspect(conn).get_table_names()
+            found = {}
+            for name in tables:
+                key = inspect(conn).get_pk_constraint(name)["constrained_columns"] or [
+                    c["name"] for c in inspect(conn).get_columns(name)]
+                order = ", ".join(f'"{c}"' for c in key)
+                found[name] = [tuple(row) for row in conn.exec_driver_sql(
+                    f'SELECT * FROM "{name}" ORDER BY {order}')]
+            return found
+    finally:
+        engine.dispose()
+
+
+def _files(root: str) -> dict[str, str]:
+    root = Path(root)
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in root.rglob("*") if p.is_file()}
+
+
+def _invoke(app, *args):
+    """Run a command against ``app`` (Flask's CLI would otherwise reuse the test's application context)."""
+    with app.app_context():
+        result = app.test_cli_runner().invoke(args=list(args))
+        db.session.remove()
+    return result
+
+
+def _backup(app, tmp_path) -> Path:
+    archive = tmp_path / "sauvegarde.tar.gz"
+    result = app.test_cli_runner().invoke(args=["backup", "create", "--output", str(archive)])
+    assert result.exit_code == 0, result.output
+    assert "Sauvegarde écrite" in result.output
+    return archive
+
+
+def test_full_demo_backup_restores_into_an_empty_database(demo, restored_app, tmp_path, backend):
+    documents = db.session.scalar(select(func.count()).select_from(GeneratedDocument))
+    stored = db.session.scalar(select(func.count()).select_from(StoredFile))
+    assert documents > 0 and stored > 0  # the demo has generated documents to carry over
+    archive = _backup(demo, tmp_path)
+
+    with tarfile.open(archive) as handle:
+        manifest = json.load(handle.extractfile("manifest.json"))
+        names = handle.getnames()
+    assert manifest["dialect"] == backend
+    assert manifest["alembic_revision"]
+    assert manifest["created_at"].endswith("+00:00")
+    assert manifest["tables"]["attendance_record"]["rows"] > 0
+    assert manifest["tables"]["generated_document"]["rows"] == documents
+    assert len(manifest["files"]) >= stored
+    assert all(f"files/{name}" in names for name in manifest["files"])
+
+    target = restored_app()
+    result = _invoke(target, "backup", "restore", str(archive))
+    assert result.exit_code == 0, result.output
+    assert "Vérification réussie" in result.output
+
+    # Every table, row for row, and every stored file, byte for byte.
+    source_url = demo.config["SQLALCHEMY_DATABASE_URI"]
+    target_url = target.config["SQLALCHEMY_DATABASE_URI"]
+    before, after = _rows(source_url), _rows(target_url)
+    assert sorted(before) == sorted(after)
+    for name in before:
+        assert len(after[name]) == len(before[name]) == manifest["tables"][name]["rows"], name
+        assert after[name] == before[name], name
+    source_files = _files(demo.config["FILES_DIR"])
+    assert _files(target.config["FILES_DIR"]) == source_files
+    for document in db.session.scalars(select(StoredFile)):
+        assert source_files[f"{document.sha256[:2]}/{document.sha256}"] == document.sha256
+
+    verify = _invoke(target, "attendance", "verify")
+    assert verify.exit_code == 0, verify.output
+    assert "intègre" in verify.output and "ALTÉRÉE" not in verify.output
+
+    # The append-only triggers came back with the data.
+    with target.app_context():
+        with pytest.raises(Exception, match="append-only"):
+            with db.engine.begin() as conn:
+                conn.execute(text("DELETE FROM attendance_record"))
+        db.session.remove()
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM attendance_record")).scalar() \
+                == manifest["tables"]["attendance_record"]["rows"]
+
+
+def test_restore_refuses_a_database_that_is_not_empty(demo, tmp_path):
+    archive = _backup(demo, tmp_path)
+    before = _rows(demo.config["SQLALCHEMY_DATABASE_URI"])
+    result = demo.test_cli_runner().invoke(args=["backup", "restore", str(archive)])
+    assert result.exit_code == 1
+    assert "La base cible n'est pas vide" in result.output
+    assert "base vide" in result.output
+    assert _rows(demo.config["SQLALCHEMY_DATABASE_URI"]) == before
+
+
+def test_restore_reports_a_backup_that_does_not_match_its_manifest(demo, restored_app, tmp_path):
+    archive = _backup(demo, tmp_path)
+    tampered = tmp_path / "modifiee.tar.gz"
+    with tarfile.open(archive) as source, tarfile.open(tampered, "w:gz") as target:
+        for member in source.getmembers():
+            data = source.extractfile(member).read()
+            if member.name == "manifest.json":
+                manifest = json.loads(data)
+                manifest["tables"]["course"]["rows"] += 1
+                manifest["tables"]["trainee"]["sha256"] = "0" * 64
+                first = sorted(manifest["files"])[0]
+                manifest["files"][first] = "f" * 64
+                data = json.dumps(manifest).encode()
+                member.size = len(data)
+            target.addfile(member, io.BytesIO(data))
+    result = _invoke(restored_app(), "backup", "restore", str(tampered))
+    assert result.exit_code == 1
+    assert "ÉCART : table course" in result.output
+    assert "ÉCART : table trainee : contenu différent" in result.output
+    assert f"ÉCART : fichier {first} : SHA-256 différent" in result.output
+    assert "Vérification échouée : 3 écart(s)" in result.output
+
+
+def test_restore_refuses_what_is_not_a_backup(restored_app, tmp_path, app):
+    junk = tmp_path / "pas-une-sauvegarde.tar.gz"
+    junk.write_bytes(b"bonjour")
+    target = restored_app()
+    result = _invoke(target, "backup", "restore", str(junk))
+    assert result.exit_code == 1
+    assert "n'est pas une sauvegarde lisible" in result.output
+    missing = _invoke(target, "backup", "restore", str(tmp_path / "absente.tar.gz"))
+    assert missing.exit_code == 1
+    assert "Fichier introuvable" in missing.output
+    with target.app_context():
+        assert inspect(db.engine).get_table_names() == []
+
+
+def test_restore_refuses_a_path_outside_the_archive(restored_app, tmp_path, app):
+    evil = tmp_path / "evil.tar.gz"
+    with tarfile.open(evil, "w:gz") as handle:
+        for name, data in (("manifest.json", json.dumps({"format": 1, "dialect": db.engine.dialect.name,
+                                                          "tables": {}, "database_file": "x"}).encode()),
+                           ("../../echappe.txt", b"x")):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            handle.addfile(info, io.BytesIO(data))
+    result = _invoke(restored_app(), "backup", "restore", str(evil))
+    assert result.exit_code == 1
+    assert "élément suspect" in result.output
+    assert not (tmp_path.parent / "echappe.txt").exists()

@@ -1,0 +1,45 @@
+"""One log line per request on the logger ``trainingmgr.request``, as key=value pairs:
+
+    method=GET route=/emargement/<token> status=200 duration_ms=12.3 endpoint=signing.page
+
+The route rule is logged, never the raw path or the query string, so that the tokens of personal links
+(/t/<token>, /emargement/<token>, /s/<token>…) do not end up in the logs. A request that matches no route
+is logged with its path, every long segment (where a token would be) replaced by "…".
+"""
+from __future__ import annotations
+
+import logging
+import time
+
+from flask import Flask, g, request
+
+logger = logging.getLogger("trainingmgr.request")
+
+# Path segments longer than this are left out of the log of an unmatched request.
+_MAX_SEGMENT = 24
+
+
+def _masked_path(path: str) -> str:
+    parts = [part if len(part) <= _MAX_SEGMENT else "…" for part in path.split("/")]
+    return "/".join(parts)[:200] or "/"
+
+
+def _quoted(value: str) -> str:
+    return value if value and " " not in value and '"' not in value else '"' + value.replace('"', "'") + '"'
+
+
+def init_request_log(app: Flask) -> None:
+    def _start():
+        g._request_started = time.perf_counter()
+
+    # First of the before_request functions, so that the duration covers them all.
+    app.before_request_funcs.setdefault(None, []).insert(0, _start)
+
+    @app.after_request
+    def _log(response):
+        started = g.get("_request_started")
+        duration = (time.perf_counter() - started) * 1000 if started is not None else 0.0
+        rule = request.url_rule.rule if request.url_rule is not None else _masked_path(request.path)
+        logger.info("method=%s route=%s status=%d duration_ms=%.1f endpoint=%s", request.method, _quoted(rule),
+                    response.status_code, duration, request.endpoint or "-")
+        return response
