@@ -2,7 +2,8 @@
 
 A number is taken inside the transaction that issues the document, by incrementing the year's row of
 ``invoice_sequence``: the row stays locked until that transaction ends (PostgreSQL: the UPDATE's row lock;
-SQLite: the database's write lock, taken at once with BEGIN IMMEDIATE as ``core.persistence.lock_row`` does),
+SQLite: the database's write lock, taken at once with BEGIN IMMEDIATE by
+``core.persistence.serialise_sqlite_writes``),
 so simultaneous issues get consecutive numbers, and a transaction rolled back after taking a number gives it
 back (the increment is rolled back with everything else): no number is ever skipped or used twice.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy import update
 
+from ..core.persistence import serialise_sqlite_writes
 from ..extensions import db
 from .models import InvoiceSequence
 
@@ -21,15 +23,6 @@ def format_number(kind: str, year: int, sequence: int) -> str:
     return f"{PREFIXES[kind]}{year}-{sequence:04d}"
 
 
-def serialise_writes() -> None:
-    """On SQLite, make the current transaction a write transaction now (BEGIN IMMEDIATE), unless it already is:
-    a transaction that read first and wrote later could be refused ("database is locked") when another
-    connection wrote meanwhile. PostgreSQL needs nothing: the row locks serialise what must be."""
-    connection = db.session.connection()
-    if connection.dialect.name == "sqlite" and not connection.connection.driver_connection.in_transaction:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-
 def next_number(kind: str, year: int) -> tuple[str, int]:
     """Take the next number of ``kind`` ("invoice" or "credit_note") for ``year``: (F2026-0001, 1).
 
@@ -37,7 +30,7 @@ def next_number(kind: str, year: int) -> tuple[str, int]:
     back (the number was never taken)."""
     if kind not in PREFIXES:
         raise ValueError(f"unknown numbering kind {kind!r}")
-    serialise_writes()
+    serialise_sqlite_writes()  # PostgreSQL: the UPDATE below locks the year's row
     table = InvoiceSequence.__table__
     dialect = db.session.connection().dialect.name
     if dialect == "postgresql":

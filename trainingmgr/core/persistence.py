@@ -39,12 +39,20 @@ def lock_row(model, pk: int) -> None:
     transaction at once (BEGIN IMMEDIATE), which SQLite grants to one connection at a time; if this
     transaction has already written, it holds that lock already.
     """
-    connection = db.session.connection()
-    if connection.dialect.name == "sqlite":
-        if not connection.connection.driver_connection.in_transaction:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-    else:
+    if not serialise_sqlite_writes():
         db.session.execute(select(model.id).where(model.id == pk).with_for_update())
+
+
+def serialise_sqlite_writes() -> bool:
+    """On SQLite, make the current transaction a write transaction now (BEGIN IMMEDIATE), unless it already is;
+    SQLite grants that to one connection at a time. Whether the database is SQLite (other databases need their
+    own lock: a row lock, an advisory lock)."""
+    connection = db.session.connection()
+    if connection.dialect.name != "sqlite":
+        return False
+    if not connection.connection.driver_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    return True
 
 
 def get_by_id(model: type[T], pk, message: str) -> T:

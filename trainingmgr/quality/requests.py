@@ -30,7 +30,7 @@ from ..accounts.services import normalise_email
 from ..catalogue.models import Course, CourseStatus
 from ..core.errors import ConflictError, ErrorCollector, NotFoundError, PermissionDenied, ValidationError
 from ..core.formatting import date_fr, datetime_fr
-from ..core.persistence import get_by_id, lock_row
+from ..core.persistence import get_by_id, lock_row, serialise_sqlite_writes
 from ..core.spreadsheet import csv_bytes
 from ..core.timeutil import PARIS, paris_date, utcnow
 from ..core.tokens import LinkExpired, make_token, read_token
@@ -336,11 +336,7 @@ def _clean_common(data: dict, errors: ErrorCollector, *, kinds, email_required: 
 def _serialise_numbering() -> None:
     """One numbering at a time until the transaction ends: a PostgreSQL advisory lock; on SQLite the
     transaction becomes a write transaction at once (BEGIN IMMEDIATE), which one connection holds at a time."""
-    connection = db.session.connection()
-    if connection.dialect.name == "sqlite":
-        if not connection.connection.driver_connection.in_transaction:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-    else:
+    if not serialise_sqlite_writes():
         db.session.execute(select(func.pg_advisory_xact_lock(_NUMBERING_LOCK)))
 
 
