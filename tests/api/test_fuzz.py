@@ -104,6 +104,14 @@ def test_a_405_names_the_allowed_methods(client):
     assert response.get_json()["error"]["message"] == "Cette action n'est pas possible à cette adresse."
 
 
+def test_a_405_page_names_the_allowed_methods_too(client):
+    response = client.delete("/catalogue/")
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "GET, HEAD, OPTIONS"
+    assert response.mimetype == "text/html"
+    assert "Cette action n&#39;est pas possible à cette adresse." in response.get_data(as_text=True)
+
+
 def test_patch_without_a_body_changes_nothing(client, world, make_session, fuzz_data):
     """The document says the PATCH body may be left out: the session is answered unchanged."""
     session = make_session(start=MONDAY + dt.timedelta(weeks=5))

@@ -62,18 +62,7 @@ def init_api(app: Flask) -> Api:
         api.register_blueprint(bp, url_prefix="/api/v1")
         csrf.exempt(bp)
     app.before_request(_authenticate_api_calls)
-    app.after_request(_allow_header_on_405)
     return api
-
-
-def _allow_header_on_405(response):
-    """A 405 names the methods the address accepts (RFC 9110): the JSON error handler builds a new answer
-    and loses werkzeug's ``Allow`` header, so it is put back here for the API."""
-    if response.status_code == 405 and request.path.startswith("/api/") and "Allow" not in response.headers:
-        allowed = getattr(request.routing_exception, "valid_methods", None)
-        if allowed:
-            response.headers["Allow"] = ", ".join(sorted(allowed))
-    return response
 
 
 def _authenticate_api_calls():

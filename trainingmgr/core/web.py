@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.routing import IntegerConverter
@@ -244,8 +244,8 @@ def register_error_handlers(app: Flask) -> None:
                 response.headers[key] = value
             if status == 401:
                 response.headers["WWW-Authenticate"] = 'Bearer realm="trainingmgr"'
-            return response
-        return html_error(status, custom)
+            return _with_error_headers(response, error)
+        return _with_error_headers(make_response(html_error(status, custom)), error)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
@@ -260,6 +260,17 @@ def register_error_handlers(app: Flask) -> None:
         if is_api_request():
             return api_error(500)
         return html_error(InternalServerError.code)
+
+
+def _with_error_headers(response, error: HTTPException):
+    """Keep the headers werkzeug's exception carries (``Allow`` on a 405, as RFC 9110 asks; ``Retry-After`` on a
+    429) on the French page or JSON answer that replaces its own."""
+    for name, value in error.get_headers():
+        if name.lower() == "allow":  # in a stable order: werkzeug's follows its routing
+            value = ", ".join(sorted(method.strip() for method in value.split(",")))
+        if name.lower() != "content-type" and name not in response.headers:
+            response.headers[name] = value
+    return response
 
 
 def run_form(form, action):
