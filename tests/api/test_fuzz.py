@@ -1,4 +1,4 @@
-"""The API fuzzed from its own OpenAPI document (schemathesis), with an advisor's token and without one.
+"""The API fuzzed from its own OpenAPI document (schemathesis), with an advisor's token, a trainer's and none.
 
 Every operation of /api/v1/openapi.json goes through schemathesis's phases (the document's examples, boundary
 values, generated valid and invalid input, chains of calls), a bounded and seeded number of times so that runs
@@ -91,6 +91,11 @@ def assert_clean(failures: list[str], scenarios: Counter) -> None:
 
 def test_fuzz_with_an_advisor_token(app, fuzz_data):
     assert_clean(*fuzz(app, bearer(fuzz_data["advisor"])))
+
+
+def test_fuzz_with_a_trainer_token(app, fuzz_data):
+    """A trainer's token reads what is public and is refused the rest with a documented 403, never a 5xx."""
+    assert_clean(*fuzz(app, bearer(fuzz_data["trainer"])))
 
 
 def test_fuzz_without_a_token(app, fuzz_data):

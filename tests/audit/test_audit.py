@@ -275,3 +275,68 @@ def test_permissions(client, users, trainer, admin):
     assert trainer.get("/admin/audit/").status_code == 403
     assert "/admin/audit/" in admin.get("/").get_data(as_text=True)  # in the Administration menu
     assert "/admin/audit/" not in trainer.get("/").get_data(as_text=True)
+
+
+# --------------------------------------------------------------------------- the log itself
+
+
+def test_the_database_refuses_to_change_or_remove_an_entry(users):
+    from sqlalchemy import text
+
+    import pytest
+
+    _seed(users)
+    entry_id = entries()[0].id
+    for statement in (f"UPDATE audit_entry SET summary = 'effacé' WHERE id = {entry_id}",
+                      f"UPDATE audit_entry SET actor_label = 'quelqu''un' WHERE id = {entry_id}",
+                      f"DELETE FROM audit_entry WHERE id = {entry_id}"):
+        with pytest.raises(Exception, match="append-only"):
+            db.session.execute(text(statement))
+            db.session.flush()
+        db.session.rollback()
+    assert entries()[0].summary == "Session n° 1 modifiée : capacity" and count() == 3
+
+
+def test_a_command_line_change_names_the_command(app, dume_session, new_trainee, users):
+    """The worker, the demo loader or the RGPD purge act as "système (flask <commande>)", not anonymously."""
+    import click
+
+    from trainingmgr.enrolments.services import enrol
+
+    @click.command("purge")
+    def purge():
+        enrolment = enrol(dume_session, new_trainee(4), actor=users["advisor"], notify=False)
+        db.session.commit()
+        return enrolment.id
+
+    group = click.Group("flask", commands={"privacy": click.Group("privacy", commands={"purge": purge})})
+    enrolment_id = group.main(["privacy", "purge"], standalone_mode=False)
+    entry = entries("enrolment", enrolment_id)[0]
+    assert entry.actor_id is None and entry.actor_label == "système (flask privacy purge)"
+    # outside a command and a request: "système"
+    assert tracking.current_actor()[:2] == (None, "système")
+
+
+def test_a_rolled_back_savepoint_takes_its_entries_away(dume_session, new_trainee, users):
+    from trainingmgr.enrolments.services import enrol, save_funding_line
+
+    trainee = new_trainee(5)
+    db.session.commit()
+    before = count()
+    enrolment = enrol(dume_session, trainee, actor=users["advisor"], notify=False)
+    kept = save_funding_line(enrolment, None, {"kind": "company", "amount": "720"})
+    db.session.flush()
+    savepoint = db.session.begin_nested()
+    dropped = save_funding_line(enrolment, None, {"kind": "company", "amount": "10"})
+    save_funding_line(enrolment, kept, {"kind": "company", "amount": "1"})
+    db.session.flush()
+    dropped_id = dropped.id
+    savepoint.rollback()
+    with db.session.begin_nested():  # a savepoint released: its changes stay, and so do their entries
+        save_funding_line(enrolment, kept, {"kind": "company", "amount": "700"})
+    assert count() == before  # nothing is written before the commit
+    db.session.commit()
+    assert entries("funding_line", dropped_id) == []
+    history = entries("funding_line", kept.id)
+    assert [e.action for e in history] == ["create"] and history[0].changes["amount"] == [None, "700.00"]
+    assert [e.action for e in entries("enrolment", enrolment.id)] == ["create"]

@@ -1,5 +1,5 @@
-"""The database refuses to update or delete attendance records (the application only ever appends) and
-archived documents.
+"""The database refuses to update or delete attendance records (the application only ever appends), archived
+documents and the entries of the audit log.
 
 One update of an attendance record gets through: the erasure of its personal fields at the end of their
 retention (RGPD, privacy/services.py). Each of ``ERASABLE`` may only stay as it is or be emptied (NULL or
@@ -112,4 +112,4 @@ def statements(dialect: str, install: bool = True, table: str = "attendance_reco
     return [statement.replace("attendance_record", table) for statement in chosen]
 
 
-APPEND_ONLY_TABLES = ("attendance_record", "generated_document")
+APPEND_ONLY_TABLES = ("attendance_record", "generated_document", "audit_entry")

@@ -1,7 +1,9 @@
 """The audit log is written by ONE mechanism: an ``after_flush`` listener on the application's database
 session. It looks at the objects of the audited models that the flush created, changed or deleted, reads the
-before/after values from SQLAlchemy's attribute history, and inserts the entries with one statement on the
-same connection, so that an entry exists exactly when its change is committed (a rollback takes both away).
+before/after values from SQLAlchemy's attribute history, and keeps one entry per object and transaction in
+memory; just before the transaction commits they are inserted with one statement on the same connection, so
+that an entry exists exactly when its change is committed (a rollback, or a savepoint's, takes both away).
+Entries are only ever inserted: the database refuses to update or delete them (attendance/guard.py).
 
 Why a listener rather than calls from each service: a new service cannot forget it, the services stay as
 they are, and nothing is recorded for work that is rolled back. The listener never reads the database for
@@ -12,11 +14,13 @@ want no trail (benchmarks) wrap their work in ``paused()``.
 
 The actor is, in this order: what a caller set with ``acting_as(user_or_label)`` (CLI, worker), the
 logged-in user or the API token's owner, "stagiaire (lien personnel)" on the trainee's pages, "visiteur
-(formulaire public)" on the other public pages, and "système" outside a request.
+(formulaire public)" on the other public pages, "système (flask <command>)" for a command line (the worker's
+jobs and e-mails, the demo loader, the RGPD purge) and "système" otherwise.
 """
 from __future__ import annotations
 
 import contextlib
+import copy
 import contextvars
 import datetime as dt
 from dataclasses import dataclass, field
@@ -62,6 +66,20 @@ def paused():
         _paused.reset(token)
 
 
+def _command_label() -> str:
+    """Outside a request: "système (flask <command>)" for a command line (the worker included), else "système"."""
+    import click
+
+    context = click.get_current_context(silent=True)
+    names = []
+    while context is not None and context.parent is not None:  # the root is "flask" or "python -m flask"
+        names.append(context.info_name or "")
+        context = context.parent
+    if not names:
+        return SYSTEM_LABEL
+    return f"{SYSTEM_LABEL} (flask {' '.join(reversed(names))})"[:200]
+
+
 def current_actor() -> tuple[int | None, str, str]:
     """(user id, frozen label, IP address) of whoever makes the change now."""
     ip = (request.remote_addr or "")[:45] if has_request_context() else ""
@@ -73,7 +91,7 @@ def current_actor() -> tuple[int | None, str, str]:
         if actor is None:
             actor = TRAINEE_LABEL if request.path.startswith(TRAINEE_PREFIXES) else PUBLIC_LABEL
     if actor is None:
-        return None, SYSTEM_LABEL, ip
+        return None, _command_label(), ip
     if isinstance(actor, str):
         return None, actor[:200], ip
     return actor.id, (actor.name or actor.email or f"compte n° {actor.id}")[:200], ip
@@ -385,7 +403,8 @@ def _collect(session: Session) -> list[dict]:
 # Which action names an entry when one transaction does several things to one object.
 _PRIORITY = {"update": 1, "status": 2, "cancel": 3, "issue": 3, "correct": 3, "justify": 3, "generate": 3,
              "delete": 4, "create": 5}
-_PENDING = "audit_entries"  # session.info key: {(object_type, object_id): {"row": id, "action", "changes"}}
+_PENDING = "audit_entries"  # session.info key: {(object_type, object_id): {"row": the entry's values, "child"}}
+_SAVED = "audit_savepoints"  # session.info key: {id(savepoint): the pending entries when it began}
 _BEFORE = "audit_before"  # session.info key: {id(obj): {attribute: stored value}} for the current flush
 
 
@@ -406,8 +425,6 @@ def _after_flush(session: Session, flush_context) -> None:
     if not entries:
         return
     actor_id, actor_label, ip = current_actor()
-    table = AuditEntry.__table__
-    connection = session.connection()
     pending = session.info.setdefault(_PENDING, {})
     for entry in entries:
         summary = entry["summary"] or ""
@@ -417,30 +434,58 @@ def _after_flush(session: Session, flush_context) -> None:
         key = (entry["object_type"], entry["object_id"])
         earlier = pending.get(key)
         if earlier is not None:
-            # The same transaction already wrote this object's entry (a service that flushes several times):
-            # one entry per object and transaction, with the first "before" and the last "after".
-            changes = _merge(earlier["changes"], entry["changes"])
-            action, text = earlier["action"], earlier["summary"]
+            # The same transaction already changed this object (a service that flushes several times): one
+            # entry per object and transaction, with the first "before" and the last "after".
+            row = earlier["row"]
+            action, text = row["action"], row["summary"]
             if _PRIORITY.get(entry["action"], 1) > _PRIORITY.get(action, 1):
                 action, text = entry["action"], summary
             elif entry["child"] is False and earlier["child"]:
                 text = summary
-            result = connection.execute(table.update().where(table.c.id == earlier["row"])
-                                        .values(action=action, summary=text, changes=changes))
-            if result.rowcount:
-                earlier.update(action=action, summary=text, changes=changes,
-                               child=earlier["child"] and entry["child"])
-                continue
-        row = {"at": utcnow(), "actor_id": actor_id, "actor_label": actor_label, "action": entry["action"],
-               "object_type": entry["object_type"], "object_id": entry["object_id"], "summary": summary,
-               "changes": entry["changes"], "ip": ip}
-        row_id = connection.execute(table.insert().values(**row)).inserted_primary_key[0]
-        pending[key] = {"row": row_id, "action": entry["action"], "summary": summary,
-                        "changes": entry["changes"], "child": entry["child"]}
+            row.update(action=action, summary=text, changes=_merge(row["changes"], entry["changes"]))
+            earlier["child"] = earlier["child"] and entry["child"]
+            continue
+        pending[key] = {"child": entry["child"], "row": {
+            "at": utcnow(), "actor_id": actor_id, "actor_label": actor_label, "action": entry["action"],
+            "object_type": entry["object_type"], "object_id": entry["object_id"], "summary": summary,
+            "changes": entry["changes"], "ip": ip}}
+
+
+def _write(session: Session) -> None:
+    """Before the transaction commits (not a savepoint's release): the last flush, then the entries, inserted
+    on the same connection, so that they are committed with the changes they describe or not at all."""
+    if session.in_nested_transaction():
+        return
+    session.flush()
+    pending = session.info.pop(_PENDING, None)
+    if pending:
+        rows = [entry["row"] for entry in pending.values()]
+        session.connection().execute(AuditEntry.__table__.insert(), rows)
+
+
+def _committed(session: Session) -> None:
+    if not session.in_nested_transaction():
+        _forget(session)
+
+
+def _savepoint(session: Session, transaction) -> None:
+    """A savepoint begins: remember the entries so far, to go back to them if it is rolled back."""
+    if transaction.nested:
+        session.info.setdefault(_SAVED, {})[id(transaction)] = copy.deepcopy(session.info.get(_PENDING, {}))
+
+
+def _rolled_back(session: Session, transaction) -> None:
+    if transaction.nested:
+        saved = session.info.get(_SAVED, {}).pop(id(transaction), None)
+        if saved is not None:
+            session.info[_PENDING] = saved
+            return
+    _forget(session)
 
 
 def _forget(session: Session, *args) -> None:
     session.info.pop(_PENDING, None)
+    session.info.pop(_SAVED, None)
 
 
 def _set_while_expired(state, key: str) -> bool:
@@ -485,5 +530,7 @@ def install() -> None:
     if not event.contains(FlaskSession, "after_flush", _after_flush):
         event.listen(FlaskSession, "before_flush", _before_flush)
         event.listen(FlaskSession, "after_flush", _after_flush)
-        for name in ("after_commit", "after_rollback", "after_soft_rollback"):
-            event.listen(FlaskSession, name, _forget)
+        event.listen(FlaskSession, "before_commit", _write)
+        event.listen(FlaskSession, "after_commit", _committed)
+        event.listen(FlaskSession, "after_transaction_create", _savepoint)
+        event.listen(FlaskSession, "after_soft_rollback", _rolled_back)
