@@ -229,3 +229,23 @@ def test_restore_refuses_a_path_outside_the_archive(restored_app, tmp_path, app)
     assert result.exit_code == 1
     assert "élément suspect" in result.output
     assert not (tmp_path.parent / "echappe.txt").exists()
+
+
+def test_keep_deletes_only_the_oldest_archives_of_backup_create(app, tmp_path):
+    folder = tmp_path / "sauvegardes"
+    folder.mkdir()
+    for stamp in ("20261101-021500", "20261102-021500", "20261103-021500"):
+        (folder / f"trainingmgr-{stamp}.tar.gz").write_bytes(b"ancienne")
+    (folder / "notes.txt").write_text("à garder")
+    (folder / "trainingmgr-copie-manuelle.tar.gz").write_bytes(b"x")  # not named by backup create: kept
+    result = _invoke(app, "backup", "create", "--output", str(folder / "trainingmgr-20261125-021500.tar.gz"),
+                     "--keep", "2")
+    assert result.exit_code == 0, result.output
+    assert "ancienne sauvegarde supprimée : trainingmgr-20261101-021500.tar.gz" in result.output
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "notes.txt", "trainingmgr-20261103-021500.tar.gz", "trainingmgr-20261125-021500.tar.gz",
+        "trainingmgr-copie-manuelle.tar.gz"]
+    refused = _invoke(app, "backup", "create", "--output", str(folder / "trainingmgr-20261126-021500.tar.gz"),
+                      "--keep", "0")
+    assert refused.exit_code == 1 and "Indiquez au moins 1 sauvegarde à conserver" in refused.output
+    assert not (folder / "trainingmgr-20261126-021500.tar.gz").exists()

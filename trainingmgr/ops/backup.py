@@ -18,6 +18,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -163,6 +164,22 @@ def _run(command: list[str], env: dict, what: str) -> None:
 def default_output() -> Path:
     folder = Path(current_app.instance_path) / "backups"
     return folder / f"trainingmgr-{utcnow().strftime('%Y%m%d-%H%M%S')}.tar.gz"
+
+
+ARCHIVE_NAME = re.compile(r"^trainingmgr-\d{8}-\d{6}\.tar\.gz$")
+
+
+def prune_backups(folder: str | os.PathLike, keep: int) -> list[Path]:
+    """Delete all but the ``keep`` newest archives named as ``backup create`` names them
+    (trainingmgr-AAAAMMJJ-HHMMSS.tar.gz) in ``folder``; any other file is left alone. Returns the deleted ones."""
+    if keep < 1:
+        raise BackupError("Indiquez au moins 1 sauvegarde à conserver.")
+    archives = sorted((p for p in Path(folder).iterdir() if p.is_file() and ARCHIVE_NAME.match(p.name)),
+                      key=lambda p: p.name, reverse=True)  # the name's timestamp orders them
+    deleted = archives[keep:]
+    for path in deleted:
+        path.unlink()
+    return deleted
 
 
 def create_backup(output: str | os.PathLike | None = None) -> tuple[Path, dict]:

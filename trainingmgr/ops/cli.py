@@ -1,10 +1,10 @@
-"""``flask --app app backup create [--output FILE]`` and ``flask --app app backup restore FILE``."""
+"""``flask --app app backup create [--output FILE] [--keep N]`` and ``flask --app app backup restore FILE``."""
 from __future__ import annotations
 
 import click
 from flask.cli import AppGroup
 
-from .backup import BackupError, create_backup, restore_backup
+from .backup import BackupError, create_backup, prune_backups, restore_backup
 
 backup_cli = AppGroup("backup", help="Sauvegarde et restauration (base de données et fichiers).")
 
@@ -12,16 +12,24 @@ backup_cli = AppGroup("backup", help="Sauvegarde et restauration (base de donné
 @backup_cli.command("create")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
               help="Archive à écrire (par défaut instance/backups/trainingmgr-AAAAMMJJ-HHMMSS.tar.gz).")
-def create(output: str | None):
+@click.option("--keep", type=int, default=None,
+              help="Conserver seulement les N sauvegardes les plus récentes du dossier (archives "
+                   "trainingmgr-AAAAMMJJ-HHMMSS.tar.gz ; les autres fichiers ne sont jamais supprimés).")
+def create(output: str | None, keep: int | None):
     """Sauvegarder la base (cohérente même pendant que l'application tourne) et les fichiers stockés."""
     try:
+        if keep is not None and keep < 1:
+            raise BackupError("Indiquez au moins 1 sauvegarde à conserver (--keep).")
         path, manifest = create_backup(output)
+        deleted = prune_backups(path.parent, keep) if keep else []
     except BackupError as exc:
         raise click.ClickException(str(exc)) from None
     rows = sum(t["rows"] for t in manifest["tables"].values())
     click.echo(f"Sauvegarde écrite : {path}")
     click.echo(f"  base {manifest['dialect']} (révision {manifest['alembic_revision']}) : "
                f"{len(manifest['tables'])} table(s), {rows} ligne(s) ; {len(manifest['files'])} fichier(s).")
+    for old in deleted:
+        click.echo(f"  ancienne sauvegarde supprimée : {old.name}")
 
 
 @backup_cli.command("restore")
