@@ -89,12 +89,13 @@ test: install browser office
 lint: install
 	$(VENV)/bin/ruff check trainingmgr tests bench app.py --select F,E,W --ignore E501
 
-## Page rendering as data grows (ratios against the login page, same run); the yearly BPF with 10,000 enrolments
+## Every benchmark (bench/all.py) on SQLite, and on PostgreSQL too when BENCH_DATABASE_URL or TEST_DATABASE_URL is set
+## (e.g. BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1/test make bench): 100 clients signing at once, the pages
+## with ten years of data, the session pack, the BPF; figures as ratios against baselines of the same run, then a
+## summary table. About 5 minutes per database on 2 cores; BENCH_ARGS=--quick takes about half
+## (BENCH_ARGS="--only pages" runs one of them; see .venv/bin/python bench/all.py --help).
 bench: install
-	$(PY) bench/pages.py
-	$(PY) bench/signing.py --rounds 1
-	$(PY) bench/documents.py
-	$(PY) bench/bpf.py
+	$(PY) bench/all.py $(BENCH_ARGS)
 
 ## Check that the models and the migrations agree
 db-check: install

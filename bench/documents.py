@@ -32,7 +32,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from bench.signing import database  # noqa: E402 - the throw-away database of the signing bench
+from bench.support import database  # noqa: E402 - the benchmarks' throw-away database
 from trainingmgr import create_app  # noqa: E402
 from trainingmgr.extensions import db  # noqa: E402
 
@@ -97,7 +97,8 @@ def timed(fn):
     return time.perf_counter() - start, result
 
 
-def run(rounds: int, database_url: str | None, with_pdf: bool) -> None:
+def run(rounds: int, database_url: str | None, with_pdf: bool, quiet: bool = False) -> dict:
+    """Measure, print unless ``quiet``, and return the figures (seconds; ``pdf_warm`` None without PDF)."""
     from docx import Document
 
     from trainingmgr.documents import fastrender, pdf, services
@@ -136,14 +137,19 @@ def run(rounds: int, database_url: str | None, with_pdf: bool) -> None:
             files = [services.read_file(d, "docx") for d in documents]
             render, old, pack, copy, roundtrip = (statistics.median(v) for v in (renders, olds, packs, copies,
                                                                                    roundtrips))
+            figures = {"backend": db.engine.dialect.name, "documents": count, "render": render, "docxtpl": old,
+                       "pack": pack, "copy": copy, "roundtrip": roundtrip, "prepare": prepare,
+                       "pdf_cold": None, "pdf_warm": None}
+
+            say = (lambda *args: None) if quiet else print
 
             def line(label, seconds, ratio=True):
                 ratio_text = f"{seconds / copy:7.1f}×" if ratio else ""
-                print(f"  {label:58} {seconds:8.4f} {seconds / count * 1000:7.2f}ms {ratio_text}")
+                say(f"  {label:58} {seconds:8.4f} {seconds / count * 1000:7.2f}ms {ratio_text}")
 
-            print(f"Session pack of {TRAINEES} trainees: {count} DOCX documents, median of {rounds} round(s); "
-                  f"ratios against floor A")
-            print(f"  {'':58} {'seconds':>8} {'per doc':>9} {'floor A':>8}")
+            say(f"Session pack of {TRAINEES} trainees: {count} DOCX documents, median of {rounds} round(s); "
+                f"ratios against floor A")
+            say(f"  {'':58} {'seconds':>8} {'per doc':>9} {'floor A':>8}")
             line("render only (DOCX; contexts built once)", render)
             line("floor A: copy the DOCX files", copy, ratio=False)
             line("floor B: python-docx open + save", roundtrip)
@@ -151,20 +157,22 @@ def run(rounds: int, database_url: str | None, with_pdf: bool) -> None:
             line("render + archive (contexts from the database, files, rows)", pack)
             line("first render of each template (preparation, once)", prepare)
             verdict = "met" if render / copy <= TARGET else "NOT met"
-            print(f"Headline: the DOCX pack renders in {render / copy:.1f}× the floor of copying its files "
-                  f"(target: within {TARGET}×: {verdict}); {old / render:.0f}× faster than docxtpl.")
+            say(f"Headline: the DOCX pack renders in {render / copy:.1f}× the floor of copying its files "
+                f"(target: within {TARGET}×: {verdict}); {old / render:.0f}× faster than docxtpl.")
             if not with_pdf:
-                return
+                return figures
             if not pdf.available():
-                print("PDF: LibreOffice unavailable on this machine (DOCX only).")
-                return
+                say("PDF: LibreOffice unavailable on this machine (DOCX only).")
+                return figures
             cold, _ = timed(lambda: pdf.convert(files[0]))
             warm = [timed(lambda data=data: pdf.convert(data))[0] for data in files]
-            print(f"PDF through the persistent converter: cold first conversion {cold:.2f} s; warm, {len(warm)} "
-                  f"documents: median {statistics.median(warm):.3f} s, max {max(warm):.3f} s per document "
-                  f"({statistics.median(warm) / (render / count):.0f}× the DOCX render of one document, "
-                  f"{statistics.median(warm) / (copy / count):.0f}× floor A)")
+            figures.update(pdf_cold=cold, pdf_warm=statistics.median(warm))
+            say(f"PDF through the persistent converter: cold first conversion {cold:.2f} s; warm, {len(warm)} "
+                f"documents: median {statistics.median(warm):.3f} s, max {max(warm):.3f} s per document "
+                f"({statistics.median(warm) / (render / count):.0f}× the DOCX render of one document, "
+                f"{statistics.median(warm) / (copy / count):.0f}× floor A)")
             pdf.shutdown()
+            return figures
 
 
 def main() -> None:

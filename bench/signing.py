@@ -2,7 +2,7 @@
 
 N concurrent clients; the figures are ratios against a baseline measured in the same run.
 
-Usage: .venv/bin/python bench/signing.py [--clients 50 200] [--class-size K] [--rounds 3] [--mode drawn|typed]
+Usage: .venv/bin/python bench/signing.py [--clients 100] [--class-size K] [--rounds 3] [--mode drawn|typed]
                                           [--database-url URL]
 
 It builds a throw-away database (SQLite in a temporary folder, or with --database-url a PostgreSQL server on
@@ -335,7 +335,8 @@ def run(clients: int, class_size: int, rounds: int, mode: str, database_url: str
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clients", type=int, nargs="+", default=[50, 200])
+    parser.add_argument("--clients", type=int, nargs="+", default=[100],
+                        help="concurrent clients, one run each (default 100, a full class; e.g. 50 100 200)")
     parser.add_argument("--class-size", type=int,
                         help=f"trainees per session (default: the clients, up to {MAX_CLASS}, a course's maximum)")
     parser.add_argument("--rounds", type=int, default=3)

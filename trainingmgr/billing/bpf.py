@@ -39,6 +39,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import and_, case, func, literal, select, type_coerce, union_all
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 
 from ..accounts.models import User
 from ..catalogue.models import Course, CourseVersion
@@ -412,10 +413,14 @@ def default_year(today: dt.date | None = None) -> int:
 
 
 def year_session_ids(start: dt.date, end: dt.date):
-    """The sessions of the year: their last half-day falls in [start, end]; draft and cancelled ones left out."""
+    """The sessions of the year: their last half-day falls in [start, end]; draft and cancelled ones left out.
+    Only the sessions with a half-day in the year are grouped (the others cannot qualify), not every slot
+    of the history."""
+    other = aliased(Slot)  # an alias: the same table as the outer query's, not correlated with it
+    in_year = select(other.session_id).where(other.date >= start, other.date <= end)
     return (select(Slot.session_id)
             .join(TrainingSession, TrainingSession.id == Slot.session_id)
-            .where(TrainingSession.status.not_in(EXCLUDED_SESSION_STATUSES))
+            .where(TrainingSession.status.not_in(EXCLUDED_SESSION_STATUSES), Slot.session_id.in_(in_year))
             .group_by(Slot.session_id)
             .having(and_(func.max(Slot.date) >= start, func.max(Slot.date) <= end)))
 

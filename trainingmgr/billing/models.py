@@ -86,7 +86,7 @@ class Invoice(db.Model):
     engagement_number: Mapped[str] = mapped_column(String(100), default="")
     buyer_reference: Mapped[str] = mapped_column(String(100), default="")
     # Dates and terms.
-    issue_date: Mapped[dt.date | None]
+    issue_date: Mapped[dt.date | None] = mapped_column(index=True)  # the BPF's year, the journal's period
     due_date: Mapped[dt.date | None]
     service_start: Mapped[dt.date | None]
     service_end: Mapped[dt.date | None]

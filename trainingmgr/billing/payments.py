@@ -162,23 +162,31 @@ def payment_statuses(invoices) -> dict[int, str | None]:
     return {pk: detail.status for pk, detail in balance_details(invoices).items()}
 
 
-def _paid_sum():
-    return (select(func.coalesce(func.sum(Payment.amount), 0))
-            .where(Payment.invoice_id == Invoice.id, Payment.cancelled_at.is_(None))
-            .correlate(Invoice).scalar_subquery())
+def _unpaid_ids(today: dt.date):
+    """SELECT of the ids of the issued invoices past their due date with something left to pay.
 
-
-def _credited_sum():
+    The payments and the credit notes are summed once each, grouped by invoice, then joined: one pass over
+    each table, whatever the planner knows. (Correlated sums per invoice turned quadratic on SQLite once
+    ANALYZE had seen that almost every invoice's credited_invoice_id is NULL: it then scanned the whole
+    invoice table for each invoice, 10 s for the dashboard's count with ten years of invoices.)"""
+    paid = (select(Payment.invoice_id.label("invoice_id"), func.sum(Payment.amount).label("amount"))
+            .where(Payment.cancelled_at.is_(None)).group_by(Payment.invoice_id).subquery("paid"))
     credit = aliased(Invoice)
-    return (select(func.coalesce(func.sum(credit.total_incl_vat), 0))
-            .where(credit.credited_invoice_id == Invoice.id, credit.kind == "credit_note", credit.status == "issued")
-            .correlate(Invoice).scalar_subquery())
+    credited = (select(credit.credited_invoice_id.label("invoice_id"), func.sum(credit.total_incl_vat).label("amount"))
+                .where(credit.kind == "credit_note", credit.status == "issued", credit.credited_invoice_id.is_not(None))
+                .group_by(credit.credited_invoice_id).subquery("credited"))
+    due = aliased(Invoice)
+    return (select(due.id)
+            .outerjoin(paid, paid.c.invoice_id == due.id)
+            .outerjoin(credited, credited.c.invoice_id == due.id)
+            .where(due.kind == "invoice", due.status == "issued", due.due_date.is_not(None), due.due_date < today,
+                   due.total_incl_vat - func.coalesce(paid.c.amount, 0) - func.coalesce(credited.c.amount, 0)
+                   > _HALF_CENT))
 
 
 def _unpaid_conditions(today: dt.date) -> tuple:
     """Issued invoices past their due date with something left to pay (in SQL)."""
-    return (Invoice.kind == "invoice", Invoice.status == "issued", Invoice.due_date.is_not(None),
-            Invoice.due_date < today, Invoice.total_incl_vat - _paid_sum() - _credited_sum() > _HALF_CENT)
+    return (Invoice.id.in_(_unpaid_ids(today)),)
 
 
 # --------------------------------------------------------------------------- payments
@@ -312,7 +320,7 @@ class OverdueInvoice:
 
 def overdue_count(today: dt.date | None = None) -> int:
     """Issued invoices past their due date and not fully paid: one query (the dashboard's warning)."""
-    return db.session.scalar(select(func.count(Invoice.id)).where(*_unpaid_conditions(today or paris_today()))) or 0
+    return db.session.scalar(select(func.count()).select_from(_unpaid_ids(today or paris_today()).subquery())) or 0
 
 
 def overdue_invoices(today: dt.date | None = None) -> list[OverdueInvoice]:

@@ -17,6 +17,7 @@ from decimal import Decimal
 
 from flask import current_app
 from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.orm import aliased
 
 from ..accounts.models import ROLE_LABELS, Role, User
 from ..attendance.models import AttendanceRecord
@@ -27,6 +28,7 @@ from ..core.formatting import date_fr
 from ..core.timeutil import PARIS, UTC, paris_date
 from ..documents.models import GeneratedDocument
 from ..enrolments.models import Enrolment
+from ..evaluations.indicators import answer_text, satisfied_share
 from ..evaluations.models import (
     AcquisAssessment,
     Answer,
@@ -311,9 +313,13 @@ def _text(value: str | None) -> str:
 
 
 def _period_session_ids(since: dt.date, until: dt.date):
-    """Sessions (not drafts, not cancelled) whose first half-day falls in the period: a subquery of ids."""
+    """Sessions (not drafts, not cancelled) whose first half-day falls in the period: a subquery of ids.
+    Only the sessions with a half-day in the period are grouped (the others cannot qualify), not ten years
+    of slots."""
+    other = aliased(Slot)  # an alias: the same table as the outer query's, not correlated with it
+    in_period = select(other.session_id).where(other.date >= since, other.date <= until)
     return (select(Slot.session_id).join(TrainingSession, TrainingSession.id == Slot.session_id)
-            .where(TrainingSession.status.in_(COUNTED_SESSIONS))
+            .where(TrainingSession.status.in_(COUNTED_SESSIONS), Slot.session_id.in_(in_period))
             .group_by(Slot.session_id)
             .having(func.min(Slot.date) >= since, func.min(Slot.date) <= until))
 
@@ -422,7 +428,8 @@ def _documents(ids) -> dict[str, tuple[int, int]]:
 @dataclass
 class _Results:
     responses: int = 0
-    scores: list[int] = field(default_factory=list)
+    satisfied: int = 0  # 1–5 answers at 4 or 5
+    answered: int = 0  # 1–5 answers
     completed: int = 0
     abandoned: int = 0
 
@@ -440,13 +447,16 @@ def _course_results(course_ids: list[int]) -> dict[int, _Results]:
                   TrainingSession.course_id.in_(course_ids))).subquery()
     for course_id, n in db.session.execute(select(hot.c.course_id, func.count()).group_by(hot.c.course_id)):
         found[course_id].responses = int(n)
-    for course_id, value in db.session.execute(
-            select(hot.c.course_id, Answer.value)
+    text = answer_text()  # counted per value in SQL: ten years of answers are not read one by one
+    per_course: dict[int, list] = defaultdict(list)
+    for course_id, raw, n in db.session.execute(
+            select(hot.c.course_id, text, func.count())
             .join(Answer, Answer.response_id == hot.c.id)
             .join(Question, Question.id == Answer.question_id)
-            .where(Question.kind == "scale")):
-        if isinstance(value, int) and not isinstance(value, bool):
-            found[course_id].scores.append(value)
+            .where(Question.kind == "scale").group_by(hot.c.course_id, text)):
+        per_course[course_id].append((raw, n))
+    for course_id, counts in per_course.items():
+        found[course_id].satisfied, found[course_id].answered = satisfied_share(counts)
     for course_id, status, n in db.session.execute(
             select(TrainingSession.course_id, Enrolment.status, func.count())
             .join(TrainingSession, TrainingSession.id == Enrolment.session_id)
@@ -617,7 +627,7 @@ def _results(ind: dict[int, Indicator], courses: list[Course], minimum: int) -> 
         attended = r.completed + r.abandoned
         if r.responses >= minimum:
             published += 1
-            satisfaction = percent(sum(s >= 4 for s in r.scores), len(r.scores)) or Decimal(0)
+            satisfaction = percent(r.satisfied, r.answered) or Decimal(0)
             detail = (f"satisfaction {satisfaction} % ({counted(r.responses, 'réponse', 'réponses')} à chaud), "
                       f"{counted(attended, 'stagiaire formé', 'stagiaires formés')}")
             if attended:

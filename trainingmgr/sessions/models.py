@@ -150,6 +150,7 @@ class Slot(db.Model):
     __table_args__ = (
         Index("ix_slot_trainer_date", "trainer_id", "date"),
         Index("ix_slot_location_date", "location_id", "date"),
+        Index("ix_slot_date_session", "date", "session_id"),  # the sessions of a period (BPF year, board)
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
