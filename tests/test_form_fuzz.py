@@ -2,7 +2,9 @@
 input. The forms are not listed here: they are discovered by fetching every page of ``app.url_map`` as the visitor
 its permission category allows (the table and the demo world of ``tests/test_permission_matrix.py``) and reading
 its ``<form method="post">`` elements, so a form added later is fuzzed without anyone writing a test for it; and an
-HTML POST route that no page shows a form for fails the test unless it is in ``NO_FORM`` with its reason.
+HTML POST route that no page shows a form for fails the test unless it is in ``NO_FORM`` with its reason. The demo
+world is completed by ``live_world`` (a slot open for signing now, an overdue invoice, a survey to answer…) and the
+QR code's steps are reached on phones of their own (``qr_pages``), so that every form is shown.
 
 For every submission: never a 5xx; the raw HTML payload never comes back as markup (in the answer nor in the page a
 redirect leads to); a refusal shows a French message, beside the field when the form is shown again, and no
@@ -19,6 +21,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import lxml.html
+import pytest
 from sqlalchemy import select
 
 from tests.test_permission_matrix import (  # noqa: F401 - matrix is a fixture
@@ -49,35 +52,170 @@ TYPED_WRONG = {"number": "abc", "date": "12/34/5678", "time": "25:99", "email": 
 FREE_TEXT = ("text", "textarea", "search", "password")
 
 # Every HTML POST route that no page of the sample world shows a form for, and why. Not fuzzed here: each is a
-# gap to close by giving samples() the state that shows its form (a follow-up of issue 10).
-NO_FORM = {
-    # the QR code flow: its pages need the room's current one-minute code, which the permission matrix does not have
-    "/emargement/qr/<int:slot_id>/code": "the code form is reached only through a scanned, current QR code",
-    "/emargement/qr/<int:slot_id>/identify": "shown only after a valid QR code",
-    "/emargement/qr/<int:slot_id>/signer": "shown only after a valid QR code",
-    "/emargement/qr/<int:slot_id>/not-me": "no input: forgets who was identified on this phone",
-    # signing and its follow-up are shown while a slot is open for signing: the demo's slots are past (signed and
-    # countersigned) or weeks ahead
-    "/emargement/<token>": "the trainee's signing form: only while the slot is open for signing",
-    "/attendance/slots/<int:slot_id>/kiosk/<int:enrolment_id>": "signing on the trainer's device: only while the "
-                                                                "slot is open for signing",
-    "/attendance/slots/<int:slot_id>/countersign": "the countersignature: not shown on the demo's countersigned slots",
-    "/attendance/slots/<int:slot_id>/marks/<int:enrolment_id>": "absent/late marks: only while the slot is open",
-    "/attendance/slots/<int:slot_id>/remind": "a button beside a missing signature (the demo has none)",
-    "/attendance/slots/<int:slot_id>/remind-trainer": "a button beside a slot not yet countersigned",
-    "/attendance/slots/<int:slot_id>/justifications/<int:enrolment_id>": "shown for an absence to justify (the "
-                                                                         "demo's sample slot has none)",
-    # buttons without input, in states the demo does not have
-    "/admin/outbox/jobs/<int:job_id>/retry": "a button beside a failed job (the demo has none)",
-    "/admin/templates/<doc_type>/restore/<int:version>": "a button beside an earlier uploaded .docx template (the "
-                                                        "demo uses the defaults)",
-    "/facturation/<int:invoice_id>/relance": "a button not shown on any sample invoice (one of each status)",
-    "/sessions/<int:session_id>/facturation/proposer": "a button not shown on the sample sessions' billing pages",
-    "/s/<token>": "the survey form: the matrix's sample invitation shows none (probably answered by the demo)",
-}
+# gap to close by giving live_world() the state that shows its form. None left: the live world shows them all
+# (the QR code's "not me" button included, shown beside the form of a trainee recognised by the room's code; it
+# has no input, so it is found but not sent).
+NO_FORM: dict[str, str] = {}
 
 # Tables that a refused request may legitimately write: none so far.
 VOLATILE_TABLES: set[str] = set()
+
+
+# --------------------------------------------------------------------------- the live world
+
+# The signing window widened to a day on each side: the live session's slots of today are open for signing whatever
+# the hour of the run, while the demo's (a week ago, and two weeks ahead) stay closed or not yet open.
+LIVE_WINDOW = {"ATTENDANCE_OPENS_BEFORE_MINUTES": 24 * 60, "ATTENDANCE_CLOSES_AFTER_MINUTES": 24 * 60}
+
+
+@pytest.fixture
+def app(make_app):
+    """The application of the other tests with the widened signing window (``matrix`` is built on it)."""
+    app = make_app(**LIVE_WINDOW)
+    with app.app_context():
+        yield app
+        db.session.remove()
+
+
+def live_world(w) -> None:
+    """Add to the matrix's demo world the states that show the forms it lacks, and their sample values in
+    ``w.live``: a session taking place today, its first slot open for signing, one trainee marked absent, not
+    countersigned (signing by link, kiosk, QR code; marks, countersignature, justification, reminders); a session
+    delivered three months ago, one trainee invoiced (overdue, unpaid) and the other left to invoice; a hot survey
+    not answered; a failed job; an uploaded convocation template (its default can be restored)."""
+    from trainingmgr.accounts.services import get_user_by_email
+    from trainingmgr.attendance import services as attendance
+    from trainingmgr.attendance.access import signing_token
+    from trainingmgr.billing.invoices import DRAFT_FIELDS, delete_draft, issue_invoice, propose_invoices, update_draft
+    from trainingmgr.catalogue.models import Course
+    from trainingmgr.core.timeutil import paris_today, utcnow
+    from trainingmgr.core.tokens import make_token
+    from trainingmgr.demo.seeds import SEED_COURSES
+    from trainingmgr.documents.catalogue import mandatory_of
+    from trainingmgr.documents.services import upload_template
+    from trainingmgr.enrolments.services import enrol, save_funding_line
+    from trainingmgr.evaluations import surveys
+    from trainingmgr.messaging.services import schedule_job
+    from trainingmgr.resources.models import Trainer
+    from trainingmgr.sessions.models import TrainingSession
+    from trainingmgr.sessions.services import change_status, create_session, date_warnings
+    from trainingmgr.trainees.services import save_trainee
+
+    from tests.documents.support import make_template
+
+    advisor = get_user_by_email("conseil@formaction.example")
+    trainer_user = get_user_by_email("formateur@formaction.example")
+    admin = get_user_by_email("admin@formaction.example")
+    trainer = db.session.scalar(select(Trainer).where(Trainer.user_id == trainer_user.id))
+    demo_session = db.session.get(TrainingSession, w.values["session_id"])
+    course = db.session.scalar(select(Course).where(Course.slug == SEED_COURSES[1]["slug"]))
+    base = {"course_id": course.id, "format": "inter", "location_id": demo_session.location_id,
+            "trainer_ids": [trainer.id]}
+
+    def delivering(start, n: int, first: int):
+        session, _ = create_session({**base, "start_date": start}, advisor)
+        change_status(session, "open", advisor)
+        enrolments = []
+        for i in range(first, first + n):
+            trainee = save_trainee(None, {"civility": "Mme", "first_name": f"Prénom{i:02d}",
+                                          "last_name": f"Fuzz{i:02d}", "email": f"fuzz{i:02d}@exemple.fr",
+                                          "consent": True})
+            enrolment = enrol(session, trainee, actor=advisor, notify=False)
+            save_funding_line(enrolment, None, {"kind": "individual", "amount": str(enrolment.price_incl_vat)},
+                              advisor)
+            enrolments.append(enrolment)
+        change_status(session, "confirmed", advisor)
+        return session, enrolments, sorted(session.slots, key=lambda s: (s.date, s.start_time))
+
+    # today's session: its first slot open, the third trainee marked absent by the trainer
+    live, enrolments, slots = delivering(paris_today(), 3, 1)
+    slot = slots[0]
+    attendance.mark_presence(slot, enrolments[2], {"presence": "absent"}, trainer_user)
+
+    # three months ago, delivered (every slot signed and countersigned) and completed
+    day = paris_today() - dt.timedelta(days=90)
+    while date_warnings(day):
+        day -= dt.timedelta(days=1)
+    past, billed, past_slots = delivering(day, 2, 11)
+    for past_slot in past_slots:
+        at = past_slot.starts_at + dt.timedelta(minutes=5)
+        for enrolment in billed:
+            attendance.sign(past_slot, enrolment, method="kiosk", typed_name=enrolment.trainee.full_name,
+                            actor=trainer_user, now=at)
+        attendance.countersign(past_slot, trainer_user, typed_name=trainer.full_name,
+                               now=past_slot.ends_at + dt.timedelta(minutes=1))
+    change_status(past, "in_progress", advisor, now=past_slots[0].starts_at)
+    change_status(past, "completed", advisor, now=past_slots[-1].ends_at + dt.timedelta(minutes=5))
+    # one trainee's invoice issued the day after the end, long overdue; the other's draft removed: left to invoice
+    drafts = sorted(propose_invoices(past, advisor).created, key=lambda i: i.id)
+    for draft in drafts:  # trainees have no postal address on file: the advisor types it on the draft
+        update_draft(draft, {**{key: getattr(draft, key) for key in DRAFT_FIELDS},
+                             "buyer_address": "5 allée des Demoiselles", "buyer_postal_code": "31400",
+                             "buyer_city": "Toulouse"}, advisor)
+    db.session.flush()
+    issue_invoice(drafts[0], advisor, today=past_slots[-1].date + dt.timedelta(days=1))
+    for draft in drafts[1:]:
+        delete_draft(draft, advisor)
+
+    # a hot survey not answered yet, a job that failed, a convocation template uploaded
+    invitation = surveys.hot_invitation_on_site(past, billed[0])
+    job = schedule_job("survey_remind", f"fuzz-failed:{invitation.id}", utcnow(), {"invitation_id": invitation.id})
+    job.status, job.attempts, job.last_error = "failed", 5, "SMTP indisponible (fuzz)"
+    template = make_template("Convocation", *(f"{name} : {{{{ {name} }}}}" for name in mandatory_of("convocation")
+                                              if "[]" not in name))
+    upload_template("convocation", template, "convocation.docx", admin, comment="Modèle maison")
+    db.session.commit()
+
+    w.live = {
+        "slot": {"session_id": live.id, "slot_id": slot.id, "enrolment_id": enrolments[0].id},
+        "link": signing_token(enrolments[0], slot),
+        "recognised_link": signing_token(enrolments[1], slot),  # opened on the phone that then scans the code
+        "code_enrolment": enrolments[2].id,  # the name chosen on the QR page before the code form
+        "past": {"session_id": past.id},  # the overdue invoice's reminder is on /facturation/impayes
+        "survey": make_token(surveys.TOKEN_PURPOSE, {"i": invitation.id}),
+        "job_id": job.id,
+    }
+    db.session.remove()
+
+
+QR_VISITORS = ("stagiaire (QR code scanné)", "stagiaire (nom choisi)", "stagiaire (reconnu)")
+
+
+def qr_pages(app, w) -> dict[str, tuple[object, str]]:
+    """The three steps of signing by the room's QR code, each on a phone of its own: the code just scanned (the
+    name to choose), a name chosen (the one-time code to type), and a phone that opened the trainee's own link
+    before (recognised: straight to the signature). The code is the room's current one, as the QR page shows it."""
+    from trainingmgr.attendance.access import qr_code
+    from trainingmgr.sessions.models import Slot
+
+    slot_id = w.live["slot"]["slot_id"]
+    scan = f"/emargement/qr/{slot_id}/{qr_code(db.session.get(Slot, slot_id))}"
+    db.session.remove()
+    phones = {who: app.test_client() for who in QR_VISITORS}
+    chosen, recognised = phones["stagiaire (nom choisi)"], phones["stagiaire (reconnu)"]
+    for phone in phones.values():
+        if phone is recognised:
+            _close(phone.get(f"/emargement/{w.live['recognised_link']}"))
+        _close(phone.get(scan))
+    _close(chosen.post(f"/emargement/qr/{slot_id}/identify", data={"enrolment_id": w.live["code_enrolment"]}))
+    limiter.reset()
+    return {"stagiaire (QR code scanné)": (phones["stagiaire (QR code scanné)"], scan),
+            "stagiaire (nom choisi)": (chosen, f"/emargement/qr/{slot_id}/code"),
+            "stagiaire (reconnu)": (recognised, f"/emargement/qr/{slot_id}/signer")}
+
+
+def discover_qr(app, phones, forms: dict[tuple, FormSpec]) -> list[str]:
+    adapter = app.url_map.bind("localhost")
+    pages = []
+    for who, (phone, url) in phones.items():
+        _LAST.clear()
+        response = phone.get(url)
+        html = response.get_data(as_text=True) if response.mimetype == "text/html" else ""
+        _close(response)
+        assert response.status_code == 200, f"{who} GET {url}: {response.status_code}"
+        pages.append(f"{who} {url}")
+        _read_forms(adapter, html, url, who, forms)
+    return pages
 
 
 # --------------------------------------------------------------------------- discovery
@@ -216,6 +354,11 @@ def samples(w) -> list[object]:
         requests.setdefault(request.status, request.id)
     for request_id in requests.values():
         found.append(variant({"request_id": request_id}))
+    live = getattr(w, "live", None)
+    if live is not None:  # live_world(): signing open now, a session left to invoice, a survey to answer
+        found.append(variant(live["slot"], {"signing.by_link": live["link"]}))
+        found.append(variant(live["past"]))
+        found.append(variant({}, {"surveys.answer": live["survey"]}))
     db.session.remove()
     return found
 
@@ -247,20 +390,24 @@ def discover(app, worlds, forms: dict[tuple, FormSpec] | None = None) -> tuple[d
                 if response.status_code != 200 or not html:
                     continue
                 pages.append(f"{who} {url}")
-                for form in lxml.html.fromstring(html).iter("form"):
-                    if (form.get("method") or "get").lower() != "post":
-                        continue
-                    action = urlsplit(form.get("action") or url)
-                    path = action.path or urlsplit(url).path
-                    try:
-                        matched, _ = adapter.match(path, method="POST", return_rule=True)
-                    except Exception:  # noqa: BLE001 - an action that no route serves is reported
-                        forms.setdefault(("?", path), FormSpec("?", path, url, who, []))
-                        continue
-                    spec = FormSpec(matched.rule, path + (f"?{action.query}" if action.query else ""), url, who,
-                                    _fields(form))
-                    forms.setdefault(spec.key, spec)
+                _read_forms(adapter, html, url, who, forms)
     return forms, pages
+
+
+def _read_forms(adapter, html: str, url: str, who: str, forms: dict[tuple, FormSpec]) -> None:
+    """Add the ``<form method="post">`` elements of a page to ``forms`` (the first one seen of each key)."""
+    for form in lxml.html.fromstring(html).iter("form"):
+        if (form.get("method") or "get").lower() != "post":
+            continue
+        action = urlsplit(form.get("action") or url)
+        path = action.path or urlsplit(url).path
+        try:
+            matched, _ = adapter.match(path, method="POST", return_rule=True)
+        except Exception:  # noqa: BLE001 - an action that no route serves is reported
+            forms.setdefault(("?", path), FormSpec("?", path, url, who, []))
+            continue
+        spec = FormSpec(matched.rule, path + (f"?{action.query}" if action.query else ""), url, who, _fields(form))
+        forms.setdefault(spec.key, spec)
 
 
 def _close(response) -> None:
@@ -359,9 +506,10 @@ class Verdict:
     flashed_error: bool = False
 
 
-def inspect(html: str, status: int) -> Verdict:
+def inspect(html: str, status: int, action: str | None = None) -> Verdict:
     """What a page says: refused or not, its error messages (field feedback, alerts, the error page), the fields
-    it flags, and what is wrong with it (markup of the payload, English, a flagged field without its message)."""
+    it flags, and what is wrong with it (markup of the payload, English, a flagged field without its message, the
+    refused form of ``action`` shown again without any message)."""
     problems: list[str] = []
     for mark in MARKUP:
         if mark in html:
@@ -374,6 +522,10 @@ def inspect(html: str, status: int) -> Verdict:
     alerts = [el for el in tree.iter() if isinstance(el.tag, str) and "alert-danger" in _classes(el)]
     flagged = [el for el in tree.iter() if isinstance(el.tag, str) and "is-invalid" in _classes(el)]
     messages = [" ".join(el.text_content().split()) for el in feedback + alerts]
+    again = action is not None and any(urlsplit(form.get("action") or "").path == urlsplit(action).path
+                                       for form in tree.iter("form"))
+    if status == 422 and again and not [m for m in messages if m]:  # the refused form shown again, without a word
+        problems.append("formulaire refusé, montré de nouveau sans message (ni sous un champ, ni en alerte)")
     if status >= 400:
         messages += [" ".join(el.text_content().split()) for el in tree.xpath("//main//h1|//main//p")][:3]
     invalid = {el.get("name") for el in flagged if el.get("name")}
@@ -417,7 +569,7 @@ def submit(client, spec: FormSpec, kind: str, keep: set[str], failures: list[str
     if status >= 500:
         failures.append(f"{where}: {status}")
         return Verdict(True, [], set(), [])
-    verdict = inspect(html, status)
+    verdict = inspect(html, status, spec.action)
     if status in (301, 302, 303) and location:
         _LAST.clear()
         target = client.get(location)
@@ -472,9 +624,11 @@ def _fuzz(specs, clients, failures: list[str], log: list[str]) -> int:
 
 def test_form_fuzz(app, matrix):  # noqa: F811 - the fixture imported above
     w = matrix
+    live_world(w)
     _LAST.clear()
+    phones = qr_pages(app, w)
     clients = {"anonyme": w.anonymous, "stagiaire": w.trainee, "formateur": w.trainer,
-               "conseiller": w.advisor, "admin": w.admin}
+               "conseiller": w.advisor, "admin": w.admin, **{who: phone for who, (phone, _) in phones.items()}}
     failures: list[str] = []
     log: list[str] = []
     forms: dict[tuple, FormSpec] = {}
@@ -483,10 +637,12 @@ def test_form_fuzz(app, matrix):  # noqa: F811 - the fixture imported above
     buttons: list[FormSpec] = []
     # the forms with something to type first; what a round creates (a draft invoice and its lines, a
     # pre-registration, a ticked item…) shows more forms: look again and fuzz those, until no page shows a new one
-    for _ in range(4):
+    for round_ in range(4):
         seen = set(forms)
         forms, fetched = discover(app, samples(w), forms)
         pages += fetched
+        if round_ == 0:  # the QR code's pages, on the phones of its three steps
+            pages += discover_qr(app, phones, forms)
         new = [spec for key, spec in forms.items() if key not in seen]
         if not new:
             break

@@ -272,6 +272,12 @@ def test_an_absence_is_justified_by_the_advisor(advisor, trainer, klass, clock):
     assert trainer.post(f"/attendance/slots/{morning.id}/marks/{julie.id}", data={"presence": "absent"}).status_code == 302
     response = advisor.post(f"/attendance/slots/{morning.id}/justifications/{julie.id}", data={"reason": ""})
     assert response.status_code == 422
+    response = advisor.post(f"/attendance/slots/{morning.id}/justifications/{julie.id}", data={"reason": "<b"})
+    # the message under the field of Julie's row, the field flagged, what was typed kept (escaped)
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert '<div class="invalid-feedback d-block" data-error="reason">Indiquez le justificatif' in page(response)
+    assert "is-invalid\" name=\"reason\"" in html and "&lt;b</textarea>" in html and "<b</" not in html
     response = advisor.post(f"/attendance/slots/{morning.id}/justifications/{julie.id}",
                             data={"reason": "Arrêt maladie du 3 mars"})
     assert response.status_code == 302
@@ -317,6 +323,13 @@ def test_a_mark_must_hold_times_inside_the_slot(trainer, klass, clock):
         response = trainer.post(url, data=data)
         assert response.status_code == 422, data
         assert message in page(response), (data, page(response))
+        # beside the fields of Julie's row, the times typed kept
+        assert 'class="invalid-feedback d-block"' in page(response)
+        for name in ("arrived_at", "left_at"):
+            if data.get(name):
+                assert f'name="{name}" value="{data[name]}"' in page(response), (data, name)
+        if data["presence"] == "present":  # not reset to "absent", which a second click would record
+            assert 'name="presence" value="present" checked' in page(response)
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(AttendanceRecord)) == 0
 

@@ -248,6 +248,10 @@ def test_a_low_score_raises_an_alert_for_the_advisor(ended, client, advisor_clie
     assert "1 alerte de satisfaction à traiter" in page(advisor.get("/"))
     response = advisor.post(f"/evaluations/alerts/{alert.id}", data={"status": "handled", "note": ""})
     assert response.status_code == 422 and "Indiquez ce qui a été fait" in page(response)
+    response = advisor.post(f"/evaluations/alerts/{alert.id}", data={"status": "peut-être", "note": "Appel"})
+    assert response.status_code == 422  # the message beside the choice, the note typed kept
+    assert '<div class="invalid-feedback d-block" data-error="status">Choisissez « traitée »' in page(response)
+    assert 'name="note" value="Appel"' in page(response)
     response = advisor.post(f"/evaluations/alerts/{alert.id}", data={"status": "handled",
                                                                      "note": "Appel du stagiaire, rythme revu"})
     assert response.status_code == 302
