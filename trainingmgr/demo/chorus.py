@@ -27,23 +27,24 @@ CHORUS_SLUG = "chorus-pro"
 # Days before today: beyond the cold survey's two months, so that its answers are in.
 DAYS_AGO = 70
 OPCO_FILE = "EP-2026-003190"
-# (trainee, company SIRET, funding lines); the OPCO lines share one OPCO EP file: one invoice to OPCO EP.
+# Léa's and Antoine's funding: OPCO EP under subrogation (one file for both: one invoice to OPCO EP), their
+# company the rest. The lines are copied when saved.
+OPCO_AND_COMPANY = (
+    {"kind": "opco", "amount": "420.00", "opco_name": "OPCO EP", "opco_status": "agreed",
+     "opco_contact_email": "conseillere.toulouse@opco-ep.example", "opco_file_number": OPCO_FILE,
+     "opco_member_number": "A123456", "requested_amount": "600.00", "agreed_amount": "420.00",
+     "subrogation": True},
+    {"kind": "company", "amount": "180.00"},
+)
+# (trainee, company SIRET, funding lines).
 TRAINEES = (
     ({"civility": "Mme", "first_name": "Léa", "last_name": "Moreau", "email": "lea.moreau@garonne-archi.example",
       "job_title": "Comptable", "bpf_status": "employee"}, "44306184100021",
-     [{"kind": "opco", "amount": "420.00", "opco_name": "OPCO EP", "opco_status": "agreed",
-       "opco_contact_email": "conseillere.toulouse@opco-ep.example", "opco_file_number": OPCO_FILE,
-       "opco_member_number": "A123456", "requested_amount": "600.00", "agreed_amount": "420.00",
-       "subrogation": True},
-      {"kind": "company", "amount": "180.00"}]),
+     OPCO_AND_COMPANY),
     ({"civility": "M.", "first_name": "Antoine", "last_name": "Girard",
       "email": "antoine.girard@garonne-archi.example", "job_title": "Assistant administratif",
       "bpf_status": "employee"}, "44306184100021",
-     [{"kind": "opco", "amount": "420.00", "opco_name": "OPCO EP", "opco_status": "agreed",
-       "opco_contact_email": "conseillere.toulouse@opco-ep.example", "opco_file_number": OPCO_FILE,
-       "opco_member_number": "A123456", "requested_amount": "600.00", "agreed_amount": "420.00",
-       "subrogation": True},
-      {"kind": "company", "amount": "180.00"}]),
+     OPCO_AND_COMPANY),
     ({"civility": "Mme", "first_name": "Nadia", "last_name": "Haddad",
       "email": "n.haddad@occitanie-structures.example", "job_title": "Assistante de gestion",
       "bpf_status": "employee"}, "52151247500018",
