@@ -5,8 +5,11 @@ FLASK  := $(VENV)/bin/flask --app app
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
+# Without PUBLIC_URL, the links of e-mails and documents name the served address (PORT=5101 make run: port 5101).
+export RUN_HOST := $(HOST)
+export RUN_PORT := $(PORT)
 
-.PHONY: install browser office run serve test lint db-check bench clean
+.PHONY: install browser office redis run serve test lint db-check bench clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,12 +34,17 @@ run: install
 	wait $$server
 
 ## Production: migrate, then gunicorn (WEB_CONCURRENCY workers, default 3, on BIND, default 127.0.0.1:8000, behind
-## a reverse proxy) with the outbox worker beside it; DATABASE_URL (PostgreSQL) and SECRET_KEY are required.
+## a reverse proxy) with the outbox worker beside it; DATABASE_URL (PostgreSQL), SECRET_KEY (32 characters or more)
+## and PUBLIC_URL are required, RATELIMIT_STORAGE_URI (redis://…) shares the login limits between the workers.
 ## See README "Production". Both stop together, as in `make run`.
+serve: export APP_ENV = production
 serve: install
-	@test -n "$$DATABASE_URL" || { echo "DATABASE_URL is required (postgresql://user:password@host/db)." >&2; exit 1; }
-	@test -n "$$SECRET_KEY" || { echo "SECRET_KEY is required (e.g. python3 -c 'import secrets; print(secrets.token_hex(32))')." >&2; exit 1; }
+	@test -n "$$DATABASE_URL" || { echo "DATABASE_URL est obligatoire (postgresql://utilisateur:motdepasse@hôte/base)." >&2; exit 1; }
+	@test -n "$$SECRET_KEY" || { echo "SECRET_KEY est obligatoire (python3 -c 'import secrets; print(secrets.token_hex(32))')." >&2; exit 1; }
+	@test -n "$$PUBLIC_URL" || { echo "PUBLIC_URL est obligatoire : l'adresse publique (https://formation.example.fr)." >&2; exit 1; }
 	$(FLASK) db upgrade
+	@# gunicorn.conf.py checks the rest before any worker starts (database, FILES_DIR) and warns loudly without
+	@# a shared RATELIMIT_STORAGE_URI.
 	@$(FLASK) worker & worker=$$!; \
 	$(VENV)/bin/gunicorn --workers "$${WEB_CONCURRENCY:-3}" --bind "$${BIND:-127.0.0.1:8000}" \
 	  --timeout "$${GUNICORN_TIMEOUT:-60}" --forwarded-allow-ips "$${FORWARDED_ALLOW_IPS:-127.0.0.1}" \
@@ -81,8 +89,25 @@ office:
 	  "'apt-get install --no-install-recommends $(OFFICE_PACKAGES)', or set SKIP_OFFICE_TESTS=1 to leave the PDF tests out." >&2; exit 1; fi; \
 	$(OFFICE_OK) || { echo "$(SOFFICE), python3-uno or pdftotext still missing after apt-get install." >&2; exit 1; }
 
+## Debian's redis-server for the test of several servers and workers on one database (tests/ops_multi: the
+## login limit shared through RATELIMIT_STORAGE_URI=redis://…; the test starts a private one on a free port).
+## Quick when it is there; otherwise installed with apt-get, as root or through `sudo -n`
+## (SKIP_REDIS_TESTS=1 leaves it out, and that test skips).
+REDIS_SERVER := /usr/bin/redis-server
+APT_REDIS := apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server
+
+redis:
+	@test -x $(REDIS_SERVER) && exit 0; \
+	if [ "$$SKIP_REDIS_TESTS" = 1 ]; then echo "SKIP_REDIS_TESTS=1: no redis-server, the several-servers test skipped."; exit 0; fi; \
+	echo "Installing Debian's redis-server for the several-servers test..."; \
+	if [ "$$(id -u)" = 0 ]; then sh -c '$(APT_REDIS)'; \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo -n sh -c '$(APT_REDIS)'; \
+	else echo "$(REDIS_SERVER) is missing and cannot be installed without root: run as root" \
+	  "'apt-get install --no-install-recommends redis-server', or set SKIP_REDIS_TESTS=1 to leave that test out." >&2; exit 1; fi; \
+	test -x $(REDIS_SERVER) || { echo "$(REDIS_SERVER) still missing after apt-get install redis-server." >&2; exit 1; }
+
 ## Run the tests on SQLite, and on PostgreSQL too when TEST_DATABASE_URL is set
-test: install browser office
+test: install browser office redis
 	$(PY) -m pytest
 
 ## Static checks (pyflakes and pycodestyle rules through ruff)

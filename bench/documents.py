@@ -14,7 +14,8 @@ the session completes), then:
   2. floor A: copies the rendered DOCX files unchanged, one per rendered document (read the bytes, write them
      elsewhere); floor B: opens and saves them unchanged with python-docx (unzip, parse, serialise, zip);
   3. render + archive: services.generate_session_pack, as the application does it: contexts built from the
-     database, rendering, archive (context JSON, SHA-256, stored files, rows);
+     database, rendering, archive (context JSON, SHA-256, stored files, rows), every document issued anew
+     (reuse=False: an unchanged pack otherwise hands back the documents already issued);
   4. converts every document of the pack to PDF through the persistent converter (documents/pdf.py), the
      first conversion (cold: LibreOffice starts) apart.
 Printed: the times, and the headline ratio render only / floor A (target: within 10×), the other lines against
@@ -112,14 +113,15 @@ def run(rounds: int, database_url: str | None, with_pdf: bool, quiet: bool = Fal
             count = len(inputs)
             fastrender.clear_cache()
             prepare, _ = timed(lambda: [services.render(t, c) for t, c in inputs])  # first render: preparation
-            services.generate_session_pack(session, advisor, pdf=False)  # warm-up: imports, caches
+            services.generate_session_pack(session, advisor, pdf=False, reuse=False)  # warm-up
             db.session.commit()
             renders, olds, packs, copies, roundtrips = [], [], [], [], []
             for _ in range(rounds):
                 seconds, rendered = timed(lambda: [services.render(t, c).docx for t, c in inputs])
                 renders.append(seconds)
                 olds.append(timed(lambda: [services._render_docxtpl(t, c) for t, c in inputs])[0])
-                seconds, documents = timed(lambda: services.generate_session_pack(session, advisor, pdf=False))
+                seconds, documents = timed(
+                    lambda: services.generate_session_pack(session, advisor, pdf=False, reuse=False))
                 db.session.commit()
                 packs.append(seconds)
                 assert len(documents) == count, (len(documents), count)

@@ -5,21 +5,18 @@ from __future__ import annotations
 
 import os
 import re
-import uuid
 from decimal import Decimal
 
 import pytest
 from flask import g, has_app_context
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import event
 
 from trainingmgr import create_app
 from trainingmgr.attendance import guard
-from trainingmgr.config import normalise_database_url
 from trainingmgr.extensions import db, limiter
 
-from tests.helpers import MONDAY, login
+from tests.helpers import MONDAY, login, throwaway_postgresql
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 
@@ -28,19 +25,8 @@ def database_url(request, tmp_path_factory):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
         return
-    server = make_url(normalise_database_url(os.environ["TEST_DATABASE_URL"]))
-    name = f"trainingmgr_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-        # A throw-away database: commits need not wait for the disk.
-        conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit TO off'))
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with throwaway_postgresql("trainingmgr_test") as url:
+        yield url
 
 
 def base_config(database_url: str, tmp_path) -> dict:
@@ -50,7 +36,9 @@ def base_config(database_url: str, tmp_path) -> dict:
         "SQLALCHEMY_DATABASE_URI": database_url,
         "FILES_DIR": str(tmp_path / "files"),
         "LOGIN_RATE_LIMIT": "1000 per minute",
+        "LOGIN_ACCOUNT_RATE_LIMIT": "1000 per minute",
         "SERVER_NAME": "localhost",
+        "PUBLIC_URL": "http://localhost",
         # werkzeug's default (scrypt) in production; a cheap hash keeps hundreds of logins fast here.
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
         # Documents in DOCX only unless a test asks for PDF (LibreOffice conversions take a while).
@@ -224,16 +212,21 @@ def world(app, users):
     dume = create_course(DUME_CHORUS_PRO, users["advisor"], slug=DUME_CHORUS_PRO["slug"])
     set_course_status(chorus, "published")
     set_course_status(dume, "published")
+    # A convention needs the room's equipment and its trainers' titles (documents/context.py missing_mentions).
     room = save_location(None, {"name": "Salle Capitole", "city": "Toulouse", "address": "1 rue A",
-                                "postal_code": "31000", "capacity": 10})
-    small_room = save_location(None, {"name": "Petite salle", "city": "Toulouse", "capacity": 4})
+                                "postal_code": "31000", "capacity": 10, "equipment": "Vidéoprojecteur, Wi-Fi"})
+    small_room = save_location(None, {"name": "Petite salle", "city": "Toulouse", "capacity": 4,
+                                      "equipment": "Écran, Wi-Fi"})
     remote = save_location(None, {"name": "Classe virtuelle", "is_remote": True,
-                                  "meeting_url": "https://visio.example.com/salle"})
+                                  "meeting_url": "https://visio.example.com/salle",
+                                  "equipment": "Classe virtuelle avec partage d'écran"})
     db.session.flush()
-    pierre = save_trainer(None, {"first_name": "Pierre", "last_name": "Formateur",
-                                 "email": "formateur@test.example", "user_id": users["trainer"].id})
-    paula = save_trainer(None, {"first_name": "Paula", "last_name": "Formatrice",
-                                "email": "formateur2@test.example", "user_id": users["trainer2"].id})
+    pierre = save_trainer(None, {"first_name": "Pierre", "last_name": "Formateur", "email": "formateur@test.example",
+                                 "user_id": users["trainer"].id,
+                                 "competences": "Juriste en commande publique, 12 ans d'expérience"})
+    # Paula's record is left incomplete (the Qualiopi board lists her: no CV, no competences).
+    paula = save_trainer(None, {"first_name": "Paula", "last_name": "Formatrice", "email": "formateur2@test.example",
+                                "user_id": users["trainer2"].id})
     company = save_company(None, {"name": "Cabinet d'architecture Dupont", "siret": "44306184100021"})
     db.session.commit()
 

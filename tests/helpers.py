@@ -1,7 +1,10 @@
 """Helpers shared by the tests (fixtures live in conftest.py)."""
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import os
+import uuid
 
 # A Monday far enough ahead that no test date is in the past; none of its week is a public holiday.
 MONDAY = dt.date(2031, 3, 3)
@@ -24,3 +27,27 @@ def page(response) -> str:
     import html
 
     return html.unescape(response.get_data(as_text=True))
+
+
+@contextlib.contextmanager
+def throwaway_postgresql(prefix: str, *, fast: bool = True):
+    """A PostgreSQL database of its own on TEST_DATABASE_URL's server, dropped afterwards; yields its URL.
+    ``fast``: commits need not wait for the disk (the database is thrown away)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from trainingmgr.config import normalise_database_url
+
+    server = make_url(normalise_database_url(os.environ["TEST_DATABASE_URL"]))
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        if fast:
+            conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit TO off'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

@@ -82,7 +82,8 @@ def live_world(w) -> None:
     ``w.live``: a session taking place today, its first slot open for signing, one trainee marked absent, not
     countersigned (signing by link, kiosk, QR code; marks, countersignature, justification, reminders); a session
     delivered three months ago, one trainee invoiced (overdue, unpaid) and the other left to invoice; a hot survey
-    not answered; a failed job; an uploaded convocation template (its default can be restored)."""
+    not answered; a failed job; an uploaded convocation template (its default can be restored); the self-paying
+    trainee's contract issued (its signature date to record)."""
     from trainingmgr.accounts.services import get_user_by_email
     from trainingmgr.attendance import services as attendance
     from trainingmgr.attendance.access import signing_token
@@ -164,6 +165,13 @@ def live_world(w) -> None:
     template = make_template("Convocation", *(f"{name} : {{{{ {name} }}}}" for name in mandatory_of("convocation")
                                               if "[]" not in name))
     upload_template("convocation", template, "convocation.docx", admin, comment="Modèle maison")
+    # the demo's self-paying trainee (upcoming DUME session) with his contract issued: its signature date to record
+    from trainingmgr.documents.services import generate
+    from trainingmgr.enrolments.models import Enrolment
+
+    self_paying = db.session.scalar(select(Enrolment).join(TrainingSession).where(
+        Enrolment.company_id.is_(None), TrainingSession.status == "open").order_by(Enrolment.id).limit(1))
+    generate("contract", self_paying.session, advisor, enrolment=self_paying, pdf=False)
     db.session.commit()
 
     w.live = {
@@ -174,6 +182,7 @@ def live_world(w) -> None:
         "past": {"session_id": past.id},  # the overdue invoice's reminder is on /facturation/impayes
         "survey": make_token(surveys.TOKEN_PURPOSE, {"i": invitation.id}),
         "job_id": job.id,
+        "contract": {"enrolment_id": self_paying.id, "session_id": self_paying.session_id},
     }
     db.session.remove()
 
@@ -359,6 +368,7 @@ def samples(w) -> list[object]:
         found.append(variant(live["slot"], {"signing.by_link": live["link"]}))
         found.append(variant(live["past"]))
         found.append(variant({}, {"surveys.answer": live["survey"]}))
+        found.append(variant(live["contract"]))  # the contract's signature date to record
     db.session.remove()
     return found
 
@@ -372,6 +382,8 @@ def discover(app, worlds, forms: dict[tuple, FormSpec] | None = None) -> tuple[d
     for w in worlds:
         for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
             category = RULES.get(rule.rule)
+            if isinstance(category, dict):  # a page whose POST differs (its own account): fetched as its GET
+                category = category.get("GET")
             if "GET" not in rule.methods or not isinstance(category, str) or rule.rule.startswith("/api/"):
                 continue
             if rule.endpoint in ("static", "bootstrap.static") or category == QR:

@@ -26,6 +26,8 @@ STAFF = "staff"  # advisor/admin only: anonymous → /login, trainers → 403
 ADMIN = "admin"  # admin only: anonymous → /login, trainers and advisors → 403
 API_PUBLIC = "api-public"  # the JSON API without a token
 API_STAFF = "api-advisor"  # bearer token of an advisor/admin: 401 without, 403 with a trainer's
+SELF = "own-account"  # any account, on itself only (changes its password, logs itself out everywhere): anonymous →
+# /login; not sent by the matrix's accounts, whose sessions it would end (tests/accounts/test_login_sessions.py)
 
 RULES: dict[str, str | dict[str, str]] = {
     # public pages and assets
@@ -61,6 +63,8 @@ RULES: dict[str, str | dict[str, str]] = {
     "/": LOGIN,
     "/calendar": LOGIN,
     "/sessions/": LOGIN,
+    "/account": {"GET": LOGIN, "POST": SELF},
+    "/account/logout-everywhere": SELF,
     # the trainer of the session, or staff
     "/sessions/<int:session_id>": OWN,
     "/sessions/<int:session_id>/acquis": OWN,
@@ -108,6 +112,7 @@ RULES: dict[str, str | dict[str, str]] = {
     "/enrolments/<int:enrolment_id>": STAFF,
     "/enrolments/<int:enrolment_id>/accept": STAFF,
     "/enrolments/<int:enrolment_id>/cancel": STAFF,
+    "/enrolments/<int:enrolment_id>/contract": STAFF,
     "/enrolments/<int:enrolment_id>/decision": STAFF,
     "/enrolments/<int:enrolment_id>/funding-pack": STAFF,
     "/enrolments/<int:enrolment_id>/funding/<int:line_id>": STAFF,
@@ -206,11 +211,14 @@ RULES: dict[str, str | dict[str, str]] = {
     "/api/v1/sessions/<int:session_id>/slots": API_STAFF,
     "/api/v1/slots/<int:slot_id>": API_STAFF,
     "/api/v1/sessions/<int:session_id>/attendance": API_STAFF,
+    "/api/v1/sessions/<int:session_id>/documents": API_STAFF,
     "/api/v1/sessions/<int:session_id>/enrolments": API_STAFF,
     "/api/v1/sessions/<int:session_id>/evaluations": API_STAFF,
     "/api/v1/enrolments/<int:enrolment_id>/cancel": API_STAFF,
     "/api/v1/bpf/<int:year>": API_STAFF,
     "/api/v1/companies": API_STAFF,
+    "/api/v1/documents/<int:document_id>": API_STAFF,
+    "/api/v1/documents/<int:document_id>/files/<kind>": API_STAFF,
     "/api/v1/invoices": API_STAFF,
     "/api/v1/invoices/<int:invoice_id>": API_STAFF,
     "/api/v1/invoices/<int:invoice_id>/files/<kind>": API_STAFF,
@@ -221,6 +229,7 @@ RULES: dict[str, str | dict[str, str]] = {
 
 # The roles the views declare (``roles_required``) for each category: the table and the code agree.
 DECLARED = {PUBLIC: None, TOKEN: None, QR: None, API_PUBLIC: None, LOGIN: {"advisor", "trainer"},
+            SELF: {"advisor", "trainer"},
             OWN: {"advisor", "trainer"}, TEACHER: {"advisor", "trainer"}, STAFF: {"advisor"}, ADMIN: {"admin"}, API_STAFF: {"advisor"}}
 
 METHODS = ("GET", "POST", "PATCH", "PUT", "DELETE")
@@ -456,6 +465,10 @@ def test_permission_matrix(app, matrix):
                 response = _request(client, method, url)
                 ok = _fine(response) or (rule.endpoint == "accounts.logout" and _to_login(response))
                 check(who, method, url, response, ok, "un accès sans connexion")
+        elif category == SELF:
+            for who, client in (("anonyme", w.anonymous), ("stagiaire", w.trainee)):
+                response = _request(client, method, url)
+                check(who, method, url, response, _to_login(response), "une redirection vers /login")
         elif category in (LOGIN, OWN, TEACHER, STAFF, ADMIN):
             for who, client in (("anonyme", w.anonymous), ("stagiaire", w.trainee)):
                 response = _request(client, method, url)

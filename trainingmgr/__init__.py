@@ -8,7 +8,7 @@ from flask import Flask, g
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from .config import DEFAULTS, from_environment, normalise_database_url
+from .config import DEFAULTS, finalise, from_environment
 from .extensions import bootstrap, csrf, db, limiter, login_manager, migrate
 
 
@@ -24,7 +24,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(from_environment(app.instance_path, secret_given=bool(config and config.get("SECRET_KEY"))))
     if config:
         app.config.update(config)
-    app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    finalise(app.config)
     os.makedirs(app.instance_path, exist_ok=True)
     logging.basicConfig(level=logging.INFO)
 
@@ -58,7 +58,7 @@ def _sqlite_pragmas(dbapi_connection, connection_record):  # pragma: no cover - 
 
 def _init_extensions(app: Flask) -> None:
     from . import models  # noqa: F401 - every table in the metadata
-    from .accounts.models import User
+    from .accounts.services import login_session_for
 
     db.init_app(app)
     from .audit.tracking import install as install_audit
@@ -75,11 +75,10 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_message_category = "warning"
 
     @login_manager.user_loader
-    def _load_user(user_id: str):
-        try:
-            return db.session.get(User, int(user_id))
-        except (TypeError, ValueError):
-            return None
+    def _load_user(login_id: str):
+        # Checked on every request: a logged-out, expired-by-password-change or deactivated login session is gone.
+        row = login_session_for(login_id)
+        return row.user if row is not None else None
 
     @app.before_request
     def _reset_request_cache():
@@ -87,15 +86,18 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _init_operations(app: Flask) -> None:
-    """Behind PROXY_FIX reverse proxies (nginx…), trust their X-Forwarded-* headers; one log line per request."""
+    """Behind PROXY_FIX reverse proxies (nginx…), trust their X-Forwarded-For/-Proto/-Port/-Prefix headers, never
+    X-Forwarded-Host (no link is built on the request's host: core.web.external_url); one log line per request."""
+    from .ops.readiness import check_command
     from .ops.request_log import init_request_log
 
     hops = int(app.config.get("PROXY_FIX") or 0)
     if hops > 0:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=hops, x_prefix=hops)
     init_request_log(app)
+    app.cli.add_command(check_command)
 
 
 def _register_blueprints(app: Flask) -> None:

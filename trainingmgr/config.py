@@ -1,8 +1,55 @@
 """Configuration from the environment; tests pass a dict to ``create_app`` instead."""
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
+import sys
+from urllib.parse import urlsplit
+
+# Below this length a SECRET_KEY is refused outside development (it signs sessions and personal links).
+MIN_SECRET_KEY_LENGTH = 32
+SUPPORTED_DATABASES = ("sqlite", "postgresql")
+
+
+class ConfigurationError(Exception):
+    """A setting the application cannot run with; its message (French) is printed alone, without a traceback."""
+
+
+def is_production(env=None) -> bool:
+    """APP_ENV=production, or APP_ENV unset and the application served by gunicorn (whatever started it)."""
+    env = os.environ if env is None else env
+    value = env.get("APP_ENV", "").strip().lower()
+    if value:
+        return value == "production"
+    return "gunicorn" in sys.modules
+
+
+def default_public_url(env) -> str:
+    """The served address when PUBLIC_URL is not set: `make run` passes HOST and PORT (PORT=5101 make run)."""
+    host = env.get("RUN_HOST", "").strip() or "127.0.0.1"
+    port = env.get("RUN_PORT", "").strip() or "5000"
+    return f"http://{host}:{port}"
+
+
+def check_public_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ConfigurationError(
+            f"PUBLIC_URL invalide ({url!r}) : indiquez l'adresse publique complète, par exemple "
+            "https://formation.example.fr (les liens des e-mails et des documents commencent par elle).")
+    return url.rstrip("/")
+
+
+def check_database_url(url: str) -> str:
+    """Only SQLite and PostgreSQL are supported: say so instead of a missing driver's traceback."""
+    scheme = url.split(":", 1)[0].split("+", 1)[0].lower() if ":" in url else ""
+    if scheme not in SUPPORTED_DATABASES:
+        shown = url.split("://", 1)[0] + "://…" if "://" in url else repr(url[:40])
+        raise ConfigurationError(
+            f"DATABASE_URL non pris en charge ({shown}) : utilisez postgresql://utilisateur:motdepasse@hôte/base "
+            "ou sqlite:///chemin/vers/fichier.db.")
+    return url
 
 
 def normalise_database_url(url: str) -> str:
@@ -45,14 +92,23 @@ def secure_cookies(env) -> bool:
 
 def from_environment(instance_path: str, secret_given: bool = False) -> dict:
     env = os.environ
+    production = is_production(env)
+    secret = env.get("SECRET_KEY", "")
+    if not secret and not secret_given and not production:
+        secret = _instance_secret(instance_path)
     config = {
-        "SECRET_KEY": env.get("SECRET_KEY") or ("" if secret_given else _instance_secret(instance_path)),
+        "APP_ENV": "production" if production else "development",
+        "SECRET_KEY": secret,
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(
             env.get("DATABASE_URL") or f"sqlite:///{os.path.join(instance_path, 'trainingmgr.db')}"
         ),
         "FILES_DIR": env.get("FILES_DIR") or os.path.join(instance_path, "files"),
-        # Where people reach the application: links in e-mails sent by the worker start with it.
-        "PUBLIC_URL": env.get("PUBLIC_URL", "http://127.0.0.1:5000"),
+        # Where people reach the application: every link in an e-mail, a document or an API answer starts with
+        # it, never with the Host of a request. Required in production; otherwise the served host and port.
+        "PUBLIC_URL": env.get("PUBLIC_URL", "").strip(),
+        "DEFAULT_PUBLIC_URL": default_public_url(env),
+        # Host names accepted besides PUBLIC_URL's in production (comma-separated), e.g. an internal name.
+        "EXTRA_TRUSTED_HOSTS": [h.strip() for h in env.get("TRUSTED_HOSTS", "").split(",") if h.strip()],
         # Without an SMTP server configured, e-mails are written to the log (development).
         "MAIL_BACKEND": env.get("MAIL_BACKEND") or ("smtp" if env.get("MAIL_SERVER") else "console"),
         "MAIL_SERVER": env.get("MAIL_SERVER", "localhost"),
@@ -65,20 +121,54 @@ def from_environment(instance_path: str, secret_given: bool = False) -> dict:
         # Cookies sent over HTTPS only when the application is served over HTTPS (see secure_cookies).
         "SESSION_COOKIE_SECURE": secure_cookies(env),
         "REMEMBER_COOKIE_SECURE": secure_cookies(env),
-        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # Shared by every process (redis://host:6379/0) in production; memory:// counts per process.
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "").strip() or "memory://",
         # PDF copies of the documents through LibreOffice when it is installed ("auto"), or never ("none").
         "PDF_CONVERTER": env.get("PDF_CONVERTER", "auto"),
     }
     for key in INTEGER_SETTINGS:
         if env.get(key, "").strip().isdigit():
             config[key] = int(env[key])
+    for key in RATE_LIMIT_SETTINGS:
+        if env.get(key, "").strip():
+            config[key] = env[key].strip()
     return config
+
+
+def finalise(config: dict) -> None:
+    """Check the merged configuration and derive what follows from it; ConfigurationError when unusable."""
+    production = config.get("APP_ENV") == "production"
+    secret = config.get("SECRET_KEY") or ""
+    if not secret:
+        raise ConfigurationError(
+            "SECRET_KEY est obligatoire en production : générez-en une avec "
+            "python3 -c 'import secrets; print(secrets.token_hex(32))'.")
+    if production and len(secret) < MIN_SECRET_KEY_LENGTH:
+        raise ConfigurationError(
+            f"SECRET_KEY est trop courte ({len(secret)} caractères) : il en faut au moins {MIN_SECRET_KEY_LENGTH} "
+            "en production (python3 -c 'import secrets; print(secrets.token_hex(32))').")
+    if not config.get("PUBLIC_URL"):
+        if production:
+            raise ConfigurationError(
+                "PUBLIC_URL est obligatoire en production : l'adresse publique de l'application "
+                "(https://formation.example.fr), d'où partent les liens des e-mails et des documents.")
+        config["PUBLIC_URL"] = config.get("DEFAULT_PUBLIC_URL") or "http://127.0.0.1:5000"
+    config["PUBLIC_URL"] = check_public_url(config["PUBLIC_URL"])
+    config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(check_database_url(config["SQLALCHEMY_DATABASE_URI"]))
+    config["RATELIMIT_STORAGE_SHARED"] = not config["RATELIMIT_STORAGE_URI"].startswith("memory://")
+    if production and not config.get("TRUSTED_HOSTS"):
+        # Flask answers 400 to a request naming another Host (no page is ever built on a forged one).
+        config["TRUSTED_HOSTS"] = [urlsplit(config["PUBLIC_URL"]).hostname, *config.get("EXTRA_TRUSTED_HOSTS", [])]
 
 
 # Settings that the environment may override with a whole number.
 INTEGER_SETTINGS = ("CONVOCATION_DAYS_BEFORE", "MINIMUM_CHECK_DAYS", "ATTENDANCE_OPENS_BEFORE_MINUTES",
                     "ATTENDANCE_CLOSES_AFTER_MINUTES", "ATTENDANCE_QR_PERIOD_SECONDS",
                     "QUALITY_ACK_WORKING_DAYS", "QUALITY_ANSWER_DAYS", "PROXY_FIX")
+# Rate limits the environment may override ("10 per minute").
+RATE_LIMIT_SETTINGS = ("LOGIN_RATE_LIMIT", "LOGIN_ACCOUNT_RATE_LIMIT", "PUBLIC_FORM_RATE_LIMIT",
+                       "TRAINEE_FORM_RATE_LIMIT", "QUALITY_FORM_RATE_LIMIT", "ATTENDANCE_SIGN_RATE_LIMIT",
+                       "ATTENDANCE_CODE_RATE_LIMIT", "ATTENDANCE_QR_RATE_LIMIT")
 
 
 DEFAULTS = {
@@ -88,11 +178,15 @@ DEFAULTS = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "REMEMBER_COOKIE_HTTPONLY": True,
     "REMEMBER_COOKIE_SAMESITE": "Lax",
+    # "Rester connecté" lasts this long, and so does any login session (accounts/services.py).
+    "REMEMBER_COOKIE_DURATION": dt.timedelta(days=30),
     "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the login session
     "WTF_I18N_ENABLED": False,  # WTForms' own French messages, through the form's Meta.locales
     "BOOTSTRAP_SERVE_LOCAL": True,
     "BOOTSTRAP_BTN_STYLE": "primary",
     "LOGIN_RATE_LIMIT": "10 per minute",
+    # Failed logins naming one account, from any address (beside the per-address limit above).
+    "LOGIN_ACCOUNT_RATE_LIMIT": "20 per 15 minutes",
     "PUBLIC_FORM_RATE_LIMIT": "5 per minute",
     "TRAINEE_FORM_RATE_LIMIT": "30 per minute",
     "MAIL_TIMEOUT": 30,
@@ -163,6 +257,10 @@ DEFAULTS = {
         "d'intérêt appliqué par la Banque centrale européenne à son opération de refinancement la plus récente "
         "majoré de 10 points (article L441-10 du Code de commerce)."),
     "BILLING_EARLY_PAYMENT_DISCOUNT": "Pas d'escompte pour paiement anticipé.",
+    # An abandonment is invoiced pro rata of the hours attended (the convention's clause); the organisation may
+    # charge a dédit on the hours not attended, this many % of their price, on a separate line of the company's
+    # invoice (never the OPCO's nor an individual's): 0, none.
+    "BILLING_ABANDONMENT_DEDIT_PERCENT": 0,
     "BILLING_RECOVERY_INDEMNITY": (
         "Indemnité forfaitaire pour frais de recouvrement due en cas de retard de paiement : 40 € (articles L441-10 "
         "et D441-5 du Code de commerce)."),

@@ -61,3 +61,14 @@ def test_token_create_for_unknown_user(app):
     result = app.test_cli_runner().invoke(args=["token", "create", "ghost@test.example"])
     assert result.exit_code != 0
     assert "Aucun compte" in result.output
+
+
+def test_user_create_without_a_terminal_asks_for_password_stdin(app):
+    """The password prompt on a closed stdin (a script, ssh without -t) used to end in a bare "Aborted!"."""
+    result = app.test_cli_runner().invoke(args=["user", "create", "p@test.example", "--role", "trainer"], input="")
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines()[-1] == (
+        "Erreur : Aucun mot de passe lu : lancez la commande dans un terminal, ou donnez le mot de passe sur "
+        "l'entrée standard avec --password-stdin.")
+    assert "Aborted" not in result.output
+    assert db.session.scalar(select(User).where(User.email == "p@test.example")) is None

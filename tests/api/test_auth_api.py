@@ -165,8 +165,8 @@ def test_trainers_list(client, world, staff):
     assert response.status_code == 200
     assert response.get_json() == [
         {"id": world.pierre.id, "first_name": "Pierre", "last_name": "Formateur", "email": "formateur@test.example",
-         "phone": "", "competences": "", "is_external": False, "company_name": "", "company_siret": None,
-         "active": True},
+         "phone": "", "competences": "Juriste en commande publique, 12 ans d'expérience", "is_external": False,
+         "company_name": "", "company_siret": None, "active": True},
         {"id": world.paula.id, "first_name": "Paula", "last_name": "Formatrice", "email": "formateur2@test.example",
          "phone": "", "competences": "", "is_external": False, "company_name": "", "company_siret": None,
          "active": True},

@@ -7,7 +7,6 @@ Like every test, they run on SQLite and, with TEST_DATABASE_URL, on PostgreSQL."
 from __future__ import annotations
 
 import datetime as dt
-import http.client
 import json
 import threading
 from collections import Counter
@@ -23,6 +22,7 @@ from trainingmgr.sessions.services import change_status
 from trainingmgr.trainees.models import Trainee
 
 from tests.api.support import API, committed_count
+from tests.http_burst import Call, at_once
 
 CAPACITY = 8
 
@@ -75,41 +75,13 @@ def open_session(world, make_session):
 
 
 def fire(address, token: str, calls: list[tuple[str, str, dict | None]]) -> list[tuple[int, object]]:
-    """Send every (method, path, body) at once, one thread and one connection each, all released by one
-    barrier once connected. Returns the (status, decoded body) answers in the order of ``calls``."""
-    host, port = address
-    barrier = threading.Barrier(len(calls))
-    answers: list = [None] * len(calls)
-
-    def worker(index: int, method: str, path: str, body: dict | None) -> None:
-        connection = http.client.HTTPConnection(host, port, timeout=120)
-        try:
-            connection.connect()
-            payload = None if body is None else json.dumps(body).encode()
-            headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-            if payload is not None:
-                headers["Content-Type"] = "application/json"
-            barrier.wait(timeout=60)
-            connection.request(method, path, body=payload, headers=headers)
-            response = connection.getresponse()
-            raw = response.read().decode("utf-8", "replace")
-            try:
-                decoded = json.loads(raw)
-            except ValueError:
-                decoded = raw
-            answers[index] = (response.status, decoded)
-        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
-            answers[index] = (None, repr(exc))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, *call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=180)
-    assert not any(thread.is_alive() for thread in threads), "a request never finished"
-    return answers
+    """Send every (method, path, body) at once (tests/http_burst.py). Returns the (status, decoded body) answers
+    in the order of ``calls``."""
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+    burst = [Call(address, method, path, None if body is None else json.dumps(body).encode(),
+                  headers if body is None else {**headers, "Content-Type": "application/json"})
+             for method, path, body in calls]
+    return [(status, decoded) for status, _, decoded in at_once(burst)]
 
 
 def summary(answers) -> str:

@@ -27,7 +27,7 @@ from tests.api.support import (
 
 NO_TOKEN = "Connectez-vous ou fournissez un jeton d'accès valide."
 FORBIDDEN = "Vous n'avez pas accès à cette ressource."
-NO_REASON = "Indiquez le motif de l'annulation."
+NO_REASON = "Indiquez le motif de l'annulation (3 caractères au moins)."
 NOT_JSON = "Envoyez le corps de la requête en JSON (Content-Type: application/json)."
 ENROLMENT_KEYS = {"id", "session_id", "status", "status_label", "waitlist_position", "source", "trainee", "company",
                   "price_excl_vat", "vat_rate", "price_incl_vat", "positioning_decision", "created_at",
@@ -279,10 +279,8 @@ def test_trainee_already_on_the_waiting_list_is_409(client, world, open_dume, st
      {"trainee.accessibility_needs": ["Ce champ ne doit pas dépasser 20000 caractères."]}),
     ({"civility": "Dr"}, None, {"trainee.civility": ["Civilité inconnue : « Mme », « M. » ou rien."]}),
     ({"bpf_status": "retraite"}, None, {"trainee.bpf_status": ["Statut inconnu."]}),
-    ({}, {"siret": "44306184100022"},
-     {"company.siret": ["Ce SIRET n'est pas valide (clé de contrôle incorrecte)."]}),
     ({}, {"siret": "123"}, {"company.siret": ["Le SIRET doit comporter 14 chiffres."]}),
-    ({}, {"siret": "4430618410002A"}, {"company.siret": ["Le SIRET ne doit contenir que des chiffres."]}),
+    ({}, {"siret": "4430618410002A"}, {"company.siret": ["Le SIRET doit comporter 14 chiffres."]}),
     ({}, {"name": " "}, {"company.name": ["La raison sociale est obligatoire."]}),
     ({}, {"name": "x" * 201}, {"company.name": ["Ce champ ne doit pas dépasser 200 caractères."]}),
     ({}, {"postal_code": "31000-31999"}, {"company.postal_code": ["Ce champ ne doit pas dépasser 10 caractères."]}),
@@ -292,15 +290,24 @@ def test_trainee_already_on_the_waiting_list_is_409(client, world, open_dume, st
     ({}, {"is_public_buyer": True},
      {"company.siret": ["Un acheteur public est identifié par son SIRET dans Chorus Pro."]}),
     # Every problem at once, the trainee's and the company's.
-    ({"email": "faux", "last_name": ""}, {"siret": "44306184100022"},
+    ({"email": "faux", "last_name": ""}, {"siret": "123"},
      {"trainee.email": ["Cette adresse e-mail n'est pas valide."], "trainee.last_name": ["Le nom est obligatoire."],
-      "company.siret": ["Ce SIRET n'est pas valide (clé de contrôle incorrecte)."]}),
+      "company.siret": ["Le SIRET doit comporter 14 chiffres."]}),
 ])
 def test_enrol_refuses_invalid_trainee_or_company(client, world, dume, staff, trainee, company, fields):
+    """The schema of the request refuses them, with the services' messages."""
     body = {"trainee": {**LEA, **trainee}}
     if company is not None:
         body["company"] = {"name": "Mairie de Colomiers", **company}
-    assert_error(enrol(client, staff, dume.id, **body), 422, "validation_error", FIELDS_INVALID, fields)
+    assert_error(enrol(client, staff, dume.id, **body), 422, "validation_error", INVALID, fields)
+    _nothing_saved()
+
+
+def test_enrol_refuses_a_siret_whose_check_key_is_wrong(client, world, dume, staff):
+    """The check key is the one rule on a SIRET that the document cannot state: the service checks it."""
+    body = {"trainee": LEA, "company": {"name": "Mairie de Colomiers", "siret": "44306184100022"}}
+    assert_error(enrol(client, staff, dume.id, **body), 422, "validation_error", FIELDS_INVALID,
+                 {"company.siret": ["Ce SIRET n'est pas valide (clé de contrôle incorrecte)."]})
     _nothing_saved()
 
 
@@ -310,7 +317,7 @@ def test_enrol_needs_a_trainee(client, world, dume, staff, body):
     if body.get("trainee", 0) is None:
         assert_error(response, 422, "validation_error", INVALID, {"trainee": ["Ce champ ne peut pas être vide."]})
     else:
-        assert_error(response, 422, "validation_error", FIELDS_INVALID,
+        assert_error(response, 422, "validation_error", INVALID,
                      {"trainee": ["Indiquez le stagiaire (trainee_id ou trainee)."]})
     _nothing_saved()
 
@@ -513,8 +520,9 @@ def test_cancel_twice_is_409(client, world, full, staff):
     ({"reason": 12}, INVALID, {"reason": ["Texte attendu."]}),
     ({"reason": ["Malade"]}, INVALID, {"reason": ["Texte attendu."]}),
     ({"reason": "Malade", "notify": False}, INVALID, {"notify": ["Champ inconnu."]}),
-    ({"reason": ""}, NO_REASON, {"reason": [NO_REASON]}),
-    ({"reason": "  ab  "}, NO_REASON, {"reason": [NO_REASON]}),
+    ({"reason": ""}, INVALID, {"reason": [NO_REASON]}),
+    ({"reason": "  ab  "}, INVALID, {"reason": [NO_REASON]}),
+    ({"reason": "\n ab\t"}, INVALID, {"reason": [NO_REASON]}),
 ])
 def test_cancel_needs_a_reason(client, world, full, staff, body, message, fields):
     _, made = full
@@ -605,7 +613,7 @@ def test_trainees_search(client, world, staff, three_trainees, search, names):
 
 def test_trainees_search_refuses_a_long_or_nul_query(client, world, staff):
     assert_error(client.get(f"{API}/trainees", query_string={"search": "x" * 101}, headers=staff), 422,
-                 "validation_error", INVALID, {"search": ["Ne doit pas dépasser 100 caractères."]})
+                 "validation_error", INVALID, {"search": ["Ce champ ne doit pas dépasser 100 caractères."]})
     assert_error(client.get(f"{API}/trainees?search=a%00b", headers=staff), 400, "bad_request", NUL, {})
 
 

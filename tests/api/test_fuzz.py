@@ -6,11 +6,13 @@ repeat, through the WSGI application. No answer may be a 5xx; every answer must 
 documented content type, headers and body schema; input that breaks the schema must be refused with a 4xx, and
 an undocumented method gets a 405 that names the allowed ones.
 
-Left out on purpose: ``positive_data_acceptance`` (schema-valid input is still refused by business rules, with
-a documented 409/422: an unknown course, a slot that overlaps another...), and ``ignored_auth``,
-``use_after_free`` and ``ensure_resource_availability``, which schemathesis 4.32 cannot replay through a WSGI
-application (its replay passes ``max_redirects`` to werkzeug). Who may call what is tested in
-tests/api/test_auth_api.py."""
+Input that the document says is valid must be accepted (``positive_data_acceptance``, with the advisor's token):
+the document states every rule that a JSON schema can state, so such input is refused only by a rule on stored
+data, an answer that the operation documents (see POSITIVE_STATUSES and BUSINESS_RULES).
+
+Left out on purpose: ``ignored_auth``, ``use_after_free`` and ``ensure_resource_availability``, which
+schemathesis 4.32 cannot replay through a WSGI application (its replay passes ``max_redirects`` to werkzeug).
+Who may call what is tested in tests/api/test_auth_api.py."""
 from __future__ import annotations
 
 import datetime as dt
@@ -25,7 +27,7 @@ from schemathesis.engine import events, from_schema
 from trainingmgr.extensions import db
 from trainingmgr.sessions.services import change_status
 
-from tests.api.support import API, bearer
+from tests.api.support import API, INVALID, bearer
 from tests.api.test_openapi import OPERATIONS
 from tests.helpers import MONDAY
 
@@ -36,6 +38,58 @@ CHECKS = ("not_a_server_error", "status_code_conformance", "content_type_conform
           "response_headers_conformance", "response_schema_conformance", "negative_data_rejection",
           "unsupported_method")
 LABELS = {f"{method.upper()} {path}" for path, methods in OPERATIONS.items() for method in methods}
+
+# What may answer input that the document says is valid:
+POSITIVE_STATUSES = [
+    "2xx",
+    "404",  # the id in the path names no row: the fuzzer draws ids, the world holds three sessions
+    "409",  # a conflict with stored data: a trainer or a room taken, a trainee already enrolled, a status that
+            # the session cannot move to from its own
+]
+# ... and a 422 from a rule on stored data, on these operations only, naming only these fields ("": the rule is
+# about the session itself and names no field). The rules on the input alone are in the document.
+BUSINESS_RULES = {
+    "POST /api/v1/sessions": {
+        "course_id", "course_slug",  # a course of that id or slug, not archived, with a version in force
+        "format",  # a format the course offers
+        "location_id", "trainer_ids", "client_company_id",  # ids of rows in service (a room that suits the mode)
+        "capacity",  # at most the course's maximum and the room's places
+        "min_trainees",  # at most the capacity: two fields compared
+    },
+    "PATCH /api/v1/sessions/{session_id}": {
+        "format", "location_id", "trainer_ids", "client_company_id", "capacity", "min_trainees",  # as above
+        "status",  # what a stage needs: slots, trainers, rooms, a price, dates already reached
+        "",  # a session that can no longer change, or whose confirmed duration would
+    },
+    "POST /api/v1/sessions/{session_id}/slots": {
+        "start_time", "end_time",  # after the start, a morning ending by 14:00, no other slot of the session
+        "location_id", "trainer_id",  # rows in service that suit the session
+        "",  # as above
+    },
+    "DELETE /api/v1/slots/{slot_id}": {""},  # as above
+    "POST /api/v1/sessions/{session_id}/enrolments": {
+        "trainee_id", "company_id",  # ids of rows
+        "company.siret",  # the check key of a SIRET (its 14 digits are in the document)
+        "",  # a session that takes no enrolment
+    },
+    "POST /api/v1/sessions/{session_id}/documents": {
+        "enrolment_id",  # an enrolment of that id, in this session
+        "company_id",  # a company of that id
+        "data",  # the mentions that a convention or a contract may not print empty (a trainer's qualifications)
+    },
+}
+
+
+@schemathesis.check
+def business_rule_refusals_only(ctx, response, case):
+    """A 422 to valid input comes from a rule of BUSINESS_RULES, never from the schema of the request."""
+    if case.meta is None or not case.meta.generation.mode.is_positive or response.status_code != 422:
+        return None
+    error = response.json()["error"]
+    allowed = BUSINESS_RULES.get(case.operation.label, set())
+    if error["message"] == INVALID or not set(error["fields"] or {""}) <= allowed:
+        raise AssertionError(f"Données valides refusées hors des règles métier : {error}")
+    return None
 
 
 @pytest.fixture
@@ -49,18 +103,33 @@ def fuzz_data(world, make_session, tokens):
     return tokens
 
 
-def fuzz(app, headers: dict | None = None) -> tuple[list[str], Counter]:
-    """Run schemathesis over the whole document; returns the failures, readable, and the scenarios per operation."""
+def fuzz(app, headers: dict | None = None, *, positive: bool = False) -> tuple[list[str], Counter]:
+    """Run schemathesis over the whole document; returns the failures, readable, and the scenarios per operation.
+    ``positive``: valid input only, which must be accepted."""
+    checks = {"enabled": False, **{name: {"enabled": True} for name in CHECKS}}
+    generation = {"max-examples": MAX_EXAMPLES, "deterministic": True, "database": "none"}
+    operations = []
+    if positive:
+        generation["mode"] = "positive"
+        checks = {"enabled": False, "not_a_server_error": {"enabled": True},
+                  "positive_data_acceptance": {"enabled": True, "expected-statuses": POSITIVE_STATUSES},
+                  "business_rule_refusals_only": {"enabled": True}}
+        operations = [{"include-name": label, "checks": {
+            "positive_data_acceptance": {"expected-statuses": [*POSITIVE_STATUSES, "422"]}}}
+            for label in BUSINESS_RULES]
     config = SchemathesisConfig.from_dict({
         "seed": SEED,
-        "generation": {"max-examples": MAX_EXAMPLES, "deterministic": True, "database": "none"},
-        "checks": {"enabled": False, **{name: {"enabled": True} for name in CHECKS}},
+        "generation": generation,
+        "checks": checks,
+        "operations": operations,
         # Chains of calls (an id a POST answered, used by the next call) are the slowest: fewer of them.
         "phases": {"stateful": {"generation": {"max-examples": STATEFUL_EXAMPLES}}},
     })
     schema = schemathesis.openapi.from_wsgi(f"{API}/openapi.json", app, config=config)
     if headers:
         schema.config.update(headers=headers)
+    if positive:
+        schema.hook("filter_query").apply_to(method="GET", path="/api/v1/sessions")(_from_before_to)
     failures, scenarios = [], Counter()
     for event in from_schema(schema).execute():
         if isinstance(event, events.ScenarioFinished):
@@ -84,6 +153,13 @@ def fuzz(app, headers: dict | None = None) -> tuple[list[str], Counter]:
     return failures, scenarios
 
 
+def _from_before_to(ctx, query) -> bool:
+    """The document says that « from » comes before « to » (a JSON schema cannot compare two values): valid
+    input keeps to it."""
+    query = query or {}
+    return not (query.get("from") and query.get("to") and query["from"] > query["to"])
+
+
 def assert_clean(failures: list[str], scenarios: Counter) -> None:
     assert not failures, f"{len(failures)} échec(s) :\n\n" + "\n\n".join(failures[:20])
     assert LABELS <= set(scenarios), sorted(LABELS - set(scenarios))  # every operation was exercised
@@ -100,6 +176,11 @@ def test_fuzz_with_a_trainer_token(app, fuzz_data):
 
 def test_fuzz_without_a_token(app, fuzz_data):
     assert_clean(*fuzz(app))
+
+
+def test_valid_input_is_accepted(app, fuzz_data):
+    """No 4xx to input that the document says is valid, but for the documented rules on stored data."""
+    assert_clean(*fuzz(app, bearer(fuzz_data["advisor"]), positive=True))
 
 
 def test_a_405_names_the_allowed_methods(client):

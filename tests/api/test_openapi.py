@@ -1,9 +1,17 @@
 """The OpenAPI document generated from the code: served, version 3, and true to the API."""
 from __future__ import annotations
 
+import datetime as dt
+import re
+
 import pytest
 
-from tests.api.support import API
+from trainingmgr.companies.models import OPCOS
+from trainingmgr.extensions import db
+from trainingmgr.sessions.services import change_status
+
+from tests.api.support import API, INVALID, NUL, assert_error
+from tests.helpers import MONDAY
 
 ADVISOR_ONLY = {
     ("/api/v1/sessions", "post"), ("/api/v1/sessions/{session_id}", "patch"),
@@ -15,6 +23,8 @@ ADVISOR_ONLY = {
     ("/api/v1/bpf/{year}", "get"),
     ("/api/v1/invoices", "get"), ("/api/v1/invoices/{invoice_id}", "get"),
     ("/api/v1/invoices/{invoice_id}/files/{kind}", "get"),
+    ("/api/v1/sessions/{session_id}/documents", "get"), ("/api/v1/sessions/{session_id}/documents", "post"),
+    ("/api/v1/documents/{document_id}", "get"), ("/api/v1/documents/{document_id}/files/{kind}", "get"),
 }
 OPERATIONS = {
     "/api/v1/courses": {"get"},
@@ -35,8 +45,12 @@ OPERATIONS = {
     "/api/v1/invoices": {"get"},
     "/api/v1/invoices/{invoice_id}": {"get"},
     "/api/v1/invoices/{invoice_id}/files/{kind}": {"get"},
+    "/api/v1/sessions/{session_id}/documents": {"get", "post"},
+    "/api/v1/documents/{document_id}": {"get"},
+    "/api/v1/documents/{document_id}/files/{kind}": {"get"},
 }
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+NO_NUL = r"^[^\x00]*$"
 
 
 @pytest.fixture
@@ -108,6 +122,10 @@ def test_error_answers_are_documented_with_the_envelope(spec):
         ("/api/v1/invoices", "get"): {"200", "401", "403", "422"},
         ("/api/v1/invoices/{invoice_id}", "get"): {"200", "401", "403", "404"},
         ("/api/v1/invoices/{invoice_id}/files/{kind}", "get"): {"200", "401", "403", "404"},
+        ("/api/v1/sessions/{session_id}/documents", "get"): {"200", "401", "403", "404"},
+        ("/api/v1/sessions/{session_id}/documents", "post"): {"201", "401", "403", "404", "409", "415", "422"},
+        ("/api/v1/documents/{document_id}", "get"): {"200", "401", "403", "404"},
+        ("/api/v1/documents/{document_id}/files/{kind}", "get"): {"200", "401", "403", "404", "409"},
     }
     for (path, method), codes in expected.items():
         responses = spec["paths"][path][method]["responses"]
@@ -186,11 +204,11 @@ def test_enrolment_bodies_and_answers_are_documented(spec):
     assert set(trainee["properties"]) == {"civility", "first_name", "last_name", "email", "phone", "job_title",
                                           "bpf_status", "accessibility_needs"}
     assert sorted(trainee["required"]) == ["email", "first_name", "last_name"]
-    assert trainee["properties"]["bpf_status"]["enum"] == ["employee", "job_seeker", "self_employed", "individual",
-                                                           "other"]
+    assert trainee["properties"]["bpf_status"]["enum"] == ["", "employee", "job_seeker", "self_employed",
+                                                           "individual", "other", None]
     assert {"name", "siret", "naf_code", "opco", "headcount_band", "is_public_buyer"} <= set(company["properties"])
     assert company["required"] == ["name"]
-    assert len(company["properties"]["opco"]["enum"]) == 11
+    assert company["properties"]["opco"]["enum"] == ["", *OPCOS, None]
     cancel = body_schema("/api/v1/enrolments/{enrolment_id}/cancel")
     assert (set(cancel["properties"]), cancel["required"]) == ({"reason"}, ["reason"])
     for schema in (create, trainee, company, cancel):
@@ -211,8 +229,8 @@ def test_enrolment_bodies_and_answers_are_documented(spec):
     assert listing["content"]["application/json"]["schema"] == {
         "type": "array", "items": {"$ref": "#/components/schemas/Enrolment"}}
     search = spec["paths"]["/api/v1/trainees"]["get"]["parameters"]
-    assert [(p["name"], p["in"], p["schema"]) for p in search] == [("search", "query", {"type": "string",
-                                                                                         "maxLength": 100})]
+    assert [(p["name"], p["in"], p["schema"]) for p in search] == [("search", "query", {
+        "type": "string", "maxLength": 100, "pattern": NO_NUL})]
 
 
 def test_ids_in_bodies_are_bounded_like_the_database(spec):
@@ -224,3 +242,199 @@ def test_ids_in_bodies_are_bounded_like_the_database(spec):
 def test_openapi_document_needs_no_token_but_refuses_a_bad_one(client, app):
     assert client.get(f"{API}/openapi.json").status_code == 200
     assert client.get(f"{API}/openapi.json", headers={"Authorization": "Bearer faux"}).status_code == 401
+
+
+# --------------------------------------------------------------------------- the rules of the input
+
+
+def _schema(spec, name: str) -> dict:
+    return spec["components"]["schemas"][name]
+
+
+def _matches(pattern: str, text: str) -> bool:
+    """As a JSON schema reads a pattern: a search, ``$`` at the very end."""
+    return re.search(pattern.replace("$", r"\Z"), text, re.ASCII) is not None
+
+
+def _request_strings(spec):
+    """Every text value of a request that the document describes: (where, schema). The rules between the fields of
+    an object (its own anyOf, oneOf) add to the fields' schemas and are left out."""
+    def walk(where, schema):
+        if "$ref" in schema:
+            yield from walk(where, spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]])
+            return
+        if "properties" not in schema:
+            for key in ("allOf", "anyOf", "oneOf"):
+                for branch in schema.get(key, ()):
+                    yield from walk(where, branch)
+        if schema.get("type") == "string":
+            yield where, schema
+        for name, prop in schema.get("properties", {}).items():
+            yield from walk(f"{where}.{name}", prop)
+        if "items" in schema:
+            yield from walk(f"{where}[]", schema["items"])
+
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method not in HTTP_METHODS:
+                continue
+            parameters = {(p["in"], p["name"]): p for p in item.get("parameters", [])}
+            parameters.update({(p["in"], p["name"]): p for p in operation.get("parameters", [])})
+            for (place, name), parameter in parameters.items():
+                yield from walk(f"{method} {path} {place} {name}", parameter["schema"])
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+            if body:
+                yield from walk(f"{method} {path} body", body["schema"])
+
+
+def test_request_text_never_holds_a_nul_character(spec):
+    """The API refuses a NUL character anywhere in a request (400): every text value says so, by its pattern, or
+    a list of values or a date that cannot hold one."""
+    strings = list(_request_strings(spec))
+    assert len(strings) > 30
+    for where, schema in strings:
+        if "enum" in schema or (schema.get("format") == "date" and "pattern" not in schema):
+            continue
+        assert "pattern" in schema, where
+        assert not _matches(schema["pattern"], "Mal\x00ade"), where
+
+
+def test_capacity_and_minimum_are_bounded(spec):
+    for name in ("SessionCreate", "SessionPatch"):
+        properties = _schema(spec, name)["properties"]
+        for field in ("capacity", "min_trainees"):
+            assert (properties[field]["minimum"], properties[field]["maximum"]) == (1, 1000), (name, field)
+        assert "salle" in properties["capacity"]["description"]
+        assert "capacité" in properties["min_trainees"]["description"]
+        for field in ("price_per_trainee", "intra_price"):
+            price = properties[field]
+            assert (price["minimum"], price["maximum"], price["multipleOf"]) == (0, 9999999, 0.01), (name, field)
+
+
+def test_times_are_hh_mm_and_days_within_2000_to_2100(spec):
+    slot = _schema(spec, "SlotCreate")["properties"]
+    for field in ("start_time", "end_time"):
+        pattern = slot[field]["pattern"]
+        assert all(_matches(pattern, time) for time in ("00:00", "09:30", "23:59"))
+        assert not any(_matches(pattern, time) for time in ("9:30", "24:00", "09:60", "09:30:00", "09h30", ""))
+    for day in (slot["date"], _schema(spec, "SessionCreate")["properties"]["start_date"]):
+        assert day["format"] == "date"
+        assert _matches(day["pattern"], "2000-01-01") and _matches(day["pattern"], "2100-12-31")
+        assert not _matches(day["pattern"], "1999-12-31") and not _matches(day["pattern"], "2101-01-01")
+
+
+def test_reasons_have_three_characters(spec):
+    reason = _schema(spec, "EnrolmentCancel")["properties"]["reason"]
+    patch = _schema(spec, "SessionPatch")
+    for pattern in (reason["pattern"], patch["properties"]["cancel_reason"]["pattern"]):
+        assert _matches(pattern, "Malade") and _matches(pattern, " a b ")
+        assert not any(_matches(pattern, text) for text in ("", "   ", " ab ", "\n ab\t"))
+    # A cancellation needs its reason: any other status, or a cancel_reason.
+    assert patch["anyOf"] == [
+        {"properties": {"status": {"enum": ["draft", "open", "confirmed", "in_progress", "completed", "closed"]}}},
+        {"required": ["cancel_reason"]}]
+
+
+def test_rules_between_fields_are_stated(spec):
+    enrolment = _schema(spec, "EnrolmentCreate")
+    assert enrolment["oneOf"] == [{"required": ["trainee_id"]}, {"required": ["trainee"]}]
+    assert enrolment["not"] == {"required": ["company_id", "company"], "properties": {
+        "company_id": {"type": "integer"}, "company": {"type": "object"}}}
+    # A company left out is null, not any object.
+    assert enrolment["properties"]["company"]["anyOf"][1] == {"type": "object", "nullable": True, "enum": [None]}
+    assert _schema(spec, "SessionCreate")["anyOf"] == [{"required": ["course_id"]}, {"required": ["course_slug"]}]
+    company = _schema(spec, "CompanyInput")
+    assert company["anyOf"] == [{"properties": {"is_public_buyer": {"enum": [False]}}}, {
+        "required": ["siret"], "properties": {"siret": {"type": "string", "minLength": 14}}}]
+    assert _matches(company["properties"]["siret"]["pattern"], "44306184100021")
+    assert _matches(company["properties"]["siret"]["pattern"], "443 061 841 00021")
+    assert not _matches(company["properties"]["siret"]["pattern"], "4430618410002A")
+    # « from » before « to » cannot be stated by a JSON schema: the parameters say it.
+    parameters = {p["name"]: p for p in spec["paths"]["/api/v1/sessions"]["get"]["parameters"]}
+    assert "« to »" in parameters["from"]["description"] and "« from »" in parameters["to"]["description"]
+
+
+def test_names_and_addresses_are_stated(spec):
+    trainee = _schema(spec, "TraineeInput")["properties"]
+    for field in ("first_name", "last_name"):
+        assert trainee[field]["maxLength"] == 80
+        assert not _matches(trainee[field]["pattern"], " ") and _matches(trainee[field]["pattern"], " Léa ")
+    assert (trainee["email"]["format"], trainee["email"]["maxLength"]) == ("email", 254)
+    assert _matches(trainee["email"]["pattern"], "lea@exemple.fr")
+    assert not _matches(trainee["email"]["pattern"], "lea@exemple.TEST")
+    assert _schema(spec, "CompanyInput")["properties"]["name"]["maxLength"] == 200
+
+
+def test_path_parameters_are_bounded(spec):
+    year = spec["paths"]["/api/v1/bpf/{year}"]["get"]["parameters"]
+    assert year == [{"in": "path", "name": "year", "required": True,
+                     "schema": {"type": "integer", "minimum": 2000, "maximum": 2100}}]
+    slug = spec["paths"]["/api/v1/courses/{slug}"]["get"]["parameters"]
+    assert slug == [{"in": "path", "name": "slug", "required": True,
+                     "schema": {"type": "string", "minLength": 1, "pattern": NO_NUL}}]
+
+
+# The API refuses what the document refuses: 422 from the schema of the request, with a French message.
+
+NO_REASON = "Indiquez le motif de l'annulation (3 caractères au moins)."
+LEA = {"first_name": "Léa", "last_name": "Martin", "email": "lea.martin@exemple.fr"}
+
+
+@pytest.fixture
+def open_session(world, make_session):
+    session = make_session(course=world.dume, start=MONDAY + dt.timedelta(weeks=3))
+    change_status(session, "open", world.users["advisor"])
+    db.session.commit()
+    return session
+
+
+@pytest.mark.parametrize("method, path, body, fields", [
+    ("post", "/sessions", {"course_slug": "chorus-pro", "capacity": 0},
+     {"capacity": ["La capacité doit être un nombre entier compris entre 1 et 1000."]}),
+    ("post", "/sessions", {"course_slug": "chorus-pro", "min_trainees": 1001},
+     {"min_trainees": ["Le nombre minimum de stagiaires doit être un nombre entier compris entre 1 et 1000."]}),
+    ("post", "/sessions", {"course_slug": "chorus-pro", "price_per_trainee": 600.001},
+     {"price_per_trainee": ["Le prix par stagiaire : deux décimales au plus."]}),
+    ("post", "/sessions", {"capacity": 5}, {"course_id": ["Choisissez la formation (course_id ou course_slug)."]}),
+    ("post", "/sessions", {"course_slug": " "}, {"course_slug": ["Indiquez le slug de la formation."]}),
+    ("post", "/sessions", {"course_slug": "chorus-pro", "start_date": "1999-12-31"},
+     {"start_date": ["L'année doit être comprise entre 2000 et 2100."]}),
+    ("post", "/sessions/{session}/slots", {"date": "2031-03-04", "start_time": "9:00", "end_time": "12:00:00"},
+     {"start_time": ["Heure invalide (format HH:MM)."], "end_time": ["Heure invalide (format HH:MM)."]}),
+    ("patch", "/sessions/{session}", {"status": "cancelled"}, {"cancel_reason": [NO_REASON]}),
+    ("patch", "/sessions/{session}", {"status": "cancelled", "cancel_reason": " ok "},
+     {"cancel_reason": [NO_REASON]}),
+    ("post", "/sessions/{session}/enrolments", {}, {"trainee": ["Indiquez le stagiaire (trainee_id ou trainee)."]}),
+    ("post", "/sessions/{session}/enrolments", {"trainee_id": 1, "trainee": LEA},
+     {"trainee": ["Indiquez trainee_id ou trainee, pas les deux."]}),
+    ("post", "/sessions/{session}/enrolments", {"trainee": {**LEA, "first_name": "  "}},
+     {"trainee.first_name": ["Le prénom est obligatoire."]}),
+    ("post", "/sessions/{session}/enrolments", {"trainee": {**LEA, "email": "lea@exemple.test"}},
+     {"trainee.email": ["Cette adresse e-mail n'est pas valide."]}),
+    ("post", "/sessions/{session}/enrolments", {"trainee": LEA, "company": {"name": "Mairie", "is_public_buyer": True}},
+     {"company.siret": ["Un acheteur public est identifié par son SIRET dans Chorus Pro."]}),
+    ("post", "/sessions/{session}/enrolments", {"trainee": LEA, "company": {"name": "Mairie", "naf_code": "84"}},
+     {"company.naf_code": ["Le code NAF s'écrit comme 7111Z ou 71.11Z."]}),
+    ("post", "/enrolments/{enrolment}/cancel", {"reason": "  ab "}, {"reason": [NO_REASON]}),
+])
+def test_the_api_refuses_what_the_document_refuses(client, world, staff, open_session, method, path, body, fields):
+    enrolment = client.post(f"{API}/sessions/{open_session.id}/enrolments", json={"trainee": LEA}, headers=staff)
+    assert enrolment.status_code == 201, enrolment.get_data(as_text=True)
+    url = API + path.format(session=open_session.id, enrolment=enrolment.get_json()["id"])
+    response = getattr(client, method)(url, json=body, headers=staff)
+    assert_error(response, 422, "validation_error", INVALID, fields)
+
+
+def test_the_api_refuses_from_after_to(client, world, staff):
+    message = "La date « from » doit précéder la date « to »."
+    response = client.get(f"{API}/sessions", query_string={"from": "2031-03-04", "to": "2031-03-03"})
+    assert_error(response, 422, "validation_error", message, {"from": [message]})
+    assert client.get(f"{API}/sessions", query_string={"from": "2031-03-03", "to": "2031-03-03"}).status_code == 200
+
+
+def test_the_api_refuses_a_nul_character_with_a_400(client, world, staff):
+    """The document's NUL-refusing patterns: the API answers 400 before any schema reads the request."""
+    assert_error(client.get(f"{API}/courses/chorus%00pro"), 400, "bad_request", NUL, {})
+    assert_error(client.get(f"{API}/sessions?course=a%00b"), 400, "bad_request", NUL, {})
+    response = client.post(f"{API}/sessions", json={"course_slug": "chorus-pro", "notes": "a\x00b"}, headers=staff)
+    assert_error(response, 400, "bad_request", NUL, {})

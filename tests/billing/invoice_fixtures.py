@@ -90,8 +90,14 @@ def invoices_of(session) -> list[Invoice]:
     return list(db.session.scalars(select(Invoice).where(Invoice.session_id == session.id).order_by(Invoice.id)))
 
 
+# An OPCO's SIREN as the advisor types it on its first draft (a valid number for the tests).
+OPCO_SIREN = "851296632"
+
+
 def fill_buyer(invoice: Invoice, **extra) -> None:
-    """A buyer address (an OPCO's or a trainee's is typed on the draft)."""
+    """A buyer address (an OPCO's or a trainee's is typed on the draft), and an OPCO's SIREN."""
+    if invoice.payer_kind == "opco":
+        invoice.buyer_siret = extra.pop("buyer_siret", invoice.buyer_siret or OPCO_SIREN)
     invoice.buyer_address = extra.pop("address", invoice.buyer_address or "1 rue du Client")
     invoice.buyer_postal_code = extra.pop("postal_code", invoice.buyer_postal_code or "31000")
     invoice.buyer_city = extra.pop("city", invoice.buyer_city or "Toulouse")

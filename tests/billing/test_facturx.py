@@ -490,6 +490,7 @@ def test_issuing_stores_the_factur_x_xml_of_the_invoice_and_of_its_credit_note(d
     opco = db.session.scalars(db.select(Invoice).where(Invoice.session_id == demo.chorus.id,
                                                        Invoice.payer_kind == "opco")).one()
     opco.buyer_address, opco.buyer_postal_code, opco.buyer_city = "10 rue de l'OPCO", "75008", "Paris"
+    opco.buyer_siret = "851296632"  # the OPCO's SIREN, typed by the advisor: a mandatory mention
     service.issue_invoice(opco, demo.advisor)
     db.session.commit()
 
@@ -505,6 +506,9 @@ def test_issuing_stores_the_factur_x_xml_of_the_invoice_and_of_its_credit_note(d
     assert one(tree, "//ram:ContractReferencedDocument/ram:IssuerAssignedID") == "EP-2026-004217"
     assert one(tree, "//ram:SellerTradeParty/ram:GlobalID[@schemeID='0009']") == "81234567600017"
     assert one(tree, "//ram:BuyerTradeParty/ram:Name") == opco.buyer_name
+    # BT-47, the OPCO's legal registration (its SIREN), and BT-49 its electronic address.
+    assert one(tree, "//ram:BuyerTradeParty/ram:SpecifiedLegalOrganization/ram:ID[@schemeID='0002']") == "851296632"
+    assert one(tree, "//ram:BuyerTradeParty/ram:URIUniversalCommunication/ram:URIID[@schemeID='0225']") == "851296632"
     assert one(tree, "//ram:ApplicableHeaderTradeSettlement/ram:ApplicableTradeTax/ram:ExemptionReason") == EXEMPTION
     notes = {one(n, "ram:SubjectCode"): one(n, "ram:Content")
              for n in tree.xpath("//rsm:ExchangedDocument/ram:IncludedNote", namespaces=NS)}

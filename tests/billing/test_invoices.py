@@ -123,7 +123,8 @@ def test_a_draft_line_of_an_enrolment_no_longer_due_is_pointed_out(garonne):
 
 def test_opco_billed_per_hour_attended_capped_at_the_agreement_and_absences(inter):
     """Hours basis: hours × rate, capped at the agreement. Flat basis: an abandon pays the hours attended, a
-    no-show nothing (the company pays the rest). Cancelled and pending enrolments are not invoiced."""
+    no-show nothing (the company pays the rest; after an abandon, the rest of the price due for the hours
+    attended). Cancelled and pending enrolments are not invoiced."""
     session, company = inter.session, inter.world.company
     capped = enrol_with(session, 1, [agreed("600.00", "H-1")], company)
     per_hour = enrol_with(session, 2, [agreed("600.00", "H-2"), {"kind": "company", "amount": "0"}], company)
@@ -150,7 +151,8 @@ def test_opco_billed_per_hour_attended_capped_at_the_agreement_and_absences(inte
     assert opco["F-3"].total_incl_vat == D("200.00")  # 400 € agreed × 4 h / 8 h
     [company_invoice] = [p for p in plan.invoices if p.payer_kind == "company"]
     rest = {line.enrolment_id: line.total_excl_vat for line in company_invoice.lines}
-    assert rest == {per_hour.id: D("300.00"), abandon.id: D("400.00"), no_show.id: D("600.00")}
+    # The abandon: 600 € × 4 h / 8 h = 300 € due, 200 € of it by the OPCO.
+    assert rest == {per_hour.id: D("300.00"), abandon.id: D("100.00"), no_show.id: D("600.00")}
     assert cancelled.id not in rest and capped.id not in rest
     assert any("absent" in line.description for line in company_invoice.lines)
 
@@ -379,6 +381,7 @@ def test_issue_lists_every_missing_mention_and_takes_no_number(web):
     assert response.status_code == 422
     body = page(response)
     assert "Adresse du client incomplète" in body and "déclaration d'activité" in body
+    assert "SIREN de l'OPCO facturé (OPCO EP) manquant" in body
     assert sequence() == 0
     db.session.expire_all()
     invoice = db.session.get(Invoice, invoice.id)

@@ -460,7 +460,8 @@ def test_a_chorus_pro_session_shows_the_whole_cycle_invoices_and_complaint(demo)
     assert [(i.payer_kind, i.buyer_name, i.total_incl_vat) for i in invoices] == [
         ("opco", "OPCO EP", Decimal("840.00")),  # 2 × 420 € agreed, under subrogation, one OPCO EP file
         ("company", "Atelier d'architecture Garonne", Decimal("360.00")),  # the company's share: 2 × 180 €
-        ("company", "Bureau d'études Occitanie Structures", Decimal("600.00")),
+        # Nadia left at noon: 3.5 h of 7 attended, billed pro rata (the convention's abandonment clause)
+        ("company", "Bureau d'études Occitanie Structures", Decimal("300.00")),
     ]
     assert all(i.status == "issued" and i.docx_file_id and i.xml_file_id for i in invoices)
     (complaint,) = db.session.scalars(select(QualityRequest).where(QualityRequest.session_id == past.id))

@@ -45,3 +45,11 @@ def make_template(*paragraphs: str) -> bytes:
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()
+
+
+def shown(name: str) -> str:
+    """A template paragraph showing a variable (a name inside a list, in a loop over the list)."""
+    if "[]." in name:
+        items, field = name.split("[].", 1)
+        return f"{{% for item in {items} %}}{{{{ item.{field} }}}} {{% endfor %}}"
+    return f"{{{{ {name} }}}}"

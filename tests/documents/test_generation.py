@@ -49,10 +49,12 @@ def _generate_all(d, session, pdf=False) -> dict[str, list[GeneratedDocument]]:
 
 
 def _resolve(context: dict, name: str):
+    """The value of a dotted name; for a name inside a list ("course.programme[].title"), the list of its values."""
+    head, _, rest = name.partition("[].")
     value = context
-    for key in name.split("."):
+    for key in head.split("."):
         value = value[key]
-    return value
+    return [_resolve(item, rest) for item in value] if rest else value
 
 
 def _clean(body: str) -> None:
@@ -328,13 +330,15 @@ def test_the_trainee_downloads_their_own_documents(delivered, client):
     sarah, paul = d.enrolments["Sarah"], d.enrolments["Paul"]
     mine = services.generate("certificate", d.dume, d.advisor, enrolment=sarah, pdf=False)
     theirs = services.generate("certificate", d.dume, d.advisor, enrolment=paul, pdf=False)
-    programme = services.generate("programme", d.dume, d.advisor, pdf=False)
+    programme = services.generate("programme", d.dume, d.advisor, pdf=False)  # her session's: hers too
+    elsewhere = services.generate("programme", d.chorus, d.advisor, pdf=False)
     db.session.commit()
     home = f"/t/{trainee_token(sarah)}"
     body = page(client.get(home))
-    assert "Mes documents" in body and "Certificat de réalisation" in body
-    response = client.get(f"{home}/documents/{mine.id}.docx")
-    assert response.status_code == 200 and response.data == services.read_file(mine, "docx")
-    for other in (theirs, programme):
+    assert "Mes documents" in body and "Certificat de réalisation" in body and "Programme de formation" in body
+    for own in (mine, programme):
+        response = client.get(f"{home}/documents/{own.id}.docx")
+        assert response.status_code == 200 and response.data == services.read_file(own, "docx")
+    for other in (theirs, elsewhere):
         assert client.get(f"{home}/documents/{other.id}.docx").status_code == 404
     assert client.get(f"{home}/documents/{mine.id}.pdf").status_code == 404  # no PDF made in the tests

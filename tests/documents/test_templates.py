@@ -12,14 +12,13 @@ from trainingmgr.documents.catalogue import DOC_TYPES, mandatory_of
 from trainingmgr.documents.models import DocumentTemplate
 from trainingmgr.extensions import db
 
-from tests.documents.support import docx_text, make_template
+from tests.documents.support import docx_text, make_template, shown
 from tests.helpers import page
 
 
 def convention_template(*extra: str) -> bytes:
-    """A minimal convention template holding every mandatory variable, plus ``extra`` paragraphs."""
-    lines = [f"{name} : {{{{ {name} }}}}" for name in mandatory_of("convention") if "[]" not in name]
-    return make_template("Convention", *lines, *extra)
+    """A minimal convention template showing every mandatory mention, plus ``extra`` paragraphs."""
+    return make_template("Convention", *map(shown, mandatory_of("convention")), *extra)
 
 
 def upload(client, doc_type: str, data: bytes, filename: str = "modele.docx", comment: str = ""):
@@ -58,9 +57,9 @@ def test_a_missing_mandatory_variable_is_reported(admin_web, demo):
     response = upload(admin_web, "convention", data)
     assert response.status_code == 422
     body = page(response)
-    assert "Variable obligatoire absente : « org.nda »" in body
-    assert "Variable obligatoire absente : « price.vat_mention »" in body
-    assert body.count("Variable obligatoire absente") == len(mandatory_of("convention")) - 3
+    assert "Mention obligatoire absente : Numéro de déclaration d'activité (« org.nda »)" in body
+    assert "Mention obligatoire absente : Mention de TVA ou d'exonération (« price.vat_mention »)" in body
+    assert body.count("Mention obligatoire absente") == len(mandatory_of("convention")) - 3
 
 
 @pytest.mark.parametrize("attack", [

@@ -1,6 +1,6 @@
 """Convocations: the job "convocation:<id>" is due at confirmation, or at J−7 09:00 Paris before the first slot
-when that is later (CONVOCATION_DAYS_BEFORE); running it queues the convocation with a .ics to the trainee and
-the employer's HR contact, dates it and records it; a cancelled enrolment's job sends nothing."""
+when that is later (CONVOCATION_DAYS_BEFORE); running it queues the convocation with its documents and a .ics to
+the trainee and the employer's HR contact, dates it and records it; a cancelled enrolment's job sends nothing."""
 from __future__ import annotations
 
 import datetime as dt
@@ -98,9 +98,11 @@ def test_running_the_job_sends_the_convocation_to_the_trainee_and_the_hr_contact
     assert [m.recipient for m in messages] == ["p01@exemple.fr", "rh@dupont.example"]
     for message in messages:
         assert message.subject.startswith("Convocation – Marchés publics : DUME et Chorus Pro")
-        assert [(a.filename, a.content_type) for a in message.attachments] == [
-            (f"convocation-session-{dume_session.id}.ics", "text/calendar")]
-        ics = message.attachments[0].data.decode()
+        # The convocation, the programme, the règlement intérieur (test_convocation_pack.py), then the .ics.
+        assert [a.filename.split("-")[0] for a in message.attachments[:3]] == ["CONVOC", "PROG", "RI"]
+        assert (message.attachments[3].filename, message.attachments[3].content_type) == (
+            f"convocation-session-{dume_session.id}.ics", "text/calendar")
+        ics = message.attachments[3].data.decode()
         assert "BEGIN:VCALENDAR" in ics and ics.count("BEGIN:VEVENT") == len(dume_session.slots)
     assert "Vous êtes convoqué(e)" in messages[0].body_text
     assert "/t/" in messages[0].body_text  # the trainee's personal link

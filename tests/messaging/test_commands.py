@@ -7,18 +7,27 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import time
+import uuid
 from pathlib import Path
+from queue import Empty, Queue
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 
+from trainingmgr.config import normalise_database_url
 from trainingmgr.core.timeutil import utcnow
 from trainingmgr.extensions import db
 from trainingmgr.messaging import services
 from trainingmgr.messaging.models import Job, OutboxMessage
 from trainingmgr.messaging.services import queue_email, schedule_job
 
+from tests.cli_support import FLASK, flask_env, run_flask
+
 ROOT = Path(__file__).resolve().parents[2]
+PASSWORD = "motdepasse-tres-secret"
 
 
 def statuses() -> list[str]:
@@ -102,9 +111,103 @@ def test_worker_survives_a_crashing_pass(app, queue, invoke, smtp_server, monkey
 
     monkeypatch.setattr(services, "tick", broken)
     result = invoke("worker", "--once")
-    assert result.exit_code == 0
+    assert result.exit_code == 1  # one pass that failed: the script or cron that ran it is told, as with `tick`
     assert "Passage interrompu : RuntimeError : tout casse" in result.output
     assert "Worker arrêté." in result.output
+
+
+def test_worker_once_exits_1_when_the_pass_reports_errors(app, queue, invoke, smtp_server, monkeypatch):
+    queue()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("base indisponible")
+
+    monkeypatch.setattr(services, "run_due_jobs", broken)
+    result = invoke("worker", "--once")
+    assert result.exit_code == 1
+    assert "Erreur : tâches : RuntimeError : base indisponible" in result.output
+    assert "1 e-mail(s) envoyé(s)" in result.output and "Worker arrêté." in result.output
+
+
+@pytest.fixture(params=["postgresql-refused", "postgresql-no-such-database", "sqlite-no-such-folder"])
+def unreachable_database(request, tmp_path):
+    """A DATABASE_URL the worker cannot connect to, and what the error line must name."""
+    if request.param == "postgresql-refused":  # nothing listens on port 1; the password must not be shown
+        return f"postgresql://trainingmgr:{PASSWORD}@127.0.0.1:1/trainingmgr", "Connection refused"
+    if request.param == "postgresql-no-such-database":
+        if not os.environ.get("TEST_DATABASE_URL"):
+            pytest.skip("TEST_DATABASE_URL is not set")
+        server = make_url(normalise_database_url(os.environ["TEST_DATABASE_URL"]))
+        name = f"trainingmgr_absente_{uuid.uuid4().hex[:8]}"
+        return server.set(database=name).render_as_string(hide_password=False), f'database "{name}" does not exist'
+    return f"sqlite:///{tmp_path / 'absent' / 'trainingmgr.db'}", "unable to open database file"
+
+
+def test_worker_once_with_an_unreachable_database_says_so_and_exits_1(unreachable_database, tmp_path):
+    """`flask --app app worker --once` for real: one French line on stderr, exit code 1, no traceback."""
+    url, reason = unreachable_database
+    done = run_flask("worker", "--once", database_url=url, files_dir=tmp_path)
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    assert done.stderr.startswith("Erreur : Base de données injoignable : ")
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert reason in done.stderr
+    assert "Traceback" not in done.stderr and PASSWORD not in done.stdout + done.stderr
+    assert "Worker arrêté." not in done.stdout
+
+
+def test_tick_with_an_unreachable_database_says_so_and_exits_1(tmp_path):
+    done = run_flask("tick", database_url=f"postgresql://trainingmgr:{PASSWORD}@127.0.0.1:1/trainingmgr",
+                     files_dir=tmp_path)
+    assert done.returncode == 1
+    assert done.stderr.startswith("Erreur : Base de données injoignable : ")
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in done.stderr and PASSWORD not in done.stdout + done.stderr
+
+
+def test_the_worker_waits_for_the_database_and_goes_on_when_it_is_back(tmp_path):
+    """The long-running worker: an outage is one French line per attempt, never the end of the worker."""
+    folder = tmp_path / "absent"
+    url = f"sqlite:///{folder / 'trainingmgr.db'}"
+    process = subprocess.Popen([FLASK, "--app", "app", "worker", "--interval", "1"], cwd=ROOT,
+                               env=flask_env(url, tmp_path / "files"), stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: Queue[str] = Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()
+    seen: list[str] = []
+
+    def wait_for(text: str, times: int = 1) -> None:
+        deadline = time.monotonic() + 60
+        while sum(text in line for line in seen) < times:
+            assert process.poll() is None, "".join(seen)
+            try:
+                seen.append(lines.get(timeout=max(0.1, deadline - time.monotonic())))
+            except Empty:
+                raise AssertionError(f"no {text!r} in:\n{''.join(seen)}") from None
+
+    try:
+        wait_for("Base de données injoignable : unable to open database file", times=2)
+        assert "Nouvel essai dans 1 s." in seen[-1]
+        # The database comes back whole: migrated aside, then its folder renamed into place.
+        ready = tmp_path / "ready"
+        ready.mkdir()
+        migrated = run_flask("db", "upgrade", database_url=f"sqlite:///{ready / 'trainingmgr.db'}",
+                             files_dir=tmp_path / "files")
+        assert migrated.returncode == 0, migrated.stderr
+        ready.rename(folder)
+        wait_for("Base de données de nouveau disponible.")
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    time.sleep(0.2)
+    while not lines.empty():
+        seen.append(lines.get())
+    output = "".join(seen)
+    assert process.returncode == 0, output
+    assert "Worker arrêté." in output
+    assert "Traceback" not in output
 
 
 def test_worker_refuses_a_zero_interval(app, invoke):

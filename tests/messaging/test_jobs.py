@@ -162,3 +162,36 @@ def test_the_jobs_page_shows_failures_and_retries_them(app, handlers, staff_clie
     response = client.post(f"/admin/outbox/jobs/{row.id}/retry", csrf=False)
     assert response.status_code == 400 and "jeton de sécurité" in page(response)
     assert client.post("/admin/outbox/jobs/123456/retry").status_code == 404
+
+
+def test_a_reschedule_during_a_postponed_attempt_is_not_overwritten(app, monkeypatch):
+    """A job that puts itself off (a convocation while the session is not confirmed) keeps its claim until the
+    "tomorrow" is written: a reschedule made meanwhile by another transaction (the confirmation bringing the
+    convocations forward) waits for it and wins, instead of being overwritten by the stale "tomorrow"."""
+    import threading
+
+    tomorrow = NOW + dt.timedelta(days=1)
+    other: dict = {}
+
+    def reschedule_meanwhile():
+        with app.app_context():
+            schedule_job("test_later", "clé:later", NOW, {})
+            db.session.commit()
+            other["done"] = True
+            db.session.remove()
+
+    def later(payload):
+        worker = threading.Thread(target=reschedule_meanwhile)
+        worker.start()
+        worker.join(timeout=0.5)  # it waits for this attempt's claim (it cannot finish first)
+        other["thread"] = worker
+        raise services.Postpone(tomorrow, "En attente de la confirmation de la session.")
+
+    monkeypatch.setitem(services._JOB_HANDLERS, "test_later", later)
+    schedule_job("test_later", "clé:later", NOW - dt.timedelta(minutes=1), {})
+    db.session.commit()
+    assert run_due_jobs(NOW) == (0, 0)
+    other["thread"].join(timeout=20)
+    assert other.get("done")
+    row = job("clé:later")
+    assert (row.status, row.due_at, row.attempts) == ("pending", NOW, 0)

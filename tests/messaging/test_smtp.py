@@ -86,7 +86,8 @@ def test_the_convocation_reaches_the_trainee_with_the_session_calendar(app, worl
     assert session.title in convocation["Subject"]
     text = convocation.get_body(("plain",)).get_content()
     assert text.startswith("Bonjour Éloïse")
-    assert "Vous êtes convoqué(e)" in text and "Un fichier agenda (.ics) est joint" in text
+    assert "Vous êtes convoqué(e)" in text
+    assert f"- Fichier agenda : convocation-session-{session.id}.ics" in text  # the attachments, named
     for slot in slots:  # "- Lundi 3 mars 2031 : 08:30–12:30 et 13:30–17:30"
         assert date_long_fr(slot.date).capitalize() in text
         assert f"{time_fr(slot.start_time)}–{time_fr(slot.end_time)}" in text
@@ -100,7 +101,9 @@ def test_the_convocation_reaches_the_trainee_with_the_session_calendar(app, worl
     # The convocation's text lists the days too, and the outbox keeps it as evidence for the audit.
     row = db.session.scalar(select(OutboxMessage).where(OutboxMessage.topic == "convocation"))
     assert row.status == "sent" and row.enrolment_id == enrolment.id
-    assert [a.content_type for a in row.attachments] == ["text/calendar"]
+    # the convocation, the programme and the règlement intérieur (DOCX: no PDF converter in the tests), the .ics
+    docx = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    assert [a.content_type for a in row.attachments] == [docx, docx, docx, "text/calendar"]
 
 
 def test_server_down_keeps_the_message_then_sends_it_once_back(app, queue, run_in, smtp_server):

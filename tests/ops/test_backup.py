@@ -22,6 +22,7 @@ from trainingmgr.documents.models import GeneratedDocument
 from trainingmgr.extensions import db
 from trainingmgr.files.models import StoredFile
 
+from tests.cli_support import run_flask
 from tests.conftest import Client, base_config
 
 
@@ -208,7 +209,8 @@ def test_restore_refuses_what_is_not_a_backup(restored_app, tmp_path, app):
     target = restored_app()
     result = _invoke(target, "backup", "restore", str(junk))
     assert result.exit_code == 1
-    assert "n'est pas une sauvegarde lisible" in result.output
+    assert result.output == (f"Erreur : Archive de sauvegarde illisible ou tronquée : {junk} "
+                             f"(ce n'est pas une archive .tar.gz).\n")
     missing = _invoke(target, "backup", "restore", str(tmp_path / "absente.tar.gz"))
     assert missing.exit_code == 1
     assert "Fichier introuvable" in missing.output
@@ -249,3 +251,126 @@ def test_keep_deletes_only_the_oldest_archives_of_backup_create(app, tmp_path):
                       "--keep", "0")
     assert refused.exit_code == 1 and "Indiquez au moins 1 sauvegarde à conserver" in refused.output
     assert not (folder / "trainingmgr-20261126-021500.tar.gz").exists()
+
+
+# --------------------------------------------------------------------------- damaged archives
+
+
+def _rewrite(archive: Path, damaged: Path, change) -> None:
+    """Copy ``archive`` member by member; ``change(name, data)`` returns new bytes, or None to leave it out."""
+    with tarfile.open(archive) as source, tarfile.open(damaged, "w:gz") as target:
+        for member in source.getmembers():
+            data = source.extractfile(member).read() if member.isfile() else None
+            if data is not None:
+                data = change(member.name, data)
+                if data is None:
+                    continue
+                member.size = len(data)
+            target.addfile(member, io.BytesIO(data) if data is not None else None)
+
+
+def _flip(data: bytes) -> bytes:
+    middle = len(data) * 3 // 4
+    return data[:middle] + bytes([data[middle] ^ 0xFF]) + data[middle + 1:]
+
+
+def _manifest(change):
+    return lambda name, data: change(data) if name == "manifest.json" else data
+
+
+# Each case: how the archive is damaged (bytes of the whole file, or member by member) and what the line says.
+DAMAGES = {
+    "truncated": (lambda data: data[:len(data) // 2], None,
+                  "illisible ou tronquée : {path} (le fichier s'arrête avant la fin : copie ou transfert interrompu)"),
+    "end-cut": (lambda data: data[:-5], None, "illisible ou tronquée : {path} (le fichier s'arrête avant la fin"),
+    "corrupt": (_flip, None, "illisible ou tronquée : {path} ("),
+    "zip": (lambda data: b"PK\x03\x04" + b"\x00" * 200, None,
+            "illisible ou tronquée : {path} (ce n'est pas une archive .tar.gz)"),
+    "empty": (lambda data: b"", None, "illisible ou tronquée : {path} (fichier vide)"),
+    "future-format": (None, _manifest(lambda data: json.dumps({**json.loads(data), "format": 2}).encode()),
+                      "invalide : {path} : format de sauvegarde 2 inconnu (format 1 attendu)"),
+    "no-manifest": (None, lambda name, data: None if name == "manifest.json" else data,
+                    "invalide : {path} ne contient pas de manifest.json"),
+    "manifest-not-json": (None, _manifest(lambda data: data[:40]), "invalide : {path} : manifest.json illisible"),
+    "manifest-a-list": (None, _manifest(lambda data: b"[1, 2]"), "invalide : {path} : manifest.json illisible"),
+    "no-database": (None, lambda name, data: None if name.startswith("database.") else data,
+                    "illisible ou tronquée : {path} (1 élément(s) décrit(s) par manifest.json absent(s), "
+                    "dont database."),
+    "file-missing": (None, lambda name, data: None if name.startswith("files/") else data,
+                     "absent(s), dont files/"),
+    "database-damaged": (None, lambda name, data: b"pas une base" * 100 if name.startswith("database.") else data,
+                         "illisible ou tronquée : {path} ("),
+}
+
+
+@pytest.fixture
+def small_backup(make_app, users, tmp_path) -> Path:
+    """A backup of the test database (the four accounts) with one stored file."""
+    source = make_app(FILES_DIR=str(tmp_path / "source-files"))
+    (tmp_path / "source-files" / "ab").mkdir(parents=True)
+    (tmp_path / "source-files" / "ab" / "abcdef").write_bytes(b"un fichier")
+    archive = tmp_path / "sauvegarde.tar.gz"
+    result = _invoke(source, "backup", "create", "--output", str(archive))
+    assert result.exit_code == 0, result.output
+    return archive
+
+
+def _damage(archive: Path, kind: str) -> Path:
+    whole, members, _ = DAMAGES[kind]
+    damaged = archive.with_name(f"{kind}.tar.gz")
+    if whole:
+        damaged.write_bytes(whole(archive.read_bytes()))
+    else:
+        _rewrite(archive, damaged, members)
+    return damaged
+
+
+def _untouched(target) -> None:
+    with target.app_context():
+        assert inspect(db.engine).get_table_names() == []
+        db.engine.dispose()
+    files = Path(target.config["FILES_DIR"])
+    assert not files.exists() or not any(files.iterdir())
+
+
+@pytest.mark.parametrize("kind", sorted(DAMAGES))
+def test_a_damaged_archive_restores_nothing_and_says_what_is_wrong(small_backup, restored_app, kind):
+    damaged = _damage(small_backup, kind)
+    target = restored_app()
+    result = _invoke(target, "backup", "restore", str(damaged))
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith("Erreur : Archive de sauvegarde ")
+    assert DAMAGES[kind][2].format(path=damaged) in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert isinstance(result.exception, SystemExit)  # no traceback, no "Aborted!"
+    _untouched(target)
+
+
+def test_the_real_restore_of_a_truncated_archive(small_backup, empty_database, tmp_path):
+    """`flask --app app backup restore` for real, stdin closed as under cron or ssh: one French line and exit
+    code 1 where it used to say only "Aborted!" (the gzip stream's EOFError, which click reports so)."""
+    truncated = _damage(small_backup, "truncated")
+    url = empty_database()
+    done = run_flask("backup", "restore", str(truncated), database_url=url, files_dir=tmp_path / "restored-files")
+    assert done.returncode == 1
+    assert done.stderr == (f"Erreur : Archive de sauvegarde illisible ou tronquée : {truncated} (le fichier s'arrête "
+                           f"avant la fin : copie ou transfert interrompu).\n")
+    assert "Aborted" not in done.stdout + done.stderr and "Traceback" not in done.stderr
+    assert _rows(url) == {}
+    assert not (tmp_path / "restored-files").exists()
+    # The intact archive restores into the same database afterwards.
+    done = run_flask("backup", "restore", str(small_backup), database_url=url, files_dir=tmp_path / "restored-files")
+    assert done.returncode == 0, done.stderr
+    assert "Vérification réussie" in done.stdout
+    assert (tmp_path / "restored-files" / "ab" / "abcdef").read_bytes() == b"un fichier"
+
+
+def test_restore_into_an_unreachable_database(small_backup, backend, tmp_path):
+    url = (f"sqlite:///{tmp_path / 'absent' / 'trainingmgr.db'}" if backend == "sqlite"
+           else "postgresql://trainingmgr:motdepasse-tres-secret@127.0.0.1:1/trainingmgr")
+    target = create_app(base_config(url, tmp_path / "cible"))
+    result = _invoke(target, "backup", "restore", str(small_backup))
+    assert result.exit_code == 1
+    assert result.output.startswith("Erreur : Base de données injoignable : ")
+    assert "motdepasse-tres-secret" not in result.output
+    assert isinstance(result.exception, SystemExit)

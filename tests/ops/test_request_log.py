@@ -86,5 +86,6 @@ def test_proxy_headers_are_ignored_unless_proxy_fix_is_set(make_app):
                "X-Forwarded-Host": "formation.example.fr"}
     assert plain.test_client().get("/_ops_test_remote", headers=headers).get_data(as_text=True) \
         == "127.0.0.1 http localhost"
+    # X-Forwarded-Host is never trusted (issue 15: a forged one poisoned the reset links); links use PUBLIC_URL.
     assert behind.test_client().get("/_ops_test_remote", headers=headers).get_data(as_text=True) \
-        == "203.0.113.7 https formation.example.fr"
+        == "203.0.113.7 https localhost"

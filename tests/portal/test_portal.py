@@ -269,3 +269,17 @@ def test_posts_are_rate_limited(make_app, enrolment, q):
         assert statuses == [302, 302, 302, 429]
         assert "Trop de requêtes" in page(client.post(path, data={"action": "save"}))
         assert client.get(path).status_code == 200  # reading is not limited
+
+
+def test_tripping_the_trainee_form_limit_logs_no_token(make_app, enrolment, q, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    limited = make_app(TRAINEE_FORM_RATE_LIMIT="1 per minute")
+    with limited.app_context():
+        client = limited.test_client()
+        token = trainee_token(enrolment)
+        statuses = [client.post(f"/t/{token}/positionnement", data={"action": "save"}).status_code for _ in range(2)]
+        assert statuses[-1] == 429
+    assert "exceeded" in caplog.text
+    assert token not in caplog.text and token[:16] not in caplog.text

@@ -3,22 +3,22 @@ from __future__ import annotations
 import sys
 
 import click
-from flask.cli import AppGroup
 from sqlalchemy import select
 
+from ..core.cli import CommandError, CommandGroup
 from ..core.errors import DomainError
 from ..extensions import db
 from . import services
 from .models import ApiToken, Role, User
 
-user_cli = AppGroup("user", help="Comptes utilisateurs.")
-token_cli = AppGroup("token", help="Jetons d'accès à l'API.")
+user_cli = CommandGroup("user", help="Comptes utilisateurs.")
+token_cli = CommandGroup("token", help="Jetons d'accès à l'API.")
 
 
 def _fail(exc: DomainError):
     db.session.rollback()
     messages = [exc.message] + [m for msgs in exc.fields.values() for m in msgs if m != exc.message]
-    raise click.ClickException(" ".join(dict.fromkeys(messages)))
+    raise CommandError(" ".join(dict.fromkeys(messages)))
 
 
 @user_cli.command("create")
@@ -31,7 +31,13 @@ def create_user(email: str, role: str, name: str, password_stdin: bool):
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
-        password = click.prompt("Mot de passe", hide_input=True, confirmation_prompt="Confirmez le mot de passe")
+        try:
+            password = click.prompt("Mot de passe", hide_input=True, confirmation_prompt="Confirmez le mot de passe")
+        except click.Abort:
+            if sys.stdin.isatty():
+                raise  # Ctrl-C at the prompt
+            raise CommandError("Aucun mot de passe lu : lancez la commande dans un terminal, ou donnez le mot de "
+                               "passe sur l'entrée standard avec --password-stdin.") from None
     try:
         user = services.create_user(email, password, role, name)
     except DomainError as exc:
@@ -67,7 +73,7 @@ def revoke_token(prefix: str):
     """Révoquer les jetons qui commencent par PREFIX (10 premiers caractères)."""
     tokens = db.session.scalars(select(ApiToken).where(ApiToken.prefix == prefix[:10])).all()
     if not tokens:
-        raise click.ClickException("Aucun jeton avec ce préfixe.")
+        raise CommandError("Aucun jeton avec ce préfixe.")
     for token in tokens:
         services.revoke_api_token(token)
     db.session.commit()

@@ -27,6 +27,15 @@ class ResetPasswordForm(Form):
     submit = SubmitField("Enregistrer le mot de passe")
 
 
+class ChangePasswordForm(Form):
+    current = PasswordField("Mot de passe actuel", validators=[DataRequired(), max_length(200)])
+    password = PasswordField("Nouveau mot de passe", validators=[DataRequired(), Length(min=10, max=200)])
+    confirm = PasswordField(
+        "Confirmation", validators=[DataRequired(), EqualTo("password", message="Les deux mots de passe diffèrent.")]
+    )
+    submit = SubmitField("Changer le mot de passe")
+
+
 ROLE_CHOICES = [(role.value, label) for role, label in ROLE_LABELS.items()]
 
 

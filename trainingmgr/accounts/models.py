@@ -41,9 +41,22 @@ class User(UserMixin, db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
+    # The raw token of the login session this request runs under (set by the user loader and at login): the id
+    # Flask-Login stores in the session cookie and the remember-me cookie is "<user id>:<token>".
+    login_token = None
+    # One object per row in a database session: identity, not UserMixin's comparison of get_id().
+    __eq__ = object.__eq__
+    __ne__ = object.__ne__
+    __hash__ = object.__hash__
+
     @property
     def is_active(self) -> bool:  # Flask-Login
         return self.active
+
+    def get_id(self) -> str:  # Flask-Login
+        if not self.login_token:
+            raise RuntimeError("login without a login session (accounts.services.start_login_session)")
+        return f"{self.id}:{self.login_token}"
 
     @property
     def role_enum(self) -> Role:
@@ -91,5 +104,23 @@ class ApiToken(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship()
+
+
+class LoginSession(db.Model):
+    """One login on one browser. The session cookie and the remember-me cookie carry its token (only the hash is
+    stored) and every request checks it: logging out ends it; a password change or reset, a deactivation and
+    "log out everywhere" end all of the user's, stolen cookies included."""
+
+    __tablename__ = "login_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
+    ip: Mapped[str] = mapped_column(String(45), default="")
 
     user: Mapped[User] = relationship()

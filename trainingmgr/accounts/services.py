@@ -7,16 +7,18 @@ import secrets
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app, render_template
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, or_, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..core.errors import ConflictError, NotFoundError, ValidationError
 from ..core.timeutil import utcnow
 from ..extensions import db
-from .models import ApiToken, PasswordResetToken, Role, User
+from .models import ApiToken, LoginSession, PasswordResetToken, Role, User
 
 MIN_PASSWORD_LENGTH = 10
 RESET_TOKEN_LIFETIME = dt.timedelta(hours=1)
+# Ended or expired login sessions are deleted this long after, at the user's next login.
+LOGIN_SESSION_KEPT = dt.timedelta(days=30)
 # Hash checked when the e-mail is unknown, so that timing does not reveal which accounts exist.
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
 
@@ -77,6 +79,8 @@ def update_user(user: User, *, name: str, role: str, active: bool, actor: User) 
     role_value = parse_role(role).value
     if user.id == actor.id and (role_value != user.role or not active):
         raise ValidationError("Vous ne pouvez pas retirer vos propres droits ni désactiver votre compte.", field="role")
+    if user.active and not active:
+        end_login_sessions(user)  # a deactivated account is logged out everywhere at once
     user.name = (name or "").strip()
     user.role = role_value
     user.active = active
@@ -84,8 +88,89 @@ def update_user(user: User, *, name: str, role: str, active: bool, actor: User) 
 
 
 def set_password(user: User, password: str) -> None:
+    """A new password ends every login session of the user (a stolen cookie dies with the old password)."""
     check_password_strength(password)
     user.password_hash = hash_password(password)
+    end_login_sessions(user)
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    """The user changes their own password: the current one is asked first. Every login session ends, this one
+    too; the view opens a new one for the browser that made the change."""
+    if not check_password_hash(user.password_hash, current or ""):
+        raise ValidationError("Mot de passe actuel incorrect.", field="current")
+    if current == new:
+        raise ValidationError("Choisissez un mot de passe différent de l'actuel.", field="password")
+    set_password(user, new)
+
+
+# --------------------------------------------------------------------------- login sessions
+
+
+def start_login_session(user: User, *, user_agent: str = "", ip: str = "") -> LoginSession:
+    """A new login session for ``user``; its raw token is set on ``user.login_token`` for Flask-Login (its id in
+    the session and remember-me cookies) and is never stored."""
+    now = utcnow()
+    # The user's sessions ended or expired a while ago go (browser and address are personal data).
+    db.session.execute(delete(LoginSession).where(
+        LoginSession.user_id == user.id,
+        or_(LoginSession.ended_at < now - LOGIN_SESSION_KEPT, LoginSession.created_at < now - login_session_lifetime()
+            - LOGIN_SESSION_KEPT)))
+    token = secrets.token_urlsafe(32)
+    row = LoginSession(user=user, token_hash=_sha256(token), user_agent=(user_agent or "")[:200], ip=(ip or "")[:45])
+    db.session.add(row)
+    db.session.flush()
+    user.login_token = token
+    return row
+
+
+def login_session_lifetime() -> dt.timedelta:
+    """A login session ends by itself after REMEMBER_COOKIE_DURATION (the remember-me cookie's life)."""
+    return current_app.config["REMEMBER_COOKIE_DURATION"]
+
+
+def _split_login_id(login_id: str) -> tuple[int, str] | None:
+    user_id, _, token = (login_id or "").partition(":")
+    if not user_id.isdigit() or not token or len(user_id) > 12:
+        return None
+    return int(user_id), token
+
+
+def login_session_for(login_id: str) -> LoginSession | None:
+    """The live login session named by a cookie's id ("<user id>:<token>"), its user active; else ``None``."""
+    parts = _split_login_id(login_id)
+    if parts is None:
+        return None
+    user_id, token = parts
+    row = db.session.scalar(select(LoginSession).where(LoginSession.token_hash == _sha256(token)))
+    if row is None or row.user_id != user_id or row.ended_at is not None or not row.user.active:
+        return None
+    if row.created_at <= utcnow() - login_session_lifetime():  # as long as the remember-me cookie, no longer
+        return None
+    row.user.login_token = token
+    return row
+
+
+def end_login_session(login_id: str) -> None:
+    """Logging out ends this browser's login session: a copy of its cookies no longer opens anything."""
+    row = login_session_for(login_id)
+    if row is not None:
+        row.ended_at = utcnow()
+
+
+def end_login_sessions(user: User) -> int:
+    """End every login session of ``user`` (log out everywhere); returns how many were live."""
+    now = utcnow()
+    rows = db.session.scalars(select(LoginSession).where(LoginSession.user_id == user.id,
+                                                         LoginSession.ended_at.is_(None))).all()
+    for row in rows:
+        row.ended_at = now
+    return len(rows)
+
+
+def live_login_sessions(user: User) -> list[LoginSession]:
+    return list(db.session.scalars(select(LoginSession).where(
+        LoginSession.user_id == user.id, LoginSession.ended_at.is_(None)).order_by(LoginSession.created_at.desc())))
 
 
 def authenticate(email: str, password: str) -> User | None:

@@ -5,12 +5,13 @@ from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
 from ..core.errors import DomainError
-from ..core.web import form_page, run_form, safe_next_url
+from ..core.tokens import log_safe_key
+from ..core.web import external_url, form_page, run_form, safe_next_url
 from ..extensions import db, limiter
 from . import services
-from .forms import ForgotPasswordForm, LoginForm, ResetPasswordForm, UserCreateForm, UserEditForm
+from .forms import ChangePasswordForm, ForgotPasswordForm, LoginForm, ResetPasswordForm, UserCreateForm, UserEditForm
 from .models import User
-from .permissions import admin_required
+from .permissions import admin_required, any_role_required
 
 bp = Blueprint("accounts", __name__)
 
@@ -19,8 +20,24 @@ def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
+def _account_limit() -> str:
+    return current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"]
+
+
+def _per_account() -> str:
+    """The account an attempt names (a digest of its e-mail address): guessing one account's password from many
+    addresses meets this limit, whatever the per-address one."""
+    return log_safe_key("login-account", (request.form.get("email") or "").strip().lower())
+
+
+ACCOUNT_LIMIT_MESSAGE = ("Trop de tentatives de connexion pour ce compte : patientez quelques minutes avant de "
+                         "réessayer, ou réinitialisez votre mot de passe.")
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_account_limit, key_func=_per_account, methods=["POST"], error_message=ACCOUNT_LIMIT_MESSAGE,
+               deduct_when=lambda response: response.status_code != 302)  # failures only
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("sessions.dashboard"))
@@ -30,17 +47,51 @@ def login():
         if user is None:
             form.password.errors.append("Adresse e-mail ou mot de passe incorrect.")
         else:
-            db.session.commit()
-            login_user(user, remember=form.remember.data)
+            _open_login_session(user, remember=form.remember.data)
             flash(f"Bienvenue {user.name or user.email}.", "success")
             return redirect(safe_next_url(request.args.get("next")) or url_for("sessions.dashboard"))
     return form_page("accounts/login.html", form)
 
 
+def _open_login_session(user: User, remember: bool) -> None:
+    services.start_login_session(user, user_agent=request.headers.get("User-Agent", ""), ip=request.remote_addr or "")
+    db.session.commit()
+    login_user(user, remember=remember)
+
+
 @bp.route("/logout", methods=["POST"])
 def logout():
+    if current_user.is_authenticated:
+        services.end_login_session(current_user.get_id())
+        db.session.commit()
     logout_user()
     flash("Vous êtes déconnecté.", "info")
+    return redirect(url_for("accounts.login"))
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@any_role_required
+def account():
+    """Mon compte: change one's password, see where one is logged in, log out everywhere."""
+    form = ChangePasswordForm()
+    user = current_user._get_current_object()
+    ok, _ = run_form(form, lambda: services.change_password(user, form.current.data, form.password.data))
+    if ok:
+        _open_login_session(user, remember=False)  # the other browsers are logged out, this one stays
+        flash("Mot de passe changé : vos autres sessions sont fermées.", "success")
+        return redirect(url_for("accounts.account"))
+    current = services.login_session_for(current_user.get_id())
+    return form_page("accounts/account.html", form, sessions=services.live_login_sessions(user),
+                     current_session_id=current.id if current else None)
+
+
+@bp.route("/account/logout-everywhere", methods=["POST"])
+@any_role_required
+def logout_everywhere():
+    count = services.end_login_sessions(current_user)
+    db.session.commit()
+    logout_user()
+    flash(f"Vous êtes déconnecté partout ({count} session(s) fermée(s)).", "info")
     return redirect(url_for("accounts.login"))
 
 
@@ -51,7 +102,7 @@ def forgot_password():
     if form.validate_on_submit():
         token = services.create_password_reset(form.email.data)
         if token:
-            services.send_reset_link(form.email.data, url_for("accounts.reset_password", token=token, _external=True))
+            services.send_reset_link(form.email.data, external_url("accounts.reset_password", token=token))
             db.session.commit()
         flash("Si un compte existe pour cette adresse, un lien de réinitialisation vient d'être envoyé. "
               "Il est valable une heure et ne sert qu'une fois.", "info")

@@ -6,6 +6,7 @@ from flask_smorest import Api as SmorestApi
 
 from ..core.web import api_error, fail
 from ..extensions import csrf
+from .docs import SchemaRulesPlugin, null_only_branch
 from .schemas import ErrorSchema
 
 
@@ -48,6 +49,7 @@ def _unauthorized(message: str):
 def init_api(app: Flask) -> Api:
     from .bpf import bp as bpf_bp
     from .courses import bp as courses_bp
+    from .documents import bp as documents_bp
     from .attendance import bp as attendance_bp
     from .enrolments import bp as enrolments_bp
     from .evaluations import bp as evaluations_bp
@@ -55,10 +57,11 @@ def init_api(app: Flask) -> Api:
     from .resources import bp as resources_bp
     from .sessions import bp as sessions_bp
 
-    api = Api(app)
+    api = Api(app, spec_kwargs={"extra_plugins": [SchemaRulesPlugin()]})
+    api.ma_plugin.converter.add_attribute_function(null_only_branch)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     for bp in (courses_bp, sessions_bp, resources_bp, enrolments_bp, attendance_bp, evaluations_bp, bpf_bp,
-               invoices_bp):
+               invoices_bp, documents_bp):
         api.register_blueprint(bp, url_prefix="/api/v1")
         csrf.exempt(bp)
     app.before_request(_authenticate_api_calls)

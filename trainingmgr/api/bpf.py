@@ -110,7 +110,8 @@ def bpf_dict(bpf: Bpf) -> dict:
 
 
 @bp.route("/bpf/<int:year>")
-@bp.doc(**STAFF_ONLY)
+@bp.doc(**STAFF_ONLY, parameters=[{"in": "path", "name": "year", "required": True,
+                                   "schema": {"type": "integer", "minimum": 2000, "maximum": 2100}}])
 @staff_required
 @bp.response(200, BpfSchema)
 @error_responses(bp, 401, 403, 404, described={404: "Année hors de 2000 à 2100"})

@@ -4,7 +4,7 @@ from flask_smorest import Blueprint
 
 from ..catalogue import services
 from ..organisation.services import get_organisation
-from .docs import error_responses
+from .docs import error_responses, text_path_parameter
 from .schemas import CourseSchema, CourseSummarySchema
 from .serializers import course_detail, course_summary
 
@@ -19,6 +19,7 @@ def list_courses():
 
 
 @bp.route("/courses/<slug>")
+@bp.doc(parameters=[text_path_parameter("slug")])
 @bp.response(200, CourseSchema)
 @error_responses(bp, 404, described={404: "Formation inconnue ou non publiée"})
 def get_course(slug: str):

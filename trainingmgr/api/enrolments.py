@@ -41,7 +41,8 @@ def list_enrolments(session_id: int):
 @bp.response(201, EnrolmentSchema)
 @error_responses(bp, 401, 403, 404, 409, 415, 422,
         described={404: "Session inconnue", 409: "Stagiaire déjà inscrit(e) à la session",
-                   422: "Données invalides, ou session qui n'accepte pas d'inscription"})
+                   422: "Données invalides, stagiaire ou entreprise inconnus, SIRET dont la clé de contrôle est "
+                        "fausse, ou session qui n'accepte pas d'inscription"})
 def create_enrolment(data, session_id: int):
     """Inscrire un stagiaire (existant par « trainee_id », ou décrit dans « trainee ») avec son entreprise
     (« company_id » ou « company »). Une place libre confirme l'inscription (ou la met en attente de
@@ -60,7 +61,7 @@ def create_enrolment(data, session_id: int):
 @bp.response(200, EnrolmentSchema)
 @error_responses(bp, 401, 403, 404, 409, 415, 422,
         described={404: "Inscription inconnue", 409: "Inscription déjà annulée ou terminée",
-                   422: "Motif absent"})
+                   422: "Motif absent ou trop court"})
 def cancel_enrolment(data, enrolment_id: int):
     """Annuler une inscription avec son motif ; la place libérée revient au premier de la liste d'attente."""
     actor = current_principal()

@@ -2,11 +2,10 @@
 its files (Word document, Factur-X PDF and XML), and the files themselves."""
 from __future__ import annotations
 
-from flask import url_for
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from ..core.web import attachment
+from ..core.web import attachment, external_url
 from ..accounts.permissions import current_principal, staff_required
 from ..billing import invoices as service
 from ..billing import payments
@@ -117,7 +116,7 @@ class InvoiceSchema(InvoiceSummarySchema):
 def _file_url(invoice, kind: str) -> str | None:
     if service.stored_file(invoice, kind) is None:
         return None
-    return url_for("invoices_api.invoice_file", invoice_id=invoice.id, kind=kind, _external=True)
+    return external_url("invoices_api.invoice_file", invoice_id=invoice.id, kind=kind)
 
 
 def summary_dict(invoice, balance) -> dict:
@@ -129,7 +128,7 @@ def summary_dict(invoice, balance) -> dict:
         "opco_file_number": invoice.opco_file_number, "total_excl_vat": invoice.total_excl_vat,
         "total_vat": invoice.total_vat, "total_incl_vat": invoice.total_incl_vat,
         "balance": balance if invoice.status == "issued" and invoice.kind == "invoice" else None,
-        "links": {"html": url_for("billing.show", invoice_id=invoice.id, _external=True),
+        "links": {"html": external_url("billing.show", invoice_id=invoice.id),
                   **{kind: _file_url(invoice, kind) for kind in FILE_TYPES}},
     }
 

@@ -1,12 +1,24 @@
-"""Marshmallow schemas of the API. Money is a string ("600.00"), dates and times ISO 8601."""
+"""Marshmallow schemas of the API. Money is a string ("600.00"), dates and times ISO 8601.
+
+The schemas of requests check every rule that a JSON schema can state, with the services' French messages, and
+the OpenAPI document states them: a client built from the document is refused only by the rules that depend on
+stored data (an id that names no row, a full session, a room already taken...), which the endpoints document
+with their answers."""
 from __future__ import annotations
 
+import re
+from decimal import Decimal, InvalidOperation
+
+from email_validator import SPECIAL_USE_DOMAIN_NAMES
 from marshmallow import Schema, fields, validate, validates_schema
 from marshmallow import ValidationError as MarshmallowValidationError
 
+from ..accounts.services import normalise_email
 from ..catalogue.models import AUDIENCE_FORMATS, DELIVERY_MODES, HALF_DAYS
 from ..companies.models import HEADCOUNT_BANDS, OPCOS
-from ..core.validation import MAX_ID
+from ..core.errors import ValidationError as DomainValidationError
+from ..core.validation import MAX_AMOUNT, MAX_ID
+from ..documents.catalogue import DOC_TYPES
 from ..enrolments.models import ENROLMENT_STATUS_LABELS, POSITIONING_DECISIONS
 from ..sessions.models import SESSION_FORMATS, SESSION_STATUS_LABELS
 from ..trainees.models import BPF_STATUSES, CIVILITIES
@@ -22,6 +34,96 @@ def Money(**kwargs):  # noqa: N802
 
 def Hours(**kwargs):  # noqa: N802
     return fields.Decimal(as_string=True, places=2, metadata={**_DECIMAL_STRING, "example": "7.00"}, **kwargs)
+
+
+# --------------------------------------------------------------------------- request fields
+
+# No text of a request holds a NUL character: core.web.reject_nul_characters refuses the request (400) before any
+# schema reads it. Every text field of a request states it, in its pattern.
+NO_NUL = r"^[^\x00]*$"
+NUL_ERROR = "Le texte ne doit pas contenir de caractère nul."
+# Text with something other than spaces (the services trim text before they check it).
+NOT_BLANK = r"^[^\x00]*[^\x00\s][^\x00]*$"
+# Three characters at least once trimmed: a reason.
+REASON = r"^[^\x00]*[^\x00\s][^\x00]+[^\x00\s][^\x00]*$"
+HH_MM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+# A day YYYY-MM-DD of the years that core.validation.parse_date accepts, 2000 to 2100.
+DAY_2000_2100 = r"^(20[0-9]{2}|2100)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+TOO_LONG = "Ce champ ne doit pas dépasser {max} caractères."
+# An e-mail address (format "email") whose domain is not one that email-validator refuses, kept for tests and
+# private networks ("test", "local"...), in any case.
+EMAIL = r"^(?!.*[@.](%s)$)[^\x00]*$" % "|".join(
+    "".join(f"[{char}{char.upper()}]" if char.isalpha() else re.escape(char) for char in name)
+    for name in SPECIAL_USE_DOMAIN_NAMES)
+
+
+def Text(*, pattern: str = NO_NUL, error: str = NUL_ERROR, max_length: int | None = None, **kwargs):  # noqa: N802
+    """A text field of a request: ``pattern`` (no NUL character, at least) is checked and documented."""
+    validators = [validate.Regexp(pattern, error=error)]
+    if max_length is not None:
+        validators.append(validate.Length(max=max_length, error=TOO_LONG))
+    return fields.String(validate=validators, **kwargs)
+
+
+def Choice(choices, error: str, **kwargs):  # noqa: N802
+    """A text field of a request that takes one of ``choices`` (the document lists them)."""
+    return fields.String(validate=validate.OneOf(list(choices), error=error), **kwargs)
+
+
+class HourMinute(fields.Time):
+    """A time of day written HH:MM, as the answers write it: seconds are refused, not dropped."""
+
+    def __init__(self, **kwargs):
+        metadata = {"pattern": HH_MM, "example": "09:00", **kwargs.pop("metadata", {})}
+        super().__init__(format="%H:%M", metadata=metadata, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str) or not re.fullmatch(HH_MM, value):
+            raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+def _year_2000_to_2100(day) -> None:
+    if not 2000 <= day.year <= 2100:
+        raise MarshmallowValidationError("L'année doit être comprise entre 2000 et 2100.")
+
+
+def PlanningDay(**kwargs):  # noqa: N802
+    """A day of the planning: years 2000 to 2100."""
+    metadata = {"pattern": DAY_2000_2100, **kwargs.pop("metadata", {})}
+    return fields.Date(validate=_year_2000_to_2100, metadata=metadata, **kwargs)
+
+
+def Price(label: str, **kwargs):  # noqa: N802
+    """An amount in euros sent by the client, as core.validation.parse_decimal takes it: 0 to 9 999 999, two
+    decimals at most (``multipleOf`` 0.01)."""
+
+    def two_places(value: Decimal) -> None:
+        try:
+            exact = value == value.quantize(Decimal("0.01"))
+        except InvalidOperation:  # too large to have cents: the range says so
+            return
+        if not exact:
+            raise MarshmallowValidationError(f"{label} : deux décimales au plus.")
+
+    # The bounds in the metadata too: apispec would write them as strings, as the field dumps a Decimal.
+    metadata = {"minimum": 0, "maximum": int(MAX_AMOUNT), "multipleOf": 0.01, "example": 600}
+    return fields.Decimal(allow_nan=False, metadata=metadata, validate=[
+        validate.Range(min=0, error=f"{label} doit être un nombre positif ou nul."),
+        validate.Range(max=int(MAX_AMOUNT), error=f"{label} doit être un nombre inférieur à 10 millions."),
+        two_places,
+    ], **kwargs)
+
+
+def _email(value: str) -> None:
+    """The check of accounts.services.normalise_email, which the e-mail format of the document only outlines."""
+    try:
+        normalise_email(value)
+    except DomainValidationError as error:
+        raise MarshmallowValidationError(error.message) from None
+
+
+# --------------------------------------------------------------------------- answers
 
 
 class ErrorBodySchema(Schema):
@@ -168,9 +270,11 @@ class SessionStaffSchema(SessionDetailSchema):
 
 
 class SessionQuerySchema(Schema):
-    course = fields.String(metadata={"description": "Slug de la formation"})
-    from_ = fields.Date(data_key="from", metadata={"description": "Sessions ayant un créneau à partir de ce jour"})
-    to = fields.Date(metadata={"description": "Sessions ayant un créneau jusqu'à ce jour"})
+    course = Text(metadata={"description": "Slug de la formation"})
+    from_ = fields.Date(data_key="from", metadata={
+        "description": "Sessions ayant un créneau à partir de ce jour ; au plus tard la date « to » (sinon 422)"})
+    to = fields.Date(metadata={
+        "description": "Sessions ayant un créneau jusqu'à ce jour ; au plus tôt la date « from » (sinon 422)"})
     status = fields.String(validate=validate.OneOf(list(SESSION_STATUS_LABELS)))
 
 
@@ -181,33 +285,66 @@ _ID = {"strict": True,
 
 
 class SessionWriteSchema(Schema):
-    format = fields.String(validate=validate.OneOf(list(SESSION_FORMATS)))
+    format = fields.String(validate=validate.OneOf(list(SESSION_FORMATS)),
+                           metadata={"description": "Un format que la formation propose"})
     delivery_mode = fields.String(validate=validate.OneOf(list(DELIVERY_MODES)))
-    location_id = fields.Integer(allow_none=True, **_ID)
-    trainer_ids = fields.List(fields.Integer(**_ID))
-    capacity = fields.Integer(strict=True)
-    min_trainees = fields.Integer(strict=True)
-    price_per_trainee = fields.Decimal(allow_none=True, allow_nan=False)
-    intra_price = fields.Decimal(allow_none=True, allow_nan=False)
-    client_company_id = fields.Integer(allow_none=True, **_ID)
-    notes = fields.String()
+    location_id = fields.Integer(allow_none=True, **_ID,
+                                 metadata={"description": "Lieu en service, physique en présentiel, à distance en "
+                                                          "distanciel"})
+    trainer_ids = fields.List(fields.Integer(**_ID), metadata={"description": "Formateurs en activité"})
+    capacity = fields.Integer(strict=True, validate=validate.Range(
+        min=1, max=1000, error="La capacité doit être un nombre entier compris entre 1 et 1000."), metadata={
+        "description": "Places : au plus le maximum de la formation et les places de la salle"})
+    min_trainees = fields.Integer(strict=True, validate=validate.Range(
+        min=1, max=1000,
+        error="Le nombre minimum de stagiaires doit être un nombre entier compris entre 1 et 1000."),
+        metadata={"description": "Au plus la capacité"})
+    price_per_trainee = Price("Le prix par stagiaire", allow_none=True)
+    intra_price = Price("Le prix intra", allow_none=True)
+    client_company_id = fields.Integer(allow_none=True, **_ID,
+                                       metadata={"description": "Entreprise cliente, obligatoire en intra"})
+    notes = Text()
 
 
 class SessionCreateSchema(SessionWriteSchema):
-    course_slug = fields.String()
-    course_id = fields.Integer(**_ID)
-    start_date = fields.Date(metadata={"description": "Premier jour : pose les créneaux selon la journée type"})
+    course_slug = Text(pattern=NOT_BLANK, error="Indiquez le slug de la formation.",
+                       metadata={"description": "Formation (ou « course_id »)"})
+    course_id = fields.Integer(**_ID, metadata={"description": "Formation (ou « course_slug », ignoré alors)"})
+    start_date = PlanningDay(metadata={"description": "Premier jour : pose les créneaux selon la journée type"})
+
+    openapi_rules = {"anyOf": [{"required": ["course_id"]}, {"required": ["course_slug"]}]}
+
+    @validates_schema
+    def _names_the_course(self, data, **kwargs):
+        if "course_id" not in data and "course_slug" not in data:
+            raise MarshmallowValidationError("Choisissez la formation (course_id ou course_slug).", "course_id")
+
+
+_STATUSES_WITHOUT_REASON = [status for status in SESSION_STATUS_LABELS if status != "cancelled"]
+_NO_REASON = "Indiquez le motif de l'annulation (3 caractères au moins)."
 
 
 class SessionPatchSchema(SessionWriteSchema):
     status = fields.String(validate=validate.OneOf(list(SESSION_STATUS_LABELS)))
-    cancel_reason = fields.String()
+    cancel_reason = Text(pattern=REASON, error=_NO_REASON,
+                         metadata={"description": "Motif de l'annulation, obligatoire avec « status » : "
+                                                  "« cancelled » (3 caractères au moins)"})
+
+    # "cancelled" needs a reason.
+    openapi_rules = {"anyOf": [{"properties": {"status": {"enum": _STATUSES_WITHOUT_REASON}}},
+                               {"required": ["cancel_reason"]}]}
+
+    @validates_schema
+    def _cancelled_with_a_reason(self, data, **kwargs):
+        if data.get("status") == "cancelled" and "cancel_reason" not in data:
+            raise MarshmallowValidationError(_NO_REASON, "cancel_reason")
 
 
 class SlotCreateSchema(Schema):
-    date = fields.Date(required=True)
-    start_time = fields.Time(required=True)
-    end_time = fields.Time(required=True)
+    date = PlanningDay(required=True)
+    start_time = HourMinute(required=True)
+    end_time = HourMinute(required=True, metadata={
+        "description": "Après le début ; au plus tard 14:00 pour un créneau du matin (début avant 12:00)"})
     location_id = fields.Integer(allow_none=True, **_ID)
     trainer_id = fields.Integer(allow_none=True, **_ID)
 
@@ -269,10 +406,6 @@ class EnrolmentSchema(Schema):
     cancel_reason = fields.String(required=True)
 
 
-def _text(**kwargs):
-    return fields.String(allow_none=True, **kwargs)
-
-
 class Object(fields.Nested):
     """A nested object in a request body: anything but a JSON object is refused under the field's own name
     ("trainee"), not under "trainee._schema" as marshmallow's Nested would."""
@@ -283,47 +416,81 @@ class Object(fields.Nested):
         return super()._deserialize(value, attr, data, partial=partial, **kwargs)
 
 
-class TraineeInputSchema(Schema):
-    """A trainee given inline: the trainee of that e-mail address if there is one, else a new one."""
+def _optional_text(max_length: int, **kwargs):
+    return Text(allow_none=True, max_length=max_length, **kwargs)
 
-    civility = _text(metadata={"enum": list(CIVILITIES)})
-    first_name = fields.String(required=True)
-    last_name = fields.String(required=True)
-    email = fields.String(required=True, metadata={"format": "email"})
-    phone = _text()
-    job_title = _text()
-    bpf_status = _text(metadata={"enum": list(BPF_STATUSES), "description": "Statut pour le BPF (défaut : employee)"})
-    accessibility_needs = _text()
+
+class TraineeInputSchema(Schema):
+    """A trainee given inline: the trainee of that e-mail address if there is one, else a new one. The limits are
+    those of trainees.services.clean_trainee_data."""
+
+    civility = Choice(CIVILITIES, "Civilité inconnue : « Mme », « M. » ou rien.", allow_none=True)
+    first_name = Text(required=True, pattern=NOT_BLANK, error="Le prénom est obligatoire.", max_length=80)
+    last_name = Text(required=True, pattern=NOT_BLANK, error="Le nom est obligatoire.", max_length=80)
+    email = fields.String(required=True, validate=[validate.Length(max=254, error=TOO_LONG), _email],
+                          metadata={"format": "email", "pattern": EMAIL})
+    phone = _optional_text(40)
+    job_title = _optional_text(120)
+    bpf_status = Choice(["", *BPF_STATUSES], "Statut inconnu.", allow_none=True,
+                        metadata={"description": "Statut pour le BPF (défaut : employee)"})
+    accessibility_needs = _optional_text(20000)
+
+
+# A SIRET: 14 digits, grouped 3 3 3 5 or not (its check key is the service's: stdnum).
+SIRET = r"^([0-9]{3} ?[0-9]{3} ?[0-9]{3} ?[0-9]{5})?$"
+_SIRET_REQUIRED = "Un acheteur public est identifié par son SIRET dans Chorus Pro."
 
 
 class CompanyInputSchema(Schema):
-    """A company given inline: the company of that SIRET (or of that exact name) if there is one, else a new one."""
+    """A company given inline: the company of that SIRET (or of that exact name) if there is one, else a new one.
+    The limits are those of companies.services.clean_company_data."""
 
-    name = fields.String(required=True)
-    siret = _text(metadata={"example": "44306184100021"})
-    naf_code = _text(metadata={"example": "7111Z"})
-    headcount_band = _text(metadata={"enum": list(HEADCOUNT_BANDS)})
-    opco = _text(metadata={"enum": list(OPCOS)})
-    address = _text()
-    postal_code = _text()
-    city = _text()
+    name = Text(required=True, pattern=NOT_BLANK, error="La raison sociale est obligatoire.", max_length=200)
+    siret = Text(allow_none=True, pattern=SIRET, error="Le SIRET doit comporter 14 chiffres.", metadata={
+        "example": "44306184100021", "description": "Obligatoire pour un acheteur public ; clé de contrôle vérifiée"})
+    naf_code = Text(allow_none=True, pattern=r"^([0-9]{2}\.?[0-9]{2}[A-Za-z])?$",
+                    error="Le code NAF s'écrit comme 7111Z ou 71.11Z.", metadata={"example": "7111Z"})
+    headcount_band = Choice(["", *HEADCOUNT_BANDS], "Tranche d'effectif inconnue.", allow_none=True)
+    opco = Choice(["", *OPCOS], "OPCO inconnu : choisissez-le dans la liste des onze OPCO.", allow_none=True)
+    address = _optional_text(255)
+    postal_code = _optional_text(10)
+    city = _optional_text(120)
     is_public_buyer = fields.Boolean()
-    chorus_service_code = _text()
+    chorus_service_code = _optional_text(100)
     engagement_required = fields.Boolean()
+
+    # A public buyer is known by its SIRET.
+    openapi_rules = {"anyOf": [{"properties": {"is_public_buyer": {"enum": [False]}}},
+                               {"required": ["siret"], "properties": {"siret": {"type": "string", "minLength": 14}}}]}
+
+    @validates_schema
+    def _public_buyer_siret(self, data, **kwargs):
+        if data.get("is_public_buyer") and not data.get("siret"):
+            raise MarshmallowValidationError(_SIRET_REQUIRED, "siret")
 
 
 class EnrolmentCreateSchema(Schema):
     trainee_id = fields.Integer(**_ID, metadata={"description": "Stagiaire existant (ou « trainee »)"})
     trainee = Object(TraineeInputSchema, metadata={"description": "Stagiaire décrit (ou « trainee_id »)"})
-    company_id = fields.Integer(allow_none=True, **_ID, metadata={"description": "Entreprise existante"})
+    company_id = fields.Integer(allow_none=True, **_ID,
+                                metadata={"description": "Entreprise existante (ou « company »)"})
     company = Object(CompanyInputSchema, allow_none=True,
                      metadata={"description": "Entreprise décrite (ou « company_id »)"})
+
+    # trainee_id or trainee, one of them; company_id and company not both.
+    openapi_rules = {
+        "oneOf": [{"required": ["trainee_id"]}, {"required": ["trainee"]}],
+        "not": {"required": ["company_id", "company"],
+                "properties": {"company_id": {"type": "integer"}, "company": {"type": "object"}}},
+    }
 
     @validates_schema
     def _one_of_each(self, data, **kwargs):
         errors = {}
         if "trainee_id" in data and "trainee" in data:
             errors["trainee"] = ["Indiquez trainee_id ou trainee, pas les deux."]
+        elif "trainee_id" not in data and "trainee" not in data:
+            errors["trainee"] = ["Indiquez le stagiaire (trainee_id ou trainee)."]
         if data.get("company_id") is not None and data.get("company") is not None:
             errors["company"] = ["Indiquez company_id ou company, pas les deux."]
         if errors:
@@ -331,9 +498,45 @@ class EnrolmentCreateSchema(Schema):
 
 
 class EnrolmentCancelSchema(Schema):
-    reason = fields.String(required=True, metadata={"description": "Motif de l'annulation (3 caractères au moins)"})
+    reason = Text(required=True, pattern=REASON, error=_NO_REASON,
+                  metadata={"description": "Motif de l'annulation (3 caractères au moins)"})
 
 
 class TraineeQuerySchema(Schema):
-    search = fields.String(validate=validate.Length(max=100),
-                           metadata={"description": "Partie du nom, du prénom ou de l'adresse e-mail"})
+    search = Text(max_length=100, metadata={"description": "Partie du nom, du prénom ou de l'adresse e-mail"})
+
+
+# --------------------------------------------------------------------------- documents
+
+# The types that can be generated for a session (invoices and credit notes are made by billing, at issue), by scope.
+DOCUMENT_TYPES = {code: doc_type for code, doc_type in DOC_TYPES.items() if doc_type.scope != "invoice"}
+SESSION_DOCUMENTS = [code for code, doc_type in DOCUMENT_TYPES.items() if doc_type.scope == "session"]
+ENROLMENT_DOCUMENTS = [code for code, doc_type in DOCUMENT_TYPES.items() if doc_type.scope == "enrolment"]
+CLIENT_DOCUMENTS = [code for code, doc_type in DOCUMENT_TYPES.items() if doc_type.scope == "client"]
+_NO_ENROLMENT = "Choisissez l'inscription."
+_NO_CLIENT = "Choisissez l'entreprise cliente."
+
+
+class DocumentCreateSchema(Schema):
+    doc_type = Choice(DOCUMENT_TYPES, "Type de document inconnu : {choices}.", required=True, metadata={
+        "description": "Par session : " + ", ".join(SESSION_DOCUMENTS)
+                       + " ; par stagiaire : " + ", ".join(ENROLMENT_DOCUMENTS)
+                       + " ; par entreprise cliente : " + ", ".join(CLIENT_DOCUMENTS)})
+    enrolment_id = fields.Integer(**_ID, metadata={
+        "description": "Inscription de la session, obligatoire pour un document par stagiaire (ignorée sinon)"})
+    company_id = fields.Integer(**_ID, metadata={
+        "description": "Entreprise cliente, obligatoire pour une convention ou un devis (ignorée sinon)"})
+
+    # A document per trainee names the enrolment, one per client company names the company.
+    openapi_rules = {"anyOf": [
+        {"properties": {"doc_type": {"enum": SESSION_DOCUMENTS}}},
+        {"properties": {"doc_type": {"enum": ENROLMENT_DOCUMENTS}}, "required": ["enrolment_id"]},
+        {"properties": {"doc_type": {"enum": CLIENT_DOCUMENTS}}, "required": ["company_id"]},
+    ]}
+
+    @validates_schema
+    def _names_its_subject(self, data, **kwargs):
+        if data["doc_type"] in ENROLMENT_DOCUMENTS and "enrolment_id" not in data:
+            raise MarshmallowValidationError(_NO_ENROLMENT, "enrolment_id")
+        if data["doc_type"] in CLIENT_DOCUMENTS and "company_id" not in data:
+            raise MarshmallowValidationError(_NO_CLIENT, "company_id")

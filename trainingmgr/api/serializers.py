@@ -1,7 +1,7 @@
 """Model objects to the plain dicts the API schemas dump."""
 from __future__ import annotations
 
-from flask import url_for
+from ..core.web import external_url
 
 from ..catalogue.models import Course, CourseVersion
 from ..catalogue.services import course_sheet
@@ -30,7 +30,7 @@ def course_summary(course: Course, version: CourseVersion | None = None) -> dict
         "intra_group_price": version.intra_group_price,
         "min_trainees": version.min_trainees,
         "max_trainees": version.max_trainees,
-        "url": url_for("public.course", slug=course.slug, _external=True),
+        "url": external_url("public.course", slug=course.slug),
     }
 
 
@@ -100,7 +100,7 @@ def session_dict(session: TrainingSession, taken: int, *, with_slots: bool = Fal
         "first_date": session.first_date,
         "last_date": session.last_date,
         "planned_hours": session.planned_hours,
-        "ics_url": url_for("public.session_ics", slug=session.course.slug, session_id=session.id, _external=True)
+        "ics_url": external_url("public.session_ics", slug=session.course.slug, session_id=session.id)
         if session.status in PUBLIC_STATUSES and session.course.is_published else None,
     }
     if with_slots or staff:

@@ -40,7 +40,7 @@ def _staff_answer(session):
 @bp.doc(**OPTIONAL_AUTH)
 @bp.arguments(SessionQuerySchema, location="query")
 @bp.response(200, SessionSchema(many=True))
-@error_responses(bp, 401, 422, described={401: "Jeton invalide"})
+@error_responses(bp, 401, 422, described={401: "Jeton invalide", 422: "Filtre invalide, ou « from » après « to »"})
 def list_sessions(query):
     """Sessions à venir et en cours des formations publiées (inter-entreprises) ; toutes les sessions avec un
     jeton conseiller. Sans « from », le public ne voit que les sessions ayant encore un créneau à venir."""
@@ -78,7 +78,11 @@ def get_session(session_id: int):
 @staff_required  # before @bp.arguments: refuse the caller before reading the body
 @bp.arguments(SessionCreateSchema)
 @bp.response(201, SessionStaffSchema)
-@error_responses(bp, 401, 403, 409, 415, 422, described={409: "Formateur ou salle déjà pris"})
+@error_responses(bp, 401, 403, 409, 415, 422, described={
+    409: "Formateur ou salle déjà pris",
+    422: "Données invalides, ou qui ne conviennent pas aux données enregistrées : formation, lieu, formateur ou "
+         "entreprise inconnus ou archivés, format que la formation ne propose pas, capacité au-delà du maximum de "
+         "la formation ou des places de la salle, minimum au-delà de la capacité"})
 def create_session(data):
     """Créer une session (brouillon) ; avec start_date, les créneaux suivent la journée type de la formation."""
     session, _ = services.create_session(data, current_principal())
@@ -91,8 +95,11 @@ def create_session(data):
 @staff_required  # before @bp.arguments: refuse the caller before reading the body
 @bp.arguments(SessionPatchSchema, required=False)  # no body (or {}): nothing changes, the session is answered
 @bp.response(200, SessionStaffSchema)
-@error_responses(bp, 401, 403, 404, 409, 415, 422,
-        described={404: "Session inconnue", 409: "Conflit de planning ou changement de statut impossible"})
+@error_responses(bp, 401, 403, 404, 409, 415, 422, described={
+    404: "Session inconnue", 409: "Conflit de planning ou changement de statut impossible",
+    422: "Données invalides, ou qui ne conviennent pas aux données enregistrées (comme à la création ; capacité "
+         "sous le nombre d'inscrits), session qui ne peut plus changer, ou étape dont une condition manque "
+         "(créneaux, formateurs, lieux, prix, dates)"})
 def patch_session(data, session_id: int):
     """Modifier une session ; « status » la fait changer d'étape (« cancel_reason » pour une annulation)."""
     actor = current_principal()
@@ -112,8 +119,11 @@ def patch_session(data, session_id: int):
 @staff_required  # before @bp.arguments: refuse the caller before reading the body
 @bp.arguments(SlotCreateSchema)
 @bp.response(201, SlotCreatedSchema)
-@error_responses(bp, 401, 403, 404, 409, 415, 422,
-        described={404: "Session inconnue", 409: "Formateur ou salle déjà pris", 422: "Créneau invalide"})
+@error_responses(bp, 401, 403, 404, 409, 415, 422, described={
+    404: "Session inconnue", 409: "Formateur ou salle déjà pris",
+    422: "Créneau invalide : fin avant le début, matin au-delà de 14:00, autre créneau de la session à ce moment "
+         "ou dans cette demi-journée, lieu ou formateur inconnu, archivé ou qui ne convient pas à la session, "
+         "session qui ne peut plus changer ou dont la durée confirmée changerait"})
 def add_slot(data, session_id: int):
     """Ajouter une demi-journée à une session."""
     actor = current_principal()
@@ -128,7 +138,8 @@ def add_slot(data, session_id: int):
 @staff_required
 @bp.response(204)
 @error_responses(bp, 401, 403, 404, 422,
-        described={404: "Créneau inconnu", 422: "Créneau d'une session qui ne peut plus changer"})
+        described={404: "Créneau inconnu", 422: "Créneau d'une session qui ne peut plus changer ou dont la durée "
+                                                 "confirmée changerait"})
 def delete_slot(slot_id: int):
     """Supprimer un créneau."""
     actor = current_principal()

@@ -1,22 +1,25 @@
 from __future__ import annotations
 
 import click
-from flask.cli import AppGroup
 from sqlalchemy import select
 
+from ..core.cli import DATABASE_ID, CommandError, CommandGroup
 from ..extensions import db
+from ..sessions.models import TrainingSession
 from .chain import verify_chain
 from .models import AttendanceChain, AttendanceRecord
 
-attendance_cli = AppGroup("attendance", help="Émargement.")
+attendance_cli = CommandGroup("attendance", help="Émargement.")
 
 
 @attendance_cli.command("verify")
-@click.argument("session_id", type=int, required=False)
+@click.argument("session_id", type=DATABASE_ID, required=False)
 def verify(session_id: int | None):
     """Recalculer les chaînes d'émargement (d'une session, ou de toutes) ; code de sortie 1 au premier maillon
     rompu."""
     if session_id is not None:
+        if db.session.get(TrainingSession, session_id) is None:
+            raise CommandError(f"Session {session_id} introuvable.")
         ids = [session_id]
     else:
         ids = sorted(set(db.session.scalars(select(AttendanceRecord.session_id).distinct()))

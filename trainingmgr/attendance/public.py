@@ -17,6 +17,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from ..core.errors import DomainError, PermissionDenied
 from ..core.forms import choices
+from ..core.tokens import log_safe_key
 from ..core.web import fail, form_page
 from ..enrolments.models import Enrolment
 from ..extensions import db, limiter
@@ -47,7 +48,7 @@ def _qr_limit() -> str:
 
 
 def _per_link() -> str:
-    return f"sign:{request.view_args.get('token', '')}"
+    return log_safe_key("sign", request.view_args.get("token", ""))
 
 
 def _per_signer() -> str:

@@ -215,7 +215,7 @@ def record_image(record_id: int):
     if not record.image:
         fail(404, "Cette signature n'est pas dessinée.")
     response = Response(record.image, mimetype="image/png")
-    response.headers["Cache-Control"] = "private, max-age=86400"
+    response.headers["Cache-Control"] = "private, no-store"
     return response
 
 

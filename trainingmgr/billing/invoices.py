@@ -12,13 +12,20 @@ Rules (issue 9; the decisions where the issue is silent are marked *decision*):
     that enrolment, since the split is not known). Flat basis: the line's amount, never above the agreed amount;
     *decision*: an abandoned trainee's share is prorated to the hours attended, a no-show's is 0 (the OPCO pays
     only hours attended). Basis "hours attended": hours attended × ``hourly_rate`` (a price excluding VAT,
-    *decision*), capped at the agreed amount (then one line of quantity 1 stating the hours);
+    *decision*), capped at the agreed amount (then one line of quantity 1 stating the hours). The OPCO's SIREN
+    (or SIRET) is typed on its first draft and taken up by its next invoices (the last invoice to that OPCO);
   * a public buyer line is invoiced to that buyer, one invoice per buyer, SIRET and engagement number;
   * the rest (price − OPCO − public buyers) goes to the company (company lines, or OPCO lines without
     subrogation: the company pays and is refunded by its OPCO); an individual line to the trainee (fixed
     amount when a company pays too, otherwise the rest); without any line, to the enrolment's company, else to
-    the trainee. *Decision*: abandoned and no-show trainees stay invoiced to the company / the trainee (CGV);
-    the advisor may change a draft's lines;
+    the trainee. *Decision*: a no-show stays invoiced in full to the company / the trainee (CGV);
+  * **abandonment** (the convention's clause, and L6353-7 for an individual's contract): only the hours attended
+    are due, every payer's share pro rata (``attended_share``: amount × hours attended / hours planned; an OPCO
+    billed per hour attended pays its hours); the company's invoice, never the OPCO's nor an individual's, gets a
+    separate *dédit* line when the organisation charges one (``BILLING_ABANDONMENT_DEDIT_PERCENT`` % of the price
+    of the hours not attended, 0 by default; *decision*: at the organisation's VAT rate, like any line typed by the
+    advisor), stated as neither chargeable to the OPCO nor to the training contribution. Hours not recorded yet:
+    nothing is proposed for that enrolment. The advisor may change a draft's lines;
   * an intra session: one invoice to the client company for ``intra_price`` (funding lines are ignored), or,
     without a group price, one line per trainee at its seat price.
 
@@ -40,7 +47,12 @@ Rules (issue 9; the decisions where the issue is silent are marked *decision*):
 returns it (name, legal_form, address, postal_code, city, country, full_address, siret, siren, nda, nda_region,
 nda_mention, vat_status, vat_exempt, vat_number, qualiopi, email, phone, website) plus the terms stated on the
 document: ``late_penalties``, ``recovery_indemnity`` (empty for an individual: the 40 € indemnity applies
-between professionals only, article L441-10 of the Code de commerce) and ``discount`` (early payment).
+between professionals only, article L441-10 of the Code de commerce) and ``discount`` (early payment). A public
+buyer (payer kind "public_buyer", or a company flagged public buyer) is told the Code de la commande publique's
+terms instead: late-payment interest at the ECB rate + 8 points (L2192-13, R2192-31) and the 40 € indemnity
+(D2192-35). An individual's payment terms leave out any sentence about subrogation (an OPCO's business only).
+The buyer's SIREN is a mandatory mention for every legal entity: a company, a public buyer (SIRET, for Chorus Pro)
+and an OPCO.
 """
 from __future__ import annotations
 
@@ -58,12 +70,13 @@ from ..accounts.models import User
 from ..accounts.services import normalise_email
 from ..companies.models import OPCOS, Company
 from ..core.errors import ConflictError, ErrorCollector, NotFoundError, PermissionDenied, ValidationError
-from ..core.formatting import date_fr, hours_fr, money_fr
+from ..core.formatting import date_fr, hours_fr, money_fr, number_fr
 from ..core.identifiers import clean_siret, clean_vat_number
 from ..core.persistence import get_by_id, lock_row
 from ..core.timeutil import paris_today, utcnow
 from ..core.validation import id_or_none, parse_date, parse_decimal
 from ..documents import context as builders
+from ..enrolments import contract
 from ..enrolments.models import ENROLMENT_STATUS_LABELS, Enrolment, FundingLine
 from ..extensions import db
 from ..files.models import StoredFile
@@ -91,11 +104,34 @@ TEXT_LIMITS = {"buyer_name": 200, "buyer_address": 255, "buyer_postal_code": 10,
 DRAFT_FIELDS = tuple(TEXT_LIMITS) + ("buyer_country", "buyer_siret", "service_start", "service_end")
 MAX_DESCRIPTION = 2000
 NOT_EDITABLE = "Une facture émise ne se modifie plus : établissez un avoir pour l'annuler en tout ou partie."
+ABANDON_HOURS_UNKNOWN = ("{name} a abandonné la formation : ses heures suivies ne sont pas encore enregistrées ; "
+                         "rien n'est proposé pour cette inscription, facturée au prorata de ces heures.")
+# A public buyer's terms (Code de la commande publique), instead of the Code de commerce's BILLING_* texts.
+PUBLIC_LATE_PENALTIES = (
+    "En cas de retard de paiement, des intérêts moratoires courent de plein droit et sans autre formalité dès le "
+    "lendemain de l'expiration du délai de paiement, au taux d'intérêt appliqué par la Banque centrale européenne à "
+    "ses opérations principales de refinancement les plus récentes, en vigueur au premier jour du semestre de "
+    "l'année civile au cours duquel les intérêts ont commencé à courir, majoré de 8 points de pourcentage (articles "
+    "L2192-13 et R2192-31 du Code de la commande publique).")
+PUBLIC_RECOVERY_INDEMNITY = (
+    "Indemnité forfaitaire pour frais de recouvrement due en cas de retard de paiement : 40 € (articles L2192-13 et "
+    "D2192-35 du Code de la commande publique).")
 
 
 def money(value) -> Decimal:
     """Rounded half-up to the cent."""
     return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def attended_share(amount: Decimal, hours: Decimal | None, planned: Decimal) -> Decimal:
+    """The part of ``amount`` due for the hours attended, rounded to the cent: amount × hours / planned (an
+    abandonment, pro rata temporis); the whole amount when no hours are planned."""
+    return money(amount * (hours or 0) / planned) if planned else money(amount)
+
+
+def abandonment_dedit_percent() -> Decimal:
+    """The dédit charged on an abandonment, in % of the price of the hours not attended (0: none)."""
+    return Decimal(str(current_app.config["BILLING_ABANDONMENT_DEDIT_PERCENT"] or 0))
 
 
 def _ensure_staff(actor: User | None) -> None:
@@ -333,12 +369,21 @@ def _shares(enrolment: Enrolment, session: TrainingSession, rate: Decimal, looku
     company = enrolment.company or trainee.company
     planned = session.planned_hours
     hours = enrolment.hours_attended
+    abandoned = enrolment.status == "abandoned"
+    if abandoned and hours is None:
+        return [], [ABANDON_HOURS_UNKNOWN.format(name=trainee.full_name)], False
     base = f"Formation « {session.title} » {session.dates_label} – {trainee.full_name}"
-    if enrolment.status == "abandoned":
-        base += f" (abandon : {hours_fr(hours or 0)} suivies sur {hours_fr(planned)})"
+    if abandoned:
+        base += _abandon_label(hours, planned)
     elif enrolment.status == "no_show":
         base += " (absent(e))"
     price_excl = money(enrolment.price_excl_vat or 0)
+
+    def due(amount: Decimal) -> Decimal:
+        """An abandonment: only the hours attended are due, by every payer (the convention's clause, L6353-7)."""
+        return attended_share(amount, hours, planned) if abandoned else amount
+
+    due_excl = due(price_excl)
     lines = list(enrolment.funding_lines)
     shares: list[_Share] = []
     paid_by_others = ZERO
@@ -350,7 +395,7 @@ def _shares(enrolment: Enrolment, session: TrainingSession, rate: Decimal, looku
             return [], [f"{trainee.full_name} : l'accord de {line.opco_name} (dossier {file}) n'est pas enregistré ; "
                         "rien n'est proposé pour cette inscription tant que la prise en charge n'est pas connue."], False
         cap = money(line.agreed_amount)
-        attended = ("" if enrolment.status == "abandoned"  # already said by ``base``
+        attended = ("" if abandoned  # already said by ``base``
                     else f" – {hours_fr(hours)} suivies sur {hours_fr(planned)}" if hours is not None
                     else f" – {hours_fr(planned)} prévues")
         description = f"{base}{attended} – dossier n° {file}"
@@ -368,11 +413,7 @@ def _shares(enrolment: Enrolment, session: TrainingSession, rate: Decimal, looku
                                     f"à l'accord de {money_fr(cap)})", Decimal("1"), "C62", _excl(cap, rate), rate,
                                     enrolment.id, line.id, hours)
         else:
-            amount = min(money(line.amount), cap)
-            if enrolment.status == "no_show":
-                amount = ZERO
-            elif enrolment.status == "abandoned" and planned:
-                amount = money(amount * (hours or 0) / planned)
+            amount = ZERO if enrolment.status == "no_show" else due(min(money(line.amount), cap))
             item = ProposedLine(description, Decimal("1"), "C62", _excl(amount, rate), rate, enrolment.id, line.id,
                                 hours)
         if item.total_excl_vat > 0:
@@ -387,8 +428,8 @@ def _shares(enrolment: Enrolment, session: TrainingSession, rate: Decimal, looku
         values.update(buyer_siret=line.buyer_siret or values.get("buyer_siret", ""),
                       service_code=line.service_code or (buyer.chorus_service_code if buyer else ""),
                       engagement_number=line.engagement_number)
-        item = ProposedLine(base, Decimal("1"), "C62", _excl(money(line.amount), rate), rate, enrolment.id, line.id,
-                            hours)
+        item = ProposedLine(base, Decimal("1"), "C62", _excl(due(money(line.amount)), rate), rate, enrolment.id,
+                            line.id, hours)
         if item.total_excl_vat > 0:
             shares.append(_Share(_share_key("public_buyer", values), "public_buyer", values, item))
             paid_by_others += item.total_excl_vat
@@ -396,12 +437,12 @@ def _shares(enrolment: Enrolment, session: TrainingSession, rate: Decimal, looku
 
     company_lines = [line for line in lines if line.kind == "company" or (line.kind == "opco" and not line.subrogation)]
     individual_lines = [line for line in lines if line.kind == "individual"]
-    rest = price_excl - paid_by_others
+    rest = due_excl - paid_by_others
     notes: list[str] = []
     if company_lines:
         for line in individual_lines:
-            item = ProposedLine(f"{base} – part personnelle", Decimal("1"), "C62", _excl(money(line.amount), rate),
-                                rate, enrolment.id, line.id, hours)
+            item = ProposedLine(f"{base} – part personnelle", Decimal("1"), "C62",
+                                _excl(due(money(line.amount)), rate), rate, enrolment.id, line.id, hours)
             values = _trainee_values(trainee)
             shares.append(_Share(_share_key("individual", values), "individual", values, item))
             rest -= item.total_excl_vat
@@ -417,19 +458,52 @@ def _shares(enrolment: Enrolment, session: TrainingSession, rate: Decimal, looku
     else:
         payer, rest_line = company, None
         rest_kind = "company" if company is not None else "individual"
-    if rest_kind == "company" and payer is None and rest > 0:
-        return shares, [f"{trainee.full_name} : aucune entreprise à facturer pour le reste à charge "
-                        f"({money_fr(rest)} HT) ; rattachez l'inscription à son entreprise."], False
+    rest_line_id = rest_line.id if rest_line is not None else None
+    items: list[ProposedLine] = []
     if rest < 0:
-        notes.append(f"{trainee.full_name} : les financements dépassent le prix de l'inscription de "
-                     f"{money_fr(-rest)} HT ; vérifiez les montants.")
+        notes.append(f"{trainee.full_name} : les financements dépassent le prix{' dû' if abandoned else ''} de "
+                     f"l'inscription de {money_fr(-rest)} HT ; vérifiez les montants.")
     elif rest > 0:
         description = f"{base} – reste à charge après {', '.join(others)}" if others else base
-        values = _company_values(payer) if rest_kind == "company" else _trainee_values(trainee)
-        item = ProposedLine(description, Decimal("1"), "C62", money(rest), rate, enrolment.id,
-                            rest_line.id if rest_line is not None else None, hours)
-        shares.append(_Share(_share_key(rest_kind, values), rest_kind, values, item))
+        if abandoned:
+            description += _due_label(price_excl, hours, planned, due_excl)
+        items.append(ProposedLine(description, Decimal("1"), "C62", money(rest), rate, enrolment.id, rest_line_id,
+                                  hours))
+    if abandoned and rest_kind == "company":
+        # Same funding line as the rest: proposed with it, once (a dédit the advisor removed does not come back).
+        items.extend(_dedit_lines(enrolment, price_excl - due_excl, rate, rest_line_id))
+    if not items:
+        return shares, notes, True
+    if rest_kind == "company" and payer is None:
+        return shares, [f"{trainee.full_name} : aucune entreprise à facturer pour le reste à charge "
+                        f"({money_fr(sum((i.total_excl_vat for i in items), ZERO))} HT) ; rattachez l'inscription "
+                        "à son entreprise."], False
+    values = _company_values(payer) if rest_kind == "company" else _trainee_values(trainee)
+    shares.extend(_Share(_share_key(rest_kind, values), rest_kind, values, item) for item in items)
     return shares, notes, True
+
+
+def _abandon_label(hours: Decimal, planned: Decimal) -> str:
+    return f" (abandon : {hours_fr(hours)} suivies sur {hours_fr(planned)}, facturées au prorata)"
+
+
+def _due_label(price: Decimal, hours: Decimal, planned: Decimal, due: Decimal) -> str:
+    return f" – prix dû : {money_fr(price)} HT × {hours_fr(hours)} / {hours_fr(planned)} = {money_fr(due)} HT"
+
+
+def _dedit_lines(enrolment: Enrolment, unattended_excl: Decimal, rate: Decimal,
+                 funding_line_id: int | None = None) -> list[ProposedLine]:
+    """The dédit of an abandonment, on its own line of the company's invoice (never the OPCO's): the configured
+    percentage of the price of the hours not attended; none when the organisation charges none."""
+    percent = abandonment_dedit_percent()
+    amount = money(unattended_excl * percent / 100)
+    if amount <= 0:
+        return []
+    description = (f"Dédit pour abandon – {enrolment.trainee.full_name} : {number_fr(percent)} % du prix des heures "
+                   f"non suivies ({money_fr(unattended_excl)} HT), selon la clause de dédit de la convention. Somme "
+                   "non imputable sur la participation au financement de la formation professionnelle et ne "
+                   "pouvant faire l'objet d'une prise en charge par l'OPCO.")
+    return [ProposedLine(description, Decimal("1"), "C62", amount, rate, enrolment.id, funding_line_id)]
 
 
 def _live_invoices(session: TrainingSession) -> list[Invoice]:
@@ -542,9 +616,8 @@ def _plan(session: TrainingSession, enrolments: list[Enrolment], live: list[Invo
             for enrolment in enrolments:
                 if (enrolment.id, "company") in done or not enrolment.price_excl_vat:
                     continue
-                add(_Share(_share_key("company", values), "company", values, ProposedLine(
-                    f"Formation « {session.title} » {session.dates_label} – {enrolment.trainee.full_name}",
-                    Decimal("1"), "C62", money(enrolment.price_excl_vat), rate, enrolment.id)))
+                for item in _intra_seat_lines(session, enrolment, rate, plan):
+                    add(_Share(_share_key("company", values), "company", values, item))
         plan.invoices = list(grouped.values())
         return plan
 
@@ -559,6 +632,23 @@ def _plan(session: TrainingSession, enrolments: list[Enrolment], live: list[Invo
                 add(share)
     plan.invoices = list(grouped.values())
     return plan
+
+
+def _intra_seat_lines(session: TrainingSession, enrolment: Enrolment, rate: Decimal, plan: Plan) -> list[ProposedLine]:
+    """An intra session without a group price: the trainee's seat, pro rata of the hours attended after an
+    abandonment (with the dédit, if any), as in an inter session."""
+    description = f"Formation « {session.title} » {session.dates_label} – {enrolment.trainee.full_name}"
+    price, hours, planned = money(enrolment.price_excl_vat), enrolment.hours_attended, session.planned_hours
+    if enrolment.status != "abandoned":
+        return [ProposedLine(description, Decimal("1"), "C62", price, rate, enrolment.id)]
+    if hours is None:
+        plan.notes.append(ABANDON_HOURS_UNKNOWN.format(name=enrolment.trainee.full_name))
+        plan.unknown.append(plan.notes[-1])
+        return []
+    due = attended_share(price, hours, planned)
+    description += _abandon_label(hours, planned) + _due_label(price, hours, planned, due)
+    lines = [ProposedLine(description, Decimal("1"), "C62", due, rate, enrolment.id)] if due > 0 else []
+    return lines + _dedit_lines(enrolment, price - due, rate)
 
 
 @dataclass
@@ -783,22 +873,37 @@ def payment_days() -> int:
     return int(current_app.config["BILLING_PAYMENT_DAYS"])
 
 
-def default_payment_terms() -> str:
-    configured = (current_app.config.get("BILLING_PAYMENT_TERMS") or "").strip()
-    if configured:
-        return configured
-    org = get_organisation()
-    return (org.payment_terms or "").strip() or (
-        f"Paiement à {payment_days()} jours à compter de la date de facture, par virement bancaire.")
+def default_payment_terms(payer_kind: str = "company") -> str:
+    """BILLING_PAYMENT_TERMS, else the organisation's, else "Paiement à N jours…". An individual is not told about
+    subrogation (how an OPCO pays): the sentences that mention it are left out of their invoice."""
+    terms = (current_app.config.get("BILLING_PAYMENT_TERMS") or "").strip() or (
+        get_organisation().payment_terms or "").strip()
+    if payer_kind == "individual":
+        terms = " ".join(sentence for sentence in re.split(r"(?<=[.!?])\s+", terms)
+                         if "subrogation" not in sentence.lower())
+    return terms or f"Paiement à {payment_days()} jours à compter de la date de facture, par virement bancaire."
 
 
-def frozen_seller(payer_kind: str) -> dict:
-    """The organisation's identity and the terms, as stated on a document issued now (Invoice.seller)."""
+def is_public_buyer(invoice: Invoice) -> bool:
+    """Invoiced to a public buyer: as such (Chorus Pro), or a company flagged public buyer (e.g. an intra session)."""
+    if invoice.payer_kind == "public_buyer":
+        return True
+    company = db.session.get(Company, invoice.payer_company_id) if invoice.payer_company_id else None
+    return company is not None and company.is_public_buyer
+
+
+def frozen_seller(payer_kind: str, public_buyer: bool = False) -> dict:
+    """The organisation's identity and the terms, as stated on a document issued now (Invoice.seller): for a public
+    buyer, the Code de la commande publique's late-payment interest and indemnity; for an individual, no indemnity."""
+    config = current_app.config
     seller = builders.seller_identity()
-    seller["late_penalties"] = (current_app.config.get("BILLING_LATE_PENALTIES") or "").strip()
-    seller["recovery_indemnity"] = "" if payer_kind == "individual" else (
-        current_app.config.get("BILLING_RECOVERY_INDEMNITY") or "").strip()
-    seller["discount"] = (current_app.config.get("BILLING_EARLY_PAYMENT_DISCOUNT") or "").strip()
+    if public_buyer or payer_kind == "public_buyer":
+        seller["late_penalties"], seller["recovery_indemnity"] = PUBLIC_LATE_PENALTIES, PUBLIC_RECOVERY_INDEMNITY
+    else:
+        seller["late_penalties"] = (config.get("BILLING_LATE_PENALTIES") or "").strip()
+        seller["recovery_indemnity"] = "" if payer_kind == "individual" else (
+            config.get("BILLING_RECOVERY_INDEMNITY") or "").strip()
+    seller["discount"] = (config.get("BILLING_EARLY_PAYMENT_DISCOUNT") or "").strip()
     return seller
 
 
@@ -834,6 +939,11 @@ def issue_problems(invoice: Invoice, seller: dict) -> dict[str, list[str]]:
         add("buyer_address", "Adresse du client incomplète (adresse, code postal et ville).")
     if invoice.payer_kind == "company" and len(invoice.buyer_siret or "") != 14:
         add("buyer_siret", "SIRET du client manquant : son SIREN est une mention obligatoire.")
+    if invoice.payer_kind == "opco" and len(invoice.buyer_siret or "") not in (9, 14):
+        name = invoice.opco_name or invoice.buyer_name
+        add("buyer_siret", f"SIREN de l'OPCO facturé{f' ({name})' if name else ''} manquant : c'est une mention "
+                           "obligatoire ; saisissez-le (ou son SIRET) sur le brouillon, il sera repris sur ses "
+                           "factures suivantes.")
     if invoice.payer_kind == "public_buyer":
         company = db.session.get(Company, invoice.payer_company_id) if invoice.payer_company_id else None
         name = company.name if company is not None else "L'acheteur public"
@@ -859,7 +969,7 @@ def _refuse(problems: dict[str, list[str]]) -> None:
 
 def document_context(invoice: Invoice) -> dict:
     """The Word document's context: the frozen seller of an issued document, today's for a draft."""
-    seller = invoice.seller or frozen_seller(invoice.payer_kind)
+    seller = invoice.seller or frozen_seller(invoice.payer_kind, is_public_buyer(invoice))
     return builders.invoice(invoice, seller, invoice.number or "BROUILLON")
 
 
@@ -895,6 +1005,25 @@ def _take_number_and_produce(invoice: Invoice, actor: User | None, today: dt.dat
     db.session.flush()
 
 
+def _contract_enrolments(invoice: Invoice) -> list[Enrolment]:
+    """The self-paying trainees' enrolments this invoice to an individual bills, when a contrat de formation was
+    issued for them (enrolments/contract.py: withdrawal period, first call at 30 %)."""
+    if invoice.payer_kind != "individual":
+        return []
+    ids = sorted({line.enrolment_id for line in invoice.lines if line.enrolment_id})
+    enrolments = [db.session.get(Enrolment, i) for i in ids]
+    return [e for e in enrolments if e is not None and contract.is_individual(e)
+            and contract.issued_contract(e) is not None]
+
+
+def _earlier_calls(invoice: Invoice, enrolments: list[Enrolment]) -> Decimal:
+    """What was already invoiced to the trainee for these enrolments (issued invoices, before credit notes)."""
+    billed = select(InvoiceLine.invoice_id).where(InvoiceLine.enrolment_id.in_([e.id for e in enrolments]))
+    earlier = db.session.scalars(select(Invoice).where(
+        Invoice.id != invoice.id, Invoice.kind == "invoice", Invoice.status != "draft", Invoice.id.in_(billed))).all()
+    return sum((i.total_incl_vat for i in earlier), Decimal("0.00"))
+
+
 def issue_invoice(invoice: Invoice, actor: User | None, today: dt.date | None = None) -> Invoice:
     """Give a draft its number and its documents; from then on it never changes (see the module docstring)."""
     _ensure_staff(actor)
@@ -905,17 +1034,24 @@ def issue_invoice(invoice: Invoice, actor: User | None, today: dt.date | None = 
     if invoice.status != "draft":
         raise ConflictError(f"Cette facture est déjà émise (n° {invoice.number}).")
     session = session_of(invoice)
-    if session is None or session.status not in ISSUABLE_SESSIONS:
+    contracts = _contract_enrolments(invoice)
+    # A self-paying trainee's contract lets payment requests be made as the course goes (L6353-6).
+    in_course = bool(contracts) and session is not None and session.status in ("confirmed", "in_progress")
+    if session is None or (session.status not in ISSUABLE_SESSIONS and not in_course):
         label = SESSION_STATUS_LABELS[session.status].lower() if session is not None else "inconnue"
         raise ConflictError("Une facture s'émet une fois la formation réalisée (service fait) : la session est "
                             f"« {label} ». Terminez-la d'abord.")
     recompute(invoice)
-    seller = frozen_seller(invoice.payer_kind)
-    _refuse(issue_problems(invoice, seller))
     today = today or paris_today()
+    if contracts:  # the contract's rules first: no point completing a document that cannot leave yet
+        contract.check_individual_invoice(contracts, invoice.total_incl_vat, today=today,
+                                          course_done=session.status in ISSUABLE_SESSIONS,
+                                          earlier_calls=_earlier_calls(invoice, contracts))
+    seller = frozen_seller(invoice.payer_kind, is_public_buyer(invoice))
+    _refuse(issue_problems(invoice, seller))
     invoice.seller = seller
     invoice.due_date = today + dt.timedelta(days=payment_days())
-    invoice.payment_terms = default_payment_terms()
+    invoice.payment_terms = default_payment_terms(invoice.payer_kind)
     _take_number_and_produce(invoice, actor, today)
     return invoice
 
@@ -985,7 +1121,7 @@ def credit_invoice(invoice: Invoice, actor: User | None, amount=None, reason: st
     if note.total_incl_vat > remaining:  # a cent of rounding on a partial amount with VAT
         raise ValidationError(f"L'avoir ({money_fr(note.total_incl_vat)}) dépasse ce qui reste à annuler "
                               f"({money_fr(remaining)}).", field="amount")
-    seller = frozen_seller(note.payer_kind)
+    seller = frozen_seller(note.payer_kind, is_public_buyer(note))
     _refuse(issue_problems(note, seller))
     note.seller = seller
     note.payment_terms = (f"Avoir à imputer sur la facture n° {invoice.number} ; la somme éventuellement déjà "

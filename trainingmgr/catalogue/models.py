@@ -80,6 +80,9 @@ class Course(db.Model):
         return self.current_version.title if self.current_version else self.slug
 
 
+AUDIENCE_UNSTATED = "Non précisé"
+
+
 class CourseVersion(db.Model):
     __tablename__ = "course_version"
     __table_args__ = (UniqueConstraint("course_id", "number"),)
@@ -129,6 +132,12 @@ class CourseVersion(db.Model):
     @property
     def is_frozen(self) -> bool:
         return self.frozen_at is not None
+
+    @property
+    def audience_label(self) -> str:
+        """The audience as the course states it, the same on the public page, the programme and the convention:
+        « Non précisé » when the course says nothing (nothing invented)."""
+        return (self.audience or "").strip() or AUDIENCE_UNSTATED
 
     @property
     def audience_format_label(self) -> str:

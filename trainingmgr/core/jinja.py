@@ -5,11 +5,13 @@ from flask import Flask
 
 from .formatting import FILTERS
 from .identifiers import format_siret
+from .web import external_url
 
 
 def init_jinja(app: Flask) -> None:
     app.jinja_env.filters.update(FILTERS)
     app.jinja_env.filters["siret"] = format_siret
+    app.jinja_env.globals["external_url"] = external_url
 
     @app.context_processor
     def _globals():

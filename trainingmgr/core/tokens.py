@@ -1,6 +1,8 @@
 """Signed, expiring links for people without an account (trainees, client contacts)."""
 from __future__ import annotations
 
+import hashlib
+
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
@@ -35,3 +37,9 @@ def read_token(purpose: str, token: str, max_age_seconds: int) -> dict:
     if not isinstance(payload, dict):
         raise PermissionDenied("Ce lien n'est pas valide.")
     return payload
+
+
+def log_safe_key(prefix: str, secret: str) -> str:
+    """A rate-limit key naming a secret (a personal link's token, an e-mail address) by a digest of it: the limiter
+    logs its keys when a limit trips, and no token or code may ever reach a log."""
+    return f"{prefix}:{hashlib.sha256((secret or '').encode()).hexdigest()[:32]}"

@@ -6,10 +6,11 @@ from urllib.parse import urlsplit
 
 from flask import Flask, Response, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
 from werkzeug.routing import IntegerConverter
 
 from .errors import DomainError
+from ..ops.request_log import loggable_path
 from .validation import MAX_ID
 
 STATUS_MESSAGES = {
@@ -120,6 +121,7 @@ def safe_next_url(target: str | None) -> str | None:
     return target
 
 
+UNTRUSTED_HOST_MESSAGE = "Requête invalide : cette adresse ne correspond pas au site (PUBLIC_URL).\n"
 NUL_MESSAGE = "La requête contient un caractère nul, qui n'est pas accepté."
 
 
@@ -199,10 +201,22 @@ SECURITY_HEADERS = {
 }
 
 
+# Answers a cache may keep: the static files, the organisation's logo and the public catalogue (course sheets,
+# calendar files): nothing personal.
+CACHEABLE_ENDPOINTS = {"static", "bootstrap.static", "files.logo"}
+CACHEABLE_BLUEPRINTS = {"public"}
+
+
 def add_security_headers(response: Response) -> Response:
-    """The security headers on every answer (pages, files, errors, the API); a view may set its own first."""
+    """The security headers on every answer (pages, files, errors, the API); a view may set its own first.
+    Everything but CACHEABLE_ENDPOINTS is ``private, no-store``: staff files (CVs, conventions), signatures and
+    every page showing personal data are kept by no cache, the browser's included."""
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
+    cacheable = request.endpoint in CACHEABLE_ENDPOINTS or request.blueprint in CACHEABLE_BLUEPRINTS
+    if not cacheable and "no-store" not in response.headers.get("Cache-Control", ""):
+        response.headers["Cache-Control"] = "private, no-store"
+        response.headers.pop("Expires", None)
     if request.is_secure:
         response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     return response
@@ -231,8 +245,10 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):
         status = error.code or 500
+        if isinstance(error, SecurityError):  # a Host outside TRUSTED_HOSTS: no link can be built, so no page
+            return Response(UNTRUSTED_HOST_MESSAGE, status=400, mimetype="text/plain")
         # A message given to fail() replaces the generic one; werkzeug's (English) descriptions never show.
-        custom = getattr(error, "user_message", None)
+        custom = getattr(error, "user_message", None) or _limit_message(error)
         if is_api_request():
             data = getattr(error, "data", None) or {}
             fields = _flatten(data.get("messages", {})) if data else {}
@@ -253,13 +269,19 @@ def register_error_handlers(app: Flask) -> None:
 
         if isinstance(error, HTTPException):  # pragma: no cover - handled above
             return _http_error(error)
-        app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+        app.logger.exception("Unhandled error on %s %s", request.method, loggable_path())
         db.session.rollback()
         if app.testing and app.config.get("PROPAGATE_UNHANDLED", True):
             raise error
         if is_api_request():
             return api_error(500)
         return html_error(InternalServerError.code)
+
+
+def _limit_message(error: HTTPException) -> str | None:
+    """The French message a rate limit names (``error_message=`` of ``limiter.limit``), if any."""
+    message = getattr(getattr(error, "limit", None), "error_message", None)
+    return message if isinstance(message, str) else None
 
 
 def _with_error_headers(response, error: HTTPException):
@@ -305,10 +327,12 @@ def form_page(template: str, form, **context):
 
 
 def external_url(endpoint: str, **values) -> str:
-    """An absolute link, also from the worker (no request): built on PUBLIC_URL there."""
-    from flask import current_app, has_request_context, url_for
+    """An absolute link for an e-mail, a document or an API answer: always built on PUBLIC_URL, never on the Host
+    of the request (a forged Host would otherwise send a password-reset link to another site), and the same from
+    the worker, which has no request."""
+    from flask import current_app
 
-    if has_request_context():
-        return url_for(endpoint, _external=True, **values)
-    with current_app.test_request_context(base_url=current_app.config["PUBLIC_URL"]):
-        return url_for(endpoint, _external=True, **values)
+    public = urlsplit(current_app.config["PUBLIC_URL"])
+    adapter = current_app.url_map.bind(public.netloc, script_name=public.path or "/", url_scheme=public.scheme)
+    current_app.inject_url_defaults(endpoint, values)
+    return adapter.build(endpoint, values, force_external=True)

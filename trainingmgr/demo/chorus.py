@@ -52,7 +52,7 @@ TRAINEES = (
 )
 # Where the demo sends OPCO EP's invoices (a demo address).
 OPCO_EP_ADDRESS = {"buyer_address": "Délégation Occitanie, 2 rue de la Formation", "buyer_postal_code": "31000",
-                   "buyer_city": "Toulouse"}
+                   "buyer_city": "Toulouse", "buyer_siret": "851296632"}  # OPCO EP's SIREN
 # The trainer's acquis per objective, and the hot survey's notes, in the order of TRAINEES.
 ACQUIS = (("acquired", "acquired", "acquired", "acquired", "partial"),
           ("acquired", "acquired", "partial", "acquired", "acquired"),

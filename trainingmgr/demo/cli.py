@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 import click
-from flask.cli import AppGroup
 
+from ..core.cli import CommandGroup
 from .services import DEMO_LOGINS, load_demo
 
-demo_cli = AppGroup("demo", help="Données de démonstration.")
+demo_cli = CommandGroup("demo", help="Données de démonstration.")
 
 
 @demo_cli.command("load")

@@ -105,6 +105,8 @@ LOCATION = {
     "capacity": 10,
     "wheelchair_access": True,
     "access_notes": "Métro A, station Capitole. Parking Capitole à 200 m. Salle au rez-de-chaussée.",
+    "equipment": "Salle de 10 places, vidéoprojecteur, tableau blanc, Wi-Fi ; un ordinateur portable par stagiaire "
+                 "sur demande.",
     "meeting_url": "",
     "notes": "",
 }

@@ -7,7 +7,7 @@ Lists are iterated in templates with ``{% for x in list %}`` (or ``{%tr for … 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class DocType:
 
     @property
     def mandatory(self) -> list[str]:
-        return [v.name for v in self.variables if v.mandatory]
+        return mandatory_of(self.code)
 
 
 ORG = (
@@ -94,6 +94,12 @@ SESSION = (
     Var("session.slots[].end", "Heure de fin", "12:30"),
     Var("session.slots[].hours", "Durée", "4 h"),
     Var("session.trainers", "Formateur(s)", "Pierre Lefèvre"),
+    Var("session.trainer_details", "Formateurs : liste {name, competences}", "Pierre Lefèvre – consultant…"),
+    Var("session.trainer_details[].name", "Nom d'un formateur", "Pierre Lefèvre"),
+    Var("session.trainer_details[].competences", "Titres, diplômes et références d'un formateur",
+        "Consultant en marchés publics, 15 ans d'expérience"),
+    Var("session.material_resources", "Moyens matériels (équipement de la salle et de la formation)",
+        "Salle de 10 places, vidéoprojecteur, Wi-Fi"),
     Var("session.trainees_count", "Nombre de stagiaires", "3"),
 )
 COMMON = (
@@ -131,6 +137,13 @@ TRAINEE = (
     Var("trainee.email", "E-mail", "julie.martin@exemple.fr"),
     Var("trainee.company", "Entreprise (employeur) ou « — »", "Cabinet d'architecture Dupont"),
     Var("trainee.job_title", "Fonction", "Assistante de direction"),
+)
+# The règlement intérieur (L6352-3, L6352-4, R6352-1 to R6352-15) is the organisation's: a replacement template
+# need not name the session, so its session variables are offered but none is mandatory.
+INTERNAL_RULES = tuple(Var(v.name, v.label, v.example) for v in COURSE + SESSION) + (
+    Var("rules.representation", "Représentation des stagiaires : ce qui vaut pour cette action",
+        "L'action « Marchés publics : DUME et Chorus Pro » dure 8 h, soit 500 heures ou moins : les articles "
+        "R6352-9 à R6352-15 du Code du travail (élection de délégués des stagiaires) ne s'appliquent pas."),
 )
 ATTENDED = (
     Var("attendance.hours", "Heures réellement suivies", "8 h", True),
@@ -180,9 +193,9 @@ INVOICE = (
     Var("totals.incl_vat", "Total TTC (net à payer)", "600,00 €", True),
     Var("vat.mention", "Mention de TVA ou d'exonération", "Exonération de TVA, article 261-4-4°-a du CGI", True),
     Var("terms.payment", "Conditions de paiement", "Paiement à 30 jours, par virement bancaire.", True),
-    Var("terms.late_penalties", "Pénalités de retard",
+    Var("terms.late_penalties", "Pénalités de retard (acheteur public : intérêts moratoires, BCE + 8 points)",
         "Pénalités de retard : trois fois le taux d'intérêt légal, exigibles dès le lendemain de l'échéance.", True),
-    Var("terms.recovery_indemnity", "Indemnité forfaitaire pour frais de recouvrement (professionnels)",
+    Var("terms.recovery_indemnity", "Indemnité forfaitaire de recouvrement de 40 € (vide pour un particulier)",
         "Indemnité forfaitaire pour frais de recouvrement : 40 €.", True),
     Var("terms.discount", "Conditions d'escompte", "Pas d'escompte pour paiement anticipé.", True),
 )
@@ -198,6 +211,8 @@ DOC_TYPES: dict[str, DocType] = {d.code: d for d in (
                 Var("contract.withdrawal_days", "Délai de rétractation (jours)", "10", True),
                 Var("contract.max_advance_percent", "Acompte maximal après rétractation (%)", "30", True),
                 Var("contract.advance", "Montant maximal de l'acompte", "180,00 €"),
+                Var("contract.sanction", "Sanction de la formation (documents remis)",
+                    "une attestation de fin de formation et un certificat de réalisation"),
                 Var("org.nda", "Numéro de déclaration d'activité", "76 31 12345 31", True),
                 Var("org.mediator", "Médiateur de la consommation", "CM2C", True),
             )),
@@ -208,6 +223,8 @@ DOC_TYPES: dict[str, DocType] = {d.code: d for d in (
             )),
     DocType("programme", "Programme de formation", "session", "programme.docx",
             COMMON + ORG + COURSE + SESSION),
+    DocType("internal_rules", "Règlement intérieur", "session", "reglement.docx",
+            COMMON + ORG + INTERNAL_RULES),
     DocType("attendance_sheet", "Feuille d'émargement", "session", "emargement.docx",
             COMMON + ORG + COURSE + SESSION + (
                 Var("sheet.slots", "Par demi-journée : {label, date, half_day, start, end, rows, trainer}", "…", True),
@@ -257,13 +274,30 @@ DOC_TYPES: dict[str, DocType] = {d.code: d for d in (
 )}
 
 
+# The mentions a type requires besides the variables flagged ``mandatory`` (a shared variable such as
+# course.objectives is mandatory on some types only). The regulated content: the convention's D6353-1 items
+# (objectives, programme, price and payment terms, dédit; the NDA with "cet enregistrement ne vaut pas agrément de
+# l'État"), the contract's L6353-4 1° to 5°, the fields of the ministry's model of certificat de réalisation.
+MENTIONS: dict[str, tuple[str, ...]] = {
+    "convention": ("course.objectives", "course.programme[].title", "org.payment_terms", "org.cancellation_terms",
+                   "org.nda_mention", "session.trainer_details[].competences", "session.material_resources",
+                   "course.teaching_methods", "course.assessment_methods"),
+    "contract": ("course.objectives", "course.programme[].title", "session.trainees_count", "course.prerequisites",
+                 "course.delivery_mode", "course.teaching_methods", "course.assessment_methods", "contract.sanction",
+                 "session.trainer_details[].competences", "contract.advance"),
+    "certificate": ("trainee.company", "retention"),
+}
+
+
 def variables_of(code: str) -> list[Var]:
-    """The variables of a type, once each (a type may restate a common one as mandatory)."""
+    """The variables of a type, once each (a type may restate a common one as mandatory; MENTIONS makes
+    others mandatory for the type)."""
     seen: dict[str, Var] = {}
     for var in DOC_TYPES[code].variables:
         if var.name not in seen or var.mandatory:
             seen[var.name] = var
-    return list(seen.values())
+    required = MENTIONS.get(code, ())
+    return [replace(var, mandatory=True) if var.name in required else var for var in seen.values()]
 
 
 def mandatory_of(code: str) -> list[str]:

@@ -37,6 +37,9 @@ NATURES = ("Action de formation", "Bilan de compétences", "Action de validation
            "Action de formation par apprentissage")
 CONTRACT_WITHDRAWAL_DAYS = 10
 CONTRACT_MAX_ADVANCE_PERCENT = 30
+CONTRACT_SANCTION = ("une attestation de fin de formation (article L6353-1 du Code du travail), précisant les objectifs, "
+                     "la nature et la durée de l'action et les résultats de l'évaluation des acquis, et un "
+                     "certificat de réalisation")
 
 
 @dataclass(frozen=True)
@@ -105,7 +108,7 @@ def course_context(session: TrainingSession) -> dict:
         "objectives": [objective.text for objective in version.objectives],
         "programme": programme,
         "duration": _hours(version.duration_hours),
-        "audience": version.audience or "Tout public",
+        "audience": version.audience_label,
         "prerequisites": "Aucun" if version.prerequisites_none else (version.prerequisites or "Aucun"),
         "teaching_methods": version.teaching_methods or "",
         "assessment_methods": _text(version.assessment_methods),
@@ -138,6 +141,13 @@ def session_context(session: TrainingSession, trainees_count: int | None = None)
         "slots": [{"date": date_fr(s.date), "half_day": s.half_day_label, "start": time_fr(s.start_time),
                    "end": time_fr(s.end_time), "hours": _hours(s.hours)} for s in slots],
         "trainers": ", ".join(t.full_name for t in session.trainers),
+        # L6353-4, 4°: each trainer with the titles, diplomas and references of their record.
+        "trainer_details": [{"name": t.full_name, "competences": (t.competences or "").strip()}
+                            for t in sorted(session.trainers, key=lambda t: (t.last_name, t.first_name))],
+        # D6353-1: the room's equipment and the course's own means, never printed empty (missing_mentions).
+        "material_resources": "\n".join(p for p in (
+            (location.equipment or "").strip() if location is not None else "",
+            (session.course_version.material_resources or "").strip()) if p),
         "trainees_count": str(trainees_count),
     }
 
@@ -198,6 +208,15 @@ def client_enrolments(session: TrainingSession, company: Company) -> list[Enrolm
     return [e for e in attendance_or_live(session) if (e.company_id or e.trainee.company_id) == company.id]
 
 
+def admitted_client_enrolments(session: TrainingSession, company: Company) -> list[Enrolment]:
+    """The company's trainees a convention names and bills: not those still awaiting the prerequisite decision
+    (they may be redirected; the convention is made again once they are admitted)."""
+    from ..enrolments.models import EnrolmentStatus
+
+    pending = EnrolmentStatus.PENDING_PREREQUISITE.value
+    return [e for e in client_enrolments(session, company) if e.status != pending]
+
+
 def attendance_or_live(session: TrainingSession) -> list[Enrolment]:
     """The enrolments a document names: confirmed (or assessed) ones, then the ones still pending."""
     from ..enrolments.models import SEAT_HOLDING
@@ -215,7 +234,10 @@ def _client(company: Company) -> dict:
 
 
 def convention(session: TrainingSession, company: Company, number: str) -> dict:
-    enrolments = client_enrolments(session, company)
+    return _client_document(session, company, number, admitted_client_enrolments(session, company))
+
+
+def _client_document(session: TrainingSession, company: Company, number: str, enrolments: list[Enrolment]) -> dict:
     context = _base(session, number, len(enrolments))
     context.update(client=_client(company), price=_price(enrolments), funding=_funding(enrolments),
                    trainees=[_trainee(e) for e in enrolments])
@@ -223,8 +245,9 @@ def convention(session: TrainingSession, company: Company, number: str) -> dict:
 
 
 def quote(session: TrainingSession, company: Company, number: str) -> dict:
-    context = convention(session, company, number)
+    """A quote may name trainees still awaiting the prerequisite decision (an OPCO asks for it beforehand)."""
     enrolments = client_enrolments(session, company)
+    context = _client_document(session, company, number, enrolments)
     count = len(enrolments) or 1
     unit = enrolments[0].price_excl_vat if enrolments else (session.price_per_trainee or Decimal("0"))
     context["quote"] = {"validity": "30 jours", "lines": [{
@@ -234,13 +257,37 @@ def quote(session: TrainingSession, company: Company, number: str) -> dict:
 
 
 def contract(enrolment: Enrolment, number: str) -> dict:
+    """The individual's contrat de formation (L6353-3 to L6353-7): none of the company clauses (no dédit, no
+    replacement, no OPCO subrogation, no payment at 30 days)."""
     context = _base(enrolment.session, number)
     price = _price([enrolment])
     advance = (enrolment.price_incl_vat * CONTRACT_MAX_ADVANCE_PERCENT / 100).quantize(Decimal("0.01"))
     context.update(trainee=_trainee(enrolment), price=price, funding=_funding([enrolment]),
                    contract={"withdrawal_days": str(CONTRACT_WITHDRAWAL_DAYS),
-                             "max_advance_percent": str(CONTRACT_MAX_ADVANCE_PERCENT), "advance": money_fr(advance)})
+                             "max_advance_percent": str(CONTRACT_MAX_ADVANCE_PERCENT), "advance": money_fr(advance),
+                             "sanction": CONTRACT_SANCTION})
     return context
+
+
+def missing_mentions(doc_type: str, context: dict) -> list[str]:
+    """What a convention or a contract would print empty, in French: such a document is not issued until the data
+    is completed (as an invoice's mandatory mentions)."""
+    if doc_type not in ("convention", "contract"):
+        return []
+    missing = []
+    session = context["session"]
+    if not session["trainer_details"]:
+        missing.append("aucun formateur n'est affecté à la session (Sessions → modifier)")
+    for trainer in session["trainer_details"]:
+        if not trainer["competences"]:
+            missing.append(f"titres et qualifications de {trainer['name']} (Ressources → Formateurs : "
+                           "« Compétences, diplômes, références »)")
+    if doc_type == "convention" and not session["material_resources"]:
+        missing.append("moyens matériels : équipement de la salle (Ressources → Lieux) ou moyens matériels de la "
+                       "formation (Catalogue)")
+    if not context["org"]["nda"]:
+        missing.append("numéro de déclaration d'activité de l'organisme (Administration → Organisme)")
+    return missing
 
 
 def convocation(enrolment: Enrolment, number: str) -> dict:
@@ -251,6 +298,25 @@ def convocation(enrolment: Enrolment, number: str) -> dict:
 
 def programme(session: TrainingSession, number: str) -> dict:
     return _base(session, number)
+
+
+REPRESENTATION_HOURS = Decimal(500)  # R6352-9: delegates are elected for actions of more than 500 hours
+
+
+def internal_rules(session: TrainingSession, number: str) -> dict:
+    """The règlement intérieur handed to the session's trainees; whether its trainees elect delegates depends
+    on the action's length (R6352-9 to R6352-15)."""
+    context = _base(session, number)
+    hours, title = context["session"]["hours"], context["course"]["title"]
+    if (session.planned_hours or 0) > REPRESENTATION_HOURS:
+        representation = (f"L'action « {title} » dure {hours}, soit plus de 500 heures : l'élection d'un délégué "
+                          "titulaire et d'un délégué suppléant des stagiaires y est organisée (articles R6352-9 à "
+                          "R6352-15 du Code du travail).")
+    else:
+        representation = (f"L'action « {title} » dure {hours}, soit 500 heures ou moins : les articles R6352-9 "
+                          "à R6352-15 du Code du travail (élection de délégués des stagiaires) ne s'appliquent pas.")
+    context["rules"] = {"representation": representation}
+    return context
 
 
 def _attended(enrolment: Enrolment) -> dict:

@@ -447,6 +447,11 @@ def _funding(doc: Builder, intro: str) -> None:
     doc.tag("{%p endif %}")
 
 
+def _trainers(doc: Builder) -> None:
+    """Each trainer with the titles, diplomas and references of their record (L6353-4, 4°)."""
+    doc.bullets("t in session.trainer_details", B("{{ t.name }}"), " – {{ t.competences }}")
+
+
 def _org_party(doc: Builder) -> None:
     doc.p(B("Entre les soussignés :"))
     doc.p(B("{{ org.name }}"), "{% if org.legal_form %}, {{ org.legal_form }}{% endif %}, {{ org.address }}, "
@@ -490,8 +495,9 @@ def convention() -> Builder:
     doc.h1("Article 2 – Moyens et modalités pédagogiques")
     doc.field("Modalité", "{{ course.delivery_mode }}")
     doc.field("Méthodes et moyens pédagogiques", "{{ course.teaching_methods }}")
-    doc.field("Moyens matériels", "{{ course.material_resources }}")
-    doc.field("Formateur(s)", "{{ session.trainers }} – {{ course.trainer_competences }}")
+    doc.field("Moyens matériels", "{{ session.material_resources }}")
+    doc.p(B("Formateur(s), titres et qualifications :"), keep_next=True)
+    _trainers(doc)
     doc.field("Accessibilité", "{{ course.accessibility }} – référent handicap : {{ org.disability_contact }}")
 
     doc.h1("Article 3 – Suivi de l'exécution, évaluation et sanction")
@@ -508,7 +514,8 @@ def convention() -> Builder:
     _place_line(doc)
 
     doc.h1("Article 5 – Stagiaires")
-    doc.p("Le client inscrit {{ trainees|length }} stagiaire(s) :", keep_next=True)
+    doc.p("Le client inscrit {{ trainees|length }} stagiaire(s), admis après vérification des prérequis :",
+          keep_next=True)
     doc.table([60, 55, 55], ["Nom", "Fonction", "Entreprise"],
               [["{{ t.full_name }}", "{{ t.job_title }}", "{{ t.company }}"]], loop="t in trainees", size=9)
 
@@ -520,12 +527,16 @@ def convention() -> Builder:
           align=JUSTIFY)
     doc.field("Modalités de règlement", "{{ org.payment_terms }}")
 
-    doc.h1("Article 7 – Annulation, dédit et report")
-    doc.p("{{ org.cancellation_terms }}", align=JUSTIFY)
-    doc.p("Les sommes dues à titre de dédit ne peuvent être imputées sur la participation du client au "
-          "financement de la formation professionnelle, ni faire l'objet d'une demande de prise en charge par un "
-          "OPCO. En cas d'annulation ou de report par l'organisme de formation, les sommes versées sont "
-          "intégralement remboursées ou reportées, au choix du client.", align=JUSTIFY)
+    doc.h1("Article 7 – Abandon, annulation, dédit et report")
+    doc.p(B("Abandon en cours de formation. "), "Si un stagiaire abandonne la formation ou ne la suit qu'en partie, "
+          "seules les heures effectivement suivies, attestées par les feuilles d'émargement, sont facturées, au "
+          "prorata temporis du prix convenu ; il en va de même de la part demandée à l'OPCO.", align=JUSTIFY)
+    doc.p(B("Annulation et dédit. "), "{{ org.cancellation_terms }}", align=JUSTIFY)
+    doc.p("Un dédit éventuel est facturé au client sur une ligne distincte. Les sommes dues à titre de dédit ne "
+          "peuvent être imputées sur la participation du client au financement de la formation professionnelle, "
+          "ni faire l'objet d'une demande de prise en charge par un OPCO. En cas d'annulation ou de report par "
+          "l'organisme de formation, les sommes versées sont intégralement remboursées ou reportées, au choix du "
+          "client.", align=JUSTIFY)
 
     doc.h1("Article 8 – Inexécution totale ou partielle")
     doc.p("En cas d'inexécution totale ou partielle de l'action de formation du fait de l'organisme de "
@@ -582,11 +593,12 @@ def contract() -> Builder:
     doc.h1("Article 3 – Conditions de déroulement (L6353-4, 3°)")
     doc.field("Modalité", "{{ course.delivery_mode }}")
     doc.field("Moyens pédagogiques et techniques", "{{ course.teaching_methods }} ; {{ course.material_resources }}")
-    doc.field("Contrôle des connaissances et sanction", "{{ course.assessment_methods }}")
+    doc.field("Contrôle des connaissances", "{{ course.assessment_methods }}")
+    doc.field("Sanction de la formation", "le stagiaire reçoit {{ contract.sanction }}.")
     doc.field("Accessibilité", "{{ course.accessibility }} – référent handicap : {{ org.disability_contact }}")
 
-    doc.h1("Article 4 – Formateur(s) (L6353-4, 4°)")
-    doc.p("{{ session.trainers }} – {{ course.trainer_competences }}")
+    doc.h1("Article 4 – Formateur(s) : titres et qualifications (L6353-4, 4°)")
+    _trainers(doc)
 
     doc.h1("Article 5 – Délai de rétractation (L6353-5)")
     doc.p("À compter de la date de signature du présent contrat, le stagiaire dispose d'un délai de "
@@ -597,17 +609,18 @@ def contract() -> Builder:
     doc.h1("Article 6 – Dispositions financières (L6353-4, 5° et L6353-6)")
     _price_table(doc, count="1")
     doc.p("Aucune somme ne peut être exigée du stagiaire avant l'expiration du délai de rétractation. "
-          "À son expiration, le stagiaire verse un acompte qui ne peut excéder {{ contract.max_advance_percent }} % "
-          "du prix convenu, soit au plus {{ contract.advance }}. Le solde est échelonné au fur et à mesure du "
-          "déroulement de l'action de formation.", align=JUSTIFY)
-    doc.field("Modalités de règlement", "{{ org.payment_terms }}")
+          "À son expiration, le stagiaire verse un premier paiement qui ne peut excéder "
+          "{{ contract.max_advance_percent }} % du prix convenu, soit au plus {{ contract.advance }}. Le solde "
+          "est échelonné au fur et à mesure du déroulement de l'action de formation : il est facturé à mesure "
+          "des heures réalisées, et au plus tard à la fin de l'action.", align=JUSTIFY)
 
     doc.h1("Article 7 – Interruption, abandon et force majeure (L6353-4, 5° et L6353-7)")
     doc.p("Si, par suite de force majeure dûment reconnue, le stagiaire est empêché de suivre la formation, "
           "il peut rompre le contrat ; seules les prestations effectivement dispensées sont alors dues, au "
           "prorata temporis de leur valeur prévue au contrat.", align=JUSTIFY)
-    doc.p("En cas d'abandon ou de cessation anticipée de la formation pour un autre motif, les prestations "
-          "effectivement dispensées sont dues au prorata temporis. {{ org.cancellation_terms }}", align=JUSTIFY)
+    doc.p("En cas d'abandon ou de cessation anticipée de la formation pour un autre motif, seules les prestations "
+          "effectivement dispensées sont dues, au prorata temporis de leur valeur prévue au contrat.",
+          align=JUSTIFY)
     doc.p("En cas d'inexécution totale ou partielle de l'action du fait de l'organisme de formation, celui-ci "
           "rembourse au stagiaire les sommes perçues correspondant aux prestations non réalisées "
           "(article L6354-1 du Code du travail).", align=JUSTIFY)
@@ -658,9 +671,12 @@ def convocation() -> Builder:
     doc.tag("{%p if course.what_to_bring %}")
     doc.field("À apporter", "{{ course.what_to_bring }}")
     doc.tag("{%p endif %}")
-    doc.p(B("Programme : "), "le programme de la formation ({{ course.version }}) est joint à la présente "
-          "convocation.")
+    doc.p(B("Programme et règlement intérieur : "), "le programme de la formation ({{ course.version }}) et le "
+          "règlement intérieur de l'organisme de formation, que chaque stagiaire s'engage à respecter, sont remis "
+          "à chaque stagiaire avant la formation.", align=JUSTIFY)
+    doc.tag("{%p if org.internal_rules %}")
     doc.field("Règlement intérieur", "{{ org.internal_rules }}")
+    doc.tag("{%p endif %}")
 
     doc.h1("Accessibilité et contacts")
     doc.field("Accessibilité", "{{ course.accessibility }}")
@@ -698,24 +714,153 @@ def programme() -> Builder:
 
     doc.h1("Méthodes et moyens")
     doc.field("Méthodes et moyens pédagogiques", "{{ course.teaching_methods }}")
-    doc.field("Moyens matériels", "{{ course.material_resources }}")
+    doc.field("Moyens matériels", "{{ session.material_resources or course.material_resources }}")
     doc.tag("{%p if course.what_to_bring %}")
     doc.field("À apporter", "{{ course.what_to_bring }}")
     doc.tag("{%p endif %}")
+    doc.tag("{%p if course.trainer_competences %}")
     doc.field("Profil du formateur", "{{ course.trainer_competences }}")
+    doc.tag("{%p endif %}")
 
     doc.h1("Évaluation et sanction")
     doc.p("{{ course.assessment_methods }}")
 
     doc.h1("Session {{ session.reference }}")
-    doc.p(B("Dates : "), "{{ session.dates }} – {{ session.hours }} – formateur(s) : {{ session.trainers }}",
-          keep_next=True)
+    doc.p(B("Dates : "), "{{ session.dates }} – {{ session.hours }}", keep_next=True)
     _session_slots(doc)
     _place_line(doc)
+    doc.p(B("Formateur(s) :"), keep_next=True)
+    _trainers(doc)
 
     doc.h1("Contact")
     doc.p("{{ org.quality_contact }}{% if org.email %} – {{ org.email }}{% endif %}")
     doc.p(I("Programme {{ course.version }}, édité le {{ today }}.", size=8), before=6)
+    return doc
+
+
+def _article(doc: Builder, number: int, title: str, *paragraphs) -> None:
+    doc.h2(f"Article {number} – {title}")
+    for text in paragraphs:
+        if isinstance(text, (list, tuple)):
+            for item in text:
+                doc.p(item, style="List Bullet", align=JUSTIFY)
+        else:
+            doc.p(text, align=JUSTIFY)
+
+
+def internal_rules() -> Builder:
+    """The règlement intérieur (L6352-3, L6352-4, R6352-1 to R6352-15): health and safety, discipline, sanctions and
+    the procedure before one, the representation of trainees (actions of more than 500 hours only)."""
+    doc = Builder("Règlement intérieur")
+    doc.title("RÈGLEMENT INTÉRIEUR APPLICABLE AUX STAGIAIRES",
+              "Articles L6352-3, L6352-4 et R6352-1 à R6352-15 du Code du travail")
+    doc.p(B("{{ org.name }}"), " – formation « {{ course.title }} », session {{ session.reference }} "
+          "({{ session.dates }})", align=CENTER, after=8)
+
+    doc.h1("Préambule")
+    _article(doc, 1, "Objet et champ d'application",
+             "Le présent règlement est établi conformément aux articles L6352-3, L6352-4 et R6352-1 à R6352-15 du "
+             "Code du travail. Il s'applique à toute personne qui suit une action de formation organisée par "
+             "{{ org.name }} (ci-après « le stagiaire »), pour toute la durée de la formation, dans les locaux de "
+             "l'organisme comme en tout autre lieu où la formation se déroule, y compris à distance pour ce qui la "
+             "concerne.",
+             "Il définit les règles d'hygiène et de sécurité, les règles de discipline, la nature et l'échelle des "
+             "sanctions applicables aux stagiaires, les garanties de procédure dont ils bénéficient ainsi que, pour "
+             "les actions de plus de 500 heures, les modalités de leur représentation. Chaque stagiaire est "
+             "réputé l'accepter lorsqu'il suit une formation dispensée par l'organisme.")
+
+    doc.h1("Section 1 – Santé et sécurité")
+    _article(doc, 2, "Règles générales",
+             "Chaque stagiaire veille à sa sécurité personnelle et à celle des autres en respectant les consignes "
+             "générales et particulières de santé et de sécurité en vigueur sur le lieu de formation, ainsi que "
+             "les consignes données par le formateur.",
+             "Lorsque la formation se déroule dans une entreprise ou un établissement déjà doté d'un règlement "
+             "intérieur, les mesures de santé et de sécurité applicables aux stagiaires sont celles de ce dernier "
+             "règlement (article R6352-1 du Code du travail).")
+    _article(doc, 3, "Consignes particulières",
+             ["Il est interdit d'entrer ou de demeurer sur le lieu de formation en état d'ivresse ou sous l'emprise "
+              "de stupéfiants, et d'y introduire des boissons alcoolisées ou des substances illicites.",
+              "Il est interdit de fumer et de vapoter dans les locaux de formation (articles L3512-8 et R3512-2 du "
+              "Code de la santé publique).",
+              "Les consignes d'incendie et d'évacuation, le plan des locaux et les numéros d'urgence sont affichés : "
+              "chaque stagiaire en prend connaissance et les respecte, notamment lors des exercices.",
+              "Le matériel mis à disposition est utilisé conformément à son objet et aux instructions données ; "
+              "toute anomalie est signalée au formateur.",
+              "Tout accident ou incident, même bénin, survenu pendant la formation ou sur le trajet est signalé sans "
+              "délai au formateur ou à la direction de l'organisme, qui effectue les déclarations nécessaires."])
+
+    doc.h1("Section 2 – Discipline")
+    _article(doc, 4, "Règles de discipline",
+             ["Horaires : le stagiaire respecte les horaires qui lui ont été communiqués par la convocation. En cas "
+              "d'absence, de retard ou de départ anticipé, il prévient l'organisme au plus tôt et en justifie ; "
+              "l'employeur ou le financeur en est informé.",
+              "Émargement : le stagiaire signe la feuille d'émargement à chaque demi-journée de formation ; il ne "
+              "signe jamais pour un autre.",
+              "Comportement : le stagiaire adopte un comportement courtois envers toute personne présente et "
+              "respecte les règles de vie collective ; toute forme de harcèlement, de discrimination ou de violence "
+              "est proscrite.",
+              "Matériel et documents : le stagiaire conserve en bon état le matériel qui lui est confié. Les "
+              "supports pédagogiques sont protégés par le droit d'auteur et réservés à son usage personnel. "
+              "L'enregistrement des séances est interdit sans l'accord du formateur.",
+              "Téléphones et ordinateurs sont utilisés pendant les séances aux seules fins de la formation."])
+
+    doc.h1("Section 3 – Sanctions et garanties de procédure")
+    _article(doc, 5, "Nature et échelle des sanctions",
+             "Constitue une sanction toute mesure, autre que les observations verbales, prise par le directeur de "
+             "l'organisme de formation ou son représentant à la suite d'un agissement du stagiaire considéré par "
+             "lui comme fautif, que cette mesure soit de nature à affecter immédiatement ou non la présence de "
+             "l'intéressé dans la formation ou à mettre en cause la continuité de la formation qu'il reçoit "
+             "(article R6352-3).",
+             "Selon la gravité de l'agissement, et dans l'ordre croissant :",
+             ["un avertissement écrit ;",
+              "un blâme ;",
+              "une exclusion temporaire de la formation ;",
+              "une exclusion définitive de la formation."],
+             "Les amendes et autres sanctions pécuniaires sont interdites.")
+    _article(doc, 6, "Garanties de procédure",
+             "Aucune sanction ne peut être infligée au stagiaire sans qu'il ait été informé au préalable des griefs "
+             "retenus contre lui (article R6352-4).",
+             ["Convocation à un entretien : lorsque le directeur de l'organisme envisage une sanction ayant une "
+              "incidence, immédiate ou non, sur la présence du stagiaire dans la formation, il le convoque par "
+              "lettre recommandée ou remise en main propre contre décharge, en indiquant l'objet de la convocation "
+              "et le motif envisagé, ainsi que la date, l'heure et le lieu de l'entretien (article R6352-5).",
+              "Droit d'être assisté : la convocation rappelle au stagiaire qu'il peut se faire assister par la "
+              "personne de son choix, stagiaire ou salarié de l'organisme de formation.",
+              "Entretien : le directeur ou son représentant indique le motif de la sanction envisagée et recueille "
+              "les explications du stagiaire.",
+              "Notification écrite : la sanction ne peut intervenir moins d'un jour franc ni plus de quinze jours "
+              "après l'entretien ; elle est motivée et notifiée par écrit au stagiaire, par lettre recommandée ou "
+              "remise contre récépissé (article R6352-6).",
+              "Exclusion à titre conservatoire : lorsque l'agissement a rendu indispensable une mesure "
+              "conservatoire d'exclusion temporaire à effet immédiat, aucune sanction définitive ne peut être "
+              "prise sans que la procédure ci-dessus ait été respectée (article R6352-7).",
+              "Information de l'employeur et du financeur : le directeur de l'organisme informe de la sanction "
+              "prise l'employeur du stagiaire et, le cas échéant, l'organisme financeur de la formation (OPCO, "
+              "financeur public…) (article R6352-8)."])
+
+    doc.h1("Section 4 – Représentation des stagiaires")
+    _article(doc, 7, "Délégués des stagiaires (actions de plus de 500 heures)",
+             "Pour les actions de formation d'une durée supérieure à 500 heures, il est procédé simultanément à "
+             "l'élection d'un délégué titulaire et d'un délégué suppléant au scrutin uninominal à deux tours ; tous "
+             "les stagiaires sont électeurs et éligibles. Le scrutin a lieu pendant les heures de formation, au plus "
+             "tôt 20 heures et au plus tard 40 heures après le début de la première session collective. Le "
+             "directeur de l'organisme en assure l'organisation ; lorsque la représentation ne peut être assurée, il "
+             "dresse un procès-verbal de carence. Les délégués sont élus pour la durée de la formation et leurs "
+             "fonctions prennent fin lorsqu'ils cessent de la suivre. Ils font toute suggestion pour améliorer le "
+             "déroulement des formations et les conditions de vie des stagiaires, et présentent les réclamations "
+             "relatives aux conditions de formation, de santé et de sécurité et à l'application du présent "
+             "règlement (articles R6352-9 à R6352-15).",
+             "Ces dispositions ne s'appliquent pas aux actions d'une durée de 500 heures ou moins.",
+             B("{{ rules.representation }}"))
+
+    doc.h1("Section 5 – Dispositions finales")
+    _article(doc, 8, "Publicité",
+             "Le présent règlement est remis à chaque stagiaire avant son entrée en formation, avec sa convocation. "
+             "Il est également consultable sur demande auprès de l'organisme.")
+    doc.p(I("{{ org.nda_mention }}", size=8.5), before=6)
+    doc.p("Fait à {{ org.city }}, le {{ today }}.", before=6, keep_next=True)
+    doc.p("{{ org.signatory_name }}", before=8, after=0, align=RIGHT)
+    doc.p(I("{{ org.signatory_title }}, {{ org.name }}"), align=RIGHT)
     return doc
 
 
@@ -940,6 +1085,7 @@ def invoice() -> Builder:
 
 BUILDERS = {
     "convention": convention, "contract": contract, "convocation": convocation, "programme": programme,
+    "internal_rules": internal_rules,
     "attendance_sheet": attendance_sheet, "attestation": attestation, "certificate": certificate, "quote": quote,
     "invoice": invoice,
 }

@@ -1,6 +1,7 @@
 """Word templates (uploaded versions per document type) and the archive of generated documents.
 
-A generated document is never changed: regenerating makes a new version. Its DOCX (and PDF) are stored
+A generated document is never changed: regenerating makes a new version, which records its ``reason``
+(a version is "replaced" when a next one exists, see services.next_version). Its DOCX (and PDF) are stored
 content-addressed (files.StoredFile) with their SHA-256, with the exact context used, the template version
 and the author; the database refuses to update or delete a row (trigger, see attendance/guard.py).
 """
@@ -65,6 +66,8 @@ class GeneratedDocument(db.Model):
     pdf_file_id: Mapped[int | None] = mapped_column(ForeignKey("stored_file.id"))
     pdf_sha256: Mapped[str | None] = mapped_column(String(64))
     verify_code: Mapped[str | None] = mapped_column(String(20), unique=True)
+    # Why this version was issued (French): « Première émission », the changed data, a new template…
+    reason: Mapped[str] = mapped_column(Text, default="")
     author_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

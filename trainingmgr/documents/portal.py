@@ -1,21 +1,30 @@
-"""The documents a trainee downloads from their personal page: the current version of their own ones."""
+"""The documents a trainee receives and downloads from their personal page: their own ones (convocation,
+contract, attestation, certificate) and their session's programme and règlement intérieur, current version."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
+from ..accounts.models import User
 from ..core.errors import NotFoundError
 from ..enrolments.models import Enrolment
 from ..extensions import db
 from .models import GeneratedDocument
 
-TRAINEE_TYPES = ("convocation", "contract", "attestation", "certificate")
+ENROLMENT_TYPES = ("convocation", "contract", "attestation", "certificate")
+SESSION_TYPES = ("programme", "internal_rules")
+TRAINEE_TYPES = ("convocation", "programme", "internal_rules", "contract", "attestation", "certificate")
+# What the convocation e-mail carries, in this order (besides the session's calendar file).
+CONVOCATION_PACK = ("convocation", "programme", "internal_rules")
+PDF_TYPE = "application/pdf"
 
 
 def trainee_documents(enrolment: Enrolment) -> list[GeneratedDocument]:
     from .services import current_versions
 
-    documents = list(db.session.scalars(select(GeneratedDocument).where(
-        GeneratedDocument.enrolment_id == enrolment.id, GeneratedDocument.doc_type.in_(TRAINEE_TYPES))))
+    documents = list(db.session.scalars(select(GeneratedDocument).where(or_(
+        and_(GeneratedDocument.enrolment_id == enrolment.id, GeneratedDocument.doc_type.in_(ENROLMENT_TYPES)),
+        and_(GeneratedDocument.session_id == enrolment.session_id, GeneratedDocument.enrolment_id.is_(None),
+             GeneratedDocument.company_id.is_(None), GeneratedDocument.doc_type.in_(SESSION_TYPES))))))
     current = current_versions(documents)
     return sorted((d for d in documents if d.id in current), key=lambda d: TRAINEE_TYPES.index(d.doc_type))
 
@@ -27,4 +36,31 @@ def trainee_document(enrolment: Enrolment, document_id: int, kind: str) -> tuple
     document = next((d for d in trainee_documents(enrolment) if d.id == document_id), None)
     if document is None or kind not in ("docx", "pdf") or (kind == "pdf" and not document.pdf_file_id):
         raise NotFoundError("Document introuvable.")
-    return read_file(document, kind), f"{document.number}.{kind}", DOCX_TYPE if kind == "docx" else "application/pdf"
+    return read_file(document, kind), f"{document.number}.{kind}", DOCX_TYPE if kind == "docx" else PDF_TYPE
+
+
+def convocation_pack(enrolment: Enrolment, actor: User) -> list[GeneratedDocument]:
+    """The documents the convocation e-mail carries: the trainee's convocation, the session's programme and its
+    règlement intérieur (which each trainee must have before the session). Each is the current
+    version when neither its data nor its template changed (and it has its PDF copy when a converter is there),
+    else a new version, made on ``actor``'s behalf."""
+    from . import pdf
+    from .services import generate
+
+    made = []
+    for doc_type in CONVOCATION_PACK:
+        subject = enrolment if doc_type in ENROLMENT_TYPES else None
+        document = generate(doc_type, enrolment.session, actor, enrolment=subject, reuse=True)
+        if document.pdf_file_id is None and pdf.available():  # made without a converter: a version with its PDF
+            document = generate(doc_type, enrolment.session, actor, enrolment=subject)
+        made.append(document)
+    return made
+
+
+def as_attachment(document: GeneratedDocument) -> tuple[str, str, bytes]:
+    """(file name, type, content) of a document sent by e-mail: its PDF copy when there is one, else the DOCX."""
+    from .services import DOCX_TYPE, read_file
+
+    if document.pdf_file_id:
+        return f"{document.number}.pdf", PDF_TYPE, read_file(document, "pdf")
+    return f"{document.number}.docx", DOCX_TYPE, read_file(document, "docx")

@@ -195,19 +195,6 @@ def _syntax_message(exc: TemplateSyntaxError) -> str:
     return message
 
 
-def _template_text(template: bytes) -> str:
-    """The template's text with Word's run boundaries removed (where tags and variable names are)."""
-    from docxtpl import DocxTemplate
-
-    tpl = DocxTemplate(io.BytesIO(template))
-    tpl.init_docx()
-    parts = [tpl.patch_xml(tpl.get_xml())]
-    for relation in tpl.docx.part.rels.values():
-        if relation.reltype.endswith(("/header", "/footer")):
-            parts.append(tpl.patch_xml(relation.target_part.blob.decode("utf-8")))
-    return re.sub(r"<[^>]+>", "", "".join(parts))
-
-
 def validate_template(doc_type: str, template: bytes) -> list[str]:
     """The problems of a template, one French line each (empty when it can be used)."""
     from .sample import sample_context
@@ -215,21 +202,92 @@ def validate_template(doc_type: str, template: bytes) -> list[str]:
     problems: list[str] = []
     try:
         rendered = render(template, sample_context(doc_type))
+        absent = _mentions_not_shown(doc_type, template)
     except TemplateProblem as exc:
         return [exc.message]
     known = {v.name for v in variables_of(doc_type)}
     for name in rendered.missing:
         if name not in known:
             problems.append(f"Variable inconnue : « {name} » (voir le catalogue des variables).")
-    text = _template_text(template)
-    for name in mandatory_of(doc_type):
-        if not re.search(r"\b" + r"\s*\.\s*".join(map(re.escape, name.split("."))) + r"\b", text):
-            problems.append(f"Variable obligatoire absente : « {name} » "
-                            f"({next(v.label for v in variables_of(doc_type) if v.name == name).lower()}).")
+    problems += absent
     leftover = re.findall(r"\{\{|\{%|%\}|\}\}", _docx_text(rendered.docx))
     if leftover:
         problems.append("Des balises restent visibles après le rendu : vérifiez les accolades « {{ }} » et « {% %} ».")
     return problems
+
+
+def _mentions_not_shown(doc_type: str, template: bytes) -> list[str]:
+    """The mandatory mentions the template does not show, one French line each. The template is rendered with
+    the sample context whose every mandatory value is a distinct sentinel, and each sentinel must be in the
+    visible text: a variable inside a ``{# comment #}`` or a branch never taken does not count, while
+    ``org['nda']`` counts as ``org.nda``."""
+    from .sample import sample_context
+
+    context = sample_context(doc_type)
+    sentinels = _plant_sentinels(context, mandatory_of(doc_type))
+    text = _visible_text(render(template, context).docx).casefold()  # a filter may change the case (upper)
+    labels = {v.name: v.label for v in variables_of(doc_type)}
+    return [f"Mention obligatoire absente : {_mention_label(labels[name])} (« {name} »)"
+            for name, sentinel in sentinels.items() if sentinel.casefold() not in text]
+
+
+def _plant_sentinels(context: dict, names: list[str]) -> dict[str, str]:
+    """Replace the value of each of ``names`` in ``context`` by a sentinel of its own; the sentinel by name.
+    A dotted name walks the nested dicts, ``[]`` each item of a list; a list or a dict gets the sentinel in
+    each of its texts (so that a loop over ``course.objectives`` renders it). Shorter names first: a name
+    inside a mandatory list keeps its own sentinel."""
+    sentinels = {name: f"⟦M{number:02d}⟧" for number, name in enumerate(names, 1)}
+    for name in sorted(names, key=lambda n: n.count(".")):
+        _plant(context, name.split("."), sentinels[name])
+    return sentinels
+
+
+def _plant(node, segments: list[str], sentinel: str) -> None:
+    key = segments[0].removesuffix("[]")
+    if not isinstance(node, dict) or key not in node:
+        return
+    if segments[0].endswith("[]"):
+        for item in node[key] if isinstance(node[key], list) else ():
+            _plant(item, segments[1:], sentinel)
+    elif len(segments) > 1:
+        _plant(node[key], segments[1:], sentinel)
+    else:
+        node[key] = _marked(node[key], sentinel)
+
+
+def _marked(value, sentinel: str):
+    """``value`` with each of its texts replaced by ``sentinel`` (pictures are kept)."""
+    if isinstance(value, str):
+        return sentinel
+    if isinstance(value, list):
+        return [_marked(item, sentinel) for item in value]
+    if isinstance(value, dict):
+        return {key: _marked(item, sentinel) for key, item in value.items()}
+    return value
+
+
+def _mention_label(label: str) -> str:
+    """A catalogue label without its description of a list's fields ("Programme : liste de parties {…}")."""
+    return re.sub(r"\s*(:\s*liste\b.*|\(liste[^)]*\))$", "", label)
+
+
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+
+def _visible_text(docx: bytes) -> str:
+    """The text a reader sees in a .docx: the body with its tables, the headers and the footers, without the
+    runs formatted as hidden (deleted revisions and field codes are not ``w:t`` text)."""
+    from lxml import etree
+
+    texts: list[str] = []
+    with zipfile.ZipFile(io.BytesIO(docx)) as archive:
+        for name in archive.namelist():
+            if re.match(r"word/(document|header\d*|footer\d*)\.xml$", name):
+                for node in etree.fromstring(archive.read(name)).iter(f"{_W}t"):
+                    hidden = node.getparent().find(f"{_W}rPr/{_W}vanish")
+                    if hidden is None or hidden.get(f"{_W}val") in ("0", "false", "off"):
+                        texts.append(node.text or "")
+    return "".join(texts)
 
 
 def _docx_text(docx: bytes) -> str:
@@ -357,16 +415,28 @@ def _new_code() -> str:
 
 def _prefix(doc_type: str) -> str:
     return {"convention": "CONV", "contract": "CONT", "convocation": "CONVOC", "programme": "PROG",
-            "attendance_sheet": "EMARG", "attestation": "ATT", "certificate": "CERT", "quote": "DEV"}[doc_type]
+            "attendance_sheet": "EMARG", "attestation": "ATT", "certificate": "CERT", "quote": "DEV",
+            "internal_rules": "RI"}[doc_type]
 
 
 def _context(doc_type: str, session, enrolment, company, number: str, code: str | None) -> dict:
+    context = _context_of(doc_type, session, enrolment, company, number, code)
+    missing = builders.missing_mentions(doc_type, context)
+    if missing:
+        raise ValidationError(f"{DOC_TYPES[doc_type].label} : mentions obligatoires manquantes : "
+                              + " ; ".join(missing) + ".", fields={"data": missing})
+    return context
+
+
+def _context_of(doc_type: str, session, enrolment, company, number: str, code: str | None) -> dict:
     if doc_type == "convention":
         return builders.convention(session, company, number)
     if doc_type == "quote":
         return builders.quote(session, company, number)
     if doc_type == "programme":
         return builders.programme(session, number)
+    if doc_type == "internal_rules":
+        return builders.internal_rules(session, number)
     if doc_type == "attendance_sheet":
         return builders.attendance_sheet(session, number)
     if doc_type == "contract":
@@ -376,6 +446,17 @@ def _context(doc_type: str, session, enrolment, company, number: str, code: str 
     if doc_type == "attestation":
         return builders.attestation(enrolment, number)
     return builders.certificate(enrolment, number, code, external_url("verify.check", code=code))
+
+
+def _started(session: TrainingSession) -> bool:
+    from ..core.timeutil import utcnow
+
+    return any(slot.starts_at <= utcnow() for slot in session.slots)
+
+
+def _issued(doc_type: str, enrolment: Enrolment) -> bool:
+    return db.session.scalar(select(func.count()).select_from(GeneratedDocument).where(
+        GeneratedDocument.doc_type == doc_type, GeneratedDocument.enrolment_id == enrolment.id)) > 0
 
 
 def applicable(doc_type: str, session: TrainingSession, enrolment: Enrolment | None = None,
@@ -391,16 +472,100 @@ def applicable(doc_type: str, session: TrainingSession, enrolment: Enrolment | N
         return "Le stagiaire n'a pas suivi la formation (statut : " + enrolment.status_label.lower() + ")."
     if doc_type == "contract" and enrolment is not None and enrolment.company_id is not None:
         return "Le stagiaire est inscrit par une entreprise : c'est une convention qui s'applique."
+    if doc_type == "contract" and enrolment is not None and _started(session) and not _issued(doc_type, enrolment):
+        return ("Un contrat de formation se signe avant le début de la formation et avant tout paiement (article "
+                "L6353-3 du Code du travail) : la session a commencé, il ne peut plus être émis.")
     if doc_type in ("convention", "quote") and company is None:
         return "Choisissez l'entreprise cliente."
     return None
 
 
-def generate(doc_type: str, session: TrainingSession, actor: User, *, enrolment: Enrolment | None = None,
-             company: Company | None = None, pdf: bool = True) -> GeneratedDocument:
-    """Render the active template for this subject and archive it as a new version."""
-    _check_type(doc_type)
-    session_services.ensure_can_manage(actor, session)
+FIRST_ISSUE = "Première émission"
+NEW_TEMPLATE = "Nouveau modèle de document"
+ON_REQUEST = "Nouvelle émission demandée"
+# What each generation makes anew (the document's number, date and verification code): not a change.
+VOLATILE = ("today", "document.number", "verification")
+# The French name of a context's field in a reason; a "field.part" entry names that part of the field.
+CHANGE_LABELS = {
+    "org": "organisme de formation", "course": "formation", "session": "session",
+    "session.reference": "référence de la session", "session.dates": "dates de la session",
+    "session.first_date": "dates de la session", "session.last_date": "dates de la session",
+    "session.slots": "dates de la session", "session.place": "lieu de la session",
+    "session.access_notes": "lieu de la session", "session.hours": "durée de la session",
+    "session.trainers": "formateurs", "session.trainees_count": "nombre de stagiaires",
+    "trainee": "stagiaire", "trainees": "stagiaires", "client": "entreprise cliente", "price": "prix",
+    "funding": "financements", "quote": "lignes du devis", "contract": "conditions du contrat",
+    "attendance": "présence", "attendance.hours": "heures réalisées", "attendance.first_date": "dates de présence",
+    "attendance.last_date": "dates de présence", "nature": "nature de l'action", "nature_boxes": "nature de l'action",
+    "results": "résultats de l'évaluation", "retention": "conservation des pièces", "sheet": "émargement",
+}
+
+
+def _stable(context: dict) -> dict:
+    """The stored context without its VOLATILE values."""
+    stable = dict(context)
+    for name in VOLATILE:
+        key, _, part = name.partition(".")
+        if part and isinstance(stable.get(key), dict):
+            stable[key] = {k: v for k, v in stable[key].items() if k != part}
+        elif not part:
+            stable.pop(key, None)
+    return stable
+
+
+def _changed_fields(before: dict, after: dict) -> list[str]:
+    """French labels of the fields whose values differ between two stored contexts, in the context's order."""
+    labels: list[str] = []
+    for key in list(after) + [k for k in before if k not in after]:
+        old, new = before.get(key), after.get(key)
+        if old == new:
+            continue
+        if isinstance(old, dict) and isinstance(new, dict):
+            parts = [f"{key}.{p}" for p in list(new) + [p for p in old if p not in new] if old.get(p) != new.get(p)]
+        else:
+            parts = [key]
+        for part in parts:
+            label = CHANGE_LABELS.get(part) or CHANGE_LABELS.get(key, "autres informations")
+            if label not in labels:
+                labels.append(label)
+    return labels
+
+
+def _issue_reason(previous: GeneratedDocument | None, stored: dict, template_sha256: str) -> str | None:
+    """Why a new version is due, or None when the previous one has the same data and template."""
+    if previous is None:
+        return FIRST_ISSUE
+    reasons = [NEW_TEMPLATE] if previous.template_sha256 != template_sha256 else []
+    changed = _changed_fields(_stable(previous.context), _stable(stored))
+    if changed:
+        reasons.append("Données modifiées : " + ", ".join(changed))
+    return " ; ".join(reasons) or None
+
+
+def current_version(doc_type: str, subject: str) -> GeneratedDocument | None:
+    return db.session.scalar(select(GeneratedDocument).where(
+        GeneratedDocument.subject == subject, GeneratedDocument.doc_type == doc_type)
+        .order_by(GeneratedDocument.version.desc()).limit(1))
+
+
+def _store_files(docx: bytes, base: str, pdf: bool) -> tuple[StoredFile, StoredFile | None]:
+    """The DOCX stored, and its PDF copy when asked for and a converter is there."""
+    docx_file = store_bytes(docx, base + ".docx", "document")
+    pdf_file = None
+    if pdf:
+        from . import pdf as converter
+
+        if converter.available():
+            try:
+                pdf_file = store_bytes(converter.convert(docx), base + ".pdf", "document")
+            except converter.PdfUnavailable:
+                current_app.logger.warning("PDF conversion failed for %s", base, exc_info=True)
+    db.session.flush()
+    return docx_file, pdf_file
+
+
+def _check_subject(doc_type: str, session: TrainingSession, enrolment: Enrolment | None,
+                   company: Company | None) -> None:
     scope = DOC_TYPES[doc_type].scope
     if scope == "enrolment" and (enrolment is None or enrolment.session_id != session.id):
         raise ValidationError("Choisissez l'inscription.")
@@ -409,34 +574,45 @@ def generate(doc_type: str, session: TrainingSession, actor: User, *, enrolment:
     problem = applicable(doc_type, session, enrolment, company)
     if problem:
         raise ConflictError(problem)
+
+
+def generate(doc_type: str, session: TrainingSession, actor: User, *, enrolment: Enrolment | None = None,
+             company: Company | None = None, pdf: bool = True, reuse: bool = False,
+             reason: str = "") -> GeneratedDocument:
+    """Render the active template for this subject and archive it as a new version that records why
+    (``reason``, the advisor's, is added to the changes found). With ``reuse``, return the current version
+    instead when neither its data (VOLATILE values aside) nor the template changed."""
+    _check_type(doc_type)
+    session_services.ensure_can_manage(actor, session)
+    _check_subject(doc_type, session, enrolment, company)
     subject = _subject(doc_type, session, enrolment, company)
-    version = (db.session.scalar(select(func.max(GeneratedDocument.version)).where(
-        GeneratedDocument.subject == subject, GeneratedDocument.doc_type == doc_type)) or 0) + 1
+    previous = current_version(doc_type, subject)
+    version = (previous.version if previous else 0) + 1
     number = f"{_prefix(doc_type)}-{session.id:04d}-{subject.split(':')[-1]}-{version}"
     code = _new_code() if doc_type == "certificate" else None
     context = _context(doc_type, session, enrolment, company, number, code)
     template, row, label = active_template(doc_type)
-    rendered = render(template, context)
+    template_sha256 = hashlib.sha256(template).hexdigest()
+    stored = builders.to_json(context)
+    found = _issue_reason(previous, stored, template_sha256)
+    if found is None and reuse:
+        return previous
+    if doc_type == "contract" and previous is not None and _started(session):
+        if found is None:  # an explicit duplicate: the contract issued before the start, as it was
+            return previous
+        raise ConflictError(f"Le contrat de formation a été émis avant le début de la formation (version "
+                            f"{previous.version}, n° {previous.number}) : il ne peut plus être réémis avec d'autres "
+                            f"données (article L6353-3 du Code du travail). Modification constatée : {found}.")
+    why = " ; ".join(p for p in (found, (reason or "").strip()) if p) or ON_REQUEST
     base = f"{_prefix(doc_type).lower()}-{session.id}-{subject.split(':')[-1]}-v{version}"
-    docx_file = store_bytes(rendered.docx, base + ".docx", "document")
-    pdf_file = None
-    if pdf:
-        from . import pdf as converter
-
-        if converter.available():
-            try:
-                pdf_file = store_bytes(converter.convert(rendered.docx), base + ".pdf", "document")
-            except converter.PdfUnavailable:
-                current_app.logger.warning("PDF conversion failed for %s", base, exc_info=True)
-    db.session.flush()
+    docx_file, pdf_file = _store_files(render(template, context).docx, base, pdf)
     document = GeneratedDocument(
         doc_type=doc_type, subject=subject, version=version, number=number, session_id=session.id,
         enrolment_id=enrolment.id if enrolment else None, company_id=company.id if company else None,
-        template_id=row.id if row else None, template_label=label,
-        template_sha256=hashlib.sha256(template).hexdigest(), context=builders.to_json(context),
-        docx_file_id=docx_file.id, docx_sha256=docx_file.sha256,
+        template_id=row.id if row else None, template_label=label, template_sha256=template_sha256,
+        context=stored, docx_file_id=docx_file.id, docx_sha256=docx_file.sha256,
         pdf_file_id=pdf_file.id if pdf_file else None, pdf_sha256=pdf_file.sha256 if pdf_file else None,
-        verify_code=code, author_id=actor.id)
+        verify_code=code, reason=why, author_id=actor.id)
     db.session.add(document)
     db.session.flush()
     return document
@@ -476,10 +652,11 @@ def read_file(document: GeneratedDocument, kind: str) -> bytes:
 
 
 def pack_subjects(session: TrainingSession) -> list[tuple[str, Enrolment | None, Company | None]]:
-    """(type, enrolment, company) of every document the session needs: the programme, a convention per
-    client company, a convocation per trainee and a contract per self-paying one, and once the session has
-    started the attendance sheet, the attestations and the certificates."""
-    subjects: list[tuple[str, Enrolment | None, Company | None]] = [("programme", None, None)]
+    """(type, enrolment, company) of every document the session needs: the programme, the règlement intérieur, a
+    convention per client company, a convocation per trainee and a contract per self-paying one, and once the
+    session has started the attendance sheet, the attestations and the certificates."""
+    subjects: list[tuple[str, Enrolment | None, Company | None]] = [("programme", None, None),
+                                                                     ("internal_rules", None, None)]
     enrolments = builders.attendance_or_live(session)
     companies = {e.company_id or e.trainee.company_id for e in enrolments} - {None}
     for company_id in sorted(companies):
@@ -497,9 +674,11 @@ def pack_subjects(session: TrainingSession) -> list[tuple[str, Enrolment | None,
     return subjects
 
 
-def generate_session_pack(session: TrainingSession, actor: User, pdf: bool = True) -> list[GeneratedDocument]:
-    """Every document the session needs (pack_subjects), in one go."""
-    return [generate(doc_type, session, actor, enrolment=enrolment, company=company, pdf=pdf)
+def generate_session_pack(session: TrainingSession, actor: User, pdf: bool = True,
+                          reuse: bool = True) -> list[GeneratedDocument]:
+    """Every document the session needs (pack_subjects), in one go: the current version of each one whose
+    data and template did not change, a new version of the others (``reuse=False``: of every one)."""
+    return [generate(doc_type, session, actor, enrolment=enrolment, company=company, pdf=pdf, reuse=reuse)
             for doc_type, enrolment, company in pack_subjects(session)]
 
 
@@ -523,16 +702,18 @@ def session_pack_zip(session: TrainingSession) -> bytes:
 
 def funding_pack(enrolment: Enrolment, actor: User) -> bytes:
     """The OPCO funding pack of one enrolment: before the training the quote, the convention and the
-    programme; after it, the certificate of completion and the attendance sheet as well."""
+    programme; after it, the certificate of completion and the attendance sheet as well (each reused when
+    unchanged, as in a session's pack)."""
     session = enrolment.session
     company = enrolment.company or enrolment.trainee.company
     if company is None:
         raise ConflictError("Ce stagiaire n'est pas inscrit par une entreprise : pas de dossier OPCO.")
-    made = [generate("quote", session, actor, company=company), generate("convention", session, actor, company=company),
-            generate("programme", session, actor)]
+    made = [generate("quote", session, actor, company=company, reuse=True),
+            generate("convention", session, actor, company=company, reuse=True),
+            generate("programme", session, actor, reuse=True)]
     if applicable("certificate", session, enrolment) is None:
-        made += [generate("certificate", session, actor, enrolment=enrolment),
-                 generate("attendance_sheet", session, actor)]
+        made += [generate("certificate", session, actor, enrolment=enrolment, reuse=True),
+                 generate("attendance_sheet", session, actor, reuse=True)]
     return zip_documents(made)
 
 
@@ -551,10 +732,16 @@ def find_certificate(code: str) -> GeneratedDocument | None:
                                                              GeneratedDocument.doc_type == "certificate"))
 
 
+def next_version(document: GeneratedDocument) -> GeneratedDocument | None:
+    """The version that replaced ``document`` (its date and reason say when and why), or None if it is
+    current. The archive is append-only: being replaced is read from the next version, never stored."""
+    return db.session.scalar(select(GeneratedDocument).where(
+        GeneratedDocument.subject == document.subject, GeneratedDocument.doc_type == document.doc_type,
+        GeneratedDocument.version == document.version + 1))
+
+
 def is_current(document: GeneratedDocument) -> bool:
-    latest = db.session.scalar(select(func.max(GeneratedDocument.version)).where(
-        GeneratedDocument.subject == document.subject, GeneratedDocument.doc_type == document.doc_type))
-    return latest == document.version
+    return next_version(document) is None
 
 
 # --------------------------------------------------------------------------- sending

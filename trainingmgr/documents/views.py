@@ -196,12 +196,14 @@ def check(code: str | None = None):
     if document is not None:
         context = document.context
         trainee = document.enrolment.trainee
+        replacement = services.next_version(document)
         summary = {
             "initials": f"{trainee.first_name[:1]}. {trainee.last_name[:1]}.",
             "course": context["course"]["title"], "first_date": context["attendance"]["first_date"],
             "last_date": context["attendance"]["last_date"], "hours": context["attendance"]["hours"],
             "organisation": context["org"]["name"], "nda": context["org"]["nda"],
-            "issued": document.created_at, "current": services.is_current(document),
-            "number": document.number,
+            "issued": document.created_at, "current": replacement is None, "number": document.number,
+            "replaced_on": replacement.created_at if replacement else None,
+            "replaced_reason": replacement.reason if replacement else "",
         }
     return render_template("documents/verify.html", code=code, summary=summary), status

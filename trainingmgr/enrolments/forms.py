@@ -72,6 +72,11 @@ class DecisionForm(Form):
     submit = SubmitField("Enregistrer la décision")
 
 
+class ContractSignatureForm(Form):
+    signed_on = DateField("Contrat signé par le stagiaire le", validators=[Optional()])
+    submit = SubmitField("Enregistrer la signature")
+
+
 class CancelForm(Form):
     reason = TextAreaField("Motif de l'annulation", validators=[DataRequired(), max_length(5000)])
     submit = SubmitField("Annuler l'inscription")

@@ -14,7 +14,7 @@ from ..extensions import db
 from ..messaging.services import Postpone, job_handler, message_sent, queue_email
 from ..organisation.services import get_organisation
 from ..sessions.ical import session_calendar
-from .models import Enrolment
+from .models import Enrolment, EnrolmentEvent
 
 
 def personal_url(enrolment: Enrolment) -> str:
@@ -92,22 +92,57 @@ def convocation_recipients(enrolment: Enrolment) -> list[str]:
     return recipients
 
 
+def _documents_author(enrolment: Enrolment) -> User | None:
+    """On whose behalf the worker makes the convocation's documents: the staff member who last acted on the
+    enrolment (enrolled, confirmed or admitted the trainee), else the first active advisor or admin."""
+    actor_id = db.session.scalar(select(EnrolmentEvent.actor_id).where(
+        EnrolmentEvent.enrolment_id == enrolment.id, EnrolmentEvent.actor_id.is_not(None))
+        .order_by(EnrolmentEvent.id.desc()).limit(1))
+    user = db.session.get(User, actor_id) if actor_id is not None else None
+    if user is not None and user.active and user.is_staff:
+        return user
+    return db.session.scalar(select(User).where(User.role.in_((Role.ADVISOR.value, Role.ADMIN.value)),
+                                                User.active.is_(True)).order_by(User.id).limit(1))
+
+
+def _waiting_for(enrolment: Enrolment) -> str:
+    """Why the convocation cannot leave yet (French), or ""."""
+    from .services import needs_prerequisite_decision
+
+    if enrolment.session.status == "open":
+        return "En attente de la confirmation de la session."
+    if needs_prerequisite_decision(enrolment):
+        return "En attente de la décision sur les prérequis."
+    return ""
+
+
 @job_handler("convocation")
 def send_convocation(payload: dict) -> None:
-    """Queue the convocation of a still-confirmed enrolment, with the session's .ics attached. While the
-    session itself is not confirmed, nobody is convoked: the job waits (its confirmation brings it forward)."""
+    """Queue the convocation of a still-confirmed enrolment, with its documents attached (the convocation, the
+    programme and the règlement intérieur, as PDF or as DOCX without a converter) and the session's .ics; the
+    e-mail lists exactly what it carries. While the session is not confirmed, or the trainee's prerequisite
+    decision is pending, nobody is convoked: the job waits (the session's confirmation brings it forward, the
+    trainee's admission schedules it)."""
+    from ..documents.portal import as_attachment, convocation_pack
+
     enrolment = db.session.get(Enrolment, payload["enrolment_id"])
     if enrolment is None or enrolment.status != "confirmed" or enrolment.session.is_cancelled:
         return
-    if enrolment.session.status == "open":
+    waiting = _waiting_for(enrolment)
+    if waiting:
         tomorrow = paris_now().replace(hour=9, minute=0, second=0, microsecond=0) + dt.timedelta(days=1)
-        raise Postpone(tomorrow, "En attente de la confirmation de la session.")
-    org = get_organisation()
-    ics = session_calendar(enrolment.session, org)
-    attachment = [(f"convocation-session-{enrolment.session_id}.ics", "text/calendar", ics)]
+        raise Postpone(tomorrow, waiting)
+    author = _documents_author(enrolment)
+    documents = convocation_pack(enrolment, author) if author is not None else []
+    files = [as_attachment(document) for document in documents]
+    ics_name = f"convocation-session-{enrolment.session_id}.ics"
+    files.append((ics_name, "text/calendar", session_calendar(enrolment.session, get_organisation())))
+    enclosures = [(document.label, name) for document, (name, _, _) in zip(documents, files)]
+    enclosures.append(("Fichier agenda", ics_name))
     for recipient in convocation_recipients(enrolment):
         _send(enrolment, "convocation", f"Convocation – {enrolment.session.title} {enrolment.session.dates_label}",
-              to=recipient, topic="convocation", attachments=attachment,
+              to=recipient, topic="convocation", attachments=files, enclosures=enclosures,
+              rules_attached=any(d.doc_type == "internal_rules" for d in documents),
               for_company=recipient != enrolment.trainee.email)
     from .services import _event
 

@@ -77,6 +77,9 @@ class Enrolment(db.Model):
     positioning_decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     positioning_decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     convocation_sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # The individual's contrat de formation (L6353-3 to -7): the day the trainee signed it, as recorded by the
+    # advisor; the 10-day withdrawal period runs from it, and nothing is invoiced to them before it ends.
+    contract_signed_on: Mapped[dt.date | None]
     # Hours attended, from the attendance record, stored when the session ends (certificates, BPF).
     hours_attended: Mapped[Decimal | None] = mapped_column(Hours())
     confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

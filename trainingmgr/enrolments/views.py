@@ -10,8 +10,8 @@ from ..core.web import external_url, fail, form_page, run_form
 from ..extensions import db
 from ..sessions.services import get_session
 from ..trainees.services import list_trainees
-from . import services
-from .forms import AcceptForm, CancelForm, DecisionForm, EnrolForm, FundingForm, OutcomeForm
+from . import contract, services
+from .forms import AcceptForm, CancelForm, ContractSignatureForm, DecisionForm, EnrolForm, FundingForm, OutcomeForm
 from .models import ENROLMENT_STATUS_LABELS, FundingLine
 
 bp = Blueprint("enrolments", __name__)
@@ -51,6 +51,10 @@ def _render_show(enrolment, status: int = 200, **forms):
         "enrolments/show.html", enrolment=enrolment, session=enrolment.session, trainee=enrolment.trainee,
         accept_form=accept_form, decision_form=decision_form,
         cancel_form=forms.get("cancel_form") or CancelForm(), outcome_form=forms.get("outcome_form") or OutcomeForm(),
+        contract_form=forms.get("contract_form") or ContractSignatureForm(data={
+            "signed_on": enrolment.contract_signed_on}),
+        contract=contract.issued_contract(enrolment) if contract.is_individual(enrolment) else None,
+        withdrawal_ends=contract.withdrawal_ends(enrolment),
         summary=_positioning(enrolment), difference=services.funding_difference(enrolment),
         needs_decision=services.needs_prerequisite_decision(enrolment),
         personal_url=external_url("trainee.home", token=services.trainee_token(enrolment)),
@@ -87,6 +91,15 @@ def decision(enrolment_id: int):
     return _action(enrolment_id, "decision_form", form,
                    lambda e: services.record_decision(e, form.decision.data, form.comment.data, current_user),
                    "Décision enregistrée.")
+
+
+@bp.route("/enrolments/<int:enrolment_id>/contract", methods=["POST"])
+@staff_required
+def contract_signature(enrolment_id: int):
+    form = ContractSignatureForm()
+    return _action(enrolment_id, "contract_form", form,
+                   lambda e: contract.record_signature(e, form.signed_on.data, current_user),
+                   "Date de signature du contrat enregistrée : le délai de rétractation court.")
 
 
 @bp.route("/enrolments/<int:enrolment_id>/cancel", methods=["POST"])

@@ -6,14 +6,17 @@ import threading
 import time
 
 import click
-from flask.cli import AppGroup, with_appcontext
+from flask.cli import with_appcontext
+from sqlalchemy import select
 
+from ..core.cli import Command, CommandError, CommandGroup, database_problem
 from ..core.formatting import datetime_fr
 from ..core.timeutil import utcnow
 from ..extensions import db
 from . import services
+from .models import OutboxMessage
 
-mail_cli = AppGroup("mail", help="Boîte d'envoi des e-mails.")
+mail_cli = CommandGroup("mail", help="Boîte d'envoi des e-mails.")
 
 # `mail send` goes on while batches come back full, within this bound.
 MAX_BATCHES = 50
@@ -36,11 +39,21 @@ def send():
         click.echo("Les échecs sont retentés plus tard ; détail sur la page « Envois » (/admin/outbox).", err=True)
 
 
-@click.command("tick")
+def _check_database() -> None:
+    """Raise the driver's error when the database cannot be reached or has no tables yet: ``services.tick``
+    would otherwise log and report the same failure once per task."""
+    try:
+        db.session.execute(select(OutboxMessage.id).limit(1))
+    finally:
+        db.session.rollback()
+
+
+@click.command("tick", cls=Command)
 @with_appcontext
 def tick():
     """Un passage du worker : tâches échues puis boîte d'envoi (pour cron)."""
     try:
+        _check_database()  # unusable database: one line and exit code 1 (core/cli.py)
         result = services.tick()
     finally:
         db.session.remove()
@@ -96,7 +109,7 @@ class _Stopper:
             time.sleep(min(left, 0.5))
 
 
-@click.command("worker")
+@click.command("worker", cls=Command)
 @click.option("--interval", default=30, show_default=True, type=click.IntRange(min=1),
               help="Secondes entre deux passages.")
 @click.option("--once", is_flag=True, help="Un seul passage, puis s'arrêter.")
@@ -104,22 +117,38 @@ class _Stopper:
 def worker(interval: int, once: bool):
     """Tourner en continu : tâches échues puis boîte d'envoi, toutes les INTERVAL secondes.
 
-    Ctrl-C (ou SIGTERM) arrête le worker après l'envoi ou la tâche en cours."""
+    Ctrl-C (ou SIGTERM) arrête le worker après l'envoi ou la tâche en cours. Base de données injoignable : le
+    worker le signale et réessaie au passage suivant ; avec --once, code de sortie 1 (comme tout passage en
+    erreur)."""
     stopper = _Stopper()
     stopper.install()
     click.echo(f"Worker démarré (un passage toutes les {interval} s ; Ctrl-C pour l'arrêter).")
+    failed = database_down = False
     try:
         while not stopper.requested:
             try:
+                _check_database()
+                if database_down:
+                    click.echo(f"{datetime_fr(utcnow())} – Base de données de nouveau disponible.")
+                    database_down = False
                 result = services.tick(stop=stopper)
             except Exception as exc:  # keep looping: the next pass retries
                 db.session.rollback()
-                click.echo(f"Passage interrompu : {type(exc).__name__} : {exc}", err=True)
+                problem = database_problem(exc)
+                if once and problem:
+                    raise CommandError(problem) from None
+                failed = True
+                if problem:  # a passing outage must not stop the worker
+                    database_down = True
+                    click.echo(f"{datetime_fr(utcnow())} – {problem} Nouvel essai dans {interval} s.", err=True)
+                else:
+                    click.echo(f"Passage interrompu : {type(exc).__name__} : {exc}", err=True)
             else:
                 if once or any(result[k] for k in ("jobs_done", "jobs_failed", "sent", "send_failed")):
                     click.echo(f"{datetime_fr(utcnow())} – {_summary(result)}")
                 for error in result["errors"]:
                     click.echo(f"Erreur : {error}", err=True)
+                failed = failed or bool(result["errors"])
             finally:
                 db.session.remove()
             if once:
@@ -133,3 +162,5 @@ def worker(interval: int, once: bool):
     finally:
         stopper.restore()
     click.echo("Worker arrêté.")
+    if once and failed:
+        raise SystemExit(1)  # a script or cron running one pass learns that it failed, as with `tick`

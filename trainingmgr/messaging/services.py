@@ -528,15 +528,18 @@ def _run_job(job_id: int, now: dt.datetime) -> str | None:
         handler = _JOB_HANDLERS.get(kind)
         if handler is None:
             raise LookupError(f"aucune fonction ne traite les tâches « {kind} »")
-        handler(payload)
+        with db.session.begin_nested():  # the handler's work, undone alone when it puts the job off
+            handler(payload)
         db.session.execute(update(Job).where(Job.id == job_id)
                            .values(status="done", done_at=utcnow(), last_error="")
                            .execution_options(synchronize_session=False))
         db.session.commit()
     except Postpone as later:
-        db.session.rollback()
-        db.session.execute(update(Job).where(Job.id == job_id, Job.status == "pending", Job.attempts == seen)
-                           .values(due_at=later.until, last_error=later.reason[:2000])
+        # Still inside the claim's transaction: the attempt is given back and the job put off with no moment in
+        # between where the claim is released. Otherwise a reschedule committed in that moment (the session's
+        # confirmation bringing its convocations forward) would be overwritten by this "tomorrow".
+        db.session.execute(update(Job).where(Job.id == job_id)
+                           .values(attempts=seen, due_at=later.until, last_error=later.reason[:2000])
                            .execution_options(synchronize_session=False))
         db.session.commit()
         return None

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import gzip
 import hashlib
 import io
 import json
@@ -25,6 +26,7 @@ import subprocess
 import tarfile
 import tempfile
 import uuid
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -195,7 +197,13 @@ def create_backup(output: str | os.PathLike | None = None) -> tuple[Path, dict]:
         work = Path(work)
         if dialect == "sqlite":
             dump = work / SQLITE_MEMBER
-            _sqlite_copy(_sqlite_path(engine), str(dump))
+            source = _sqlite_path(engine)
+            if not os.path.isfile(source):  # sqlite3 would create an empty database there and back it up
+                raise BackupError(f"Base de données injoignable : fichier SQLite {source} introuvable.")
+            try:
+                _sqlite_copy(source, str(dump))
+            except sqlite3.Error as exc:
+                raise BackupError(f"Base de données injoignable : {exc} ({source}).") from None
             copy = create_engine(f"sqlite:///{dump}")
             try:
                 with copy.connect() as conn:
@@ -269,65 +277,144 @@ def _safe_members(archive: tarfile.TarFile) -> list[tarfile.TarInfo]:
     return members
 
 
-def read_manifest(path: str | os.PathLike) -> dict:
+def _damage(exc: BaseException) -> str:
+    """What is wrong with an archive, in French, from the exception tarfile, gzip or zlib raised."""
+    message = str(exc).lower()
+    if isinstance(exc, EOFError) or "unexpected end" in message:
+        return "le fichier s'arrête avant la fin : copie ou transfert interrompu"
+    if "empty file" in message:
+        return "fichier vide"
+    if "not a gzip" in message:
+        return "ce n'est pas une archive .tar.gz"
+    if isinstance(exc, zlib.error) or "crc" in message or "length" in message:
+        return "données corrompues : somme de contrôle fausse"
+    return "contenu illisible"
+
+
+def _read_to_the_end(path: Path) -> None:
+    """Read the whole gzip stream: its checksum and length are at the very end, and tarfile stops reading
+    at the end of the tar data, so a corrupted or cut archive could otherwise go unnoticed."""
+    with gzip.open(path, "rb") as stream:
+        while stream.read(1024 * 1024):
+            pass
+
+
+def _load_manifest(work: Path, path: Path) -> dict:
+    invalid = f"Archive de sauvegarde invalide : {path}"
+    try:
+        manifest = json.loads((work / MANIFEST).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BackupError(f"{invalid} ne contient pas de {MANIFEST} : ce n'est pas une sauvegarde de "
+                          f"trainingmgr.") from None
+    except (OSError, ValueError):
+        raise BackupError(f"{invalid} : {MANIFEST} illisible.") from None
+    if not isinstance(manifest, dict):
+        raise BackupError(f"{invalid} : {MANIFEST} illisible.")
+    if manifest.get("format") != FORMAT:
+        shown = manifest.get("format")
+        raise BackupError(f"{invalid} : format de sauvegarde {shown!r} inconnu (format {FORMAT} attendu).")
+    expected = {"sqlite": SQLITE_MEMBER, "postgresql": POSTGRESQL_MEMBER}
+    if (not isinstance(manifest.get("tables"), dict) or not isinstance(manifest.get("files", {}), dict)
+            or expected.get(manifest.get("dialect")) != manifest.get("database_file")):
+        raise BackupError(f"{invalid} : {MANIFEST} incomplet (tables, fichiers ou base de données non décrits).")
+    return manifest
+
+
+def unpack_backup(path: str | os.PathLike, work: Path) -> dict:
+    """Extract the archive into ``work`` and return its manifest, once the whole archive is known to be
+    readable, complete and consistent with it; BackupError (French) otherwise. Nothing else is touched."""
+    path = Path(path)
+    if not path.is_file():
+        raise BackupError(f"Fichier introuvable : {path}.")
     try:
         with tarfile.open(path, "r:gz") as archive:
-            handle = archive.extractfile(MANIFEST)
-            return json.loads(handle.read().decode())
+            archive.extractall(work, members=_safe_members(archive), filter="data")
+        _read_to_the_end(path)
+    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise BackupError(f"Archive de sauvegarde illisible ou tronquée : {path} ({_damage(exc)}).") from None
+    except OSError as exc:
+        raise BackupError(f"Extraction de {path} impossible dans {work} : {exc.strerror or exc}.") from None
+    manifest = _load_manifest(work, path)
+    absent = [name for name in [manifest["database_file"]] + [FILES_PREFIX + f for f in manifest.get("files", {})]
+              if not (work / name).is_file()]
+    if absent:
+        raise BackupError(f"Archive de sauvegarde illisible ou tronquée : {path} ({len(absent)} élément(s) "
+                          f"décrit(s) par {MANIFEST} absent(s), dont {absent[0]}).")
+    return manifest
+
+
+def _check_dump(dialect: str, dump: Path, path: str | os.PathLike) -> None:
+    """The database copy of the archive can be read, checked without touching the target database."""
+    damaged = f"Archive de sauvegarde illisible ou tronquée : {path}"
+    if dialect == "sqlite":
+        try:
+            copy = sqlite3.connect(str(dump))
+            try:
+                verdict = copy.execute("PRAGMA quick_check").fetchone()[0]
+            finally:
+                copy.close()
+        except sqlite3.DatabaseError:
+            verdict = None
+        if verdict != "ok":
+            raise BackupError(f"{damaged} (la copie de la base SQLite {dump.name} est endommagée).")
+        return
+    try:
+        listed = subprocess.run(["pg_restore", "--list", str(dump)], capture_output=True, text=True, check=False)
     except FileNotFoundError:
-        raise BackupError(f"Fichier introuvable : {path}.") from None
-    except (tarfile.TarError, KeyError, AttributeError, OSError, ValueError):
-        raise BackupError(f"« {path} » n'est pas une sauvegarde lisible (archive .tar.gz avec {MANIFEST}).") from None
+        raise BackupError("Commande « pg_restore » introuvable : installez les outils clients PostgreSQL "
+                          "(paquet postgresql-client).") from None
+    if listed.returncode != 0:
+        raise BackupError(f"{damaged} (pg_restore ne peut pas lire la copie de la base {dump.name}).")
 
 
 def restore_backup(path: str | os.PathLike) -> tuple[dict, Check]:
     """Restore the archive into the (empty) database and FILES_DIR of the current application, then check
-    it against the manifest."""
-    manifest = read_manifest(path)
-    if manifest.get("format") != FORMAT or "tables" not in manifest:
-        raise BackupError("Format de sauvegarde inconnu.")
-    engine = _engine()
-    dialect = engine.dialect.name
-    if manifest.get("dialect") != dialect:
-        raise BackupError(f"Cette sauvegarde vient d'une base {manifest.get('dialect')} et la base cible est "
-                          f"{dialect} : la restauration d'un type de base vers un autre n'est pas prise en charge.")
-    db.session.remove()
-    existing = inspect(engine).get_table_names()
-    if existing:
-        raise BackupError(f"La base cible n'est pas vide ({len(existing)} table(s)) : une sauvegarde ne se "
-                          f"restaure que dans une base vide (créée sans « flask db upgrade »).")
+    it against the manifest. The whole archive is checked first: a damaged one restores nothing."""
     files_root = Path(current_app.config["FILES_DIR"])
     with tempfile.TemporaryDirectory(prefix="trainingmgr-restore-") as work:
         work = Path(work)
-        try:
-            with tarfile.open(path, "r:gz") as archive:
-                archive.extractall(work, members=_safe_members(archive), filter="data")
-        except (tarfile.TarError, OSError) as exc:
-            raise BackupError(f"Archive illisible : {exc}.") from None
-        dump = work / manifest.get("database_file", "")
-        if not dump.is_file():
-            raise BackupError("La sauvegarde ne contient pas la base de données.")
+        manifest = unpack_backup(path, work)
+        engine = _engine()
+        dialect = engine.dialect.name
+        if manifest["dialect"] != dialect:
+            raise BackupError(f"Cette sauvegarde vient d'une base {manifest['dialect']} et la base cible est "
+                              f"{dialect} : la restauration d'un type de base vers un autre n'est pas prise en "
+                              f"charge.")
+        dump = work / manifest["database_file"]
+        _check_dump(dialect, dump, path)
+        db.session.remove()
+        existing = inspect(engine).get_table_names()
+        if existing:
+            raise BackupError(f"La base cible n'est pas vide ({len(existing)} table(s)) : une sauvegarde ne se "
+                              f"restaure que dans une base vide (créée sans « flask db upgrade »).")
         if dialect == "sqlite":
             engine.dispose()
-            target = sqlite3.connect(_sqlite_path(engine), timeout=30)
-            source = sqlite3.connect(str(dump))
             try:
-                source.backup(target)
-            finally:
-                source.close()
-                target.close()
+                target = sqlite3.connect(_sqlite_path(engine), timeout=30)
+                source = sqlite3.connect(str(dump))
+                try:
+                    source.backup(target)
+                finally:
+                    source.close()
+                    target.close()
+            except sqlite3.Error as exc:
+                raise BackupError(f"Échec de la restauration SQLite : {exc}.") from None
         else:
             args, env = _libpq(engine)
             engine.dispose()
             _run(["pg_restore", "--single-transaction", "--exit-on-error", "--no-owner", "--no-privileges",
                   *args, str(dump)], env, "pg_restore")
         files_dir = work / FILES_PREFIX
-        if files_dir.is_dir():
-            for source in sorted(files_dir.rglob("*")):
-                if source.is_file():
-                    destination = files_root / source.relative_to(files_dir)
-                    destination.parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copy2(source, destination)
+        try:
+            if files_dir.is_dir():
+                for source in sorted(files_dir.rglob("*")):
+                    if source.is_file():
+                        destination = files_root / source.relative_to(files_dir)
+                        destination.parent.mkdir(parents=True, exist_ok=True)
+                        shutil.copy2(source, destination)
+        except OSError as exc:
+            raise BackupError(f"Base restaurée, mais copie des fichiers dans {files_root} impossible : "
+                              f"{exc.strerror or exc}.") from None
     return manifest, verify_against(manifest)
 
 

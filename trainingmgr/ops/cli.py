@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import click
-from flask.cli import AppGroup
 
+from ..core.cli import CommandError, CommandGroup
 from .backup import BackupError, create_backup, prune_backups, restore_backup
 
-backup_cli = AppGroup("backup", help="Sauvegarde et restauration (base de données et fichiers).")
+backup_cli = CommandGroup("backup", help="Sauvegarde et restauration (base de données et fichiers).")
 
 
 @backup_cli.command("create")
@@ -23,7 +23,7 @@ def create(output: str | None, keep: int | None):
         path, manifest = create_backup(output)
         deleted = prune_backups(path.parent, keep) if keep else []
     except BackupError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise CommandError(str(exc)) from None
     rows = sum(t["rows"] for t in manifest["tables"].values())
     click.echo(f"Sauvegarde écrite : {path}")
     click.echo(f"  base {manifest['dialect']} (révision {manifest['alembic_revision']}) : "
@@ -39,7 +39,7 @@ def restore(file: str):
     try:
         manifest, check = restore_backup(file)
     except BackupError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise CommandError(str(exc)) from None
     click.echo(f"Sauvegarde du {manifest['created_at']} (base {manifest['dialect']}, "
                f"révision {manifest['alembic_revision']}) restaurée.")
     click.echo(f"  {check.tables} table(s), {check.rows} ligne(s), {check.files} fichier(s) vérifiés.")

@@ -24,11 +24,34 @@ def _masked_path(path: str) -> str:
     return "/".join(parts)[:200] or "/"
 
 
+def loggable_path() -> str:
+    """The current request's route rule, or its path with the long segments masked: never a token."""
+    return request.url_rule.rule if request.url_rule is not None else _masked_path(request.path)
+
+
+class MaskTokens(logging.Filter):
+    """On werkzeug's development server log ("GET /emargement/<token> HTTP/1.1" 200): long path segments, where
+    personal links carry their token, are masked like the request log's."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args and isinstance(record.args, tuple):
+            record.args = tuple(_mask_request_line(a) if isinstance(a, str) else a for a in record.args)
+        return True
+
+
+def _mask_request_line(value: str) -> str:
+    return " ".join(_masked_path(word) if word.startswith("/") else word for word in value.split(" "))
+
+
 def _quoted(value: str) -> str:
     return value if value and " " not in value and '"' not in value else '"' + value.replace('"', "'") + '"'
 
 
 def init_request_log(app: Flask) -> None:
+    werkzeug_log = logging.getLogger("werkzeug")
+    if not any(isinstance(f, MaskTokens) for f in werkzeug_log.filters):
+        werkzeug_log.addFilter(MaskTokens())
+
     def _start():
         g._request_started = time.perf_counter()
 
@@ -39,7 +62,7 @@ def init_request_log(app: Flask) -> None:
     def _log(response):
         started = g.get("_request_started")
         duration = (time.perf_counter() - started) * 1000 if started is not None else 0.0
-        rule = request.url_rule.rule if request.url_rule is not None else _masked_path(request.path)
+        rule = loggable_path()
         logger.info("method=%s route=%s status=%d duration_ms=%.1f endpoint=%s", request.method, _quoted(rule),
                     response.status_code, duration, request.endpoint or "-")
         return response

@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import click
-from flask.cli import AppGroup
 
+from ..core.cli import DATABASE_ID, CommandError, CommandGroup
 from ..core.errors import DomainError
 from ..core.formatting import date_fr
 from ..extensions import db
 from . import retention, services
 
-gdpr_cli = AppGroup("gdpr", help="Données personnelles (RGPD) : durées de conservation, purge, export.")
+gdpr_cli = CommandGroup("gdpr", help="Données personnelles (RGPD) : durées de conservation, purge, export.")
 
 
 @gdpr_cli.command("policy")
@@ -18,7 +18,7 @@ def policy():
     try:
         rules = retention.policy()
     except DomainError as exc:
-        raise click.ClickException(exc.message) from None
+        raise CommandError(exc.message) from None
     for rule, months in rules:
         click.echo(f"{rule.label} : {retention.period_label(months)} {rule.start}.")
         click.echo(f"  {rule.action}")
@@ -35,7 +35,7 @@ def purge(dry_run: bool):
         report = services.purge(dry_run=dry_run)
     except DomainError as exc:
         db.session.rollback()
-        raise click.ClickException(exc.message) from None
+        raise CommandError(exc.message) from None
     if dry_run:
         db.session.rollback()
     else:
@@ -52,12 +52,12 @@ def purge(dry_run: bool):
 
 
 @gdpr_cli.command("export")
-@click.argument("trainee_id", type=int)
+@click.argument("trainee_id", type=DATABASE_ID)
 def export(trainee_id: int):
     """Écrire en JSON tout ce qui est conservé sur un stagiaire (droit d'accès)."""
     from ..trainees.models import Trainee
 
     trainee = db.session.get(Trainee, trainee_id)
     if trainee is None:
-        raise click.ClickException(f"Stagiaire n° {trainee_id} introuvable.")
+        raise CommandError(f"Stagiaire n° {trainee_id} introuvable.")
     click.echo(services.export_json(trainee))

@@ -16,6 +16,8 @@ class LocationForm(Form):
     capacity = FrenchIntegerField("Capacité de la salle (personnes)", validators=[Optional()])
     wheelchair_access = BooleanField("Accessible aux personnes à mobilité réduite")
     access_notes = TextAreaField("Accès (transports, stationnement, code d'entrée)", validators=[max_length(5000)])
+    equipment = TextAreaField("Équipement (moyens matériels : vidéoprojecteur, Wi-Fi, postes…)",
+                              validators=[max_length(5000)])
     meeting_url = StringField("Lien de réunion", validators=[max_length(500)])
     notes = TextAreaField("Notes internes", validators=[max_length(5000)])
     active = BooleanField("Lieu en service", default=True)

@@ -25,6 +25,8 @@ class Location(db.Model):
     capacity: Mapped[int | None]
     wheelchair_access: Mapped[bool] = mapped_column(default=False)
     access_notes: Mapped[str] = mapped_column(Text, default="")  # transport, parking, entry code
+    # The room's material means (projector, Wi-Fi, computers…): the convention's "moyens matériels" (D6353-1).
+    equipment: Mapped[str] = mapped_column(Text, default="")
     meeting_url: Mapped[str] = mapped_column(String(500), default="")
     notes: Mapped[str] = mapped_column(Text, default="")
     active: Mapped[bool] = mapped_column(default=True)
@@ -51,6 +53,8 @@ class Trainer(db.Model):
     last_name: Mapped[str] = mapped_column(String(80))
     email: Mapped[str] = mapped_column(String(254), default="")
     phone: Mapped[str] = mapped_column(String(40), default="")
+    # Competences, diplomas, titles and references (L6353-4, 4°): printed on the contract, the convention and the
+    # programme beside the trainer's name.
     competences: Mapped[str] = mapped_column(Text, default="")
     is_external: Mapped[bool] = mapped_column(default=False)
     company_name: Mapped[str] = mapped_column(String(200), default="")

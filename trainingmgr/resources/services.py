@@ -81,6 +81,7 @@ def save_location(location: Location | None, data: dict) -> Location:
     location.capacity = None if is_remote else capacity
     location.wheelchair_access = bool(data.get("wheelchair_access"))
     location.access_notes = _text(data, "access_notes")
+    location.equipment = _text(data, "equipment")
     location.meeting_url = meeting_url
     location.notes = _text(data, "notes")
     if "active" in data:

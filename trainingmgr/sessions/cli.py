@@ -1,12 +1,12 @@
 from __future__ import annotations
 
 import click
-from flask.cli import AppGroup
 
+from ..core.cli import CommandGroup
 from ..extensions import db
 from . import services
 
-sessions_cli = AppGroup("sessions", help="Sessions de formation.")
+sessions_cli = CommandGroup("sessions", help="Sessions de formation.")
 
 
 @sessions_cli.command("advance")
