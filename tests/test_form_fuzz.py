@@ -124,6 +124,7 @@ def live_world(w) -> None:
             enrolment = enrol(session, trainee, actor=advisor, notify=False)
             save_funding_line(enrolment, None, {"kind": "individual", "amount": str(enrolment.price_incl_vat)},
                               advisor)
+            enrolment.contract_signed_on = start - dt.timedelta(days=30)  # self-paying: a contract signed before
             enrolments.append(enrolment)
         change_status(session, "confirmed", advisor)
         return session, enrolments, sorted(session.slots, key=lambda s: (s.date, s.start_time))

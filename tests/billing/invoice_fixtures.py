@@ -47,6 +47,8 @@ def enrol_with(session, n: int, funding: list[dict], company=None, status: str =
         enrolment.status = status
     for line in funding:
         save_funding_line(enrolment, None, line)
+    if company is None:  # a self-paying trainee signed a contrat de formation long before (sessions are in 2031)
+        enrolment.contract_signed_on = dt.date(2026, 1, 2)
     db.session.flush()
     return enrolment
 

@@ -223,3 +223,22 @@ def test_issuing_an_invoice_to_the_trainee_follows_the_contract(demo):
         billing.issue_invoice(invoice, demo.advisor, today=signed + dt.timedelta(days=11))
     db.session.rollback()
     assert db.session.get(Invoice, invoice.id).status == "draft"
+
+
+def test_no_invoice_to_a_self_paying_trainee_without_a_signed_contract(demo):
+    from trainingmgr.billing import invoices as billing
+    from trainingmgr.billing.models import Invoice
+    from trainingmgr.sessions.services import change_status
+
+    paul = _paul(demo)
+    assert paul.contract_signed_on is None
+    change_status(demo.dume, "confirmed", demo.advisor)
+    db.session.commit()
+    billing.propose_invoices(demo.dume, demo.advisor)
+    db.session.commit()
+    invoice = db.session.scalar(select(Invoice).where(Invoice.payer_kind == "individual",
+                                                      Invoice.payer_trainee_id == paul.trainee_id))
+    with pytest.raises(ConflictError, match="Enregistrez d'abord la date de signature du contrat de formation"):
+        billing.issue_invoice(invoice, demo.advisor, today=dt.date.today() + dt.timedelta(days=60))
+    db.session.rollback()
+    assert db.session.get(Invoice, invoice.id).status == "draft"

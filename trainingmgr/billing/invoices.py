@@ -1006,14 +1006,14 @@ def _take_number_and_produce(invoice: Invoice, actor: User | None, today: dt.dat
 
 
 def _contract_enrolments(invoice: Invoice) -> list[Enrolment]:
-    """The self-paying trainees' enrolments this invoice to an individual bills, when a contrat de formation was
-    issued for them (enrolments/contract.py: withdrawal period, first call at 30 %)."""
+    """The self-paying trainees' enrolments this invoice to an individual bills: each one's contrat de formation
+    rules the invoice (enrolments/contract.py: its signature recorded, the withdrawal period run, a first call at
+    30 % at most)."""
     if invoice.payer_kind != "individual":
         return []
     ids = sorted({line.enrolment_id for line in invoice.lines if line.enrolment_id})
     enrolments = [db.session.get(Enrolment, i) for i in ids]
-    return [e for e in enrolments if e is not None and contract.is_individual(e)
-            and contract.issued_contract(e) is not None]
+    return [e for e in enrolments if e is not None and contract.is_individual(e)]
 
 
 def _earlier_calls(invoice: Invoice, enrolments: list[Enrolment]) -> Decimal:

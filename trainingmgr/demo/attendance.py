@@ -71,6 +71,8 @@ def load_past_session(course: Course, location: Location, trainer: Trainer, advi
         enrolment = enrol(session, trainee, company=firm, actor=advisor, notify=False)
         kind = "individual" if person["bpf_status"] == "self_employed" else "company"
         save_funding_line(enrolment, None, {"kind": kind, "amount": str(enrolment.price_incl_vat)}, advisor)
+        if firm is None:  # the self-employed architect signed his contrat de formation three weeks before
+            enrolment.contract_signed_on = day - dt.timedelta(days=21)
         enrolments.append(enrolment)
     change_status(session, SessionStatus.CONFIRMED.value, advisor)
     morning, afternoon = sorted(session.slots, key=lambda s: s.start_time)
