@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
+from trainingmgr.billing.models import Invoice
 from trainingmgr.core.errors import ConflictError, ValidationError
 from trainingmgr.documents import services
 from trainingmgr.enrolments import contract as contract_rules
@@ -199,23 +200,28 @@ def test_the_first_call_is_capped_at_30_percent_before_the_course_is_done(demo):
                                                 today=today)
 
 
+def _draft_invoice_to(enrolment, demo):
+    """The session confirmed and its invoices proposed: the draft addressed to the trainee of ``enrolment``."""
+    from trainingmgr.billing import invoices as billing
+    from trainingmgr.sessions.services import change_status
+
+    change_status(enrolment.session, "confirmed", demo.advisor)
+    db.session.commit()
+    billing.propose_invoices(enrolment.session, demo.advisor)
+    db.session.commit()
+    return db.session.scalar(select(Invoice).where(Invoice.payer_kind == "individual",
+                                                   Invoice.payer_trainee_id == enrolment.trainee_id))
+
+
 def test_issuing_an_invoice_to_the_trainee_follows_the_contract(demo):
     """Through billing: refused within the withdrawal period, a first call above 30 % refused during the course."""
     from trainingmgr.billing import invoices as billing
-    from trainingmgr.sessions.services import change_status
 
     paul = _paul(demo)
     services.generate("contract", demo.dume, demo.advisor, enrolment=paul, pdf=False)
     signed = dt.date.today()
     contract_rules.record_signature(paul, signed, demo.advisor, today=signed)
-    change_status(demo.dume, "confirmed", demo.advisor)
-    db.session.commit()
-    billing.propose_invoices(demo.dume, demo.advisor)
-    db.session.commit()
-    from trainingmgr.billing.models import Invoice
-
-    invoice = db.session.scalar(select(Invoice).where(Invoice.payer_kind == "individual",
-                                                      Invoice.payer_trainee_id == paul.trainee_id))
+    invoice = _draft_invoice_to(paul, demo)
     with pytest.raises(ConflictError, match="Délai de rétractation en cours"):
         billing.issue_invoice(invoice, demo.advisor, today=signed + dt.timedelta(days=10))
     db.session.rollback()
@@ -227,17 +233,10 @@ def test_issuing_an_invoice_to_the_trainee_follows_the_contract(demo):
 
 def test_no_invoice_to_a_self_paying_trainee_without_a_signed_contract(demo):
     from trainingmgr.billing import invoices as billing
-    from trainingmgr.billing.models import Invoice
-    from trainingmgr.sessions.services import change_status
 
     paul = _paul(demo)
     assert paul.contract_signed_on is None
-    change_status(demo.dume, "confirmed", demo.advisor)
-    db.session.commit()
-    billing.propose_invoices(demo.dume, demo.advisor)
-    db.session.commit()
-    invoice = db.session.scalar(select(Invoice).where(Invoice.payer_kind == "individual",
-                                                      Invoice.payer_trainee_id == paul.trainee_id))
+    invoice = _draft_invoice_to(paul, demo)
     with pytest.raises(ConflictError, match="Enregistrez d'abord la date de signature du contrat de formation"):
         billing.issue_invoice(invoice, demo.advisor, today=dt.date.today() + dt.timedelta(days=60))
     db.session.rollback()

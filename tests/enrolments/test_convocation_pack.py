@@ -22,26 +22,15 @@ from trainingmgr.enrolments.mails import personal_url
 from trainingmgr.enrolments.models import Enrolment
 from trainingmgr.extensions import db
 from trainingmgr.messaging.services import run_due_jobs, schedule_job, send_due_messages
-from trainingmgr.sessions.services import change_status
 
 from tests.documents.support import docx_text, make_template
 from tests.enrolments.support import fresh, job_of, outbox, recipients
+from tests.enrolments.test_convocation import confirm, enrol
 from tests.helpers import page
 from tests.messaging.conftest import smtp_app, smtp_server  # noqa: F401 - fixtures: a real SMTP server
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 LATER = dt.timedelta(days=3650)
-
-
-def enrol(session, trainee, **kwargs) -> Enrolment:
-    enrolment = services.enrol(session, trainee, **kwargs)
-    db.session.commit()
-    return enrolment
-
-
-def confirm(session) -> None:
-    change_status(session, "confirmed", None)
-    db.session.commit()
 
 
 def admit(enrolment, advisor) -> None:

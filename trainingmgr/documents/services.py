@@ -25,6 +25,7 @@ from ..companies.models import Company
 from ..core.errors import ConflictError, NotFoundError, ValidationError
 from ..core.persistence import get_by_id
 from ..core.web import external_url
+from ..enrolments import contract as contract_rules
 from ..enrolments.models import Enrolment
 from ..extensions import db
 from ..files.models import StoredFile
@@ -454,11 +455,6 @@ def _started(session: TrainingSession) -> bool:
     return any(slot.starts_at <= utcnow() for slot in session.slots)
 
 
-def _issued(doc_type: str, enrolment: Enrolment) -> bool:
-    return db.session.scalar(select(func.count()).select_from(GeneratedDocument).where(
-        GeneratedDocument.doc_type == doc_type, GeneratedDocument.enrolment_id == enrolment.id)) > 0
-
-
 def applicable(doc_type: str, session: TrainingSession, enrolment: Enrolment | None = None,
                company: Company | None = None) -> str | None:
     """Why this document cannot be made now (French), or None."""
@@ -472,7 +468,8 @@ def applicable(doc_type: str, session: TrainingSession, enrolment: Enrolment | N
         return "Le stagiaire n'a pas suivi la formation (statut : " + enrolment.status_label.lower() + ")."
     if doc_type == "contract" and enrolment is not None and enrolment.company_id is not None:
         return "Le stagiaire est inscrit par une entreprise : c'est une convention qui s'applique."
-    if doc_type == "contract" and enrolment is not None and _started(session) and not _issued(doc_type, enrolment):
+    if doc_type == "contract" and enrolment is not None and _started(session) \
+            and contract_rules.issued_contract(enrolment) is None:
         return ("Un contrat de formation se signe avant le début de la formation et avant tout paiement (article "
                 "L6353-3 du Code du travail) : la session a commencé, il ne peut plus être émis.")
     if doc_type in ("convention", "quote") and company is None:
