@@ -23,6 +23,7 @@ install: $(VENV)/.installed
 ## with the worker beside the server (due jobs, then the outbox; e-mails go to the console unless MAIL_SERVER is set)
 run: install
 	$(FLASK) db upgrade
+	$(FLASK) attendance keygen
 	$(FLASK) demo load
 	@echo "\nServeur : http://$(HOST):$(PORT)/  (catalogue public : http://$(HOST):$(PORT)/catalogue/)\n"
 	@# Both in the background so that the shell acts on a signal at once; whatever ends first (Ctrl-C,

@@ -1,6 +1,6 @@
 """Every benchmark of issue 10, on SQLite and on PostgreSQL, then one summary table of ratios.
 
-Usage: .venv/bin/python bench/all.py [--quick] [--only pages signing documents bpf] [--samples 200]
+Usage: .venv/bin/python bench/all.py [--quick] [--only pages signing documents bpf uploads seals] [--samples 200]
                                       [--database-url URL | --sqlite-only] [--no-pdf]
 
 SQLite always (a file in a temporary folder); PostgreSQL too when a server is given: --database-url, else
@@ -15,7 +15,14 @@ baseline measured in the same run, on the same database, so that it does not dep
              last year's BPF, the Qualiopi board) against the p95 of GET /login, one request at a time;
   documents  bench/documents.py: the "dossier de session" of an 8-trainee session rendered to DOCX, against
              copying the same files (floor A); PDF conversion per document once warm (unless --no-pdf);
-  bpf        bench/bpf.py: the BPF of a year of 10,000 enrolments against a year of 100, same database.
+  bpf        bench/bpf.py: the BPF of a year of 10,000 enrolments against a year of 100, same database;
+  seals      bench/seals.py: the sealed attendance register of 20 trainees x 10 half-days (210 records, 10 seals,
+             each timestamped by a local RFC 3161 authority): a countersignature (append + seal) against a
+             trainee's signature (append); verify_chain with its seals, then with its tokens (cold, warm),
+             against recomputing the hash chain alone;
+  uploads    bench/uploads.py: refusing each hostile upload (zip bombs, billion laughs, templates that build too
+             much or never end, a pixel-bomb logo) through its page, time and peak memory against accepting
+             the default template.
 
 It takes about 5 minutes per database on a 2-core machine (--quick: about half: 100 requests per page, one
 signing round, 2 document rounds without PDF, 3 BPF repeats).
@@ -32,12 +39,12 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-BENCHES = ("signing", "pages", "documents", "bpf")
+BENCHES = ("signing", "pages", "documents", "bpf", "uploads", "seals")
 
 
 def run_backend(url: str | None, args) -> dict:
     """Every chosen benchmark on one database (None: SQLite). Returns {bench: figures or an error text}."""
-    from bench import bpf, documents, pages, signing
+    from bench import bpf, documents, pages, seals, signing, uploads
 
     quick = args.quick
     found: dict = {}
@@ -47,6 +54,8 @@ def run_backend(url: str | None, args) -> dict:
         "documents": lambda: documents.run(2 if quick else 5, url, with_pdf=not (quick or args.no_pdf),
                                            quiet=True),
         "bpf": lambda: bpf.run([100, 10000], 3 if quick else 5, url),
+        "uploads": lambda: uploads.run(1 if quick else 3, url, quiet=True),
+        "seals": lambda: seals.run(1 if quick else 3, 10 if quick else 30, url, quiet=True),
     }
     for name in args.only:
         started = time.perf_counter()
@@ -103,6 +112,35 @@ def rows(found: dict) -> list[tuple[str, str, str]]:
                     f"{large['statements']} SQL each"))
     elif bpf:
         out.append(("bpf", bpf, ""))
+    refusals = found.get("uploads")
+    if isinstance(refusals, dict):
+        from bench.uploads import BASELINE
+
+        base = refusals[BASELINE]
+        for label, figures in refusals.items():
+            if label == BASELINE:
+                continue
+            memory = (f"; peak memory {figures['peak'] / base['peak']:.2f}x ({figures['peak'] / 2**20:.0f} MiB)"
+                      if figures["peak"] and base["peak"] else "")
+            out.append((f"refuse: {label}"[:42], f"{figures['seconds'] / base['seconds']:.1f}x",
+                        f"{figures['seconds'] * 1000:.0f} ms vs accepting the default template "
+                        f"{base['seconds'] * 1000:.0f} ms{memory}"))
+    elif refusals:
+        out.append(("uploads", refusals, ""))
+    sealed = found.get("seals")
+    if isinstance(sealed, dict):
+        sign, base = sealed["sign"], sealed["verify_baseline"]
+        out.append(("seals: countersign (append + seal)", f"{sealed['countersign'] / sign:.1f}x",
+                    f"{sealed['countersign'] * 1000:.1f} ms (seal {sealed['seal'] * 1000:.1f} ms) vs a trainee's "
+                    f"signature {sign * 1000:.1f} ms, with commit"))
+        for key, label in (("seals", f"seals: verify {sealed['records']} records + {sealed['seals']} seals"),
+                           ("tokens_cold", f"seals: verify + {sealed['seals']} tokens, cold"),
+                           ("tokens_warm", f"seals: verify + {sealed['seals']} tokens, warm")):
+            value = sealed[f"verify_{key}"]
+            out.append((label, f"{value / base:.1f}x",
+                        f"{value * 1000:.1f} ms vs the hash chain alone {base * 1000:.1f} ms"))
+    elif sealed:
+        out.append(("seals", sealed, ""))
     return out
 
 
@@ -158,7 +196,8 @@ def main() -> None:
     print("\nRead: signing throughput = login's requests/s / the signature's (how many times slower), p99 = the "
           "signature's p99 / login's;\npages = the page's p95 / login's p95 (one request at a time, ten years of "
           "data); session pack = render time / copying the same DOCX files;\nBPF = a 10,000-enrolment year / a "
-          "100-enrolment year (with the same SQL statements: no N+1).")
+          "100-enrolment year (with the same SQL statements: no N+1); refuse = the refusal's time / accepting the "
+          "default template's.")
     if any(isinstance(v, str) for found in results.values() for v in found.values()):
         raise SystemExit(1)
 

@@ -86,7 +86,7 @@ def pack_inputs(session):
     for doc_type, enrolment, company in services.pack_subjects(session):
         subject = services._subject(doc_type, session, enrolment, company)
         number = f"{services._prefix(doc_type)}-{session.id:04d}-{subject.split(':')[-1]}-1"
-        code = services._new_code() if doc_type == "certificate" else None
+        code = services._new_code() if doc_type in services.VERIFIABLE else None
         inputs.append((services.active_template(doc_type)[0],
                        services._context(doc_type, session, enrolment, company, number, code)))
     return inputs

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.helpers import seal_key_dir
+
 ROOT = Path(__file__).resolve().parents[1]
 FLASK = str(Path(sys.executable).with_name("flask"))  # .venv/bin/flask
 SECRET_KEY = "clé-de-test-des-commandes-0123456789-abcdefghij"
@@ -13,7 +15,8 @@ SECRET_KEY = "clé-de-test-des-commandes-0123456789-abcdefghij"
 
 def flask_env(database_url: str, files_dir: str | os.PathLike) -> dict[str, str]:
     env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": SECRET_KEY, "APP_ENV": "development",
-           "FILES_DIR": str(files_dir), "MAIL_BACKEND": "console", "PYTHONUNBUFFERED": "1"}
+           "FILES_DIR": str(files_dir), "SEAL_KEY_DIR": seal_key_dir(), "MAIL_BACKEND": "console",
+           "PYTHONUNBUFFERED": "1"}
     env.pop("MAIL_SERVER", None)
     return env
 

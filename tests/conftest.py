@@ -16,7 +16,7 @@ from trainingmgr import create_app
 from trainingmgr.attendance import guard
 from trainingmgr.extensions import db, limiter
 
-from tests.helpers import MONDAY, login, throwaway_postgresql
+from tests.helpers import MONDAY, login, seal_key_dir, throwaway_postgresql
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 
@@ -31,6 +31,7 @@ def database_url(request, tmp_path_factory):
 
 def base_config(database_url: str, tmp_path) -> dict:
     return {
+        "SEAL_KEY_DIR": seal_key_dir(),
         "TESTING": True,
         "SECRET_KEY": "test-secret",
         "SQLALCHEMY_DATABASE_URI": database_url,
@@ -280,3 +281,21 @@ def count_queries(app):
         return QueryCounter(db.engine)
 
     return counter
+
+
+@pytest.fixture(scope="session")
+def tsa_pki():
+    """One root CA and TSA certificate for the run (RSA keys take a moment to generate)."""
+    from tests.tsa_server import LocalPKI
+
+    return LocalPKI()
+
+
+@pytest.fixture
+def local_tsa(tsa_pki):
+    """An RFC 3161 timestamp authority answering on 127.0.0.1 (tests/tsa_server.py), well-behaved until a test
+    flips one of its switches."""
+    from tests.tsa_server import LocalTSA
+
+    with LocalTSA(tsa_pki) as tsa:
+        yield tsa

@@ -51,3 +51,21 @@ def throwaway_postgresql(prefix: str, *, fast: bool = True):
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+_SEAL_KEYS: list[str] = []
+
+
+def seal_key_dir() -> str:
+    """One sealing key for the whole run, in service since 2000 (the tests' clocks go back and forth)."""
+    if not _SEAL_KEYS:
+        import datetime as dt
+        import tempfile
+        from pathlib import Path
+
+        from trainingmgr.core import sealkeys
+
+        directory = tempfile.mkdtemp(prefix="seal-keys-")
+        sealkeys.create_key(Path(directory), now=dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc))
+        _SEAL_KEYS.append(directory)
+    return _SEAL_KEYS[0]

@@ -31,13 +31,15 @@ DATABASE_COMMANDS = {
     "tick": ["tick"],
     "worker": ["worker", "--once"],
     "attendance verify": ["attendance", "verify", "3"],
+    "attendance seal": ["attendance", "seal"],
     "gdpr purge": ["gdpr", "purge", "--dry-run"],
     "gdpr export": ["gdpr", "export", "3"],
     "backup create": ["backup", "create", "--output", "{tmp}/sauvegarde.tar.gz"],
 }
 # Not here: `gdpr policy` reads only the configuration; `backup restore` checks its archive before the
-# database (tests/ops/test_backup.py).
-ELSEWHERE = {"gdpr policy", "backup restore"}
+# database (tests/ops/test_backup.py); the sealing key commands read and write only SEAL_KEY_DIR
+# (tests/attendance/test_seals.py).
+ELSEWHERE = {"gdpr policy", "backup restore", "attendance keygen", "attendance rotate-key", "attendance keys"}
 # Commands that report the database themselves.
 OWN_REPORT = {"check"}  # trainingmgr/ops/readiness.py lists every problem before a server starts
 

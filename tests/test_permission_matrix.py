@@ -45,6 +45,7 @@ RULES: dict[str, str | dict[str, str]] = {
     "/files/logo": PUBLIC,
     "/verify": PUBLIC,
     "/verify/<code>": PUBLIC,
+    "/verify/<code>/scellement.json": PUBLIC,
     "/reclamation": PUBLIC,
     "/reclamation/espace/<token>": TOKEN,
     "/reclamation/suivi/<token>": TOKEN,

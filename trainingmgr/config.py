@@ -103,6 +103,14 @@ def from_environment(instance_path: str, secret_given: bool = False) -> dict:
             env.get("DATABASE_URL") or f"sqlite:///{os.path.join(instance_path, 'trainingmgr.db')}"
         ),
         "FILES_DIR": env.get("FILES_DIR") or os.path.join(instance_path, "files"),
+        # The sealing keys of the attendance register (core/sealkeys.py), outside the database; saved apart.
+        "SEAL_KEY_DIR": env.get("SEAL_KEY_DIR") or os.path.join(instance_path, "seal_keys"),
+        # An RFC 3161 timestamp authority for the seals (empty: none), the certificates that issue its tokens
+        # (PEM) and, when it asks for them, HTTP basic credentials.
+        "TSA_URL": env.get("TSA_URL", "").strip(),
+        "TSA_CA_FILE": env.get("TSA_CA_FILE", "").strip(),
+        "TSA_USERNAME": env.get("TSA_USERNAME", ""),
+        "TSA_PASSWORD": env.get("TSA_PASSWORD", ""),
         # Where people reach the application: every link in an e-mail, a document or an API answer starts with
         # it, never with the Host of a request. Required in production; otherwise the served host and port.
         "PUBLIC_URL": env.get("PUBLIC_URL", "").strip(),
@@ -286,3 +294,25 @@ DEFAULTS = {
         "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
     },
 }
+
+# Uploads (files/safety.py) and the rendering of Word templates (documents/limits.py): what a file or a template may
+# cost the server (README "Limites des envois de fichiers"). The environment may override each with a whole number.
+UPLOAD_AND_TEMPLATE_LIMITS = {
+    # A zip (docx, odt): entries, bytes once decompressed in all and per part, compression ratio of a part of more
+    # than 1 MiB; images (a logo, the pictures of a document): pixels.
+    "UPLOAD_MAX_ENTRIES": 1000,
+    "UPLOAD_MAX_UNCOMPRESSED": 50 * 1024 * 1024,
+    "UPLOAD_MAX_PART": 20 * 1024 * 1024,
+    "UPLOAD_MAX_RATIO": 100,
+    "UPLOAD_MAX_IMAGE_PIXELS": 50_000_000,
+    # One render of a template (a document, or an uploaded template's validation): seconds; characters or items of
+    # one string or list the template builds, and of all of them; numbers range() gives in all (nested loops
+    # count); characters of one rendered part (the body, a header…).
+    "TEMPLATE_RENDER_SECONDS": 10,
+    "TEMPLATE_MAX_SIZE": 1_000_000,
+    "TEMPLATE_MAX_BUILT": 20_000_000,
+    "TEMPLATE_MAX_RANGE": 100_000,
+    "TEMPLATE_MAX_OUTPUT": 20_000_000,
+}
+DEFAULTS.update(UPLOAD_AND_TEMPLATE_LIMITS)
+INTEGER_SETTINGS += tuple(UPLOAD_AND_TEMPLATE_LIMITS)

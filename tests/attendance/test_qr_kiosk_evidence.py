@@ -307,7 +307,8 @@ def test_api_attendance(app, client, trainer, klass, clock):
     response = api.get(f"/api/v1/sessions/{session.id}/attendance", headers={"Authorization": f"Bearer {advisor_token}"})
     assert response.status_code == 200
     data = response.get_json()
-    assert data["chain"] == {"status": "intact", "label": "intègre", "length": 3, "broken_seq": None, "problem": ""}
+    assert data["chain"] == {"status": "intact", "label": "intègre", "length": 3, "broken_seq": None, "problem": "",
+                             "sealed_length": 0, "seals": 0, "timestamped": 0}  # no countersignature yet
     assert [s["locked"] for s in data["slots"]] == [False, False] and data["slots"][0]["hours"] == "4.00"
     rows = {row["enrolment_id"]: row for row in data["trainees"]}
     julie_morning = rows[julie.id]["slots"][0]

@@ -24,7 +24,18 @@ from tests.enrolments.fixtures import *  # noqa: F401,F403
 from tests.helpers import page
 
 TODAY = dt.date(2031, 4, 15)
-DOCX_BYTES = b"PK\x03\x04" + b"facture de test" * 10
+def _docx(text: str) -> bytes:
+    """A small zip standing for a Word file (stored files must be real packages: files/safety.py)."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("word/document.xml", f"<?xml version='1.0'?><w:document><w:t>{text}</w:t></w:document>")
+    return buffer.getvalue()
+
+
+DOCX_BYTES = _docx("facture de test")
 
 
 def at(day: dt.date, hour: int = 10) -> dt.datetime:
@@ -487,7 +498,7 @@ def test_reminders_refused_when_not_due_paid_or_altered(advisor, world, today):
     draft = make_invoice(world, status="draft")
     assert advisor.post(f"/facturation/{draft.id}/relance").status_code == 409
     altered = make_invoice(world, due_date=TODAY - dt.timedelta(days=20))
-    stored = store_bytes(DOCX_BYTES + b"!", "F.docx", "document")
+    stored = store_bytes(_docx("facture à relancer"), "F.docx", "document")
     altered.docx_file = stored
     db.session.commit()
     path_for(stored).write_bytes(DOCX_BYTES + b"?")

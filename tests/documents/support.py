@@ -53,3 +53,10 @@ def shown(name: str) -> str:
         items, field = name.split("[].", 1)
         return f"{{% for item in {items} %}}{{{{ item.{field} }}}} {{% endfor %}}"
     return f"{{{{ {name} }}}}"
+
+
+def convention_template(*extra: str) -> bytes:
+    """A convention template showing every mandatory mention, then ``extra`` paragraphs."""
+    from trainingmgr.documents.catalogue import mandatory_of
+
+    return make_template("Convention", *map(shown, mandatory_of("convention")), *extra)

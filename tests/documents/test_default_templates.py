@@ -193,7 +193,8 @@ def test_attendance_sheet_repeats_slots_and_rows():
     assert text.count("Camille Roux") == 2 and "« Hugo Petit » (nom saisi)" in text
     with zipfile.ZipFile(io.BytesIO(docx)) as archive:
         document = archive.read("word/document.xml").decode()
-    assert document.count("<wp:inline") == 4  # a drawn signature per slot for the trainee and for the trainer
+    # a drawn signature per slot for the trainee and for the trainer, and the QR code of the check page
+    assert document.count("<wp:inline") == 5
 
 
 def test_certificate_boxes():

@@ -128,7 +128,8 @@ def test_the_attendance_sheet_shows_each_drawn_signature(delivered):
     data = services.read_file(document, "docx")
     rows = [row for slot in document.context["sheet"]["slots"] for row in slot["rows"]]
     assert rows and all(row["signature"] and "picture_sha256" in row["signature"] for row in rows)
-    assert docx_images(data) == len(rows)  # the trainer typed their name: one picture per trainee signature
+    # the trainer typed their name: one picture per trainee signature, and the QR code of the check page
+    assert docx_images(data) == len(rows) + 1
     body = docx_text(data)
     assert "lien personnel, signature manuscrite" in body and "Pierre Lefèvre" in body
 
@@ -278,7 +279,7 @@ def test_verify_a_good_and_a_made_up_code(delivered, client):
     assert "Julie" not in body and "Martin" not in body  # initials only
     assert client.get(f"/verify/{code.lower().replace('-', '')}").status_code == 200
     response = client.get("/verify/ABCD-EFGH-JKMN")
-    assert response.status_code == 404 and "Aucun certificat" in page(response)
+    assert response.status_code == 404 and "Aucun document ne correspond" in page(response)
     assert client.get("/verify/x").status_code == 404
     # A newer certificate replaces it: the old code still answers, and says so.
     services.generate("certificate", d.chorus, d.advisor, enrolment=julie, pdf=False)

@@ -25,6 +25,7 @@ from trainingmgr.messaging.models import Job, OutboxMessage
 from trainingmgr.messaging.services import queue_email, schedule_job
 
 from tests.cli_support import FLASK, flask_env, run_flask
+from tests.helpers import seal_key_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "motdepasse-tres-secret"
@@ -219,7 +220,7 @@ def test_worker_refuses_a_zero_interval(app, invoke):
 def test_the_worker_process_stops_cleanly_on_a_signal(app, database_url, tmp_path, signum):
     """A real `flask --app app worker`: Ctrl-C (or SIGTERM, as `make run` sends) ends it cleanly, at once."""
     env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "test-secret", "MAIL_BACKEND": "console",
-           "FILES_DIR": str(tmp_path), "PYTHONUNBUFFERED": "1"}
+           "FILES_DIR": str(tmp_path), "SEAL_KEY_DIR": seal_key_dir(), "PYTHONUNBUFFERED": "1"}
     env.pop("MAIL_SERVER", None)
     process = subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "worker", "--interval", "60"],
                                cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -15,6 +15,8 @@ from trainingmgr import create_app
 from trainingmgr.config import ConfigurationError, finalise
 from trainingmgr.ops.readiness import problems
 
+from tests.helpers import seal_key_dir
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 SECRET = "k" * 40
@@ -23,7 +25,7 @@ SECRET = "k" * 40
 def _run(args: list[str], tmp_path, **env) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items()
              if k not in ("SECRET_KEY", "PUBLIC_URL", "DATABASE_URL", "APP_ENV", "FILES_DIR", "RATELIMIT_STORAGE_URI")}
-    clean.update({"FILES_DIR": str(tmp_path / "files"), **env})
+    clean.update({"FILES_DIR": str(tmp_path / "files"), "SEAL_KEY_DIR": seal_key_dir(), **env})
     return subprocess.run(args, cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60)
 
 

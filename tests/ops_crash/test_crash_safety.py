@@ -43,6 +43,7 @@ from trainingmgr.messaging.services import INTERRUPTED_NOTE, queue_email
 
 from tests.attendance.support import drawing, link, slots
 from tests.enrolments.support import person
+from tests.helpers import seal_key_dir
 from tests.messaging.conftest import free_port
 
 pytestmark = pytest.mark.skipif(os.environ.get("SKIP_CRASH_TESTS") == "1", reason="SKIP_CRASH_TESTS=1")
@@ -107,6 +108,7 @@ def child_env(app, tmp_path):
             "DATABASE_URL": db.engine.url.render_as_string(hide_password=False),
             "SECRET_KEY": app.config["SECRET_KEY"],  # the signing links were made with it
             "FILES_DIR": str(tmp_path / "files"),
+            "SEAL_KEY_DIR": seal_key_dir(),
             "PDF_CONVERTER": "none",
             "PYTHONUNBUFFERED": "1",
         })

@@ -43,7 +43,7 @@ from trainingmgr.core.timeutil import paris_today, utcnow
 from trainingmgr.extensions import db
 
 from tests.messaging.conftest import SMTPServer, free_port
-from tests.helpers import throwaway_postgresql
+from tests.helpers import seal_key_dir, throwaway_postgresql
 from tests.http_burst import Call, at_once
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -221,6 +221,7 @@ def production_env(database: str, redis_port: int, smtp_port: int, public_port: 
         "SECRET_KEY": secrets.token_hex(32),
         "PUBLIC_URL": f"http://127.0.0.1:{public_port}",
         "FILES_DIR": str(files),
+        "SEAL_KEY_DIR": seal_key_dir(),
         "RATELIMIT_STORAGE_URI": f"redis://127.0.0.1:{redis_port}/0",
         "LOGIN_RATE_LIMIT": f"{LOGIN_LIMIT} per minute",
         "MAIL_SERVER": "127.0.0.1",
@@ -313,6 +314,7 @@ def cluster(own_database, redis_port, smtp, tmp_path_factory):
         token = run_flask(["token", "create", ADVISOR, "--name", "several servers"], env).strip().splitlines()[-1]
         app = create_app({"SQLALCHEMY_DATABASE_URI": own_database, "SECRET_KEY": env["SECRET_KEY"],
                           "PUBLIC_URL": env["PUBLIC_URL"], "FILES_DIR": str(files), "PDF_CONVERTER": "none",
+                          "SEAL_KEY_DIR": env["SEAL_KEY_DIR"],
                           "MAIL_BACKEND": "console"})
         made = Cluster(a, b, token, app, smtp, redis_port, processes, prepare(app))
         for process, address in zip(processes, (a, b)):

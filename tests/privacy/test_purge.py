@@ -138,7 +138,7 @@ def test_the_purge_anonymises_the_old_trainees_keeps_the_recent_ones_and_the_reg
     # The sheet and the register pages say the signature was erased.
     from trainingmgr.documents.context import attendance_sheet
 
-    sheet = attendance_sheet(demo.past, "TEST")["sheet"]
+    sheet = attendance_sheet(demo.past, "TEST", "ABCDEFGHJKMN", "http://localhost/verify/ABCDEFGHJKMN")["sheet"]
     signatures = [row["signature"] for slot in sheet["slots"] for row in slot["rows"] if row["signature"]]
     assert signatures and set(signatures) == {"signature effacée (RGPD)"}
     assert {slot["trainer_signature"] for slot in sheet["slots"]} == {"signature effacée (RGPD)"}

@@ -20,13 +20,18 @@ def Hours(**kwargs):  # noqa: N802
 
 
 class AttendanceChainSchema(Schema):
-    status = fields.String(required=True, validate=validate.OneOf(["intact", "altered"]),
-                           metadata={"description": "« intact » : chaîne d'empreintes recalculée sans rupture"})
+    status = fields.String(required=True, validate=validate.OneOf(["intact", "altered"]), metadata={
+        "description": "« intact » : chaîne d'empreintes recalculée sans rupture, scellements (signature Ed25519 de "
+                       "l'organisme, horodatage RFC 3161) vérifiés et présents là où ils sont dus"})
     label = fields.String(required=True, metadata={"example": "intègre"})
     length = fields.Integer(required=True, metadata={"description": "Nombre d'enregistrements"})
     broken_seq = fields.Integer(allow_none=True, required=True,
                                 metadata={"description": "Numéro du premier enregistrement rompu"})
     problem = fields.String(required=True)
+    sealed_length = fields.Integer(required=True, metadata={
+        "description": "Les enregistrements n° 1 à sealed_length sont couverts par un scellement vérifié"})
+    seals = fields.Integer(required=True, metadata={"description": "Nombre de scellements"})
+    timestamped = fields.Integer(required=True, metadata={"description": "Scellements horodatés (RFC 3161)"})
 
 
 class AttendanceSlotSchema(Schema):
@@ -85,7 +90,9 @@ def attendance(session_id: int):
     return {
         "session_id": session.id,
         "chain": {"status": check.status, "label": check.label, "length": check.length,
-                  "broken_seq": check.broken_seq, "problem": check.problem},
+                  "broken_seq": check.broken_seq, "problem": check.problem, "sealed_length": check.sealed_length,
+                  "seals": len(check.seals),
+                  "timestamped": sum(1 for view in check.seals if view.seal.tsa_token is not None)},
         "slots": [{"id": slot.id, "date": slot.date, "start_time": slot.start_time, "end_time": slot.end_time,
                    "hours": slot.hours, "locked": slot.id in grid.countersignatures,
                    "countersigned_at": grid.countersignatures[slot.id].created_at

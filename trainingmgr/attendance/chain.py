@@ -4,7 +4,9 @@ Each record's hash is the SHA-256 of a canonical payload: its fields as JSON wit
 UTF-8, times in UTC ISO 8601 with microseconds, the previous record's hash (GENESIS for the first), and the
 personal fields (models.ERASABLE: signer's name, typed name, drawn signature, IP address, browser) by their
 own SHA-256 only (None when empty). Changing, removing or reordering any row breaks the chain from there.
-The head (length and last hash) kept in ``attendance_chain`` catches the removal of the last rows.
+The head (length and last hash) kept in ``attendance_chain`` catches the removal of the last rows. Someone who
+can write to the database can recompute the whole chain, though: the seals (seals.py), signed by a key outside
+the database, are what catch that, and ``verify_chain`` checks them too.
 
 Erasure (RGPD, privacy/services.py) empties the personal fields and keeps their digests in the record's
 ``erased`` column: verification takes the digest of the value when it is there, else the kept digest, so
@@ -15,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
@@ -31,7 +33,7 @@ def _time(value: dt.time | None) -> str | None:
     return value.strftime("%H:%M:%S") if value is not None else None
 
 
-def _timestamp(value: dt.datetime) -> str:
+def utc_text(value: dt.datetime) -> str:
     return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
@@ -74,7 +76,7 @@ def canonical_payload(record: AttendanceRecord) -> bytes:
         "arrived_at": _time(record.arrived_at),
         "left_at": _time(record.left_at),
         "reason": record.reason or "",
-        "created_at": _timestamp(record.created_at),
+        "created_at": utc_text(record.created_at),
         "ip_sha256": field_digest(record, "ip"),
         "user_agent_sha256": field_digest(record, "user_agent"),
         "unique_key": record.unique_key,
@@ -95,6 +97,9 @@ class ChainCheck:
     broken_seq: int | None = None
     broken_id: int | None = None
     problem: str = ""
+    seals: list = field(default_factory=list)  # seals.SealView, in order
+    sealed_length: int = 0  # the records 1..sealed_length are under a seal that verifies
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -104,9 +109,31 @@ class ChainCheck:
     def status(self) -> str:
         return "intact" if self.ok else "altered"
 
+    @property
+    def unsealed(self) -> int:
+        """Records after the last seal (not covered yet)."""
+        return self.length - self.sealed_length if self.ok else 0
 
-def verify_chain(session_id: int) -> ChainCheck:
-    """Recompute a session's chain from its first record; stop at the first broken link."""
+    @property
+    def seal_summary(self) -> str:
+        """One French line on the seals, for pages, commands and the attendance sheet."""
+        if not self.ok or not self.length:
+            return ""
+        if not self.sealed_length:
+            return "aucun enregistrement scellé pour l'instant"
+        text = (f"scellé jusqu'à l'enregistrement n° {self.sealed_length} ({len(self.seals)} scellement(s)"
+                f", {sum(1 for v in self.seals if v.seal.tsa_token is not None)} horodaté(s))")
+        if self.unsealed:
+            text += f" ; {self.unsealed} enregistrement(s) postérieur(s) pas encore scellé(s)"
+        return text
+
+
+def verify_chain(session_id: int, *, timestamps: bool = True, keys=None, roots=None) -> ChainCheck:
+    """Recompute a session's chain from its first record, stopping at the first broken link; then check its
+    seals (seals.check_seals): their signatures, the hashes they name, their timestamp tokens (unless
+    ``timestamps`` is False) and that none is missing where one is due."""
+    from .seals import check_seals
+
     records = db.session.scalars(
         select(AttendanceRecord).where(AttendanceRecord.session_id == session_id)
         .order_by(AttendanceRecord.seq, AttendanceRecord.id)
@@ -129,9 +156,10 @@ def verify_chain(session_id: int) -> ChainCheck:
         if records:
             return ChainCheck(session_id, len(records), False, records[0].seq, records[0].id,
                               "la tête de chaîne a disparu")
-        return ChainCheck(session_id, 0, True)
-    if head.length != len(records) or head.head_hash != previous:
+    elif head.length != len(records) or head.head_hash != previous:
         return ChainCheck(session_id, len(records), False, len(records) + 1 if head.length > len(records) else None,
                           None, f"la tête de chaîne annonce {head.length} enregistrement(s), "
                                 f"la table en contient {len(records)}")
-    return ChainCheck(session_id, len(records), True)
+    sealed = check_seals(session_id, list(records), keys=keys, roots=roots, timestamps=timestamps)
+    return ChainCheck(session_id, len(records), sealed.ok, sealed.broken_seq, sealed.broken_id, sealed.problem,
+                      sealed.views, sealed.sealed_length, sealed.warnings)

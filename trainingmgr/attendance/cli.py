@@ -3,11 +3,14 @@ from __future__ import annotations
 import click
 from sqlalchemy import select
 
+from ..core import sealkeys
 from ..core.cli import DATABASE_ID, CommandError, CommandGroup
+from ..core.formatting import datetime_fr
 from ..extensions import db
 from ..sessions.models import TrainingSession
+from . import seals
 from .chain import verify_chain
-from .models import AttendanceChain, AttendanceRecord
+from .models import AttendanceChain, AttendanceRecord, AttendanceSeal
 
 attendance_cli = CommandGroup("attendance", help="Émargement.")
 
@@ -15,23 +18,114 @@ attendance_cli = CommandGroup("attendance", help="Émargement.")
 @attendance_cli.command("verify")
 @click.argument("session_id", type=DATABASE_ID, required=False)
 def verify(session_id: int | None):
-    """Recalculer les chaînes d'émargement (d'une session, ou de toutes) ; code de sortie 1 au premier maillon
-    rompu."""
+    """Vérifier les registres d'émargement (d'une session, ou de tous) : empreintes, scellements et horodatages ;
+    code de sortie 1 au premier registre altéré, avec l'enregistrement ou le scellement en cause."""
     if session_id is not None:
         if db.session.get(TrainingSession, session_id) is None:
             raise CommandError(f"Session {session_id} introuvable.")
         ids = [session_id]
     else:
         ids = sorted(set(db.session.scalars(select(AttendanceRecord.session_id).distinct()))
-                     | set(db.session.scalars(select(AttendanceChain.session_id))))
+                     | set(db.session.scalars(select(AttendanceChain.session_id)))
+                     | set(db.session.scalars(select(AttendanceSeal.session_id).distinct())))
+    try:
+        keys = sealkeys.load_keyring()
+    except sealkeys.KeyringError as exc:
+        raise CommandError(exc.message) from None
+    roots = None
+    try:
+        roots = seals.trust_roots()
+    except Exception as exc:  # the check goes on; each token then says it could not be checked
+        click.echo(f"Attention : certificats de l'autorité d'horodatage illisibles (TSA_CA_FILE) : {exc}", err=True)
     for sid in ids:
-        check = verify_chain(sid)
+        check = verify_chain(sid, keys=keys, roots=roots)
         if not check.ok:
-            where = f"enregistrement n° {check.broken_seq}" if check.broken_seq else "tête de chaîne"
-            if check.broken_id:
-                where += f" (id {check.broken_id})"
-            click.echo(f"Session {sid} : ALTÉRÉE – {where} : {check.problem}.", err=True)
+            where = ""
+            if check.broken_seq:
+                where = f"enregistrement n° {check.broken_seq}" + (f" (id {check.broken_id})" if check.broken_id
+                                                                    else "") + " : "
+            click.echo(f"Session {sid} : ALTÉRÉE – {where}{check.problem}.", err=True)
             raise SystemExit(1)
-        click.echo(f"Session {sid} : intègre ({check.length} enregistrement(s)).")
+        line = f"Session {sid} : intègre ({check.length} enregistrement(s))"
+        click.echo(line + (f" ; {check.seal_summary}." if check.seal_summary else "."))
+        for warning in check.warnings:
+            click.echo(f"  attention : {warning}.")
     if not ids:
         click.echo("Aucune feuille d'émargement à vérifier.")
+
+
+def _key_problem(exc: Exception) -> str:
+    if isinstance(exc, sealkeys.KeyringError):
+        return exc.message
+    return (f"Le répertoire des clés de scellement ({sealkeys.key_dir()}) n'est pas accessible en écriture : "
+            f"{getattr(exc, 'strerror', None) or exc}.")
+
+
+@attendance_cli.command("keygen")
+def keygen():
+    """Créer la clé de scellement des registres (Ed25519, dans SEAL_KEY_DIR), si aucune n'est active."""
+    try:
+        key, created = sealkeys.create_key()
+    except (sealkeys.KeyringError, OSError) as exc:
+        raise CommandError(_key_problem(exc)) from None
+    if created:
+        click.echo(f"Clé de scellement créée : {key.id} (dans {sealkeys.key_dir()}).")
+        click.echo("Sauvegardez ce répertoire à part de la base : sans lui, les registres restaurés ne se vérifient "
+                   "pas.")
+    else:
+        click.echo(f"Clé de scellement active : {key.id}, en service depuis le {datetime_fr(key.valid_from)}.")
+    click.echo(f"Clé publique : {key.text}")
+
+
+@attendance_cli.command("rotate-key")
+def rotate_key():
+    """Remplacer la clé de scellement : la nouvelle scelle désormais ; l'ancienne est close à cet instant et sa
+    partie privée détruite ; ses scellements restent vérifiables par sa clé publique."""
+    try:
+        key, closed = sealkeys.rotate_key()
+    except (sealkeys.KeyringError, OSError) as exc:
+        raise CommandError(_key_problem(exc)) from None
+    for old in closed:
+        click.echo(f"Clé {old.id} close ; sa clé privée est détruite, sa clé publique reste dans le trousseau.")
+    click.echo(f"Nouvelle clé de scellement : {key.id}.")
+    click.echo(f"Clé publique : {key.text}")
+
+
+@attendance_cli.command("keys")
+def keys():
+    """Lister les clés de scellement (publiques) avec leur période de validité."""
+    try:
+        ring = sealkeys.load_keyring()
+        active = sealkeys.active_key()
+    except sealkeys.KeyringError as exc:
+        raise CommandError(exc.message) from None
+    if not ring:
+        click.echo(f"Aucune clé de scellement dans {sealkeys.key_dir()} : « flask attendance keygen » la crée.")
+    for key in ring:
+        until = f"au {datetime_fr(key.valid_until)}" if key.valid_until else "à ce jour"
+        state = " (active)" if active is not None and key.id == active.id else ""
+        click.echo(f"{key.id}{state} : du {datetime_fr(key.valid_from)} {until} ; clé publique {key.text}")
+
+
+@attendance_cli.command("seal")
+def seal():
+    """Sceller la tête de chaque registre qui a des enregistrements non scellés (registres tenus avant les
+    scellements, ou quand la clé manquait) : ces scellements de rattrapage disent leur date."""
+    try:
+        if sealkeys.active_key() is None:
+            raise CommandError(f"Aucune clé de scellement dans {sealkeys.key_dir()} : créez-la avec "
+                               "« flask attendance keygen ».")
+    except sealkeys.KeyringError as exc:
+        raise CommandError(exc.message) from None
+    done = seals.seal_unsealed()
+    db.session.commit()
+    for session_id, row in done:
+        if row is None:
+            click.echo(f"Session {session_id} : NON SCELLÉE, son registre ne se vérifie pas (flask attendance "
+                       f"verify {session_id}).", err=True)
+        else:
+            click.echo(f"Session {session_id} : scellée jusqu'à l'enregistrement n° {row.length}.")
+    if not done:
+        click.echo("Rien à sceller : chaque registre l'est déjà.")
+    if any(row is None for _, row in done):
+        raise SystemExit(1)

@@ -136,3 +136,40 @@ class SigningCode(db.Model):
     attempts: Mapped[int] = mapped_column(default=0)
     used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     ip: Mapped[str] = mapped_column(String(45), default="")
+
+
+SEAL_SCOPES = {
+    "slot": "signature du formateur",
+    "session": "fin de session",
+    "document": "édition de la feuille d'émargement",
+    "catchup": "scellement de rattrapage",
+}
+
+
+class AttendanceSeal(db.Model):
+    """The organisation's signature (Ed25519, a key outside the database) over a session's chain at one length:
+    the hashes of the records since the previous seal, up to the head (see seals.py). Where a timestamp
+    authority is configured, its RFC 3161 token over the signature is added once it answers."""
+
+    __tablename__ = "attendance_seal"
+    __table_args__ = (UniqueConstraint("session_id", "length", name="uq_attendance_seal_session_length"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("training_session.id"), index=True)
+    scope: Mapped[str] = mapped_column(String(10))  # SEAL_SCOPES
+    slot_id: Mapped[int | None] = mapped_column(ForeignKey("slot.id"))
+    from_seq: Mapped[int]
+    length: Mapped[int]
+    head_hash: Mapped[str] = mapped_column(String(64))
+    hashes: Mapped[list] = mapped_column(JSON)  # the records' hashes, from_seq to length
+    sealed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    key_id: Mapped[str] = mapped_column(String(16))
+    signature: Mapped[str] = mapped_column(String(100))  # base64
+    tsa_token: Mapped[bytes | None] = mapped_column(LargeBinary)  # DER TimeStampToken over the signature's bytes
+    tsa_time: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    slot: Mapped[Slot | None] = relationship()
+
+    @property
+    def scope_label(self) -> str:
+        return SEAL_SCOPES.get(self.scope, self.scope)

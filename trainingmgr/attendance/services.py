@@ -35,6 +35,7 @@ from ..extensions import db
 from ..resources.models import Trainer
 from ..sessions import services as session_services
 from ..sessions.models import SessionStatus, Slot, TrainingSession
+from . import seals
 from .chain import GENESIS, record_hash
 from .models import AttendanceChain, AttendanceRecord
 
@@ -137,6 +138,7 @@ def _append(slot: Slot, kind: str, *, unique_key: str | None = None, now: dt.dat
     head.head_hash = record.hash
     head.updated_at = utcnow()
     db.session.flush()
+    seals.after_append(slot.session, record)
     return record
 
 
@@ -179,6 +181,8 @@ def _png(data_url: str) -> bytes:
             image.load()
             alpha = image.getchannel("A") if "A" in image.getbands() else None
             ink = alpha.getbbox() if alpha is not None else image.convert("L").point(lambda v: 255 - v).getbbox()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):  # a header of billions of pixels
+        raise ValidationError("La taille de la signature dessinée n'est pas acceptée.", field="signature") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise ValidationError("La signature dessinée n'a pas pu être lue : réessayez, ou tapez votre nom.",
                               field="signature") from None
@@ -605,6 +609,7 @@ def _after_change(enrolment: Enrolment) -> None:
 
 def on_session_completed(session: TrainingSession, actor: User | None = None) -> None:
     apply_outcomes(session)
+    seals.seal(session.id, "session")
 
 
 def on_slot_changing(slot: Slot, **_) -> None:

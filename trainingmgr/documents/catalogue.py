@@ -239,7 +239,22 @@ DOC_TYPES: dict[str, DocType] = {d.code: d for d in (
                 Var("sheet.slots[].trainer", "Formateur", "Pierre Lefèvre"),
                 Var("sheet.slots[].trainer_signature", "Signature du formateur (image) ou nom saisi", "[image]"),
                 Var("sheet.slots[].trainer_signed_at", "Heure de signature du formateur", "19/11/2026 12:31"),
-                Var("sheet.chain", "Intégrité du registre", "intègre (9 enregistrements, empreinte 310a642c…)", True),
+                Var("sheet.chain", "Intégrité du registre",
+                    "intègre (9 enregistrement(s)), scellé jusqu'à l'enregistrement n° 9 (2 scellement(s), "
+                    "2 horodaté(s))", True),
+                Var("sheet.seal.head", "Empreinte SHA-256 de la tête du registre scellée",
+                    "310a642c9f5e0b7d8a41c26e93f07d5b18ac4e2f6d90b3a7c5e18f24d6b09a3e", True),
+                Var("sheet.seal.summary", "Scellement : date, enregistrements couverts, clé",
+                    "registre scellé le 19/11/2026 17:32 (signature du formateur) : enregistrements n° 1 à 9, "
+                    "clé 3f9a1c0b7d2e4a51", True),
+                Var("sheet.seal.key_id", "Identifiant de la clé de scellement", "3f9a1c0b7d2e4a51"),
+                Var("sheet.seal.public_key", "Clé publique Ed25519 de l'organisme (base64)",
+                    "Nq6n2cA8mYqH0t1Rk3e5XyV7Zb9PdLf4Ws2Uj6Ho8Gc=", True),
+                Var("sheet.seal.timestamp", "Horodatage du scellement (autorité RFC 3161)",
+                    "horodaté le 19/11/2026 17:32 par une autorité d'horodatage (RFC 3161)"),
+                Var("verification.code", "Code de vérification", "7KQ4-M2XD-9TPA", True),
+                Var("verification.url", "Adresse de vérification", "https://…/verify/7KQ4M2XD9TPA", True),
+                Var("verification.qr", "QR code de vérification (image)", "[image]"),
             )),
     DocType("attestation", "Attestation de fin de formation", "enrolment", "attestation.docx",
             COMMON + ORG + COURSE + SESSION + TRAINEE + ATTENDED + (

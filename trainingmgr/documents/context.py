@@ -12,13 +12,14 @@ import io
 from dataclasses import dataclass
 from decimal import Decimal
 
+from flask import current_app
 from sqlalchemy import select
 
 from ..attendance import services as attendance
 from ..attendance.chain import verify_chain
-from ..attendance.models import AttendanceChain
 from ..catalogue.models import DELIVERY_MODES
 from ..companies.models import Company
+from ..core import sealkeys
 from ..core.formatting import date_fr, date_long_fr, datetime_fr, hours_fr, money_fr, time_fr
 from ..core.identifiers import format_siret
 from ..core.timeutil import paris_today
@@ -338,19 +339,13 @@ def attestation(enrolment: Enrolment, number: str) -> dict:
 
 
 def certificate(enrolment: Enrolment, number: str, code: str, url: str) -> dict:
-    import segno
-
     context = attestation(enrolment, number)
-    buffer = io.BytesIO()
-    segno.make(url, error="m").save(buffer, kind="png", scale=6, border=2)
     context.update(nature_boxes=[{"label": n, "box": "☒" if i == 0 else "☐"} for i, n in enumerate(NATURES)],
-                   verification={"code": f"{code[:4]}-{code[4:8]}-{code[8:]}", "url": url,
-                                 "qr": Picture(buffer.getvalue(), 28)},
-                   retention=RETENTION)
+                   verification=_verification(code, url), retention=RETENTION)
     return context
 
 
-def attendance_sheet(session: TrainingSession, number: str) -> dict:
+def attendance_sheet(session: TrainingSession, number: str, code: str, url: str) -> dict:
     context = _base(session, number)
     records = attendance.session_records(session.id, with_images=True)  # read once: the grid and the pictures
     grid = attendance.build_grid(session, attendance.expected_enrolments(session), records)
@@ -392,14 +387,51 @@ def attendance_sheet(session: TrainingSession, number: str) -> dict:
             "trainer_signature": trainer_signature or "non signée",
             "trainer_signed_at": datetime_fr(counter.created_at) if counter is not None else "",
         })
-    check = verify_chain(session.id)
-    head = db.session.scalar(select(AttendanceChain.head_hash).where(
-        AttendanceChain.session_id == session.id)) or ""
-    chain = f"{check.label} ({check.length} enregistrement(s){', empreinte ' + head[:16] + '…' if head else ''})"
-    if not check.ok:
-        chain += f" – premier maillon rompu : n° {check.broken_seq} ({check.problem})"
-    context["sheet"] = {"slots": slots, "chain": chain}
+    context["sheet"] = {"slots": slots, **sheet_seal(session)}
+    context["verification"] = _verification(code, url)
     return context
+
+
+def sheet_seal(session: TrainingSession) -> dict:
+    """What the attendance sheet says of its register: the chain's state, and the seal that pins it (the head's
+    full hash, the key and its public part, the timestamp as it stands), so that a copy of the sheet can be
+    checked against the register later, online with its code or offline with the public key."""
+    check = verify_chain(session.id)
+    chain = f"{check.label} ({check.length} enregistrement(s))"
+    if not check.ok:
+        where = f"enregistrement n° {check.broken_seq} : " if check.broken_seq else ""
+        chain += f" – {where}{check.problem}"
+    elif check.seal_summary:
+        chain += f", {check.seal_summary}"
+    last = check.seals[-1].seal if check.ok and check.seals else None
+    key = sealkeys.active_key() if last is None else next(
+        (k for k in sealkeys.load_keyring() if k.id == last.key_id), None)
+    if last is None:
+        head = "registre vide : aucun enregistrement à sceller" if not check.length else "aucun scellement valide"
+        summary = head
+        timestamp = ""
+    else:
+        head = last.head_hash
+        summary = (f"registre scellé le {datetime_fr(last.sealed_at)} ({last.scope_label}) : enregistrements n° 1 "
+                   f"à {last.length}, clé {last.key_id}")
+        if last.tsa_time is not None:
+            timestamp = f"horodaté le {datetime_fr(last.tsa_time)} par une autorité d'horodatage (RFC 3161)"
+        elif current_app.config.get("TSA_URL"):
+            timestamp = "horodatage RFC 3161 demandé à l'autorité : le code de vérification l'affiche une fois reçu"
+        else:
+            timestamp = "sans horodatage par une autorité tierce (aucune n'est configurée)"
+    return {"chain": chain, "seal": {
+        "head": head, "length": last.length if last is not None else 0, "summary": summary,
+        "key_id": key.id if key is not None else "", "public_key": key.text if key is not None else "aucune clé",
+        "timestamp": timestamp}}
+
+
+def _verification(code: str, url: str) -> dict:
+    import segno
+
+    buffer = io.BytesIO()
+    segno.make(url, error="m").save(buffer, kind="png", scale=6, border=2)
+    return {"code": f"{code[:4]}-{code[4:8]}-{code[8:]}", "url": url, "qr": Picture(buffer.getvalue(), 28)}
 
 
 def seller_identity() -> dict:

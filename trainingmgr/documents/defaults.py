@@ -886,12 +886,27 @@ def attendance_sheet() -> Builder:
     doc.tag("{%p endfor %}")
 
     doc.h1("Intégrité du registre des signatures")
-    doc.p(B("État de la chaîne : "), "{{ sheet.chain }}", keep_next=True)
-    doc.p("Les signatures ont été recueillies électroniquement : chaque signataire s'est authentifié par un lien "
-          "personnel, un QR code affiché en salle ou un code de session ; chaque signature est horodatée par le "
-          "serveur et enregistrée avec l'adresse IP et le moyen utilisé, dans un registre chaîné par empreintes "
-          "(hachage SHA-256) qui rend toute modification ultérieure détectable (articles 1366 et 1367 du Code "
-          "civil).", align=JUSTIFY, size=8.5, keep_next=True)
+    doc.table([42, 225.5], rows=[[
+        [P("{% if verification.qr %}{{ verification.qr }}{% endif %}", align=CENTER),
+         P(R("Code de vérification : "), B("{{ verification.code }}"), align=CENTER, size=8),
+         P(R("{{ verification.url }}", size=6.5), align=CENTER)],
+        [P(B("État du registre : "), "{{ sheet.chain }}", size=8.5),
+         P(B("Scellement : "), "{{ sheet.seal.summary }}", size=8.5),
+         P(B("Empreinte SHA-256 de la tête scellée : "), "{{ sheet.seal.head }}", size=8),
+         P(B("Clé publique Ed25519 de l'organisme (base64) : "), "{{ sheet.seal.public_key }}", size=8),
+         P(B("Horodatage : "), "{{ sheet.seal.timestamp }}", size=8.5)],
+    ]], size=8.5)
+    doc.p("Les signatures ont été recueillies électroniquement (signature électronique simple) : chaque signataire "
+          "s'est authentifié par un lien personnel, par un QR code affiché en salle suivi d'un code reçu par "
+          "e-mail, ou sur le poste du formateur ; chaque signature est datée par le serveur et enregistrée avec "
+          "l'adresse IP et le moyen utilisé. Les enregistrements forment une chaîne d'empreintes SHA-256, scellée "
+          "par l'organisme d'une signature Ed25519 dont la clé privée est conservée hors de la base de données. "
+          "Ce que cela prouve : une modification des enregistrements scellés, faite sans cette clé, est détectée "
+          "à la vérification ; l'horodatage RFC 3161, lorsqu'il figure, prouve que le scellement existait à la "
+          "date indiquée. Cela ne prouve rien de plus : les enregistrements postérieurs au dernier scellement ne "
+          "sont pas couverts, et la présence est attestée par les signatures et le contreseing du formateur, non "
+          "par le scellement. Pour vérifier cette feuille, saisissez son code à l'adresse indiquée ; la clé "
+          "publique permet aussi de vérifier le scellement hors ligne.", align=JUSTIFY, size=8, keep_next=True)
     doc.p(I("Édité le {{ today }}.", size=8))
     return doc
 

@@ -26,6 +26,10 @@ from the picture's aspect ratio, python-docx's own computation); the image becom
 rendered (document, header or footer), with the extension's content type added when missing. Like the
 InlineImage (services._Sandbox), the value exposes no attribute to the template.
 
+Each part's source gets an empty comment holding a line break before each paragraph (``_numbered``), as docxtpl
+puts a bare line break there: the messages of services.render then name the paragraph of an error. services.render
+bounds every render (documents/limits.py); the package is checked (files/safety.py) before it is prepared.
+
 Missing names are recorded as with docxtpl: the environment's Undefined (``services.RecordingUndefined``)
 finds the recorder of the current render in a context variable; the names recorded while a part compiles
 (constant expressions) are added to each render's.
@@ -48,10 +52,11 @@ from collections import OrderedDict
 
 from jinja2 import TemplateSyntaxError
 
-from . import services
+from . import limits, services
 from .context import Picture
 
 CACHE_SIZE = 32  # prepared templates kept (a few hundred KB each)
+NUMBERED_MAX = 2_000_000  # characters of a part's source up to which its paragraphs are numbered (_numbered)
 LEVEL = 1  # zlib level of the rendered parts: the fastest (a few per cent larger than level 6)
 DECLARATION = b"<?xml version='1.0' encoding='UTF-8' standalone='yes'?>\n"  # python-docx's, for the parts it writes
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -117,11 +122,17 @@ class _Undefined(services.RecordingUndefined):
 def _finalize(value):
     """Every value a template outputs ({{ }}) passes here (Jinja's finalize), and is returned unchanged: a
     text with a tab, a line break, a page break or a character XML forbids flags the render. While a template
-    is compiled, the state is the part's (constant expressions are output at compile time)."""
-    if isinstance(value, str) and _ODD.search(value):
-        state = _STATE.get()
-        if state is not None:
-            state.odd = True
+    is compiled, the state is the part's (constant expressions are output at compile time). A large value counts
+    in the render's budget (limits.charge_output)."""
+    if isinstance(value, str):
+        if _ODD.search(value):
+            state = _STATE.get()
+            if state is not None:
+                state.odd = True
+        if len(value) > limits.LARGE_OUTPUT:
+            limits.charge_output(value, limits.LARGE_OUTPUT)
+    elif isinstance(value, limits.CONTAINERS):
+        limits.charge_output(value, limits.LARGE_OUTPUT)
     return value
 
 
@@ -384,6 +395,7 @@ class _Prepared:
 def _prepare(template: bytes) -> _Prepared:
     from docxtpl import DocxTemplate
 
+    services.check_package(template)  # a template stored before those checks is prepared here too
     try:
         tpl = DocxTemplate(io.BytesIO(template))
         tpl.init_docx()
@@ -414,15 +426,7 @@ def _prepare_docx(template: bytes, tpl) -> _Prepared:
     prepared.parts = []
     names = {e.name.decode("utf-8") for e in entries}
     body = _Part(docx.part.partname.lstrip("/"), True)
-    root = docx.element
-    element = root.body
-    marker = etree.Element("fastrender-body")
-    root.replace(element, marker)
-    try:
-        whole = etree.tostring(root, encoding="UTF-8", standalone=True)
-    finally:
-        root.replace(marker, element)
-    body.prefix, _, body.suffix = whole.partition(b"<fastrender-body/>")  # python-docx's declaration included
+    body.prefix, body.suffix = _around_body(docx.element)
     sources = [(body, tpl.get_xml())]
     seen = {body.name}
     for uri in (tpl.HEADER_URI, tpl.FOOTER_URI):
@@ -435,7 +439,7 @@ def _prepare_docx(template: bytes, tpl) -> _Prepared:
     for story, xml in sources:
         if story.name not in names:
             raise Unsupported(f"{story.name} not in the zip")
-        source = tpl.patch_xml(xml)
+        source = _numbered(env, tpl.patch_xml(xml))
         story.next_id = max([int(v) for v in re.findall(r'\sid="(\d+)"', xml)] + [0]) + 1
         compiling = _Compiling()
         token = _STATE.set(compiling)
@@ -488,6 +492,43 @@ def _prepare_docx(template: bytes, tpl) -> _Prepared:
     prepared.heads = {}
     prepared.date = by_name[body.name]
     return prepared
+
+
+def _around_body(root) -> tuple[bytes, bytes]:
+    """The document part's XML before and after its body (python-docx's declaration included). Two markers are
+    put inside the body while the part is serialised: taking the body out of the tree and back (lxml's replace)
+    reconciles the namespaces of every node of it, which takes minutes for a body of a few hundred thousand
+    paragraphs."""
+    from lxml import etree
+
+    element = root.body
+    first, last = etree.Element("fastrender-first"), etree.Element("fastrender-last")
+    element.insert(0, first)
+    element.append(last)
+    try:
+        whole = etree.tostring(root, encoding="UTF-8", standalone=True)
+    finally:
+        element.remove(first)
+        element.remove(last)
+    opened, closed = re.search(rb"<fastrender-first\b[^>]*>", whole), re.search(rb"<fastrender-last\b[^>]*>", whole)
+    start = whole.rindex(b"<", 0, opened.start())  # the body's start tag
+    end = whole.index(b">", closed.end()) + 1  # the end of its end tag
+    return whole[:start], whole[end:]
+
+
+def _numbered(env, source: str) -> str:
+    """``source`` whose line numbers are paragraph numbers, as with docxtpl (limits.numbered); unchanged when it
+    does not tokenise (its compilation will say why), or beyond NUMBERED_MAX characters (a few hundred pages:
+    the comments would cost a second more to compile; the messages then name the part only)."""
+    if len(source) > NUMBERED_MAX:
+        return source
+    try:
+        tokens = list(env.lexer.tokeniter(source, None))
+    except TemplateSyntaxError:
+        return source
+    if "".join(token[2] for token in tokens) != source:
+        return source
+    return limits.numbered(tokens)
 
 
 class _Compiling:
@@ -766,7 +807,8 @@ class _Render:
 
 def render(template: bytes, context: dict) -> services.Rendered:
     """Render like services.render's docxtpl path; Unsupported when the template needs docxtpl. Jinja's
-    errors propagate (services.render turns them into TemplateProblem)."""
+    errors propagate, and the template's own errors as limits.RenderFailure (services.render turns both into
+    TemplateProblem); services.render also bounds the render (limits.bounded)."""
     prepared_template = prepared(template)
     state = _Render(prepared_template)
     token = _STATE.set(state)
@@ -779,7 +821,11 @@ def render(template: bytes, context: dict) -> services.Rendered:
             if part.error is not None:
                 raise part.error.with_traceback(None)
             state.part, state.odd, state.pictures = part, False, False
-            outputs[part.name] = part.finish(part.template.render(values), state.odd, state.pictures)
+            try:
+                xml = part.template.render(values)
+            except limits.TEMPLATE_ERRORS as exc:  # the template's own error (or a bound: limits.TemplateLimit)
+                raise limits.RenderFailure.of(exc, part.name) from None
+            outputs[part.name] = part.finish(xml, state.odd, state.pictures)
     finally:
         _STATE.reset(token)
     return services.Rendered(state.write(outputs), state.recorder.missing)

@@ -21,6 +21,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import func, select
 
 from ..accounts.models import User
+from ..attendance import seals
 from ..companies.models import Company
 from ..core.errors import ConflictError, NotFoundError, ValidationError
 from ..core.persistence import get_by_id
@@ -28,16 +29,20 @@ from ..core.web import external_url
 from ..enrolments import contract as contract_rules
 from ..enrolments.models import Enrolment
 from ..extensions import db
+from ..files import safety
 from ..files.models import StoredFile
-from ..files.services import path_for, store_bytes
+from ..files.services import check_bytes, path_for, store_bytes
 from ..sessions import services as session_services
 from ..sessions.models import TrainingSession
 from . import context as builders
+from . import limits
 from .catalogue import DOC_TYPES, mandatory_of, variables_of
 from .models import DocumentTemplate, GeneratedDocument
 
 DEFAULTS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "documents")
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base 32: no I, L, O, U
+# The documents that carry a check code, which the public check page (/verify) answers for.
+VERIFIABLE = ("certificate", "attendance_sheet")
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
@@ -99,19 +104,42 @@ def _tracked(value, path: str = ""):
 class _Sandbox(SandboxedEnvironment):
     """The sandbox, where the pictures of the context expose no attribute: docxtpl's InlineImage carries its
     DocxTemplate, whose public methods read files into the document (replace_zipname) and write files
-    (save)."""
+    (save). What a template builds is bounded (documents/limits.py): the operators *, +, % and ** and ~, the
+    filters, the methods it calls, str.format, range() and lipsum(), and the output of a render."""
 
     opaque: tuple[type, ...] = ()
+    intercepted_binops = limits.INTERCEPTED_BINOPS
+    code_generator_class = limits.BoundedCodeGenerator
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.filters = limits.bounded_filters(self.filters)
+        self.globals.update(limits.GLOBALS)
+        self.concat = limits.concat
+        self.checked_join = limits.join_values
+        self.watched = limits.watched
 
     def is_safe_attribute(self, obj, attr: str, value) -> bool:
         return not isinstance(obj, self.opaque) and super().is_safe_attribute(obj, attr, value)
+
+    def call_binop(self, context, operator: str, left, right):
+        return limits.binop(operator, left, right, self.binop_table[operator])
+
+    def call(__self, __context, __obj, *args, **kwargs):  # Jinja's signature
+        if not __self.is_safe_callable(__obj):
+            raise SecurityError(f"{__obj!r} is not safely callable")
+        return limits.call(__context, __obj, args, kwargs)
+
+    def wrap_str_format(self, value):
+        return limits.str_format(self, value)
 
 
 def _sandbox(recorder: _Recorder | None = None) -> SandboxedEnvironment:
     from docxtpl import InlineImage
 
     undefined = type("BoundUndefined", (RecordingUndefined,), {"recorder": recorder})
-    environment = _Sandbox(undefined=undefined, autoescape=False)
+    # finalize: what {{ }} outputs counts in the render's budget (a macro or a set block piles it up).
+    environment = _Sandbox(undefined=undefined, autoescape=False, finalize=limits.charge_output)
     environment.opaque = (InlineImage, builders.Picture)
     return environment
 
@@ -143,7 +171,8 @@ class TemplateProblem(ValidationError):
 
 def render(template: bytes, context: dict) -> Rendered:
     """Render a .docx template with ``context``; the names it asked for and the context lacked are in
-    ``missing``. A broken template raises TemplateProblem with a French message.
+    ``missing``. A broken template raises TemplateProblem with a French message, and so does one that builds too
+    much or runs too long (documents/limits.py) or fails as it renders (a division by zero, say).
 
     fastrender renders the template prepared once (a few milliseconds); a template using what it does not
     reproduce (fastrender.Unsupported: docxtpl's cell-level tags, colspan, cellbg, vm, hm, a tag inside an
@@ -151,34 +180,73 @@ def render(template: bytes, context: dict) -> Rendered:
     """
     from . import fastrender
 
+    bounds = limits.Limits.from_config()
     try:
-        try:
-            return fastrender.render(template, context)
-        except fastrender.Unsupported:
-            return _render_docxtpl(template, context)
+        with limits.bounded(bounds):
+            try:
+                return fastrender.render(template, context)
+            except fastrender.Unsupported:
+                return _render_docxtpl(template, context)
+    except limits.RenderTimeout:
+        raise TemplateProblem(f"Le modèle ne peut pas être rendu : il a dépassé la durée permise "
+                              f"({_seconds(bounds.seconds)} s ; une boucle sans fin ?).", field="file") from None
+    except limits.RenderFailure as exc:
+        raise TemplateProblem(exc.message, field="file") from None
     except TemplateSyntaxError as exc:
-        raise TemplateProblem(f"Erreur de syntaxe dans le modèle : {_syntax_message(exc)}", field="file") from None
+        where = limits.where_in(None, exc.lineno)
+        raise TemplateProblem(f"Erreur de syntaxe dans le modèle : {_syntax_message(exc)}"
+                              + (f" ({where})" if where else ""), field="file") from None
     except SecurityError:
         raise TemplateProblem("Le modèle tente d'accéder à des éléments interdits (fonctions internes de Python) : "
                               "seules les variables du catalogue sont utilisables.", field="file") from None
     except TemplateError as exc:
-        raise TemplateProblem(f"Le modèle ne peut pas être rendu : {exc}", field="file") from None
+        raise TemplateProblem(f"Le modèle ne peut pas être rendu : {_template_error(exc)}.", field="file") from None
+
+
+def _seconds(value: float) -> str:
+    return f"{value:g}".replace(".", ",")
 
 
 def _render_docxtpl(template: bytes, context: dict) -> Rendered:
-    """docxtpl's rendering (load, patch, compile, render and save the whole package each time)."""
+    """docxtpl's rendering (load, patch, compile, render and save the whole package each time). The package is
+    checked first (files/safety.py), as a template stored before those checks may be rendered here."""
     from docxtpl import DocxTemplate
 
+    check_package(template)
     try:
         tpl = DocxTemplate(io.BytesIO(template))
         tpl.init_docx()
     except Exception:
         raise TemplateProblem("Ce fichier n'est pas un document Word (.docx) lisible.", field="file") from None
     recorder = _Recorder()
-    tpl.render(_pictures(_tracked(context), tpl), jinja_env=_sandbox(recorder), autoescape=True)
+    try:
+        tpl.render(_pictures(_tracked(context), tpl), jinja_env=_sandbox(recorder), autoescape=True)
+    except limits.TEMPLATE_ERRORS as exc:
+        part = getattr(tpl, "current_rendering_part", None)
+        raise limits.RenderFailure.of(exc, str(part.partname) if part is not None else None) from None
     buffer = io.BytesIO()
     tpl.save(buffer)
     return Rendered(buffer.getvalue(), recorder.missing)
+
+
+def check_package(template: bytes) -> None:
+    """The checks of an uploaded package (files/safety.py), as a TemplateProblem: for the templates rendered here
+    (one stored before those checks, say)."""
+    try:
+        safety.check_package(template, field="file")
+    except ValidationError as exc:
+        raise TemplateProblem(exc.message, field="file") from None
+
+
+def _template_error(exc: TemplateError) -> str:
+    """A Jinja error other than a syntax error, in French."""
+    from jinja2.exceptions import TemplateNotFound, TemplateRuntimeError, UndefinedError
+
+    if isinstance(exc, UndefinedError):
+        return "une valeur absente du catalogue est utilisée comme une fonction, une liste ou un nombre"
+    if isinstance(exc, (TemplateNotFound, TemplateRuntimeError)):
+        return "les instructions include, import et extends ne sont pas disponibles dans un modèle"
+    return "instruction du modèle impossible à exécuter"
 
 
 def _syntax_message(exc: TemplateSyntaxError) -> str:
@@ -330,6 +398,7 @@ def upload_template(doc_type: str, data: bytes, filename: str, actor: User, comm
     _check_type(doc_type)
     if not filename.lower().endswith(".docx") or not data.startswith(b"PK\x03\x04"):
         raise ValidationError("Envoyez un document Word au format .docx.", field="file")
+    check_bytes(data, filename, "template", field="file")  # size, declared sizes, XML, images: before any rendering
     problems = validate_template(doc_type, data)
     if problems:
         raise ValidationError("Le modèle est refusé :", fields={"file": problems})
@@ -439,7 +508,7 @@ def _context_of(doc_type: str, session, enrolment, company, number: str, code: s
     if doc_type == "internal_rules":
         return builders.internal_rules(session, number)
     if doc_type == "attendance_sheet":
-        return builders.attendance_sheet(session, number)
+        return builders.attendance_sheet(session, number, code, external_url("verify.check", code=code))
     if doc_type == "contract":
         return builders.contract(enrolment, number)
     if doc_type == "convocation":
@@ -586,7 +655,9 @@ def generate(doc_type: str, session: TrainingSession, actor: User, *, enrolment:
     previous = current_version(doc_type, subject)
     version = (previous.version if previous else 0) + 1
     number = f"{_prefix(doc_type)}-{session.id:04d}-{subject.split(':')[-1]}-{version}"
-    code = _new_code() if doc_type == "certificate" else None
+    code = _new_code() if doc_type in VERIFIABLE else None
+    if doc_type == "attendance_sheet":  # the sheet pins the register as it is now: its head is sealed first
+        seals.seal(session.id, "document")
     context = _context(doc_type, session, enrolment, company, number, code)
     template, row, label = active_template(doc_type)
     template_sha256 = hashlib.sha256(template).hexdigest()
@@ -721,12 +792,13 @@ def normalise_code(code: str) -> str:
     return re.sub(r"[^0-9A-Z]", "", (code or "").upper().replace("O", "0").replace("I", "1").replace("L", "1"))
 
 
-def find_certificate(code: str) -> GeneratedDocument | None:
+def find_verifiable(code: str) -> GeneratedDocument | None:
+    """The certificate or attendance sheet that carries ``code`` (dashes, case and O/I/L typos aside)."""
     code = normalise_code(code)
     if len(code) != 12:
         return None
     return db.session.scalar(select(GeneratedDocument).where(GeneratedDocument.verify_code == code,
-                                                             GeneratedDocument.doc_type == "certificate"))
+                                                             GeneratedDocument.doc_type.in_(VERIFIABLE)))
 
 
 def next_version(document: GeneratedDocument) -> GeneratedDocument | None:

@@ -1,13 +1,15 @@
 """Document screens: a session's documents, downloads and packs (advisor); templates and their variables
-(admin); the public certificate check /verify/<code>."""
+(admin); the public check /verify/<code> of certificates and attendance sheets."""
 from __future__ import annotations
 
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..accounts.permissions import admin_required, staff_required
+from ..attendance import seals
 from ..companies.models import Company
+from ..core import sealkeys
 from ..core.errors import DomainError
 from ..core.persistence import get_by_id
 from ..core.web import attachment, fail
@@ -190,20 +192,64 @@ def _verify_limit() -> str:
 @limiter.limit(_verify_limit)
 def check(code: str | None = None):
     code = code or request.args.get("code", "")
-    document = services.find_certificate(code) if code else None
+    document = services.find_verifiable(code) if code else None
     status = 200 if document is not None or not code else 404
-    summary = None
-    if document is not None:
-        context = document.context
-        trainee = document.enrolment.trainee
-        replacement = services.next_version(document)
-        summary = {
-            "initials": f"{trainee.first_name[:1]}. {trainee.last_name[:1]}.",
-            "course": context["course"]["title"], "first_date": context["attendance"]["first_date"],
-            "last_date": context["attendance"]["last_date"], "hours": context["attendance"]["hours"],
-            "organisation": context["org"]["name"], "nda": context["org"]["nda"],
-            "issued": document.created_at, "current": replacement is None, "number": document.number,
-            "replaced_on": replacement.created_at if replacement else None,
-            "replaced_reason": replacement.reason if replacement else "",
-        }
-    return render_template("documents/verify.html", code=code, summary=summary), status
+    summary = sheet = None
+    if document is not None and document.doc_type == "certificate":
+        summary = _certificate_summary(document)
+    elif document is not None:
+        sheet = _sheet_summary(document)
+    return render_template("documents/verify.html", code=code, summary=summary, sheet=sheet,
+                           keys=_public_keys()), status
+
+
+@verify_bp.route("/verify/<code>/scellement.json")
+@limiter.limit(_verify_limit)
+def seal_proof(code: str):
+    """What verifies an attendance sheet's seal offline: the signed message, the signature, the public key and
+    the timestamp token."""
+    document = services.find_verifiable(code)
+    pinned = _pinned(document) if document is not None and document.doc_type == "attendance_sheet" else None
+    if pinned is None or pinned.seal is None:
+        fail(404, "Aucun scellement ne correspond à ce code.")
+    return jsonify(seals.proof(pinned.seal))
+
+
+def _pinned(document):
+    seal = document.context.get("sheet", {}).get("seal", {})
+    return seals.pinned_state(document.session_id, seal.get("length") or 0, seal.get("head") or "")
+
+
+def _certificate_summary(document) -> dict:
+    context = document.context
+    trainee = document.enrolment.trainee
+    replacement = services.next_version(document)
+    return {
+        "initials": f"{trainee.first_name[:1]}. {trainee.last_name[:1]}.",
+        "course": context["course"]["title"], "first_date": context["attendance"]["first_date"],
+        "last_date": context["attendance"]["last_date"], "hours": context["attendance"]["hours"],
+        "organisation": context["org"]["name"], "nda": context["org"]["nda"],
+        "issued": document.created_at, "current": replacement is None, "number": document.number,
+        "replaced_on": replacement.created_at if replacement else None,
+        "replaced_reason": replacement.reason if replacement else "",
+    }
+
+
+def _sheet_summary(document) -> dict:
+    context = document.context
+    sealed = context.get("sheet", {}).get("seal", {})
+    replacement = services.next_version(document)
+    return {
+        "organisation": context["org"]["name"], "nda": context["org"]["nda"], "course": context["course"]["title"],
+        "session": context["session"]["reference"], "dates": context["session"]["dates"],
+        "number": document.number, "issued": document.created_at, "current": replacement is None,
+        "sealed": sealed, "pinned": _pinned(document) if sealed.get("length") else None,
+    }
+
+
+def _public_keys() -> list:
+    try:
+        return sealkeys.load_keyring()
+    except sealkeys.KeyringError:
+        current_app.logger.error("Trousseau des clés de scellement illisible", exc_info=True)
+        return []

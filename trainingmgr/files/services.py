@@ -10,6 +10,7 @@ from flask import current_app
 
 from ..core.errors import ValidationError
 from ..extensions import db
+from . import safety
 from .models import StoredFile
 
 
@@ -90,11 +91,11 @@ def _holds(path, digest: str) -> bool:
         return False
 
 
-def store_bytes(data: bytes, filename: str, kind: str, field: str = "file") -> StoredFile:
-    """Check the file against its kind (extension, real content, size) and store it."""
+def check_bytes(data: bytes, filename: str, kind: str, field: str = "file") -> str:
+    """Check a file against its kind without storing it: extension, real content, size, then what it holds
+    (files/safety.py: a zip's declared sizes, its XML parts, the pixels of an image). Its content type."""
     spec = KINDS[kind]
-    name = os.path.basename(filename or "").strip() or "fichier"
-    ext = os.path.splitext(name)[1].lower()
+    ext = os.path.splitext(_clean_name(filename))[1].lower()
     if not data:
         raise ValidationError("Le fichier est vide.", field=field)
     if len(data) > spec.max_bytes:
@@ -111,6 +112,18 @@ def store_bytes(data: bytes, filename: str, kind: str, field: str = "file") -> S
         raise ValidationError(
             f"Format de fichier non accepté pour le {spec.label} (formats acceptés : {allowed}).", field=field
         )
+    safety.check(data, content_type, spec.label, field)
+    return content_type
+
+
+def _clean_name(filename: str) -> str:
+    return os.path.basename(filename or "").strip() or "fichier"
+
+
+def store_bytes(data: bytes, filename: str, kind: str, field: str = "file") -> StoredFile:
+    """Check the file against its kind (check_bytes) and store it."""
+    content_type = check_bytes(data, filename, kind, field)
+    name = _clean_name(filename)
     digest = hashlib.sha256(data).hexdigest()
     target = storage_root() / digest[:2] / digest
     if not _holds(target, digest):  # absent, or damaged on disk: (re)written from these bytes

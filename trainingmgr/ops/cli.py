@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import click
+from flask import current_app
 
+from ..attendance.seals import missing_keys
 from ..core.cli import CommandError, CommandGroup
+from ..core.sealkeys import KeyringError
 from .backup import BackupError, create_backup, prune_backups, restore_backup
 
 backup_cli = CommandGroup("backup", help="Sauvegarde et restauration (base de données et fichiers).")
@@ -30,6 +33,9 @@ def create(output: str | None, keep: int | None):
                f"{len(manifest['tables'])} table(s), {rows} ligne(s) ; {len(manifest['files'])} fichier(s).")
     for old in deleted:
         click.echo(f"  ancienne sauvegarde supprimée : {old.name}")
+    click.echo(f"Clés de scellement des registres d'émargement : elles ne sont pas dans l'archive. Sauvegardez à part "
+               f"le répertoire SEAL_KEY_DIR ({current_app.config['SEAL_KEY_DIR']}) : une base restaurée ne se "
+               "vérifie (flask attendance verify) qu'avec lui restauré à côté.")
 
 
 @backup_cli.command("restore")
@@ -49,3 +55,12 @@ def restore(file: str):
         click.echo(f"Vérification échouée : {len(check.problems)} écart(s) avec le manifeste.", err=True)
         raise SystemExit(1)
     click.echo("Vérification réussie : lignes, empreintes des tables et SHA-256 des fichiers conformes.")
+    try:
+        missing = missing_keys()
+    except KeyringError as exc:
+        missing, problem = [], exc.message
+        click.echo(f"ATTENTION : {problem}", err=True)
+    if missing:
+        click.echo(f"ATTENTION : clé(s) de scellement {', '.join(missing)} absente(s) de SEAL_KEY_DIR "
+                   f"({current_app.config['SEAL_KEY_DIR']}) : restaurez le répertoire des clés sauvegardé à part, "
+                   "sans quoi « flask attendance verify » signale ces registres comme altérés.", err=True)

@@ -56,6 +56,22 @@ def _files_problems(app: Flask) -> list[str]:
     return []
 
 
+def _seal_key_problems(app: Flask) -> list[str]:
+    """The attendance register is sealed with a key outside the database: a server without one would record
+    signatures that no seal covers."""
+    from ..core import sealkeys
+
+    directory = app.config["SEAL_KEY_DIR"]
+    try:
+        with app.app_context():
+            if sealkeys.active_key() is not None:
+                return []
+    except sealkeys.KeyringError as exc:
+        return [exc.message]
+    return [f"Aucune clé de scellement des registres d'émargement dans SEAL_KEY_DIR ({directory}) : créez-la avec "
+            "« flask --app app attendance keygen », puis sauvegardez ce répertoire à part de la base."]
+
+
 def _production_warnings(app: Flask) -> list[str]:
     if app.config.get("APP_ENV") != "production" or app.config.get("RATELIMIT_STORAGE_SHARED"):
         return []
@@ -66,7 +82,7 @@ def _production_warnings(app: Flask) -> list[str]:
 
 def problems(app: Flask) -> list[str]:
     """What stops ``app`` from serving, in French; empty when it can start."""
-    return _database_problems(app) + _files_problems(app)
+    return _database_problems(app) + _files_problems(app) + _seal_key_problems(app)
 
 
 def describe_database_error(exc: BaseException) -> str:
