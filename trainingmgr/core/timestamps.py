@@ -79,14 +79,21 @@ class TokenCheck:
 
 def request_token(data: bytes, url: str, *, timeout: float = 10.0, username: str = "", password: str = "") -> bytes:
     """Ask the TSA at ``url`` for a token over SHA-256(``data``); return the token's DER (a CMS ContentInfo)."""
+    digest = hashlib.sha256(data).digest()
+    return token_for_digest(digest, url, timeout=timeout, username=username, password=password).dump()
+
+
+def token_for_digest(digest: bytes, url: str, *, timeout: float = 10.0, username: str = "",
+                     password: str = "") -> cms.ContentInfo:
+    """The token of the TSA at ``url`` over a SHA-256 ``digest`` already computed (a PAdES signature's, say),
+    with a nonce, checked: granted, our imprint, our nonce, the TSA's certificate inside. TimestampError else."""
     from pyhanko.sign.timestamps.api import TimeStamper
 
-    digest = hashlib.sha256(data).digest()
     nonce, query = TimeStamper(include_nonce=True).request_cms(digest, HASH_ALGORITHM)
     answer = _post(url, query.dump(), timeout=timeout, auth=(username, password) if username else None)
     token = _granted_token(answer)
     _check_answer(token, digest, nonce)
-    return token.dump()
+    return token
 
 
 def _post(url: str, body: bytes, *, timeout: float, auth: tuple[str, str] | None) -> bytes:
@@ -205,7 +212,7 @@ def _validate(signed_data: cms.SignedData, digest: bytes, roots: list[x509.Certi
                                 revinfo_policy=CertRevTrustPolicy(NO_REVOCATION))
     try:
         # The imprint's algorithm was checked before: it is SHA-256.
-        status = TimestampSignatureStatus(**_run(validate_tst_signed_data(signed_data, context, lambda _: digest)))
+        status = TimestampSignatureStatus(**run_coroutine(validate_tst_signed_data(signed_data, context, lambda _: digest)))
         signer_ekus = status.signing_cert.extended_key_usage_value
     except (*MALFORMED, AttributeError) as exc:
         # pyHanko's SignatureValidationError is a ValueError; an unknown digest algorithm is an AttributeError
@@ -235,7 +242,7 @@ def _trust_problem(indication: str) -> str:
     return f"chaîne de certificats de l'autorité d'horodatage invalide ({indication})"
 
 
-def _run(coroutine):
+def run_coroutine(coroutine):
     """Run one of pyHanko's coroutines to its end, from plain code (Flask request, CLI) or from inside a loop."""
     try:
         asyncio.get_running_loop()

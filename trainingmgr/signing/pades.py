@@ -468,7 +468,7 @@ def sign(pdf: bytes, field_name: str, evidence: Evidence, signer: Signer, *, tsa
     style = _EvidenceStyle(evidence=evidence, drawing=drawing)
     output = io.BytesIO()
     try:
-        timestamps._run(PdfSigner(metadata, signer, timestamper=stamper, stamp_style=style).async_sign_pdf(
+        timestamps.run_coroutine(PdfSigner(metadata, signer, timestamper=stamper, stamp_style=style).async_sign_pdf(
             IncrementalPdfFileWriter.from_reader(reader), existing_fields_only=True, output=output))
     except timestamps.TimestampError as exc:
         raise SigningError(f"La signature n'est pas apposée : {exc.message}") from None
@@ -575,11 +575,11 @@ class _TimeStamper(TimeStamper):
         self.url, self.auth = url, (username, password) if username else None
 
     async def async_timestamp(self, message_digest: bytes, md_algorithm: str):
-        nonce, query = self.request_cms(message_digest, md_algorithm)
-        answer = timestamps._post(self.url, query.dump(), timeout=TSA_TIMEOUT, auth=self.auth)
-        token = timestamps._granted_token(answer)
-        timestamps._check_answer(token, message_digest, nonce)
-        return token
+        if md_algorithm != timestamps.HASH_ALGORITHM:
+            raise timestamps.TimestampError(f"Empreinte {md_algorithm} non prise en charge pour l'horodatage.")
+        username, password = self.auth or ("", "")
+        return timestamps.token_for_digest(message_digest, self.url, timeout=TSA_TIMEOUT, username=username,
+                                           password=password)
 
 
 BROWSERS = (("Edg/", "Edge"), ("EdgA/", "Edge"), ("EdgiOS/", "Edge"), ("OPR/", "Opera"),
@@ -740,7 +740,7 @@ def _validate(embedded, roots, tsa_roots):
     the period against the moment returned."""
 
     def at(moment: dt.datetime | None):
-        return timestamps._run(async_validate_pdf_signature(
+        return timestamps.run_coroutine(async_validate_pdf_signature(
             embedded, signer_validation_context=_context(roots, moment),
             ts_validation_context=_context(tsa_roots if tsa_roots is not None else [], moment),
             key_usage_settings=KEY_USAGE))
