@@ -32,14 +32,17 @@ DATABASE_COMMANDS = {
     "worker": ["worker", "--once"],
     "attendance verify": ["attendance", "verify", "3"],
     "attendance seal": ["attendance", "seal"],
+    "signing init": ["signing", "init"],
     "gdpr purge": ["gdpr", "purge", "--dry-run"],
     "gdpr export": ["gdpr", "export", "3"],
     "backup create": ["backup", "create", "--output", "{tmp}/sauvegarde.tar.gz"],
 }
 # Not here: `gdpr policy` reads only the configuration; `backup restore` checks its archive before the
 # database (tests/ops/test_backup.py); the sealing key commands read and write only SEAL_KEY_DIR
-# (tests/attendance/test_seals.py).
-ELSEWHERE = {"gdpr policy", "backup restore", "attendance keygen", "attendance rotate-key", "attendance keys"}
+# (tests/attendance/test_seals.py); `signing verify` reads only its file and the certificates
+# (tests/signing/test_commands.py).
+ELSEWHERE = {"gdpr policy", "backup restore", "attendance keygen", "attendance rotate-key", "attendance keys",
+             "signing verify"}
 # Commands that report the database themselves.
 OWN_REPORT = {"check"}  # trainingmgr/ops/readiness.py lists every problem before a server starts
 

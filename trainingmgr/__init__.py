@@ -152,7 +152,8 @@ def _register_cli(app: Flask) -> None:
     from .ops.cli import backup_cli
     from .privacy.cli import gdpr_cli
     from .sessions.cli import sessions_cli
+    from .signing.cli import signing_cli
 
     for group in (user_cli, token_cli, demo_cli, sessions_cli, mail_cli, tick, worker, attendance_cli, gdpr_cli,
-                  backup_cli):
+                  backup_cli, signing_cli):
         app.cli.add_command(group)

@@ -107,6 +107,11 @@ def from_environment(instance_path: str, secret_given: bool = False) -> dict:
         "SEAL_KEY_DIR": env.get("SEAL_KEY_DIR") or os.path.join(instance_path, "seal_keys"),
         # An RFC 3161 timestamp authority for the seals (empty: none), the certificates that issue its tokens
         # (PEM) and, when it asks for them, HTTP basic credentials.
+        # The organisation's certificate for the PAdES signatures of documents (signing/pades.py): a purchased
+        # PKCS#12 and its passphrase, else the self-signed one that `flask signing init` makes in SIGNING_DIR.
+        "SIGNING_DIR": env.get("SIGNING_DIR") or os.path.join(instance_path, "signing"),
+        "SIGNING_P12_FILE": env.get("SIGNING_P12_FILE", "").strip(),
+        "SIGNING_P12_PASSPHRASE": env.get("SIGNING_P12_PASSPHRASE", ""),
         "TSA_URL": env.get("TSA_URL", "").strip(),
         "TSA_CA_FILE": env.get("TSA_CA_FILE", "").strip(),
         "TSA_USERNAME": env.get("TSA_USERNAME", ""),

@@ -832,3 +832,20 @@ def _render(pdf: bytes, width: int, max_pages: int) -> list[Image.Image]:
             return images
         finally:
             document.close()
+
+
+def trust_certificates(*, directory: str, p12_file: str = "", p12_passphrase: str = "") -> list[bytes]:
+    """The certificates a verification trusts (DER): the purchased PKCS#12's certificate and chain, else the
+    self-signed ``signing.crt`` of ``directory``. Their validity dates are not judged here (``verify`` does, at
+    the signature's time): an old document stays verifiable after its certificate expired."""
+    if p12_file:
+        _key, certificate, chain = _read_pkcs12(p12_file, p12_passphrase)
+        return [c.public_bytes(serialization.Encoding.DER) for c in (certificate, *chain)]
+    path = Path(directory) / CERT_FILE
+    try:
+        return [x509.load_pem_x509_certificate(path.read_bytes()).public_bytes(serialization.Encoding.DER)]
+    except FileNotFoundError:
+        raise SigningError(f"Aucun certificat de signature ({path}) : créez-le avec « flask --app app signing "
+                           "init » ou indiquez SIGNING_P12_FILE.") from None
+    except (OSError, ValueError):
+        raise SigningError(f"Le certificat de signature {path} est illisible.") from None

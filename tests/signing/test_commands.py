@@ -1,0 +1,57 @@
+"""`flask signing init` and `flask signing verify FILE`: the trial certificate made once, then a PDF signed by the
+organisation verifies offline, one byte flipped fails, and a missing certificate or file is one French line."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from trainingmgr.signing import pades
+
+from tests.signing.support import document, evidence
+
+
+@pytest.fixture
+def signing_dir(app, monkeypatch, tmp_path):
+    directory = tmp_path / "signing"
+    monkeypatch.setitem(app.config, "SIGNING_DIR", str(directory))
+    return directory
+
+
+def _signed(directory: Path) -> bytes:
+    pdf = pades.prepare(document("Convention de formation"), title="Convention", reference="CONV-0001-1-1",
+                        slots=[pades.Slot("signature-1", "Pour l'entreprise")])
+    signer = pades.load_signer(directory=str(directory))
+    return pades.sign(pdf, "signature-1", evidence(pdf, "Camille Bernard"), signer)
+
+
+def test_init_then_verify_a_signed_pdf_and_a_flipped_byte(app, signing_dir, tmp_path):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["signing", "init", "--days", "30"])
+    assert result.exit_code == 0, result.output
+    assert f"Certificat de signature créé dans {signing_dir}" in result.output
+    again = runner.invoke(args=["signing", "init"])
+    assert again.exit_code == 1 and again.output.startswith("Erreur : Un certificat de signature existe déjà")
+    signed = _signed(signing_dir)
+    good = tmp_path / "convention.pdf"
+    good.write_bytes(signed)
+    result = runner.invoke(args=["signing", "verify", str(good)])
+    assert result.exit_code == 0, result.output
+    assert "signature 1 (signature-1) par Camille Bernard" in result.output and "couvre tout le fichier : valide" \
+        in result.output
+    position = signed.index(b"Convention de formation")
+    bad = tmp_path / "modifiee.pdf"
+    bad.write_bytes(signed[:position] + b"X" + signed[position + 1:])
+    result = runner.invoke(args=["signing", "verify", str(bad)])
+    assert result.exit_code == 1 and "Vérification échouée." in result.output
+
+
+def test_verify_without_a_certificate_or_a_file_is_one_french_line(app, signing_dir, tmp_path):
+    runner = app.test_cli_runner()
+    missing = runner.invoke(args=["signing", "verify", str(tmp_path / "absent.pdf")])
+    assert missing.exit_code == 1 and missing.output.startswith("Erreur : Fichier ")
+    unsigned = tmp_path / "simple.pdf"
+    unsigned.write_bytes(document("Rien de signé"))
+    result = runner.invoke(args=["signing", "verify", str(unsigned)])
+    assert result.exit_code == 1 and result.output.startswith("Erreur : Aucun certificat de signature")
+    assert len(result.output.strip().splitlines()) == 1 and isinstance(result.exception, SystemExit)
