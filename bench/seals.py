@@ -45,6 +45,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from sqlalchemy import event, select  # noqa: E402
 
 from bench.support import database  # noqa: E402 - the benchmarks' throw-away database
+from tests.documents.conftest import drawing  # noqa: E402 - a drawn signature, a different stroke per seed
 from trainingmgr import create_app  # noqa: E402
 from trainingmgr.extensions import db  # noqa: E402
 
@@ -58,21 +59,6 @@ def _at(day: dt.date, time_of_day: dt.time, minutes: int = 0) -> dt.datetime:
 
     return (dt.datetime.combine(day, time_of_day, tzinfo=PARIS) + dt.timedelta(minutes=minutes)).astimezone(
         dt.timezone.utc)
-
-
-def drawing(seed: int) -> str:
-    """A drawn signature as the signing page's canvas sends it (a different stroke for each seed)."""
-    import base64
-    import io
-
-    from PIL import Image, ImageDraw
-
-    image = Image.new("RGBA", (300, 120), (0, 0, 0, 0))
-    ImageDraw.Draw(image).line([(10 + i * 25, 60 + ((i * 29 + seed * 7) % 50) - 25) for i in range(11)],
-                               fill=(11, 31, 102, 255), width=3)
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
 class Counter:

@@ -321,3 +321,14 @@ def test_a_pixel_bomb_drawn_signature_is_refused(app):
 
     with pytest.raises(ValidationError, match="La taille de la signature dessinée n'est pas acceptée"):
         _png("data:image/png;base64," + base64.b64encode(png(100_000, 100_000)).decode())
+
+
+def test_a_damaged_list_of_content_types_is_a_refusal_not_a_crash(app):
+    """The list of content types is read before the parts: a CRC that fails there is a damaged archive too."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("[Content_Types].xml", "<?xml version='1.0'?><Types/>")
+        archive.writestr("word/document.xml", "<?xml version='1.0'?><w:document/>")
+    data = buffer.getvalue().replace(b"<Types/>", b"<Typos/>", 1)  # same length: only the CRC disagrees
+    with pytest.raises(ValidationError, match="son archive zip est endommagée"):
+        safety.check_package(data)

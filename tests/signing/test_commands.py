@@ -55,3 +55,14 @@ def test_verify_without_a_certificate_or_a_file_is_one_french_line(app, signing_
     result = runner.invoke(args=["signing", "verify", str(unsigned)])
     assert result.exit_code == 1 and result.output.startswith("Erreur : Aucun certificat de signature")
     assert len(result.output.strip().splitlines()) == 1 and isinstance(result.exception, SystemExit)
+
+
+def test_an_unreadable_tsa_certificate_file_is_one_french_line(app, signing_dir, tmp_path, monkeypatch):
+    assert app.test_cli_runner().invoke(args=["signing", "init"]).exit_code == 0
+    signed = tmp_path / "convention.pdf"
+    signed.write_bytes(_signed(signing_dir))
+    monkeypatch.setitem(app.config, "TSA_CA_FILE", str(tmp_path / "absent.pem"))
+    result = app.test_cli_runner().invoke(args=["signing", "verify", str(signed)])
+    assert result.exit_code == 1
+    assert result.output.startswith("Erreur : Le fichier des autorités d'horodatage ")
+    assert len(result.output.strip().splitlines()) == 1 and isinstance(result.exception, SystemExit)

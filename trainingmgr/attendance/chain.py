@@ -82,11 +82,30 @@ def canonical_payload(record: AttendanceRecord) -> bytes:
         "unique_key": record.unique_key,
         "prev_hash": record.prev_hash,
     }
+    return canonical_json(payload)
+
+
+def canonical_json(payload: dict) -> bytes:
+    """The bytes that a hash or a seal covers: JSON with sorted keys, no spaces, UTF-8."""
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
 def record_hash(record: AttendanceRecord) -> str:
     return hashlib.sha256(canonical_payload(record)).hexdigest()
+
+
+def first_break(records, start: int = 1, previous: str = GENESIS) -> tuple[AttendanceRecord, str] | None:
+    """The first record of ``records`` (in order, numbered from ``start``, the one before having the hash
+    ``previous``) whose number, link or content does not hold, with why; None when they all hold."""
+    for position, record in enumerate(records, start=start):
+        if record.seq != position:
+            return record, f"numéro d'ordre {record.seq} au lieu de {position} (ligne supprimée ou insérée)"
+        if record.prev_hash != previous:
+            return record, "le lien vers l'enregistrement précédent ne correspond pas"
+        if record_hash(record) != record.hash:
+            return record, "le contenu ne correspond plus à son empreinte"
+        previous = record.hash
+    return None
 
 
 @dataclass
@@ -140,18 +159,11 @@ def verify_chain(session_id: int, *, timestamps: bool = True, keys=None, roots=N
         .execution_options(populate_existing=True)
     ).all()
     head = db.session.get(AttendanceChain, session_id, populate_existing=True)
-    previous = GENESIS
-    for position, record in enumerate(records, start=1):
-        def broken(problem: str) -> ChainCheck:
-            return ChainCheck(session_id, len(records), False, record.seq, record.id, problem)
-
-        if record.seq != position:
-            return broken(f"numéro d'ordre {record.seq} au lieu de {position} (ligne supprimée ou insérée)")
-        if record.prev_hash != previous:
-            return broken("le lien vers l'enregistrement précédent ne correspond pas")
-        if record_hash(record) != record.hash:
-            return broken("le contenu ne correspond plus à son empreinte")
-        previous = record.hash
+    broken = first_break(records)
+    if broken is not None:
+        record, problem = broken
+        return ChainCheck(session_id, len(records), False, record.seq, record.id, problem)
+    previous = records[-1].hash if records else GENESIS
     if head is None:
         if records:
             return ChainCheck(session_id, len(records), False, records[0].seq, records[0].id,

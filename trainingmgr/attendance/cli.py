@@ -20,6 +20,8 @@ attendance_cli = CommandGroup("attendance", help="Émargement.")
 def verify(session_id: int | None):
     """Vérifier les registres d'émargement (d'une session, ou de tous) : empreintes, scellements et horodatages ;
     code de sortie 1 au premier registre altéré, avec l'enregistrement ou le scellement en cause."""
+    from ..core.timestamps import TimestampError, configured_roots  # not at start-up: it loads requests
+
     if session_id is not None:
         if db.session.get(TrainingSession, session_id) is None:
             raise CommandError(f"Session {session_id} introuvable.")
@@ -34,9 +36,9 @@ def verify(session_id: int | None):
         raise CommandError(exc.message) from None
     roots = None
     try:
-        roots = seals.trust_roots()
-    except Exception as exc:  # the check goes on; each token then says it could not be checked
-        click.echo(f"Attention : certificats de l'autorité d'horodatage illisibles (TSA_CA_FILE) : {exc}", err=True)
+        roots = configured_roots()
+    except TimestampError as exc:  # the check goes on; each token then says it could not be checked
+        click.echo(f"Attention : {exc.message}", err=True)
     for sid in ids:
         check = verify_chain(sid, keys=keys, roots=roots)
         if not check.ok:

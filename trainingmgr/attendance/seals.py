@@ -24,7 +24,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import functools
-import json
 import logging
 from dataclasses import dataclass, field
 
@@ -38,7 +37,7 @@ from ..core.timeutil import utcnow
 from ..extensions import db
 from ..messaging.services import job_handler, schedule_job
 from ..sessions.models import SessionStatus, TrainingSession
-from .chain import GENESIS, record_hash, utc_text
+from .chain import GENESIS, canonical_json, first_break, utc_text
 from .models import AttendanceChain, AttendanceRecord, AttendanceSeal
 
 log = logging.getLogger("trainingmgr.attendance")
@@ -63,7 +62,7 @@ def seal_message(seal: AttendanceSeal) -> bytes:
         "sealed_at": utc_text(seal.sealed_at),
         "key_id": seal.key_id,
     }
-    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return canonical_json(payload)
 
 
 def signature_bytes(seal: AttendanceSeal) -> bytes:
@@ -105,14 +104,12 @@ def seal(session_id: int, scope: str, *, slot_id: int | None = None,
     records = list(db.session.scalars(
         select(AttendanceRecord).where(AttendanceRecord.session_id == session_id, AttendanceRecord.seq >= start)
         .order_by(AttendanceRecord.seq)))
-    previous = last.head_hash if last is not None else GENESIS
-    for position, record in enumerate(records, start=start):
-        if record.seq != position or record.prev_hash != previous or record_hash(record) != record.hash:
-            log.error("Registre de la session %s non scellé : l'enregistrement n° %s ne se vérifie pas.",
-                      session_id, record.seq)
-            return None
-        previous = record.hash
-    if not records or previous != head.head_hash or records[-1].seq != head.length:
+    broken = first_break(records, start, last.head_hash if last is not None else GENESIS)
+    if broken is not None:
+        log.error("Registre de la session %s non scellé : l'enregistrement n° %s ne se vérifie pas (%s).",
+                  session_id, broken[0].seq, broken[1])
+        return None
+    if not records or records[-1].hash != head.head_hash or records[-1].seq != head.length:
         log.error("Registre de la session %s non scellé : la tête de chaîne ne correspond pas.", session_id)
         return None
     try:
@@ -178,16 +175,6 @@ def _timestamp_seal(payload: dict) -> None:
     row.tsa_time = token_time(token)
 
 
-def trust_roots() -> list[bytes] | None:
-    """The certificates that issue the timestamp tokens (TSA_CA_FILE), or None when none is configured."""
-    path = current_app.config.get("TSA_CA_FILE")
-    if not path:
-        return None
-    from ..core.timestamps import load_certificates
-
-    return load_certificates(path)
-
-
 # --------------------------------------------------------------------------- verification
 
 
@@ -235,10 +222,12 @@ def check_seals(session_id: int, records: list[AttendanceRecord], *, keys: list[
         result.problem = exc.message
         return result
     if timestamps and roots is None and current_app.config.get("TSA_CA_FILE"):
+        from ..core.timestamps import TimestampError, configured_roots
+
         try:
-            roots = trust_roots()
-        except Exception as exc:  # an unreadable file is the operator's to fix: said, not a crash
-            result.warnings.append(f"certificats de l'autorité d'horodatage illisibles (TSA_CA_FILE) : {exc}")
+            roots = configured_roots()
+        except TimestampError as exc:  # an unreadable file is the operator's to fix: said, not a crash
+            result.warnings.append(exc.message)
     by_seq = {r.seq: r for r in records}
     expected_start = 1
     for number, row in enumerate(seals_of(session_id), start=1):

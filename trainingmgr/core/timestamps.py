@@ -27,8 +27,10 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import datetime as dt
+import functools
 import hashlib
 import logging
+import os
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -253,6 +255,26 @@ def run_coroutine(coroutine):
 
 
 # --- Certificates ---------------------------------------------------------------------------------------------
+
+
+def configured_roots() -> list[bytes] | None:
+    """The certificates of the application's TSA_CA_FILE (None when it is not set), read again only when the file
+    changes: every page that verifies a register asks for them. TimestampError when the file cannot be used."""
+    from flask import current_app
+
+    path = current_app.config.get("TSA_CA_FILE")
+    if not path:
+        return None
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return load_certificates(path)  # which says, in French, why the file cannot be read
+    return list(_roots_of(path, stat.st_mtime_ns, stat.st_size))
+
+
+@functools.lru_cache(maxsize=8)
+def _roots_of(path: str, mtime_ns: int, size: int) -> tuple[bytes, ...]:
+    return tuple(load_certificates(path))
 
 
 def load_certificates(path: str) -> list[bytes]:

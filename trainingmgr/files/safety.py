@@ -100,19 +100,18 @@ def check_package(data: bytes, field: str = "file") -> None:
     parts declare and by the pixel count of its images."""
     bounds = limits()
     _check_directory_end(data, bounds, field)
+    # What zipfile and zlib raise on a damaged archive, from its directory to the last byte of a part (its CRC),
+    # the lists of content types included; the refusals of the checks are ValidationErrors and pass through.
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, struct.error):
-        _refuse("Le fichier n'est pas lisible : son archive zip est endommagée.", field)
-    with archive:
-        infos = [info for info in archive.infolist() if not info.is_dir()]
-        _check_entries(infos, bounds, field)
-        types = _declared_types(archive, field)
-        try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            infos = [info for info in archive.infolist() if not info.is_dir()]
+            _check_entries(infos, bounds, field)
+            types = _declared_types(archive, field)
             for info in infos:
                 _check_part(archive, info, types, bounds, field, _stored(data, info))
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, NotImplementedError, ValueError):
-            _refuse("Le fichier n'est pas lisible : son archive zip est endommagée.", field)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, struct.error, EOFError, OSError, RuntimeError,
+            NotImplementedError, ValueError):
+        _refuse("Le fichier n'est pas lisible : son archive zip est endommagée.", field)
 
 
 def _check_directory_end(data: bytes, bounds: Limits, field: str) -> None:

@@ -41,6 +41,7 @@ def init(days: int):
 def verify(file: str):
     """Vérifier hors ligne les signatures d'un PDF : intactes, faites par le certificat de l'organisme, couvrant
     tout le fichier, horodatées ; code de sortie 1 sinon."""
+    from ..core.timestamps import TimestampError, configured_roots
     from . import pades
 
     try:
@@ -54,13 +55,9 @@ def verify(file: str):
         roots = pades.trust_certificates(directory=current_app.config["SIGNING_DIR"],
                                          p12_file=current_app.config["SIGNING_P12_FILE"],
                                          p12_passphrase=current_app.config["SIGNING_P12_PASSPHRASE"])
-    except pades.SigningError as exc:
+        tsa_roots = configured_roots()
+    except (pades.SigningError, TimestampError) as exc:
         raise CommandError(exc.message) from None
-    tsa_roots = None
-    if current_app.config.get("TSA_CA_FILE"):
-        from ..core.timestamps import load_certificates
-
-        tsa_roots = load_certificates(current_app.config["TSA_CA_FILE"])
     report = pades.verify(pdf, trust_roots=roots, tsa_roots=tsa_roots)
     click.echo(f"{file} (SHA-256 {report.sha256})")
     for number, signature in enumerate(report.signatures, start=1):
