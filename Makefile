@@ -19,12 +19,15 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 install: $(VENV)/.installed
 
-## Create the virtualenv, migrate, load the demo data, print the demo logins and serve on http://127.0.0.1:5000,
-## with the worker beside the server (due jobs, then the outbox; e-mails go to the console unless MAIL_SERVER is set)
+## Create the virtualenv, migrate, make the attendance sealing key and the trial signing certificate when missing,
+## load the demo data (with a convention signed electronically when LibreOffice is there: `make office`), print the
+## demo logins and serve on http://127.0.0.1:5000, with the worker beside the server (due jobs, then the outbox;
+## e-mails go to the console unless MAIL_SERVER is set)
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) attendance keygen
 	$(FLASK) demo load
+	$(FLASK) signing init --if-missing
 	@echo "\nServeur : http://$(HOST):$(PORT)/  (catalogue public : http://$(HOST):$(PORT)/catalogue/)\n"
 	@# Both in the background so that the shell acts on a signal at once; whatever ends first (Ctrl-C,
 	@# SIGTERM, or the server stopping) takes the other one with it: no worker is left behind.

@@ -1,6 +1,6 @@
 """Every benchmark of issue 10, on SQLite and on PostgreSQL, then one summary table of ratios.
 
-Usage: .venv/bin/python bench/all.py [--quick] [--only pages signing documents bpf uploads seals] [--samples 200]
+Usage: .venv/bin/python bench/all.py [--quick] [--only pages signing documents bpf uploads seals esign] [--samples 200]
                                       [--database-url URL | --sqlite-only] [--no-pdf]
 
 SQLite always (a file in a temporary folder); PostgreSQL too when a server is given: --database-url, else
@@ -22,10 +22,14 @@ baseline measured in the same run, on the same database, so that it does not dep
              against recomputing the hash chain alone;
   uploads    bench/uploads.py: refusing each hostile upload (zip bombs, billion laughs, templates that build too
              much or never end, a pixel-bomb logo) through its page, time and peak memory against accepting
-             the default template.
+             the default template;
+  esign      bench/esign.py: one electronic signature of the demo's convention: pades.sign (PAdES-B-B), with a
+             timestamp from a local RFC 3161 authority (B-T), and signing.services.sign with its commit, against
+             converting the same convention's DOCX to PDF with the warm LibreOffice (without LibreOffice, or with
+             --no-pdf: rendering the PDF's pages with pades.render_pages, labelled).
 
 It takes about 5 minutes per database on a 2-core machine (--quick: about half: 100 requests per page, one
-signing round, 2 document rounds without PDF, 3 BPF repeats).
+signing round, 2 document rounds without PDF, 3 BPF repeats, 3 esign rounds); esign takes about a minute of it.
 """
 from __future__ import annotations
 
@@ -39,12 +43,12 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-BENCHES = ("signing", "pages", "documents", "bpf", "uploads", "seals")
+BENCHES = ("signing", "pages", "documents", "bpf", "uploads", "seals", "esign")
 
 
 def run_backend(url: str | None, args) -> dict:
     """Every chosen benchmark on one database (None: SQLite). Returns {bench: figures or an error text}."""
-    from bench import bpf, documents, pages, seals, signing, uploads
+    from bench import bpf, documents, esign, pages, seals, signing, uploads
 
     quick = args.quick
     found: dict = {}
@@ -56,6 +60,7 @@ def run_backend(url: str | None, args) -> dict:
         "bpf": lambda: bpf.run([100, 10000], 3 if quick else 5, url),
         "uploads": lambda: uploads.run(1 if quick else 3, url, quiet=True),
         "seals": lambda: seals.run(1 if quick else 3, 10 if quick else 30, url, quiet=True),
+        "esign": lambda: esign.run(3 if quick else 10, url, office=not args.no_pdf, quiet=True),
     }
     for name in args.only:
         started = time.perf_counter()
@@ -141,6 +146,16 @@ def rows(found: dict) -> list[tuple[str, str, str]]:
                         f"{value * 1000:.1f} ms vs the hash chain alone {base * 1000:.1f} ms"))
     elif sealed:
         out.append(("seals", sealed, ""))
+    signed = found.get("esign")
+    if isinstance(signed, dict):
+        from bench.esign import LABELS
+
+        base = signed["baseline"]
+        for key, label in LABELS.items():
+            out.append((f"esign: {label}", f"{signed[key] / base:.1f}x",
+                        f"{signed[key] * 1000:.0f} ms vs {signed['baseline_label']} {base * 1000:.0f} ms"))
+    elif signed:
+        out.append(("esign", signed, ""))
     return out
 
 
@@ -161,7 +176,8 @@ def main() -> None:
     parser.add_argument("--samples", type=int, help="requests per page (default 200, 100 with --quick)")
     parser.add_argument("--database-url", help="a PostgreSQL server (default: BENCH_DATABASE_URL, TEST_DATABASE_URL)")
     parser.add_argument("--sqlite-only", action="store_true")
-    parser.add_argument("--no-pdf", action="store_true", help="leave the PDF conversion of the session pack out")
+    parser.add_argument("--no-pdf", action="store_true",
+                        help="leave LibreOffice out: the session pack's PDF conversion, the esign baseline's")
     args = parser.parse_args()
     postgres = None if args.sqlite_only else (args.database_url or os.environ.get("BENCH_DATABASE_URL")
                                               or os.environ.get("TEST_DATABASE_URL"))
@@ -197,7 +213,8 @@ def main() -> None:
           "signature's p99 / login's;\npages = the page's p95 / login's p95 (one request at a time, ten years of "
           "data); session pack = render time / copying the same DOCX files;\nBPF = a 10,000-enrolment year / a "
           "100-enrolment year (with the same SQL statements: no N+1); refuse = the refusal's time / accepting the "
-          "default template's.")
+          "default template's;\nesign = one signature's time / converting the same convention to PDF (LibreOffice, "
+          "warm).")
     if any(isinstance(v, str) for found in results.values() for v in found.values()):
         raise SystemExit(1)
 

@@ -16,7 +16,7 @@ from trainingmgr import create_app
 from trainingmgr.attendance import guard
 from trainingmgr.extensions import db, limiter
 
-from tests.helpers import MONDAY, login, seal_key_dir, throwaway_postgresql
+from tests.helpers import MONDAY, login, seal_key_dir, signing_dir, throwaway_postgresql
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 
@@ -32,6 +32,7 @@ def database_url(request, tmp_path_factory):
 def base_config(database_url: str, tmp_path) -> dict:
     return {
         "SEAL_KEY_DIR": seal_key_dir(),
+        "SIGNING_DIR": signing_dir(),
         "TESTING": True,
         "SECRET_KEY": "test-secret",
         "SQLALCHEMY_DATABASE_URI": database_url,

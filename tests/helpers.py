@@ -54,6 +54,23 @@ def throwaway_postgresql(prefix: str, *, fast: bool = True):
 
 
 _SEAL_KEYS: list[str] = []
+_SIGNING: list[str] = []
+
+
+def signing_dir() -> str:
+    """One self-signed PAdES certificate for the whole run (RSA 3072 takes a moment), valid since 2000."""
+    if not _SIGNING:
+        import datetime as dt
+        import tempfile
+        from pathlib import Path
+
+        from trainingmgr.signing import pades
+
+        directory = Path(tempfile.mkdtemp(prefix="signing-")) / "keys"
+        pades.init_certificate(directory, "Formaction Sud-Ouest (tests)", days=365 * 60,
+                               now=dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc))
+        _SIGNING.append(str(directory))
+    return _SIGNING[0]
 
 
 def seal_key_dir() -> str:

@@ -39,8 +39,8 @@ DATABASE_COMMANDS = {
 }
 # Not here: `gdpr policy` reads only the configuration; `backup restore` checks its archive before the
 # database (tests/ops/test_backup.py); the sealing key commands read and write only SEAL_KEY_DIR
-# (tests/attendance/test_seals.py); `signing verify` reads only its file and the certificates
-# (tests/signing/test_commands.py).
+# (tests/attendance/test_seals.py); `signing verify` needs only its file and the certificates: without a database
+# it says so on one line and still judges the signatures (tests/signing/test_commands.py).
 ELSEWHERE = {"gdpr policy", "backup restore", "attendance keygen", "attendance rotate-key", "attendance keys",
              "signing verify"}
 # Commands that report the database themselves.

@@ -24,8 +24,10 @@ import lxml.html
 import pytest
 from sqlalchemy import select
 
+from tests.signing.fixtures import (  # noqa: F401 - most are fixtures
+    drawing, dume_session, fake_pdf, link, open_session, outbox, request_code, sale, send)
 from tests.test_permission_matrix import (  # noqa: F401 - matrix is a fixture
-    ADMIN, LOGIN, OWN, PUBLIC, QR, RULES, STAFF, TEACHER, TOKEN, _url, matrix)
+    ADMIN, LOGIN, OWN, PUBLIC, QR, RULES, SIGN_LINK, STAFF, TEACHER, TOKEN, _url, matrix)
 from trainingmgr.extensions import db, limiter
 
 # --------------------------------------------------------------------------- payloads
@@ -83,7 +85,7 @@ def live_world(w) -> None:
     countersigned (signing by link, kiosk, QR code; marks, countersignature, justification, reminders); a session
     delivered three months ago, one trainee invoiced (overdue, unpaid) and the other left to invoice; a hot survey
     not answered; a failed job; an uploaded convocation template (its default can be restored); the self-paying
-    trainee's contract issued (its signature date to record)."""
+    trainee's contract issued (its signature date to record) and sent for electronic signature."""
     from trainingmgr.accounts.services import get_user_by_email
     from trainingmgr.attendance import services as attendance
     from trainingmgr.attendance.access import signing_token
@@ -100,6 +102,8 @@ def live_world(w) -> None:
     from trainingmgr.resources.models import Trainer
     from trainingmgr.sessions.models import TrainingSession
     from trainingmgr.sessions.services import change_status, create_session, date_warnings
+    from trainingmgr.signing.access import signing_token as esign_link
+    from trainingmgr.signing.services import send_for_signature
     from trainingmgr.trainees.services import save_trainee
 
     from tests.documents.support import make_template
@@ -172,8 +176,14 @@ def live_world(w) -> None:
 
     self_paying = db.session.scalar(select(Enrolment).join(TrainingSession).where(
         Enrolment.company_id.is_(None), TrainingSession.status == "open").order_by(Enrolment.id).limit(1))
-    generate("contract", self_paying.session, advisor, enrolment=self_paying, pdf=False)
+    contract = generate("contract", self_paying.session, advisor, enrolment=self_paying)  # PDF: fake_pdf
+    # sent for signature: the signing page's forms are fuzzed on its link, so that refusing it (an ending) leaves the
+    # matrix's convention open for its cancel form
+    signature = send_for_signature(contract, [f"trainee:{self_paying.id}", "organisation"],
+                                   paris_today() + dt.timedelta(days=15), advisor)
     db.session.commit()
+    w.tokens.update({endpoint: esign_link(signature.signatories[0]) for endpoint in w.tokens
+                     if endpoint.startswith("esign.")})
 
     w.live = {
         "slot": {"session_id": live.id, "slot_id": slot.id, "enrolment_id": enrolments[0].id},
@@ -262,7 +272,7 @@ def _visitors(w, category: str) -> list[tuple[str, object]]:
             LOGIN: [("conseiller", w.advisor), ("formateur", w.trainer)],
             TEACHER: [("formateur", w.trainer)],
             PUBLIC: [("anonyme", w.anonymous), ("stagiaire", w.trainee)],
-            TOKEN: [("stagiaire", w.trainee)]}.get(category, [])
+            TOKEN: [("stagiaire", w.trainee)], SIGN_LINK: [("signataire", w.anonymous)]}.get(category, [])
 
 
 def _fields(form) -> list[Field]:
@@ -611,7 +621,7 @@ def submit(client, spec: FormSpec, kind: str, keep: set[str], failures: list[str
 
 
 # Actions that end what other forms need (a cancelled session cancels its pre-registrations, a deleted line…).
-ENDINGS = re.compile(r"/(status|cancel|delete|supprimer|annuler|merge|emettre|avoir)$")
+ENDINGS = re.compile(r"/(status|cancel|delete|supprimer|annuler|merge|emettre|avoir|refuse)$")
 
 
 def _last(spec: FormSpec) -> bool:
@@ -640,7 +650,7 @@ def test_form_fuzz(app, matrix):  # noqa: F811 - the fixture imported above
     live_world(w)
     _LAST.clear()
     phones = qr_pages(app, w)
-    clients = {"anonyme": w.anonymous, "stagiaire": w.trainee, "formateur": w.trainer,
+    clients = {"anonyme": w.anonymous, "stagiaire": w.trainee, "signataire": w.anonymous, "formateur": w.trainer,
                "conseiller": w.advisor, "admin": w.admin, **{who: phone for who, (phone, _) in phones.items()}}
     failures: list[str] = []
     log: list[str] = []
@@ -689,3 +699,197 @@ def test_payloads_are_what_the_issue_asks():
     assert "<script>" in SCRIPT and "\u202e" in UNICODE
     assert dt.date.fromisoformat(TYPED_VALID["date"]).weekday() == 0
     assert re.search(r"[^\x00-\x7f]", UNICODE)
+
+
+# --------------------------------------------------------------------------- the signature forms, case by case
+# The discovery above sends the signature forms their five payloads. These send what only they can get wrong:
+# signatories that were not proposed, deadlines out of range, forged codes and drawings, a missing consent. A real
+# convention is sent for signature (tests/signing/fixtures.py): every refusal answers 4xx in French and leaves the
+# database as it was, and the one-time code it did not spend still signs afterwards.
+
+
+def refused(client, url: str, data: dict, *, status: int | tuple[int, ...] = 422, csrf: bool = True) -> str:
+    """POST ``data``: refused with ``status`` (or one of them) and a French message (no English, no raw markup), the
+    database as it was. The page's messages."""
+    before = fingerprint()
+    limiter.reset()  # the signing page allows 10 tries a minute per link
+    response = client.post(url, data=data, csrf=csrf)
+    html = response.get_data(as_text=True) if response.mimetype == "text/html" else ""
+    after = fingerprint()
+    shown = {key: (value[:40] + "…" if isinstance(value, str) and len(value) > 40 else value)
+             for key, value in data.items() if key != "csrf_token"}
+    assert response.status_code in (status if isinstance(status, tuple) else (status,)), (
+        shown, response.status_code, html[:800])
+    verdict = inspect(html, response.status_code, url)
+    assert verdict.refused and not verdict.problems, (shown, verdict.problems)
+    assert before == after, (shown, sorted(name for name in before if before[name] != after.get(name)))
+    return " ".join(verdict.messages)
+
+
+def _png_url(image) -> str:
+    import base64
+    import io
+
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def _ink(size: tuple[int, int]):
+    """A transparent canvas of ``size`` with one stroke across it."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGBA", size, (0, 0, 0, 0))
+    ImageDraw.Draw(image).line([(5, 5), (size[0] - 5, size[1] - 5)], fill=(11, 31, 102, 255), width=3)
+    return image
+
+
+@pytest.fixture
+def sent(sale):  # noqa: F811 - fixtures imported above
+    """The convention sent for signature to Anne Dupont (the company's signatory) and the organisation."""
+    return send(sale.convention, sale.advisor, anne=sale.anne.id)
+
+
+def test_send_form_refuses_signatories_not_proposed_and_deadlines_out_of_range(
+        app, sale, advisor_client):  # noqa: F811 - sale is imported above
+    from trainingmgr.core.timeutil import paris_today
+    from trainingmgr.signing.models import SignatureRequest
+
+    url = f"/documents/{sale.convention.id}/signature"
+    today = paris_today()
+    fine = (today + dt.timedelta(days=15)).isoformat()
+    company, paula = f"company:{sale.anne.id}", f"trainer:{sale.world.paula.id}"
+    page = advisor_client.get(url).get_data(as_text=True)
+    assert f'value="{company}"' in page and f'value="{paula}"' not in page  # Paula does not teach the session
+
+    for keys in ([], [""], ["inconnu"], ["company:999999"], ["company:abc"], ["company:"], [f"{company} "],
+                 [paula], [f"trainee:{sale.employee.id}"], ["organisation:1"], [company, "organisation", "x"],
+                 [OVERSIZED], [SCRIPT], [UNICODE]):
+        said = refused(advisor_client, url, {"signatories": keys, "deadline": fine})
+        assert "Choisissez les signataires parmi ceux proposés." in said, (keys, said)
+
+    out_of_range = {"": "Indiquez la date limite de signature.",
+                    today.isoformat(): "doit être postérieure à aujourd'hui",
+                    (today - dt.timedelta(days=1)).isoformat(): "doit être postérieure à aujourd'hui",
+                    "2020-01-01": "doit être postérieure à aujourd'hui",
+                    "0001-01-01": "doit être postérieure à aujourd'hui",
+                    (today + dt.timedelta(days=91)).isoformat(): "ne peut pas dépasser 90 jours",
+                    "9999-12-31": "ne peut pas dépasser 90 jours"}
+    for deadline, message in out_of_range.items():
+        said = refused(advisor_client, url, {"signatories": [company, "organisation"], "deadline": deadline})
+        assert message in said, (deadline, said)
+    for deadline in ("2031-02-30", "12/34/5678", "demain", "-1", "2031-03-03T09:00", "２０３１-０３-０３", OVERSIZED,
+                     SCRIPT, UNICODE):
+        said = refused(advisor_client, url, {"signatories": [company, "organisation"], "deadline": deadline})
+        assert "date" in said.lower(), (deadline, said)
+    refused(advisor_client, url, {"signatories": [OVERSIZED] * 50, "deadline": OVERSIZED})
+    refused(advisor_client, url, {"signatories": [company, "organisation"], "deadline": fine}, status=400, csrf=False)
+    assert db.session.scalar(select(SignatureRequest.id)) is None
+
+    # the form as the page fills it is accepted: the refusals above were about their values only
+    response = advisor_client.post(url, data={"signatories": [company, "organisation"], "deadline": fine})
+    assert response.status_code == 302, response.get_data(as_text=True)[:800]
+
+
+def test_cancel_form_refuses_an_oversized_reason_and_a_second_cancellation(app, sent, advisor_client):
+    url = f"/signatures/{sent.id}/cancel"
+    said = refused(advisor_client, url, {"reason": OVERSIZED})
+    assert "1000 caractères" in said, said
+    refused(advisor_client, url, {"reason": "Erreur de destinataire"}, status=400, csrf=False)
+
+    response = advisor_client.post(url, data={"reason": SCRIPT})
+    assert response.status_code == 302
+    page = advisor_client.get(f"/signatures/{sent.id}").get_data(as_text=True)
+    assert "Annulé" in page and "&lt;script&gt;" in page and not any(mark in page for mark in MARKUP)
+    said = refused(advisor_client, url, {"reason": "Encore"}, status=409)
+    assert "déjà close" in said, said
+
+
+def test_sign_form_refuses_forged_codes_and_drawings_and_a_missing_consent(app, sent, client):
+    from PIL import Image
+
+    anne = sent.signatories[0]
+    url = link(anne) + "/sign"
+    code = request_code(client, anne)
+    good = {"code": code, "signature": drawing(1), "typed_name": "", "consent": "y"}
+
+    said = refused(client, url, {**good, "consent": ""})
+    assert "Cochez la case pour confirmer que vous signez ce document." in said, said
+    without_consent = dict(good)
+    del without_consent["consent"]
+    refused(client, url, without_consent)
+
+    for garbage in ("", "abc", "12345", "1234567", "12-34-56", "abcdef", OVERSIZED, SCRIPT, UNICODE, "0" * 12):
+        said = refused(client, url, {**good, "code": garbage})
+        assert "code" in said.lower() or "caractères" in said, (garbage, said)
+
+    forged = {"data:image/png;base64,!!!!": "n'a pas pu être lue",
+              "data:image/png;base64,AAAA": "n'a pas pu être lue",
+              "data:image/png;base64,": "n'a pas pu être lue",
+              "data:image/jpeg;base64," + drawing(1).split(",", 1)[1]: "n'a pas pu être lue",
+              "data:text/html,<script>alert(1)</script>": "n'a pas pu être lue",
+              "javascript:alert(1)": "n'a pas pu être lue",
+              drawing(1)[:200]: "n'a pas pu être lue",  # a truncated PNG
+              OVERSIZED: "n'a pas pu être lue", SCRIPT: "n'a pas pu être lue", UNICODE: "n'a pas pu être lue",
+              _png_url(Image.new("RGB", (300, 120), "white")): "vide",
+              _png_url(Image.new("RGBA", (300, 120), (0, 0, 0, 0))): "vide",
+              _png_url(_ink((5, 5))): "taille",
+              _png_url(_ink((3001, 40))): "taille",
+              "data:image/png;base64," + "A" * 500_000: "trop volumineuse"}
+    for data_url, message in forged.items():
+        said = refused(client, url, {**good, "signature": data_url})
+        assert message in said, (data_url[:60], said)
+    # passed by the drawing's check (sides up to 3000 px, attendance.services) but not by the PDF's (pades: 4 million
+    # pixels at most, at most 12 times wider than high): the form again, the message under the drawing
+    for data_url, message in ((_png_url(_ink((2500, 1700))), "trop grand"), (_png_url(_ink((3000, 10))), "format")):
+        said = refused(client, url, {**good, "signature": data_url})
+        assert message in said, said
+    for typed in (OVERSIZED, "A" * 251, "Hugo Martin", SCRIPT, UNICODE):
+        said = refused(client, url, {**good, "signature": "", "typed_name": typed})
+        assert "Anne Dupont" in said or "250 caractères" in said, (typed[:40], said)
+    refused(client, url, {**good, "signature": "data:image/png;base64," + "A" * 9_000_000}, status=413)
+    refused(client, url, good, status=400, csrf=False)
+
+    # none of these spent the code: it still signs
+    db.session.expire_all()
+    assert (anne.status, anne.code_attempts) == ("invited", 0)
+    response = client.post(url, data=good)
+    assert response.status_code == 200, response.get_data(as_text=True)[:800]
+    db.session.expire_all()
+    assert anne.status == "signed" and len(sent.revisions) == 2
+
+
+def test_a_wrong_code_counts_as_a_try_and_nothing_else(app, sent, client):
+    """The one change a refused signature makes, on purpose: a wrong code of 6 digits counts (access.check_code)."""
+    anne = sent.signatories[0]
+    code = request_code(client, anne)
+    wrong = f"{(int(code) + 1) % 10 ** 6:06d}"
+    before = fingerprint()
+    response = client.post(link(anne) + "/sign", data={"code": wrong, "signature": drawing(1), "consent": "y"})
+    after = fingerprint()
+    assert response.status_code == 422
+    assert "Code erroné. Il vous reste 4 essai(s)." in response.get_data(as_text=True)
+    assert sorted(name for name in before if before[name] != after[name]) == ["signatory"]
+    db.session.expire_all()
+    assert (anne.status, anne.code_attempts, len(sent.revisions)) == ("invited", 1, 1)
+
+
+def test_refuse_form_wants_a_reason_of_reasonable_length(app, sent, client):
+    anne = sent.signatories[0]
+    url = link(anne) + "/refuse"
+    for reason in ("", "  ", "a", " ab ", "\n\t"):
+        said = refused(client, url, {"reason": reason})
+        assert "Indiquez la raison de votre refus" in said, (reason, said)
+    for reason in (OVERSIZED, "x" * 2001, " " * 3000, "é" * 2001):
+        said = refused(client, url, {"reason": reason})
+        assert "2000 caractères" in said, (reason[:20], said)
+    refused(client, url, {"reason": "Le prix ne correspond pas au devis."}, status=400, csrf=False)
+    db.session.expire_all()
+    assert (anne.status, sent.status) == ("invited", "pending")
+
+    response = client.post(url, data={"reason": SCRIPT})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and not any(mark in html for mark in MARKUP)
+    db.session.expire_all()
+    assert (anne.status, sent.status) == ("refused", "refused")
+    assert len(outbox(sent.created_by.email, "Signature refusé")) == 1  # the advisor is told

@@ -12,6 +12,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
+from tests.signing.fixtures import fake_pdf  # noqa: F401 - a fixture: the convention sent for signature gets a PDF
 from trainingmgr.extensions import db
 
 # --------------------------------------------------------------------------- the table
@@ -28,6 +29,8 @@ API_PUBLIC = "api-public"  # the JSON API without a token
 API_STAFF = "api-advisor"  # bearer token of an advisor/admin: 401 without, 403 with a trainer's
 SELF = "own-account"  # any account, on itself only (changes its password, logs itself out everywhere): anonymous →
 # /login; not sent by the matrix's accounts, whose sessions it would end (tests/accounts/test_login_sessions.py)
+SIGN_LINK = "signing-link"  # a signatory's personal link, no login: a forged link answers 403 to everyone, logged in
+# or not (never a login redirect, never a 500)
 
 RULES: dict[str, str | dict[str, str]] = {
     # public pages and assets
@@ -54,6 +57,13 @@ RULES: dict[str, str | dict[str, str]] = {
     "/t/<token>/positionnement": TOKEN,
     "/t/<token>/documents/<int:document_id>.<kind>": TOKEN,
     "/emargement/<token>": TOKEN,
+    # electronic signature of documents: the signatory's personal link is the key
+    "/signature/<token>": SIGN_LINK,
+    "/signature/<token>/code": SIGN_LINK,
+    "/signature/<token>/document.pdf": SIGN_LINK,
+    "/signature/<token>/page-<int:number>.png": SIGN_LINK,
+    "/signature/<token>/refuse": SIGN_LINK,
+    "/signature/<token>/sign": SIGN_LINK,
     # signing by the room's QR code: the code (or the identified trainee's cookie) is the key
     "/emargement/qr/<int:slot_id>/<code>": QR,
     "/emargement/qr/<int:slot_id>/code": QR,
@@ -110,6 +120,7 @@ RULES: dict[str, str | dict[str, str]] = {
     "/courses/new": STAFF,
     "/documents/<int:document_id>.<kind>": STAFF,
     "/documents/<int:document_id>/send": STAFF,
+    "/documents/<int:document_id>/signature": STAFF,
     "/enrolments/<int:enrolment_id>": STAFF,
     "/enrolments/<int:enrolment_id>/accept": STAFF,
     "/enrolments/<int:enrolment_id>/cancel": STAFF,
@@ -184,6 +195,10 @@ RULES: dict[str, str | dict[str, str]] = {
     "/sessions/<int:session_id>/slots/new": STAFF,
     "/sessions/<int:session_id>/status": STAFF,
     "/sessions/new": STAFF,
+    "/signatures/<int:request_id>": STAFF,
+    "/signatures/<int:request_id>/cancel": STAFF,
+    "/signatures/<int:request_id>/revisions/<int:number>.pdf": STAFF,
+    "/signatures/<int:request_id>/signatories/<int:signatory_id>/resend": STAFF,
     "/trainees/": STAFF,
     "/trainees/<int:trainee_id>": STAFF,
     "/trainees/<int:trainee_id>/data": STAFF,
@@ -229,7 +244,7 @@ RULES: dict[str, str | dict[str, str]] = {
 }
 
 # The roles the views declare (``roles_required``) for each category: the table and the code agree.
-DECLARED = {PUBLIC: None, TOKEN: None, QR: None, API_PUBLIC: None, LOGIN: {"advisor", "trainer"},
+DECLARED = {PUBLIC: None, TOKEN: None, QR: None, SIGN_LINK: None, API_PUBLIC: None, LOGIN: {"advisor", "trainer"},
             SELF: {"advisor", "trainer"},
             OWN: {"advisor", "trainer"}, TEACHER: {"advisor", "trainer"}, STAFF: {"advisor"}, ADMIN: {"admin"}, API_STAFF: {"advisor"}}
 
@@ -285,10 +300,10 @@ class World:
 
 
 @pytest.fixture
-def matrix(app):
+def matrix(app, fake_pdf):  # noqa: F811 - the fixture imported above
     """The demo (past session delivered with its register, invoices, complaint, outbox…), Paula a second
-    trainer who teaches none of it, the visitors' clients, API tokens and the sample values of every URL
-    argument."""
+    trainer who teaches none of it, a convention sent for signature to its company, the visitors' clients, API
+    tokens and the sample values of every URL argument."""
     from trainingmgr.accounts.services import create_api_token, create_password_reset, create_user
     from trainingmgr.attendance.access import signing_token
     from trainingmgr.attendance.models import AttendanceRecord
@@ -310,6 +325,7 @@ def matrix(app):
     from trainingmgr.resources.models import Location, Trainer
     from trainingmgr.resources.services import save_trainer
     from trainingmgr.sessions.models import Slot, TrainingSession
+    from trainingmgr.signing.access import signing_token as signing_link
 
     load_demo()
     paula = create_user(OTHER_TRAINER[0], OTHER_TRAINER[1], "trainer", "Paula Formatrice")
@@ -336,6 +352,8 @@ def matrix(app):
     funding = first(FundingLine)
     request = first(QualityRequest)
     invitation = first(SurveyInvitation)
+    signature_request, quote = _signature_documents(company)
+    signatory = signature_request.signatories[0]
 
     w = World()
     w.values = {
@@ -361,6 +379,11 @@ def matrix(app):
         "billing.edit_line": {"line_id": ident(InvoiceLine, InvoiceLine.invoice_id == invoice.id)},
         "billing.delete_line": {"line_id": ident(InvoiceLine, InvoiceLine.invoice_id == invoice.id)},
         "api-docs.openapi_json": {},
+        "signatures.new": {"document_id": quote.id},
+        "signatures.show": {"request_id": signature_request.id},
+        "signatures.revision": {"request_id": signature_request.id, "number": 0},
+        "signatures.cancel": {"request_id": signature_request.id},
+        "signatures.resend": {"request_id": signature_request.id, "signatory_id": signatory.id},
     }
     trainee_link = trainee_token(enrolment)
     w.tokens = {
@@ -373,6 +396,8 @@ def matrix(app):
         "trainee.positioning": trainee_link,
         "trainee.document": trainee_link,
         "signing.by_link": signing_token(enrolment, slot),
+        **{f"esign.{name}": signing_link(signatory) for name in ("page", "page_image", "document", "code", "sign",
+                                                                 "refuse")},
     }
 
     def client(email=None, password=None):
@@ -394,6 +419,28 @@ def matrix(app):
         ("admin", "admin@formaction.example"))}
     db.session.commit()
     return w
+
+
+def _signature_documents(company):
+    """The company's convention, issued again with a PDF and sent for signature to its signatory and the
+    organisation's; and its quote, issued with a PDF, to send."""
+    from trainingmgr.accounts.models import User
+    from trainingmgr.core.timeutil import paris_today
+    from trainingmgr.documents import services as documents
+    from trainingmgr.documents.models import GeneratedDocument
+    from trainingmgr.signing import services as signing
+
+    advisor = db.session.scalar(select(User).where(User.email == "conseil@formaction.example"))
+    convention = db.session.scalar(select(GeneratedDocument).where(
+        GeneratedDocument.doc_type == "convention", GeneratedDocument.company_id == company.id).limit(1))
+    convention = documents.generate("convention", convention.session, advisor, company=company,
+                                    reason="Envoi pour signature électronique")
+    contact = min(company.contacts, key=lambda c: (c.role != "signatory", c.id))
+    made = signing.send_for_signature(convention, [f"company:{contact.id}", "organisation"],
+                                      paris_today() + dt.timedelta(days=15), advisor)
+    quote = documents.generate("quote", convention.session, advisor, company=company)
+    db.session.commit()
+    return made, quote
 
 
 def _url(app, w: World, rule, token: str | None = None) -> str:
@@ -466,6 +513,15 @@ def test_permission_matrix(app, matrix):
                 response = _request(client, method, url)
                 ok = _fine(response) or (rule.endpoint == "accounts.logout" and _to_login(response))
                 check(who, method, url, response, ok, "un accès sans connexion")
+        elif category == SIGN_LINK:
+            visitors = (("anonyme", w.anonymous), ("stagiaire", w.trainee), ("formateur", w.trainer),
+                        ("autre formateur", w.other_trainer), ("conseiller", w.advisor), ("admin", w.admin))
+            for n, (who, client) in enumerate(visitors):  # one forged link each: POSTs are rate-limited per link
+                forged = _url(app, w, rule, token=f"lien-contrefait-{n}")
+                response = _request(client, method, forged)
+                check(who, method, forged, response, response.status_code == 403, "403 (lien contrefait)")
+            response = _request(w.anonymous, method, url)
+            check("signataire", method, url, response, _fine(response), "l'accès par son lien personnel")
         elif category == SELF:
             for who, client in (("anonyme", w.anonymous), ("stagiaire", w.trainee)):
                 response = _request(client, method, url)

@@ -131,6 +131,8 @@ def _register_blueprints(app: Flask) -> None:
     from .quality.request_views import bp as quality_requests_bp
     from .resources.views import bp as resources_bp
     from .sessions.views import bp as sessions_bp
+    from .signing.public import bp as esign_bp
+    from .signing.views import bp as signatures_bp
     from .trainees.portal import bp as trainee_portal_bp
     from .trainees.views import bp as trainees_bp
 
@@ -139,7 +141,7 @@ def _register_blueprints(app: Flask) -> None:
                messaging_bp, attendance_bp, signing_bp, documents_bp, verify_bp, surveys_bp, acquis_bp, alerts_bp,
                results_bp, editor_bp, improvement_actions_bp, session_checklist_bp,
                quality_requests_bp, complaint_public_bp, qualiopi_bp, privacy_bp,
-               billing_payments_bp, bpf_bp, billing_bp, audit_bp):
+               billing_payments_bp, bpf_bp, billing_bp, audit_bp, signatures_bp, esign_bp):
         app.register_blueprint(bp)
     init_api(app)
 

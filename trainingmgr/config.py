@@ -177,11 +177,13 @@ def finalise(config: dict) -> None:
 # Settings that the environment may override with a whole number.
 INTEGER_SETTINGS = ("CONVOCATION_DAYS_BEFORE", "MINIMUM_CHECK_DAYS", "ATTENDANCE_OPENS_BEFORE_MINUTES",
                     "ATTENDANCE_CLOSES_AFTER_MINUTES", "ATTENDANCE_QR_PERIOD_SECONDS",
-                    "QUALITY_ACK_WORKING_DAYS", "QUALITY_ANSWER_DAYS", "PROXY_FIX")
+                    "QUALITY_ACK_WORKING_DAYS", "QUALITY_ANSWER_DAYS", "PROXY_FIX", "SIGNATURE_CODE_MINUTES",
+                    "SIGNATURE_DEADLINE_DAYS")
 # Rate limits the environment may override ("10 per minute").
 RATE_LIMIT_SETTINGS = ("LOGIN_RATE_LIMIT", "LOGIN_ACCOUNT_RATE_LIMIT", "PUBLIC_FORM_RATE_LIMIT",
                        "TRAINEE_FORM_RATE_LIMIT", "QUALITY_FORM_RATE_LIMIT", "ATTENDANCE_SIGN_RATE_LIMIT",
-                       "ATTENDANCE_CODE_RATE_LIMIT", "ATTENDANCE_QR_RATE_LIMIT")
+                       "ATTENDANCE_CODE_RATE_LIMIT", "ATTENDANCE_QR_RATE_LIMIT", "SIGNATURE_SIGN_RATE_LIMIT",
+                       "SIGNATURE_CODE_RATE_LIMIT")
 
 
 DEFAULTS = {
@@ -255,6 +257,18 @@ DEFAULTS = {
     "ATTENDANCE_SIGN_RATE_LIMIT": "10 per minute",
     "ATTENDANCE_CODE_RATE_LIMIT": "3 per minute",
     "ATTENDANCE_QR_RATE_LIMIT": "120 per minute",
+    # Electronic signature of documents (signing/): personal links live at most this many days (the request's
+    # deadline ends them sooner); codes as for attendance, and at most SIGNATURE_CODES_MAX codes per link before
+    # the signatory is locked; reminders this many days after sending; the deadline proposed and the longest.
+    "SIGNATURE_LINK_MAX_AGE_DAYS": 100,
+    "SIGNATURE_CODE_MINUTES": 10,
+    "SIGNATURE_CODE_ATTEMPTS": 5,
+    "SIGNATURE_CODES_MAX": 5,
+    "SIGNATURE_REMINDER_DAYS": (3, 7),
+    "SIGNATURE_DEADLINE_DAYS": 15,
+    "SIGNATURE_MAX_DEADLINE_DAYS": 90,
+    "SIGNATURE_SIGN_RATE_LIMIT": "10 per minute",
+    "SIGNATURE_CODE_RATE_LIMIT": "3 per minute",
     "RATELIMIT_HEADERS_ENABLED": True,
     # A moving window: "10 per minute" means any 60 seconds, not a clock minute (a fixed window
     # would let 20 attempts through around a minute boundary).

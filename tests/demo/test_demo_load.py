@@ -85,7 +85,10 @@ def test_first_load_reports_everything_it_creates(demo):
     assert sum(line.startswith("Enquête «") for line in demo) == 6  # the default surveys and the DUME quiz
     assert sum(line.startswith(("Réclamation REC-", "Suggestion REC-")) for line in demo) == 3
     assert sum(" facturée : F" in line for line in demo) == 2  # the past DUME and Chorus Pro sessions
-    assert len(demo) == 10 + 2 + 2 + 4 + 1 + 6 + 2 + 1 + 4
+    # No PDF in the tests (PDF_CONVERTER=none): the electronic signature is left out, and said.
+    assert "Signature électronique de démonstration non chargée : conversion PDF désactivée " \
+           "(PDF_CONVERTER=none)." in demo
+    assert len(demo) == 10 + 2 + 2 + 4 + 1 + 6 + 2 + 1 + 4 + 1
 
 
 def test_row_counts_after_first_load(demo):

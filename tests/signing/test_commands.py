@@ -1,5 +1,7 @@
 """`flask signing init` and `flask signing verify FILE`: the trial certificate made once, then a PDF signed by the
-organisation verifies offline, one byte flipped fails, and a missing certificate or file is one French line."""
+organisation verifies offline (not in the archive: said, exit code 0 all the same), one byte flipped fails, a
+database out of reach leaves the signatures checked, and a missing certificate or file is one French line.
+The archived revisions: tests/signing/test_verify_upload.py."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,6 +11,8 @@ import pytest
 from trainingmgr.signing import pades
 
 from tests.signing.support import document, evidence
+
+UNREACHABLE = "postgresql://trainingmgr:secret@127.0.0.1:1/trainingmgr"  # nothing listens on port 1
 
 
 @pytest.fixture
@@ -39,6 +43,7 @@ def test_init_then_verify_a_signed_pdf_and_a_flipped_byte(app, signing_dir, tmp_
     assert result.exit_code == 0, result.output
     assert "signature 1 (signature-1) par Camille Bernard" in result.output and "couvre tout le fichier : valide" \
         in result.output
+    assert "Ce fichier ne correspond à aucun document de nos archives." in result.output
     position = signed.index(b"Convention de formation")
     bad = tmp_path / "modifiee.pdf"
     bad.write_bytes(signed[:position] + b"X" + signed[position + 1:])
@@ -66,3 +71,16 @@ def test_an_unreadable_tsa_certificate_file_is_one_french_line(app, signing_dir,
     assert result.exit_code == 1
     assert result.output.startswith("Erreur : Le fichier des autorités d'horodatage ")
     assert len(result.output.strip().splitlines()) == 1 and isinstance(result.exception, SystemExit)
+
+
+def test_without_the_database_the_signatures_are_still_checked(app, make_app, signing_dir, tmp_path):
+    assert app.test_cli_runner().invoke(args=["signing", "init"]).exit_code == 0
+    signed = tmp_path / "convention.pdf"
+    signed.write_bytes(_signed(signing_dir))
+    offline = make_app(SQLALCHEMY_DATABASE_URI=UNREACHABLE, SIGNING_DIR=str(signing_dir))
+    with offline.app_context():
+        result = offline.test_cli_runner().invoke(args=["signing", "verify", str(signed)])
+    assert result.exit_code == 0, result.output
+    assert "Archives non consultées : Base de données injoignable : " in result.output
+    assert result.output.strip().endswith("Toutes les signatures sont intactes et faites par le certificat de "
+                                          "l'organisme.")

@@ -19,7 +19,7 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from ..core.errors import ConflictError, PermissionDenied, ValidationError
-from ..core.tokens import LinkExpired, make_token, read_token
+from ..core.tokens import LinkExpired, make_token, read_personal_link
 from ..core.timeutil import utcnow
 from ..enrolments.models import Enrolment
 from ..extensions import db
@@ -39,15 +39,8 @@ def signing_token(enrolment: Enrolment, slot: Slot) -> str:
 
 def read_signing_token(token: str) -> tuple[int, int]:
     """(enrolment id, slot id) of a personal signing link; 403 tampered, 410 expired."""
-    max_age = current_app.config["ATTENDANCE_LINK_MAX_AGE_DAYS"] * 86400
-    try:
-        payload = read_token(LINK_PURPOSE, token, max_age)
-    except LinkExpired:
-        refused("lien expiré", token=token[:16])
-        raise
-    except PermissionDenied:
-        refused("lien falsifié", token=token[:16])
-        raise
+    payload = read_personal_link(LINK_PURPOSE, token, current_app.config["ATTENDANCE_LINK_MAX_AGE_DAYS"] * 86400,
+                                 refused)
     enrolment_id, slot_id = payload.get("e"), payload.get("s")
     if not isinstance(enrolment_id, int) or not isinstance(slot_id, int):
         refused("lien falsifié", token=token[:16])

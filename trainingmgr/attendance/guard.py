@@ -112,4 +112,4 @@ def statements(dialect: str, install: bool = True, table: str = "attendance_reco
     return [statement.replace("attendance_record", table) for statement in chosen]
 
 
-APPEND_ONLY_TABLES = ("attendance_record", "generated_document", "audit_entry")
+APPEND_ONLY_TABLES = ("attendance_record", "generated_document", "audit_entry", "signature_revision")

@@ -39,6 +39,19 @@ def read_token(purpose: str, token: str, max_age_seconds: int) -> dict:
     return payload
 
 
+def read_personal_link(purpose: str, token: str, max_age_seconds: int, refused) -> dict:
+    """``read_token`` for a personal link, each refusal first reported to ``refused(reason, token=…)`` (a logger
+    of refused attempts: the token cut to its first characters)."""
+    try:
+        return read_token(purpose, token, max_age_seconds)
+    except LinkExpired:
+        refused("lien expiré", token=token[:16])
+        raise
+    except PermissionDenied:
+        refused("lien falsifié", token=token[:16])
+        raise
+
+
 def log_safe_key(prefix: str, secret: str) -> str:
     """A rate-limit key naming a secret (a personal link's token, an e-mail address) by a digest of it: the limiter
     logs its keys when a limit trips, and no token or code may ever reach a log."""

@@ -1,5 +1,7 @@
 """Demo data: the organisation, a Toulouse room, a trainer, three logins, both seed courses published,
-each with one upcoming open session. Loading twice changes nothing."""
+each with one upcoming open session and its trainees; a DUME session and a Chorus Pro session delivered, with
+their attendance, surveys, documents, invoices and complaints; the quality register; the upcoming DUME session's
+company convention signed electronically by both parties (signatures.py). Loading twice changes nothing."""
 from __future__ import annotations
 
 import datetime as dt
@@ -30,6 +32,7 @@ from .billing import CLASSIFICATION, load_billing
 from .chorus import load_chorus_cycle
 from .quality import load_quality
 from .seeds import SEED_COURSES
+from .signatures import load_signed_convention
 from .surveys import load_default_surveys
 
 
@@ -207,6 +210,7 @@ def load_demo(today: dt.date | None = None, invoices: bool = True, chorus_cycle:
         chorus = db.session.scalar(select(Course).where(Course.slug == SEED_COURSES[0]["slug"]))
         done.extend(load_chorus_cycle(chorus, location, trainer, advisor, users[Role.TRAINER], today,
                                       invoices=invoices))
+    done.extend(load_signed_convention(advisor, sessions.get(SEED_COURSES[1]["slug"]), quiet=not done))
     db.session.commit()
     return done
 

@@ -14,3 +14,10 @@ class UploadForm(Form):
 
 class ActionForm(Form):
     submit = SubmitField("OK")
+
+
+class VerifyUploadForm(Form):
+    """The public check of a signed PDF (/verify): the file only."""
+
+    file = FileField("Document PDF signé")
+    submit = SubmitField("Vérifier le fichier")

@@ -14,6 +14,7 @@ import secrets
 import zipfile
 from dataclasses import dataclass, field
 
+from blinker import Namespace
 from flask import current_app
 from jinja2 import ChainableUndefined, TemplateSyntaxError
 from jinja2.exceptions import SecurityError, TemplateError
@@ -38,6 +39,11 @@ from . import context as builders
 from . import limits
 from .catalogue import DOC_TYPES, mandatory_of, variables_of
 from .models import DocumentTemplate, GeneratedDocument
+
+signals = Namespace()
+# Sent when a new version of a document is archived (sender: the new GeneratedDocument; ``previous``: the version it
+# replaces, or None): the signature requests of the replaced version are cancelled (signing/services.py).
+document_issued = signals.signal("document-issued")
 
 DEFAULTS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "documents")
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base 32: no I, L, O, U
@@ -683,6 +689,7 @@ def generate(doc_type: str, session: TrainingSession, actor: User, *, enrolment:
         verify_code=code, reason=why, author_id=actor.id)
     db.session.add(document)
     db.session.flush()
+    document_issued.send(document, previous=previous)
     return document
 
 

@@ -1,10 +1,12 @@
 """Document screens: a session's documents, downloads and packs (advisor); templates and their variables
-(admin); the public check /verify/<code> of certificates and attendance sheets."""
+(admin); the public check /verify: a code of a certificate or an attendance sheet, or an uploaded signed PDF."""
 from __future__ import annotations
 
 
 from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
+from werkzeug.datastructures import FileStorage
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..accounts.permissions import admin_required, staff_required
 from ..attendance import seals
@@ -16,10 +18,11 @@ from ..core.web import attachment, fail
 from ..enrolments.services import get_enrolment
 from ..extensions import db, limiter
 from ..sessions.services import get_session
+from ..signing import archive
 from . import services
 from .catalogue import DOC_TYPES, variables_of
 from .context import attendance_or_live
-from .forms import ActionForm, UploadForm
+from .forms import ActionForm, UploadForm, VerifyUploadForm
 
 bp = Blueprint("documents", __name__)
 verify_bp = Blueprint("verify", __name__)
@@ -182,6 +185,10 @@ def variables(doc_type: str):
 
 # --------------------------------------------------------------------------- public check
 
+MAX_VERIFY_UPLOAD = 20 * 1024 * 1024
+MULTIPART_MARGIN = 64 * 1024  # the multipart envelope and the CSRF token around the file
+TOO_LARGE = f"Le fichier dépasse {MAX_VERIFY_UPLOAD // (1024 * 1024)} Mo : il ne peut pas être vérifié ici."
+
 
 def _verify_limit() -> str:
     return current_app.config.get("VERIFY_RATE_LIMIT", "30 per minute")
@@ -199,8 +206,52 @@ def check(code: str | None = None):
         summary = _certificate_summary(document)
     elif document is not None:
         sheet = _sheet_summary(document)
-    return render_template("documents/verify.html", code=code, summary=summary, sheet=sheet,
-                           keys=_public_keys()), status
+    return _verify_page(VerifyUploadForm(), status, code=code, summary=summary, sheet=sheet)
+
+
+@verify_bp.route("/verify", methods=["POST"])
+@limiter.limit(_verify_limit)
+def upload():
+    """A signed PDF checked: its signatures, and whether it is a file of our archive. The CSRF token is checked
+    before (CSRFProtect: 400)."""
+    form = VerifyUploadForm()
+    pdf, problem, status = _uploaded_pdf(form.file.data)
+    if problem:
+        return _verify_page(form, status, upload_error=problem)
+    return _verify_page(form, 200, verdict=archive.check_pdf(pdf))
+
+
+@verify_bp.url_value_preprocessor
+def _upload_cap(endpoint: str | None, values: dict | None) -> None:
+    """The upload has its own cap, above MAX_CONTENT_LENGTH: set here, before any before_request hook reads the
+    body (this is the only hook of the blueprint that runs before the application's)."""
+    if endpoint == "verify.upload":
+        request.max_content_length = MAX_VERIFY_UPLOAD + MULTIPART_MARGIN
+
+
+@verify_bp.errorhandler(RequestEntityTooLarge)
+def _upload_too_large(error):
+    return _verify_page(VerifyUploadForm(formdata=None), 413, upload_error=TOO_LARGE)  # the body stays unread
+
+
+def _uploaded_pdf(upload) -> tuple[bytes, str, int]:
+    """The uploaded PDF, or why it is refused (French) and the status to answer."""
+    if not isinstance(upload, FileStorage) or not upload.filename:
+        return b"", "Choisissez le fichier PDF à vérifier.", 422
+    pdf = upload.read(MAX_VERIFY_UPLOAD + 1)
+    if len(pdf) > MAX_VERIFY_UPLOAD:
+        return b"", TOO_LARGE, 413
+    if not pdf:
+        return b"", "Le fichier envoyé est vide.", 422
+    if b"%PDF-" not in pdf[:1024]:  # where the PDF standard allows the header
+        return b"", "Ce fichier n'est pas un PDF : seuls les documents PDF signés peuvent être vérifiés ici.", 422
+    return pdf, "", 200
+
+
+def _verify_page(form: VerifyUploadForm, status: int, *, code: str = "", summary: dict | None = None,
+                 sheet: dict | None = None, verdict: archive.UploadVerdict | None = None, upload_error: str = ""):
+    return render_template("documents/verify.html", form=form, code=code, summary=summary, sheet=sheet,
+                           verdict=verdict, upload_error=upload_error, keys=_public_keys()), status
 
 
 @verify_bp.route("/verify/<code>/scellement.json")

@@ -47,9 +47,10 @@ def withdrawal_ends(enrolment: Enrolment) -> dt.date | None:
     return enrolment.contract_signed_on + dt.timedelta(days=WITHDRAWAL_DAYS)
 
 
-def record_signature(enrolment: Enrolment, signed_on: dt.date | None, actor: User,
-                     today: dt.date | None = None) -> Enrolment:
-    """Record the day the trainee signed the contract (the withdrawal period runs from it)."""
+def record_signature(enrolment: Enrolment, signed_on: dt.date | None, actor: User | None,
+                     today: dt.date | None = None, actor_label: str = "") -> Enrolment:
+    """Record the day the trainee signed the contract (the withdrawal period runs from it); by the advisor, or by
+    the electronic signature (``actor`` None, ``actor_label`` says so)."""
     today = today or paris_today()
     if not is_individual(enrolment):
         raise ConflictError("Le stagiaire est inscrit par une entreprise : c'est une convention qui s'applique, "
@@ -67,7 +68,8 @@ def record_signature(enrolment: Enrolment, signed_on: dt.date | None, actor: Use
                               field="signed_on")
     enrolment.contract_signed_on = signed_on
     _event(enrolment, "contract", actor, f"Contrat de formation signé le {date_fr(signed_on)} : rétractation "
-                                         f"possible jusqu'au {date_fr(withdrawal_ends(enrolment))} inclus.")
+                                         f"possible jusqu'au {date_fr(withdrawal_ends(enrolment))} inclus.",
+           actor_label=actor_label)
     return enrolment
 
 

@@ -12,8 +12,9 @@ convention_sent     J−15 (CHECKLIST_CONVENTION_DAYS_BEFORE) —    a conventio
                                                                  employer of each trainee; intra: the client) and
                                                                  a contract for each self-paying trainee has been
                                                                  archived and its e-mail has left the outbox
-convention_signed   J−15                                    —    never: the application records no signature of
-                                                                 a convention (manual tick)
+convention_signed   J−15                                    —    the same documents, each signed electronically by
+                                                                 all its signatories (signing/); a paper copy
+                                                                 returned is ticked by hand
 convocations        J−7 (CONVOCATION_DAYS_BEFORE)           9    every trainee's convocation has left
                                                                  (Enrolment.convocation_sent_at)
 opco_agreement      the day before J0                       —    every OPCO funding line of the trainees is
@@ -81,6 +82,7 @@ from ..core.timeutil import paris_today
 from ..extensions import db
 from ..sessions import services as session_services
 from ..sessions.models import SessionStatus, Slot, TrainingSession
+from ..signing.services import completed_documents
 from .models import ChecklistTick
 
 log = logging.getLogger("trainingmgr.quality")
@@ -117,9 +119,10 @@ ITEMS: tuple[Item, ...] = (
          "stagiaire à ses frais) a été envoyée par e-mail depuis la page Documents de la session.",
          None, "Code du travail L6353-1 (convention), L6353-3 (contrat)", True),
     Item("convention_signed", "Convention (ou contrat) signée en retour",
-         "À cocher à réception de l'exemplaire signé : l'application n'enregistre pas les signatures des "
-         "conventions. Indiquez où il est classé.",
-         None, "Code du travail L6353-1 (convention), L6353-3 (contrat)", False),
+         "Cochée quand la convention de chaque entreprise cliente (ou le contrat de chaque stagiaire à ses frais) est "
+         "signée électroniquement par tous ses signataires (« Envoyer pour signature », page Documents). Un "
+         "exemplaire papier signé se coche à la main : indiquez où il est classé.",
+         None, "Code du travail L6353-1 (convention), L6353-3 (contrat)", True),
     Item("convocations", "Convocations envoyées à tous",
          "Coché quand la convocation de chaque stagiaire est partie (date d'envoi enregistrée sur l'inscription).",
          9, "Qualiopi, indicateur 9", True),
@@ -273,6 +276,7 @@ class _Evidence:
     opco_lines: dict[int, list] = field(default_factory=dict)
     positioned: set[int] = field(default_factory=set)  # enrolment ids with a submitted positioning response
     documents: dict[tuple[int, str], dict[int, dt.datetime]] = field(default_factory=dict)
+    signed: dict[tuple[int, str], dict[int, dt.datetime]] = field(default_factory=dict)  # signed by everyone
     invitations: dict[tuple[int, str], dict[int, dt.datetime | None]] = field(default_factory=dict)
     records: dict[int, list] = field(default_factory=dict)
     ticks: dict[int, dict[str, ChecklistTick]] = field(default_factory=dict)
@@ -339,6 +343,11 @@ def _load_evidence(sessions: list[TrainingSession]) -> _Evidence:
         if target is not None:
             sent = found.documents.setdefault((session_id, doc_type), {})
             sent[target] = max(sent_at, sent[target]) if target in sent else sent_at
+    for session_id, doc_type, company_id, enrolment_id, signed_at in completed_documents(ids):
+        target = company_id if doc_type == "convention" else enrolment_id
+        if doc_type in ("convention", "contract") and target is not None:
+            signed = found.signed.setdefault((session_id, doc_type), {})
+            signed[target] = max(signed_at, signed[target]) if target in signed else signed_at
     for session_id, kind, enrolment_id, sent_at, responded_at in db.session.execute(
             select(SurveyInvitation.session_id, SurveyInvitation.kind, SurveyInvitation.enrolment_id,
                    SurveyInvitation.sent_at, SurveyInvitation.responded_at)
@@ -378,8 +387,10 @@ def _count(status: ItemStatus, done: int, total: int, text: str) -> None:
         status.state = "done"
 
 
-def _conventions(status: ItemStatus, session: TrainingSession, enrolments: list, found: _Evidence) -> str | None:
-    """Returns the reason when not applicable."""
+def _conventions(status: ItemStatus, session: TrainingSession, enrolments: list, found: _Evidence,
+                 signed: bool = False) -> str | None:
+    """Sent (or, with ``signed``, signed by everyone) conventions and contracts. Returns the reason when not
+    applicable."""
     if session.format == "intra" and session.client_company_id is not None:
         companies, individuals = {session.client_company_id}, []
     else:
@@ -387,18 +398,21 @@ def _conventions(status: ItemStatus, session: TrainingSession, enrolments: list,
         individuals = [e for e in enrolments if _company_of(e) is None]
     if not companies and not individuals:
         return "Aucun stagiaire inscrit."
-    conventions = found.documents.get((session.id, "convention"), {})
-    contracts = found.documents.get((session.id, "contract"), {})
+    evidence = found.signed if signed else found.documents
+    conventions = evidence.get((session.id, "convention"), {})
+    contracts = evidence.get((session.id, "contract"), {})
     sent_conventions = [conventions[c] for c in companies if c in conventions]
     sent_contracts = [contracts[e.id] for e in individuals if e.id in contracts]
     parts = []
+    verb, noun = ("signé", "signature") if signed else ("envoyé", "envoi")
     if companies:
-        parts.append(f"{len(sent_conventions)}/{len(companies)} convention(s) envoyée(s)")
+        parts.append(f"{len(sent_conventions)}/{len(companies)} convention(s) {verb}e(s)")
     if individuals:
-        parts.append(f"{len(sent_contracts)}/{len(individuals)} contrat(s) envoyé(s)")
+        parts.append(f"{len(sent_contracts)}/{len(individuals)} contrat(s) {verb}(s)")
     last = _last(sent_conventions + sent_contracts)
     _count(status, len(sent_conventions) + len(sent_contracts), len(companies) + len(individuals),
-           ", ".join(parts) + (f" (dernier envoi le {last})" if last else ""))
+           ", ".join(parts) + (f" (dernière {noun} le {last})" if last and signed else
+                               f" (dernier {noun} le {last})" if last else ""))
     status.link = ("documents.session_documents", {"session_id": session.id})
     return None
 
@@ -532,7 +546,7 @@ def _evaluate(session: TrainingSession, found: _Evidence, today: dt.date) -> lis
         if key == "convention_sent":
             reason = _conventions(status, session, enrolments, found)
         elif key == "convention_signed":
-            reason = _conventions(ItemStatus(item, None, ""), session, enrolments, found)
+            reason = _conventions(status, session, enrolments, found, signed=True)
         elif key == "opco_agreement":
             reason = _opco(status, session, found)
         elif key == "positioning":

@@ -1,13 +1,14 @@
 """``flask --app app signing init`` (a self-signed sealing certificate for a trial) and ``flask --app app signing
-verify FILE`` (the signatures of a PDF, checked offline)."""
+verify FILE`` (the signatures of a PDF, checked offline, and its place in the archive when the database answers)."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import click
 from flask import current_app
+from sqlalchemy.exc import DBAPIError
 
-from ..core.cli import CommandError, CommandGroup
+from ..core.cli import CommandError, CommandGroup, database_problem
 from ..core.formatting import datetime_fr
 
 signing_cli = CommandGroup("signing", help="Signature électronique des documents (PAdES).")
@@ -18,7 +19,9 @@ MAX_PDF = 50 * 1024 * 1024  # as the stored documents (files/services.py KINDS["
 @signing_cli.command("init")
 @click.option("--days", type=click.IntRange(1, 3650), default=1095, show_default=True,
               help="Durée de validité du certificat, en jours.")
-def init(days: int):
+@click.option("--if-missing", is_flag=True,
+              help="Ne rien faire (code de sortie 0) quand le certificat existe déjà, comme le fait `make run`.")
+def init(days: int, if_missing: bool):
     """Créer un certificat de signature autosigné et sa clé (SIGNING_DIR), pour un essai : il prouve l'intégrité et
     l'organisme signataire à qui lui fait confiance, pas une signature qualifiée."""
     from ..organisation.services import get_organisation
@@ -26,6 +29,9 @@ def init(days: int):
 
     name = get_organisation().name or "Organisme de formation"
     directory = Path(current_app.config["SIGNING_DIR"])
+    if if_missing and all((directory / file).is_file() for file in (pades.KEY_FILE, pades.CERT_FILE)):
+        click.echo(f"Le certificat de signature existe déjà dans {directory} : il est conservé.")
+        return
     try:
         made = pades.init_certificate(directory, name, days=days)
     except pades.SigningError as exc:
@@ -39,23 +45,19 @@ def init(days: int):
 @signing_cli.command("verify")
 @click.argument("file", type=click.Path(dir_okay=False))
 def verify(file: str):
-    """Vérifier hors ligne les signatures d'un PDF : intactes, faites par le certificat de l'organisme, couvrant
-    tout le fichier, horodatées ; code de sortie 1 sinon."""
-    from ..core.timestamps import TimestampError, configured_roots
-    from . import pades
+    """Vérifier hors ligne les signatures d'un PDF (intactes, faites par le certificat de l'organisme, couvrant tout
+    le fichier, horodatées), puis dire s'il est l'une des révisions conservées dans les archives.
 
+    Code de sortie 1 quand une signature ne l'est pas ou qu'il n'y en a aucune ; 0 sinon, que le fichier soit ou non
+    dans les archives (décision : signé par le certificat de l'organisme, il est authentique même venu d'ailleurs,
+    une copie de sauvegarde par exemple ; la ligne des archives informe). Sans base de données utilisable, une ligne
+    le dit et seules les signatures comptent."""
+    from ..core.timestamps import TimestampError
+    from . import archive, pades
+
+    pdf = _read_pdf(file)
     try:
-        with open(file, "rb") as handle:
-            pdf = handle.read(MAX_PDF + 1)
-    except OSError as exc:
-        raise CommandError(f"Fichier {file} illisible : {exc.strerror or exc}.") from None
-    if len(pdf) > MAX_PDF:
-        raise CommandError(f"Le fichier {file} dépasse {MAX_PDF // (1024 * 1024)} Mo.")
-    try:
-        roots = pades.trust_certificates(directory=current_app.config["SIGNING_DIR"],
-                                         p12_file=current_app.config["SIGNING_P12_FILE"],
-                                         p12_passphrase=current_app.config["SIGNING_P12_PASSPHRASE"])
-        tsa_roots = configured_roots()
+        roots, tsa_roots = archive.verification_roots()
     except (pades.SigningError, TimestampError) as exc:
         raise CommandError(exc.message) from None
     report = pades.verify(pdf, trust_roots=roots, tsa_roots=tsa_roots)
@@ -68,7 +70,38 @@ def verify(file: str):
                    f"{signature.covers} : {state}")
     for problem in report.problems:
         click.echo(f"  {problem}", err=True)
+    _echo_archive(report.sha256)
     if not report.ok:
         click.echo("Vérification échouée.", err=True)
         raise SystemExit(1)
     click.echo("Toutes les signatures sont intactes et faites par le certificat de l'organisme.")
+
+
+def _read_pdf(file: str) -> bytes:
+    try:
+        with open(file, "rb") as handle:
+            pdf = handle.read(MAX_PDF + 1)
+    except OSError as exc:
+        raise CommandError(f"Fichier {file} illisible : {exc.strerror or exc}.") from None
+    if len(pdf) > MAX_PDF:
+        raise CommandError(f"Le fichier {file} dépasse {MAX_PDF // (1024 * 1024)} Mo.")
+    return pdf
+
+
+def _echo_archive(sha256: str) -> None:
+    """Where the file is in the archive; when the database cannot be used, one line saying so instead (the
+    signatures were checked without it)."""
+    from ..extensions import db
+    from . import archive
+
+    try:
+        lines = archive.describe(archive.find_archived(sha256))
+    except DBAPIError as exc:
+        problem = database_problem(exc)
+        if problem is None:
+            raise
+        db.session.rollback()
+        click.echo(f"Archives non consultées : {problem}", err=True)
+        return
+    for line in lines:
+        click.echo(line)

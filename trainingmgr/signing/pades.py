@@ -101,6 +101,8 @@ MAX_PAGE_ASPECT = 4  # a page more than 4 times taller than wide is refused
 RENDER_LOCK = threading.Lock()
 MAX_DRAWING_PIXELS = 4_000_000
 DRAWING_WIDTH = 1000  # a drawn signature is scaled down to this many pixels across
+MIN_DRAWING_SIDE = 10  # pixels
+MAX_DRAWING_ASPECT = 12  # a drawing at most 12 times wider than high (or the reverse): a phone's pad is about 2:1
 
 
 class SigningError(Exception):
@@ -479,6 +481,11 @@ def sign(pdf: bytes, field_name: str, evidence: Evidence, signer: Signer, *, tsa
     return output.getvalue()
 
 
+def check_drawing(png: bytes | None) -> None:
+    """Refuse (SigningError) a drawing ``sign`` could not place: unreadable, too big, or of an impossible shape."""
+    _drawing(png)
+
+
 def _drawing(png: bytes | None) -> Image.Image | None:
     """The drawn signature, ready for the PDF (RGB, with its transparency as a mask), or None."""
     if not png:
@@ -487,6 +494,9 @@ def _drawing(png: bytes | None) -> Image.Image | None:
         image = Image.open(io.BytesIO(png))
         if image.width * image.height > MAX_DRAWING_PIXELS:
             raise SigningError("Le dessin de la signature est trop grand.")
+        if min(image.width, image.height) < MIN_DRAWING_SIDE or max(image.width, image.height) > \
+                MAX_DRAWING_ASPECT * min(image.width, image.height):
+            raise SigningError("Le dessin de la signature n'a pas un format accepté : recommencez dans le cadre.")
         image.load()
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
         raise SigningError("Le dessin de la signature est illisible (image PNG attendue).") from None
