@@ -54,7 +54,7 @@ def setup() -> tuple[list, list[int]]:
     dume = create_course({**DUME_CHORUS_PRO, "bpf_objective": "rs", "nsf_code": "128"}, None, slug="dume")
     db.session.flush()
     trainers = list(db.session.scalars(insert(Trainer).returning(Trainer.id, sort_by_parameter_order=True), [
-        {"first_name": "Banc", "last_name": f"Formateur {i}", "is_external": i >= 7,
+        {"first_name": "Banc", "last_name": f"Formateur {i}", "status": "organisation" if i >= 7 else "employee",
          "company_name": "Sous-traitant SARL" if i >= 7 else ""} for i in range(10)]))
     db.session.commit()
     return [chorus, dume], trainers

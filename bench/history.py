@@ -114,7 +114,7 @@ def build_history(today: dt.date, sessions: int = 1500, enrolments: int = 10000,
 
     # -- resources and companies
     trainer_ids = _ids(Trainer, [{"first_name": FIRST_NAMES[i], "last_name": f"{LAST_NAMES[i]} (historique)",
-                                  "email": f"formateur{i}@historique.example", "is_external": i >= 9,
+                                  "email": f"formateur{i}@historique.example", "status": "organisation" if i >= 9 else "employee",
                                   "company_name": "Formateurs associés SARL" if i >= 9 else ""} for i in range(12)])
     room_ids = _ids(Location, [{"name": f"Salle {name}", "city": CITIES[i], "address": f"{i + 1} rue des Arts",
                                 "postal_code": f"31{i:03d}", "capacity": 12}

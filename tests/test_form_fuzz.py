@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import hashlib
+import io
 import re
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -27,7 +28,7 @@ from sqlalchemy import select
 from tests.signing.fixtures import (  # noqa: F401 - most are fixtures
     drawing, dume_session, fake_pdf, link, open_session, outbox, request_code, sale, send)
 from tests.test_permission_matrix import (  # noqa: F401 - matrix is a fixture
-    ADMIN, LOGIN, OWN, PUBLIC, QR, RULES, SIGN_LINK, STAFF, TEACHER, TOKEN, _url, matrix)
+    ADMIN, LOGIN, OWN, PUBLIC, QR, RULES, SIGN_LINK, STAFF, TEACHER, TOKEN, TRAINER_LINK, _url, matrix)
 from trainingmgr.extensions import db, limiter
 
 # --------------------------------------------------------------------------- payloads
@@ -181,6 +182,16 @@ def live_world(w) -> None:
     # matrix's convention open for its cancel form
     signature = send_for_signature(contract, [f"trainee:{self_paying.id}", "organisation"],
                                    paris_today() + dt.timedelta(days=15), advisor)
+    # the demo's independent trainer (she teaches an upcoming afternoon: her invoice form) with a document and an
+    # entry of her development log in her file (their "Retirer" buttons)
+    from werkzeug.datastructures import FileStorage
+
+    from trainingmgr.resources import dossier
+
+    external = db.session.scalar(select(Trainer).where(Trainer.status == "independent").order_by(Trainer.id).limit(1))
+    evidence = b"%PDF-1.4\n" + b"f" * 64
+    dossier.add_document(external, {"kind": "insurance"}, FileStorage(io.BytesIO(evidence), "rc.pdf"), advisor)
+    dossier.add_development(external, {"day": paris_today(), "title": "Veille", "kind": "self_study"}, None, advisor)
     db.session.commit()
     w.tokens.update({endpoint: esign_link(signature.signatories[0]) for endpoint in w.tokens
                      if endpoint.startswith("esign.")})
@@ -194,6 +205,7 @@ def live_world(w) -> None:
         "survey": make_token(surveys.TOKEN_PURPOSE, {"i": invitation.id}),
         "job_id": job.id,
         "contract": {"enrolment_id": self_paying.id, "session_id": self_paying.session_id},
+        "trainer_file": {"trainer_id": external.id},
     }
     db.session.remove()
 
@@ -272,7 +284,8 @@ def _visitors(w, category: str) -> list[tuple[str, object]]:
             LOGIN: [("conseiller", w.advisor), ("formateur", w.trainer)],
             TEACHER: [("formateur", w.trainer)],
             PUBLIC: [("anonyme", w.anonymous), ("stagiaire", w.trainee)],
-            TOKEN: [("stagiaire", w.trainee)], SIGN_LINK: [("signataire", w.anonymous)]}.get(category, [])
+            TOKEN: [("stagiaire", w.trainee)], SIGN_LINK: [("signataire", w.anonymous)],
+            TRAINER_LINK: [("formateur (lien)", w.anonymous)]}.get(category, [])
 
 
 def _fields(form) -> list[Field]:
@@ -380,6 +393,7 @@ def samples(w) -> list[object]:
         found.append(variant(live["past"]))
         found.append(variant({}, {"surveys.answer": live["survey"]}))
         found.append(variant(live["contract"]))  # the contract's signature date to record
+        found.append(variant(live["trainer_file"]))  # a subcontractor's file: documents, log, invoice form
     db.session.remove()
     return found
 
@@ -651,6 +665,7 @@ def test_form_fuzz(app, matrix):  # noqa: F811 - the fixture imported above
     _LAST.clear()
     phones = qr_pages(app, w)
     clients = {"anonyme": w.anonymous, "stagiaire": w.trainee, "signataire": w.anonymous, "formateur": w.trainer,
+               "formateur (lien)": w.anonymous,
                "conseiller": w.advisor, "admin": w.admin, **{who: phone for who, (phone, _) in phones.items()}}
     failures: list[str] = []
     log: list[str] = []
@@ -893,3 +908,92 @@ def test_refuse_form_wants_a_reason_of_reasonable_length(app, sent, client):
     db.session.expire_all()
     assert (anne.status, sent.status) == ("refused", "refused")
     assert len(outbox(sent.created_by.email, "Signature refusé")) == 1  # the advisor is told
+
+
+# --------------------------------------------------------------------------- the company space's link buttons
+# A contact's three buttons (send, renew, revoke the link to the company space: companies/views.py contact_space) carry
+# no field: the discovery finds them on the company page but has nothing to fuzz. What they can get wrong is the
+# contact (another company's: 404), its address (none: 409), the step (revoking no link: 409) and the CSRF token
+# (400), each refused in French with the database as it was; extra fields, hostile or oversized, are ignored.
+
+
+def test_company_space_link_buttons_refuse_in_french_and_change_nothing(app, sale, advisor_client):  # noqa: F811
+    from trainingmgr.companies.services import save_company, save_contact
+    from trainingmgr.messaging.models import OutboxMessage
+
+    other = save_company(None, {"name": "Autre société"})
+    db.session.flush()
+    stranger = save_contact(other, None, {"role": "hr", "name": "Autre Contact", "email": "autre@example.com"})
+    mute = save_contact(sale.company, None, {"role": "other", "name": "Sans Adresse"})
+    db.session.commit()
+    base = f"/companies/{sale.company.id}/contacts"
+    page = advisor_client.get(f"/companies/{sale.company.id}").get_data(as_text=True)
+    assert f"{base}/{sale.hugo.id}/space/send" in page and f"{base}/{mute.id}/space/send" not in page
+
+    assert "Contact introuvable" in refused(advisor_client, f"{base}/{stranger.id}/space/send", {}, status=404)
+    assert "adresse e-mail" in refused(advisor_client, f"{base}/{mute.id}/space/send", {}, status=409)
+    assert "pas de lien actif" in refused(advisor_client, f"{base}/{sale.hugo.id}/space/revoke", {}, status=409)
+    refused(advisor_client, f"{base}/{sale.hugo.id}/space/send", {}, status=400, csrf=False)
+    for junk in (OVERSIZED, SCRIPT, UNICODE):
+        response = advisor_client.post(f"{base}/{sale.hugo.id}/space/send", data={"action": junk, "contact_id": junk})
+        assert response.status_code == 302
+    sent = db.session.scalars(select(OutboxMessage).where(OutboxMessage.topic == "company_space")).all()
+    assert [m.recipient for m in sent] == ["hugo@dupont.example"] * 3
+
+
+# --------------------------------------------------------------------------- a trainee's planned absence, the needs analysis
+# The discovery finds the absence form on the trainee's page and the needs analysis button on its page. These send
+# what only they can get wrong: a half-day of another session or none, a reason missing or too long (422), a half-day
+# announced already (409), the needs analysis of a session without any company to reach (409); each refused in French
+# with the database as it was.
+
+
+def test_planned_absence_form_refuses_in_french_and_changes_nothing(app, world, make_session, client):
+    from trainingmgr.enrolments.services import enrol, trainee_token
+    from trainingmgr.sessions.services import change_status
+    from trainingmgr.trainees.services import save_trainee
+
+    from tests.helpers import MONDAY
+
+    sessions = []
+    for start in (MONDAY, MONDAY + dt.timedelta(weeks=1)):
+        session = make_session(course=world.dume, start=start)
+        change_status(session, "open", world.users["advisor"])
+        sessions.append(session)
+    trainee = save_trainee(None, {"civility": "Mme", "first_name": "Zoé", "last_name": "Absente",
+                                  "email": "zoe@exemple.fr"})
+    enrolment = enrol(sessions[0], trainee, actor=world.users["advisor"], notify=False)
+    db.session.commit()
+    url = f"/t/{trainee_token(enrolment)}/absences"
+    own = min(sessions[0].slots, key=lambda s: (s.date, s.start_time)).id
+    other = min(sessions[1].slots, key=lambda s: (s.date, s.start_time)).id
+    for slot_id in ("", "abc", str(other), "0", "-1", "99999999999999999999", OVERSIZED, SCRIPT, UNICODE):
+        said = refused(client, url, {"slot_id": slot_id, "reason": "Rendez-vous médical"})
+        assert "Choisissez une demi-journée de votre formation." in said, (slot_id[:20], said)
+    for reason in ("", "  ", "ab", "\n\t"):
+        assert "Indiquez le motif" in refused(client, url, {"slot_id": str(own), "reason": reason})
+    for reason in (OVERSIZED, "é" * 1001):
+        assert "1000 caractères" in refused(client, url, {"slot_id": str(own), "reason": reason})
+    refused(client, url, {"slot_id": str(own), "reason": "Rendez-vous"}, status=400, csrf=False)
+
+    response = client.post(url, data={"slot_id": str(own), "reason": SCRIPT})
+    assert response.status_code == 302
+    html = client.get(url.removesuffix("/absences")).get_data(as_text=True)
+    assert "&lt;script&gt;" in html and not any(mark in html for mark in MARKUP)
+    assert "déjà signalé" in refused(client, url, {"slot_id": str(own), "reason": UNICODE}, status=409)
+
+
+def test_needs_analysis_button_refuses_in_french_and_changes_nothing(app, world, make_session, advisor_client):
+    from trainingmgr.demo.surveys import load_default_surveys
+    from trainingmgr.sessions.services import change_status
+
+    load_default_surveys()
+    session = make_session(course=world.dume)
+    change_status(session, "open", world.users["advisor"])
+    db.session.commit()
+    url = f"/evaluations/sessions/{session.id}/needs/send"
+    assert url in advisor_client.get(f"/evaluations/sessions/{session.id}/needs").get_data(as_text=True)
+    assert "Aucune entreprise n'est concernée" in refused(advisor_client, url, {}, status=409)
+    for junk in (OVERSIZED, SCRIPT, UNICODE):
+        refused(advisor_client, url, {"session_id": junk, "company_id": junk}, status=409)
+    refused(advisor_client, url, {}, status=400, csrf=False)

@@ -31,6 +31,8 @@ SELF = "own-account"  # any account, on itself only (changes its password, logs 
 # /login; not sent by the matrix's accounts, whose sessions it would end (tests/accounts/test_login_sessions.py)
 SIGN_LINK = "signing-link"  # a signatory's personal link, no login: a forged link answers 403 to everyone, logged in
 # or not (never a login redirect, never a 500)
+TRAINER_LINK = "trainer-link"  # the trainer space's personal link (resources/space.py), no login: a forged link
+# answers 403 to everyone, logged in or not, as SIGN_LINK
 
 RULES: dict[str, str | dict[str, str]] = {
     # public pages and assets
@@ -55,7 +57,16 @@ RULES: dict[str, str | dict[str, str]] = {
     "/s/<token>": TOKEN,
     "/t/<token>": TOKEN,
     "/t/<token>/positionnement": TOKEN,
+    "/t/<token>/absences": TOKEN,
     "/t/<token>/documents/<int:document_id>.<kind>": TOKEN,
+    # the client-company space: a company contact's personal link is the key (another company's ids: 403)
+    "/entreprise/<token>": TOKEN,
+    "/entreprise/<token>/factures": TOKEN,
+    "/entreprise/<token>/sessions/<int:session_id>": TOKEN,
+    "/entreprise/<token>/inscriptions/<int:enrolment_id>": TOKEN,
+    "/entreprise/<token>/documents/<int:document_id>.<any(docx, pdf):kind>": TOKEN,
+    "/entreprise/<token>/documents/<int:document_id>/signe.pdf": TOKEN,
+    "/entreprise/<token>/factures/<int:invoice_id>.<any(pdf, xml, docx):kind>": TOKEN,
     "/emargement/<token>": TOKEN,
     # electronic signature of documents: the signatory's personal link is the key
     "/signature/<token>": SIGN_LINK,
@@ -64,6 +75,18 @@ RULES: dict[str, str | dict[str, str]] = {
     "/signature/<token>/page-<int:number>.png": SIGN_LINK,
     "/signature/<token>/refuse": SIGN_LINK,
     "/signature/<token>/sign": SIGN_LINK,
+    # the trainer space: the trainer's personal link is the key
+    "/formateur/<token>/agenda.ics": TRAINER_LINK,
+    "/formateur/<token>/indisponibilites": TRAINER_LINK,
+    "/formateur/<token>/indisponibilites/<int:period_id>/supprimer": TRAINER_LINK,
+    "/formateur/<token>": TRAINER_LINK,
+    "/formateur/<token>/creneaux/<int:slot_id>": TRAINER_LINK,
+    "/formateur/<token>/creneaux/<int:slot_id>/releves/<int:enrolment_id>": TRAINER_LINK,
+    "/formateur/<token>/creneaux/<int:slot_id>/signature": TRAINER_LINK,
+    "/formateur/<token>/signatures/<int:record_id>.png": TRAINER_LINK,
+    "/formateur/<token>/sessions/<int:session_id>/positionnement": TRAINER_LINK,
+    "/formateur/<token>/sessions/<int:session_id>/acquis": TRAINER_LINK,
+    "/formateur/<token>/resultats": TRAINER_LINK,
     # signing by the room's QR code: the code (or the identified trainee's cookie) is the key
     "/emargement/qr/<int:slot_id>/<code>": QR,
     "/emargement/qr/<int:slot_id>/code": QR,
@@ -79,6 +102,7 @@ RULES: dict[str, str | dict[str, str]] = {
     # the trainer of the session, or staff
     "/sessions/<int:session_id>": OWN,
     "/sessions/<int:session_id>/acquis": OWN,
+    "/evaluations/sessions/<int:session_id>/needs": OWN,
     "/attendance/records/<int:record_id>.png": OWN,
     "/attendance/sessions/<int:session_id>/verify": OWN,
     "/attendance/slots/<int:slot_id>": OWN,
@@ -110,6 +134,7 @@ RULES: dict[str, str | dict[str, str]] = {
     "/companies/<int:company_id>": STAFF,
     "/companies/<int:company_id>/contacts": STAFF,
     "/companies/<int:company_id>/contacts/<int:contact_id>/delete": STAFF,
+    "/companies/<int:company_id>/contacts/<int:contact_id>/space/<any(send, renew, revoke):action>": STAFF,
     "/companies/new": STAFF,
     "/courses/": STAFF,
     "/courses/<int:course_id>": STAFF,
@@ -142,6 +167,7 @@ RULES: dict[str, str | dict[str, str]] = {
     "/evaluations/questionnaires/<int:questionnaire_id>/edit": STAFF,
     "/evaluations/sessions/<int:session_id>": STAFF,
     "/evaluations/sessions/<int:session_id>/export.<any(csv, xlsx):fmt>": STAFF,
+    "/evaluations/sessions/<int:session_id>/needs/send": STAFF,
     "/facturation/": STAFF,
     "/facturation/<int:invoice_id>": STAFF,
     "/facturation/<int:invoice_id>/<any(docx, pdf, xml):kind>": STAFF,
@@ -207,6 +233,15 @@ RULES: dict[str, str | dict[str, str]] = {
     "/trainees/new": STAFF,
     "/trainers/": STAFF,
     "/trainers/<int:trainer_id>": STAFF,
+    "/trainers/<int:trainer_id>/unavailabilities": STAFF,
+    "/trainers/<int:trainer_id>/unavailabilities/<int:period_id>/delete": STAFF,
+    "/trainers/<int:trainer_id>/space-link/<any(send, renew, revoke):action>": STAFF,
+    "/trainers/<int:trainer_id>/file": STAFF,
+    "/trainers/<int:trainer_id>/file/development": STAFF,
+    "/trainers/<int:trainer_id>/file/development/<int:development_id>/delete": STAFF,
+    "/trainers/<int:trainer_id>/file/documents": STAFF,
+    "/trainers/<int:trainer_id>/file/documents/<int:trainer_document_id>/delete": STAFF,
+    "/trainers/<int:trainer_id>/sessions/<int:session_id>/invoices": STAFF,
     "/trainers/new": STAFF,
     # admins only
     "/admin/organisation/": ADMIN,
@@ -245,7 +280,7 @@ RULES: dict[str, str | dict[str, str]] = {
 
 # The roles the views declare (``roles_required``) for each category: the table and the code agree.
 DECLARED = {PUBLIC: None, TOKEN: None, QR: None, SIGN_LINK: None, API_PUBLIC: None, LOGIN: {"advisor", "trainer"},
-            SELF: {"advisor", "trainer"},
+            SELF: {"advisor", "trainer"}, TRAINER_LINK: None,
             OWN: {"advisor", "trainer"}, TEACHER: {"advisor", "trainer"}, STAFF: {"advisor"}, ADMIN: {"admin"}, API_STAFF: {"advisor"}}
 
 METHODS = ("GET", "POST", "PATCH", "PUT", "DELETE")
@@ -312,6 +347,7 @@ def matrix(app, fake_pdf):  # noqa: F811 - the fixture imported above
     from trainingmgr.companies.models import Company, CompanyContact
     from trainingmgr.core.tokens import make_token
     from trainingmgr.demo.services import load_demo
+    from trainingmgr.demo.spaces import INDEPENDENT_TRAINER
     from trainingmgr.documents.models import GeneratedDocument
     from trainingmgr.enrolments.models import Enrolment, FundingLine
     from trainingmgr.enrolments.services import trainee_token
@@ -322,7 +358,8 @@ def matrix(app, fake_pdf):  # noqa: F811 - the fixture imported above
     from trainingmgr.quality import checklist
     from trainingmgr.quality.models import ImprovementAction, QualityRequest
     from trainingmgr.quality.requests import follow_token
-    from trainingmgr.resources.models import Location, Trainer
+    from trainingmgr.resources import space as trainer_space
+    from trainingmgr.resources.models import Location, Trainer, TrainerUnavailability
     from trainingmgr.resources.services import save_trainer
     from trainingmgr.sessions.models import Slot, TrainingSession
     from trainingmgr.signing.access import signing_token as signing_link
@@ -354,6 +391,11 @@ def matrix(app, fake_pdf):  # noqa: F811 - the fixture imported above
     invitation = first(SurveyInvitation)
     signature_request, quote = _signature_documents(company)
     signatory = signature_request.signatories[0]
+    space_samples, space_tokens = _company_space(company)
+    claire = first(Trainer, Trainer.email == INDEPENDENT_TRAINER["email"])  # the demo's independent trainer
+    # the trainer space's pages on the sample session: its trainer Pierre's link (a link works for any trainer)
+    pierre = first(Trainer, Trainer.email == "formateur@formaction.example")
+    claire_away = first(TrainerUnavailability, TrainerUnavailability.trainer_id == claire.id)
 
     w = World()
     w.values = {
@@ -384,6 +426,15 @@ def matrix(app, fake_pdf):  # noqa: F811 - the fixture imported above
         "signatures.revision": {"request_id": signature_request.id, "number": 0},
         "signatures.cancel": {"request_id": signature_request.id},
         "signatures.resend": {"request_id": signature_request.id, "signatory_id": signatory.id},
+        "trainer_agenda.unavailabilities": {"trainer_id": claire.id},
+        "trainer_agenda.delete_unavailability": {"trainer_id": claire.id, "period_id": claire_away.id},
+        "trainer_agenda.space_delete_unavailability": {"period_id": claire_away.id},
+        "resources.space_link": {"action": "send"},
+        "companies.contact_space": {"action": "send"},
+        # a trainer's file (subcontracting/views.py): no document nor log entry 1 in the demo (404 for staff)
+        "subcontracting.remove_document": {"trainer_document_id": 1},
+        "subcontracting.remove_development": {"development_id": 1},
+        **space_samples,
     }
     trainee_link = trainee_token(enrolment)
     w.tokens = {
@@ -394,10 +445,16 @@ def matrix(app, fake_pdf):  # noqa: F811 - the fixture imported above
                            else make_token(surveys.TOKEN_PURPOSE, {"i": 1})),
         "trainee.home": trainee_link,
         "trainee.positioning": trainee_link,
+        "trainee.absence": trainee_link,
         "trainee.document": trainee_link,
         "signing.by_link": signing_token(enrolment, slot),
         **{f"esign.{name}": signing_link(signatory) for name in ("page", "page_image", "document", "code", "sign",
                                                                  "refuse")},
+        **{f"trainer_agenda.{name}": trainer_space.token(claire) for name in (
+            "feed", "space_unavailabilities", "space_delete_unavailability")},
+        **{f"trainer_space.{name}": trainer_space.token(pierre) for name in (
+            "home", "slot", "mark", "countersign", "signature_image", "positioning", "acquis_grid", "results")},
+        **space_tokens,
     }
 
     def client(email=None, password=None):
@@ -441,6 +498,22 @@ def _signature_documents(company):
     quote = documents.generate("quote", convention.session, advisor, company=company)
     db.session.commit()
     return made, quote
+
+
+def _company_space(company) -> tuple[dict, dict]:
+    """The company space's sample values, each the company's own (its session, employee, document in force, issued
+    invoice), and its first contact's link, by endpoint."""
+    from trainingmgr.companies import space
+
+    samples = {"session_id": space.company_sessions(company)[0].id,
+               "enrolment_id": space.company_enrolments(company)[0].id,
+               "document_id": space.company_documents(company)[0].id,
+               "invoice_id": space.company_invoices(company)[0].invoice.id}
+    token = space.link_token(min(company.contacts, key=lambda c: c.id))
+    db.session.commit()
+    endpoints = ("home", "invoices", "session", "enrolment", "document", "signed_document", "invoice_file")
+    return ({f"company_space.{name}": samples for name in endpoints},
+            {f"company_space.{name}": token for name in endpoints})
 
 
 def _url(app, w: World, rule, token: str | None = None) -> str:
@@ -513,7 +586,7 @@ def test_permission_matrix(app, matrix):
                 response = _request(client, method, url)
                 ok = _fine(response) or (rule.endpoint == "accounts.logout" and _to_login(response))
                 check(who, method, url, response, ok, "un accès sans connexion")
-        elif category == SIGN_LINK:
+        elif category in (SIGN_LINK, TRAINER_LINK):
             visitors = (("anonyme", w.anonymous), ("stagiaire", w.trainee), ("formateur", w.trainer),
                         ("autre formateur", w.other_trainer), ("conseiller", w.advisor), ("admin", w.admin))
             for n, (who, client) in enumerate(visitors):  # one forged link each: POSTs are rate-limited per link
@@ -521,7 +594,8 @@ def test_permission_matrix(app, matrix):
                 response = _request(client, method, forged)
                 check(who, method, forged, response, response.status_code == 403, "403 (lien contrefait)")
             response = _request(w.anonymous, method, url)
-            check("signataire", method, url, response, _fine(response), "l'accès par son lien personnel")
+            holder = "signataire" if category == SIGN_LINK else "formateur (lien)"
+            check(holder, method, url, response, _fine(response), "l'accès par son lien personnel")
         elif category == SELF:
             for who, client in (("anonyme", w.anonymous), ("stagiaire", w.trainee)):
                 response = _request(client, method, url)

@@ -111,12 +111,14 @@ def _register_blueprints(app: Flask) -> None:
     from .billing.views import bp as billing_bp
     from .catalogue.public import bp as public_bp
     from .catalogue.views import bp as courses_bp
+    from .companies.space_views import bp as company_space_bp
     from .companies.views import bp as companies_bp
     from .documents.views import bp as documents_bp
     from .documents.views import verify_bp
     from .enrolments.public import bp as public_enrol_bp
     from .enrolments.views import bp as enrolments_bp
     from .evaluations.acquis_views import bp as acquis_bp
+    from .evaluations.needs_views import bp as needs_bp
     from .evaluations.results_views import bp as results_bp
     from .evaluations.views import alerts_bp, editor_bp
     from .evaluations.views import bp as surveys_bp
@@ -129,10 +131,13 @@ def _register_blueprints(app: Flask) -> None:
     from .quality.checklist_views import bp as session_checklist_bp
     from .quality.public import bp as complaint_public_bp
     from .quality.request_views import bp as quality_requests_bp
+    from .resources.agenda_views import bp as trainer_agenda_bp
+    from .resources.space_views import bp as trainer_space_bp
     from .resources.views import bp as resources_bp
     from .sessions.views import bp as sessions_bp
     from .signing.public import bp as esign_bp
     from .signing.views import bp as signatures_bp
+    from .subcontracting.views import bp as subcontracting_bp
     from .trainees.portal import bp as trainee_portal_bp
     from .trainees.views import bp as trainees_bp
 
@@ -141,8 +146,11 @@ def _register_blueprints(app: Flask) -> None:
                messaging_bp, attendance_bp, signing_bp, documents_bp, verify_bp, surveys_bp, acquis_bp, alerts_bp,
                results_bp, editor_bp, improvement_actions_bp, session_checklist_bp,
                quality_requests_bp, complaint_public_bp, qualiopi_bp, privacy_bp,
-               billing_payments_bp, bpf_bp, billing_bp, audit_bp, signatures_bp, esign_bp):
+               billing_payments_bp, bpf_bp, billing_bp, audit_bp, signatures_bp, esign_bp, needs_bp, trainer_agenda_bp):
         app.register_blueprint(bp)
+    app.register_blueprint(company_space_bp)  # the client-company space (companies/space_views.py)
+    app.register_blueprint(trainer_space_bp)  # the trainer space (resources/space_views.py)
+    app.register_blueprint(subcontracting_bp)  # a trainer's file, contracts and invoices (subcontracting/views.py)
     init_api(app)
 
 

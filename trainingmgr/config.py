@@ -178,12 +178,12 @@ def finalise(config: dict) -> None:
 INTEGER_SETTINGS = ("CONVOCATION_DAYS_BEFORE", "MINIMUM_CHECK_DAYS", "ATTENDANCE_OPENS_BEFORE_MINUTES",
                     "ATTENDANCE_CLOSES_AFTER_MINUTES", "ATTENDANCE_QR_PERIOD_SECONDS",
                     "QUALITY_ACK_WORKING_DAYS", "QUALITY_ANSWER_DAYS", "PROXY_FIX", "SIGNATURE_CODE_MINUTES",
-                    "SIGNATURE_DEADLINE_DAYS")
+                    "SIGNATURE_DEADLINE_DAYS", "PLANNED_ABSENCE_HOURS_BEFORE")
 # Rate limits the environment may override ("10 per minute").
 RATE_LIMIT_SETTINGS = ("LOGIN_RATE_LIMIT", "LOGIN_ACCOUNT_RATE_LIMIT", "PUBLIC_FORM_RATE_LIMIT",
                        "TRAINEE_FORM_RATE_LIMIT", "QUALITY_FORM_RATE_LIMIT", "ATTENDANCE_SIGN_RATE_LIMIT",
                        "ATTENDANCE_CODE_RATE_LIMIT", "ATTENDANCE_QR_RATE_LIMIT", "SIGNATURE_SIGN_RATE_LIMIT",
-                       "SIGNATURE_CODE_RATE_LIMIT")
+                       "SIGNATURE_CODE_RATE_LIMIT", "TRAINER_SPACE_RATE_LIMIT")
 
 
 DEFAULTS = {
@@ -214,6 +214,11 @@ DEFAULTS = {
     "MINIMUM_CHECK_DAYS": 10,
     # How long a trainee's personal link stays valid.
     "TRAINEE_LINK_MAX_AGE_DAYS": 365,
+    # The personal links of the trainer space and of the company space (core/personal_links.py).
+    "TRAINER_LINK_MAX_AGE_DAYS": 365,
+    # The trainer space's forms (marks, countersignature, acquis), per personal link.
+    "TRAINER_SPACE_RATE_LIMIT": "60 per minute",
+    "COMPANY_LINK_MAX_AGE_DAYS": 365,
     # Surveys: cold evaluation J+60 (per course otherwise), client survey J+7, reminders J+3 and J+7 after a send.
     "SURVEY_COLD_DAYS": 60,
     "SURVEY_CLIENT_DAYS": 7,
@@ -253,6 +258,8 @@ DEFAULTS = {
     "ATTENDANCE_LINK_MAX_AGE_DAYS": 7,
     "ATTENDANCE_CODE_MINUTES": 10,
     "ATTENDANCE_CODE_ATTEMPTS": 5,
+    # A trainee declares a planned absence from their personal page until this many hours before the half-day.
+    "PLANNED_ABSENCE_HOURS_BEFORE": 24,
     # Per personal link or per trainee (not per IP: a whole class signs from one Wi-Fi).
     "ATTENDANCE_SIGN_RATE_LIMIT": "10 per minute",
     "ATTENDANCE_CODE_RATE_LIMIT": "3 per minute",

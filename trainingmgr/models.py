@@ -15,4 +15,5 @@ from .quality import models as quality  # noqa: F401
 from .resources import models as resources  # noqa: F401
 from .sessions import models as sessions  # noqa: F401
 from .signing import models as signing  # noqa: F401
+from .subcontracting import models as subcontracting  # noqa: F401
 from .trainees import models as trainees  # noqa: F401

@@ -75,6 +75,7 @@ BUSINESS_RULES = {
     "POST /api/v1/sessions/{session_id}/documents": {
         "enrolment_id",  # an enrolment of that id, in this session
         "company_id",  # a company of that id
+        "trainer_id",  # a trainer of that id (a subcontractor's contract)
         "data",  # the mentions that a convention or a contract may not print empty (a trainer's qualifications)
     },
 }

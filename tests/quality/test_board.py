@@ -561,7 +561,7 @@ def test_the_demo_data_fills_the_board(app, client):
     assert value(board, "signatures") > 0
     countersigned, past = value(board, "countersigned_slots")
     assert past >= 1 and countersigned == past
-    assert value(board, "disability_referent") is True and value(board, "trainers") == 1
+    assert value(board, "disability_referent") is True and value(board, "trainers") == 2  # Pierre and Claire (independent)
     response = client.post("/login", data={"email": "conseil@formaction.example", "password": "conseil-demo-2026"})
     assert response.status_code == 302
     assert client.get(URL).status_code == 200

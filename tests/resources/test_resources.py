@@ -47,17 +47,17 @@ def test_room_capacity_cannot_drop_below_a_planned_session(client, world, make_s
 def test_trainer_form_rules_and_cv(client, users):
     login(client, "conseil@test.example")
     response = client.post("/trainers/new", data={"first_name": "Jean", "last_name": "Dupont", "email": "jean@",
-                                                  "is_external": "y", "company_siret": "12345678901234"})
+                                                  "status": "organisation", "company_siret": "12345678901234"})
     assert response.status_code == 422
     text = page(response)
     assert "Cette adresse e-mail n'est pas valide." in text
     assert "clé de contrôle incorrecte" in text
-    assert "Indiquez la société du formateur externe." in text
+    assert "Indiquez la raison sociale de l'organisme sous-traitant." in text
     bad_cv = {"first_name": "Jean", "last_name": "Dupont", "cv": (io.BytesIO(b"MZ\x90\x00"), "cv.pdf")}
     response = client.post("/trainers/new", data=bad_cv, content_type="multipart/form-data")
     assert "Format de fichier non accepté" in page(response)
     assert db.session.scalar(select(Trainer)) is None
-    good = {"first_name": "Jean", "last_name": "Dupont", "email": "Jean@Example.com", "is_external": "y",
+    good = {"first_name": "Jean", "last_name": "Dupont", "email": "Jean@Example.com", "status": "organisation",
             "company_name": "Dupont Conseil", "company_siret": "443 061 841 00021", "active": "y",
             "user_id": str(users["trainer"].id), "cv": (io.BytesIO(PDF), "cv-jean.pdf")}
     response = client.post("/trainers/new", data=good, content_type="multipart/form-data")

@@ -13,6 +13,7 @@ from ..documents import services
 from ..documents.catalogue import DOC_TYPES
 from ..enrolments.services import get_enrolment
 from ..extensions import db
+from ..resources.dossier import get_trainer
 from ..sessions.services import get_session
 from .docs import STAFF_ONLY, error_responses
 from .schemas import DOCUMENT_TYPES, DocumentCreateSchema
@@ -35,13 +36,16 @@ class DocumentSchema(Schema):
     doc_type = fields.String(required=True, metadata={"enum": list(DOCUMENT_TYPES)})
     label = fields.String(required=True, metadata={"example": "Convocation"})
     scope = fields.String(required=True, metadata={
-        "enum": SCOPES, "description": "Sujet du document : la session, une inscription ou une entreprise cliente"})
+        "enum": SCOPES, "description": "Sujet du document : la session, une inscription, une entreprise cliente ou un "
+                                       "formateur sous-traitant"})
     session_id = fields.Integer(required=True)
     enrolment_id = fields.Integer(required=True, allow_none=True)
     trainee_name = fields.String(required=True, allow_none=True, metadata={"description": "Document par stagiaire"})
     company_id = fields.Integer(required=True, allow_none=True)
     company_name = fields.String(required=True, allow_none=True, metadata={
         "description": "L'entreprise cliente (convention, devis) ou celle du stagiaire"})
+    trainer_id = fields.Integer(required=True, allow_none=True, metadata={
+        "description": "Le formateur d'un contrat de sous-traitance ou d'une lettre de mission"})
     version = fields.Integer(required=True, metadata={"description": "1, 2… : chaque génération fait une version"})
     number = fields.String(required=True, metadata={"example": "CONVOC-0012-34-1"})
     docx_sha256 = fields.String(required=True, metadata={"pattern": "^[0-9a-f]{64}$"})
@@ -65,6 +69,7 @@ def document_dict(document, current: bool) -> dict:
         "scope": DOC_TYPES[document.doc_type].scope, "session_id": document.session_id,
         "enrolment_id": document.enrolment_id, "trainee_name": enrolment.trainee.full_name if enrolment else None,
         "company_id": company.id if company else None, "company_name": company.name if company else None,
+        "trainer_id": document.trainer_id,
         "version": document.version, "number": document.number, "docx_sha256": document.docx_sha256,
         "pdf_sha256": document.pdf_sha256, "status": "current" if current else "superseded",
         "verify_code": document.verify_code, "reason": document.reason, "template_label": document.template_label,
@@ -79,10 +84,10 @@ def _file_url(document, kind: str) -> str:
 
 
 def _subject(data: dict, session, actor):
-    """The enrolment and the company the body names, when the type needs them; an unknown id or an enrolment of
-    another session is refused on its field (422)."""
+    """The enrolment, the company and the trainer the body names, when the type needs them; an unknown id or an
+    enrolment of another session is refused on its field (422)."""
     scope = DOC_TYPES[data["doc_type"]].scope
-    enrolment = company = None
+    enrolment = company = trainer = None
     if scope == "enrolment":
         try:
             enrolment = get_enrolment(data["enrolment_id"], actor)
@@ -95,7 +100,12 @@ def _subject(data: dict, session, actor):
             company = get_company(data["company_id"])
         except NotFoundError:
             raise ValidationError("Entreprise introuvable.", field="company_id") from None
-    return enrolment, company
+    elif scope == "trainer":
+        try:
+            trainer = get_trainer(data["trainer_id"])
+        except NotFoundError:
+            raise ValidationError("Formateur introuvable.", field="trainer_id") from None
+    return enrolment, company, trainer
 
 
 @bp.route("/sessions/<int:session_id>/documents")
@@ -120,7 +130,8 @@ def list_documents(session_id: int):
 @error_responses(bp, 401, 403, 404, 409, 415, 422, described={
     404: "Session inconnue",
     409: "Document qui ne s'applique pas encore (session non commencée, stagiaire qui n'a pas suivi la "
-         "formation, stagiaire inscrit par une entreprise pour un contrat) ou données manquantes : le message et "
+         "formation, stagiaire inscrit par une entreprise pour un contrat, formateur salarié ou sans numéro de "
+         "déclaration d'activité pour un contrat de sous-traitance) ou données manquantes : le message et "
          "« fields » disent quoi",
     422: "Données invalides, inscription ou entreprise inconnues, inscription d'une autre session, ou données "
          "manquantes : le message et « fields » disent quoi"})
@@ -130,8 +141,9 @@ def generate_document(data, session_id: int):
     Documents de la session, avec le même message."""
     actor = current_principal()
     session = get_session(session_id, actor)
-    enrolment, company = _subject(data, session, actor)
-    document = services.generate(data["doc_type"], session, actor, enrolment=enrolment, company=company)
+    enrolment, company, trainer = _subject(data, session, actor)
+    document = services.generate(data["doc_type"], session, actor, enrolment=enrolment, company=company,
+                                 trainer=trainer)
     db.session.commit()
     return document_dict(document, True)
 

@@ -513,25 +513,31 @@ DOCUMENT_TYPES = {code: doc_type for code, doc_type in DOC_TYPES.items() if doc_
 SESSION_DOCUMENTS = [code for code, doc_type in DOCUMENT_TYPES.items() if doc_type.scope == "session"]
 ENROLMENT_DOCUMENTS = [code for code, doc_type in DOCUMENT_TYPES.items() if doc_type.scope == "enrolment"]
 CLIENT_DOCUMENTS = [code for code, doc_type in DOCUMENT_TYPES.items() if doc_type.scope == "client"]
+TRAINER_DOCUMENTS = [code for code, doc_type in DOCUMENT_TYPES.items() if doc_type.scope == "trainer"]
 _NO_ENROLMENT = "Choisissez l'inscription."
 _NO_CLIENT = "Choisissez l'entreprise cliente."
+_NO_TRAINER = "Choisissez le formateur."
 
 
 class DocumentCreateSchema(Schema):
     doc_type = Choice(DOCUMENT_TYPES, "Type de document inconnu : {choices}.", required=True, metadata={
         "description": "Par session : " + ", ".join(SESSION_DOCUMENTS)
                        + " ; par stagiaire : " + ", ".join(ENROLMENT_DOCUMENTS)
-                       + " ; par entreprise cliente : " + ", ".join(CLIENT_DOCUMENTS)})
+                       + " ; par entreprise cliente : " + ", ".join(CLIENT_DOCUMENTS)
+                       + " ; par formateur sous-traitant : " + ", ".join(TRAINER_DOCUMENTS)})
     enrolment_id = fields.Integer(**_ID, metadata={
         "description": "Inscription de la session, obligatoire pour un document par stagiaire (ignorée sinon)"})
     company_id = fields.Integer(**_ID, metadata={
         "description": "Entreprise cliente, obligatoire pour une convention ou un devis (ignorée sinon)"})
+    trainer_id = fields.Integer(**_ID, metadata={
+        "description": "Formateur de la session, obligatoire pour un contrat de sous-traitance (ignoré sinon)"})
 
     # A document per trainee names the enrolment, one per client company names the company.
     openapi_rules = {"anyOf": [
         {"properties": {"doc_type": {"enum": SESSION_DOCUMENTS}}},
         {"properties": {"doc_type": {"enum": ENROLMENT_DOCUMENTS}}, "required": ["enrolment_id"]},
         {"properties": {"doc_type": {"enum": CLIENT_DOCUMENTS}}, "required": ["company_id"]},
+        {"properties": {"doc_type": {"enum": TRAINER_DOCUMENTS}}, "required": ["trainer_id"]},
     ]}
 
     @validates_schema
@@ -540,3 +546,5 @@ class DocumentCreateSchema(Schema):
             raise MarshmallowValidationError(_NO_ENROLMENT, "enrolment_id")
         if data["doc_type"] in CLIENT_DOCUMENTS and "company_id" not in data:
             raise MarshmallowValidationError(_NO_CLIENT, "company_id")
+        if data["doc_type"] in TRAINER_DOCUMENTS and "trainer_id" not in data:
+            raise MarshmallowValidationError(_NO_TRAINER, "trainer_id")

@@ -38,7 +38,8 @@ class SlotItem:
 
 def missing_signatures(actor: User, now: dt.datetime | None = None) -> list[SlotItem]:
     """Slots opened in the last BOARD_DAYS days that lack a trainee's signature (neither signed, nor absent,
-    nor corrected) or the trainer's countersignature: open slots first, then the oldest. 4 queries."""
+    nor corrected, nor announced absent) or the trainer's countersignature: open slots first, then the oldest.
+    5 queries."""
     now = now or utcnow()
     today = now.astimezone(PARIS).date()
     sessions = list(db.session.scalars(
@@ -54,9 +55,11 @@ def missing_signatures(actor: User, now: dt.datetime | None = None) -> list[Slot
     records: dict[int, list] = {}
     for record in services.session_records(ids):
         records.setdefault(record.session_id, []).append(record)
+    planned = services.planned_absences_of(ids)
     items = []
     for session in sessions:
-        grid = services.build_grid(session, enrolments.get(session.id, []), records.get(session.id, []), now)
+        grid = services.build_grid(session, enrolments.get(session.id, []), records.get(session.id, []), now,
+                                   planned=planned)
         for slot in grid.slots:
             state = services.window_state(slot, now)
             if state == "before" or slot.date < today - dt.timedelta(days=BOARD_DAYS):

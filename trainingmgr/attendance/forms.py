@@ -51,3 +51,11 @@ class ActionForm(Form):
     """A button (CSRF only)."""
 
     submit = SubmitField("Envoyer")
+
+
+class PlannedAbsenceForm(Form):
+    """The trainee announces an absence (choices: the half-days still open to it, set by the view)."""
+
+    slot_id = SelectField("Demi-journée", validate_choice=False)
+    reason = TextAreaField("Motif", validators=[max_length(1000)], render_kw={"rows": 2, "maxlength": 1000})
+    submit = SubmitField("Signaler mon absence")

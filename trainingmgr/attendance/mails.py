@@ -14,6 +14,8 @@ from ..extensions import db
 from ..messaging.models import OutboxMessage
 from ..messaging.services import JOB_KIND_LABELS, job_handler, periodic_task, queue_email, schedule_job
 from ..organisation.services import get_organisation
+from ..resources import space
+from ..resources.models import Trainer
 from ..sessions.models import SessionStatus, Slot, TrainingSession
 from . import services
 from .access import signing_token
@@ -44,11 +46,18 @@ def one_time_code(slot: Slot, enrolment: Enrolment, code: str) -> OutboxMessage:
                   slot_label=services.slot_label(slot))
 
 
+def countersign_url(trainer: Trainer, slot: Slot) -> str:
+    """Where a trainer signs the slot's sheet: behind their login when they have an account, else in their trainer
+    space (a first personal link is made if they have none: the caller commits)."""
+    if trainer.user_id is not None:
+        return external_url("attendance.slot", slot_id=slot.id)
+    return space.slot_url(trainer, slot)
+
+
 def countersign_reminder(slot: Slot) -> list[OutboxMessage]:
-    link = external_url("attendance.slot", slot_id=slot.id)
     return [_queue(trainer.email, f"Feuille d'émargement à signer – {slot.session.title}", "attendance_trainer",
-                   slot=slot, session=slot.session, trainer=trainer, link=link,
-                   slot_label=services.slot_label(slot))
+                   slot=slot, session=slot.session, trainer=trainer, link=countersign_url(trainer, slot),
+                   in_space=trainer.user_id is None, slot_label=services.slot_label(slot))
             for trainer in slot.session.trainers if trainer.email]
 
 

@@ -173,3 +173,46 @@ class AttendanceSeal(db.Model):
     @property
     def scope_label(self) -> str:
         return SEAL_SCOPES.get(self.scope, self.scope)
+
+
+class PlannedAbsence(db.Model):
+    """A half-day the trainee said, from their personal page, they will miss, and why (attendance/planned.py).
+    Kept beside the register, not in it: the reason is personal data that must stay erasable, and the register
+    records what happened, not what was announced. The grid reads it as a justified absence."""
+
+    __tablename__ = "planned_absence"
+    __table_args__ = (UniqueConstraint("enrolment_id", "slot_id", name="uq_planned_absence_enrolment_slot"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("training_session.id", ondelete="CASCADE"), index=True)
+    enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolment.id", ondelete="CASCADE"), index=True)
+    slot_id: Mapped[int] = mapped_column(ForeignKey("slot.id", ondelete="CASCADE"))
+    reason: Mapped[str] = mapped_column(Text)
+    declared_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    ip: Mapped[str] = mapped_column(String(45), default="")
+
+    slot: Mapped[Slot] = relationship()
+
+
+ALERT_KINDS = {"absent": "absence", "late": "retard"}
+
+
+class AbsenceAlert(db.Model):
+    """The e-mail telling a company's HR contact that an employee was marked absent or late on a half-day: one
+    per employee and half-day at most (the unique key makes a second mark send nothing)."""
+
+    __tablename__ = "absence_alert"
+    __table_args__ = (UniqueConstraint("slot_id", "enrolment_id", name="uq_absence_alert_slot_enrolment"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slot_id: Mapped[int] = mapped_column(ForeignKey("slot.id", ondelete="CASCADE"))
+    enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolment.id", ondelete="CASCADE"), index=True)
+    company_id: Mapped[int | None] = mapped_column(ForeignKey("company.id", ondelete="SET NULL"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # ALERT_KINDS
+    recipient: Mapped[str] = mapped_column(String(254))
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_message.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    @property
+    def kind_label(self) -> str:
+        return ALERT_KINDS.get(self.kind, self.kind)

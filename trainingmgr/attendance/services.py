@@ -4,7 +4,11 @@ Everything is appended to the session's chain through ``_append`` (never updated
 - ``sign``: a trainee's signature (personal link, QR code then one-time code, or the trainer's kiosk);
 - ``countersign``: the trainer's signature of a slot, which locks it;
 - ``mark_presence``: the trainer's absent / late arrival / early departure marks, before the lock;
+- ``countersign_as`` and ``mark_presence_as``: the same by a trainer without an account, known by the personal link
+  of the trainer space (resources/space.py): no author account on the record, the trainer named as always;
 - ``correct`` and ``justify``: the advisor's corrections and absence justifications, with reason and author.
+A mark or correction of an absence or a late arrival also e-mails the employer who asked for it (alerts.py); the
+absences a trainee announced from their page (planned.py) stay beside the chain and read as justified in the grid.
 Callers commit.
 """
 from __future__ import annotations
@@ -35,9 +39,9 @@ from ..extensions import db
 from ..resources.models import Trainer
 from ..sessions import services as session_services
 from ..sessions.models import SessionStatus, Slot, TrainingSession
-from . import seals
+from . import alerts, seals
 from .chain import GENESIS, record_hash
-from .models import AttendanceChain, AttendanceRecord
+from .models import AttendanceChain, AttendanceRecord, PlannedAbsence
 
 log = logging.getLogger("trainingmgr.attendance")
 
@@ -278,18 +282,45 @@ def _require_trainer(actor: User | None, session: TrainingSession) -> Trainer:
     return trainer
 
 
+def teaches(trainer: Trainer | None, session: TrainingSession) -> bool:
+    """Whether ``trainer`` is one of the session's trainers (those who mark and countersign its sheets)."""
+    return trainer is not None and any(t.id == trainer.id for t in session.trainers)
+
+
+def _require_teaching(trainer: Trainer | None, session: TrainingSession) -> Trainer:
+    if not teaches(trainer, session):
+        raise PermissionDenied("Seul un formateur de la session peut faire cela.")
+    return trainer
+
+
 def countersign(slot: Slot, actor: User, *, drawing: str | None = None, typed_name: str | None = None,
                 ip: str | None = None, user_agent: str | None = None,
                 now: dt.datetime | None = None) -> AttendanceRecord:
     """The trainer signs the slot's sheet; the slot is then locked (late signatures need a correction)."""
     trainer = _require_trainer(actor, slot.session)
+    return _countersign(slot, trainer, actor.id, drawing=drawing, typed_name=typed_name, ip=ip,
+                        user_agent=user_agent, now=now)
+
+
+def countersign_as(slot: Slot, trainer: Trainer, *, drawing: str | None = None, typed_name: str | None = None,
+                   ip: str | None = None, user_agent: str | None = None,
+                   now: dt.datetime | None = None) -> AttendanceRecord:
+    """``countersign`` by a trainer known by their personal link rather than an account (the trainer space):
+    the same record, lock and seal, with no author account."""
+    _require_teaching(trainer, slot.session)
+    return _countersign(slot, trainer, None, drawing=drawing, typed_name=typed_name, ip=ip,
+                        user_agent=user_agent, now=now)
+
+
+def _countersign(slot: Slot, trainer: Trainer, author_id: int | None, *, drawing, typed_name, ip, user_agent,
+                 now) -> AttendanceRecord:
     now = now or utcnow()
     if now < slot.starts_at:
         raise ConflictError(f"Le créneau du {slot_label(slot)} n'a pas encore commencé.")
     mode, image, typed = signature_input(drawing, typed_name, trainer.full_name)
     try:
         return _append(slot, "countersignature", unique_key=f"cs:{slot.id}", now=now, trainer_id=trainer.id,
-                       author_id=actor.id, method="trainer", mode=mode, signer_name=trainer.full_name,
+                       author_id=author_id, method="trainer", mode=mode, signer_name=trainer.full_name,
                        typed_name=typed, image=image, **_client(ip, user_agent))
     except AlreadySigned:
         raise AlreadySigned("La feuille de ce créneau est déjà signée par le formateur.") from None
@@ -329,6 +360,18 @@ def mark_presence(slot: Slot, enrolment: Enrolment, data: dict, actor: User, *, 
                   user_agent: str | None = None, now: dt.datetime | None = None) -> AttendanceRecord:
     """The trainer records an absence, a late arrival or an early departure (actual times), before the lock."""
     trainer = _require_trainer(actor, slot.session)
+    return _mark_presence(slot, enrolment, data, trainer, actor.id, ip=ip, user_agent=user_agent, now=now)
+
+
+def mark_presence_as(slot: Slot, enrolment: Enrolment, data: dict, trainer: Trainer, *, ip: str | None = None,
+                     user_agent: str | None = None, now: dt.datetime | None = None) -> AttendanceRecord:
+    """``mark_presence`` by a trainer known by their personal link (the trainer space), with no author account."""
+    _require_teaching(trainer, slot.session)
+    return _mark_presence(slot, enrolment, data, trainer, None, ip=ip, user_agent=user_agent, now=now)
+
+
+def _mark_presence(slot: Slot, enrolment: Enrolment, data: dict, trainer: Trainer, author_id: int | None, *,
+                   ip, user_agent, now) -> AttendanceRecord:
     _enrolment_of(slot, enrolment)
     now = now or utcnow()
     errors = ErrorCollector()
@@ -343,9 +386,10 @@ def mark_presence(slot: Slot, enrolment: Enrolment, data: dict, actor: User, *, 
         raise SlotLocked("Vous avez déjà signé la feuille de ce créneau : demandez une correction au conseiller "
                          "formation.")
     record = _append(slot, "presence", now=now, enrolment_id=enrolment.id, trainer_id=trainer.id,
-                     author_id=actor.id, method="trainer", signer_name=enrolment.trainee.full_name,
+                     author_id=author_id, method="trainer", signer_name=enrolment.trainee.full_name,
                      presence=presence, arrived_at=arrived_at, left_at=left_at, **_client(ip, user_agent))
     _after_change(enrolment)
+    alerts.after_mark(slot, enrolment, record)
     return record
 
 
@@ -371,6 +415,7 @@ def correct(slot: Slot, enrolment: Enrolment, data: dict, actor: User, *, ip: st
                      method="advisor", signer_name=enrolment.trainee.full_name, presence=presence,
                      arrived_at=arrived_at, left_at=left_at, reason=reason, **_client(ip, user_agent))
     _after_change(enrolment)
+    alerts.after_mark(slot, enrolment, record)
     return record
 
 
@@ -416,6 +461,8 @@ class Cell:
     corrected: bool = False
     trainer_says_present: bool = False
     justification: str = ""
+    planned: PlannedAbsence | None = None  # the absence the trainee announced from their page (planned.py)
+    justified_by_trainee: bool = False  # ``justification`` is the announcement's, not the advisor's
     minutes: int = 0
     records: list[AttendanceRecord] = field(default_factory=list)
 
@@ -475,6 +522,18 @@ def _fold(cell: Cell, now: dt.datetime) -> Cell:
         cell.minutes = _minutes(start, end)
     return cell
 
+
+def _planned(cell: Cell, absence: PlannedAbsence | None) -> None:
+    """An announced absence: a half-day neither signed nor marked reads as absent, and an absence as justified
+    (unless the advisor recorded a justification of their own). A signature still wins: the trainee came."""
+    if absence is None:
+        return
+    cell.planned = absence
+    if cell.status in ("pending", "missing"):
+        cell.status = "absent"
+    if cell.status == "absent" and not cell.justification:
+        cell.justification = f"absence prévue, signalée par le stagiaire le {date_fr(absence.declared_at)}"
+        cell.justified_by_trainee = True
 
 
 @dataclass
@@ -548,12 +607,20 @@ def session_records(session_id, with_images: bool = False) -> list[AttendanceRec
 
 
 def session_grid(session: TrainingSession, now: dt.datetime | None = None) -> Grid:
-    """Trainees × slots, each cell read from the chain: 3 queries whatever the size."""
-    return build_grid(session, expected_enrolments(session), session_records(session.id), now)
+    """Trainees × slots, each cell read from the chain and the planned absences: 4 queries whatever the size."""
+    return build_grid(session, expected_enrolments(session), session_records(session.id), now,
+                      planned=planned_absences_of([session.id]))
+
+
+def planned_absences_of(session_ids) -> dict[tuple[int, int], PlannedAbsence]:
+    """{(enrolment id, slot id): planned absence} of the sessions, for ``build_grid``."""
+    return {(p.enrolment_id, p.slot_id): p for p in db.session.scalars(
+        select(PlannedAbsence).where(PlannedAbsence.session_id.in_(list(session_ids))))}
 
 
 def build_grid(session: TrainingSession, enrolments: list[Enrolment], records: list[AttendanceRecord],
-               now: dt.datetime | None = None) -> Grid:
+               now: dt.datetime | None = None, planned: dict[tuple[int, int], PlannedAbsence] | None = None) -> Grid:
+    """The grid from the session's records, and its planned absences when given (``planned_absences_of``)."""
     now = now or utcnow()
     slots = sorted(session.slots, key=lambda s: (s.date, s.start_time))
     by_cell: dict[tuple[int, int], list[AttendanceRecord]] = {}
@@ -571,6 +638,8 @@ def build_grid(session: TrainingSession, enrolments: list[Enrolment], records: l
                               records=by_cell.get((enrolment.id, slot.id), [])), now)
             if cell.status == "pending" and slot.id in countersignatures:
                 cell.status = "missing"  # the sheet is closed: only a correction can add them now
+            if planned:
+                _planned(cell, planned.get((enrolment.id, slot.id)))
             cells.append(cell)
         rows.append(Row(enrolment, cells))
     return Grid(session, slots, rows, countersignatures)

@@ -307,7 +307,7 @@ def build_registry() -> dict[type, Spec]:
         TrainingSession: Spec("session", skipped={"status_changed_at"}, collections=("trainers",),
                               action=_status_action(),
                               summary=_status_summary("Session", True, SESSION_STATUS_LABELS)),
-        Slot: Spec("session", parent=_slot_parent),
+        Slot: Spec("session", parent=_slot_parent, skipped={"sequence"}),  # the iCal SEQUENCE: follows the rest
         Enrolment: Spec("enrolment", action=_status_action(),
                         summary=_status_summary("Inscription", True, ENROLMENT_STATUS_LABELS)),
         FundingLine: Spec("funding_line", summary=lambda o, a, c: (

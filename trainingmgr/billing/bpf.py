@@ -13,9 +13,12 @@ Where each figure comes from:
   its sub-line); public buyer → 3 (public bodies for their own staff); individual → 9; any other payer → 11.
   Lines 4–8 and 10 are shown at 0. Drafts and invoices of other years are left out.
 - **D** charges and **H** manager: typed once a year on the BPF page (``BpfYear``); H falls back on the
-  organisation's signatory.
+  organisation's signatory. The « dont achats de prestations de formation » line is the sum excluding VAT of the
+  subcontractors' invoices recorded with an invoice date in the year (``subcontracting.TrainerInvoice``) once the
+  year has any; the typed figure is used for a year without any, and a typed figure that differs is a warning.
 - **E** trainers: the slots of the year's sessions, each credited to its trainer (or, for a slot without one, to
-  each trainer of the session); internal (``Trainer.is_external`` false) or external (subcontractors).
+  each trainer of the session); internal (``Trainer.status`` employee) or external (an independent trainer or an
+  organisation working as subcontractor).
 - **F** trainees: one trainee per enrolment (a person in two sessions counts twice), hours actually attended
   (``Enrolment.hours_attended``; an abandon counts with its hours, an absent trainee — no-show — with 0 h), for the
   enrolments of the year's sessions. A session belongs to the year of its *last* half-day; draft and cancelled
@@ -54,8 +57,9 @@ from ..core.validation import parse_decimal
 from ..enrolments.models import Enrolment
 from ..extensions import db
 from ..organisation.services import get_organisation
-from ..resources.models import Trainer
+from ..resources.models import EXTERNAL_STATUSES, Trainer
 from ..sessions.models import Slot, TrainingSession, session_trainer
+from ..subcontracting.models import TrainerInvoice
 from ..trainees.models import Trainee
 from .models import BpfYear, Invoice
 
@@ -318,6 +322,7 @@ class AmountLine:
     amount: Decimal | None = ZERO
     level: int = 0  # 1: a sub-line (2a–2h, « dont »)
     total: bool = False
+    detail: str = ""  # where a computed figure comes from
 
 
 @dataclass
@@ -550,26 +555,27 @@ def _by_specialty(rows, warnings: list[str]) -> list[TraineeLine]:
 
 
 def _trainer_rows(session_ids):
-    """(trainer, external?, start, end, slots) for the slots of the year's sessions: a slot counts for its trainer,
+    """(trainer, status, start, end, slots) for the slots of the year's sessions: a slot counts for its trainer,
     or for each trainer of its session when it has none."""
-    by_slot = (select(Trainer.id, Trainer.is_external, Slot.start_time, Slot.end_time, func.count(Slot.id))
+    by_slot = (select(Trainer.id, Trainer.status, Slot.start_time, Slot.end_time, func.count(Slot.id))
                .join(Trainer, Trainer.id == Slot.trainer_id)
                .where(Slot.session_id.in_(session_ids))
-               .group_by(Trainer.id, Trainer.is_external, Slot.start_time, Slot.end_time))
-    by_session = (select(Trainer.id, Trainer.is_external, Slot.start_time, Slot.end_time, func.count(Slot.id))
+               .group_by(Trainer.id, Trainer.status, Slot.start_time, Slot.end_time))
+    by_session = (select(Trainer.id, Trainer.status, Slot.start_time, Slot.end_time, func.count(Slot.id))
                   .join(session_trainer, session_trainer.c.session_id == Slot.session_id)
                   .join(Trainer, Trainer.id == session_trainer.c.trainer_id)
                   .where(Slot.session_id.in_(session_ids), Slot.trainer_id.is_(None))
-                  .group_by(Trainer.id, Trainer.is_external, Slot.start_time, Slot.end_time))
+                  .group_by(Trainer.id, Trainer.status, Slot.start_time, Slot.end_time))
     return db.session.execute(union_all(by_slot, by_session)).all()
 
 
 def _trainers(rows) -> list[TrainerLine]:
     people: dict[bool, set[int]] = {False: set(), True: set()}
     hours: dict[bool, Decimal] = {False: ZERO, True: ZERO}
-    for trainer_id, external, start, end, slots in rows:
-        people[bool(external)].add(trainer_id)
-        hours[bool(external)] += hours_between(start, end) * slots
+    for trainer_id, status, start, end, slots in rows:
+        external = status in EXTERNAL_STATUSES
+        people[external].add(trainer_id)
+        hours[external] += hours_between(start, end) * slots
     internal = TrainerLine("internal", "Personnes de votre organisme dispensant des heures de formation",
                            len(people[False]), hours[False])
     external = TrainerLine("external", "Personnes extérieures à votre organisme dispensant des heures de formation "
@@ -590,14 +596,33 @@ def _identification(org) -> list[InfoField]:
     ]
 
 
-def _charges(settings: BpfYear | None) -> list[AmountLine]:
+def _purchases(start: dt.date, end: dt.date) -> tuple:
+    """(sum excluding VAT, number) of the subcontractors' invoices dated in the year."""
+    return db.session.execute(select(func.sum(TrainerInvoice.amount_excl_vat), func.count(TrainerInvoice.id))
+                              .where(TrainerInvoice.issued_on >= start, TrainerInvoice.issued_on <= end)).one()
+
+
+def _charges(settings: BpfYear | None, purchases: tuple, warnings: list[str]) -> list[AmountLine]:
+    """D as typed, but the purchases of training from the subcontractors' invoices of the year when it has any
+    (``purchases``: their sum excluding VAT and their number)."""
     get = (lambda name: getattr(settings, name)) if settings else (lambda name: None)
+    bought = get("charges_purchased_training")
+    detail = ""
+    total, count = purchases
+    if count:
+        recorded = _money(total)
+        detail = f"d'après {count} facture(s) de sous-traitance enregistrée(s)"
+        if bought is not None and bought != recorded:
+            warnings.append(f"Cadre D : les achats de prestations saisis ({_money_text(bought)}) diffèrent des "
+                            f"factures de sous-traitance enregistrées pour l'année ({_money_text(recorded)}) : "
+                            "le BPF retient les factures.")
+        bought = recorded
     return [
         AmountLine("total", "Total des charges de l'organisme liées à l'activité de formation", get("charges_total"),
                    total=True),
         AmountLine("salaries", "dont salaires des formateurs", get("charges_trainer_salaries"), level=1),
-        AmountLine("purchases", "dont achats de prestations de formation et honoraires de formation",
-                   get("charges_purchased_training"), level=1),
+        AmountLine("purchases", "dont achats de prestations de formation et honoraires de formation", bought,
+                   level=1, detail=detail),
     ]
 
 
@@ -658,7 +683,8 @@ def compute_bpf(year) -> Bpf:
     bpf = Bpf(
         year=year, period_start=start, period_end=end, identification=_identification(org),
         distance_training=settings.distance_training if settings else None,
-        products=products, turnover=turnover, turnover_share=share, charges=_charges(settings),
+        products=products, turnover=turnover, turnover_share=share,
+        charges=_charges(settings, _purchases(start, end), warnings),
         trainers=_trainers(_trainer_rows(session_ids)),
         by_type=_by_type(rows),
         subcontracted=TraineeLine("F-2", "Stagiaires dont l'action a été confiée par votre organisme à un autre "

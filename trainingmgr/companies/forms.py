@@ -19,6 +19,9 @@ class CompanyForm(Form):
     is_public_buyer = BooleanField("Acheteur public (facturation par Chorus Pro)")
     chorus_service_code = StringField("Code service Chorus Pro", validators=[max_length(100)])
     engagement_required = BooleanField("Numéro d'engagement obligatoire sur les factures")
+    absence_alerts = BooleanField("Prévenir le contact RH des absences et retards de ses salariés en formation",
+                                  description="Un e-mail par salarié et par demi-journée, au contact RH (à défaut, "
+                                              "au signataire).")
     submit = SubmitField("Enregistrer")
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..core.timeutil import utcnow
@@ -56,6 +56,8 @@ class Company(db.Model):
     is_public_buyer: Mapped[bool] = mapped_column(default=False)
     chorus_service_code: Mapped[str] = mapped_column(String(100), default="")
     engagement_required: Mapped[bool] = mapped_column(default=False)
+    # The HR contact is e-mailed once per employee and half-day marked absent or late (attendance/alerts.py).
+    absence_alerts: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     contacts: Mapped[list[CompanyContact]] = relationship(
@@ -85,6 +87,9 @@ class CompanyContact(db.Model):
     job_title: Mapped[str] = mapped_column(String(120), default="")
     email: Mapped[str] = mapped_column(String(254), default="")
     phone: Mapped[str] = mapped_column(String(40), default="")
+    # The company space (companies/space.py): a personal link naming this nonce; empty until a link is made, a new
+    # one revokes the earlier links.
+    link_nonce: Mapped[str] = mapped_column(String(32), default="", server_default="")
 
     company: Mapped[Company] = relationship(back_populates="contacts")
 

@@ -47,6 +47,8 @@ def clean_company_data(data: dict, errors: ErrorCollector, prefix: str = "") -> 
         errors.add(prefix + "opco", "OPCO inconnu : choisissez-le dans la liste des onze OPCO.")
     out["is_public_buyer"] = bool(data.get("is_public_buyer"))
     out["engagement_required"] = bool(data.get("engagement_required")) and out["is_public_buyer"]
+    if "absence_alerts" in data:  # a company found or created from an enrolment keeps its choice
+        out["absence_alerts"] = bool(data.get("absence_alerts"))
     if out["is_public_buyer"] and not out["siret"] and prefix + "siret" not in errors.fields:
         errors.add(prefix + "siret", "Un acheteur public est identifié par son SIRET dans Chorus Pro.")
     return out

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 
 from ..accounts.permissions import staff_required
 from ..core.web import fail, form_page, run_form
 from ..extensions import db
-from . import services
+from . import services, space
 from .forms import CompanyForm, ContactForm
 from .models import CompanyContact
 
@@ -55,4 +56,23 @@ def delete_contact(company_id: int, contact_id: int):
     services.delete_contact(contact)
     db.session.commit()
     flash("Contact supprimé.", "success")
+    return redirect(url_for("companies.form", company_id=company_id))
+
+
+# The contact's personal link to the company space (companies/space.py): (service, message once done).
+SPACE_ACTIONS = {
+    "send": (space.send_link, "Lien de l'espace entreprise envoyé à {email}."),
+    "renew": (space.renew_link, "Nouveau lien envoyé à {email} ; les liens envoyés avant ne fonctionnent plus."),
+    "revoke": (space.revoke_link, "Lien révoqué : les liens envoyés à {name} ne fonctionnent plus."),
+}
+
+
+@bp.route("/<int:company_id>/contacts/<int:contact_id>/space/<any(send, renew, revoke):action>", methods=["POST"])
+@staff_required
+def contact_space(company_id: int, contact_id: int, action: str):
+    contact = space.get_contact(company_id, contact_id, current_user)
+    run, message = SPACE_ACTIONS[action]
+    run(contact, current_user)
+    db.session.commit()
+    flash(message.format(name=contact.name, email=contact.email), "success")
     return redirect(url_for("companies.form", company_id=company_id))

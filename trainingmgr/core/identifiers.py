@@ -46,3 +46,22 @@ def clean_vat_number(value: str | None, field: str = "vat_number") -> str:
     except stdnum_exceptions.ValidationError:
         raise ValidationError("Ce numéro de TVA intracommunautaire n'est pas valide (ex. FR19812345676).",
                               field=field) from None
+
+
+def clean_nda(value: str | None, field: str = "nda") -> str:
+    """The numéro de déclaration d'activité of a training organisation as its 11 digits (two of the region, two of
+    the department, five, two: « 76 31 12345 31 »), "" when none, or a French ValidationError."""
+    digits = "".join((value or "").split())
+    if not digits:
+        return ""
+    if not digits.isdigit() or len(digits) != 11:
+        raise ValidationError("Le numéro de déclaration d'activité compte 11 chiffres (par exemple 76 31 12345 31).",
+                              field=field)
+    return digits
+
+
+def format_nda(value: str | None) -> str:
+    """76 31 12345 31"""
+    if not value or len(value) != 11:
+        return value or ""
+    return f"{value[:2]} {value[2:4]} {value[4:9]} {value[9:]}"

@@ -4,13 +4,14 @@ from __future__ import annotations
 from flask import Flask
 
 from .formatting import FILTERS
-from .identifiers import format_siret
+from .identifiers import format_nda, format_siret
 from .web import external_url
 
 
 def init_jinja(app: Flask) -> None:
     app.jinja_env.filters.update(FILTERS)
     app.jinja_env.filters["siret"] = format_siret
+    app.jinja_env.filters["nda"] = format_nda
     app.jinja_env.globals["external_url"] = external_url
 
     @app.context_processor

@@ -4,6 +4,7 @@ import click
 
 from ..core.cli import CommandGroup
 from .services import DEMO_LOGINS, load_demo
+from .spaces import space_links
 
 demo_cli = CommandGroup("demo", help="Données de démonstration.")
 
@@ -19,3 +20,8 @@ def load():
     click.echo("\nComptes de démonstration :")
     for login in DEMO_LOGINS:
         click.echo(f"  {login.role.label:<22} {login.email:<32} mot de passe : {login.password}")
+    links = space_links()
+    if links:
+        click.echo("\nEspaces sans mot de passe (liens personnels) :")
+        for line in links:
+            click.echo(line)

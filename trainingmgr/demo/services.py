@@ -33,6 +33,7 @@ from .chorus import load_chorus_cycle
 from .quality import load_quality
 from .seeds import SEED_COURSES
 from .signatures import load_signed_convention
+from .spaces import load_spaces
 from .surveys import load_default_surveys
 
 
@@ -211,6 +212,7 @@ def load_demo(today: dt.date | None = None, invoices: bool = True, chorus_cycle:
         done.extend(load_chorus_cycle(chorus, location, trainer, advisor, users[Role.TRAINER], today,
                                       invoices=invoices))
     done.extend(load_signed_convention(advisor, sessions.get(SEED_COURSES[1]["slug"]), quiet=not done))
+    done.extend(load_spaces(sessions.get(SEED_COURSES[0]["slug"]), advisor, today))
     db.session.commit()
     return done
 

@@ -1,6 +1,6 @@
-"""The organisation's default surveys (Qualiopi indicators 11 and 30): hot satisfaction at the end of the
-session, cold evaluation at J+2 months (the seed brochures' "évaluation à froid J+2 mois"), the client
-company's satisfaction at J+7, and the trainer's end-of-session report."""
+"""The organisation's default surveys (Qualiopi indicators 4, 11 and 30): the company's needs analysis before the
+session, hot satisfaction at the end of the session, cold evaluation at J+2 months (the seed brochures' "évaluation
+à froid J+2 mois"), the client company's satisfaction at J+7, and the trainer's end-of-session report."""
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -12,6 +12,22 @@ from ..extensions import db
 SCALE_HELP = "1 : pas du tout satisfait · 5 : très satisfait."
 
 DEFAULT_SURVEYS = [
+    {"kind": "needs", "title": "Analyse des besoins de l'entreprise", "anonymous": False,
+     "intro": "Vos collaborateurs vont suivre une de nos formations. Quelques questions pour l'adapter à votre contexte "
+              "et à vos attentes : vos réponses sont lues par votre conseiller formation et par le formateur.",
+     "questions": [
+         {"kind": "text", "text": "Pourquoi cette formation ? Le contexte de la demande (projet, nouvel outil, "
+                                  "obligation, difficulté rencontrée…)"},
+         {"kind": "text", "text": "Qu'attendez-vous de vos collaborateurs à l'issue de la formation ?"},
+         {"kind": "multiple", "text": "Sur quels points souhaitez-vous que la formation insiste ?",
+          "choices": ["La réglementation et ses évolutions", "La pratique sur des cas concrets",
+                      "Les outils et plateformes", "L'organisation interne et les procédures"], "required": False},
+         {"kind": "single", "text": "Comment évaluez-vous le niveau actuel de vos collaborateurs sur le sujet ?",
+          "choices": ["Débutant", "Intermédiaire", "Confirmé", "Hétérogène selon les personnes"]},
+         {"kind": "yes_no", "text": "Des collaborateurs ont-ils besoin d'une adaptation (handicap, horaires, "
+                                    "accessibilité) ?"},
+         {"kind": "text", "text": "Contraintes, documents ou exemples à prendre en compte", "required": False},
+     ]},
     {"kind": "hot", "title": "Votre avis sur la formation", "anonymous": False,
      "intro": "Quelques minutes pour nous dire comment s'est passée la formation. Merci !",
      "questions": [

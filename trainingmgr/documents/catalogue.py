@@ -23,7 +23,8 @@ class DocType:
     code: str
     label: str
     scope: str  # "session" (one per session), "enrolment" (one per trainee), "client" (one per paying company),
-    # "invoice" (one per issued invoice or credit note, made by billing only)
+    # "invoice" (one per issued invoice or credit note, made by billing only), "trainer" (one per subcontracting
+    # trainer of a session)
     filename: str  # default template in documents/
     variables: tuple[Var, ...] = field(default_factory=tuple)
 
@@ -200,6 +201,51 @@ INVOICE = (
     Var("terms.discount", "Conditions d'escompte", "Pas d'escompte pour paiement anticipé.", True),
 )
 
+# The contract of a subcontracting trainer for a session (contrat de sous-traitance with an organisation, lettre de
+# mission with an independent trainer): the parties with their SIRET and NDA, the trainer's half-days and hours, the
+# rate and the total, the payment terms and the subcontractor's obligations.
+TRAINER_CONTRACT = (
+    Var("org.siret", "SIRET (formaté)", "443 061 841 00021", True),
+    Var("org.nda", "Numéro de déclaration d'activité", "76 31 12345 31", True),
+    Var("org.signatory_name", "Nom du représentant légal signataire", "Camille Bernard", True),
+    Var("contract.title", "Intitulé : contrat de sous-traitance (organisme) ou lettre de mission (indépendant)",
+        "Contrat de sous-traitance", True),
+    Var("subcontractor.name", "Sous-traitant : raison sociale de l'organisme, ou nom du formateur indépendant",
+        "Formations Garonne SARL", True),
+    Var("subcontractor.status", "Statut du sous-traitant", "Organisme de formation sous-traitant"),
+    Var("subcontractor.siret", "SIRET du sous-traitant (formaté)", "812 345 676 00017", True),
+    Var("subcontractor.nda", "Numéro de déclaration d'activité du sous-traitant", "76 31 09876 31", True),
+    Var("subcontractor.address", "Adresse du sous-traitant", "5 allée des Demoiselles, 31400 Toulouse"),
+    Var("subcontractor.trainer", "Formateur qui intervient (prénom et nom)", "Paula Formatrice", True),
+    Var("subcontractor.email", "E-mail du formateur", "paula@formations-garonne.example"),
+    Var("subcontractor.competences", "Titres, diplômes et références du formateur",
+        "Juriste en commande publique, 12 ans d'expérience"),
+    Var("mission.dates", "Dates des interventions du formateur", "le 19/11/2026", True),
+    Var("mission.slots", "Demi-journées du formateur : liste {date, half_day, start, end, hours}",
+        "19/11/2026 matin 08:30–12:30"),
+    Var("mission.slots[].date", "Date d'une demi-journée", "19/11/2026"),
+    Var("mission.slots[].half_day", "Matin ou après-midi", "Matin"),
+    Var("mission.slots[].start", "Heure de début", "08:30"),
+    Var("mission.slots[].end", "Heure de fin", "12:30"),
+    Var("mission.slots[].hours", "Durée", "4 h"),
+    Var("mission.hours", "Heures d'intervention du formateur", "8 h", True),
+    Var("mission.rate", "Tarif convenu (HT, de l'heure ou par jour)", "60,00 € HT de l'heure", True),
+    Var("mission.quantity", "Base du calcul (heures ou journées)", "8 heures"),
+    Var("mission.total", "Montant total HT de la mission", "480,00 €", True),
+    Var("mission.total_value", "Montant total HT, en chiffres (rapprochement des factures)", "480.00"),
+    Var("mission.payment_terms", "Conditions de facturation et de paiement du sous-traitant",
+        "Facture à l'issue de la mission, payée par virement à 30 jours de sa réception.", True),
+    Var("clauses.attendance", "Obligation du sous-traitant : feuilles d'émargement", "Le sous-traitant fait signer…",
+        True),
+    Var("clauses.quality", "Obligation du sous-traitant : preuves pour la certification Qualiopi",
+        "Le sous-traitant transmet…", True),
+    Var("clauses.confidentiality", "Obligation du sous-traitant : confidentialité et données personnelles (RGPD)",
+        "Le sous-traitant garde confidentielles…", True),
+    Var("clauses.responsibility", "L'organisme reste seul responsable de l'action envers le client",
+        "L'organisme de formation demeure seul responsable…", True),
+    Var("clauses.vat", "Mention de TVA des montants", "Montants hors taxes ; TVA selon le régime du sous-traitant."),
+)
+
 DOC_TYPES: dict[str, DocType] = {d.code: d for d in (
     DocType("convention", "Convention de formation professionnelle", "client", "convention.docx",
             COMMON + ORG + COURSE + SESSION + CLIENT + PRICE + TRAINEES + (
@@ -286,6 +332,8 @@ DOC_TYPES: dict[str, DocType] = {d.code: d for d in (
                 Var("quote.lines[].total", "Total HT", "1 200,00 €"),
             ) + TRAINEES),
     DocType("invoice", "Facture et avoir", "invoice", "facture.docx", COMMON + ORG + COURSE + SESSION + INVOICE),
+    DocType("trainer_contract", "Contrat de sous-traitance / lettre de mission", "trainer", "contrat_sous_traitance.docx",
+            COMMON + ORG + COURSE + SESSION + TRAINER_CONTRACT),
 )}
 
 
@@ -301,6 +349,7 @@ MENTIONS: dict[str, tuple[str, ...]] = {
                  "course.delivery_mode", "course.teaching_methods", "course.assessment_methods", "contract.sanction",
                  "session.trainer_details[].competences", "contract.advance"),
     "certificate": ("trainee.company", "retention"),
+    "trainer_contract": ("course.programme[].title",),
 }
 
 

@@ -21,13 +21,14 @@ from ..catalogue.models import DELIVERY_MODES
 from ..companies.models import Company
 from ..core import sealkeys
 from ..core.formatting import date_fr, date_long_fr, datetime_fr, hours_fr, money_fr, time_fr
-from ..core.identifiers import format_siret
+from ..core.identifiers import format_nda, format_siret
 from ..core.timeutil import paris_today
 from ..enrolments.models import Enrolment
 from ..extensions import db
 from ..files.services import path_for
 from ..organisation.services import get_organisation
-from ..sessions.models import TrainingSession
+from ..resources.models import RATE_UNITS, Trainer
+from ..sessions.models import Slot, TrainingSession
 
 EXEMPTION = "Exonération de TVA, article 261-4-4°-a du code général des impôts"
 RETENTION = ("Le dispensateur de l'action s'engage à conserver l'ensemble des pièces justificatives qui ont permis "
@@ -270,9 +271,127 @@ def contract(enrolment: Enrolment, number: str) -> dict:
     return context
 
 
+# --------------------------------------------------------------------------- a subcontracting trainer's contract
+
+SUBCONTRACT_PAYMENT_TERMS = (
+    "Le sous-traitant facture la mission à son terme, en rappelant la référence de la session et le numéro du présent "
+    "contrat. La facture est payée par virement dans les 30 jours de sa réception, sous réserve de la remise des "
+    "feuilles d'émargement complètes et contresignées. Seules les demi-journées réalisées sont dues.")
+ATTENDANCE_CLAUSE = (
+    "Le sous-traitant fait signer par chaque stagiaire, pour chaque demi-journée, la feuille d'émargement de "
+    "l'organisme (par lien personnel, QR code de la salle ou sur son appareil), y consigne les absences, retards et "
+    "départs anticipés, et la contresigne à la fin de chaque demi-journée. Ces feuilles justifient l'exécution de "
+    "l'action auprès du client et des financeurs : la mission n'est payée que sur leur base.")
+QUALITY_CLAUSE = (
+    "L'organisme étant certifié Qualiopi, il s'assure que le sous-traitant respecte le référentiel national qualité "
+    "(indicateur 27). Le sous-traitant lui transmet son CV, ses diplômes et les justificatifs de ses compétences et "
+    "de leur actualisation (indicateurs 21 et 22) ; il suit le programme, les modalités de positionnement et "
+    "d'évaluation des acquis convenus et en conserve les traces ; il remplit le bilan du formateur ; il signale sans "
+    "délai toute difficulté, réclamation ou aléa (indicateur 31) et se prête aux audits de l'organisme et de son "
+    "certificateur.")
+CONFIDENTIALITY_CLAUSE = (
+    "Le sous-traitant garde confidentiels les informations et documents reçus pour la mission. Il ne traite les "
+    "données personnelles des stagiaires (identité, présence, évaluations) que pour l'exécution de la mission et sur "
+    "instruction de l'organisme, responsable du traitement, en qualité de sous-traitant au sens de l'article 28 du "
+    "règlement (UE) 2016/679 (RGPD) : il en assure la sécurité et la confidentialité, ne les réutilise pas et ne "
+    "les transmet à aucun tiers, les restitue ou les supprime à la fin de la mission, aide l'organisme à répondre "
+    "aux demandes des personnes et lui notifie sans délai toute violation de données.")
+RESPONSIBILITY_CLAUSE = (
+    "L'organisme de formation demeure seul responsable de l'action de formation à l'égard du client et des "
+    "financeurs : il conclut seul la convention ou le contrat de formation, délivre les attestations et les "
+    "certificats de réalisation et facture le client. Le sous-traitant n'a aucun lien contractuel avec le client ; "
+    "il exécute la mission en toute indépendance, sans lien de subordination avec l'organisme.")
+VAT_CLAUSE = "Montants hors taxes ; la TVA s'applique selon le régime du sous-traitant (mention portée sur sa facture)."
+
+
+@dataclass(frozen=True)
+class Mission:
+    """What a trainer does in a session, and what it costs at their rate: ``amount`` is None without a rate."""
+
+    slots: list[Slot]
+    hours: Decimal
+    quantity: Decimal  # hours, or days (two half-days make a day) for a rate per day
+    unit: str  # "hour" or "day"
+    rate: Decimal | None
+    amount: Decimal | None
+
+
+def trainer_slots(session: TrainingSession, trainer: Trainer) -> list[Slot]:
+    """The half-days a trainer teaches in a session: their own, and those without a trainer when they are one of the
+    session's trainers (as the BPF counts them)."""
+    in_session = any(t.id == trainer.id for t in session.trainers)
+    return sorted((s for s in session.slots if s.trainer_id == trainer.id or (s.trainer_id is None and in_session)),
+                  key=lambda s: (s.date, s.start_time))
+
+
+def trainer_mission(session: TrainingSession, trainer: Trainer) -> Mission:
+    """The trainer's half-days, hours and amount excluding VAT. Decision: a rate per day counts each half-day as half a
+    day, whatever its length (the usual practice); a rate per hour counts the hours of the half-days."""
+    slots = trainer_slots(session, trainer)
+    hours = sum((s.hours for s in slots), Decimal("0"))
+    unit = trainer.rate_unit if trainer.rate_unit in RATE_UNITS else "hour"
+    quantity = hours if unit == "hour" else Decimal(len(slots)) / 2
+    amount = None if trainer.rate is None else (trainer.rate * quantity).quantize(Decimal("0.01"))
+    return Mission(slots, hours, quantity, unit, trainer.rate, amount)
+
+
+def _dates(days: list[dt.date]) -> str:
+    if not days:
+        return "dates à définir"
+    first, last = min(days), max(days)
+    return f"le {date_fr(first)}" if first == last else f"du {date_fr(first)} au {date_fr(last)}"
+
+
+def mission_quantity(mission: Mission) -> str:
+    if mission.unit == "hour":
+        return hours_fr(mission.quantity).replace(" h", " heures") if mission.quantity else "0 heure"
+    days = mission.quantity.normalize()
+    return f"{str(days).replace('.', ',')} journée{'s' if days >= 2 else ''}"
+
+
+def trainer_contract(session: TrainingSession, trainer: Trainer, number: str) -> dict:
+    """The contrat de sous-traitance (an organisation) or lettre de mission (an independent trainer) of a trainer
+    for a session: the parties with their SIRET and NDA, the trainer's half-days, the rate and the total, the
+    payment terms and the subcontractor's obligations (attendance, Qualiopi evidence, confidentiality and GDPR, the
+    organisation remaining responsible to the client)."""
+    from ..resources.models import TRAINER_STATUSES
+
+    context = _base(session, number)
+    mission = trainer_mission(session, trainer)
+    organisation = trainer.status == "organisation"
+    unit = RATE_UNITS.get(mission.unit, "")
+    context.update(
+        contract={"title": "Contrat de sous-traitance" if organisation else "Lettre de mission"},
+        subcontractor={
+            "name": (trainer.company_name if organisation else None) or trainer.full_name,
+            "status": TRAINER_STATUSES.get(trainer.status, trainer.status),
+            "siret": format_siret(trainer.company_siret) if trainer.company_siret else "",
+            "nda": format_nda(trainer.nda), "address": trainer.address or "", "trainer": trainer.full_name,
+            "email": trainer.email or "", "competences": (trainer.competences or "").strip(),
+        },
+        mission={
+            "dates": _dates([s.date for s in mission.slots]),
+            "slots": [{"date": date_fr(s.date), "half_day": s.half_day_label, "start": time_fr(s.start_time),
+                       "end": time_fr(s.end_time), "hours": _hours(s.hours)} for s in mission.slots],
+            "hours": _hours(mission.hours),
+            "rate": f"{money_fr(mission.rate)} HT {unit}" if mission.rate is not None else "",
+            "quantity": mission_quantity(mission),
+            "total": money_fr(mission.amount) if mission.amount is not None else "",
+            "total_value": str(mission.amount) if mission.amount is not None else "",
+            "payment_terms": SUBCONTRACT_PAYMENT_TERMS,
+        },
+        clauses={"attendance": ATTENDANCE_CLAUSE, "quality": QUALITY_CLAUSE,
+                 "confidentiality": CONFIDENTIALITY_CLAUSE, "responsibility": RESPONSIBILITY_CLAUSE,
+                 "vat": VAT_CLAUSE},
+    )
+    return context
+
+
 def missing_mentions(doc_type: str, context: dict) -> list[str]:
     """What a convention or a contract would print empty, in French: such a document is not issued until the data
     is completed (as an invoice's mandatory mentions)."""
+    if doc_type == "trainer_contract":
+        return _missing_contract_mentions(context)
     if doc_type not in ("convention", "contract"):
         return []
     missing = []
@@ -288,6 +407,25 @@ def missing_mentions(doc_type: str, context: dict) -> list[str]:
                        "formation (Catalogue)")
     if not context["org"]["nda"]:
         missing.append("numéro de déclaration d'activité de l'organisme (Administration → Organisme)")
+    return missing
+
+
+def _missing_contract_mentions(context: dict) -> list[str]:
+    """What a subcontracting contract would print empty: both parties' SIRET and NDA, the trainer's half-days, the
+    rate and the total (the record's own gaps are refused before, resources.dossier.contract_problems)."""
+    missing = []
+    if not context["org"]["siret"]:
+        missing.append("SIRET de l'organisme (Administration → Organisme)")
+    if not context["org"]["nda"]:
+        missing.append("numéro de déclaration d'activité de l'organisme (Administration → Organisme)")
+    for key, label in (("siret", "SIRET du sous-traitant"), ("nda", "numéro de déclaration d'activité du "
+                                                                     "sous-traitant")):
+        if not context["subcontractor"][key]:
+            missing.append(f"{label} (Ressources → Formateurs)")
+    if not context["mission"]["slots"]:
+        missing.append("demi-journées du formateur (Sessions → modifier)")
+    if not context["mission"]["total"]:
+        missing.append("tarif du formateur (Ressources → Formateurs)")
     return missing
 
 
@@ -348,7 +486,8 @@ def certificate(enrolment: Enrolment, number: str, code: str, url: str) -> dict:
 def attendance_sheet(session: TrainingSession, number: str, code: str, url: str) -> dict:
     context = _base(session, number)
     records = attendance.session_records(session.id, with_images=True)  # read once: the grid and the pictures
-    grid = attendance.build_grid(session, attendance.expected_enrolments(session), records)
+    grid = attendance.build_grid(session, attendance.expected_enrolments(session), records,
+                                 planned=attendance.planned_absences_of([session.id]))
     images = {r.id: r.image for r in records if r.image}
     slots = []
     for slot in grid.slots:

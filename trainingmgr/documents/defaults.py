@@ -1098,11 +1098,93 @@ def invoice() -> Builder:
     return doc
 
 
+def trainer_contract() -> Builder:
+    """The contrat de sous-traitance (an organisation) or lettre de mission (an independent trainer) of a trainer
+    for a session."""
+    doc = Builder("Contrat de sous-traitance / lettre de mission")
+    doc.title("{{ contract.title }}", "Sous-traitance d'une action de formation professionnelle")
+    doc.p(B("N° {{ document.number }}"), " – session {{ session.reference }}", align=CENTER, after=8)
+
+    _org_party(doc)
+    doc.p(B("et {{ subcontractor.name }}"), " ({{ subcontractor.status|lower }})"
+          "{% if subcontractor.address %}, {{ subcontractor.address }}{% endif %}, SIRET {{ subcontractor.siret }}, "
+          "déclaration d'activité n° {{ subcontractor.nda }}, ci-après « le sous-traitant », pour qui intervient "
+          "{{ subcontractor.trainer }} ({{ subcontractor.email }}),", align=JUSTIFY)
+    doc.p("il est convenu ce qui suit.")
+
+    doc.h1("Article 1 – Objet")
+    doc.p("L'organisme de formation confie au sous-traitant, qui l'accepte, l'animation de tout ou partie de "
+          "l'action de formation suivante, qu'il a conçue et qu'il vend à ses clients :", align=JUSTIFY)
+    doc.p(B("« {{ course.title }} »", size=10.5), align=CENTER)
+    doc.field("Session", "{{ session.reference }}, {{ session.dates }} ({{ session.hours }} au total)")
+    doc.p(B("Objectifs opérationnels :"), keep_next=True)
+    _objectives(doc)
+    doc.p(B("Programme ({{ course.version }}), que le sous-traitant s'engage à suivre :"), keep_next=True)
+    _programme_parts(doc, with_points=False)
+    doc.field("Méthodes pédagogiques", "{{ course.teaching_methods }}")
+    doc.field("Modalités d'évaluation", "{{ course.assessment_methods }}")
+
+    doc.h1("Article 2 – Dates, horaires et lieu des interventions")
+    doc.p("Le formateur intervient {{ mission.dates }}, pour {{ mission.hours }}, selon le calendrier suivant :",
+          keep_next=True)
+    doc.table([40, 45, 55, 30], ["Date", "Demi-journée", "Horaires", "Durée"],
+              [["{{ s.date }}", "{{ s.half_day }}", "{{ s.start }} – {{ s.end }}", "{{ s.hours }}"]],
+              loop="s in mission.slots")
+    _place_line(doc)
+    doc.field("Titres et qualifications du formateur", "{{ subcontractor.competences }}")
+
+    doc.h1("Article 3 – Prix et modalités de paiement")
+    doc.table([120, 50], ["Désignation", "Montant"], [
+        ["Tarif convenu", P("{{ mission.rate }}", align=RIGHT)],
+        ["Base du calcul", P("{{ mission.quantity }}", align=RIGHT)],
+        [B("Total HT de la mission"), P(B("{{ mission.total }}"), align=RIGHT)],
+    ], size=9, gap=0)
+    doc.p(I("{{ clauses.vat }}", size=8.5), before=2)
+    doc.p("Ce prix comprend la préparation, l'animation, l'évaluation des acquis et le suivi administratif des "
+          "interventions ; les frais de déplacement ne sont remboursés que sur accord écrit préalable de "
+          "l'organisme.", align=JUSTIFY)
+    doc.field("Facturation et paiement", "{{ mission.payment_terms }}")
+
+    doc.h1("Article 4 – Émargement et justification de l'exécution")
+    doc.p("{{ clauses.attendance }}", align=JUSTIFY)
+
+    doc.h1("Article 5 – Qualité (Qualiopi)")
+    doc.p("{{ clauses.quality }}", align=JUSTIFY)
+
+    doc.h1("Article 6 – Confidentialité et protection des données personnelles")
+    doc.p("{{ clauses.confidentiality }}", align=JUSTIFY)
+
+    doc.h1("Article 7 – Responsabilité à l'égard du client")
+    doc.p("{{ clauses.responsibility }}", align=JUSTIFY)
+
+    doc.h1("Article 8 – Obligations sociales et fiscales")
+    doc.p("Le sous-traitant déclare être en règle de ses obligations sociales et fiscales et disposer d'une "
+          "assurance de responsabilité civile professionnelle couvrant ses interventions. Il remet à l'organisme, "
+          "à la signature puis tous les six mois jusqu'à la fin de la mission lorsque son montant atteint 5 000 € "
+          "HT, une attestation de vigilance de l'URSSAF et un extrait K ou K bis, ou un avis de situation au "
+          "répertoire SIRENE (articles L8222-1 et D8222-5 du Code du travail).", align=JUSTIFY)
+
+    doc.h1("Article 9 – Annulation, résiliation et litiges")
+    doc.p("Si la session est annulée ou reportée, l'organisme en informe le sous-traitant sans délai ; seules les "
+          "demi-journées réalisées sont dues. En cas de manquement grave de l'une des parties à ses obligations, "
+          "l'autre peut résilier le présent contrat par lettre recommandée avec avis de réception. À défaut de "
+          "règlement amiable, tout litige relève des tribunaux compétents du ressort du siège de l'organisme de "
+          "formation.", align=JUSTIFY)
+
+    _done_at(doc, " en deux exemplaires")
+    doc.signatures(
+        [B("Pour le sous-traitant"), "{{ subcontractor.name }}", "{{ subcontractor.trainer }}",
+         I("Date et signature, précédées de la mention « Lu et approuvé »", size=7.5)],
+        [B("Pour l'organisme de formation"), "{{ org.name }}", "{{ org.signatory_name }}, {{ org.signatory_title }}",
+         I("Signature et cachet", size=7.5)])
+    return doc
+
+
 BUILDERS = {
     "convention": convention, "contract": contract, "convocation": convocation, "programme": programme,
     "internal_rules": internal_rules,
     "attendance_sheet": attendance_sheet, "attestation": attestation, "certificate": certificate, "quote": quote,
-    "invoice": invoice,
+    "invoice": invoice, "trainer_contract": trainer_contract,
 }
 
 

@@ -19,6 +19,7 @@ from ..core.types import UTCDateTime
 from ..enrolments.models import Enrolment
 from ..extensions import db
 from ..files.models import StoredFile
+from ..resources.models import Trainer
 from ..sessions.models import TrainingSession
 
 
@@ -50,13 +51,15 @@ class GeneratedDocument(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     doc_type: Mapped[str] = mapped_column(String(30))
-    # What the document is about: "session:<id>", "enrolment:<id>" or "client:<session id>:<company id>".
+    # What the document is about: "session:<id>", "enrolment:<id>", "client:<session id>:<company id>" or
+    # "trainer:<session id>:<trainer id>" (a subcontracting trainer's contract for the session).
     subject: Mapped[str] = mapped_column(String(60))
     version: Mapped[int]
     number: Mapped[str] = mapped_column(String(60))
     session_id: Mapped[int] = mapped_column(ForeignKey("training_session.id"))
     enrolment_id: Mapped[int | None] = mapped_column(ForeignKey("enrolment.id"), index=True)
     company_id: Mapped[int | None] = mapped_column(ForeignKey("company.id"))
+    trainer_id: Mapped[int | None] = mapped_column(ForeignKey("trainer.id"))
     template_id: Mapped[int | None] = mapped_column(ForeignKey("document_template.id"))
     template_label: Mapped[str] = mapped_column(String(120))
     template_sha256: Mapped[str] = mapped_column(String(64))
@@ -74,6 +77,7 @@ class GeneratedDocument(db.Model):
     session: Mapped[TrainingSession] = relationship()
     enrolment: Mapped[Enrolment | None] = relationship()
     company: Mapped[Company | None] = relationship()
+    trainer: Mapped[Trainer | None] = relationship()
     template: Mapped[DocumentTemplate | None] = relationship()
     docx_file: Mapped[StoredFile] = relationship(foreign_keys=[docx_file_id])
     pdf_file: Mapped[StoredFile | None] = relationship(foreign_keys=[pdf_file_id])

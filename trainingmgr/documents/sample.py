@@ -40,6 +40,9 @@ _VARIANTS: dict[str, Any] = {
     "session.slots[].half_day": ("Matin", "Après-midi"),
     "session.slots[].start": ("08:30", "13:30"),
     "session.slots[].end": ("12:30", "17:30"),
+    "mission.slots[].half_day": ("Matin", "Après-midi"),
+    "mission.slots[].start": ("08:30", "13:30"),
+    "mission.slots[].end": ("12:30", "17:30"),
     "funding[].payer": ("OPCO EP", "Cabinet d'architecture Dupont"),
     "funding[].amount": ("420,00 €", "780,00 €"),
     "funding[].details": ("subrogation, dossier n° 2026-123", "reste à charge, réglé par le client"),
@@ -72,6 +75,7 @@ _VARIANTS: dict[str, Any] = {
 _TYPE_VARIANTS: dict[str, dict[str, Any]] = {
     "contract": {"price.total_excl_vat": "600,00 €", "price.total_incl_vat": "600,00 €"},
     "quote": {"document.number": "DEV-2026-0003-1"},
+    "trainer_contract": {"document.number": "STT-0003-5-1"},
 }
 _LENGTHS = {"nature_boxes": 4}
 

@@ -33,6 +33,8 @@ from ..extensions import db
 from ..files import safety
 from ..files.models import StoredFile
 from ..files.services import check_bytes, path_for, store_bytes
+from ..resources.dossier import contract_problems
+from ..resources.models import Trainer
 from ..sessions import services as session_services
 from ..sessions.models import TrainingSession
 from . import context as builders
@@ -442,6 +444,11 @@ def preview_context(doc_type: str) -> dict | None:
     scope = DOC_TYPES[doc_type].scope
     for session in sessions:
         enrolments = builders.attendance_or_live(session)
+        if scope == "trainer":
+            for trainer in session.trainers:
+                if applicable(doc_type, session, trainer=trainer) is None:
+                    return _context(doc_type, session, None, None, "APERÇU", "APERCU000000", trainer)
+            continue
         candidates = [(None, None)] if scope == "session" else (
             [(e, None) for e in enrolments] if scope == "enrolment"
             else [(None, c) for c in {e.company or e.trainee.company for e in enrolments} - {None}])
@@ -473,12 +480,15 @@ def sample_docx(doc_type: str, version: int | None = None) -> bytes:
 # --------------------------------------------------------------------------- generation and archive
 
 
-def _subject(doc_type: str, session: TrainingSession, enrolment: Enrolment | None, company: Company | None) -> str:
+def _subject(doc_type: str, session: TrainingSession, enrolment: Enrolment | None, company: Company | None,
+             trainer: Trainer | None = None) -> str:
     scope = DOC_TYPES[doc_type].scope
     if scope == "session":
         return f"session:{session.id}"
     if scope == "enrolment":
         return f"enrolment:{enrolment.id}"
+    if scope == "trainer":
+        return f"trainer:{session.id}:{trainer.id}"
     return f"client:{session.id}:{company.id}"
 
 
@@ -492,11 +502,11 @@ def _new_code() -> str:
 def _prefix(doc_type: str) -> str:
     return {"convention": "CONV", "contract": "CONT", "convocation": "CONVOC", "programme": "PROG",
             "attendance_sheet": "EMARG", "attestation": "ATT", "certificate": "CERT", "quote": "DEV",
-            "internal_rules": "RI"}[doc_type]
+            "internal_rules": "RI", "trainer_contract": "STT"}[doc_type]
 
 
-def _context(doc_type: str, session, enrolment, company, number: str, code: str | None) -> dict:
-    context = _context_of(doc_type, session, enrolment, company, number, code)
+def _context(doc_type: str, session, enrolment, company, number: str, code: str | None, trainer=None) -> dict:
+    context = _context_of(doc_type, session, enrolment, company, number, code, trainer)
     missing = builders.missing_mentions(doc_type, context)
     if missing:
         raise ValidationError(f"{DOC_TYPES[doc_type].label} : mentions obligatoires manquantes : "
@@ -504,7 +514,9 @@ def _context(doc_type: str, session, enrolment, company, number: str, code: str 
     return context
 
 
-def _context_of(doc_type: str, session, enrolment, company, number: str, code: str | None) -> dict:
+def _context_of(doc_type: str, session, enrolment, company, number: str, code: str | None, trainer=None) -> dict:
+    if doc_type == "trainer_contract":
+        return builders.trainer_contract(session, trainer, number)
     if doc_type == "convention":
         return builders.convention(session, company, number)
     if doc_type == "quote":
@@ -531,8 +543,10 @@ def _started(session: TrainingSession) -> bool:
 
 
 def applicable(doc_type: str, session: TrainingSession, enrolment: Enrolment | None = None,
-               company: Company | None = None) -> str | None:
+               company: Company | None = None, trainer: Trainer | None = None) -> str | None:
     """Why this document cannot be made now (French), or None."""
+    if doc_type == "trainer_contract":
+        return _trainer_contract_problem(session, trainer)
     if doc_type == "invoice":
         return "Les factures et les avoirs sont produits à leur émission, depuis la page Facturation de la session."
     if doc_type in ("attestation", "certificate", "attendance_sheet") and session.status not in (
@@ -549,6 +563,19 @@ def applicable(doc_type: str, session: TrainingSession, enrolment: Enrolment | N
                 "L6353-3 du Code du travail) : la session a commencé, il ne peut plus être émis.")
     if doc_type in ("convention", "quote") and company is None:
         return "Choisissez l'entreprise cliente."
+    return None
+
+
+def _trainer_contract_problem(session: TrainingSession, trainer: Trainer | None) -> str | None:
+    """A subcontracting contract needs an external trainer whose record is complete (NDA included: required before
+    any subcontracting contract) and who teaches half-days of the session."""
+    if trainer is None:
+        return "Choisissez le formateur."
+    problems = contract_problems(trainer)
+    if problems:
+        return " ; ".join(problems) + "."
+    if not builders.trainer_slots(session, trainer):
+        return f"{trainer.full_name} n'intervient dans aucune demi-journée de cette session."
     return None
 
 
@@ -570,6 +597,9 @@ CHANGE_LABELS = {
     "attendance": "présence", "attendance.hours": "heures réalisées", "attendance.first_date": "dates de présence",
     "attendance.last_date": "dates de présence", "nature": "nature de l'action", "nature_boxes": "nature de l'action",
     "results": "résultats de l'évaluation", "retention": "conservation des pièces", "sheet": "émargement",
+    "subcontractor": "sous-traitant", "mission": "mission du formateur", "mission.slots": "demi-journées du formateur",
+    "mission.hours": "heures du formateur", "mission.rate": "tarif du formateur", "mission.total": "montant de la mission",
+    "mission.total_value": "montant de la mission", "clauses": "clauses du contrat",
 }
 
 
@@ -637,34 +667,36 @@ def _store_files(docx: bytes, base: str, pdf: bool) -> tuple[StoredFile, StoredF
 
 
 def _check_subject(doc_type: str, session: TrainingSession, enrolment: Enrolment | None,
-                   company: Company | None) -> None:
+                   company: Company | None, trainer: Trainer | None = None) -> None:
     scope = DOC_TYPES[doc_type].scope
     if scope == "enrolment" and (enrolment is None or enrolment.session_id != session.id):
         raise ValidationError("Choisissez l'inscription.")
     if scope == "client" and company is None:
         raise ValidationError("Choisissez l'entreprise cliente.")
-    problem = applicable(doc_type, session, enrolment, company)
+    if scope == "trainer" and trainer is None:
+        raise ValidationError("Choisissez le formateur.")
+    problem = applicable(doc_type, session, enrolment, company, trainer)
     if problem:
         raise ConflictError(problem)
 
 
 def generate(doc_type: str, session: TrainingSession, actor: User, *, enrolment: Enrolment | None = None,
-             company: Company | None = None, pdf: bool = True, reuse: bool = False,
+             company: Company | None = None, trainer: Trainer | None = None, pdf: bool = True, reuse: bool = False,
              reason: str = "") -> GeneratedDocument:
     """Render the active template for this subject and archive it as a new version that records why
     (``reason``, the advisor's, is added to the changes found). With ``reuse``, return the current version
     instead when neither its data (VOLATILE values aside) nor the template changed."""
     _check_type(doc_type)
     session_services.ensure_can_manage(actor, session)
-    _check_subject(doc_type, session, enrolment, company)
-    subject = _subject(doc_type, session, enrolment, company)
+    _check_subject(doc_type, session, enrolment, company, trainer)
+    subject = _subject(doc_type, session, enrolment, company, trainer)
     previous = current_version(doc_type, subject)
     version = (previous.version if previous else 0) + 1
     number = f"{_prefix(doc_type)}-{session.id:04d}-{subject.split(':')[-1]}-{version}"
     code = _new_code() if doc_type in VERIFIABLE else None
     if doc_type == "attendance_sheet":  # the sheet pins the register as it is now: its head is sealed first
         seals.seal(session.id, "document")
-    context = _context(doc_type, session, enrolment, company, number, code)
+    context = _context(doc_type, session, enrolment, company, number, code, trainer)
     template, row, label = active_template(doc_type)
     template_sha256 = hashlib.sha256(template).hexdigest()
     stored = builders.to_json(context)
@@ -683,7 +715,7 @@ def generate(doc_type: str, session: TrainingSession, actor: User, *, enrolment:
     document = GeneratedDocument(
         doc_type=doc_type, subject=subject, version=version, number=number, session_id=session.id,
         enrolment_id=enrolment.id if enrolment else None, company_id=company.id if company else None,
-        template_id=row.id if row else None, template_label=label, template_sha256=template_sha256,
+        trainer_id=trainer.id if trainer else None, template_id=row.id if row else None, template_label=label, template_sha256=template_sha256,
         context=stored, docx_file_id=docx_file.id, docx_sha256=docx_file.sha256,
         pdf_file_id=pdf_file.id if pdf_file else None, pdf_sha256=pdf_file.sha256 if pdf_file else None,
         verify_code=code, reason=why, author_id=actor.id)
@@ -825,10 +857,12 @@ def is_current(document: GeneratedDocument) -> bool:
 
 def recipients(document: GeneratedDocument) -> list[str]:
     """Who receives a document by e-mail: the trainee for their own documents, the client company's
-    signatory (or, failing that, its training contact) for conventions and quotes."""
+    signatory (or, failing that, its training contact) for conventions and quotes, the trainer for their contract."""
     if document.enrolment is not None and document.doc_type in ("convocation", "contract", "attestation",
                                                                  "certificate"):
         return [document.enrolment.trainee.email]
+    if document.trainer is not None:
+        return [document.trainer.email] if document.trainer.email else []
     if document.company is not None:
         contacts = sorted(document.company.contacts, key=lambda c: {"signatory": 0, "hr": 1}.get(c.role, 2))
         return [c.email for c in contacts if c.email][:1]

@@ -17,6 +17,7 @@ from ..core.persistence import get_by_id
 from ..core.web import attachment, fail
 from ..enrolments.services import get_enrolment
 from ..extensions import db, limiter
+from ..resources.models import Trainer
 from ..sessions.services import get_session
 from ..signing import archive
 from . import services
@@ -46,6 +47,7 @@ def session_documents(session_id: int):
     companies = sorted({e.company or e.trainee.company for e in enrolments} - {None}, key=lambda c: c.name)
     return render_template("documents/session.html", session=session, documents=documents,
                            current=services.current_versions(documents), enrolments=enrolments, companies=companies,
+                           trainers=session.trainers,
                            doc_types=DOC_TYPES, applicable=services.applicable, form=ActionForm(),
                            pdf_available=pdf.available())
 
@@ -58,12 +60,15 @@ def generate(session_id: int):
     doc_type = request.form.get("doc_type", "")
     if doc_type not in DOC_TYPES:
         fail(400, "Type de document inconnu.")
-    enrolment = company = None
+    enrolment = company = trainer = None
     if request.form.get("enrolment_id"):
         enrolment = get_enrolment(request.form["enrolment_id"], current_user)
     if request.form.get("company_id"):
         company = get_by_id(Company, request.form["company_id"], "Entreprise introuvable.")
-    document = services.generate(doc_type, session, current_user, enrolment=enrolment, company=company)
+    if request.form.get("trainer_id"):
+        trainer = get_by_id(Trainer, request.form["trainer_id"], "Formateur introuvable.")
+    document = services.generate(doc_type, session, current_user, enrolment=enrolment, company=company,
+                                 trainer=trainer)
     db.session.commit()
     flash(f"{document.label} n° {document.number} générée (version {document.version}).", "success")
     return redirect(url_for("documents.session_documents", session_id=session.id))

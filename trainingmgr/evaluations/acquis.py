@@ -2,7 +2,8 @@
 each trainee whether it is acquired, partly acquired or not acquired.
 
 - ``record``: one judgement (upsert; the previous one goes to ``history`` with who and when, never lost);
-- ``record_many``: a whole grid at once, all or nothing;
+- ``record_many``: a whole grid at once, all or nothing; ``record_many_by_trainer`` the same from the trainer space
+  (a trainer known by their personal link: under their account if they have one, else with no author account);
 - ``grid``: trainees × objectives with the current judgements, in a few queries;
 - ``results_text``: the French summary printed on the attestation de fin de formation.
 
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from ..accounts.models import User
-from ..attendance.services import EXPECTED, expected_enrolments, trainer_of
+from ..attendance.services import EXPECTED, expected_enrolments, teaches, trainer_of
 from ..catalogue.models import CourseObjective
 from ..core.errors import ConflictError, ErrorCollector, PermissionDenied, ValidationError
 from ..core.persistence import lock_row
@@ -25,6 +26,7 @@ from ..core.timeutil import utcnow
 from ..core.validation import id_or_none
 from ..enrolments.models import Enrolment
 from ..extensions import db
+from ..resources.models import Trainer
 from ..sessions.models import TrainingSession
 from .models import ACQUIS_LEVELS, AcquisAssessment
 
@@ -33,6 +35,8 @@ MAX_COMMENT = 2000
 # The order in which levels are listed (grid legend, attestation).
 LEVEL_ORDER = ("acquired", "partial", "not_acquired")
 SUMMARY_LABELS = {"acquired": "Acquis", "partial": "Partiellement acquis", "not_acquired": "Non acquis"}
+# Who recorded a judgement made with no author account: only the trainer space does that (users are never deleted).
+BY_TRAINER_LINK = "le formateur (espace formateur)"
 
 
 # --------------------------------------------------------------------------- who and when
@@ -91,10 +95,10 @@ def _validated(known: dict[int, CourseObjective], objective_id, level, comment,
 
 
 def _write(existing: AcquisAssessment | None, enrolment: Enrolment, objective: CourseObjective, level: str,
-           comment: str, actor: User, now: dt.datetime) -> AcquisAssessment:
+           comment: str, by_id: int | None, now: dt.datetime) -> AcquisAssessment:
     if existing is None:
         row = AcquisAssessment(enrolment_id=enrolment.id, objective_id=objective.id, level=level, comment=comment,
-                               history=[], recorded_by_id=actor.id, recorded_at=now)
+                               history=[], recorded_by_id=by_id, recorded_at=now)
         db.session.add(row)
         return row
     if existing.level == level and (existing.comment or "") == comment:
@@ -105,14 +109,14 @@ def _write(existing: AcquisAssessment | None, enrolment: Enrolment, objective: C
     existing.history = [*(existing.history or []), previous]  # a new list: the JSON column sees the change
     existing.level = level
     existing.comment = comment
-    existing.recorded_by_id = actor.id
+    existing.recorded_by_id = by_id
     existing.recorded_at = now
     return existing
 
 
 def _user_name(user_id: int | None) -> str:
     if user_id is None:
-        return ""
+        return BY_TRAINER_LINK
     user = db.session.get(User, user_id)
     return (user.name or user.email) if user is not None else ""
 
@@ -139,7 +143,7 @@ def record(session: TrainingSession, enrolment: Enrolment, objective_id, level: 
         raise ValidationError(first, fields=errors.fields)
     lock_row(TrainingSession, session.id)  # one writer per session: no judgement lost between two saves
     existing = _existing([enrolment.id]).get((enrolment.id, objective.id))
-    row = _write(existing, enrolment, objective, level, comment, actor, now or utcnow())
+    row = _write(existing, enrolment, objective, level, comment, actor.id, now or utcnow())
     db.session.flush()
     return row
 
@@ -165,6 +169,18 @@ def record_many(session: TrainingSession, cells: list[Cell], actor: User, *,
     comment: 422 with one message per cell (fields ``level-<enrolment>-<objective>`` …).
     Returns how many judgements were recorded or changed."""
     ensure_can_record(actor, session)
+    return _record_many(session, cells, actor.id, now)
+
+
+def record_many_by_trainer(session: TrainingSession, cells: list[Cell], trainer: Trainer, *,
+                           now: dt.datetime | None = None) -> int:
+    """``record_many`` by a trainer of the session known by their personal link (the trainer space)."""
+    if not teaches(trainer, session):
+        raise PermissionDenied("Seuls les formateurs de la session et le conseiller formation évaluent les acquis.")
+    return _record_many(session, cells, trainer.user_id, now)
+
+
+def _record_many(session: TrainingSession, cells: list[Cell], by_id: int | None, now: dt.datetime | None) -> int:
     ensure_open(session)
     expected = {e.id: e for e in expected_enrolments(session)}
     posted_ids = {id_or_none(c.enrolment_id) for c in cells}
@@ -208,7 +224,7 @@ def record_many(session: TrainingSession, cells: list[Cell], actor: User, *,
         current = existing.get((enrolment.id, objective.id))
         if current is not None and current.level == level and (current.comment or "") == comment:
             continue
-        _write(current, enrolment, objective, level, comment, actor, now)
+        _write(current, enrolment, objective, level, comment, by_id, now)
         changed += 1
     db.session.flush()
     return changed
@@ -278,8 +294,9 @@ def grid(session: TrainingSession) -> Grid:
         cells = []
         for objective in goals:
             assessment = existing.get((enrolment.id, objective.id))
-            cells.append(GridCell(objective, assessment,
-                                  names.get(assessment.recorded_by_id, "") if assessment else ""))
+            cells.append(GridCell(objective, assessment, "" if assessment is None else
+                                  names.get(assessment.recorded_by_id, "") if assessment.recorded_by_id
+                                  else BY_TRAINER_LINK))
         rows.append(GridRow(enrolment, cells))
     return Grid(session, goals, rows)
 

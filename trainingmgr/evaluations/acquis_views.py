@@ -38,7 +38,8 @@ def _session(session_id: int):
     return session
 
 
-def _posted_cells() -> list[acquis.Cell]:
+def posted_cells() -> list[acquis.Cell]:
+    """The grid's cells as posted (``level-<enrolment>-<objective>``, ``comment-…``); 413 past MAX_CELLS."""
     cells: dict[tuple[str, str], acquis.Cell] = {}
     for name, value in request.form.items():
         match = CELL_FIELD.match(name)
@@ -60,6 +61,7 @@ def _page(session, form: AcquisForm, status: int = 200, errors: dict | None = No
         "evaluations/acquis.html", session=session, grid=acquis.grid(session), form=form,
         levels=[(level, ACQUIS_LEVELS[level]) for level in acquis.LEVEL_ORDER], open=acquis.is_open(session),
         errors=errors or {}, posted=posted, max_comment=acquis.MAX_COMMENT,
+        action=url_for("acquis.save", session_id=session.id), back=url_for("sessions.show", session_id=session.id),
     ), status
 
 
@@ -78,7 +80,7 @@ def save(session_id: int):
     if not form.validate_on_submit():
         fail(400, "Le formulaire a expiré : rechargez la page et recommencez.")
     try:
-        changed = acquis.record_many(session, _posted_cells(), current_user)
+        changed = acquis.record_many(session, posted_cells(), current_user)
     except ValidationError as exc:
         # 403 (a trainee of another session) and 409 (session not started…) go to the error page instead.
         db.session.rollback()

@@ -1,4 +1,4 @@
-"""The questionnaire engine: positioning now, satisfaction surveys and evaluations later.
+"""The questionnaire engine: positioning, needs analysis (with the client company), satisfaction surveys, evaluations.
 
 A questionnaire holds ordered questions (scale 1–5, single or multiple choice with optional correct
 answers and points, yes/no, free text). A response belongs to an enrolment (one per questionnaire)
@@ -19,6 +19,7 @@ from ..extensions import db
 
 QUESTIONNAIRE_KINDS = {
     "positioning": "Positionnement et prérequis",
+    "needs": "Analyse des besoins",
     "acquis": "Évaluation des acquis",
     "hot": "Satisfaction à chaud",
     "cold": "Évaluation à froid",

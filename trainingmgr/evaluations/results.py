@@ -5,7 +5,8 @@ The selection
     - one session: each questionnaire version is shown on its own;
     - one course (all its sessions, optionally those ending in one year) or a period (the sessions whose last
       slot falls in the date range, e.g. a calendar year): the versions of a questionnaire kind are merged,
-      and so are their questions of the same kind and text (and the choices of the same text).
+      and so are their questions of the same kind and text (and the choices of the same text);
+    - one trainer's sessions (the trainer space): merged like a course, the trainees' surveys and the acquis only.
     A course or a period leaves out the cancelled sessions; ``kinds`` keeps only some questionnaire kinds.
 
 The figures (every one comes from the same ``Results`` the page, the exports and the API show)
@@ -48,7 +49,8 @@ from ..core.formatting import date_fr, number_fr
 from ..core.spreadsheet import csv_bytes, xlsx_cell
 from ..enrolments.models import Enrolment
 from ..extensions import db
-from ..sessions.models import Slot, TrainingSession
+from ..resources.models import Trainer
+from ..sessions.models import Slot, TrainingSession, session_trainer
 from .models import (
     ACQUIS_LEVELS,
     QUESTION_KINDS,
@@ -67,6 +69,9 @@ SATISFIED_FROM = 4  # a note of 4 or 5 counts as satisfied
 NPS_CHOICES = [str(n) for n in range(11)]
 SCALE_NOTES = (1, 2, 3, 4, 5)
 KIND_ORDER = {kind: n for n, kind in enumerate(QUESTIONNAIRE_KINDS)}
+# What a trainer sees of their own sessions: the trainees' surveys and the acquis (not the companies' nor the funders'
+# opinions of the organisation).
+TRAINER_KINDS = ("hot", "cold", "acquis")
 
 
 def percent(part: int, whole: int) -> Decimal | None:
@@ -430,6 +435,13 @@ def period_results(start: dt.date, end: dt.date, kinds: Iterable[str] | None = N
         title = f"Du {date_fr(start)} au {date_fr(end)}"
     return _compute(_scope(start=start, end=end), title=title, merged=True, kinds=check_kinds(kinds),
                     start=start, end=end)
+
+
+def trainer_results(trainer: Trainer) -> Results:
+    """Every session ``trainer`` teaches (the cancelled ones aside), versions merged by kind, TRAINER_KINDS only."""
+    taught = select(session_trainer.c.session_id).where(session_trainer.c.trainer_id == trainer.id)
+    return _compute(_scope().where(TrainingSession.id.in_(taught)), title=f"Sessions de {trainer.full_name}",
+                    merged=True, kinds=TRAINER_KINDS)
 
 
 def year_results(year: int, kinds: Iterable[str] | None = None) -> Results:

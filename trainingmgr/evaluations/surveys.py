@@ -121,10 +121,16 @@ def survey_url(invitation: SurveyInvitation) -> str:
     return external_url("surveys.answer", token=make_token(TOKEN_PURPOSE, {"i": invitation.id}))
 
 
-def _mail(invitation: SurveyInvitation, reminder: bool) -> None:
+# The e-mail of each kind of questionnaire sent (the surveys after the session share one).
+MAIL_TEMPLATES = {"needs": "mail/needs_analysis.txt"}
+
+
+def mail_invitation(invitation: SurveyInvitation, reminder: bool) -> None:
+    """Queue the e-mail carrying an invitation's link (or its reminder)."""
     session = db.session.get(TrainingSession, invitation.session_id)
     label = QUESTIONNAIRE_KINDS[invitation.kind]
-    text = render_template("mail/survey.txt", invitation=invitation, session=session, org=get_organisation(),
+    template = MAIL_TEMPLATES.get(invitation.kind, "mail/survey.txt")
+    text = render_template(template, invitation=invitation, session=session, org=get_organisation(),
                            link=survey_url(invitation), reminder=reminder, label=label.lower(),
                            anonymous=invitation.questionnaire.anonymous)
     from ..enrolments.mails import _html
@@ -159,7 +165,7 @@ def send_survey(payload: dict) -> None:
             db.session.add(invitation)
         invitation.sent_at = now
         db.session.flush()
-        _mail(invitation, reminder=False)
+        mail_invitation(invitation, reminder=False)
         for n, days in enumerate(current_app.config["SURVEY_REMINDER_DAYS"], start=1):
             schedule_job("survey_remind", f"survey-remind:{invitation.id}:{n}", now + dt.timedelta(days=days),
                          {"invitation_id": invitation.id})
@@ -192,7 +198,7 @@ def remind_survey(payload: dict) -> None:
         return
     invitation.reminders += 1
     invitation.last_reminder_at = utcnow()
-    _mail(invitation, reminder=True)
+    mail_invitation(invitation, reminder=True)
 
 
 # --------------------------------------------------------------------------- answering
@@ -204,6 +210,11 @@ def invitation_from_token(token: str) -> SurveyInvitation:
     if invitation is None:
         raise NotFoundError("Cette enquête n'existe plus.")
     return invitation
+
+
+def session_of(invitation: SurveyInvitation) -> TrainingSession | None:
+    """The session the survey is about."""
+    return db.session.get(TrainingSession, invitation.session_id)
 
 
 def response_of(invitation: SurveyInvitation) -> Response | None:

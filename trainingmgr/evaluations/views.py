@@ -40,6 +40,7 @@ def answer(token: str):
         return redirect(url_for("surveys.answer", token=token))
     return form_page("evaluations/survey.html", form, invitation=invitation, questionnaire=questionnaire,
                      kind_label=QUESTIONNAIRE_KINDS[invitation.kind], org=get_organisation(),
+                     session=surveys.session_of(invitation),
                      answered=invitation.responded_at is not None)
 
 

@@ -60,6 +60,26 @@ KINDS = {
         },
         50 * 1024 * 1024,
     ),
+    # A trainer's file (diplomas, insurance, URSSAF…) and the evidence of their professional development.
+    "trainer_document": FileKind(
+        "trainer_document",
+        "document",
+        {
+            "application/pdf": ((".pdf",), _PDF),
+            "image/png": ((".png",), _PNG),
+            "image/jpeg": ((".jpg", ".jpeg"), _JPEG),
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ((".docx",), _ZIP),
+            "application/vnd.oasis.opendocument.text": ((".odt",), _ZIP),
+        },
+        10 * 1024 * 1024,
+    ),
+    # A subcontracting trainer's invoice, as received: a PDF.
+    "trainer_invoice": FileKind(
+        "trainer_invoice",
+        "facture",
+        {"application/pdf": ((".pdf",), _PDF)},
+        10 * 1024 * 1024,
+    ),
     # Issued invoices and credit notes: the Word document, the Factur-X PDF and its EN 16931 CII XML.
     "invoice": FileKind(
         "invoice",

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select, update
 
 from ..attendance.chain import erasure_digests, field_digest
-from ..attendance.models import AttendanceRecord, SigningCode
+from ..attendance.models import AttendanceRecord, PlannedAbsence, SigningCode
 from ..core.formatting import date_fr
 from ..core.timeutil import PARIS, UTC, paris_date, paris_datetime, utcnow
 from ..documents.models import GeneratedDocument
@@ -233,6 +233,8 @@ def anonymise_trainee(trainee: Trainee, now: dt.datetime | None = None) -> None:
                                   for entry in assessment.history or []]
         db.session.execute(delete(SigningCode).where(SigningCode.enrolment_id.in_(ids))
                            .execution_options(synchronize_session=False))
+        db.session.execute(update(PlannedAbsence).where(PlannedAbsence.enrolment_id.in_(ids)).values(reason="", ip="")
+                           .execution_options(synchronize_session=False))
     _scrub_messages(db.session.scalars(select(OutboxMessage).where(
         or_(OutboxMessage.enrolment_id.in_(ids), func.lower(OutboxMessage.recipient) == old_email.lower()),
         _holds_personal_data())))
@@ -252,6 +254,8 @@ def erase_attendance(session_id: int, now: dt.datetime | None = None) -> int:
         record.image = None
     db.session.execute(delete(SigningCode).where(SigningCode.slot_id.in_(
         select(Slot.id).where(Slot.session_id == session_id))).execution_options(synchronize_session=False))
+    db.session.execute(update(PlannedAbsence).where(PlannedAbsence.session_id == session_id).values(reason="", ip="")
+                       .execution_options(synchronize_session=False))
     return len(records)
 
 
@@ -323,8 +327,8 @@ def export_trainee(trainee: Trainee) -> dict:
             "history": [{"at": ev.at, "kind": ev.kind, "from_status": ev.from_status, "to_status": ev.to_status,
                          "by": ev.actor_label, "message": ev.message} for ev in e.events],
         } for e in enrolments],
-        "responses": [], "survey_invitations": [], "acquis": [], "attendance": [], "documents": [],
-        "messages": [], "quality_requests": [], "merges": [],
+        "responses": [], "survey_invitations": [], "acquis": [], "attendance": [], "planned_absences": [],
+        "documents": [], "messages": [], "quality_requests": [], "merges": [],
     }
     if ids:
         # Answers given under the trainee's name only: an anonymous questionnaire's answers name nobody.
@@ -366,6 +370,12 @@ def export_trainee(trainee: Trainee) -> dict:
                 "presence": record.presence, "arrived_at": record.arrived_at, "left_at": record.left_at,
                 "reason": record.reason, "created_at": record.created_at, "ip": record.ip,
                 "user_agent": record.user_agent, "hash": record.hash, "erased_at": record.erased_at})
+        for absence in db.session.scalars(select(PlannedAbsence).where(PlannedAbsence.enrolment_id.in_(ids))
+                                          .order_by(PlannedAbsence.id)):
+            data["planned_absences"].append({
+                "session_id": absence.session_id,
+                "slot": f"{date_fr(absence.slot.date)} {absence.slot.half_day_label.lower()}",
+                "reason": absence.reason, "declared_at": absence.declared_at, "ip": absence.ip})
         for document in db.session.scalars(select(GeneratedDocument).where(GeneratedDocument.enrolment_id.in_(ids))
                                            .order_by(GeneratedDocument.created_at, GeneratedDocument.id)):
             data["documents"].append({"type": document.label, "number": document.number,

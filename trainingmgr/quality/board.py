@@ -24,7 +24,7 @@ from ..attendance.models import AttendanceRecord
 from ..catalogue.models import Course, CourseStatus, CourseVersion
 from ..catalogue.services import indicator1_gaps, list_courses
 from ..core.errors import DomainError
-from ..core.formatting import date_fr
+from ..core.formatting import date_fr, hours_fr
 from ..core.timeutil import PARIS, UTC, paris_date
 from ..documents.models import GeneratedDocument
 from ..enrolments.models import Enrolment
@@ -40,7 +40,7 @@ from ..evaluations.models import (
 from ..extensions import db
 from ..organisation.models import Organisation
 from ..organisation.services import get_organisation
-from ..resources.models import Location, Trainer
+from ..resources.models import Location, Trainer, TrainerDevelopment
 from ..sessions.models import Slot, TrainingSession
 from .models import ImprovementAction, QualityRequest
 
@@ -489,6 +489,18 @@ def _trainers() -> list[tuple[int, str, bool, bool]]:
                 .where(Trainer.active.is_(True)).order_by(Trainer.last_name, Trainer.first_name))]
 
 
+def _development_log(since: dt.date, until: dt.date) -> tuple[int, int, Decimal, int]:
+    """The active trainers' professional-development log: (entries ever, entries in the period, their hours, trainers
+    with an entry in the period)."""
+    in_period = and_(TrainerDevelopment.day >= since, TrainerDevelopment.day <= until)
+    row = db.session.execute(
+        select(func.count(TrainerDevelopment.id), func.sum(case((in_period, 1), else_=0)),
+               func.sum(case((in_period, func.coalesce(TrainerDevelopment.hours, 0)), else_=0)),
+               func.count(func.distinct(case((in_period, TrainerDevelopment.trainer_id)))))
+        .join(Trainer, Trainer.id == TrainerDevelopment.trainer_id).where(Trainer.active.is_(True))).one()
+    return int(row[0]), int(row[1] or 0), Decimal(row[2] or 0), int(row[3] or 0)
+
+
 def _requests(start: dt.datetime, end: dt.datetime) -> list[QualityRequest]:
     """Requests received in the period, and every request still open (whenever received)."""
     return list(db.session.scalars(
@@ -541,9 +553,12 @@ def build_board(since: dt.date, until: dt.date, today: dt.date) -> Board:
     _convocations(ind, org, groups, sessions, _documents(ids))
     _attendance(ind, groups, sessions, _attendance_kinds(ids), _past_slots(ids, today))
     invitations = _invitations(ids)
+    _needs_analyses(ind, invitations)
     _acquis_evidence(ind, held, _acquis(ids), invitations)
     _means(ind, org, courses, _locations(), _users())
-    _trainer_files(ind, courses, _trainers())
+    trainers = _trainers()
+    _trainer_files(ind, courses, trainers)
+    _development(ind, _development_log(since, until), len(trainers))
     actions = _actions(start, end)
     _watch(ind, [a for a in actions if start <= a.created_at < end])
     _disability(ind, org, courses)
@@ -662,8 +677,6 @@ def _positioning(ind: dict[int, Indicator], groups: list[_EnrolmentGroup], sessi
     positioned = sum(g.positioned for g in groups)
     i4.facts.append(Fact("positioning_responses", "Questionnaires de positionnement renvoyés (attentes et besoins)",
                          responses, total=total))
-    i4.notes.append("Échanges avec l'entreprise ou le financeur (entretien, cahier des charges d'une session "
-                    f"intra) : {NOTHING_OUTSIDE} lorsqu'ils ont lieu hors du questionnaire.")
     i4.links.append(Link("Sessions", "sessions.index"))
 
     i8.facts.append(Fact("positioned", "Stagiaires positionnés (décision ou questionnaire renvoyé)", positioned,
@@ -685,6 +698,24 @@ def _positioning(ind: dict[int, Indicator], groups: list[_EnrolmentGroup], sessi
                                    "stagiaires sans positionnement dans des sessions commencées"),
                            sessions=[sessions[sid].ref for sid, n in missing.items() if n]))
     i8.links.append(Link("Sessions", "sessions.index"))
+
+
+def _needs_analyses(ind: dict[int, Indicator], invitations: dict[tuple[int, str], tuple[int, int]]) -> None:
+    """4: the needs analyses sent to the client companies before their sessions (evaluations/needs.py) and answered;
+    once the organisation uses them, the exchanges with the company are evidence held here, not outside."""
+    i4 = ind[4]
+    sent = sum(n for (_, kind), (n, _) in invitations.items() if kind == "needs")
+    answered = sum(a for (_, kind), (_, a) in invitations.items() if kind == "needs")
+    sessions = len({sid for (sid, kind), (n, _) in invitations.items() if kind == "needs" and n})
+    i4.facts.append(Fact("needs_analyses", "Analyses des besoins renvoyées par les entreprises", answered, total=sent,
+                         detail=counted(sessions, "session concernée", "sessions concernées") if sent else
+                         "aucune analyse des besoins envoyée"))
+    if answered:
+        i4.notes.append("Analyse des besoins avec l'entreprise : questionnaire envoyé depuis la page de chaque session "
+                        "(bouton « Analyse des besoins »), réponses consultables par le conseiller et le formateur.")
+    else:
+        i4.notes.append("Échanges avec l'entreprise ou le financeur (entretien, cahier des charges d'une session "
+                        f"intra) : {NOTHING_OUTSIDE} lorsqu'ils ont lieu hors du questionnaire.")
 
 
 def _convocations(ind: dict[int, Indicator], org: Organisation, groups: list[_EnrolmentGroup],
@@ -819,9 +850,21 @@ def _trainer_files(ind: dict[int, Indicator], courses: list[Course], trainers: l
                                     "formateurs actifs sans CV ou sans compétences renseignées"),
                             items=items))
     i22.facts.append(Fact("trainers_with_cv_22", "Formateurs actifs avec CV", with_cv, total=len(trainers)))
-    i22.notes.append(f"Formations suivies par les formateurs et plan de développement des compétences : "
-                     f"{NOTHING_OUTSIDE}.")
     i22.links.append(Link("Formateurs", "resources.trainers"))
+
+
+def _development(ind: dict[int, Indicator], log: tuple[int, int, Decimal, int], active: int) -> None:
+    """22: the trainers' professional-development log (each trainer's file); held outside until it is used."""
+    i22 = ind[22]
+    ever, entries, hours, trainers = log
+    if not ever:
+        i22.notes.append(f"Formations suivies par les formateurs et plan de développement des compétences : "
+                         f"{NOTHING_OUTSIDE} (ou dans le journal de développement du dossier de chaque formateur).")
+        return
+    i22.facts.append(Fact("development_entries", "Actions de développement des compétences consignées sur la période",
+                          entries, detail=f"{hours_fr(hours)} au total" if hours else ""))
+    i22.facts.append(Fact("trainers_developing", "Formateurs actifs ayant une action sur la période", trainers,
+                          total=active))
 
 
 def _watch(ind: dict[int, Indicator], actions: list[ImprovementAction]) -> None:

@@ -8,10 +8,10 @@ from sqlalchemy import select
 from ..accounts.models import Role, User
 from ..accounts.services import normalise_email
 from ..core.errors import ErrorCollector
-from ..core.identifiers import clean_siret
 from ..core.validation import id_or_none
 from ..extensions import db
 from ..files.services import store_upload
+from .dossier import subcontractor_fields
 from .models import Location, Trainer
 
 
@@ -111,12 +111,7 @@ def save_trainer(trainer: Trainer | None, data: dict, cv_upload=None) -> Trainer
     email = _text(data, "email")
     if email:
         email = errors.run(normalise_email, email) or email
-    is_external = bool(data.get("is_external"))
-    siret = None
-    if is_external:
-        siret = errors.run(clean_siret, data.get("company_siret"), "company_siret", True)
-        if not _text(data, "company_name"):
-            errors.add("company_name", "Indiquez la société du formateur externe.")
+    subcontractor = subcontractor_fields(data, errors)  # status, SIRET, NDA, rate (resources/dossier.py)
     user = None
     user_id = data.get("user_id")
     if user_id not in (None, "", "None"):
@@ -133,9 +128,8 @@ def save_trainer(trainer: Trainer | None, data: dict, cv_upload=None) -> Trainer
     trainer.email = email
     trainer.phone = _text(data, "phone")
     trainer.competences = _text(data, "competences")
-    trainer.is_external = is_external
-    trainer.company_name = _text(data, "company_name") if is_external else ""
-    trainer.company_siret = siret
+    for name, value in subcontractor.items():
+        setattr(trainer, name, value)
     trainer.user = user
     if "active" in data:
         trainer.active = bool(data["active"])

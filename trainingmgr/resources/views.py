@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_login import current_user
 
 from ..accounts.permissions import staff_required
 from ..core.forms import choices
-from ..core.web import form_page, run_form
+from ..core.web import fail, form_page, run_form
 from ..extensions import db
-from . import services
-from .forms import LocationForm, TrainerForm
+from . import services, space, unavailability
+from .forms import ActionForm, LocationForm, TrainerForm
 from .models import Location, Trainer
 
 bp = Blueprint("resources", __name__)
@@ -53,4 +54,26 @@ def trainer_form(trainer_id: int | None = None):
     if ok:
         flash(f"Formateur {saved.full_name} enregistré.", "success")
         return redirect(url_for("resources.trainers"))
-    return form_page("resources/trainer_form.html", form, trainer=trainer)
+    return form_page("resources/trainer_form.html", form, trainer=trainer,
+                     unavailabilities=unavailability.list_unavailabilities(trainer) if trainer else [],
+                     space_link=space.has_link(trainer) if trainer else False)
+
+
+SPACE_LINK_ACTIONS = {  # the trainer space's link: what the button does, and what the advisor is told
+    "send": (space.send_link, "Lien de l'espace formateur envoyé à {email}."),
+    "renew": (space.renew_link, "Nouveau lien envoyé à {email} : les anciens ne fonctionnent plus."),
+    "revoke": (space.revoke_link, "Lien de l'espace formateur révoqué : plus aucun lien ne l'ouvre."),
+}
+
+
+@bp.route("/trainers/<int:trainer_id>/space-link/<any(send, renew, revoke):action>", methods=["POST"])
+@staff_required
+def space_link(trainer_id: int, action: str):
+    trainer = db.get_or_404(Trainer, trainer_id)
+    if not ActionForm().validate_on_submit():
+        fail(400, "Le formulaire a expiré : rechargez la page et recommencez.")
+    service, done = SPACE_LINK_ACTIONS[action]
+    service(trainer, current_user)
+    db.session.commit()
+    flash(done.format(email=trainer.email), "success")
+    return redirect(url_for("resources.trainer_form", trainer_id=trainer.id) + "#espace-formateur")

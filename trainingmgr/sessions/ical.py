@@ -7,29 +7,54 @@ from icalendar import Calendar, Event, Timezone, TimezoneDaylight, TimezoneStand
 
 from ..core.timeutil import utcnow
 from ..organisation.models import Organisation
-from .models import TrainingSession
+from ..resources.models import Location
+from .models import Slot, TrainingSession
 
 
-def session_calendar(session: TrainingSession, org: Organisation, domain: str = "trainingmgr") -> bytes:
+def new_calendar(name: str) -> Calendar:
+    """An empty calendar named ``name``, holding the Europe/Paris time zone its events use."""
     cal = Calendar()
     cal.add("prodid", "-//trainingmgr//Sessions de formation//FR")
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("method", "PUBLISH")
-    cal.add("x-wr-calname", f"{session.title} ({org.name})")
-    cal.add_component(_paris_timezone())
+    cal.add("x-wr-calname", name)
+    cal.add_component(paris_timezone())
+    return cal
+
+
+def slot_uid(slot: Slot, domain: str = "trainingmgr") -> str:
+    """The slot's event UID, the same in every calendar that holds it (convocation, trainer's subscription)."""
+    return f"session-{slot.session_id}-slot-{slot.id}@{domain}"
+
+
+def place(location: Location | None) -> str:
+    """The LOCATION of an event held at ``location``: the meeting link when remote, the address otherwise."""
+    if location is None:
+        return ""
+    return location.meeting_url if location.is_remote else f"{location.name}, {location.full_address}"
+
+
+def event_status(session: TrainingSession) -> str:
+    """STATUS of the session's events: only a confirmed session is sure to take place. When it changes, the slots'
+    SEQUENCE grows (``Slot.sequence``, sessions.services.change_status), as it does when a slot moves."""
+    return {"cancelled": "CANCELLED", "open": "TENTATIVE", "draft": "TENTATIVE"}.get(session.status, "CONFIRMED")
+
+
+def session_calendar(session: TrainingSession, org: Organisation, domain: str = "trainingmgr") -> bytes:
+    cal = new_calendar(f"{session.title} ({org.name})")
     stamp = utcnow()
     for slot in session.slots:
         event = Event()
-        event.add("uid", f"session-{session.id}-slot-{slot.id}@{domain}")
+        event.add("uid", slot_uid(slot, domain))
         event.add("dtstamp", stamp)
+        event.add("sequence", slot.sequence or 0)
         event.add("dtstart", slot.starts_at)
         event.add("dtend", slot.ends_at)
         event.add("summary", f"{session.title} – {slot.half_day_label.lower()}")
         location = slot.location or session.location
         if location is not None:
-            where = location.meeting_url if location.is_remote else f"{location.name}, {location.full_address}"
-            event["location"] = vText(where)
+            event["location"] = vText(place(location))
         lines = [f"Formation : {session.title}", f"Organisme : {org.name}"]
         if slot.trainer is not None:
             lines.append(f"Formateur : {slot.trainer.full_name}")
@@ -38,14 +63,12 @@ def session_calendar(session: TrainingSession, org: Organisation, domain: str = 
                                            org.quality_contact_phone) if p)
             lines.append(f"Contact : {contact}")
         event.add("description", "\n".join(lines))
-        # Only a confirmed session is sure to take place.
-        event.add("status", {"cancelled": "CANCELLED", "open": "TENTATIVE", "draft": "TENTATIVE"}.get(
-            session.status, "CONFIRMED"))
+        event.add("status", event_status(session))
         cal.add_component(event)
     return cal.to_ical()
 
 
-def _paris_timezone() -> Timezone:
+def paris_timezone() -> Timezone:
     """Europe/Paris as calendar programs expect it: the EU summer-time rule, not a list of dates."""
     tz = Timezone()
     tz.add("tzid", "Europe/Paris")

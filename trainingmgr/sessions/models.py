@@ -161,6 +161,9 @@ class Slot(db.Model):
     location_id: Mapped[int | None] = mapped_column(ForeignKey("location.id"))
     trainer_id: Mapped[int | None] = mapped_column(ForeignKey("trainer.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The iCalendar SEQUENCE of the slot's event (sessions/ical.py, resources/agenda.py): one more each time its date,
+    # times or place change and when its session is confirmed or cancelled, so that calendars replace their copy.
+    sequence: Mapped[int] = mapped_column(default=0, server_default="0")
 
     session: Mapped[TrainingSession] = relationship(back_populates="slots")
     location: Mapped[Location | None] = relationship()

@@ -28,6 +28,9 @@ from ..core.timeutil import PARIS, paris_today, utcnow
 from ..core.validation import id_or_none, parse_date, parse_decimal, parse_int, parse_time
 from ..extensions import db
 from ..resources.models import Location, Trainer
+from ..resources.unavailability import describe as describe_unavailability
+from ..resources.unavailability import unavailability_on
+from .ical import event_status
 from .models import SESSION_FORMATS, SESSION_STATUS_LABELS, SessionStatus, Slot, TrainingSession, session_trainer
 
 S = SessionStatus
@@ -441,11 +444,14 @@ def _apply_settings(session: TrainingSession, settings: SessionSettings) -> None
     # none while the team was empty) get the first trainer of the new team. Other choices stay.
     for slot in session.slots:
         if slot.location is old_location:
+            if settings.location is not old_location:
+                slot.sequence = (slot.sequence or 0) + 1  # the slot moves with its session: calendars follow
             slot.location = settings.location
         if (slot.trainer is None and not old_trainers) or (
             slot.trainer is not None and slot.trainer not in settings.trainers
         ):
             slot.trainer = settings.trainers[0] if settings.trainers else None
+            _check_trainer_available(slot.trainer, slot.date)
     for slot in session.slots:
         _check_slot_conflicts(session, slot.date, slot.start_time, slot.end_time, slot.location, slot.trainer,
                               exclude=slot)
@@ -601,6 +607,14 @@ def _check_slot_conflicts(session: TrainingSession, day, start, end, location, t
             raise ConflictError(_conflict_message(f"Le lieu « {location.name} »", other), field="location_id")
 
 
+def _check_trainer_available(trainer: Trainer | None, day: dt.date) -> None:
+    """A trainer is not scheduled on a day of their unavailability, refused like a double booking."""
+    period = unavailability_on(trainer, day) if trainer is not None else None
+    if period is not None:
+        raise ConflictError(f"Le formateur {trainer.full_name} est indisponible {describe_unavailability(period)} : "
+                            "choisissez une autre date ou un autre formateur.", field="trainer_id")
+
+
 def _validate_slot(session: TrainingSession, day, start, end, location, trainer, exclude: Slot | None) -> list[str]:
     if session.status not in EDITABLE_STATUSES:
         raise ValidationError(f"Les créneaux d'une session « {session.status_label.lower()} » ne peuvent plus "
@@ -632,6 +646,8 @@ def _validate_slot(session: TrainingSession, day, start, end, location, trainer,
         if location.capacity and not location.is_remote and location.capacity < session.capacity:
             raise ValidationError(f"La salle « {location.name} » n'a que {location.capacity} places pour une "
                                   f"session de {session.capacity} stagiaires.", field="location_id")
+    if exclude is None or exclude.trainer is not trainer or exclude.date != day:  # a slot already there stays
+        _check_trainer_available(trainer, day)
     _check_slot_conflicts(session, day, start, end, location, trainer, exclude)
     warnings = date_warnings(day)
     if day < paris_today() and session.status in (S.DRAFT.value, S.OPEN.value):
@@ -689,6 +705,8 @@ def update_slot(slot: Slot, data: dict, actor: User | None = None) -> list[str]:
         warnings = _validate_slot(session, day, start, end, location, trainer, slot)
         if (day, start, end) != (slot.date, slot.start_time, slot.end_time):
             slot_changing.send(slot)
+        if (day, start, end, location) != (slot.date, slot.start_time, slot.end_time, slot.location):
+            slot.sequence += 1  # moved: calendars replace the event they hold
         slot.date, slot.start_time, slot.end_time = day, start, end
         slot.location, slot.trainer = location, trainer
         if trainer is not None and trainer not in session.trainers:
@@ -845,8 +863,12 @@ def change_status(session: TrainingSession, new_status: str, actor: User | None 
         session.cancelled_at = utcnow()
     if problems:
         raise ValidationError(" ".join(problems), field="status")
+    shown_as = event_status(session)
     session.status = new_status
     session.status_changed_at = utcnow()
+    if event_status(session) != shown_as:  # confirmed or cancelled: calendars take the event's new STATUS
+        for slot in session.slots:
+            slot.sequence += 1
     if new_status == S.CANCELLED.value:
         session_cancelled.send(session, actor=actor, reason=session.cancel_reason)
     elif new_status == S.CONFIRMED.value:

@@ -140,9 +140,12 @@ def show(session_id: int):
         from ..quality.checklist import checklist_summary
 
         checklist = checklist_summary(session)
+    from ..evaluations import needs
+
     return render_template(
         "sessions/show.html", session=session, taken=taken, warnings=services.session_warnings(session, taken),
-        attendance=attendance, checklist=checklist,
+        attendance=attendance, checklist=checklist, needs=needs.session_needs(session, with_answers=False),
+        can_send_needs=current_user.is_staff and needs.can_send(session),
         enrolments=enrolments, differences={e.id: funding_difference(e) for e in enrolments},
         transitions=services.allowed_transitions(session),
         status_actions=STATUS_ACTIONS, status_form=StatusForm(), slot_form=slot_form,

@@ -76,7 +76,8 @@ class Candidate:
 
 def proposed_signatories(document: GeneratedDocument) -> list[Candidate]:
     """The company's contacts (its signatory first) for a quote or convention, the trainee for a contract, the
-    session's trainers, and the organisation's signatory, in the order of their boxes."""
+    session's trainers (for a trainer's contract, its trainer only, ticked), and the organisation's signatory, in
+    the order of their boxes."""
     found: list[Candidate] = []
     company = document.company or (document.enrolment.company if document.enrolment else None)
     if company is not None:
@@ -87,8 +88,14 @@ def proposed_signatories(document: GeneratedDocument) -> list[Candidate]:
         trainee = document.enrolment.trainee
         found.append(Candidate(f"trainee:{document.enrolment.id}", "trainee", trainee.full_name, "",
                                trainee.email, True))
-    found += [Candidate(f"trainer:{t.id}", "trainer", t.full_name, "", t.email, document.doc_type == "trainer_contract")
-              for t in document.session.trainers]
+    if document.doc_type == "trainer_contract" and document.trainer is not None:
+        # The contract's party is its trainer (for an organisation, the trainer signs on its behalf), ticked.
+        trainer = document.trainer
+        found.append(Candidate(f"trainer:{trainer.id}", "trainer", trainer.full_name,
+                               trainer.company_name if trainer.status == "organisation" else "", trainer.email, True))
+    else:
+        found += [Candidate(f"trainer:{t.id}", "trainer", t.full_name, "", t.email, False)
+                  for t in document.session.trainers]
     org = get_organisation()
     found.append(Candidate("organisation", "organisation", org.signatory_name or org.name, org.signatory_title,
                            org.email, True))

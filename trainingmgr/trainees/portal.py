@@ -2,6 +2,7 @@
 
 /t/<token>                  the enrolment, its dates, place, convocation, and the positioning questionnaire card
 /t/<token>/positionnement   the positioning questionnaire: save and resume later, or send (then read-only)
+/t/<token>/absences         POST: announce an absence to a half-day, with its reason (attendance/planned.py)
 
 The link names one enrolment: whatever the page shows or changes is that enrolment's (403 when tampered
 with, 410 when expired). POSTs are rate-limited (TRAINEE_FORM_RATE_LIMIT, 30 per minute by default).
@@ -10,7 +11,10 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
+from ..attendance import planned as planned_absences
+from ..attendance.forms import PlannedAbsenceForm
 from ..attendance.portal import attendance_for_trainee
+from ..attendance.services import slot_label
 from ..documents.portal import trainee_document, trainee_documents
 from ..core.web import attachment, fail, form_page, run_form
 from ..enrolments.services import LIVE, enrolment_from_token
@@ -26,14 +30,36 @@ def _form_limit() -> str:
     return current_app.config.get("TRAINEE_FORM_RATE_LIMIT", "30 per minute")
 
 
+def _home(token: str, enrolment, absence_form: PlannedAbsenceForm) -> dict:
+    questionnaire, response = evaluations.positioning_for(enrolment)
+    absence_form.slot_id.choices = [(str(slot.id), slot_label(slot))
+                                    for slot in planned_absences.declarable_slots(enrolment)]
+    return {"enrolment": enrolment, "session": enrolment.session, "trainee": enrolment.trainee,
+            "org": get_organisation(), "token": token, "questionnaire": questionnaire, "response": response,
+            "answerable": enrolment.status in LIVE, "attendance": attendance_for_trainee(enrolment),
+            "documents": trainee_documents(enrolment), "absence_form": absence_form,
+            "absences": planned_absences.planned_absences(enrolment),
+            "absence_hours": current_app.config["PLANNED_ABSENCE_HOURS_BEFORE"]}
+
+
 @bp.route("/<token>")
 def home(token: str):
     enrolment = enrolment_from_token(token)
-    questionnaire, response = evaluations.positioning_for(enrolment)
-    return render_template("trainee/home.html", enrolment=enrolment, session=enrolment.session,
-                           trainee=enrolment.trainee, org=get_organisation(), token=token,
-                           questionnaire=questionnaire, response=response, answerable=enrolment.status in LIVE,
-                           attendance=attendance_for_trainee(enrolment), documents=trainee_documents(enrolment))
+    return render_template("trainee/home.html", **_home(token, enrolment, PlannedAbsenceForm(formdata=None)))
+
+
+@bp.route("/<token>/absences", methods=["POST"])
+@limiter.limit(_form_limit, methods=["POST"])
+def absence(token: str):
+    enrolment = enrolment_from_token(token)
+    form = PlannedAbsenceForm()
+    ok, declared = run_form(form, lambda: planned_absences.declare(enrolment, form.data_for_service(),
+                                                                   ip=request.remote_addr))
+    if ok:
+        flash(f"Votre absence du {slot_label(declared.slot)} est signalée : votre formateur et votre conseiller "
+              "formation la voient sur la feuille d'émargement.", "success")
+        return redirect(url_for("trainee.home", token=token))
+    return form_page("trainee/home.html", form, **_home(token, enrolment, form))
 
 
 @bp.route("/<token>/positionnement", methods=["GET", "POST"])

@@ -1,0 +1,252 @@
+"""The trainer space: the pages a trainer opens without a password, from their personal link.
+
+- The link (core/personal_links.py, purpose "trainer-space", at most TRAINER_LINK_MAX_AGE_DAYS old):
+  ``trainer_from_token`` (403 tampered, 410 expired, renewed, revoked or the trainer archived), ``space_url`` and
+  ``slot_url``; the advisor's ``send_link`` (e-mailed through the outbox), ``renew_link`` (a new link e-mailed, every
+  earlier one and the iCal subscription answer 410) and ``revoke_link``.
+- What the trainer sees, of the sessions they teach only (any other session, slot, enrolment or record: 403, whether
+  it exists or not): their half-days to countersign and to come (``agenda``), a half-day's sheet, per session the
+  trainees' positioning with the advisor's decision, the acquis grid, the results of their surveys.
+- What they do goes through the services that check it again: attendance ``mark_presence_as`` and
+  ``countersign_as``, evaluations.acquis ``record_many_by_trainer``.
+
+A trainer with an account may be given a link too; the countersign reminder sends them to their login instead
+(attendance/mails.py). Callers commit.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from flask import current_app, render_template
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from ..accounts.models import User
+from ..attendance import services as attendance
+from ..attendance.models import AttendanceRecord
+from ..core import personal_links
+from ..core.errors import ConflictError, PermissionDenied
+from ..core.timeutil import paris_date, utcnow
+from ..core.tokens import LinkExpired
+from ..core.validation import id_or_none
+from ..core.web import external_url
+from ..enrolments.mails import _html
+from ..enrolments.models import SEAT_HOLDING, Enrolment
+from ..evaluations import acquis, results
+from ..evaluations import services as evaluations
+from ..extensions import db
+from ..messaging.models import OutboxMessage
+from ..messaging.services import TOPIC_LABELS, queue_email
+from ..organisation.services import get_organisation
+from ..sessions.models import SessionStatus, Slot, TrainingSession, session_trainer
+from .models import Trainer
+
+PURPOSE = "trainer-space"
+MAIL_TOPIC = "trainer_space_link"
+TOPIC_LABELS[MAIL_TOPIC] = "Lien de l'espace formateur"
+# Sessions the space lists (a draft is not settled yet, a cancelled one is over); the pages of any session the
+# trainer teaches still open by their id.
+LISTED = (SessionStatus.OPEN.value, SessionStatus.CONFIRMED.value, SessionStatus.IN_PROGRESS.value,
+          SessionStatus.COMPLETED.value, SessionStatus.CLOSED.value)
+# Half-days whose sheet the trainer is asked to sign: those of sessions taking place, at most this many days back
+# (as on the advisor's board of missing signatures).
+TAKING_PLACE = (SessionStatus.CONFIRMED.value, SessionStatus.IN_PROGRESS.value, SessionStatus.COMPLETED.value)
+COUNTERSIGN_DAYS = 60
+# Sessions listed: those ending at most this many days ago, and every later one.
+LISTED_DAYS = 365
+FOREIGN = "Ce lien ne donne accès qu'à vos propres sessions."
+
+
+# --------------------------------------------------------------------------- the link
+
+
+def token(trainer: Trainer) -> str:
+    return personal_links.token_for(PURPOSE, trainer)
+
+
+def trainer_from_token(link_token: str) -> Trainer:
+    """The trainer a personal link names: 403 tampered or made for something else, 410 expired, replaced, revoked,
+    or the trainer archived."""
+    trainer = personal_links.row_from_token(PURPOSE, Trainer, link_token,
+                                            current_app.config["TRAINER_LINK_MAX_AGE_DAYS"])
+    if not trainer.active:
+        raise LinkExpired("Cet espace formateur est fermé : adressez-vous à l'organisme de formation.")
+    return trainer
+
+
+def space_url(trainer: Trainer) -> str:
+    return external_url("trainer_space.home", token=token(trainer))
+
+
+def slot_url(trainer: Trainer, slot: Slot) -> str:
+    return external_url("trainer_space.slot", token=token(trainer), slot_id=slot.id)
+
+
+def has_link(trainer: Trainer) -> bool:
+    return bool(trainer.link_nonce)
+
+
+def _ensure_staff(actor: User | None) -> None:
+    if actor is None or not actor.is_staff:
+        raise PermissionDenied("Seul le conseiller formation gère les liens des formateurs.")
+
+
+def send_link(trainer: Trainer, actor: User) -> OutboxMessage:
+    """E-mail the trainer the link to their space (made now if they have none)."""
+    _ensure_staff(actor)
+    if not trainer.active:
+        raise ConflictError(f"{trainer.full_name} est archivé(e) : réactivez sa fiche avant d'envoyer un lien.")
+    if not trainer.email:
+        raise ConflictError(f"Indiquez d'abord l'adresse e-mail de {trainer.full_name}.")
+    text = render_template(f"mail/{MAIL_TOPIC}.txt", org=get_organisation(), trainer=trainer, link=space_url(trainer),
+                           days=current_app.config["TRAINER_LINK_MAX_AGE_DAYS"])
+    return queue_email(trainer.email, f"Votre espace formateur – {get_organisation().name}", text, _html(text),
+                       topic=MAIL_TOPIC)
+
+
+def renew_link(trainer: Trainer, actor: User) -> OutboxMessage:
+    """A new link, e-mailed: the earlier ones (and the iCal subscription made with them) answer 410."""
+    _ensure_staff(actor)
+    personal_links.renew(trainer)
+    return send_link(trainer, actor)
+
+
+def revoke_link(trainer: Trainer, actor: User) -> None:
+    """No link works any more (nor the iCal subscription) until a new one is sent."""
+    _ensure_staff(actor)
+    personal_links.revoke(trainer)
+
+
+# --------------------------------------------------------------------------- what the link opens
+
+
+def get_session(trainer: Trainer, session_id) -> TrainingSession:
+    """One of the sessions ``trainer`` teaches; any other id, known or not, is refused alike (403)."""
+    found = db.session.get(TrainingSession, id_or_none(session_id) or 0)
+    if found is None or not attendance.teaches(trainer, found):
+        raise PermissionDenied(FOREIGN)
+    return found
+
+
+def get_slot(trainer: Trainer, slot_id) -> Slot:
+    found = db.session.get(Slot, id_or_none(slot_id) or 0)
+    if found is None or not attendance.teaches(trainer, found.session):
+        raise PermissionDenied(FOREIGN)
+    return found
+
+
+def expected_enrolment(slot: Slot, enrolment_id) -> Enrolment:
+    """A trainee expected on ``slot``'s sheet (another session's: 403; one not confirmed: 409)."""
+    found = db.session.get(Enrolment, id_or_none(enrolment_id) or 0)
+    if found is None or found.session_id != slot.session_id:
+        raise PermissionDenied(FOREIGN)
+    return attendance.get_expected_enrolment(slot, found.id)
+
+
+def signature_image(trainer: Trainer, record_id) -> bytes | None:
+    """The drawing of a signature or countersignature on a sheet of the trainer's sessions (None: typed or erased)."""
+    record = db.session.get(AttendanceRecord, id_or_none(record_id) or 0)
+    if record is None or record.slot_id is None or not attendance.teaches(trainer, record.slot.session):
+        raise PermissionDenied(FOREIGN)
+    return record.image
+
+
+def _taught(trainer: Trainer):
+    return select(session_trainer.c.session_id).where(session_trainer.c.trainer_id == trainer.id)
+
+
+@dataclass
+class HalfDay:
+    slot: Slot
+    countersigned: bool
+    state: str  # before / open / closed (the trainees' signing window)
+
+
+@dataclass
+class Agenda:
+    to_countersign: list[HalfDay]  # started, not countersigned: in progress first, then the oldest
+    to_come: list[HalfDay]
+    sessions: list[TrainingSession]  # most recent first
+
+
+def agenda(trainer: Trainer, now: dt.datetime | None = None) -> Agenda:
+    """The trainer's half-days (those given to them, or to no one in a session they teach) and sessions. 3 queries."""
+    now = now or utcnow()
+    today = paris_date(now)
+    slots = list(db.session.scalars(
+        select(Slot).join(TrainingSession, TrainingSession.id == Slot.session_id)
+        .where(Slot.session_id.in_(_taught(trainer)), TrainingSession.status.in_(LISTED),
+               Slot.date >= today - dt.timedelta(days=COUNTERSIGN_DAYS),
+               (Slot.trainer_id == trainer.id) | Slot.trainer_id.is_(None))
+        .options(selectinload(Slot.session).selectinload(TrainingSession.course_version), selectinload(Slot.location))
+        .order_by(Slot.date, Slot.start_time)))
+    signed = set(db.session.scalars(select(AttendanceRecord.slot_id).where(
+        AttendanceRecord.kind == "countersignature", AttendanceRecord.slot_id.in_([s.id for s in slots]))))
+    to_countersign, to_come = [], []
+    for slot in slots:
+        item = HalfDay(slot, slot.id in signed, attendance.window_state(slot, now))
+        if now < slot.starts_at:
+            to_come.append(item)
+        elif not item.countersigned and slot.session.status in TAKING_PLACE:
+            to_countersign.append(item)
+    to_countersign.sort(key=lambda item: (item.state != "open", item.slot.date, item.slot.start_time))
+    return Agenda(to_countersign, to_come, _sessions(trainer, today))
+
+
+def _sessions(trainer: Trainer, today: dt.date) -> list[TrainingSession]:
+    recent = select(Slot.session_id).where(Slot.date >= today - dt.timedelta(days=LISTED_DAYS))
+    found = list(db.session.scalars(
+        select(TrainingSession).where(TrainingSession.id.in_(_taught(trainer)), TrainingSession.id.in_(recent),
+                                      TrainingSession.status.in_(LISTED))
+        .options(selectinload(TrainingSession.slots), selectinload(TrainingSession.course_version))))
+    return sorted(found, key=lambda s: (s.first_date or dt.date.max, s.id), reverse=True)
+
+
+@dataclass
+class Sheet:
+    slot: Slot
+    session: TrainingSession
+    column: list  # [(enrolment, attendance.Cell)]
+    countersignature: AttendanceRecord | None
+    state: str
+    window: tuple[dt.datetime, dt.datetime]
+
+    @property
+    def can_act(self) -> bool:
+        """Marks and the countersignature: once the half-day has begun, until the sheet is signed."""
+        return self.countersignature is None and self.state != "before"
+
+    @property
+    def unsigned(self) -> int:
+        return sum(1 for _, cell in self.column if cell.status == "pending")
+
+
+def sheet(trainer: Trainer, slot: Slot) -> Sheet:
+    """The attendance sheet of one of the trainer's half-days, as the staff's sheet reads it."""
+    get_slot(trainer, slot.id)
+    grid = attendance.session_grid(slot.session)
+    return Sheet(slot, slot.session, grid.column(slot.id), grid.countersignatures.get(slot.id),
+                 attendance.window_state(slot), attendance.window(slot))
+
+
+def positioning(trainer: Trainer, session: TrainingSession) -> list[evaluations.PositioningSummary]:
+    """Each trainee holding a seat in the session: their positioning answers (adaptation needs, expectations…);
+    ``summary.enrolment`` carries the advisor's decision and comment."""
+    get_session(trainer, session.id)
+    enrolments = db.session.scalars(
+        select(Enrolment).where(Enrolment.session_id == session.id, Enrolment.status.in_(SEAT_HOLDING))
+        .options(selectinload(Enrolment.trainee)))
+    return sorted((evaluations.positioning_summary(e) for e in enrolments),
+                  key=lambda s: (s.enrolment.trainee.last_name, s.enrolment.trainee.first_name, s.enrolment.id))
+
+
+def acquis_grid(trainer: Trainer, session: TrainingSession) -> acquis.Grid:
+    get_session(trainer, session.id)
+    return acquis.grid(session)
+
+
+def survey_results(trainer: Trainer) -> results.Results:
+    """The trainees' surveys and the acquis of the sessions ``trainer`` teaches, and nobody else's."""
+    return results.trainer_results(trainer)
+
