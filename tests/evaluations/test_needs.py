@@ -267,3 +267,19 @@ def test_the_board_counts_needs_analyses_as_evidence_of_indicator_4(booked, user
     assert (fact.value, fact.total) == (1, 2)
     assert not any(NOTHING_OUTSIDE in note for note in after.indicator(4).notes)
     assert after.indicator(4).status == "ok"
+
+
+def test_an_external_trainer_reads_the_needs_analysis_in_the_trainer_space(booked, users, app, world):
+    from trainingmgr.resources import space
+
+    send(booked, users)
+    mail = next(m for m in outbox("survey_needs") if m.recipient == "rh@dupont.example")
+    answer_all(app.test_client(), link_of(mail))
+    url = space.space_url(world.pierre).replace("http://localhost", "")
+    db.session.commit()
+    html = page(app.test_client().get(f"{url}/sessions/{booked.id}/positionnement"))
+    assert "Analyse des besoins des entreprises" in html and "Réponse à « Pourquoi cette forma »" in html
+    assert "à Léa Maire (Mairie de Colomiers), en attente" in html
+    paula = space.space_url(world.paula).replace("http://localhost", "")
+    db.session.commit()
+    assert app.test_client().get(f"{paula}/sessions/{booked.id}/positionnement").status_code == 403

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 
 import pytest
 from sqlalchemy import select
@@ -16,7 +17,7 @@ from trainingmgr.files.services import path_for
 from trainingmgr.messaging.models import Job
 from trainingmgr.messaging.services import run_due_jobs
 from trainingmgr.quality import checklist
-from trainingmgr.signing import pades
+from trainingmgr.signing import access, pades
 from trainingmgr.signing import services as signing
 from trainingmgr.signing.models import SignatureRevision
 
@@ -68,7 +69,8 @@ def test_sending_prepares_the_pdf_and_invites_the_company_first(sale):
     report = pades.verify(prepared, trust_roots=roots())
     assert report.unsigned_fields == ["signature-1", "signature-2"]
     invitation, = outbox("anne@dupont.example", "Document à signer")
-    assert link(anne) in invitation.body_text and request.deadline.strftime("%d/%m/%Y") in invitation.body_text
+    token = re.search(r"/signature/([\w.-]+)", invitation.body_text).group(1)  # made when sent: its own timestamp
+    assert access.read_link(token).id == anne.id and request.deadline.strftime("%d/%m/%Y") in invitation.body_text
     assert outbox("contact@formaction.example") == [] and outbox(org.email, "Document à signer") == []
     keys = set(db.session.scalars(select(Job.key).where(Job.kind.in_(("signature_reminder", "signature_expiry")))))
     assert keys == {f"signature:{request.id}:reminder-3", f"signature:{request.id}:reminder-7",

@@ -241,6 +241,14 @@ def positioning(trainer: Trainer, session: TrainingSession) -> list[evaluations.
                   key=lambda s: (s.enrolment.trainee.last_name, s.enrolment.trainee.first_name, s.enrolment.id))
 
 
+def needs_analyses(trainer: Trainer, session: TrainingSession) -> list:
+    """The client companies' needs analyses for the session, with the answers sent back (evaluations/needs.py)."""
+    from ..evaluations.needs import needs_answers
+
+    get_session(trainer, session.id)
+    return needs_answers(session)
+
+
 def acquis_grid(trainer: Trainer, session: TrainingSession) -> acquis.Grid:
     get_session(trainer, session.id)
     return acquis.grid(session)

@@ -126,7 +126,7 @@ def positioning(token: str, session_id: int):
     trainer = space.trainer_from_token(token)
     session = space.get_session(trainer, session_id)
     return render_template("trainer_space/positioning.html", trainer=trainer, token=token, session=session,
-                           summaries=space.positioning(trainer, session))
+                           summaries=space.positioning(trainer, session), needs=space.needs_analyses(trainer, session))
 
 
 def _acquis_page(trainer, token: str, session, form, status: int = 200, errors=None, posted=None):
