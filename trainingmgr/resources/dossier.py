@@ -125,10 +125,15 @@ def add_document(trainer: Trainer, data: dict, upload, actor: User) -> TrainerDo
 
 
 def remove_document(trainer: Trainer, document_id) -> None:
-    document = get_by_id(TrainerDocument, document_id, "Document introuvable dans le dossier de ce formateur.")
-    if document.trainer_id != trainer.id:
-        raise NotFoundError("Document introuvable dans le dossier de ce formateur.")
-    db.session.delete(document)
+    _remove_own(trainer, TrainerDocument, document_id, "Document introuvable dans le dossier de ce formateur.")
+
+
+def _remove_own(trainer: Trainer, model, row_id, message: str) -> None:
+    """Delete a row of ``trainer``'s file; another trainer's row, or none, is NotFoundError(``message``)."""
+    row = get_by_id(model, row_id, message)
+    if row.trainer_id != trainer.id:
+        raise NotFoundError(message)
+    db.session.delete(row)
     db.session.flush()
 
 
@@ -175,11 +180,7 @@ def add_development(trainer: Trainer, data: dict, upload, actor: User, today: dt
 
 
 def remove_development(trainer: Trainer, entry_id) -> None:
-    entry = get_by_id(TrainerDevelopment, entry_id, "Entrée introuvable dans le journal de ce formateur.")
-    if entry.trainer_id != trainer.id:
-        raise NotFoundError("Entrée introuvable dans le journal de ce formateur.")
-    db.session.delete(entry)
-    db.session.flush()
+    _remove_own(trainer, TrainerDevelopment, entry_id, "Entrée introuvable dans le journal de ce formateur.")
 
 
 def get_trainer(trainer_id) -> Trainer:
