@@ -23,6 +23,9 @@ INVOICE_STATUSES = {
 PAYER_KINDS = {
     "company": "Entreprise",
     "opco": "OPCO (subrogation)",
+    "self_employed_fund": "Fonds des non-salariés",
+    "france_travail": "France Travail",
+    "public_funder": "Financeur public",
     "public_buyer": "Acheteur public",
     "individual": "Particulier",
 }
@@ -36,6 +39,38 @@ PAYMENT_METHODS = {
 }
 # UN/ECE rec. 20 unit codes used on the lines (Factur-X): a trainee (unit) or an hour attended.
 LINE_UNITS = {"C62": "stagiaire", "HUR": "heure"}
+
+
+PAYMENT_CALL_STATUSES = {
+    "planned": "Prévu",
+    "sent": "Envoyé",
+    "cancelled": "Annulé",
+}
+
+
+class PaymentCall(db.Model):
+    """One call of a self-paying trainee's payment schedule (contrat de formation, L6353-6): an amount including
+    VAT due on a day. When due, it becomes an invoice to the trainee, e-mailed with its transfer QR code."""
+
+    __tablename__ = "payment_call"
+    __table_args__ = (UniqueConstraint("enrolment_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolment.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int]
+    due_on: Mapped[dt.date]
+    amount: Mapped[Decimal] = mapped_column(Money())  # including VAT
+    status: Mapped[str] = mapped_column(String(20), default="planned")
+    invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoice.id", ondelete="SET NULL"))
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+
+    invoice: Mapped[Invoice | None] = relationship()
+
+    @property
+    def status_label(self) -> str:
+        return PAYMENT_CALL_STATUSES.get(self.status, self.status)
 
 
 class InvoiceSequence(db.Model):
@@ -81,6 +116,8 @@ class Invoice(db.Model):
     opco_name: Mapped[str] = mapped_column(String(60), default="")
     opco_file_number: Mapped[str] = mapped_column(String(60), default="")
     beneficiary_company_id: Mapped[int | None] = mapped_column(ForeignKey("company.id", ondelete="SET NULL"))
+    # A public funder's category (enrolments.models.PUBLIC_FUNDER_CATEGORIES): the BPF line of its products.
+    funder_category: Mapped[str] = mapped_column(String(20), default="", server_default="")
     # Public buyer (Chorus Pro): service code and engagement (purchase order) number.
     service_code: Mapped[str] = mapped_column(String(100), default="")
     engagement_number: Mapped[str] = mapped_column(String(100), default="")

@@ -143,8 +143,23 @@ class EnrolmentEvent(db.Model):
 FUNDING_KINDS = {
     "company": "Entreprise",
     "opco": "OPCO",
+    "self_employed_fund": "Fonds des non-salariés",
+    "france_travail": "France Travail (AIF)",
+    "public_funder": "Région ou autre financeur public",
     "public_buyer": "Acheteur public",
     "individual": "Stagiaire (à ses frais)",
+}
+# The kinds that are a funder's decision (prise en charge): requested, agreed or refused, with a file number.
+AGREEMENT_KINDS = ("opco", "self_employed_fund", "france_travail", "public_funder")
+# The training funds of the self-employed (fonds d'assurance formation des non-salariés): the trainee usually pays
+# and claims the refund; the BPF counts their products on line C-2g.
+SELF_EMPLOYED_FUNDS = ("FIF PL", "AGEFICE", "FAFCEA", "FAF PM", "VIVEA")
+# A public funder other than France Travail, by the BPF line its products go to (C-4, C-5, C-6, C-8).
+PUBLIC_FUNDER_CATEGORIES = {
+    "region": "Conseil régional",
+    "state": "État",
+    "europe": "Instances européennes",
+    "other": "Autre financeur public",
 }
 OPCO_STATUSES = {
     "to_request": "À demander",
@@ -170,7 +185,9 @@ class FundingLine(db.Model):
     kind: Mapped[str] = mapped_column(String(20))
     amount: Mapped[Decimal] = mapped_column(Money())
     payer_company_id: Mapped[int | None] = mapped_column(ForeignKey("company.id"))
-    # OPCO funding (prise en charge)
+    # A funder's decision (prise en charge, AGREEMENT_KINDS): the funder's name (the OPCO, the self-employed
+    # fund, « France Travail », the region…), its file number (France Travail: the AIF quote/agreement reference;
+    # a public funder: its convention or order reference), status, amounts, dates and hours.
     opco_name: Mapped[str] = mapped_column(String(60), default="")
     opco_file_number: Mapped[str] = mapped_column(String(60), default="")
     opco_member_number: Mapped[str] = mapped_column(String(60), default="")
@@ -187,7 +204,11 @@ class FundingLine(db.Model):
     requested_on: Mapped[dt.date | None]
     agreed_on: Mapped[dt.date | None]
     refused_on: Mapped[dt.date | None]
-    # Public buyer (Chorus Pro)
+    # The hours the funder agreed to pay for (France Travail, the funds of the self-employed, regions…).
+    agreed_hours: Mapped[Decimal | None] = mapped_column(Hours())
+    # A public funder's category (PUBLIC_FUNDER_CATEGORIES): the BPF line its products go to.
+    funder_category: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    # Public buyer or public funder (Chorus Pro)
     buyer_siret: Mapped[str] = mapped_column(String(14), default="")
     service_code: Mapped[str] = mapped_column(String(100), default="")
     engagement_number: Mapped[str] = mapped_column(String(100), default="")

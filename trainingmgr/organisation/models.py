@@ -57,6 +57,9 @@ class Organisation(db.Model):
     access_delay_policy: Mapped[str] = mapped_column(Text, default="")
     # What documents state: conventions (payment, cancellation), contracts (consumer mediator), convocations.
     payment_terms: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # Bank details for transfers: printed on invoices with the EPC (SEPA) QR code.
+    iban: Mapped[str] = mapped_column(String(34), default="", server_default="")
+    bic: Mapped[str] = mapped_column(String(11), default="", server_default="")
     cancellation_terms: Mapped[str] = mapped_column(Text, default="", server_default="")
     consumer_mediator: Mapped[str] = mapped_column(Text, default="", server_default="")
     internal_rules: Mapped[str] = mapped_column(Text, default="", server_default="")
