@@ -8,8 +8,9 @@ a uniquely named database is created, then dropped), migrates it, sets the demo 
 courses up (classified for the BPF), then fills one calendar year per size (2030, 2031…) with bulk SQLAlchemy
 Core inserts: sessions of 10 trainees over the year's weekdays, each with two half-days taught by one of ten
 trainers (three external), trainees of every BPF status, enrolments completed / abandoned / absent with their
-hours, and two invoices per session (the company, the OPCO under subrogation) plus a credit note every tenth
-session.
+hours, funding lines of every kind (``FUNDING`` by the trainee's status, so that F-1 reads them), and two invoices
+per session (the company, the OPCO under subrogation) plus a credit note every tenth session, and on every fifth
+session an invoice to each other kind of funder (a fund of the self-employed, France Travail, a region).
 
 Printed per size: the median time of billing.bpf.compute_bpf(year) over --repeat runs, its ratio to the first
 size's (the baseline, so that the figures do not depend on the machine's speed), the ratio of a trivial query
@@ -36,6 +37,13 @@ from trainingmgr.extensions import db  # noqa: E402
 
 CLASS_SIZE = 10
 STATUSES = ("employee", "employee", "employee", "job_seeker", "individual", "self_employed", "other")
+# The funding lines of an enrolment by the n-th trainee's position in STATUSES: the employer and its OPCO, France
+# Travail, the trainee alone, a fund of the self-employed, a region; some trainees have none.
+FUNDING = (
+    (("company", {}), ("opco", {"opco_name": "OPCO EP"})), (("company", {}),), (),
+    (("france_travail", {"opco_name": "France Travail"}),), (("individual", {}), ("individual", {})),
+    (("self_employed_fund", {"opco_name": "FIF PL"}),), (("public_funder", {"funder_category": "region"}),),
+)
 
 
 def setup() -> tuple[list, list[int]]:
@@ -64,7 +72,7 @@ def fill_year(year: int, enrolments: int, courses: list, trainers: list[int]) ->
     """``enrolments`` enrolments in sessions of CLASS_SIZE over the weekdays of ``year``, with slots, trainees and
     invoices, in a few bulk inserts."""
     from trainingmgr.billing.models import Invoice
-    from trainingmgr.enrolments.models import Enrolment
+    from trainingmgr.enrolments.models import Enrolment, FundingLine
     from trainingmgr.sessions.models import Slot, TrainingSession
     from trainingmgr.trainees.models import Trainee
 
@@ -96,7 +104,11 @@ def fill_year(year: int, enrolments: int, courses: list, trainers: list[int]) ->
         hours = {"completed": Decimal("7.00"), "abandoned": Decimal("3.50"), "no_show": Decimal("0.00")}[status]
         rows.append({"session_id": session_ids[n // CLASS_SIZE], "trainee_id": trainee_id, "status": status,
                      "price_excl_vat": Decimal("600.00"), "hours_attended": hours})
-    db.session.execute(insert(Enrolment), rows)
+    enrolment_ids = list(db.session.scalars(
+        insert(Enrolment).returning(Enrolment.id, sort_by_parameter_order=True), rows))
+    lines = [{"enrolment_id": enrolment_id, "kind": kind, "amount": Decimal("300.00"), **extra}
+             for n, enrolment_id in enumerate(enrolment_ids) for kind, extra in FUNDING[n % len(STATUSES)]]
+    db.session.execute(insert(FundingLine), lines)
     invoices = []
     for i, session_id in enumerate(session_ids):
         day = days[i % len(days)]
@@ -110,6 +122,13 @@ def fill_year(year: int, enrolments: int, courses: list, trainers: list[int]) ->
         if i % 10 == 9:
             invoices.append({**common, "kind": "credit_note", "number": f"A{year}-{i:05d}", "payer_kind": "company",
                              "total_excl_vat": Decimal("600.00"), "total_incl_vat": Decimal("600.00")})
+        if i % 5 == 4:
+            for k, (payer_kind, extra) in enumerate((("self_employed_fund", {"opco_name": "FIF PL"}),
+                                                    ("france_travail", {"opco_name": "France Travail"}),
+                                                    ("public_funder", {"funder_category": "region"}))):
+                invoices.append({**common, **extra, "kind": "invoice", "number": f"G{year}-{i:05d}-{k}",
+                                 "payer_kind": payer_kind, "total_excl_vat": Decimal("300.00"),
+                                 "total_incl_vat": Decimal("300.00")})
     db.session.execute(insert(Invoice), invoices)
     db.session.commit()
 

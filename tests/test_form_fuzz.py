@@ -163,6 +163,14 @@ def live_world(w) -> None:
     issue_invoice(drafts[0], advisor, today=past_slots[-1].date + dt.timedelta(days=1))
     for draft in drafts[1:]:
         delete_draft(draft, advisor)
+    # the one left to invoice is a liberal professional refunded by the FIF PL: the fund's pack button (documents)
+    fund = billed[1].funding_lines[0]
+    fund.kind, fund.opco_name, fund.opco_file_number = "self_employed_fund", "FIF PL", "FIFPL-FUZZ-1"
+    # today's second trainee pays by a payment schedule: 30 % due today, to send (her postal address to type)
+    from trainingmgr.billing import schedule as payment_schedule
+
+    calls = payment_schedule.save(enrolments[1], [{"due_on": c.due_on, "amount": c.amount}
+                                                  for c in payment_schedule.propose(enrolments[1])], advisor)
 
     # a hot survey not answered yet, a job that failed, a convocation template uploaded
     invitation = surveys.hot_invitation_on_site(past, billed[0])
@@ -206,6 +214,7 @@ def live_world(w) -> None:
         "job_id": job.id,
         "contract": {"enrolment_id": self_paying.id, "session_id": self_paying.session_id},
         "trainer_file": {"trainer_id": external.id},
+        "schedule": {"enrolment_id": enrolments[1].id, "call_id": calls[0].id},  # a payment schedule and its call
     }
     db.session.remove()
 
@@ -394,6 +403,7 @@ def samples(w) -> list[object]:
         found.append(variant({}, {"surveys.answer": live["survey"]}))
         found.append(variant(live["contract"]))  # the contract's signature date to record
         found.append(variant(live["trainer_file"]))  # a subcontractor's file: documents, log, invoice form
+        found.append(variant(live["schedule"]))  # a contrat de formation's payment schedule: its calls, « send now »
     db.session.remove()
     return found
 

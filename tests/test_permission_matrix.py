@@ -152,10 +152,13 @@ RULES: dict[str, str | dict[str, str]] = {
     "/enrolments/<int:enrolment_id>/contract": STAFF,
     "/enrolments/<int:enrolment_id>/decision": STAFF,
     "/enrolments/<int:enrolment_id>/funding-pack": STAFF,
+    "/enrolments/<int:enrolment_id>/fund-pack": STAFF,
     "/enrolments/<int:enrolment_id>/funding/<int:line_id>": STAFF,
     "/enrolments/<int:enrolment_id>/funding/<int:line_id>/delete": STAFF,
     "/enrolments/<int:enrolment_id>/funding/new": STAFF,
     "/enrolments/<int:enrolment_id>/outcome": STAFF,
+    "/enrolments/<int:enrolment_id>/schedule": STAFF,
+    "/enrolments/<int:enrolment_id>/schedule/<int:call_id>/send": STAFF,
     "/enrolments/requests": STAFF,
     "/evaluations/": STAFF,
     "/evaluations/alerts/": STAFF,
@@ -342,7 +345,7 @@ def matrix(app, fake_pdf):  # noqa: F811 - the fixture imported above
     from trainingmgr.accounts.services import create_api_token, create_password_reset, create_user
     from trainingmgr.attendance.access import signing_token
     from trainingmgr.attendance.models import AttendanceRecord
-    from trainingmgr.billing.models import Invoice, InvoiceLine, Payment
+    from trainingmgr.billing.models import Invoice, InvoiceLine, Payment, PaymentCall
     from trainingmgr.catalogue.models import Course
     from trainingmgr.companies.models import Company, CompanyContact
     from trainingmgr.core.tokens import make_token
@@ -409,6 +412,7 @@ def matrix(app, fake_pdf):  # noqa: F811 - the fixture imported above
         "trainer_id": ident(Trainer), "trainee_id": enrolment.trainee_id, "action_id": ident(ImprovementAction),
         "request_id": request.id, "user_id": paula.id, "year": dt.date.today().year, "item": checklist.ITEMS[0].key,
         "doc_type": "convocation", "kind": "docx", "fmt": "csv", "code": "ABCDEF",
+        "call_id": ident(PaymentCall),
     }
     # arguments whose sample depends on the route
     w.by_endpoint = {

@@ -108,6 +108,7 @@ def _register_blueprints(app: Flask) -> None:
     from .attendance.views import bp as attendance_bp
     from .billing.bpf_views import bp as bpf_bp
     from .billing.payment_views import bp as billing_payments_bp
+    from .billing.schedule_views import bp as billing_schedule_bp
     from .billing.views import bp as billing_bp
     from .catalogue.public import bp as public_bp
     from .catalogue.views import bp as courses_bp
@@ -151,6 +152,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(company_space_bp)  # the client-company space (companies/space_views.py)
     app.register_blueprint(trainer_space_bp)  # the trainer space (resources/space_views.py)
     app.register_blueprint(subcontracting_bp)  # a trainer's file, contracts and invoices (subcontracting/views.py)
+    app.register_blueprint(billing_schedule_bp)  # contrats de formation's payment schedules (billing/schedule_views.py)
     init_api(app)
 
 

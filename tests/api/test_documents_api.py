@@ -204,7 +204,8 @@ def test_the_document_describes_the_documents_api(client):
     assert body["required"] == ["doc_type"] and body["additionalProperties"] is False
     assert "invoice" not in body["properties"]["doc_type"]["enum"]
     assert {"required": ["enrolment_id"], "properties": {"doc_type": {"enum": [
-        "contract", "convocation", "attestation", "certificate"]}}} in body["anyOf"]
+        "contract", "convocation", "attestation", "certificate", "ft_entry", "ft_attendance", "receipt"]}}} \
+        in body["anyOf"]
     listing = spec["paths"]["/api/v1/sessions/{session_id}/documents"]["get"]["responses"]["200"]
     assert listing["content"]["application/json"]["schema"] == {
         "type": "array", "items": {"$ref": "#/components/schemas/Document"}}

@@ -104,17 +104,17 @@ def test_funding_line_create_update_delete(dume_session, new_trainee, users):
     from trainingmgr.enrolments.services import delete_funding_line, enrol, save_funding_line
 
     enrolment = enrol(dume_session, new_trainee(2), actor=users["advisor"], notify=False)
-    line = save_funding_line(enrolment, None, {"kind": "company", "amount": "720"})
+    line = save_funding_line(enrolment, None, {"kind": "company", "amount": "600"})
     db.session.commit()
-    save_funding_line(enrolment, line, {"kind": "company", "amount": "700"})
+    save_funding_line(enrolment, line, {"kind": "company", "amount": "550"})
     db.session.commit()
     line_id = line.id
     delete_funding_line(line)
     db.session.commit()
     history = entries("funding_line", line_id)
     assert [e.action for e in history] == ["create", "update", "delete"]
-    assert history[1].changes["amount"] == ["720.00", "700.00"]
-    assert history[2].changes["amount"] == ["700.00", None]
+    assert history[1].changes["amount"] == ["600.00", "550.00"]
+    assert history[2].changes["amount"] == ["550.00", None]
 
 
 def test_invoice_issue_and_payment_cancellation(app, chorus_done):
@@ -324,7 +324,7 @@ def test_a_rolled_back_savepoint_takes_its_entries_away(dume_session, new_traine
     db.session.commit()
     before = count()
     enrolment = enrol(dume_session, trainee, actor=users["advisor"], notify=False)
-    kept = save_funding_line(enrolment, None, {"kind": "company", "amount": "720"})
+    kept = save_funding_line(enrolment, None, {"kind": "company", "amount": "590"})
     db.session.flush()
     savepoint = db.session.begin_nested()
     dropped = save_funding_line(enrolment, None, {"kind": "company", "amount": "10"})
@@ -333,10 +333,10 @@ def test_a_rolled_back_savepoint_takes_its_entries_away(dume_session, new_traine
     dropped_id = dropped.id
     savepoint.rollback()
     with db.session.begin_nested():  # a savepoint released: its changes stay, and so do their entries
-        save_funding_line(enrolment, kept, {"kind": "company", "amount": "700"})
+        save_funding_line(enrolment, kept, {"kind": "company", "amount": "550"})
     assert count() == before  # nothing is written before the commit
     db.session.commit()
     assert entries("funding_line", dropped_id) == []
     history = entries("funding_line", kept.id)
-    assert [e.action for e in history] == ["create"] and history[0].changes["amount"] == [None, "700.00"]
+    assert [e.action for e in history] == ["create"] and history[0].changes["amount"] == [None, "550.00"]
     assert [e.action for e in entries("enrolment", enrolment.id)] == ["create"]

@@ -474,7 +474,10 @@ def test_manual_reminder_with_the_invoice_attached(advisor, world, today):
     assert message.subject == f"Relance : facture {invoice.number} échue – reste dû {money_fr(Decimal('600'))}"
     assert f"la facture {invoice.number} du {(TODAY - dt.timedelta(days=40)).strftime('%d/%m/%Y')}" in message.body_text
     assert "indemnité forfaitaire de 40 €" in message.body_text
-    assert [(a.filename, a.data) for a in message.attachments] == [(f"{invoice.number}.docx", DOCX_BYTES)]
+    # The invoice, and its transfer QR code (the organisation of the tests has the demo's IBAN).
+    attachments = [(a.filename, a.data) for a in message.attachments]
+    assert attachments[0] == (f"{invoice.number}.docx", DOCX_BYTES)
+    assert [name for name, _ in attachments[1:]] == [f"virement-{invoice.number}.png"]
     db.session.expire_all()
     invoice = db.session.get(Invoice, invoice.id)
     assert invoice.reminder_count == 1 and invoice.last_reminder_at == at(TODAY)

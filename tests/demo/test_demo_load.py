@@ -78,18 +78,18 @@ def test_first_load_reports_everything_it_creates(demo):
     assert "Formation « Marchés publics : DUME et Chorus Pro » créée et publiée." in demo
     assert sum("ouverte aux inscriptions" in line for line in demo) == 2
     assert sum(line.startswith("Questionnaire ") for line in demo) == 2  # one positioning per course
-    assert sum(line.startswith("Entreprise ") for line in demo) == 2
+    assert sum(line.startswith("Entreprise ") for line in demo) == 3  # with the liberal architect's practice
     assert sum(" inscrit(e) à " in line for line in demo) == 4  # two trainees in each seed session
     assert sum("réalisée : émargement complet" in line for line in demo) == 1
     assert sum("réalisée : émargement signé à chaque demi-journée" in line for line in demo) == 1  # Chorus Pro
-    assert sum(" documents générés dont 3 certificats" in line for line in demo) == 1
+    assert sum(" documents générés dont 4 certificats" in line for line in demo) == 1
     assert sum(line.startswith("Enquête «") for line in demo) == 7  # the default surveys and the DUME quiz
     assert sum(line.startswith(("Réclamation REC-", "Suggestion REC-")) for line in demo) == 3
     assert sum(" facturée : F" in line for line in demo) == 2  # the past DUME and Chorus Pro sessions
     # No PDF in the tests (PDF_CONVERTER=none): the electronic signature is left out, and said.
     assert "Signature électronique de démonstration non chargée : conversion PDF désactivée " \
            "(PDF_CONVERTER=none)." in demo
-    assert len(demo) == 10 + 2 + 2 + 4 + 1 + 7 + 2 + 1 + 4 + 1 + 3  # + the independent trainer (demo/spaces.py)
+    assert len(demo) == 10 + 3 + 2 + 4 + 1 + 7 + 2 + 1 + 4 + 1 + 3  # + the independent trainer (demo/spaces.py)
 
 
 def test_row_counts_after_first_load(demo):
@@ -391,12 +391,24 @@ def test_demo_invoices_and_bpf_classification(demo):
     from trainingmgr.billing.payments import payment_status
 
     invoices = list(db.session.scalars(select(Invoice).order_by(Invoice.id)))
-    assert [i.number for i in invoices] == [f"F{paris_today().year}-000{n}" for n in (1, 2, 3, 4, 5, 6)]
-    assert {i.payer_kind for i in invoices} == {"company", "individual", "opco"}
+    assert [i.number for i in invoices] == [f"F{paris_today().year}-000{n}" for n in (1, 2, 3, 4, 5, 6, 7)]
+    assert {i.payer_kind for i in invoices} == {"company", "individual", "opco", "self_employed_fund"}
     assert all(i.status == "issued" and i.docx_file_id and i.xml_file_id for i in invoices)
-    assert [payment_status(i) for i in invoices].count("paid") == 1
+    # The self-paying trainee's invoice, and the liberal architect's (he claims the refund from the FIF PL).
+    assert [payment_status(i) for i in invoices].count("paid") == 2
     assert {c.slug: (c.bpf_objective, c.nsf_code) for c in db.session.scalars(select(Course))} == {
         "chorus-pro": ("other", "314"), "marches-publics-dume-et-chorus-pro": ("other", "128")}
+
+
+def test_demo_bpf_shows_the_fif_pl_on_line_c_2g_and_no_warning_on_the_funding(demo):
+    from trainingmgr.billing.bpf import compute_bpf
+
+    bpf = compute_bpf(paris_today().year)
+    assert bpf.product("2g") == Decimal("600.00")  # the liberal architect's invoice, funded by the FIF PL
+    assert bpf.checks_ok
+    f1 = {line.code: line.trainees for line in bpf.by_type}
+    assert f1["e"] == 1  # the liberal architect, by his self-employed fund
+    assert not [w for w in bpf.warnings if "Vérifiez le statut BPF" in w]
 
 
 # --------------------------------------------------------------------------- the whole cycle: a past Chorus Pro session
@@ -422,17 +434,19 @@ def test_a_chorus_pro_session_shows_the_whole_cycle_attendance(demo, app):
     assert check.ok
     records = list(db.session.scalars(select(AttendanceRecord).where(AttendanceRecord.session_id == past.id)))
     signatures = [r for r in records if r.kind == "signature"]
-    assert len(signatures) == 5 and all(r.mode == "drawn" and r.image.startswith(b"\x89PNG") for r in signatures)
+    assert len(signatures) == 7 and all(r.mode == "drawn" and r.image.startswith(b"\x89PNG") for r in signatures)
     assert sorted(r.kind for r in records if r.kind != "signature") == ["countersignature", "countersignature",
                                                                           "presence"]
     grid = session_grid(past)
     statuses = {(row.enrolment.trainee.first_name, cell.status) for row in grid.rows for cell in row.cells}
-    assert statuses == {("Léa", "signed"), ("Antoine", "signed"), ("Nadia", "signed"), ("Nadia", "absent")}
+    assert statuses == {("Léa", "signed"), ("Antoine", "signed"), ("Nadia", "signed"), ("Nadia", "absent"),
+                        ("Julien", "signed")}
     assert set(grid.countersignatures) == {slot.id for slot in past.slots}
     enrolments = db.session.scalars(select(Enrolment).where(Enrolment.session_id == past.id)
                                     .order_by(Enrolment.id)).all()
     assert [(e.trainee.first_name, e.status, str(e.hours_attended)) for e in enrolments] == [
-        ("Léa", "completed", "7.00"), ("Antoine", "completed", "7.00"), ("Nadia", "abandoned", "3.50")]
+        ("Léa", "completed", "7.00"), ("Antoine", "completed", "7.00"), ("Nadia", "abandoned", "3.50"),
+        ("Julien", "completed", "7.00")]
     result = app.test_cli_runner().invoke(args=["attendance", "verify", str(past.id)])
     assert result.exit_code == 0, result.output
 
@@ -443,9 +457,9 @@ def test_a_chorus_pro_session_shows_the_whole_cycle_surveys(demo):
     past = chorus_past()
     invitations = list(db.session.scalars(select(SurveyInvitation).where(SurveyInvitation.session_id == past.id)))
     answered = sorted(i.kind for i in invitations if i.responded_at is not None)
-    assert answered == ["cold"] * 3 + ["hot"] * 3
+    assert answered == ["cold"] * 4 + ["hot"] * 4
     responses = list(db.session.scalars(select(Response).where(Response.session_id == past.id)))
-    assert len(responses) == 6 and {r.status for r in responses} == {"submitted"}
+    assert len(responses) == 8 and {r.status for r in responses} == {"submitted"}
 
 
 def test_a_chorus_pro_session_shows_the_whole_cycle_documents(demo):
@@ -453,9 +467,9 @@ def test_a_chorus_pro_session_shows_the_whole_cycle_documents(demo):
 
     documents = session_documents(chorus_past())
     kinds = sorted(d.doc_type for d in documents)
-    assert kinds.count("certificate") == 3 and kinds.count("attestation") == 3
+    assert kinds.count("certificate") == 4 and kinds.count("attestation") == 4
     assert kinds.count("attendance_sheet") == 1 and kinds.count("programme") == 1
-    assert kinds.count("convention") == 2 and kinds.count("convocation") == 3
+    assert kinds.count("convention") == 3 and kinds.count("convocation") == 4
     assert all(d.docx_file_id and d.pdf_file_id is None for d in documents)  # PDF_CONVERTER=none in the tests
     assert all(d.verify_code for d in documents if d.doc_type == "certificate")
 
@@ -471,6 +485,8 @@ def test_a_chorus_pro_session_shows_the_whole_cycle_invoices_and_complaint(demo)
         ("company", "Atelier d'architecture Garonne", Decimal("360.00")),  # the company's share: 2 × 180 €
         # Nadia left at noon: 3.5 h of 7 attended, billed pro rata (the convention's abandonment clause)
         ("company", "Bureau d'études Occitanie Structures", Decimal("300.00")),
+        # The liberal architect funded by the FIF PL: invoiced to him, paid, refunded to him by the fund
+        ("self_employed_fund", "M. Julien Carrère", Decimal("600.00")),
     ]
     assert all(i.status == "issued" and i.docx_file_id and i.xml_file_id for i in invoices)
     (complaint,) = db.session.scalars(select(QualityRequest).where(QualityRequest.session_id == past.id))

@@ -69,7 +69,10 @@ def test_every_document_type_generates_with_its_mentions(delivered, which):
     d = delivered
     session = getattr(d, which)
     made = _generate_all(d, session)
-    expected_types = set(DOC_TYPES) - {"invoice", "trainer_contract"} - ({"contract"} if which == "chorus" else set())  # Paul pays (DUME)
+    # France Travail's attestations and the facture acquittée: for the trainees those funders pay
+    # (tests/documents/test_funder_documents.py)
+    funders = {"ft_entry", "ft_attendance", "receipt"}
+    expected_types = set(DOC_TYPES) - {"invoice", "trainer_contract"} - funders - ({"contract"} if which == "chorus" else set())  # Paul pays (DUME)
     assert set(made) == expected_types
     org_name, title = "Formaction Sud-Ouest", session.title
     for code, documents in made.items():

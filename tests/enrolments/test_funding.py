@@ -93,8 +93,15 @@ def test_the_difference_counts_the_price_including_vat(world, dume_session, new_
     assert enrolment.price_incl_vat == Decimal("720.00")
     save(enrolment, {"kind": "individual", "amount": "600"})
     assert services.funding_difference(fresh(Enrolment, enrolment.id)) == Decimal("120.00")
-    save(enrolment, {"kind": "individual", "amount": "150"})
-    assert services.funding_difference(fresh(Enrolment, enrolment.id)) == Decimal("-30.00")
+    # Beyond the price including VAT: refused (issue 20), nothing saved.
+    with pytest.raises(ValidationError) as error:
+        services.save_funding_line(fresh(Enrolment, enrolment.id), None, {"kind": "individual", "amount": "150"})
+    db.session.rollback()
+    assert error.value.fields == {"amount": [
+        f"Les financements dépasseraient le prix de l'inscription ({money_fr(Decimal('720'))} TTC) : il reste "
+        f"{money_fr(Decimal('120'))} à financer."]}
+    save(enrolment, {"kind": "individual", "amount": "120"})
+    assert services.funding_difference(fresh(Enrolment, enrolment.id)) == Decimal("0.00")
 
 
 @pytest.mark.parametrize("amount, message", [
@@ -113,7 +120,8 @@ def test_bad_amounts_are_refused(world, enrolment, amount, message):
 
 def test_unknown_kind_is_refused(world, enrolment):
     assert refused(enrolment, {"kind": "banque", "amount": "10"}) == {
-        "kind": ["Financeur inconnu : entreprise, OPCO, acheteur public ou stagiaire."]}
+        "kind": ["Financeur inconnu : entreprise, OPCO, fonds des non-salariés, France Travail, financeur public, "
+                 "acheteur public ou stagiaire."]}
 
 
 @pytest.mark.parametrize("over, fields", [
@@ -238,7 +246,7 @@ def test_funding_board_page(advisor, world, dume_session, new_trainee):
     response = advisor.get("/funding")
     assert response.status_code == 200
     text = page(response)
-    assert "Dossiers OPCO sans accord" in text
+    assert "Dossiers de prise en charge sans accord" in text
     row = page_of(response).find("tr", data_funding=str(funding_lines(enrolment)[0].id))
     assert row is not None
     assert "Prénom01 Nom01" in row.text and "AK-2031-9" in row.text and "AKTO" in row.text

@@ -350,6 +350,22 @@ def test_the_funder_survey_goes_to_the_opco_adviser(ended, users):
     db.session.rollback()
 
 
+def test_the_funder_survey_goes_to_every_funders_adviser(ended, users):
+    from trainingmgr.enrolments.services import save_funding_line
+
+    session, (first, second, third) = ended
+    save_funding_line(first, None, {"kind": "france_travail", "amount": "600.00", "opco_file_number": "AIF-1",
+                                    "opco_contact_email": "conseiller@francetravail.example"}, users["advisor"])
+    save_funding_line(second, None, {"kind": "self_employed_fund", "amount": "600.00", "opco_name": "FIF PL",
+                                     "opco_contact_email": "gestion@fifpl.example"}, users["advisor"])
+    save_funding_line(third, None, {"kind": "company", "amount": "600.00"}, users["advisor"])
+    db.session.commit()
+    run_due_jobs(paris(MONDAY, "17:30") + dt.timedelta(days=7, minutes=1))
+    db.session.commit()
+    assert sorted(m.recipient for m in outbox("survey_funder")) == ["conseiller@francetravail.example",
+                                                                   "gestion@fifpl.example"]
+
+
 # --------------------------------------------------------------------------- editing makes a new version
 
 

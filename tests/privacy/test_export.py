@@ -89,6 +89,22 @@ def test_the_page_reads_the_same_and_the_record_links_to_it(advisor, people):
     assert f"/trainees/{alice.trainee_id}/data" in record and "durées de conservation" in record
 
 
+def test_the_export_names_her_funder_and_its_reference(advisor, people):
+    from trainingmgr.enrolments.services import save_funding_line
+
+    alice, _ = people
+    price = str(alice.price_incl_vat)
+    save_funding_line(alice, None, {"kind": "france_travail", "amount": price, "opco_file_number": "AIF-31-7",
+                                    "opco_status": "requested", "agreed_hours": "7"})
+    db.session.commit()
+    data = json.loads(advisor.get(f"/trainees/{alice.trainee_id}/data.json").get_data(as_text=True))
+    (funding,) = data["enrolments"][0]["funding"]
+    assert (funding["kind"], funding["funder"], funding["funder_reference"], funding["funder_decision"],
+            funding["agreed_hours"]) == ("France Travail (AIF)", "France Travail", "AIF-31-7", "Demandée", "7.00")
+    body = page(advisor.get(f"/trainees/{alice.trainee_id}/data"))
+    assert "France Travail AIF-31-7 Demandée" in body
+
+
 def test_an_anonymised_trainee_exports_blanks(advisor, people):
     from trainingmgr.privacy.services import anonymise_trainee
 

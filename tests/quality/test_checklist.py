@@ -298,7 +298,8 @@ def test_conventions_and_contracts_tick_once_e_mailed(world, dume_session, signa
 def test_the_opco_item_does_not_apply_without_opco_funding_and_ticks_with_the_agreements(world, klass):
     session, enrolments = klass
     status = item(session, "opco_agreement", MONDAY + DAY)
-    assert status.state == "na" and status.evidence == "Aucun stagiaire financé par un OPCO."
+    assert status.state == "na" and status.evidence == ("Aucune prise en charge à attendre (OPCO, France Travail, "
+                                                        "financeur public…).")
     line = save_funding_line(enrolments[0], None, {"kind": "opco", "amount": "600", "opco_name": "OPCO EP",
                                                    "opco_status": "requested", "opco_file_number": "EP-1"})
     db.session.commit()
@@ -311,6 +312,27 @@ def test_the_opco_item_does_not_apply_without_opco_funding_and_ticks_with_the_ag
     db.session.commit()
     status = item(session, "opco_agreement", MONDAY)
     assert status.state == "done" and status.evidence == f"1/1 accord(s) reçu(s), le dernier le {(MONDAY - 20 * DAY):%d/%m/%Y}"
+
+
+def test_the_agreement_item_waits_for_every_funder_but_a_fund_refunding_the_trainee(world, klass):
+    session, enrolments = klass
+    # A fund of the self-employed that refunds the trainee: the trainee's affair, nothing to wait for.
+    fund = save_funding_line(enrolments[0], None, {"kind": "self_employed_fund", "amount": "600", "opco_name": "FIF PL",
+                                                   "opco_status": "requested", "opco_file_number": "F-1"})
+    db.session.commit()
+    assert item(session, "opco_agreement", MONDAY).state == "na"
+    save_funding_line(enrolments[1], None, {"kind": "france_travail", "amount": "600", "opco_status": "requested",
+                                            "opco_file_number": "AIF-1"})
+    db.session.commit()
+    status = item(session, "opco_agreement", MONDAY)
+    assert status.state == "overdue" and status.evidence == "0/1 accord(s) reçu(s)"
+    # Under subrogation the fund pays the organisation: its agreement counts.
+    save_funding_line(enrolments[0], fund, {"kind": "self_employed_fund", "amount": "600", "opco_name": "FIF PL",
+                                            "opco_status": "agreed", "opco_file_number": "F-1", "subrogation": True,
+                                            "agreed_amount": "600", "agreed_on": MONDAY - 9 * DAY})
+    db.session.commit()
+    status = item(session, "opco_agreement", MONDAY)
+    assert status.state == "overdue" and status.evidence.startswith("1/2 accord(s) reçu(s)")
 
 
 def test_positioning_is_done_with_a_decision_or_a_submitted_questionnaire(world, klass):

@@ -7,11 +7,15 @@ Where each figure comes from:
 
 - **C** products excl. VAT: the *issued* invoices whose issue date is in the year, minus the credit notes issued in
   the year, by who paid the organisation (``Invoice.payer_kind``): company → line 1; OPCO → line 2, sub-line 2h
-  (« plan de développement des compétences ou autres dispositifs »: OPCO subrogation) unless the fund is one of
-  the non-salaried workers' funds (FIF PL, AGEFICE, FAFCEA…) → 2g; nothing in the data says apprenticeship,
+  (« plan de développement des compétences ou autres dispositifs »: OPCO subrogation) unless its name is one of
+  the non-salaried workers' funds (``enrolments.models.SELF_EMPLOYED_FUNDS``: FIF PL, AGEFICE, FAFCEA, FAF PM,
+  VIVEA; older invoices) → 2g; a fund of the self-employed (``self_employed_fund``, whether it pays directly or
+  the self-employed trainee pays and claims the refund) → 2g; nothing in the data says apprenticeship,
   professionalisation, Pro-A, transition or CPF yet, so 2a–2f stay at 0 (``OPCO_SCHEME_LINES`` maps a scheme to
-  its sub-line); public buyer → 3 (public bodies for their own staff); individual → 9; any other payer → 11.
-  Lines 4–8 and 10 are shown at 0. Drafts and invoices of other years are left out.
+  its sub-line); public buyer → 3 (public bodies for their own staff); a public funder for a specific public, by
+  ``Invoice.funder_category``: European bodies → 4, the State → 5, a regional council → 6, another or an
+  unstated one → 8; France Travail → 7; individual → 9; any other payer → 11. Line 10 is shown at 0. Drafts and
+  invoices of other years are left out.
 - **D** charges and **H** manager: typed once a year on the BPF page (``BpfYear``); H falls back on the
   organisation's signatory. The « dont achats de prestations de formation » line is the sum excluding VAT of the
   subcontractors' invoices recorded with an invoice date in the year (``subcontracting.TrainerInvoice``) once the
@@ -22,13 +26,16 @@ Where each figure comes from:
 - **F** trainees: one trainee per enrolment (a person in two sessions counts twice), hours actually attended
   (``Enrolment.hours_attended``; an abandon counts with its hours, an absent trainee — no-show — with 0 h), for the
   enrolments of the year's sessions. A session belongs to the year of its *last* half-day; draft and cancelled
-  sessions are left out, and so are requested, waitlisted and cancelled enrolments. F-1 by the trainee's BPF status
-  (employee → a; apprentices b: none in the data; job seeker → c; individual at own cost → d; self-employed and
-  « other » (public agents…) → e, as the form's notice puts non-salaried workers and public agents in « autres
-  stagiaires »). F-2 (part subcontracted to another organisation) and **G** (trainees entrusted by another
-  organisation) are 0: the data records no subcontracting. F-3 by the course's objective (``Course.bpf_objective``),
-  F-4 by the three-digit NSF group of the course (``Course.nsf_code``): the five groups with the most hours, then
-  « autres spécialités » (courses without a code included, with a warning).
+  sessions are left out, and so are requested, waitlisted and cancelled enrolments. F-1 by the enrolment's funding
+  first (``FundingLine.kind``): a France Travail line → c; else a line of a fund of the self-employed → e; else
+  only lines paid by the trainee (at least one) → d; otherwise (no funding line, or an employer, an OPCO, a
+  public buyer or funder) by the trainee's BPF status (employee → a; apprentices b: none in the data; job seeker
+  → c; individual at own cost → d; self-employed and « other » (public agents…) → e, as the form's notice puts
+  non-salaried workers and public agents in « autres stagiaires »); where the funding decides against the
+  trainee's status, a warning counts those trainees. F-2 (part subcontracted to another organisation) and **G**
+  (trainees entrusted by another organisation) are 0: the data records no subcontracting. F-3 by the course's
+  objective (``Course.bpf_objective``), F-4 by the three-digit NSF group of the course (``Course.nsf_code``): the
+  five groups with the most hours, then « autres spécialités » (courses without a code included, with a warning).
 
 Every figure comes from a handful of GROUP BY queries whatever the number of enrolments (bench/bpf.py).
 """
@@ -54,13 +61,13 @@ from ..core.spreadsheet import xlsx_cell
 from ..core.timeutil import paris_today, utcnow
 from ..core.types import Hours, Money
 from ..core.validation import parse_decimal
-from ..enrolments.models import Enrolment
+from ..enrolments.models import SELF_EMPLOYED_FUNDS, Enrolment, FundingLine
 from ..extensions import db
 from ..organisation.services import get_organisation
 from ..resources.models import EXTERNAL_STATUSES, Trainer
 from ..sessions.models import Slot, TrainingSession, session_trainer
 from ..subcontracting.models import TrainerInvoice
-from ..trainees.models import Trainee
+from ..trainees.models import BPF_STATUSES, Trainee
 from .models import BpfYear, Invoice
 
 YEAR_MIN, YEAR_MAX = 2000, 2100
@@ -221,6 +228,14 @@ F1_LINES = (
 )
 STATUS_F1_LINE = {"employee": "a", "job_seeker": "c", "individual": "d", "self_employed": "e", "other": "e"}
 OTHER_F1_LINE = "e"
+# F-1: the funding says who the trainee is, before the trainee's status: a France Travail line (AIF) → c; a fund of
+# the self-employed → e; only lines paid by the trainee → d (``_funding_f1_line``). With the words of the warning
+# when the trainee's status says otherwise: (one trainee, several).
+FUNDED_F1_WORDS = {
+    "c": ("financé par France Travail", "financés par France Travail"),
+    "e": ("financé par un fonds des non-salariés", "financés par un fonds des non-salariés"),
+    "d": ("finançant seul sa formation", "finançant seuls leur formation"),
+}
 
 # C: who paid the organisation.
 C_LINES = (
@@ -248,7 +263,11 @@ C_LINES = (
 )
 C_OPCO_SUBLINES = ("2a", "2b", "2c", "2d", "2e", "2f", "2g", "2h")
 C_TOTAL_PARTS = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11")
-PAYER_KIND_LINE = {"company": "1", "public_buyer": "3", "individual": "9"}
+PAYER_KIND_LINE = {"company": "1", "self_employed_fund": "2g", "public_buyer": "3", "france_travail": "7",
+                   "individual": "9"}
+# A public funder of a specific public, by Invoice.funder_category (enrolments.models.PUBLIC_FUNDER_CATEGORIES).
+PUBLIC_FUNDER_LINES = {"europe": "4", "state": "5", "region": "6", "other": "8"}
+OTHER_PUBLIC_FUNDER_LINE = "8"
 OTHER_PRODUCTS_LINE = "11"
 # A funding scheme of a funds manager → its sub-line of line 2. Nothing records the scheme yet: every OPCO invoice
 # is « plan de développement des compétences ou autres dispositifs » (2h), except the non-salaried workers' funds.
@@ -257,8 +276,9 @@ OPCO_SCHEME_LINES = {
     "job_seekers": "2f", "non_salaried": "2g", "plan": "2h",
 }
 DEFAULT_OPCO_SCHEME = "plan"
-# Funds of non-salaried workers (training funds of the self-employed): their invoices go to 2g.
-NON_SALARIED_FUNDS = {"FIFPL", "AGEFICE", "FAFCEA", "FAFPM"}
+# Funds of non-salaried workers (training funds of the self-employed), as _fund_key writes them: an invoice to an
+# OPCO bearing one of these names (recorded before the funds had their own kind) goes to 2g.
+NON_SALARIED_FUNDS = frozenset(re.sub(r"[^A-Z0-9]", "", name.upper()) for name in SELF_EMPLOYED_FUNDS)
 
 # Enrolments and sessions that count.
 COUNTED_ENROLMENT_STATUSES = ("pending_prerequisite", "confirmed", "completed", "abandoned", "no_show")
@@ -435,31 +455,34 @@ def _money(value) -> Decimal:
 
 
 def _product_rows(start: dt.date, end: dt.date):
-    """(payer kind, kind, fund name, sum excl. VAT) of the invoices and credit notes issued in the year."""
+    """(payer kind, kind, fund name, public funder's category, sum excl. VAT) of the invoices and credit notes
+    issued in the year."""
     return db.session.execute(
-        select(Invoice.payer_kind, Invoice.kind, Invoice.opco_name,
+        select(Invoice.payer_kind, Invoice.kind, Invoice.opco_name, Invoice.funder_category,
                type_coerce(func.sum(Invoice.total_excl_vat), Money()))
         .where(Invoice.status == "issued", Invoice.issue_date >= start, Invoice.issue_date <= end)
-        .group_by(Invoice.payer_kind, Invoice.kind, Invoice.opco_name)).all()
+        .group_by(Invoice.payer_kind, Invoice.kind, Invoice.opco_name, Invoice.funder_category)).all()
 
 
 def _fund_key(name: str | None) -> str:
     return re.sub(r"[^A-Z0-9]", "", (name or "").upper())
 
 
-def product_line(payer_kind: str, fund_name: str | None = None) -> str:
-    """The line of section C for an invoice's payer."""
+def product_line(payer_kind: str, fund_name: str | None = None, funder_category: str | None = None) -> str:
+    """The line of section C for an invoice's payer (a public funder's by its category)."""
     if payer_kind == "opco":
         scheme = "non_salaried" if _fund_key(fund_name) in NON_SALARIED_FUNDS else DEFAULT_OPCO_SCHEME
         return OPCO_SCHEME_LINES[scheme]
+    if payer_kind == "public_funder":
+        return PUBLIC_FUNDER_LINES.get(funder_category or "", OTHER_PUBLIC_FUNDER_LINE)
     return PAYER_KIND_LINE.get(payer_kind, OTHER_PRODUCTS_LINE)
 
 
 def _products(rows, warnings: list[str]) -> list[AmountLine]:
     amounts = {code: ZERO for code, _ in C_LINES}
-    for payer_kind, kind, fund_name, total in rows:
+    for payer_kind, kind, fund_name, funder_category, total in rows:
         sign = -1 if kind == "credit_note" else 1
-        amounts[product_line(payer_kind, fund_name)] += sign * _money(total)
+        amounts[product_line(payer_kind, fund_name, funder_category)] += sign * _money(total)
     amounts["2"] = sum((amounts[code] for code in C_OPCO_SUBLINES), ZERO)
     lines = [AmountLine(code, label, amounts[code], level=1 if code in C_OPCO_SUBLINES else 0, total=code == "2")
              for code, label in C_LINES]
@@ -472,20 +495,43 @@ def _products(rows, warnings: list[str]) -> list[AmountLine]:
     return lines
 
 
+def _funding_f1_line():
+    """The F-1 line an enrolment's funding lines decide (``FUNDED_F1_WORDS``), or "" when the trainee's status
+    does: a CASE over which kinds the enrolment has, for a query joining its lines and grouped by enrolment."""
+    def has_line(condition):
+        return func.max(case((condition, 1), else_=0)) == 1
+
+    return case(
+        (has_line(FundingLine.kind == "france_travail"), literal("c")),
+        (has_line(FundingLine.kind == "self_employed_fund"), literal("e")),
+        (and_(has_line(FundingLine.kind == "individual"), ~has_line(FundingLine.kind != "individual")),
+         literal("d")),
+        else_=literal(""))
+
+
 def _trainee_rows(session_ids):
-    """Per course and trainee status: enrolments, hours attended, and enrolments without hours recorded."""
+    """Per course, trainee status and F-1 line decided by the funding (""): enrolments, hours attended, and
+    enrolments without hours recorded. A derived table gives each counted enrolment once (its funding lines
+    joined and grouped), so that the outer query groups by plain columns."""
     hours = case((Enrolment.status == "no_show", literal(ZERO)), else_=func.coalesce(Enrolment.hours_attended, ZERO))
     no_hours = case((and_(Enrolment.hours_attended.is_(None), Enrolment.status != "no_show"), 1), else_=0)
+    counted = (select(Enrolment.session_id, Enrolment.trainee_id, hours.label("hours"), no_hours.label("no_hours"),
+                      _funding_f1_line().label("funded"))
+               .outerjoin(FundingLine, FundingLine.enrolment_id == Enrolment.id)
+               .where(Enrolment.session_id.in_(session_ids), Enrolment.status.in_(COUNTED_ENROLMENT_STATUSES))
+               .group_by(Enrolment.id)  # the other columns of the enrolment depend on its key
+               .subquery())
     return db.session.execute(
         select(Course.id, Course.bpf_objective, Course.nsf_code, CourseVersion.title, Trainee.bpf_status,
-               func.count(Enrolment.id), type_coerce(func.sum(hours), Hours()), func.sum(no_hours))
-        .select_from(Enrolment)
-        .join(TrainingSession, TrainingSession.id == Enrolment.session_id)
+               counted.c.funded, func.count(), type_coerce(func.sum(counted.c.hours), Hours()),
+               func.sum(counted.c.no_hours))
+        .select_from(counted)
+        .join(TrainingSession, TrainingSession.id == counted.c.session_id)
         .join(Course, Course.id == TrainingSession.course_id)
         .outerjoin(CourseVersion, CourseVersion.id == Course.current_version_id)
-        .join(Trainee, Trainee.id == Enrolment.trainee_id)
-        .where(Enrolment.session_id.in_(session_ids), Enrolment.status.in_(COUNTED_ENROLMENT_STATUSES))
-        .group_by(Course.id, Course.bpf_objective, Course.nsf_code, CourseVersion.title, Trainee.bpf_status)
+        .join(Trainee, Trainee.id == counted.c.trainee_id)
+        .group_by(Course.id, Course.bpf_objective, Course.nsf_code, CourseVersion.title, Trainee.bpf_status,
+                  counted.c.funded)
         .order_by(Course.id)).all()
 
 
@@ -496,17 +542,30 @@ def _totalled(lines: list[TraineeLine], label: str, parts: list[TraineeLine] | N
     return [*lines, total]
 
 
-def _by_type(rows) -> list[TraineeLine]:
+def _by_type(rows, warnings: list[str]) -> list[TraineeLine]:
+    """F-1: the line the funding decides, else the trainee's status's; a warning per (funding's line, status)
+    where they differ."""
     lines = {code: TraineeLine(code, label) for code, label in F1_LINES}
-    for *_, status, trainees, hours, _missing in rows:
-        lines[STATUS_F1_LINE.get(status, OTHER_F1_LINE)].add(trainees, _money(hours))
+    contradicted: dict[tuple[str, str], int] = {}
+    for *_, status, funded, trainees, hours, _missing in rows:
+        by_status = STATUS_F1_LINE.get(status, OTHER_F1_LINE)
+        lines[funded or by_status].add(trainees, _money(hours))
+        if funded and funded != by_status:
+            contradicted[funded, status] = contradicted.get((funded, status), 0) + trainees
+    for (funded, status), count in sorted(contradicted.items()):
+        one, several = FUNDED_F1_WORDS[funded]
+        words = (f"1 stagiaire {one} a" if count == 1 else f"{count} stagiaires {several} ont")
+        whose = "des stagiaires" if count > 1 else "du stagiaire"
+        warnings.append(f"{words} le statut « {BPF_STATUSES.get(status, status).lower()} » : "
+                        f"compté{'s' if count > 1 else ''} en F-1 {funded}. Vérifiez le statut BPF sur la fiche "
+                        f"{whose}.")
     return _totalled(list(lines.values()), "Total des stagiaires (F-1)")
 
 
 def _by_objective(rows, warnings: list[str]) -> list[TraineeLine]:
     per_objective: dict[str, TraineeLine] = {key: TraineeLine(key, "") for key in BPF_OBJECTIVES}
     unknown = set()
-    for _course_id, objective, _nsf, title, _status, trainees, hours, _missing in rows:
+    for _course_id, objective, _nsf, title, _status, _funded, trainees, hours, _missing in rows:
         if objective not in BPF_OBJECTIVES:
             unknown.add(title or "?")
             objective = DEFAULT_OBJECTIVE
@@ -542,7 +601,7 @@ def specialties(groups: dict[str | None, tuple[int, Decimal]]) -> list[TraineeLi
 def _by_specialty(rows, warnings: list[str]) -> list[TraineeLine]:
     groups: dict[str | None, tuple[int, Decimal]] = {}
     unclassified = set()
-    for _course_id, _objective, nsf, title, _status, trainees, hours, _missing in rows:
+    for _course_id, _objective, nsf, title, _status, _funded, trainees, hours, _missing in rows:
         group = nsf_group(nsf)
         if group is None:
             unclassified.add(title or "?")
@@ -667,7 +726,7 @@ def compute_bpf(year) -> Bpf:
     products = _products(_product_rows(start, end), warnings)
     session_ids = year_session_ids(start, end)
     rows = _trainee_rows(session_ids)
-    missing_hours = sum(int(row[7] or 0) for row in rows)
+    missing_hours = sum(int(row[8] or 0) for row in rows)
     if missing_hours:
         warnings.append(f"{missing_hours} inscription(s) sans heures de présence enregistrées (session non "
                         "terminée ?) : comptée(s) pour 0 h.")
@@ -686,7 +745,7 @@ def compute_bpf(year) -> Bpf:
         products=products, turnover=turnover, turnover_share=share,
         charges=_charges(settings, _purchases(start, end), warnings),
         trainers=_trainers(_trainer_rows(session_ids)),
-        by_type=_by_type(rows),
+        by_type=_by_type(rows, warnings),
         subcontracted=TraineeLine("F-2", "Stagiaires dont l'action a été confiée par votre organisme à un autre "
                                          "organisme de formation"),
         by_objective=_by_objective(rows, warnings), by_specialty=_by_specialty(rows, warnings),

@@ -19,13 +19,17 @@ nothing):
   S1 (services; B1 goods, M1 mixed, from ``operation_category``);
 * notes BT-21/22: PMD late-payment penalties, PMT the fixed 40 € recovery indemnity, AAB no discount for early
   payment (the three mentions the French rules require as notes), REG the NDA (activity declaration), AAI the
-  OPCO file and beneficiary, the credit note's reason and the invoice's own notes, BAR B2B/B2C when it is known;
+  funder as the document states it (``documents.context.funder_mention``: an OPCO's file and beneficiary, a
+  self-employed fund's file, France Travail's AIF agreement, a public funder's convention), the credit note's
+  reason and the invoice's own notes, BAR B2B/B2C when it is known (B2C for an individual only: a self-employed
+  trainee refunded by their fund is a professional);
 * seller: name, BT-29 SIRET (GlobalID, scheme 0009), BT-30 SIREN (legal organisation, scheme 0002), BT-31 VAT
   number when there is one, address, BT-34 electronic address (SIREN, scheme 0225), contact e-mail and phone;
 * buyer: name, BT-46 SIRET (0009), BT-47 SIREN (0002), address (country FR by default), BT-48 VAT number, BT-49
   electronic address (SIREN, scheme 0225, or the e-mail, scheme EM);
-* BT-10 buyer reference = the Chorus Pro service code of a public buyer (else ``buyer_reference``), BT-13
-  purchase order = the engagement number, BT-12 contract = the OPCO file number;
+* BT-10 buyer reference = the Chorus Pro service code of a public buyer or funder (else ``buyer_reference``),
+  BT-13 purchase order = the engagement number, BT-12 contract = the funder's reference (``opco_file_number``: an
+  OPCO's or a fund's file number, France Travail's AIF agreement, a public funder's convention or order);
 * BT-72 actual delivery date = end of the training, BG-14 invoicing period = ``service_start`` – ``service_end``;
 * lines: id, name (the first line of the description, the rest as BT-154), quantity with unit C62 (a trainee)
   or HUR (an hour), net unit price, line net amount, VAT category E (exempt, rate 0) or S (standard, its rate);
@@ -50,6 +54,7 @@ from flask import current_app
 from lxml import etree
 
 from ..core.errors import ValidationError
+from ..documents.context import funder_mention
 from ..extensions import db
 from ..organisation.models import VAT_EXEMPTION_MENTION
 
@@ -251,21 +256,9 @@ def _notes(invoice) -> list[tuple[str, str]]:
         credited = invoice.credited_invoice
         general.append(f"Avoir sur la facture {credited.number}" + (f" : {_text(invoice.reason)}"
                                                                    if _text(invoice.reason) else "."))
-    if invoice.payer_kind == "opco" or _text(invoice.opco_file_number):
-        opco = " ".join(p for p in (_text(invoice.opco_name),
-                                    f"dossier n° {_text(invoice.opco_file_number)}" if _text(invoice.opco_file_number)
-                                    else "") if p)
-        beneficiary = getattr(invoice, "beneficiary_company", None)
-        beneficiary_name = _text(beneficiary.name) if beneficiary is not None else ""
-        if not beneficiary_name and invoice.beneficiary_company_id:
-            from ..companies.models import Company
-
-            company = db.session.get(Company, invoice.beneficiary_company_id)
-            beneficiary_name = _text(company.name) if company is not None else ""
-        text = "Subrogation de paiement" + (f" : {opco}" if opco else "")
-        if beneficiary_name:
-            text += f", formation de l'entreprise {beneficiary_name}"
-        general.append(text + ".")
+    funder = funder_mention(invoice)
+    if funder:
+        general.append(funder + ".")
     if _text(invoice.notes):
         general.append(_text(invoice.notes))
     if general:

@@ -8,8 +8,14 @@ from wtforms.validators import Optional
 
 from ..companies.models import OPCOS
 from ..core.forms import FrenchDecimalField, Form, choices, max_length
-from .invoices import MAX_DESCRIPTION, TEXT_LIMITS
+from ..enrolments.models import PUBLIC_FUNDER_CATEGORIES, SELF_EMPLOYED_FUNDS
+from .invoices import MAX_DESCRIPTION, PUBLIC_PAYERS, TEXT_LIMITS
 from .models import LINE_UNITS, PAYER_KINDS
+
+# The funder's reference on a draft, by payer kind (Invoice.opco_file_number; invoices.FUNDER_PAYERS).
+FILE_LABELS = {"opco": "N° de dossier OPCO", "self_employed_fund": "N° de dossier du fonds",
+               "france_travail": "Référence de l'accord France Travail (devis AIF)",
+               "public_funder": "Référence de la convention ou du bon de commande"}
 
 
 def _text(label: str, name: str, **kwargs) -> StringField:
@@ -41,13 +47,16 @@ class DraftForm(Form):
     submit = SubmitField("Enregistrer le brouillon")
 
     def for_payer(self, payer_kind: str) -> DraftForm:
-        """Only the fields of this kind of payer."""
-        if payer_kind != "opco":
+        """Only the fields of this kind of payer, the funder's reference named as that funder names it."""
+        if payer_kind in FILE_LABELS:
+            self.opco_file_number.label.text = FILE_LABELS[payer_kind]
+        else:
             del self.opco_file_number
-        if payer_kind != "public_buyer":
+        if payer_kind not in PUBLIC_PAYERS:
             del self.service_code
             del self.engagement_number
         return self
+
 
 
 class LineForm(Form):
@@ -63,10 +72,16 @@ class NewDraftForm(Form):
 
     payer_kind = SelectField("Payeur", choices=choices(PAYER_KINDS.items(), blank="— choisir —"), default="",
                              validate_choice=False)
-    payer_company_id = SelectField("Entreprise ou acheteur public", validate_choice=False, default="")
-    opco_name = SelectField("OPCO", choices=choices(((o, o) for o in OPCOS), blank="—"), default="",
+    payer_company_id = SelectField("Entreprise, acheteur ou financeur public", validate_choice=False, default="")
+    funder_category = SelectField("Catégorie (financeur public)",
+                                  choices=choices(PUBLIC_FUNDER_CATEGORIES.items(), blank="—"), default="",
+                                  validate_choice=False)
+    opco_name = SelectField("OPCO ou fonds des non-salariés",
+                            choices=choices(((o, o) for o in OPCOS + SELF_EMPLOYED_FUNDS), blank="—"), default="",
                             validate_choice=False)
-    payer_trainee_id = SelectField("Stagiaire (particulier)", validate_choice=False, default="")
+    payer_trainee_id = SelectField("Stagiaire (qui règle lui-même)", validate_choice=False, default="",
+                                   description="Fonds des non-salariés : le stagiaire qui règle et se fait "
+                                               "rembourser ; vide, la facture va au fonds (subrogation).")
     submit = SubmitField("Créer le brouillon")
 
     def set_choices(self, companies, trainees) -> None:

@@ -1,7 +1,7 @@
 """Invoices and credit notes: proposals from a session's funding lines, drafts, issue with gapless numbering and
 the mandatory mentions, credit notes, the Word document.
 
-Rules (issue 9; the decisions where the issue is silent are marked *decision*):
+Rules (the decisions where the law or the client is silent are marked *decision*):
 
 - **Who pays what** (``plan_invoices``). Invoiced enrolments: confirmed, completed, abandoned, no-show (not
   cancelled, waiting, requested or still pending the prerequisite decision). Per enrolment, from its price
@@ -14,11 +14,27 @@ Rules (issue 9; the decisions where the issue is silent are marked *decision*):
     only hours attended). Basis "hours attended": hours attended × ``hourly_rate`` (a price excluding VAT,
     *decision*), capped at the agreed amount (then one line of quantity 1 stating the hours). The OPCO's SIREN
     (or SIRET) is typed on its first draft and taken up by its next invoices (the last invoice to that OPCO);
+  * the other funders that pay the organisation directly follow the OPCO's rule (once agreed, capped at the
+    agreed amount, no-show 0, abandonment pro rata, or per hour attended), one invoice per funder and reference:
+    a **self-employed fund** (FIF PL, AGEFICE…) **under subrogation** (payer kind ``self_employed_fund``, to the
+    fund); **France Travail** (``france_travail``, buyer « France Travail », its AIF agreement reference in
+    ``opco_file_number``); a **public funder** (``public_funder``: a region, the State, European bodies, another;
+    its convention or order reference, the line's SIRET, service code and engagement number for Chorus Pro, and
+    ``Invoice.funder_category`` for the BPF; its address from the companies directory when a record has its
+    SIRET). *Decision*: a public funder's share, like France Travail's, waits for its agreement too. France
+    Travail's and a fund's address and SIREN are typed on the first draft and taken up by the next ones;
+  * a **self-employed fund without subrogation** (the usual case): the trainee pays and claims the refund, so that
+    share is invoiced to the trainee as a professional (payer kind ``self_employed_fund``, ``payer_trainee_id``
+    set, the fund and its file stated: « Prise en charge FIF PL, dossier n° … : le stagiaire règle la facture et en
+    demande le remboursement au fonds »), one invoice per trainee and file, as soon as the line exists (no
+    agreement needed; a refusal recorded stops it); the practice's address and SIRET are typed on the first draft
+    and taken up by the trainee's next one;
   * a public buyer line is invoiced to that buyer, one invoice per buyer, SIRET and engagement number;
-  * the rest (price − OPCO − public buyers) goes to the company (company lines, or OPCO lines without
-    subrogation: the company pays and is refunded by its OPCO); an individual line to the trainee (fixed
+  * the rest (price − the funders above − public buyers) goes to the company (company lines, or OPCO lines
+    without subrogation: the company pays and is refunded by its OPCO); an individual line to the trainee (fixed
     amount when a company pays too, otherwise the rest); without any line, to the enrolment's company, else to
-    the trainee. *Decision*: a no-show stays invoiced in full to the company / the trainee (CGV);
+    the trainee. *Decision*: a no-show stays invoiced in full to the company / the trainee (CGV). Funding lines
+    above the price leave a note (the enrolments refuse them, older data may hold them);
   * **abandonment** (the convention's clause, and L6353-7 for an individual's contract): only the hours attended
     are due, every payer's share pro rata (``attended_share``: amount × hours attended / hours planned; an OPCO
     billed per hour attended pays its hours); the company's invoice, never the OPCO's nor an individual's, gets a
@@ -51,8 +67,15 @@ between professionals only, article L441-10 of the Code de commerce) and ``disco
 buyer (payer kind "public_buyer", or a company flagged public buyer) is told the Code de la commande publique's
 terms instead: late-payment interest at the ECB rate + 8 points (L2192-13, R2192-31) and the 40 € indemnity
 (D2192-35). An individual's payment terms leave out any sentence about subrogation (an OPCO's business only).
-The buyer's SIREN is a mandatory mention for every legal entity: a company, a public buyer (SIRET, for Chorus Pro)
-and an OPCO.
+The buyer's SIREN is a mandatory mention for every legal entity: a company, a public buyer or a public funder
+(SIRET, for Chorus Pro, with the service code and engagement number its record asks for), an OPCO, a fund invoiced
+under subrogation and France Travail (*decision*: not for a self-employed trainee, whose SIRET is printed when
+typed). A public funder is told the public buyer's terms. A self-employed trainee refunded by their fund is a
+professional: the 40 € indemnity applies, and their terms leave out subrogation as an individual's do. The
+funder's reference is a mandatory mention: France Travail's AIF agreement reference (« Référence de l'accord
+France Travail (devis AIF) manquante »), a fund's file number, a public funder's convention or order reference
+and category; the document states it (``documents.context.funder_mention``), and the Factur-X XML carries it as
+the contract reference (BT-12).
 """
 from __future__ import annotations
 
@@ -77,7 +100,8 @@ from ..core.timeutil import paris_today, utcnow
 from ..core.validation import id_or_none, parse_date, parse_decimal
 from ..documents import context as builders
 from ..enrolments import contract
-from ..enrolments.models import ENROLMENT_STATUS_LABELS, Enrolment, FundingLine
+from ..enrolments.models import (ENROLMENT_STATUS_LABELS, PUBLIC_FUNDER_CATEGORIES, SELF_EMPLOYED_FUNDS, Enrolment,
+                                 FundingLine)
 from ..extensions import db
 from ..files.models import StoredFile
 from ..files.services import path_for, store_bytes
@@ -86,8 +110,9 @@ from ..organisation.services import get_organisation
 from ..sessions.models import SESSION_STATUS_LABELS, TrainingSession
 from ..trainees.models import Trainee
 from . import facturx
-from .models import INVOICE_KINDS, INVOICE_STATUSES, LINE_UNITS, PAYER_KINDS, Invoice, InvoiceLine
+from .models import INVOICE_KINDS, INVOICE_STATUSES, LINE_UNITS, PAYER_KINDS, Invoice, InvoiceLine, PaymentCall
 from .numbering import next_number
+from .transfer import document_part
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -116,6 +141,15 @@ PUBLIC_LATE_PENALTIES = (
 PUBLIC_RECOVERY_INDEMNITY = (
     "Indemnité forfaitaire pour frais de recouvrement due en cas de retard de paiement : 40 € (articles L2192-13 et "
     "D2192-35 du Code de la commande publique).")
+# The payers that are a funder with its file (prise en charge): its name in ``Invoice.opco_name``, its file number,
+# agreement or convention reference in ``opco_file_number``.
+FUNDER_PAYERS = ("opco", "self_employed_fund", "france_travail", "public_funder")
+# The payers told the Code de la commande publique's terms, whose invoices go through Chorus Pro.
+PUBLIC_PAYERS = ("public_buyer", "public_funder")
+FRANCE_TRAVAIL = "France Travail"
+# How each funder's reference is named on the invoice lines.
+REFERENCE_LABELS = {"opco": "dossier n°", "self_employed_fund": "dossier n°", "france_travail": "accord AIF n°",
+                    "public_funder": "convention / commande n°"}
 
 
 def money(value) -> Decimal:
@@ -280,8 +314,11 @@ class ProposedInvoice:
     @property
     def label(self) -> str:
         name = self.values.get("buyer_name") or self.payer_kind_label
-        if self.payer_kind == "opco" and self.values.get("opco_file_number"):
-            return f"{name} – dossier n° {self.values['opco_file_number']}"
+        file = self.values.get("opco_file_number")
+        if self.payer_kind == "self_employed_fund" and self.values.get("payer_trainee_id"):
+            return f"{name} – {self.values.get('opco_name')}{f', dossier n° {file}' if file else ''}"
+        if self.payer_kind in FUNDER_PAYERS and file:
+            return f"{name} – {REFERENCE_LABELS[self.payer_kind]} {file}"
         if self.payer_kind == "public_buyer" and self.values.get("engagement_number"):
             return f"{name} – engagement n° {self.values['engagement_number']}"
         return name
@@ -321,20 +358,70 @@ def _company_values(company: Company) -> dict:
             "buyer_siret": company.siret or "", "buyer_email": contact.email if contact else ""}
 
 
-def _opco_values(line: FundingLine, beneficiary: Company | None, lookup: bool = True) -> dict:
-    values = {"opco_name": line.opco_name, "opco_file_number": line.opco_file_number,
-              "buyer_name": line.opco_name, "buyer_email": line.opco_contact_email or "",
-              "beneficiary_company_id": beneficiary.id if beneficiary else None}
-    if not lookup:  # who pays is known; the buyer's address is not needed (checklist: no query per line)
-        return values
-    # The OPCO's address and identifier as the last invoice to it stated them (typed once by the advisor).
-    previous = db.session.scalar(select(Invoice).where(Invoice.payer_kind == "opco", Invoice.opco_name == line.opco_name,
-                                                       Invoice.buyer_address != "").order_by(Invoice.id.desc()).limit(1))
+def _previous_buyer(values: dict, *conditions) -> dict:
+    """``values`` completed with the buyer's address and identifiers as the last invoice matching ``conditions``
+    stated them (an OPCO's, a fund's, France Travail's or a professional's address is typed once by the advisor,
+    on the first draft)."""
+    previous = db.session.scalar(select(Invoice).where(*conditions, Invoice.buyer_address != "")
+                                 .order_by(Invoice.id.desc()).limit(1))
     if previous is not None:
         values.update(buyer_name=previous.buyer_name, buyer_address=previous.buyer_address,
                       buyer_postal_code=previous.buyer_postal_code, buyer_city=previous.buyer_city,
                       buyer_siret=previous.buyer_siret, buyer_vat_number=previous.buyer_vat_number)
-        values["buyer_email"] = values["buyer_email"] or previous.buyer_email
+        values["buyer_email"] = values.get("buyer_email") or previous.buyer_email
+    return values
+
+
+def _opco_values(line: FundingLine, beneficiary: Company | None, lookup: bool = True) -> dict:
+    """A funder paid directly by the organisation (an OPCO or a self-employed fund under subrogation, France
+    Travail): its name, file and adviser; its address from its last invoice. Without ``lookup``, no query (who pays
+    is known; the address is not needed: the quality checklist)."""
+    name = FRANCE_TRAVAIL if line.kind == "france_travail" else line.opco_name
+    values = {"opco_name": name, "opco_file_number": line.opco_file_number, "buyer_name": name,
+              "buyer_email": line.opco_contact_email or "", "beneficiary_company_id": beneficiary.id if beneficiary
+              else None}
+    if not lookup:
+        return values
+    return _previous_buyer(values, Invoice.payer_kind == line.kind, Invoice.opco_name == name,
+                           Invoice.payer_trainee_id.is_(None))
+
+
+def _professional_values(line: FundingLine, trainee: Trainee, lookup: bool = True) -> dict:
+    """A self-employed trainee who pays and claims the refund from their fund: invoiced as a professional, the
+    fund and its file stated; the practice's address and SIRET from the last such invoice to them."""
+    values = {**_trainee_values(trainee), "opco_name": line.opco_name, "opco_file_number": line.opco_file_number}
+    if not lookup:
+        return values
+    return _previous_buyer(values, Invoice.payer_kind == "self_employed_fund", Invoice.payer_trainee_id == trainee.id)
+
+
+def _public_company(siret: str) -> Company | None:
+    """The companies directory's record of a public funder or buyer by its SIRET (its address, Chorus Pro service
+    code and engagement requirement), if it is there."""
+    if len(siret or "") != 14:
+        return None
+    return db.session.scalar(select(Company).where(Company.siret == siret)
+                             .order_by(Company.is_public_buyer.desc(), Company.id).limit(1))
+
+
+def _public_funder_values(line: FundingLine, lookup: bool = True) -> dict:
+    """A region or another public funder: invoiced through Chorus Pro (SIRET, service code, engagement number) with
+    its convention or order reference; its address from the companies directory (same SIRET), else from its last
+    invoice."""
+    values = {"opco_name": line.opco_name, "opco_file_number": line.opco_file_number, "buyer_name": line.opco_name,
+              "buyer_siret": line.buyer_siret, "service_code": line.service_code,
+              "engagement_number": line.engagement_number, "funder_category": line.funder_category,
+              "buyer_email": line.opco_contact_email or ""}
+    if not lookup:
+        return values
+    company = _public_company(line.buyer_siret)
+    if company is None:
+        return _previous_buyer(values, Invoice.payer_kind == "public_funder", Invoice.buyer_siret == line.buyer_siret)
+    known = _company_values(company)
+    values.update(payer_company_id=company.id, buyer_address=known["buyer_address"],
+                  buyer_postal_code=known["buyer_postal_code"], buyer_city=known["buyer_city"],
+                  service_code=line.service_code or company.chorus_service_code or "",
+                  buyer_email=values["buyer_email"] or known["buyer_email"])
     return values
 
 
@@ -343,6 +430,9 @@ def _trainee_values(trainee: Trainee) -> dict:
 
 
 def _share_key(kind: str, values: dict) -> tuple:
+    """One invoice per company; per OPCO file; per public buyer, SIRET and engagement; per self-employed fund and
+    file (to the trainee who pays: per trainee and file); per France Travail agreement; per public funder and
+    reference; per trainee paying personally."""
     if kind == "company":
         return ("company", values.get("payer_company_id"))
     if kind == "opco":
@@ -350,6 +440,13 @@ def _share_key(kind: str, values: dict) -> tuple:
     if kind == "public_buyer":
         return ("public_buyer", values.get("payer_company_id"), values.get("buyer_siret", ""),
                 values.get("engagement_number", ""))
+    if kind == "self_employed_fund":
+        return ("self_employed_fund", values.get("payer_trainee_id"), values.get("opco_name", ""),
+                values.get("opco_file_number", ""))
+    if kind == "france_travail":
+        return ("france_travail", values.get("opco_file_number", ""))
+    if kind == "public_funder":
+        return ("public_funder", values.get("opco_name", ""), values.get("opco_file_number", ""))
     return ("individual", values.get("payer_trainee_id"))
 
 
@@ -359,6 +456,75 @@ def invoice_key(invoice: Invoice) -> tuple:
         "payer_company_id": invoice.payer_company_id, "opco_name": invoice.opco_name,
         "opco_file_number": invoice.opco_file_number, "buyer_siret": invoice.buyer_siret,
         "engagement_number": invoice.engagement_number, "payer_trainee_id": invoice.payer_trainee_id})
+
+
+def paid_by_funder(line: FundingLine) -> bool:
+    """The funder pays the organisation itself: an OPCO or a self-employed fund under subrogation, France Travail,
+    a public funder. (A fund without subrogation: the trainee pays and claims the refund.)"""
+    return line.kind in ("france_travail", "public_funder") or (
+        line.kind in ("opco", "self_employed_fund") and line.subrogation)
+
+
+def _funder_name(line: FundingLine) -> str:
+    return FRANCE_TRAVAIL if line.kind == "france_travail" else line.opco_name
+
+
+def _funder_item(line: FundingLine, enrolment: Enrolment, base: str, hours: Decimal | None, planned: Decimal,
+                 rate: Decimal, due) -> tuple[ProposedLine | None, str | None]:
+    """What a funder paying directly is invoiced for one enrolment, or the note saying why it is not known yet.
+    Only once its agreement is recorded, never above the agreed amount; a no-show 0, an abandonment pro rata of
+    the hours attended (a funder pays the hours attended); or, billed per hour attended, hours × the hourly rate."""
+    trainee = enrolment.trainee
+    name, file = _funder_name(line), line.opco_file_number or "sans numéro"
+    if line.opco_status != "agreed" or line.agreed_amount is None:
+        return None, (f"{trainee.full_name} : l'accord de {name} ({REFERENCE_LABELS[line.kind]} {file}) n'est pas "
+                      "enregistré ; rien n'est proposé pour cette inscription tant que la prise en charge n'est pas "
+                      "connue.")
+    cap = money(line.agreed_amount)
+    attended = ("" if enrolment.status == "abandoned"  # already said by ``base``
+                else f" – {hours_fr(hours)} suivies sur {hours_fr(planned)}" if hours is not None
+                else f" – {hours_fr(planned)} prévues")
+    reference = (f"dossier n° {file}" if line.kind == "opco"
+                 else f"{name}, {REFERENCE_LABELS[line.kind]} {file}")
+    description = f"{base}{attended} – {reference}"
+    if line.billing_basis == "hours_attended":
+        if line.hourly_rate is None:
+            return None, (f"{trainee.full_name} : {name} paie à l'heure suivie mais le taux horaire du dossier {file} "
+                          "n'est pas renseigné.")
+        if hours is None:
+            return None, (f"{trainee.full_name} : {name} paie à l'heure suivie ; les heures ne sont connues qu'une "
+                          "fois la session terminée.")
+        item = ProposedLine(description, money(hours), "HUR", money(line.hourly_rate), rate, enrolment.id, line.id,
+                            hours)
+        if item.total_incl_vat > cap:
+            item = ProposedLine(f"{description} ({hours_fr(hours)} × {money_fr(line.hourly_rate)} HT, plafonné à "
+                                f"l'accord de {money_fr(cap)})", Decimal("1"), "C62", _excl(cap, rate), rate,
+                                enrolment.id, line.id, hours)
+        return item, None
+    amount = ZERO if enrolment.status == "no_show" else due(min(money(line.amount), cap))
+    return ProposedLine(description, Decimal("1"), "C62", _excl(amount, rate), rate, enrolment.id, line.id,
+                        hours), None
+
+
+def _funder_values(line: FundingLine, company: Company | None, lookup: bool) -> dict:
+    if line.kind == "public_funder":
+        return _public_funder_values(line, lookup)
+    return _opco_values(line, company, lookup)
+
+
+def _professional_item(line: FundingLine, enrolment: Enrolment, base: str, rate: Decimal, due
+                       ) -> tuple[ProposedLine | None, str | None]:
+    """A self-employed fund without subrogation: the trainee pays the fund's share (no agreement needed) and claims
+    the refund; the line says so, with the fund and its file. Refused by the fund: nothing, until the funding is
+    changed."""
+    fund, file = line.opco_name, line.opco_file_number
+    if line.opco_status == "refused":
+        return None, (f"{enrolment.trainee.full_name} : {fund} a refusé la prise en charge"
+                      f"{f' (dossier n° {file})' if file else ''} ; modifiez le financement de l'inscription.")
+    description = (f"{base} – prise en charge {fund}{f', dossier n° {file}' if file else ''} : le stagiaire règle la "
+                   "facture et en demande le remboursement au fonds")
+    return ProposedLine(description, Decimal("1"), "C62", _excl(due(money(line.amount)), rate), rate, enrolment.id,
+                        line.id, enrolment.hours_attended), None
 
 
 def _shares(enrolment: Enrolment, session: TrainingSession, rate: Decimal, lookup: bool = True
@@ -389,38 +555,15 @@ def _shares(enrolment: Enrolment, session: TrainingSession, rate: Decimal, looku
     paid_by_others = ZERO
     others: list[str] = []
 
-    for line in (line for line in lines if line.kind == "opco" and line.subrogation):
-        file = line.opco_file_number or "sans numéro"
-        if line.opco_status != "agreed" or line.agreed_amount is None:
-            return [], [f"{trainee.full_name} : l'accord de {line.opco_name} (dossier {file}) n'est pas enregistré ; "
-                        "rien n'est proposé pour cette inscription tant que la prise en charge n'est pas connue."], False
-        cap = money(line.agreed_amount)
-        attended = ("" if abandoned  # already said by ``base``
-                    else f" – {hours_fr(hours)} suivies sur {hours_fr(planned)}" if hours is not None
-                    else f" – {hours_fr(planned)} prévues")
-        description = f"{base}{attended} – dossier n° {file}"
-        if line.billing_basis == "hours_attended":
-            if line.hourly_rate is None:
-                return [], [f"{trainee.full_name} : {line.opco_name} paie à l'heure suivie mais le taux horaire du "
-                            f"dossier {file} n'est pas renseigné."], False
-            if hours is None:
-                return [], [f"{trainee.full_name} : {line.opco_name} paie à l'heure suivie ; les heures ne sont "
-                            "connues qu'une fois la session terminée."], False
-            item = ProposedLine(description, money(hours), "HUR", money(line.hourly_rate), rate, enrolment.id,
-                                line.id, hours)
-            if item.total_incl_vat > cap:
-                item = ProposedLine(f"{description} ({hours_fr(hours)} × {money_fr(line.hourly_rate)} HT, plafonné "
-                                    f"à l'accord de {money_fr(cap)})", Decimal("1"), "C62", _excl(cap, rate), rate,
-                                    enrolment.id, line.id, hours)
-        else:
-            amount = ZERO if enrolment.status == "no_show" else due(min(money(line.amount), cap))
-            item = ProposedLine(description, Decimal("1"), "C62", _excl(amount, rate), rate, enrolment.id, line.id,
-                                hours)
+    for line in (line for line in lines if paid_by_funder(line)):
+        item, note = _funder_item(line, enrolment, base, hours, planned, rate, due)
+        if item is None:
+            return [], [note], False
         if item.total_excl_vat > 0:
-            values = _opco_values(line, company, lookup)
-            shares.append(_Share(_share_key("opco", values), "opco", values, item))
+            values = _funder_values(line, company, lookup)
+            shares.append(_Share(_share_key(line.kind, values), line.kind, values, item))
             paid_by_others += item.total_excl_vat
-            others.append(line.opco_name)
+            others.append(_funder_name(line))
 
     for line in (line for line in lines if line.kind == "public_buyer"):
         buyer = line.payer_company or company
@@ -434,6 +577,16 @@ def _shares(enrolment: Enrolment, session: TrainingSession, rate: Decimal, looku
             shares.append(_Share(_share_key("public_buyer", values), "public_buyer", values, item))
             paid_by_others += item.total_excl_vat
             others.append(values["buyer_name"])
+
+    for line in (line for line in lines if line.kind == "self_employed_fund" and not line.subrogation):
+        item, note = _professional_item(line, enrolment, base, rate, due)
+        if item is None:
+            return [], [note], False
+        if item.total_excl_vat > 0:
+            values = _professional_values(line, trainee, lookup)
+            shares.append(_Share(_share_key("self_employed_fund", values), "self_employed_fund", values, item))
+            paid_by_others += item.total_excl_vat
+            others.append(line.opco_name)
 
     company_lines = [line for line in lines if line.kind == "company" or (line.kind == "opco" and not line.subrogation)]
     individual_lines = [line for line in lines if line.kind == "individual"]
@@ -546,9 +699,17 @@ def plan_invoices(session: TrainingSession) -> Plan:
         .order_by(Enrolment.id)
         .options(selectinload(Enrolment.trainee).selectinload(Trainee.company), selectinload(Enrolment.company),
                  selectinload(Enrolment.funding_lines).selectinload(FundingLine.payer_company))))
-    plan = _plan(session, enrolments, live, current_vat_rate())
+    plan = _plan(session, enrolments, live, current_vat_rate(), scheduled=_scheduled(enrolments))
     plan.notes[:0] = _stale_draft_lines(live)
     return plan
+
+
+def _scheduled(enrolments: list[Enrolment]) -> frozenset[int]:
+    """The enrolments whose trainee pays by a payment schedule (billing/schedule.py): it invoices their share (an
+    abandonment ends it: the hours attended are proposed here)."""
+    ids = [e.id for e in enrolments if e.status != "abandoned"]
+    return frozenset(db.session.scalars(select(PaymentCall.enrolment_id).where(
+        PaymentCall.enrolment_id.in_(ids), PaymentCall.status != "cancelled"))) if ids else frozenset()
 
 
 def uninvoiced(session: TrainingSession, enrolments: list[Enrolment], issued: list[Invoice], rate: Decimal) -> Plan:
@@ -582,9 +743,10 @@ def issued_invoices_by_session(session_ids) -> dict[int, list[Invoice]]:
 
 
 def _plan(session: TrainingSession, enrolments: list[Enrolment], live: list[Invoice], rate: Decimal,
-          lookup: bool = True) -> Plan:
+          lookup: bool = True, scheduled: frozenset[int] = frozenset()) -> Plan:
     """Who pays what for ``session``'s ``enrolments``, minus what ``live`` invoices already hold. Without
-    ``lookup``, no query: an OPCO's address is not looked up on its last invoice."""
+    ``lookup``, no query: an OPCO's address is not looked up on its last invoice. The trainee's share of the
+    ``scheduled`` enrolments is left to their payment schedule."""
     plan = Plan()
     grouped: dict[tuple, ProposedInvoice] = {}
 
@@ -628,7 +790,12 @@ def _plan(session: TrainingSession, enrolments: list[Enrolment], live: list[Invo
         if not known:
             plan.unknown.extend(notes)
         for share in shares:
-            if (enrolment.id, share.line.funding_line_id or share.payer_kind) not in done:
+            if share.payer_kind == "individual" and enrolment.id in scheduled:
+                note = (f"{enrolment.trainee.full_name} : sa part est facturée par l'échéancier de son contrat de "
+                        "formation, échéance par échéance.")
+                if note not in plan.notes:
+                    plan.notes.append(note)
+            elif (enrolment.id, share.line.funding_line_id or share.payer_kind) not in done:
                 add(share)
     plan.invoices = list(grouped.values())
     return plan
@@ -742,9 +909,9 @@ def clean_draft_data(data: dict, invoice: Invoice) -> dict:
         out[key] = parse_date(data.get(key), key, errors, label=label, required=False)
     if out["service_start"] and out["service_end"] and out["service_end"] < out["service_start"]:
         errors.add("service_end", "La fin de la prestation précède son début.")
-    if invoice.payer_kind != "opco":
+    if invoice.payer_kind not in FUNDER_PAYERS:
         out["opco_file_number"] = invoice.opco_file_number
-    if invoice.payer_kind != "public_buyer":
+    if invoice.payer_kind not in PUBLIC_PAYERS:
         out["service_code"], out["engagement_number"] = invoice.service_code, invoice.engagement_number
     errors.raise_if_any()
     return out
@@ -815,9 +982,56 @@ def delete_line(invoice: Invoice, line_id, actor: User | None) -> None:
     recompute(invoice)
 
 
+def _enrolled_trainee(session: TrainingSession, data: dict, errors: ErrorCollector) -> Trainee | None:
+    trainee = db.session.get(Trainee, id_or_none(data.get("payer_trainee_id")) or 0)
+    enrolled = trainee is not None and db.session.scalar(select(Enrolment.id).where(
+        Enrolment.session_id == session.id, Enrolment.trainee_id == trainee.id)) is not None
+    if not enrolled:
+        errors.add("payer_trainee_id", "Stagiaire introuvable dans cette session.")
+        return None
+    return trainee
+
+
+def _chosen_payer(session: TrainingSession, kind: str, data: dict, errors: ErrorCollector) -> dict:
+    """The new draft's payer columns for a payer chosen by hand ({} with ``errors`` filled when it is not found)."""
+    if kind in ("company", "public_buyer", "public_funder"):
+        company = db.session.get(Company, id_or_none(data.get("payer_company_id")) or 0)
+        category = str(data.get("funder_category") or "")
+        if kind == "public_funder" and category not in PUBLIC_FUNDER_CATEGORIES:
+            errors.add("funder_category", "Choisissez la catégorie du financeur public : région, État, instances "
+                                          "européennes ou autre.")
+        if company is None:
+            errors.add("payer_company_id", "Entreprise introuvable : choisissez-la dans la liste.")
+            return {}
+        values = _company_values(company)
+        if kind != "company":
+            values["service_code"] = company.chorus_service_code or ""
+        if kind == "public_funder":
+            values.update(opco_name=company.name[:60], funder_category=category)
+        return values
+    if kind in ("opco", "self_employed_fund"):
+        name = str(data.get("opco_name") or "")
+        if kind == "opco" and name not in OPCOS:
+            errors.add("opco_name", "Choisissez l'OPCO dans la liste des onze OPCO.")
+        elif kind == "self_employed_fund" and name not in SELF_EMPLOYED_FUNDS:
+            errors.add("opco_name", f"Choisissez le fonds des non-salariés : {', '.join(SELF_EMPLOYED_FUNDS)}.")
+        elif kind == "self_employed_fund" and data.get("payer_trainee_id"):  # the trainee pays, as a professional
+            trainee = _enrolled_trainee(session, data, errors)
+            return {**_trainee_values(trainee), "opco_name": name} if trainee is not None else {}
+        else:
+            return {"opco_name": name, "buyer_name": name}
+        return {}
+    if kind == "france_travail":
+        return _previous_buyer({"opco_name": FRANCE_TRAVAIL, "buyer_name": FRANCE_TRAVAIL},
+                               Invoice.payer_kind == "france_travail")
+    trainee = _enrolled_trainee(session, data, errors)
+    return _trainee_values(trainee) if trainee is not None else {}
+
+
 def create_draft(session: TrainingSession, data: dict, actor: User | None) -> Invoice:
-    """An empty draft for a payer chosen by hand: a company or a public buyer (by id), an OPCO (by name), or a
-    trainee of the session."""
+    """An empty draft for a payer chosen by hand: a company, a public buyer or a public funder (by id), an OPCO or a
+    self-employed fund (by name; the fund's trainee who pays, when one is chosen), France Travail, or a trainee of
+    the session."""
     _ensure_staff(actor)
     if session.status == "cancelled":
         raise ConflictError("Cette session est annulée : elle ne se facture pas.")
@@ -825,29 +1039,10 @@ def create_draft(session: TrainingSession, data: dict, actor: User | None) -> In
     kind = str(data.get("payer_kind") or "")
     values: dict = {}
     if kind not in PAYER_KINDS:
-        errors.add("payer_kind", "Payeur inconnu : entreprise, OPCO, acheteur public ou particulier.")
-    elif kind in ("company", "public_buyer"):
-        company = db.session.get(Company, id_or_none(data.get("payer_company_id")) or 0)
-        if company is None:
-            errors.add("payer_company_id", "Entreprise introuvable : choisissez-la dans la liste.")
-        else:
-            values = _company_values(company)
-            if kind == "public_buyer":
-                values["service_code"] = company.chorus_service_code or ""
-    elif kind == "opco":
-        name = str(data.get("opco_name") or "")
-        if name not in OPCOS:
-            errors.add("opco_name", "Choisissez l'OPCO dans la liste des onze OPCO.")
-        else:
-            values = {"opco_name": name, "buyer_name": name}
+        errors.add("payer_kind", "Payeur inconnu : entreprise, OPCO, fonds des non-salariés, France Travail, "
+                                 "financeur public, acheteur public ou particulier.")
     else:
-        trainee = db.session.get(Trainee, id_or_none(data.get("payer_trainee_id")) or 0)
-        enrolled = trainee is not None and db.session.scalar(select(Enrolment.id).where(
-            Enrolment.session_id == session.id, Enrolment.trainee_id == trainee.id)) is not None
-        if not enrolled:
-            errors.add("payer_trainee_id", "Stagiaire introuvable dans cette session.")
-        else:
-            values = _trainee_values(trainee)
+        values = _chosen_payer(session, kind, data, errors)
     errors.raise_if_any()
     invoice = Invoice(kind="invoice", status="draft", session_id=session.id, payer_kind=kind,
                       created_by_id=actor.id if actor else None, **_dates(session))
@@ -873,20 +1068,22 @@ def payment_days() -> int:
     return int(current_app.config["BILLING_PAYMENT_DAYS"])
 
 
-def default_payment_terms(payer_kind: str = "company") -> str:
-    """BILLING_PAYMENT_TERMS, else the organisation's, else "Paiement à N jours…". An individual is not told about
-    subrogation (how an OPCO pays): the sentences that mention it are left out of their invoice."""
+def default_payment_terms(payer_kind: str = "company", trainee_pays: bool = False) -> str:
+    """BILLING_PAYMENT_TERMS, else the organisation's, else "Paiement à N jours…". A trainee who pays (an individual,
+    or a self-employed trainee refunded by their fund: ``trainee_pays``) is not told about subrogation (how an OPCO
+    pays): the sentences that mention it are left out of their invoice."""
     terms = (current_app.config.get("BILLING_PAYMENT_TERMS") or "").strip() or (
         get_organisation().payment_terms or "").strip()
-    if payer_kind == "individual":
+    if payer_kind == "individual" or trainee_pays:
         terms = " ".join(sentence for sentence in re.split(r"(?<=[.!?])\s+", terms)
                          if "subrogation" not in sentence.lower())
     return terms or f"Paiement à {payment_days()} jours à compter de la date de facture, par virement bancaire."
 
 
 def is_public_buyer(invoice: Invoice) -> bool:
-    """Invoiced to a public buyer: as such (Chorus Pro), or a company flagged public buyer (e.g. an intra session)."""
-    if invoice.payer_kind == "public_buyer":
+    """Invoiced to a public buyer: as such or as a public funder (Chorus Pro), or a company flagged public buyer
+    (e.g. an intra session)."""
+    if invoice.payer_kind in PUBLIC_PAYERS:
         return True
     company = db.session.get(Company, invoice.payer_company_id) if invoice.payer_company_id else None
     return company is not None and company.is_public_buyer
@@ -894,10 +1091,11 @@ def is_public_buyer(invoice: Invoice) -> bool:
 
 def frozen_seller(payer_kind: str, public_buyer: bool = False) -> dict:
     """The organisation's identity and the terms, as stated on a document issued now (Invoice.seller): for a public
-    buyer, the Code de la commande publique's late-payment interest and indemnity; for an individual, no indemnity."""
+    buyer or funder, the Code de la commande publique's late-payment interest and indemnity; for an individual, no
+    indemnity (a self-employed trainee refunded by their fund is a professional: the 40 € indemnity applies)."""
     config = current_app.config
     seller = builders.seller_identity()
-    if public_buyer or payer_kind == "public_buyer":
+    if public_buyer or payer_kind in PUBLIC_PAYERS:
         seller["late_penalties"], seller["recovery_indemnity"] = PUBLIC_LATE_PENALTIES, PUBLIC_RECOVERY_INDEMNITY
     else:
         seller["late_penalties"] = (config.get("BILLING_LATE_PENALTIES") or "").strip()
@@ -939,25 +1137,72 @@ def issue_problems(invoice: Invoice, seller: dict) -> dict[str, list[str]]:
         add("buyer_address", "Adresse du client incomplète (adresse, code postal et ville).")
     if invoice.payer_kind == "company" and len(invoice.buyer_siret or "") != 14:
         add("buyer_siret", "SIRET du client manquant : son SIREN est une mention obligatoire.")
-    if invoice.payer_kind == "opco" and len(invoice.buyer_siret or "") not in (9, 14):
-        name = invoice.opco_name or invoice.buyer_name
-        add("buyer_siret", f"SIREN de l'OPCO facturé{f' ({name})' if name else ''} manquant : c'est une mention "
-                           "obligatoire ; saisissez-le (ou son SIRET) sur le brouillon, il sera repris sur ses "
-                           "factures suivantes.")
-    if invoice.payer_kind == "public_buyer":
-        company = db.session.get(Company, invoice.payer_company_id) if invoice.payer_company_id else None
-        name = company.name if company is not None else "L'acheteur public"
-        if len(invoice.buyer_siret or "") != 14:
-            add("buyer_siret", "SIRET de l'acheteur public manquant : Chorus Pro achemine la facture par son SIRET.")
-        if company is not None and company.chorus_service_code and not invoice.service_code:
-            add("service_code", f"{name} demande le code service « {company.chorus_service_code} » sur ses factures.")
-        if company is not None and company.engagement_required and not invoice.engagement_number:
-            add("engagement_number", f"{name} exige un numéro d'engagement sur ses factures : Chorus Pro rejetterait "
-                                     "la facture sans lui.")
+    if invoice.payer_kind in FUNDER_PAYERS:
+        for field_name, message in _funder_problems(invoice):
+            add(field_name, message)
+    if invoice.payer_kind in PUBLIC_PAYERS:
+        for field_name, message in _chorus_problems(invoice):
+            add(field_name, message)
     if not invoice.lines:
         add("lines", "La facture n'a aucune ligne.")
     elif invoice.total_incl_vat <= 0:
         add("lines", "Le total de la facture doit être supérieur à 0.")
+    return problems
+
+
+def _funder_problems(invoice: Invoice) -> list[tuple[str, str]]:
+    """A funder's mentions: its SIREN when it is the buyer (an OPCO, a fund under subrogation, France Travail; a
+    public funder's SIRET is Chorus Pro's business), the fund and its file on a self-employed fund's invoice, the AIF
+    agreement reference on France Travail's, the convention or order reference and the category of a public
+    funder's."""
+    problems = []
+    name = invoice.opco_name or invoice.buyer_name
+    to_funder = invoice.payer_kind != "public_funder" and invoice.payer_trainee_id is None
+    if to_funder and len(invoice.buyer_siret or "") not in (9, 14):
+        label = "de l'OPCO facturé" if invoice.payer_kind == "opco" else "du financeur facturé"
+        problems.append(("buyer_siret", f"SIREN {label}{f' ({name})' if name else ''} manquant : c'est une mention "
+                                        "obligatoire ; saisissez-le (ou son SIRET) sur le brouillon, il sera repris "
+                                        "sur ses factures suivantes."))
+    file = (invoice.opco_file_number or "").strip()
+    if invoice.payer_kind == "self_employed_fund":
+        if not (invoice.opco_name or "").strip():
+            problems.append(("opco_name", "Fonds des non-salariés manquant : la facture nomme le fonds qui prend en "
+                                          "charge la formation."))
+        if not file:
+            problems.append(("opco_file_number", f"Numéro de dossier {name or 'du fonds'} manquant : le fonds le "
+                                                 "demande pour payer ou rembourser la formation."))
+    elif invoice.payer_kind == "france_travail" and not file:
+        problems.append(("opco_file_number", "Référence de l'accord France Travail (devis AIF) manquante : c'est une "
+                                             "mention obligatoire de sa facture."))
+    elif invoice.payer_kind == "public_funder":
+        if not file:
+            problems.append(("opco_file_number", f"Référence de la convention ou du bon de commande de "
+                                                 f"{name or 'du financeur public'} manquante."))
+        if invoice.funder_category not in PUBLIC_FUNDER_CATEGORIES:
+            problems.append(("funder_category", "Catégorie du financeur public manquante (région, État, instances "
+                                                "européennes ou autre) : elle classe ses produits au BPF."))
+    return problems
+
+
+def _chorus_problems(invoice: Invoice) -> list[tuple[str, str]]:
+    """A public buyer's or funder's routing on Chorus Pro: its SIRET, and the service code and engagement number
+    its record in the companies directory asks for."""
+    company = db.session.get(Company, invoice.payer_company_id) if invoice.payer_company_id else None
+    if company is None and invoice.payer_kind == "public_funder":
+        company = _public_company(invoice.buyer_siret)
+    problems = []
+    if len(invoice.buyer_siret or "") != 14:
+        label = "de l'acheteur public" if invoice.payer_kind == "public_buyer" else "du financeur public"
+        problems.append(("buyer_siret", f"SIRET {label} manquant : Chorus Pro achemine la facture par son SIRET."))
+    if company is None:
+        return problems
+    name = company.name
+    if company.chorus_service_code and not invoice.service_code:
+        problems.append(("service_code", f"{name} demande le code service « {company.chorus_service_code} » sur ses "
+                                         "factures."))
+    if company.engagement_required and not invoice.engagement_number:
+        problems.append(("engagement_number", f"{name} exige un numéro d'engagement sur ses factures : Chorus Pro "
+                                              "rejetterait la facture sans lui."))
     return problems
 
 
@@ -967,10 +1212,15 @@ def _refuse(problems: dict[str, list[str]]) -> None:
         raise ValidationError(f"Mentions obligatoires manquantes : {listed}", fields=problems)
 
 
+def funder_mention(invoice: Invoice) -> str:
+    """The funder as the invoice states it (its document and its Factur-X notes): "" for another payer."""
+    return builders.funder_mention(invoice)
+
+
 def document_context(invoice: Invoice) -> dict:
     """The Word document's context: the frozen seller of an issued document, today's for a draft."""
     seller = invoice.seller or frozen_seller(invoice.payer_kind, is_public_buyer(invoice))
-    return builders.invoice(invoice, seller, invoice.number or "BROUILLON")
+    return builders.invoice(invoice, seller, invoice.number or "BROUILLON", transfer=document_part(invoice))
 
 
 def render_docx(invoice: Invoice) -> bytes:
@@ -1051,7 +1301,8 @@ def issue_invoice(invoice: Invoice, actor: User | None, today: dt.date | None = 
     _refuse(issue_problems(invoice, seller))
     invoice.seller = seller
     invoice.due_date = today + dt.timedelta(days=payment_days())
-    invoice.payment_terms = default_payment_terms(invoice.payer_kind)
+    invoice.payment_terms = default_payment_terms(invoice.payer_kind,
+                                                  trainee_pays=invoice.payer_trainee_id is not None)
     _take_number_and_produce(invoice, actor, today)
     return invoice
 
@@ -1092,8 +1343,8 @@ def credit_invoice(invoice: Invoice, actor: User | None, amount=None, reason: st
                    created_by_id=actor.id if actor else None)
     for column in ("session_id", "payer_kind", "payer_company_id", "payer_trainee_id", "buyer_name", "buyer_address",
                    "buyer_postal_code", "buyer_city", "buyer_country", "buyer_siret", "buyer_vat_number",
-                   "buyer_email", "opco_name", "opco_file_number", "beneficiary_company_id", "service_code",
-                   "engagement_number", "buyer_reference", "service_start", "service_end"):
+                   "buyer_email", "opco_name", "opco_file_number", "beneficiary_company_id", "funder_category",
+                   "service_code", "engagement_number", "buyer_reference", "service_start", "service_end"):
         setattr(note, column, getattr(invoice, column))
     rates = {line.vat_rate for line in invoice.lines} or {ZERO}
     if wanted is None and not credited:

@@ -19,8 +19,11 @@ Rules (decided where the issue was silent):
   reversal), whatever the period exported. An export made before the cancellation still holds the payment: the
   journal page lists the payments of the period cancelled since, with the date of the cancellation, so that the
   accountant reverses them in the accounting software.
-- Reminders: to the invoice's buyer e-mail; failing that an OPCO's contact on the funding line, a company's
-  accounting contact (else its signatory), the trainee paying personally. Only overdue invoices (due date
+- Reminders: to the invoice's buyer e-mail; failing that the funder's adviser on the funding line (an OPCO, a
+  self-employed fund under subrogation, France Travail, a public funder), a company's accounting contact (else its
+  signatory; a public buyer or funder on file too), the trainee who pays (personally, or as a self-employed
+  professional refunded by their fund). A public buyer or funder is reminded of the Code de la commande publique's
+  interest, a professional of the Code de commerce's penalties and 40 € indemnity. Only overdue invoices (due date
   passed, balance > 0) are reminded, never twice the same Paris day. The worker sends the first one
   BILLING_REMINDER_FIRST_DAYS after the due date, the next ones BILLING_REMINDER_INTERVAL_DAYS after the last
   reminder (manual ones included), up to BILLING_REMINDER_MAX reminders (manual ones counted), from
@@ -50,7 +53,9 @@ from ..core.validation import MAX_AMOUNT, french_decimal
 from ..extensions import db
 from ..messaging.models import OutboxMessage
 from ..messaging.services import periodic_task, queue_email
+from .invoices import FUNDER_PAYERS, PUBLIC_PAYERS, is_public_buyer
 from .models import PAYMENT_METHODS, Invoice, InvoiceLine, Payment
+from .transfer import transfer_or_none
 
 log = logging.getLogger("trainingmgr.billing")
 
@@ -341,8 +346,10 @@ def overdue_invoices(today: dt.date | None = None) -> list[OverdueInvoice]:
 
 def reminder_recipients(invoices) -> dict[int, str]:
     """Who receives each invoice's reminder (a few queries for the whole list): the buyer's e-mail on the
-    invoice; failing that an OPCO's contact on its funding lines, a company's accounting contact (else its
-    signatory), the trainee who pays personally. "" when nobody is known."""
+    invoice; failing that a funder's adviser on its funding lines (an OPCO, a fund under subrogation, France
+    Travail, a public funder), a company's accounting contact (else its signatory: a company, a public buyer or a
+    public funder on file), the trainee who pays (personally, or as a self-employed professional refunded by their
+    fund). "" when nobody is known."""
     from ..companies.models import Company
     from ..enrolments.models import FundingLine
     from ..trainees.models import Trainee
@@ -350,27 +357,31 @@ def reminder_recipients(invoices) -> dict[int, str]:
     invoices = list(invoices)
     found = {i.id: i.buyer_email.strip() for i in invoices if (i.buyer_email or "").strip()}
     rest = [i for i in invoices if i.id not in found]
-    opco_ids = [i.id for i in rest if i.payer_kind == "opco"]
-    if opco_ids:
+    funder_ids = [i.id for i in rest if i.payer_kind in FUNDER_PAYERS and i.payer_trainee_id is None]
+    if funder_ids:
         for invoice_id, email in db.session.execute(
                 select(InvoiceLine.invoice_id, FundingLine.opco_contact_email)
                 .join(FundingLine, FundingLine.id == InvoiceLine.funding_line_id)
-                .where(InvoiceLine.invoice_id.in_(opco_ids), FundingLine.opco_contact_email != "")
+                .where(InvoiceLine.invoice_id.in_(funder_ids), FundingLine.opco_contact_email != "")
                 .order_by(InvoiceLine.invoice_id, InvoiceLine.position)):
             found.setdefault(invoice_id, email.strip())
-    company_ids = {i.payer_company_id for i in rest if i.payer_kind in ("company", "public_buyer")} - {None}
+    company_ids = {i.payer_company_id for i in rest
+                   if i.payer_kind in ("company", *PUBLIC_PAYERS)} - {None}
     if company_ids:
         companies = {c.id: c for c in db.session.scalars(select(Company).where(Company.id.in_(company_ids)))}
         for invoice in rest:
-            company = companies.get(invoice.payer_company_id) if invoice.payer_kind != "opco" else None
+            company = (companies.get(invoice.payer_company_id)
+                       if invoice.payer_kind in ("company", *PUBLIC_PAYERS) else None)
             contact = company.contact("accounting", "signatory") if company else None
             if contact is not None:
                 found.setdefault(invoice.id, contact.email.strip())
-    trainee_ids = {i.payer_trainee_id for i in rest if i.payer_kind == "individual"} - {None}
-    if trainee_ids:
-        emails = dict(db.session.execute(select(Trainee.id, Trainee.email).where(Trainee.id.in_(trainee_ids))).all())
-        for invoice in rest:
-            if invoice.payer_kind == "individual" and emails.get(invoice.payer_trainee_id):
+    paying = [i for i in rest
+              if i.payer_trainee_id is not None and i.payer_kind in ("individual", "self_employed_fund")]
+    if paying:
+        emails = dict(db.session.execute(select(Trainee.id, Trainee.email).where(
+            Trainee.id.in_({i.payer_trainee_id for i in paying}))).all())
+        for invoice in paying:
+            if emails.get(invoice.payer_trainee_id):
                 found.setdefault(invoice.id, emails[invoice.payer_trainee_id].strip())
     return found
 
@@ -422,14 +433,18 @@ def send_reminder(invoice: Invoice, actor: User | None = None, *, now: dt.dateti
         raise ConflictError(f"Aucun destinataire pour la relance de la facture {invoice.number} : renseignez "
                             "l'e-mail de l'acheteur, ou le contact comptabilité de l'entreprise.")
     attachment = _attachment(invoice)
+    transfer, _ = transfer_or_none(invoice, balance.balance)  # the EPC QR code for what remains due
     number = invoice.reminder_count + 1
     text = render_template(f"mail/{REMINDER_TOPIC}.txt", invoice=invoice, balance=balance, number=number,
                            days_late=(today - invoice.due_date).days, attached=attachment is not None,
-                           org=get_organisation())
+                           org=get_organisation(), public_terms=is_public_buyer(invoice), transfer=transfer)
     subject = (f"{'Relance' if number == 1 else f'Relance n° {number}'} : facture {invoice.number} échue – "
                f"reste dû {money_fr(balance.balance)}")
+    attachments = [attachment] if attachment else []
+    if transfer is not None:
+        attachments.append((f"virement-{invoice.number}.png", "image/png", transfer.png()))
     message = queue_email(recipient, subject, text, _html(text), topic=REMINDER_TOPIC,
-                          attachments=[attachment] if attachment else None)
+                          attachments=attachments or None)
     invoice.reminder_count = number
     invoice.last_reminder_at = now
     log.info("Relance n° %s de la facture %s envoyée à %s (%s)", number, invoice.number, recipient,
@@ -525,14 +540,17 @@ def _ascii_upper(text: str) -> str:
 
 
 def customer_account(invoice: Invoice, root: str = "411") -> str:
-    """The customer's auxiliary account: 411OPCOEP for an OPCO, 411C00012 for company 12 (public buyers too),
-    411P00007 for trainee 7 paying personally, 411DIVERS otherwise (at most 17 characters)."""
-    if invoice.payer_kind == "opco" and _ascii_upper(invoice.opco_name or invoice.buyer_name):
-        code = _ascii_upper(invoice.opco_name or invoice.buyer_name)
-    elif invoice.payer_kind in ("company", "public_buyer") and invoice.payer_company_id:
+    """The customer's auxiliary account: 411C00012 for company 12 (public buyers, and public funders on file, too),
+    411P00007 for trainee 7 paying (personally, or as a professional refunded by their fund), 411OPCOEP for an OPCO
+    (411FIFPL, 411FRANCETRAVAIL, 411REGIONOCCITANIE for the other funders), 411DIVERS otherwise (at most 17
+    characters)."""
+    funder = _ascii_upper(invoice.opco_name or invoice.buyer_name)
+    if invoice.payer_kind in ("company", *PUBLIC_PAYERS) and invoice.payer_company_id:
         code = f"C{invoice.payer_company_id:05d}"
-    elif invoice.payer_kind == "individual" and invoice.payer_trainee_id:
+    elif invoice.payer_kind in ("individual", "self_employed_fund") and invoice.payer_trainee_id:
         code = f"P{invoice.payer_trainee_id:05d}"
+    elif invoice.payer_kind in FUNDER_PAYERS and funder:
+        code = funder
     else:
         code = "DIVERS"
     return (root + code)[:17]

@@ -17,7 +17,7 @@ from ..extensions import db
 from ..sessions.services import get_session
 from ..trainees.models import Trainee
 from . import invoices as service
-from . import payments
+from . import payments, transfer
 from .forms import ActionForm, CreditForm, DraftForm, LineForm, NewDraftForm
 from .models import INVOICE_KINDS, INVOICE_STATUSES
 
@@ -127,8 +127,10 @@ def _show_page(invoice, status: int = 200, credit_form: CreditForm | None = None
         "balance": payments.balances([invoice])[invoice.id] if invoice.status == "issued" else None,
         "credit_form": credit_form or CreditForm(formdata=None), "action_form": ActionForm(),
         "issue_error": issue_error, "files": {kind: service.stored_file(invoice, kind) for kind in service.FILE_KINDS},
+        "funder": service.funder_mention(invoice), "chorus": invoice.payer_kind in service.PUBLIC_PAYERS,
     }
     panel = payments.panel(invoice) if invoice.status == "issued" else {}
+    panel.update(transfer.page_panel(invoice, context["balance"]))
     return render_template("billing/show.html", **{**context, **panel}), status
 
 

@@ -25,7 +25,7 @@ PAST_TRAINEES = [
     {"civility": "M.", "first_name": "Hugo", "last_name": "Lefèvre", "email": "hugo.lefevre@exemple.fr",
      "job_title": "Conducteur de travaux", "bpf_status": "employee"},
     {"civility": "Mme", "first_name": "Inès", "last_name": "Garcia", "email": "ines.garcia@exemple.fr",
-     "job_title": "Architecte", "bpf_status": "self_employed"},
+     "job_title": "Architecte", "bpf_status": "individual"},  # at her own cost, by a contrat de formation
 ]
 
 
@@ -64,14 +64,14 @@ def load_past_session(course: Course, location: Location, trainer: Trainer, advi
     firms = [db.session.scalar(select(Company).where(Company.siret == data["siret"])) for data in COMPANIES]
     enrolments = []
     for person, firm in zip(PAST_TRAINEES, firms + [None]):
-        if person["bpf_status"] == "self_employed":
+        if person["bpf_status"] == "individual":
             firm = None
         trainee = find_or_create_trainee({**person, "consent": True, "company_id": firm.id if firm else None})
         db.session.flush()
         enrolment = enrol(session, trainee, company=firm, actor=advisor, notify=False)
-        kind = "individual" if person["bpf_status"] == "self_employed" else "company"
+        kind = "individual" if person["bpf_status"] == "individual" else "company"
         save_funding_line(enrolment, None, {"kind": kind, "amount": str(enrolment.price_incl_vat)}, advisor)
-        if firm is None:  # the self-employed architect signed his contrat de formation three weeks before
+        if firm is None:  # the self-paying architect signed her contrat de formation three weeks before
             enrolment.contract_signed_on = day - dt.timedelta(days=21)
         enrolments.append(enrolment)
     change_status(session, SessionStatus.CONFIRMED.value, advisor)

@@ -3,7 +3,8 @@ completed. Every trainee signed both half-days with a drawn signature except one
 trainer countersigned both sheets; the acquis are recorded; the hot and the cold surveys are answered; the session
 pack is generated (programme, conventions, convocations, attendance sheet, attestations and certificates; PDF
 copies when the converter is available); the OPCO EP share is invoiced to OPCO EP under subrogation and the rest
-to the companies; one trainee's complaint is answered. Each part is loaded once (skipped when present)."""
+to the companies; a liberal architect funded by the FIF PL is invoiced and pays (this year's BPF shows line C-2g);
+one trainee's complaint is answered. Each part is loaded once (skipped when present)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -27,6 +28,7 @@ CHORUS_SLUG = "chorus-pro"
 # Days before today: beyond the cold survey's two months, so that its answers are in.
 DAYS_AGO = 70
 OPCO_FILE = "EP-2026-003190"
+FIF_PL_FILE = "FIFPL-2026-0418532"
 # Léa's and Antoine's funding: OPCO EP under subrogation (one file for both: one invoice to OPCO EP), their
 # company the rest. The lines are copied when saved.
 OPCO_AND_COMPANY = (
@@ -49,21 +51,33 @@ TRAINEES = (
       "email": "n.haddad@occitanie-structures.example", "job_title": "Assistante de gestion",
       "bpf_status": "employee"}, "52151247500018",
      [{"kind": "company", "amount": "600.00"}]),
+    # A liberal architect (self-employed): his fund, the FIF PL, funds the course; he pays the invoice and
+    # claims the refund with the pack the application makes (invoice receipted, certificate, programme).
+    ({"civility": "M.", "first_name": "Julien", "last_name": "Carrère",
+      "email": "julien.carrere@carrere-architecte.example", "job_title": "Architecte libéral",
+      "bpf_status": "self_employed"}, "79245813500029",
+     [{"kind": "self_employed_fund", "amount": "600.00", "opco_name": "FIF PL", "opco_status": "agreed",
+       "opco_file_number": FIF_PL_FILE, "requested_amount": "600.00", "agreed_amount": "600.00",
+       "agreed_hours": "7"}]),
 )
 # Where the demo sends OPCO EP's invoices (a demo address).
 OPCO_EP_ADDRESS = {"buyer_address": "Délégation Occitanie, 2 rue de la Formation", "buyer_postal_code": "31000",
                    "buyer_city": "Toulouse", "buyer_siret": "851296632"}  # OPCO EP's SIREN
+ARCHITECT_ADDRESS = {"buyer_address": "12 rue des Filatiers", "buyer_postal_code": "31000", "buyer_city": "Toulouse",
+                     "buyer_siret": "79245813500029"}
 # The trainer's acquis per objective, and the hot survey's notes, in the order of TRAINEES.
 ACQUIS = (("acquired", "acquired", "acquired", "acquired", "partial"),
           ("acquired", "acquired", "partial", "acquired", "acquired"),
-          ("acquired", "partial", "not_acquired", "not_acquired", "not_acquired"))
-HOT_NOTES = (5, 5, 4)
+          ("acquired", "partial", "not_acquired", "not_acquired", "not_acquired"),
+          ("acquired", "acquired", "acquired", "partial", "acquired"))
+HOT_NOTES = (5, 5, 4, 5)
 HOT_COMMENTS = {5: "Très utile : nous déposons désormais toutes nos factures publiques sur Chorus Pro.",
                 4: "Matinée très claire ; dommage d'avoir dû partir à midi."}
 # The cold survey's answers (two months on), in the order of TRAINEES: practice and impact notes, applied, needs.
 COLD = ((5, "Dépôt des factures et suivi des paiements des marchés publics.", 4, False, ""),
         (4, "Création des factures de sous-traitance dans Chorus Pro.", 4, True, "Le DUME et les marchés publics."),
-        (3, "Consultation des factures déposées par le cabinet.", 2, True, "Revoir l'après-midi manqué."))
+        (3, "Consultation des factures déposées par le cabinet.", 2, True, "Revoir l'après-midi manqué."),
+        (5, "Facturation des honoraires de maîtrise d'œuvre aux maîtres d'ouvrage publics.", 5, False, ""))
 
 
 def past_chorus_session(course: Course) -> TrainingSession | None:
@@ -106,20 +120,21 @@ def _deliver(course, location, trainer, advisor, trainer_user, today) -> Trainin
             record_decision(enrolment, "admitted", "", advisor)
         for line in funding:
             dates = {}
-            if line.get("opco_status") == "agreed":
+            if line.get("opco_status") == "agreed":  # an OPCO's or the FIF PL's agreement
                 dates = {"requested_on": day - dt.timedelta(days=30), "agreed_on": day - dt.timedelta(days=12)}
             save_funding_line(enrolment, None, {**line, **dates}, advisor)
         enrolments.append(enrolment)
     change_status(session, SessionStatus.CONFIRMED.value, advisor)
     morning, afternoon = sorted(session.slots, key=lambda s: s.start_time)
-    lea, antoine, nadia = enrolments
+    lea, antoine, nadia, julien = enrolments
     phone = {"ip": "192.0.2.30", "user_agent": "Mozilla/5.0 (Linux; Android 15; Pixel 9)"}
     for n, (enrolment, method, hhmm) in enumerate(((lea, "link", "08:52"), (antoine, "qr", "08:55"),
-                                                   (nadia, "link", "08:58")), start=11):
+                                                   (nadia, "link", "08:58"), (julien, "qr", "08:59")), start=11):
         attendance.sign(morning, enrolment, method=method, drawing=_drawing(n), now=_at(day, hhmm), **phone)
     change_status(session, SessionStatus.IN_PROGRESS.value, advisor, now=_at(day, "09:00"))
     attendance.countersign(morning, trainer_user, drawing=_drawing(17), now=_at(day, "12:33"), ip="192.0.2.20")
-    for n, (enrolment, method, hhmm) in enumerate(((lea, "link", "13:24"), (antoine, "qr", "13:27")), start=21):
+    for n, (enrolment, method, hhmm) in enumerate(((lea, "link", "13:24"), (antoine, "qr", "13:27"),
+                                                   (julien, "link", "13:29")), start=21):
         attendance.sign(afternoon, enrolment, method=method, drawing=_drawing(n), now=_at(day, hhmm), **phone)
     attendance.mark_presence(afternoon, nadia, {"presence": "absent"}, trainer_user, now=_at(day, "13:45"))
     attendance.countersign(afternoon, trainer_user, drawing=_drawing(18), now=_at(day, "17:02"), ip="192.0.2.20")
@@ -176,6 +191,7 @@ def _documents(session: TrainingSession, advisor: User) -> list[str]:
 def _invoices(session: TrainingSession, advisor: User, today: dt.date) -> list[str]:
     from ..billing.invoices import DRAFT_FIELDS, issue_invoice, propose_invoices, update_draft
     from ..billing.models import Invoice
+    from ..billing.payments import record_payment
 
     if db.session.scalar(select(Invoice.id).where(Invoice.session_id == session.id).limit(1)) is not None:
         return []
@@ -188,8 +204,18 @@ def _invoices(session: TrainingSession, advisor: User, today: dt.date) -> list[s
                     # The funding lines hold no OPCO postal address: the advisor types it on the draft.
                     update_draft(invoice, {**{key: getattr(invoice, key) for key in DRAFT_FIELDS},
                                            **OPCO_EP_ADDRESS}, advisor)
+                elif invoice.payer_kind == "self_employed_fund" and not invoice.buyer_address:
+                    # The architect is invoiced at his practice (trainees have no postal address on file).
+                    update_draft(invoice, {**{key: getattr(invoice, key) for key in DRAFT_FIELDS},
+                                           **ARCHITECT_ADDRESS}, advisor)
             db.session.flush()
             issued = [issue_invoice(invoice, advisor, today=today) for invoice in proposal.created]
+            # The architect paid by transfer: his receipted invoice goes in the FIF PL refund pack.
+            for invoice in issued:
+                if invoice.payer_kind == "self_employed_fund":
+                    record_payment(invoice, {"paid_on": today, "amount": str(invoice.total_incl_vat),
+                                             "method": "transfer", "reference": f"Virement {invoice.buyer_name}"},
+                                   advisor, today=today)
     except ValidationError as exc:
         return [f"Factures de démonstration non émises : {exc.message}"]
     numbers = ", ".join(f"{i.number} ({i.buyer_name})" for i in issued)

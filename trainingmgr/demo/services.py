@@ -65,6 +65,9 @@ ORGANISATION = {
     "website": "",
     "vat_status": "exempt",
     "vat_number": "FR19812345676",  # exempt (261-4-4°-a) but registered: Factur-X wants the seller's VAT id
+    # A bank's published example account (not a real one): invoices carry the transfer QR code.
+    "iban": "FR7630006000011234567890189",
+    "bic": "AGRIFRPPXXX",
     "qualiopi_number": "QUALIOPI-DEMO-2024-001",
     "qualiopi_date": dt.date(2024, 3, 15),
     "qualiopi_body": "Organisme certificateur de démonstration",
@@ -230,12 +233,18 @@ COMPANIES = (
     {"name": "Bureau d'études Occitanie Structures", "siret": "52151247500018", "naf_code": "7112B",
      "headcount_band": "11-49", "opco": "OPCO EP", "address": "25 avenue de Lombez", "postal_code": "31300",
      "city": "Toulouse"},
+    # A liberal architect's own practice: no OPCO, his training is funded by the FIF PL (issue 20).
+    {"name": "Julien Carrère Architecte", "siret": "79245813500029", "naf_code": "7111Z",
+     "headcount_band": "0-10", "opco": "", "address": "12 rue des Filatiers", "postal_code": "31000",
+     "city": "Toulouse"},
 )
 CONTACTS = {
     "44306184100021": {"role": "hr", "name": "Hélène Garonne", "job_title": "Gérante",
                        "email": "direction@garonne-archi.example", "phone": "05 61 00 10 10"},
     "52151247500018": {"role": "signatory", "name": "Marc Vidal", "job_title": "Directeur",
                        "email": "direction@occitanie-structures.example"},
+    "79245813500029": {"role": "signatory", "name": "Julien Carrère", "job_title": "Architecte DPLG",
+                       "email": "julien.carrere@carrere-architecte.example"},
 }
 # (course slug, trainee, company SIRET or None, decision on the prerequisite, funding lines)
 ENROLMENTS = (

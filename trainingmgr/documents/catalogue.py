@@ -170,7 +170,8 @@ INVOICE = (
     Var("invoice.credited", "Avoir : facture annulée (numéro et date)", "Avoir sur la facture n° F2026-0001 du 20/11/2026"),
     Var("invoice.reason", "Avoir : motif", "Annulation partielle : un stagiaire absent"),
     Var("invoice.notes", "Observations", "Règlement par virement, référence à rappeler : F2026-0001"),
-    Var("invoice.opco", "OPCO en subrogation : dossier et entreprise bénéficiaire",
+    Var("invoice.opco", "Financeur : OPCO en subrogation (dossier, entreprise bénéficiaire), fonds des non-salariés "
+        "(dossier), France Travail (accord AIF) ou financeur public (convention)",
         "Subrogation de paiement – OPCO EP, dossier n° EP-2026-004217 – entreprise bénéficiaire : Atelier Garonne"),
     Var("invoice.public", "Acheteur public : code service et numéro d'engagement",
         "Code service : FACTURES – N° d'engagement : EJ-2026-0042"),
@@ -199,6 +200,14 @@ INVOICE = (
     Var("terms.recovery_indemnity", "Indemnité forfaitaire de recouvrement de 40 € (vide pour un particulier)",
         "Indemnité forfaitaire pour frais de recouvrement : 40 €.", True),
     Var("terms.discount", "Conditions d'escompte", "Pas d'escompte pour paiement anticipé.", True),
+    # Payable by transfer (billing/transfer.py): empty for a credit note, nothing due, or no IBAN in the settings.
+    Var("transfer.iban", "IBAN du compte à créditer (vide si la facture ne se paie pas par virement)",
+        "FR76 3000 6000 0112 3456 7890 189"),
+    Var("transfer.bic", "BIC de la banque", "AGRIFRPP"),
+    Var("transfer.holder", "Bénéficiaire du virement", "Formaction Sud-Ouest"),
+    Var("transfer.reference", "Référence à indiquer avec le virement (numéro de facture)", "F2026-0001"),
+    Var("transfer.amount", "Montant du virement", "600,00 €"),
+    Var("transfer.qr", "QR code de virement SEPA (norme EPC, image) : l'application bancaire le lit", "[image]"),
 )
 
 # The contract of a subcontracting trainer for a session (contrat de sous-traitance with an organisation, lettre de
@@ -244,6 +253,62 @@ TRAINER_CONTRACT = (
     Var("clauses.responsibility", "L'organisme reste seul responsable de l'action envers le client",
         "L'organisme de formation demeure seul responsable…", True),
     Var("clauses.vat", "Mention de TVA des montants", "Montants hors taxes ; TVA selon le régime du sous-traitant."),
+)
+
+# What France Travail asks of a trainee it funds by an AIF (aide individuelle à la formation): the entry attestation
+# and the attendance attestation, with the reference of its agreement (funder_documents.py).
+SIGNATORY = Var("org.signatory_name", "Nom du représentant légal signataire", "Camille Bernard", True)
+FRANCE_TRAVAIL = (
+    Var("funder.name", "Financeur", "France Travail", True),
+    Var("funder.reference", "Référence de l'accord France Travail (devis AIF)", "AIF-31-2026-000123", True),
+    Var("funder.trainee_number", "Identifiant France Travail du stagiaire (n° d'adhérent de la ligne de financement)",
+        "1234567A"),
+    Var("funder.adviser", "Conseiller France Travail (e-mail)", "conseiller.toulouse@francetravail.example"),
+    Var("funder.agreed_hours", "Heures prises en charge par France Travail", "8 h"),
+    Var("funder.agreed_amount", "Montant pris en charge par France Travail", "600,00 €"),
+    SIGNATORY,
+)
+PRESENCE = (
+    Var("presence.period", "Période couverte (demi-journées commencées de la session)", "le 19/11/2026", True),
+    Var("presence.hours", "Heures de présence sur la période", "7 h", True),
+    Var("presence.planned_hours", "Heures prévues sur la période", "8 h", True),
+    Var("presence.absent_hours", "Heures d'absence, retards et départs anticipés compris", "1 h", True),
+    Var("presence.slots", "Par demi-journée : liste {date, half_day, times, planned, hours, status}", "…", True),
+    Var("presence.slots[].date", "Date d'une demi-journée", "19/11/2026"),
+    Var("presence.slots[].half_day", "Matin ou après-midi", "Matin"),
+    Var("presence.slots[].times", "Horaires prévus", "08:30–12:30"),
+    Var("presence.slots[].planned", "Durée prévue", "4 h"),
+    Var("presence.slots[].hours", "Heures de présence", "3 h"),
+    Var("presence.slots[].status", "Présence (absence, retard, départ anticipé)", "Présent(e), arrivé(e) à 09:30"),
+    Var("presence.months", "Par mois : liste {month, planned, hours, absent}", "…"),
+    Var("presence.months[].month", "Mois", "novembre 2026"),
+    Var("presence.months[].planned", "Heures prévues dans le mois", "8 h"),
+    Var("presence.months[].hours", "Heures de présence dans le mois", "7 h"),
+    Var("presence.months[].absent", "Heures d'absence dans le mois", "1 h"),
+)
+# The facture acquittée a fund of the self-employed (FIF PL, AGEFICE…) asks for a refund: the enrolment's invoices
+# to the trainee or to the fund, with their payments (funder_documents.py, funder_packs.py).
+RECEIPT = (
+    Var("fund.name", "Fonds d'assurance formation des non-salariés", "FIF PL", True),
+    Var("fund.file_number", "N° du dossier de prise en charge du fonds", "FIFPL-2026-004321"),
+    Var("fund.member_number", "N° d'adhérent du stagiaire au fonds", "A-778899"),
+    Var("receipt.payer", "Qui a réglé : le stagiaire (à titre professionnel) ou le fonds", "Mme Julie Martin",
+        True),
+    Var("receipt.total_paid", "Montant total réglé", "600,00 €", True),
+    Var("receipt.paid_on", "Date d'acquittement (dernier paiement reçu)", "15/12/2026", True),
+    Var("receipt.invoices", "Factures acquittées : liste {number, issue_date, total, statement}", "…", True),
+    Var("receipt.invoices[].number", "N° de la facture", "F2026-0003"),
+    Var("receipt.invoices[].issue_date", "Date de la facture", "20/11/2026"),
+    Var("receipt.invoices[].total", "Montant TTC de la facture", "600,00 €"),
+    Var("receipt.invoices[].statement", "Mention d'acquit",
+        "Facture n° F2026-0003 acquittée le 15/12/2026 par virement, montant 600,00 €"),
+    Var("receipt.payments", "Paiements reçus : liste {invoice, date, method, reference, amount}", "…"),
+    Var("receipt.payments[].invoice", "Facture réglée", "F2026-0003"),
+    Var("receipt.payments[].date", "Date du paiement", "15/12/2026"),
+    Var("receipt.payments[].method", "Mode de paiement", "Virement"),
+    Var("receipt.payments[].reference", "Référence du paiement", "VIR-20261215-PE"),
+    Var("receipt.payments[].amount", "Montant du paiement", "600,00 €"),
+    SIGNATORY,
 )
 
 DOC_TYPES: dict[str, DocType] = {d.code: d for d in (
@@ -334,6 +399,15 @@ DOC_TYPES: dict[str, DocType] = {d.code: d for d in (
     DocType("invoice", "Facture et avoir", "invoice", "facture.docx", COMMON + ORG + COURSE + SESSION + INVOICE),
     DocType("trainer_contract", "Contrat de sous-traitance / lettre de mission", "trainer", "contrat_sous_traitance.docx",
             COMMON + ORG + COURSE + SESSION + TRAINER_CONTRACT),
+    DocType("ft_entry", "Attestation d'entrée en formation (France Travail)", "enrolment",
+            "attestation_entree_france_travail.docx", COMMON + ORG + COURSE + SESSION + TRAINEE + FRANCE_TRAVAIL + (
+                Var("entry.date", "Date d'entrée en formation (première demi-journée suivie)", "19/11/2026", True),
+            )),
+    DocType("ft_attendance", "Attestation de présence (France Travail)", "enrolment",
+            "attestation_presence_france_travail.docx", COMMON + ORG + COURSE + SESSION + TRAINEE + FRANCE_TRAVAIL
+            + PRESENCE),
+    DocType("receipt", "Facture acquittée", "enrolment", "facture_acquittee.docx",
+            COMMON + ORG + COURSE + SESSION + TRAINEE + RECEIPT),
 )}
 
 

@@ -430,6 +430,11 @@ def _missing_contract_mentions(context: dict) -> list[str]:
 
 
 def convocation(enrolment: Enrolment, number: str) -> dict:
+    return trainee_document(enrolment, number)
+
+
+def trainee_document(enrolment: Enrolment, number: str) -> dict:
+    """What a document about one trainee starts from: the organisation, the course, the session and the trainee."""
     context = _base(enrolment.session, number)
     context["trainee"] = _trainee(enrolment)
     return context
@@ -586,6 +591,7 @@ def seller_identity() -> dict:
         "qualiopi": (f"Certifié Qualiopi n° {org.qualiopi_number} au titre des actions de formation"
                      if org.qualiopi_number else ""),
         "email": org.email or "", "phone": org.phone or "", "website": org.website or "",
+        "iban": org.iban or "", "bic": org.bic or "",  # bank details for transfers (billing/transfer.py)
     }
 
 
@@ -601,9 +607,41 @@ def _rate(value: Decimal) -> str:
     return f"{number_fr(value)} %"
 
 
-def invoice(inv, seller: dict, number: str) -> dict:
+def funder_mention(inv) -> str:
+    """The funder an invoice or credit note states (``invoice.opco``; the Factur-X notes say the same): an OPCO's
+    subrogation, a self-employed fund's file (paid by the trainee, who claims the refund, or under subrogation),
+    France Travail's AIF agreement, a public funder's convention or order; "" for another payer."""
+    from ..enrolments.models import PUBLIC_FUNDER_CATEGORIES
+
+    name, file = inv.opco_name or inv.buyer_name, inv.opco_file_number
+    if inv.payer_kind == "opco":
+        parts = [f"Subrogation de paiement – {name}" + (f", dossier n° {file}" if file else "")]
+        beneficiary = db.session.get(Company, inv.beneficiary_company_id) if inv.beneficiary_company_id else None
+        if beneficiary is not None:
+            parts.append(f"entreprise bénéficiaire : {beneficiary.name}"
+                         + (f" (SIRET {format_siret(beneficiary.siret)})" if beneficiary.siret else ""))
+        return " – ".join(parts)
+    if inv.payer_kind == "self_employed_fund":
+        fund = f"Prise en charge {inv.opco_name}" + (f", dossier n° {file}" if file else "")
+        if inv.payer_trainee_id is not None:
+            return f"{fund} : le stagiaire règle la facture et en demande le remboursement au fonds"
+        return f"{fund} : subrogation de paiement, le fonds règle directement l'organisme de formation"
+    if inv.payer_kind == "france_travail":
+        return ("Aide individuelle à la formation (AIF) – France Travail, référence de l'accord (devis AIF) : "
+                f"{file or '—'}")
+    if inv.payer_kind == "public_funder":
+        category = PUBLIC_FUNDER_CATEGORIES.get(inv.funder_category or "", "financeur public")
+        return f"Financement public ({category}) – {name}" + (f", convention / commande n° {file}" if file else "")
+    return ""
+
+
+NO_TRANSFER = {"iban": "", "bic": "", "holder": "", "reference": "", "amount": "", "qr": ""}
+
+
+def invoice(inv, seller: dict, number: str, transfer: dict | None = None) -> dict:
     """An invoice or a credit note (billing.models.Invoice): ``seller`` is the identity frozen at issue (or the
-    organisation's current one for a draft's preview), ``number`` its number."""
+    organisation's current one for a draft's preview), ``number`` its number, ``transfer`` its bank details and EPC
+    QR code when it is payable by transfer (billing/transfer.py ``document_part``; empty values otherwise)."""
     from ..core.formatting import number_fr
     from ..organisation.models import VAT_EXEMPTION_MENTION
 
@@ -633,16 +671,7 @@ def invoice(inv, seller: dict, number: str) -> dict:
     if inv.credited_invoice is not None:
         original = inv.credited_invoice
         credited = f"Avoir sur la facture n° {original.number} du {date_fr(original.issue_date)}"
-    opco = ""
-    if inv.payer_kind == "opco":
-        parts = [f"Subrogation de paiement – {inv.opco_name or inv.buyer_name}"]
-        if inv.opco_file_number:
-            parts[0] += f", dossier n° {inv.opco_file_number}"
-        beneficiary = db.session.get(Company, inv.beneficiary_company_id) if inv.beneficiary_company_id else None
-        if beneficiary is not None:
-            parts.append(f"entreprise bénéficiaire : {beneficiary.name}"
-                         + (f" (SIRET {format_siret(beneficiary.siret)})" if beneficiary.siret else ""))
-        opco = " – ".join(parts)
+    opco = funder_mention(inv)
     public = " – ".join(p for p in (f"Code service : {inv.service_code}" if inv.service_code else "",
                                     f"N° d'engagement : {inv.engagement_number}" if inv.engagement_number else "") if p)
     locality = " ".join(p for p in (inv.buyer_postal_code, inv.buyer_city) if p)
@@ -671,6 +700,7 @@ def invoice(inv, seller: dict, number: str) -> dict:
         "vat": {"mention": vat_mention},
         "terms": {"payment": inv.payment_terms or "", "late_penalties": seller.get("late_penalties", ""),
                   "recovery_indemnity": seller.get("recovery_indemnity", ""), "discount": seller.get("discount", "")},
+        "transfer": transfer or dict(NO_TRANSFER),
     })
     return context
 

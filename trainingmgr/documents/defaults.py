@@ -1092,6 +1092,17 @@ def invoice() -> Builder:
     doc.tag("{%p if terms.recovery_indemnity %}")
     doc.p("{{ terms.recovery_indemnity }}", align=JUSTIFY, size=8.5)
     doc.tag("{%p endif %}")
+    # Payable by transfer: the bank details and the EPC QR code a banking app reads (billing/transfer.py).
+    doc.tag("{%p if transfer.iban %}")
+    doc.table([125, 45], rows=[[
+        [B("Règlement par virement"), "Bénéficiaire : {{ transfer.holder }}", "IBAN : {{ transfer.iban }}",
+         "{% if transfer.bic %}BIC : {{ transfer.bic }}{% endif %}",
+         P("Référence à rappeler : ", B("{{ transfer.reference }}")), "Montant : {{ transfer.amount }}",
+         I("Scannez le QR code avec l'application de votre banque : le bénéficiaire, l'IBAN, le montant et la "
+           "référence sont préremplis (virement SEPA, norme EPC).", size=7.5)],
+        P("{% if transfer.qr %}{{ transfer.qr }}{% endif %}", align=CENTER),
+    ]], size=9)
+    doc.tag("{%p endif %}")
     doc.tag("{%p if invoice.notes %}")
     doc.field("Observations", "{{ invoice.notes }}")
     doc.tag("{%p endif %}")
@@ -1180,11 +1191,136 @@ def trainer_contract() -> Builder:
     return doc
 
 
+# --------------------------------------------------------------------------- funders' paperwork (funder_documents.py)
+
+
+def _france_travail_box(doc: Builder) -> None:
+    doc.table([60, 110], rows=[
+        [B("Financeur"), "{{ funder.name }} – aide individuelle à la formation (AIF)"],
+        [B("Référence de l'accord (devis AIF)"), B("{{ funder.reference }}")],
+        [B("Identifiant France Travail du stagiaire"),
+         "{% if funder.trainee_number %}{{ funder.trainee_number }}{% else %}…………………………{% endif %}"],
+        [B("Prise en charge"), "{% if funder.agreed_hours %}{{ funder.agreed_hours }}{% endif %}"
+                               "{% if funder.agreed_hours and funder.agreed_amount %} – {% endif %}"
+                               "{% if funder.agreed_amount %}{{ funder.agreed_amount }}{% endif %}"
+                               "{% if not funder.agreed_hours and not funder.agreed_amount %}selon l'accord{% endif %}"],
+        [B("Conseiller France Travail"), "{% if funder.adviser %}{{ funder.adviser }}{% else %}—{% endif %}"],
+    ], first_column_shaded=True, size=9)
+
+
+def _organisation_signature(doc: Builder) -> None:
+    doc.table([85, 85], rows=[["", [
+        B("{{ org.signatory_name }}"), "{{ org.signatory_title }}, {{ org.name }}",
+        I("Signature et cachet de l'organisme", size=7.5)]]], style=None, size=9.5, min_height=30)
+
+
+def ft_entry() -> Builder:
+    doc = Builder("Attestation d'entrée en formation")
+    doc.title("ATTESTATION D'ENTRÉE EN FORMATION", "Aide individuelle à la formation – France Travail")
+    doc.p(I("N° {{ document.number }}", size=8.5), align=CENTER, after=8)
+    _france_travail_box(doc)
+
+    doc.h1("Le stagiaire")
+    doc.table([60, 110], rows=[
+        [B("Nom et prénom"), B("{{ trainee.full_name }}")],
+        [B("E-mail"), "{{ trainee.email }}"],
+    ], first_column_shaded=True, size=9)
+
+    doc.h1("La formation")
+    doc.table([60, 110], rows=[
+        [B("Intitulé"), B("{{ course.title }}")],
+        [B("Organisme de formation"), "{{ org.name }}, SIRET {{ org.siret }}"
+                                      "{% if org.nda %}, déclaration d'activité n° {{ org.nda }}{% endif %}"],
+        [B("Session"), "{{ session.reference }}, {{ session.dates }}"],
+        [B("Durée prévue"), "{{ session.hours }}"],
+        [B("Lieu"), "{{ session.place }}"],
+        [B("Modalité"), "{{ course.delivery_mode }}"],
+    ], first_column_shaded=True, size=9)
+
+    doc.p("Je soussigné(e) ", B("{{ org.signatory_name }}"), ", {{ org.signatory_title }} de ", B("{{ org.name }}"),
+          ", atteste que ", B("{{ trainee.full_name }}"), " est entré(e) en formation le ", B("{{ entry.date }}"),
+          " pour suivre l'action « {{ course.title }} », d'une durée prévue de {{ session.hours }}, "
+          "au titre de l'accord France Travail n° {{ funder.reference }}.", align=JUSTIFY, before=8)
+    _done_at(doc, " en deux exemplaires")
+    doc.signatures([B("Pour l'organisme de formation"), "{{ org.signatory_name }}, {{ org.signatory_title }}",
+                    I("Signature et cachet", size=7.5)],
+                   [B("Le stagiaire"), "{{ trainee.full_name }}", I("Signature", size=7.5)])
+    return doc
+
+
+def ft_attendance() -> Builder:
+    doc = Builder("Attestation de présence")
+    doc.title("ATTESTATION DE PRÉSENCE", "Aide individuelle à la formation – France Travail")
+    doc.p(I("N° {{ document.number }}", size=8.5), align=CENTER, after=8)
+    doc.p("Je soussigné(e) ", B("{{ org.signatory_name }}"), ", {{ org.signatory_title }} de ", B("{{ org.name }}"),
+          "{% if org.nda %} (déclaration d'activité n° {{ org.nda }}){% endif %}, atteste que ",
+          B("{{ trainee.full_name }}"), " a suivi la formation « {{ course.title }} » (session {{ session.reference }}, "
+          "{{ session.dates }}, {{ session.place }}) selon le détail ci-dessous.", align=JUSTIFY)
+    _france_travail_box(doc)
+    doc.table([60, 110], rows=[
+        [B("Période"), "{{ presence.period }}"],
+        [B("Heures de présence"), B("{{ presence.hours }}")],
+        [B("Heures prévues sur la période"), "{{ presence.planned_hours }} (durée totale de la formation : "
+                                             "{{ session.hours }})"],
+        [B("Heures d'absence"), "{{ presence.absent_hours }}"],
+    ], first_column_shaded=True, size=9)
+
+    doc.h1("Présence par demi-journée")
+    doc.table([24, 24, 28, 18, 22, 54], ["Date", "Demi-journée", "Horaires", "Prévu", "Présence", "Observation"],
+              [["{{ s.date }}", "{{ s.half_day }}", "{{ s.times }}", P("{{ s.planned }}", align=RIGHT),
+                P("{{ s.hours }}", align=RIGHT), "{{ s.status }}"]], loop="s in presence.slots", size=8.5)
+    doc.tag("{%p if presence.months %}")
+    doc.h1("Récapitulatif par mois")
+    doc.table([68, 34, 34, 34], ["Mois", "Heures prévues", "Heures de présence", "Heures d'absence"],
+              [["{{ m.month }}", P("{{ m.planned }}", align=RIGHT), P("{{ m.hours }}", align=RIGHT),
+                P("{{ m.absent }}", align=RIGHT)]], loop="m in presence.months", size=8.5)
+    doc.tag("{%p endif %}")
+    doc.p(I("Heures établies d'après la feuille d'émargement signée par demi-journée (retards et départs anticipés "
+            "déduits).", size=7.5))
+    _done_at(doc)
+    _organisation_signature(doc)
+    return doc
+
+
+def receipt() -> Builder:
+    doc = Builder("Facture acquittée")
+    doc.title("FACTURE ACQUITTÉE", "Attestation de paiement – dossier de remboursement {{ fund.name }}")
+    doc.p(I("N° {{ document.number }}", size=8.5), align=CENTER, after=8)
+    doc.p("Je soussigné(e) ", B("{{ org.signatory_name }}"), ", {{ org.signatory_title }} de ", B("{{ org.name }}"),
+          ", certifie avoir reçu de ", B("{{ receipt.payer }}"), " le paiement intégral de la formation suivante :",
+          align=JUSTIFY)
+    doc.table([60, 110], rows=[
+        [B("Stagiaire"), B("{{ trainee.full_name }}")],
+        [B("Formation"), "{{ course.title }}"],
+        [B("Session"), "{{ session.reference }}, {{ session.dates }} ({{ session.hours }})"],
+        [B("Lieu"), "{{ session.place }}"],
+        [B("Fonds"), "{{ fund.name }}{% if fund.file_number %}, dossier n° {{ fund.file_number }}{% endif %}"
+                     "{% if fund.member_number %}, adhérent n° {{ fund.member_number }}{% endif %}"],
+    ], first_column_shaded=True, size=9)
+
+    doc.h1("Factures acquittées")
+    doc.table([28, 24, 28, 90], ["Facture", "Date", "Montant TTC", "Acquit"],
+              [["{{ i.number }}", "{{ i.issue_date }}", P("{{ i.total }}", align=RIGHT), "{{ i.statement }}"]],
+              loop="i in receipt.invoices", size=8.5)
+    doc.tag("{%p if receipt.payments %}")
+    doc.h1("Paiements reçus")
+    doc.table([28, 24, 34, 54, 30], ["Facture", "Date", "Mode", "Référence", "Montant"],
+              [["{{ p.invoice }}", "{{ p.date }}", "{{ p.method }}", "{{ p.reference }}",
+                P("{{ p.amount }}", align=RIGHT)]], loop="p in receipt.payments", size=8.5)
+    doc.tag("{%p endif %}")
+    doc.p(B("Total réglé : {{ receipt.total_paid }}"), " – facture(s) acquittée(s) le ", B("{{ receipt.paid_on }}"),
+          ".", before=4)
+    _done_at(doc)
+    _organisation_signature(doc)
+    return doc
+
+
 BUILDERS = {
     "convention": convention, "contract": contract, "convocation": convocation, "programme": programme,
     "internal_rules": internal_rules,
     "attendance_sheet": attendance_sheet, "attestation": attestation, "certificate": certificate, "quote": quote,
-    "invoice": invoice, "trainer_contract": trainer_contract,
+    "invoice": invoice, "trainer_contract": trainer_contract, "ft_entry": ft_entry, "ft_attendance": ft_attendance,
+    "receipt": receipt,
 }
 
 

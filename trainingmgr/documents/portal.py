@@ -1,5 +1,6 @@
 """The documents a trainee receives and downloads from their personal page: their own ones (convocation,
-contract, attestation, certificate) and their session's programme and règlement intérieur, current version."""
+contract, attestation, certificate, a funder's attestations and receipt) and their session's programme and
+règlement intérieur, current version."""
 from __future__ import annotations
 
 from sqlalchemy import and_, or_, select
@@ -10,9 +11,12 @@ from ..enrolments.models import Enrolment
 from ..extensions import db
 from .models import GeneratedDocument
 
-ENROLMENT_TYPES = ("convocation", "contract", "attestation", "certificate")
+# (France Travail's attestations and the facture acquittée: the trainee hands them to their funder)
+ENROLMENT_TYPES = ("convocation", "contract", "attestation", "certificate", "ft_entry", "ft_attendance",
+                   "receipt")
 SESSION_TYPES = ("programme", "internal_rules")
-TRAINEE_TYPES = ("convocation", "programme", "internal_rules", "contract", "attestation", "certificate")
+TRAINEE_TYPES = ("convocation", "programme", "internal_rules", "contract", "attestation", "certificate",
+                 "ft_entry", "ft_attendance", "receipt")
 # What the convocation e-mail carries, in this order (besides the session's calendar file).
 CONVOCATION_PACK = ("convocation", "programme", "internal_rules")
 PDF_TYPE = "application/pdf"

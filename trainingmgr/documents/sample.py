@@ -63,6 +63,15 @@ _VARIANTS: dict[str, Any] = {
                             "Supports pédagogiques et accès à la plateforme (inclus)"),
     "quote.lines[].unit": ("600,00 €", "0,00 €"),
     "quote.lines[].total": ("1 200,00 €", "0,00 €"),
+    "presence.slots[].half_day": ("Matin", "Après-midi"),
+    "presence.slots[].times": ("08:30–12:30", "13:30–17:30"),
+    "presence.slots[].hours": ("3 h", "4 h"),
+    "presence.slots[].status": ("Présent(e), arrivé(e) à 09:30", "Présent(e)"),
+    "receipt.invoices[].number": ("F2026-0003", "F2026-0011"),
+    "receipt.invoices[].statement": ("Facture n° F2026-0003 acquittée le 15/12/2026 par virement, montant 600,00 €",
+                                     "Facture n° F2026-0011 acquittée le 20/12/2026 par chèque, montant 120,00 €"),
+    "receipt.payments[].invoice": ("F2026-0003", "F2026-0011"),
+    "receipt.payments[].method": ("Virement", "Chèque"),
     "verification.url": "https://formaction.example/verify/7KQ4M2XD9TPA",
     "retention": (
         "Le dispensateur de l'action s'engage à conserver l'ensemble des pièces justificatives qui ont permis "
@@ -167,7 +176,9 @@ def _image(path: str, tpl):
     """A docxtpl InlineImage for ``tpl``; without a template, a ``context.Picture`` (which
     ``services.render`` turns into an InlineImage of the template it renders)."""
     name = path.rsplit(".", 1)[-1]
-    if name == "qr":
+    if path == "transfer.qr":
+        data, width = _epc_png(), 32
+    elif name == "qr":
         data, width = _qr_png(_VARIANTS["verification.url"]), 25
     elif name == "logo":
         data, width = _logo_png(), 35
@@ -226,6 +237,17 @@ def _qr_png(url: str) -> bytes:
 
     buffer = BytesIO()
     segno.make(url, error="m").save(buffer, kind="png", scale=6, border=2)
+    return buffer.getvalue()
+
+
+@functools.cache
+def _epc_png() -> bytes:
+    """A SEPA transfer's EPC QR code with the catalogue's example bank details (billing/transfer.py)."""
+    import segno.helpers
+
+    buffer = BytesIO()
+    segno.helpers.make_epc_qr(name="Formaction Sud-Ouest", iban="FR7630006000011234567890189", amount=600,
+                              text="F2026-0001", bic="AGRIFRPP").save(buffer, kind="png", scale=5, border=4)
     return buffer.getvalue()
 
 

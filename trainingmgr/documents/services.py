@@ -38,7 +38,7 @@ from ..resources.models import Trainer
 from ..sessions import services as session_services
 from ..sessions.models import TrainingSession
 from . import context as builders
-from . import limits
+from . import funder_documents, limits
 from .catalogue import DOC_TYPES, mandatory_of, variables_of
 from .models import DocumentTemplate, GeneratedDocument
 
@@ -502,12 +502,14 @@ def _new_code() -> str:
 def _prefix(doc_type: str) -> str:
     return {"convention": "CONV", "contract": "CONT", "convocation": "CONVOC", "programme": "PROG",
             "attendance_sheet": "EMARG", "attestation": "ATT", "certificate": "CERT", "quote": "DEV",
-            "internal_rules": "RI", "trainer_contract": "STT"}[doc_type]
+            "internal_rules": "RI", "trainer_contract": "STT", "ft_entry": "AEF", "ft_attendance": "APF",
+            "receipt": "ACQ"}[doc_type]
 
 
 def _context(doc_type: str, session, enrolment, company, number: str, code: str | None, trainer=None) -> dict:
     context = _context_of(doc_type, session, enrolment, company, number, code, trainer)
-    missing = builders.missing_mentions(doc_type, context)
+    missing = (funder_documents.missing_mentions(doc_type, context) if doc_type in funder_documents.TYPES
+               else builders.missing_mentions(doc_type, context))
     if missing:
         raise ValidationError(f"{DOC_TYPES[doc_type].label} : mentions obligatoires manquantes : "
                               + " ; ".join(missing) + ".", fields={"data": missing})
@@ -515,6 +517,8 @@ def _context(doc_type: str, session, enrolment, company, number: str, code: str 
 
 
 def _context_of(doc_type: str, session, enrolment, company, number: str, code: str | None, trainer=None) -> dict:
+    if doc_type in funder_documents.TYPES:
+        return funder_documents.context(doc_type, enrolment, number)
     if doc_type == "trainer_contract":
         return builders.trainer_contract(session, trainer, number)
     if doc_type == "convention":
@@ -545,6 +549,8 @@ def _started(session: TrainingSession) -> bool:
 def applicable(doc_type: str, session: TrainingSession, enrolment: Enrolment | None = None,
                company: Company | None = None, trainer: Trainer | None = None) -> str | None:
     """Why this document cannot be made now (French), or None."""
+    if doc_type in funder_documents.TYPES:
+        return funder_documents.problem(doc_type, session, enrolment)
     if doc_type == "trainer_contract":
         return _trainer_contract_problem(session, trainer)
     if doc_type == "invoice":
@@ -600,6 +606,8 @@ CHANGE_LABELS = {
     "subcontractor": "sous-traitant", "mission": "mission du formateur", "mission.slots": "demi-journées du formateur",
     "mission.hours": "heures du formateur", "mission.rate": "tarif du formateur", "mission.total": "montant de la mission",
     "mission.total_value": "montant de la mission", "clauses": "clauses du contrat",
+    "funder": "financement France Travail", "entry": "date d'entrée en formation", "presence": "présence",
+    "presence.slots": "présence par demi-journée", "fund": "fonds des non-salariés", "receipt": "paiements reçus",
 }
 
 
@@ -761,7 +769,8 @@ def read_file(document: GeneratedDocument, kind: str) -> bytes:
 def pack_subjects(session: TrainingSession) -> list[tuple[str, Enrolment | None, Company | None]]:
     """(type, enrolment, company) of every document the session needs: the programme, the règlement intérieur, a
     convention per client company, a convocation per trainee and a contract per self-paying one, and once the
-    session has started the attendance sheet, the attestations and the certificates."""
+    session has started the attendance sheet, the attestations and the certificates (and France Travail's
+    attestations of the trainees it funds)."""
     subjects: list[tuple[str, Enrolment | None, Company | None]] = [("programme", None, None),
                                                                      ("internal_rules", None, None)]
     enrolments = builders.attendance_or_live(session)
@@ -775,7 +784,7 @@ def pack_subjects(session: TrainingSession) -> list[tuple[str, Enrolment | None,
     if applicable("attendance_sheet", session) is None:
         subjects.append(("attendance_sheet", None, None))
         for enrolment in enrolments:
-            for doc_type in ("attestation", "certificate"):
+            for doc_type in ("attestation", "certificate", *funder_documents.FRANCE_TRAVAIL_TYPES):
                 if applicable(doc_type, session, enrolment) is None:
                     subjects.append((doc_type, enrolment, None))
     return subjects
@@ -856,10 +865,14 @@ def is_current(document: GeneratedDocument) -> bool:
 
 
 def recipients(document: GeneratedDocument) -> list[str]:
-    """Who receives a document by e-mail: the trainee for their own documents, the client company's
-    signatory (or, failing that, its training contact) for conventions and quotes, the trainer for their contract."""
+    """Who receives a document by e-mail: the trainee for their own documents (and France Travail's adviser for
+    its attestations, when the funding line names one), the client company's signatory (or, failing that, its
+    training contact) for conventions and quotes, the trainer for their contract."""
+    if document.enrolment is not None and document.doc_type in funder_documents.FRANCE_TRAVAIL_TYPES:
+        adviser = document.context.get("funder", {}).get("adviser", "")
+        return [document.enrolment.trainee.email] + ([adviser] if adviser else [])
     if document.enrolment is not None and document.doc_type in ("convocation", "contract", "attestation",
-                                                                 "certificate"):
+                                                                 "certificate", "receipt"):
         return [document.enrolment.trainee.email]
     if document.trainer is not None:
         return [document.trainer.email] if document.trainer.email else []

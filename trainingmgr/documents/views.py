@@ -2,6 +2,7 @@
 (admin); the public check /verify: a code of a certificate or an attendance sheet, or an uploaded signed PDF."""
 from __future__ import annotations
 
+from urllib.parse import quote
 
 from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -20,7 +21,7 @@ from ..extensions import db, limiter
 from ..resources.models import Trainer
 from ..sessions.services import get_session
 from ..signing import archive
-from . import services
+from . import funder_documents, funder_packs, services
 from .catalogue import DOC_TYPES, variables_of
 from .context import attendance_or_live
 from .forms import ActionForm, UploadForm, VerifyUploadForm
@@ -47,7 +48,7 @@ def session_documents(session_id: int):
     companies = sorted({e.company or e.trainee.company for e in enrolments} - {None}, key=lambda c: c.name)
     return render_template("documents/session.html", session=session, documents=documents,
                            current=services.current_versions(documents), enrolments=enrolments, companies=companies,
-                           trainers=session.trainers,
+                           trainers=session.trainers, funders=funder_documents.funders_of(enrolments),
                            doc_types=DOC_TYPES, applicable=services.applicable, form=ActionForm(),
                            pdf_available=pdf.available())
 
@@ -92,6 +93,20 @@ def funding_pack(enrolment_id: int):
     data = services.funding_pack(enrolment, current_user)
     db.session.commit()
     return attachment(data, f"dossier-opco-{enrolment.session_id}-{enrolment.id}.zip", MIME["zip"])
+
+
+@bp.route("/enrolments/<int:enrolment_id>/fund-pack", methods=["POST"])
+@staff_required
+def fund_pack(enrolment_id: int):
+    """The refund pack of a fund of the self-employed (FIF PL…): 409 while an invoice is not fully paid."""
+    _checked_form()
+    enrolment = get_enrolment(enrolment_id, current_user)
+    pack = funder_packs.fund_pack(enrolment, current_user)
+    db.session.commit()
+    response = attachment(pack.data, pack.filename, MIME["zip"])
+    # the name as written (accents, dash) for the browsers that read RFC 6266's filename*, the ASCII one otherwise
+    response.headers["Content-Disposition"] += f"; filename*=UTF-8''{quote(pack.filename)}"
+    return response
 
 
 @bp.route("/documents/<int:document_id>.<kind>")

@@ -15,7 +15,15 @@ from wtforms.validators import DataRequired, Optional
 from ..companies.models import OPCOS
 from ..core.forms import Form, FrenchDecimalField, choices, max_length
 from ..trainees.models import BPF_STATUSES, CIVILITIES
-from .models import BILLING_BASES, FUNDING_KINDS, OPCO_STATUSES, POSITIONING_DECISIONS
+from .funders import FUNDERS
+from .models import (
+    BILLING_BASES,
+    FUNDING_KINDS,
+    OPCO_STATUSES,
+    POSITIONING_DECISIONS,
+    PUBLIC_FUNDER_CATEGORIES,
+    SELF_EMPLOYED_FUNDS,
+)
 
 
 class EnrolForm(Form):
@@ -87,29 +95,90 @@ class OutcomeForm(Form):
     submit = SubmitField("Valider")
 
 
+# The fields of one kind that fill a column shared by several kinds: each funder's name, reference and subrogation
+# have their own field (and label) on the form, and the service receives them under the column's name.
+KIND_FIELDS = {
+    "self_employed_fund": {"fund_name": "opco_name", "fund_file_number": "opco_file_number",
+                           "fund_subrogation": "subrogation"},
+    "france_travail": {"aif_reference": "opco_file_number"},
+    "public_funder": {"public_funder_name": "opco_name", "convention_reference": "opco_file_number"},
+}
+
+
 class FundingForm(Form):
+    """A funding line. Each funder has its fieldset (templates/enrolments/funding.html): the page shows the chosen
+    kind's only with JavaScript, all of them without; the service reads only the chosen kind's fields."""
+
     kind = SelectField("Financeur", choices=choices(FUNDING_KINDS.items()))
     amount = FrenchDecimalField("Montant pris en charge (€ TTC)", validators=[Optional()])
     opco_name = SelectField("OPCO", choices=choices(((o, o) for o in OPCOS), blank="—"), default="")
-    opco_status = SelectField("État de la demande", choices=choices(OPCO_STATUSES.items(), blank="—"), default="")
-    opco_file_number = StringField("N° de dossier OPCO", validators=[max_length(60)])
+    opco_file_number = StringField(FUNDERS["opco"].reference_label, validators=[max_length(60)])
     opco_member_number = StringField("N° d'adhérent", validators=[max_length(60)])
-    opco_contact_email = EmailField("E-mail du conseiller OPCO (retour du financeur)", validators=[max_length(254)])
-    requested_amount = FrenchDecimalField("Montant demandé", validators=[Optional()])
-    agreed_amount = FrenchDecimalField("Montant accordé", validators=[Optional()])
     subrogation = BooleanField("Subrogation de paiement (l'OPCO paie l'organisme)")
     # Checked by the service (an unknown basis, a basis per hour without its rate: French messages beside them).
     billing_basis = SelectField("Facturation à l'OPCO", choices=choices(BILLING_BASES.items()), default="flat",
                                 validate_choice=False)
     hourly_rate = FrenchDecimalField("Taux horaire (€ HT par heure suivie)", validators=[Optional()])
+    # A fund of the self-employed (checked by the service, which names the funds).
+    fund_name = SelectField("Fonds", choices=choices(((f, f) for f in SELF_EMPLOYED_FUNDS), blank="—"), default="",
+                            validate_choice=False)
+    fund_file_number = StringField(FUNDERS["self_employed_fund"].reference_label, validators=[max_length(60)])
+    fund_subrogation = BooleanField("Le fonds paie l'organisme (subrogation) ; sinon, le stagiaire paie et se fait "
+                                    "rembourser")
+    # France Travail (AIF)
+    aif_reference = StringField(FUNDERS["france_travail"].reference_label, validators=[max_length(60)])
+    # A region or another public funder
+    funder_category = SelectField("Catégorie (ligne du BPF)", choices=choices(PUBLIC_FUNDER_CATEGORIES.items(),
+                                                                            blank="—"),
+                                  default="", validate_choice=False)
+    public_funder_name = StringField("Nom du financeur (ex. Région Occitanie)", validators=[max_length(60)])
+    convention_reference = StringField(FUNDERS["public_funder"].reference_label, validators=[max_length(60)])
+    # The funder's decision (every kind of AGREEMENT_KINDS)
+    opco_status = SelectField("État de la demande", choices=choices(OPCO_STATUSES.items(), blank="—"), default="")
+    opco_contact_email = EmailField("E-mail du conseiller du financeur (retour du financeur)",
+                                    validators=[max_length(254)])
+    requested_amount = FrenchDecimalField("Montant demandé", validators=[Optional()])
+    agreed_amount = FrenchDecimalField("Montant accordé", validators=[Optional()])
+    agreed_hours = FrenchDecimalField("Heures prises en charge", validators=[Optional()])
     requested_on = DateField("Demandée le", validators=[Optional()])
     agreed_on = DateField("Accordée le", validators=[Optional()])
     refused_on = DateField("Refusée le", validators=[Optional()])
-    buyer_siret = StringField("SIRET de l'acheteur public", validators=[max_length(20)])
+    # Public buyer or public funder (Chorus Pro)
+    buyer_siret = StringField("SIRET de l'acheteur ou du financeur public", validators=[max_length(20)])
     service_code = StringField("Code service Chorus Pro", validators=[max_length(100)])
     engagement_number = StringField("N° d'engagement / bon de commande", validators=[max_length(100)])
     notes = TextAreaField("Notes", validators=[max_length(5000)])
     submit = SubmitField("Enregistrer le financement")
+
+    @classmethod
+    def of_line(cls, line) -> FundingForm:
+        """The form showing a saved line, each shared column in its kind's field."""
+        form = cls(obj=line)
+        aliases = KIND_FIELDS.get(line.kind, {})
+        for name, column in aliases.items():
+            getattr(form, name).data = getattr(line, column)
+        if aliases:  # the OPCO's fields stay empty
+            form.opco_name.data, form.opco_file_number.data, form.subrogation.data = "", "", False
+        return form
+
+    def _aliases(self) -> dict[str, str]:
+        return KIND_FIELDS.get(self.kind.data or "", {})
+
+    def data_for_service(self) -> dict:
+        data = super().data_for_service()
+        for name, column in self._aliases().items():
+            data[column] = data[name]
+        for aliases in KIND_FIELDS.values():
+            for name in aliases:
+                data.pop(name, None)
+        return data
+
+    def _find_field(self, name: str):
+        # The service's "opco_file_number" of a France Travail line is this form's "aif_reference"…
+        for alias, column in self._aliases().items():
+            if column == name:
+                return self._fields[alias]
+        return super()._find_field(name)
 
 
 class PublicRequestForm(Form):

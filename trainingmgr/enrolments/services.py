@@ -11,12 +11,12 @@ from sqlalchemy.orm import selectinload
 
 from ..accounts.models import User
 from ..accounts.services import normalise_email
-from ..companies.models import OPCOS, Company
+from ..companies.models import Company
 from ..companies.services import find_or_create_company, get_company
 from ..core.errors import ConflictError, ErrorCollector, NotFoundError, PermissionDenied, ValidationError
-from ..core.formatting import hours_fr
+from ..core.formatting import hours_fr, money_fr
 from ..core.identifiers import clean_siret
-from ..core.persistence import get_by_id
+from ..core.persistence import get_by_id, lock_row
 from ..core.timeutil import paris_today, utcnow
 from ..core.tokens import make_token, read_token
 from ..core.validation import MAX_AMOUNT, french_decimal, id_or_none, parse_date, parse_decimal
@@ -25,14 +25,17 @@ from ..messaging.services import cancel_job, forget_job, schedule_job
 from ..organisation.services import get_organisation
 from ..sessions import services as session_services
 from ..sessions.models import SessionStatus, TrainingSession
-from ..trainees.models import Trainee
+from ..trainees.models import BPF_STATUSES, Trainee
 from ..trainees.services import find_or_create_trainee, get_trainee
-from . import mails
+from . import funders, mails
+from .funders import FUNDERS, Funder
 from .models import (
+    AGREEMENT_KINDS,
     BILLING_BASES,
     FUNDING_KINDS,
     OPCO_STATUSES,
     POSITIONING_DECISIONS,
+    PUBLIC_FUNDER_CATEGORIES,
     SEAT_HOLDING,
     Enrolment,
     EnrolmentEvent,
@@ -539,13 +542,37 @@ def _billing_basis(data: dict, kind: str, errors: ErrorCollector) -> tuple[str, 
     return basis, _hourly_rate(data.get("hourly_rate"), errors)
 
 
-def clean_funding_data(data: dict, enrolment: Enrolment) -> dict:
+def clean_funding_data(data: dict, enrolment: Enrolment, line: FundingLine | None = None) -> dict:
+    """The columns of a funding line from raw input, or a ValidationError with every French message: the kind's
+    funder and reference (funders.FUNDERS), its Chorus Pro fields, and amounts within the enrolment's price (the
+    enrolment's other lines counted, ``line`` being the one edited)."""
     errors = ErrorCollector()
     kind = str(data.get("kind") or "")
     if kind not in FUNDING_KINDS:
-        errors.add("kind", "Financeur inconnu : entreprise, OPCO, acheteur public ou stagiaire.")
+        errors.add("kind", "Financeur inconnu : entreprise, OPCO, fonds des non-salariés, France Travail, financeur "
+                           "public, acheteur public ou stagiaire.")
+    out = _funding_values(data, kind, errors)
+    if kind in FUNDERS:
+        _clean_agreement(out, data, FUNDERS[kind], enrolment, errors)
+    else:
+        out.update({"opco_name": "", "opco_file_number": "", "opco_member_number": "", "opco_status": "",
+                    "opco_contact_email": "", "subrogation": False, "requested_amount": None, "agreed_amount": None,
+                    "requested_on": None, "agreed_on": None, "refused_on": None, "agreed_hours": None})
+    _clean_chorus(out, data, kind, enrolment, errors)
+    _check_price(out, enrolment, line, errors)
+    out["payer_company"] = None if kind == "individual" else enrolment.company
+    errors.raise_if_any()
+    return out
+
+
+def _funding_values(data: dict, kind: str, errors: ErrorCollector) -> dict:
+    """Amounts, dates and texts as typed, parsed and within the columns' lengths."""
+    # decision: a line of the new funders' kinds is more than 0 € (unless refused); the existing kinds keep their
+    # 0 € lines (a refused OPCO file, an employer's 0 € share).
+    positive = kind in FUNDERS and kind != "opco" and str(data.get("opco_status") or "") != "refused"
     out: dict = {"kind": kind}
-    out["amount"] = parse_decimal(data.get("amount"), "amount", errors, label="Le montant", required=True)
+    out["amount"] = parse_decimal(data.get("amount"), "amount", errors, label="Le montant", required=True,
+                                  positive=positive)
     out["requested_amount"] = parse_decimal(data.get("requested_amount"), "requested_amount", errors,
                                             label="Le montant demandé")
     out["agreed_amount"] = parse_decimal(data.get("agreed_amount"), "agreed_amount", errors,
@@ -562,67 +589,122 @@ def clean_funding_data(data: dict, enrolment: Enrolment) -> dict:
         out[key] = value[:limit]
     out["subrogation"] = bool(data.get("subrogation"))
     out["billing_basis"], out["hourly_rate"] = _billing_basis(data, kind, errors)
+    return out
+
+
+def _clean_agreement(out: dict, data: dict, funder: Funder, enrolment: Enrolment, errors: ErrorCollector) -> None:
+    """A funder's decision: its name, the status of the request with its amount and dates, its reference, the
+    adviser's e-mail and the hours it pays for."""
+    if funder.fixed_name:
+        out["opco_name"] = funder.fixed_name
+    elif "opco_name" not in errors.fields and (
+            not out["opco_name"] or (funder.names is not None and out["opco_name"] not in funder.names)):
+        errors.add("opco_name", funder.name_message)
+    out["opco_status"] = out["opco_status"] or "to_request"
+    if out["opco_status"] not in OPCO_STATUSES and "opco_status" not in errors.fields:
+        errors.add("opco_status", "État inconnu.")
+    if out["opco_status"] == "agreed":
+        if out["agreed_amount"] is None and "agreed_amount" not in errors.fields:
+            errors.add("agreed_amount", f"Indiquez le montant accordé par {funder.noun}.")
+        if out["agreed_on"] is None and "agreed_on" not in errors.fields:
+            errors.add("agreed_on", "Indiquez la date de l'accord.")
+    filed = funder.reference_always or out["opco_status"] in ("requested", "agreed", "refused")
+    if filed and not out["opco_file_number"]:
+        errors.add("opco_file_number", funder.reference_missing)
+    if out["opco_status"] == "refused" and out["refused_on"] is None and "refused_on" not in errors.fields:
+        errors.add("refused_on", "Indiquez la date du refus.")
     out["opco_contact_email"] = ""
-    if kind == "opco" and str(data.get("opco_contact_email") or "").strip():
+    if str(data.get("opco_contact_email") or "").strip():
         out["opco_contact_email"] = errors.run(normalise_email, str(data.get("opco_contact_email")),
                                                field="opco_contact_email") or ""
-    out["buyer_siret"] = ""
-    out["payer_company"] = enrolment.company
-    if kind == "opco":
-        if out["opco_name"] not in OPCOS and "opco_name" not in errors.fields:
-            errors.add("opco_name", "Choisissez l'OPCO dans la liste des onze OPCO.")
-        out["opco_status"] = out["opco_status"] or "to_request"
-        if out["opco_status"] not in OPCO_STATUSES and "opco_status" not in errors.fields:
-            errors.add("opco_status", "État inconnu.")
-        if out["opco_status"] == "agreed":
-            if out["agreed_amount"] is None and "agreed_amount" not in errors.fields:
-                errors.add("agreed_amount", "Indiquez le montant accordé par l'OPCO.")
-            if out["agreed_on"] is None and "agreed_on" not in errors.fields:
-                errors.add("agreed_on", "Indiquez la date de l'accord.")
-        if out["opco_status"] in ("requested", "agreed", "refused") and not out["opco_file_number"]:
-            errors.add("opco_file_number", "Indiquez le numéro de dossier de l'OPCO.")
-        if out["opco_status"] == "refused" and out["refused_on"] is None and "refused_on" not in errors.fields:
-            errors.add("refused_on", "Indiquez la date du refus.")
-    else:
-        out.update({"opco_name": "", "opco_file_number": "", "opco_member_number": "", "opco_status": "",
-                    "subrogation": False, "requested_amount": None, "agreed_amount": None, "requested_on": None,
-                    "agreed_on": None, "refused_on": None})
-    if kind == "public_buyer":
-        company = enrolment.company
-        out["buyer_siret"] = errors.run(clean_siret, data.get("buyer_siret") or (company.siret if company else ""),
-                                        "buyer_siret", True) or ""
-        if company is not None and company.is_public_buyer:
-            out["service_code"] = out["service_code"] or company.chorus_service_code
-            if company.engagement_required and not out["engagement_number"]:
-                errors.add("engagement_number", f"{company.name} exige un numéro d'engagement sur ses factures.")
-    else:
-        out["service_code"] = out["engagement_number"] = ""
-    if kind == "individual":
-        out["payer_company"] = None
-    errors.raise_if_any()
-    return out
+    out["agreed_hours"] = _agreed_hours(data.get("agreed_hours"), enrolment.session, errors)
+    if funder.kind != "opco":
+        out["opco_member_number"] = ""
+    if not funder.subrogation:
+        out["subrogation"] = False
+
+
+def _agreed_hours(value, session: TrainingSession, errors: ErrorCollector) -> Decimal | None:
+    """The hours a funder pays for: optional, > 0, two decimals, not above the session's planned hours (the
+    course's duration while no half-day is planned)."""
+    hours = parse_decimal(value, "agreed_hours", errors, label="Le nombre d'heures prises en charge", positive=True)
+    planned = session.planned_hours or session.course_version.duration_hours
+    if hours is not None and planned and hours > planned:
+        errors.add("agreed_hours", f"Les heures prises en charge ({hours_fr(hours)}) dépassent la durée de la "
+                                   f"session ({hours_fr(planned)}).")
+        return None
+    return hours
+
+
+def _clean_chorus(out: dict, data: dict, kind: str, enrolment: Enrolment, errors: ErrorCollector) -> None:
+    """SIRET, service code and engagement number of a public buyer (the employer's by default) or of a public
+    funder (Chorus Pro); the category of a public funder (its BPF line). Other kinds have none."""
+    category = str(data.get("funder_category") or "").strip()
+    out["funder_category"] = category if kind == "public_funder" and category in PUBLIC_FUNDER_CATEGORIES else ""
+    if kind == "public_funder" and not out["funder_category"]:
+        errors.add("funder_category", "Choisissez la catégorie du financeur public : conseil régional, État, "
+                                      "instances européennes ou autre financeur public.")
+    if kind == "public_funder":
+        out["buyer_siret"] = errors.run(clean_siret, data.get("buyer_siret"), "buyer_siret", True) or ""
+        return
+    if kind != "public_buyer":
+        out["buyer_siret"] = out["service_code"] = out["engagement_number"] = ""
+        return
+    company = enrolment.company
+    out["buyer_siret"] = errors.run(clean_siret, data.get("buyer_siret") or (company.siret if company else ""),
+                                    "buyer_siret", True) or ""
+    if company is not None and company.is_public_buyer:
+        out["service_code"] = out["service_code"] or company.chorus_service_code
+        if company.engagement_required and not out["engagement_number"]:
+            errors.add("engagement_number", f"{company.name} exige un numéro d'engagement sur ses factures.")
+
+
+def _check_price(out: dict, enrolment: Enrolment, line: FundingLine | None, errors: ErrorCollector) -> None:
+    """Neither the lines together (``line`` counted once, with its new amount) nor a requested or agreed amount go
+    above the enrolment's price including VAT."""
+    price = enrolment.price_incl_vat
+    for key, label in (("requested_amount", "Le montant demandé"), ("agreed_amount", "Le montant accordé")):
+        if out[key] is not None and out[key] > price:
+            errors.add(key, f"{label} ({money_fr(out[key])}) dépasse le prix de l'inscription "
+                            f"({money_fr(price)} TTC).")
+    if out["amount"] is None:
+        return
+    query = select(FundingLine.amount).where(FundingLine.enrolment_id == enrolment.id)
+    if line is not None and line.id is not None:
+        query = query.where(FundingLine.id != line.id)
+    others = sum(db.session.scalars(query), Decimal("0.00"))
+    if others + out["amount"] > price:
+        left = max(price - others, Decimal("0.00"))
+        errors.add("amount", f"Les financements dépasseraient le prix de l'inscription ({money_fr(price)} TTC) : "
+                             f"il reste {money_fr(left)} à financer.")
 
 
 def save_funding_line(enrolment: Enrolment, line: FundingLine | None, data: dict, actor: User | None = None
                       ) -> FundingLine:
-    clean = clean_funding_data(data, enrolment)
+    """Add or change a funding line; the history names the funder, and its decision when it changes."""
+    lock_row(Enrolment, enrolment.id)  # two lines saved at once never add up beyond the price
+    clean = clean_funding_data(data, enrolment, line)
     created = line is None
     if created:
         line = FundingLine(enrolment=enrolment)
-    basis_before = None if created else (line.billing_basis, line.hourly_rate)
+    before = None if created else (line.billing_basis, line.hourly_rate, line.opco_status)
     for key, value in clean.items():
         setattr(line, key, value)
     if created:
         db.session.add(line)
-        _event(enrolment, "funding", actor, f"Financement ajouté : {FUNDING_KINDS[clean['kind']]}.")
+        decision = f" ; {funders.status_text(line)}" if line.kind in FUNDERS else ""
+        _event(enrolment, "funding", actor, f"Financement ajouté : {funders.describe(line)}{decision}.")
+    elif line.kind in FUNDERS and line.opco_status != before[2]:
+        agreed = f" ({money_fr(line.agreed_amount)})" if line.opco_status == "agreed" else ""
+        _event(enrolment, "funding", actor, f"{funders.describe(line)} : {funders.status_text(line)}{agreed}.")
     if clean["kind"] == "opco" and (clean["billing_basis"], clean["hourly_rate"]) != (
-            basis_before or ("flat", None)):
+            (before or ("flat", None))[:2]):
         _event(enrolment, "funding", actor, f"Facturation de {clean['opco_name']} : {line.billing_basis_text}.")
     return line
 
 
 def delete_funding_line(line: FundingLine, actor: User | None = None) -> None:
-    _event(line.enrolment, "funding", actor, f"Financement retiré : {line.kind_label}.")
+    _event(line.enrolment, "funding", actor, f"Financement retiré : {funders.describe(line)}.")
     db.session.delete(line)
 
 
@@ -632,16 +714,35 @@ def funding_difference(enrolment: Enrolment) -> Decimal:
     return enrolment.price_incl_vat - covered
 
 
-def funding_board(today: dt.date | None = None) -> list[FundingLine]:
-    """OPCO files of sessions still to come that have no agreement yet, oldest request first."""
+def funding_warnings(enrolment: Enrolment) -> list[str]:
+    """Where the trainee's BPF status contradicts a funder's (France Travail funds job seekers, the funds of the
+    self-employed fund the self-employed): the BPF would count the trainee on two lines of F-1."""
+    trainee = enrolment.trainee
+    warnings = []
+    for line in enrolment.funding_lines:
+        funder = FUNDERS.get(line.kind)
+        if funder is None or not funder.bpf_status or trainee.bpf_status == funder.bpf_status:
+            continue
+        expected = BPF_STATUSES[funder.bpf_status].lower()
+        text = (f"Financement {funders.describe(line)} alors que le statut du stagiaire (BPF) est "
+                f"« {trainee.bpf_status_label} » : ce financeur finance un « {expected} ». Corrigez le statut sur la "
+                "fiche du stagiaire, ou le financement.")
+        if text not in warnings:
+            warnings.append(text)
+    return warnings
+
+
+def funding_board(today: dt.date | None = None, kind: str | None = None) -> list[FundingLine]:
+    """The funders' files (every AGREEMENT_KIND, or ``kind``) of sessions still to come that have no agreement yet,
+    oldest request first."""
     from ..sessions.models import Slot
 
     today = today or paris_today()
     upcoming = select(Slot.session_id).where(Slot.date >= today)
     lines = db.session.scalars(
         select(FundingLine).join(Enrolment).where(
-            FundingLine.kind == "opco", FundingLine.opco_status != "agreed", Enrolment.status.in_(LIVE),
-            Enrolment.session_id.in_(upcoming),
+            FundingLine.kind.in_([kind] if kind else AGREEMENT_KINDS), FundingLine.opco_status != "agreed",
+            Enrolment.status.in_(LIVE), Enrolment.session_id.in_(upcoming),
         ).options(selectinload(FundingLine.enrolment).selectinload(Enrolment.trainee),
                   *_session_load_options(selectinload(FundingLine.enrolment).selectinload(Enrolment.session)))
     )

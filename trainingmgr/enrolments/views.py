@@ -12,7 +12,8 @@ from ..sessions.services import get_session
 from ..trainees.services import list_trainees
 from . import contract, services
 from .forms import AcceptForm, CancelForm, ContractSignatureForm, DecisionForm, EnrolForm, FundingForm, OutcomeForm
-from .models import ENROLMENT_STATUS_LABELS, FundingLine
+from .funders import FUNDERS
+from .models import AGREEMENT_KINDS, ENROLMENT_STATUS_LABELS, FUNDING_KINDS, PUBLIC_FUNDER_CATEGORIES, FundingLine
 
 bp = Blueprint("enrolments", __name__)
 
@@ -56,6 +57,8 @@ def _render_show(enrolment, status: int = 200, **forms):
         contract=contract.issued_contract(enrolment) if contract.is_individual(enrolment) else None,
         withdrawal_ends=contract.withdrawal_ends(enrolment),
         summary=_positioning(enrolment), difference=services.funding_difference(enrolment),
+        funding_warnings=services.funding_warnings(enrolment), funders=FUNDERS,
+        public_funder_categories=PUBLIC_FUNDER_CATEGORIES,
         needs_decision=services.needs_prerequisite_decision(enrolment),
         personal_url=external_url("trainee.home", token=services.trainee_token(enrolment)),
         live=enrolment.status in services.LIVE, final_marks=sorted(services.FINAL_MARKS),
@@ -136,7 +139,7 @@ def funding(enrolment_id: int, line_id: int | None = None):
     if request.method == "POST":
         form = FundingForm()
     elif line is not None:
-        form = FundingForm(obj=line)
+        form = FundingForm.of_line(line)
     else:  # a new line proposes what is still to cover, and the employer's OPCO
         company = enrolment.company
         form = FundingForm(data={"amount": services.funding_difference(enrolment),
@@ -147,7 +150,7 @@ def funding(enrolment_id: int, line_id: int | None = None):
     if ok:
         flash("Financement enregistré.", "success")
         return redirect(url_for("enrolments.show", enrolment_id=enrolment.id))
-    return form_page("enrolments/funding.html", form, enrolment=enrolment, line=line)
+    return form_page("enrolments/funding.html", form, enrolment=enrolment, line=line, funders=FUNDERS)
 
 
 @bp.route("/enrolments/<int:enrolment_id>/funding/<int:line_id>/delete", methods=["POST"])
@@ -164,7 +167,11 @@ def funding_delete(enrolment_id: int, line_id: int):
 @bp.route("/funding")
 @staff_required
 def board():
-    return render_template("enrolments/board.html", lines=services.funding_board())
+    kind = request.args.get("kind", "").strip()
+    if kind and kind not in AGREEMENT_KINDS:
+        fail(400, "Financeur inconnu : OPCO, fonds des non-salariés, France Travail ou financeur public.")
+    return render_template("enrolments/board.html", lines=services.funding_board(kind=kind or None), kind=kind,
+                           kinds={k: FUNDING_KINDS[k] for k in AGREEMENT_KINDS}, funders=FUNDERS)
 
 
 @bp.route("/enrolments/requests")

@@ -3,8 +3,9 @@
 When a session ends (sessions.session_completed), jobs are scheduled from the end of its last slot:
 - the hot satisfaction survey to each trainee who attended, at once;
 - the trainer's end-of-session report to each trainer, at once;
-- the client company survey to each client company's contact, and the funder's feedback survey to each OPCO
-  adviser recorded on the funding lines, at J+SURVEY_CLIENT_DAYS (7);
+- the client company survey to each client company's contact, and the funder's feedback survey to each funder's
+  adviser (OPCO, fund of the self-employed, France Travail, public funder) recorded on the funding lines, at
+  J+SURVEY_CLIENT_DAYS (7);
 - the cold evaluation to each trainee who attended, at J+ the course's days (SURVEY_COLD_DAYS, 60);
 - the course's acquis quiz (an "acquis" questionnaire with scored questions), when it has one, at the end.
 Each send creates one invitation per person (never two), e-mails its link through the outbox, and
@@ -86,13 +87,13 @@ def _recipients(session: TrainingSession, kind: str) -> list[dict]:
                                                                 Enrolment.status.in_(ATTENDED)))
         return [{"key": f"enrolment:{e.id}", "enrolment_id": e.id, "email": e.trainee.email,
                  "name": e.trainee.full_name} for e in enrolments if e.trainee.email]
-    if audience == "funder":  # one per OPCO adviser recorded on the session's funding lines
-        from ..enrolments.models import FundingLine
+    if audience == "funder":  # one per funder's adviser (OPCO, fund, France Travail…) on the session's funding lines
+        from ..enrolments.models import AGREEMENT_KINDS, FundingLine
 
         advisers = {}
         for line in db.session.scalars(select(FundingLine).join(Enrolment).where(
                 Enrolment.session_id == session.id, Enrolment.status.in_(ATTENDED + ("no_show",)),
-                FundingLine.kind == "opco", FundingLine.opco_contact_email != "")):
+                FundingLine.kind.in_(AGREEMENT_KINDS), FundingLine.opco_contact_email != "")):
             advisers.setdefault(line.opco_contact_email, line.opco_name)
         return [{"key": f"opco:{email}", "email": email, "name": f"{name} ({email})"}
                 for email, name in sorted(advisers.items())]

@@ -43,6 +43,9 @@ class OrganisationForm(Form):
         "Modalités et délais d'accès (texte par défaut des formations)", validators=[max_length(5000)]
     )
     payment_terms = TextAreaField("Conditions de règlement (conventions, devis)", validators=[max_length(5000)])
+    iban = StringField("IBAN du compte qui reçoit les virements", validators=[max_length(50)],
+                       render_kw={"autocomplete": "off", "placeholder": "FR76 3000 6000 0112 3456 7890 189"})
+    bic = StringField("BIC", validators=[max_length(15)], render_kw={"autocomplete": "off", "placeholder": "AGRIFRPP"})
     cancellation_terms = TextAreaField("Conditions d'annulation et de dédit (conventions)",
                                        validators=[max_length(5000)])
     consumer_mediator = TextAreaField("Médiateur de la consommation (contrats avec les particuliers)",

@@ -5,6 +5,7 @@ import datetime as dt
 from sqlalchemy import select
 
 from ..accounts.services import normalise_email
+from ..core.bank import clean_bic, clean_iban
 from ..core.errors import ValidationError
 from ..core.identifiers import clean_siret, clean_vat_number
 from ..extensions import db
@@ -17,8 +18,24 @@ EDITABLE_FIELDS = (
     "signatory_name", "signatory_title", "quality_contact_name", "quality_contact_title",
     "quality_contact_email", "quality_contact_phone", "disability_contact_name", "disability_contact_email",
     "disability_contact_phone", "accessibility_policy", "access_delay_policy", "payment_terms",
-    "cancellation_terms", "consumer_mediator", "internal_rules",
+    "cancellation_terms", "consumer_mediator", "internal_rules", "iban", "bic",
 )
+
+
+def _clean_bank_details(values: dict, org: Organisation, errors: dict[str, list[str]]) -> None:
+    """The IBAN kept compact and the BIC checked against it (core/bank.py): both printed on invoices, with the EPC
+    QR code of a transfer."""
+    if "iban" in values:
+        try:
+            values["iban"] = clean_iban(values["iban"])
+        except ValidationError as exc:
+            errors.update(exc.fields)
+            return
+    if "bic" in values or "iban" in values:
+        try:
+            values["bic"] = clean_bic(values.get("bic", org.bic), iban=values.get("iban", org.iban))
+        except ValidationError as exc:
+            errors.update(exc.fields)
 
 
 def get_organisation() -> Organisation:
@@ -57,6 +74,7 @@ def update_organisation(data: dict, logo_upload=None) -> Organisation:
                 values[key] = normalise_email(values[key], field=key)
             except ValidationError as exc:
                 errors.update(exc.fields)
+    _clean_bank_details(values, org, errors)
     qdate = values.get("qualiopi_date")
     if qdate is not None and not isinstance(qdate, dt.date):
         errors.setdefault("qualiopi_date", []).append("Date invalide.")

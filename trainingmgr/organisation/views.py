@@ -3,6 +3,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, url_for
 
 from ..accounts.permissions import admin_required
+from ..core.bank import format_iban
 from ..core.web import form_page, run_form
 from . import services
 from .forms import OrganisationForm
@@ -15,6 +16,8 @@ bp = Blueprint("organisation", __name__, url_prefix="/admin/organisation")
 def edit():
     org = services.get_organisation()
     form = OrganisationForm(obj=org)
+    if not form.is_submitted():
+        form.iban.data = format_iban(org.iban)  # stored compact, read in groups of four
     ok, _ = run_form(form, lambda: services.update_organisation(form.data_for_service(), form.logo.data))
     if ok:
         flash("Paramètres de l'organisme enregistrés.", "success")

@@ -17,8 +17,10 @@ convention_signed   J−15                                    —    the same do
                                                                  returned is ticked by hand
 convocations        J−7 (CONVOCATION_DAYS_BEFORE)           9    every trainee's convocation has left
                                                                  (Enrolment.convocation_sent_at)
-opco_agreement      the day before J0                       —    every OPCO funding line of the trainees is
-                                                                 "accordée"; not applicable without OPCO funding
+opco_agreement      the day before J0                       —    every funder's line of the trainees (OPCO,
+                                                                 France Travail, public funder, a fund of the
+                                                                 self-employed under subrogation) is "accordée";
+                                                                 not applicable without any
 positioning         the day before J0                       8    every trainee answered the positioning
                                                                  questionnaire or has the advisor's decision
 hot_survey          the last day                            30   every trainee who attended was sent the hot
@@ -70,7 +72,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from flask import current_app, url_for
-from sqlalchemy import func, literal, select
+from sqlalchemy import func, literal, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -126,10 +128,11 @@ ITEMS: tuple[Item, ...] = (
     Item("convocations", "Convocations envoyées à tous",
          "Coché quand la convocation de chaque stagiaire est partie (date d'envoi enregistrée sur l'inscription).",
          9, "Qualiopi, indicateur 9", True),
-    Item("opco_agreement", "Accord de prise en charge OPCO reçu",
-         "Coché quand toutes les lignes de financement OPCO des stagiaires sont « accordée » (fiche de "
-         "l'inscription, financement).",
-         None, "Conditions de prise en charge des OPCO", True),
+    Item("opco_agreement", "Accord de prise en charge reçu (OPCO, France Travail, financeur public…)",
+         "Coché quand toutes les prises en charge des stagiaires (OPCO, France Travail, région ou autre financeur "
+         "public, fonds des non-salariés qui paie l'organisme) sont « accordée » (fiche de l'inscription, "
+         "financement).",
+         None, "Conditions de prise en charge des financeurs", True),
     Item("positioning", "Positionnement fait pour tous les stagiaires",
          "Coché quand chaque stagiaire a envoyé son questionnaire de positionnement ou que le conseiller a "
          "enregistré sa décision (admis, admis avec adaptation).",
@@ -300,7 +303,7 @@ def _load_evidence(sessions: list[TrainingSession]) -> _Evidence:
     from ..billing.invoices import current_vat_rate, issued_invoices_by_session
     from ..companies.models import Company
     from ..documents.models import GeneratedDocument
-    from ..enrolments.models import Enrolment, FundingLine
+    from ..enrolments.models import AGREEMENT_KINDS, Enrolment, FundingLine
     from ..evaluations.models import Questionnaire, Response, SurveyInvitation
     from ..messaging.models import OutboxAttachment, OutboxMessage
     from ..trainees.models import Trainee
@@ -321,7 +324,9 @@ def _load_evidence(sessions: list[TrainingSession]) -> _Evidence:
     for session_id, line_status, agreed_on in db.session.execute(
             select(Enrolment.session_id, FundingLine.opco_status, FundingLine.agreed_on)
             .join(Enrolment, Enrolment.id == FundingLine.enrolment_id)
-            .where(FundingLine.enrolment_id.in_(expected), FundingLine.kind == "opco")):
+            .where(FundingLine.enrolment_id.in_(expected), FundingLine.kind.in_(AGREEMENT_KINDS),
+                   # decision: a fund of the self-employed that refunds the trainee is the trainee's affair
+                   or_(FundingLine.kind != "self_employed_fund", FundingLine.subrogation))):
         found.opco_lines.setdefault(session_id, []).append((line_status, agreed_on))
     found.positioned = set(db.session.scalars(
         select(Response.enrolment_id).join(Questionnaire, Questionnaire.id == Response.questionnaire_id)
@@ -420,7 +425,7 @@ def _conventions(status: ItemStatus, session: TrainingSession, enrolments: list,
 def _opco(status: ItemStatus, session: TrainingSession, found: _Evidence) -> str | None:
     lines = found.opco_lines.get(session.id, [])
     if not lines:
-        return "Aucun stagiaire financé par un OPCO."
+        return "Aucune prise en charge à attendre (OPCO, France Travail, financeur public…)."
     agreed = [on for line_status, on in lines if line_status == "agreed"]
     refused = sum(1 for line_status, _ in lines if line_status == "refused")
     last = _last(agreed)
