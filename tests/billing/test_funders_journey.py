@@ -90,4 +90,4 @@ def test_a_job_seeker_funded_by_france_travail_from_the_funding_form_to_bpf_c7_a
     products = bpf.compute_bpf(invoice.issue_date.year)
     assert products.product("7") == invoice.total_excl_vat and products.product("9") == D("0.00")
     trainees = bpf.compute_bpf(session.last_date.year)
-    assert {l.code: l.trainees for l in trainees.by_type}["c"] == 1 and trainees.checks_ok
+    assert {line.code: line.trainees for line in trainees.by_type}["c"] == 1 and trainees.checks_ok

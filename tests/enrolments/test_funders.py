@@ -230,6 +230,22 @@ def test_requested_and_agreed_amounts_stay_within_the_price(world, enrolment):
 # --------------------------------------------------------------------------- the funding form
 
 
+def test_the_france_travail_identifier_is_kept_and_shown_again_in_its_own_field(advisor, world, enrolment):
+    """The attestations France Travail asks for print the trainee's identifier (the line's member number column)."""
+    response = post(advisor, enrolment, {**FORMS["france_travail"], "ft_identifier": "3141592X",
+                                         "opco_member_number": "NOT-THIS-ONE"})
+    assert response.status_code == 302, page(response)[:3000]
+    (line,) = funding_lines(enrolment)
+    assert line.opco_member_number == "3141592X"
+    body = page(advisor.get(f"/enrolments/{enrolment.id}/funding/{line.id}"))
+    assert 'name="ft_identifier"' in body and 'value="3141592X"' in body
+    assert body.count('value="3141592X"') == 1  # not in the OPCO's member number field too
+    # Another funder's line keeps no member number.
+    response = post(advisor, enrolment, FORMS["public_funder"], line=line)
+    assert response.status_code == 302, page(response)[:3000]
+    assert fresh(FundingLine, line.id).opco_member_number == ""
+
+
 @pytest.mark.parametrize("kind", sorted(FORMS))
 def test_each_kind_through_the_funding_form(advisor, world, enrolment, kind):
     response = post(advisor, enrolment, {**FORMS[kind], "opco_name": "OPCO EP", "opco_file_number": "NOT-THIS-ONE"})

@@ -100,7 +100,7 @@ class OutcomeForm(Form):
 KIND_FIELDS = {
     "self_employed_fund": {"fund_name": "opco_name", "fund_file_number": "opco_file_number",
                            "fund_subrogation": "subrogation"},
-    "france_travail": {"aif_reference": "opco_file_number"},
+    "france_travail": {"aif_reference": "opco_file_number", "ft_identifier": "opco_member_number"},
     "public_funder": {"public_funder_name": "opco_name", "convention_reference": "opco_file_number"},
 }
 
@@ -127,6 +127,7 @@ class FundingForm(Form):
                                     "rembourser")
     # France Travail (AIF)
     aif_reference = StringField(FUNDERS["france_travail"].reference_label, validators=[max_length(60)])
+    ft_identifier = StringField("Identifiant France Travail du stagiaire", validators=[max_length(60)])
     # A region or another public funder
     funder_category = SelectField("Catégorie (ligne du BPF)", choices=choices(PUBLIC_FUNDER_CATEGORIES.items(),
                                                                             blank="—"),
@@ -159,6 +160,7 @@ class FundingForm(Form):
             getattr(form, name).data = getattr(line, column)
         if aliases:  # the OPCO's fields stay empty
             form.opco_name.data, form.opco_file_number.data, form.subrogation.data = "", "", False
+            form.opco_member_number.data = ""
         return form
 
     def _aliases(self) -> dict[str, str]:

@@ -618,7 +618,7 @@ def _clean_agreement(out: dict, data: dict, funder: Funder, enrolment: Enrolment
         out["opco_contact_email"] = errors.run(normalise_email, str(data.get("opco_contact_email")),
                                                field="opco_contact_email") or ""
     out["agreed_hours"] = _agreed_hours(data.get("agreed_hours"), enrolment.session, errors)
-    if funder.kind != "opco":
+    if funder.kind not in ("opco", "france_travail"):  # the OPCO's member number; France Travail's identifier
         out["opco_member_number"] = ""
     if not funder.subrogation:
         out["subrogation"] = False
@@ -716,7 +716,8 @@ def funding_difference(enrolment: Enrolment) -> Decimal:
 
 def funding_warnings(enrolment: Enrolment) -> list[str]:
     """Where the trainee's BPF status contradicts a funder's (France Travail funds job seekers, the funds of the
-    self-employed fund the self-employed): the BPF would count the trainee on two lines of F-1."""
+    self-employed fund the self-employed): the BPF counts such a trainee on the funder's line of F-1, not the
+    status's, and says so."""
     trainee = enrolment.trainee
     warnings = []
     for line in enrolment.funding_lines:
