@@ -5,6 +5,7 @@ import datetime as dt
 
 import pytest
 
+from trainingmgr.core.timeutil import paris_date
 from trainingmgr.extensions import db
 
 from tests.api.support import API, CHORUS, DUME, INVALID, NUL, assert_error, bearer, set_status
@@ -60,7 +61,7 @@ def test_course_list_shows_published_courses_by_title_with_money_as_strings(clie
     assert set(chorus) == SUMMARY_KEYS
     assert chorus == {
         "slug": CHORUS, "title": "Chorus Pro", "tagline": "", "version": 1,
-        "version_date": world.chorus.current_version.created_at.date().isoformat(),
+        "version_date": paris_date(world.chorus.current_version.created_at).isoformat(),  # the Paris day
         "duration_hours": "7.00", "duration_days": "1.00", "audience_format": "inter_intra",
         "delivery_mode": "presentiel", "price_per_trainee": None, "intra_group_price": None,
         "min_trainees": 1, "max_trainees": 7, "url": "http://localhost/catalogue/chorus-pro",

@@ -34,7 +34,6 @@ from tests.helpers import MONDAY, page, signing_dir
 from tests.signing.fixtures import fake_pdf, outbox, send, sign_by_link  # noqa: F401 - fake_pdf is a fixture
 
 PDF = b"%PDF-1.4\n" + b"x" * 200
-TODAY = paris_today()
 D = Decimal
 
 
@@ -145,7 +144,7 @@ def test_documents_are_checked_stored_and_listed_with_their_validity(advisor, wo
     assert "Choisissez le type de document dans la liste." in page(empty)
     assert "Choisissez le fichier à déposer." in page(empty)
     assert db.session.scalar(select(func.count()).select_from(TrainerDocument)) == 0
-    yesterday = TODAY - dt.timedelta(days=1)
+    yesterday = paris_today() - dt.timedelta(days=1)
     response = advisor.post(url, data={"kind": "insurance", "title": "RC Pro 2026", "valid_until": yesterday.isoformat(),
                                        "file": (io.BytesIO(PDF), "assurance.pdf")}, content_type="multipart/form-data")
     assert response.status_code == 302
@@ -162,13 +161,13 @@ def test_documents_are_checked_stored_and_listed_with_their_validity(advisor, wo
 
 def test_the_development_log_refuses_the_future_and_keeps_its_evidence(world, independent):
     staff = world.users["advisor"]
-    error = refused(dossier.add_development, independent, {"day": TODAY + dt.timedelta(days=1), "title": "",
+    error = refused(dossier.add_development, independent, {"day": paris_today() + dt.timedelta(days=1), "title": "",
                                                            "kind": "training", "hours": "-1"}, None, staff)
     assert error.fields == {
         "day": ["Le journal consigne ce qui a été fait : la date ne peut pas être dans le futur."],
         "title": ["Indiquez l'intitulé (formation suivie, conférence…)."],
         "hours": ["La durée doit être un nombre positif ou nul."]}
-    entry = dossier.add_development(independent, {"day": TODAY, "title": "Réforme des marchés publics 2026",
+    entry = dossier.add_development(independent, {"day": paris_today(), "title": "Réforme des marchés publics 2026",
                                                   "kind": "training", "hours": "7", "note": "Nouveaux seuils"},
                                     upload("attestation.pdf"), staff)
     db.session.commit()
@@ -182,16 +181,16 @@ def test_the_qualiopi_board_shows_the_development_log_once_used(world, independe
 
     def indicator_22():
         db.session.expire_all()
-        return build_board(TODAY - dt.timedelta(days=365), TODAY, TODAY).indicator(22)
+        return build_board(paris_today() - dt.timedelta(days=365), paris_today(), paris_today()).indicator(22)
 
     before = indicator_22()
     assert any("à documenter hors logiciel" in note for note in before.notes)
     assert "development_entries" not in {f.key for f in before.facts}
     response = advisor.post(f"/trainers/{independent.id}/file/development",
-                            data={"day": (TODAY - dt.timedelta(days=3)).isoformat(), "title": "Colloque achats",
+                            data={"day": (paris_today() - dt.timedelta(days=3)).isoformat(), "title": "Colloque achats",
                                   "kind": "event", "hours": "3,5"}, content_type="multipart/form-data")
     assert response.status_code == 302, page(response)
-    dossier.add_development(world.pierre, {"day": TODAY - dt.timedelta(days=400), "title": "Ancienne formation",
+    dossier.add_development(world.pierre, {"day": paris_today() - dt.timedelta(days=400), "title": "Ancienne formation",
                                            "kind": "training"}, None, world.users["advisor"])  # before the period
     db.session.commit()
     after = indicator_22()
@@ -302,8 +301,8 @@ def test_the_trainer_signs_the_contract_then_the_organisation(mission, app, fake
 
 def record(mission, number: str, amount: str, vat: str = "0", day: dt.date | None = None):
     invoice, warnings = subcontracting.record_invoice(
-        mission.paula, mission.session, {"number": number, "issued_on": day or TODAY, "amount_excl_vat": amount,
-                                         "vat_amount": vat}, upload(), mission.advisor, today=TODAY)
+        mission.paula, mission.session, {"number": number, "issued_on": day or paris_today(), "amount_excl_vat": amount,
+                                         "vat_amount": vat}, upload(), mission.advisor, today=paris_today())
     db.session.commit()
     return invoice, warnings
 
@@ -322,7 +321,7 @@ def test_a_mismatch_is_a_warning_with_both_figures_and_is_recorded(mission, advi
     db.session.commit()
     prefix = f"s{mission.session.id}"
     response = advisor.post(f"/trainers/{mission.paula.id}/sessions/{mission.session.id}/invoices", data={
-        f"{prefix}-number": "FA-2031-08", f"{prefix}-issued_on": TODAY.isoformat(),
+        f"{prefix}-number": "FA-2031-08", f"{prefix}-issued_on": paris_today().isoformat(),
         f"{prefix}-amount_excl_vat": "520", f"{prefix}-vat_amount": "0",
         f"{prefix}-file": (io.BytesIO(PDF), "facture.pdf")}, content_type="multipart/form-data")
     assert response.status_code == 302, page(response)
@@ -350,15 +349,15 @@ def test_invoices_refused_for_a_duplicate_an_employee_a_session_not_taught_or_ba
     record(mission, "FA-1", "480")
     assert "déjà enregistrée" in refused(record, mission, "FA-1", "480").message
     error = refused(subcontracting.record_invoice, mission.paula, mission.session,
-                    {"number": "", "issued_on": TODAY + dt.timedelta(days=1), "amount_excl_vat": "0"}, None,
-                    mission.advisor, today=TODAY)
+                    {"number": "", "issued_on": paris_today() + dt.timedelta(days=1), "amount_excl_vat": "0"}, None,
+                    mission.advisor, today=paris_today())
     assert error.fields == {"number": ["Indiquez le numéro de la facture."],
                             "issued_on": ["La date de la facture ne peut pas être dans le futur."],
                             "amount_excl_vat": ["Le montant HT doit être un nombre supérieur à 0."],
                             "file": ["Joignez la facture (PDF)."]}
     error = refused(subcontracting.record_invoice, mission.paula, mission.session,
-                    {"number": "FA-9", "issued_on": TODAY, "amount_excl_vat": "10"}, upload("facture.docx", b"PK\x03\x04"),
-                    mission.advisor, today=TODAY)
+                    {"number": "FA-9", "issued_on": paris_today(), "amount_excl_vat": "10"}, upload("facture.docx", b"PK\x03\x04"),
+                    mission.advisor, today=paris_today())
     assert "Format de fichier non accepté pour le facture" in error.fields["file"][0]
     other = make_session(course=mission.world.chorus, start=MONDAY + dt.timedelta(weeks=3))
     assert "n'intervient dans aucune demi-journée" in refused(
@@ -387,7 +386,7 @@ def test_the_file_page_queries_do_not_grow_with_the_missions(mission, make_sessi
 
     def file_entries() -> None:
         dossier.add_document(mission.paula, {"kind": "diploma"}, upload("diplome.pdf"), mission.advisor)
-        dossier.add_development(mission.paula, {"day": TODAY, "title": "Veille", "kind": "self_study"},
+        dossier.add_development(mission.paula, {"day": paris_today(), "title": "Veille", "kind": "self_study"},
                                 upload("note.pdf"), mission.advisor)
 
     documents.generate("trainer_contract", mission.session, mission.advisor, trainer=mission.paula)
@@ -399,7 +398,7 @@ def test_the_file_page_queries_do_not_grow_with_the_missions(mission, make_sessi
         file_entries()
         session = make_session(course=mission.world.dume, start=MONDAY + dt.timedelta(weeks=week), trainer=mission.paula)
         documents.generate("trainer_contract", session, mission.advisor, trainer=mission.paula)
-        subcontracting.record_invoice(mission.paula, session, {"number": f"FA-{week}", "issued_on": TODAY,
+        subcontracting.record_invoice(mission.paula, session, {"number": f"FA-{week}", "issued_on": paris_today(),
                                                                "amount_excl_vat": "480"}, upload(), mission.advisor)
     db.session.commit()
     assert queries() == before

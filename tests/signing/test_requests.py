@@ -26,7 +26,6 @@ from tests.signing.fixtures import *  # noqa: F401,F403 - sale, fake_pdf and the
 from tests.signing.fixtures import link, outbox, request_code, send, sign_by_link
 
 
-TODAY = paris_today()
 
 
 def roots() -> list[bytes]:
@@ -80,8 +79,8 @@ def test_sending_prepares_the_pdf_and_invites_the_company_first(sale):
 def test_a_document_cannot_be_sent_twice_nor_without_signatories_nor_with_a_bad_deadline(sale):
     assert "signataires" in refused(send, sale.convention, sale.advisor, keys=())
     assert "signataires" in refused(send, sale.convention, sale.advisor, keys=("company:999999",))
-    assert "postérieure" in refused(send, sale.convention, sale.advisor, deadline=TODAY, anne=sale.anne.id)
-    assert "90 jours" in refused(send, sale.convention, sale.advisor, deadline=TODAY + dt.timedelta(days=91),
+    assert "postérieure" in refused(send, sale.convention, sale.advisor, deadline=paris_today(), anne=sale.anne.id)
+    assert "90 jours" in refused(send, sale.convention, sale.advisor, deadline=paris_today() + dt.timedelta(days=91),
                                  anne=sale.anne.id)
     send(sale.convention, sale.advisor, anne=sale.anne.id)
     assert "déjà en cours de signature" in refused(send, sale.convention, sale.advisor, anne=sale.anne.id)
@@ -157,7 +156,7 @@ def test_the_checklist_ticks_itself_once_every_convention_is_signed(sale, app):
     sign_by_link(app.test_client(), org, typed=org.name)
     item = convention_item(sale.session)
     assert item.state == "done"
-    assert item.evidence == f"1/1 convention(s) signée(s) (dernière signature le {TODAY.strftime('%d/%m/%Y')})"
+    assert item.evidence == f"1/1 convention(s) signée(s) (dernière signature le {paris_today().strftime('%d/%m/%Y')})"
 
 
 def test_the_trainees_signature_dates_the_contract_and_its_withdrawal_period(individual_sale, app):
@@ -170,8 +169,8 @@ def test_the_trainees_signature_dates_the_contract_and_its_withdrawal_period(ind
     assert enrolment.contract_signed_on is None
     assert sign_by_link(app.test_client(), trainee, typed=enrolment.trainee.full_name).status_code == 200
     db.session.expire_all()
-    assert enrolment.contract_signed_on == TODAY
-    assert withdrawal_ends(enrolment) == TODAY + dt.timedelta(days=10)
+    assert enrolment.contract_signed_on == paris_today()
+    assert withdrawal_ends(enrolment) == paris_today() + dt.timedelta(days=10)
     assert enrolment.events[-1].actor_label == "signature électronique"
     assert request.status == "completed"
 
@@ -298,7 +297,7 @@ def test_a_new_link_replaces_the_old_one(sale, advisor, client):
 
 
 def test_reminders_at_three_and_seven_days_then_expiry_at_the_deadline(sale):
-    request = send(sale.convention, sale.advisor, anne=sale.anne.id, deadline=TODAY + dt.timedelta(days=10))
+    request = send(sale.convention, sale.advisor, anne=sale.anne.id, deadline=paris_today() + dt.timedelta(days=10))
     anne = request.signatories[0]
     run_due_jobs(utcnow() + dt.timedelta(days=3, minutes=1))
     db.session.commit()
@@ -315,7 +314,7 @@ def test_reminders_at_three_and_seven_days_then_expiry_at_the_deadline(sale):
 
 
 def test_no_reminder_after_the_deadline_and_none_once_signed(sale, app):
-    request = send(sale.convention, sale.advisor, anne=sale.anne.id, deadline=TODAY + dt.timedelta(days=5))
+    request = send(sale.convention, sale.advisor, anne=sale.anne.id, deadline=paris_today() + dt.timedelta(days=5))
     keys = set(db.session.scalars(select(Job.key).where(Job.kind == "signature_reminder")))
     assert keys == {f"signature:{request.id}:reminder-3"}  # J+7 falls after the deadline
     sign_by_link(app.test_client(), request.signatories[0])
@@ -328,7 +327,7 @@ def test_no_reminder_after_the_deadline_and_none_once_signed(sale, app):
 def test_a_link_after_the_deadline_expires_the_request(sale, client, monkeypatch):
     from trainingmgr.signing import public
 
-    request = send(sale.convention, sale.advisor, anne=sale.anne.id, deadline=TODAY + dt.timedelta(days=2))
+    request = send(sale.convention, sale.advisor, anne=sale.anne.id, deadline=paris_today() + dt.timedelta(days=2))
     later = utcnow() + dt.timedelta(days=4)
     monkeypatch.setattr("trainingmgr.signing.services.utcnow", lambda: later)
     monkeypatch.setattr("trainingmgr.signing.access.utcnow", lambda: later)
