@@ -61,6 +61,7 @@ from ..core.spreadsheet import xlsx_cell
 from ..core.timeutil import paris_today, utcnow
 from ..core.types import Hours, Money
 from ..core.validation import parse_decimal
+from ..enrolments.funders import FUNDERS
 from ..enrolments.models import SELF_EMPLOYED_FUNDS, Enrolment, FundingLine
 from ..extensions import db
 from ..organisation.services import get_organisation
@@ -501,9 +502,12 @@ def _funding_f1_line():
     def has_line(condition):
         return func.max(case((condition, 1), else_=0)) == 1
 
+    def funded_line(kind: str) -> str:  # the funder's trainees (enrolments.funders) → their status's line
+        return STATUS_F1_LINE[FUNDERS[kind].bpf_status]
+
     return case(
-        (has_line(FundingLine.kind == "france_travail"), literal("c")),
-        (has_line(FundingLine.kind == "self_employed_fund"), literal("e")),
+        (has_line(FundingLine.kind == "france_travail"), literal(funded_line("france_travail"))),
+        (has_line(FundingLine.kind == "self_employed_fund"), literal(funded_line("self_employed_fund"))),
         (and_(has_line(FundingLine.kind == "individual"), ~has_line(FundingLine.kind != "individual")),
          literal("d")),
         else_=literal(""))

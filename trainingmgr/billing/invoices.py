@@ -100,8 +100,8 @@ from ..core.timeutil import paris_today, utcnow
 from ..core.validation import id_or_none, parse_date, parse_decimal
 from ..documents import context as builders
 from ..enrolments import contract
-from ..enrolments.models import (ENROLMENT_STATUS_LABELS, PUBLIC_FUNDER_CATEGORIES, SELF_EMPLOYED_FUNDS, Enrolment,
-                                 FundingLine)
+from ..enrolments.models import (AGREEMENT_KINDS, ENROLMENT_STATUS_LABELS, PUBLIC_FUNDER_CATEGORIES,
+                                 SELF_EMPLOYED_FUNDS, Enrolment, FundingLine)
 from ..extensions import db
 from ..files.models import StoredFile
 from ..files.services import path_for, store_bytes
@@ -143,7 +143,7 @@ PUBLIC_RECOVERY_INDEMNITY = (
     "D2192-35 du Code de la commande publique).")
 # The payers that are a funder with its file (prise en charge): its name in ``Invoice.opco_name``, its file number,
 # agreement or convention reference in ``opco_file_number``.
-FUNDER_PAYERS = ("opco", "self_employed_fund", "france_travail", "public_funder")
+FUNDER_PAYERS = AGREEMENT_KINDS  # the funding kinds with a funder's decision (enrolments.models)
 # The payers told the Code de la commande publique's terms, whose invoices go through Chorus Pro.
 PUBLIC_PAYERS = ("public_buyer", "public_funder")
 FRANCE_TRAVAIL = "France Travail"

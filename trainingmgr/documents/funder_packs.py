@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import io
-import re
-import unicodedata
 import zipfile
 from dataclasses import dataclass
+
+from slugify import slugify
 
 from ..accounts.models import User
 from ..billing import invoices as billing_invoices
@@ -78,11 +78,6 @@ def _current(doc_type: str, enrolment: Enrolment, actor: User, subject: Enrolmen
     return document
 
 
-def _slug(text: str) -> str:
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^A-Za-z0-9]+", "-", ascii_text).strip("-").lower()
-
-
 def _invoice_piece(invoice: Invoice) -> Piece:
     kind = "pdf" if invoice.pdf_file_id else "docx"
     data, _ = billing_invoices.read_file(invoice, kind)
@@ -93,7 +88,7 @@ def _invoice_piece(invoice: Invoice) -> Piece:
 def _document_piece(document: GeneratedDocument) -> Piece:
     kind = "pdf" if document.pdf_file_id else "docx"
     label = document.label[:1].lower() + document.label[1:]
-    return Piece(f"{_slug(document.label)}-{document.number}.{kind}",
+    return Piece(f"{slugify(document.label)}-{document.number}.{kind}",
                  f"{label} n° {document.number} (version {document.version})", services.read_file(document, kind))
 
 
