@@ -33,6 +33,8 @@ class OutboxMessage(db.Model):
     next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     message_id: Mapped[str] = mapped_column(String(200), default="")
+    # How it left: "smtp" (handed to the mail server) or "console" (written to the log only: nobody received it).
+    transport: Mapped[str] = mapped_column(String(10), default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     attachments: Mapped[list[OutboxAttachment]] = relationship(
