@@ -9,7 +9,7 @@ PORT   ?= 5000
 export RUN_HOST := $(HOST)
 export RUN_PORT := $(PORT)
 
-.PHONY: install browser office redis run serve test lint db-check bench clean
+.PHONY: install browser office redis run serve test lint db-check bench screenshots clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -39,7 +39,8 @@ run: install
 
 ## Production: migrate, then gunicorn (WEB_CONCURRENCY workers, default 3, on BIND, default 127.0.0.1:8000, behind
 ## a reverse proxy) with the outbox worker beside it; DATABASE_URL (PostgreSQL), SECRET_KEY (32 characters or more)
-## and PUBLIC_URL are required, RATELIMIT_STORAGE_URI (redis://…) shares the login limits between the workers.
+## and PUBLIC_URL are required, and MAIL_SERVER (or MAIL_BACKEND=console written out, which starts with a loud warning
+## that no e-mail leaves); RATELIMIT_STORAGE_URI (redis://…) shares the login limits between the workers.
 ## See README "Production". Both stop together, as in `make run`.
 serve: export APP_ENV = production
 serve: install
@@ -47,8 +48,8 @@ serve: install
 	@test -n "$$SECRET_KEY" || { echo "SECRET_KEY est obligatoire (python3 -c 'import secrets; print(secrets.token_hex(32))')." >&2; exit 1; }
 	@test -n "$$PUBLIC_URL" || { echo "PUBLIC_URL est obligatoire : l'adresse publique (https://formation.example.fr)." >&2; exit 1; }
 	$(FLASK) db upgrade
-	@# gunicorn.conf.py checks the rest before any worker starts (database, FILES_DIR) and warns loudly without
-	@# a shared RATELIMIT_STORAGE_URI.
+	@# gunicorn.conf.py checks the rest before any worker starts (database, FILES_DIR, the mail server) and warns
+	@# loudly without a shared RATELIMIT_STORAGE_URI or with MAIL_BACKEND=console.
 	@$(FLASK) worker & worker=$$!; \
 	$(VENV)/bin/gunicorn --workers "$${WEB_CONCURRENCY:-3}" --bind "$${BIND:-127.0.0.1:8000}" \
 	  --timeout "$${GUNICORN_TIMEOUT:-60}" --forwarded-allow-ips "$${FORWARDED_ALLOW_IPS:-127.0.0.1}" \
@@ -125,6 +126,13 @@ lint: install
 ## (BENCH_ARGS="--only pages" runs one of them; see .venv/bin/python bench/all.py --help).
 bench: install
 	$(PY) bench/all.py $(BENCH_ARGS)
+
+## The key screens of every journey (advisor, trainer, trainee, company contact, public), at desktop (1366×900)
+## and phone (390×844) sizes, into screenshots/ (git-ignored), named NN-journey-screen-{desktop,phone}.png: the demo
+## on a throw-away database, served here and driven by Debian's chromium (tests/e2e/screenshots.py; about a minute).
+## SCREENSHOTS_ARGS="--only trainer --sizes phone" narrows it (.venv/bin/python -m tests.e2e.screenshots --help).
+screenshots: install browser
+	$(PY) -m tests.e2e.screenshots $(SCREENSHOTS_ARGS)
 
 ## Check that the models and the migrations agree
 db-check: install

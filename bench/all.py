@@ -69,6 +69,8 @@ def run_backend(url: str | None, args) -> dict:
             found[name] = steps[name]()
             if name == "pages":
                 pages.print_table([found[name]], found[name]["samples"])
+                for failure in pages.check([found[name]]):
+                    print(f"FAILED: {failure}", flush=True)
         except (Exception, SystemExit) as exc:  # noqa: BLE001 - one failed bench does not hide the others
             traceback.print_exc()
             found[name] = f"FAILED: {exc}"

@@ -176,6 +176,11 @@ def live_world(w) -> None:
     invitation = surveys.hot_invitation_on_site(past, billed[0])
     job = schedule_job("survey_remind", f"fuzz-failed:{invitation.id}", utcnow(), {"invitation_id": invitation.id})
     job.status, job.attempts, job.last_error = "failed", 5, "SMTP indisponible (fuzz)"
+    # the demo's survey alert, which the demo handles, open again (its closing form)
+    from trainingmgr.evaluations.models import SurveyAlert
+
+    for alert in db.session.scalars(select(SurveyAlert)):
+        alert.status, alert.note, alert.handled_by_id, alert.handled_at = "open", "", None, None
     template = make_template("Convocation", *(f"{name} : {{{{ {name} }}}}" for name in mandatory_of("convocation")
                                               if "[]" not in name))
     upload_template("convocation", template, "convocation.docx", admin, comment="Modèle maison")
@@ -243,6 +248,26 @@ def qr_pages(app, w) -> dict[str, tuple[object, str]]:
     return {"stagiaire (QR code scanné)": (phones["stagiaire (QR code scanné)"], scan),
             "stagiaire (nom choisi)": (chosen, f"/emargement/qr/{slot_id}/code"),
             "stagiaire (reconnu)": (recognised, f"/emargement/qr/{slot_id}/signer")}
+
+
+KIOSK_VISITORS = ("formateur (borne)", "formateur (borne, sortie)")
+
+
+def kiosk_devices(app, w) -> dict[str, tuple[object, str]]:
+    """The trainer's device in kiosk mode on the live slot (attendance/kiosk.py), whose forms only a locked device
+    shows: a trainee's signing page, and the page that leaves the mode (its password); each on a device of its own,
+    logged in and locked."""
+    slot_id, enrolment_id = w.live["slot"]["slot_id"], w.live["slot"]["enrolment_id"]
+    urls = (f"/attendance/slots/{slot_id}/kiosk/{enrolment_id}", f"/attendance/slots/{slot_id}/kiosk/unlock")
+    devices = {}
+    for who, url in zip(KIOSK_VISITORS, urls):
+        device = app.test_client()
+        _close(device.post("/login", data={"email": "formateur@formaction.example",
+                                           "password": "formateur-demo-2026"}))
+        _close(device.post(f"/attendance/slots/{slot_id}/kiosk"))
+        devices[who] = (device, url)
+    limiter.reset()
+    return devices
 
 
 def discover_qr(app, phones, forms: dict[tuple, FormSpec]) -> list[str]:
@@ -673,7 +698,7 @@ def test_form_fuzz(app, matrix):  # noqa: F811 - the fixture imported above
     w = matrix
     live_world(w)
     _LAST.clear()
-    phones = qr_pages(app, w)
+    phones = {**qr_pages(app, w), **kiosk_devices(app, w)}  # the QR code's phones, the locked kiosk's devices
     clients = {"anonyme": w.anonymous, "stagiaire": w.trainee, "signataire": w.anonymous, "formateur": w.trainer,
                "formateur (lien)": w.anonymous,
                "conseiller": w.advisor, "admin": w.admin, **{who: phone for who, (phone, _) in phones.items()}}
@@ -689,7 +714,7 @@ def test_form_fuzz(app, matrix):  # noqa: F811 - the fixture imported above
         seen = set(forms)
         forms, fetched = discover(app, samples(w), forms)
         pages += fetched
-        if round_ == 0:  # the QR code's pages, on the phones of its three steps
+        if round_ == 0:  # the QR code's pages, on the phones of its three steps; the kiosk's, on locked devices
             pages += discover_qr(app, phones, forms)
         new = [spec for key, spec in forms.items() if key not in seen]
         if not new:

@@ -38,11 +38,12 @@ def create_app(config: dict | None = None) -> Flask:
     _register_cli(app)
 
     from .core.jinja import init_jinja
-    from .core.web import register_error_handlers, register_security_headers
+    from .core.web import register_error_handlers, register_favicon, register_security_headers
 
     init_jinja(app)
     register_error_handlers(app)
     register_security_headers(app)
+    register_favicon(app)
     return app
 
 

@@ -124,6 +124,8 @@ def from_environment(instance_path: str, secret_given: bool = False) -> dict:
         "EXTRA_TRUSTED_HOSTS": [h.strip() for h in env.get("TRUSTED_HOSTS", "").split(",") if h.strip()],
         # Without an SMTP server configured, e-mails are written to the log (development).
         "MAIL_BACKEND": env.get("MAIL_BACKEND") or ("smtp" if env.get("MAIL_SERVER") else "console"),
+        # MAIL_BACKEND=console written out: production then starts without e-mail, loudly (mail_problems).
+        "MAIL_BACKEND_EXPLICIT": bool(env.get("MAIL_BACKEND", "").strip()),
         "MAIL_SERVER": env.get("MAIL_SERVER", "localhost"),
         "MAIL_PORT": int(env.get("MAIL_PORT", "25")),
         "MAIL_USERNAME": env.get("MAIL_USERNAME", ""),
@@ -172,6 +174,24 @@ def finalise(config: dict) -> None:
     if production and not config.get("TRUSTED_HOSTS"):
         # Flask answers 400 to a request naming another Host (no page is ever built on a forged one).
         config["TRUSTED_HOSTS"] = [urlsplit(config["PUBLIC_URL"]).hostname, *config.get("EXTRA_TRUSTED_HOSTS", [])]
+
+
+def mail_problems(config) -> tuple[list[str], list[str]]:
+    """What stops a production server because of its e-mail settings, and what it must shout (French): without
+    MAIL_SERVER no convocation, link or code would ever reach anyone, so production refuses to start unless
+    MAIL_BACKEND=console says that this is wanted."""
+    backend = (config.get("MAIL_BACKEND") or "console").strip().lower()
+    if backend not in ("console", "smtp"):
+        return [f"MAIL_BACKEND inconnu : « {backend} » (attendu : smtp, ou console pour n'envoyer aucun e-mail)."], []
+    if config.get("APP_ENV") != "production" or backend != "console":
+        return [], []
+    if not config.get("MAIL_BACKEND_EXPLICIT"):
+        return [("Aucun serveur d'e-mail : définissez MAIL_SERVER (avec MAIL_PORT, MAIL_USERNAME, MAIL_PASSWORD, "
+                 "MAIL_USE_TLS, MAIL_DEFAULT_SENDER) pour que convocations, liens et codes partent, ou "
+                 "MAIL_BACKEND=console pour démarrer sans envoyer aucun e-mail.")], []
+    return [], [("ATTENTION : AUCUN E-MAIL NE PART (MAIL_BACKEND=console). Convocations, liens personnels, codes "
+                 "de signature et factures sont seulement écrits dans la console du worker : personne ne les "
+                 "reçoit. Définissez MAIL_SERVER et retirez MAIL_BACKEND=console pour envoyer.")]
 
 
 # Settings that the environment may override with a whole number.

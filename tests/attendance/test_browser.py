@@ -148,7 +148,18 @@ def test_a_trainee_signs_on_her_phone_and_the_trainer_countersigns(app, klass, c
         phone.draw_signature()
         page.screenshot(path=str(shots / "e2e-countersign.png"), full_page=True)
         page.click("#sign-submit")
+        # 09:00, the morning ends at 12:30: the page asks first, the drawing kept on the pad
+        expect(page.locator("[data-field=early-question]")).to_contain_text(
+            "Le créneau se termine à 12:30 : il est 09:00. Clôturer maintenant ?")
+        page.wait_for_function("""() => { const c = document.getElementById("signature-pad");
+            const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+            let n = 0; for (let i = 3; i < d.length; i += 4) { if (d[i]) n++; } return n > 500; }""")
+        page.check("#early_ok")
+        page.click("#sign-submit")
         expect(page.locator("[data-field=locked]")).to_have_text("Feuille close")
+        assert [p for p in phone.problems if p.startswith("409 ")] == [
+            f"409 {base_url}/attendance/slots/{morning_id}/countersign"]  # the question, answered with 409
+        phone.problems = [p for p in phone.problems if not p.startswith("409 ")]
 
         # --- the session's attendance grid
         phone.goto(f"/sessions/{session_id}")

@@ -47,7 +47,8 @@ class Today:
 
     def __init__(self, monkeypatch, day: dt.date = TODAY):
         self.day = day
-        for module in ("trainingmgr.billing.payments", "trainingmgr.billing.payment_views"):
+        for module in ("trainingmgr.billing.payments", "trainingmgr.billing.payment_views",
+                       "trainingmgr.dashboard.figures"):  # the dashboard's overdue figure
             monkeypatch.setattr(f"{module}.paris_today", lambda: self.day)
         monkeypatch.setattr("trainingmgr.billing.payments.utcnow", lambda: at(self.day))
 

@@ -466,7 +466,7 @@ def test_the_advisor_sends_renews_and_revokes_a_contacts_link(space_world, advis
     visitor = app.test_client()
     assert visitor.get(first).status_code == 200
     shown = advisor.get(company_page)
-    assert "Lien de l'espace entreprise envoyé à hugo@dupont.example." in page(shown)
+    assert "Lien de l'espace entreprise écrit dans la console pour hugo@dupont.example (aucun e-mail n'est parti)." in page(shown)
     assert css(tree(shown), f"[data-contact='{w.hugo.id}'] [data-space-link=active]")
 
     assert advisor.post(f"{base}/renew").status_code == 302

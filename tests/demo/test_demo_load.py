@@ -15,7 +15,7 @@ from trainingmgr.catalogue.models import Course, CourseObjective, CourseVersion,
 from trainingmgr.core.halfday import parse_day_pattern
 from trainingmgr.core.timeutil import paris_today
 from trainingmgr.demo import seeds
-from trainingmgr.demo.services import DEMO_LOGINS, load_demo
+from trainingmgr.demo.services import DEMO_LOGINS, UPCOMING_OFFSETS, load_demo
 from trainingmgr.demo.spaces import INDEPENDENT_TRAINER
 from trainingmgr.extensions import db
 from trainingmgr.organisation.models import Organisation
@@ -89,7 +89,8 @@ def test_first_load_reports_everything_it_creates(demo):
     # No PDF in the tests (PDF_CONVERTER=none): the electronic signature is left out, and said.
     assert "Signature électronique de démonstration non chargée : conversion PDF désactivée " \
            "(PDF_CONVERTER=none)." in demo
-    assert len(demo) == 10 + 3 + 2 + 4 + 1 + 7 + 2 + 1 + 4 + 1 + 3  # + the independent trainer (demo/spaces.py)
+    assert sum("le point en retard de la démonstration" in line for line in demo) == 1  # demo/paperwork.py
+    assert len(demo) == 10 + 3 + 2 + 4 + 1 + 7 + 2 + 1 + 4 + 1 + 3 + 1  # + the independent trainer (demo/spaces.py)
 
 
 def test_row_counts_after_first_load(demo):
@@ -312,7 +313,7 @@ def test_loading_again_weeks_later_adds_an_upcoming_session(app):
     for slug in (CHORUS_SLUG, DUME_SLUG):
         sessions = sessions_of(course(slug))
         assert len(sessions) == 2
-        assert sessions[-1].first_date >= later + dt.timedelta(days=14)
+        assert sessions[-1].first_date >= later + dt.timedelta(days=min(UPCOMING_OFFSETS))
         assert sessions[-1].status == "open"
     before = row_counts()
     assert load_demo(today=later) == []

@@ -65,8 +65,9 @@ def demo(app):
     from trainingmgr.enrolments.models import Enrolment
     from trainingmgr.sessions.models import TrainingSession
 
-    # One delivered session (DUME, last week); the invoice tests number their invoices from F…-0001.
-    load_demo(invoices=False, chorus_cycle=False)
+    # One delivered session (DUME, last week); the invoice tests number their invoices from F…-0001, the document
+    # tests count documents and e-mails from none (no paperwork).
+    load_demo(invoices=False, chorus_cycle=False, paperwork=False)
 
     class Demo:
         pass

@@ -63,7 +63,7 @@ def test_an_hr_contact_opens_the_emailed_link_and_downloads_a_certificate(app, s
         hugo.locator(f"form[action$='/contacts/{hugo_id}/space/send'] button").click()
         office.page.wait_for_load_state()
         expect(office.page.locator(".alert-success")).to_contain_text(
-            "Lien de l'espace entreprise envoyé à hugo@dupont.example.")
+            "Lien de l'espace entreprise écrit dans la console pour hugo@dupont.example (aucun e-mail n'est parti).")
         expect(hugo.locator("[data-space-link]")).to_have_attribute("data-space-link", "active")
         shot(office.page, "advisor-sent-the-link")
         assert office.problems == []

@@ -79,7 +79,7 @@ def test_an_external_trainer_countersigns_from_the_reminder_on_his_phone(app, wo
         log_in(office, "conseil@test.example")
         office.goto(f"/attendance/slots/{morning_id}")
         office.page.click("text=Relancer le formateur")
-        expect(office.page.locator(".alert-success")).to_contain_text("Rappel envoyé au formateur")
+        expect(office.page.locator(".alert-success")).to_contain_text("Rappel mis en file pour le formateur")
         shot(office.page, "advisor-reminds")
         path = reminder_path()
         assert path.endswith(f"/creneaux/{morning_id}")
@@ -89,7 +89,7 @@ def test_an_external_trainer_countersigns_from_the_reminder_on_his_phone(app, wo
         page = phone.page
         phone.goto(path)
         expect(page.locator("[data-page=trainer-sheet] h1")).to_contain_text("matin")
-        expect(page.locator("[data-field=unsigned]")).to_contain_text("2 stagiaire(s)")
+        expect(page.locator("[data-field=unsigned]")).to_contain_text("2 stagiaires n’ont pas encore signé")
         assert fits_the_screen(page)
         shot(page, "sheet-opened")
 
@@ -102,18 +102,23 @@ def test_an_external_trainer_countersigns_from_the_reminder_on_his_phone(app, wo
         row.locator("[data-action=mark]").click()
         expect(page.locator(".alert-success")).to_contain_text("Relevé enregistré pour")
         expect(page.locator(f"li[data-enrolment='{paul_id}'] [data-field=late]")).to_have_text("arrivé(e) à 09:20")
-        expect(page.locator("[data-field=unsigned]")).to_contain_text("2 stagiaire(s)")  # late is not signed
+        expect(page.locator("[data-field=unsigned]")).to_contain_text("2 stagiaires n’ont pas")  # late is not signed
         shot(page, "late-recorded")
         assert client.post(paul_link, data={"typed_name": paul_name}).status_code == 302  # Paul signs on arriving
         page.reload()
         expect(page.locator(f"li[data-enrolment='{paul_id}'] [data-status]").first).to_have_attribute(
             "data-status", "signed")
-        expect(page.locator("[data-field=unsigned]")).to_contain_text("1 stagiaire(s)")  # Sarah
+        expect(page.locator("[data-field=unsigned]")).to_contain_text("1 stagiaire n’a pas encore signé")  # Sarah
 
         # --- 4. he draws his signature and closes the sheet
         phone.draw_signature()
         shot(page, "countersign-drawn")
         page.click("#sign-submit")
+        # 09:00, before the morning's end: the sheet asks first (answered 409), then closes once confirmed
+        expect(page.locator("[data-field=early-question]")).to_contain_text("Clôturer maintenant ?")
+        page.check("#early_ok")
+        page.click("#sign-submit")
+        phone.problems = [p for p in phone.problems if not (p.startswith("409 ") and p.endswith("/signature"))]
         expect(page.locator("[data-field=locked]")).to_have_text("Feuille close")
         countersignature = page.locator("[data-field=countersignature]")
         expect(countersignature).to_contain_text("Signée par Éric Externe")

@@ -119,7 +119,8 @@ def test_running_the_job_sends_the_convocation_to_the_trainee_and_the_hr_contact
     enrolment = fresh(Enrolment, enrolment.id)
     sent = fresh(type(messages[0]), messages[0].id)
     assert enrolment.convocation_sent_at == sent.sent_at
-    assert events(enrolment)[-1].message == "Convocation envoyée à p01@exemple.fr."
+    assert events(enrolment)[-1].message == ("Convocation écrite dans la console pour p01@exemple.fr (aucun e-mail "
+                                             "n'est parti).")  # the tests' console backend
     # Run again: nothing more.
     assert run_due_jobs(now=due + dt.timedelta(days=1)) == (0, 0)
     assert len(outbox("convocation")) == 2

@@ -275,7 +275,7 @@ def test_session_page_lists_enrolments_waiting_list_and_funding_for_the_advisor(
     tree = page_of(advisor.get(f"/sessions/{session.id}"))
     table = tree.find("table", data_table="enrolments")
     assert "Financement" in table.find("thead").text
-    assert tree.find(data_field="seats").text.startswith("1 inscrit(s) / 1")
+    assert tree.find(data_field="seats").text.startswith("1 inscrit / 1")
     row = table.find("tr", data_enrolment=str(seated.id))
     assert "Fauteuil roulant" in row.find(data_field="accessibility").text
     assert "reste" in row.text

@@ -195,7 +195,7 @@ def test_trainer_fills_the_grid_on_the_page(started, world, trainer, advisor):
     db.session.expire_all()
     assert count() == 2
     text = page(trainer.get(url(session)))
-    assert "2 évaluation(s) enregistrée(s)." in text
+    assert "2 évaluations enregistrées." in text
     assert f'data-objective="{goals[0].id}" data-level="acquired"' in text
     assert "Acquis — par Pierre Formateur le " in text
     assert "À revoir : les rejets." in text

@@ -172,7 +172,7 @@ def test_after_the_last_retry_the_message_is_failed_kept_shown_and_can_be_requeu
     client = staff_client()
     listing = page(client.get("/admin/outbox/?status=failed"))
     assert "bloque@test.example" in listing and "Échec définitif" in listing and "421" in listing
-    assert "1 e-mail(s) en échec définitif" in listing
+    assert "1 e-mail en échec définitif" in listing
 
     response = client.post(f"/admin/outbox/{message.id}/retry")
     assert response.status_code == 302

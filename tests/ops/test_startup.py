@@ -120,11 +120,11 @@ def test_development_keeps_its_instance_secret_and_production_its_own(monkeypatc
 def test_production_without_a_shared_limit_store_says_so_loudly(app, capsys):
     from trainingmgr.ops.readiness import check_or_exit
 
-    production = create_app({**app.config, "APP_ENV": "production", "SECRET_KEY": SECRET,
+    production = create_app({**app.config, "APP_ENV": "production", "SECRET_KEY": SECRET, "MAIL_BACKEND": "smtp",
                              "PUBLIC_URL": "https://formation.example.fr", "RATELIMIT_STORAGE_URI": "memory://"})
     check_or_exit(production)
     assert "ATTENTION : aucun stockage partagé pour les limites de tentatives" in capsys.readouterr().err
-    shared = create_app({**app.config, "APP_ENV": "production", "SECRET_KEY": SECRET,
+    shared = create_app({**app.config, "APP_ENV": "production", "SECRET_KEY": SECRET, "MAIL_BACKEND": "smtp",
                          "PUBLIC_URL": "https://formation.example.fr",
                          "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0"})
     check_or_exit(shared)

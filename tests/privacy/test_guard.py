@@ -24,7 +24,8 @@ def signed(client, trainer, klass, clock):
     morning = slots(session)[0]
     client.post(link(julie, morning), data={"signature": drawing()})
     client.post(link(paul, morning), data={"typed_name": paul.trainee.full_name})
-    trainer.post(f"/attendance/slots/{morning.id}/countersign", data={"typed_name": "Pierre Formateur"})
+    trainer.post(f"/attendance/slots/{morning.id}/countersign", data={"typed_name": "Pierre Formateur",
+                                                                      "early_ok": "y"})  # closed before its end
     records = list(db.session.scalars(select(AttendanceRecord).where(AttendanceRecord.session_id == session.id)
                                       .order_by(AttendanceRecord.seq)))
     assert len(records) == 3 and records[0].image and records[0].ip

@@ -20,4 +20,5 @@ def counts() -> tuple[int, int]:
 
 
 # The logged-in clients (as_user, advisor, admin, trainer = Pierre, trainer2 = Paula) are the enrolment tests' ones.
-from tests.enrolments.fixtures import admin, advisor, as_user, trainer, trainer2  # noqa: E402,F401
+from tests.enrolments.fixtures import (  # noqa: E402,F401
+    admin, advisor, as_user, new_trainee, open_session, trainer, trainer2)

@@ -97,7 +97,7 @@ def test_create_session_through_the_form(advisor, world):
     text = page(advisor.get(response.headers["Location"]))
     assert "créée en brouillon" in text
     assert "Salle Capitole" in text and "Pierre Formateur" in text
-    assert "0 inscrit(s) / 7" in text
+    assert "0 inscrit / 7" in text
 
 
 def test_create_session_shows_date_warnings(advisor, world):
@@ -206,7 +206,7 @@ def test_show_page(advisor, make_session, world):
     assert "Chorus Pro" in text and "Brouillon" in text
     assert "lundi 3 mars 2031" in text.lower()
     assert "09:00 – 12:30" in text and "13:30 – 17:00" in text
-    assert "0 inscrit(s) / 6 — minimum 2" in text
+    assert "0 inscrit / 6 — minimum 2" in text
     assert "7 h sur 7 h" in text
     assert money_fr(Decimal("600")) in text  # 600,00 € with a narrow no-break space
 

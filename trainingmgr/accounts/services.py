@@ -94,6 +94,11 @@ def set_password(user: User, password: str) -> None:
     end_login_sessions(user)
 
 
+def password_matches(user: User, password: str) -> bool:
+    """Whether ``password`` is ``user``'s (asked again of a logged-in user, e.g. to leave a kiosk)."""
+    return user.active and check_password_hash(user.password_hash, password or "")
+
+
 def change_password(user: User, current: str, new: str) -> None:
     """The user changes their own password: the current one is asked first. Every login session ends, this one
     too; the view opens a new one for the browser that made the change."""

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from wtforms import HiddenField, RadioField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import BooleanField, HiddenField, PasswordField, RadioField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import Optional
 
 from ..core.forms import Form, choices, max_length
@@ -16,6 +16,23 @@ class SignatureForm(Form):
 
     def signature_data(self) -> dict:
         return {"drawing": self.signature.data or "", "typed_name": self.typed_name.data or ""}
+
+
+class CountersignForm(SignatureForm):
+    """The trainer's signature of a sheet; ``early_ok`` confirms closing it before the half-day's end."""
+
+    early_ok = BooleanField("Clôturer maintenant")
+    submit = SubmitField("Signer et clore la feuille")
+
+    def signature_data(self) -> dict:
+        return {**super().signature_data(), "early_ok": bool(self.early_ok.data)}
+
+
+class UnlockForm(Form):
+    """Leaving kiosk mode: the password of the staff member logged in on the device."""
+
+    password = PasswordField("Votre mot de passe", validators=[max_length(200)])
+    submit = SubmitField("Quitter le mode borne")
 
 
 class MarkForm(Form):

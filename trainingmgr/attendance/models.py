@@ -47,6 +47,11 @@ ERASABLE = ("signer_name", "typed_name", "image", "ip", "user_agent")
 ERASED_LABEL = "signature effacée (RGPD)"
 
 
+def device_holder_label(user: User) -> str:
+    """The kiosk's device by its holder: « poste de Claire Martin (conseiller formation) »."""
+    return f"poste de {user.name or user.email} ({user.role_label.lower()})"
+
+
 class AttendanceRecord(db.Model):
     __tablename__ = "attendance_record"
     __table_args__ = (
@@ -93,6 +98,9 @@ class AttendanceRecord(db.Model):
 
     @property
     def method_label(self) -> str:
+        """How it was signed; on a kiosk, whose device it was (kiosk.py): the logged-in author's."""
+        if self.method == "kiosk" and self.author is not None:
+            return device_holder_label(self.author)
         return METHODS.get(self.method, self.method)
 
     @property

@@ -70,6 +70,14 @@ class SlotLocked(ConflictError):
     pass
 
 
+class EarlyCountersignature(ConflictError):
+    """The half-day has not ended yet: closing its sheet now needs the trainer's confirmation."""
+
+
+# The message of an empty signature pad (no drawing, no typed name): static/js/signature-pad.js says the same.
+EMPTY_SIGNATURE = "Signez dans le cadre, ou tapez votre nom complet si vous ne pouvez pas dessiner."
+
+
 def refused(reason: str, **details) -> None:
     """Log a refused attempt (replay, stale QR code, another trainee, bad code…) for the audit trail."""
     log.warning("Émargement refusé : %s (%s)", reason, ", ".join(f"{k}={v}" for k, v in details.items()))
@@ -208,8 +216,7 @@ def signature_input(drawing: str | None, typed_name: str | None, expected_name: 
             raise ValidationError(f"Tapez votre nom complet tel qu'inscrit : « {expected_name} ».",
                                   field="typed_name")
         return "typed", None, typed
-    raise ValidationError("Signez dans le cadre, ou tapez votre nom complet si vous ne pouvez pas dessiner.",
-                          field="signature")
+    raise ValidationError(EMPTY_SIGNATURE, field="signature")
 
 
 def _client(ip: str | None, user_agent: str | None) -> dict:
@@ -294,30 +301,37 @@ def _require_teaching(trainer: Trainer | None, session: TrainingSession) -> Trai
 
 
 def countersign(slot: Slot, actor: User, *, drawing: str | None = None, typed_name: str | None = None,
-                ip: str | None = None, user_agent: str | None = None,
+                ip: str | None = None, user_agent: str | None = None, early_ok: bool = False,
                 now: dt.datetime | None = None) -> AttendanceRecord:
-    """The trainer signs the slot's sheet; the slot is then locked (late signatures need a correction)."""
+    """The trainer signs the slot's sheet; the slot is then locked (late signatures need a correction).
+    Before the half-day's end, only with ``early_ok`` (the trainer confirmed): else ``EarlyCountersignature``."""
     trainer = _require_trainer(actor, slot.session)
     return _countersign(slot, trainer, actor.id, drawing=drawing, typed_name=typed_name, ip=ip,
-                        user_agent=user_agent, now=now)
+                        user_agent=user_agent, early_ok=early_ok, now=now)
 
 
 def countersign_as(slot: Slot, trainer: Trainer, *, drawing: str | None = None, typed_name: str | None = None,
-                   ip: str | None = None, user_agent: str | None = None,
+                   ip: str | None = None, user_agent: str | None = None, early_ok: bool = False,
                    now: dt.datetime | None = None) -> AttendanceRecord:
     """``countersign`` by a trainer known by their personal link rather than an account (the trainer space):
     the same record, lock and seal, with no author account."""
     _require_teaching(trainer, slot.session)
     return _countersign(slot, trainer, None, drawing=drawing, typed_name=typed_name, ip=ip,
-                        user_agent=user_agent, now=now)
+                        user_agent=user_agent, early_ok=early_ok, now=now)
 
 
 def _countersign(slot: Slot, trainer: Trainer, author_id: int | None, *, drawing, typed_name, ip, user_agent,
-                 now) -> AttendanceRecord:
+                 early_ok, now) -> AttendanceRecord:
     now = now or utcnow()
     if now < slot.starts_at:
         raise ConflictError(f"Le créneau du {slot_label(slot)} n'a pas encore commencé.")
     mode, image, typed = signature_input(drawing, typed_name, trainer.full_name)
+    if countersignature(slot) is not None:
+        raise AlreadySigned("La feuille de ce créneau est déjà signée par le formateur.")
+    # After the signature's checks, so that the page asking the question keeps a valid drawing to send again.
+    if now < slot.ends_at and not early_ok:
+        raise EarlyCountersignature(f"Le créneau se termine à {time_fr(slot.end_time)} : il est {time_fr(now)}. "
+                                    "Clôturer maintenant ?")
     try:
         return _append(slot, "countersignature", unique_key=f"cs:{slot.id}", now=now, trainer_id=trainer.id,
                        author_id=author_id, method="trainer", mode=mode, signer_name=trainer.full_name,

@@ -3,7 +3,8 @@
 /attendance/slots/<id>            the slot's sheet: statuses, trainer's marks and countersignature, advisor's
                                   corrections and justifications, reminders
 /attendance/slots/<id>/qr         the rotating QR code to show in the room (…/qr.svg is the image itself)
-/attendance/slots/<id>/kiosk      the trainer's device: each trainee signs in turn
+/attendance/slots/<id>/kiosk      the staff member's device: each trainee signs in turn (POST: lock the device
+                                  in kiosk mode, see kiosk.py); …/kiosk/unlock leaves it with one's password
 /attendance/missing               missing signatures and countersignatures across sessions (advisor)
 /attendance/records/<id>.png      a drawn signature
 """
@@ -12,17 +13,22 @@ from __future__ import annotations
 import io
 
 import segno
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, flash, has_request_context, redirect, render_template, request
+from flask import session as flask_session
+from flask import url_for
 from flask_login import current_user
 
-from ..accounts.permissions import any_role_required, staff_required
+from ..accounts.permissions import any_role_required, is_api_request, staff_required
 from ..core.errors import DomainError, PermissionDenied
+from ..core.formatting import count_fr
 from ..core.persistence import get_by_id
+from ..core.tokens import log_safe_key
 from ..core.web import external_url, fail
-from ..extensions import db
-from . import access, board, services
+from ..extensions import db, limiter
+from ..messaging import delivery
+from . import access, board, kiosk, services
 from .chain import verify_chain
-from .forms import ActionForm, CorrectionForm, JustificationForm, MarkForm, SignatureForm
+from .forms import ActionForm, CorrectionForm, CountersignForm, JustificationForm, MarkForm, SignatureForm, UnlockForm
 from .models import AttendanceRecord
 
 bp = Blueprint("attendance", __name__, url_prefix="/attendance")
@@ -40,7 +46,7 @@ def _sheet(slot, status: int = 200, **forms):
         "attendance/slot.html", slot=slot, session=session, grid=grid, column=grid.column(slot.id),
         countersignature=grid.countersignatures.get(slot.id), state=services.window_state(slot),
         window=services.window(slot), is_trainer=is_trainer, is_staff=current_user.is_staff,
-        sign_form=forms.get("sign_form") or SignatureForm(), mark_form=forms.get("mark_form") or MarkForm(),
+        sign_form=forms.get("sign_form") or CountersignForm(), mark_form=forms.get("mark_form") or MarkForm(),
         correction_form=forms.get("correction_form") or CorrectionForm(data={"presence": "present"}),
         justification_form=forms.get("justification_form") or JustificationForm(),
         action_form=ActionForm(), failed_enrolment=forms.get("enrolment_id"),
@@ -58,6 +64,9 @@ def _run(form, action, slot, form_name: str, success: str, enrolment_id: int | N
     if form.validate_on_submit():
         try:
             action()
+        except services.EarlyCountersignature as exc:  # the page asks the question, the drawing kept
+            db.session.rollback()
+            form.early_question, form.error_status = exc.message, exc.status_code
         except DomainError as exc:
             db.session.rollback()
             form.apply_errors(exc)
@@ -74,7 +83,7 @@ def _run(form, action, slot, form_name: str, success: str, enrolment_id: int | N
 @any_role_required
 def countersign(slot_id: int):
     slot = services.get_slot(slot_id, current_user)
-    form = SignatureForm()
+    form = CountersignForm()
     return _run(form, lambda: services.countersign(slot, current_user, **form.signature_data(), **_client()),
                 slot, "sign_form", "Feuille signée : le créneau est clos.")
 
@@ -122,7 +131,8 @@ def remind(slot_id: int):
     sent = board.remind_trainees(slot, current_user, enrolment_id=int(enrolment_id) if (enrolment_id or "").isdigit()
                                  else None)
     db.session.commit()
-    flash(f"Rappel envoyé à {sent} stagiaire(s)." if sent else "Aucun stagiaire à relancer.", "success" if sent else "info")
+    flash(f"Rappel mis en file pour {count_fr(sent, 'stagiaire')}. {delivery.queued_note()}" if sent
+          else "Aucun stagiaire à relancer.", "success" if sent else "info")
     return redirect(request.form.get("next") if request.form.get("next", "").startswith("/attendance/")
                     else url_for("attendance.slot", slot_id=slot.id))
 
@@ -136,7 +146,8 @@ def remind_trainer(slot_id: int):
         fail(400, "Le formulaire a expiré : rechargez la page et recommencez.")
     sent = board.remind_trainer(slot, current_user)
     db.session.commit()
-    flash(f"Rappel envoyé au formateur ({sent} e-mail)." if sent else "Aucun formateur avec une adresse e-mail.",
+    flash(f"Rappel mis en file pour le formateur ({count_fr(sent, 'e-mail')}). {delivery.queued_note()}" if sent
+          else "Aucun formateur avec une adresse e-mail.",
           "success" if sent else "warning")
     return redirect(request.form.get("next") if request.form.get("next", "").startswith("/attendance/")
                     else url_for("attendance.slot", slot_id=slot.id))
@@ -177,13 +188,59 @@ def qr_svg(slot_id: int):
     return response
 
 
-@bp.route("/slots/<int:slot_id>/kiosk")
+KIOSK_SESSION_KEY = "kiosk"  # the lock of a device in kiosk mode, in the login's Flask session (kiosk.Lock)
+
+
+def current_lock() -> kiosk.Lock | None:
+    """The lock of this device, if it is in kiosk mode for the logged-in user (dropped once they are not)."""
+    if not has_request_context() or KIOSK_SESSION_KEY not in flask_session:
+        return None
+    lock = kiosk.Lock.from_dict(flask_session.get(KIOSK_SESSION_KEY))
+    if lock is None or not current_user.is_authenticated or current_user.id != lock.user_id:
+        flask_session.pop(KIOSK_SESSION_KEY, None)  # the login ended: no back office left behind the lock
+        return None
+    return lock
+
+
+@bp.before_app_request
+def _kiosk_guard():
+    """A locked device shows only the kiosk's pages: any other page leads back to its list (kiosk.py). Static files
+    and the JSON API (bearer tokens, never the login's cookie) pass without reading the session."""
+    if request.endpoint in kiosk.STATIC_ENDPOINTS or is_api_request():
+        return None
+    lock = current_lock()
+    if lock is None or request.path == "/favicon.ico":
+        return None
+    if request.endpoint in kiosk.KIOSK_ENDPOINTS and (request.view_args or {}).get("slot_id", lock.slot_id) \
+            == lock.slot_id:
+        return None
+    if request.method in ("GET", "HEAD"):
+        return redirect(url_for("attendance.kiosk", slot_id=lock.slot_id))
+    fail(403, "Cet appareil est en mode borne : seuls les stagiaires y signent. Pour en sortir, touchez « Quitter "
+              "le mode borne » et saisissez votre mot de passe.")
+
+
+@bp.app_context_processor
+def _kiosk_context() -> dict:
+    """``kiosk_lock`` for base.html, which then shows the kiosk's bar instead of the back office's menu."""
+    return {"kiosk_lock": current_lock()}
+
+
+@bp.route("/slots/<int:slot_id>/kiosk", methods=["GET", "POST"], endpoint="kiosk")
 @any_role_required
-def kiosk(slot_id: int):
+def kiosk_page(slot_id: int):
+    """Unlocked: what kiosk mode does and the button that enters it (POST); locked: the trainees to sign."""
     slot = services.get_slot(slot_id, current_user)
+    form = ActionForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            fail(400, "Le formulaire a expiré : rechargez la page et recommencez.")
+        flask_session[KIOSK_SESSION_KEY] = kiosk.enter(slot, current_user).as_dict()
+        return redirect(url_for("attendance.kiosk", slot_id=slot.id))
     grid = services.session_grid(slot.session)
     return render_template("attendance/kiosk.html", slot=slot, session=slot.session, column=grid.column(slot.id),
-                           state=services.window_state(slot), locked=slot.id in grid.countersignatures)
+                           state=services.window_state(slot), locked=slot.id in grid.countersignatures,
+                           device_locked=current_lock() is not None, form=form)
 
 
 @bp.route("/slots/<int:slot_id>/kiosk/<int:enrolment_id>", methods=["GET", "POST"])
@@ -193,6 +250,9 @@ def kiosk_sign(slot_id: int, enrolment_id: int):
 
     slot = services.get_slot(slot_id, current_user)
     enrolment = services.get_expected_enrolment(slot, enrolment_id)
+    if current_lock() is None:  # trainees sign only on a locked device
+        flash("Passez d'abord l'appareil en mode borne.", "warning")
+        return redirect(url_for("attendance.kiosk", slot_id=slot.id))
     form = SignatureForm()
     if request.method == "POST":
         ok, _ = _do_sign(form, slot, enrolment, "kiosk", actor=current_user)
@@ -204,6 +264,41 @@ def kiosk_sign(slot_id: int, enrolment_id: int):
     return _sign_page(form, slot, enrolment, method="kiosk",
                       action=url_for("attendance.kiosk_sign", slot_id=slot.id, enrolment_id=enrolment.id),
                       back=url_for("attendance.kiosk", slot_id=slot.id))
+
+
+def _unlock_limit() -> str:
+    return current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"]
+
+
+def _per_user() -> str:
+    return log_safe_key("kiosk-unlock", str(current_user.get_id() if current_user.is_authenticated else ""))
+
+
+@bp.route("/slots/<int:slot_id>/kiosk/unlock", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+@limiter.limit(_unlock_limit, key_func=_per_user, methods=["POST"],
+               deduct_when=lambda response: response.status_code != 302)  # failures only, as the login's
+@any_role_required
+def kiosk_unlock(slot_id: int):
+    """Leave kiosk mode: the password of the staff member logged in on the device."""
+    slot = services.get_slot(slot_id, current_user)
+    lock = current_lock()
+    if lock is None:
+        return redirect(url_for("attendance.slot", slot_id=slot.id))
+    form = UnlockForm()
+    if form.validate_on_submit():
+        try:
+            kiosk.leave(lock, current_user, form.password.data or "")
+        except DomainError as exc:
+            form.apply_errors(exc)
+        else:
+            flask_session.pop(KIOSK_SESSION_KEY, None)
+            flash("Mode borne quitté : l'appareil affiche de nouveau le menu.", "success")
+            return redirect(url_for("attendance.slot", slot_id=slot.id))
+    elif request.method == "POST":
+        form.error_status = 400 if "csrf_token" in form.errors else 422
+    return render_template("attendance/kiosk_unlock.html", form=form, slot=slot, session=slot.session), \
+        (getattr(form, "error_status", 422) if form.errors else 200)
 
 
 @bp.route("/records/<int:record_id>.png")

@@ -31,7 +31,9 @@ from flask import has_request_context, request
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 
+from ..core.formatting import date_fr, money_fr
 from ..core.timeutil import utcnow
+from .display import field_names
 from .models import AuditEntry
 
 TRAINEE_LABEL = "stagiaire (lien personnel)"
@@ -142,6 +144,7 @@ class Spec:
     # Children folded into their parent's entry: obj -> (object_type, object_id, prefix of the field names).
     parent: Callable | None = None
     only_new: bool = False  # append-only rows: only their creation is recorded
+    feminine: bool = False  # a child's noun (« ligne »): the participles of its summary agree with it
 
 
 def _state_value(state, key):
@@ -205,8 +208,9 @@ def _status_action(cancelled: str | None = "cancelled"):
     return action
 
 
-def _fields(changes) -> str:
-    return ", ".join(sorted(changes)) if changes else ""
+def _fields(changes, obj) -> str:
+    """The changed fields by their French labels (audit/display.py)."""
+    return field_names(type(obj).__tablename__, changes) if changes else ""
 
 
 def _status_summary(noun: str, feminine: bool, labels: dict, name: Callable = lambda o: f"n° {o.id}"):
@@ -222,8 +226,8 @@ def _status_summary(noun: str, feminine: bool, labels: dict, name: Callable = la
             before, after = changes["status"]
             text = f"{who} : statut « {labels.get(before, before)} » → « {labels.get(after, after)} »"
             others = [k for k in changes if k != "status"]
-            return text + (f" ({_fields(others)})" if others else "")
-        return f"{who} modifié{e} : {_fields(changes)}"
+            return text + (f" ({_fields(others, obj)})" if others else "")
+        return f"{who} modifié{e} : {_fields(changes, obj)}"
     return summary
 
 
@@ -245,7 +249,7 @@ def _invoice_summary(obj, action, changes):
     return {"create": f"{name} créé{'' if obj.kind == 'credit_note' else 'e'}",
             "issue": f"{name} émis{'' if obj.kind == 'credit_note' else 'e'}",
             "delete": f"{name} supprimé{'' if obj.kind == 'credit_note' else 'e'}"}.get(
-        action, f"{name} modifié{'' if obj.kind == 'credit_note' else 'e'} : {_fields(changes)}")
+        action, f"{name} modifié{'' if obj.kind == 'credit_note' else 'e'} : {_fields(changes, obj)}")
 
 
 def _payment_action(obj, kind, changes):
@@ -257,10 +261,10 @@ def _payment_action(obj, kind, changes):
 
 
 def _payment_summary(obj, action, changes):
-    amount = f"{obj.amount} €" if obj.amount is not None else ""
+    amount = money_fr(obj.amount) if obj.amount is not None else ""
     return {"create": f"Paiement de {amount} enregistré sur la facture n° {obj.invoice_id}",
             "cancel": f"Paiement de {amount} annulé sur la facture n° {obj.invoice_id}"}.get(
-        action, f"Paiement n° {obj.id} modifié : {_fields(changes)}")
+        action, f"Paiement n° {obj.id} modifié : {_fields(changes, obj)}")
 
 
 def _attendance_action(obj, kind, changes):
@@ -275,7 +279,13 @@ def _attendance_summary(obj, action, changes):
 
 
 def _document_summary(obj, action, changes):
-    return f"Document « {obj.subject} » n° {obj.number} (version {obj.version}) généré pour la session n° {obj.session_id}"
+    from ..documents.catalogue import DOC_TYPES
+
+    doc_type = DOC_TYPES.get(obj.doc_type)
+    if doc_type is None:
+        return f"Document n° {obj.number} (version {obj.version}) généré"
+    return (f"{doc_type.label} n° {obj.number} (version {obj.version}) {doc_type.agree('généré')} "
+            f"pour la session n° {obj.session_id}")
 
 
 def _simple_summary(noun: str, feminine: bool):
@@ -283,16 +293,21 @@ def _simple_summary(noun: str, feminine: bool):
 
     def summary(obj, action, changes):
         return {"create": f"{noun} n° {obj.id} créé{e}", "delete": f"{noun} n° {obj.id} supprimé{e}"}.get(
-            action, f"{noun} n° {obj.id} modifié{e} : {_fields(changes)}")
+            action, f"{noun} n° {obj.id} modifié{e} : {_fields(changes, obj)}")
     return summary
 
 
 def _slot_parent(obj):
-    return "session", obj.session_id, f"créneau {obj.date.isoformat() if obj.date else obj.id}"
+    return "session", obj.session_id, f"créneau du {date_fr(obj.date)}" if obj.date else f"créneau n° {obj.id}"
 
 
 def _invoice_line_parent(obj):
     return "invoice", obj.invoice_id, f"ligne {obj.position}"
+
+
+# The participle agrees with the child's noun: « Créneau du 25/11/2026 ajouté », « Ligne 2 ajoutée ».
+_CHILD_VERBS = {False: {"create": "ajouté", "delete": "supprimé", "update": "modifié"},
+                True: {"create": "ajoutée", "delete": "supprimée", "update": "modifiée"}}
 
 
 def build_registry() -> dict[type, Spec]:
@@ -312,16 +327,17 @@ def build_registry() -> dict[type, Spec]:
                         summary=_status_summary("Inscription", True, ENROLMENT_STATUS_LABELS)),
         FundingLine: Spec("funding_line", summary=lambda o, a, c: (
             f"Ligne de financement n° {o.id} de l'inscription n° {o.enrolment_id} "
-            + {"create": "créée", "delete": "supprimée"}.get(a, f"modifiée : {_fields(c)}"))),
+            + {"create": "créée", "delete": "supprimée"}.get(a, f"modifiée : {_fields(c, o)}"))),
         AttendanceRecord: Spec("attendance", only_new=True, action=_attendance_action,
                                skipped={"image", "ip", "user_agent", "prev_hash", "hash", "seq", "unique_key",
                                         "erased", "erased_at", "typed_name", "method", "mode"},
                                summary=_attendance_summary),
-        GeneratedDocument: Spec("document", only_new=True, skipped={"context", "docx_file_id", "pdf_file_id"},
+        GeneratedDocument: Spec("document", only_new=True,  # subject: a code made of the ids recorded beside it
+                                skipped={"context", "docx_file_id", "pdf_file_id", "subject"},
                                 action=lambda o, k, c: "generate" if k == "create" else None,
                                 summary=_document_summary),
         Invoice: Spec("invoice", skipped={"seller"}, action=_invoice_action, summary=_invoice_summary),
-        InvoiceLine: Spec("invoice", parent=_invoice_line_parent),
+        InvoiceLine: Spec("invoice", parent=_invoice_line_parent, feminine=True),
         Payment: Spec("payment", action=_payment_action, summary=_payment_summary),
         QualityRequest: Spec("quality_request", action=_status_action(None),
                              hidden={"requester_name", "requester_email", "requester_phone", "organisation_name",
@@ -370,7 +386,7 @@ def _collect(session: Session) -> list[dict]:
                 object_type, object_id, prefix = spec.parent(obj)
                 if object_id is None or not changes:
                     continue
-                verb = {"create": "ajouté(e)", "delete": "supprimé(e)", "update": "modifié(e)"}[kind]
+                verb = _CHILD_VERBS[spec.feminine][kind]
                 changes = {f"{prefix} · {key}": value for key, value in changes.items()}
                 action, summary = "update", f"{prefix.capitalize()} {verb}"
             else:

@@ -10,21 +10,11 @@ from ..accounts.permissions import staff_required
 from ..core.errors import ValidationError
 from ..core.forms import choices
 from ..core.web import fail
-from . import services
+from . import display, services
 from .forms import AuditFilterForm
 from .models import ACTION_LABELS
 
 bp = Blueprint("audit", __name__, url_prefix="/admin/audit")
-
-FIELD_LABELS = {
-    "status": "statut", "capacity": "capacité", "min_trainees": "minimum de stagiaires",
-    "price_per_trainee": "prix par stagiaire", "intra_price": "prix intra", "cancel_reason": "motif d'annulation",
-    "cancelled_at": "annulée le", "notes": "notes", "location_id": "lieu", "trainers": "formateurs",
-    "amount": "montant", "agreed_amount": "montant accordé", "requested_amount": "montant demandé",
-    "presence": "présence", "arrived_at": "arrivée", "left_at": "départ", "reason": "motif",
-    "number": "numéro", "issue_date": "date d'émission", "due_date": "échéance", "total_incl_vat": "total TTC",
-    "total_excl_vat": "total HT", "cancel_reason_payment": "motif", "paid_on": "payé le",
-}
 
 
 def _page_arg() -> int:
@@ -61,5 +51,5 @@ def index():
         status = 422
     pages = max(1, -(-total // services.PER_PAGE))
     args = {k: v for k, v in request.args.items() if k != "page" and v}
-    return render_template("audit/index.html", form=form, entries=entries, total=total, page=page, pages=pages,
-                           args=args, actions=ACTION_LABELS, field_labels=FIELD_LABELS), status
+    return render_template("audit/index.html", form=form, entries=display.present(entries), total=total, page=page,
+                           pages=pages, args=args, actions=ACTION_LABELS), status

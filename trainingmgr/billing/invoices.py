@@ -86,7 +86,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import selectinload
 
 from ..accounts.models import User
@@ -208,20 +208,46 @@ def get_invoice(invoice_id, actor: User | None = None) -> Invoice:
     return get_by_id(Invoice, invoice_id, "Facture introuvable.")
 
 
+def _filtered(query, *, status: str | None, kind: str | None, year: int | None, session_id: int | None):
+    """The invoices list's filters, for its rows and for its totals alike."""
+    for column, value in ((Invoice.status, status), (Invoice.kind, kind), (Invoice.year, year),
+                          (Invoice.session_id, session_id)):
+        if value:
+            query = query.where(column == value)
+    return query
+
+
 def list_invoices(*, status: str | None = None, kind: str | None = None, year: int | None = None,
                   session_id: int | None = None, limit: int = 1000) -> list[Invoice]:
     """Invoices and credit notes, the latest first (drafts, which have no date yet, first of all)."""
-    query = select(Invoice).options(selectinload(Invoice.lines))
-    if status:
-        query = query.where(Invoice.status == status)
-    if kind:
-        query = query.where(Invoice.kind == kind)
-    if year:
-        query = query.where(Invoice.year == year)
-    if session_id:
-        query = query.where(Invoice.session_id == session_id)
+    query = _filtered(select(Invoice).options(selectinload(Invoice.lines)), status=status, kind=kind, year=year,
+                      session_id=session_id)
     query = query.order_by(Invoice.issue_date.desc().nulls_first(), Invoice.sequence.desc(), Invoice.id.desc())
     return list(db.session.scalars(query.limit(limit)))
+
+
+@dataclass(frozen=True)
+class IssuedTotals:
+    """Totals excluding VAT of the issued invoices and of the issued credit notes of a selection."""
+
+    invoices: Decimal
+    credit_notes: Decimal
+
+    @property
+    def net(self) -> Decimal:
+        return self.invoices - self.credit_notes
+
+
+def issued_totals(*, status: str | None = None, kind: str | None = None, year: int | None = None,
+                  session_id: int | None = None) -> IssuedTotals:
+    """What list_invoices(same filters) adds up to, excluding VAT, issued pieces only (one query, no limit)."""
+    query = select(
+        func.coalesce(func.sum(case((Invoice.kind == "invoice", Invoice.total_excl_vat), else_=0)), 0),
+        func.coalesce(func.sum(case((Invoice.kind == "credit_note", Invoice.total_excl_vat), else_=0)), 0),
+    ).where(Invoice.status == "issued")
+    query = _filtered(query, status=status, kind=kind, year=year, session_id=session_id)
+    invoiced, credited = db.session.execute(query).one()
+    return IssuedTotals(money(invoiced), money(credited))
 
 
 def invoice_years() -> list[int]:

@@ -210,7 +210,7 @@ class Payment(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     invoice_id: Mapped[int] = mapped_column(ForeignKey("invoice.id", ondelete="RESTRICT"), index=True)
-    paid_on: Mapped[dt.date]
+    paid_on: Mapped[dt.date] = mapped_column(index=True)  # the dashboard sums a year's payments
     amount: Mapped[Decimal] = mapped_column(Money())
     method: Mapped[str] = mapped_column(String(20), default="transfer")
     reference: Mapped[str] = mapped_column(String(100), default="")

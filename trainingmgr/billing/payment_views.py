@@ -19,6 +19,7 @@ from ..core.formatting import date_fr, money_fr
 from ..core.timeutil import paris_today
 from ..core.web import attachment, fail, run_form, safe_next_url
 from ..extensions import db
+from ..messaging.delivery import sent_to
 from . import payments as service
 from .payment_forms import PaymentCancelForm, PaymentForm, ReminderForm
 
@@ -109,7 +110,7 @@ def remind(invoice_id: int):
         fail(400, "; ".join(e for errors in form.errors.values() for e in errors))
     message = service.send_reminder(invoice, current_user)  # a refusal is a French 409 page
     db.session.commit()
-    flash(f"Relance n° {invoice.reminder_count} de la facture {invoice.number} envoyée à {message.recipient}.",
+    flash(f"Relance n° {invoice.reminder_count} de la facture {invoice.number} {sent_to(message.recipient, 'f')}.",
           "success")
     return redirect(_back(invoice))
 

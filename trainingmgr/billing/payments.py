@@ -168,7 +168,8 @@ def payment_statuses(invoices) -> dict[int, str | None]:
 
 
 def _unpaid_ids(today: dt.date):
-    """SELECT of the ids of the issued invoices past their due date with something left to pay.
+    """SELECT of the ids (and what remains due) of the issued invoices past their due date with something left
+    to pay.
 
     The payments and the credit notes are summed once each, grouped by invoice, then joined: one pass over
     each table, whatever the planner knows. (Correlated sums per invoice turned quadratic on SQLite once
@@ -181,17 +182,17 @@ def _unpaid_ids(today: dt.date):
                 .where(credit.kind == "credit_note", credit.status == "issued", credit.credited_invoice_id.is_not(None))
                 .group_by(credit.credited_invoice_id).subquery("credited"))
     due = aliased(Invoice)
-    return (select(due.id)
+    remaining = due.total_incl_vat - func.coalesce(paid.c.amount, 0) - func.coalesce(credited.c.amount, 0)
+    return (select(due.id, remaining.label("remaining"))
             .outerjoin(paid, paid.c.invoice_id == due.id)
             .outerjoin(credited, credited.c.invoice_id == due.id)
             .where(due.kind == "invoice", due.status == "issued", due.due_date.is_not(None), due.due_date < today,
-                   due.total_incl_vat - func.coalesce(paid.c.amount, 0) - func.coalesce(credited.c.amount, 0)
-                   > _HALF_CENT))
+                   remaining > _HALF_CENT))
 
 
 def _unpaid_conditions(today: dt.date) -> tuple:
     """Issued invoices past their due date with something left to pay (in SQL)."""
-    return (Invoice.id.in_(_unpaid_ids(today)),)
+    return (Invoice.id.in_(select(_unpaid_ids(today).subquery().c.id)),)
 
 
 # --------------------------------------------------------------------------- payments
@@ -325,7 +326,15 @@ class OverdueInvoice:
 
 def overdue_count(today: dt.date | None = None) -> int:
     """Issued invoices past their due date and not fully paid: one query (the dashboard's warning)."""
-    return db.session.scalar(select(func.count()).select_from(_unpaid_ids(today or paris_today()).subquery())) or 0
+    return overdue_summary(today)[0]
+
+
+def overdue_summary(today: dt.date | None = None) -> tuple[int, Decimal]:
+    """(how many, what remains due on them including VAT): the overdue list's headline, in one query."""
+    unpaid = _unpaid_ids(today or paris_today()).subquery()
+    count, remaining = db.session.execute(select(func.count(), func.coalesce(func.sum(unpaid.c.remaining), 0))
+                                          .select_from(unpaid)).one()
+    return count or 0, _cents(remaining)
 
 
 def overdue_invoices(today: dt.date | None = None) -> list[OverdueInvoice]:

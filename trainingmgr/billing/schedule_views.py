@@ -16,6 +16,7 @@ from ..core.web import fail, run_form
 from ..enrolments import contract
 from ..enrolments import services as enrolment_services
 from ..extensions import db
+from ..messaging.delivery import sent_word
 from . import schedule
 from .schedule_forms import ScheduleForm, SendCallForm
 
@@ -77,7 +78,7 @@ def send(enrolment_id: int, call_id: int):
         fail(400, "Le formulaire a expiré : rechargez la page et recommencez.")
     ok, invoice = run_form(form, lambda: schedule.send_call(call, current_user, address=form.data_for_service()))
     if ok:
-        flash(f"Échéance envoyée : facture n° {invoice.number} émise et adressée au stagiaire "
+        flash(f"Échéance {sent_word('f')} : facture n° {invoice.number} émise et adressée au stagiaire "
               f"({invoice.buyer_email}) avec son QR code de virement.", "success")
         return redirect(url_for("billing_schedule.edit", enrolment_id=enrolment.id))
     db.session.expire_all()

@@ -57,7 +57,7 @@ def index():
     return render_template("billing/index.html", invoices=invoices, sessions=service.sessions_of(invoices),
                            balances=payments.balances([i for i in invoices if i.status == "issued"]),
                            filters=filters, years=service.invoice_years(), statuses=INVOICE_STATUSES,
-                           kinds=INVOICE_KINDS)
+                           kinds=INVOICE_KINDS, totals=service.issued_totals(**filters))
 
 
 def _session_page(session, status: int = 200, new_form: NewDraftForm | None = None):

@@ -6,7 +6,9 @@ from flask_login import current_user
 from ..accounts.permissions import staff_required
 from ..core.web import fail, form_page, run_form
 from ..extensions import db
+from ..messaging.delivery import sent_to
 from . import services, space
+from .activity import company_activity
 from .forms import CompanyForm, ContactForm
 from .models import CompanyContact
 
@@ -29,7 +31,8 @@ def form(company_id: int | None = None):
     if ok:
         flash(f"Entreprise « {saved.name} » enregistrée.", "success")
         return redirect(url_for("companies.form", company_id=saved.id))
-    return form_page("companies/form.html", form, company=company, contact_form=ContactForm(formdata=None))
+    return form_page("companies/form.html", form, company=company, contact_form=ContactForm(formdata=None),
+                     activity=company_activity(company) if company is not None else None)
 
 
 @bp.route("/<int:company_id>/contacts", methods=["POST"])
@@ -44,7 +47,7 @@ def add_contact(company_id: int):
     status = getattr(contact_form, "error_status", 422) if contact_form.errors else 200
     # formdata=None: the company form shows the company, not the contact's posted fields (both have a "name").
     return render_template("companies/form.html", form=CompanyForm(formdata=None, obj=company), company=company,
-                           contact_form=contact_form), status
+                           contact_form=contact_form, activity=company_activity(company)), status
 
 
 @bp.route("/<int:company_id>/contacts/<int:contact_id>/delete", methods=["POST"])
@@ -61,8 +64,8 @@ def delete_contact(company_id: int, contact_id: int):
 
 # The contact's personal link to the company space (companies/space.py): (service, message once done).
 SPACE_ACTIONS = {
-    "send": (space.send_link, "Lien de l'espace entreprise envoyé à {email}."),
-    "renew": (space.renew_link, "Nouveau lien envoyé à {email} ; les liens envoyés avant ne fonctionnent plus."),
+    "send": (space.send_link, "Lien de l'espace entreprise {sent_to}."),
+    "renew": (space.renew_link, "Nouveau lien {sent_to} ; les liens envoyés avant ne fonctionnent plus."),
     "revoke": (space.revoke_link, "Lien révoqué : les liens envoyés à {name} ne fonctionnent plus."),
 }
 
@@ -74,5 +77,5 @@ def contact_space(company_id: int, contact_id: int, action: str):
     run, message = SPACE_ACTIONS[action]
     run(contact, current_user)
     db.session.commit()
-    flash(message.format(name=contact.name, email=contact.email), "success")
+    flash(message.format(name=contact.name, sent_to=sent_to(contact.email)), "success")
     return redirect(url_for("companies.form", company_id=company_id))

@@ -71,6 +71,15 @@ def number_fr(value) -> str:
     return format_decimal(Decimal(value).normalize(), format="#,##0.##", locale=LOCALE)
 
 
+def count_fr(value: int | None, singular: str, plural: str | None = None) -> str:
+    """« 1 réponse envoyée », « 3 réponses envoyées », « 0 réponse envoyée » (French: plural from 2); without
+    ``plural``, an « s » is added to each word."""
+    n = value or 0
+    if n < 2:
+        return f"{n} {singular}"
+    return f"{n} {plural or ' '.join(word + 's' for word in singular.split(' '))}"
+
+
 FILTERS = {
     "date_fr": date_fr,
     "date_long_fr": date_long_fr,
@@ -80,4 +89,5 @@ FILTERS = {
     "money_fr": money_fr,
     "hours_fr": hours_fr,
     "number_fr": number_fr,
+    "count_fr": count_fr,
 }

@@ -203,7 +203,7 @@ SECURITY_HEADERS = {
 
 # Answers a cache may keep: the static files, the organisation's logo and the public catalogue (course sheets,
 # calendar files): nothing personal.
-CACHEABLE_ENDPOINTS = {"static", "bootstrap.static", "files.logo"}
+CACHEABLE_ENDPOINTS = {"static", "bootstrap.static", "files.logo", "favicon"}
 CACHEABLE_BLUEPRINTS = {"public"}
 
 
@@ -224,6 +224,18 @@ def add_security_headers(response: Response) -> Response:
 
 def register_security_headers(app: Flask) -> None:
     app.after_request(add_security_headers)
+
+
+def register_favicon(app: Flask) -> None:
+    """/favicon.ico, which browsers ask for on their own (the pages link static/favicon.svg first): the same
+    mortarboard as a 16/32/48 px icon, public and cacheable."""
+    from flask import send_from_directory
+
+    def favicon():
+        return send_from_directory(app.static_folder, "favicon.ico", mimetype="image/vnd.microsoft.icon",
+                                   max_age=7 * 24 * 3600)
+
+    app.add_url_rule("/favicon.ico", "favicon", favicon)
 
 
 def register_error_handlers(app: Flask) -> None:

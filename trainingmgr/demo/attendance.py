@@ -1,5 +1,6 @@
-"""A delivered DUME session of last week for the demo: its attendance signed by link, QR code and kiosk,
-a late arrival, a correction by the advisor, the trainer's countersignatures, outcomes and hours."""
+"""A delivered DUME session of last week for the demo: its paperwork done on time (conventions and a contract on
+paper, positioning, convocations at J−7, certificates the day after: paperwork.py), its attendance signed by link,
+QR code and kiosk, a late arrival, a correction by the advisor, the trainer's countersignatures, outcomes and hours."""
 from __future__ import annotations
 
 import base64
@@ -11,13 +12,14 @@ from sqlalchemy import select
 from ..accounts.models import User
 from ..attendance import services as attendance
 from ..catalogue.models import Course
-from ..core.timeutil import PARIS
 from ..enrolments.services import enrol, save_funding_line
 from ..extensions import db
 from ..resources.models import Location, Trainer
 from ..sessions.models import SessionStatus, TrainingSession
 from ..sessions.services import change_status, create_session, date_warnings
 from ..trainees.services import find_or_create_trainee
+from . import paperwork
+from .paperwork import at_paris as _at
 
 PAST_TRAINEES = [
     {"civility": "Mme", "first_name": "Camille", "last_name": "Roux", "email": "camille.roux@exemple.fr",
@@ -40,14 +42,10 @@ def _drawing(seed: int) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
-def _at(day: dt.date, hhmm: str) -> dt.datetime:
-    hour, minute = map(int, hhmm.split(":"))
-    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=PARIS).astimezone(dt.timezone.utc)
-
-
 def load_past_session(course: Course, location: Location, trainer: Trainer, advisor: User, trainer_user: User,
-                      today: dt.date) -> list[str]:
-    """Once: a DUME session held last week, completed, with its whole attendance record."""
+                      today: dt.date, with_paperwork: bool = True) -> list[str]:
+    """Once: a DUME session held last week, completed, with its whole attendance record (and its paperwork unless
+    ``with_paperwork`` is False)."""
     exists = db.session.scalar(select(TrainingSession.id).where(
         TrainingSession.course_id == course.id, TrainingSession.status == SessionStatus.COMPLETED.value).limit(1))
     if exists is not None:
@@ -74,7 +72,15 @@ def load_past_session(course: Course, location: Location, trainer: Trainer, advi
         if firm is None:  # the self-paying architect signed her contrat de formation three weeks before
             enrolment.contract_signed_on = day - dt.timedelta(days=21)
         enrolments.append(enrolment)
+    # The paperwork before the session (paperwork.py): positioning, conventions and the contract on paper.
+    if with_paperwork:
+        paperwork.admit_all(session, advisor, _at(day - dt.timedelta(days=10), "10:00"))
+        paperwork.paper_conventions(session, advisor, [firm.name for firm in firms[:2]],
+                                    contract=f"{PAST_TRAINEES[2]['civility']} {PAST_TRAINEES[2]['first_name']} "
+                                             f"{PAST_TRAINEES[2]['last_name']}")
     change_status(session, SessionStatus.CONFIRMED.value, advisor)
+    if with_paperwork:
+        paperwork.send_convocations(session)
     morning, afternoon = sorted(session.slots, key=lambda s: s.start_time)
     camille, hugo, ines = enrolments
     browser = {"ip": "192.0.2.10", "user_agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X)"}
@@ -94,8 +100,12 @@ def load_past_session(course: Course, location: Location, trainer: Trainer, advi
                        advisor, now=_at(day + dt.timedelta(days=1), "09:05"))
     change_status(session, SessionStatus.COMPLETED.value, advisor, now=_at(day, "17:35"))
     _feedback(session, enrolments, trainer_user, _at(day, "17:40"))
+    if with_paperwork:
+        paperwork.send_certificates(session, advisor)
     return [f"Session {session.label} réalisée : émargement complet (lien, QR code, poste du formateur, "
-            "retard, correction), statuts et heures des stagiaires, acquis, enquête à chaud."]
+            "retard, correction), statuts et heures des stagiaires, acquis, enquête à chaud"
+            + (" ; conventions, positionnement, convocations et certificats faits à leur date." if with_paperwork
+               else ".")]
 
 
 # Per trainee: the acquis level of each objective (in order), and the hot survey's notes (None: not answered).

@@ -4,7 +4,9 @@ trainer countersigned both sheets; the acquis are recorded; the hot and the cold
 pack is generated (programme, conventions, convocations, attendance sheet, attestations and certificates; PDF
 copies when the converter is available); the OPCO EP share is invoiced to OPCO EP under subrogation and the rest
 to the companies; a liberal architect funded by the FIF PL is invoiced and pays (this year's BPF shows line C-2g);
-one trainee's complaint is answered. Each part is loaded once (skipped when present)."""
+one trainee's complaint is answered and the low score of her cold evaluation handled. The paperwork is done on
+time (paperwork.py): conventions e-mailed and returned signed, convocations at J−7, certificates e-mailed the day
+after. Each part is loaded once (skipped when present)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -22,6 +24,7 @@ from ..resources.models import Location, Trainer
 from ..sessions.models import SessionStatus, TrainingSession
 from ..sessions.services import change_status, create_session, date_warnings
 from ..trainees.services import find_or_create_trainee
+from . import paperwork
 from .attendance import _at, _drawing, _feedback
 
 CHORUS_SLUG = "chorus-pro"
@@ -80,6 +83,10 @@ COLD = ((5, "Dépôt des factures et suivi des paiements des marchés publics.",
         (5, "Facturation des honoraires de maîtrise d'œuvre aux maîtres d'ouvrage publics.", 5, False, ""))
 
 
+ALERT_NOTE = ("Évaluation à froid basse de la stagiaire partie à midi : l'après-midi manqué lui est proposé sans "
+              "frais sur la prochaine session (voir sa réclamation).")
+
+
 def past_chorus_session(course: Course) -> TrainingSession | None:
     """The demo's completed Chorus Pro session (the first one)."""
     return db.session.scalar(select(TrainingSession).where(
@@ -88,21 +95,22 @@ def past_chorus_session(course: Course) -> TrainingSession | None:
 
 
 def load_chorus_cycle(course: Course, location: Location, trainer: Trainer, advisor: User, trainer_user: User,
-                      today: dt.date, invoices: bool = True) -> list[str]:
+                      today: dt.date, invoices: bool = True, with_paperwork: bool = True) -> list[str]:
     done = []
     session = past_chorus_session(course)
     if session is None:
-        session = _deliver(course, location, trainer, advisor, trainer_user, today)
+        session = _deliver(course, location, trainer, advisor, trainer_user, today, with_paperwork)
         done.append(f"Session {session.label} réalisée : émargement signé à chaque demi-journée, une absence, "
-                    "contresignatures, acquis, enquêtes à chaud et à froid.")
-    done.extend(_documents(session, advisor))
+                    "contresignatures, acquis, enquêtes à chaud et à froid"
+                    + (" ; conventions, convocations et certificats envoyés à leur date." if with_paperwork else "."))
+    done.extend(_documents(session, advisor, with_paperwork))
     if invoices:
         done.extend(_invoices(session, advisor, today))
     done.extend(_complaint(session, advisor))
     return done
 
 
-def _deliver(course, location, trainer, advisor, trainer_user, today) -> TrainingSession:
+def _deliver(course, location, trainer, advisor, trainer_user, today, with_paperwork: bool) -> TrainingSession:
     day = today - dt.timedelta(days=DAYS_AGO)
     while date_warnings(day):
         day -= dt.timedelta(days=1)
@@ -124,7 +132,16 @@ def _deliver(course, location, trainer, advisor, trainer_user, today) -> Trainin
                 dates = {"requested_on": day - dt.timedelta(days=30), "agreed_on": day - dt.timedelta(days=12)}
             save_funding_line(enrolment, None, {**line, **dates}, advisor)
         enrolments.append(enrolment)
+    # The paperwork before the session (paperwork.py): conventions e-mailed, returned signed on paper; convocations.
+    conventions = paperwork.send_conventions(session, advisor, _at(day - dt.timedelta(days=25), "11:00")) \
+        if with_paperwork else []
+    if conventions:
+        paperwork.tick(session, "convention_signed",
+                       "Conventions signées retournées par courrier (" + ", ".join(d.company.name for d in conventions)
+                       + ") : classées au dossier de la session.", advisor, _at(day - dt.timedelta(days=18), "16:40"))
     change_status(session, SessionStatus.CONFIRMED.value, advisor)
+    if with_paperwork:
+        paperwork.send_convocations(session)
     morning, afternoon = sorted(session.slots, key=lambda s: s.start_time)
     lea, antoine, nadia, julien = enrolments
     phone = {"ip": "192.0.2.30", "user_agent": "Mozilla/5.0 (Linux; Android 15; Pixel 9)"}
@@ -141,11 +158,11 @@ def _deliver(course, location, trainer, advisor, trainer_user, today) -> Trainin
     change_status(session, SessionStatus.COMPLETED.value, advisor, now=_at(day, "17:05"))
     _feedback(session, enrolments, trainer_user, _at(day, "17:10"), acquis_levels=ACQUIS, notes=HOT_NOTES,
               comments=HOT_COMMENTS)
-    _cold_survey(session, enrolments)
+    _cold_survey(session, enrolments, advisor)
     return session
 
 
-def _cold_survey(session: TrainingSession, enrolments) -> None:
+def _cold_survey(session: TrainingSession, enrolments, advisor: User) -> None:
     """The cold survey sent (it would have been at J+60) and answered by the three trainees."""
     from ..evaluations import surveys
     from ..evaluations.models import SurveyInvitation
@@ -168,18 +185,33 @@ def _cold_survey(session: TrainingSession, enrolments) -> None:
             elif question.kind == "text":
                 data[f"q{question.id}"] = next(texts, "")
         surveys.answer(invitation, data, submit=True)
+    _handle_alerts(session, advisor)
 
 
-def _documents(session: TrainingSession, advisor: User) -> list[str]:
+def _handle_alerts(session: TrainingSession, advisor: User) -> None:
+    """The low cold-survey scores (the trainee who left at noon) handled by the advisor a few days later."""
+    from ..evaluations.alerts import close_alert
+    from ..evaluations.models import SurveyAlert
+
+    for alert in db.session.scalars(select(SurveyAlert).where(SurveyAlert.session_id == session.id,
+                                                              SurveyAlert.status == "open")):
+        close_alert(alert.id, "handled", ALERT_NOTE, advisor)
+        alert.handled_at = _at(session.last_date + dt.timedelta(days=64), "14:00")
+
+
+def _documents(session: TrainingSession, advisor: User, with_paperwork: bool = True) -> list[str]:
     from ..documents.models import GeneratedDocument
     from ..documents.services import generate_session_pack
 
-    if db.session.scalar(select(GeneratedDocument.id).where(GeneratedDocument.session_id == session.id)
+    if db.session.scalar(select(GeneratedDocument.id).where(GeneratedDocument.session_id == session.id,
+                                                           GeneratedDocument.doc_type == "attendance_sheet")
                          .limit(1)) is not None:
         return []
     try:
         with db.session.begin_nested():
             documents = generate_session_pack(session, advisor)
+            if with_paperwork:
+                paperwork.send_certificates(session, advisor)
     except ValidationError as exc:  # e.g. an organisation set up before the demo, or a template refused
         return [f"Documents de la session {session.label} non générés : {exc.message}"]
     certificates = sum(d.doc_type == "certificate" for d in documents)

@@ -9,7 +9,8 @@ from ..evaluations.models import QUESTIONNAIRE_KINDS, Questionnaire
 from ..evaluations.services import create_questionnaire
 from ..extensions import db
 
-SCALE_HELP = "1 : pas du tout satisfait · 5 : très satisfait."
+# No help on satisfaction notes: the caption under the buttons says what 1 and 5 mean (evaluations.forms.SCALE_ENDS).
+SCALE_HELP = ""
 
 DEFAULT_SURVEYS = [
     {"kind": "needs", "title": "Analyse des besoins de l'entreprise", "anonymous": False,

@@ -27,10 +27,15 @@ class DocType:
     # trainer of a session)
     filename: str  # default template in documents/
     variables: tuple[Var, ...] = field(default_factory=tuple)
+    feminine: bool = False  # the label's grammatical gender: messages agree with it (« Convention générée »)
 
     @property
     def mandatory(self) -> list[str]:
         return mandatory_of(self.code)
+
+    def agree(self, participle: str) -> str:
+        """A masculine singular participle agreed with the label: « généré » → « générée » for a convention."""
+        return participle + "e" if self.feminine else participle
 
 
 ORG = (
@@ -316,7 +321,7 @@ DOC_TYPES: dict[str, DocType] = {d.code: d for d in (
             COMMON + ORG + COURSE + SESSION + CLIENT + PRICE + TRAINEES + (
                 Var("org.nda", "Numéro de déclaration d'activité", "76 31 12345 31", True),
                 Var("org.siret", "SIRET (formaté)", "443 061 841 00021", True),
-            )),
+            ), feminine=True),
     DocType("contract", "Contrat de formation professionnelle (particulier)", "enrolment", "contrat.docx",
             COMMON + ORG + COURSE + SESSION + TRAINEE + PRICE + (
                 Var("contract.withdrawal_days", "Délai de rétractation (jours)", "10", True),
@@ -331,7 +336,7 @@ DOC_TYPES: dict[str, DocType] = {d.code: d for d in (
             COMMON + ORG + COURSE + SESSION + TRAINEE + (
                 Var("org.internal_rules", "Règlement intérieur (référence ou lien)", "…", True),
                 Var("org.disability_contact", "Référent handicap", "…", True),
-            )),
+            ), feminine=True),
     DocType("programme", "Programme de formation", "session", "programme.docx",
             COMMON + ORG + COURSE + SESSION),
     DocType("internal_rules", "Règlement intérieur", "session", "reglement.docx",
@@ -366,12 +371,12 @@ DOC_TYPES: dict[str, DocType] = {d.code: d for d in (
                 Var("verification.code", "Code de vérification", "7KQ4-M2XD-9TPA", True),
                 Var("verification.url", "Adresse de vérification", "https://…/verify/7KQ4M2XD9TPA", True),
                 Var("verification.qr", "QR code de vérification (image)", "[image]"),
-            )),
+            ), feminine=True),
     DocType("attestation", "Attestation de fin de formation", "enrolment", "attestation.docx",
             COMMON + ORG + COURSE + SESSION + TRAINEE + ATTENDED + (
                 Var("nature", "Nature de l'action", "Action de formation", True),
                 Var("results", "Résultats de l'évaluation des acquis (si prévue)", "Objectifs atteints"),
-            )),
+            ), feminine=True),
     DocType("certificate", "Certificat de réalisation", "enrolment", "certificat.docx",
             COMMON + ORG + COURSE + SESSION + TRAINEE + ATTENDED + (
                 Var("org.nda", "Numéro de déclaration d'activité", "76 31 12345 31", True),
@@ -396,18 +401,19 @@ DOC_TYPES: dict[str, DocType] = {d.code: d for d in (
                 Var("quote.lines[].unit", "Prix unitaire HT", "600,00 €"),
                 Var("quote.lines[].total", "Total HT", "1 200,00 €"),
             ) + TRAINEES),
-    DocType("invoice", "Facture et avoir", "invoice", "facture.docx", COMMON + ORG + COURSE + SESSION + INVOICE),
+    DocType("invoice", "Facture et avoir", "invoice", "facture.docx", COMMON + ORG + COURSE + SESSION + INVOICE,
+            feminine=True),
     DocType("trainer_contract", "Contrat de sous-traitance / lettre de mission", "trainer", "contrat_sous_traitance.docx",
             COMMON + ORG + COURSE + SESSION + TRAINER_CONTRACT),
     DocType("ft_entry", "Attestation d'entrée en formation (France Travail)", "enrolment",
             "attestation_entree_france_travail.docx", COMMON + ORG + COURSE + SESSION + TRAINEE + FRANCE_TRAVAIL + (
                 Var("entry.date", "Date d'entrée en formation (première demi-journée suivie)", "19/11/2026", True),
-            )),
+            ), feminine=True),
     DocType("ft_attendance", "Attestation de présence (France Travail)", "enrolment",
             "attestation_presence_france_travail.docx", COMMON + ORG + COURSE + SESSION + TRAINEE + FRANCE_TRAVAIL
-            + PRESENCE),
+            + PRESENCE, feminine=True),
     DocType("receipt", "Facture acquittée", "enrolment", "facture_acquittee.docx",
-            COMMON + ORG + COURSE + SESSION + TRAINEE + RECEIPT),
+            COMMON + ORG + COURSE + SESSION + TRAINEE + RECEIPT, feminine=True),
 )}
 
 

@@ -71,7 +71,8 @@ def generate(session_id: int):
     document = services.generate(doc_type, session, current_user, enrolment=enrolment, company=company,
                                  trainer=trainer)
     db.session.commit()
-    flash(f"{document.label} n° {document.number} générée (version {document.version}).", "success")
+    flash(f"{document.label} n° {document.number} {DOC_TYPES[doc_type].agree('généré')} (version {document.version}).",
+          "success")
     return redirect(url_for("documents.session_documents", session_id=session.id))
 
 
@@ -125,7 +126,7 @@ def send(document_id: int):
     document = services.get_document(document_id, current_user)
     to = services.send_document(document, current_user)
     db.session.commit()
-    flash(f"{document.label} mis(e) en envoi pour {', '.join(to)}.", "success")
+    flash(f"{document.label} {DOC_TYPES[document.doc_type].agree('mis')} en envoi pour {', '.join(to)}.", "success")
     return redirect(url_for("documents.session_documents", session_id=document.session_id))
 
 

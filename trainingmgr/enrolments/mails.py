@@ -11,6 +11,7 @@ from ..accounts.models import Role, User
 from ..core.timeutil import paris_now
 from ..core.web import external_url
 from ..extensions import db
+from ..messaging.delivery import sent_to
 from ..messaging.services import Postpone, job_handler, message_sent, queue_email
 from ..organisation.services import get_organisation
 from ..sessions.ical import session_calendar
@@ -105,7 +106,7 @@ def _documents_author(enrolment: Enrolment) -> User | None:
                                                 User.active.is_(True)).order_by(User.id).limit(1))
 
 
-def _waiting_for(enrolment: Enrolment) -> str:
+def convocation_held_by(enrolment: Enrolment) -> str:
     """Why the convocation cannot leave yet (French), or ""."""
     from .services import needs_prerequisite_decision
 
@@ -128,7 +129,7 @@ def send_convocation(payload: dict) -> None:
     enrolment = db.session.get(Enrolment, payload["enrolment_id"])
     if enrolment is None or enrolment.status != "confirmed" or enrolment.session.is_cancelled:
         return
-    waiting = _waiting_for(enrolment)
+    waiting = convocation_held_by(enrolment)
     if waiting:
         tomorrow = paris_now().replace(hour=9, minute=0, second=0, microsecond=0) + dt.timedelta(days=1)
         raise Postpone(tomorrow, waiting)
@@ -152,7 +153,9 @@ def send_convocation(payload: dict) -> None:
 
 @message_sent.connect
 def _convocation_sent(message) -> None:
-    """The date the trainee's convocation actually left is the evidence (Qualiopi indicator 9)."""
+    """The date the trainee's convocation actually left is the evidence (Qualiopi indicator 9). *Decision*: a
+    convocation written to the console (development) is dated too, so that development runs as production does;
+    the pages and the enrolment's history say it went to the console."""
     if message.topic != "convocation" or message.enrolment_id is None:
         return
     enrolment = db.session.get(Enrolment, message.enrolment_id)
@@ -160,4 +163,4 @@ def _convocation_sent(message) -> None:
         enrolment.convocation_sent_at = message.sent_at
         from .services import _event
 
-        _event(enrolment, "convocation", None, f"Convocation envoyée à {message.recipient}.")
+        _event(enrolment, "convocation", None, f"Convocation {sent_to(message.recipient, 'f', message.transport)}.")

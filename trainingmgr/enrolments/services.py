@@ -88,6 +88,26 @@ def pending_requests() -> list[Enrolment]:
     ))
 
 
+def pending_request_count() -> int:
+    """How many pending_requests there are (one query: the dashboard's to-do)."""
+    return db.session.scalar(select(func.count(Enrolment.id)).where(Enrolment.status == E.REQUESTED.value)) or 0
+
+
+def awaiting_prerequisite_decision() -> list[Enrolment]:
+    """Enrolments holding a seat until the advisor decides on their prerequisites, soonest session first."""
+    rows = db.session.scalars(
+        select(Enrolment).where(Enrolment.status == E.PENDING_PREREQUISITE.value)
+        .options(*enrolment_load_options(), *_session_load_options(selectinload(Enrolment.session))))
+    far = dt.date.max
+    return sorted(rows, key=lambda e: (e.session.first_date or far, e.session_id, e.created_at, e.id))
+
+
+def awaiting_prerequisite_count() -> int:
+    """How many enrolments awaiting_prerequisite_decision lists (one query: the dashboard's to-do)."""
+    return db.session.scalar(select(func.count(Enrolment.id))
+                             .where(Enrolment.status == E.PENDING_PREREQUISITE.value)) or 0
+
+
 def _session_load_options(session_loader):
     """What a list shows of each enrolment's session (title and dates), loaded in one query each."""
     return (session_loader.selectinload(TrainingSession.course_version),
@@ -733,18 +753,24 @@ def funding_warnings(enrolment: Enrolment) -> list[str]:
     return warnings
 
 
-def funding_board(today: dt.date | None = None, kind: str | None = None) -> list[FundingLine]:
-    """The funders' files (every AGREEMENT_KIND, or ``kind``) of sessions still to come that have no agreement yet,
-    oldest request first."""
+def funding_board_conditions(today: dt.date, kind: str | None = None, status: str | None = None) -> tuple:
+    """SQL conditions on FundingLine joined to its Enrolment: the funders' files (every AGREEMENT_KIND, or ``kind``)
+    of live enrolments in sessions still to come (a slot from ``today`` on) without an agreement yet; with
+    ``status`` (OPCO_STATUSES) only the files in that state ("requested": awaiting the funder's decision)."""
     from ..sessions.models import Slot
 
-    today = today or paris_today()
     upcoming = select(Slot.session_id).where(Slot.date >= today)
+    return (FundingLine.kind.in_([kind] if kind else AGREEMENT_KINDS), FundingLine.opco_status != "agreed",
+            *((FundingLine.opco_status == status,) if status else ()),
+            Enrolment.status.in_(LIVE), Enrolment.session_id.in_(upcoming))
+
+
+def funding_board(today: dt.date | None = None, kind: str | None = None, status: str | None = None
+                  ) -> list[FundingLine]:
+    """The files of funding_board_conditions, oldest request first."""
+    today = today or paris_today()
     lines = db.session.scalars(
-        select(FundingLine).join(Enrolment).where(
-            FundingLine.kind.in_([kind] if kind else AGREEMENT_KINDS), FundingLine.opco_status != "agreed",
-            Enrolment.status.in_(LIVE), Enrolment.session_id.in_(upcoming),
-        ).options(selectinload(FundingLine.enrolment).selectinload(Enrolment.trainee),
+        select(FundingLine).join(Enrolment).where(*funding_board_conditions(today, kind, status)).options(selectinload(FundingLine.enrolment).selectinload(Enrolment.trainee),
                   *_session_load_options(selectinload(FundingLine.enrolment).selectinload(Enrolment.session)))
     )
     far = dt.date.max

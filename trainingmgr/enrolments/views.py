@@ -1,6 +1,8 @@
 """Advisor screens: enrol, handle public requests, decide on prerequisites, cancel, fund."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -11,11 +13,21 @@ from ..extensions import db
 from ..sessions.services import get_session
 from ..trainees.services import list_trainees
 from . import contract, services
+from .convocations import convocation_states
 from .forms import AcceptForm, CancelForm, ContractSignatureForm, DecisionForm, EnrolForm, FundingForm, OutcomeForm
 from .funders import FUNDERS
-from .models import AGREEMENT_KINDS, ENROLMENT_STATUS_LABELS, FUNDING_KINDS, PUBLIC_FUNDER_CATEGORIES, FundingLine
+from .models import (
+    AGREEMENT_KINDS,
+    ENROLMENT_STATUS_LABELS,
+    FUNDING_KINDS,
+    OPCO_STATUSES,
+    PUBLIC_FUNDER_CATEGORIES,
+    FundingLine,
+)
 
 bp = Blueprint("enrolments", __name__)
+# The states a file on the funding board can be in (an agreed one leaves the board).
+BOARD_STATUSES = {k: v for k, v in OPCO_STATUSES.items() if k != "agreed"}
 
 
 @bp.route("/sessions/<int:session_id>/enrolments/new", methods=["GET", "POST"])
@@ -62,7 +74,7 @@ def _render_show(enrolment, status: int = 200, **forms):
         needs_decision=services.needs_prerequisite_decision(enrolment),
         personal_url=external_url("trainee.home", token=services.trainee_token(enrolment)),
         live=enrolment.status in services.LIVE, final_marks=sorted(services.FINAL_MARKS),
-        status_labels=ENROLMENT_STATUS_LABELS,
+        status_labels=ENROLMENT_STATUS_LABELS, convocation=next(iter(convocation_states([enrolment])), None),
     ), status
 
 
@@ -170,12 +182,23 @@ def board():
     kind = request.args.get("kind", "").strip()
     if kind and kind not in AGREEMENT_KINDS:
         fail(400, "Financeur inconnu : OPCO, fonds des non-salariés, France Travail ou financeur public.")
-    return render_template("enrolments/board.html", lines=services.funding_board(kind=kind or None), kind=kind,
-                           kinds={k: FUNDING_KINDS[k] for k in AGREEMENT_KINDS}, funders=FUNDERS)
+    status = request.args.get("status", "").strip()
+    if status and status not in BOARD_STATUSES:
+        fail(400, "État inconnu : à demander, demandée ou refusée.")
+    lines = services.funding_board(kind=kind or None, status=status or None)
+    return render_template("enrolments/board.html", lines=lines, kind=kind, status=status, statuses=BOARD_STATUSES,
+                           kinds={k: FUNDING_KINDS[k] for k in AGREEMENT_KINDS}, funders=FUNDERS,
+                           total=sum(((line.requested_amount or line.amount) for line in lines), Decimal("0.00")))
 
 
 @bp.route("/enrolments/requests")
 @staff_required
 def requests():
     return render_template("enrolments/requests.html", enrolments=services.pending_requests())
+
+
+@bp.route("/enrolments/prerequisites")
+@staff_required
+def prerequisites():
+    return render_template("enrolments/prerequisites.html", enrolments=services.awaiting_prerequisite_decision())
 

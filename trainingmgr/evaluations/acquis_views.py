@@ -13,6 +13,7 @@ from wtforms import SubmitField
 
 from ..accounts.permissions import any_role_required
 from ..core.errors import ValidationError
+from ..core.formatting import count_fr
 from ..core.forms import Form
 from ..core.web import fail
 from ..extensions import db
@@ -87,6 +88,6 @@ def save(session_id: int):
         form.form_errors = [message for messages in exc.fields.values() for message in messages] or [exc.message]
         return _page(session, form, exc.status_code, errors=exc.fields, posted=request.form.to_dict())
     db.session.commit()
-    flash(f"{changed} évaluation(s) enregistrée(s)." if changed else "Aucune modification.",
+    flash(f"{count_fr(changed, 'évaluation enregistrée')}." if changed else "Aucune modification.",
           "success" if changed else "info")
     return redirect(url_for("acquis.show", session_id=session.id))

@@ -5,6 +5,9 @@ question, required answers on submit, 5000 characters) live in evaluations.servi
 the questions through ``Form.apply_errors``."""
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+
 from wtforms import (
     BooleanField,
     FieldList,
@@ -25,6 +28,28 @@ from .services import MAX_TEXT, initial_form_data
 
 SCALE_CHOICES = [(str(i), str(i)) for i in range(1, 6)]
 YES_NO_CHOICES = [("yes", "Oui"), ("no", "Non")]
+# What the notes of a scale question mean unless its help says otherwise (« 1 : aucun · 5 : très important »):
+# written once, under the buttons; the results' satisfaction rate counts the 4s and 5s (« satisfait »).
+SCALE_ENDS = ("pas du tout satisfait", "très satisfait")
+_SCALE_HELP = re.compile(r"1\s*[:=]\s*(?P<low>[^·;,=:]+?)\s*[·;,–-]\s*5\s*[:=]\s*(?P<high>[^.;]+?)\s*(?:\.|$)")
+
+
+@dataclass(frozen=True)
+class ScaleCaption:
+    low: str  # what 1 means
+    high: str  # what 5 means
+    help: str  # the rest of the question's help, shown above the buttons
+
+
+def scale_caption(question) -> ScaleCaption:
+    """The one caption of a scale question: the ends its help names (taken out of the help, so that they are
+    not said twice), else SCALE_ENDS."""
+    help_text = question.help or ""
+    found = _SCALE_HELP.search(help_text)
+    if found is None:
+        return ScaleCaption(*SCALE_ENDS, help_text.strip())
+    rest = (help_text[:found.start()] + help_text[found.end():]).strip()
+    return ScaleCaption(found["low"].strip(), found["high"].strip(), rest)
 
 
 def _options(question) -> list:
@@ -43,6 +68,10 @@ class AnswersForm(Form):
     def question_fields(self):
         """(question, field) in the questionnaire's order."""
         return [(question, self._fields[name]) for name, question in self.questions.items()]
+
+    @staticmethod
+    def scale_caption(question) -> ScaleCaption:
+        return scale_caption(question)
 
 
 def _field(question):
@@ -77,7 +106,9 @@ class AlertForm(Form):
 class QuestionRowForm(WTFormsBaseForm):
     kind = SelectField("Type", choices=choices(QUESTION_KINDS.items()), validate_choice=False)
     text = TextAreaField("Question", validators=[max_length(2000)])
-    help = StringField("Aide", validators=[max_length(1000)])
+    help = StringField("Aide", validators=[max_length(1000)], render_kw={
+        "placeholder": "Échelle : notes 1 à 5 de « pas du tout satisfait » à « très satisfait », "
+                       "sauf « 1 : … · 5 : … » écrit ici"})
     required = BooleanField("Obligatoire", default=True)
     role = HiddenField()
     choices = TextAreaField("Réponses proposées (une par ligne ; « * » devant une bonne réponse)",

@@ -23,6 +23,7 @@ from ..core.errors import ConflictError
 from ..core.timeutil import utcnow
 from ..enrolments.models import Enrolment
 from ..extensions import db
+from ..messaging.delivery import sent_on
 from ..messaging.services import schedule_job
 from ..sessions import services as session_services
 from ..sessions.models import SessionStatus, TrainingSession
@@ -160,7 +161,7 @@ class NeedsItem:
                     else "Pas de contact RH ni de signataire avec une adresse e-mail")
         if self.answered:
             return f"Répondu le {_date(self.invitation.responded_at)}"
-        return f"Envoyée le {_date(self.invitation.sent_at)} à {self.invitation.recipient_name}, en attente"
+        return f"{sent_on(_date(self.invitation.sent_at), self.invitation.recipient_name)}, en attente"
 
 
 def _date(value) -> str:

@@ -12,6 +12,7 @@ from flask_login import current_user
 from ..accounts.permissions import any_role_required, staff_required
 from ..core.forms import Form
 from ..core.web import form_page, run_form
+from ..messaging.delivery import sent_to
 from ..sessions import services as session_services
 from . import needs
 
@@ -42,7 +43,7 @@ def send(session_id: int):
     if not ok:
         return _page(session, form)
     if sent.invitations:
-        flash("Analyse des besoins envoyée à " + ", ".join(i.recipient_name for i in sent.invitations) + ".",
+        flash("Analyse des besoins " + sent_to(", ".join(i.recipient_name for i in sent.invitations), "f") + ".",
               "success")
     if sent.without_contact:
         flash("Sans contact RH ni signataire, rien n'est parti pour : " + ", ".join(sent.without_contact) + ".",

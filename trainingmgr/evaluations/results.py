@@ -369,6 +369,12 @@ class Results:
     def comments(self) -> list[Comment]:
         return [c for q in self.questionnaires for c in q.comments]
 
+    def scale_average(self, kind: str) -> Decimal | None:
+        """The mean of every answer to the scale questions of the questionnaires of ``kind`` (every question and
+        every respondent counting alike: for "hot", the satisfaction's average)."""
+        questions = [q for g in self.questionnaires if g.kind == kind for q in g.scale_questions]
+        return mean(sum(q.total for q in questions), sum(q.answers for q in questions))
+
 
 # --------------------------------------------------------------------------- selections
 

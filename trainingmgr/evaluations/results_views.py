@@ -1,6 +1,8 @@
 """Staff pages of the survey and evaluation results: a year, a session, a course; their CSV and XLSX exports."""
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import Blueprint, Response, render_template, request
 from flask_login import current_user
 from markupsafe import Markup
@@ -63,11 +65,33 @@ def _export(results: service.Results, fmt: str) -> Response:
     return attachment(build(results), filename, mimetype)
 
 
+def _period() -> tuple[dt.date, dt.date] | None:
+    """?du=AAAA-MM-JJ&au=AAAA-MM-JJ (both or neither): a period instead of a calendar year."""
+    raw = {name: request.args.get(name, "").strip() for name in ("du", "au")}
+    if not any(raw.values()):
+        return None
+    try:
+        start, end = (dt.date.fromisoformat(raw[name]) for name in ("du", "au"))
+    except ValueError:
+        fail(400, "Période invalide : indiquez « du » et « au » au format AAAA-MM-JJ.")
+    if end < start:
+        fail(400, "La fin de la période précède son début.")
+    return start, end
+
+
+def _selected_results() -> tuple[service.Results, int | None]:
+    """The results of the period asked for (du, au), else of the year (this year by default)."""
+    period = _period()
+    if period is not None:
+        return service.period_results(*period, _kinds()), None
+    year = _year(required=True)
+    return service.year_results(year, _kinds()), year
+
+
 @bp.route("/")
 @staff_required
 def index():
-    year = _year(required=True)
-    results = service.year_results(year, _kinds())
+    results, year = _selected_results()
     return _page("evaluations/results_index.html", results, year=year,
                  years=service.available_years(paris_today().year))
 
@@ -75,7 +99,7 @@ def index():
 @bp.route("/export.<any(csv, xlsx):fmt>")
 @staff_required
 def export_year(fmt: str):
-    return _export(service.year_results(_year(required=True), _kinds()), fmt)
+    return _export(_selected_results()[0], fmt)
 
 
 @bp.route("/sessions/<int:session_id>")

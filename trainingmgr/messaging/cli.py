@@ -13,7 +13,7 @@ from ..core.cli import Command, CommandError, CommandGroup, database_problem
 from ..core.formatting import datetime_fr
 from ..core.timeutil import utcnow
 from ..extensions import db
-from . import services
+from . import delivery, services
 from .models import OutboxMessage
 
 mail_cli = CommandGroup("mail", help="Boîte d'envoi des e-mails.")
@@ -34,7 +34,7 @@ def send():
                 break
     finally:
         db.session.remove()
-    click.echo(f"{sent} e-mail(s) envoyé(s), {failed} échec(s).")
+    click.echo(f"{sent} {_emails_done()}, {failed} échec(s).")
     if failed:
         click.echo("Les échecs sont retentés plus tard ; détail sur la page « Envois » (/admin/outbox).", err=True)
 
@@ -64,8 +64,15 @@ def tick():
         raise SystemExit(1)  # cron tells the administrator
 
 
+def _emails_done() -> str:
+    """« e-mail(s) envoyé(s) », or, with MAIL_BACKEND=console, what really happened to them."""
+    if delivery.mail_is_off():
+        return "e-mail(s) écrit(s) dans la console (non envoyés : MAIL_BACKEND=console)"
+    return "e-mail(s) envoyé(s)"
+
+
 def _summary(result: dict) -> str:
-    return (f"{result['jobs_done']} tâche(s) exécutée(s), {result['sent']} e-mail(s) envoyé(s), "
+    return (f"{result['jobs_done']} tâche(s) exécutée(s), {result['sent']} {_emails_done()}, "
             f"{result['jobs_failed'] + result['send_failed']} échec(s).")
 
 
@@ -123,6 +130,9 @@ def worker(interval: int, once: bool):
     stopper = _Stopper()
     stopper.install()
     click.echo(f"Worker démarré (un passage toutes les {interval} s ; Ctrl-C pour l'arrêter).")
+    if delivery.mail_is_off():
+        click.echo("ATTENTION : aucun e-mail ne part (MAIL_BACKEND=console) : chaque message est écrit ici, "
+                   "dans la console, et personne ne le reçoit. Définissez MAIL_SERVER pour envoyer.")
     failed = database_down = False
     try:
         while not stopper.requested:

@@ -50,6 +50,7 @@ from ..core.errors import ConflictError
 from ..core.formatting import datetime_fr
 from ..core.timeutil import utcnow
 from ..extensions import db
+from . import delivery
 from .models import JOB_STATUSES, MESSAGE_STATUSES, Job, OutboxAttachment, OutboxMessage
 
 # Sent once a message has left (sender: the OutboxMessage), so that the evidence it stands for is recorded.
@@ -249,7 +250,9 @@ def build_email(message: OutboxMessage) -> EmailMessage:
 
 
 class _ConsoleTransport:
-    """Development: the message goes to the log and counts as sent."""
+    """Development: the message goes to the log; it counts as done, with transport "console" (nobody got it)."""
+
+    name = "console"
 
     def send(self, email: EmailMessage) -> None:
         body = email.get_body(("plain",))
@@ -264,6 +267,8 @@ class _ConsoleTransport:
 
 class _SMTPTransport:
     """One connection for the batch, opened on the first message and again after any failure."""
+
+    name = "smtp"
 
     def __init__(self, config):
         self.config = config
@@ -426,6 +431,19 @@ def send_now(message_id: int) -> bool:
     return _deliver([message_id], utcnow(), None)[0] == 1
 
 
+def send_messages_now(ids: list[int]) -> tuple[int, int]:
+    """Send these pending messages at once, even those waiting for their next retry (a staff member asked for it
+    from a page); failed or sent ones are left alone. Each attempt is committed. Returns (sent, failed attempts)."""
+    if not ids:
+        return 0, 0
+    now = utcnow()
+    db.session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids), OutboxMessage.status == "pending",
+                                                   OutboxMessage.next_attempt_at > now)
+                       .values(next_attempt_at=now).execution_options(synchronize_session=False))
+    db.session.commit()
+    return _deliver(sorted(ids), now, None)
+
+
 def _deliver(ids: list[int], now: dt.datetime, stop: Callable[[], bool] | None) -> tuple[int, int]:
     sent = failed = 0
     transport = None
@@ -463,7 +481,8 @@ def _deliver(ids: list[int], now: dt.datetime, stop: Callable[[], bool] | None) 
                 if isinstance(exc, _ConnectError):
                     break
             else:
-                _commit_outcome(OutboxMessage, message_id, status="sent", sent_at=utcnow(), last_error="")
+                _commit_outcome(OutboxMessage, message_id, status="sent", sent_at=utcnow(), last_error="",
+                                transport=transport.name)
                 sent += 1
                 _announce_sent(message_id)
     finally:
@@ -486,10 +505,15 @@ def _announce_sent(message_id: int) -> None:
 
 def retry_message(message: OutboxMessage, now: dt.datetime | None = None) -> None:
     """Put a failed (or waiting) message back in the queue, due now (from the outbox page). A failed one
-    gets a new series of retries; its last error stays shown until the next attempt."""
-    if message.status == "sent":
-        raise ConflictError(f"Ce message a déjà été envoyé le {datetime_fr(message.sent_at)} : "
-                            "il n'est pas renvoyé.")
+    gets a new series of retries; its last error stays shown until the next attempt. One that was only written
+    to the console leaves for real once a mail server is configured."""
+    if message.status == "sent" and not delivery.can_send_for_real(message):
+        raise ConflictError(f"Ce message a déjà été {delivery.sent_word('m', message.transport)} le "
+                            f"{datetime_fr(message.sent_at)} : il n'est pas renvoyé.")
+    if message.status == "sent":  # written to the console only, and a mail server is now configured
+        message.sent_at = None
+        message.transport = ""
+        message.attempts = 0
     if message.status == "failed":
         message.attempts = 0
     message.status = "pending"
@@ -576,6 +600,31 @@ def run_due_jobs(now: dt.datetime | None = None, limit: int = BATCH_SIZE, *,
         done += outcome == "done"
         failed += outcome == "failed"
     return done, failed
+
+
+def run_jobs_now(ids: list[int]) -> tuple[int, int]:
+    """Run these due jobs at once rather than at the worker's next pass, each in its own transaction (as the worker
+    does: a job another runner took first is skipped). Returns (done, failed)."""
+    now = utcnow()
+    db.session.rollback()
+    outcomes = [_run_job(job_id, now) for job_id in sorted(ids)]
+    return outcomes.count("done"), outcomes.count("failed")
+
+
+def jobs_by_key(keys: list[str]) -> dict[str, Job]:
+    """The jobs of these keys (one query), for a page that shows where they stand."""
+    if not keys:
+        return {}
+    return {job.key: job for job in db.session.scalars(select(Job).where(Job.key.in_(keys)))}
+
+
+def messages_about(enrolment_ids: list[int], topic: str) -> list[OutboxMessage]:
+    """The messages of ``topic`` about these enrolments, oldest first (one query)."""
+    if not enrolment_ids:
+        return []
+    return list(db.session.scalars(select(OutboxMessage).where(OutboxMessage.enrolment_id.in_(enrolment_ids),
+                                                               OutboxMessage.topic == topic)
+                                   .order_by(OutboxMessage.created_at, OutboxMessage.id)))
 
 
 def retry_job(job: Job, now: dt.datetime | None = None) -> None:

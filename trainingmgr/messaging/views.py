@@ -9,7 +9,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from ..accounts.permissions import staff_required
 from ..core.web import fail, safe_next_url
 from ..extensions import db
-from . import services
+from . import delivery, services
 from .models import JOB_STATUSES, MESSAGE_STATUSES, Job, OutboxAttachment, OutboxMessage
 
 bp = Blueprint("messaging", __name__, url_prefix="/admin/outbox")
@@ -23,6 +23,13 @@ def _mail_topic(topic: str) -> str:
 @bp.app_template_filter("job_kind")
 def _job_kind(kind: str) -> str:
     return services.JOB_KIND_LABELS.get(kind, kind)
+
+
+# Whether e-mails really leave (messaging/delivery.py), for every page that says one was sent.
+bp.add_app_template_filter(delivery.delivery, "mail_delivery")
+bp.add_app_template_global(delivery.mail_is_off, "mail_is_off")
+bp.add_app_template_global(delivery.sent_word, "mail_sent_word")
+bp.add_app_template_global(delivery.can_send_for_real, "mail_can_send_for_real")
 
 PER_PAGE = 50
 MAX_PAGE = 100_000
@@ -61,7 +68,7 @@ def index():
     messages, total = services.list_messages(status or None, search, page, PER_PAGE)
     pages = max(1, -(-total // PER_PAGE))
     return render_template("messaging/index.html", messages=messages, total=total, page=page, pages=pages,
-                           status=status, search=search, statuses=MESSAGE_STATUSES,
+                           status=status, search=search, statuses=delivery.status_labels(),
                            counts=services.message_counts(), job_counts=services.job_counts())
 
 
@@ -95,8 +102,12 @@ def retry(message_id: int):
     services.retry_message(message)  # ConflictError (409) if it was sent
     db.session.commit()
     current_app.logger.info("Message %s remis dans la file d'envoi depuis la page des envois", message.id)
-    flash(f"Message à {message.recipient} remis dans la file d'envoi : il partira au prochain passage du "
-          "worker.", "success")
+    if delivery.mail_is_off():
+        flash(f"Message à {message.recipient} remis dans la file : le worker l'écrira dans sa console à son "
+              "prochain passage, sans l'envoyer (MAIL_BACKEND=console).", "warning")
+    else:
+        flash(f"Message à {message.recipient} remis dans la file d'envoi : il partira au prochain passage du "
+              "worker.", "success")
     return _back(url_for("messaging.show", message_id=message.id))
 
 

@@ -73,16 +73,21 @@ def _seal_key_problems(app: Flask) -> list[str]:
 
 
 def _production_warnings(app: Flask) -> list[str]:
+    from ..config import mail_problems
+
+    warnings = mail_problems(app.config)[1]
     if app.config.get("APP_ENV") != "production" or app.config.get("RATELIMIT_STORAGE_SHARED"):
-        return []
-    return ["ATTENTION : aucun stockage partagé pour les limites de tentatives (RATELIMIT_STORAGE_URI, par exemple "
+        return warnings
+    return warnings + ["ATTENTION : aucun stockage partagé pour les limites de tentatives (RATELIMIT_STORAGE_URI, par exemple "
             "redis://127.0.0.1:6379/0) : chaque processus compte les siennes, et avec plusieurs workers la limite "
             "de connexion est multipliée d'autant."]
 
 
 def problems(app: Flask) -> list[str]:
     """What stops ``app`` from serving, in French; empty when it can start."""
-    return _database_problems(app) + _files_problems(app) + _seal_key_problems(app)
+    from ..config import mail_problems
+
+    return mail_problems(app.config)[0] + _database_problems(app) + _files_problems(app) + _seal_key_problems(app)
 
 
 def describe_database_error(exc: BaseException) -> str:

@@ -25,6 +25,7 @@ from ..enrolments.models import Enrolment, EnrolmentEvent
 from ..evaluations.models import (QUESTIONNAIRE_KINDS, AcquisAssessment, Answer, Question, Questionnaire,
                                   Response, SurveyInvitation)
 from ..extensions import db
+from ..messaging.delivery import delivery
 from ..messaging.models import OutboxAttachment, OutboxMessage
 from ..quality.models import QualityRequest
 from ..sessions.models import Slot, TrainingSession
@@ -170,7 +171,7 @@ def _expired_outbox(today: dt.date) -> list[Item]:
     sent = func.coalesce(OutboxMessage.sent_at, OutboxMessage.created_at)
     messages = db.session.scalars(select(OutboxMessage).where(
         OutboxMessage.status.in_(("sent", "failed")), sent < cut, _holds_personal_data()).order_by(OutboxMessage.id))
-    return [Item(m.id, f"n° {m.id} {m.topic or m.subject} – {'envoyé' if m.status == 'sent' else 'échec'} le "
+    return [Item(m.id, f"n° {m.id} {m.topic or m.subject} – {delivery(m).label.lower()} le "
                        f"{date_fr(m.sent_at or m.created_at)}", m) for m in messages]
 
 
@@ -386,7 +387,7 @@ def export_trainee(trainee: Trainee) -> dict:
             .order_by(OutboxMessage.created_at, OutboxMessage.id)):
         data["messages"].append({
             "id": message.id, "created_at": message.created_at, "sent_at": message.sent_at,
-            "status": message.status_label, "topic": message.topic, "recipient": message.recipient,
+            "status": delivery(message).label, "topic": message.topic, "recipient": message.recipient,
             "subject": message.subject, "body": message.body_text,
             "attachments": [a.filename for a in message.attachments]})
     by_email = func.lower(QualityRequest.requester_email) == trainee.email.lower()

@@ -18,7 +18,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 
 from ..attendance import services as attendance
-from ..attendance.forms import MarkForm, SignatureForm
+from ..attendance.forms import CountersignForm, MarkForm
 from ..core.errors import DomainError, ValidationError
 from ..core.tokens import log_safe_key
 from ..core.web import fail
@@ -57,7 +57,7 @@ def home(token: str):
 def _sheet(trainer, token: str, slot, status: int = 200, **forms):
     return render_template(
         "trainer_space/slot.html", trainer=trainer, token=token, sheet=space.sheet(trainer, slot),
-        sign_form=forms.get("sign_form") or SignatureForm(), mark_form=forms.get("mark_form") or MarkForm(),
+        sign_form=forms.get("sign_form") or CountersignForm(), mark_form=forms.get("mark_form") or MarkForm(),
         failed_enrolment=forms.get("enrolment_id")), status
 
 
@@ -66,6 +66,9 @@ def _run(form, action, trainer, token: str, slot, form_name: str, success: str, 
     if form.validate_on_submit():
         try:
             action()
+        except attendance.EarlyCountersignature as exc:  # the page asks the question, the drawing kept
+            db.session.rollback()
+            form.early_question, form.error_status = exc.message, exc.status_code
         except DomainError as exc:
             db.session.rollback()
             form.apply_errors(exc)
@@ -102,7 +105,7 @@ def mark(token: str, slot_id: int, enrolment_id: int):
 def countersign(token: str, slot_id: int):
     trainer = space.trainer_from_token(token)
     found = space.get_slot(trainer, slot_id)
-    form = SignatureForm()
+    form = CountersignForm()
     return _run(form, lambda: attendance.countersign_as(found, trainer, **form.signature_data(), **_client()),
                 trainer, token, found, "sign_form", "Feuille signée : la demi-journée est close.")
 

@@ -7,7 +7,8 @@ from ..accounts.permissions import staff_required
 from ..core.forms import choices
 from ..core.web import fail, form_page, run_form
 from ..extensions import db
-from . import services, space, unavailability
+from ..messaging.delivery import sent_to
+from . import history, services, space, unavailability
 from .forms import ActionForm, LocationForm, TrainerForm
 from .models import Location, Trainer
 
@@ -30,7 +31,8 @@ def location_form(location_id: int | None = None):
     if ok:
         flash(f"Lieu « {saved.name} » enregistré.", "success")
         return redirect(url_for("resources.locations"))
-    return form_page("resources/location_form.html", form, location=location)
+    return form_page("resources/location_form.html", form, location=location, max_sessions=history.MAX_SESSIONS,
+                     sessions=history.location_sessions(location) if location else [])
 
 
 @bp.route("/trainers/")
@@ -56,12 +58,13 @@ def trainer_form(trainer_id: int | None = None):
         return redirect(url_for("resources.trainers"))
     return form_page("resources/trainer_form.html", form, trainer=trainer,
                      unavailabilities=unavailability.list_unavailabilities(trainer) if trainer else [],
-                     space_link=space.has_link(trainer) if trainer else False)
+                     space_link=space.has_link(trainer) if trainer else False, max_sessions=history.MAX_SESSIONS,
+                     sessions=history.trainer_sessions(trainer) if trainer else [])
 
 
 SPACE_LINK_ACTIONS = {  # the trainer space's link: what the button does, and what the advisor is told
-    "send": (space.send_link, "Lien de l'espace formateur envoyé à {email}."),
-    "renew": (space.renew_link, "Nouveau lien envoyé à {email} : les anciens ne fonctionnent plus."),
+    "send": (space.send_link, "Lien de l'espace formateur {sent_to}."),
+    "renew": (space.renew_link, "Nouveau lien {sent_to} : les anciens ne fonctionnent plus."),
     "revoke": (space.revoke_link, "Lien de l'espace formateur révoqué : plus aucun lien ne l'ouvre."),
 }
 
@@ -75,5 +78,5 @@ def space_link(trainer_id: int, action: str):
     service, done = SPACE_LINK_ACTIONS[action]
     service(trainer, current_user)
     db.session.commit()
-    flash(done.format(email=trainer.email), "success")
+    flash(done.format(sent_to=sent_to(trainer.email)), "success")
     return redirect(url_for("resources.trainer_form", trainer_id=trainer.id) + "#espace-formateur")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
 import holidays
@@ -158,23 +158,113 @@ def ensure_can_manage(actor: User | None, session: TrainingSession | None = None
 
 
 def list_sessions(actor: User, *, course_id: int | None = None, statuses=None, date_from: dt.date | None = None,
-                  date_to: dt.date | None = None) -> list[TrainingSession]:
+                  date_to: dt.date | None = None, dates_of: str = "", at_risk_on: dt.date | None = None,
+                  ) -> list[TrainingSession]:
+    """The sessions ``actor`` may see. ``dates_of`` says what ``date_from``/``date_to`` bound: "" any slot,
+    "start" the first half-day, "end" the last one (PERIOD_EDGES); ``at_risk_on`` keeps the sessions at risk
+    on that day (at_risk_condition)."""
     query = visible_sessions_query(actor)
-    query = _filter(query, course_id=course_id, statuses=statuses, date_from=date_from, date_to=date_to)
+    query = _filter(query, course_id=course_id, statuses=statuses, date_from=date_from, date_to=date_to,
+                    dates_of=dates_of)
+    if at_risk_on is not None:
+        query = query.where(at_risk_condition(at_risk_on))
     return _sorted(db.session.scalars(query))
 
 
-def _filter(query, *, course_id=None, statuses=None, date_from=None, date_to=None):
+def _filter(query, *, course_id=None, statuses=None, date_from=None, date_to=None, dates_of=""):
     if course_id is not None:
         course_id = id_or_none(course_id)
         query = query.where(TrainingSession.course_id == course_id if course_id is not None else false())
     if statuses:
         query = query.where(TrainingSession.status.in_(tuple(statuses)))
+    if dates_of in ("start", "end"):
+        return query.where(period_condition(dates_of, date_from, date_to))
     if date_from is not None:
         query = query.where(exists().where(and_(Slot.session_id == TrainingSession.id, Slot.date >= date_from)))
     if date_to is not None:
         query = query.where(exists().where(and_(Slot.session_id == TrainingSession.id, Slot.date <= date_to)))
     return query
+
+
+# --------------------------------------------------------------------------- periods, risk, seat figures
+# The sessions list's filters and the dashboard's figures (dashboard/figures.py) share these conditions, so that
+# a figure and the list it links to count the same sessions.
+
+# Every status but "cancelled".
+NOT_CANCELLED = tuple(s for s in SESSION_STATUS_LABELS if s != S.CANCELLED.value)
+# What a period bounds: any slot, the first half-day (the session starts in it) or the last (it ends in it).
+PERIOD_EDGES = {"": "un créneau", "start": "le premier créneau", "end": "le dernier créneau"}
+# Decision: a session still under its minimum seats this many days before its first half-day is "at risk"
+# (the dashboard's figure, the list's filter); the table's stronger « J−n » warning waits for MINIMUM_CHECK_DAYS.
+AT_RISK_DAYS = 15
+
+
+def period_condition(edge: str, start: dt.date | None, end: dt.date | None):
+    """SQL condition: the session's first ("start") or last ("end") half-day falls in [start, end] (a missing
+    bound is open). A session without slots matches neither. Index-friendly: a slot in the range (ix_slot_date_session),
+    and none before it (start) or after it (end)."""
+    other = aliased(Slot)
+    inside = select(Slot.session_id)  # an IN, not a correlated EXISTS: the planners start from the date range
+    if start is not None:
+        inside = inside.where(Slot.date >= start)
+    if end is not None:
+        inside = inside.where(Slot.date <= end)
+    condition = TrainingSession.id.in_(inside)
+    if edge == "start" and start is not None:
+        condition = and_(condition, ~exists().where(and_(other.session_id == TrainingSession.id, other.date < start)))
+    if edge == "end" and end is not None:
+        condition = and_(condition, ~exists().where(and_(other.session_id == TrainingSession.id, other.date > end)))
+    return condition
+
+
+def seats_held_expression():
+    """SQL: the seats held in the session of the enclosing query (correlated count)."""
+    from ..enrolments.models import SEAT_HOLDING, Enrolment
+
+    return (select(func.count(Enrolment.id))
+            .where(Enrolment.session_id == TrainingSession.id, Enrolment.status.in_(SEAT_HOLDING))
+            .correlate(TrainingSession).scalar_subquery())
+
+
+def at_risk_condition(today: dt.date):
+    """SQL condition: a session not cancelled whose first half-day is within AT_RISK_DAYS of ``today`` (J−15 to
+    J−0) and whose seats held are below its minimum."""
+    return and_(TrainingSession.status.in_(NOT_CANCELLED),
+                period_condition("start", today, today + dt.timedelta(days=AT_RISK_DAYS)),
+                seats_held_expression() < TrainingSession.min_trainees)
+
+
+@dataclass(frozen=True)
+class SeatSummary:
+    """The seats of a list of sessions: capacity, seats held; among the seats held, the trainees who completed."""
+
+    sessions: int
+    capacity: int
+    taken: int
+    completed: int
+
+    @property
+    def fill_percent(self) -> Decimal | None:
+        return _percent(self.taken, self.capacity)
+
+    @property
+    def completion_percent(self) -> Decimal | None:
+        return _percent(self.completed, self.taken)
+
+
+def _percent(part: int, whole: int) -> Decimal | None:
+    return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.1"), ROUND_HALF_UP) if whole else None
+
+
+def seat_summary(sessions, taken: dict[int, int]) -> SeatSummary:
+    """The SeatSummary of ``sessions`` (``taken``: seats_taken of them); one query for the completed ones."""
+    from ..enrolments.models import Enrolment, EnrolmentStatus
+
+    ids = [s.id for s in sessions]
+    completed = db.session.scalar(select(func.count(Enrolment.id)).where(
+        Enrolment.session_id.in_(ids), Enrolment.status == EnrolmentStatus.COMPLETED.value)) if ids else 0
+    return SeatSummary(sessions=len(ids), capacity=sum(s.capacity for s in sessions),
+                       taken=sum(taken.get(i, 0) for i in ids), completed=completed or 0)
 
 
 def _sorted(sessions) -> list[TrainingSession]:

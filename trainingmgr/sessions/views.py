@@ -14,8 +14,10 @@ from ..companies.services import list_companies
 from ..core.errors import DomainError
 from ..core.forms import choices
 from ..core.timeutil import paris_today
-from ..core.web import fail, form_page, run_form
-from ..enrolments.services import funding_difference, pending_requests, session_enrolments
+from ..core.validation import id_or_none
+from ..core.web import fail, form_page, run_form, safe_next_url
+from ..enrolments import convocations
+from ..enrolments.services import funding_difference, pending_request_count, session_enrolments
 from ..extensions import db
 from ..organisation.services import get_organisation
 from ..resources.services import list_locations, list_trainers
@@ -44,15 +46,18 @@ def _flash_warnings(warnings: list[str]) -> None:
 def dashboard():
     sessions = services.dashboard_sessions(current_user)
     taken = services.seats_taken([s.id for s in sessions])
-    context = {"sessions": sessions, "taken": taken, "course_gaps": [], "requests": []}
+    context = {"sessions": sessions, "taken": taken, "course_gaps": [], "requests": 0}
     if current_user.is_staff:  # warnings are the advisor's to-do list
-        context["requests"] = pending_requests()
+        context["requests"] = pending_request_count()
         from ..evaluations.alerts import open_alerts_count
 
         context["survey_alerts"] = open_alerts_count()
-        from ..billing.payments import overdue_count
+        from ..dashboard.figures import all_figures
+        from ..enrolments.services import awaiting_prerequisite_count
 
-        context["overdue_invoices"] = overdue_count()
+        context["figures"] = all_figures()
+        context["overdue_invoices"] = context["figures"]["overdue"].count
+        context["prerequisite_decisions"] = awaiting_prerequisite_count()
         from ..quality.dashboard import quality_todo
 
         context.update(quality_todo())
@@ -79,14 +84,21 @@ def _parse_date_arg(name: str) -> dt.date | None:
 @any_role_required
 def index():
     status = request.args.get("status") or None
-    if status is not None and status not in SESSION_STATUS_LABELS:
+    if status is not None and status not in SESSION_STATUS_LABELS and status != "active":
         fail(400, "Statut de session inconnu.")
+    statuses = services.NOT_CANCELLED if status == "active" else [status] if status else None
+    dates_of = request.args.get("on", "")
+    if dates_of not in services.PERIOD_EDGES:
+        fail(400, "Période inconnue : un créneau, le premier ou le dernier créneau.")
+    at_risk = request.args.get("at_risk", "") not in ("", "0")
     course_id = request.args.get("course", type=int)
-    sessions = services.list_sessions(current_user, course_id=course_id, statuses=[status] if status else None,
-                                      date_from=_parse_date_arg("from"), date_to=_parse_date_arg("to"))
+    sessions = services.list_sessions(current_user, course_id=course_id, statuses=statuses,
+                                      date_from=_parse_date_arg("from"), date_to=_parse_date_arg("to"),
+                                      dates_of=dates_of, at_risk_on=paris_today() if at_risk else None)
     taken = services.seats_taken([s.id for s in sessions])
     return render_template("sessions/index.html", sessions=sessions, taken=taken, courses=list_courses(),
-                           status_labels=SESSION_STATUS_LABELS, filters=request.args)
+                           status_labels=SESSION_STATUS_LABELS, filters=request.args, edges=services.PERIOD_EDGES,
+                           summary=services.seat_summary(sessions, taken), at_risk_days=services.AT_RISK_DAYS)
 
 
 def _settings_choices(form, session=None) -> None:
@@ -147,6 +159,7 @@ def show(session_id: int):
         attendance=attendance, checklist=checklist, needs=needs.session_needs(session, with_answers=False),
         can_send_needs=current_user.is_staff and needs.can_send(session),
         enrolments=enrolments, differences={e.id: funding_difference(e) for e in enrolments},
+        convocations=convocations.convocation_states(enrolments) if current_user.is_staff else None,
         transitions=services.allowed_transitions(session),
         status_actions=STATUS_ACTIONS, status_form=StatusForm(), slot_form=slot_form,
         editable=session.status in services.EDITABLE_STATUSES,
@@ -250,7 +263,7 @@ def _post_action(session_id: int, form, action, success: str):
             flash(message, "danger")
         return show(session_id), exc.status_code
     db.session.commit()
-    flash(success, "success")
+    flash(success() if callable(success) else success, "success")  # a callable says what the action set going
     return redirect(url_for("sessions.show", session_id=session_id))
 
 
@@ -269,11 +282,34 @@ def slot_delete(session_id: int, slot_id: int):
 def change_status(session_id: int):
     session = services.get_session(session_id, current_user)
     form = StatusForm()
+    done = f"Statut de la session : {SESSION_STATUS_LABELS.get(form.status.data, '').lower()}."
     return _post_action(
         session_id, form,
         lambda: services.change_status(session, form.status.data, current_user, reason=form.cancel_reason.data),
-        f"Statut de la session : {SESSION_STATUS_LABELS.get(form.status.data, '').lower()}.",
+        (lambda: f"{done} {convocations.confirmation_notice(session)}") if form.status.data == "confirmed" else done,
     )
+
+
+@bp.route("/sessions/<int:session_id>/convocations/send", methods=["POST"])
+@staff_required
+def send_convocations(session_id: int):
+    """Send now the convocations waiting for the worker (all the session's, or one enrolment's)."""
+    session = services.get_session(session_id, current_user)
+    raw = request.form.get("enrolment_id", "").strip()
+    enrolment_id = id_or_none(raw) if raw else None
+    if raw and enrolment_id is None:
+        fail(400, "Inscription inconnue.")
+    if not ConfirmForm().validate_on_submit():
+        fail(400, "Formulaire expiré : rechargez la page et recommencez.")
+    try:
+        outcome = convocations.send_waiting(session, current_user, enrolment_id)
+    except DomainError as exc:  # nothing waits (409): the page again, with the reason
+        db.session.rollback()
+        flash(exc.message, "danger")
+        return show(session_id), exc.status_code
+    flash(outcome.message(), "warning" if outcome.failed else "success")
+    back = url_for("sessions.show", session_id=session.id, _anchor="convocations")
+    return redirect(safe_next_url(request.form.get("next")) or back)
 
 
 @bp.route("/sessions/<int:session_id>/rebase", methods=["POST"])

@@ -12,6 +12,7 @@ from ..core.timeutil import paris_today
 from ..core.web import attachment, fail, form_page, run_form
 from ..documents import services as document_services
 from ..extensions import db
+from ..messaging.delivery import mail_is_off, sent_to
 from . import services
 from .forms import ActionForm, CancelForm, SendForm
 from .models import REQUEST_STATUS_LABELS
@@ -32,7 +33,9 @@ def new(document_id: int):
     ok, made = run_form(form, lambda: services.send_for_signature(document, form.signatories.data or [],
                                                                   form.deadline.data, current_user))
     if ok:
-        flash("Document envoyé pour signature : chaque signataire reçoit son lien personnel par e-mail.", "success")
+        flash("Document envoyé pour signature : chaque signataire reçoit son lien personnel par e-mail."
+              if not mail_is_off() else "Demande de signature créée : les liens personnels des signataires sont "
+              "écrits dans la console, aucun e-mail n'est parti (MAIL_BACKEND=console).", "success")
         return redirect(url_for("signatures.show", request_id=made.id))
     problem = services.cannot_send(document) or services.certificate_problem()
     return form_page("signing/new.html", form, document=document, problem=problem)
@@ -80,7 +83,7 @@ def resend(request_id: int, signatory_id: int):
         fail(400, "Le formulaire a expiré : rechargez la page et recommencez.")
     services.resend_link(signatory, current_user)
     db.session.commit()
-    flash(f"Nouveau lien envoyé à {signatory.name} ({signatory.email}) ; l'ancien ne fonctionne plus.", "success")
+    flash(f"Nouveau lien {sent_to(f'{signatory.name} ({signatory.email})')} ; l'ancien ne fonctionne plus.", "success")
     return redirect(url_for("signatures.show", request_id=request_id))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from ..accounts.permissions import staff_required
 from ..companies.services import list_companies
@@ -12,6 +13,7 @@ from ..core.forms import choices
 from ..core.web import form_page, run_form
 from ..enrolments.models import Enrolment
 from ..extensions import db
+from ..sessions.models import TrainingSession
 from . import services
 from .forms import MergeForm, TraineeForm
 from .models import Trainee
@@ -56,7 +58,9 @@ def _page_context(trainee, merge_form: MergeForm | None = None) -> dict:
     context = {"trainee": trainee, "enrolments": [], "merge_form": None}
     if trainee is not None:
         context["enrolments"] = list(db.session.scalars(
-            select(Enrolment).where(Enrolment.trainee_id == trainee.id).order_by(Enrolment.created_at.desc())))
+            select(Enrolment).where(Enrolment.trainee_id == trainee.id).order_by(Enrolment.created_at.desc())
+            .options(selectinload(Enrolment.session).options(selectinload(TrainingSession.slots),
+                                                             selectinload(TrainingSession.course_version)))))
         context["merge_form"] = _merge_form(trainee, merge_form)
     return context
 
