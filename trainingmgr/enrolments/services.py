@@ -473,7 +473,8 @@ def _on_confirmed(enrolment: Enrolment) -> None:
 def on_session_cancelled(session: TrainingSession, actor: User | None = None, reason: str = "") -> None:
     """A cancelled session cancels its live enrolments and tells each person why."""
     for enrolment in db.session.scalars(select(Enrolment).where(Enrolment.session_id == session.id,
-                                                                Enrolment.status.in_(LIVE))):
+                                                                Enrolment.status.in_(LIVE))
+                                        .order_by(Enrolment.id)):  # the e-mails in enrolment order, on any database
         _set_status(enrolment, E.CANCELLED.value, actor, f"Session annulée : {reason}")
         enrolment.cancelled_at = utcnow()
         enrolment.cancelled_by_id = actor.id if actor is not None else None
