@@ -14,7 +14,6 @@ from ..extensions import db
 from .models import OBJECT_LABELS, AuditEntry
 
 PER_PAGE = 50
-MAX_PAGE = 100_000
 
 
 @dataclass

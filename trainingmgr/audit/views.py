@@ -9,7 +9,7 @@ from flask import Blueprint, render_template, request
 from ..accounts.permissions import staff_required
 from ..core.errors import ValidationError
 from ..core.forms import choices
-from ..core.web import fail
+from ..core.paging import page_arg
 from . import display, services
 from .forms import AuditFilterForm
 from .models import ACTION_LABELS
@@ -17,21 +17,12 @@ from .models import ACTION_LABELS
 bp = Blueprint("audit", __name__, url_prefix="/admin/audit")
 
 
-def _page_arg() -> int:
-    raw = request.args.get("page", "").strip()
-    if not raw:
-        return 1
-    if not raw.isdigit() or not 1 <= int(raw) <= services.MAX_PAGE:
-        fail(400, f"Numéro de page invalide : « {raw[:20]} ».")
-    return int(raw)
-
-
 @bp.route("/")
 @staff_required
 def index():
     form = AuditFilterForm(formdata=request.args)
     form.actor_id.choices = choices(((str(i), label) for i, label in services.actor_choices()), blank="Tous")
-    page = _page_arg()
+    page = page_arg()
     entries, total, status = [], 0, 200
     parsed = form.validate()
     data = form.data_for_service()

@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from ..accounts.services import normalise_email
 from ..core.errors import ConflictError, ErrorCollector
 from ..core.identifiers import clean_siret
+from ..core.paging import Page, paginate
 from ..core.persistence import get_by_id, insert_or_find
 from ..extensions import db
 from .models import CONTACT_ROLES, HEADCOUNT_BANDS, OPCOS, Company, CompanyContact
@@ -16,6 +17,16 @@ NAF_RE = re.compile(r"^\d{2}\.?\d{2}[A-Z]$")
 
 def list_companies() -> list[Company]:
     return list(db.session.scalars(select(Company).order_by(Company.name)))
+
+
+def company_page(search: str = "", page: int = 1) -> Page:
+    """One page of the companies list, those whose name or SIRET holds ``search``."""
+    query = select(Company).order_by(Company.name, Company.id)
+    search = (search or "").strip().lower()
+    if search:
+        query = query.where(or_(func.lower(Company.name).contains(search, autoescape=True),
+                                Company.siret.contains(search.replace(" ", ""), autoescape=True)))
+    return paginate(query, page)
 
 
 def get_company(company_id) -> Company:

@@ -4,6 +4,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..accounts.permissions import staff_required
+from ..core.paging import page_arg
 from ..core.web import fail, form_page, run_form
 from ..extensions import db
 from ..messaging.delivery import sent_to
@@ -18,7 +19,8 @@ bp = Blueprint("companies", __name__, url_prefix="/companies")
 @bp.route("/")
 @staff_required
 def index():
-    return render_template("companies/index.html", companies=services.list_companies())
+    search = request.args.get("q", "").strip()[:100]
+    return render_template("companies/index.html", listing=services.company_page(search, page_arg()), search=search)
 
 
 @bp.route("/new", methods=["GET", "POST"])

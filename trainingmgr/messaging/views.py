@@ -7,6 +7,7 @@ from io import BytesIO
 from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for
 
 from ..accounts.permissions import staff_required
+from ..core.paging import page_arg
 from ..core.web import fail, safe_next_url
 from ..extensions import db
 from . import delivery, services
@@ -32,16 +33,6 @@ bp.add_app_template_global(delivery.sent_word, "mail_sent_word")
 bp.add_app_template_global(delivery.can_send_for_real, "mail_can_send_for_real")
 
 PER_PAGE = 50
-MAX_PAGE = 100_000
-
-
-def _page_arg() -> int:
-    raw = request.args.get("page", "").strip()
-    if not raw:
-        return 1
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
-        fail(400, f"Numéro de page invalide : « {raw[:20]} ».")
-    return int(raw)
 
 
 def _get_or_404(model, pk: int, message: str):
@@ -64,7 +55,7 @@ def index():
     search = request.args.get("q", "").strip()
     if len(search) > 254:
         fail(400, "La recherche est trop longue (254 caractères au plus).")
-    page = _page_arg()
+    page = page_arg()
     messages, total = services.list_messages(status or None, search, page, PER_PAGE)
     pages = max(1, -(-total // PER_PAGE))
     return render_template("messaging/index.html", messages=messages, total=total, page=page, pages=pages,

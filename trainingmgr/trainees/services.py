@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import selectinload
 
 from ..accounts.models import User
 from ..accounts.services import normalise_email
 from ..companies.models import Company
 from ..core.errors import ConflictError, ErrorCollector, ValidationError
+from ..core.paging import Page, paginate
 from ..core.persistence import get_by_id, insert_or_find
 from ..core.timeutil import utcnow
 from ..core.validation import id_or_none
@@ -25,13 +27,23 @@ def find_by_email(email: str) -> Trainee | None:
     return db.session.scalar(select(Trainee).where(func.lower(Trainee.email) == (email or "").strip().lower()))
 
 
-def list_trainees(search: str = "", limit: int = 500) -> list[Trainee]:
-    query = select(Trainee).order_by(Trainee.last_name, Trainee.first_name).limit(limit)
+def _trainees_query(search: str = ""):
+    """Trainees by name, those whose name or e-mail holds ``search`` ("%" and "_" looked for as they are)."""
+    query = select(Trainee).order_by(Trainee.last_name, Trainee.first_name, Trainee.id)
     search = (search or "").strip().lower()
-    if search:  # "%" and "_" are looked for as they are, not as wildcards
+    if search:
         query = query.where(or_(*(func.lower(column).contains(search, autoescape=True)
                                   for column in (Trainee.last_name, Trainee.first_name, Trainee.email))))
-    return list(db.session.scalars(query))
+    return query
+
+
+def list_trainees(search: str = "", limit: int = 500) -> list[Trainee]:
+    return list(db.session.scalars(_trainees_query(search).limit(limit)))
+
+
+def trainee_page(search: str = "", page: int = 1) -> Page:
+    """One page of the trainees list, with their companies (two statements more, whatever the page holds)."""
+    return paginate(_trainees_query(search).options(selectinload(Trainee.company)), page)
 
 
 def clean_trainee_data(data: dict, errors: ErrorCollector | None = None, prefix: str = "") -> dict:

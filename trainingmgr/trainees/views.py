@@ -10,6 +10,7 @@ from ..accounts.permissions import staff_required
 from ..companies.services import list_companies
 from ..core.errors import NotFoundError, ValidationError
 from ..core.forms import choices
+from ..core.paging import page_arg
 from ..core.web import form_page, run_form
 from ..enrolments.models import Enrolment
 from ..extensions import db
@@ -25,7 +26,7 @@ bp = Blueprint("trainees", __name__, url_prefix="/trainees")
 @staff_required
 def index():
     search = request.args.get("q", "").strip()[:100]
-    return render_template("trainees/index.html", trainees=services.list_trainees(search), search=search)
+    return render_template("trainees/index.html", listing=services.trainee_page(search, page_arg()), search=search)
 
 
 @bp.route("/new", methods=["GET", "POST"])
