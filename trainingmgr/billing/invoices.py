@@ -95,6 +95,7 @@ from ..companies.models import OPCOS, Company
 from ..core.errors import ConflictError, ErrorCollector, NotFoundError, PermissionDenied, ValidationError
 from ..core.formatting import date_fr, hours_fr, money_fr, number_fr
 from ..core.identifiers import clean_siret, clean_vat_number
+from ..core.paging import Page, paginate
 from ..core.persistence import get_by_id, lock_row
 from ..core.timeutil import paris_today, utcnow
 from ..core.validation import id_or_none, parse_date, parse_decimal
@@ -208,6 +209,10 @@ def get_invoice(invoice_id, actor: User | None = None) -> Invoice:
     return get_by_id(Invoice, invoice_id, "Facture introuvable.")
 
 
+# The latest first; drafts, which have no date yet, first of all.
+LIST_ORDER = (Invoice.issue_date.desc().nulls_first(), Invoice.sequence.desc(), Invoice.id.desc())
+
+
 def _filtered(query, *, status: str | None, kind: str | None, year: int | None, session_id: int | None):
     """The invoices list's filters, for its rows and for its totals alike."""
     for column, value in ((Invoice.status, status), (Invoice.kind, kind), (Invoice.year, year),
@@ -222,8 +227,14 @@ def list_invoices(*, status: str | None = None, kind: str | None = None, year: i
     """Invoices and credit notes, the latest first (drafts, which have no date yet, first of all)."""
     query = _filtered(select(Invoice).options(selectinload(Invoice.lines)), status=status, kind=kind, year=year,
                       session_id=session_id)
-    query = query.order_by(Invoice.issue_date.desc().nulls_first(), Invoice.sequence.desc(), Invoice.id.desc())
-    return list(db.session.scalars(query.limit(limit)))
+    return list(db.session.scalars(query.order_by(*LIST_ORDER).limit(limit)))
+
+
+def invoice_page(page: int = 1, *, status: str | None = None, kind: str | None = None, year: int | None = None
+                 ) -> Page:
+    """One page of the invoices list, in list_invoices' order (a count and the rows, whatever the history)."""
+    return paginate(_filtered(select(Invoice), status=status, kind=kind, year=year, session_id=None)
+                    .order_by(*LIST_ORDER), page)
 
 
 @dataclass(frozen=True)

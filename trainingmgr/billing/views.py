@@ -11,6 +11,7 @@ from sqlalchemy import select
 from ..accounts.permissions import staff_required
 from ..companies.services import list_companies
 from ..core.errors import DomainError
+from ..core.paging import page_arg
 from ..core.web import attachment, fail, form_page, run_form
 from ..enrolments.models import Enrolment
 from ..extensions import db
@@ -53,8 +54,11 @@ def _filters() -> dict:
 @staff_required
 def index():
     filters = _filters()
-    invoices = service.list_invoices(**filters)
-    return render_template("billing/index.html", invoices=invoices, sessions=service.sessions_of(invoices),
+    listing = service.invoice_page(page_arg(), **filters)
+    invoices = listing.rows
+    return render_template("billing/index.html", invoices=invoices, listing=listing,
+                           pager_args={key: value for key, value in filters.items() if value},
+                           sessions=service.sessions_of(invoices),
                            balances=payments.balances([i for i in invoices if i.status == "issued"]),
                            filters=filters, years=service.invoice_years(), statuses=INVOICE_STATUSES,
                            kinds=INVOICE_KINDS, totals=service.issued_totals(**filters))
