@@ -13,7 +13,7 @@ import pytest
 from trainingmgr.extensions import db
 
 from tests.catalogue.pagetools import page_of
-from tests.enrolments.fixtures import advisor, as_user  # noqa: F401 - fixtures
+from tests.billing.invoice_fixtures import *  # noqa: F401,F403 - fixtures
 from tests.dashboard.support import piece
 from tests.helpers import page
 
