@@ -115,7 +115,7 @@ def test_list_and_search(advisor, world, new_trainee):
     assert "Martin" in text and "Esteve" in text
     text = page(advisor.get("/trainees/?q=mart"))
     assert "Martin" in text and "Esteve" not in text
-    assert "Aucun stagiaire." in page(advisor.get("/trainees/?q=" + "z" * 500))
+    assert "Aucun stagiaire pour cette recherche." in page(advisor.get("/trainees/?q=" + "z" * 500))
 
 
 def test_unknown_trainee_is_404(advisor, world):
