@@ -33,12 +33,12 @@ from sqlalchemy import Integer, String, and_, case, cast, func, select
 from ..billing import payments as billing_payments
 from ..billing.invoices import money
 from ..billing.models import Invoice, Payment
+from ..core.numbers import percent as percent_of
 from ..core.timeutil import paris_today
 from ..enrolments import services as enrolment_services
 from ..enrolments.models import SEAT_HOLDING, Enrolment, EnrolmentStatus, FundingLine
 from ..evaluations.models import Answer, Question, Questionnaire, Response
 from ..evaluations.results import mean
-from ..evaluations.results import percent as percent_of
 from ..extensions import db
 from ..sessions import services as session_services
 from ..sessions.models import TrainingSession

@@ -46,6 +46,7 @@ from sqlalchemy.orm import selectinload
 from ..catalogue.models import Course, CourseObjective
 from ..core.errors import ValidationError
 from ..core.formatting import date_fr, number_fr
+from ..core.numbers import percent
 from ..core.spreadsheet import csv_bytes, xlsx_cell
 from ..enrolments.models import Enrolment
 from ..extensions import db
@@ -62,7 +63,6 @@ from .models import (
     SurveyInvitation,
 )
 
-PERCENT_PLACES = Decimal("0.1")
 AVERAGE_PLACES = Decimal("0.01")
 HOT = "hot"
 SATISFIED_FROM = 4  # a note of 4 or 5 counts as satisfied
@@ -72,13 +72,6 @@ KIND_ORDER = {kind: n for n, kind in enumerate(QUESTIONNAIRE_KINDS)}
 # What a trainer sees of their own sessions: the trainees' surveys and the acquis (not the companies' nor the funders'
 # opinions of the organisation).
 TRAINER_KINDS = ("hot", "cold", "acquis")
-
-
-def percent(part: int, whole: int) -> Decimal | None:
-    """part / whole in %, one decimal place (None when there is nothing to divide by)."""
-    if not whole:
-        return None
-    return (Decimal(part) * 100 / Decimal(whole)).quantize(PERCENT_PLACES, ROUND_HALF_UP)
 
 
 def mean(total: int, count: int) -> Decimal | None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from functools import lru_cache
 
 import holidays
@@ -23,6 +23,7 @@ from ..companies.models import Company
 from ..core.errors import ConflictError, ErrorCollector, NotFoundError, PermissionDenied, ValidationError
 from ..core.formatting import date_fr, hours_fr, time_fr
 from ..core.halfday import HALF_DAY_LABELS, half_day_problem, half_of, hours_between, parse_day_pattern
+from ..core.numbers import percent
 from ..core.persistence import get_by_id, lock_row
 from ..core.timeutil import PARIS, paris_today, utcnow
 from ..core.validation import id_or_none, parse_date, parse_decimal, parse_int, parse_time
@@ -245,15 +246,11 @@ class SeatSummary:
 
     @property
     def fill_percent(self) -> Decimal | None:
-        return _percent(self.taken, self.capacity)
+        return percent(self.taken, self.capacity)
 
     @property
     def completion_percent(self) -> Decimal | None:
-        return _percent(self.completed, self.taken)
-
-
-def _percent(part: int, whole: int) -> Decimal | None:
-    return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.1"), ROUND_HALF_UP) if whole else None
+        return percent(self.completed, self.taken)
 
 
 def seat_summary(sessions, taken: dict[int, int]) -> SeatSummary:
