@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..core.timeutil import utcnow
 from ..core.types import UTCDateTime
 from ..extensions import db
+from ..files.models import StoredFile
 
 MESSAGE_STATUSES = {"pending": "En attente", "sent": "Envoyé", "failed": "Échec définitif"}
 JOB_STATUSES = {"pending": "À faire", "done": "Fait", "failed": "Échec définitif", "cancelled": "Annulé"}
@@ -74,3 +75,42 @@ class Job(db.Model):
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     done_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+TASK_STATUSES = {"queued": "En attente", "running": "En cours", "done": "Terminé", "failed": "Échec"}
+
+
+class Task(db.Model):
+    """A long piece of work someone asked for (a session's pack, an export, a bulk send…), run by the worker
+    outside the request, with its progress for the page that follows it and the file it produced.
+
+    ``done``/``total`` count the items (documents, messages, rows); ``step`` names the one under way; the
+    worker writes ``heartbeat_at`` as it goes, so that a task whose worker died is seen as interrupted."""
+
+    __tablename__ = "task"
+    __table_args__ = (Index("ix_task_status_created", "status", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    label: Mapped[str] = mapped_column(String(200))  # French, shown: « Dossier de la session … »
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"), index=True)
+    done: Mapped[int] = mapped_column(default=0)
+    total: Mapped[int] = mapped_column(default=0)
+    step: Mapped[str] = mapped_column(String(200), default="")
+    attempts: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str] = mapped_column(Text, default="")  # French, shown as it is
+    result_file_id: Mapped[int | None] = mapped_column(ForeignKey("stored_file.id"))
+    result_name: Mapped[str] = mapped_column(String(255), default="")
+    back_url: Mapped[str] = mapped_column(String(300), default="")  # the page the task was started from
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    result_file: Mapped[StoredFile | None] = relationship()
+
+    @property
+    def status_label(self) -> str:
+        return TASK_STATUSES.get(self.status, self.status)
