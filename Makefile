@@ -8,6 +8,9 @@ PORT   ?= 5000
 # Without PUBLIC_URL, the links of e-mails and documents name the served address (PORT=5101 make run: port 5101).
 export RUN_HOST := $(HOST)
 export RUN_PORT := $(PORT)
+# The PDF converter that run and serve start beside the server and the worker (flask pdf serve), shared by all of
+# their processes: one warm LibreOffice instead of one per process (PDF_SERVER=127.0.0.1:2013 make run: another port).
+PDF_SERVER ?= 127.0.0.1:2003
 
 .PHONY: install browser office redis run serve test lint db-check bench screenshots clean
 
@@ -22,27 +25,33 @@ install: $(VENV)/.installed
 ## Create the virtualenv, migrate, make the attendance sealing key and the trial signing certificate when missing,
 ## load the demo data (with a convention signed electronically when LibreOffice is there: `make office`), print the
 ## demo logins and serve on http://127.0.0.1:5000, with the worker beside the server (due jobs, then the outbox;
-## e-mails go to the console unless MAIL_SERVER is set)
+## e-mails go to the console unless MAIL_SERVER is set) and the shared PDF converter on PDF_SERVER (127.0.0.1:2003),
+## which both use: the server starts once it answers
+run: export PDF_SERVER := $(PDF_SERVER)
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) attendance keygen
 	$(FLASK) demo load
 	$(FLASK) signing init --if-missing
 	@echo "\nServeur : http://$(HOST):$(PORT)/  (catalogue public : http://$(HOST):$(PORT)/catalogue/)\n"
-	@# Both in the background so that the shell acts on a signal at once; whatever ends first (Ctrl-C,
-	@# SIGTERM, or the server stopping) takes the other one with it: no worker is left behind.
-	@$(FLASK) worker & worker=$$!; \
-	$(FLASK) run --host $(HOST) --port $(PORT) </dev/null & server=$$!; \
-	trap 'kill $$server $$worker 2>/dev/null; wait' EXIT; \
+	@# All in the background so that the shell acts on a signal at once; whatever ends first (Ctrl-C,
+	@# SIGTERM, or the server stopping) takes the others with it: no worker or converter is left behind.
+	@$(FLASK) pdf serve & converter=$$!; \
+	trap 'kill $$server $$worker $$converter 2>/dev/null; wait' EXIT; \
 	trap 'exit 130' INT TERM HUP; \
+	$(FLASK) pdf wait --pid $$converter; \
+	$(FLASK) worker & worker=$$!; \
+	$(FLASK) run --host $(HOST) --port $(PORT) </dev/null & server=$$!; \
 	wait $$server
 
 ## Production: migrate, then gunicorn (WEB_CONCURRENCY workers, default 3, on BIND, default 127.0.0.1:8000, behind
 ## a reverse proxy) with the outbox worker beside it; DATABASE_URL (PostgreSQL), SECRET_KEY (32 characters or more)
 ## and PUBLIC_URL are required, and MAIL_SERVER (or MAIL_BACKEND=console written out, which starts with a loud warning
 ## that no e-mail leaves); RATELIMIT_STORAGE_URI (redis://…) shares the login limits between the workers.
-## See README "Production". Both stop together, as in `make run`.
+## See README "Production". The shared PDF converter (PDF_SERVER, 127.0.0.1:2003) starts first, as in `make run`,
+## and all stop together.
 serve: export APP_ENV = production
+serve: export PDF_SERVER := $(PDF_SERVER)
 serve: install
 	@test -n "$$DATABASE_URL" || { echo "DATABASE_URL est obligatoire (postgresql://utilisateur:motdepasse@hôte/base)." >&2; exit 1; }
 	@test -n "$$SECRET_KEY" || { echo "SECRET_KEY est obligatoire (python3 -c 'import secrets; print(secrets.token_hex(32))')." >&2; exit 1; }
@@ -50,12 +59,14 @@ serve: install
 	$(FLASK) db upgrade
 	@# gunicorn.conf.py checks the rest before any worker starts (database, FILES_DIR, the mail server) and warns
 	@# loudly without a shared RATELIMIT_STORAGE_URI or with MAIL_BACKEND=console.
-	@$(FLASK) worker & worker=$$!; \
+	@$(FLASK) pdf serve & converter=$$!; \
+	trap 'kill $$server $$worker $$converter 2>/dev/null; wait' EXIT; \
+	trap 'exit 130' INT TERM HUP; \
+	$(FLASK) pdf wait --pid $$converter; \
+	$(FLASK) worker & worker=$$!; \
 	$(VENV)/bin/gunicorn --workers "$${WEB_CONCURRENCY:-3}" --bind "$${BIND:-127.0.0.1:8000}" \
 	  --timeout "$${GUNICORN_TIMEOUT:-60}" --forwarded-allow-ips "$${FORWARDED_ALLOW_IPS:-127.0.0.1}" \
 	  app:app </dev/null & server=$$!; \
-	trap 'kill $$server $$worker 2>/dev/null; wait' EXIT; \
-	trap 'exit 130' INT TERM HUP; \
 	wait $$server
 
 ## Debian's chromium for the browser tests (Playwright drives it; it must not download a browser of its own).

@@ -9,7 +9,8 @@ on it for each benchmark, then dropped). `make bench` runs this script. Each fig
 baseline measured in the same run, on the same database, so that it does not depend on the machine:
 
   signing    bench/signing.py: 100 trainees sign one slot at once through a real server (drawn signatures);
-             throughput and p99 of the POST against GET /login by as many clients at once;
+             throughput and p99 of the POST against GET /login by as many clients at once, and its server
+             CPU against a bare 10 KB insert served alike (the floor: fails above 3x);
   pages      bench/pages.py: ten years of data (about 1,500 sessions, 10,000 enrolments) on a real server;
              p95 of the public catalogue, a course sheet, the advisor's dashboard (and the sessions to come,
              last year's BPF, the Qualiopi board) against the p95 of GET /login, one request at a time;
@@ -71,6 +72,11 @@ def run_backend(url: str | None, args) -> dict:
                 pages.print_table([found[name]], found[name]["samples"])
                 for failure in pages.check([found[name]]):
                     print(f"FAILED: {failure}", flush=True)
+            if name == "signing":
+                for failure in signing.check({100: found[name]}):
+                    print(f"FAILED: {failure}", flush=True)
+            if name == "documents" and found[name].get("pdf_first_ok") is False:
+                print(f"FAILED: the first PDF after start is not within {documents.FIRST_TARGET}x a warm one", flush=True)
         except (Exception, SystemExit) as exc:  # noqa: BLE001 - one failed bench does not hide the others
             traceback.print_exc()
             found[name] = f"FAILED: {exc}"
@@ -88,6 +94,10 @@ def rows(found: dict) -> list[tuple[str, str, str]]:
                     f"{post['rate']:.0f} req/s vs login {base['rate']:.0f} req/s (lower is slower)"))
         out.append(("signing, 100 clients: p99", f"{post['p99_ratio']:.1f}x",
                     f"{post['p99'] * 1000:.0f} ms vs login {base['p99'] * 1000:.0f} ms"))
+        floor = signing["POST bare insert (floor)"]
+        out.append(("signing: server CPU / a bare 10 KB insert (at most 3x)", f"{post['cpu_floor_ratio']:.1f}x",
+                    f"{post['cpu'] * 1000:.2f} vs {floor['cpu'] * 1000:.2f} ms/req, {post['sql']:.0f} SQL vs "
+                    f"{floor['sql']:.0f}; throughput {post['rate_floor_ratio']:.1f}x below the insert's"))
     elif signing:
         out.append(("signing", signing, ""))
     result = found.get("pages")
@@ -109,6 +119,11 @@ def rows(found: dict) -> list[tuple[str, str, str]]:
         if docs["pdf_warm"] is not None:
             out.append(("session pack: PDF, per document", f"{docs['pdf_warm'] / (docs['copy'] / docs['documents']):.0f}x",
                         f"{docs['pdf_warm'] * 1000:.0f} ms per document once warm (cold start {docs['pdf_cold']:.1f} s)"))
+        if docs.get("pdf_first_shared") is not None:
+            out.append(("first PDF after start (shared converter)",
+                        f"{docs['pdf_first_shared'] / docs['pdf_warm_shared']:.1f}x",
+                        f"{docs['pdf_first_shared'] * 1000:.0f} ms vs warm {docs['pdf_warm_shared'] * 1000:.0f} ms "
+                        f"(own LibreOffice: {docs['pdf_first_own']:.1f} s, {docs['pdf_first_own'] / docs['pdf_warm_own']:.0f}x)"))
     elif docs:
         out.append(("documents", docs, ""))
     bpf = found.get("bpf")

@@ -17,9 +17,15 @@ the session completes), then:
      database, rendering, archive (context JSON, SHA-256, stored files, rows), every document issued anew
      (reuse=False: an unchanged pack otherwise hands back the documents already issued);
   4. converts every document of the pack to PDF through the persistent converter (documents/pdf.py), the
-     first conversion (cold: LibreOffice starts) apart.
+     first conversion (cold: LibreOffice starts) apart;
+  5. the first PDF after start (issue 22): a fresh process (as a new gunicorn worker) converts the pack's
+     documents, first with its own LibreOffice (no PDF_SERVER: the first one starts it; before), then through
+     the shared converter, ``flask pdf serve``, started and waited for (``flask pdf wait``'s probe) as make
+     does; its first document against its warm ones, and the resident memory of the converter against what
+     each process carried with its own.
 Printed: the times, and the headline ratio render only / floor A (target: within 10×), the other lines against
-floor A as well, and the PDF seconds per document once warm (target: well under 1 s).
+floor A as well, and the PDF seconds per document once warm (target: well under 1 s); the first PDF of a fresh
+process through the shared converter must be within 3× a warm one (FIRST_TARGET), or the run fails (exit 1).
 """
 from __future__ import annotations
 
@@ -39,6 +45,27 @@ from trainingmgr.extensions import db  # noqa: E402
 
 TRAINEES = 8
 TARGET = 10  # the DOCX pack within 10× floor A
+FIRST_TARGET = 3  # the first PDF of a fresh process through the shared converter within 3× a warm one
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# A fresh process converting files: the time of each conversion, whether it started a LibreOffice of its own,
+# and the resident memory of that LibreOffice (its unoserver and soffice processes).
+CLIENT = r"""
+import json, sys, time
+sys.path.insert(0, sys.argv[1])
+from bench.documents import group_rss
+from trainingmgr.documents import pdf
+times = []
+for path in sys.argv[2:]:
+    with open(path, "rb") as handle:
+        data = handle.read()
+    start = time.perf_counter()
+    pdf.convert(data)
+    times.append(time.perf_counter() - start)
+own = pdf.status()["server_pid"]
+print(json.dumps({"times": times, "own": own, "rss": group_rss(own) if own else 0}))
+pdf.shutdown()
+"""
 
 
 def build():
@@ -174,7 +201,103 @@ def run(rounds: int, database_url: str | None, with_pdf: bool, quiet: bool = Fal
                 f"({statistics.median(warm) / (render / count):.0f}× the DOCX render of one document, "
                 f"{statistics.median(warm) / (copy / count):.0f}× floor A)")
             pdf.shutdown()
+            figures.update(first_pdf_after_start(files, tmp, say))
             return figures
+
+
+def process_rss(pid: int) -> int:
+    """Resident memory of a process, in bytes (0 when gone)."""
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            for line in handle:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def group_rss(pgid: int) -> int:
+    """Resident memory of a process group (a converter's unoserver, oosplash and soffice.bin), in bytes."""
+    from trainingmgr.documents import pdf
+
+    return sum(process_rss(pid) for pid in pdf._group_processes(pgid))
+
+
+def fresh_client(paths: list[str], env: dict) -> dict:
+    import json
+    import subprocess
+
+    result = subprocess.run([sys.executable, "-c", CLIENT, ROOT, *paths], env=env, cwd=ROOT, capture_output=True,
+                            text=True, timeout=600)
+    if result.returncode != 0:
+        raise RuntimeError(f"the client process failed: {result.stderr[-2000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def first_pdf_after_start(files: list[bytes], tmp: str, say, count: int = 12) -> dict:
+    """Item 5 of the docstring: the first PDF of a fresh process, with its own LibreOffice and through the shared
+    converter, and the converter's start."""
+    import signal
+    import socket
+    import subprocess
+
+    from trainingmgr.documents import pdf_server
+
+    paths = []
+    for i, data in enumerate(files[:count]):
+        paths.append(os.path.join(tmp, f"pdf-{i}.docx"))
+        with open(paths[-1], "wb") as handle:
+            handle.write(data)
+    env = {k: v for k, v in os.environ.items() if k not in ("PDF_SERVER", "PDF_CONVERTER")}
+    own = fresh_client(paths, env)  # before: each process starts its own LibreOffice at its first PDF
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{sock.getsockname()[1]}"
+    serve_env = {**env, "SECRET_KEY": "bench-" + "x" * 32, "DATABASE_URL": f"sqlite:///{tmp}/pdf-server.db",
+                 "FILES_DIR": os.path.join(tmp, "pdf-server-files"), "APP_ENV": "development"}
+    started = time.perf_counter()
+    server = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "flask"), "--app", "app", "pdf", "serve",
+                               "--address", address], cwd=ROOT, env=serve_env, stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        info = pdf_server.wait_ready(address, 120, pid=server.pid)
+        ready = time.perf_counter() - started
+        if info is None:
+            raise RuntimeError("the shared converter did not become ready")
+        shared = fresh_client(paths, {**env, "PDF_SERVER": address})
+        supervisor_rss = process_rss(server.pid)
+        converter_rss = supervisor_rss + group_rss(pdf_server.remote_info(address)["server_pid"])
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.communicate()
+    if shared["own"] is not None:
+        raise RuntimeError("the client started its own LibreOffice instead of using the shared converter")
+    own_first, own_warm = own["times"][0], statistics.median(own["times"][1:])
+    first, warm = shared["times"][0], statistics.median(shared["times"][1:])
+    ok = first <= FIRST_TARGET * warm
+    mb = 1024 * 1024
+    say(f"First PDF of a fresh process ({len(paths)} documents of the pack, then {len(paths) - 1} warm ones):")
+    say(f"  {'':58} {'first':>8} {'warm':>8} {'first/warm':>10}")
+    say(f"  {'own LibreOffice, started at the first PDF (before)':58} {own_first:8.3f} {own_warm:8.3f} "
+        f"{own_first / own_warm:9.1f}×")
+    say(f"  {'shared converter (flask pdf serve), started beforehand':58} {first:8.3f} {warm:8.3f} "
+        f"{first / warm:9.1f}×")
+    say(f"  shared converter ready {ready:.2f} s after its start (command, LibreOffice, one warm-up document); "
+        f"warm through it {warm / own_warm:.2f}× a warm conversion in the process itself")
+    say(f"  resident memory: the shared converter {converter_rss / mb:.0f} MB once (its process "
+        f"{supervisor_rss / mb:.0f} MB included), against "
+        f"{own['rss'] / mb:.0f} MB of LibreOffice in each process that converts with its own")
+    say(f"Headline: the first PDF after start is {first / warm:.1f}× a warm one through the shared converter "
+        f"(target: within {FIRST_TARGET}×: {'met' if ok else 'NOT met'}); with its own LibreOffice it was "
+        f"{own_first / own_warm:.0f}× ({own_first:.2f} s).")
+    return {"pdf_first_own": own_first, "pdf_warm_own": own_warm, "pdf_first_shared": first,
+            "pdf_warm_shared": warm, "pdf_shared_ready": ready, "pdf_shared_rss": converter_rss,
+            "pdf_own_rss": own["rss"], "pdf_first_ok": ok}
 
 
 def main() -> None:
@@ -183,7 +306,9 @@ def main() -> None:
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--no-pdf", action="store_true")
     args = parser.parse_args()
-    run(args.rounds, args.database_url, not args.no_pdf)
+    figures = run(args.rounds, args.database_url, not args.no_pdf)
+    if figures.get("pdf_first_ok") is False:
+        sys.exit(f"The first PDF after start is not within {FIRST_TARGET}× a warm one.")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,9 @@ of coherent rows (a few seconds; the services would take minutes):
   - an issued invoice per client company and per individual of each delivered session, paid (a few left
     unpaid past their due date: the dashboard's overdue warning), numbered after the year's last number;
   - the hot satisfaction survey answered by two trainees in three of each delivered session (the course
-    sheet's public indicators).
+    sheet's public indicators);
+  - the quality registers: 30 requests (complaints, difficulties, suggestions) a year, handled in time, and 30
+    improvement actions a year, done (the registers' lists; nothing overdue on the dashboard).
 Left out: attendance records (a hash chain per session, signature images), invoice lines, enrolment history,
 e-mails and documents; no page measured here reads them for past sessions.
 """
@@ -90,6 +92,32 @@ def _courses(advisor) -> list[tuple]:
     for course in db.session.scalars(select(Course).where(~Course.slug.startswith("historique-"))):
         made.append((course, 1, course.current_version.price_per_trainee or Decimal("600.00")))
     return made
+
+
+def _quality_registers(days: list[dt.date], count: int, advisor) -> tuple[int, int]:
+    """``count`` requests of the quality register (complaints, difficulties, suggestions), acknowledged and
+    answered in time then closed, and as many improvement actions done, over ``days``. Their references
+    (HIST-2019-0001) are not the application's REC- series."""
+    from trainingmgr.quality.models import ImprovementAction, QualityRequest
+
+    kinds = ("complaint", "difficulty", "suggestion")
+    requests, actions = [], []
+    for n in range(count):
+        day = days[n * len(days) // count]
+        requests.append({
+            "reference": f"HIST-{day.year}-{n:04d}", "kind": kinds[n % 3], "channel": "email",
+            "requester_name": f"{FIRST_NAMES[n % 20]} {LAST_NAMES[n % 30]}", "subject": f"Retour n° {n + 1}",
+            "status": "closed", "received_at": _utc(day), "acknowledge_due": day + dt.timedelta(days=2),
+            "answer_due": day + dt.timedelta(days=15), "acknowledged_at": _utc(day + dt.timedelta(days=1)),
+            "answered_at": _utc(day + dt.timedelta(days=8)), "answer": "Réponse apportée.",
+            "closed_at": _utc(day + dt.timedelta(days=9)), "created_by_id": advisor.id})
+        actions.append({"source": "other", "title": f"Amélioration n° {n + 1}", "owner_id": advisor.id,
+                        "due_date": day + dt.timedelta(days=30), "status": "done", "effect": "Constaté.",
+                        "done_at": _utc(day + dt.timedelta(days=25)), "created_at": _utc(day),
+                        "created_by_id": advisor.id, "updated_at": _utc(day + dt.timedelta(days=25))})
+    db.session.execute(insert(QualityRequest), requests)
+    db.session.execute(insert(ImprovementAction), actions)
+    return len(requests), len(actions)
 
 
 def build_history(today: dt.date, sessions: int = 1500, enrolments: int = 10000, years: int = 10,
@@ -303,10 +331,12 @@ def build_history(today: dt.date, sessions: int = 1500, enrolments: int = 10000,
                for response_id in response_ids for question_id in scale]
     for chunk in range(0, len(answers), 5000):
         db.session.execute(insert(Answer), answers[chunk:chunk + 5000])
+    # -- the quality registers: 30 requests and 30 improvement actions a year, all handled
+    quality_requests, improvement_actions = _quality_registers(past_days, 30 * years, advisor)
     db.session.commit()
     return {"courses": len(courses), "sessions": len(session_ids), "slots": len(slots),
             "trainees": len(trainee_ids), "enrolments": len(enrolment_ids), "companies": len(company_ids),
             "invoices": len(invoice_ids), "payments": len(payments), "survey responses": len(response_ids),
-            "answers": len(answers),
+            "answers": len(answers), "quality requests": quality_requests, "improvement actions": improvement_actions,
             "past sessions": db.session.scalar(select(func.count()).select_from(TrainingSession)
                                                .where(TrainingSession.status.in_(("completed", "closed"))))}

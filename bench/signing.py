@@ -15,18 +15,35 @@ today's slots are open whatever the time. The application is served by werkzeug'
 process, on a free port of 127.0.0.1, with the configuration's defaults otherwise (CSRF, rate limits,
 connection pool). A first small round warms the caches up and is not counted.
 
-Three phases per round, each with N clients (one thread, one connection and one cookie jar each), connected
+Four phases per round, each with N clients (one thread, one connection and one cookie jar each), connected
 first and released together by a barrier, one request each:
   1. GET /login                      the baseline (a template render, one SQL statement);
-  2. GET /emargement/<token>         each client's signing page: the session cookie and the CSRF token;
-  3. POST /emargement/<token>        the signature (a drawn PNG, or the trainee's name typed with --mode typed).
+  2. POST /bench/floor               the floor: a bare insert of a 10 KB row, then commit and redirect (302);
+                                     the row is 10 KB of base64 text, URL-encoded as the drawing is; run again
+                                     after phase 4, its figures are those of both runs (see below);
+  3. GET /emargement/<token>         each client's signing page: the session cookie and the CSRF token;
+  4. POST /emargement/<token>        the signature (a drawn PNG, or the trainee's name typed with --mode typed).
 Every POST must answer 302, and each class's session must then hold exactly one signature per trainee on the
 slot, in an intact hash chain of as many records (attendance.chain.verify_chain): otherwise the bench fails.
 
+The floor's route exists only in the bench's application (``floor_blueprint``, registered before serving, exempt
+from CSRF, no rate limit): one INSERT of the 10 KB form field into ``bench_floor``, a table of the bench's own
+metadata created in the throw-away database (not one of the application's). It is what any request that stores
+a signature costs at least: werkzeug, Flask, the form parsed, one INSERT and its commit on the same database and
+connection pool.
+
 Printed per N: wall time (first request sent to last answer received), throughput (requests/s), p50 and
-p99 latency, SQL statements per request, and the ratios p99 / p99 of the baseline and throughput of the
-baseline / throughput; with --rounds, the median of each figure over the rounds. Clients and server share
-this process (and its GIL), in the baseline as in the measured phases.
+p99 latency, SQL statements per request, the server's CPU per request, and the ratios p99 / p99 of the
+baseline and throughput of the baseline / throughput; for the signature, its CPU per request / the floor's
+and the floor's throughput / its own. With --rounds, the median of each figure over the rounds. Clients and
+server share this process (and its GIL), in the baseline as in the measured phases.
+
+Server CPU per request: the CPU time (time.thread_time, the thread's own clock) that the request's server
+thread spends inside the application (a WSGI middleware around the Flask app, body included), summed over the
+phase's requests / N. Unlike wall time or process time it counts neither the clients' threads of the same
+process nor the time spent waiting for the GIL, the lock or the database, so it holds on a shared machine;
+the database server's own CPU (PostgreSQL's backend) is not in it, the throughput ratio shows that side. The
+run fails (exit 1) when a signature costs more than MAX_CPU_RATIO (3) times the floor's CPU.
 
 There is no option to target an already-running server: the bench would need that server's SECRET_KEY (the
 signing links) and its database (the session and trainees to sign for), and a window wide open there.
@@ -53,17 +70,68 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from sqlalchemy import event, func, select  # noqa: E402
+from flask import Blueprint, redirect, request  # noqa: E402
+from sqlalchemy import Column, Integer, LargeBinary, MetaData, Table, event, func, insert, select  # noqa: E402
 
 from bench.support import database  # noqa: E402
 from tests.api.test_enrolment_race import running_server  # noqa: E402 - the threaded server of the race tests
 from trainingmgr import create_app  # noqa: E402
 from trainingmgr.catalogue.services import MAX_TRAINEES_LIMIT as MAX_CLASS  # noqa: E402 - a course's most trainees
-from trainingmgr.extensions import db, limiter  # noqa: E402
+from trainingmgr.extensions import csrf, db, limiter  # noqa: E402
 
 WINDOW_MINUTES = 24 * 60  # today's slots are open all day
 CSRF = re.compile(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"')
-PHASES = ("GET /login (baseline)", "GET signing page", "POST signature")
+PHASES = ("GET /login (baseline)", "POST bare insert (floor)", "GET signing page", "POST signature")
+FLOOR_PHASE, SIGN_PHASE = PHASES[1], PHASES[3]
+FLOOR_BYTES = 10 * 1024  # the floor's row, base64 text as the drawing's data URL
+MAX_CPU_RATIO = 3.0  # a signature may cost at most this many times the floor's server CPU
+
+
+# --------------------------------------------------------------------------- the floor and the CPU meter
+
+FLOOR_TABLE = Table("bench_floor", MetaData(), Column("id", Integer, primary_key=True),
+                    Column("body", LargeBinary, nullable=False))
+
+
+def floor_blueprint() -> Blueprint:
+    """POST /bench/floor: insert the form's ``payload`` (10 KB) as one row, commit, redirect. Only in the bench's
+    app: no CSRF (the floor measures the insert, not the form's checks), no rate limit."""
+    bp = Blueprint("bench_floor", __name__)
+
+    @bp.route("/bench/floor", methods=["POST"])
+    def floor():
+        db.session.execute(insert(FLOOR_TABLE).values(body=request.form["payload"].encode()))
+        db.session.commit()
+        return redirect("/bench/floor")
+
+    csrf.exempt(floor)
+    return bp
+
+
+class CpuMeter:
+    """WSGI middleware: the CPU time of the server threads inside the application (body included), summed."""
+
+    def __init__(self, wsgi_app):
+        self.wsgi_app = wsgi_app
+        self.lock = threading.Lock()
+        self.total = 0.0
+
+    def __call__(self, environ, start_response):
+        started = time.thread_time()
+        iterable = self.wsgi_app(environ, start_response)
+        try:
+            body = list(iterable)
+        finally:
+            if hasattr(iterable, "close"):
+                iterable.close()
+            spent = time.thread_time() - started
+            with self.lock:
+                self.total += spent
+        return body
+
+    def read(self) -> float:
+        with self.lock:
+            return self.total
 
 
 # --------------------------------------------------------------------------- the database
@@ -107,6 +175,7 @@ def build(class_size: int, sizes: list[int]) -> list[Round]:
     from trainingmgr.trainees.services import save_trainee
 
     upgrade()
+    FLOOR_TABLE.create(db.engine)
     load_demo(today=dt.date(2030, 1, 1))
     advisor = get_user_by_email("conseil@formaction.example")
     course = create_course({**DUME_CHORUS_PRO, "title": f"{DUME_CHORUS_PRO['title']} (banc d'essai)",
@@ -241,12 +310,20 @@ def _gist(body: str) -> str:
     return html.unescape(found.group(1) if found else body[:80]).strip()
 
 
-def figures(answers: list[Answer], statements: int) -> dict:
+def _wall(answers: list[Answer], runs: int = 1) -> float:
+    """First request sent to last answer received; for a phase run ``runs`` times (the floor), the sum over its runs
+    (``answers`` holds them one after the other)."""
+    size = len(answers) // runs
+    parts = [answers[i * size:(i + 1) * size] for i in range(runs)]
+    return sum(max(a.ended for a in part) - min(a.started for a in part) for part in parts)
+
+
+def figures(answers: list[Answer], statements: int, cpu: float, runs: int = 1) -> dict:
     latencies = sorted(a.ended - a.started for a in answers)
-    wall = max(a.ended for a in answers) - min(a.started for a in answers)
+    wall = _wall(answers, runs)
     p99 = statistics.quantiles(latencies, n=100, method="inclusive")[98] if len(latencies) > 1 else latencies[0]
     return {"wall": wall, "rate": len(answers) / wall, "p50": statistics.median(latencies), "p99": p99,
-            "sql": statements / len(answers)}
+            "sql": statements / len(answers), "cpu": cpu / len(answers)}
 
 
 def drawing(index: int) -> str:
@@ -263,26 +340,30 @@ def drawing(index: int) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
-def measure_round(address, rnd: Round, mode: str) -> dict:
+def measure_round(address, meter: CpuMeter, rnd: Round, mode: str) -> dict:
     counter = itertools.count()  # next() is atomic: statements counted from every server thread
 
     def _count(*args, **kwargs):
         next(counter)
 
-    def phase(requests) -> tuple[list[Answer], int]:
-        before = next(counter)
+    def phase(requests) -> tuple[list[Answer], int, float]:
+        before, cpu = next(counter), meter.read()
         answers = fire(address, requests)
-        return answers, next(counter) - before - 1
+        return answers, next(counter) - before - 1, meter.read() - cpu
 
     n = len(rnd.signers)
     event.listen(db.engine, "before_cursor_execute", _count)
     try:
-        login, login_sql = phase([("GET", "/login", None, Client({})) for _ in range(n)])
+        login, login_sql, login_cpu = phase([("GET", "/login", None, Client({})) for _ in range(n)])
         expect(PHASES[0], login, 200)
 
+        payload = {"payload": base64.b64encode(os.urandom(FLOOR_BYTES * 3 // 4)).decode()}  # sent as a drawing is
+        floor, floor_sql, floor_cpu = phase([("POST", "/bench/floor", payload, Client({})) for _ in range(n)])
+        expect(FLOOR_PHASE, floor, 302)
+
         clients = [Client({}) for _ in range(n)]
-        pages, pages_sql = phase([("GET", s.path, None, c) for s, c in zip(rnd.signers, clients)])
-        expect(PHASES[1], pages, 200)
+        pages, pages_sql, pages_cpu = phase([("GET", s.path, None, c) for s, c in zip(rnd.signers, clients)])
+        expect(PHASES[2], pages, 200)
         for client, page in zip(clients, pages):
             found = CSRF.search(page.body)
             if found is None:
@@ -294,18 +375,27 @@ def measure_round(address, rnd: Round, mode: str) -> dict:
                 return {"csrf_token": client.csrf_token, "signature": "", "typed_name": signer.name}
             return {"csrf_token": client.csrf_token, "signature": drawing(index), "typed_name": ""}
 
-        posts, posts_sql = phase([("POST", s.path, form(i, s, c), c)
-                                  for i, (s, c) in enumerate(zip(rnd.signers, clients))])
-        expect(PHASES[2], posts, 302)
+        posts, posts_sql, posts_cpu = phase([("POST", s.path, form(i, s, c), c)
+                                             for i, (s, c) in enumerate(zip(rnd.signers, clients))])
+        expect(SIGN_PHASE, posts, 302)
+
+        # The floor again, right after: its CPU is the mean of both runs, so that a change of load on a shared
+        # machine during the round weighs on the floor as on the signatures.
+        again, again_sql, again_cpu = phase([("POST", "/bench/floor", payload, Client({})) for _ in range(n)])
+        expect(FLOOR_PHASE, again, 302)
+        floor, floor_sql, floor_cpu = floor + again, floor_sql + again_sql, floor_cpu + again_cpu
     finally:
         event.remove(db.engine, "before_cursor_execute", _count)
     check_signatures(rnd)
-    result = {name: figures(answers, sql) for name, answers, sql in
-              zip(PHASES, (login, pages, posts), (login_sql, pages_sql, posts_sql))}
-    base = result[PHASES[0]]
+    result = {name: figures(answers, sql, cpu, 2 if name == FLOOR_PHASE else 1) for name, answers, sql, cpu in
+              zip(PHASES, (login, floor, pages, posts), (login_sql, floor_sql, pages_sql, posts_sql),
+                  (login_cpu, floor_cpu, pages_cpu, posts_cpu))}
+    base, bare = result[PHASES[0]], result[FLOOR_PHASE]
     for values in result.values():
         values["p99_ratio"] = values["p99"] / base["p99"]
         values["rate_ratio"] = base["rate"] / values["rate"]
+        values["cpu_floor_ratio"] = values["cpu"] / bare["cpu"]
+        values["rate_floor_ratio"] = bare["rate"] / values["rate"]
     return result
 
 
@@ -314,6 +404,9 @@ def run(clients: int, class_size: int, rounds: int, mode: str, database_url: str
         app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "FILES_DIR": f"{tmp}/files",
                           "ATTENDANCE_OPENS_BEFORE_MINUTES": WINDOW_MINUTES,
                           "ATTENDANCE_CLOSES_AFTER_MINUTES": WINDOW_MINUTES})
+        app.register_blueprint(floor_blueprint())
+        meter = CpuMeter(app.wsgi_app)
+        app.wsgi_app = meter
         try:
             with app.app_context():
                 limiter.reset()
@@ -322,8 +415,8 @@ def run(clients: int, class_size: int, rounds: int, mode: str, database_url: str
                 backend = db.engine.dialect.name
                 db.session.remove()
                 with running_server(app) as address:
-                    measure_round(address, warmup, mode)
-                    results = [measure_round(address, rnd, mode) for rnd in made]
+                    measure_round(address, meter, warmup, mode)
+                    results = [measure_round(address, meter, rnd, mode) for rnd in made]
         finally:
             with app.app_context():
                 db.session.remove()
@@ -355,17 +448,38 @@ def main() -> None:
         backend, results[n] = run(n, size, args.rounds, args.mode, args.database_url)
     print(f"\n{backend}, {args.mode} signatures, median of {args.rounds} round(s); every POST answered 302 and "
           "each class's chain holds one signature per trainee, intact")
-    header = (f"{'clients':>13}  {'phase':<22}{'wall s':>8}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'SQL/req':>9}"
-              f"{'p99 / base':>12}{'base req/s / req/s':>20}")
+    header = (f"{'clients':>13}  {'phase':<25}{'wall s':>8}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'SQL/req':>8}"
+              f"{'CPU ms/req':>11}{'p99 / base':>11}{'base req/s / req/s':>19}")
     print(header)
     print("-" * len(header))
     for n in args.clients:
         for name in PHASES:
             f = results[n][name]
-            print(f"{classes[n]:>13}  {name:<22}{f['wall']:>8.2f}{f['rate']:>9.0f}{f['p50'] * 1000:>9.1f}"
-                  f"{f['p99'] * 1000:>9.1f}{f['sql']:>9.1f}{f['p99_ratio']:>11.1f}x{f['rate_ratio']:>19.1f}x")
+            print(f"{classes[n]:>13}  {name:<25}{f['wall']:>8.2f}{f['rate']:>8.0f}{f['p50'] * 1000:>9.1f}"
+                  f"{f['p99'] * 1000:>9.1f}{f['sql']:>8.1f}{f['cpu'] * 1000:>11.2f}{f['p99_ratio']:>10.1f}x"
+                  f"{f['rate_ratio']:>18.1f}x")
     print("(base = GET /login by as many clients at once, same run; wall = first request sent to last answer;\n"
+          " CPU = the server thread's CPU time inside the application per request (time.thread_time);\n"
           " cl. = the clients are trainees of that many sessions signing at once, one hash chain each)")
+    print(f"\nsignature against the floor (a bare {FLOOR_BYTES // 1024} KB insert, same server, same database, same "
+          "clients):")
+    for n in args.clients:
+        sign, bare = results[n][SIGN_PHASE], results[n][FLOOR_PHASE]
+        print(f"{classes[n]:>13}  server CPU {sign['cpu_floor_ratio']:.1f}x the floor's ({sign['cpu'] * 1000:.2f} vs "
+              f"{bare['cpu'] * 1000:.2f} ms/req, at most {MAX_CPU_RATIO:.0f}x); throughput {sign['rate_floor_ratio']:.1f}x "
+              f"below ({sign['rate']:.0f} vs {bare['rate']:.0f} req/s); SQL {sign['sql']:.1f} vs {bare['sql']:.1f}")
+    failures = check(results)
+    for failure in failures:
+        print(f"FAILED: {failure}")
+    if failures:
+        raise SystemExit(1)
+
+
+def check(results: dict) -> list[str]:
+    """The signatures whose server CPU exceeds MAX_CPU_RATIO times the floor's: {clients: figures} → messages."""
+    return [f"{n} clients: a signature costs {r[SIGN_PHASE]['cpu_floor_ratio']:.1f}x the server CPU of a bare insert "
+            f"(at most {MAX_CPU_RATIO:.0f}x)" for n, r in results.items()
+            if r[SIGN_PHASE]["cpu_floor_ratio"] > MAX_CPU_RATIO]
 
 
 if __name__ == "__main__":

@@ -45,6 +45,7 @@ def base_config(database_url: str, tmp_path) -> dict:
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
         # Documents in DOCX only unless a test asks for PDF (LibreOffice conversions take a while).
         "PDF_CONVERTER": "none",
+        "PDF_SERVER": "",  # each test process converts with its own LibreOffice unless a test sets PDF_SERVER
     }
 
 

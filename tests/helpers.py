@@ -86,3 +86,24 @@ def seal_key_dir() -> str:
         sealkeys.create_key(Path(directory), now=dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc))
         _SEAL_KEYS.append(directory)
     return _SEAL_KEYS[0]
+
+
+def run_started_task(client, response):
+    """A POST that started a task answered 303 to its page: run the task now (as the worker would) and return
+    (task, the download's response or None when it made no file)."""
+    from trainingmgr.messaging.tasks import run_task
+
+    assert response.status_code == 303, response.get_data(as_text=True)[-2000:]
+    location = response.headers["Location"]
+    assert "/tasks/" in location, location
+    task_id = int(location.rstrip("/").rsplit("/", 1)[1])
+    task = run_task(task_id)
+    download = client.get(f"/tasks/{task_id}/download") if task.result_file_id else None
+    return task, download
+
+
+def exported(client, url: str):
+    """An export button (POST to ``url``) starts an export task: run it and return the file's download response."""
+    task, download = run_started_task(client, client.post(url))
+    assert task.status == "done", task.error
+    return download

@@ -36,13 +36,17 @@ DATABASE_COMMANDS = {
     "gdpr purge": ["gdpr", "purge", "--dry-run"],
     "gdpr export": ["gdpr", "export", "3"],
     "backup create": ["backup", "create", "--output", "{tmp}/sauvegarde.tar.gz"],
+    "documents pack": ["documents", "pack", "3", "--out", "{tmp}/dossier.zip"],
+    "files sweep": ["files", "sweep"],
+    "exports run": ["exports", "run", "bpf", "--param", "year=2031", "--out", "{tmp}/bpf.xlsx"],
 }
 # Not here: `gdpr policy` reads only the configuration; `backup restore` checks its archive before the
 # database (tests/ops/test_backup.py); the sealing key commands read and write only SEAL_KEY_DIR
 # (tests/attendance/test_seals.py); `signing verify` needs only its file and the certificates: without a database
 # it says so on one line and still judges the signatures (tests/signing/test_commands.py).
 ELSEWHERE = {"gdpr policy", "backup restore", "attendance keygen", "attendance rotate-key", "attendance keys",
-             "signing verify"}
+             "signing verify", "exports list",  # the registered exporters, no database
+             "pdf serve", "pdf wait"}  # no database: the shared PDF converter (tests/documents/test_pdf_server.py)
 # Commands that report the database themselves.
 OWN_REPORT = {"check"}  # trainingmgr/ops/readiness.py lists every problem before a server starts
 

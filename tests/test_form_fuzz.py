@@ -205,6 +205,13 @@ def live_world(w) -> None:
     evidence = b"%PDF-1.4\n" + b"f" * 64
     dossier.add_document(external, {"kind": "insurance"}, FileStorage(io.BytesIO(evidence), "rc.pdf"), advisor)
     dossier.add_development(external, {"day": paris_today(), "title": "Veille", "kind": "self_study"}, None, advisor)
+    # a long task that failed: its page shows the « Relancer » button (messaging/task_views.py)
+    from trainingmgr.messaging.models import Task
+
+    failed_task = Task(kind="session_pack", label="Dossier de la session (fuzz)", payload={"session_id": live.id},
+                       status="failed", error="Traitement interrompu (le serveur s'est arrêté) : relancez-le.",
+                       actor_id=advisor.id)
+    db.session.add(failed_task)
     db.session.commit()
     w.tokens.update({endpoint: esign_link(signature.signatories[0]) for endpoint in w.tokens
                      if endpoint.startswith("esign.")})
@@ -220,6 +227,7 @@ def live_world(w) -> None:
         "contract": {"enrolment_id": self_paying.id, "session_id": self_paying.session_id},
         "trainer_file": {"trainer_id": external.id},
         "schedule": {"enrolment_id": enrolments[1].id, "call_id": calls[0].id},  # a payment schedule and its call
+        "task": {"task_id": failed_task.id},  # a failed long task: its « Relancer » button
     }
     db.session.remove()
 
@@ -429,6 +437,7 @@ def samples(w) -> list[object]:
         found.append(variant(live["contract"]))  # the contract's signature date to record
         found.append(variant(live["trainer_file"]))  # a subcontractor's file: documents, log, invoice form
         found.append(variant(live["schedule"]))  # a contrat de formation's payment schedule: its calls, « send now »
+        found.append(variant(live["task"]))  # a failed long task: « Relancer »
     db.session.remove()
     return found
 

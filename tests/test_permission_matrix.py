@@ -122,6 +122,12 @@ RULES: dict[str, str | dict[str, str]] = {
     "/admin/outbox/<int:message_id>/retry": STAFF,
     "/admin/outbox/jobs": STAFF,
     "/admin/outbox/jobs/<int:job_id>/retry": STAFF,
+    # long tasks (messaging/task_views.py): any staff member follows any task of the back office
+    "/tasks/": STAFF,
+    "/tasks/<int:task_id>": STAFF,
+    "/tasks/<int:task_id>.json": STAFF,
+    "/tasks/<int:task_id>/download": STAFF,
+    "/tasks/<int:task_id>/retry": STAFF,
     "/admin/templates/<doc_type>/variables": STAFF,
     "/attendance/missing": STAFF,
     "/attendance/slots/<int:slot_id>/corrections/<int:enrolment_id>": STAFF,
@@ -238,6 +244,7 @@ RULES: dict[str, str | dict[str, str]] = {
     "/trainees/<int:trainee_id>/data.json": STAFF,
     "/trainees/<int:trainee_id>/merge": STAFF,
     "/trainees/new": STAFF,
+    "/trainees/search.json": STAFF,
     "/trainers/": STAFF,
     "/trainers/<int:trainer_id>": STAFF,
     "/trainers/<int:trainer_id>/unavailabilities": STAFF,
@@ -361,7 +368,7 @@ def matrix(app, fake_pdf):  # noqa: F811 - the fixture imported above
     from trainingmgr.evaluations import surveys
     from trainingmgr.evaluations.models import Questionnaire, SurveyAlert, SurveyInvitation
     from trainingmgr.files.models import StoredFile
-    from trainingmgr.messaging.models import Job, OutboxAttachment, OutboxMessage
+    from trainingmgr.messaging.models import Job, OutboxAttachment, OutboxMessage, Task
     from trainingmgr.quality import checklist
     from trainingmgr.quality.models import ImprovementAction, QualityRequest
     from trainingmgr.quality.requests import follow_token
@@ -416,7 +423,7 @@ def matrix(app, fake_pdf):  # noqa: F811 - the fixture imported above
         "trainer_id": ident(Trainer), "trainee_id": enrolment.trainee_id, "action_id": ident(ImprovementAction),
         "request_id": request.id, "user_id": paula.id, "year": dt.date.today().year, "item": checklist.ITEMS[0].key,
         "doc_type": "convocation", "kind": "docx", "fmt": "csv", "code": "ABCDEF",
-        "call_id": ident(PaymentCall),
+        "call_id": ident(PaymentCall), "task_id": ident(Task),
     }
     # arguments whose sample depends on the route
     w.by_endpoint = {

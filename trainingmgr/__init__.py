@@ -65,6 +65,12 @@ def _init_extensions(app: Flask) -> None:
     from .audit.tracking import install as install_audit
 
     install_audit()  # the audit log's flush listener (audit/tracking.py)
+    from .files.staging import install as install_file_staging
+
+    install_file_staging()  # stored files take their final name when their row commits (files/staging.py)
+    from .core.memo import install as install_memo
+
+    install_memo()  # a few expensive reads kept a minute, forgotten on any committed write (core/memo.py)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"),
                      render_as_batch=True, compare_type=True)
     csrf.init_app(app)
@@ -125,6 +131,7 @@ def _register_blueprints(app: Flask) -> None:
     from .evaluations.views import alerts_bp, editor_bp
     from .evaluations.views import bp as surveys_bp
     from .files.views import bp as files_bp
+    from .messaging.task_views import bp as tasks_bp
     from .messaging.views import bp as messaging_bp
     from .organisation.views import bp as organisation_bp
     from .privacy.views import bp as privacy_bp
@@ -154,6 +161,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(trainer_space_bp)  # the trainer space (resources/space_views.py)
     app.register_blueprint(subcontracting_bp)  # a trainer's file, contracts and invoices (subcontracting/views.py)
     app.register_blueprint(billing_schedule_bp)  # contrats de formation's payment schedules (billing/schedule_views.py)
+    app.register_blueprint(tasks_bp)  # long tasks' progress pages and files (messaging/task_views.py)
     init_api(app)
 
 
@@ -161,12 +169,16 @@ def _register_cli(app: Flask) -> None:
     from .accounts.cli import token_cli, user_cli
     from .attendance.cli import attendance_cli
     from .demo.cli import demo_cli
+    from .documents.cli import pdf_cli
+    from .documents.pack_cli import documents_cli
+    from .files.cli import files_cli
     from .messaging.cli import mail_cli, tick, worker
+    from .messaging.export_cli import exports_cli
     from .ops.cli import backup_cli
     from .privacy.cli import gdpr_cli
     from .sessions.cli import sessions_cli
     from .signing.cli import signing_cli
 
     for group in (user_cli, token_cli, demo_cli, sessions_cli, mail_cli, tick, worker, attendance_cli, gdpr_cli,
-                  backup_cli, signing_cli):
+                  backup_cli, signing_cli, pdf_cli, files_cli, documents_cli, exports_cli):
         app.cli.add_command(group)

@@ -140,6 +140,9 @@ def from_environment(instance_path: str, secret_given: bool = False) -> dict:
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "").strip() or "memory://",
         # PDF copies of the documents through LibreOffice when it is installed ("auto"), or never ("none").
         "PDF_CONVERTER": env.get("PDF_CONVERTER", "auto"),
+        # host:port of the converter shared by every process (`flask pdf serve`; make run and make serve set
+        # 127.0.0.1:2003); empty: each process starts its own LibreOffice at its first PDF.
+        "PDF_SERVER": env.get("PDF_SERVER", "").strip(),
     }
     for key in INTEGER_SETTINGS:
         if env.get(key, "").strip().isdigit():
@@ -198,7 +201,8 @@ def mail_problems(config) -> tuple[list[str], list[str]]:
 INTEGER_SETTINGS = ("CONVOCATION_DAYS_BEFORE", "MINIMUM_CHECK_DAYS", "ATTENDANCE_OPENS_BEFORE_MINUTES",
                     "ATTENDANCE_CLOSES_AFTER_MINUTES", "ATTENDANCE_QR_PERIOD_SECONDS",
                     "QUALITY_ACK_WORKING_DAYS", "QUALITY_ANSWER_DAYS", "PROXY_FIX", "SIGNATURE_CODE_MINUTES",
-                    "SIGNATURE_DEADLINE_DAYS", "PLANNED_ABSENCE_HOURS_BEFORE")
+                    "SIGNATURE_DEADLINE_DAYS", "PLANNED_ABSENCE_HOURS_BEFORE", "MEMO_SECONDS",
+                    "TASK_STALE_SECONDS")
 # Rate limits the environment may override ("10 per minute").
 RATE_LIMIT_SETTINGS = ("LOGIN_RATE_LIMIT", "LOGIN_ACCOUNT_RATE_LIMIT", "PUBLIC_FORM_RATE_LIMIT",
                        "TRAINEE_FORM_RATE_LIMIT", "QUALITY_FORM_RATE_LIMIT", "ATTENDANCE_SIGN_RATE_LIMIT",
@@ -225,6 +229,8 @@ DEFAULTS = {
     "PUBLIC_FORM_RATE_LIMIT": "5 per minute",
     "TRAINEE_FORM_RATE_LIMIT": "30 per minute",
     "MAIL_TIMEOUT": 30,
+    # A long task (messaging/tasks.py) silent this many seconds is taken as interrupted: queued again once, then failed.
+    "TASK_STALE_SECONDS": 120,
     # Production behind reverse proxies: how many of them (nginx alone: 1) set X-Forwarded-For/-Proto/-Host/-Port/
     # -Prefix, which werkzeug's ProxyFix then trusts (0: none, the headers are ignored). Env PROXY_FIX.
     "PROXY_FIX": 0,
@@ -265,6 +271,9 @@ DEFAULTS = {
     "CHECKLIST_INVOICE_DAYS_AFTER": 7,
     "CHECKLIST_DASHBOARD_PAST_DAYS": 90,
     "CHECKLIST_DASHBOARD_AHEAD_DAYS": 30,
+    # The dashboard's overdue checklist items and overdue invoices are kept this many seconds per process, and
+    # forgotten at once on any write this process commits (core/memo.py); 0 reads them afresh on every visit.
+    "MEMO_SECONDS": 60,
     # Personal data (RGPD): retention periods in months per kind of data, overriding privacy/retention.py POLICY
     # (trainee 60, prospect 12, attendance 60, survey_text 36, quality_request 60, outbox 12), e.g. {"outbox": 24}.
     "RETENTION_MONTHS": {},

@@ -22,7 +22,7 @@ from trainingmgr.trainees.models import Trainee
 
 from tests.billing.invoice_fixtures import *  # noqa: F401,F403 - fixtures
 from tests.billing.invoice_fixtures import complete, enrol_with, invoices_of
-from tests.helpers import page
+from tests.helpers import page, run_started_task
 
 D = Decimal
 FRANCE_TRAVAIL_SIREN = "130005481"
@@ -42,7 +42,7 @@ def test_a_liberal_architect_funded_by_the_fif_pl_from_enrolment_to_the_refund_p
     assert payment_status(invoice) == "paid"
 
     client.post("/login", data={"email": "conseil@formaction.example", "password": "conseil-demo-2026"})
-    response = client.post(f"/enrolments/{julien.id}/fund-pack")
+    _, response = run_started_task(client, client.post(f"/enrolments/{julien.id}/fund-pack"))
     assert response.status_code == 200 and response.mimetype == "application/zip"
     names = zipfile.ZipFile(io.BytesIO(response.data)).namelist()
     assert names[0] == f"1-facture-{invoice.number}.docx" and names[-1] == "index.txt"  # Word: no converter

@@ -615,7 +615,7 @@ def test_no_automatic_reminder_without_recipient_nor_when_disabled(app, world, t
 @pytest.mark.parametrize("method, url", [
     ("get", "/facturation/impayes"), ("post", "/facturation/{id}/paiements"), ("post", "/facturation/{id}/relance"),
     ("post", "/facturation/{id}/paiements/1/annuler"), ("get", "/facturation/journal"),
-    ("get", "/facturation/journal.csv"),
+    ("post", "/facturation/journal.csv"),
 ])
 def test_staff_only(client, trainer, world, today, method, url):
     invoice = make_invoice(world, due_date=TODAY - dt.timedelta(days=3))

@@ -131,3 +131,31 @@ def add_history(today: dt.date, count: int, offset: int) -> None:
                 credited_invoice_id=invoice_id, total_excl_vat=Decimal("500.00"), total_vat=Decimal("0.00"),
                 total_incl_vat=Decimal("500.00")))
     db.session.commit()
+
+
+def add_upcoming(today: dt.date, count: int, offset: int) -> None:
+    """``count`` open sessions to come (from 3 days to about four months ahead: some at risk, most within the seats'
+    90 days), each with a half-day and three enrolments (confirmed, awaiting the prerequisite decision, an online
+    request), and as many unpaid invoices past their due date (Core inserts)."""
+    from trainingmgr.catalogue.models import Course
+
+    course = db.session.scalar(select(Course).order_by(Course.id).limit(1))
+    for i in range(count):
+        start = today + dt.timedelta(days=3 + (i * 120) // max(count, 1))
+        session_id = db.session.execute(insert(TrainingSession).values(
+            course_id=course.id, course_version_id=course.current_version_id, capacity=8, min_trainees=4,
+            price_per_trainee=Decimal("500.00"), status="open")).inserted_primary_key[0]
+        db.session.execute(insert(Slot).values(session_id=session_id, date=start, start_time=dt.time(9),
+                                               end_time=dt.time(12, 30)))
+        for k, status in enumerate(("confirmed", "pending_prerequisite", "requested")):
+            trainee_id = db.session.execute(insert(Trainee).values(
+                first_name=f"Futur{k}", last_name=f"Stagiaire{i}", email=f"u{offset}-{i}-{k}@avenir.example",
+            )).inserted_primary_key[0]
+            db.session.execute(insert(Enrolment).values(session_id=session_id, trainee_id=trainee_id, status=status,
+                                                        price_excl_vat=Decimal("500.00")))
+        issued = today - dt.timedelta(days=60 + i)
+        db.session.execute(insert(Invoice).values(
+            kind="invoice", status="issued", number=f"U{offset}-{i:05d}", year=issued.year, issue_date=issued,
+            due_date=issued + dt.timedelta(days=30), payer_kind="company", buyer_name="Client en retard",
+            total_excl_vat=Decimal("100.00"), total_vat=Decimal("20.00"), total_incl_vat=Decimal("120.00")))
+    db.session.commit()

@@ -10,6 +10,7 @@ from trainingmgr.extensions import db
 
 from tests.catalogue.pagetools import page_of
 from tests.dashboard.support import piece, seats
+from tests.helpers import exported
 
 DAY = dt.timedelta(days=1)
 
@@ -68,7 +69,7 @@ def test_survey_results_over_a_period_and_their_export(advisor, world):
     assert response.status_code == 200
     assert page_of(response).find(data_field="period").text == \
         "Sessions dont le dernier créneau est entre le 03/03/2030 et le 02/03/2031"
-    export = advisor.get("/evaluations/export.csv?du=2030-03-03&au=2031-03-02")
+    export = exported(advisor, "/evaluations/export.csv?du=2030-03-03&au=2031-03-02")
     assert export.status_code == 200 and export.mimetype == "text/csv"
 
 

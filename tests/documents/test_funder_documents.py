@@ -23,7 +23,7 @@ from trainingmgr.documents.models import GeneratedDocument
 from trainingmgr.extensions import db
 
 from tests.documents.support import docx_text
-from tests.helpers import page
+from tests.helpers import page, run_started_task
 
 AIF = "AIF-31-2026-004567"
 FUND_FILE = "FIFPL-2026-0042"
@@ -119,8 +119,8 @@ def test_the_attestations_are_listed_and_sent_for_the_aif_trainee_only(aif, advi
     sent = db.session.scalars(select(OutboxMessage.recipient).where(OutboxMessage.topic == "document_ft_attendance"))
     assert sorted(sent) == sorted([d.paul.trainee.email, "conseil.aif@francetravail.example"])
     # the session's pack holds them
-    assert {"AEF", "APF"} <= {n.split("-")[0] for n in zipfile.ZipFile(io.BytesIO(
-        advisor_web.post(f"/sessions/{d.dume.id}/documents/pack").data)).namelist()}
+    _, pack = run_started_task(advisor_web, advisor_web.post(f"/sessions/{d.dume.id}/documents/pack"))
+    assert {"AEF", "APF"} <= {n.split("-")[0] for n in zipfile.ZipFile(io.BytesIO(pack.data)).namelist()}
 
 
 def test_without_a_france_travail_line_the_attestations_do_not_apply(delivered, advisor_web):
@@ -205,9 +205,11 @@ def test_the_pack_holds_the_receipted_invoice_certificate_and_programme_with_the
     pay(d.invoice, "400.00", "transfer", "VIR PAUL ESTEVE", d.advisor)
     body = page(advisor_web.get(f"/sessions/{d.dume.id}/documents"))
     assert "Dossier pour le FIF PL" in body and body.count("data-fund-pack=") == 1
-    response = advisor_web.post(f"/enrolments/{d.paul.id}/fund-pack")
+    task, response = run_started_task(advisor_web, advisor_web.post(f"/enrolments/{d.paul.id}/fund-pack"))
+    assert (task.kind, task.status, task.done, task.total) == ("fund_pack", "done", 4, 4)  # invoice + 3 documents
     assert response.status_code == 200 and response.mimetype == "application/zip"
     name = f"Dossier de remboursement FIF PL – {d.paul.trainee.full_name}.zip"
+    assert task.result_name == name
     assert f"filename*=UTF-8''{quote(name)}" in response.headers["Content-Disposition"]
     archive = zipfile.ZipFile(io.BytesIO(response.data))
     names = archive.namelist()
@@ -232,7 +234,8 @@ def test_the_pack_holds_the_receipted_invoice_certificate_and_programme_with_the
     assert "CERTIFICAT DE RÉALISATION" in certificate and d.paul.trainee.last_name in certificate
     # asked again with nothing changed: the same archived versions, no new one
     made = db.session.scalar(select(func.count()).select_from(GeneratedDocument))
-    again = zipfile.ZipFile(io.BytesIO(advisor_web.post(f"/enrolments/{d.paul.id}/fund-pack").data))
+    _, again = run_started_task(advisor_web, advisor_web.post(f"/enrolments/{d.paul.id}/fund-pack"))
+    again = zipfile.ZipFile(io.BytesIO(again.data))
     assert again.namelist() == names
     assert db.session.scalar(select(func.count()).select_from(GeneratedDocument)) == made
 

@@ -20,7 +20,7 @@ from trainingmgr.extensions import db
 from trainingmgr.files.services import path_for
 
 from tests.documents.support import docx_images, docx_text
-from tests.helpers import page
+from tests.helpers import page, run_started_task
 
 NDA = "Déclaration d'activité"
 
@@ -217,7 +217,8 @@ def test_the_session_page_generates_and_downloads(delivered, advisor_web):
 
 def test_the_session_pack_zips_every_document(delivered, advisor_web):
     d = delivered
-    response = advisor_web.post(f"/sessions/{d.dume.id}/documents/pack")
+    task, response = run_started_task(advisor_web, advisor_web.post(f"/sessions/{d.dume.id}/documents/pack"))
+    assert task.status == "done", task.error
     assert response.status_code == 200 and response.mimetype == "application/zip", page(response)[-3000:]
     names = zipfile.ZipFile(io.BytesIO(response.data)).namelist()
     prefixes = {name.split("-")[0] for name in names}
@@ -228,8 +229,9 @@ def test_the_session_pack_zips_every_document(delivered, advisor_web):
 def test_the_opco_funding_pack_of_an_enrolment(delivered, advisor_web):
     d = delivered
     julie = d.enrolments["Julie"]
-    response = advisor_web.post(f"/enrolments/{julie.id}/funding-pack")
-    assert response.status_code == 200
+    task, response = run_started_task(advisor_web, advisor_web.post(f"/enrolments/{julie.id}/funding-pack"))
+    assert (task.kind, task.status, task.done, task.total) == ("funding_pack", "done", 5, 5)
+    assert response.status_code == 200 and response.mimetype == "application/zip"
     names = zipfile.ZipFile(io.BytesIO(response.data)).namelist()
     assert {name.split("-")[0] for name in names if name.endswith(".docx")} == {"DEV", "CONV", "PROG", "CERT", "EMARG"}
     paul = d.enrolments["Paul"]  # pays for himself: no OPCO

@@ -72,6 +72,7 @@ def office():
                     "python3-uno, poppler-utils), or set SKIP_OFFICE_TESTS=1 to skip the PDF tests.")
     with pytest.MonkeyPatch.context() as patch:
         patch.delenv("PDF_CONVERTER", raising=False)
+        patch.delenv("PDF_SERVER", raising=False)  # this process's own converter (tests/documents/test_pdf_server.py)
         pdf.shutdown()
         groups = []
         yield groups

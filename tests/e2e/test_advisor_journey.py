@@ -21,6 +21,7 @@ from trainingmgr.attendance.models import AttendanceRecord
 from trainingmgr.enrolments.models import Enrolment
 from trainingmgr.evaluations.models import SurveyInvitation
 from trainingmgr.extensions import db
+from trainingmgr.messaging.tasks import run_task
 from trainingmgr.sessions.models import TrainingSession
 
 from tests.api.test_enrolment_race import running_server
@@ -146,13 +147,22 @@ def test_the_advisors_journey_in_a_browser(app, world, clock):
         assert [p for p in trainer.problems if not p.endswith(f"/attendance/slots/{morning_id}/countersign")] == []
         trainer.close()
 
-        # --- 5. the advisor generates the session dossier (a zip of the documents)
+        # --- 5. the advisor generates the session dossier (a zip of the documents): the request starts a task and
+        # shows its page; the worker (here: this process) makes it, the page follows it without reload
         office.goto(f"/sessions/{session_id}/documents")
+        page.click("text=Générer le dossier de session")
+        page.wait_for_url(re.compile(r"/tasks/\d+$"))
+        expect(page.locator("[data-field=status]")).to_have_text("En attente")
+        run_task(int(urlsplit(page.url).path.rsplit("/", 1)[1]))
+        download_link = page.locator("[data-field=download]")
+        expect(download_link).to_be_visible(timeout=10_000)  # task-progress.js polled the JSON and showed the link
+        expect(page.locator("[data-field=status]")).to_have_text("Terminé")
+        shot(page, "session-pack-task")
         with page.expect_download() as download_info:
-            page.click("text=Générer et télécharger le dossier de session")
+            download_link.click()
         download = download_info.value
         # A download ends the navigation it started: chromium reports that request as aborted, which is no fault.
-        office.problems = [p for p in office.problems if not p.endswith("/documents/pack net::ERR_ABORTED")]
+        office.problems = [p for p in office.problems if not p.endswith("/download net::ERR_ABORTED")]
         assert download.suggested_filename == f"dossier-session-{session_id}.zip"
         with zipfile.ZipFile(download.path()) as archive:
             names = archive.namelist()
@@ -212,5 +222,5 @@ def test_the_advisors_journey_in_a_browser(app, world, clock):
     assert (invitation.kind, invitation.enrolment_id) == ("hot", lea_id) and invitation.responded_at is not None
     assert sorted(p.name for p in ARTIFACTS.glob("*.png")) == [f"{n:02d}-{name}.png" for n, name in enumerate((
         "advisor-home", "session-form", "session-created", "enrol-form", "session-confirmed", "trainee-draws",
-        "trainee-signed", "trainer-countersigns", "trainer-countersigned", "session-documents",
+        "trainee-signed", "trainer-countersigns", "trainer-countersigned", "session-pack-task", "session-documents",
         "trainee-signed-afternoon", "hot-survey", "hot-survey-sent", "session-page", "survey-results"), start=1)]

@@ -46,7 +46,10 @@ def test_enrol_page_lists_trainees_and_companies(advisor, world, dume_session, n
     response = advisor.get(f"/sessions/{dume_session.id}/enrolments/new")
     assert response.status_code == 200
     tree = page_of(response)
-    options = [o.text for o in tree.find("select", id="trainee_id").find_all("option")]
+    # Trainees are searched (issue 22): a text field with suggestions from /trainees/search.json, not a <select>.
+    assert tree.find("input", id="trainee_search").attrs["list"] == "trainee-suggestions"
+    found = advisor.get(tree.find("datalist", id="trainee-suggestions").attrs["data-url"], query_string={"q": "nom01"})
+    options = [t["label"] for t in found.get_json()["trainees"]]
     assert "Nom01 Prénom01 <p01@exemple.fr>" in options
     companies = [o.text for o in tree.find("select", id="company_id").find_all("option")]
     assert "Cabinet d'architecture Dupont" in companies
@@ -94,7 +97,7 @@ def test_enrolling_twice_is_a_conflict_on_the_page(advisor, world, dume_session,
     enrol(dume_session, trainee)
     response = advisor.post(f"/sessions/{dume_session.id}/enrolments/new", data=new_form(trainee_id=str(trainee.id)))
     assert_refused(response, 409, fields={
-        "trainee_id": "Prénom01 Nom01 est déjà inscrit(e) à cette session (confirmée)."})
+        "trainee_search": "Prénom01 Nom01 est déjà inscrit(e) à cette session (confirmée)."})
     assert count(Enrolment) == 1
 
 
@@ -106,9 +109,9 @@ def test_enrolling_twice_is_a_conflict_on_the_page(advisor, world, dume_session,
     ({"job_title": "J" * 121}, {"job_title": "Ce champ ne doit pas dépasser 120 caractères."}),
     ({"bpf_status": "retraité"}, {"bpf_status": "N'est pas un choix valide."}),
     ({"civility": "Dr"}, {"civility": "N'est pas un choix valide."}),
-    ({"trainee_id": "999999"}, {"trainee_id": "Stagiaire introuvable."}),
-    ({"trainee_id": "abc"}, {"trainee_id": "Stagiaire introuvable."}),
-    ({"trainee_id": "99999999999999999999"}, {"trainee_id": "Stagiaire introuvable."}),
+    ({"trainee_id": "999999"}, {"trainee_search": "Stagiaire introuvable."}),
+    ({"trainee_id": "abc"}, {"trainee_search": "Stagiaire introuvable."}),
+    ({"trainee_id": "99999999999999999999"}, {"trainee_search": "Stagiaire introuvable."}),
     ({"company_id": "999999"}, {"company_id": "Entreprise introuvable."}),
     ({"company_id": "-3"}, {"company_id": "Entreprise introuvable."}),
 ])

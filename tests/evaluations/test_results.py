@@ -19,7 +19,7 @@ from trainingmgr.extensions import db
 from tests.api.support import API, assert_error, bearer
 from tests.attendance.conftest import paris
 from tests.evaluations.test_surveys import surveys  # noqa: F401 - fixture: the default questionnaires
-from tests.helpers import MONDAY, login, page
+from tests.helpers import MONDAY, exported, login, page
 
 YEAR = MONDAY.year
 # The hot survey's six scale questions, as answered by trainees 1 to 4 (trainee 5 never answers).
@@ -338,22 +338,23 @@ def test_export_routes(delivered, advisor_client, world):
     session, _ = delivered
     for url in (f"/evaluations/sessions/{session.id}/export.csv", f"/evaluations/export.csv?year={YEAR}",
                 f"/evaluations/courses/{world.dume.id}/export.csv?year={YEAR}"):
-        response = advisor_client.get(url)
+        response = exported(advisor_client, url)
         assert response.status_code == 200 and response.mimetype == "text/csv"
         assert "attachment" in response.headers["Content-Disposition"]
         assert response.data.startswith("\ufeff".encode()) and b"3,50" in response.data
-    response = advisor_client.get(f"/evaluations/sessions/{session.id}/export.xlsx")
+    response = exported(advisor_client, f"/evaluations/sessions/{session.id}/export.xlsx")
     assert response.status_code == 200 and response.data[:2] == b"PK"
-    assert advisor_client.get(f"/evaluations/sessions/{session.id}/export.pdf").status_code == 404
+    assert advisor_client.post(f"/evaluations/sessions/{session.id}/export.pdf").status_code == 404
 
 
 def test_pages_are_refused_to_a_trainer(delivered, app, world):
     session, _ = delivered
     trainer = app.test_client()
     login(trainer, "formateur@test.example")
-    for url in ("/evaluations/", f"/evaluations/sessions/{session.id}", f"/evaluations/courses/{world.dume.id}",
-                f"/evaluations/sessions/{session.id}/export.csv", f"/evaluations/export.xlsx?year={YEAR}"):
+    for url in ("/evaluations/", f"/evaluations/sessions/{session.id}", f"/evaluations/courses/{world.dume.id}"):
         assert trainer.get(url).status_code == 403, url
+    for url in (f"/evaluations/sessions/{session.id}/export.csv", f"/evaluations/export.xlsx?year={YEAR}"):
+        assert trainer.post(url).status_code == 403, url
     anonymous = app.test_client()
     assert anonymous.get("/evaluations/").status_code == 302
 

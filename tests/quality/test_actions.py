@@ -18,7 +18,7 @@ from trainingmgr.quality import actions as service
 from trainingmgr.quality.models import ImprovementAction, QualityRequest
 
 from tests.enrolments.fixtures import *  # noqa: F401,F403
-from tests.helpers import page
+from tests.helpers import exported, page
 
 TODAY = dt.date(2031, 2, 3)  # a month before the sessions of the fixtures (MONDAY is 2031-03-03)
 
@@ -402,9 +402,9 @@ def test_the_register_exports_as_csv_for_french_excel(today, advisor, users, com
                                                     "due_date": other.due_date, "status": "done",
                                                     "effect": "Veille à jour"})
     db.session.commit()
-    response = advisor.get("/qualite/actions/export.csv")
+    response = exported(advisor, "/qualite/actions/export.csv")
     assert response.status_code == 200 and response.mimetype == "text/csv"
-    assert 'filename="actions-amelioration-2031-02-03.csv"' in response.headers["Content-Disposition"]
+    assert "filename=actions-amelioration-2031-02-03.csv" in response.headers["Content-Disposition"]
     body = response.get_data()
     assert body.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig")), delimiter=";"))
@@ -424,7 +424,7 @@ def test_the_register_exports_as_csv_for_french_excel(today, advisor, users, com
     assert second["Responsable"] == "Ada Admin" and second["Effet observé"] == "Veille à jour"
 
     # The export follows the register's filters.
-    rows = list(csv.reader(io.StringIO(advisor.get("/qualite/actions/export.csv?status=done").get_data()
+    rows = list(csv.reader(io.StringIO(exported(advisor, "/qualite/actions/export.csv?status=done").get_data()
                                        .decode("utf-8-sig")), delimiter=";"))
     assert [r[5] for r in rows[1:]] == ["Veille réglementaire"]
 
@@ -433,7 +433,7 @@ def test_the_register_exports_as_xlsx(today, advisor, users, complaint):
     from openpyxl import load_workbook
 
     action = make_action(users, request_id=complaint.id, title="Revoir le support", due=dt.date(2031, 2, 25))
-    response = advisor.get("/qualite/actions/export.xlsx")
+    response = exported(advisor, "/qualite/actions/export.xlsx")
     assert response.status_code == 200
     assert response.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     book = load_workbook(io.BytesIO(response.get_data()))
@@ -447,16 +447,15 @@ def test_the_register_exports_as_xlsx(today, advisor, users, complaint):
 
 
 def test_an_empty_register_still_exports_its_headers(advisor, users):
-    body = advisor.get("/qualite/actions/export.csv").get_data().decode("utf-8-sig")
+    body = exported(advisor, "/qualite/actions/export.csv").get_data().decode("utf-8-sig")
     assert body.splitlines() == [";".join(service.EXPORT_HEADERS)]
-    assert advisor.get("/qualite/actions/export.xlsx").status_code == 200
-    assert advisor.get("/qualite/actions/export.pdf").status_code == 404
+    assert exported(advisor, "/qualite/actions/export.xlsx").status_code == 200
+    assert advisor.post("/qualite/actions/export.pdf").status_code == 404
 
 
 @pytest.mark.parametrize("query", ["status=nonsense", "source=nonsense"])
 def test_unknown_filters_answer_400(advisor, users, query):
-    for url in ("/qualite/actions/", "/qualite/actions/export.csv"):
-        response = advisor.get(f"{url}?{query}")
+    for response in (advisor.get(f"/qualite/actions/?{query}"), advisor.post(f"/qualite/actions/export.csv?{query}")):
         assert response.status_code == 400 and "inconnu" in page(response)
 
 
@@ -466,13 +465,19 @@ def test_unknown_filters_answer_400(advisor, users, query):
 def test_permissions(today, client, trainer, admin, advisor, users):
     action = make_action(users)
     urls = ["/qualite/actions/", "/qualite/actions/new", f"/qualite/actions/{action.id}",
-            f"/qualite/actions/{action.id}/edit", "/qualite/actions/export.csv", "/qualite/actions/export.xlsx"]
+            f"/qualite/actions/{action.id}/edit"]
     for url in urls:
         anonymous = client.get(url)
         assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"], url
         assert trainer.get(url).status_code == 403, url
         assert advisor.get(url).status_code == 200, url
         assert admin.get(url).status_code == 200, url
+    for url in ("/qualite/actions/export.csv", "/qualite/actions/export.xlsx"):  # a task, then its page
+        anonymous = client.post(url)
+        assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"], url
+        assert trainer.post(url).status_code == 403, url
+        assert advisor.post(url).status_code == 303, url
+        assert admin.post(url).status_code == 303, url
     for url in ("/qualite/actions/new", f"/qualite/actions/{action.id}/edit"):
         assert trainer.post(url, data=form(users["trainer"], status="done", effect="x")).status_code == 403
         assert client.post(url, data=form(users["advisor"])).status_code == 302

@@ -6,17 +6,17 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from trainingmgr.core.timeutil import paris_today
 from trainingmgr.enrolments import convocations
 from trainingmgr.enrolments import services as enrolment_services
 from trainingmgr.enrolments.models import Enrolment
 from trainingmgr.extensions import db
-from trainingmgr.messaging.models import Job, OutboxMessage
+from trainingmgr.messaging.models import Job, OutboxMessage, Task
 from trainingmgr.sessions.services import change_status
 
-from tests.helpers import page
+from tests.helpers import page, run_started_task
 
 pytestmark = pytest.mark.usefixtures("world")
 
@@ -113,12 +113,19 @@ def test_the_button_appears_only_while_convocations_wait(advisor, soon_session):
     assert html.count('data-convocation="waiting"') == 2
 
 
+def send_now(client, session):
+    """« Envoyer les convocations maintenant »: the request starts a task; run it as the worker would."""
+    task, _ = run_started_task(client, client.post(send_url(session)))
+    return task
+
+
 def test_send_now_runs_the_jobs_and_writes_the_convocations_to_the_console(advisor, soon_session):
     confirm(advisor, soon_session)
-    response = advisor.post(send_url(soon_session), follow_redirects=True)
-    html = page(response)
-    assert response.status_code == 200
-    assert "Convocations : 2 e-mail(s) écrits dans la console (aucun e-mail n'est parti : MAIL_BACKEND=console)." in html
+    task = send_now(advisor, soon_session)
+    assert (task.kind, task.status, task.done, task.total) == ("convocations", "done", 2, 2)
+    assert task.summary == ("Convocations : 2 e-mail(s) écrits dans la console (aucun e-mail n'est parti "
+                                       ": MAIL_BACKEND=console).")
+    html = page(advisor.get(f"/sessions/{soon_session.id}"))
     messages = convocation_messages(soon_session)
     assert [(m.status, m.transport) for m in messages] == [("sent", "console"), ("sent", "console")]
     jobs = db.session.scalars(select(Job).where(Job.kind == "convocation")).all()
@@ -128,14 +135,35 @@ def test_send_now_runs_the_jobs_and_writes_the_convocations_to_the_console(advis
     assert "Envoyée le" not in html  # nothing claims a convocation left
 
 
+def test_send_now_is_a_task_with_one_step_per_trainee(advisor, soon_session):
+    from trainingmgr.messaging.tasks import run_task
+
+    confirm(advisor, soon_session)
+    response = advisor.post(send_url(soon_session))
+    assert response.status_code == 303
+    task = db.session.scalars(select(Task)).one()
+    assert response.headers["Location"].endswith(f"/tasks/{task.id}")
+    assert (task.kind, task.status) == ("convocations", "queued")
+    assert task.payload["enrolment_ids"] == [e.id for e in enrolments_of(soon_session)]
+    assert task.back_url == f"/sessions/{soon_session.id}#convocations"
+    seen = []
+    done = run_task(task.id, echo=lambda t: seen.append((t.done, t.total, t.step)))
+    names = [e.trainee.full_name for e in enrolments_of(soon_session)]
+    assert seen == [(0, 2, "Préparation des convocations"), (1, 2, f"Convocation de {names[0]}"),
+                    (2, 2, f"Convocation de {names[1]}")]
+    assert done.status == "done" and done.summary.startswith("Convocations : 2 e-mail(s)")
+
+
 def test_send_now_with_nothing_waiting_is_refused_with_a_reason(advisor, soon_session, far_session):
     response = advisor.post(send_url(far_session))  # scheduled for J−7: it keeps its date
     assert response.status_code == 409
     assert "Aucune convocation n'attend d'être envoyée" in page(response)
     assert convocation_messages(far_session) == []
     confirm(advisor, soon_session)
-    assert advisor.post(send_url(soon_session)).status_code == 302
-    assert advisor.post(send_url(soon_session)).status_code == 409  # already gone
+    assert send_now(advisor, soon_session).status == "done"
+    tasks_before = db.session.scalar(select(func.count()).select_from(Task))
+    assert advisor.post(send_url(soon_session)).status_code == 409  # already gone: answered at once, no task
+    assert db.session.scalar(select(func.count()).select_from(Task)) == tasks_before
 
 
 def test_send_now_for_one_enrolment_sends_only_its_convocation(advisor, soon_session):
@@ -165,8 +193,9 @@ def test_an_unreachable_mail_server_is_a_failure_the_worker_retries(app, monkeyp
     monkeypatch.setitem(app.config, "MAIL_BACKEND", "smtp")
     monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
     monkeypatch.setitem(app.config, "MAIL_PORT", 1)  # nothing listens there
-    html = page(advisor.post(send_url(soon_session), follow_redirects=True))
-    assert "Convocations : 0 e-mail(s) envoyés, 1 en échec : le worker réessaie plus tard" in html
+    task = send_now(advisor, soon_session)
+    assert task.status == "done" and (task.done, task.total) == (2, 2)
+    assert "Convocations : 0 e-mail(s) envoyés, 1 en échec : le worker réessaie plus tard" in task.summary
     assert {m.status for m in convocation_messages(soon_session)} == {"pending"}
     assert set(states(soon_session).values()) == {"waiting"}  # the button stays for another try
 

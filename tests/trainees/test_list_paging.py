@@ -96,3 +96,18 @@ def test_the_lists_are_the_staffs(trainer, client, world):
     for url in ("/trainees/", "/companies/"):
         assert trainer.get(url).status_code == 403
         assert client.get(url).status_code in (302, 401)
+
+
+def test_a_search_page_reads_the_table_once_whatever_it_holds(advisor, world, count_queries):
+    """Issue 22: a search no index serves counts its total with its rows (one statement, then their companies)."""
+    add_trainees(20, company_of=True)
+    advisor.get("/trainees/?q=stagiaire")
+    with count_queries() as small:
+        assert "20 stagiaires trouvés" in page(advisor.get("/trainees/?q=stagiaire"))
+    add_trainees(200, start=20, company_of=True)
+    advisor.get("/trainees/?q=stagiaire")
+    with count_queries() as large:
+        body = page(advisor.get("/trainees/?q=stagiaire&page=2"))
+    assert "220 stagiaires trouvés" in body and "Stagiaire 0050" in body and "Entreprise 0099" in body
+    assert large.count == small.count
+    assert "Aucun stagiaire" in page(advisor.get("/trainees/?q=stagiaire&page=9"))  # past the end: counted apart

@@ -64,9 +64,9 @@ def _device_serializer() -> URLSafeSerializer:
     return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="trainingmgr.attendance-device")
 
 
-def _remember_device(response, enrolment: Enrolment):
+def _remember_device(response, trainee_id: int):
     """This phone opened the trainee's own link: the room's QR code will recognise them without a code."""
-    response.set_cookie(DEVICE_COOKIE, _device_serializer().dumps({"t": enrolment.trainee_id}),
+    response.set_cookie(DEVICE_COOKIE, _device_serializer().dumps({"t": trainee_id}),
                         max_age=365 * 86400, httponly=True, samesite="Lax",
                         secure=current_app.config.get("SESSION_COOKIE_SECURE", False))
     return response
@@ -85,11 +85,12 @@ def _device_trainee() -> int | None:
     return trainee_id if isinstance(trainee_id, int) else None
 
 
-def _sign_page(form, slot, enrolment, *, method: str, action: str, status: int | None = None, **extra):
+def _sign_page(form, slot, enrolment, *, method: str, action: str, status: int | None = None,
+               last: bool | None = None, **extra):
     signature = services.signature_of(slot, enrolment)
     locked = services.countersignature(slot) is not None
     state = services.window_state(slot)
-    survey = _survey_after_last_signature(slot, enrolment) if signature is not None else None
+    survey = _survey_after_last_signature(slot, enrolment, last) if signature is not None else None
     page, code = form_page("attendance/sign.html", form, slot=slot, session=slot.session, enrolment=enrolment,
                            trainee=enrolment.trainee, signature=signature, locked=locked, state=state,
                            window=services.window(slot), method=method, action=action, survey=survey, **extra)
@@ -97,21 +98,25 @@ def _sign_page(form, slot, enrolment, *, method: str, action: str, status: int |
 
 
 def _is_last_slot(slot) -> bool:
-    return slot.id == max(slot.session.slots, key=lambda s: (s.date, s.start_time)).id
+    return services.is_last_slot(slot)
 
 
-def _survey_after_last_signature(slot, enrolment):
+def _survey_after_last_signature(slot, enrolment, last: bool | None = None):
     """(url, answered) of the hot survey offered once the trainee has signed the session's last half-day."""
     from ..evaluations.surveys import hot_invitation_on_site, survey_url
 
-    invitation = hot_invitation_on_site(slot.session, enrolment, create=False) if _is_last_slot(slot) else None
+    if last is None:
+        last = _is_last_slot(slot)
+    invitation = hot_invitation_on_site(slot.session, enrolment, create=False) if last else None
     if invitation is None:
         return None
     return {"url": survey_url(invitation), "answered": invitation.responded_at is not None}
 
 
-def _do_sign(form, slot, enrolment, method: str, actor=None):
-    """Run the signature; (True, record) once committed, or (False, None) with the problem on the form."""
+def _do_sign(form, slot, enrolment, method: str, actor=None, last: bool | None = None):
+    """Run the signature; (True, record) once committed, or (False, None) with the problem on the form. ``last``:
+    whether the slot is the session's last, when the caller knows it. After the commit, the loaded rows are
+    expired: the caller builds its answer from values read before (no reload)."""
     if not form.validate_on_submit():
         return False, None
     try:
@@ -120,7 +125,7 @@ def _do_sign(form, slot, enrolment, method: str, actor=None):
         db.session.rollback()
         form.apply_errors(exc)
         return False, None
-    if _is_last_slot(slot):  # the end of the session: the hot survey is offered on the spot
+    if _is_last_slot(slot) if last is None else last:  # the end of the session: the hot survey is offered now
         from ..evaluations.surveys import hot_invitation_on_site
 
         hot_invitation_on_site(slot.session, enrolment)
@@ -135,19 +140,20 @@ def _do_sign(form, slot, enrolment, method: str, actor=None):
 @limiter.limit(_sign_limit, key_func=_per_link, methods=["POST"])
 def by_link(token: str):
     enrolment_id, slot_id = access.read_signing_token(token)
-    enrolment = db.session.get(Enrolment, enrolment_id)
-    slot = services.session_services.get_slot(slot_id)
+    enrolment, slot, last = services.signing_pair(enrolment_id, slot_id)
     if enrolment is None:
         fail(404, "Inscription introuvable.")
+    trainee_id = enrolment.trainee_id
     form = SignatureForm()
     if request.method == "POST":
-        ok, _ = _do_sign(form, slot, enrolment, "link")
+        ok, _ = _do_sign(form, slot, enrolment, "link", last=last)
         if ok:  # the page then says "Vous avez signé ce créneau le …"
-            return _remember_device(redirect(url_for("signing.by_link", token=token)), enrolment)
+            return _remember_device(redirect(url_for("signing.by_link", token=token)), trainee_id)
     elif enrolment.session_id != slot.session_id:  # a forged pair cannot get here (signed token); belt and braces
         raise PermissionDenied("Ce lien ne permet pas de signer ce créneau.")
-    page, status = _sign_page(form, slot, enrolment, method="link", action=url_for("signing.by_link", token=token))
-    return _remember_device(make_response(page, status), enrolment)
+    page, status = _sign_page(form, slot, enrolment, method="link", action=url_for("signing.by_link", token=token),
+                              last=last)
+    return _remember_device(make_response(page, status), trainee_id)
 
 
 # --------------------------------------------------------------------------- the room's QR code
@@ -222,30 +228,32 @@ def qr_code(slot_id: int):
             db.session.rollback()
             form.apply_errors(exc)
         else:
+            enrolment_id, trainee_id = enrolment.id, enrolment.trainee_id
             db.session.commit()
             session.pop("att_qr", None)
-            session["att_signer"] = {"s": slot.id, "e": enrolment.id, "at": time.time()}
-            return _remember_device(redirect(url_for("signing.qr_signer", slot_id=slot.id)), enrolment)
+            session["att_signer"] = {"s": slot_id, "e": enrolment_id, "at": time.time()}
+            return _remember_device(redirect(url_for("signing.qr_signer", slot_id=slot_id)), trainee_id)
     return form_page("attendance/code.html", form, slot=slot, session=slot.session, enrolment=enrolment)
 
 
 @bp.route("/qr/<int:slot_id>/signer", methods=["GET", "POST"])
 @limiter.limit(_sign_limit, key_func=_per_signer, methods=["POST"])
 def qr_signer(slot_id: int):
-    slot = services.session_services.get_slot(slot_id)
     signer = session.get("att_signer") or {}
-    if signer.get("s") != slot.id or time.time() - signer.get("at", 0) > QR_SCAN_SECONDS:
-        services.refused("signature par QR code sans identification", slot=slot.id, ip=request.remote_addr)
+    if signer.get("s") != slot_id or time.time() - signer.get("at", 0) > QR_SCAN_SECONDS:
+        services.session_services.get_slot(slot_id)  # an unknown slot: 404
+        services.refused("signature par QR code sans identification", slot=slot_id, ip=request.remote_addr)
         fail(403, "Scannez d'abord le QR code affiché dans la salle.")
-    enrolment = db.session.get(Enrolment, signer["e"])
+    enrolment, slot, last = services.signing_pair(signer["e"], slot_id)
     if enrolment is None:
         fail(403, "Scannez d'abord le QR code affiché dans la salle.")
     form = SignatureForm()
     if request.method == "POST":
-        ok, _ = _do_sign(form, slot, enrolment, "qr")
+        ok, _ = _do_sign(form, slot, enrolment, "qr", last=last)
         if ok:
-            return redirect(url_for("signing.qr_signer", slot_id=slot.id))
-    page, status = _sign_page(form, slot, enrolment, method="qr", action=url_for("signing.qr_signer", slot_id=slot.id))
+            return redirect(url_for("signing.qr_signer", slot_id=slot_id))
+    page, status = _sign_page(form, slot, enrolment, method="qr", action=url_for("signing.qr_signer", slot_id=slot_id),
+                              last=last)
     return page, status
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-import io
+import functools
 import logging
 import re
 import unicodedata
@@ -24,8 +24,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import select
-from sqlalchemy.orm import defer, selectinload
+from sqlalchemy import and_, bindparam, exists, or_, select
+from sqlalchemy.orm import aliased, defer, joinedload, make_transient_to_detached, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from ..accounts.models import User
 from ..core.errors import ConflictError, DomainError, ErrorCollector, PermissionDenied, ValidationError
@@ -39,7 +41,7 @@ from ..extensions import db
 from ..resources.models import Trainer
 from ..sessions import services as session_services
 from ..sessions.models import SessionStatus, Slot, TrainingSession
-from . import alerts, seals
+from . import alerts, pngcheck, seals
 from .chain import GENESIS, record_hash
 from .models import AttendanceChain, AttendanceRecord, PlannedAbsence
 
@@ -73,6 +75,10 @@ class SlotLocked(ConflictError):
 class EarlyCountersignature(ConflictError):
     """The half-day has not ended yet: closing its sheet now needs the trainer's confirmation."""
 
+
+# The kinds of record that the audit log (audit/tracking.py, a listener of the session's flushes) records: they go
+# through the flush; the others are inserted by one statement (``_insert``).
+AUDITED_KINDS = ("correction", "justification")
 
 # The message of an empty signature pad (no drawing, no typed name): static/js/signature-pad.js says the same.
 EMPTY_SIGNATURE = "Signez dans le cadre, ou tapez votre nom complet si vous ne pouvez pas dessiner."
@@ -125,33 +131,90 @@ def check_window(slot: Slot, now: dt.datetime | None = None) -> None:
 # --------------------------------------------------------------------------- the chain
 
 
-def _append(slot: Slot, kind: str, *, unique_key: str | None = None, now: dt.datetime | None = None,
-            **values) -> AttendanceRecord:
+def _append(slot: Slot, kind: str, *, unique_key: str | None = None, closing_key: str | None = None,
+            now: dt.datetime | None = None, **values) -> AttendanceRecord:
     """Add a record at the end of the session's chain. The session row is locked first, so that records
-    of one session are chained one at a time, even when fifty trainees sign at once."""
+    of one session are chained one at a time, even when fifty trainees sign at once. Under that lock, one
+    statement reads the chain's head and whether ``unique_key`` (then: AlreadySigned) and ``closing_key`` (a
+    record that closes the slot to this one, checked first: SlotLocked) are in the chain already; the record
+    is inserted, then the head moved on by one statement."""
     session_id = slot.session_id
     lock_row(TrainingSession, session_id)
-    if unique_key is not None and db.session.scalar(
-            select(AttendanceRecord.id).where(AttendanceRecord.unique_key == unique_key)) is not None:
+    head, taken = _head_and_keys(session_id, unique_key, closing_key)
+    if closing_key is not None and taken[closing_key]:
+        raise SlotLocked("Feuille close.")
+    if unique_key is not None and taken[unique_key]:
         raise AlreadySigned("Déjà signé.")
-    head = db.session.get(AttendanceChain, session_id, populate_existing=True)
-    if head is None:
-        head = AttendanceChain(session_id=session_id, length=0, head_hash=GENESIS)
-        db.session.add(head)
-    record = AttendanceRecord(session_id=session_id, seq=head.length + 1, kind=kind, slot_id=slot.id,
-                              unique_key=unique_key, prev_hash=head.head_hash, created_at=now or utcnow(),
+    length, head_hash = head or (0, GENESIS)
+    record = AttendanceRecord(session_id=session_id, seq=length + 1, kind=kind, slot_id=slot.id,
+                              unique_key=unique_key, prev_hash=head_hash, created_at=now or utcnow(),
                               **values)
     for name in ("method", "mode", "signer_name", "typed_name", "presence", "reason", "ip", "user_agent"):
         if getattr(record, name) is None:
             setattr(record, name, "")
     record.hash = record_hash(record)
-    db.session.add(record)
-    head.length = record.seq
-    head.head_hash = record.hash
-    head.updated_at = utcnow()
-    db.session.flush()
+    if kind in AUDITED_KINDS:
+        db.session.add(record)
+        db.session.flush()
+    else:
+        _insert(record)
+    _move_head(session_id, record, first=head is None)
     seals.after_append(slot.session, record)
     return record
+
+
+def _insert(record: AttendanceRecord) -> None:
+    """INSERT ``record`` with one Core statement, then hold it in the session as its flush would have: persistent,
+    every column loaded, nothing pending (the unit of work costs several times the statement: bench/signing.py).
+    The columns left empty are NULL, as the flush writes them."""
+    table = AttendanceRecord.__table__
+    values = {column.key: getattr(record, column.key) for column in table.columns if column.key != "id"}
+    result = db.session.connection().execute(table.insert(), {k: v for k, v in values.items() if v is not None})
+    record.id = result.inserted_primary_key[0]
+    for key, value in values.items():
+        if key not in record.__dict__:
+            set_committed_value(record, key, value)
+    make_transient_to_detached(record)
+    db.session.add(record)
+
+
+def _head_and_keys(session_id: int, *keys: str | None) -> tuple[tuple[int, str] | None, dict[str, bool]]:
+    """The session's chain head, (length, hash) or None before its first record, and, for each key given, whether
+    a record holds it: one statement, to be run under the session's lock."""
+    keys = tuple(key for key in keys if key is not None)
+    row = db.session.connection().execute(_head_statement(len(keys)), {"session_id": session_id} | {
+        f"key{i}": key for i, key in enumerate(keys)}).one()
+    head = (row[0], row[1]) if row[0] is not None else None
+    return head, {key: bool(value) for key, value in zip(keys, row[2:])}
+
+
+@functools.cache
+def _head_statement(keys: int):
+    """The statement of ``_head_and_keys`` for that many keys (Core, built once; bound at each call)."""
+    chain, records, sessions = AttendanceChain.__table__, AttendanceRecord.__table__, TrainingSession.__table__
+    found = [exists().where(records.c.unique_key == bindparam(f"key{i}")) for i in range(keys)]
+    return (select(chain.c.length, chain.c.head_hash, *found)
+            .select_from(sessions.outerjoin(chain, chain.c.session_id == sessions.c.id))
+            .where(sessions.c.id == bindparam("session_id")))
+
+
+def _move_head(session_id: int, record: AttendanceRecord, first: bool) -> None:
+    """The head now names ``record``: one INSERT (the chain's first record) or UPDATE, without loading the row; a
+    head object this session holds is expired (read afresh next time)."""
+    db.session.connection().execute(_head_write(first), {"chain_id": session_id, "new_length": record.seq,
+                                                         "new_hash": record.hash, "now": utcnow()})
+    held = db.session.identity_map.get(identity_key(AttendanceChain, session_id))
+    if held is not None:
+        db.session.expire(held)
+
+
+@functools.cache
+def _head_write(first: bool):
+    chain = AttendanceChain.__table__
+    values = {"length": bindparam("new_length"), "head_hash": bindparam("new_hash"), "updated_at": bindparam("now")}
+    if first:
+        return chain.insert().values(session_id=bindparam("chain_id"), **values)
+    return chain.update().where(chain.c.session_id == bindparam("chain_id")).values(**values)
 
 
 def countersignature(slot: Slot) -> AttendanceRecord | None:
@@ -169,38 +232,36 @@ def _name_key(value: str) -> str:
 
 
 def _png(data_url: str) -> bytes:
-    """The PNG bytes of a canvas' data URL, checked: a real PNG, not too big, not blank."""
-    from PIL import Image, UnidentifiedImageError
-
+    """The PNG bytes of a canvas' data URL, checked (pngcheck.py, without decoding the pixels): a real PNG, whole,
+    of accepted dimensions and size, not blank."""
+    unreadable = "La signature dessinée n'a pas pu être lue : réessayez, ou tapez votre nom."
     match = re.fullmatch(r"data:image/png;base64,([A-Za-z0-9+/=\s]+)", data_url.strip())
     if match is None:
-        raise ValidationError("La signature dessinée n'a pas pu être lue : réessayez, ou tapez votre nom.",
-                              field="signature")
+        raise ValidationError(unreadable, field="signature")
     try:
         data = base64.b64decode(match.group(1), validate=False)
     except (binascii.Error, ValueError):
-        raise ValidationError("La signature dessinée n'a pas pu être lue : réessayez, ou tapez votre nom.",
-                              field="signature") from None
+        raise ValidationError(unreadable, field="signature") from None
     if len(data) > MAX_IMAGE_BYTES:
         raise ValidationError("La signature dessinée est trop volumineuse : effacez-la et recommencez.",
                               field="signature")
+    if not data.startswith(pngcheck.SIGNATURE):
+        if pngcheck.other_image_format(data):
+            raise ValidationError("La signature doit être une image PNG.", field="signature")
+        raise ValidationError(unreadable, field="signature")
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            if image.format != "PNG":
-                raise ValidationError("La signature doit être une image PNG.", field="signature")
-            if max(image.size) > MAX_IMAGE_SIDE or min(image.size) < 10:
-                raise ValidationError("La taille de la signature dessinée n'est pas acceptée.", field="signature")
-            image.load()
-            alpha = image.getchannel("A") if "A" in image.getbands() else None
-            ink = alpha.getbbox() if alpha is not None else image.convert("L").point(lambda v: 255 - v).getbbox()
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):  # a header of billions of pixels
-        raise ValidationError("La taille de la signature dessinée n'est pas acceptée.", field="signature") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        raise ValidationError("La signature dessinée n'a pas pu être lue : réessayez, ou tapez votre nom.",
+        pngcheck.check(data, _check_drawing_size)
+    except pngcheck.Unreadable:
+        raise ValidationError(unreadable, field="signature") from None
+    except pngcheck.Blank:
+        raise ValidationError("La signature est vide : signez dans le cadre, ou tapez votre nom.",
                               field="signature") from None
-    if ink is None:
-        raise ValidationError("La signature est vide : signez dans le cadre, ou tapez votre nom.", field="signature")
     return data
+
+
+def _check_drawing_size(width: int, height: int) -> None:
+    if max(width, height) > MAX_IMAGE_SIDE or min(width, height) < 10:
+        raise ValidationError("La taille de la signature dessinée n'est pas acceptée.", field="signature")
 
 
 def signature_input(drawing: str | None, typed_name: str | None, expected_name: str,
@@ -242,29 +303,55 @@ def check_can_sign(slot: Slot, enrolment: Enrolment, now: dt.datetime | None = N
 def sign(slot: Slot, enrolment: Enrolment, *, method: str, drawing: str | None = None,
          typed_name: str | None = None, ip: str | None = None, user_agent: str | None = None,
          actor: User | None = None, now: dt.datetime | None = None) -> AttendanceRecord:
-    """The trainee of ``enrolment`` signs ``slot``: once, inside the window, before the countersignature."""
+    """The trainee of ``enrolment`` signs ``slot``: once, inside the window, before the countersignature (both
+    checked under the chain's lock, in the statement that reads its head)."""
     if method not in ("link", "qr", "kiosk"):
         raise ValidationError("Mode d'émargement inconnu.")
     now = now or utcnow()
     check_can_sign(slot, enrolment, now)
     mode, image, typed = signature_input(drawing, typed_name, enrolment.trainee.full_name)
-    if countersignature(slot) is not None:
-        refused("créneau verrouillé", enrolment=enrolment.id, slot=slot.id, method=method, ip=ip)
-        raise SlotLocked("Le formateur a déjà clos la feuille de ce créneau : votre conseiller formation peut "
-                         "la corriger si vous étiez présent(e).")
     try:
-        record = _append(slot, "signature", unique_key=f"sig:{slot.id}:{enrolment.id}", now=now,
-                         enrolment_id=enrolment.id, author_id=actor.id if actor is not None else None,
+        record = _append(slot, "signature", unique_key=f"sig:{slot.id}:{enrolment.id}", closing_key=f"cs:{slot.id}",
+                         now=now, enrolment_id=enrolment.id, author_id=actor.id if actor is not None else None,
                          method=method, mode=mode, signer_name=enrolment.trainee.full_name, typed_name=typed,
                          image=image, **_client(ip, user_agent))
+    except SlotLocked:
+        refused("créneau verrouillé", enrolment=enrolment.id, slot=slot.id, method=method, ip=ip)
+        raise SlotLocked("Le formateur a déjà clos la feuille de ce créneau : votre conseiller formation peut "
+                         "la corriger si vous étiez présent(e).") from None
     except AlreadySigned:
         refused("signature rejouée", enrolment=enrolment.id, slot=slot.id, method=method, ip=ip)
         raise AlreadySigned(f"Vous avez déjà signé le créneau du {slot_label(slot)}.") from None
-    if countersignature(slot) is not None:  # the trainer countersigned while this request waited for the lock
-        raise SlotLocked("Le formateur vient de clore la feuille de ce créneau : votre conseiller formation peut "
-                         "la corriger si vous étiez présent(e).")
     _after_change(enrolment)
     return record
+
+
+def signing_pair(enrolment_id: int, slot_id: int) -> tuple[Enrolment | None, Slot, bool]:
+    """(enrolment, slot, whether the slot is its session's last) named by a signing link or a QR identification:
+    one statement, the enrolment's trainee and session (the slot's) loaded with them. When that finds nothing
+    (no such enrolment or slot, or an enrolment of another session), the separate loads of before: NotFoundError
+    for an unknown slot, None for an unknown enrolment, and the mismatched pair for the caller to refuse."""
+    row = db.session.execute(_signing_pair_statement(), {"enrolment_id": enrolment_id, "slot_id": slot_id}).first()
+    if row is not None:
+        return row[0], row[1], bool(row[2])
+    slot = session_services.get_slot(slot_id)
+    return db.session.get(Enrolment, enrolment_id), slot, is_last_slot(slot)
+
+
+@functools.cache
+def _signing_pair_statement():
+    later = aliased(Slot)
+    is_last = ~exists().where(later.session_id == Slot.session_id, or_(
+        later.date > Slot.date, and_(later.date == Slot.date, later.start_time > Slot.start_time)))
+    return (select(Enrolment, Slot, is_last)
+            .join(Slot, and_(Slot.id == bindparam("slot_id"), Slot.session_id == Enrolment.session_id))
+            .where(Enrolment.id == bindparam("enrolment_id"))
+            .options(joinedload(Enrolment.trainee), joinedload(Enrolment.session)))
+
+
+def is_last_slot(slot: Slot) -> bool:
+    """Whether ``slot`` is its session's last half-day (its signature then offers the hot survey)."""
+    return slot.id == max(slot.session.slots, key=lambda s: (s.date, s.start_time)).id
 
 
 def signature_of(slot: Slot, enrolment: Enrolment) -> AttendanceRecord | None:

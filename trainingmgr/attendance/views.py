@@ -246,22 +246,25 @@ def kiosk_page(slot_id: int):
 @bp.route("/slots/<int:slot_id>/kiosk/<int:enrolment_id>", methods=["GET", "POST"])
 @any_role_required
 def kiosk_sign(slot_id: int, enrolment_id: int):
-    from .public import _do_sign, _is_last_slot, _sign_page
+    from .public import _do_sign, _sign_page
 
+    # One statement loads both (kept here: the session holds them weakly); the checks below then read them from it.
+    enrolment, slot, last = services.signing_pair(enrolment_id, slot_id)
     slot = services.get_slot(slot_id, current_user)
     enrolment = services.get_expected_enrolment(slot, enrolment_id)
     if current_lock() is None:  # trainees sign only on a locked device
         flash("Passez d'abord l'appareil en mode borne.", "warning")
-        return redirect(url_for("attendance.kiosk", slot_id=slot.id))
+        return redirect(url_for("attendance.kiosk", slot_id=slot_id))
     form = SignatureForm()
     if request.method == "POST":
-        ok, _ = _do_sign(form, slot, enrolment, "kiosk", actor=current_user)
-        if ok:
-            flash(f"Signature de {enrolment.trainee.full_name} enregistrée.", "success")
-            if _is_last_slot(slot):  # the end of the session: the page offers the hot survey, then the next one
-                return redirect(url_for("attendance.kiosk_sign", slot_id=slot.id, enrolment_id=enrolment.id))
-            return redirect(url_for("attendance.kiosk", slot_id=slot.id))
-    return _sign_page(form, slot, enrolment, method="kiosk",
+        name = enrolment.trainee.full_name
+        ok, _ = _do_sign(form, slot, enrolment, "kiosk", actor=current_user, last=last)
+        if ok:  # committed: the answer is built from what was read before (no reload)
+            flash(f"Signature de {name} enregistrée.", "success")
+            if last:  # the end of the session: the page offers the hot survey, then the next one
+                return redirect(url_for("attendance.kiosk_sign", slot_id=slot_id, enrolment_id=enrolment_id))
+            return redirect(url_for("attendance.kiosk", slot_id=slot_id))
+    return _sign_page(form, slot, enrolment, method="kiosk", last=last,
                       action=url_for("attendance.kiosk_sign", slot_id=slot.id, enrolment_id=enrolment.id),
                       back=url_for("attendance.kiosk", slot_id=slot.id))
 

@@ -44,6 +44,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -849,7 +850,7 @@ def export_rows(bpf: Bpf) -> list[tuple]:
 EXPORT_HEADERS = ("Cadre", "Ligne", "Libellé", "Montant (€ HT)", "Nombre", "Heures")
 
 
-def to_xlsx(bpf: Bpf) -> bytes:
+def to_xlsx(bpf: Bpf, counted: Callable[[list], Iterable] = iter) -> bytes:
     """One sheet « BPF <year> » with the sections in order; amounts, numbers and hours as numbers."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
@@ -862,7 +863,7 @@ def to_xlsx(bpf: Bpf) -> bytes:
     ws.append(list(EXPORT_HEADERS))
     for cell in ws[2]:
         cell.font = Font(bold=True)
-    for row in export_rows(bpf):
+    for row in counted(export_rows(bpf)):
         ws.append([xlsx_cell(v) for v in row])
         cells = ws[ws.max_row]
         cells[3].number_format = "#,##0.00"

@@ -6,14 +6,13 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..accounts.permissions import staff_required
-from ..core.web import attachment, form_page, run_form
+from ..core.web import form_page, run_form
+from ..messaging import exports
 from . import bpf as service
+from . import exports as billing_exports  # noqa: F401 - registers the exporters
 from .bpf_forms import BpfYearForm
 
 bp = Blueprint("bpf", __name__, url_prefix="/bpf")
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
 
 @bp.app_template_global("bpf_objective_label")
 def _objective_label(value: str | None) -> str:
@@ -46,11 +45,11 @@ def year(year: int):
                            year_min=service.YEAR_MIN, year_max=service.YEAR_MAX)
 
 
-@bp.route("/<int:year>.xlsx")
+@bp.route("/<int:year>.xlsx", methods=["POST"])
 @staff_required
 def export(year: int):
-    bpf = service.compute_bpf(year)
-    return attachment(service.to_xlsx(bpf), service.export_filename(bpf.year), XLSX)
+    """The year's XLSX, made by a task (billing/exports.py)."""
+    return exports.export_response("bpf", {"year": str(year)}, current_user, url_for("bpf.year", year=year))
 
 
 @bp.route("/<int:year>/edit", methods=["GET", "POST"])

@@ -234,7 +234,7 @@ def invoice_page(page: int = 1, *, status: str | None = None, kind: str | None =
                  ) -> Page:
     """One page of the invoices list, in list_invoices' order (a count and the rows, whatever the history)."""
     return paginate(_filtered(select(Invoice), status=status, kind=kind, year=year, session_id=None)
-                    .order_by(*LIST_ORDER), page)
+                    .order_by(*LIST_ORDER), page, key=Invoice.id)
 
 
 @dataclass(frozen=True)

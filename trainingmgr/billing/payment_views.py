@@ -17,9 +17,11 @@ from ..accounts.permissions import staff_required
 from ..core.errors import DomainError, ValidationError
 from ..core.formatting import date_fr, money_fr
 from ..core.timeutil import paris_today
-from ..core.web import attachment, fail, run_form, safe_next_url
+from ..core.web import fail, run_form, safe_next_url
 from ..extensions import db
+from ..messaging import exports
 from ..messaging.delivery import sent_to
+from . import exports as billing_exports  # noqa: F401 - registers the exporters
 from . import payments as service
 from .payment_forms import PaymentCancelForm, PaymentForm, ReminderForm
 
@@ -130,9 +132,10 @@ def journal():
     return render_template("billing/journal.html", entries=entries, start=start, end=end, today=paris_today())
 
 
-@bp.route("/journal.csv")
+@bp.route("/journal.csv", methods=["POST"])
 @staff_required
 def journal_csv():
+    """The period's CSV, made by a task (billing/exports.py); the period is the action URL's query."""
     start, end = _period()
-    entries = service.journal(start, end)
-    return attachment(service.journal_csv(entries), service.journal_filename(entries), "text/csv; charset=utf-8")
+    return exports.export_response("sales_journal", {"du": start.isoformat(), "au": end.isoformat()}, current_user,
+                                   url_for("billing_payments.journal", du=start.isoformat(), au=end.isoformat()))

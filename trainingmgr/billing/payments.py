@@ -36,6 +36,7 @@ import hashlib
 import logging
 import re
 import unicodedata
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
@@ -651,9 +652,10 @@ def journal(start: dt.date, end: dt.date) -> Journal:
     return result
 
 
-def journal_csv(entries: Journal) -> bytes:
-    """UTF-8 with BOM, ";", decimal commas, dates 25/11/2026 (core/spreadsheet)."""
-    return csv_bytes(JOURNAL_HEADERS, (line.row() for line in entries.lines))
+def journal_csv(entries: Journal, counted: Callable[[list], Iterable] = iter) -> bytes:
+    """UTF-8 with BOM, ";", decimal commas, dates 25/11/2026 (core/spreadsheet); ``counted`` wraps the lines as
+    they are written (an export task's progress)."""
+    return csv_bytes(JOURNAL_HEADERS, (line.row() for line in counted(entries.lines)))
 
 
 def journal_filename(entries: Journal) -> str:

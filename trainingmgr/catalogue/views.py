@@ -10,12 +10,13 @@ from ..core.forms import Form
 from ..core.web import fail, form_page, run_form
 from ..extensions import db
 from ..organisation.services import get_organisation
-from ..sessions.services import list_sessions
+from ..sessions.services import session_page
 from . import services
 from .forms import StatusForm, course_form
 from .models import COURSE_STATUS_LABELS, CourseStatus
 
 bp = Blueprint("courses", __name__, url_prefix="/courses")
+COURSE_SESSIONS = 10  # the sessions shown on a course's page, from the page of the first one to come
 
 
 @bp.route("/")
@@ -56,9 +57,11 @@ def version(course_id: int, number: int):
 
 def _render_version(course, version):
     org = get_organisation()
-    sessions = list_sessions(current_user, course_id=course.id)
+    # The course's sessions from the first one to come, ten of them; the sessions list holds them all.
+    sessions = session_page(current_user, course_id=course.id, per_page=COURSE_SESSIONS).page
     return render_template(
-        "catalogue/show.html", course=course, version=version, org=org, sessions=sessions,
+        "catalogue/show.html", course=course, version=version, org=org, sessions=sessions.rows,
+        sessions_total=sessions.total,
         gaps=services.indicator1_gaps(version, org), status_form=StatusForm(),
         status_labels=COURSE_STATUS_LABELS, transitions=services.ALLOWED_COURSE_TRANSITIONS[course.status],
         sheet=services.course_sheet(version, org),

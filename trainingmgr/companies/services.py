@@ -9,6 +9,7 @@ from ..core.errors import ConflictError, ErrorCollector
 from ..core.identifiers import clean_siret
 from ..core.paging import Page, paginate
 from ..core.persistence import get_by_id, insert_or_find
+from ..core.search import holds
 from ..extensions import db
 from .models import CONTACT_ROLES, HEADCOUNT_BANDS, OPCOS, Company, CompanyContact
 
@@ -24,7 +25,7 @@ def company_page(search: str = "", page: int = 1) -> Page:
     query = select(Company).order_by(Company.name, Company.id)
     search = (search or "").strip().lower()
     if search:
-        query = query.where(or_(func.lower(Company.name).contains(search, autoescape=True),
+        query = query.where(or_(holds(Company.name, search),
                                 Company.siret.contains(search.replace(" ", ""), autoescape=True)))
     return paginate(query, page)
 

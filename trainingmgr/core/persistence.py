@@ -1,10 +1,11 @@
 """Database helpers shared by the services."""
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -40,7 +41,13 @@ def lock_row(model, pk: int) -> None:
     transaction has already written, it holds that lock already.
     """
     if not serialise_sqlite_writes():
-        db.session.execute(select(model.id).where(model.id == pk).with_for_update())
+        db.session.connection().execute(_lock_statement(model.__table__), {"pk": pk})
+
+
+@functools.cache
+def _lock_statement(table):
+    """SELECT id … FOR UPDATE of ``table``'s row ``pk``: built once per table (Core, no ORM overhead)."""
+    return select(table.c.id).where(table.c.id == bindparam("pk")).with_for_update()
 
 
 def serialise_sqlite_writes() -> bool:

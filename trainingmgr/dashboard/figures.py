@@ -1,8 +1,10 @@
 """The advisor's figures on the dashboard, each a link to the list that shows the same rows.
 
-Every function runs one or two aggregate queries (COUNT, SUM, GROUP BY), whatever the history holds, and returns a
-small frozen dataclass: its values, a French label and the list it links to (``endpoint`` and ``args`` for
-``url_for``). The conditions are the ones the lists themselves use (sessions/services.py, billing, enrolments,
+The figures come in three groups, each one SQL statement whatever the history holds (single-row aggregates, each
+bounded by its dates' index, cross-joined by _one_row): the sessions to come (seats filled, at risk), the last 12
+months (satisfaction, completion), the money (revenue this year and last, funding awaited); the overdue invoices,
+which read every invoice ever issued, are kept a minute (core/memo.py). Each figure is a small frozen
+dataclass: its values, a French label and the list it links to (``endpoint`` and ``args`` for ``url_for``). The conditions are the ones the lists themselves use (sessions/services.py, billing, enrolments,
 evaluations/results.py), so that a figure and its list count alike.
 
 Definitions (decisions where the need was silent; the page says them in a caption):
@@ -28,11 +30,12 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import Integer, String, and_, case, cast, func, select
+from sqlalchemy import Integer, String, and_, case, cast, func, select, true
 
 from ..billing import payments as billing_payments
 from ..billing.invoices import money
 from ..billing.models import Invoice, Payment
+from ..core.memo import remembered
 from ..core.numbers import percent as percent_of
 from ..core.timeutil import paris_today
 from ..enrolments import services as enrolment_services
@@ -128,24 +131,38 @@ def _list_args(edge: str, start: dt.date, end: dt.date) -> dict:
     return {"on": edge, "from": start.isoformat(), "to": end.isoformat(), "status": "active"}
 
 
-def seats_filled(today: dt.date) -> SeatsFilled:
-    """Two queries: the sessions and their capacity, the seats held in them."""
+def _one_row(*queries) -> tuple:
+    """Several single-row aggregate SELECTs read in one statement, as a cross join of their one-row results: each
+    keeps its own plan (its date range and indexes), the page makes one round trip per group of figures."""
+    parts = [query.subquery(f"figures_{n}") for n, query in enumerate(queries)]
+    statement = select(*(column.label(f"v{n}_{i}") for n, part in enumerate(parts) for i, column in enumerate(part.c)))
+    statement = statement.select_from(parts[0])
+    for part in parts[1:]:
+        statement = statement.join(part, true())
+    return tuple(db.session.execute(statement).one())
+
+
+def _ahead(today: dt.date) -> tuple[SeatsFilled, Counted]:
+    """The sessions to come, one statement: the seats filled within SEATS_DAYS (the sessions and their capacity,
+    the seats held in them) and the sessions at risk."""
     end = today + dt.timedelta(days=SEATS_DAYS)
     ids = _sessions("start", today, end)
-    sessions, capacity = db.session.execute(
+    sessions, capacity, taken, risky = _one_row(
         select(func.count(TrainingSession.id), func.coalesce(func.sum(TrainingSession.capacity), 0))
-        .where(TrainingSession.id.in_(ids))).one()
-    taken = db.session.scalar(select(func.count(Enrolment.id)).where(
-        Enrolment.session_id.in_(ids), Enrolment.status.in_(SEAT_HOLDING))) or 0
-    return SeatsFilled(label=f"Places occupées à {SEATS_DAYS} jours", endpoint="sessions.index",
-                       args=_list_args("start", today, end), sessions=sessions, taken=taken,
-                       capacity=int(capacity), start=today, end=end)
+        .where(TrainingSession.id.in_(ids)),
+        select(func.count(Enrolment.id)).where(Enrolment.session_id.in_(ids), Enrolment.status.in_(SEAT_HOLDING)),
+        select(func.count(TrainingSession.id)).where(session_services.at_risk_condition(today)))
+    seats = SeatsFilled(label=f"Places occupées à {SEATS_DAYS} jours", endpoint="sessions.index",
+                        args=_list_args("start", today, end), sessions=sessions, taken=taken or 0,
+                        capacity=int(capacity), start=today, end=end)
+    risk = Counted(label=f"Sessions à risque (J−{session_services.AT_RISK_DAYS})", endpoint="sessions.index",
+                   args={"at_risk": 1}, count=risky or 0, days=session_services.AT_RISK_DAYS)
+    return seats, risk
 
 
-def revenue(today: dt.date) -> list[YearRevenue]:
-    """This year and last (two queries: the invoices and credit notes, the payments). Payments have no index on
-    their date: their sum reads the payment table (a few milliseconds for ten years)."""
-    years = (today.year, today.year - 1)
+def _revenue_queries(years: tuple[int, ...]) -> tuple:
+    """This year's and last year's invoiced (net of credit notes, excluding VAT) and paid (including VAT) sums,
+    each bounded by its dates' index (the issue dates, the payment dates)."""
 
     def within(column, year: int):
         return and_(column >= dt.date(year, 1, 1), column <= dt.date(year, 12, 31))
@@ -153,91 +170,123 @@ def revenue(today: dt.date) -> list[YearRevenue]:
     # The status is tested in the sums, not in WHERE: the planners then read the issue dates' index (two years
     # of invoices) rather than the index of the statuses (every invoice ever issued).
     issued = Invoice.status == "issued"
-    invoiced = db.session.execute(select(*(
+    invoiced = select(*(
         func.coalesce(func.sum(case(
             (and_(issued, within(Invoice.issue_date, year), Invoice.kind == "invoice"), Invoice.total_excl_vat),
             (and_(issued, within(Invoice.issue_date, year), Invoice.kind == "credit_note"), -Invoice.total_excl_vat),
-            else_=0)), 0) for year in years))
-        .where(Invoice.issue_date >= dt.date(years[-1], 1, 1), Invoice.issue_date <= dt.date(years[0], 12, 31))).one()
-    paid = db.session.execute(select(*(
-        func.coalesce(func.sum(case((within(Payment.paid_on, year), Payment.amount), else_=0)), 0)
-        for year in years))
-        .where(Payment.cancelled_at.is_(None), Payment.paid_on >= dt.date(years[-1], 1, 1),
-               Payment.paid_on <= dt.date(years[0], 12, 31))).one()
-    return [YearRevenue(label=f"Chiffre d'affaires {year}", endpoint="billing.index",
-                        args={"year": year, "status": "issued"}, year=year, invoiced=money(invoiced[n]),
-                        paid=money(paid[n]), paid_args={"du": f"{year}-01-01", "au": f"{year}-12-31"})
-            for n, year in enumerate(years)]
+            else_=0)), 0).label(f"invoiced_{year}") for year in years)).where(
+        Invoice.issue_date >= dt.date(years[-1], 1, 1), Invoice.issue_date <= dt.date(years[0], 12, 31))
+    paid = select(*(
+        func.coalesce(func.sum(case((within(Payment.paid_on, year), Payment.amount), else_=0)), 0).label(f"paid_{year}")
+        for year in years)).where(Payment.cancelled_at.is_(None), Payment.paid_on >= dt.date(years[-1], 1, 1),
+                                  Payment.paid_on <= dt.date(years[0], 12, 31))
+    return invoiced, paid
 
 
-def satisfaction(today: dt.date) -> Satisfaction:
-    """Two queries: the hot and cold questionnaires; the count and sum of the notes by questionnaire (driven by the
-    sessions of the period, whatever the responses of other years)."""
-    start, end = twelve_months(today)
-    kinds = dict(db.session.execute(select(Questionnaire.id, Questionnaire.kind)
-                                    .where(Questionnaire.kind.in_(("hot", "cold")))).all())
+def _funding_query(today: dt.date):
+    """The funding board's requested files, and their amount."""
+    return (select(func.count(FundingLine.id),
+                   func.coalesce(func.sum(func.coalesce(FundingLine.requested_amount, FundingLine.amount)), 0))
+            .join(Enrolment, Enrolment.id == FundingLine.enrolment_id)
+            .where(*enrolment_services.funding_board_conditions(today, status="requested")))
+
+
+def _money(today: dt.date) -> tuple[list[YearRevenue], Counted]:
+    """Revenue this year and last, and the funding awaited: one statement."""
+    years = (today.year, today.year - 1)
+    invoiced, paid = _revenue_queries(years)
+    row = _one_row(invoiced, paid, _funding_query(today))
+    count, amount = row[2 * len(years):]
+    revenue = [YearRevenue(label=f"Chiffre d'affaires {year}", endpoint="billing.index",
+                           args={"year": year, "status": "issued"}, year=year, invoiced=money(row[n]),
+                           paid=money(row[len(years) + n]), paid_args={"du": f"{year}-01-01", "au": f"{year}-12-31"})
+               for n, year in enumerate(years)]
+    funding = Counted(label="Prises en charge attendues", endpoint="enrolments.board", args={"status": "requested"},
+                      count=count or 0, amount=money(amount))
+    return revenue, funding
+
+
+def _satisfaction_query(start: dt.date, end: dt.date):
+    """The count and the sum of the notes of the hot and of the cold surveys (driven by the sessions of the period,
+    whatever the responses of other years); other questionnaires (the funders', the companies'…) left out."""
     note = cast(Answer.value, String)
-    rows = db.session.execute(
-        select(Response.questionnaire_id, func.count(Answer.id), func.sum(cast(note, Integer)))
-        .select_from(Answer)
-        .join(Response, Response.id == Answer.response_id)
-        .join(Question, Question.id == Answer.question_id)
-        .where(Response.session_id.in_(_sessions("end", start, end)), Response.status == "submitted",
-               Question.kind == "scale", note.in_(SCALE_NOTES))
-        .group_by(Response.questionnaire_id)).all() if kinds else []
-    found: dict[str, tuple[int, int]] = {}
-    for questionnaire_id, count, total in rows:
-        if questionnaire_id not in kinds:  # another survey (the funders', the companies'…)
-            continue
-        known = found.get(kinds[questionnaire_id], (0, 0))
-        found[kinds[questionnaire_id]] = (known[0] + count, known[1] + int(total or 0))
-    hot, cold = found.get("hot", (0, 0)), found.get("cold", (0, 0))
-    return Satisfaction(label="Satisfaction sur 12 mois", endpoint="results.index",
-                        args={"du": start.isoformat(), "au": end.isoformat()},
-                        hot=mean(hot[1], hot[0]), hot_answers=hot[0], cold=mean(cold[1], cold[0]),
-                        cold_answers=cold[0], start=start, end=end)
+    value = cast(note, Integer)
+    columns = []
+    for kind in ("hot", "cold"):
+        # An IN list of the few questionnaires of the kind, not a join: the planners then start from the
+        # sessions of the period (a join let SQLite read every response to the hot survey ever given).
+        of_kind = Response.questionnaire_id.in_(select(Questionnaire.id).where(Questionnaire.kind == kind))
+        columns += [func.count(case((of_kind, Answer.id))).label(f"{kind}_answers"),
+                    func.coalesce(func.sum(case((of_kind, value))), 0).label(f"{kind}_total")]
+    return (select(*columns).select_from(Answer)
+            .join(Response, Response.id == Answer.response_id)
+            .join(Question, Question.id == Answer.question_id)
+            .where(Response.session_id.in_(_sessions("end", start, end)), Response.status == "submitted",
+                   Question.kind == "scale", note.in_(SCALE_NOTES)))
 
 
-def completion(today: dt.date) -> Completion:
-    """One query: the seats held in the sessions ended in the last 12 months, and how many completed."""
+def _completion_query(start: dt.date, end: dt.date):
+    """The seats held in the sessions ended in the period, and how many completed."""
+    return select(func.count(Enrolment.id),
+                  func.coalesce(func.sum(case((Enrolment.status == EnrolmentStatus.COMPLETED.value, 1), else_=0)), 0)
+                  ).where(Enrolment.session_id.in_(_sessions("end", start, end)), Enrolment.status.in_(SEAT_HOLDING))
+
+
+def _last_year(today: dt.date) -> tuple[Satisfaction, Completion]:
+    """The last 12 months, one statement: satisfaction and completion."""
     start, end = twelve_months(today)
-    held, completed = db.session.execute(
-        select(func.count(Enrolment.id),
-               func.coalesce(func.sum(case((Enrolment.status == EnrolmentStatus.COMPLETED.value, 1), else_=0)), 0))
-        .where(Enrolment.session_id.in_(_sessions("end", start, end)), Enrolment.status.in_(SEAT_HOLDING))).one()
-    return Completion(label="Taux d'achèvement sur 12 mois", endpoint="sessions.index",
-                      args=_list_args("end", start, end), completed=int(completed), held=held, start=start, end=end)
+    hot_answers, hot_total, cold_answers, cold_total, held, completed = _one_row(
+        _satisfaction_query(start, end), _completion_query(start, end))
+    satisfaction = Satisfaction(label="Satisfaction sur 12 mois", endpoint="results.index",
+                                args={"du": start.isoformat(), "au": end.isoformat()},
+                                hot=mean(int(hot_total or 0), hot_answers or 0), hot_answers=hot_answers or 0,
+                                cold=mean(int(cold_total or 0), cold_answers or 0), cold_answers=cold_answers or 0,
+                                start=start, end=end)
+    completion = Completion(label="Taux d'achèvement sur 12 mois", endpoint="sessions.index",
+                            args=_list_args("end", start, end), completed=int(completed or 0), held=held or 0,
+                            start=start, end=end)
+    return satisfaction, completion
+
+
+def seats_filled(today: dt.date) -> SeatsFilled:
+    return _ahead(today)[0]
 
 
 def at_risk(today: dt.date) -> Counted:
-    """One query."""
-    count = db.session.scalar(select(func.count(TrainingSession.id))
-                              .where(session_services.at_risk_condition(today))) or 0
-    return Counted(label=f"Sessions à risque (J−{session_services.AT_RISK_DAYS})", endpoint="sessions.index",
-                   args={"at_risk": 1}, count=count, days=session_services.AT_RISK_DAYS)
+    return _ahead(today)[1]
+
+
+def revenue(today: dt.date) -> list[YearRevenue]:
+    return _money(today)[0]
 
 
 def funding_awaited(today: dt.date) -> Counted:
-    """One query: the funding board's requested files, and their amount."""
-    count, amount = db.session.execute(
-        select(func.count(FundingLine.id),
-               func.coalesce(func.sum(func.coalesce(FundingLine.requested_amount, FundingLine.amount)), 0))
-        .join(Enrolment, Enrolment.id == FundingLine.enrolment_id)
-        .where(*enrolment_services.funding_board_conditions(today, status="requested"))).one()
-    return Counted(label="Prises en charge attendues", endpoint="enrolments.board", args={"status": "requested"},
-                   count=count, amount=money(amount))
+    return _money(today)[1]
+
+
+def satisfaction(today: dt.date) -> Satisfaction:
+    return _last_year(today)[0]
+
+
+def completion(today: dt.date) -> Completion:
+    return _last_year(today)[1]
 
 
 def overdue_invoices(today: dt.date) -> Counted:
-    """One query (billing/payments.py: overdue_summary)."""
-    count, amount = billing_payments.overdue_summary(today)
+    """One query (billing/payments.py: overdue_summary), kept a minute per process (core/memo.py): an unpaid
+    invoice of any age counts, so the query sums every invoice ever issued and its payments."""
+    count, amount = remembered("overdue_invoices", today, lambda: billing_payments.overdue_summary(today))
     return Counted(label="Factures échues impayées", endpoint="billing_payments.overdue", count=count,
                    amount=amount)
 
 
 def all_figures(today: dt.date | None = None) -> dict:
-    """Every figure of the dashboard, by name (ten queries), on ``today`` (Paris's date by default)."""
+    """Every figure of the dashboard, by name, on ``today`` (Paris's date by default): three statements (the
+    sessions to come, the last 12 months, the money), and the overdue invoices' when core/memo.py has forgotten
+    them."""
     today = today or paris_today()
-    return {"seats": seats_filled(today), "revenue": revenue(today), "satisfaction": satisfaction(today),
-            "completion": completion(today), "at_risk": at_risk(today), "funding": funding_awaited(today),
-            "overdue": overdue_invoices(today)}
+    seats, risk = _ahead(today)
+    revenue_, funding = _money(today)
+    satisfaction_, completion_ = _last_year(today)
+    return {"seats": seats, "revenue": revenue_, "satisfaction": satisfaction_, "completion": completion_,
+            "at_risk": risk, "funding": funding, "overdue": overdue_invoices(today)}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from slugify import slugify
@@ -47,9 +48,12 @@ class Pack:
     data: bytes
 
 
-def fund_pack(enrolment: Enrolment, actor: User) -> Pack:
-    """The fund's refund pack of ``enrolment`` (see the module's docstring); ConflictError, in French, when the
-    enrolment has no fund line, an invoice is missing or not fully paid, or the training is not done yet."""
+DOCUMENTS = ("receipt", "certificate", "programme")
+
+
+def ensure_fund_pack_ready(enrolment: Enrolment, actor: User) -> int:
+    """The number of pieces of the fund's refund pack; ConflictError, in French, when the enrolment has no fund
+    line, an invoice is missing or not fully paid, or the training is not done yet."""
     session = enrolment.session
     session_services.ensure_can_manage(actor, session)
     why = funder_documents.receipt_problem(enrolment)
@@ -58,10 +62,23 @@ def fund_pack(enrolment: Enrolment, actor: User) -> Pack:
     why = services.applicable("certificate", session, enrolment)
     if why:
         raise ConflictError(f"Le certificat de réalisation ne peut pas encore être produit : {why}")
-    pieces = [_invoice_piece(invoice) for invoice, _ in funder_documents.fund_invoices(enrolment)]
-    for doc_type in ("receipt", "certificate", "programme"):
+    return len(funder_documents.fund_invoices(enrolment)) + len(DOCUMENTS)
+
+
+def fund_pack(enrolment: Enrolment, actor: User, advance: Callable[[str], None] | None = None) -> Pack:
+    """The fund's refund pack of ``enrolment`` (see the module's docstring; refused as ensure_fund_pack_ready
+    says); ``advance(description)`` is told each piece added (a task's progress)."""
+    ensure_fund_pack_ready(enrolment, actor)
+    pieces = []
+    for invoice, _ in funder_documents.fund_invoices(enrolment):
+        pieces.append(_invoice_piece(invoice))
+        if advance is not None:
+            advance(pieces[-1].description)
+    for doc_type in DOCUMENTS:
         subject = enrolment if doc_type != "programme" else None
         pieces.append(_document_piece(_current(doc_type, enrolment, actor, subject)))
+        if advance is not None:
+            advance(pieces[-1].description)
     pieces = [Piece(f"{n}-{piece.name}", piece.description, piece.data) for n, piece in enumerate(pieces, 1)]
     line = funder_documents.fund_line(enrolment)
     fund = funder_documents.fund_name(line)

@@ -19,6 +19,11 @@ to it. It is driven by unoserver (PyPI, pinned in requirements.txt), which has t
   ``UnoClient``, whose API version is checked when the server starts; UnoClient itself is not used because
   it asks for the list of filters before every conversion and has no time-out).
 
+Ready without waiting: unoserver's server sleeps a fixed 5 s after starting LibreOffice before it serves
+anything (about 4 s lost per start: LibreOffice listens after 1–2 s). The bootstrap below hands unoserver a
+``time`` whose first pause ends as soon as LibreOffice's --accept port takes a connection (polled every 20 ms),
+and the start returns once the server answers a real XML-RPC call (``info()``), not after a fixed delay.
+
 ``make office`` installs what this needs from Debian (libreoffice-writer-nogui, python3-uno, fonts). Each
 server gets a free port pair and a private folder under the temporary directory (``trainingmgr-pdf-…``,
 with the LibreOffice profile given by ``-env:UserInstallation=file:///tmp/…``, and TMPDIR for LibreOffice's
@@ -36,10 +41,16 @@ Fallback, only when the persistent server cannot be started (no ``uno`` module f
 failing to come up): one ``soffice --convert-to pdf`` per document, seconds each, labelled
 "soffice-per-document (fallback)" in ``status()`` and announced by a warning in the log.
 
+One converter for every process: with ``PDF_SERVER`` (``host:port``, set by ``make run`` and ``make serve``),
+``convert`` sends the document to the converter that ``flask pdf serve`` runs there (documents/pdf_server.py:
+this same converter, hosted once, warm, restarted if it dies), and converts here only when nothing answers
+there.
+
 Settings: ``PDF_CONVERTER`` = ``auto`` (default) or ``none`` (no PDF: ``available()`` is False and the pages
 offer the Word document only), from the application's config when there is an application context, else
 (or when the config does not set it) from the environment variable of that name. ``PDF_UNO_PYTHON`` (an
 environment variable) names the Python that has ``uno``, when it is not Debian's ``/usr/bin/python3``.
+``PDF_SERVER`` is read like PDF_CONVERTER (the application's config, else the environment).
 """
 from __future__ import annotations
 
@@ -114,8 +125,42 @@ def watch_parent():
     os.killpg(0, signal.SIGKILL)
 
 
+# Whether LibreOffice's --accept socket takes a connection (closed at once: LibreOffice drops a bridge that
+# never spoke). Reading /proc/net/tcp instead costs more CPU, which LibreOffice is short of while it starts.
+def office_listens(port):
+    import socket
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+# unoserver.server's ``time``: its start() sleeps a fixed 5 s after starting LibreOffice before it serves
+# anything (and its UnoConverter then retries every 2 s while LibreOffice refuses). That first pause ends here as
+# soon as LibreOffice listens on its port, polled every 20 ms; every other pause is unchanged.
+class ReadyClock:
+    def __init__(self, port):
+        self.port, self.first = port, True
+
+    def sleep(self, seconds):
+        if self.first and threading.current_thread() is threading.main_thread():
+            self.first = False
+            deadline = time.monotonic() + seconds
+            while time.monotonic() < deadline and not office_listens(self.port):
+                time.sleep(0.02)
+            return
+        time.sleep(seconds)
+
+    def __getattr__(self, name):
+        return getattr(time, name)
+
+
 threading.Thread(target=watch_parent, daemon=True).start()
+import unoserver.server
 from unoserver.server import main
+if "--uno-port" in sys.argv:
+    unoserver.server.time = ReadyClock(int(sys.argv[sys.argv.index("--uno-port") + 1]))
 code = main()
 if os.getppid() != parent:  # orphaned: nobody else will remove the server's folder and LibreOffice's sockets
     folder = os.path.dirname(lib)
@@ -368,10 +413,12 @@ class _Server:
                                               list(options), True, DOCX_FILTER, None)
         return result.data
 
-    def stop(self) -> None:
+    def stop(self, graceful: bool = True) -> None:
+        """Stop the server and LibreOffice; ``graceful=False`` (LibreOffice already dead): kill what is left at
+        once rather than wait for unoserver to notice."""
         if self.owner != os.getpid():  # inherited through fork: the parent's to stop
             return
-        if self.process.poll() is None:
+        if graceful and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)  # unoserver stops LibreOffice, which reaps its children
             try:
                 self.process.wait(STOP_GRACE)
@@ -457,7 +504,7 @@ def _convert_locked(docx: bytes, timeout: float, options: tuple[str, ...] = ()) 
         if _server is not None and not _server.alive():
             log.warning("PDF: the LibreOffice server (pid %s) died: restarting it. %s", _server.process.pid,
                         _server.log_tail(500))
-            _server.stop()
+            _server.stop(graceful=False)
             _server = None
         if _server is None:
             if _persistent_failure is None:
@@ -492,19 +539,50 @@ def convert(docx: bytes, timeout: float = 60, pdf_a3: bool = False) -> bytes:
     reason = unavailable_reason()
     if reason is not None:
         raise PdfUnavailable(reason)
+    address = shared_address()
+    if address is not None:
+        from . import pdf_server
+
+        try:
+            data = pdf_server.remote_convert(address, bytes(docx), timeout, pdf_a3)
+        except pdf_server.Unreachable:
+            pass  # no shared converter there: this process's own, as without PDF_SERVER
+        else:
+            if _server is not None:  # started while the shared converter was away: no longer needed
+                shutdown()
+            return data
+    return convert_here(docx, timeout, pdf_a3)
+
+
+def convert_here(docx: bytes, timeout: float = 60, pdf_a3: bool = False) -> bytes:
+    """``convert`` through this process's own converter, whatever PDF_SERVER says (the shared converter's
+    process converts with this)."""
     with _lock:
         return _convert_locked(bytes(docx), timeout, PDF_A3_OPTIONS if pdf_a3 else ())
 
 
-def warm_up() -> bool:
-    """Start the converter now rather than on the first document (e.g. from a thread at start-up).
-    Whether the persistent server is running."""
-    global _server
+def shared_address() -> str | None:
+    """PDF_SERVER, the address (``host:port``) of the converter shared by every process (``flask pdf serve``,
+    documents/pdf_server.py): from the application's config when there is an application context and it
+    sets the key (an empty value: none), else from the environment; None when there is none."""
+    value = current_app.config.get("PDF_SERVER") if has_app_context() else None
+    if value is None:
+        value = os.environ.get("PDF_SERVER")
+    return str(value or "").strip() or None
+
+
+def warm_up(retry: bool = False) -> bool:
+    """Start this process's converter now rather than on the first document (the shared converter does, at
+    its start and after LibreOffice died). Whether the persistent server is running. ``retry``: try the
+    persistent server again even if it failed to start before (the fallback was in use meanwhile)."""
+    global _server, _persistent_failure
     if not available():
         return False
     with _lock:
+        if retry:
+            _persistent_failure = None
         if _server is not None and not _server.alive():
-            _server.stop()
+            _server.stop(graceful=False)
             _server = None
         if _server is None and _persistent_failure is None:
             _server = _start_server()

@@ -12,6 +12,7 @@ import os
 import re
 import secrets
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from blinker import Namespace
@@ -816,20 +817,27 @@ def session_pack_zip(session: TrainingSession) -> bytes:
     return zip_documents([d for d in documents if d.id in current])
 
 
-def funding_pack(enrolment: Enrolment, actor: User) -> bytes:
-    """The OPCO funding pack of one enrolment: before the training the quote, the convention and the
-    programme; after it, the certificate of completion and the attendance sheet as well (each reused when
-    unchanged, as in a session's pack)."""
-    session = enrolment.session
+def funding_pack_subjects(enrolment: Enrolment) -> list[tuple[str, dict]]:
+    """(type, subject) of each document of the OPCO funding pack: before the training the quote, the convention
+    and the programme; after it, the certificate of completion and the attendance sheet as well. ConflictError
+    when the trainee is not enrolled by a company."""
     company = enrolment.company or enrolment.trainee.company
     if company is None:
         raise ConflictError("Ce stagiaire n'est pas inscrit par une entreprise : pas de dossier OPCO.")
-    made = [generate("quote", session, actor, company=company, reuse=True),
-            generate("convention", session, actor, company=company, reuse=True),
-            generate("programme", session, actor, reuse=True)]
-    if applicable("certificate", session, enrolment) is None:
-        made += [generate("certificate", session, actor, enrolment=enrolment, reuse=True),
-                 generate("attendance_sheet", session, actor, reuse=True)]
+    subjects = [("quote", {"company": company}), ("convention", {"company": company}), ("programme", {})]
+    if applicable("certificate", enrolment.session, enrolment) is None:
+        subjects += [("certificate", {"enrolment": enrolment}), ("attendance_sheet", {})]
+    return subjects
+
+
+def funding_pack(enrolment: Enrolment, actor: User, advance: Callable[[str], None] | None = None) -> bytes:
+    """The OPCO funding pack of one enrolment (funding_pack_subjects), each document reused when unchanged, as in
+    a session's pack; ``advance(label)`` is told each document made (a task's progress)."""
+    made = []
+    for doc_type, subject in funding_pack_subjects(enrolment):
+        made.append(generate(doc_type, enrolment.session, actor, reuse=True, **subject))
+        if advance is not None:
+            advance(made[-1].label)
     return zip_documents(made)
 
 

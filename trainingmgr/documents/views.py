@@ -2,8 +2,6 @@
 (admin); the public check /verify: a code of a certificate or an attendance sheet, or an uploaded signed PDF."""
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.datastructures import FileStorage
@@ -21,7 +19,7 @@ from ..extensions import db, limiter
 from ..resources.models import Trainer
 from ..sessions.services import get_session
 from ..signing import archive
-from . import funder_documents, funder_packs, services
+from . import funder_documents, funding_pack_tasks, pack_task, services
 from .catalogue import DOC_TYPES, variables_of
 from .context import attendance_or_live
 from .forms import ActionForm, UploadForm, VerifyUploadForm
@@ -81,9 +79,10 @@ def generate(session_id: int):
 def session_pack(session_id: int):
     _checked_form()
     session = get_session(session_id, current_user)
-    services.generate_session_pack(session, current_user)
+    task = pack_task.start_session_pack(session, current_user,
+                                        url_for("documents.session_documents", session_id=session.id))
     db.session.commit()
-    return attachment(services.session_pack_zip(session), f"dossier-session-{session.id}.zip", MIME["zip"])
+    return redirect(url_for("tasks.show", task_id=task.id), 303)
 
 
 @bp.route("/enrolments/<int:enrolment_id>/funding-pack", methods=["POST"])
@@ -91,23 +90,27 @@ def session_pack(session_id: int):
 def funding_pack(enrolment_id: int):
     _checked_form()
     enrolment = get_enrolment(enrolment_id, current_user)
-    data = services.funding_pack(enrolment, current_user)
-    db.session.commit()
-    return attachment(data, f"dossier-opco-{enrolment.session_id}-{enrolment.id}.zip", MIME["zip"])
+    return _task_page(funding_pack_tasks.start_funding_pack(enrolment, current_user, back_url=_documents_url(enrolment)))
 
 
 @bp.route("/enrolments/<int:enrolment_id>/fund-pack", methods=["POST"])
 @staff_required
 def fund_pack(enrolment_id: int):
-    """The refund pack of a fund of the self-employed (FIF PL…): 409 while an invoice is not fully paid."""
+    """The refund pack of a fund of the self-employed (FIF PL…), made by a task: 409 at once while an invoice is not
+    fully paid."""
     _checked_form()
     enrolment = get_enrolment(enrolment_id, current_user)
-    pack = funder_packs.fund_pack(enrolment, current_user)
+    return _task_page(funding_pack_tasks.start_fund_pack(enrolment, current_user, back_url=_documents_url(enrolment)))
+
+
+def _documents_url(enrolment) -> str:
+    return url_for("documents.session_documents", session_id=enrolment.session_id)
+
+
+def _task_page(task):
+    """Commit the task just started and follow it on its page."""
     db.session.commit()
-    response = attachment(pack.data, pack.filename, MIME["zip"])
-    # the name as written (accents, dash) for the browsers that read RFC 6266's filename*, the ASCII one otherwise
-    response.headers["Content-Disposition"] += f"; filename*=UTF-8''{quote(pack.filename)}"
-    return response
+    return redirect(url_for("tasks.show", task_id=task.id), 303)
 
 
 @bp.route("/documents/<int:document_id>.<kind>")

@@ -15,7 +15,9 @@ from ..accounts.models import User
 from ..core.errors import ConflictError
 from ..core.formatting import datetime_fr
 from ..core.timeutil import utcnow
+from ..extensions import db
 from ..messaging import delivery
+from ..messaging import tasks
 from ..messaging import services as messaging
 from ..sessions import services as session_services
 from ..sessions.models import TrainingSession
@@ -153,18 +155,77 @@ class SendOutcome:
         return text + "."
 
 
-def send_waiting(session: TrainingSession, actor: User | None, enrolment_id: int | None = None) -> SendOutcome:
-    """Prepare and send now the session's convocations that are due (or only ``enrolment_id``'s): their jobs run,
-    their e-mails leave without waiting for the worker. Those held (prerequisite decision pending) or scheduled for
-    J−7 keep their date. Each step is committed on its own, as the worker commits it."""
+def waiting_convocations(session: TrainingSession, actor: User | None,
+                         enrolment_id: int | None = None) -> list[ConvocationState]:
+    """The session's convocations waiting for the worker (or only ``enrolment_id``'s); ConflictError when none
+    waits, so that a page answers at once rather than starting a task with nothing to do."""
     session_services.ensure_can_manage(actor, session)
     states = [s for s in session_convocations(session) if s.is_waiting
               and (enrolment_id is None or s.enrolment.id == enrolment_id)]
     if not states:
         raise ConflictError("Aucune convocation n'attend d'être envoyée : elles sont parties, programmées pour J−7 "
                             "ou en attente d'une décision.")
+    return states
+
+
+def _send_one(state: ConvocationState, send: bool) -> SendOutcome:
+    """Run one waiting convocation's job (its documents and e-mails), then send its pending e-mails (``send``;
+    else they wait for the worker)."""
+    enrolment_id, done = state.enrolment.id, 0
+    if state.job_id is not None:
+        done, _ = messaging.run_jobs_now([state.job_id])
+    if not send:
+        return SendOutcome(done, 0, 0)
+    pending = [m.id for m in messaging.messages_about([enrolment_id], TOPIC) if m.status == "pending"]
+    sent, failed = messaging.send_messages_now(pending)
+    return SendOutcome(done, sent, failed)
+
+
+def send_waiting(session: TrainingSession, actor: User | None, enrolment_id: int | None = None) -> SendOutcome:
+    """Prepare and send now the session's convocations that are due (or only ``enrolment_id``'s): their jobs run,
+    their e-mails leave without waiting for the worker. Those held (prerequisite decision pending) or scheduled for
+    J−7 keep their date. Each step is committed on its own, as the worker commits it."""
+    states = waiting_convocations(session, actor, enrolment_id)
     enrolment_ids = [s.enrolment.id for s in states]
     done, _ = messaging.run_jobs_now([s.job_id for s in states if s.job_id is not None])
     pending = [m.id for m in messaging.messages_about(enrolment_ids, TOPIC) if m.status == "pending"]
     sent, failed = messaging.send_messages_now(pending)
     return SendOutcome(done, sent, failed)
+
+
+# --------------------------------------------------------------------------- the whole session, as a task
+
+TASK_KIND = "convocations"
+
+
+def start_sending(session: TrainingSession, actor: User, back_url: str = ""):
+    """Start the task that sends the session's waiting convocations, one trainee at a time (each convocation
+    renders its documents and queues its e-mails); ConflictError at once when none waits. The caller commits."""
+    states = waiting_convocations(session, actor)
+    return tasks.start_task(TASK_KIND, f"Convocations de la session {session.label}",
+                            {"session_id": session.id, "enrolment_ids": [s.enrolment.id for s in states]}, actor,
+                            unit="convocations", back_url=back_url)
+
+
+@tasks.task_runner(TASK_KIND)
+def run_sending(task, progress) -> None:
+    """Send the convocations that waited when the task was asked for and still wait; the last step says the
+    outcome (« Convocations : 8 e-mail(s) écrits dans la console… »)."""
+    session = db.session.get(TrainingSession, task.payload["session_id"])
+    if session is None:
+        raise tasks.TaskFailed("La session n'existe plus : aucune convocation n'est envoyée.")
+    wanted = list(task.payload.get("enrolment_ids") or [])
+    progress.begin(len(wanted), "Préparation des convocations")
+    states = {s.enrolment.id: s for s in session_convocations(session) if s.is_waiting}
+    names = {s.enrolment.id: s.enrolment.trainee.full_name for s in states.values()}
+    total = SendOutcome(0, 0, 0)
+    for enrolment_id in wanted:
+        state = states.get(enrolment_id)
+        if state is None:  # sent by the worker or another click meanwhile, or no longer admitted
+            progress.advance("Convocation déjà partie ou plus en attente")
+            continue
+        outcome = _send_one(state, send=not total.failed)  # after a failure (server unreachable…), the worker retries
+        total = SendOutcome(total.prepared + outcome.prepared, total.sent + outcome.sent,
+                            total.failed + outcome.failed)
+        progress.advance(f"Convocation de {names[enrolment_id]}")
+    progress.conclude(total.message())

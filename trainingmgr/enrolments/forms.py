@@ -5,6 +5,7 @@ from wtforms import (
     DateField,
     EmailField,
     HiddenField,
+    RadioField,
     SelectField,
     StringField,
     SubmitField,
@@ -29,7 +30,11 @@ from .models import (
 class EnrolForm(Form):
     """Enrol an existing trainee, or a new one typed in (same e-mail, same person)."""
 
-    trainee_id = SelectField("Stagiaire déjà connu", validate_choice=False)
+    trainee_search = StringField(
+        "Stagiaire déjà connu", validators=[max_length(200)],
+        description="Son nom, son e-mail ou son entreprise ; laissez vide pour un nouveau stagiaire (ci-dessous).",
+        render_kw={"list": "trainee-suggestions", "autocomplete": "off", "data-trainee-search": ""})
+    trainee_id = RadioField("Stagiaires trouvés", validate_choice=False, choices=[])
     civility = SelectField("Civilité", choices=choices(CIVILITIES.items()), default="")
     first_name = StringField("Prénom", validators=[max_length(80)])
     last_name = StringField("Nom", validators=[max_length(80)])
@@ -40,9 +45,7 @@ class EnrolForm(Form):
     company_id = SelectField("Entreprise (employeur)", validate_choice=False)
     submit = SubmitField("Inscrire")
 
-    def set_choices(self, trainees, companies) -> None:
-        self.trainee_id.choices = choices(((t.id, f"{t.last_name} {t.first_name} <{t.email}>") for t in trainees),
-                                          blank="— nouveau stagiaire (ci-dessous) —")
+    def set_choices(self, companies) -> None:
         self.company_id.choices = choices(((c.id, c.name) for c in companies), blank="— celle du stagiaire —")
 
     def _find_field(self, name: str):
@@ -50,14 +53,21 @@ class EnrolForm(Form):
         # this form's own fields, so that each message shows beside its field.
         if name.startswith("trainee."):
             name = name[len("trainee."):]
-        elif name == "trainee":  # already enrolled: shown beside the trainee chooser
-            name = "trainee_id"
+        elif name in ("trainee", "trainee_id"):  # already enrolled, or unknown: beside the trainee search
+            name = "trainee_search"
         return super()._find_field(name)
+
+    def offer(self, trainees) -> None:
+        """The trainees the search found, to choose from (each « Nom Prénom <e-mail> — entreprise »)."""
+        self.trainee_id.choices = [(str(t.id), f"{t.last_name} {t.first_name} <{t.email}>"
+                                    + (f" — {t.company.name}" if t.company else "")) for t in trainees]
 
     def enrol_data(self) -> dict:
         data: dict = {}
         if self.trainee_id.data:
             data["trainee_id"] = self.trainee_id.data
+        elif (self.trainee_search.data or "").strip():
+            data["trainee_search"] = self.trainee_search.data
         else:
             data["trainee"] = {key: getattr(self, key).data for key in (
                 "civility", "first_name", "last_name", "email", "phone", "job_title", "bpf_status")}

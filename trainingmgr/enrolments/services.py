@@ -26,7 +26,7 @@ from ..organisation.services import get_organisation
 from ..sessions import services as session_services
 from ..sessions.models import SessionStatus, TrainingSession
 from ..trainees.models import BPF_STATUSES, Trainee
-from ..trainees.services import find_or_create_trainee, get_trainee
+from ..trainees.services import find_or_create_trainee, get_trainee, trainee_named
 from . import funders, mails
 from .funders import FUNDERS, Funder
 from .models import (
@@ -106,6 +106,14 @@ def awaiting_prerequisite_count() -> int:
     """How many enrolments awaiting_prerequisite_decision lists (one query: the dashboard's to-do)."""
     return db.session.scalar(select(func.count(Enrolment.id))
                              .where(Enrolment.status == E.PENDING_PREREQUISITE.value)) or 0
+
+
+def to_do_counts() -> tuple[int, int]:
+    """(pending_request_count(), awaiting_prerequisite_count()) in one query: the dashboard's to-do."""
+    counts = dict(db.session.execute(
+        select(Enrolment.status, func.count(Enrolment.id))
+        .where(Enrolment.status.in_((E.REQUESTED.value, E.PENDING_PREREQUISITE.value))).group_by(Enrolment.status)).all())
+    return counts.get(E.REQUESTED.value, 0), counts.get(E.PENDING_PREREQUISITE.value, 0)
 
 
 def _session_load_options(session_loader):
@@ -241,7 +249,8 @@ def _found(getter, value, field: str, message: str, errors: ErrorCollector):
 
 def enrol_from_data(session: TrainingSession, data: dict, actor: User | None = None, source: str = "advisor"
                     ) -> Enrolment:
-    """Enrol from ids or inline data: ``trainee_id`` or ``trainee`` {…}, ``company_id`` or ``company`` {…}.
+    """Enrol from ids or inline data: ``trainee_id``, ``trainee_search`` (trainee_named) or ``trainee`` {…},
+    ``company_id`` or ``company`` {…}.
     An unknown id is a field error (422) like any other bad input."""
     # The seat lock first: simultaneous requests naming the same new e-mail or SIRET then find the person or
     # the company created by the first one instead of inserting it twice.
@@ -254,6 +263,8 @@ def enrol_from_data(session: TrainingSession, data: dict, actor: User | None = N
         company = errors.run(find_or_create_company, data["company"], "company.")
     if data.get("trainee_id") not in (None, ""):
         trainee = _found(get_trainee, data["trainee_id"], "trainee_id", "Stagiaire introuvable.", errors)
+    elif str(data.get("trainee_search") or "").strip():  # the form's search: an e-mail, or matches to choose from
+        trainee = errors.run(trainee_named, data["trainee_search"])
     elif data.get("trainee"):
         trainee_data = dict(data["trainee"])
         if company is not None and not trainee_data.get("company_id"):

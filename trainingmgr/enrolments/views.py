@@ -11,7 +11,7 @@ from ..companies.services import list_companies
 from ..core.web import external_url, fail, form_page, run_form
 from ..extensions import db
 from ..sessions.services import get_session
-from ..trainees.services import list_trainees
+from ..trainees.services import search_trainees
 from . import contract, services
 from .convocations import convocation_states
 from .forms import AcceptForm, CancelForm, ContractSignatureForm, DecisionForm, EnrolForm, FundingForm, OutcomeForm
@@ -35,11 +35,13 @@ BOARD_STATUSES = {k: v for k, v in OPCO_STATUSES.items() if k != "agreed"}
 def new(session_id: int):
     session = get_session(session_id, current_user)
     form = EnrolForm()
-    form.set_choices(list_trainees(), list_companies())
+    form.set_choices(list_companies())
     ok, enrolment = run_form(form, lambda: services.enrol_from_data(session, form.enrol_data(), current_user))
     if ok:
         flash(f"{enrolment.trainee.full_name} : {enrolment.status_label.lower()}.", "success")
         return redirect(url_for("sessions.show", session_id=session.id))
+    if form.trainee_search.errors:  # a search: its matches to choose from (the page works without JavaScript)
+        form.offer(search_trainees(form.trainee_search.data))
     return form_page("enrolments/new.html", form, session=session)
 
 

@@ -36,7 +36,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -763,13 +763,15 @@ def export_rows(results: Results) -> list[list]:
     return rows
 
 
-def to_csv(results: Results) -> bytes:
-    """The table of ``export_rows`` for French Excel: UTF-8 with BOM, ";" between cells, decimal comma."""
-    return csv_bytes(EXPORT_HEADERS, export_rows(results))
+def to_csv(results: Results, counted: Callable[[list], Iterable] = iter) -> bytes:
+    """The table of ``export_rows`` for French Excel: UTF-8 with BOM, ";" between cells, decimal comma.
+    ``counted`` wraps the rows as they are written (an export task's progress)."""
+    return csv_bytes(EXPORT_HEADERS, counted(export_rows(results)))
 
 
-def to_xlsx(results: Results) -> bytes:
-    """A workbook: « Résultats » (the table of ``export_rows``), « Commentaires », « Acquis »."""
+def to_xlsx(results: Results, counted: Callable[[list], Iterable] = iter) -> bytes:
+    """A workbook: « Résultats » (the table of ``export_rows``, wrapped by ``counted``), « Commentaires »,
+    « Acquis »."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
@@ -787,7 +789,7 @@ def to_xlsx(results: Results) -> bytes:
     book = Workbook()
     ws = book.active
     ws.title = "Résultats"
-    sheet(ws, EXPORT_HEADERS, export_rows(results), [40, 50, 18] + [12] * 10 + [40, 8, 11, 9, 12])
+    sheet(ws, EXPORT_HEADERS, counted(export_rows(results)), [40, 50, 18] + [12] * 10 + [40, 8, 11, 9, 12])
     for row in ws.iter_rows(min_row=2):
         row[5].number_format = "0.0"
         row[7].number_format = "0.00"

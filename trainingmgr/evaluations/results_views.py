@@ -3,25 +3,21 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
 
 from ..accounts.permissions import staff_required
 from ..catalogue.services import get_course
 from ..core.timeutil import paris_today
-from ..core.web import attachment, fail
+from ..core.web import fail
+from ..messaging import exports
 from ..sessions.services import get_session
 from . import results as service
+from . import results_exports  # noqa: F401 - registers the exporter
 from .models import QUESTIONNAIRE_KINDS
 
 bp = Blueprint("results", __name__, url_prefix="/evaluations")
-
-EXPORTS = {
-    "csv": ("text/csv; charset=utf-8", service.to_csv),
-    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", service.to_xlsx),
-}
-
 
 def _year(required: bool) -> int | None:
     raw = request.args.get("year", "").strip()
@@ -59,10 +55,11 @@ def _page(template: str, results: service.Results, **context):
                            kind=request.args.get("kind", ""), **context)
 
 
-def _export(results: service.Results, fmt: str) -> Response:
-    mimetype, build = EXPORTS[fmt]
-    filename = service.export_filename(results, fmt)
-    return attachment(build(results), filename, mimetype)
+def _export(fmt: str, back_url: str, **scope) -> Response:
+    """Start the export task (results_exports) and show its page; bad filters refused at once."""
+    args = {name: request.args.get(name, "") for name in ("year", "du", "au", "kind")}
+    args.update(fmt=fmt, **{name: str(value) for name, value in scope.items()})
+    return exports.export_response("evaluations", args, current_user, back_url)
 
 
 def _period() -> tuple[dt.date, dt.date] | None:
@@ -96,10 +93,11 @@ def index():
                  years=service.available_years(paris_today().year))
 
 
-@bp.route("/export.<any(csv, xlsx):fmt>")
+@bp.route("/export.<any(csv, xlsx):fmt>", methods=["POST"])
 @staff_required
 def export_year(fmt: str):
-    return _export(_selected_results()[0], fmt)
+    """The year's (or the period's) export, made by a task; the filters are the action URL's query string."""
+    return _export(fmt, url_for("results.index", **request.args))
 
 
 @bp.route("/sessions/<int:session_id>")
@@ -110,10 +108,10 @@ def session(session_id: int):
                  session=training_session)
 
 
-@bp.route("/sessions/<int:session_id>/export.<any(csv, xlsx):fmt>")
+@bp.route("/sessions/<int:session_id>/export.<any(csv, xlsx):fmt>", methods=["POST"])
 @staff_required
 def export_session(session_id: int, fmt: str):
-    return _export(service.session_results(get_session(session_id, current_user), _kinds()), fmt)
+    return _export(fmt, url_for("results.session", session_id=session_id, **request.args), session_id=session_id)
 
 
 @bp.route("/courses/<int:course_id>")
@@ -125,7 +123,7 @@ def course(course_id: int):
                  year=year, years=service.available_years(paris_today().year))
 
 
-@bp.route("/courses/<int:course_id>/export.<any(csv, xlsx):fmt>")
+@bp.route("/courses/<int:course_id>/export.<any(csv, xlsx):fmt>", methods=["POST"])
 @staff_required
 def export_course(course_id: int, fmt: str):
-    return _export(service.course_results(get_course(course_id), _year(required=False), _kinds()), fmt)
+    return _export(fmt, url_for("results.course", course_id=course_id, **request.args), course_id=course_id)

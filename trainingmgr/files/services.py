@@ -10,7 +10,7 @@ from flask import current_app
 
 from ..core.errors import ValidationError
 from ..extensions import db
-from . import safety
+from . import safety, staging
 from .models import StoredFile
 
 
@@ -91,6 +91,19 @@ KINDS = {
         },
         20 * 1024 * 1024,
     ),
+    # What a long task produced (messaging/tasks.py): a session's pack, an export, a report.
+    "export": FileKind(
+        "export",
+        "fichier produit",
+        {
+            "application/zip": ((".zip",), _ZIP + (b"PK\x05\x06",)),  # an empty zip is its directory's end only
+            "application/pdf": ((".pdf",), _PDF),
+            "text/csv": ((".csv",), (b"",)),
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ((".xlsx",), _ZIP),
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ((".docx",), _ZIP),
+        },
+        1024 * 1024 * 1024,
+    ),
 }
 
 
@@ -100,15 +113,14 @@ def storage_root() -> Path:
     return root
 
 
+def final_path(digest: str) -> Path:
+    return storage_root() / digest[:2] / digest
+
+
 def path_for(stored: StoredFile) -> Path:
-    return storage_root() / stored.sha256[:2] / stored.sha256
-
-
-def _holds(path, digest: str) -> bool:
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest() == digest
-    except OSError:
-        return False
+    """Where the file's content is: its final name, or while the transaction that stored it has not committed,
+    its temporary one (files/staging.py) for the code of that transaction."""
+    return staging.staged_path(db.session(), stored.sha256) or final_path(stored.sha256)
 
 
 def check_bytes(data: bytes, filename: str, kind: str, field: str = "file") -> str:
@@ -141,18 +153,14 @@ def _clean_name(filename: str) -> str:
 
 
 def store_bytes(data: bytes, filename: str, kind: str, field: str = "file") -> StoredFile:
-    """Check the file against its kind (check_bytes) and store it."""
+    """Check the file against its kind (check_bytes) and store it: under a temporary name until the transaction
+    commits, when it takes its final one; a rollback removes it (files/staging.py)."""
     content_type = check_bytes(data, filename, kind, field)
     name = _clean_name(filename)
     digest = hashlib.sha256(data).hexdigest()
-    target = storage_root() / digest[:2] / digest
-    if not _holds(target, digest):  # absent, or damaged on disk: (re)written from these bytes
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(".tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, target)
     stored = StoredFile(original_name=name[:255], content_type=content_type, size=len(data), sha256=digest, kind=kind)
-    db.session.add(stored)
+    db.session.add(stored)  # begins the transaction the file is staged in
+    staging.stage(db.session(), data, digest, final_path(digest))
     return stored
 
 

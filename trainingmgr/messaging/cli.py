@@ -13,13 +13,15 @@ from ..core.cli import Command, CommandError, CommandGroup, database_problem
 from ..core.formatting import datetime_fr
 from ..core.timeutil import utcnow
 from ..extensions import db
-from . import delivery, services
+from . import delivery, services, tasks
 from .models import OutboxMessage
 
 mail_cli = CommandGroup("mail", help="Boîte d'envoi des e-mails.")
 
 # `mail send` goes on while batches come back full, within this bound.
 MAX_BATCHES = 50
+# Between two passes, the worker looks for queued long tasks this often (seconds): a task starts within about that.
+TASK_POLL_SECONDS = 1
 
 
 @mail_cli.command("send")
@@ -55,6 +57,7 @@ def tick():
     try:
         _check_database()  # unusable database: one line and exit code 1 (core/cli.py)
         result = services.tick()
+        _run_tasks(None, result)
     finally:
         db.session.remove()
     click.echo(_summary(result))
@@ -72,8 +75,26 @@ def _emails_done() -> str:
 
 
 def _summary(result: dict) -> str:
-    return (f"{result['jobs_done']} tâche(s) exécutée(s), {result['sent']} {_emails_done()}, "
+    line = (f"{result['jobs_done']} tâche(s) exécutée(s), {result['sent']} {_emails_done()}, "
             f"{result['jobs_failed'] + result['send_failed']} échec(s).")
+    if result.get("tasks_done") or result.get("tasks_failed"):
+        line += f" Traitements longs : {result['tasks_done']} terminé(s), {result['tasks_failed']} en échec."
+    return line
+
+
+def _run_tasks(stop, result: dict | None = None) -> tuple[int, int]:
+    """Run the queued long tasks (messaging/tasks.py), interrupted ones seen first; their outcome is added to
+    ``result`` (a pass's) when given. A failure of the queue itself is reported in ``result["errors"]``."""
+    try:
+        done, failed = tasks.run_queued_tasks(stop=stop)
+    except Exception as exc:
+        db.session.rollback()
+        if result is not None:
+            result["errors"].append(f"traitements : {type(exc).__name__} : {exc}")
+        return 0, 0
+    if result is not None:
+        result["tasks_done"], result["tasks_failed"] = done, failed
+    return done, failed
 
 
 class _Stopper:
@@ -116,13 +137,33 @@ class _Stopper:
             time.sleep(min(left, 0.5))
 
 
+def _wait_for_next_pass(stopper: _Stopper, interval: int, database_down: bool) -> None:
+    """Sleep until the next pass, running the long tasks queued meanwhile: one asked for from a page starts within
+    about TASK_POLL_SECONDS (while the database is down, the next pass says so: no polling until then)."""
+    deadline = time.monotonic() + interval
+    while not stopper.requested:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        stopper.sleep(min(TASK_POLL_SECONDS, left))
+        if database_down or stopper.requested or time.monotonic() >= deadline:
+            continue
+        try:
+            done, failed = _run_tasks(stopper)
+        finally:
+            db.session.remove()
+        if done or failed:
+            click.echo(f"{datetime_fr(utcnow())} – Traitements longs : {done} terminé(s), {failed} en échec.")
+
+
 @click.command("worker", cls=Command)
 @click.option("--interval", default=30, show_default=True, type=click.IntRange(min=1),
               help="Secondes entre deux passages.")
 @click.option("--once", is_flag=True, help="Un seul passage, puis s'arrêter.")
 @with_appcontext
 def worker(interval: int, once: bool):
-    """Tourner en continu : tâches échues puis boîte d'envoi, toutes les INTERVAL secondes.
+    """Tourner en continu : tâches échues puis boîte d'envoi, toutes les INTERVAL secondes ; les traitements longs
+    (dossiers, exports…) démarrent dans la seconde où ils sont demandés.
 
     Ctrl-C (ou SIGTERM) arrête le worker après l'envoi ou la tâche en cours. Base de données injoignable : le
     worker le signale et réessaie au passage suivant ; avec --once, code de sortie 1 (comme tout passage en
@@ -142,6 +183,7 @@ def worker(interval: int, once: bool):
                     click.echo(f"{datetime_fr(utcnow())} – Base de données de nouveau disponible.")
                     database_down = False
                 result = services.tick(stop=stopper)
+                _run_tasks(stopper, result)
             except Exception as exc:  # keep looping: the next pass retries
                 db.session.rollback()
                 problem = database_problem(exc)
@@ -154,7 +196,8 @@ def worker(interval: int, once: bool):
                 else:
                     click.echo(f"Passage interrompu : {type(exc).__name__} : {exc}", err=True)
             else:
-                if once or any(result[k] for k in ("jobs_done", "jobs_failed", "sent", "send_failed")):
+                if once or any(result.get(k) for k in ("jobs_done", "jobs_failed", "sent", "send_failed",
+                                                       "tasks_done", "tasks_failed")):
                     click.echo(f"{datetime_fr(utcnow())} – {_summary(result)}")
                 for error in result["errors"]:
                     click.echo(f"Erreur : {error}", err=True)
@@ -163,7 +206,7 @@ def worker(interval: int, once: bool):
                 db.session.remove()
             if once:
                 break
-            stopper.sleep(interval)
+            _wait_for_next_pass(stopper, interval, database_down)
     except KeyboardInterrupt:
         db.session.rollback()
         db.session.remove()

@@ -98,7 +98,9 @@ class Task(db.Model):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"), index=True)
     done: Mapped[int] = mapped_column(default=0)
     total: Mapped[int] = mapped_column(default=0)
+    unit: Mapped[str] = mapped_column(String(40), default="éléments")  # what done/total count: « documents »
     step: Mapped[str] = mapped_column(String(200), default="")
+    summary: Mapped[str] = mapped_column(Text, default="")  # French, the outcome once done (« 8 convocations … »)
     attempts: Mapped[int] = mapped_column(default=0)
     error: Mapped[str] = mapped_column(Text, default="")  # French, shown as it is
     result_file_id: Mapped[int | None] = mapped_column(ForeignKey("stored_file.id"))

@@ -36,6 +36,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from ..core.timeutil import utcnow
 from ..extensions import db
+from ..files.staging import is_temporary
 
 FORMAT = 1
 MANIFEST = "manifest.json"
@@ -97,12 +98,13 @@ def table_digests(conn: Connection) -> dict[str, dict]:
 
 
 def file_digests(root: Path) -> dict[str, str]:
-    """SHA-256 of every file under ``root``, by path relative to it (with /)."""
+    """SHA-256 of every file under ``root``, by path relative to it (with /), but the temporary files of
+    transactions in flight (files/staging.py: they are removed or renamed at their commit)."""
     digests = {}
     if not root.is_dir():
         return digests
     for path in sorted(root.rglob("*")):
-        if path.is_file() and not path.is_symlink():
+        if path.is_file() and not path.is_symlink() and not is_temporary(path.name):
             digest = hashlib.sha256()
             with path.open("rb") as handle:
                 for chunk in iter(lambda: handle.read(1024 * 1024), b""):

@@ -6,20 +6,19 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..accounts.permissions import staff_required
+from ..core.paging import page_arg
 from ..core.timeutil import paris_today
-from ..core.web import attachment, fail, form_page, run_form
+from ..core.web import fail, form_page, run_form
 from ..extensions import db
 from ..evaluations.models import SurveyAlert
+from ..messaging import exports
 from . import actions as service
+from . import exports as quality_exports  # noqa: F401 - registers the exporters
 from .action_forms import ActionEditForm, ActionForm
 from .models import ACTION_SOURCES, ACTION_STATUSES
 
 bp = Blueprint("improvement_actions", __name__, url_prefix="/qualite/actions")
 
-EXPORTS = {
-    "csv": ("text/csv; charset=utf-8", service.to_csv),
-    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", service.to_xlsx),
-}
 ORIGIN_ARGS = ("request_id", "survey_alert_id", "session_id")
 
 
@@ -49,21 +48,24 @@ def _request_url(request_id: int | None) -> str | None:
 def index():
     filters = _filters()
     today = paris_today()
-    actions = service.list_actions(**filters, today=today)
-    return render_template("quality/actions.html", actions=actions, sessions=service.sessions_of(actions),
-                           filters=filters, today=today, overdue_count=len(service.overdue_actions(today)),
+    listing = service.action_page(page_arg(), **filters, today=today)
+    actions = listing.rows
+    return render_template("quality/actions.html", actions=actions, listing=listing,
+                           sessions=service.sessions_of(actions), filters=filters, today=today, overdue_count=len(service.overdue_actions(today)),
                            statuses=ACTION_STATUSES, sources=ACTION_SOURCES, is_overdue=service.is_overdue,
                            export_args={k: v for k, v in (("status", filters["status"]), ("source", filters["source"]),
                                                           ("overdue", "1" if filters["overdue"] else None)) if v})
 
 
-@bp.route("/export.<any(csv, xlsx):fmt>")
+@bp.route("/export.<any(csv, xlsx):fmt>", methods=["POST"])
 @staff_required
 def export(fmt: str):
-    actions = service.list_actions(**_filters())
-    mimetype, build = EXPORTS[fmt]
-    body = build(service.Register(actions, service.sessions_of(actions)))
-    return attachment(body, service.export_filename(fmt), mimetype)
+    """The register's export, made by a task (quality/exports.py); the filters are the action URL's query."""
+    filters = _filters()  # 400 at once for an unknown filter
+    args = {"fmt": fmt, "status": filters["status"] or "", "source": filters["source"] or "",
+            "overdue": "1" if filters["overdue"] else ""}
+    return exports.export_response("improvement_actions", args, current_user,
+                                   url_for("improvement_actions.index", **request.args))
 
 
 @bp.route("/new", methods=["GET", "POST"])

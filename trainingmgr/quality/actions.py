@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from flask import current_app
@@ -18,6 +18,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from ..accounts.models import User
 from ..core.errors import ConflictError, ErrorCollector, PermissionDenied, ValidationError
 from ..core.formatting import date_fr
+from ..core.paging import Page, paginate
 from ..core.persistence import get_by_id
 from ..core.timeutil import paris_date, paris_today, utcnow
 from ..core.validation import id_or_none, parse_date
@@ -80,6 +81,20 @@ def list_actions(status: str | None = None, source: str | None = None, *, overdu
                  request_id: int | None = None, survey_alert_id: int | None = None,
                  session_id: int | None = None, today: dt.date | None = None) -> list[ImprovementAction]:
     """The register, newest first, filtered by status, source, lateness or what the actions come from."""
+    return list(db.session.scalars(_register_query(status, source, overdue=overdue, request_id=request_id,
+                                                   survey_alert_id=survey_alert_id, session_id=session_id,
+                                                   today=today)))
+
+
+def action_page(page: int, status: str | None = None, source: str | None = None, *, overdue: bool = False,
+                today: dt.date | None = None) -> Page:
+    """One page of the register, in list_actions' order (a count and the rows with their owner and request)."""
+    return paginate(_register_query(status, source, overdue=overdue, today=today), page)
+
+
+def _register_query(status: str | None = None, source: str | None = None, *, overdue: bool = False,
+                    request_id: int | None = None, survey_alert_id: int | None = None,
+                    session_id: int | None = None, today: dt.date | None = None):
     if status and status not in ACTION_STATUSES:
         raise ValidationError("Statut d'action inconnu.", field="status")
     if source and source not in ACTION_SOURCES:
@@ -99,7 +114,7 @@ def list_actions(status: str | None = None, source: str | None = None, *, overdu
                           (ImprovementAction.session_id, session_id)):
         if value is not None:
             query = query.where(column == value)
-    return list(db.session.scalars(query))
+    return query
 
 
 def sessions_of(actions: Iterable[ImprovementAction]) -> dict[int, TrainingSession]:
@@ -326,12 +341,13 @@ def export_rows(register: Register) -> list[list]:
     return rows
 
 
-def to_csv(register: Register) -> bytes:
-    """For French Excel: UTF-8 with BOM, ";" between cells, dates dd/mm/yyyy."""
-    return csv_bytes(EXPORT_HEADERS, export_rows(register))
+def to_csv(register: Register, counted: Callable[[list], Iterable] = iter) -> bytes:
+    """For French Excel: UTF-8 with BOM, ";" between cells, dates dd/mm/yyyy (``counted`` wraps the rows as they
+    are written: an export task's progress)."""
+    return csv_bytes(EXPORT_HEADERS, counted(export_rows(register)))
 
 
-def to_xlsx(register: Register) -> bytes:
+def to_xlsx(register: Register, counted: Callable[[list], Iterable] = iter) -> bytes:
     """One sheet « Actions d'amélioration », dates as real dates shown dd/mm/yyyy."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
@@ -343,7 +359,7 @@ def to_xlsx(register: Register) -> bytes:
     ws.append(EXPORT_HEADERS)
     for c in ws[1]:
         c.font = Font(bold=True)
-    for row in export_rows(register):
+    for row in counted(export_rows(register)):
         ws.append([xlsx_cell(v) for v in row])
     for row in ws.iter_rows(min_row=2):
         for index in DATE_COLUMNS:

@@ -12,8 +12,11 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..accounts.permissions import staff_required
-from ..core.web import attachment, fail, form_page, run_form
+from ..core.paging import page_arg
+from ..core.web import fail, form_page, run_form
 from ..extensions import db
+from ..messaging import exports
+from . import exports as quality_exports  # noqa: F401 - registers the exporters
 from . import requests as service
 from .models import REQUEST_KINDS, REQUEST_STATUSES
 from .request_forms import NoteForm, RecordRequestForm, TransitionForm
@@ -38,19 +41,19 @@ def _filters() -> tuple[str, str]:
 def index():
     status, kind = _filters()
     today = service.today_in_paris()
-    rows = service.list_requests(status=status or None, kind=kind or None, today=today)
-    return render_template("quality/requests.html", rows=rows, status=status, kind=kind, today=today,
+    listing = service.request_page(page_arg(), status=status or None, kind=kind or None, today=today)
+    return render_template("quality/requests.html", rows=listing.rows, listing=listing, status=status, kind=kind,
+                           today=today,
                            statuses=STATUS_FILTERS, kinds=REQUEST_KINDS, service=service)
 
 
-@bp.route("/export.csv")
+@bp.route("/export.csv", methods=["POST"])
 @staff_required
 def export():
+    """The register's export, made by a task (quality/exports.py); the filters are the action URL's query."""
     status, kind = _filters()
-    today = service.today_in_paris()
-    rows = service.list_requests(status=status or None, kind=kind or None, today=today)
-    return attachment(service.export_csv(rows, today), f"registre-reclamations-{today}.csv",
-                      "text/csv; charset=utf-8")
+    return exports.export_response("quality_requests", {"status": status, "kind": kind}, current_user,
+                                   url_for("quality_requests.index", **request.args))
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -18,6 +18,7 @@ steps that speak to the requester (acknowledgement, mediation, its outcome, clos
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from flask import current_app, render_template
@@ -30,6 +31,7 @@ from ..accounts.services import normalise_email
 from ..catalogue.models import Course, CourseStatus
 from ..core.errors import ConflictError, ErrorCollector, NotFoundError, PermissionDenied, ValidationError
 from ..core.formatting import date_fr, datetime_fr
+from ..core.paging import Page, paginate
 from ..core.persistence import get_by_id, lock_row, serialise_sqlite_writes
 from ..core.spreadsheet import csv_bytes
 from ..core.timeutil import PARIS, paris_date, utcnow
@@ -187,6 +189,16 @@ def get_request(request_id) -> QualityRequest:
 def list_requests(*, status: str | None = None, kind: str | None = None,
                   today: dt.date | None = None) -> list[QualityRequest]:
     """The register, newest first. ``status`` may also be "open" (not closed) or "overdue"."""
+    return list(db.session.scalars(_register_query(status=status, kind=kind, today=today)))
+
+
+def request_page(page: int, *, status: str | None = None, kind: str | None = None,
+                 today: dt.date | None = None) -> Page:
+    """One page of the register, in list_requests' order (a count and the rows, whatever the history)."""
+    return paginate(_register_query(status=status, kind=kind, today=today), page)
+
+
+def _register_query(*, status: str | None, kind: str | None, today: dt.date | None):
     query = select(QualityRequest).order_by(QualityRequest.received_at.desc(), QualityRequest.id.desc())
     if status == "open":
         query = query.where(QualityRequest.status.in_(OPEN_STATUSES))
@@ -196,7 +208,7 @@ def list_requests(*, status: str | None = None, kind: str | None = None,
         query = query.where(QualityRequest.status == status)
     if kind:
         query = query.where(QualityRequest.kind == kind)
-    return list(db.session.scalars(query))
+    return query
 
 
 def load_for_page(request_id) -> QualityRequest:
@@ -609,12 +621,14 @@ EXPORT_HEADERS = ("Référence", "Reçue le", "Canal", "Nature", "Demandeur", "Q
                   "Médiateur", "Issue de la médiation", "Clôturée le")
 
 
-def export_csv(requests: list[QualityRequest], today: dt.date | None = None) -> bytes:
-    """The register for French Excel: UTF-8 with BOM, ";" between cells, dates 25/11/2026."""
+def export_csv(requests: list[QualityRequest], today: dt.date | None = None,
+               counted: Callable[[list], Iterable] = iter) -> bytes:
+    """The register for French Excel: UTF-8 with BOM, ";" between cells, dates 25/11/2026 (``counted`` wraps the
+    requests as they are written: an export task's progress)."""
     today = today or today_in_paris()
     return csv_bytes(EXPORT_HEADERS, (
         (r.reference, r.received_at, r.channel_label, r.kind_label, r.requester_name, r.requester_role_label,
             r.organisation_name, r.requester_email, r.requester_phone, r.session_id or "", r.subject,
             r.status_label, r.acknowledge_due, r.acknowledged_at, r.answer_due, r.answered_at,
             delay_days(r, today), answered_late(r), is_overdue(r, today), r.mediator_name, r.mediation_outcome,
-         r.closed_at) for r in requests))
+         r.closed_at) for r in counted(requests)))

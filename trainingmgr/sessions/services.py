@@ -24,6 +24,7 @@ from ..core.errors import ConflictError, ErrorCollector, NotFoundError, Permissi
 from ..core.formatting import date_fr, hours_fr, time_fr
 from ..core.halfday import HALF_DAY_LABELS, half_day_problem, half_of, hours_between, parse_day_pattern
 from ..core.numbers import percent
+from ..core.paging import PER_PAGE, Page, paginate
 from ..core.persistence import get_by_id, lock_row
 from ..core.timeutil import PARIS, paris_today, utcnow
 from ..core.validation import id_or_none, parse_date, parse_decimal, parse_int, parse_time
@@ -164,12 +165,79 @@ def list_sessions(actor: User, *, course_id: int | None = None, statuses=None, d
     """The sessions ``actor`` may see. ``dates_of`` says what ``date_from``/``date_to`` bound: "" any slot,
     "start" the first half-day, "end" the last one (PERIOD_EDGES); ``at_risk_on`` keeps the sessions at risk
     on that day (at_risk_condition)."""
-    query = visible_sessions_query(actor)
+    return _sorted(db.session.scalars(_listed(actor, course_id=course_id, statuses=statuses, date_from=date_from,
+                                              date_to=date_to, dates_of=dates_of, at_risk_on=at_risk_on)))
+
+
+def _listed(actor: User, *, course_id=None, statuses=None, date_from=None, date_to=None, dates_of="",
+            at_risk_on=None, column=TrainingSession):
+    """list_sessions' query, unordered: its sessions with their relations, or only ``column`` of them."""
+    query = visible_sessions_query(actor) if column is TrainingSession else select(column)
+    if column is not TrainingSession and not actor.is_staff:
+        query = query.where(_taught_by(actor))
     query = _filter(query, course_id=course_id, statuses=statuses, date_from=date_from, date_to=date_to,
                     dates_of=dates_of)
-    if at_risk_on is not None:
-        query = query.where(at_risk_condition(at_risk_on))
-    return _sorted(db.session.scalars(query))
+    return query if at_risk_on is None else query.where(at_risk_condition(at_risk_on))
+
+
+def first_date_expression():
+    """SQL: the first half-day of the session of the enclosing query (NULL without slots)."""
+    return (select(func.min(Slot.date)).where(Slot.session_id == TrainingSession.id)
+            .correlate(TrainingSession).scalar_subquery())
+
+
+@dataclass(frozen=True)
+class SessionListing:
+    """One page of the sessions list, the seats of its rows, and the SeatSummary of the whole selection when the
+    selection is bounded in time (SUMMARISED_WHEN); None for the whole history."""
+
+    page: Page
+    taken: dict[int, int]
+    summary: SeatSummary | None
+
+
+def _summarised(filters: dict) -> bool:
+    """Decision: the seats of the selection are summed when it is bounded in time (a period, the sessions at risk, or
+    statuses of sessions still to deliver), as every figure of the dashboard links to it; over the whole history a
+    fill rate says nothing and would cost a pass over every enrolment ever made."""
+    statuses = filters.get("statuses") or ()
+    return bool(filters.get("date_from") or filters.get("date_to") or filters.get("at_risk_on")
+                or (statuses and set(statuses) <= set(UPCOMING_STATUSES)))
+
+
+def session_page(actor: User, page: int | None = None, *, today: dt.date | None = None, per_page: int = PER_PAGE,
+                 **filters) -> SessionListing:
+    """The sessions list a page at a time, in list_sessions' order (first half-day, sessions without slots last),
+    with the seat summary of the selection when it is bounded in time (_summarised).
+    Without ``page``, the page holding the first session that starts ``today`` or later (the last page when none
+    does): the advisor lands on what is coming, the past a page back. The same SQL statements whatever the history
+    (where to land, count, rows, their relations, seats, summary)."""
+    query = _listed(actor, **filters)
+    first = first_date_expression()
+    ids = _listed(actor, column=TrainingSession.id, **filters)
+    if page is None:  # a session started before today has a half-day before today (ix_slot_date_session)
+        started = TrainingSession.id.in_(select(Slot.session_id).where(Slot.date < (today or paris_today())))
+        total, before = db.session.execute(select(func.count(), func.count().filter(started))
+                                           .select_from(TrainingSession).where(TrainingSession.id.in_(ids))).one()
+        page = min(before // per_page, max(total - 1, 0) // per_page) + 1
+    listing = paginate(query.order_by(first.asc().nulls_last(), TrainingSession.id), page, per_page,
+                       key=TrainingSession.id)
+    taken = seats_taken([s.id for s in listing.rows])
+    return SessionListing(listing, taken, selection_summary(ids) if _summarised(filters) else None)
+
+
+def selection_summary(ids) -> SeatSummary:
+    """The SeatSummary of the sessions whose ids ``ids`` (a query) selects, in two aggregate queries."""
+    from ..enrolments.models import SEAT_HOLDING, Enrolment, EnrolmentStatus
+
+    sessions, capacity = db.session.execute(
+        select(func.count(TrainingSession.id), func.coalesce(func.sum(TrainingSession.capacity), 0))
+        .where(TrainingSession.id.in_(ids))).one()
+    taken, completed = db.session.execute(select(
+        func.count(Enrolment.id).filter(Enrolment.status.in_(SEAT_HOLDING)),
+        func.count(Enrolment.id).filter(Enrolment.status == EnrolmentStatus.COMPLETED.value))
+        .where(Enrolment.session_id.in_(ids))).one()
+    return SeatSummary(sessions=sessions, capacity=int(capacity), taken=taken, completed=completed)
 
 
 def _filter(query, *, course_id=None, statuses=None, date_from=None, date_to=None, dates_of=""):
@@ -251,17 +319,6 @@ class SeatSummary:
     @property
     def completion_percent(self) -> Decimal | None:
         return percent(self.completed, self.taken)
-
-
-def seat_summary(sessions, taken: dict[int, int]) -> SeatSummary:
-    """The SeatSummary of ``sessions`` (``taken``: seats_taken of them); one query for the completed ones."""
-    from ..enrolments.models import Enrolment, EnrolmentStatus
-
-    ids = [s.id for s in sessions]
-    completed = db.session.scalar(select(func.count(Enrolment.id)).where(
-        Enrolment.session_id.in_(ids), Enrolment.status == EnrolmentStatus.COMPLETED.value)) if ids else 0
-    return SeatSummary(sessions=len(ids), capacity=sum(s.capacity for s in sessions),
-                       taken=sum(taken.get(i, 0) for i in ids), completed=completed or 0)
 
 
 def _sorted(sessions) -> list[TrainingSession]:

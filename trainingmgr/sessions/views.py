@@ -13,11 +13,12 @@ from ..catalogue.services import indicator1_gaps, list_courses
 from ..companies.services import list_companies
 from ..core.errors import DomainError
 from ..core.forms import choices
+from ..core.paging import page_arg
 from ..core.timeutil import paris_today
 from ..core.validation import id_or_none
 from ..core.web import fail, form_page, run_form, safe_next_url
 from ..enrolments import convocations
-from ..enrolments.services import funding_difference, pending_request_count, session_enrolments
+from ..enrolments.services import funding_difference, session_enrolments
 from ..extensions import db
 from ..organisation.services import get_organisation
 from ..resources.services import list_locations, list_trainers
@@ -48,16 +49,15 @@ def dashboard():
     taken = services.seats_taken([s.id for s in sessions])
     context = {"sessions": sessions, "taken": taken, "course_gaps": [], "requests": 0}
     if current_user.is_staff:  # warnings are the advisor's to-do list
-        context["requests"] = pending_request_count()
         from ..evaluations.alerts import open_alerts_count
 
         context["survey_alerts"] = open_alerts_count()
         from ..dashboard.figures import all_figures
-        from ..enrolments.services import awaiting_prerequisite_count
+        from ..enrolments.services import to_do_counts
 
         context["figures"] = all_figures()
         context["overdue_invoices"] = context["figures"]["overdue"].count
-        context["prerequisite_decisions"] = awaiting_prerequisite_count()
+        context["requests"], context["prerequisite_decisions"] = to_do_counts()
         from ..quality.dashboard import quality_todo
 
         context.update(quality_todo())
@@ -92,13 +92,16 @@ def index():
         fail(400, "Période inconnue : un créneau, le premier ou le dernier créneau.")
     at_risk = request.args.get("at_risk", "") not in ("", "0")
     course_id = request.args.get("course", type=int)
-    sessions = services.list_sessions(current_user, course_id=course_id, statuses=statuses,
-                                      date_from=_parse_date_arg("from"), date_to=_parse_date_arg("to"),
-                                      dates_of=dates_of, at_risk_on=paris_today() if at_risk else None)
-    taken = services.seats_taken([s.id for s in sessions])
-    return render_template("sessions/index.html", sessions=sessions, taken=taken, courses=list_courses(),
+    listing = services.session_page(
+        current_user, page_arg() if request.args.get("page", "").strip() else None, course_id=course_id,
+        statuses=statuses, date_from=_parse_date_arg("from"), date_to=_parse_date_arg("to"), dates_of=dates_of,
+        at_risk_on=paris_today() if at_risk else None)
+    pager_args = {key: request.args[key] for key in ("course", "status", "from", "to", "on", "at_risk")
+                  if request.args.get(key, "").strip()}
+    return render_template("sessions/index.html", sessions=listing.page.rows, taken=listing.taken,
+                           listing=listing.page, pager_args=pager_args, courses=list_courses(),
                            status_labels=SESSION_STATUS_LABELS, filters=request.args, edges=services.PERIOD_EDGES,
-                           summary=services.seat_summary(sessions, taken), at_risk_days=services.AT_RISK_DAYS)
+                           summary=listing.summary, at_risk_days=services.AT_RISK_DAYS)
 
 
 def _settings_choices(form, session=None) -> None:
@@ -293,7 +296,8 @@ def change_status(session_id: int):
 @bp.route("/sessions/<int:session_id>/convocations/send", methods=["POST"])
 @staff_required
 def send_convocations(session_id: int):
-    """Send now the convocations waiting for the worker (all the session's, or one enrolment's)."""
+    """Send now the convocations waiting for the worker: all the session's as a task (its page follows them), or
+    one enrolment's at once."""
     session = services.get_session(session_id, current_user)
     raw = request.form.get("enrolment_id", "").strip()
     enrolment_id = id_or_none(raw) if raw else None
@@ -301,14 +305,20 @@ def send_convocations(session_id: int):
         fail(400, "Inscription inconnue.")
     if not ConfirmForm().validate_on_submit():
         fail(400, "Formulaire expiré : rechargez la page et recommencez.")
+    back = url_for("sessions.show", session_id=session.id, _anchor="convocations")
     try:
-        outcome = convocations.send_waiting(session, current_user, enrolment_id)
+        if enrolment_id is None:  # the whole session: a task, one trainee at a time, followed on its page
+            task = convocations.start_sending(session, current_user, back_url=back)
+        else:
+            outcome = convocations.send_waiting(session, current_user, enrolment_id)
     except DomainError as exc:  # nothing waits (409): the page again, with the reason
         db.session.rollback()
         flash(exc.message, "danger")
         return show(session_id), exc.status_code
+    if enrolment_id is None:
+        db.session.commit()
+        return redirect(url_for("tasks.show", task_id=task.id), 303)
     flash(outcome.message(), "warning" if outcome.failed else "success")
-    back = url_for("sessions.show", session_id=session.id, _anchor="convocations")
     return redirect(safe_next_url(request.form.get("next")) or back)
 
 

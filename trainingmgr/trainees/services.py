@@ -1,6 +1,8 @@
 """Trainees: validation, one person per e-mail address, merging duplicates."""
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import selectinload
 
@@ -10,6 +12,7 @@ from ..companies.models import Company
 from ..core.errors import ConflictError, ErrorCollector, ValidationError
 from ..core.paging import Page, paginate
 from ..core.persistence import get_by_id, insert_or_find
+from ..core.search import holds
 from ..core.timeutil import utcnow
 from ..core.validation import id_or_none
 from ..extensions import db
@@ -32,7 +35,7 @@ def _trainees_query(search: str = ""):
     query = select(Trainee).order_by(Trainee.last_name, Trainee.first_name, Trainee.id)
     search = (search or "").strip().lower()
     if search:
-        query = query.where(or_(*(func.lower(column).contains(search, autoescape=True)
+        query = query.where(or_(*(holds(column, search)
                                   for column in (Trainee.last_name, Trainee.first_name, Trainee.email))))
     return query
 
@@ -43,7 +46,56 @@ def list_trainees(search: str = "", limit: int = 500) -> list[Trainee]:
 
 def trainee_page(search: str = "", page: int = 1) -> Page:
     """One page of the trainees list, with their companies (two statements more, whatever the page holds)."""
-    return paginate(_trainees_query(search).options(selectinload(Trainee.company)), page)
+    return paginate(_trainees_query(search).options(selectinload(Trainee.company)), page,
+                    searched=bool((search or "").strip()))
+
+
+SEARCH_LIMIT = 20
+EMAIL_IN_LABEL = re.compile(r"<([^<>@\s]+@[^<>\s]+)>\s*$")
+
+
+def trainee_label(trainee: Trainee) -> str:
+    """How a trainee is named in a choice: « Nom Prénom <e-mail> » (search_trainees reads the e-mail back)."""
+    return f"{trainee.last_name} {trainee.first_name} <{trainee.email}>"
+
+
+def search_trainees(search: str, limit: int = SEARCH_LIMIT) -> list[Trainee]:
+    """At most ``limit`` trainees, by name, each word of ``search`` found in the name, the e-mail or the company's
+    name (« dupont archi » finds Jean Dupont of the Cabinet d'architecture, « durand@ » Jean Durand's address);
+    « Nom Prénom <e-mail> », as a choice names a trainee, finds that trainee only. Two statements (the trainees, their companies), whatever the table."""
+    search = (search or "").strip()[:200]
+    email = EMAIL_IN_LABEL.search(search)
+    query = select(Trainee).outerjoin(Company, Company.id == Trainee.company_id).options(
+        selectinload(Trainee.company)).order_by(Trainee.last_name, Trainee.first_name, Trainee.id)
+    if email:
+        query = query.where(func.lower(Trainee.email) == email.group(1).lower())
+    elif search:
+        for word in search.lower().split()[:6]:
+            query = query.where(or_(*(holds(column, word) for column in (
+                Trainee.last_name, Trainee.first_name, Trainee.email, Company.name))))
+    else:
+        return []
+    return list(db.session.scalars(query.limit(limit)))
+
+
+def trainee_named(search: str) -> Trainee:
+    """The trainee the enrolment form's search names by e-mail (typed alone, or in a choice « Nom Prénom
+    <e-mail> »). A name or a company is a search: refused with how many match, the form then offers them."""
+    search = (search or "").strip()
+    email = EMAIL_IN_LABEL.search(search)
+    address = email.group(1) if email else search if "@" in search and " " not in search else None
+    trainee = find_by_email(address) if address is not None else None
+    if trainee is not None:
+        return trainee
+    found = [] if address is not None else search_trainees(search)
+    if not found:
+        raise ValidationError(f"Aucun stagiaire ne correspond à « {search[:80]} » : vérifiez la saisie, ou "
+                              "décrivez un nouveau stagiaire ci-dessous.", field="trainee_search")
+    many = f"Au moins {len(found)} stagiaires correspondent" if len(found) >= SEARCH_LIMIT else (
+        f"{len(found)} stagiaires correspondent" if len(found) > 1 else "Un stagiaire correspond")
+    raise ValidationError(f"{many} à « {search[:80]} » : choisissez-le ci-dessous"
+                          f"{' ou précisez la recherche' if len(found) >= SEARCH_LIMIT else ''}.",
+                          field="trainee_search")
 
 
 def clean_trainee_data(data: dict, errors: ErrorCollector | None = None, prefix: str = "") -> dict:

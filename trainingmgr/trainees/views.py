@@ -1,7 +1,7 @@
 """Advisor screens for trainees: list, record, duplicates merged."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -27,6 +27,15 @@ bp = Blueprint("trainees", __name__, url_prefix="/trainees")
 def index():
     search = request.args.get("q", "").strip()[:100]
     return render_template("trainees/index.html", listing=services.trainee_page(search, page_arg()), search=search)
+
+
+@bp.route("/search.json")
+@staff_required
+def search_json():
+    """The enrolment form's suggestions: at most SEARCH_LIMIT trainees matching ``q`` (name, e-mail, company)."""
+    found = services.search_trainees(request.args.get("q", "")[:200])
+    return jsonify({"trainees": [{"id": t.id, "label": services.trainee_label(t), "email": t.email,
+                                  "company": t.company.name if t.company else None} for t in found]})
 
 
 @bp.route("/new", methods=["GET", "POST"])

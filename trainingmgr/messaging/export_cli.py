@@ -1,0 +1,80 @@
+"""`flask --app app exports list` and `flask --app app exports run NAME --param k=v … --out FILE`: the exports of the
+pages' « Exporter » buttons (messaging/exports.py) run from the command line by the same task, with its progress."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from sqlalchemy import select
+
+from ..accounts.models import Role, User
+from ..accounts.services import get_user_by_email
+from ..core.cli import CommandError, CommandGroup
+from ..core.errors import DomainError
+from ..extensions import db
+from ..files.services import path_for
+from . import exports, tasks
+
+exports_cli = CommandGroup("exports", help="Exports CSV et XLSX (résultats, registres qualité, journal, BPF).")
+
+
+def _actor(email: str | None) -> User:
+    """The account the export runs as: ``--as``, or else the first active administrator."""
+    if email:
+        user = get_user_by_email(email)
+        if user is None or not user.active or not user.is_staff:
+            raise CommandError(f"Aucun compte actif de conseiller ou d'administrateur pour {email}.")
+        return user
+    user = db.session.scalar(select(User).where(User.role == Role.ADMIN.value, User.active.is_(True))
+                             .order_by(User.id).limit(1))
+    if user is None:
+        raise CommandError("Aucun administrateur actif : indiquez le compte avec --as EMAIL.")
+    return user
+
+
+def _params(pairs: tuple[str, ...]) -> dict[str, str]:
+    params = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise CommandError(f"Paramètre invalide : « {pair} » (attendu NOM=VALEUR, par exemple year=2031).")
+        params[name.strip()] = value
+    return params
+
+
+def _line(task) -> None:
+    click.echo(f"{task.done}/{task.total} {task.step}".rstrip())
+
+
+@exports_cli.command("list")
+def list_exports():
+    """Lister les exports et leurs paramètres."""
+    for name in sorted(exports.EXPORTERS):
+        found = exports.EXPORTERS[name]
+        doc = (found.parse.__doc__ or "").strip().splitlines()
+        click.echo(f"{name} : {doc[0] if doc else ''}".rstrip(" :"))
+
+
+@exports_cli.command("run")
+@click.argument("name")
+@click.option("--param", "pairs", multiple=True, metavar="NOM=VALEUR",
+              help="Un filtre de la page (répétable) : fmt=csv, year=2031, du=2031-03-01, status=done…")
+@click.option("--out", "out", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Fichier à écrire (par défaut le nom proposé par l'export, dans le dossier courant).")
+@click.option("--as", "email", default=None, help="Compte au nom duquel l'export est fait "
+              "(par défaut le premier administrateur actif).")
+def run(name: str, pairs: tuple[str, ...], out: str | None, email: str | None):
+    """Faire un export (le même traitement que le bouton de la page), avec l'avancement, et l'écrire."""
+    if name not in exports.EXPORTERS:
+        raise CommandError(f"Export inconnu : « {name} » (voir « flask exports list »).")
+    try:
+        task = exports.start_export(name, _params(pairs), _actor(email))
+    except DomainError as exc:
+        raise CommandError(exc.message) from None
+    task_id = task.id
+    task = tasks.run_task(task_id, echo=_line)  # its claim commits the task: no worker ever sees it queued
+    if task.status != "done":
+        raise CommandError(task.error or f"Le traitement n° {task_id} n'a pas abouti ({task.status_label}).")
+    target = Path(out or task.result_name)
+    target.write_bytes(path_for(task.result_file).read_bytes())
+    click.echo(f"Export écrit dans {target} ({task.done} lignes ; traitement n° {task_id}).")
