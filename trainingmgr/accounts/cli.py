@@ -78,3 +78,20 @@ def revoke_token(prefix: str):
         services.revoke_api_token(token)
     db.session.commit()
     click.echo(f"{len(tokens)} jeton(s) révoqué(s).")
+
+
+def staff_actor(email: str | None, what: str) -> User:
+    """The account a command acts as: ``--as EMAIL`` (an active advisor or administrator), or else the first active
+    administrator. ``what`` names the work in the refusal (« générer un dossier », « lancer un export »)."""
+    if email:
+        user = services.get_user_by_email(email)
+        if user is None or not user.active:
+            raise CommandError(f"Aucun compte actif pour {email}.")
+        if not user.is_staff:
+            raise CommandError(f"{email} n'est ni conseiller ni administrateur : il ne peut pas {what}.")
+        return user
+    user = db.session.scalar(select(User).where(User.role == Role.ADMIN.value, User.active.is_(True))
+                             .order_by(User.id).limit(1))
+    if user is None:
+        raise CommandError("Aucun administrateur actif : indiquez le compte avec --as EMAIL.")
+    return user

@@ -5,35 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from sqlalchemy import select
 
-from ..accounts.models import Role, User
-from ..accounts.services import get_user_by_email
+from ..accounts.cli import staff_actor
 from ..core.cli import DATABASE_ID, CommandError, CommandGroup
 from ..core.errors import DomainError
-from ..extensions import db
 from ..files.services import path_for
 from ..messaging import tasks
 from ..sessions.services import get_session
 from . import pack_task
 
 documents_cli = CommandGroup("documents", help="Documents des sessions.")
-
-
-def _actor(email: str | None) -> User:
-    """The account the documents are issued by: ``--as``, or else the first active administrator."""
-    if email:
-        user = get_user_by_email(email)
-        if user is None or not user.active:
-            raise CommandError(f"Aucun compte actif pour {email}.")
-        if not user.is_staff:
-            raise CommandError(f"{email} n'est ni conseiller ni administrateur : il ne peut pas générer de dossier.")
-        return user
-    user = db.session.scalar(select(User).where(User.role == Role.ADMIN.value, User.active.is_(True))
-                             .order_by(User.id).limit(1))
-    if user is None:
-        raise CommandError("Aucun administrateur actif : indiquez le compte avec --as EMAIL.")
-    return user
 
 
 def _line(task) -> None:
@@ -50,7 +31,7 @@ def pack(session_id: int, out: str | None, email: str | None):
     """Générer le dossier d'une session (un document à la fois, avec l'avancement) et l'écrire dans un zip."""
     try:
         session = get_session(session_id)
-        task = pack_task.start_session_pack(session, _actor(email))
+        task = pack_task.start_session_pack(session, staff_actor(email, "générer de dossier"))
     except DomainError as exc:
         raise CommandError(exc.message) from None
     target = Path(out or pack_task.pack_filename(session_id))

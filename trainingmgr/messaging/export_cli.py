@@ -5,31 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from sqlalchemy import select
 
-from ..accounts.models import Role, User
-from ..accounts.services import get_user_by_email
+from ..accounts.cli import staff_actor
 from ..core.cli import CommandError, CommandGroup
 from ..core.errors import DomainError
-from ..extensions import db
 from ..files.services import path_for
 from . import exports, tasks
 
 exports_cli = CommandGroup("exports", help="Exports CSV et XLSX (résultats, registres qualité, journal, BPF).")
-
-
-def _actor(email: str | None) -> User:
-    """The account the export runs as: ``--as``, or else the first active administrator."""
-    if email:
-        user = get_user_by_email(email)
-        if user is None or not user.active or not user.is_staff:
-            raise CommandError(f"Aucun compte actif de conseiller ou d'administrateur pour {email}.")
-        return user
-    user = db.session.scalar(select(User).where(User.role == Role.ADMIN.value, User.active.is_(True))
-                             .order_by(User.id).limit(1))
-    if user is None:
-        raise CommandError("Aucun administrateur actif : indiquez le compte avec --as EMAIL.")
-    return user
 
 
 def _params(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -68,7 +51,7 @@ def run(name: str, pairs: tuple[str, ...], out: str | None, email: str | None):
     if name not in exports.EXPORTERS:
         raise CommandError(f"Export inconnu : « {name} » (voir « flask exports list »).")
     try:
-        task = exports.start_export(name, _params(pairs), _actor(email))
+        task = exports.start_export(name, _params(pairs), staff_actor(email, "lancer un export"))
     except DomainError as exc:
         raise CommandError(exc.message) from None
     task_id = task.id
