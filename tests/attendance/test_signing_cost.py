@@ -17,10 +17,27 @@ from tests.attendance.support import drawing, link, slots
 from tests.attendance.test_qr_kiosk_evidence import qr_url
 from tests.helpers import page
 
-# The trainee's signature, whatever the path: the enrolment with its trainee, session and slot (one statement), the
-# chain's lock (BEGIN IMMEDIATE on SQLite, SELECT … FOR UPDATE on PostgreSQL), the head with the signature's and the
-# countersignature's keys (one statement), the record's INSERT, the head's INSERT or UPDATE.
-SIGNATURE_STATEMENTS = 5
+# The trainee's signature, whatever the path. SQLite: the enrolment with its trainee, session and slot (one
+# statement), the chain's lock (BEGIN IMMEDIATE), the head with the signature's and the countersignature's keys (one
+# statement), the record's INSERT, the head's INSERT or UPDATE. PostgreSQL: the loading statement takes the chain's
+# lock (FOR UPDATE OF training_session), and the record's INSERT carries the head's write (WITH head AS …).
+SIGNATURE_STATEMENTS = {"sqlite": 5, "postgresql": 3}
+
+
+def signature_statements() -> int:
+    return SIGNATURE_STATEMENTS[db.engine.dialect.name]
+
+
+def check_writes(seen: list[str], head: str) -> None:
+    """The last statements write the record, then the head (SQLite), or both at once (PostgreSQL); the first takes
+    the chain's lock on PostgreSQL, on the session's row only."""
+    if db.engine.dialect.name == "postgresql":
+        locks = [statement for statement in seen if "FOR UPDATE" in statement]
+        assert [lock.endswith(" FOR UPDATE OF training_session") and "FROM enrolment JOIN slot" in lock
+                for lock in locks] == [True], [lock[-80:] for lock in locks]
+        assert seen[-1].startswith(f"WITH head AS ({head}") and "INSERT INTO attendance_record" in seen[-1], seen
+    else:
+        assert seen[-2].startswith("INSERT INTO attendance_record") and seen[-1].startswith(head), seen
 
 
 def counted_post(client, url: str, data: dict, count_queries) -> tuple:
@@ -31,7 +48,7 @@ def counted_post(client, url: str, data: dict, count_queries) -> tuple:
     seen = []
 
     def keep(conn, cursor, statement, *args):
-        seen.append(" ".join(statement.split())[:120])
+        seen.append(" ".join(statement.split()))
 
     with count_queries() as counter:
         event.listen(db.engine, "before_cursor_execute", keep)
@@ -49,15 +66,15 @@ def records(session_id: int) -> list[AttendanceRecord]:
                                    .order_by(AttendanceRecord.seq)))
 
 
-def test_a_signature_by_link_costs_five_statements_first_and_next(client, klass, clock, count_queries):
+def test_a_signature_by_link_costs_five_statements_first_and_next_three_on_postgresql(client, klass, clock, count_queries):
     session, (julie, paul, _) = klass
     morning = slots(session)[0]
     session_id = session.id
     for enrolment, head in ((julie, "INSERT INTO attendance_chain"), (paul, "UPDATE attendance_chain")):
         response, seen = counted_post(client, link(enrolment, morning), {"signature": drawing()}, count_queries)
         assert response.status_code == 302, page(response)
-        assert len(seen) == SIGNATURE_STATEMENTS, seen
-        assert seen[-2].startswith("INSERT INTO attendance_record") and seen[-1].startswith(head), seen
+        assert len(seen) == signature_statements(), seen
+        check_writes(seen, head)
     assert [r.seq for r in records(session_id)] == [1, 2] and verify_chain(session_id).ok
 
 
@@ -65,7 +82,7 @@ def test_a_typed_signature_costs_the_same(client, klass, clock, count_queries):
     session, (julie, *_) = klass
     name = julie.trainee.full_name
     response, seen = counted_post(client, link(julie, slots(session)[0]), {"typed_name": name}, count_queries)
-    assert response.status_code == 302 and len(seen) == SIGNATURE_STATEMENTS, seen
+    assert response.status_code == 302 and len(seen) == signature_statements(), seen
 
 
 def test_the_redirect_needs_nothing_after_the_commit(client, klass, clock, count_queries):
@@ -75,7 +92,8 @@ def test_the_redirect_needs_nothing_after_the_commit(client, klass, clock, count
     url = link(julie, slots(session)[0])
     response, seen = counted_post(client, url, {"signature": drawing()}, count_queries)
     assert response.headers["Location"].endswith(url) and "tm_signer=" in response.headers["Set-Cookie"]
-    assert not any(statement.startswith("SELECT") for statement in seen[3:]), seen
+    writes = next(i for i, statement in enumerate(seen) if statement.startswith(("INSERT", "WITH")))
+    assert not any(statement.startswith("SELECT") for statement in seen[writes:]), seen
 
 
 def test_a_signature_by_the_rooms_qr_code_costs_the_same(client, klass, clock, count_queries):
@@ -85,7 +103,8 @@ def test_a_signature_by_the_rooms_qr_code_costs_the_same(client, klass, clock, c
     assert client.get(qr_url(morning)).status_code == 302
     response, seen = counted_post(client, f"/emargement/qr/{morning.id}/signer", {"signature": drawing()},
                                   count_queries)
-    assert response.status_code == 302 and len(seen) == SIGNATURE_STATEMENTS, seen
+    assert response.status_code == 302 and len(seen) == signature_statements(), seen
+    check_writes(seen, "INSERT INTO attendance_chain")
 
 
 def test_a_signature_on_the_kiosk_adds_the_login_and_the_trainers_permission(trainer, klass, clock, count_queries):
@@ -97,7 +116,8 @@ def test_a_signature_on_the_kiosk_adds_the_login_and_the_trainers_permission(tra
     assert response.status_code == 302
     # + the login session and its user (every logged-in request), + the session's trainers and slots (may this
     # trainer see the session: sessions.services.can_view_session)
-    assert len(seen) == SIGNATURE_STATEMENTS + 4, seen
+    assert len(seen) == signature_statements() + 4, seen
+    check_writes(seen, "INSERT INTO attendance_chain")
 
 
 def test_a_refusal_still_says_why(client, trainer, klass, clock, caplog):
@@ -162,3 +182,43 @@ def test_the_kinds_that_skip_the_flush_are_those_the_audit_log_ignores(kind):
     spec = build_registry()[AttendanceRecord]
     audited = spec.action(AttendanceRecord(kind=kind), "create", {}) is not None
     assert audited == (kind in services.AUDITED_KINDS)
+
+
+def test_the_lock_taken_by_the_loading_statement_is_not_asked_again(app, klass, clock):
+    """PostgreSQL: signing_pair(lock=True) locks the session's row (FOR UPDATE OF training_session only), and the
+    chain's lock_row then runs no statement; inside a savepoint rolled back, a lock is asked for again (the
+    database may have released it), as in a new transaction."""
+    from trainingmgr.core.persistence import lock_row
+    from trainingmgr.sessions.models import TrainingSession
+
+    session, (julie, *_) = klass
+    enrolment_id, slot_id, session_id = julie.id, slots(session)[0].id, session.id
+    db.session.commit()
+    db.session.close()
+    seen = []
+
+    def keep(conn, cursor, statement, *args):
+        seen.append(" ".join(statement.split()))
+
+    event.listen(db.engine, "before_cursor_execute", keep)
+    try:
+        enrolment, slot, _ = services.signing_pair(enrolment_id, slot_id, lock=True)
+        lock_row(TrainingSession, session_id)
+        locks_first = [s for s in seen if "FOR UPDATE" in s]
+        with db.session.begin_nested() as savepoint:
+            lock_row(TrainingSession, session_id)
+            savepoint.rollback()
+        lock_row(TrainingSession, session_id)
+        db.session.rollback()
+        lock_row(TrainingSession, session_id)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", keep)
+        db.session.rollback()
+    assert enrolment.id == enrolment_id and slot.id == slot_id
+    locks = [s for s in seen if "FOR UPDATE" in s]
+    if db.engine.dialect.name == "postgresql":
+        assert len(locks_first) == 1 and locks_first[0].endswith("FOR UPDATE OF training_session"), locks_first
+        # the savepoint's, the outer transaction's again after it, the next transaction's
+        assert len(locks) == 4 and all(lock.endswith("FOR UPDATE") for lock in locks[1:]), locks
+    else:
+        assert locks == [] and seen.count("BEGIN IMMEDIATE") == 2, seen

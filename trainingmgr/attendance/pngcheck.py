@@ -10,7 +10,8 @@ The canvas of the signing page sends an 8-bit RGBA PNG of a few KB. What is chec
   runs of transparent pixels, which it writes about 25 times faster (0.03 ms instead of 0.7 ms for 600 × 200);
 - ink: at least one pixel not fully transparent. PNG filters predict each byte from the bytes at the same place
   of the pixel to the left and of the row above, so a filtered alpha byte of zero everywhere means an alpha of
-  zero everywhere and the other way round: the alpha bytes are read as stored, without undoing the filters.
+  zero everywhere and the other way round: the alpha bytes are read as stored, without undoing the filters (a row
+  of zero bytes, as most of a canvas is, is passed over by one comparison).
 
 That fast path covers 8-bit RGBA and grey + alpha, not interlaced, which is what browsers send. Any other valid
 PNG (no alpha, 16 bits, palette, interlaced) is decoded by Pillow to look for ink, as before: blank means fully
@@ -70,9 +71,10 @@ def check(data: bytes, check_size: Callable[[int, int], None]) -> None:
     if max(pixels[::stride]) > 4:
         raise Unreadable("filter type")
     alpha = channels - 1  # the last byte of each pixel
+    empty = bytes(stride - 1)  # a row of zeros (a canvas' untouched rows): no ink, compared at once
     for row in range(height):
         start = row * stride + 1
-        if pixels[start + alpha:start + stride - 1:channels].strip(b"\x00"):
+        if pixels[start:start + stride - 1] != empty and pixels[start + alpha:start + stride - 1:channels].strip(b"\x00"):
             return
     raise Blank("no ink")
 

@@ -140,7 +140,7 @@ def _do_sign(form, slot, enrolment, method: str, actor=None, last: bool | None =
 @limiter.limit(_sign_limit, key_func=_per_link, methods=["POST"])
 def by_link(token: str):
     enrolment_id, slot_id = access.read_signing_token(token)
-    enrolment, slot, last = services.signing_pair(enrolment_id, slot_id)
+    enrolment, slot, last = services.signing_pair(enrolment_id, slot_id, lock=request.method == "POST")
     if enrolment is None:
         fail(404, "Inscription introuvable.")
     trainee_id = enrolment.trainee_id
@@ -244,7 +244,7 @@ def qr_signer(slot_id: int):
         services.session_services.get_slot(slot_id)  # an unknown slot: 404
         services.refused("signature par QR code sans identification", slot=slot_id, ip=request.remote_addr)
         fail(403, "Scannez d'abord le QR code affiché dans la salle.")
-    enrolment, slot, last = services.signing_pair(signer["e"], slot_id)
+    enrolment, slot, last = services.signing_pair(signer["e"], slot_id, lock=request.method == "POST")
     if enrolment is None:
         fail(403, "Scannez d'abord le QR code affiché dans la salle.")
     form = SignatureForm()

@@ -25,14 +25,14 @@ from decimal import Decimal
 
 from flask import current_app
 from sqlalchemy import and_, bindparam, exists, or_, select
-from sqlalchemy.orm import aliased, defer, joinedload, make_transient_to_detached, selectinload
+from sqlalchemy.orm import aliased, contains_eager, defer, joinedload, load_only, make_transient_to_detached, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from ..accounts.models import User
 from ..core.errors import ConflictError, DomainError, ErrorCollector, PermissionDenied, ValidationError
 from ..core.formatting import date_fr, time_fr
-from ..core.persistence import get_by_id, lock_row
+from ..core.persistence import get_by_id, lock_row, mark_row_locked
 from ..core.timeutil import PARIS, utcnow
 from ..core.validation import parse_time
 from ..enrolments import services as enrolment_services
@@ -41,6 +41,7 @@ from ..extensions import db
 from ..resources.models import Trainer
 from ..sessions import services as session_services
 from ..sessions.models import SessionStatus, Slot, TrainingSession
+from ..trainees.models import Trainee
 from . import alerts, pngcheck, seals
 from .chain import GENESIS, record_hash
 from .models import AttendanceChain, AttendanceRecord, PlannedAbsence
@@ -156,21 +157,31 @@ def _append(slot: Slot, kind: str, *, unique_key: str | None = None, closing_key
     if kind in AUDITED_KINDS:
         db.session.add(record)
         db.session.flush()
+        _move_head(session_id, record, first=head is None)
     else:
-        _insert(record)
-    _move_head(session_id, record, first=head is None)
+        _insert(record, first=head is None)
     seals.after_append(slot.session, record)
     return record
 
 
-def _insert(record: AttendanceRecord) -> None:
-    """INSERT ``record`` with one Core statement, then hold it in the session as its flush would have: persistent,
-    every column loaded, nothing pending (the unit of work costs several times the statement: bench/signing.py).
-    The columns left empty are NULL, as the flush writes them."""
+def _insert(record: AttendanceRecord, first: bool) -> None:
+    """INSERT ``record`` with one Core statement and move the chain's head to it (``_move_head``; ``first``: the
+    chain's first record), then hold the record in the session as its flush would have: persistent, every column
+    loaded, nothing pending (the unit of work costs several times the statement: bench/signing.py). The columns
+    left empty are NULL, as the flush writes them. On PostgreSQL both writes are one statement: the head's in a
+    WITH clause of the record's INSERT (a data-modifying WITH runs whether or not the INSERT reads it)."""
     table = AttendanceRecord.__table__
     values = {column.key: getattr(record, column.key) for column in table.columns if column.key != "id"}
-    result = db.session.connection().execute(table.insert(), {k: v for k, v in values.items() if v is not None})
-    record.id = result.inserted_primary_key[0]
+    values_given = {k: v for k, v in values.items() if v is not None}
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        statement = _insert_with_head(first, tuple(values_given))
+        record.id = connection.execute(statement, {f"record_{k}": v for k, v in values_given.items()}
+                                       | _head_values(record)).scalar_one()
+        _forget_held_head(record.session_id)
+    else:
+        record.id = connection.execute(table.insert(), values_given).inserted_primary_key[0]
+        _move_head(record.session_id, record, first)
     for key, value in values.items():
         if key not in record.__dict__:
             set_committed_value(record, key, value)
@@ -201,11 +212,29 @@ def _head_statement(keys: int):
 def _move_head(session_id: int, record: AttendanceRecord, first: bool) -> None:
     """The head now names ``record``: one INSERT (the chain's first record) or UPDATE, without loading the row; a
     head object this session holds is expired (read afresh next time)."""
-    db.session.connection().execute(_head_write(first), {"chain_id": session_id, "new_length": record.seq,
-                                                         "new_hash": record.hash, "now": utcnow()})
+    db.session.connection().execute(_head_write(first), _head_values(record))
+    _forget_held_head(session_id)
+
+
+def _head_values(record: AttendanceRecord) -> dict:
+    return {"chain_id": record.session_id, "new_length": record.seq, "new_hash": record.hash, "now": utcnow()}
+
+
+def _forget_held_head(session_id: int) -> None:
     held = db.session.identity_map.get(identity_key(AttendanceChain, session_id))
     if held is not None:
         db.session.expire(held)
+
+
+@functools.cache
+def _insert_with_head(first: bool, columns: tuple[str, ...]):
+    """PostgreSQL: WITH head AS (the head's INSERT or UPDATE) INSERT INTO attendance_record (``columns``) … RETURNING
+    id, built once per shape (Core, bound at each call). The record's values are bound as record_<column>: a
+    parameter named after a column would also be set by the head's statement (attendance_chain.session_id)."""
+    table = AttendanceRecord.__table__
+    head = _head_write(first).returning(AttendanceChain.__table__.c.session_id).cte("head")
+    return (table.insert().values({name: bindparam(f"record_{name}") for name in columns}).add_cte(head)
+            .returning(table.c.id))
 
 
 @functools.cache
@@ -326,27 +355,43 @@ def sign(slot: Slot, enrolment: Enrolment, *, method: str, drawing: str | None =
     return record
 
 
-def signing_pair(enrolment_id: int, slot_id: int) -> tuple[Enrolment | None, Slot, bool]:
+def signing_pair(enrolment_id: int, slot_id: int, lock: bool = False) -> tuple[Enrolment | None, Slot, bool]:
     """(enrolment, slot, whether the slot is its session's last) named by a signing link or a QR identification:
     one statement, the enrolment's trainee and session (the slot's) loaded with them. When that finds nothing
     (no such enrolment or slot, or an enrolment of another session), the separate loads of before: NotFoundError
-    for an unknown slot, None for an unknown enrolment, and the mismatched pair for the caller to refuse."""
-    row = db.session.execute(_signing_pair_statement(), {"enrolment_id": enrolment_id, "slot_id": slot_id}).first()
+    for an unknown slot, None for an unknown enrolment, and the mismatched pair for the caller to refuse.
+
+    ``lock`` (a signature is coming): on PostgreSQL the same statement locks the session's row, the lock that
+    serialises its chain (``_append``), which then needs no statement of its own (core.persistence.lock_row)."""
+    locking = lock and db.session.connection().dialect.name == "postgresql"
+    row = db.session.execute(_signing_pair_statement(locking),
+                             {"enrolment_id": enrolment_id, "slot_id": slot_id}).first()
     if row is not None:
+        if locking:
+            mark_row_locked(TrainingSession, row[1].session_id)
         return row[0], row[1], bool(row[2])
     slot = session_services.get_slot(slot_id)
     return db.session.get(Enrolment, enrolment_id), slot, is_last_slot(slot)
 
 
 @functools.cache
-def _signing_pair_statement():
+def _signing_pair_statement(lock: bool = False):
+    """The statement of ``signing_pair``; ``lock``: FOR UPDATE OF the session's table only (PostgreSQL), the
+    enrolment, trainee and slot rows are read, not locked."""
     later = aliased(Slot)
     is_last = ~exists().where(later.session_id == Slot.session_id, or_(
         later.date > Slot.date, and_(later.date == Slot.date, later.start_time > Slot.start_time)))
-    return (select(Enrolment, Slot, is_last)
-            .join(Slot, and_(Slot.id == bindparam("slot_id"), Slot.session_id == Enrolment.session_id))
-            .where(Enrolment.id == bindparam("enrolment_id"))
-            .options(joinedload(Enrolment.trainee), joinedload(Enrolment.session)))
+    statement = (select(Enrolment, Slot, is_last)
+                 .join(Slot, and_(Slot.id == bindparam("slot_id"), Slot.session_id == Enrolment.session_id))
+                 .join(TrainingSession, TrainingSession.id == Enrolment.session_id)
+                 .where(Enrolment.id == bindparam("enrolment_id")))
+    if not lock:
+        return statement.options(joinedload(Enrolment.trainee), contains_eager(Enrolment.session))
+    return statement.options(
+        load_only(Enrolment.id, Enrolment.session_id, Enrolment.trainee_id, Enrolment.status),
+        joinedload(Enrolment.trainee).load_only(Trainee.id, Trainee.first_name, Trainee.last_name),
+        contains_eager(Enrolment.session).load_only(TrainingSession.id, TrainingSession.status),
+    ).with_for_update(of=TrainingSession)
 
 
 def is_last_slot(slot: Slot) -> bool:

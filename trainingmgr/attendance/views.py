@@ -248,8 +248,9 @@ def kiosk_page(slot_id: int):
 def kiosk_sign(slot_id: int, enrolment_id: int):
     from .public import _do_sign, _sign_page
 
-    # One statement loads both (kept here: the session holds them weakly); the checks below then read them from it.
-    enrolment, slot, last = services.signing_pair(enrolment_id, slot_id)
+    # One statement loads both (kept here: the session holds them weakly), and for a POST takes the chain's lock on
+    # PostgreSQL (services.signing_pair); the checks below then read them from it.
+    enrolment, slot, last = services.signing_pair(enrolment_id, slot_id, lock=request.method == "POST")
     slot = services.get_slot(slot_id, current_user)
     enrolment = services.get_expected_enrolment(slot, enrolment_id)
     if current_lock() is None:  # trainees sign only on a locked device

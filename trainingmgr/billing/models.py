@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import JSON, ForeignKey, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import User
@@ -89,6 +89,16 @@ class Invoice(db.Model):
     a credit note cancels it, fully or partly. The seller's and buyer's identities are frozen at issue."""
 
     __tablename__ = "invoice"
+    # The invoices list costs the same whatever the history (issue 22): a page of a status in the list's order
+    # (issue date, sequence, id) read from an index, the issued totals summed from an index alone, the years
+    # offered by the filter found by skipping from one year to the next, and the credit notes of a page's
+    # invoices found by their credited invoice (their kind, status and total with it).
+    __table_args__ = (
+        Index("ix_invoice_status_order", "status", "issue_date", "sequence", "id"),
+        Index("ix_invoice_status_kind_total", "status", "kind", "total_excl_vat"),
+        Index("ix_invoice_year", "year"),
+        Index("ix_invoice_credit_notes", "credited_invoice_id", "kind", "status", "total_incl_vat"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(20), default="invoice")

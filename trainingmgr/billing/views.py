@@ -54,14 +54,14 @@ def _filters() -> dict:
 @staff_required
 def index():
     filters = _filters()
-    listing = service.invoice_page(page_arg(), **filters)
+    listing, totals = service.invoice_list(page_arg(), **filters)
     invoices = listing.rows
     return render_template("billing/index.html", invoices=invoices, listing=listing,
                            pager_args={key: value for key, value in filters.items() if value},
                            sessions=service.sessions_of(invoices),
                            balances=payments.balances([i for i in invoices if i.status == "issued"]),
                            filters=filters, years=service.invoice_years(), statuses=INVOICE_STATUSES,
-                           kinds=INVOICE_KINDS, totals=service.issued_totals(**filters))
+                           kinds=INVOICE_KINDS, totals=totals)
 
 
 def _session_page(session, status: int = 200, new_form: NewDraftForm | None = None):

@@ -38,10 +38,33 @@ def lock_row(model, pk: int) -> None:
 
     PostgreSQL: the row is locked (SELECT … FOR UPDATE). SQLite: the transaction becomes a write
     transaction at once (BEGIN IMMEDIATE), which SQLite grants to one connection at a time; if this
-    transaction has already written, it holds that lock already.
+    transaction has already written, it holds that lock already. A row this transaction has locked already (here, or
+    by a statement that said so: ``mark_row_locked``) costs no statement.
     """
-    if not serialise_sqlite_writes():
-        db.session.connection().execute(_lock_statement(model.__table__), {"pk": pk})
+    if serialise_sqlite_writes() or (model.__table__.name, pk) in _rows_locked():
+        return
+    db.session.connection().execute(_lock_statement(model.__table__), {"pk": pk})
+    mark_row_locked(model, pk)
+
+
+def mark_row_locked(model, pk: int) -> None:
+    """Say that the statement just run locked ``model``'s row ``pk`` (SELECT … FOR UPDATE OF its table, beside the
+    rows it loads): ``lock_row`` of that row then costs no statement until this transaction (or savepoint) ends."""
+    _rows_locked().add((model.__table__.name, pk))
+
+
+_LOCKS = "row_locks"  # session.info key: (the transaction or savepoint that took them, {(table name, pk)})
+
+
+def _rows_locked() -> set:
+    """The rows locked in the current transaction or savepoint. Kept per savepoint: a lock taken in a savepoint
+    rolled back is released; one taken before it is asked for again inside it (granted at once)."""
+    session = db.session()
+    current = session.get_nested_transaction() or session.get_transaction()
+    held = session.info.get(_LOCKS)
+    if held is None or held[0] is not current:
+        held = session.info[_LOCKS] = (current, set())
+    return held[1]
 
 
 @functools.cache
