@@ -2,23 +2,17 @@
 task as the « Générer le dossier de session » button (documents/pack_task.py), with a line per document."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import click
 
 from ..accounts.cli import staff_actor
 from ..core.cli import DATABASE_ID, CommandError, CommandGroup
 from ..core.errors import DomainError
-from ..files.services import path_for
-from ..messaging import tasks
 from ..sessions.services import get_session
+from ..messaging.cli import run_task_to_file
 from . import pack_task
 
 documents_cli = CommandGroup("documents", help="Documents des sessions.")
-
-
-def _line(task) -> None:
-    click.echo(f"{task.done}/{task.total} {task.step}".rstrip())
 
 
 @documents_cli.command("pack")
@@ -34,14 +28,6 @@ def pack(session_id: int, out: str | None, email: str | None):
         task = pack_task.start_session_pack(session, staff_actor(email, "générer de dossier"))
     except DomainError as exc:
         raise CommandError(exc.message) from None
-    target = Path(out or pack_task.pack_filename(session_id))
-    task_id = task.id
-    try:
-        task = tasks.run_task(task_id, echo=_line)  # its claim commits the task: no worker ever sees it queued
-    except KeyboardInterrupt:
-        tasks.fail_task(task_id, "Traitement interrompu (Ctrl-C en ligne de commande) : relancez-le.")
-        raise
-    if task.status != "done":
-        raise CommandError(task.error or f"Le traitement n° {task_id} n'a pas abouti ({task.status_label}).")
-    target.write_bytes(path_for(task.result_file).read_bytes())
-    click.echo(f"Dossier écrit dans {target} ({task.done} documents ; traitement n° {task_id}).")
+    # run here: its claim commits the task, so no worker ever sees it queued
+    task, target = run_task_to_file(task.id, out or pack_task.pack_filename(session_id))
+    click.echo(f"Dossier écrit dans {target} ({task.done} documents ; traitement n° {task.id}).")

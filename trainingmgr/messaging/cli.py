@@ -5,6 +5,8 @@ import signal
 import threading
 import time
 
+from pathlib import Path
+
 import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
@@ -14,7 +16,8 @@ from ..core.formatting import datetime_fr
 from ..core.timeutil import utcnow
 from ..extensions import db
 from . import delivery, services, tasks
-from .models import OutboxMessage
+from ..files.services import path_for
+from .models import OutboxMessage, Task
 
 mail_cli = CommandGroup("mail", help="Boîte d'envoi des e-mails.")
 
@@ -217,3 +220,18 @@ def worker(interval: int, once: bool):
     click.echo("Worker arrêté.")
     if once and failed:
         raise SystemExit(1)  # a script or cron running one pass learns that it failed, as with `tick`
+
+
+def run_task_to_file(task_id: int, out: str | None) -> tuple[Task, Path]:
+    """Run a task from a command (`documents pack`, `exports run`): a line per step (« 12/34 Convocation — … »),
+    Ctrl-C fails it in French, and its file is written to ``out`` (else the name the task gave it)."""
+    try:
+        task = tasks.run_task(task_id, echo=lambda t: click.echo(f"{t.done}/{t.total} {t.step}".rstrip()))
+    except KeyboardInterrupt:
+        tasks.fail_task(task_id, "Traitement interrompu (Ctrl-C en ligne de commande) : relancez-le.")
+        raise
+    if task.status != "done":
+        raise CommandError(task.error or f"Le traitement n° {task_id} n'a pas abouti ({task.status_label}).")
+    target = Path(out or task.result_name)
+    target.write_bytes(path_for(task.result_file).read_bytes())
+    return task, target

@@ -2,15 +2,14 @@
 pages' « Exporter » buttons (messaging/exports.py) run from the command line by the same task, with its progress."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import click
 
 from ..accounts.cli import staff_actor
 from ..core.cli import CommandError, CommandGroup
 from ..core.errors import DomainError
-from ..files.services import path_for
-from . import exports, tasks
+from . import exports
+from .cli import run_task_to_file
 
 exports_cli = CommandGroup("exports", help="Exports CSV et XLSX (résultats, registres qualité, journal, BPF).")
 
@@ -23,10 +22,6 @@ def _params(pairs: tuple[str, ...]) -> dict[str, str]:
             raise CommandError(f"Paramètre invalide : « {pair} » (attendu NOM=VALEUR, par exemple year=2031).")
         params[name.strip()] = value
     return params
-
-
-def _line(task) -> None:
-    click.echo(f"{task.done}/{task.total} {task.step}".rstrip())
 
 
 @exports_cli.command("list")
@@ -54,10 +49,6 @@ def run(name: str, pairs: tuple[str, ...], out: str | None, email: str | None):
         task = exports.start_export(name, _params(pairs), staff_actor(email, "lancer un export"))
     except DomainError as exc:
         raise CommandError(exc.message) from None
-    task_id = task.id
-    task = tasks.run_task(task_id, echo=_line)  # its claim commits the task: no worker ever sees it queued
-    if task.status != "done":
-        raise CommandError(task.error or f"Le traitement n° {task_id} n'a pas abouti ({task.status_label}).")
-    target = Path(out or task.result_name)
-    target.write_bytes(path_for(task.result_file).read_bytes())
-    click.echo(f"Export écrit dans {target} ({task.done} lignes ; traitement n° {task_id}).")
+    # run here: its claim commits the task, so no worker ever sees it queued
+    task, target = run_task_to_file(task.id, out)
+    click.echo(f"Export écrit dans {target} ({task.done} lignes ; traitement n° {task.id}).")
