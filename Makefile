@@ -85,7 +85,7 @@ browser:
 	  "'apt-get install chromium', or set SKIP_BROWSER_TESTS=1 to leave the browser tests out." >&2; exit 1; fi; \
 	test -x $(CHROMIUM) || { echo "$(CHROMIUM) still missing after apt-get install chromium." >&2; exit 1; }
 
-## Debian's LibreOffice for the PDF documents (trainingmgr/documents/pdf.py keeps one headless soffice running
+## Debian's LibreOffice for the PDF documents (trainingmgr/documents/conversion/pdf.py keeps one headless soffice running
 ## behind unoserver, whose server runs under Debian's python3 for its `uno` module), poppler-utils' pdftotext for
 ## the tests, and the fonts that stand in for Word's (Carlito for Calibri, Liberation for Arial/Times).
 ## Quick when they are there; otherwise installed with apt-get, as root or through `sudo -n`

@@ -161,7 +161,7 @@ def statements(action) -> int:
 
 
 def run(sizes: list[int], repeat: int, database_url: str | None) -> list[dict]:
-    from trainingmgr.billing.bpf import compute_bpf
+    from trainingmgr.billing.bpf.services import compute_bpf
 
     with database(database_url) as (url, tmp):
         app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "FILES_DIR": f"{tmp}/files",

@@ -10,13 +10,13 @@ the session completes), then:
      contracts, attendance sheet, attestations and certificates: about 30 documents, the ones
      services.generate_session_pack makes) are built once; then each round renders them all to DOCX with
      services.render (no database, no archive), median over the rounds; the same with docxtpl's rendering
-     (services._render_docxtpl, the fallback, what every document cost before fastrender), for comparison;
+     (engine._render_docxtpl, the fallback, what every document cost before fastrender), for comparison;
   2. floor A: copies the rendered DOCX files unchanged, one per rendered document (read the bytes, write them
      elsewhere); floor B: opens and saves them unchanged with python-docx (unzip, parse, serialise, zip);
   3. render + archive: services.generate_session_pack, as the application does it: contexts built from the
      database, rendering, archive (context JSON, SHA-256, stored files, rows), every document issued anew
      (reuse=False: an unchanged pack otherwise hands back the documents already issued);
-  4. converts every document of the pack to PDF through the persistent converter (documents/pdf.py), the
+  4. converts every document of the pack to PDF through the persistent converter (documents/conversion/pdf.py), the
      first conversion (cold: LibreOffice starts) apart;
   5. the first PDF after start (issue 22): a fresh process (as a new gunicorn worker) converts the pack's
      documents, first with its own LibreOffice (no PDF_SERVER: the first one starts it; before), then through
@@ -54,7 +54,7 @@ CLIENT = r"""
 import json, sys, time
 sys.path.insert(0, sys.argv[1])
 from bench.documents import group_rss
-from trainingmgr.documents import pdf
+from trainingmgr.documents.conversion import pdf
 times = []
 for path in sys.argv[2:]:
     with open(path, "rb") as handle:
@@ -73,7 +73,7 @@ def build():
     from flask_migrate import upgrade
     from sqlalchemy import select
 
-    from tests.documents.conftest import deliver
+    from tests.fixtures.documents import deliver
     from trainingmgr.accounts.services import get_user_by_email
     from trainingmgr.catalogue.models import Course
     from trainingmgr.demo.services import load_demo
@@ -100,7 +100,7 @@ def build():
 
 
 def session_enrolments(session):
-    from trainingmgr.documents.context import attendance_or_live
+    from trainingmgr.documents.rendering.context import attendance_or_live
 
     return attendance_or_live(session)
 
@@ -129,7 +129,9 @@ def run(rounds: int, database_url: str | None, with_pdf: bool, quiet: bool = Fal
     """Measure, print unless ``quiet``, and return the figures (seconds; ``pdf_warm`` None without PDF)."""
     from docx import Document
 
-    from trainingmgr.documents import fastrender, pdf, services
+    from trainingmgr.documents import services
+    from trainingmgr.documents.conversion import pdf
+    from trainingmgr.documents.rendering import engine, fastrender
 
     with database(database_url) as (url, tmp):
         app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "FILES_DIR": os.path.join(tmp, "files"),
@@ -146,7 +148,7 @@ def run(rounds: int, database_url: str | None, with_pdf: bool, quiet: bool = Fal
             for _ in range(rounds):
                 seconds, rendered = timed(lambda: [services.render(t, c).docx for t, c in inputs])
                 renders.append(seconds)
-                olds.append(timed(lambda: [services._render_docxtpl(t, c) for t, c in inputs])[0])
+                olds.append(timed(lambda: [engine._render_docxtpl(t, c) for t, c in inputs])[0])
                 seconds, documents = timed(
                     lambda: services.generate_session_pack(session, advisor, pdf=False, reuse=False))
                 db.session.commit()
@@ -219,7 +221,7 @@ def process_rss(pid: int) -> int:
 
 def group_rss(pgid: int) -> int:
     """Resident memory of a process group (a converter's unoserver, oosplash and soffice.bin), in bytes."""
-    from trainingmgr.documents import pdf
+    from trainingmgr.documents.conversion import pdf
 
     return sum(process_rss(pid) for pid in pdf._group_processes(pgid))
 
@@ -242,7 +244,7 @@ def first_pdf_after_start(files: list[bytes], tmp: str, say, count: int = 12) ->
     import socket
     import subprocess
 
-    from trainingmgr.documents import pdf_server
+    from trainingmgr.documents.conversion import pdf_server
 
     paths = []
     for i, data in enumerate(files[:count]):

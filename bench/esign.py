@@ -12,7 +12,7 @@ the Chorus Pro cycle), which generates the convention of the upcoming DUME sessi
 parties sign it (trainingmgr/demo/signatures.py). Then, on that convention, round after round (the first one warms
 up and is not counted), the variants interleaved:
 
-  baseline       its DOCX converted to PDF by the warm LibreOffice (documents.pdf.convert): issuing the document.
+  baseline       its DOCX converted to PDF by the warm LibreOffice (documents.conversion.pdf.convert): issuing the document.
                  Without LibreOffice (said in the output; or --no-office), the convention's PDF is a stand-in made
                  by pypdf (tests/signing/support.py, as the tests do) and the baseline is pades.render_pages of the
                  PDF signed below (its pages as PNG, what the signing page shows);
@@ -63,9 +63,9 @@ LABELS = {  # what each figure is, short enough for bench/all.py's summary table
 @contextlib.contextmanager
 def converter(office: bool):
     """Yields whether LibreOffice makes the PDFs; without it (or ``office`` False), a pypdf stand-in does, as
-    tests/signing/fixtures.py ``fake_pdf`` does."""
+    tests/fixtures/signing.py ``fake_pdf`` does."""
     from tests.signing.support import document
-    from trainingmgr.documents import pdf
+    from trainingmgr.documents.conversion import pdf
 
     if office and pdf.available():
         try:
@@ -150,7 +150,7 @@ def run(rounds: int, database_url: str | None, office: bool = True, quiet: bool 
     from tests.signing.support import evidence
     from tests.tsa_server import LocalTSA
     from trainingmgr.core import sealkeys
-    from trainingmgr.documents import pdf
+    from trainingmgr.documents.conversion import pdf
     from trainingmgr.documents import services as documents
     from trainingmgr.signing import pades
     from trainingmgr.signing.services import revision_pdf

@@ -45,7 +45,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from sqlalchemy import event, select  # noqa: E402
 
 from bench.support import database  # noqa: E402 - the benchmarks' throw-away database
-from tests.documents.conftest import drawing  # noqa: E402 - a drawn signature, a different stroke per seed
+from tests.fixtures.documents import drawing  # noqa: E402 - a drawn signature, a different stroke per seed
 from trainingmgr import create_app  # noqa: E402
 from trainingmgr.extensions import db  # noqa: E402
 

@@ -74,7 +74,7 @@ from flask import Blueprint, redirect, request  # noqa: E402
 from sqlalchemy import Column, Integer, LargeBinary, MetaData, Table, event, func, insert, select  # noqa: E402
 
 from bench.support import database  # noqa: E402
-from tests.api.test_enrolment_race import running_server  # noqa: E402 - the threaded server of the race tests
+from tests.fixtures.browser import running_server  # noqa: E402 - the threaded server of the browser tests
 from trainingmgr import create_app  # noqa: E402
 from trainingmgr.catalogue.services import MAX_TRAINEES_LIMIT as MAX_CLASS  # noqa: E402 - a course's most trainees
 from trainingmgr.extensions import csrf, db, limiter  # noqa: E402

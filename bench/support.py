@@ -15,7 +15,7 @@ from trainingmgr.config import normalise_database_url
 @contextmanager
 def database(database_url: str | None):
     """A fresh database URL: a SQLite file in a temporary folder, or a database created on the PostgreSQL
-    server of ``database_url`` (dropped afterwards, like tests/conftest.py does)."""
+    server of ``database_url`` (dropped afterwards, like tests/fixtures/app.py does)."""
     with tempfile.TemporaryDirectory() as tmp:
         if not database_url:
             yield f"sqlite:///{tmp}/bench.db", tmp

@@ -86,6 +86,9 @@ def run_migrations_online():
                 logger.info('No changes in schema detected.')
 
     conf_args = current_app.extensions['migrate'].configure_args
+    # Objects the models do not describe (the trainees search's FTS5 table and trigram indexes).
+    from trainingmgr.trainees.search_index import outside_models
+    conf_args.setdefault("include_name", lambda name, type_, parents: not outside_models(name, type_))
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 

@@ -1,4 +1,4 @@
-"""Helpers shared by the tests (fixtures live in conftest.py)."""
+"""Helpers shared by the tests (the fixtures live in tests/fixtures/, one module per subject)."""
 from __future__ import annotations
 
 import contextlib

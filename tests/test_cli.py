@@ -13,7 +13,7 @@ from trainingmgr.core.validation import MAX_ID
 from trainingmgr.extensions import db
 
 from tests.cli_support import run_flask
-from tests.conftest import base_config
+from tests.fixtures.app import base_config
 from tests.helpers import throwaway_postgresql
 
 PASSWORD = "motdepasse-tres-secret"

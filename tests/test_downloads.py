@@ -1,6 +1,6 @@
-"""Every file the application hands out goes through core.web.attachment: a safe name, and no cache for
+"""Every file the application hands out goes through core.responses.attachment: a safe name, and no cache for
 personal or financial files."""
-from trainingmgr.core.web import attachment
+from trainingmgr.core.responses import attachment
 
 
 def test_attachment_names_files_safely_and_keeps_them_out_of_caches(app):
@@ -12,8 +12,8 @@ def test_attachment_names_files_safely_and_keeps_them_out_of_caches(app):
 
 
 def test_staff_files_and_pages_are_private_no_store_and_only_public_ones_cacheable(client, users):
+    from tests.fixtures.organisation import PNG
     from tests.helpers import login
-    from tests.organisation.test_settings import PNG
     from trainingmgr.extensions import db
     from trainingmgr.files.services import store_bytes
 

@@ -25,8 +25,7 @@ import lxml.html
 import pytest
 from sqlalchemy import select
 
-from tests.signing.fixtures import (  # noqa: F401 - most are fixtures
-    drawing, dume_session, fake_pdf, link, open_session, outbox, request_code, sale, send)
+from tests.fixtures.signing import drawing, link, outbox, request_code, send
 from tests.test_permission_matrix import (  # noqa: F401 - matrix is a fixture
     ADMIN, LOGIN, OWN, PUBLIC, QR, RULES, SIGN_LINK, STAFF, TEACHER, TOKEN, TRAINER_LINK, _url, matrix)
 from trainingmgr.extensions import db, limiter
@@ -90,7 +89,9 @@ def live_world(w) -> None:
     from trainingmgr.accounts.services import get_user_by_email
     from trainingmgr.attendance import services as attendance
     from trainingmgr.attendance.access import signing_token
-    from trainingmgr.billing.invoices import DRAFT_FIELDS, delete_draft, issue_invoice, propose_invoices, update_draft
+    from trainingmgr.billing.invoices.drafts import DRAFT_FIELDS, delete_draft, update_draft
+    from trainingmgr.billing.invoices.issue import issue_invoice
+    from trainingmgr.billing.invoices.planning import propose_invoices
     from trainingmgr.catalogue.models import Course
     from trainingmgr.core.timeutil import paris_today, utcnow
     from trainingmgr.core.tokens import make_token
@@ -98,7 +99,7 @@ def live_world(w) -> None:
     from trainingmgr.documents.catalogue import mandatory_of
     from trainingmgr.documents.services import upload_template
     from trainingmgr.enrolments.services import enrol, save_funding_line
-    from trainingmgr.evaluations import surveys
+    from trainingmgr.evaluations.surveys import services as surveys
     from trainingmgr.messaging.services import schedule_job
     from trainingmgr.resources.models import Trainer
     from trainingmgr.sessions.models import TrainingSession
@@ -167,7 +168,7 @@ def live_world(w) -> None:
     fund = billed[1].funding_lines[0]
     fund.kind, fund.opco_name, fund.opco_file_number = "self_employed_fund", "FIF PL", "FIFPL-FUZZ-1"
     # today's second trainee pays by a payment schedule: 30 % due today, to send (her postal address to type)
-    from trainingmgr.billing import schedule as payment_schedule
+    from trainingmgr.billing.schedule import services as payment_schedule
 
     calls = payment_schedule.save(enrolments[1], [{"due_on": c.due_on, "amount": c.amount}
                                                   for c in payment_schedule.propose(enrolments[1])], advisor)
@@ -763,7 +764,7 @@ def test_payloads_are_what_the_issue_asks():
 # --------------------------------------------------------------------------- the signature forms, case by case
 # The discovery above sends the signature forms their five payloads. These send what only they can get wrong:
 # signatories that were not proposed, deadlines out of range, forged codes and drawings, a missing consent. A real
-# convention is sent for signature (tests/signing/fixtures.py): every refusal answers 4xx in French and leaves the
+# convention is sent for signature (tests/fixtures/signing.py): every refusal answers 4xx in French and leaves the
 # database as it was, and the one-time code it did not spend still signs afterwards.
 
 
@@ -927,7 +928,7 @@ def test_a_wrong_code_counts_as_a_try_and_nothing_else(app, sent, client):
     response = client.post(link(anne) + "/sign", data={"code": wrong, "signature": drawing(1), "consent": "y"})
     after = fingerprint()
     assert response.status_code == 422
-    assert "Code erroné. Il vous reste 4 essai(s)." in response.get_data(as_text=True)
+    assert "Code erroné. Il vous reste 4 essais." in response.get_data(as_text=True)
     assert sorted(name for name in before if before[name] != after[name]) == ["signatory"]
     db.session.expire_all()
     assert (anne.status, anne.code_attempts, len(sent.revisions)) == ("invited", 1, 1)

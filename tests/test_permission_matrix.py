@@ -12,7 +12,6 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from tests.signing.fixtures import fake_pdf  # noqa: F401 - a fixture: the convention sent for signature gets a PDF
 from trainingmgr.extensions import db
 
 # --------------------------------------------------------------------------- the table
@@ -31,7 +30,7 @@ SELF = "own-account"  # any account, on itself only (changes its password, logs 
 # /login; not sent by the matrix's accounts, whose sessions it would end (tests/accounts/test_login_sessions.py)
 SIGN_LINK = "signing-link"  # a signatory's personal link, no login: a forged link answers 403 to everyone, logged in
 # or not (never a login redirect, never a 500)
-TRAINER_LINK = "trainer-link"  # the trainer space's personal link (resources/space.py), no login: a forged link
+TRAINER_LINK = "trainer-link"  # the trainer space's personal link (portals/trainer/space.py), no login: a forged link
 # answers 403 to everyone, logged in or not, as SIGN_LINK
 
 RULES: dict[str, str | dict[str, str]] = {
@@ -144,6 +143,7 @@ RULES: dict[str, str | dict[str, str]] = {
     "/companies/<int:company_id>/contacts/<int:contact_id>/delete": STAFF,
     "/companies/<int:company_id>/contacts/<int:contact_id>/space/<any(send, renew, revoke):action>": STAFF,
     "/companies/new": STAFF,
+    "/companies/search.json": STAFF,
     "/courses/": STAFF,
     "/courses/<int:course_id>": STAFF,
     "/courses/<int:course_id>/cold-survey": STAFF,
@@ -365,14 +365,14 @@ def matrix(app, fake_pdf):  # noqa: F811 - the fixture imported above
     from trainingmgr.documents.models import GeneratedDocument
     from trainingmgr.enrolments.models import Enrolment, FundingLine
     from trainingmgr.enrolments.services import trainee_token
-    from trainingmgr.evaluations import surveys
+    from trainingmgr.evaluations.surveys import services as surveys
     from trainingmgr.evaluations.models import Questionnaire, SurveyAlert, SurveyInvitation
     from trainingmgr.files.models import StoredFile
     from trainingmgr.messaging.models import Job, OutboxAttachment, OutboxMessage, Task
-    from trainingmgr.quality import checklist
+    from trainingmgr.quality.checklist import services as checklist
     from trainingmgr.quality.models import ImprovementAction, QualityRequest
-    from trainingmgr.quality.requests import follow_token
-    from trainingmgr.resources import space as trainer_space
+    from trainingmgr.quality.complaints.services import follow_token
+    from trainingmgr.resources import links as trainer_links
     from trainingmgr.resources.models import Location, Trainer, TrainerUnavailability
     from trainingmgr.resources.services import save_trainer
     from trainingmgr.sessions.models import Slot, TrainingSession
@@ -465,9 +465,9 @@ def matrix(app, fake_pdf):  # noqa: F811 - the fixture imported above
         "signing.by_link": signing_token(enrolment, slot),
         **{f"esign.{name}": signing_link(signatory) for name in ("page", "page_image", "document", "code", "sign",
                                                                  "refuse")},
-        **{f"trainer_agenda.{name}": trainer_space.token(claire) for name in (
+        **{f"trainer_agenda.{name}": trainer_links.token(claire) for name in (
             "feed", "space_unavailabilities", "space_delete_unavailability")},
-        **{f"trainer_space.{name}": trainer_space.token(pierre) for name in (
+        **{f"trainer_space.{name}": trainer_links.token(pierre) for name in (
             "home", "slot", "mark", "countersign", "signature_image", "positioning", "acquis_grid", "results")},
         **space_tokens,
     }
@@ -518,13 +518,14 @@ def _signature_documents(company):
 def _company_space(company) -> tuple[dict, dict]:
     """The company space's sample values, each the company's own (its session, employee, document in force, issued
     invoice), and its first contact's link, by endpoint."""
-    from trainingmgr.companies import space
+    from trainingmgr.companies import links
+    from trainingmgr.portals.company import space
 
     samples = {"session_id": space.company_sessions(company)[0].id,
                "enrolment_id": space.company_enrolments(company)[0].id,
                "document_id": space.company_documents(company)[0].id,
                "invoice_id": space.company_invoices(company)[0].invoice.id}
-    token = space.link_token(min(company.contacts, key=lambda c: c.id))
+    token = links.link_token(min(company.contacts, key=lambda c: c.id))
     db.session.commit()
     endpoints = ("home", "invoices", "session", "enrolment", "document", "signed_document", "invoice_file")
     return ({f"company_space.{name}": samples for name in endpoints},

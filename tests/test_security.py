@@ -7,7 +7,7 @@ import re
 import pytest
 
 from trainingmgr.config import from_environment, secure_cookies
-from trainingmgr.core.web import CSRF_MESSAGE
+from trainingmgr.core.error_handlers import CSRF_MESSAGE
 
 from tests.helpers import exported, login, page
 

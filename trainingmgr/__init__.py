@@ -28,7 +28,7 @@ def create_app(config: dict | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
     logging.basicConfig(level=logging.INFO)
 
-    from .core.web import IdConverter, reject_nul_characters
+    from .core.request_guards import IdConverter, reject_nul_characters
 
     app.url_map.converters["int"] = IdConverter
     app.before_request(reject_nul_characters)
@@ -38,7 +38,8 @@ def create_app(config: dict | None = None) -> Flask:
     _register_cli(app)
 
     from .core.jinja import init_jinja
-    from .core.web import register_error_handlers, register_favicon, register_security_headers
+    from .core.error_handlers import register_error_handlers
+    from .core.security_headers import register_favicon, register_security_headers
 
     init_jinja(app)
     register_error_handlers(app)
@@ -94,7 +95,7 @@ def _init_extensions(app: Flask) -> None:
 
 def _init_operations(app: Flask) -> None:
     """Behind PROXY_FIX reverse proxies (nginx…), trust their X-Forwarded-For/-Proto/-Port/-Prefix headers, never
-    X-Forwarded-Host (no link is built on the request's host: core.web.external_url); one log line per request."""
+    X-Forwarded-Host (no link is built on the request's host: core.links.external_url); one log line per request."""
     from .ops.readiness import check_command
     from .ops.request_log import init_request_log
 
@@ -113,35 +114,38 @@ def _register_blueprints(app: Flask) -> None:
     from .audit.views import bp as audit_bp
     from .attendance.public import bp as signing_bp
     from .attendance.views import bp as attendance_bp
-    from .billing.bpf_views import bp as bpf_bp
-    from .billing.payment_views import bp as billing_payments_bp
-    from .billing.schedule_views import bp as billing_schedule_bp
-    from .billing.views import bp as billing_bp
-    from .catalogue.public import bp as public_bp
+    from .billing.bpf.views import bp as bpf_bp
+    from .billing.payments.views import bp as billing_payments_bp
+    from .billing.schedule.views import bp as billing_schedule_bp
+    from .billing.invoices.views import bp as billing_bp
     from .catalogue.views import bp as courses_bp
-    from .companies.space_views import bp as company_space_bp
     from .companies.views import bp as companies_bp
     from .documents.views import bp as documents_bp
     from .documents.views import verify_bp
+    from .funding import views as funding_views  # noqa: F401 - its routes join the documents blueprint
     from .enrolments.public import bp as public_enrol_bp
     from .enrolments.views import bp as enrolments_bp
-    from .evaluations.acquis_views import bp as acquis_bp
-    from .evaluations.needs_views import bp as needs_bp
-    from .evaluations.results_views import bp as results_bp
-    from .evaluations.views import alerts_bp, editor_bp
-    from .evaluations.views import bp as surveys_bp
+    from .evaluations.acquis.views import bp as acquis_bp
+    from .evaluations.needs.views import bp as needs_bp
+    from .evaluations.results.views import bp as results_bp
+    from .evaluations.questionnaires.views import editor_bp
+    from .evaluations.surveys.views import alerts_bp
+    from .evaluations.surveys.views import bp as surveys_bp
     from .files.views import bp as files_bp
     from .messaging.task_views import bp as tasks_bp
     from .messaging.views import bp as messaging_bp
     from .organisation.views import bp as organisation_bp
+    from .portals.catalogue import bp as public_bp
+    from .portals.company.views import bp as company_space_bp
+    from .portals.trainer import history as trainer_history  # noqa: F401 - answers resources/providers.py
+    from .portals.trainer.agenda_views import bp as trainer_agenda_bp
+    from .portals.trainer.views import bp as trainer_space_bp
     from .privacy.views import bp as privacy_bp
-    from .quality.action_views import bp as improvement_actions_bp
-    from .quality.board_views import bp as qualiopi_bp
-    from .quality.checklist_views import bp as session_checklist_bp
-    from .quality.public import bp as complaint_public_bp
-    from .quality.request_views import bp as quality_requests_bp
-    from .resources.agenda_views import bp as trainer_agenda_bp
-    from .resources.space_views import bp as trainer_space_bp
+    from .quality.actions.views import bp as improvement_actions_bp
+    from .quality.board.views import bp as qualiopi_bp
+    from .quality.checklist.views import bp as session_checklist_bp
+    from .quality.complaints.public import bp as complaint_public_bp
+    from .quality.complaints.views import bp as quality_requests_bp
     from .resources.views import bp as resources_bp
     from .sessions.views import bp as sessions_bp
     from .signing.public import bp as esign_bp
@@ -157,8 +161,8 @@ def _register_blueprints(app: Flask) -> None:
                quality_requests_bp, complaint_public_bp, qualiopi_bp, privacy_bp,
                billing_payments_bp, bpf_bp, billing_bp, audit_bp, signatures_bp, esign_bp, needs_bp, trainer_agenda_bp):
         app.register_blueprint(bp)
-    app.register_blueprint(company_space_bp)  # the client-company space (companies/space_views.py)
-    app.register_blueprint(trainer_space_bp)  # the trainer space (resources/space_views.py)
+    app.register_blueprint(company_space_bp)  # the client-company space (portals/company/views.py)
+    app.register_blueprint(trainer_space_bp)  # the trainer space (portals/trainer/views.py)
     app.register_blueprint(subcontracting_bp)  # a trainer's file, contracts and invoices (subcontracting/views.py)
     app.register_blueprint(billing_schedule_bp)  # contrats de formation's payment schedules (billing/schedule_views.py)
     app.register_blueprint(tasks_bp)  # long tasks' progress pages and files (messaging/task_views.py)
@@ -169,8 +173,8 @@ def _register_cli(app: Flask) -> None:
     from .accounts.cli import token_cli, user_cli
     from .attendance.cli import attendance_cli
     from .demo.cli import demo_cli
-    from .documents.cli import pdf_cli
-    from .documents.pack_cli import documents_cli
+    from .documents.conversion.cli import pdf_cli
+    from .documents.packs.cli import documents_cli
     from .files.cli import files_cli
     from .messaging.cli import mail_cli, tick, worker
     from .messaging.export_cli import exports_cli

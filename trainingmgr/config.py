@@ -202,7 +202,7 @@ INTEGER_SETTINGS = ("CONVOCATION_DAYS_BEFORE", "MINIMUM_CHECK_DAYS", "ATTENDANCE
                     "ATTENDANCE_CLOSES_AFTER_MINUTES", "ATTENDANCE_QR_PERIOD_SECONDS",
                     "QUALITY_ACK_WORKING_DAYS", "QUALITY_ANSWER_DAYS", "PROXY_FIX", "SIGNATURE_CODE_MINUTES",
                     "SIGNATURE_DEADLINE_DAYS", "PLANNED_ABSENCE_HOURS_BEFORE", "MEMO_SECONDS",
-                    "TASK_STALE_SECONDS")
+                    "TASK_STALE_SECONDS", "TASK_RESULT_DAYS")
 # Rate limits the environment may override ("10 per minute").
 RATE_LIMIT_SETTINGS = ("LOGIN_RATE_LIMIT", "LOGIN_ACCOUNT_RATE_LIMIT", "PUBLIC_FORM_RATE_LIMIT",
                        "TRAINEE_FORM_RATE_LIMIT", "QUALITY_FORM_RATE_LIMIT", "ATTENDANCE_SIGN_RATE_LIMIT",
@@ -231,6 +231,8 @@ DEFAULTS = {
     "MAIL_TIMEOUT": 30,
     # A long task (messaging/tasks.py) silent this many seconds is taken as interrupted: queued again once, then failed.
     "TASK_STALE_SECONDS": 120,
+    # The file a finished task produced (a pack, an export) is deleted this many days after it finished (files/sweep.py).
+    "TASK_RESULT_DAYS": 7,
     # Production behind reverse proxies: how many of them (nginx alone: 1) set X-Forwarded-For/-Proto/-Host/-Port/
     # -Prefix, which werkzeug's ProxyFix then trusts (0: none, the headers are ignored). Env PROXY_FIX.
     "PROXY_FIX": 0,
@@ -262,7 +264,7 @@ DEFAULTS = {
     "QUALITY_ANSWER_DAYS": 15,
     "QUALITY_LINK_MAX_AGE_DAYS": 365,
     "QUALITY_FORM_RATE_LIMIT": "5 per minute",
-    # Per-session checklist (quality/checklist.py): conventions due this many days before the first day,
+    # Per-session checklist (quality/checklist/, docs/checklist.md): conventions due this many days before the first day,
     # certificates and the invoice this many days after the last one (convocations: CONVOCATION_DAYS_BEFORE,
     # cold survey: the course's delay or SURVEY_COLD_DAYS). The dashboard lists the overdue items of the sessions
     # having a slot from PAST days ago (at least the longest cold delay + 30) to AHEAD days ahead.
@@ -350,7 +352,7 @@ DEFAULTS = {
     },
 }
 
-# Uploads (files/safety.py) and the rendering of Word templates (documents/limits.py): what a file or a template may
+# Uploads (files/safety.py) and the rendering of Word templates (documents/rendering/limits.py): what a file or a template may
 # cost the server (README "Limites des envois de fichiers"). The environment may override each with a whole number.
 UPLOAD_AND_TEMPLATE_LIMITS = {
     # A zip (docx, odt): entries, bytes once decompressed in all and per part, compression ratio of a part of more

@@ -134,7 +134,7 @@ def test_log_out_everywhere(app, users):
     assert len(re.findall(r"<tr>\s*<td>", account)) == 2  # two live sessions listed
     response = desk.post("/account/logout-everywhere")
     assert response.status_code == 302
-    assert "déconnecté partout (2 session(s) fermée(s))" in page(desk.get(response.headers["Location"]))
+    assert "déconnecté partout (2 sessions fermées)" in page(desk.get(response.headers["Location"]))
     for browser in (desk, phone, saved):
         assert not _logged_in(browser)
 

@@ -94,7 +94,7 @@ def test_a_malformed_public_address_is_refused_in_french(monkeypatch, tmp_path, 
 
 
 def test_no_link_is_built_from_the_request():
-    """The one way to build an absolute link is core.web.external_url (on PUBLIC_URL)."""
+    """The one way to build an absolute link is core.links.external_url (on PUBLIC_URL)."""
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2]

@@ -1,4 +1,4 @@
-"""Helpers shared by the API tests (their fixtures are in tests/api/conftest.py)."""
+"""Helpers shared by the API tests (their fixtures are in tests/fixtures/api.py)."""
 from __future__ import annotations
 
 from sqlalchemy import func, select

@@ -8,13 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
 from collections import Counter
-from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import select
-from werkzeug.serving import WSGIRequestHandler, make_server
 
 from trainingmgr.enrolments.models import Enrolment
 from trainingmgr.extensions import db
@@ -22,30 +19,10 @@ from trainingmgr.sessions.services import change_status
 from trainingmgr.trainees.models import Trainee
 
 from tests.api.support import API, committed_count
+from tests.fixtures.browser import running_server
 from tests.http_burst import Call, at_once
 
 CAPACITY = 8
-
-
-class _QuietHandler(WSGIRequestHandler):
-    """No access log line per request (errors are still logged)."""
-
-    def log_request(self, *args, **kwargs):
-        pass
-
-
-@contextmanager
-def running_server(app):
-    """``app`` served by a threaded werkzeug server on a free port of 127.0.0.1; yields (host, port)."""
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, name="api-test-server", daemon=True)
-    thread.start()
-    try:
-        yield "127.0.0.1", server.server_port
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
 
 
 @pytest.fixture
@@ -64,7 +41,7 @@ def token(world):
 
 
 @pytest.fixture
-def open_session(world, make_session):
+def race_session(world, make_session):
     """An open DUME session (no prerequisite) of CAPACITY seats."""
     session = make_session(course=world.dume, capacity=CAPACITY)
     assert world.dume.current_version.prerequisites_none
@@ -115,15 +92,15 @@ def assert_seats_then_waitlist_in_id_order(rows, confirmed: int, waitlisted: int
 # --------------------------------------------------------------------------- 20 enrolments at 8 seats
 
 
-def test_twenty_simultaneous_enrolments_fill_eight_seats_then_the_waiting_list(app, server, token, open_session):
-    path = f"{API}/sessions/{open_session.id}/enrolments"
+def test_twenty_simultaneous_enrolments_fill_eight_seats_then_the_waiting_list(app, server, token, race_session):
+    path = f"{API}/sessions/{race_session.id}/enrolments"
     answers = fire(server, token, [("POST", path, inline_trainee(n)) for n in range(20)])
 
     assert [status for status, _ in answers] == [201] * 20, summary(answers)
     bodies = [body for _, body in answers]
     # Each answer is the enrolment of the trainee it sent.
     assert [b["trainee"]["email"] for b in bodies] == [f"stagiaire{n:02d}@exemple.fr" for n in range(20)]
-    assert {b["session_id"] for b in bodies} == {open_session.id}
+    assert {b["session_id"] for b in bodies} == {race_session.id}
     assert len({b["id"] for b in bodies}) == 20
     confirmed = [b for b in bodies if b["status"] == "confirmed"]
     waitlisted = [b for b in bodies if b["status"] == "waitlisted"]
@@ -138,7 +115,7 @@ def test_twenty_simultaneous_enrolments_fill_eight_seats_then_the_waiting_list(a
     assert created == sorted(created)
 
     # The database agrees with the answers.
-    rows = committed_enrolments(open_session.id)
+    rows = committed_enrolments(race_session.id)
     assert rows == [(b["id"], b["status"], b["waitlist_position"]) for b in by_id]
     assert committed_count(Enrolment, Enrolment.status == "confirmed") == 8
     assert committed_count(Enrolment, Enrolment.status == "waitlisted") == 12
@@ -153,7 +130,7 @@ def test_twenty_simultaneous_enrolments_fill_eight_seats_then_the_waiting_list(a
         waitlisted, key=lambda b: b["waitlist_position"])
     assert [(e["id"], e["status"], e["waitlist_position"]) for e in listing[1]] == [
         (b["id"], b["status"], b["waitlist_position"]) for b in expected]
-    detail = fire(server, token, [("GET", f"{API}/sessions/{open_session.id}", None)])[0]
+    detail = fire(server, token, [("GET", f"{API}/sessions/{race_session.id}", None)])[0]
     assert (detail[0], detail[1]["seats_left"]) == (200, 0)
 
 
@@ -171,17 +148,17 @@ def _enrol_sequentially(session, count: int, start: int = 0) -> list[Enrolment]:
 
 
 def test_simultaneous_cancellations_and_enrolments_keep_seats_full_and_the_list_in_order(
-        app, server, token, open_session):
+        app, server, token, race_session):
     """8 confirmed (C1…C8) and 4 waiting (W1…W4). At once: C1 and C2 cancelled, W3 and W4 cancelled, 6
     newcomers (N1…N6). Whatever the order the lock lets them in, W1 and W2 take the freed seats and the
     newcomers wait behind, renumbered 1…6 in their arrival order."""
-    initial = _enrol_sequentially(open_session, 12)
+    initial = _enrol_sequentially(race_session, 12)
     assert [e.status for e in initial] == ["confirmed"] * 8 + ["waitlisted"] * 4
     c1, c2 = initial[0].id, initial[1].id
     w1, w2, w3, w4 = (e.id for e in initial[8:12])
     calls = [("POST", f"{API}/enrolments/{eid}/cancel", {"reason": "Empêchement de dernière minute"})
              for eid in (c1, c2, w3, w4)]
-    calls += [("POST", f"{API}/sessions/{open_session.id}/enrolments", inline_trainee(n)) for n in range(12, 18)]
+    calls += [("POST", f"{API}/sessions/{race_session.id}/enrolments", inline_trainee(n)) for n in range(12, 18)]
 
     answers = fire(server, token, calls)
 
@@ -190,7 +167,7 @@ def test_simultaneous_cancellations_and_enrolments_keep_seats_full_and_the_list_
     assert all(body["status"] == "waitlisted" for _, body in answers[4:]), answers[4:]
     newcomers = sorted(body["id"] for _, body in answers[4:])
 
-    rows = committed_enrolments(open_session.id)
+    rows = committed_enrolments(race_session.id)
     cancelled = {row[0] for row in rows if row[1] == "cancelled"}
     assert cancelled == {c1, c2, w3, w4}
     live = [row for row in rows if row[1] != "cancelled"]
@@ -202,12 +179,12 @@ def test_simultaneous_cancellations_and_enrolments_keep_seats_full_and_the_list_
     assert committed_count(Enrolment, Enrolment.status == "confirmed") == CAPACITY
 
 
-def test_simultaneous_cancellations_of_the_same_enrolment_cancel_it_once(app, server, token, open_session):
+def test_simultaneous_cancellations_of_the_same_enrolment_cancel_it_once(app, server, token, race_session):
     """Ten clicks on « annuler » at once: one cancellation (200) recorded once in the history, nine refusals
     (409), one promotion."""
     from trainingmgr.enrolments.models import EnrolmentEvent
 
-    initial = _enrol_sequentially(open_session, 10)
+    initial = _enrol_sequentially(race_session, 10)
     target, first_waiting = initial[0].id, initial[8].id
     answers = fire(server, token, [("POST", f"{API}/enrolments/{target}/cancel", {"reason": "Doublon"})] * 10)
 
@@ -219,7 +196,7 @@ def test_simultaneous_cancellations_of_the_same_enrolment_cancel_it_once(app, se
     refusals = [body for status, body in answers if status == 409]
     assert all(body["error"]["message"] == "Une inscription « annulée » ne peut pas être annulée."
                for body in refusals)
-    rows = {row[0]: row[1:] for row in committed_enrolments(open_session.id)}
+    rows = {row[0]: row[1:] for row in committed_enrolments(race_session.id)}
     assert rows[target] == ("cancelled", None)
     assert rows[first_waiting] == ("confirmed", None)
     assert rows[initial[9].id] == ("waitlisted", 1)
@@ -229,12 +206,12 @@ def test_simultaneous_cancellations_of_the_same_enrolment_cancel_it_once(app, se
 # --------------------------------------------------------------------------- the same person or company at once
 
 
-def test_simultaneous_enrolments_of_the_same_existing_trainee_enrol_once(app, server, token, open_session):
-    first = _enrol_sequentially(open_session, 1)[0]
+def test_simultaneous_enrolments_of_the_same_existing_trainee_enrol_once(app, server, token, race_session):
+    first = _enrol_sequentially(race_session, 1)[0]
     trainee_id = first.trainee_id
     path = f"{API}/enrolments/{first.id}/cancel"
     assert fire(server, token, [("POST", path, {"reason": "Erreur de saisie"})])[0][0] == 200
-    answers = fire(server, token, [("POST", f"{API}/sessions/{open_session.id}/enrolments",
+    answers = fire(server, token, [("POST", f"{API}/sessions/{race_session.id}/enrolments",
                                     {"trainee_id": trainee_id})] * 10)
 
     assert sorted(status for status, _ in answers) == [201] + [409] * 9, summary(answers)
@@ -242,14 +219,14 @@ def test_simultaneous_enrolments_of_the_same_existing_trainee_enrol_once(app, se
                and body["error"]["fields"] == {"trainee": [body["error"]["message"]]}
                for status, body in answers if status == 409), summary(answers)
     # The cancelled enrolment was reopened: still one row for this trainee.
-    assert committed_enrolments(open_session.id) == [(first.id, "confirmed", None)]
+    assert committed_enrolments(race_session.id) == [(first.id, "confirmed", None)]
 
 
 def test_simultaneous_enrolments_of_the_same_new_trainee_create_one_person_and_one_enrolment(
-        app, server, token, open_session):
+        app, server, token, race_session):
     """The same inline trainee (same e-mail) sent ten times at once: one trainee, one enrolment (201), and
     nine answers that they are already enrolled (409) — never a 500."""
-    path = f"{API}/sessions/{open_session.id}/enrolments"
+    path = f"{API}/sessions/{race_session.id}/enrolments"
     answers = fire(server, token, [("POST", path, inline_trainee(0))] * 10)
 
     assert sorted(status for status, _ in answers) == [201] + [409] * 9, summary(answers)
@@ -258,12 +235,12 @@ def test_simultaneous_enrolments_of_the_same_new_trainee_create_one_person_and_o
 
 
 def test_simultaneous_enrolments_of_colleagues_of_the_same_new_company_create_it_once(
-        app, server, token, open_session):
+        app, server, token, race_session):
     """Five colleagues sent at once with the same inline company (same SIRET): five enrolments, one company."""
     from trainingmgr.companies.models import Company
 
     company = {"name": "Mairie de Colomiers", "siret": "21310149600015"}
-    path = f"{API}/sessions/{open_session.id}/enrolments"
+    path = f"{API}/sessions/{race_session.id}/enrolments"
     answers = fire(server, token, [("POST", path, {**inline_trainee(n), "company": company}) for n in range(5)])
 
     assert [status for status, _ in answers] == [201] * 5, summary(answers)
@@ -272,7 +249,7 @@ def test_simultaneous_enrolments_of_colleagues_of_the_same_new_company_create_it
     assert committed_count(Enrolment, Enrolment.status == "confirmed") == 5
 
 
-def test_the_same_new_trainee_and_company_sent_to_two_sessions_at_once(app, server, token, world, open_session,
+def test_the_same_new_trainee_and_company_sent_to_two_sessions_at_once(app, server, token, world, race_session,
                                                                         make_session):
     """The seat lock is per session: two sessions enrolling the same new person of the same new company at
     the same moment must still create one trainee and one company, and answer 201 in each session."""
@@ -281,15 +258,15 @@ def test_the_same_new_trainee_and_company_sent_to_two_sessions_at_once(app, serv
     # The seat lock is per session: on PostgreSQL both sessions' requests may look for the new e-mail and
     # SIRET at once; the insert that loses the race reads the winner's row back (core.persistence).
     other = make_session(course=world.dume, capacity=CAPACITY,
-                         start=open_session.first_date + dt.timedelta(days=7))
+                         start=race_session.first_date + dt.timedelta(days=7))
     change_status(other, "open", world.users["advisor"])
     db.session.commit()
     body = {**inline_trainee(0), "company": {"name": "Mairie de Colomiers", "siret": "21310149600015"}}
-    calls = [("POST", f"{API}/sessions/{sid}/enrolments", body) for sid in (open_session.id, other.id) * 5]
+    calls = [("POST", f"{API}/sessions/{sid}/enrolments", body) for sid in (race_session.id, other.id) * 5]
     answers = fire(server, token, calls)
 
     created = [b for status, b in answers if status == 201]
     assert sorted(status for status, _ in answers) == [201] * 2 + [409] * 8, summary(answers)
-    assert sorted(b["session_id"] for b in created) == sorted([open_session.id, other.id])
+    assert sorted(b["session_id"] for b in created) == sorted([race_session.id, other.id])
     assert committed_count(Trainee) == 1
     assert committed_count(Company, Company.siret == "21310149600015") == 1

@@ -28,7 +28,7 @@ from trainingmgr.extensions import db
 from trainingmgr.sessions.services import change_status
 
 from tests.api.support import API, INVALID, bearer
-from tests.api.test_openapi import OPERATIONS
+from tests.fixtures.api import OPERATIONS
 from tests.helpers import MONDAY
 
 MAX_EXAMPLES = 15

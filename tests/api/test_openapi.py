@@ -11,6 +11,7 @@ from trainingmgr.extensions import db
 from trainingmgr.sessions.services import change_status
 
 from tests.api.support import API, INVALID, NUL, assert_error
+from tests.fixtures.api import OPERATIONS
 from tests.helpers import MONDAY
 
 ADVISOR_ONLY = {
@@ -25,29 +26,6 @@ ADVISOR_ONLY = {
     ("/api/v1/invoices/{invoice_id}/files/{kind}", "get"),
     ("/api/v1/sessions/{session_id}/documents", "get"), ("/api/v1/sessions/{session_id}/documents", "post"),
     ("/api/v1/documents/{document_id}", "get"), ("/api/v1/documents/{document_id}/files/{kind}", "get"),
-}
-OPERATIONS = {
-    "/api/v1/courses": {"get"},
-    "/api/v1/courses/{slug}": {"get"},
-    "/api/v1/sessions": {"get", "post"},
-    "/api/v1/sessions/{session_id}": {"get", "patch"},
-    "/api/v1/sessions/{session_id}/slots": {"post"},
-    "/api/v1/slots/{slot_id}": {"delete"},
-    "/api/v1/trainers": {"get"},
-    "/api/v1/locations": {"get"},
-    "/api/v1/sessions/{session_id}/enrolments": {"get", "post"},
-    "/api/v1/enrolments/{enrolment_id}/cancel": {"post"},
-    "/api/v1/companies": {"get"},
-    "/api/v1/trainees": {"get"},
-    "/api/v1/sessions/{session_id}/attendance": {"get"},
-    "/api/v1/sessions/{session_id}/evaluations": {"get"},
-    "/api/v1/bpf/{year}": {"get"},
-    "/api/v1/invoices": {"get"},
-    "/api/v1/invoices/{invoice_id}": {"get"},
-    "/api/v1/invoices/{invoice_id}/files/{kind}": {"get"},
-    "/api/v1/sessions/{session_id}/documents": {"get", "post"},
-    "/api/v1/documents/{document_id}": {"get"},
-    "/api/v1/documents/{document_id}/files/{kind}": {"get"},
 }
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 NO_NUL = r"^[^\x00]*$"
@@ -147,7 +125,11 @@ def test_error_answers_are_documented_with_the_envelope(spec):
 
 def test_session_filters_are_documented(spec):
     parameters = {p["name"]: p for p in spec["paths"]["/api/v1/sessions"]["get"]["parameters"]}
-    assert set(parameters) == {"course", "from", "to", "status"}
+    assert set(parameters) == {"course", "from", "to", "status", "page", "per_page"}
+    assert parameters["page"]["schema"] == {"type": "integer", "default": 1, "minimum": 1, "maximum": 100_000}
+    assert parameters["per_page"]["schema"] == {"type": "integer", "default": 50, "minimum": 1, "maximum": 200}
+    headers = spec["paths"]["/api/v1/sessions"]["get"]["responses"]["200"]["headers"]
+    assert headers["X-Total-Count"]["required"] and "rel=\"next\"" in headers["Link"]["description"]
     assert all(p["in"] == "query" for p in parameters.values())
     assert parameters["from"]["schema"] == {"type": "string", "format": "date"}
     assert parameters["to"]["schema"] == {"type": "string", "format": "date"}
@@ -381,7 +363,7 @@ LEA = {"first_name": "Léa", "last_name": "Martin", "email": "lea.martin@exemple
 
 
 @pytest.fixture
-def open_session(world, make_session):
+def open_dume_in_three_weeks(world, make_session):
     session = make_session(course=world.dume, start=MONDAY + dt.timedelta(weeks=3))
     change_status(session, "open", world.users["advisor"])
     db.session.commit()
@@ -417,10 +399,10 @@ def open_session(world, make_session):
      {"company.naf_code": ["Le code NAF s'écrit comme 7111Z ou 71.11Z."]}),
     ("post", "/enrolments/{enrolment}/cancel", {"reason": "  ab "}, {"reason": [NO_REASON]}),
 ])
-def test_the_api_refuses_what_the_document_refuses(client, world, staff, open_session, method, path, body, fields):
-    enrolment = client.post(f"{API}/sessions/{open_session.id}/enrolments", json={"trainee": LEA}, headers=staff)
+def test_the_api_refuses_what_the_document_refuses(client, world, staff, open_dume_in_three_weeks, method, path, body, fields):
+    enrolment = client.post(f"{API}/sessions/{open_dume_in_three_weeks.id}/enrolments", json={"trainee": LEA}, headers=staff)
     assert enrolment.status_code == 201, enrolment.get_data(as_text=True)
-    url = API + path.format(session=open_session.id, enrolment=enrolment.get_json()["id"])
+    url = API + path.format(session=open_dume_in_three_weeks.id, enrolment=enrolment.get_json()["id"])
     response = getattr(client, method)(url, json=body, headers=staff)
     assert_error(response, 422, "validation_error", INVALID, fields)
 

@@ -444,7 +444,7 @@ def test_patch_status_walks_through_the_life_of_a_session(client, world, make_se
     body = patch(client, staff, session, status="open").get_json()
     assert (body["status"], body["status_label"]) == ("open", "Inscriptions ouvertes")
     assert body["ics_url"] == f"http://localhost/catalogue/chorus-pro/sessions/{session.id}.ics"
-    assert body["warnings"] == ["Sous le minimum : 0 inscrit(s) pour 1 minimum."]
+    assert body["warnings"] == ["Sous le minimum : 0 inscrit pour 1 minimum."]
     assert [s["id"] for s in client.get(f"{API}/sessions").get_json()] == [session.id]  # now public
     body = patch(client, staff, session, status="confirmed").get_json()
     assert (body["status"], body["status_label"]) == ("confirmed", "Confirmée")

@@ -13,7 +13,6 @@ from trainingmgr.messaging.services import send_due_messages
 
 from tests.enrolments.support import outbox
 from tests.helpers import page
-from tests.messaging.conftest import smtp_app, smtp_server  # noqa: F401 - fixtures: a real SMTP server
 
 TOPIC = "absence_alert"
 

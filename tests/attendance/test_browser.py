@@ -8,97 +8,18 @@ to it. Without chromium the test fails, unless SKIP_BROWSER_TESTS=1. Like every 
 with TEST_DATABASE_URL, on PostgreSQL."""
 from __future__ import annotations
 
-import io
 import os
 import re
-from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
-from PIL import Image
 from sqlalchemy import select
 
 from trainingmgr.attendance.models import AttendanceRecord
 from trainingmgr.extensions import db
 
-from tests.api.test_enrolment_race import running_server
 from tests.attendance.support import link, slots
+from tests.fixtures.browser import Phone, inked_pixels, phone_browser, running_server
 from tests.helpers import PASSWORDS
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 3, "is_mobile": True,
-         "has_touch": True, "locale": "fr-FR", "timezone_id": "Europe/Paris"}
-TIMEOUT_MS = 15_000
-
-
-@contextmanager
-def phone_browser():
-    """Debian's chromium under Playwright; fails (skips with SKIP_BROWSER_TESTS=1) when it is missing."""
-    if os.environ.get("SKIP_BROWSER_TESTS") == "1":
-        pytest.skip("SKIP_BROWSER_TESTS=1")
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(f"{CHROMIUM} is missing: run `make browser` (apt-get install chromium), "
-                    "or set SKIP_BROWSER_TESTS=1 to leave the browser tests out.", pytrace=False)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-class Phone:
-    """One browser context (a device of its own: own cookies) on the test server, that records the page
-    errors and the failed responses so that the test can check that there were none."""
-
-    def __init__(self, browser, base_url: str):
-        self.context = browser.new_context(base_url=base_url, **PHONE)
-        self.context.set_default_timeout(TIMEOUT_MS)
-        self.page = self.context.new_page()
-        self.problems: list[str] = []
-        self.page.on("pageerror", lambda error: self.problems.append(f"JavaScript error: {error}"))
-        self.page.on("response", lambda r: r.status >= 400 and self.problems.append(f"{r.status} {r.url}"))
-        # A request the browser cancels because the page navigates on (net::ERR_ABORTED: a stylesheet still loading
-        # when the test goes to the next page) is no fault of the application; any other failure is.
-        self.page.on("requestfailed", lambda r: r.failure != "net::ERR_ABORTED" and self.problems.append(
-            f"failed: {r.url} {r.failure}"))
-
-    def goto(self, path: str) -> None:
-        response = self.page.goto(path)
-        assert response is not None and response.ok, (path, response and response.status)
-
-    def draw_signature(self) -> None:
-        """Strokes over ``#signature-pad`` with real mouse events (signature_pad listens to pointer events)."""
-        canvas = self.page.locator("#signature-pad")
-        canvas.scroll_into_view_if_needed()
-        box = canvas.bounding_box()
-        assert box and box["width"] > 100 and box["height"] > 100, box
-        x, y, w, h = box["x"], box["y"], box["width"], box["height"]
-        mouse = self.page.mouse
-        for stroke in ([(.10, .70), (.25, .25), (.40, .75), (.55, .30), (.70, .65), (.90, .35)],
-                       [(.15, .85), (.85, .80)]):
-            mouse.move(x + w * stroke[0][0], y + h * stroke[0][1])
-            mouse.down()
-            for fx, fy in stroke[1:]:
-                mouse.move(x + w * fx, y + h * fy, steps=8)
-            mouse.up()
-        inked = self.page.evaluate("""() => {
-            const c = document.getElementById("signature-pad");
-            const data = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
-            let n = 0; for (let i = 3; i < data.length; i += 4) { if (data[i]) n++; } return n; }""")
-        assert inked > 500, f"the strokes left {inked} pixels on the canvas"
-
-    def close(self) -> None:
-        self.context.close()
-
-
-def inked_pixels(png: bytes) -> int:
-    alpha = Image.open(io.BytesIO(png)).convert("RGBA").getchannel("A")
-    return alpha.width * alpha.height - alpha.histogram()[0]
 
 
 def screenshot_dir(tmp_path) -> Path:

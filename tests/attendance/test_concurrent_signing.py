@@ -14,8 +14,8 @@ from trainingmgr.attendance.chain import verify_chain
 from trainingmgr.attendance.models import AttendanceRecord
 from trainingmgr.extensions import db
 
-from tests.api.test_enrolment_race import running_server
 from tests.attendance.support import link, slots
+from tests.fixtures.browser import running_server
 
 TRAINEES = 50
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from trainingmgr.attendance import services as attendance
 from trainingmgr.attendance.models import AttendanceRecord
 from trainingmgr.extensions import db
-from trainingmgr.resources import space
+from trainingmgr.resources import links
 
 from tests.attendance.support import drawing, slots
 from tests.helpers import page
@@ -28,7 +28,7 @@ def countersignatures(slot) -> list[AttendanceRecord]:
 
 def space_sheet(slot) -> str:
     """The slot's sheet in the trainer space, by the personal link of its trainer (committed: views roll back)."""
-    token = space.token(slot.session.trainers[0])
+    token = links.token(slot.session.trainers[0])
     db.session.commit()
     return f"/formateur/{token}/creneaux/{slot.id}"
 
@@ -36,7 +36,7 @@ def space_sheet(slot) -> str:
 @pytest.fixture
 def morning(klass, clock, monkeypatch):
     """The morning of Pierre's class (08:30–12:30), at 09:21; the trainer space reads the same clock."""
-    monkeypatch.setattr("trainingmgr.resources.space.utcnow", clock)
+    monkeypatch.setattr("trainingmgr.portals.trainer.space.utcnow", clock)
     clock.at("09:21")
     return slots(klass[0])[0]
 

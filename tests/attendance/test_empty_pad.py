@@ -12,11 +12,11 @@ from sqlalchemy import func, select
 from trainingmgr.attendance.models import AttendanceRecord
 from trainingmgr.attendance.services import EMPTY_SIGNATURE
 from trainingmgr.extensions import db
-from trainingmgr.resources import space
+from trainingmgr.resources import links
 
 from tests.attendance.support import link, slots
+from tests.fixtures.signing import link as esign_link, request_code, send
 from tests.helpers import page
-from tests.signing.fixtures import fake_pdf, link as esign_link, request_code, sale, send  # noqa: F401 - fixtures
 
 EMPTY = {"signature": "", "typed_name": "   "}
 SIGNATURE_PAD_JS = Path(__file__).parents[2] / "static" / "js" / "signature-pad.js"
@@ -70,11 +70,11 @@ def test_an_empty_countersignature_is_refused_before_any_question(trainer, klass
 
 
 def test_an_empty_countersignature_in_the_trainer_space_is_refused_in_french(client, klass, clock, monkeypatch):
-    monkeypatch.setattr("trainingmgr.resources.space.utcnow", clock)
+    monkeypatch.setattr("trainingmgr.portals.trainer.space.utcnow", clock)
     session, _ = klass
     morning = slots(session)[0]
     clock.at("12:31")
-    token = space.token(session.trainers[0])
+    token = links.token(session.trainers[0])
     db.session.commit()
     sheet = f"/formateur/{token}/creneaux/{morning.id}"
     refused_beside_the_pad(client.post(f"{sheet}/signature", data=EMPTY))
@@ -96,8 +96,7 @@ def test_the_browser_says_it_beside_the_pad_without_sending_the_form(app, klass,
     nothing is sent; a stroke clears it, and the drawing is then accepted."""
     from playwright.sync_api import expect
 
-    from tests.api.test_enrolment_race import running_server
-    from tests.attendance.test_browser import Phone, phone_browser
+    from tests.fixtures.browser import Phone, phone_browser, running_server
 
     session, (julie, *_) = klass
     julie_link = link(julie, slots(session)[0])

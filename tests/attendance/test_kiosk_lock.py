@@ -13,7 +13,6 @@ from trainingmgr.attendance.views import KIOSK_SESSION_KEY
 from trainingmgr.extensions import db, limiter
 
 from tests.attendance.support import drawing, slots
-from tests.evaluations.test_surveys import surveys  # noqa: F401 - fixture: the default questionnaires
 from tests.helpers import PASSWORDS, page
 
 MENU_LINKS = ('href="/sessions/"', 'href="/billing/"', 'href="/trainees/"', "Se déconnecter", "Tableau de bord",
@@ -225,7 +224,7 @@ def test_a_trainers_kiosk_names_the_trainer(locked, morning, klass):
 
 
 def test_the_attendance_sheet_document_prints_the_holder(advisor, morning, klass):
-    from trainingmgr.documents.context import attendance_sheet
+    from trainingmgr.documents.rendering.context import attendance_sheet
 
     julie = klass[1][0]
     assert advisor.post(kiosk(morning)).status_code == 302

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from tests.attendance.support import link, slots
-from tests.attendance.test_qr_kiosk_evidence import qr_url
+from tests.fixtures.attendance import qr_url
 
 
 def test_tripping_the_per_link_limit_logs_no_token(client, klass, clock, caplog):

@@ -82,7 +82,7 @@ def test_the_sheet_reads_it_as_a_justified_absence_shown_to_advisor_and_trainer(
     for who in (advisor, trainer):
         sheet = page(who.get(f"/attendance/slots/{morning.id}"))
         assert "Absent (justifiée)" in sheet and "Rendez-vous médical" in sheet and "signalée par le stagiaire" in sheet
-    from trainingmgr.documents.context import attendance_sheet
+    from trainingmgr.documents.rendering.context import attendance_sheet
 
     rows = attendance_sheet(session, "T", "ABCDEFGHJKMN", "http://localhost/verify/x")["sheet"]["slots"][0]["rows"]
     assert next(r for r in rows if r["name"] == alice.trainee.full_name)["status"] == "Absent (justifiée)"

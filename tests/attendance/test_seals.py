@@ -26,7 +26,7 @@ from trainingmgr.messaging.services import run_due_jobs
 from trainingmgr.ops.readiness import problems
 
 from tests.attendance.support import link, slots
-from tests.attendance.test_qr_kiosk_evidence import _bypass_guard
+from tests.fixtures.attendance import bypass_guard
 from tests.helpers import page
 
 
@@ -56,7 +56,7 @@ def _morning(client, trainer, klass, clock):
 def _forge(backend, session_id: int, seq: int, **changes) -> None:
     """The attack of the issue: change one record straight in the database, then recompute its hash and every
     later one with the project's own function, and the chain's head, so that the chain alone still verifies."""
-    _bypass_guard(backend)
+    bypass_guard(backend)
     records = db.session.scalars(select(AttendanceRecord).where(AttendanceRecord.session_id == session_id)
                                  .order_by(AttendanceRecord.seq)).all()
     previous = None
@@ -87,8 +87,8 @@ def test_a_countersignature_seals_the_head_with_the_key(app, client, trainer, kl
                                                               seals.seal_message(seal))
     result = _verify(app, session.id)
     assert result.exit_code == 0, result.output
-    assert ("intègre (5 enregistrement(s)) ; scellé jusqu'à l'enregistrement n° 4 (1 scellement(s), 0 horodaté(s)) ; "
-            "1 enregistrement(s) postérieur(s) pas encore scellé(s).") in result.output
+    assert ("intègre (5 enregistrements) ; scellé jusqu'à l'enregistrement n° 4 (1 scellement, 0 horodaté) ; "
+            "1 enregistrement postérieur pas encore scellé.") in result.output
 
 
 def test_the_forged_late_arrival_fails_verify_naming_the_row(app, client, trainer, klass, clock, backend):
@@ -279,7 +279,7 @@ def test_a_restored_database_verifies_with_its_key_directory_only(app, client, t
                                                                    make_app, backend):
     """The backup says the key directory is saved apart; a database restored with it verifies, without it the
     restore and verify name the missing key."""
-    from tests.ops.test_backup import _invoke
+    from tests.fixtures.app import invoke_command
 
     if backend == "postgresql":
         pytest.skip("the restore into a fresh database is tested on both backends in tests/ops/test_backup.py; "
@@ -292,10 +292,10 @@ def test_a_restored_database_verifies_with_its_key_directory_only(app, client, t
     for keys, expect in ((app.config["SEAL_KEY_DIR"], 0), (str(tmp_path / "lost-keys"), 1)):
         target = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / f'restored-{expect}.db'}",
                           FILES_DIR=str(tmp_path / f"files-{expect}"), SEAL_KEY_DIR=keys)
-        restored = _invoke(target, "backup", "restore", str(archive))
+        restored = invoke_command(target, "backup", "restore", str(archive))
         assert restored.exit_code == 0, restored.output
-        assert (f"clé(s) de scellement {key.id} absente(s)" in restored.output) == bool(expect)
-        verify = _invoke(target, "attendance", "verify", str(session.id))
+        assert (f"clé de scellement {key.id} absente" in restored.output) == bool(expect)
+        verify = invoke_command(target, "attendance", "verify", str(session.id))
         assert verify.exit_code == expect, verify.output
         if expect:
             assert f"clé de scellement {key.id} inconnue du trousseau" in verify.output
@@ -325,7 +325,7 @@ def test_each_seal_gets_an_rfc3161_token_that_verify_checks(app, client, trainer
     seal = seals.seals_of(session.id)[0]
     assert seal.tsa_token and seal.tsa_time is not None and with_tsa.requests == 1
     result = _verify(app, session.id)
-    assert result.exit_code == 0 and "1 horodaté(s)" in result.output and "attention" not in result.output
+    assert result.exit_code == 0 and "1 horodaté)" in result.output and "attention" not in result.output
     assert seals.check_seals(session.id, db.session.scalars(select(AttendanceRecord).where(
         AttendanceRecord.session_id == session.id).order_by(AttendanceRecord.seq)).all()).views[0].timestamp \
         .startswith("horodaté le ")
@@ -401,7 +401,7 @@ def test_the_sheet_pdf_carries_the_head_and_the_code(make_app, client, trainer, 
     import os
     import subprocess
 
-    from trainingmgr.documents import pdf as converter
+    from trainingmgr.documents.conversion import pdf as converter
 
     session = _morning(client, trainer, klass, clock)
     session.status = "in_progress"

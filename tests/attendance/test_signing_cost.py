@@ -14,7 +14,7 @@ from trainingmgr.attendance.models import RECORD_KINDS, AttendanceChain, Attenda
 from trainingmgr.extensions import db
 
 from tests.attendance.support import drawing, link, slots
-from tests.attendance.test_qr_kiosk_evidence import qr_url
+from tests.fixtures.attendance import qr_url
 from tests.helpers import page
 
 # The trainee's signature, whatever the path. SQLite: the enrolment with its trainee, session and slot (one

@@ -17,7 +17,7 @@ def test_verify_of_a_session_without_signatures_says_it_is_intact(app, make_sess
     session = make_session()
     result = app.test_cli_runner().invoke(args=["attendance", "verify", str(session.id)])
     assert result.exit_code == 0, result.output
-    assert f"Session {session.id} : intègre (0 enregistrement(s))." in result.output
+    assert f"Session {session.id} : intègre (0 enregistrement)." in result.output
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "abc", "1.5", "+3", str(MAX_ID + 1), "9" * 20, "9" * 5000],

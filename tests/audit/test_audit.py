@@ -8,12 +8,12 @@ from sqlalchemy import func, select
 
 from trainingmgr.audit import tracking
 from trainingmgr.audit.models import AuditEntry
-from trainingmgr.billing import invoices as billing
-from trainingmgr.billing import payments
+from trainingmgr.billing.invoices.planning import propose_invoices
+from trainingmgr.billing.payments import services as payments
 from trainingmgr.extensions import db
 
 from tests.attendance.support import drawing, link, slots
-from tests.billing.invoice_fixtures import invoices_of
+from tests.fixtures.billing import invoices_of
 from tests.helpers import page
 
 
@@ -122,7 +122,7 @@ def test_invoice_issue_and_payment_cancellation(app, chorus_done):
     client = app.test_client()
     assert client.post("/login", data={"email": "conseil@formaction.example",
                                        "password": "conseil-demo-2026"}).status_code == 302
-    billing.propose_invoices(d.chorus, d.advisor)
+    propose_invoices(d.chorus, d.advisor)
     db.session.commit()
     invoice = next(i for i in invoices_of(d.chorus) if i.payer_kind == "company")
     assert entries("invoice", invoice.id)[0].action == "create"

@@ -13,8 +13,9 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from trainingmgr.accounts.services import create_api_token
-from trainingmgr.billing import bpf as service
+from trainingmgr.billing.bpf import services as service
 from trainingmgr.billing.models import BpfYear, Invoice
+from trainingmgr.catalogue import classification
 from trainingmgr.core.errors import NotFoundError, ValidationError
 from trainingmgr.enrolments.models import Enrolment
 from trainingmgr.extensions import db
@@ -22,7 +23,6 @@ from trainingmgr.sessions.services import add_slot
 from trainingmgr.trainees.models import Trainee
 
 from tests.catalogue.pagetools import browser_form_data, field_errors, page_of
-from tests.enrolments.fixtures import *  # noqa: F401,F403 - advisor, admin, trainer
 from tests.helpers import exported, page
 
 YEAR = 2031
@@ -162,8 +162,8 @@ def test_bpf_of_the_fixture_year_equals_the_hand_computed_figures(fixture_year, 
     assert bpf.by_specialty[0].label == "128 — Droit, sciences politiques"
     # The form's checks: F-1 = F-3 = F-4 (trainees and hours), C-2 = 2a–2h, total = 1–11, D within its total.
     assert [check.ok for check in bpf.checks] == [True] * 5 and bpf.checks_ok
-    assert bpf.warnings == ["1 inscription(s) sans heures de présence enregistrées (session non terminée ?) : "
-                            "comptée(s) pour 0 h."]
+    assert bpf.warnings == ["1 inscription sans heures de présence enregistrées (session non terminée ?) : "
+                            "comptée pour 0 h."]
 
 
 def test_the_next_year_holds_the_session_ending_in_it_and_its_invoice(fixture_year):
@@ -239,7 +239,7 @@ def test_the_manager_defaults_to_the_organisation_signatory(fixture_year):
     ("rncp_6_8", "128m", ("rncp_6_8", "128m")),
 ])
 def test_classification_accepts_known_objectives_and_nsf_codes(objective, code, expected):
-    assert service.clean_bpf_classification(objective, code) == expected
+    assert classification.clean_bpf_classification(objective, code) == expected
 
 
 @pytest.mark.parametrize("objective, code, field, message", [
@@ -253,15 +253,15 @@ def test_classification_accepts_known_objectives_and_nsf_codes(objective, code, 
 ])
 def test_classification_refuses_unknown_values(objective, code, field, message):
     with pytest.raises(ValidationError) as caught:
-        service.clean_bpf_classification(objective, code)
+        classification.clean_bpf_classification(objective, code)
     assert caught.value.fields == {field: [message]}
 
 
 def test_the_nsf_list_holds_the_groups_of_the_nomenclature():
-    assert len(service.NSF_GROUPS) == 92
-    assert service.NSF_GROUPS["313"] == "Finances, banque, assurances, immobilier"
-    assert service.NSF_GROUPS["320"] == "Spécialités plurivalentes de la communication"
-    assert all(len(code) == 3 and code.isdigit() for code in service.NSF_GROUPS)
+    assert len(classification.NSF_GROUPS) == 92
+    assert classification.NSF_GROUPS["313"] == "Finances, banque, assurances, immobilier"
+    assert classification.NSF_GROUPS["320"] == "Spécialités plurivalentes de la communication"
+    assert all(len(code) == 3 and code.isdigit() for code in classification.NSF_GROUPS)
 
 
 def test_the_advisor_classifies_a_course_from_its_form(advisor, world):
@@ -274,7 +274,7 @@ def test_the_advisor_classifies_a_course_from_its_form(advisor, world):
     assert (world.dume.bpf_objective, world.dume.nsf_code) == ("rs", "128")
     sheet = page(advisor.get(f"/courses/{world.dume.id}"))
     assert "128 — Droit, sciences politiques" in sheet
-    assert service.BPF_OBJECTIVES["rs"] in sheet
+    assert classification.BPF_OBJECTIVES["rs"] in sheet
     # The form shows the saved values again, and the public sheet does not show them.
     again = browser_form_data(page_of(advisor.get(f"/courses/{world.dume.id}/edit")))
     assert (again["bpf_objective"], again["nsf_code"]) == ("rs", "128")

@@ -15,14 +15,13 @@ from types import SimpleNamespace
 import pytest
 from openpyxl import load_workbook
 
-from trainingmgr.billing import bpf as service
+from trainingmgr.billing.bpf import services as service
 from trainingmgr.billing.models import Invoice
 from trainingmgr.enrolments.models import FUNDING_KINDS, Enrolment, FundingLine
 from trainingmgr.extensions import db
 from trainingmgr.trainees.models import Trainee
 
 from tests.catalogue.pagetools import page_of
-from tests.enrolments.fixtures import *  # noqa: F401,F403 - advisor
 from tests.helpers import exported, page
 
 YEAR = 2031

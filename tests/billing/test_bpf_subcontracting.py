@@ -11,12 +11,11 @@ from types import SimpleNamespace
 import pytest
 from werkzeug.datastructures import FileStorage
 
-from trainingmgr.billing import bpf as service
+from trainingmgr.billing.bpf import services as service
 from trainingmgr.billing.models import BpfYear
 from trainingmgr.extensions import db
 from trainingmgr.subcontracting.services import record_invoice
 
-from tests.enrolments.fixtures import *  # noqa: F401,F403 - advisor, as_user
 from tests.helpers import page
 
 YEAR = 2031
@@ -77,7 +76,7 @@ def test_purchases_of_training_are_the_subcontractors_invoices_of_the_year(subco
     bpf = service.compute_bpf(YEAR)
     total, salaries, purchases = bpf.charges
     assert (total.amount, salaries.amount, purchases.amount) == (None, None, D("720.00"))
-    assert purchases.detail == "d'après 2 facture(s) de sous-traitance enregistrée(s)"
+    assert purchases.detail == "d'après 2 factures de sous-traitance enregistrées"
     assert bpf.checks_ok and len(bpf.checks) == 4  # no total typed: D's own check is not made yet
     assert service.compute_bpf(2032).charges[2].amount == D("100.00")
 
@@ -110,7 +109,7 @@ def test_a_year_without_invoices_keeps_the_typed_purchases(app, users):
 
 def test_the_page_says_where_the_purchases_come_from(subcontracted_year, advisor):
     text = page(advisor.get(f"/bpf/{YEAR}"))
-    assert "d'après 2 facture(s) de sous-traitance enregistrée(s)" in text
+    assert "d'après 2 factures de sous-traitance enregistrées" in text
 
 
 def test_the_queries_do_not_grow_with_the_invoices(subcontracted_year, count_queries):

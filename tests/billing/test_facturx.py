@@ -17,21 +17,21 @@ import facturx
 import pytest
 from lxml import etree
 
-from trainingmgr.billing import facturx as fx
+from trainingmgr.billing.invoices import facturx as fx
 from trainingmgr.billing.models import Invoice, InvoiceLine
 from trainingmgr.core.errors import ValidationError
-from trainingmgr.documents import pdf
+from trainingmgr.documents.conversion import pdf
 from trainingmgr.extensions import db
 from trainingmgr.files.models import StoredFile
 from trainingmgr.files.services import path_for
 
-from tests.documents.conftest import deliver, demo  # noqa: F401 - the demo fixture
+from tests.fixtures.documents import deliver
 
 NS = {"rsm": fx.RSM, "ram": fx.RAM, "udt": fx.UDT, "qdt": fx.QDT}
 EXEMPTION = "Exonération de TVA, article 261-4-4°-a du CGI"
 CENT = Decimal("0.01")
 
-# The seller identity as the issue service freezes it (documents.context.seller_identity, plus the terms).
+# The seller identity as the issue service freezes it (documents.rendering.context.seller_identity, plus the terms).
 SELLER = {
     "name": "Formaction Sud-Ouest", "legal_form": "SARL", "siret": "81234567600017", "siren": "812345676",
     "vat_exempt": True, "vat_number": "", "address": "12 rue des Lois", "postal_code": "31000", "city": "Toulouse",
@@ -400,7 +400,7 @@ def test_a_failed_conversion_does_not_prevent_issuing(seller_org, monkeypatch, c
     monkeypatch.setattr(pdf, "unavailable_reason", lambda: None)
     monkeypatch.setattr(pdf, "convert", convert)
     invoice = make_invoice()
-    with caplog.at_level(logging.WARNING, logger="trainingmgr.billing.facturx"):
+    with caplog.at_level(logging.WARNING, logger="trainingmgr.billing.invoices.facturx"):
         fx.produce_files(invoice, b"the docx")
     db.session.commit()
     assert invoice.xml_file_id is not None and invoice.pdf_file_id is None
@@ -408,7 +408,7 @@ def test_a_failed_conversion_does_not_prevent_issuing(seller_org, monkeypatch, c
 
     monkeypatch.setattr(pdf, "convert", lambda docx, timeout=60, pdf_a3=False: b"%PDF-1.7 broken")
     other = make_invoice("F2031-0002")
-    with caplog.at_level(logging.WARNING, logger="trainingmgr.billing.facturx"):
+    with caplog.at_level(logging.WARNING, logger="trainingmgr.billing.invoices.facturx"):
         fx.produce_files(other, b"the docx")
     assert other.xml_file_id is not None and other.pdf_file_id is None
     assert "F2031-0002 issued without its PDF: embedding the XML failed" in caplog.text
@@ -436,7 +436,7 @@ def test_pdf_a3_option_reaches_libreoffice_and_other_documents_stay_plain(monkey
 
 
 @pytest.fixture
-def office(make_app, world):
+def converting_app(make_app, world):
     """An application converting with the real LibreOffice (or a skip with SKIP_OFFICE_TESTS=1), its context pushed
     over the shared one (after ``world``)."""
     app = make_app(PDF_CONVERTER="auto")
@@ -451,10 +451,10 @@ def office(make_app, world):
             pdf.shutdown()  # the converter is per process: leave none running for the other tests
 
 
-def test_libreoffice_makes_a_pdf_a3_factur_x(office):
+def test_libreoffice_makes_a_pdf_a3_factur_x(converting_app):
     from pypdf import PdfReader
 
-    from tests.documents.test_pdf import make_docx, pdf_text
+    from tests.fixtures.pdf import make_docx, pdf_text
 
     docx = make_docx("Facture F2031-0001 — Cabinet d'architecture Dupont — 600,00 €")
     # LibreOffice itself makes a PDF/A-3b when asked (and a plain PDF for the other documents).
@@ -481,17 +481,19 @@ def test_libreoffice_makes_a_pdf_a3_factur_x(office):
 def test_issuing_stores_the_factur_x_xml_of_the_invoice_and_of_its_credit_note(demo, app):  # noqa: F811
     """The demo's Chorus Pro session delivered, its invoices proposed: the OPCO EP invoice (420 € under
     subrogation, file EP-2026-004217) issued, then partly credited; each has its XML, valid, with its totals."""
-    from trainingmgr.billing import invoices as service
+    from trainingmgr.billing.invoices.credit_notes import credit_invoice
+    from trainingmgr.billing.invoices.issue import issue_invoice
+    from trainingmgr.billing.invoices.planning import propose_invoices
 
     deliver(demo.chorus, demo.advisor, demo.trainer)
     db.session.expire_all()
-    service.propose_invoices(demo.chorus, demo.advisor)
+    propose_invoices(demo.chorus, demo.advisor)
     db.session.commit()
     opco = db.session.scalars(db.select(Invoice).where(Invoice.session_id == demo.chorus.id,
                                                        Invoice.payer_kind == "opco")).one()
     opco.buyer_address, opco.buyer_postal_code, opco.buyer_city = "10 rue de l'OPCO", "75008", "Paris"
     opco.buyer_siret = "851296632"  # the OPCO's SIREN, typed by the advisor: a mandatory mention
-    service.issue_invoice(opco, demo.advisor)
+    issue_invoice(opco, demo.advisor)
     db.session.commit()
 
     assert opco.xml_file_id is not None and opco.pdf_file_id is None  # PDF_CONVERTER = none here
@@ -514,7 +516,7 @@ def test_issuing_stores_the_factur_x_xml_of_the_invoice_and_of_its_credit_note(d
              for n in tree.xpath("//rsm:ExchangedDocument/ram:IncludedNote", namespaces=NS)}
     assert notes["PMD"] == opco.seller["late_penalties"] and notes["PMT"] == opco.seller["recovery_indemnity"]
 
-    credit = service.credit_invoice(opco, demo.advisor, amount="100", reason="Heures non réalisées")
+    credit = credit_invoice(opco, demo.advisor, amount="100", reason="Heures non réalisées")
     db.session.commit()
     xml = stored_bytes(credit.xml_file_id)
     facturx.xml_check_xsd(xml, flavor="factur-x", level="en16931")

@@ -10,18 +10,18 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from trainingmgr.billing import bpf
-from trainingmgr.billing import invoices as billing
+from trainingmgr.billing.bpf import services as bpf
+from trainingmgr.billing.invoices.issue import issue_invoice
+from trainingmgr.billing.invoices.planning import propose_invoices
 from trainingmgr.billing.models import Invoice
-from trainingmgr.billing.payments import payment_status
+from trainingmgr.billing.payments.services import payment_status
 from trainingmgr.core.timeutil import paris_today
 from trainingmgr.demo.services import load_demo
 from trainingmgr.enrolments.models import Enrolment, FundingLine
 from trainingmgr.extensions import db
 from trainingmgr.trainees.models import Trainee
 
-from tests.billing.invoice_fixtures import *  # noqa: F401,F403 - fixtures
-from tests.billing.invoice_fixtures import complete, enrol_with, invoices_of
+from tests.fixtures.billing import complete, enrol_with, invoices_of
 from tests.helpers import page, run_started_task
 
 D = Decimal
@@ -77,12 +77,12 @@ def test_a_job_seeker_funded_by_france_travail_from_the_funding_form_to_bpf_c7_a
                                                                   "AIF-31-2031-0042")
 
     complete(session)
-    billing.propose_invoices(session, advisor)
+    propose_invoices(session, advisor)
     db.session.commit()
     [invoice] = [i for i in invoices_of(session) if i.payer_kind == "france_travail"]
     invoice.buyer_siret = FRANCE_TRAVAIL_SIREN
     invoice.buyer_address, invoice.buyer_postal_code, invoice.buyer_city = "Direction régionale", "31000", "Toulouse"
-    billing.issue_invoice(invoice, advisor)
+    issue_invoice(invoice, advisor)
     db.session.commit()
     assert (invoice.buyer_name, invoice.opco_file_number, invoice.total_incl_vat) == (
         "France Travail", "AIF-31-2031-0042", D("600.00"))

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from trainingmgr.billing import invoices as service
+from trainingmgr.billing.invoices.planning import plan_invoices, propose_invoices
 from trainingmgr.enrolments.models import FundingLine
 from trainingmgr.extensions import db
 
-from tests.billing.invoice_fixtures import *  # noqa: F401,F403 - fixtures
-from tests.billing.invoice_fixtures import agreed, complete, enrol_with, invoices_of
+from tests.fixtures.billing import agreed, complete, enrol_with, invoices_of
 
 D = Decimal
 
@@ -36,7 +35,7 @@ def test_the_proposal_bills_hours_attended_times_the_rate_capped_at_the_agreemen
     capped_line = set_per_hour(advisor, capped, "80,00")
     complete(session, hours={below.id: D("6.5")})  # the other one attended the 8 hours planned
 
-    plan = service.plan_invoices(session)
+    plan = plan_invoices(session)
     assert plan.notes == []
     opco = {p.values["opco_file_number"]: p for p in plan.invoices if p.payer_kind == "opco"}
     [line] = opco["H-1"].lines  # 6,5 h × 50 € = 325 € ≤ 600 € agreed: the hours themselves
@@ -52,7 +51,7 @@ def test_the_proposal_bills_hours_attended_times_the_rate_capped_at_the_agreemen
     assert [(line.enrolment_id, line.total_excl_vat) for line in rest.lines] == [(below.id, D("275.00"))]
 
     # Written as drafts with the same amounts.
-    service.propose_invoices(session, inter.advisor)
+    propose_invoices(session, inter.advisor)
     db.session.commit()
     totals = sorted((i.payer_kind, i.opco_file_number, i.total_incl_vat) for i in invoices_of(session))
     assert totals == [("company", "", D("275.00")), ("opco", "H-1", D("325.00")), ("opco", "H-2", D("600.00"))]

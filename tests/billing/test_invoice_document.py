@@ -8,7 +8,11 @@ from decimal import Decimal
 
 import pytest
 
-from trainingmgr.billing import invoices as service
+from trainingmgr.billing.invoices.credit_notes import credit_invoice
+from trainingmgr.billing.invoices.drafts import add_line, create_draft
+from trainingmgr.billing.invoices.files import read_file
+from trainingmgr.billing.invoices.issue import issue_invoice
+from trainingmgr.billing.invoices.planning import propose_invoices
 from trainingmgr.core.errors import ValidationError
 from trainingmgr.core.formatting import date_fr
 from trainingmgr.documents import services as documents
@@ -16,9 +20,8 @@ from trainingmgr.documents.catalogue import DOC_TYPES, mandatory_of
 from trainingmgr.extensions import db
 from trainingmgr.files.services import path_for
 
-from tests.billing.invoice_fixtures import *  # noqa: F401,F403 - fixtures
-from tests.billing.invoice_fixtures import complete, docx_text, enrol_with, fill_buyer, invoices_of
-from tests.documents.support import make_template
+from tests.documents.support import docx_text, make_template
+from tests.fixtures.billing import complete, enrol_with, fill_buyer, invoices_of
 from tests.helpers import page
 
 D = Decimal
@@ -32,20 +35,20 @@ def one_line(text: str) -> str:
 def issued(chorus_done):
     """The demo's OPCO EP and company invoices for Julie Martin, issued (the OPCO's address typed on the draft)."""
     d = chorus_done
-    service.propose_invoices(d.chorus, d.advisor)
+    propose_invoices(d.chorus, d.advisor)
     db.session.commit()
     drafts = {i.payer_kind: i for i in invoices_of(d.chorus)}
     fill_buyer(drafts["opco"], address="TSA 12345", postal_code="75012", city="Paris", buyer_siret="851296632")
     db.session.commit()
     for invoice in (drafts["company"], drafts["opco"]):
-        service.issue_invoice(invoice, d.advisor)
+        issue_invoice(invoice, d.advisor)
         db.session.commit()
     d.company_invoice, d.opco_invoice = drafts["company"], drafts["opco"]
     return d
 
 
 def text_of(invoice) -> str:
-    return one_line(docx_text(service.read_file(invoice, "docx")[0]))
+    return one_line(docx_text(read_file(invoice, "docx")[0]))
 
 
 def test_the_company_invoice_states_every_mandatory_mention(issued):
@@ -93,7 +96,7 @@ def test_the_opco_invoice_states_the_subrogation_file_trainee_and_hours(issued):
 
 def test_the_credit_note_document(issued):
     invoice = issued.company_invoice
-    note = service.credit_invoice(invoice, issued.advisor, "80", "Une demi-journée non réalisée")
+    note = credit_invoice(invoice, issued.advisor, "80", "Une demi-journée non réalisée")
     db.session.commit()
     text = text_of(note)
     assert "AVOIR" in text and f"N° {note.number}" in text
@@ -107,11 +110,11 @@ def test_an_individual_is_not_told_of_the_40_euro_indemnity(inter):
     session = inter.session
     enrolment = enrol_with(session, 1, [{"kind": "individual", "amount": "600.00"}])
     complete(session)
-    service.propose_invoices(session, inter.advisor)
+    propose_invoices(session, inter.advisor)
     [invoice] = invoices_of(session)
     fill_buyer(invoice, address="5 rue des Fleurs", postal_code="31400", city="Toulouse")
     db.session.commit()
-    service.issue_invoice(invoice, inter.advisor)
+    issue_invoice(invoice, inter.advisor)
     db.session.commit()
     text = text_of(invoice)
     assert enrolment.trainee.full_name in text and "600,00 €" in text
@@ -130,9 +133,9 @@ def test_a_public_buyer_invoice_states_its_service_code_and_engagement(inter):
     db.session.flush()
     enrol_with(session, 1, [{"kind": "public_buyer", "amount": "600.00", "engagement_number": "EJ-2031-42"}], mairie)
     complete(session)
-    service.propose_invoices(session, inter.advisor)
+    propose_invoices(session, inter.advisor)
     [invoice] = invoices_of(session)
-    service.issue_invoice(invoice, inter.advisor)
+    issue_invoice(invoice, inter.advisor)
     db.session.commit()
     text = text_of(invoice)
     assert "Mairie de Colomiers" in text and "SIRET 213 101 496 00015" in text
@@ -147,11 +150,11 @@ def test_vat_at_20_percent_is_stated_with_the_sellers_vat_number(inter):
     session = inter.session
     enrol_with(session, 1, [{"kind": "company", "amount": "720.00"}], inter.world.company)
     complete(session)
-    service.propose_invoices(session, inter.advisor)
+    propose_invoices(session, inter.advisor)
     [invoice] = invoices_of(session)
     fill_buyer(invoice)
     db.session.commit()
-    service.issue_invoice(invoice, inter.advisor)
+    issue_invoice(invoice, inter.advisor)
     db.session.commit()
     text = text_of(invoice)
     assert "TVA intracommunautaire FR12812345676" in text and "TVA au taux de 20 %" in text
@@ -161,13 +164,13 @@ def test_vat_at_20_percent_is_stated_with_the_sellers_vat_number(inter):
 
     org.vat_number = ""
     db.session.commit()
-    other = service.create_draft(session, {"payer_kind": "company", "payer_company_id": inter.world.company.id},
+    other = create_draft(session, {"payer_kind": "company", "payer_company_id": inter.world.company.id},
                                  inter.advisor)
-    service.add_line(other, {"description": "Dédit", "quantity": "1", "unit_price": "100"}, inter.advisor)
+    add_line(other, {"description": "Dédit", "quantity": "1", "unit_price": "100"}, inter.advisor)
     fill_buyer(other)
     db.session.commit()
     with pytest.raises(ValidationError) as refused:
-        service.issue_invoice(other, inter.advisor)
+        issue_invoice(other, inter.advisor)
     assert "TVA intracommunautaire de l'organisme" in refused.value.message
 
 
@@ -190,9 +193,9 @@ def test_the_admins_uploaded_invoice_template_is_used_at_issue(chorus_done):
     db.session.rollback()
     documents.upload_template("invoice", _house_template(), "maison.docx", d.admin)
     db.session.commit()
-    service.propose_invoices(d.chorus, d.advisor)
+    propose_invoices(d.chorus, d.advisor)
     invoice = next(i for i in invoices_of(d.chorus) if i.payer_kind == "company")
-    service.issue_invoice(invoice, d.advisor)
+    issue_invoice(invoice, d.advisor)
     db.session.commit()
     text = text_of(invoice)
     assert "MODELE MAISON" in text and f"invoice.number : {invoice.number}" in text

@@ -13,17 +13,27 @@ import pytest
 from lxml import etree
 from sqlalchemy import select
 
-from trainingmgr.billing import invoices as service
-from trainingmgr.billing import payments
+from trainingmgr.billing.invoices.credit_notes import credit_invoice
+from trainingmgr.billing.invoices.drafts import DRAFT_FIELDS, create_draft, update_draft
+from trainingmgr.billing.invoices.files import read_file
+from trainingmgr.billing.invoices.issue import (
+    PUBLIC_LATE_PENALTIES,
+    PUBLIC_RECOVERY_INDEMNITY,
+    is_public_buyer,
+    issue_invoice,
+)
+from trainingmgr.billing.invoices.planning import plan_invoices, propose_invoices
+from trainingmgr.billing.invoices.shares import invoice_key
 from trainingmgr.billing.models import Invoice
+from trainingmgr.billing.payments import services as payments
 from trainingmgr.core.errors import ValidationError
 from trainingmgr.core.timeutil import utcnow
 from trainingmgr.enrolments.models import FundingLine
 from trainingmgr.extensions import db
 from trainingmgr.messaging.models import OutboxMessage
 
-from tests.billing.invoice_fixtures import *  # noqa: F401,F403 - fixtures
-from tests.billing.invoice_fixtures import complete, docx_text, enrol_with, fill_buyer, flat, invoices_of
+from tests.documents.support import docx_text
+from tests.fixtures.billing import complete, enrol_with, fill_buyer, flat, invoices_of
 from tests.helpers import login, page
 
 D = Decimal
@@ -51,7 +61,7 @@ def agreement(amount: str, **fields) -> dict:
 
 
 def proposed(session, kind: str) -> list:
-    return [p for p in service.plan_invoices(session).invoices if p.payer_kind == kind]
+    return [p for p in plan_invoices(session).invoices if p.payer_kind == kind]
 
 
 def drafts(session, kind: str) -> list[Invoice]:
@@ -59,7 +69,7 @@ def drafts(session, kind: str) -> list[Invoice]:
 
 
 def issue(invoice, advisor) -> Invoice:
-    service.issue_invoice(invoice, advisor)
+    issue_invoice(invoice, advisor)
     db.session.commit()
     return invoice
 
@@ -67,18 +77,18 @@ def issue(invoice, advisor) -> Invoice:
 def refused(invoice, advisor) -> dict[str, list[str]]:
     """Issuing is refused: the messages by field; nothing is numbered."""
     with pytest.raises(ValidationError) as error:
-        service.issue_invoice(invoice, advisor)
+        issue_invoice(invoice, advisor)
     db.session.rollback()
     assert db.session.get(Invoice, invoice.id).number is None
     return error.value.fields
 
 
 def text_of(invoice) -> str:
-    return re.sub(r"\s+", " ", flat(docx_text(service.read_file(invoice, "docx")[0])))
+    return re.sub(r"\s+", " ", flat(docx_text(read_file(invoice, "docx")[0])))
 
 
 def xml_of(invoice):
-    return etree.fromstring(service.read_file(invoice, "xml")[0])
+    return etree.fromstring(read_file(invoice, "xml")[0])
 
 
 def xpath(tree, path: str) -> list[str]:
@@ -109,13 +119,13 @@ def test_a_self_employed_trainee_pays_the_fund_share_as_a_professional_and_claim
     assert plan.total_incl_vat == D("600.00") and f"– p{FIF_PL_TEXT[1:]}" in plan.lines[0].description
     assert not proposed(session, "individual") and not proposed(session, "company")
 
-    service.propose_invoices(session, advisor)
+    propose_invoices(session, advisor)
     db.session.commit()
     [invoice] = invoices_of(session)
     assert (invoice.payer_kind, invoice.payer_trainee_id, invoice.total_incl_vat) == (
         "self_employed_fund", architect.trainee_id, D("600.00"))
-    assert service.invoice_key(invoice) == plan.key
-    assert service.propose_invoices(session, advisor).created == []  # proposing twice changes nothing
+    assert invoice_key(invoice) == plan.key
+    assert propose_invoices(session, advisor).created == []  # proposing twice changes nothing
 
     # The fund's file is a mandatory mention: without it, the fund would not refund the trainee.
     fill_buyer(invoice, buyer_siret=ARCHITECT_SIRET, opco_file_number="")
@@ -152,7 +162,7 @@ def test_a_fund_refusal_stops_the_trainee_invoice(inter):
     fund(architect, "self_employed_fund", "600.00", opco_name="AGEFICE", opco_file_number="AG-9",
          opco_status="refused", refused_on=dt.date(2031, 1, 9))
     complete(session)
-    plan = service.plan_invoices(session)
+    plan = plan_invoices(session)
     assert plan.invoices == []
     assert plan.unknown == [f"{architect.trainee.full_name} : AGEFICE a refusé la prise en charge (dossier n° AG-9) ; "
                             "modifiez le financement de l'inscription."]
@@ -164,7 +174,7 @@ def test_a_fund_under_subrogation_waits_for_its_agreement_then_is_invoiced_with_
     line = fund(trainee, "self_employed_fund", "600.00", opco_name="AGEFICE", opco_file_number="AG-2031-5",
                 opco_status="requested", subrogation=True, opco_contact_email="conseil@agefice.example")
     complete(session)
-    plan = service.plan_invoices(session)
+    plan = plan_invoices(session)
     assert plan.invoices == [] and "AGEFICE (dossier n° AG-2031-5) n'est pas enregistré" in plan.unknown[0]
 
     for key, value in agreement("500.00").items():
@@ -177,7 +187,7 @@ def test_a_fund_under_subrogation_waits_for_its_agreement_then_is_invoiced_with_
     [rest] = proposed(session, "individual")
     assert rest.total_incl_vat == D("100.00") and "reste à charge après AGEFICE" in rest.lines[0].description
 
-    service.propose_invoices(session, advisor)
+    propose_invoices(session, advisor)
     db.session.commit()
     [invoice] = drafts(session, "self_employed_fund")
     fill_buyer(invoice, buyer_siret="")
@@ -206,7 +216,7 @@ def test_france_travail_is_invoiced_once_agreed_capped_at_its_agreement_with_the
     later = fund(other, "france_travail", "600.00", opco_name="France Travail", opco_file_number="AIF-2031-000124",
                  opco_status="requested")
     complete(session)
-    plan = service.plan_invoices(session)
+    plan = plan_invoices(session)
     assert plan.invoices == []
     assert plan.unknown[0] == (f"{seeker.trainee.full_name} : l'accord de France Travail (accord AIF n° "
                                "AIF-2031-000123) n'est pas enregistré ; rien n'est proposé pour cette inscription "
@@ -222,7 +232,7 @@ def test_france_travail_is_invoiced_once_agreed_capped_at_its_agreement_with_the
     assert "France Travail, accord AIF n° AIF-2031-000123" in aif.lines[0].description
     assert [p.total_incl_vat for p in proposed(session, "individual")] == [D("50.00")]
 
-    service.propose_invoices(session, advisor)
+    propose_invoices(session, advisor)
     db.session.commit()
     [invoice] = drafts(session, "france_travail")
     fill_buyer(invoice, address="Direction régionale Occitanie", buyer_siret="", opco_file_number="")
@@ -234,7 +244,7 @@ def test_france_travail_is_invoiced_once_agreed_capped_at_its_agreement_with_the
 
     # Typed on the draft's page, like the advisor would.
     invoice = db.session.get(Invoice, invoice.id)
-    service.update_draft(invoice, {**{key: getattr(invoice, key) for key in service.DRAFT_FIELDS},
+    update_draft(invoice, {**{key: getattr(invoice, key) for key in DRAFT_FIELDS},
                                    "opco_file_number": "AIF-2031-000123", "buyer_siret": FRANCE_TRAVAIL_SIREN},
                          advisor)
     db.session.commit()
@@ -255,7 +265,7 @@ def test_france_travail_is_invoiced_once_agreed_capped_at_its_agreement_with_the
     for key, value in agreement("600.00").items():
         setattr(later, key, value)
     db.session.commit()
-    [created] = service.propose_invoices(session, advisor).created
+    [created] = propose_invoices(session, advisor).created
     assert (created.payer_kind, created.opco_file_number, created.buyer_siret, created.buyer_address) == (
         "france_travail", "AIF-2031-000124", FRANCE_TRAVAIL_SIREN, "Direction régionale Occitanie")
 
@@ -298,12 +308,12 @@ def test_a_public_funder_is_invoiced_through_chorus_pro_with_the_public_terms(in
     assert (values["buyer_siret"], values["service_code"], values["funder_category"], values["payer_company_id"],
             values["buyer_city"]) == (REGION_SIRET, "FORMATION", "region", region.id, "Toulouse")
 
-    service.propose_invoices(session, advisor)
+    propose_invoices(session, advisor)
     db.session.commit()
     [invoice] = invoices_of(session)
     assert (invoice.payer_kind, invoice.funder_category, invoice.total_incl_vat) == ("public_funder", "region",
                                                                                      D("600.00"))
-    assert service.is_public_buyer(invoice)
+    assert is_public_buyer(invoice)
     assert refused(invoice, advisor)["engagement_number"] == [
         "Région Occitanie exige un numéro d'engagement sur ses factures : Chorus Pro rejetterait la facture sans lui."]
     invoice = db.session.get(Invoice, invoice.id)
@@ -311,8 +321,8 @@ def test_a_public_funder_is_invoiced_through_chorus_pro_with_the_public_terms(in
     db.session.commit()
 
     issue(invoice, advisor)
-    assert invoice.seller["late_penalties"] == service.PUBLIC_LATE_PENALTIES
-    assert invoice.seller["recovery_indemnity"] == service.PUBLIC_RECOVERY_INDEMNITY
+    assert invoice.seller["late_penalties"] == PUBLIC_LATE_PENALTIES
+    assert invoice.seller["recovery_indemnity"] == PUBLIC_RECOVERY_INDEMNITY
     text = text_of(invoice)
     assert "Financement public (Conseil régional) – Région Occitanie, convention / commande n° CONV-2031-77" in text
     assert "Code service : FORMATION – N° d'engagement : EJ-77" in text and "SIRET 200 053 791 00014" in text
@@ -324,7 +334,7 @@ def test_a_public_funder_is_invoiced_through_chorus_pro_with_the_public_terms(in
     assert xpath(tree, "//ram:BuyerTradeParty/ram:GlobalID[@schemeID='0009']/text()") == [REGION_SIRET]
 
     # A credit note keeps the funder's category (the BPF line of the amount it takes back).
-    note = service.credit_invoice(invoice, advisor, "100", "Une demi-journée non réalisée")
+    note = credit_invoice(invoice, advisor, "100", "Une demi-journée non réalisée")
     db.session.commit()
     assert (note.payer_kind, note.funder_category, note.engagement_number) == ("public_funder", "region", "EJ-77")
 
@@ -342,7 +352,7 @@ def test_a_public_funder_needs_its_siret_reference_and_category(inter):
     fund(trainee, "public_funder", "600.00", opco_name="Conseil départemental", opco_file_number="",
          funder_category="", buyer_siret="", **agreement("600.00"))
     complete(session)
-    service.propose_invoices(session, advisor)
+    propose_invoices(session, advisor)
     [invoice] = invoices_of(session)
     fill_buyer(invoice)
     db.session.commit()
@@ -364,22 +374,22 @@ def test_drafts_by_hand_for_the_new_funders(inter, region):
 
     def refused_draft(data) -> dict:
         with pytest.raises(ValidationError) as error:
-            service.create_draft(session, data, advisor)
+            create_draft(session, data, advisor)
         return error.value.fields
 
     assert refused_draft({"payer_kind": "self_employed_fund", "opco_name": "OPCO EP"})["opco_name"] == [
         "Choisissez le fonds des non-salariés : FIF PL, AGEFICE, FAFCEA, FAF PM, VIVEA."]
     assert "funder_category" in refused_draft({"payer_kind": "public_funder", "payer_company_id": str(region.id)})
 
-    to_fund = service.create_draft(session, {"payer_kind": "self_employed_fund", "opco_name": "FIF PL"}, advisor)
+    to_fund = create_draft(session, {"payer_kind": "self_employed_fund", "opco_name": "FIF PL"}, advisor)
     assert (to_fund.buyer_name, to_fund.payer_trainee_id) == ("FIF PL", None)
-    to_trainee = service.create_draft(session, {"payer_kind": "self_employed_fund", "opco_name": "FIF PL",
+    to_trainee = create_draft(session, {"payer_kind": "self_employed_fund", "opco_name": "FIF PL",
                                                 "payer_trainee_id": str(trainee.trainee_id)}, advisor)
     assert (to_trainee.buyer_name, to_trainee.payer_trainee_id, to_trainee.opco_name) == (
         trainee.trainee.display_name, trainee.trainee_id, "FIF PL")
-    aif = service.create_draft(session, {"payer_kind": "france_travail"}, advisor)
+    aif = create_draft(session, {"payer_kind": "france_travail"}, advisor)
     assert (aif.buyer_name, aif.opco_name) == ("France Travail", "France Travail")
-    public = service.create_draft(session, {"payer_kind": "public_funder", "payer_company_id": str(region.id),
+    public = create_draft(session, {"payer_kind": "public_funder", "payer_company_id": str(region.id),
                                             "funder_category": "region"}, advisor)
     assert (public.buyer_name, public.buyer_siret, public.service_code, public.funder_category) == (
         "Région Occitanie", REGION_SIRET, "FORMATION", "region")
@@ -391,7 +401,7 @@ def test_the_invoice_page_shows_the_funder(inter, client):
     fund(seeker, "france_travail", "600.00", opco_name="France Travail", opco_file_number="AIF-7",
          **agreement("600.00"))
     complete(session)
-    service.propose_invoices(session, advisor)
+    propose_invoices(session, advisor)
     db.session.commit()
     [invoice] = drafts(session, "france_travail")
     login(client, "conseil@test.example")

@@ -10,13 +10,16 @@ from decimal import Decimal
 import pytest
 from lxml import etree
 
-from trainingmgr.billing import invoices as service
+from trainingmgr.billing.invoices.credit_notes import credit_invoice
+from trainingmgr.billing.invoices.drafts import add_line, create_draft, delete_line
+from trainingmgr.billing.invoices.files import read_file
+from trainingmgr.billing.invoices.issue import PUBLIC_LATE_PENALTIES, default_payment_terms, issue_invoice
+from trainingmgr.billing.invoices.planning import plan_invoices, propose_invoices
 from trainingmgr.core.errors import ValidationError
 from trainingmgr.extensions import db
 
-from tests.billing.invoice_fixtures import *  # noqa: F401,F403 - fixtures
-from tests.billing.invoice_fixtures import OPCO_SIREN, agreed, complete, docx_text, enrol_with, fill_buyer, flat
-from tests.billing.invoice_fixtures import invoices_of
+from tests.documents.support import docx_text
+from tests.fixtures.billing import OPCO_SIREN, agreed, complete, enrol_with, fill_buyer, flat, invoices_of
 
 D = Decimal
 CII = {"rsm": "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100",
@@ -25,17 +28,17 @@ CII = {"rsm": "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100",
 
 def text_of(invoice) -> str:
     """The issued invoice's Word document as one line of plain text."""
-    return re.sub(r"\s+", " ", flat(docx_text(service.read_file(invoice, "docx")[0])))
+    return re.sub(r"\s+", " ", flat(docx_text(read_file(invoice, "docx")[0])))
 
 
 def xml_notes(invoice) -> dict[str, str]:
-    tree = etree.fromstring(service.read_file(invoice, "xml")[0])
+    tree = etree.fromstring(read_file(invoice, "xml")[0])
     return {n.findtext("ram:SubjectCode", namespaces=CII): n.findtext("ram:Content", namespaces=CII)
             for n in tree.xpath("//rsm:ExchangedDocument/ram:IncludedNote", namespaces=CII)}
 
 
 def issue(invoice, advisor):
-    service.issue_invoice(invoice, advisor)
+    issue_invoice(invoice, advisor)
     db.session.commit()
     return invoice
 
@@ -67,12 +70,12 @@ def test_the_opco_siren_is_required_typed_once_and_stated_on_its_invoices(inter)
     later = enrol_with(session, 2, [{**agreed("600.00", "EP-2"), "opco_status": "requested",
                                      "agreed_amount": None, "agreed_on": None}], company)
     complete(session)
-    service.propose_invoices(session, advisor)
+    propose_invoices(session, advisor)
     [first] = by_payer(session)["opco"]
     fill_buyer(first, address="TSA 12345", postal_code="75012", city="Paris", buyer_siret="")
     db.session.commit()
     with pytest.raises(ValidationError) as refused:
-        service.issue_invoice(first, advisor)
+        issue_invoice(first, advisor)
     assert refused.value.fields["buyer_siret"] == [
         "SIREN de l'OPCO facturé (OPCO EP) manquant : c'est une mention obligatoire ; saisissez-le (ou son SIRET) "
         "sur le brouillon, il sera repris sur ses factures suivantes."]
@@ -90,13 +93,13 @@ def test_the_opco_siren_is_required_typed_once_and_stated_on_its_invoices(inter)
 
     save_funding_line(later, later.funding_lines[0], agreed("600.00", "EP-2"))
     db.session.commit()
-    [created] = service.propose_invoices(session, advisor).created
+    [created] = propose_invoices(session, advisor).created
     db.session.commit()
     assert (created.payer_kind, created.opco_file_number, created.buyer_siret) == ("opco", "EP-2", OPCO_SIREN)
     text = text_of(issue(created, advisor))
     assert "SIREN 851 296 632" in text and "dossier n° EP-2" in text
     # Factur-X: BT-47, the buyer's legal registration.
-    tree = etree.fromstring(service.read_file(created, "xml")[0])
+    tree = etree.fromstring(read_file(created, "xml")[0])
     assert tree.xpath("//ram:BuyerTradeParty/ram:SpecifiedLegalOrganization/ram:ID[@schemeID='0002']/text()",
                       namespaces=CII) == [OPCO_SIREN]
 
@@ -108,7 +111,7 @@ def test_a_public_buyer_is_told_the_public_procurement_interest_and_the_40_euro_
     session = inter.session
     enrol_with(session, 1, [{"kind": "public_buyer", "amount": "600.00", "engagement_number": "EJ-42"}], mairie)
     complete(session)
-    service.propose_invoices(session, inter.advisor)
+    propose_invoices(session, inter.advisor)
     [invoice] = invoices_of(session)
     text = text_of(issue(invoice, inter.advisor))
     assert ("des intérêts moratoires courent de plein droit et sans autre formalité dès le lendemain de l'expiration "
@@ -121,10 +124,10 @@ def test_a_public_buyer_is_told_the_public_procurement_interest_and_the_40_euro_
     assert "SIRET 213 101 496 00015" in text and "Code service : FACTURES – N° d'engagement : EJ-42" in text
     notes = xml_notes(invoice)
     assert "majoré de 8 points" in notes["PMD"] and "D2192-35" in notes["PMT"]
-    assert invoice.seller["late_penalties"] == service.PUBLIC_LATE_PENALTIES
+    assert invoice.seller["late_penalties"] == PUBLIC_LATE_PENALTIES
 
     # Its credit note states the same terms.
-    note = service.credit_invoice(invoice, inter.advisor, "100", "Une heure non réalisée")
+    note = credit_invoice(invoice, inter.advisor, "100", "Une heure non réalisée")
     db.session.commit()
     assert "majoré de 8 points de pourcentage" in text_of(note) and "D2192-35" in text_of(note)
 
@@ -134,8 +137,8 @@ def test_a_company_flagged_public_buyer_gets_the_public_terms_too(inter, mairie)
     session = inter.session
     enrol_with(session, 1, [], mairie)
     complete(session)
-    draft = service.create_draft(session, {"payer_kind": "company", "payer_company_id": mairie.id}, inter.advisor)
-    service.add_line(draft, {"description": "Formation intra", "quantity": "1", "unit_price": "600"}, inter.advisor)
+    draft = create_draft(session, {"payer_kind": "company", "payer_company_id": mairie.id}, inter.advisor)
+    add_line(draft, {"description": "Formation intra", "quantity": "1", "unit_price": "600"}, inter.advisor)
     db.session.commit()
     text = text_of(issue(draft, inter.advisor))
     assert "majoré de 8 points de pourcentage" in text and "D2192-35" in text and "L441-10" not in text
@@ -145,7 +148,7 @@ def test_a_private_company_keeps_the_commercial_terms(inter):
     session = inter.session
     enrol_with(session, 1, [{"kind": "company", "amount": "600.00"}], inter.world.company)
     complete(session)
-    service.propose_invoices(session, inter.advisor)
+    propose_invoices(session, inter.advisor)
     [invoice] = invoices_of(session)
     fill_buyer(invoice)
     db.session.commit()
@@ -169,7 +172,7 @@ def test_an_individual_is_told_neither_of_subrogation_nor_of_the_40_euro_indemni
     trainee = enrol_with(session, 1, [{"kind": "individual", "amount": "600.00"}]).trainee
     enrol_with(session, 2, [{"kind": "company", "amount": "600.00"}], inter.world.company)
     complete(session)
-    service.propose_invoices(session, inter.advisor)
+    propose_invoices(session, inter.advisor)
     invoices = {i.payer_kind: i for i in invoices_of(session)}
     for invoice in invoices.values():
         fill_buyer(invoice)
@@ -193,9 +196,9 @@ def test_an_individual_whose_terms_are_all_about_subrogation_gets_the_default_te
     from trainingmgr.organisation.services import get_organisation
 
     get_organisation().payment_terms = SUBROGATION
-    assert service.default_payment_terms("individual") == (
+    assert default_payment_terms("individual") == (
         "Paiement à 30 jours à compter de la date de facture, par virement bancaire.")
-    assert service.default_payment_terms("company") == SUBROGATION
+    assert default_payment_terms("company") == SUBROGATION
 
 
 # --------------------------------------------------------------------------- abandonment
@@ -227,7 +230,7 @@ def test_an_abandonment_is_invoiced_pro_rata_of_the_hours_attended(inter):
     complete(session, hours={flat_opco.id: D("3"), per_hour.id: D("3"), alone.id: D("2.5"), individual.id: D("5")},
              statuses=abandoned)
 
-    plan = service.plan_invoices(session)
+    plan = plan_invoices(session)
     assert plan.notes == [] and plan.unknown == []
     opco = {p.values["opco_file_number"]: p for p in plan.invoices if p.payer_kind == "opco"}
     # Flat basis: 415 € × 3 h / 8 h = 155,625 € → 155,63 €.
@@ -257,7 +260,7 @@ def test_the_dedit_is_a_separate_line_of_the_company_invoice_never_the_opcos(int
     individual = enrol_with(session, 2, [{"kind": "individual", "amount": "600.00"}])
     complete(session, hours={funded.id: D("2.5"), individual.id: D("2.5")},
              statuses={funded.id: "abandoned", individual.id: "abandoned"})
-    service.propose_invoices(session, advisor)
+    propose_invoices(session, advisor)
     db.session.commit()
     invoices = {i.payer_kind: i for i in invoices_of(session)}
     opco, to_company, to_trainee = invoices["opco"], invoices["company"], invoices["individual"]
@@ -281,20 +284,20 @@ def test_the_dedit_is_a_separate_line_of_the_company_invoice_never_the_opcos(int
     assert "Dédit" not in opco_text and "Total TTC : 131,25 €" in opco_text
     assert "Dédit" not in text_of(issue(to_trainee, advisor))
 
-    assert service.plan_invoices(session).invoices == []  # proposed once
+    assert plan_invoices(session).invoices == []  # proposed once
 
 
 def test_a_dedit_the_advisor_removes_from_the_draft_is_not_proposed_again(inter, dedit):
     session = inter.session
     enrolment = enrol_with(session, 1, [{"kind": "company", "amount": "600.00"}], inter.world.company)
     complete(session, hours={enrolment.id: D("6")}, statuses={enrolment.id: "abandoned"})
-    service.propose_invoices(session, inter.advisor)
+    propose_invoices(session, inter.advisor)
     [draft] = invoices_of(session)
     assert [line.total_excl_vat for line in draft.lines] == [D("450.00"), D("45.00")]  # 30 % of 150 €
-    service.delete_line(draft, draft.lines[1].id, inter.advisor)
+    delete_line(draft, draft.lines[1].id, inter.advisor)
     db.session.commit()
-    assert service.plan_invoices(session).invoices == []
-    assert service.propose_invoices(session, inter.advisor).completed == []
+    assert plan_invoices(session).invoices == []
+    assert propose_invoices(session, inter.advisor).completed == []
 
 
 def test_an_abandonment_without_its_hours_is_not_proposed_yet(inter):
@@ -303,7 +306,7 @@ def test_an_abandonment_without_its_hours_is_not_proposed_yet(inter):
     complete(session, statuses={enrolment.id: "abandoned"})
     enrolment.hours_attended = None
     db.session.commit()
-    plan = service.plan_invoices(session)
+    plan = plan_invoices(session)
     assert plan.invoices == [] and len(plan.unknown) == 1
     assert "ses heures suivies ne sont pas encore enregistrées" in plan.unknown[0]
 
@@ -317,7 +320,7 @@ def test_an_intra_seat_is_prorated_too(world, make_session, dedit):
     stays = enrol_with(session, 1, [], world.company)
     leaves = enrol_with(session, 2, [], world.company)
     complete(session, hours={leaves.id: session.planned_hours / 2}, statuses={leaves.id: "abandoned"})
-    [invoice] = service.plan_invoices(session).invoices
+    [invoice] = plan_invoices(session).invoices
     lines = lines_by_enrolment(invoice)
     assert [line.total_excl_vat for line in lines[stays.id]] == [D("600.00")]
     assert [line.total_excl_vat for line in lines[leaves.id]] == [D("300.00"), D("90.00")]  # + 30 % of 300 €

@@ -13,7 +13,6 @@ import pytest
 from trainingmgr.extensions import db
 
 from tests.catalogue.pagetools import page_of
-from tests.billing.invoice_fixtures import *  # noqa: F401,F403 - fixtures
 from tests.dashboard.support import piece
 from tests.helpers import page
 

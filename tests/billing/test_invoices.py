@@ -8,15 +8,21 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from trainingmgr.billing import invoices as service
+from trainingmgr.billing.invoices.credit_notes import credit_invoice
+from trainingmgr.billing.invoices.drafts import add_line, delete_draft, delete_line, update_draft, update_line
+from trainingmgr.billing.invoices.files import read_file
+from trainingmgr.billing.invoices.issue import document_context, issue_invoice
+from trainingmgr.billing.invoices.payers import opco_values
+from trainingmgr.billing.invoices.planning import plan_invoices, propose_invoices
+from trainingmgr.billing.invoices.queries import remaining_to_credit
 from trainingmgr.billing.models import Invoice, InvoiceLine, InvoiceSequence
 from trainingmgr.core.errors import ConflictError, PermissionDenied, ValidationError
 from trainingmgr.core.timeutil import paris_today
 from trainingmgr.enrolments.models import FundingLine
 from trainingmgr.extensions import db
 
-from tests.billing.invoice_fixtures import *  # noqa: F401,F403 - fixtures
-from tests.billing.invoice_fixtures import agreed, complete, docx_text, enrol_with, fill_buyer, flat, invoices_of
+from tests.documents.support import docx_text
+from tests.fixtures.billing import agreed, complete, enrol_with, fill_buyer, flat, invoices_of
 from tests.helpers import page
 
 D = Decimal
@@ -41,7 +47,7 @@ def sequence() -> int:
 def garonne(chorus_done):
     """The demo's proposal written: the OPCO EP draft and the company's draft for Julie Martin."""
     d = chorus_done
-    service.propose_invoices(d.chorus, d.advisor)
+    propose_invoices(d.chorus, d.advisor)
     db.session.commit()
     d.drafts = by_payer(invoices_of(d.chorus))
     return d
@@ -49,7 +55,7 @@ def garonne(chorus_done):
 
 def issued_company_invoice(d) -> Invoice:
     invoice = d.drafts["company"]
-    service.issue_invoice(invoice, d.advisor)
+    issue_invoice(invoice, d.advisor)
     db.session.commit()
     return invoice
 
@@ -60,13 +66,13 @@ def issued_company_invoice(d) -> Invoice:
 def test_subrogation_splits_the_demo_chorus_pro_enrolment_between_opco_ep_and_the_company(chorus_done):
     d = chorus_done
     julie = d.enrolments["Julie"]
-    plan = service.plan_invoices(d.chorus)
+    plan = plan_invoices(d.chorus)
     assert sorted((p.payer_kind, p.total_incl_vat) for p in plan.invoices) == [("company", D("180.00")),
                                                                               ("opco", D("420.00"))]
     # Thomas's OPCO EP file is only requested: nothing is proposed for him until it is agreed.
     assert any("Thomas Roux" in note and "EP-2026-004218" in note for note in plan.notes)
 
-    proposal = service.propose_invoices(d.chorus, d.advisor)
+    proposal = propose_invoices(d.chorus, d.advisor)
     db.session.commit()
     assert len(proposal.created) == 2
     drafts = by_payer(invoices_of(d.chorus))
@@ -89,7 +95,7 @@ def test_subrogation_splits_the_demo_chorus_pro_enrolment_between_opco_ep_and_th
     assert (opco.service_start, opco.service_end) == (d.chorus.first_date, d.chorus.last_date)
 
     # Proposing again changes nothing: what is on a draft is not proposed twice.
-    again = service.propose_invoices(d.chorus, d.advisor)
+    again = propose_invoices(d.chorus, d.advisor)
     db.session.commit()
     assert (again.created, again.completed) == ([], [])
     assert len(invoices_of(d.chorus)) == 2 and lines_count() == 2
@@ -101,21 +107,21 @@ def test_an_agreement_recorded_later_adds_the_opco_invoice_only(garonne):
     line = thomas.funding_lines[0]
     line.opco_status, line.agreed_amount = "agreed", D("600.00")
     db.session.commit()
-    proposal = service.propose_invoices(d.chorus, d.advisor)
+    proposal = propose_invoices(d.chorus, d.advisor)
     db.session.commit()
     assert [(i.opco_file_number, i.total_incl_vat) for i in proposal.created] == [("EP-2026-004218", D("600.00"))]
     assert proposal.completed == []  # the OPCO pays all of Thomas's seat: nothing more for the company
     # The last invoice to OPCO EP gave its address: the new draft reuses it.
     d.drafts["opco"].buyer_address = "Tour OPCO EP, 1 avenue des Formations"
     db.session.commit()
-    assert service._opco_values(line, None)["buyer_address"] == "Tour OPCO EP, 1 avenue des Formations"
+    assert opco_values(line, None)["buyer_address"] == "Tour OPCO EP, 1 avenue des Formations"
 
 
 def test_a_draft_line_of_an_enrolment_no_longer_due_is_pointed_out(garonne):
     d = garonne
     d.enrolments["Julie"].status = "cancelled"  # e.g. cancelled after the proposal
     db.session.commit()
-    plan = service.plan_invoices(d.chorus)
+    plan = plan_invoices(d.chorus)
     stale = [note for note in plan.notes if "n'est plus due" in note]
     assert len(stale) == 2 and all("« annulée »" in note for note in stale)
     assert plan.invoices == []
@@ -138,7 +144,7 @@ def test_opco_billed_per_hour_attended_capped_at_the_agreement_and_absences(inte
     complete(session, hours={per_hour.id: D("6"), abandon.id: D("4"), no_show.id: D("0")},
              statuses={abandon.id: "abandoned", no_show.id: "no_show"})
 
-    plan = service.plan_invoices(session)
+    plan = plan_invoices(session)
     assert plan.notes == []
     opco = {p.values["opco_file_number"]: p for p in plan.invoices if p.payer_kind == "opco"}
     assert set(opco) == {"H-1", "H-2", "F-3"}  # nothing for the no-show's OPCO
@@ -172,7 +178,7 @@ def test_public_buyer_individual_and_opco_without_subrogation(inter):
     nothing = enrol_with(session, 4, [])  # no funding line, no company: the trainee pays
     complete(session)
 
-    plan = service.plan_invoices(session)
+    plan = plan_invoices(session)
     kinds = sorted(p.payer_kind for p in plan.invoices)
     assert kinds == ["company", "individual", "individual", "public_buyer"]
     [buyer] = [p for p in plan.invoices if p.payer_kind == "public_buyer"]
@@ -195,14 +201,14 @@ def test_an_intra_session_is_one_invoice_to_the_client(world, make_session):
     for n in (1, 2, 3):
         enrol_with(session, n, [{"kind": "company", "amount": "0"}], world.company)
     complete(session)
-    plan = service.plan_invoices(session)
+    plan = plan_invoices(session)
     [invoice] = plan.invoices
     assert (invoice.payer_kind, invoice.values["payer_company_id"], invoice.total_incl_vat) == (
         "company", world.company.id, D("2400.00"))
-    assert "intra-entreprise" in invoice.lines[0].description and "3 stagiaire(s)" in invoice.lines[0].description
-    service.propose_invoices(session, world.users["advisor"])
+    assert "intra-entreprise" in invoice.lines[0].description and "3 stagiaires :" in invoice.lines[0].description
+    propose_invoices(session, world.users["advisor"])
     db.session.commit()
-    assert service.plan_invoices(session).invoices == []  # proposed once
+    assert plan_invoices(session).invoices == []  # proposed once
 
 
 def test_vat_at_20_percent_when_the_organisation_is_not_exempt(inter):
@@ -213,11 +219,11 @@ def test_vat_at_20_percent_when_the_organisation_is_not_exempt(inter):
     session = inter.session
     enrol_with(session, 1, [agreed("420.00", "V-1"), {"kind": "company", "amount": "300.00"}], inter.world.company)
     complete(session)
-    plan = {p.payer_kind: p for p in service.plan_invoices(session).invoices}
+    plan = {p.payer_kind: p for p in plan_invoices(session).invoices}
     # 600 € HT = 720 € TTC: the OPCO's 420 € TTC (350 € HT), the company the rest, 250 € HT (300 € TTC).
     assert (plan["opco"].total_excl_vat, plan["opco"].total_incl_vat) == (D("350.00"), D("420.00"))
     assert (plan["company"].total_excl_vat, plan["company"].total_incl_vat) == (D("250.00"), D("300.00"))
-    service.propose_invoices(session, inter.advisor)
+    propose_invoices(session, inter.advisor)
     db.session.commit()
     opco = by_payer(invoices_of(session))["opco"]
     assert (opco.total_excl_vat, opco.total_vat, opco.total_incl_vat, opco.vat_exemption) == (
@@ -227,7 +233,7 @@ def test_vat_at_20_percent_when_the_organisation_is_not_exempt(inter):
 
 def test_proposing_waits_for_the_session_to_be_confirmed(inter, advisor):
     with pytest.raises(ConflictError):
-        service.propose_invoices(inter.session, inter.advisor)
+        propose_invoices(inter.session, inter.advisor)
     response = advisor.post(f"/sessions/{inter.session.id}/facturation/proposer")
     assert response.status_code == 409 and "confirmée" in page(response)
 
@@ -357,11 +363,11 @@ def test_issue_waits_for_the_service_to_be_done(inter, advisor):
     enrol_with(session, 1, [], inter.world.company)
     session.status = "confirmed"
     db.session.commit()
-    service.propose_invoices(session, inter.advisor)
+    propose_invoices(session, inter.advisor)
     db.session.commit()
     [invoice] = invoices_of(session)
     with pytest.raises(ConflictError) as refused:
-        service.issue_invoice(invoice, inter.advisor)
+        issue_invoice(invoice, inter.advisor)
     assert "service fait" in refused.value.message
     db.session.rollback()
     response = advisor.post(f"/facturation/{invoice.id}/emettre")
@@ -409,16 +415,16 @@ def test_issue_lists_every_missing_mention_and_takes_no_number(web):
 def test_an_empty_or_zero_invoice_is_not_issued(web):
     d = web
     invoice = d.drafts["company"]
-    service.delete_line(invoice, invoice.lines[0].id, d.advisor)
+    delete_line(invoice, invoice.lines[0].id, d.advisor)
     db.session.commit()
     with pytest.raises(ValidationError) as refused:
-        service.issue_invoice(invoice, d.advisor)
+        issue_invoice(invoice, d.advisor)
     assert "aucune ligne" in refused.value.message
     db.session.rollback()
     invoice = db.session.get(Invoice, invoice.id)
-    service.add_line(invoice, {"description": "Gratuit", "quantity": "1", "unit_price": "0"}, d.advisor)
+    add_line(invoice, {"description": "Gratuit", "quantity": "1", "unit_price": "0"}, d.advisor)
     with pytest.raises(ValidationError) as refused:
-        service.issue_invoice(invoice, d.advisor)
+        issue_invoice(invoice, d.advisor)
     assert "supérieur à 0" in refused.value.message
 
 
@@ -432,8 +438,8 @@ def test_the_seller_is_frozen_at_issue(web):
     db.session.expire_all()
     invoice = db.session.get(Invoice, invoice.id)
     assert invoice.seller["name"] == "Formaction Sud-Ouest"
-    assert "Formaction Sud-Ouest" in docx_text(service.read_file(invoice, "docx")[0])
-    assert service.document_context(invoice)["org"]["name"] == "Formaction Sud-Ouest"
+    assert "Formaction Sud-Ouest" in docx_text(read_file(invoice, "docx")[0])
+    assert document_context(invoice)["org"]["name"] == "Formaction Sud-Ouest"
 
 
 @pytest.fixture
@@ -448,7 +454,7 @@ def public_buyer(inter):
     db.session.flush()
     enrol_with(session, 1, [{"kind": "public_buyer", "amount": "600.00", "engagement_number": "EJ-1"}], mairie)
     complete(session)
-    service.propose_invoices(session, inter.advisor)
+    propose_invoices(session, inter.advisor)
     db.session.commit()
     inter.invoice = invoices_of(session)[0]
     inter.mairie = mairie
@@ -464,7 +470,7 @@ def test_a_public_buyer_invoice_without_engagement_number_is_refused(public_buye
     assert response.status_code == 422
     assert "Mairie de Colomiers exige un numéro d'engagement" in page(response)
     with pytest.raises(ValidationError) as refused:
-        service.issue_invoice(db.session.get(Invoice, invoice.id), public_buyer.advisor)
+        issue_invoice(db.session.get(Invoice, invoice.id), public_buyer.advisor)
     assert refused.value.fields["engagement_number"]
     db.session.rollback()
     invoice = db.session.get(Invoice, invoice.id)
@@ -472,7 +478,7 @@ def test_a_public_buyer_invoice_without_engagement_number_is_refused(public_buye
     invoice.buyer_siret = ""
     db.session.commit()
     with pytest.raises(ValidationError) as refused:
-        service.issue_invoice(invoice, public_buyer.advisor)
+        issue_invoice(invoice, public_buyer.advisor)
     assert set(refused.value.fields) == {"engagement_number", "service_code", "buyer_siret"}
     db.session.rollback()
     assert sequence() == 0
@@ -489,7 +495,7 @@ def test_a_public_buyer_without_engagement_requirement_is_issued_without_one(pub
     public_buyer.mairie.engagement_required = False
     public_buyer.invoice.engagement_number = ""
     db.session.commit()
-    service.issue_invoice(public_buyer.invoice, public_buyer.advisor)
+    issue_invoice(public_buyer.invoice, public_buyer.advisor)
     assert public_buyer.invoice.status == "issued"
 
 
@@ -500,12 +506,12 @@ def test_an_issued_invoice_is_never_edited_or_deleted(web):
     d, client = web, web.web
     invoice = issued_company_invoice(d)
     line = invoice.lines[0]
-    for call in (lambda: service.update_draft(invoice, {"buyer_name": "Autre"}, d.advisor),
-                 lambda: service.add_line(invoice, {"description": "x", "quantity": "1", "unit_price": "1"}, d.advisor),
-                 lambda: service.update_line(invoice, line.id, {"description": "x", "quantity": "1",
+    for call in (lambda: update_draft(invoice, {"buyer_name": "Autre"}, d.advisor),
+                 lambda: add_line(invoice, {"description": "x", "quantity": "1", "unit_price": "1"}, d.advisor),
+                 lambda: update_line(invoice, line.id, {"description": "x", "quantity": "1",
                                                                 "unit_price": "1"}, d.advisor),
-                 lambda: service.delete_line(invoice, line.id, d.advisor),
-                 lambda: service.delete_draft(invoice, d.advisor)):
+                 lambda: delete_line(invoice, line.id, d.advisor),
+                 lambda: delete_draft(invoice, d.advisor)):
         with pytest.raises(ConflictError):
             call()
         db.session.rollback()
@@ -547,35 +553,35 @@ def test_credit_notes_partial_then_full_never_beyond_the_invoice(web):
         f"A{YEAR}-0001", "issued", invoice.id, D("50.00"))
     assert (first.buyer_name, first.payer_kind, first.session_id) == (invoice.buyer_name, "company", invoice.session_id)
     assert first.docx_file_id is not None and first.seller["name"] == "Formaction Sud-Ouest"
-    assert service.remaining_to_credit(invoice) == D("130.00")
+    assert remaining_to_credit(invoice) == D("130.00")
     response = client.post(url, data={"amount": "130,01", "reason": "Trop"})
     assert response.status_code == 422 and "130,00" in flat(page(response))
 
-    second = service.credit_invoice(invoice, d.advisor, "", "Annulation du solde : formation reportée")
+    second = credit_invoice(invoice, d.advisor, "", "Annulation du solde : formation reportée")
     db.session.commit()
     assert (second.number, second.total_incl_vat) == (f"A{YEAR}-0002", D("130.00"))
     assert "solde" in second.lines[0].description
     with pytest.raises(ConflictError):
-        service.credit_invoice(invoice, d.advisor, "1", "Encore")
+        credit_invoice(invoice, d.advisor, "1", "Encore")
     db.session.rollback()
     with pytest.raises(ConflictError):  # a credit note is not credited
-        service.credit_invoice(second, d.advisor, None, "Annuler l'avoir")
+        credit_invoice(second, d.advisor, None, "Annuler l'avoir")
     db.session.rollback()
     with pytest.raises(ConflictError):  # nor a draft
-        service.credit_invoice(d.drafts["opco"], d.advisor, None, "Brouillon")
+        credit_invoice(d.drafts["opco"], d.advisor, None, "Brouillon")
     db.session.rollback()
     assert client.get(f"/facturation/{invoice.id}").status_code == 200
     assert "entièrement annulée" in page(client.get(f"/facturation/{invoice.id}"))
 
     # The invoice being cancelled, its share of the enrolment can be invoiced again.
-    plan = service.plan_invoices(d.chorus)
+    plan = plan_invoices(d.chorus)
     assert [(p.payer_kind, p.total_incl_vat) for p in plan.invoices] == [("company", D("180.00"))]
 
 
 def test_a_full_credit_note_copies_the_lines(web):
     d = web
     invoice = issued_company_invoice(d)
-    note = service.credit_invoice(invoice, d.advisor, None, "Facture adressée par erreur")
+    note = credit_invoice(invoice, d.advisor, None, "Facture adressée par erreur")
     db.session.commit()
     assert [(x.description, x.total_excl_vat, x.enrolment_id) for x in note.lines] == [
         (x.description, x.total_excl_vat, x.enrolment_id) for x in invoice.lines]
@@ -609,7 +615,7 @@ def test_trainers_have_no_access(garonne, app):
                 f"/facturation/{invoice.id}/avoir", f"/facturation/{invoice.id}/supprimer"):
         assert client.post(url, data={"amount": "1", "reason": "xxx"}).status_code == 403, url
     with pytest.raises(PermissionDenied):
-        service.issue_invoice(invoice, garonne.trainer)
+        issue_invoice(invoice, garonne.trainer)
     db.session.rollback()
     assert db.session.get(Invoice, invoice.id).status == "draft"
 
@@ -657,7 +663,7 @@ def test_the_proposal_button(web_proposal):
     assert "Préparer les factures" in body and "EP-2026-004217" in body
     response = client.post(f"/sessions/{d.chorus.id}/facturation/proposer")
     assert response.status_code == 302
-    assert "2 brouillon(s) créé(s)" in page(client.get(response.headers["Location"]))
+    assert "2 brouillons créés" in page(client.get(response.headers["Location"]))
     response = client.post(f"/sessions/{d.chorus.id}/facturation/proposer")
     assert "Rien de nouveau" in page(client.get(response.headers["Location"]))
     assert len(invoices_of(d.chorus)) == 2
@@ -722,7 +728,7 @@ def test_api_lists_and_shows_invoices_with_links_to_their_files(token, client):
     assert client.get(f"/api/v1/invoices/{invoice.id}/files/exe", headers=d.headers).status_code == 404
     assert client.get("/api/v1/invoices/999999", headers=d.headers).status_code == 404
 
-    note = service.credit_invoice(invoice, d.advisor, "30", "Remise")
+    note = credit_invoice(invoice, d.advisor, "30", "Remise")
     db.session.commit()
     detail = client.get(f"/api/v1/invoices/{note.id}", headers=d.headers).get_json()
     assert (detail["kind"], detail["credited_invoice_number"], detail["reason"], detail["balance"]) == (

@@ -11,12 +11,11 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from trainingmgr.billing import payments
 from trainingmgr.billing.models import Payment
+from trainingmgr.billing.payments import services as payments
 from trainingmgr.extensions import db
 
-from tests.billing.test_payments import Today, make_invoice, pay
-from tests.enrolments.fixtures import *  # noqa: F401,F403
+from tests.fixtures.billing import Today, make_invoice, pay
 from tests.helpers import exported, page, run_started_task
 
 START, END = dt.date(2031, 3, 1), dt.date(2031, 3, 31)

@@ -9,15 +9,17 @@ import pytest
 from sqlalchemy import select
 
 from trainingmgr.accounts.models import User
-from trainingmgr.billing import invoices as service
+from trainingmgr.billing.invoices import facturx
+from trainingmgr.billing.invoices.credit_notes import credit_invoice
+from trainingmgr.billing.invoices.drafts import add_line, create_draft, delete_draft
+from trainingmgr.billing.invoices.issue import issue_invoice
 from trainingmgr.billing.models import Invoice, InvoiceSequence
 from trainingmgr.billing.numbering import format_number, last_number, next_number
 from trainingmgr.core.errors import ConflictError
 from trainingmgr.core.timeutil import paris_today
 from trainingmgr.extensions import db
 
-from tests.billing.invoice_fixtures import *  # noqa: F401,F403 - fixtures
-from tests.billing.invoice_fixtures import complete
+from tests.fixtures.billing import complete
 
 
 def committed_sequence(kind: str, year: int) -> int:
@@ -72,8 +74,8 @@ def drafts(inter):
     def factory(n: int) -> list[int]:
         ids = []
         for i in range(n):
-            invoice = service.create_draft(session, {"payer_kind": "company", "payer_company_id": company.id}, advisor)
-            service.add_line(invoice, {"description": f"Formation, stagiaire {i + 1}", "quantity": "1",
+            invoice = create_draft(session, {"payer_kind": "company", "payer_company_id": company.id}, advisor)
+            add_line(invoice, {"description": f"Formation, stagiaire {i + 1}", "quantity": "1",
                                        "unit_price": "600"}, advisor)
             ids.append(invoice.id)
         db.session.commit()
@@ -96,7 +98,7 @@ def _issue_in_threads(app, invoice_ids: list[int], advisor_id: int) -> list:
                 invoice = db.session.get(Invoice, invoice_id)
                 db.session.commit()  # end the reads' transaction: each issue starts afresh after the barrier
                 barrier.wait(timeout=60)
-                service.issue_invoice(invoice, actor)
+                issue_invoice(invoice, actor)
                 db.session.commit()
                 results[index] = invoice.number
             except Exception as exc:  # noqa: BLE001 - reported by the assertions
@@ -148,9 +150,9 @@ def test_a_failure_after_taking_the_number_gives_it_back(app, drafts, monkeypatc
     def broken(invoice, docx):
         raise RuntimeError("disque plein")
 
-    monkeypatch.setattr(service.facturx, "produce_files", broken)
+    monkeypatch.setattr(facturx, "produce_files", broken)
     with pytest.raises(RuntimeError):
-        service.issue_invoice(db.session.get(Invoice, first), drafts.advisor)
+        issue_invoice(db.session.get(Invoice, first), drafts.advisor)
     db.session.rollback()
     assert committed_sequence("invoice", year) == 0
     db.session.expire_all()
@@ -158,9 +160,9 @@ def test_a_failure_after_taking_the_number_gives_it_back(app, drafts, monkeypatc
     assert (invoice.status, invoice.number, invoice.docx_file_id) == ("draft", None, None)
 
     monkeypatch.undo()
-    service.issue_invoice(db.session.get(Invoice, second), drafts.advisor)
+    issue_invoice(db.session.get(Invoice, second), drafts.advisor)
     db.session.commit()
-    service.issue_invoice(db.session.get(Invoice, first), drafts.advisor)
+    issue_invoice(db.session.get(Invoice, first), drafts.advisor)
     db.session.commit()
     assert committed_numbers() == [(f"F{year}-0001", 1), (f"F{year}-0002", 2)]
 
@@ -172,9 +174,9 @@ def test_the_number_takes_the_year_of_the_paris_issue_date(app, drafts, monkeypa
 
     first, second = drafts(2)
     monkeypatch.setattr(timeutil, "utcnow", lambda: dt.datetime(2031, 12, 31, 22, 30, tzinfo=dt.timezone.utc))
-    service.issue_invoice(db.session.get(Invoice, first), drafts.advisor)
+    issue_invoice(db.session.get(Invoice, first), drafts.advisor)
     monkeypatch.setattr(timeutil, "utcnow", lambda: dt.datetime(2031, 12, 31, 23, 30, tzinfo=dt.timezone.utc))
-    service.issue_invoice(db.session.get(Invoice, second), drafts.advisor)
+    issue_invoice(db.session.get(Invoice, second), drafts.advisor)
     db.session.commit()
     a, b = db.session.get(Invoice, first), db.session.get(Invoice, second)
     assert (a.number, a.issue_date, a.due_date) == ("F2031-0001", dt.date(2031, 12, 31), dt.date(2032, 1, 30))
@@ -187,9 +189,9 @@ def test_credit_notes_have_their_own_sequence(app, drafts):
     advisor = drafts.advisor
     year = paris_today().year
     for invoice_id in (first, second):
-        service.issue_invoice(db.session.get(Invoice, invoice_id), advisor)
+        issue_invoice(db.session.get(Invoice, invoice_id), advisor)
     db.session.commit()
-    note = service.credit_invoice(db.session.get(Invoice, first), advisor, None, "Annulation totale")
+    note = credit_invoice(db.session.get(Invoice, first), advisor, None, "Annulation totale")
     db.session.commit()
     assert note.number == f"A{year}-0001" and note.sequence == 1
     assert (committed_sequence("invoice", year), committed_sequence("credit_note", year)) == (2, 1)
@@ -197,8 +199,8 @@ def test_credit_notes_have_their_own_sequence(app, drafts):
 
 def test_drafts_take_no_number(app, drafts):
     ids = drafts(3)
-    service.delete_draft(db.session.get(Invoice, ids[0]), drafts.advisor)
+    delete_draft(db.session.get(Invoice, ids[0]), drafts.advisor)
     db.session.commit()
-    service.issue_invoice(db.session.get(Invoice, ids[2]), drafts.advisor)
+    issue_invoice(db.session.get(Invoice, ids[2]), drafts.advisor)
     db.session.commit()
     assert committed_numbers() == [(f"F{paris_today().year}-0001", 1)]

@@ -11,19 +11,18 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from trainingmgr.billing import payments
-from trainingmgr.billing.models import Invoice, InvoiceLine, Payment
+from trainingmgr.billing.models import Invoice, Payment
+from trainingmgr.billing.payments import services as payments
+from trainingmgr.billing.payments.views import panel_context
 from trainingmgr.companies.models import CompanyContact
 from trainingmgr.core.errors import ConflictError, ValidationError
 from trainingmgr.core.formatting import money_fr
-from trainingmgr.core.timeutil import PARIS
 from trainingmgr.extensions import db
 from trainingmgr.messaging.models import OutboxMessage
 
-from tests.enrolments.fixtures import *  # noqa: F401,F403
+from tests.fixtures.billing import TODAY, Today, at, make_invoice, pay
 from tests.helpers import page
 
-TODAY = dt.date(2031, 4, 15)
 def _docx(text: str) -> bytes:
     """A small zip standing for a Word file (stored files must be real packages: files/safety.py)."""
     import io
@@ -38,59 +37,9 @@ def _docx(text: str) -> bytes:
 DOCX_BYTES = _docx("facture de test")
 
 
-def at(day: dt.date, hour: int = 10) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(hour, 0), tzinfo=PARIS).astimezone(dt.timezone.utc)
-
-
-class Today:
-    """Freezes paris_today() and utcnow() where the payments code reads them; ``today.day = …`` moves it."""
-
-    def __init__(self, monkeypatch, day: dt.date = TODAY):
-        self.day = day
-        for module in ("trainingmgr.billing.payments", "trainingmgr.billing.payment_views",
-                       "trainingmgr.dashboard.figures"):  # the dashboard's overdue figure
-            monkeypatch.setattr(f"{module}.paris_today", lambda: self.day)
-        monkeypatch.setattr("trainingmgr.billing.payments.utcnow", lambda: at(self.day))
-
-
 @pytest.fixture
 def today(app, monkeypatch):
     return Today(monkeypatch)
-
-
-def make_invoice(world, *, total: str = "600.00", vat: str = "0.00", kind: str = "invoice", status: str = "issued",
-                 issue_date: dt.date = TODAY - dt.timedelta(days=40), due_date: dt.date | None = None,
-                 payer_kind: str = "company", credited: Invoice | None = None, buyer_email: str = "compta@client.example",
-                 number: str | None = None, **extra) -> Invoice:
-    """An invoice (or credit note) as the issue service leaves it, committed."""
-    incl, tax = Decimal(total), Decimal(vat)
-    count = db.session.scalar(select(func.count()).select_from(Invoice).where(Invoice.kind == kind)) or 0
-    if number is None and status == "issued":
-        number = f"{'F' if kind == 'invoice' else 'A'}{issue_date.year}-{count + 1:04d}"
-    values = dict(kind=kind, status=status, number=number, year=issue_date.year if number else None,
-                  sequence=count + 1 if number else None, payer_kind=payer_kind,
-                  payer_company_id=world.company.id if payer_kind in ("company", "public_buyer") else None,
-                  buyer_name="Cabinet d'architecture Dupont", buyer_email=buyer_email,
-                  issue_date=issue_date if status == "issued" else None,
-                  due_date=(due_date or issue_date + dt.timedelta(days=30)) if status == "issued" else None,
-                  credited_invoice_id=credited.id if credited else None,
-                  total_excl_vat=incl - tax, total_vat=tax, total_incl_vat=incl,
-                  payment_terms="Paiement à 30 jours par virement.")
-    values.update(extra)
-    invoice = Invoice(**values)
-    invoice.lines.append(InvoiceLine(position=1, description="Formation Chorus Pro", quantity=Decimal("1"),
-                                     unit_price_excl_vat=incl - tax, total_excl_vat=incl - tax, vat_amount=tax,
-                                     vat_rate=Decimal("20.00") if tax else Decimal("0.00")))
-    db.session.add(invoice)
-    db.session.commit()
-    return invoice
-
-
-def pay(invoice, amount: str, paid_on: dt.date = TODAY, method: str = "transfer", actor=None) -> Payment:
-    payment = payments.record_payment(invoice, {"paid_on": paid_on, "amount": amount, "method": method,
-                                                "reference": "VIR 42"}, actor, today=TODAY)
-    db.session.commit()
-    return payment
 
 
 def payment_count(invoice_id=None) -> int:
@@ -191,7 +140,7 @@ def test_advisor_records_a_payment_from_the_panel(advisor, world, today):
     from flask import render_template
 
     with app_request(advisor):
-        html = render_template("billing/_payments.html", **payments.panel(db.session.get(Invoice, invoice.id)))
+        html = render_template("billing/_payments.html", **panel_context(db.session.get(Invoice, invoice.id)))
     assert "Partiellement réglée" in html and "Chèque n° 1234567" in html
     assert money_fr(Decimal("439.50")) in html  # what remains, also pre-filled in the form
     assert 'name="csrf_token"' in html
@@ -336,7 +285,7 @@ def test_a_payment_recorded_by_mistake_is_cancelled_with_a_reason_and_stays_list
     from flask import render_template
 
     with app_request(advisor):
-        html = render_template("billing/_payments.html", **payments.panel(db.session.get(Invoice, invoice.id)))
+        html = render_template("billing/_payments.html", **panel_context(db.session.get(Invoice, invoice.id)))
     assert f'data-payment="{payment.id}" data-cancelled="1"' in html
     assert f"<s>{money_fr(Decimal('600'))}</s>" in html
     assert (f"le {(TODAY + dt.timedelta(days=30)).strftime('%d/%m/%Y')} 10:00 par Camille Conseil : "

@@ -11,9 +11,10 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from trainingmgr.billing import invoices as service
-from trainingmgr.billing import schedule
+from trainingmgr.billing.invoices.drafts import create_draft
+from trainingmgr.billing.invoices.planning import plan_invoices
 from trainingmgr.billing.models import Invoice
+from trainingmgr.billing.schedule import services as schedule
 from trainingmgr.core.errors import ConflictError, PermissionDenied, ValidationError
 from trainingmgr.core.timeutil import PARIS
 from trainingmgr.extensions import db
@@ -22,9 +23,8 @@ from trainingmgr.messaging.services import run_due_jobs
 from trainingmgr.organisation.services import update_organisation
 from trainingmgr.sessions.services import change_status
 
-from tests.billing.invoice_fixtures import *  # noqa: F401,F403 - fixtures
-from tests.billing.invoice_fixtures import enrol_with, fill_buyer, flat
 from tests.billing.transfer_support import IBAN, decode
+from tests.fixtures.billing import enrol_with, fill_buyer, flat
 from tests.helpers import page
 
 D = Decimal
@@ -42,11 +42,11 @@ class Clock:
 
     def __init__(self, monkeypatch, day: dt.date):
         self.day = day
-        monkeypatch.setattr("trainingmgr.billing.schedule.paris_today", lambda: self.day)
+        monkeypatch.setattr("trainingmgr.billing.schedule.services.paris_today", lambda: self.day)
 
 
 @pytest.fixture
-def clock(monkeypatch):
+def schedule_clock(monkeypatch):
     return Clock(monkeypatch, dt.date(2031, 2, 5))
 
 
@@ -177,19 +177,19 @@ def test_saving_replaces_only_the_calls_not_sent(paul, inter):
 
 
 @pytest.fixture
-def scheduled(paul, inter, clock):
+def scheduled(paul, inter, schedule_clock):
     """Paul's schedule saved (180 € on 12/02, 420 € on 03/03), the session confirmed, the organisation's IBAN set."""
     update_organisation({"iban": IBAN, "bic": "AGRIFRPP"})
     change_status(inter.session, "confirmed", inter.advisor)
-    schedule.save(paul, rows((AFTER_WITHDRAWAL, "180"), (COURSE_DAY, "420")), inter.advisor, today=clock.day)
+    schedule.save(paul, rows((AFTER_WITHDRAWAL, "180"), (COURSE_DAY, "420")), inter.advisor, today=schedule_clock.day)
     db.session.commit()
     return paul
 
 
-def test_the_jobs_send_exactly_the_due_calls_once(scheduled, clock, advisor):
+def test_the_jobs_send_exactly_the_due_calls_once(scheduled, schedule_clock, advisor):
     paul = scheduled
     first, second = schedule.calls_of(paul)
-    clock.day = AFTER_WITHDRAWAL
+    schedule_clock.day = AFTER_WITHDRAWAL
     run_due_jobs(at(AFTER_WITHDRAWAL))
     # No postal address known yet: the call waits, and the schedule page says why.
     db.session.expire_all()
@@ -218,7 +218,7 @@ def test_the_jobs_send_exactly_the_due_calls_once(scheduled, clock, advisor):
     assert decode(files[f"virement-{invoice.number}.png"].data)[6:] == [IBAN, "EUR180", "", "", invoice.number]
     assert "échéance 2 : 420,00 € le 03/03/2031" in flat(mail.body_text)
     # The second call leaves on the course's day, once, with the address of the first invoice.
-    clock.day = COURSE_DAY
+    schedule_clock.day = COURSE_DAY
     for _ in range(2):
         run_due_jobs(at(COURSE_DAY))
     db.session.expire_all()
@@ -228,14 +228,14 @@ def test_the_jobs_send_exactly_the_due_calls_once(scheduled, clock, advisor):
     assert second.invoice.buyer_address == "5 rue des Fleurs"
 
 
-def test_a_call_the_rules_refuse_stays_planned_and_says_why(paul, inter, clock):
+def test_a_call_the_rules_refuse_stays_planned_and_says_why(paul, inter, schedule_clock):
     # The session is still open to enrolments (not confirmed): nothing can be invoiced yet.
-    fill_buyer(service.create_draft(inter.session, {"payer_kind": "individual", "payer_trainee_id": paul.trainee_id},
+    fill_buyer(create_draft(inter.session, {"payer_kind": "individual", "payer_trainee_id": paul.trainee_id},
                                     inter.advisor))  # the trainee's address, typed on a draft
-    schedule.save(paul, rows((AFTER_WITHDRAWAL, "180"), (COURSE_DAY, "420")), inter.advisor, today=clock.day)
+    schedule.save(paul, rows((AFTER_WITHDRAWAL, "180"), (COURSE_DAY, "420")), inter.advisor, today=schedule_clock.day)
     db.session.commit()
     first = schedule.calls_of(paul)[0]
-    clock.day = AFTER_WITHDRAWAL
+    schedule_clock.day = AFTER_WITHDRAWAL
     run_due_jobs(at(AFTER_WITHDRAWAL))
     db.session.expire_all()
     assert first.status == "planned" and first.invoice_id is None and outbox(paul) == []
@@ -243,14 +243,14 @@ def test_a_call_the_rules_refuse_stays_planned_and_says_why(paul, inter, clock):
     assert "la session est « inscriptions ouvertes »" in schedule.refusals([first])[first.id][0]
 
 
-def test_sending_now_follows_the_contract(scheduled, inter, clock, advisor):
+def test_sending_now_follows_the_contract(scheduled, inter, schedule_clock, advisor):
     paul = scheduled
     first, second = schedule.calls_of(paul)
     address = {"buyer_address": "5 rue des Fleurs", "buyer_postal_code": "31400", "buyer_city": "Toulouse"}
-    clock.day = dt.date(2031, 2, 8)  # within the withdrawal period
+    schedule_clock.day = dt.date(2031, 2, 8)  # within the withdrawal period
     response = advisor.post(f"/enrolments/{paul.id}/schedule/{first.id}/send", data=address)
     assert response.status_code == 409 and "Délai de rétractation en cours jusqu'au 11/02/2031" in flat(page(response))
-    clock.day = dt.date(2031, 2, 15)
+    schedule_clock.day = dt.date(2031, 2, 15)
     response = advisor.post(f"/enrolments/{paul.id}/schedule/{second.id}/send", data=address)
     assert response.status_code == 409 and "Avant le début de la formation (le 03/03/2031)" in flat(page(response))
     db.session.expire_all()
@@ -260,20 +260,20 @@ def test_sending_now_follows_the_contract(scheduled, inter, clock, advisor):
     assert response.status_code == 409 and "déjà « envoyé »" in flat(page(response))
     # A sent call stays when the schedule is saved again; the others must still add up with it.
     with pytest.raises(ValidationError, match="Certains champs"):
-        schedule.save(paul, rows((COURSE_DAY, "400")), inter.advisor, today=clock.day)
+        schedule.save(paul, rows((COURSE_DAY, "400")), inter.advisor, today=schedule_clock.day)
     db.session.rollback()
-    schedule.save(paul, rows((COURSE_DAY, "220"), (dt.date(2031, 3, 4), "200")), inter.advisor, today=clock.day)
+    schedule.save(paul, rows((COURSE_DAY, "220"), (dt.date(2031, 3, 4), "200")), inter.advisor, today=schedule_clock.day)
     db.session.commit()
     assert [(c.position, c.status) for c in schedule.calls_of(paul)] == [(1, "sent"), (2, "planned"), (3, "planned")]
 
 
-def test_a_cancelled_enrolments_call_is_cancelled(scheduled, inter, clock):
+def test_a_cancelled_enrolments_call_is_cancelled(scheduled, inter, schedule_clock):
     from trainingmgr.enrolments.services import cancel
 
     paul = scheduled
     cancel(paul, inter.advisor, "Rétractation par lettre recommandée", notify=False)
     db.session.commit()
-    clock.day = AFTER_WITHDRAWAL
+    schedule_clock.day = AFTER_WITHDRAWAL
     run_due_jobs(at(AFTER_WITHDRAWAL))
     db.session.expire_all()
     assert schedule.calls_of(paul)[0].status == "cancelled" and trainee_invoices(paul) == []
@@ -282,10 +282,10 @@ def test_a_cancelled_enrolments_call_is_cancelled(scheduled, inter, clock):
 def test_the_invoicing_plan_leaves_the_trainees_share_to_the_schedule(paul, inter):
     change_status(inter.session, "confirmed", inter.advisor)
     db.session.commit()
-    assert [p.payer_kind for p in service.plan_invoices(inter.session).invoices] == ["individual"]
+    assert [p.payer_kind for p in plan_invoices(inter.session).invoices] == ["individual"]
     schedule.save(paul, rows((AFTER_WITHDRAWAL, "180"), (COURSE_DAY, "420")), inter.advisor, today=dt.date(2031, 2, 5))
     db.session.commit()
-    plan = service.plan_invoices(inter.session)
+    plan = plan_invoices(inter.session)
     assert plan.invoices == []
     assert any("sa part est facturée par l'échéancier de son contrat de formation" in note for note in plan.notes)
 
@@ -310,7 +310,7 @@ def test_only_staff_see_and_change_a_schedule(scheduled, inter, as_user, users):
     assert [c.status for c in schedule.calls_of(paul)] == ["planned", "planned"]
 
 
-def test_the_schedule_page_saves_the_calls_and_refuses_bad_ones(paul, inter, advisor, clock):
+def test_the_schedule_page_saves_the_calls_and_refuses_bad_ones(paul, inter, advisor, schedule_clock):
     url = f"/enrolments/{paul.id}/schedule"
     shown = page(advisor.get(url))
     assert 'value="2031-02-12"' in shown and 'value="180,00"' in shown  # the proposal, ready to save

@@ -12,17 +12,21 @@ from decimal import Decimal
 
 import pytest
 
-from trainingmgr.billing import invoices as service
-from trainingmgr.billing import payments
-from trainingmgr.billing.transfer import TransferRefused, transfer_for
+from trainingmgr.billing.invoices.credit_notes import credit_invoice
+from trainingmgr.billing.invoices.drafts import create_draft
+from trainingmgr.billing.invoices.files import read_file
+from trainingmgr.billing.invoices.issue import issue_invoice
+from trainingmgr.billing.invoices.planning import propose_invoices
+from trainingmgr.billing.payments import services as payments
+from trainingmgr.billing.payments.transfer import TransferRefused, transfer_for
 from trainingmgr.core.timeutil import paris_today, utcnow
 from trainingmgr.demo.services import ORGANISATION
 from trainingmgr.extensions import db
 from trainingmgr.organisation.services import get_organisation, update_organisation
 
-from tests.billing.invoice_fixtures import *  # noqa: F401,F403 - fixtures
-from tests.billing.invoice_fixtures import complete, docx_text, enrol_with, fill_buyer, invoices_of
 from tests.billing.transfer_support import BIC, IBAN, IBAN_GROUPED, decode, epc
+from tests.documents.support import docx_text
+from tests.fixtures.billing import complete, enrol_with, fill_buyer, invoices_of
 from tests.helpers import login, page
 
 D = Decimal
@@ -47,11 +51,11 @@ def company_invoice(inter):
     session = inter.session
     enrol_with(session, 1, [{"kind": "company", "amount": "600.00"}], inter.world.company)
     complete(session)
-    service.propose_invoices(session, inter.advisor)
+    propose_invoices(session, inter.advisor)
     [invoice] = invoices_of(session)
     fill_buyer(invoice)
     db.session.commit()
-    service.issue_invoice(invoice, inter.advisor)
+    issue_invoice(invoice, inter.advisor)
     db.session.commit()
     return invoice
 
@@ -118,14 +122,14 @@ def test_the_issued_invoice_document_prints_the_bank_details_and_its_qr_code(int
     session = inter.session
     enrol_with(session, 1, [{"kind": "company", "amount": "600.00"}], inter.world.company)
     complete(session)
-    service.propose_invoices(session, inter.advisor)
+    propose_invoices(session, inter.advisor)
     [invoice] = invoices_of(session)
     fill_buyer(invoice)
     db.session.commit()
-    service.issue_invoice(invoice, inter.advisor)
+    issue_invoice(invoice, inter.advisor)
     db.session.commit()
     assert (invoice.seller["iban"], invoice.seller["bic"]) == (IBAN, BIC)  # frozen with the invoice
-    docx = service.read_file(invoice, "docx")[0]
+    docx = read_file(invoice, "docx")[0]
     text = re.sub(r"\s+", " ", docx_text(docx))
     assert f"IBAN : {IBAN_GROUPED}" in text and f"BIC : {BIC}" in text
     assert f"Référence à rappeler : {invoice.number}" in text and "Règlement par virement" in text
@@ -138,7 +142,7 @@ def test_the_issued_invoice_document_prints_the_bank_details_and_its_qr_code(int
 
 
 def test_without_an_iban_an_invoice_has_no_qr_code_and_its_page_says_why(company_invoice, advisor):
-    text = re.sub(r"\s+", " ", docx_text(service.read_file(company_invoice, "docx")[0]))
+    text = re.sub(r"\s+", " ", docx_text(read_file(company_invoice, "docx")[0]))
     assert "IBAN" not in text and "Règlement par virement" not in text
     with pytest.raises(TransferRefused, match="Aucun IBAN n'est enregistré"):
         transfer_for(company_invoice)
@@ -179,12 +183,12 @@ def test_what_the_epc_standard_does_not_allow_gets_no_code(company_invoice, inte
         transfer_for(company_invoice, D("1000000000.00"))
     with pytest.raises(TransferRefused, match="Rien n'est dû"):
         transfer_for(company_invoice, D("0.00"))
-    note = service.credit_invoice(company_invoice, inter.advisor, None, "Formation annulée")
+    note = credit_invoice(company_invoice, inter.advisor, None, "Formation annulée")
     db.session.commit()
     with pytest.raises(TransferRefused, match="Un avoir ne se paie pas"):
         transfer_for(note)
-    assert "IBAN" not in docx_text(service.read_file(note, "docx")[0])
-    draft = service.create_draft(inter.session, {"payer_kind": "company", "payer_company_id": inter.world.company.id},
+    assert "IBAN" not in docx_text(read_file(note, "docx")[0])
+    draft = create_draft(inter.session, {"payer_kind": "company", "payer_company_id": inter.world.company.id},
                                  inter.advisor)
     with pytest.raises(TransferRefused, match="produit à l'émission"):
         transfer_for(draft)

@@ -22,8 +22,8 @@ def post_new(client, **overrides):
 # --------------------------------------------------------------------------- creating
 
 
-def test_new_course_form_is_blank_with_rows_to_fill(advisor):
-    response = advisor.get("/courses/new")
+def test_new_course_form_is_blank_with_rows_to_fill(world_advisor):
+    response = world_advisor.get("/courses/new")
     assert response.status_code == 200
     data = browser_form_data(page_of(response))
     for name in ("programme-0-title", "programme-0-items", "programme-0-day", "programme-0-half_day",
@@ -34,9 +34,9 @@ def test_new_course_form_is_blank_with_rows_to_fill(advisor):
     assert data["min_trainees"] == "1"
 
 
-def test_create_course_through_the_form(advisor, world):
+def test_create_course_through_the_form(world_advisor, world):
     before = catalogue_counts()
-    response = post_new(advisor)
+    response = post_new(world_advisor)
     assert response.status_code == 302
     course = course_by_slug("facturation-electronique-2026")
     assert course is not None
@@ -67,19 +67,19 @@ def test_create_course_through_the_form(advisor, world):
     assert v.funding_notes == "Finançable par l'OPCO EP"
     assert v.created_by_id == world.users["advisor"].id
     # A draft is not public yet.
-    assert advisor.get("/catalogue/facturation-electronique-2026").status_code == 404
+    assert world_advisor.get("/catalogue/facturation-electronique-2026").status_code == 404
 
 
-def test_created_course_page_shows_the_sheet(advisor):
-    response = post_new(advisor)
-    page = page_of(advisor.get(response.headers["Location"]))
+def test_created_course_page_shows_the_sheet(world_advisor):
+    response = post_new(world_advisor)
+    page = page_of(world_advisor.get(response.headers["Location"]))
     assert "Formation « Facturation électronique 2026 » créée en brouillon." in page.text
     assert page.find("h1").text == "Facturation électronique 2026"
     assert [h.text for h in page.find(data_field="programme").find_all("h4")] == ["Matin", "Après-midi"]
 
 
-def test_slug_given_by_the_advisor_is_used(advisor):
-    assert post_new(advisor, slug="facturation-2026").status_code == 302
+def test_slug_given_by_the_advisor_is_used(world_advisor):
+    assert post_new(world_advisor, slug="facturation-2026").status_code == 302
     assert course_by_slug("facturation-2026") is not None
 
 
@@ -90,35 +90,35 @@ def test_slug_given_by_the_advisor_is_used(advisor):
     ("600.5", Decimal("600.50")),
     ("0", Decimal("0.00")),
 ])
-def test_french_decimal_price_is_accepted(advisor, typed, expected):
-    assert post_new(advisor, price_per_trainee=typed, intra_group_price=typed).status_code == 302
+def test_french_decimal_price_is_accepted(world_advisor, typed, expected):
+    assert post_new(world_advisor, price_per_trainee=typed, intra_group_price=typed).status_code == 302
     v = course_by_slug("facturation-electronique-2026").current_version
     assert v.price_per_trainee == expected
     assert v.intra_group_price == expected
 
 
-def test_french_decimal_duration_is_accepted(advisor):
-    response = post_new(advisor, duration_hours="10,5", duration_days="1,5", daily_pattern="09:00-12:30 13:30-17:00")
+def test_french_decimal_duration_is_accepted(world_advisor):
+    response = post_new(world_advisor, duration_hours="10,5", duration_days="1,5", daily_pattern="09:00-12:30 13:30-17:00")
     assert response.status_code == 302
     v = course_by_slug("facturation-electronique-2026").current_version
     assert (v.duration_hours, v.duration_days) == (Decimal("10.50"), Decimal("1.50"))
 
 
-def test_no_prerequisite_box(advisor):
-    response = post_new(advisor, prerequisites="", prerequisites_none="y")
+def test_no_prerequisite_box(world_advisor):
+    response = post_new(world_advisor, prerequisites="", prerequisites_none="y")
     assert response.status_code == 302
     v = course_by_slug("facturation-electronique-2026").current_version
     assert v.prerequisites_none is True and v.prerequisites == ""
 
 
-def test_ticking_no_prerequisite_clears_a_typed_prerequisite(advisor):
-    assert post_new(advisor, prerequisites="Quelque chose", prerequisites_none="y").status_code == 302
+def test_ticking_no_prerequisite_clears_a_typed_prerequisite(world_advisor):
+    assert post_new(world_advisor, prerequisites="Quelque chose", prerequisites_none="y").status_code == 302
     v = course_by_slug("facturation-electronique-2026").current_version
     assert v.prerequisites_none is True and v.prerequisites == ""
 
 
-def test_day_pattern_in_french_notation_is_normalised(advisor):
-    assert post_new(advisor, daily_pattern="9h00-12h30, 13h30-17h00").status_code == 302
+def test_day_pattern_in_french_notation_is_normalised(world_advisor):
+    assert post_new(world_advisor, daily_pattern="9h00-12h30, 13h30-17h00").status_code == 302
     assert course_by_slug("facturation-electronique-2026").current_version.daily_pattern == "09:00-12:30 13:30-17:00"
 
 
@@ -206,9 +206,9 @@ REFUSALS = ([pytest.param(*p.values, 422, id=p.id) for p in BAD_INPUT]
 
 
 @pytest.mark.parametrize("overrides, field, message, status", REFUSALS)
-def test_bad_input_on_create_is_refused_beside_the_field(advisor, overrides, field, message, status):
+def test_bad_input_on_create_is_refused_beside_the_field(world_advisor, overrides, field, message, status):
     before = catalogue_counts()
-    response = post_new(advisor, **overrides)
+    response = post_new(world_advisor, **overrides)
     assert response.status_code == status
     page = page_of(response)
     errors = field_errors(page)
@@ -219,11 +219,11 @@ def test_bad_input_on_create_is_refused_beside_the_field(advisor, overrides, fie
 
 
 @pytest.mark.parametrize("overrides, field, message, status", REFUSALS)
-def test_bad_input_on_edit_is_refused_and_changes_nothing(advisor, world, overrides, field, message, status):
+def test_bad_input_on_edit_is_refused_and_changes_nothing(world_advisor, world, overrides, field, message, status):
     course = world.dume
     before = catalogue_counts()
     snapshot = version_as_form_data(course.current_version)
-    response = advisor.post(f"/courses/{course.id}/edit", data=course_form_data(
+    response = world_advisor.post(f"/courses/{course.id}/edit", data=course_form_data(
         **{"slug": "marches-publics-dume-et-chorus-pro", **overrides}))
     assert response.status_code == status
     errors = field_errors(page_of(response))
@@ -234,9 +234,9 @@ def test_bad_input_on_edit_is_refused_and_changes_nothing(advisor, world, overri
     assert course.slug == "marches-publics-dume-et-chorus-pro"
 
 
-def test_all_problems_are_shown_at_once(advisor):
+def test_all_problems_are_shown_at_once(world_advisor):
     before = catalogue_counts()
-    response = post_new(advisor, title="", slug="Pas Bon", price_per_trainee="-3", duration_hours="sept",
+    response = post_new(world_advisor, title="", slug="Pas Bon", price_per_trainee="-3", duration_hours="sept",
                         prerequisites="", **{"labels-0-name": ""})
     assert response.status_code == 422
     errors = field_errors(page_of(response))
@@ -250,8 +250,8 @@ def test_all_problems_are_shown_at_once(advisor):
     assert catalogue_counts() == before
 
 
-def test_refused_form_keeps_what_was_typed(advisor):
-    response = post_new(advisor, price_per_trainee="-5", duration_hours="7,5")
+def test_refused_form_keeps_what_was_typed(world_advisor):
+    response = post_new(world_advisor, price_per_trainee="-5", duration_hours="7,5")
     data = browser_form_data(page_of(response))
     assert data["title"] == "Facturation électronique 2026"
     assert data["price_per_trainee"] == "-5"
@@ -261,9 +261,9 @@ def test_refused_form_keeps_what_was_typed(advisor):
     assert data["labels-0-name"] == "Label Branche Architecture"
 
 
-def test_form_without_csrf_token_is_refused(advisor):
+def test_form_without_csrf_token_is_refused(world_advisor):
     before = catalogue_counts()
-    response = advisor.post("/courses/new", data=course_form_data(), csrf=False)
+    response = world_advisor.post("/courses/new", data=course_form_data(), csrf=False)
     assert response.status_code in (400, 422)
     assert catalogue_counts() == before
 
@@ -271,8 +271,8 @@ def test_form_without_csrf_token_is_refused(advisor):
 # --------------------------------------------------------------------------- editing
 
 
-def test_edit_form_is_filled_from_the_current_version(advisor, world):
-    page = page_of(advisor.get(f"/courses/{world.dume.id}/edit"))
+def test_edit_form_is_filled_from_the_current_version(world_advisor, world):
+    page = page_of(world_advisor.get(f"/courses/{world.dume.id}/edit"))
     data = browser_form_data(page)
     assert data["title"] == "Marchés publics : DUME et Chorus Pro"
     assert data["slug"] == "marches-publics-dume-et-chorus-pro"
@@ -288,17 +288,17 @@ def test_edit_form_is_filled_from_the_current_version(advisor, world):
     # Five parts and two blank rows to add more; blank label rows.
     assert data["programme-6-title"] == "" and "programme-7-title" not in data
     assert data["labels-0-name"] == data["labels-1-name"] == "" and "labels-2-name" not in data
-    chorus = browser_form_data(page_of(advisor.get(f"/courses/{world.chorus.id}/edit")))
+    chorus = browser_form_data(page_of(world_advisor.get(f"/courses/{world.chorus.id}/edit")))
     assert chorus["programme-0-day"] == "1" and chorus["programme-0-half_day"] == "morning"
     assert chorus["programme-10-half_day"] == "afternoon"
     assert chorus["labels-0-name"] == "Label Branche Architecture"
     assert "prerequisites_none" not in chorus
 
 
-def test_amounts_are_text_inputs_that_keep_their_french_value(advisor, world):
+def test_amounts_are_text_inputs_that_keep_their_french_value(world_advisor, world):
     """A browser empties an <input type="number"> whose value is "600,00" (not a valid number) and refuses
     "1 234,56": the French amounts must be typed in text inputs."""
-    page = page_of(advisor.get(f"/courses/{world.dume.id}/edit"))
+    page = page_of(world_advisor.get(f"/courses/{world.dume.id}/edit"))
     for name in DECIMAL_FIELDS:
         control = page.find("input", name=name)
         value = control.attrs.get("value", "")
@@ -307,22 +307,22 @@ def test_amounts_are_text_inputs_that_keep_their_french_value(advisor, world):
 
 
 @pytest.mark.parametrize("which", ["chorus", "dume"])
-def test_submitting_the_edit_form_untouched_keeps_the_content(advisor, world, which):
+def test_submitting_the_edit_form_untouched_keeps_the_content(world_advisor, world, which):
     course = getattr(world, which)
     before = version_as_form_data(course.current_version)
-    data = browser_form_data(page_of(advisor.get(f"/courses/{course.id}/edit")))
-    response = advisor.post(f"/courses/{course.id}/edit", data=data)
+    data = browser_form_data(page_of(world_advisor.get(f"/courses/{course.id}/edit")))
+    response = world_advisor.post(f"/courses/{course.id}/edit", data=data)
     assert response.status_code == 302, field_errors(page_of(response))
     db.session.expire_all()
     assert course.current_version.number == 2  # published: a new version
     assert version_as_form_data(course.current_version) == before
 
 
-def test_edit_a_draft_course_in_place(advisor, world):
-    post_new(advisor)
+def test_edit_a_draft_course_in_place(world_advisor, world):
+    post_new(world_advisor)
     course = course_by_slug("facturation-electronique-2026")
     version_id = course.current_version_id
-    data = browser_form_data(page_of(advisor.get(f"/courses/{course.id}/edit")))
+    data = browser_form_data(page_of(world_advisor.get(f"/courses/{course.id}/edit")))
     data.update({
         "title": "Facturation électronique : la réforme 2026",
         "objectives": data["objectives"] + "\nArchiver ses factures",
@@ -330,9 +330,9 @@ def test_edit_a_draft_course_in_place(advisor, world):
         "programme-2-title": "Questions", "programme-2-items": "Échanges",
         "price_per_trainee": "700,00",
     })
-    response = advisor.post(f"/courses/{course.id}/edit", data=data)
+    response = world_advisor.post(f"/courses/{course.id}/edit", data=data)
     assert response.status_code == 302
-    assert "Formation enregistrée." in page_of(advisor.get(response.headers["Location"])).text
+    assert "Formation enregistrée." in page_of(world_advisor.get(response.headers["Location"])).text
     db.session.expire_all()
     v = course.current_version
     assert v.id == version_id and v.number == 1 and len(course.versions) == 1
@@ -344,18 +344,18 @@ def test_edit_a_draft_course_in_place(advisor, world):
     assert course.slug == "facturation-electronique-2026"
 
 
-def test_changing_the_slug_moves_the_public_page(advisor, world):
-    data = browser_form_data(page_of(advisor.get(f"/courses/{world.dume.id}/edit")))
+def test_changing_the_slug_moves_the_public_page(world_advisor, world):
+    data = browser_form_data(page_of(world_advisor.get(f"/courses/{world.dume.id}/edit")))
     data["slug"] = "dume-et-chorus-pro"
-    assert advisor.post(f"/courses/{world.dume.id}/edit", data=data).status_code == 302
-    assert advisor.get("/catalogue/dume-et-chorus-pro").status_code == 200
-    assert advisor.get("/catalogue/marches-publics-dume-et-chorus-pro").status_code == 404
+    assert world_advisor.post(f"/courses/{world.dume.id}/edit", data=data).status_code == 302
+    assert world_advisor.get("/catalogue/dume-et-chorus-pro").status_code == 200
+    assert world_advisor.get("/catalogue/marches-publics-dume-et-chorus-pro").status_code == 404
 
 
-def test_edit_cannot_take_the_slug_of_another_course(advisor, world):
-    data = browser_form_data(page_of(advisor.get(f"/courses/{world.dume.id}/edit")))
+def test_edit_cannot_take_the_slug_of_another_course(world_advisor, world):
+    data = browser_form_data(page_of(world_advisor.get(f"/courses/{world.dume.id}/edit")))
     data["slug"] = "chorus-pro"
-    response = advisor.post(f"/courses/{world.dume.id}/edit", data=data)
+    response = world_advisor.post(f"/courses/{world.dume.id}/edit", data=data)
     assert response.status_code == 409  # a conflict with the other course
     assert field_errors(page_of(response))["slug"] == [
         "L'adresse web « chorus-pro » est déjà utilisée par une autre formation."]
@@ -364,6 +364,6 @@ def test_edit_cannot_take_the_slug_of_another_course(advisor, world):
     assert len(world.dume.versions) == 1
 
 
-def test_edit_of_unknown_course_is_404(advisor, world):
-    assert advisor.get("/courses/99999/edit").status_code == 404
-    assert advisor.get("/courses/99999").status_code == 404
+def test_edit_of_unknown_course_is_404(world_advisor, world):
+    assert world_advisor.get("/courses/99999/edit").status_code == 404
+    assert world_advisor.get("/courses/99999").status_code == 404

@@ -83,23 +83,23 @@ def test_each_missing_item_is_reported(world, field, value, gap):
     assert gaps_of(course) == [gap]
 
 
-def test_gaps_are_shown_to_the_advisor(advisor, world):
-    index = page_of(advisor.get("/courses/"))
+def test_gaps_are_shown_to_the_advisor(world_advisor, world):
+    index = page_of(world_advisor.get("/courses/"))
     rows = {row.find("a").text: row.text for row in index.find_all("tr") if row.find("a")}
     assert "Manque : le tarif" in rows["Chorus Pro"]
     assert "Manque : le public visé" in rows["Marchés publics : DUME et Chorus Pro"]
-    sheet = page_of(advisor.get(f"/courses/{world.dume.id}"))
+    sheet = page_of(world_advisor.get(f"/courses/{world.dume.id}"))
     warning = sheet.find(class_="alert-warning")
     assert warning is not None
     assert warning.text == "Qualiopi, indicateur 1 : la fiche publiée ne précise pas le public visé."
 
 
-def test_complete_course_is_marked_complete(advisor, world):
+def test_complete_course_is_marked_complete(world_advisor, world):
     data = version_as_form_data(world.dume.current_version)
     data["audience"] = "Tous publics"
     update_course(world.dume, data, world.users["advisor"])
     db.session.commit()
-    index = page_of(advisor.get("/courses/"))
+    index = page_of(world_advisor.get("/courses/"))
     row = next(r for r in index.find_all("tr") if r.find("a") and r.find("a").text.startswith("Marchés"))
     assert "Complet" in row.text
-    assert page_of(advisor.get(f"/courses/{world.dume.id}")).find(class_="alert-warning") is None
+    assert page_of(world_advisor.get(f"/courses/{world.dume.id}")).find(class_="alert-warning") is None

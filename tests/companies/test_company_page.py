@@ -1,4 +1,4 @@
-"""The company page lists what the company did with the organisation (companies/activity.py): its trainees with
+"""The company page lists what the company did with the organisation (portals/company/activity.py): its trainees with
 their last session, its sessions to come and past with the number of its employees, its invoices; in a number of
 SQL statements that does not grow with the company's history."""
 from __future__ import annotations
@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from trainingmgr.companies.activity import company_activity
+from trainingmgr.portals.company.activity import company_activity
 from trainingmgr.companies.services import save_company
 from trainingmgr.core.timeutil import paris_today
 from trainingmgr.enrolments.services import cancel, enrol

@@ -1,4 +1,4 @@
-"""The client-company space (companies/space.py, space_views.py): the contact's personal link (403 tampered, 410
+"""The client-company space (companies/links.py, portals/company/): the contact's personal link (403 tampered, 410
 expired, replaced or revoked), company A never reaching anything of company B (every id of documents, invoices,
 sessions and enrolments walked), the half-days as the register records them, the downloads checked against their
 SHA-256, the invoices and what remains to pay, what is awaited from the contact, and the advisor's buttons."""
@@ -14,9 +14,10 @@ import pytest
 from sqlalchemy import select
 
 from trainingmgr.attendance import services as attendance
-from trainingmgr.billing import invoices as billing
+from trainingmgr.billing.invoices.files import read_file
 from trainingmgr.billing.models import Invoice
-from trainingmgr.companies import space
+from trainingmgr.companies import links
+from trainingmgr.portals.company import space
 from trainingmgr.companies.models import CompanyContact
 from trainingmgr.core.formatting import money_fr as _money_fr
 from trainingmgr.core.tokens import make_token
@@ -29,11 +30,9 @@ from trainingmgr.files.services import path_for
 from trainingmgr.messaging.models import OutboxMessage
 from trainingmgr.sessions.models import TrainingSession
 
-from tests.companies.space_fixtures import *  # noqa: F401,F403 - space_world and the fixtures it needs
-from tests.companies.space_fixtures import space_link
+from tests.fixtures.companies import space_link
+from tests.fixtures.signing import link as signing_link, send, sign_by_link
 from tests.helpers import MONDAY, page
-from tests.signing.fixtures import link as signing_link
-from tests.signing.fixtures import send, sign_by_link
 
 
 def money_fr(amount) -> str:
@@ -68,13 +67,13 @@ def token_of(link: str) -> str:
 def outbox_to(recipient: str) -> list[OutboxMessage]:
     db.session.expire_all()
     return list(db.session.scalars(select(OutboxMessage).where(OutboxMessage.recipient == recipient,
-                                                               OutboxMessage.topic == space.MAIL_TOPIC)
+                                                               OutboxMessage.topic == links.MAIL_TOPIC)
                                    .order_by(OutboxMessage.id)))
 
 
 def opens(survey_url: str) -> int:
     """The survey invitation a survey link opens (links made at different seconds differ: compare what they name)."""
-    from trainingmgr.evaluations import surveys
+    from trainingmgr.evaluations.surveys import services as surveys
 
     assert survey_url.startswith("http://localhost/s/")
     return surveys.invitation_from_token(survey_url.rsplit("/", 1)[1]).id
@@ -166,14 +165,14 @@ def test_a_tampered_link_is_refused(space_world, client, mangle):
 def test_a_link_for_another_purpose_or_contact_is_refused(space_world, client):
     w = space_world
     assert client.get(f"/entreprise/{trainee_token(w.alice)}").status_code == 403
-    nonce = w.hugo.link_nonce or space.link_token(w.hugo) and w.hugo.link_nonce
+    nonce = w.hugo.link_nonce or links.link_token(w.hugo) and w.hugo.link_nonce
     db.session.commit()
-    assert client.get(f"/entreprise/{make_token(space.LINK_PURPOSE, {'i': 999999, 'n': nonce})}").status_code == 403
+    assert client.get(f"/entreprise/{make_token(links.LINK_PURPOSE, {'i': 999999, 'n': nonce})}").status_code == 403
     assert client.get(f"/entreprise/{make_token('trainer-space', {'i': w.hugo.id, 'n': nonce})}").status_code == 403
     # Hugo's nonce on Béatrice's row: her link is refused, it never opens company B's space
-    space.link_token(w.bea)
+    links.link_token(w.bea)
     db.session.commit()
-    response = client.get(f"/entreprise/{make_token(space.LINK_PURPOSE, {'i': w.bea.id, 'n': nonce})}")
+    response = client.get(f"/entreprise/{make_token(links.LINK_PURPOSE, {'i': w.bea.id, 'n': nonce})}")
     assert response.status_code == 410
 
 
@@ -187,11 +186,11 @@ def test_an_expired_link_answers_410(space_world, client, app, monkeypatch):
 def test_a_revoked_or_replaced_link_answers_410_and_a_deleted_contact_403(space_world, client):
     w = space_world
     first = space_link(w.hugo)
-    space.renew_link(w.hugo, w.advisor)
+    links.renew_link(w.hugo, w.advisor)
     db.session.commit()
     second = space_link(w.hugo)
     assert client.get(first).status_code == 410 and client.get(second).status_code == 200
-    space.revoke_link(w.hugo, w.advisor)
+    links.revoke_link(w.hugo, w.advisor)
     db.session.commit()
     response = client.get(second)
     assert response.status_code == 410 and "révoqué" in page(response)
@@ -341,14 +340,14 @@ def test_the_invoices_their_factur_x_and_what_remains_to_pay(space_world, client
     for kind, mimetype in (("pdf", "application/pdf"), ("xml", "application/xml"), ("docx", space.DOCX_TYPE)):
         response = client.get(f"{link}/factures/{w.invoice_a.id}.{kind}")
         assert response.status_code == 200 and response.mimetype == mimetype, (kind, response.status_code)
-        assert response.data == billing.read_file(w.invoice_a, kind)[0]
+        assert response.data == read_file(w.invoice_a, kind)[0]
     import facturx
 
     _, xml = facturx.get_xml_from_pdf(client.get(f"{link}/factures/{w.invoice_a.id}.pdf").data, check_xsd=False)
     assert w.invoice_a.number.encode() in xml
 
     # paid in full: nothing remains
-    from trainingmgr.billing import payments
+    from trainingmgr.billing.payments import services as payments
     from trainingmgr.core.timeutil import paris_today
 
     payments.record_payment(w.invoice_a, {"paid_on": paris_today(), "amount": str(a_total - Decimal("200.00")),
@@ -398,7 +397,7 @@ def test_a_document_awaiting_the_contacts_signature_shows_and_links_to_their_pag
 
 def test_the_client_survey_awaits_the_company_until_answered(space_world, client):
     from trainingmgr.demo.surveys import load_default_surveys
-    from trainingmgr.evaluations import surveys
+    from trainingmgr.evaluations.surveys import services as surveys
     from trainingmgr.evaluations.models import SurveyInvitation
 
     w = space_world
@@ -418,7 +417,7 @@ def test_the_client_survey_awaits_the_company_until_answered(space_world, client
 
 def test_the_needs_analysis_awaits_the_companies_of_the_coming_session(space_world, client):
     from trainingmgr.demo.surveys import load_default_surveys
-    from trainingmgr.evaluations import needs
+    from trainingmgr.evaluations.needs import services as needs
     from trainingmgr.evaluations.models import SurveyInvitation
 
     w = space_world

@@ -2,10 +2,12 @@
 « réponse(s) », and the survey charts keep a sensible size."""
 from __future__ import annotations
 
+import io
 import pathlib
 import re
+import tokenize
 
-from trainingmgr.core.formatting import count_fr
+from trainingmgr.core.formatting import FILTERS, count_fr, plural_fr
 from trainingmgr.documents.catalogue import DOC_TYPES
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -54,6 +56,61 @@ def test_counts_agree_with_their_number():
     assert count_fr(3, "réponse envoyée") == "3 réponses envoyées"
     assert count_fr(2, "passif") == "2 passifs" and count_fr(None, "entrée") == "0 entrée"
     assert count_fr(2, "travail", "travaux") == "2 travaux"
+
+
+def test_a_count_agrees_from_two_and_groups_thousands_as_babel():
+    """French: 0 and 1 take the singular; thousands are grouped by a narrow no-break space, as number_fr does."""
+    assert [count_fr(n, "e-mail envoyé") for n in (0, 1, 2)] == ["0 e-mail envoyé", "1 e-mail envoyé",
+                                                                "2 e-mails envoyés"]
+    assert count_fr(1234, "e-mail") == "1\u202f234 e-mails"
+    assert count_fr(1_234_567, "ligne") == "1\u202f234\u202f567 lignes"
+    assert count_fr(0, "e-mail", zero="aucun e-mail") == "aucun e-mail"
+    assert count_fr(1, "e-mail", zero="aucun e-mail") == "1 e-mail"
+    assert count_fr(-3, "jour") == "-3 jours"
+    assert plural_fr(1, "déjà partie", "déjà parties") == "déjà partie"
+    assert plural_fr(2, "déjà partie", "déjà parties") == "déjà parties"
+    assert plural_fr(5, "clé de scellement", "clés de scellement") == "clés de scellement"
+
+
+def test_the_templates_have_the_count_filters(app):
+    env = app.jinja_env
+    assert FILTERS["plural_fr"] is plural_fr
+    rendered = env.from_string("{{ n|count_fr('stagiaire trouvé') }} · {{ n|plural_fr('terminé') }}")
+    assert rendered.render(n=1) == "1 stagiaire trouvé · terminé"
+    assert rendered.render(n=1500) == "1\u202f500 stagiaires trouvés · terminés"
+
+
+# Plurals still written « (s) », left to their owners: the default document templates (documents/defaults.py, the
+# .docx sources, not reworded here) and the worker loop's long-task line (messaging/cli.py). Remove an entry once
+# its text says the count properly.
+PENDING_BRACKET_PLURALS = {
+    "trainingmgr/documents/defaults.py": None,  # every line
+    "trainingmgr/messaging/cli.py": "Traitements longs : {done} terminé(s)",
+    "trainingmgr/signing/pades.py": "evidence page(s)",  # English docstrings
+}
+BRACKET_PLURAL = re.compile(r"[a-zàâçéèêëîïôûù]\((?:s|es|x)\)")
+
+
+def _texts(path: pathlib.Path, text: str):
+    """The lines a user may read: a template's whole text, a module's string literals (f-strings included)."""
+    if path.suffix != ".py":
+        yield from text.splitlines()
+        return
+    kinds = {tokenize.STRING} | {getattr(tokenize, "FSTRING_MIDDLE", tokenize.STRING)}
+    for token in tokenize.generate_tokens(io.StringIO(text).readline):
+        if token.type in kinds:
+            yield token.string
+
+
+def test_no_count_says_s_in_brackets():
+    """A French plural is never written « e-mail(s) »: count_fr / plural_fr (or the Jinja filters) agree it."""
+    found = []
+    for path, text in _sources():
+        name = str(path.relative_to(ROOT))
+        pending = PENDING_BRACKET_PLURALS.get(name, "")
+        found += [f"{name}: {line.strip()}" for line in _texts(path, text) if BRACKET_PLURAL.search(line)
+                  and not (name in PENDING_BRACKET_PLURALS and (pending is None or pending in line))]
+    assert not found, found
 
 
 def test_the_survey_results_say_no_s_in_brackets():

@@ -62,38 +62,39 @@ def programme_of(version: CourseVersion) -> list[dict]:
 
 
 @pytest.fixture
-def demo(app):
+def demo_report(app):
+    """The lines ``load_demo`` reports on a first load."""
     return load_demo()
 
 
 # --------------------------------------------------------------------------- what is created
 
 
-def test_first_load_reports_everything_it_creates(demo):
-    assert demo[0] == "Organisme « Formaction Sud-Ouest » créé."
-    assert sum(line.startswith("Compte ") for line in demo) == 3
-    assert sum(line.startswith("Lieu ") for line in demo) == 1
-    assert sum(line.startswith("Formateur ") for line in demo) == 1
-    assert "Formation « Chorus Pro » créée et publiée." in demo
-    assert "Formation « Marchés publics : DUME et Chorus Pro » créée et publiée." in demo
-    assert sum("ouverte aux inscriptions" in line for line in demo) == 2
-    assert sum(line.startswith("Questionnaire ") for line in demo) == 2  # one positioning per course
-    assert sum(line.startswith("Entreprise ") for line in demo) == 3  # with the liberal architect's practice
-    assert sum(" inscrit(e) à " in line for line in demo) == 4  # two trainees in each seed session
-    assert sum("réalisée : émargement complet" in line for line in demo) == 1
-    assert sum("réalisée : émargement signé à chaque demi-journée" in line for line in demo) == 1  # Chorus Pro
-    assert sum(" documents générés dont 4 certificats" in line for line in demo) == 1
-    assert sum(line.startswith("Enquête «") for line in demo) == 7  # the default surveys and the DUME quiz
-    assert sum(line.startswith(("Réclamation REC-", "Suggestion REC-")) for line in demo) == 3
-    assert sum(" facturée : F" in line for line in demo) == 2  # the past DUME and Chorus Pro sessions
+def test_first_load_reports_everything_it_creates(demo_report):
+    assert demo_report[0] == "Organisme « Formaction Sud-Ouest » créé."
+    assert sum(line.startswith("Compte ") for line in demo_report) == 3
+    assert sum(line.startswith("Lieu ") for line in demo_report) == 1
+    assert sum(line.startswith("Formateur ") for line in demo_report) == 1
+    assert "Formation « Chorus Pro » créée et publiée." in demo_report
+    assert "Formation « Marchés publics : DUME et Chorus Pro » créée et publiée." in demo_report
+    assert sum("ouverte aux inscriptions" in line for line in demo_report) == 2
+    assert sum(line.startswith("Questionnaire ") for line in demo_report) == 2  # one positioning per course
+    assert sum(line.startswith("Entreprise ") for line in demo_report) == 3  # with the liberal architect's practice
+    assert sum(" inscrit(e) à " in line for line in demo_report) == 4  # two trainees in each seed session
+    assert sum("réalisée : émargement complet" in line for line in demo_report) == 1
+    assert sum("réalisée : émargement signé à chaque demi-journée" in line for line in demo_report) == 1  # Chorus Pro
+    assert sum(" documents générés dont 4 certificats" in line for line in demo_report) == 1
+    assert sum(line.startswith("Enquête «") for line in demo_report) == 7  # the default surveys and the DUME quiz
+    assert sum(line.startswith(("Réclamation REC-", "Suggestion REC-")) for line in demo_report) == 3
+    assert sum(" facturée : F" in line for line in demo_report) == 2  # the past DUME and Chorus Pro sessions
     # No PDF in the tests (PDF_CONVERTER=none): the electronic signature is left out, and said.
     assert "Signature électronique de démonstration non chargée : conversion PDF désactivée " \
-           "(PDF_CONVERTER=none)." in demo
-    assert sum("le point en retard de la démonstration" in line for line in demo) == 1  # demo/paperwork.py
-    assert len(demo) == 10 + 3 + 2 + 4 + 1 + 7 + 2 + 1 + 4 + 1 + 3 + 1  # + the independent trainer (demo/spaces.py)
+           "(PDF_CONVERTER=none)." in demo_report
+    assert sum("le point en retard de la démonstration" in line for line in demo_report) == 1  # demo/paperwork.py
+    assert len(demo_report) == 10 + 3 + 2 + 4 + 1 + 7 + 2 + 1 + 4 + 1 + 3 + 1  # + the independent trainer (demo/spaces.py)
 
 
-def test_row_counts_after_first_load(demo):
+def test_row_counts_after_first_load(demo_report):
     assert row_counts() == {
         "Organisation": 1, "User": 3, "Location": 1, "Trainer": 2, "Course": 2, "CourseVersion": 2,
         "CourseObjective": 5 + 5, "ProgrammePart": 11 + 5, "TrainingSession": 4, "Slot": 2 + 2 + 2 + 2,
@@ -101,7 +102,7 @@ def test_row_counts_after_first_load(demo):
     }
 
 
-def test_loading_twice_changes_nothing(demo):
+def test_loading_twice_changes_nothing(demo_report):
     before = row_counts()
     assert load_demo() == []
     assert row_counts() == before
@@ -125,7 +126,7 @@ def test_loading_leaves_the_seed_dictionaries_untouched(app):
     assert seeds.SEED_COURSES == before
 
 
-def test_organisation(demo):
+def test_organisation(demo_report):
     org = db.session.scalar(select(Organisation))
     assert org.name == "Formaction Sud-Ouest"
     assert org.city == "Toulouse"
@@ -137,7 +138,7 @@ def test_organisation(demo):
     assert org.vat_exempt
 
 
-def test_toulouse_location_big_enough_for_both_courses(demo):
+def test_toulouse_location_big_enough_for_both_courses(demo_report):
     location = db.session.scalar(select(Location))
     assert location.city == "Toulouse"
     assert not location.is_remote
@@ -145,7 +146,7 @@ def test_toulouse_location_big_enough_for_both_courses(demo):
     assert location.capacity >= 8
 
 
-def test_three_logins_one_per_role(demo):
+def test_three_logins_one_per_role(demo_report):
     users = {u.email: u for u in db.session.scalars(select(User))}
     assert {login.email for login in DEMO_LOGINS} == set(users)
     assert sorted(u.role for u in users.values()) == ["admin", "advisor", "trainer"]
@@ -155,14 +156,14 @@ def test_three_logins_one_per_role(demo):
 
 
 @pytest.mark.parametrize("role, courses_status", [("admin", 200), ("advisor", 200), ("trainer", 403)])
-def test_demo_logins_work_with_their_passwords(demo, client, role, courses_status):
+def test_demo_logins_work_with_their_passwords(demo_report, client, role, courses_status):
     login = next(login for login in DEMO_LOGINS if login.role.value == role)
     response = client.post("/login", data={"email": login.email, "password": login.password})
     assert response.status_code == 302
     assert client.get("/courses/").status_code == courses_status
 
 
-def test_trainer_is_linked_to_the_trainer_login(demo):
+def test_trainer_is_linked_to_the_trainer_login(demo_report):
     trainer = db.session.scalar(select(Trainer))
     user = db.session.get(User, trainer.user_id)
     assert user is not None and user.role == "trainer"
@@ -170,7 +171,7 @@ def test_trainer_is_linked_to_the_trainer_login(demo):
     assert trainer.active
 
 
-def test_both_courses_published_with_one_version(demo):
+def test_both_courses_published_with_one_version(demo_report):
     for slug in (CHORUS_SLUG, DUME_SLUG):
         c = course(slug)
         assert c.status == "published"
@@ -181,7 +182,7 @@ def test_both_courses_published_with_one_version(demo):
 # --------------------------------------------------------------------------- the courses, against the brochures
 
 
-def test_chorus_pro_is_the_brochure_field_by_field(demo):
+def test_chorus_pro_is_the_brochure_field_by_field(demo_report):
     seed = seedtext.chorus()
     v = course(CHORUS_SLUG).current_version
     # The brochure has no title line: its file name and its objectives call it "Chorus Pro".
@@ -217,7 +218,7 @@ def test_chorus_pro_is_the_brochure_field_by_field(demo):
     assert v.daily_pattern == "09:00-12:30 13:30-17:00"
 
 
-def test_dume_is_the_brochure_field_by_field(demo):
+def test_dume_is_the_brochure_field_by_field(demo_report):
     seed = seedtext.dume()
     v = course(DUME_SLUG).current_version
     assert v.title == seed["title"] == "Marchés publics : DUME et Chorus Pro"
@@ -264,7 +265,7 @@ def test_seed_module_matches_the_brochures_too(app):
     (CHORUS_SLUG, "09:00-12:30 13:30-17:00", Decimal("600.00")),
     (DUME_SLUG, "08:30-12:30 13:30-17:30", Decimal("600.00")),
 ])
-def test_each_course_has_one_upcoming_open_session_of_its_duration(demo, slug, pattern, price):
+def test_each_course_has_one_upcoming_open_session_of_its_duration(demo_report, slug, pattern, price):
     c = course(slug)
     version = c.current_version
     (session,) = sessions_of(c)
@@ -291,12 +292,12 @@ def test_each_course_has_one_upcoming_open_session_of_its_duration(demo, slug, p
     assert session.price_per_trainee == price
 
 
-def test_demo_sessions_do_not_overlap(demo):
+def test_demo_sessions_do_not_overlap(demo_report):
     first, second = (sessions_of(course(slug))[0] for slug in (CHORUS_SLUG, DUME_SLUG))
     assert first.first_date != second.first_date
 
 
-def test_demo_sessions_are_on_the_public_sheets(demo, client):
+def test_demo_sessions_are_on_the_public_sheets(demo_report, client):
     for slug in (CHORUS_SLUG, DUME_SLUG):
         (session,) = sessions_of(course(slug))
         page = client.get(f"/catalogue/{slug}").get_data(as_text=True)
@@ -346,7 +347,7 @@ def test_cli_demo_load_prints_the_demo_logins_and_is_idempotent(app):
     assert row_counts() == counts
 
 
-def test_a_dume_session_of_last_week_has_its_whole_attendance_register(demo, app):
+def test_a_dume_session_of_last_week_has_its_whole_attendance_register(demo_report, app):
     from trainingmgr.attendance.chain import verify_chain
     from trainingmgr.attendance.services import session_grid
     from trainingmgr.enrolments.models import Enrolment
@@ -366,10 +367,10 @@ def test_a_dume_session_of_last_week_has_its_whole_attendance_register(demo, app
     assert result.exit_code == 0, result.output
 
 
-def test_demo_quality_register_and_qualiopi_board(demo):
-    from trainingmgr.quality.board import build_board
+def test_demo_quality_register_and_qualiopi_board(demo_report):
+    from trainingmgr.quality.board.services import build_board
     from trainingmgr.quality.models import ImprovementAction, QualityRequest
-    from trainingmgr.quality.requests import answered_late
+    from trainingmgr.quality.complaints.services import answered_late
 
     requests = {r.kind: r for r in db.session.scalars(select(QualityRequest).order_by(QualityRequest.id.desc()))}
     complaint, suggestion = requests["complaint"], requests["suggestion"]  # the first of each kind
@@ -387,9 +388,9 @@ def test_demo_quality_register_and_qualiopi_board(demo):
     assert board.gap("requests_answered_late") is None and board.gap("requests_overdue") is None
 
 
-def test_demo_invoices_and_bpf_classification(demo):
+def test_demo_invoices_and_bpf_classification(demo_report):
     from trainingmgr.billing.models import Invoice
-    from trainingmgr.billing.payments import payment_status
+    from trainingmgr.billing.payments.services import payment_status
 
     invoices = list(db.session.scalars(select(Invoice).order_by(Invoice.id)))
     assert [i.number for i in invoices] == [f"F{paris_today().year}-000{n}" for n in (1, 2, 3, 4, 5, 6, 7)]
@@ -401,8 +402,8 @@ def test_demo_invoices_and_bpf_classification(demo):
         "chorus-pro": ("other", "314"), "marches-publics-dume-et-chorus-pro": ("other", "128")}
 
 
-def test_demo_bpf_shows_the_fif_pl_on_line_c_2g_and_no_warning_on_the_funding(demo):
-    from trainingmgr.billing.bpf import compute_bpf
+def test_demo_bpf_shows_the_fif_pl_on_line_c_2g_and_no_warning_on_the_funding(demo_report):
+    from trainingmgr.billing.bpf.services import compute_bpf
 
     bpf = compute_bpf(paris_today().year)
     assert bpf.product("2g") == Decimal("600.00")  # the liberal architect's invoice, funded by the FIF PL
@@ -421,7 +422,7 @@ def chorus_past() -> TrainingSession:
     return past
 
 
-def test_a_chorus_pro_session_shows_the_whole_cycle_attendance(demo, app):
+def test_a_chorus_pro_session_shows_the_whole_cycle_attendance(demo_report, app):
     from trainingmgr.attendance.chain import verify_chain
     from trainingmgr.attendance.models import AttendanceRecord
     from trainingmgr.attendance.services import session_grid
@@ -452,7 +453,7 @@ def test_a_chorus_pro_session_shows_the_whole_cycle_attendance(demo, app):
     assert result.exit_code == 0, result.output
 
 
-def test_a_chorus_pro_session_shows_the_whole_cycle_surveys(demo):
+def test_a_chorus_pro_session_shows_the_whole_cycle_surveys(demo_report):
     from trainingmgr.evaluations.models import Response, SurveyInvitation
 
     past = chorus_past()
@@ -463,7 +464,7 @@ def test_a_chorus_pro_session_shows_the_whole_cycle_surveys(demo):
     assert len(responses) == 8 and {r.status for r in responses} == {"submitted"}
 
 
-def test_a_chorus_pro_session_shows_the_whole_cycle_documents(demo):
+def test_a_chorus_pro_session_shows_the_whole_cycle_documents(demo_report):
     from trainingmgr.documents.services import session_documents
 
     documents = session_documents(chorus_past())
@@ -475,7 +476,7 @@ def test_a_chorus_pro_session_shows_the_whole_cycle_documents(demo):
     assert all(d.verify_code for d in documents if d.doc_type == "certificate")
 
 
-def test_a_chorus_pro_session_shows_the_whole_cycle_invoices_and_complaint(demo):
+def test_a_chorus_pro_session_shows_the_whole_cycle_invoices_and_complaint(demo_report):
     from trainingmgr.billing.models import Invoice
     from trainingmgr.quality.models import QualityRequest
 

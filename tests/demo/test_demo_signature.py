@@ -14,7 +14,6 @@ from trainingmgr.signing import pades
 from trainingmgr.signing.models import SignatureRequest, SignatureRevision
 from trainingmgr.signing.services import latest_pdf
 
-from tests.signing.fixtures import fake_pdf  # noqa: F401 - documents get a PDF without LibreOffice
 
 SIGNED_LINE = "signée électroniquement par Marc Vidal (signature dessinée) puis Sophie Durand (nom saisi)"
 

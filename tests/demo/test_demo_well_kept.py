@@ -18,7 +18,7 @@ from trainingmgr.enrolments.models import Enrolment
 from trainingmgr.extensions import db
 from trainingmgr.messaging.models import OutboxAttachment, OutboxMessage
 from trainingmgr.organisation.services import get_organisation
-from trainingmgr.quality import checklist
+from trainingmgr.quality.checklist import services as checklist
 from trainingmgr.quality.dashboard import quality_todo
 from trainingmgr.sessions import services as session_services
 from trainingmgr.sessions.models import TrainingSession
@@ -35,14 +35,8 @@ def paris_date(moment: dt.datetime) -> dt.date:
     return moment.astimezone(PARIS).date()
 
 
-@pytest.fixture
-def demo(app):
-    load_demo()
-    return app
-
-
-def test_the_to_do_holds_one_deliberate_late_item(demo):
-    with demo.test_request_context():
+def test_the_to_do_holds_one_deliberate_late_item(full_demo):
+    with full_demo.test_request_context():
         todo = quality_todo()
     (late,) = todo["overdue_checklist"]
     upcoming = session_of("chorus-pro", "open")
@@ -51,10 +45,10 @@ def test_the_to_do_holds_one_deliberate_late_item(demo):
     assert todo["overdue_actions"] == [] and todo["overdue_requests"] == []
 
 
-def test_nothing_else_waits_on_the_dashboard(demo):
-    from trainingmgr.billing.payments import overdue_count
+def test_nothing_else_waits_on_the_dashboard(full_demo):
+    from trainingmgr.billing.payments.services import overdue_count
     from trainingmgr.enrolments.services import pending_requests
-    from trainingmgr.evaluations.alerts import open_alerts_count
+    from trainingmgr.evaluations.surveys.alerts import open_alerts_count
 
     assert open_alerts_count() == 0  # the low cold-survey score was handled
     assert overdue_count() == 0
@@ -71,9 +65,9 @@ def test_nothing_else_waits_on_the_dashboard(demo):
 
 
 @pytest.mark.parametrize("slug", ["chorus-pro", "marches-publics-dume-et-chorus-pro"])
-def test_the_delivered_sessions_checklists_are_complete(demo, slug):
+def test_the_delivered_sessions_checklists_are_complete(full_demo, slug):
     past = session_of(slug, "completed")
-    with demo.test_request_context():
+    with full_demo.test_request_context():
         states = {status.key: status.state for status in checklist.session_checklist(past)}
     not_yet = {"cold_survey"} if slug != "chorus-pro" else set()  # due two months after last week's session
     assert {key for key, state in states.items() if state not in ("done", "manual", "na")} == not_yet
@@ -82,7 +76,7 @@ def test_the_delivered_sessions_checklists_are_complete(demo, slug):
     assert manual == ({LATE} if slug == "chorus-pro" else {"convention_sent", LATE})
 
 
-def test_the_evidence_carries_its_dates(demo):
+def test_the_evidence_carries_its_dates(full_demo):
     from trainingmgr.quality.models import ChecklistTick
 
     for slug in ("chorus-pro", "marches-publics-dume-et-chorus-pro"):

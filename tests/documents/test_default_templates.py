@@ -20,7 +20,7 @@ from lxml import etree
 
 from trainingmgr.documents.catalogue import DOC_TYPES, mandatory_of, variables_of
 from trainingmgr.documents.defaults import build_all
-from trainingmgr.documents.sample import sample_context, sample_variables
+from trainingmgr.documents.rendering.sample import sample_context, sample_variables
 
 DOCUMENTS = Path(__file__).resolve().parents[2] / "documents"
 CODES = list(DOC_TYPES)

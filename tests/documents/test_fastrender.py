@@ -1,4 +1,4 @@
-"""The fast renderer (trainingmgr/documents/fastrender.py) against docxtpl's rendering (the fallback).
+"""The fast renderer (trainingmgr/documents/rendering/fastrender.py) against docxtpl's rendering (the fallback).
 
 No database: plain functions. Each default template and odd templates are rendered both ways (docxtpl forced by
 making fastrender refuse everything) and must give the same text, the same pictures and the same missing names;
@@ -19,11 +19,13 @@ from docx import Document
 from lxml import etree
 
 from tests.documents.support import docx_images, docx_text, make_template
-from tests.documents.test_pdf import office, pdf_text  # noqa: F401 - the converter fixture
-from trainingmgr.documents import fastrender, services
+from tests.fixtures.pdf import pdf_text
+from trainingmgr.documents import services
 from trainingmgr.documents.catalogue import DOC_TYPES
-from trainingmgr.documents.context import Picture
-from trainingmgr.documents.sample import sample_context
+from trainingmgr.documents.rendering import fastrender
+from trainingmgr.documents.rendering.context import Picture
+from trainingmgr.documents.rendering.sample import sample_context
+from trainingmgr.documents.rendering.sandbox import Rendered, TemplateProblem
 
 DOCUMENTS = Path(__file__).resolve().parents[2] / "documents"
 CODES = list(DOC_TYPES)
@@ -34,7 +36,7 @@ def template(code: str) -> bytes:
     return (DOCUMENTS / DOC_TYPES[code].filename).read_bytes()
 
 
-def with_docxtpl(monkeypatch, data: bytes, context: dict) -> services.Rendered:
+def with_docxtpl(monkeypatch, data: bytes, context: dict) -> Rendered:
     """services.render with fastrender refusing the template: docxtpl's rendering."""
     with monkeypatch.context() as patch:
         patch.setattr(fastrender, "render", lambda *_: (_ for _ in ()).throw(fastrender.Unsupported("test")))
@@ -72,7 +74,7 @@ def assert_sound(docx: bytes) -> None:
     Document(io.BytesIO(docx))
 
 
-def assert_same(monkeypatch, data: bytes, context: dict) -> services.Rendered:
+def assert_same(monkeypatch, data: bytes, context: dict) -> Rendered:
     fast = services.render(data, context)
     slow = with_docxtpl(monkeypatch, data, context)
     assert docx_text(fast.docx) == docx_text(slow.docx)
@@ -203,12 +205,12 @@ def test_syntax_errors_and_unreadable_files(monkeypatch):
     for text, message in (("{% if org.name %}sans fin", "Erreur de syntaxe"),
                           ("{% frobnicate %}", "balise inconnue « {% frobnicate %} »")):
         data = paragraphs(text)
-        with pytest.raises(services.TemplateProblem) as fast:
+        with pytest.raises(TemplateProblem) as fast:
             services.render(data, {})
-        with pytest.raises(services.TemplateProblem) as slow:
+        with pytest.raises(TemplateProblem) as slow:
             with_docxtpl(monkeypatch, data, {})
         assert fast.value.message == slow.value.message and message in fast.value.message
-    with pytest.raises(services.TemplateProblem, match="lisible"):
+    with pytest.raises(TemplateProblem, match="lisible"):
         services.render(b"PK\x03\x04 broken zip", {})
 
 
@@ -224,7 +226,7 @@ def test_pictures_and_python_stay_out_of_reach(monkeypatch, attack):
     for render in (services.render, lambda d, c: with_docxtpl(monkeypatch, d, c)):
         try:
             rendered = render(data, context)
-        except services.TemplateProblem:
+        except TemplateProblem:
             continue
         with zipfile.ZipFile(io.BytesIO(rendered.docx)) as archive:
             assert archive.read("customXml/item1.xml") == zipfile.ZipFile(io.BytesIO(data)).read("customXml/item1.xml")
@@ -286,7 +288,7 @@ def test_the_cache_is_bounded_and_shared(monkeypatch):
 
 
 def test_libreoffice_opens_fast_rendered_documents(office):  # noqa: F811 - the fixture
-    from trainingmgr.documents import pdf
+    from trainingmgr.documents.conversion import pdf
 
     for code in ("attendance_sheet", "certificate", "convention"):
         context = copy.deepcopy(sample_context(code))

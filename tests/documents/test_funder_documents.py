@@ -1,4 +1,4 @@
-"""The paperwork of funders other than OPCOs (documents/funder_documents.py, funder_packs.py): France Travail's
+"""The paperwork of funders other than OPCOs (documents/funders.py; funding/receipt.py, packs.py): France Travail's
 entry and attendance attestations for a trainee it funds by an AIF, with the agreement's reference and the hours
 read from the register; the refund pack of a fund of the self-employed (FIF PL): the receipted invoice, the
 certificat de réalisation and the programme in one zip with their SHA-256, refused while the invoice is unpaid."""
@@ -152,28 +152,29 @@ def test_the_attestations_wait_for_the_reference_and_the_start(demo):
 def fif_pl(delivered):
     """Paul, a liberal architect in the delivered DUME session, funded by the FIF PL: he pays and claims the
     refund; his invoice as a professional is issued, unpaid."""
-    from trainingmgr.billing import invoices as billing
+    from trainingmgr.billing.invoices.drafts import add_line, create_draft
+    from trainingmgr.billing.invoices.issue import issue_invoice
 
     d = delivered
     paul = d.enrolments["Paul"]
     funded_by(paul, "self_employed_fund", opco_name="FIF PL", opco_file_number=FUND_FILE,
               opco_member_number="PL-778899", subrogation=False)
-    invoice = billing.create_draft(d.dume, {"payer_kind": "individual", "payer_trainee_id": paul.trainee_id},
+    invoice = create_draft(d.dume, {"payer_kind": "individual", "payer_trainee_id": paul.trainee_id},
                                    d.advisor)
     invoice.payer_kind, invoice.opco_name, invoice.opco_file_number = "self_employed_fund", "FIF PL", FUND_FILE
     invoice.buyer_address, invoice.buyer_postal_code, invoice.buyer_city = "4 rue du Taur", "31000", "Toulouse"
-    line = billing.add_line(invoice, {"description": f"Formation {d.dume.title} – {paul.trainee.full_name}",
+    line = add_line(invoice, {"description": f"Formation {d.dume.title} – {paul.trainee.full_name}",
                                       "quantity": "1", "unit": "C62", "unit_price": str(paul.price_excl_vat)},
                             d.advisor)
     line.enrolment_id = paul.id
-    billing.issue_invoice(invoice, d.advisor)
+    issue_invoice(invoice, d.advisor)
     db.session.commit()
     d.paul, d.invoice = paul, invoice
     return d
 
 
 def pay(invoice, amount: str, method: str, reference: str, advisor):
-    from trainingmgr.billing.payments import record_payment
+    from trainingmgr.billing.payments.services import record_payment
 
     payment = record_payment(invoice, {"paid_on": paris_today(), "amount": Decimal(amount), "method": method,
                                        "reference": reference}, advisor)
@@ -198,7 +199,7 @@ def test_the_pack_is_refused_while_the_invoice_is_not_fully_paid(fif_pl, advisor
 
 
 def test_the_pack_holds_the_receipted_invoice_certificate_and_programme_with_their_hashes(fif_pl, advisor_web):
-    from trainingmgr.billing import invoices as billing
+    from trainingmgr.billing.invoices.files import read_file
 
     d = fif_pl
     pay(d.invoice, "200.00", "cheque", "CHQ 0012345", d.advisor)
@@ -223,7 +224,7 @@ def test_the_pack_holds_the_receipted_invoice_certificate_and_programme_with_the
     assert set(hashes) == set(files)
     for file in files:
         assert hashes[file] == hashlib.sha256(archive.read(file)).hexdigest()
-    assert archive.read(files[0]) == billing.read_file(d.invoice, "docx")[0]
+    assert archive.read(files[0]) == read_file(d.invoice, "docx")[0]
     assert f"Fonds : FIF PL, dossier n° {FUND_FILE}, adhérent n° PL-778899" in index
     receipt = flat(docx_text(archive.read(files[1])))
     today = date_fr(paris_today())
@@ -241,7 +242,7 @@ def test_the_pack_holds_the_receipted_invoice_certificate_and_programme_with_the
 
 
 def test_a_cancelled_payment_makes_the_invoice_unpaid_again(fif_pl, advisor_web):
-    from trainingmgr.billing.payments import cancel_payment
+    from trainingmgr.billing.payments.services import cancel_payment
 
     d = fif_pl
     payment = pay(d.invoice, "600.00", "transfer", "VIR 1", d.advisor)
@@ -282,8 +283,8 @@ def test_with_libreoffice_the_documents_of_the_pack_are_pdf(make_app, fif_pl):
 
     from flask import current_app
 
-    from trainingmgr.documents import pdf
-    from trainingmgr.documents.funder_packs import fund_pack
+    from trainingmgr.documents.conversion import pdf
+    from trainingmgr.funding.packs import fund_pack
 
     d = fif_pl
     pay(d.invoice, "600.00", "transfer", "VIR 1", d.advisor)

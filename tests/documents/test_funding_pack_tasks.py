@@ -1,4 +1,4 @@
-"""An enrolment's OPCO funding pack made by a task (documents/funding_pack_tasks.py): the button starts it (303 to its
+"""An enrolment's OPCO funding pack made by a task (funding/tasks.py): the button starts it (303 to its
 page), one step per document, the zip the same as the service's; refused at once (409, no task) without a company.
 The fund's refund pack is covered in test_funder_documents.py."""
 from __future__ import annotations

@@ -26,7 +26,7 @@ NDA = "Déclaration d'activité"
 
 
 def _generate_all(d, session, pdf=False) -> dict[str, list[GeneratedDocument]]:
-    from trainingmgr.documents.context import attendance_or_live
+    from trainingmgr.documents.rendering.context import attendance_or_live
 
     made: dict[str, list[GeneratedDocument]] = {}
     enrolments = attendance_or_live(session)
@@ -141,7 +141,7 @@ def test_the_attendance_sheet_shows_each_drawn_signature(delivered):
 
 def test_the_certificate_hours_are_the_hours_attended(app, demo):
     """A trainee who left the afternoon early: the certificate says the hours really attended."""
-    from tests.documents.conftest import deliver
+    from tests.fixtures.documents import deliver
     from trainingmgr.attendance import services as attendance
 
     deliver(demo.dume, demo.advisor, demo.trainer)
@@ -303,7 +303,7 @@ def test_verification_codes_are_unguessable(delivered):
 
 
 def test_a_pdf_copy_is_archived_when_libreoffice_is_there(make_app, delivered):
-    from trainingmgr.documents import pdf
+    from trainingmgr.documents.conversion import pdf
 
     app = make_app(PDF_CONVERTER="auto")
     d = delivered

@@ -1,4 +1,4 @@
-"""Templates that would exhaust the server while they render (documents/limits.py): each is refused with a 422 and
+"""Templates that would exhaust the server while they render (documents/rendering/limits.py): each is refused with a 422 and
 a French message naming the problem and where it is, nothing is stored; what legitimate templates do still works."""
 from __future__ import annotations
 
@@ -9,18 +9,14 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.documents.support import convention_template, docx_text, make_template, shown
-from tests.helpers import login, page
-from trainingmgr.documents import fastrender, limits, services
+from tests.helpers import page
+from trainingmgr.documents import services
 from trainingmgr.documents.catalogue import DOC_TYPES, mandatory_of
 from trainingmgr.documents.models import DocumentTemplate
+from trainingmgr.documents.rendering import fastrender, limits
+from trainingmgr.documents.rendering.sandbox import TemplateProblem
 from trainingmgr.extensions import db
 from trainingmgr.files.models import StoredFile
-
-
-@pytest.fixture
-def admin(client, users):
-    login(client, "admin@test.example")
-    return client
 
 
 def upload(client, data: bytes):
@@ -44,7 +40,7 @@ def refused_upload(client, paragraph: str, *messages: str) -> None:
 
 def problem(template: bytes, context: dict | None = None) -> str:
     """The French message of the TemplateProblem rendering ``template`` raises."""
-    with pytest.raises(services.TemplateProblem) as refusal:
+    with pytest.raises(TemplateProblem) as refusal:
         services.render(template, context or {"org": {"name": "Formaction"}})
     return text(refusal.value.message)
 
@@ -153,7 +149,7 @@ def test_a_large_value_output_again_and_again_counts(monkeypatch):
     data = make_template("{% for i in range(1000) %}{{ big }}{% endfor %}")
     context = {"big": "x" * 1_000_000}
     assert "le modèle construit trop de texte" in problem(data, context)
-    with pytest.raises(services.TemplateProblem, match="le modèle construit trop de texte"):
+    with pytest.raises(TemplateProblem, match="le modèle construit trop de texte"):
         with_docxtpl(monkeypatch, data, context)
 
 
@@ -166,7 +162,7 @@ def test_errors_name_the_header_or_footer(monkeypatch):
     buffer = io.BytesIO()
     document.save(buffer)
     assert "division par zéro (en-tête header" in problem(buffer.getvalue())
-    with pytest.raises(services.TemplateProblem) as slow:
+    with pytest.raises(TemplateProblem) as slow:
         with_docxtpl(monkeypatch, buffer.getvalue(), {})
     assert "division par zéro (en-tête header" in slow.value.message
 
@@ -176,7 +172,7 @@ def test_both_renderers_give_the_same_refusal(monkeypatch):
                       "{{ '{:>100000000}'.format(1) }}"):
         data = make_template("Titre", "Texte", paragraph)
         fast = problem(data)
-        with pytest.raises(services.TemplateProblem) as slow:
+        with pytest.raises(TemplateProblem) as slow:
             with_docxtpl(monkeypatch, data, {})
         assert text(slow.value.message) == fast and "vers le paragraphe n° 3" in fast
 

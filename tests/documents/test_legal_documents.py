@@ -15,8 +15,8 @@ from trainingmgr.enrolments import contract as contract_rules
 from trainingmgr.extensions import db
 from trainingmgr.files.services import path_for
 
-from tests.documents.conftest import deliver
 from tests.documents.support import docx_text
+from tests.fixtures.documents import deliver
 from tests.helpers import page
 
 
@@ -202,12 +202,12 @@ def test_the_first_call_is_capped_at_30_percent_before_the_course_is_done(demo):
 
 def _draft_invoice_to(enrolment, demo):
     """The session confirmed and its invoices proposed: the draft addressed to the trainee of ``enrolment``."""
-    from trainingmgr.billing import invoices as billing
+    from trainingmgr.billing.invoices.planning import propose_invoices
     from trainingmgr.sessions.services import change_status
 
     change_status(enrolment.session, "confirmed", demo.advisor)
     db.session.commit()
-    billing.propose_invoices(enrolment.session, demo.advisor)
+    propose_invoices(enrolment.session, demo.advisor)
     db.session.commit()
     return db.session.scalar(select(Invoice).where(Invoice.payer_kind == "individual",
                                                    Invoice.payer_trainee_id == enrolment.trainee_id))
@@ -215,7 +215,7 @@ def _draft_invoice_to(enrolment, demo):
 
 def test_issuing_an_invoice_to_the_trainee_follows_the_contract(demo):
     """Through billing: refused within the withdrawal period, a first call above 30 % refused during the course."""
-    from trainingmgr.billing import invoices as billing
+    from trainingmgr.billing.invoices.issue import issue_invoice
 
     paul = _paul(demo)
     services.generate("contract", demo.dume, demo.advisor, enrolment=paul, pdf=False)
@@ -223,21 +223,21 @@ def test_issuing_an_invoice_to_the_trainee_follows_the_contract(demo):
     contract_rules.record_signature(paul, signed, demo.advisor, today=signed)
     invoice = _draft_invoice_to(paul, demo)
     with pytest.raises(ConflictError, match="Délai de rétractation en cours"):
-        billing.issue_invoice(invoice, demo.advisor, today=signed + dt.timedelta(days=10))
+        issue_invoice(invoice, demo.advisor, today=signed + dt.timedelta(days=10))
     db.session.rollback()
     with pytest.raises(ConflictError, match="Premier paiement limité à 30 %"):
-        billing.issue_invoice(invoice, demo.advisor, today=signed + dt.timedelta(days=11))
+        issue_invoice(invoice, demo.advisor, today=signed + dt.timedelta(days=11))
     db.session.rollback()
     assert db.session.get(Invoice, invoice.id).status == "draft"
 
 
 def test_no_invoice_to_a_self_paying_trainee_without_a_signed_contract(demo):
-    from trainingmgr.billing import invoices as billing
+    from trainingmgr.billing.invoices.issue import issue_invoice
 
     paul = _paul(demo)
     assert paul.contract_signed_on is None
     invoice = _draft_invoice_to(paul, demo)
     with pytest.raises(ConflictError, match="Enregistrez d'abord la date de signature du contrat de formation"):
-        billing.issue_invoice(invoice, demo.advisor, today=dt.date.today() + dt.timedelta(days=60))
+        issue_invoice(invoice, demo.advisor, today=dt.date.today() + dt.timedelta(days=60))
     db.session.rollback()
     assert db.session.get(Invoice, invoice.id).status == "draft"

@@ -1,84 +1,19 @@
-"""PDF copies through the persistent LibreOffice (trainingmgr/documents/pdf.py). No database: plain functions.
+"""PDF copies through the persistent LibreOffice (trainingmgr/documents/conversion/pdf.py). No database: plain functions.
 
 The tests that convert need Debian's LibreOffice and python3-uno (`make office` installs them); without them
 they fail, unless SKIP_OFFICE_TESTS=1, with which they skip. Timings are printed (pytest -s to see them)."""
 from __future__ import annotations
 
-import io
 import os
-import shutil
 import signal
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
 from flask import Flask
 
-from trainingmgr.documents import pdf
-
-TEXT = "Attestation de fin de formation — Élodie Müller, 14 h, 1 250,00 €"
-
-
-def make_docx(text: str = TEXT) -> bytes:
-    import docx
-
-    document = docx.Document()
-    document.add_heading("Attestation", level=1)
-    document.add_paragraph(text)
-    buffer = io.BytesIO()
-    document.save(buffer)
-    return buffer.getvalue()
-
-
-def pdf_text(data: bytes) -> str | None:
-    """The text of a PDF through poppler's pdftotext, or None when it is not installed."""
-    if shutil.which("pdftotext") is None:
-        return None
-    result = subprocess.run(["pdftotext", "-enc", "UTF-8", "-", "-"], input=data, capture_output=True, check=True,
-                            timeout=60)
-    return " ".join(result.stdout.decode().split())
-
-
-def assert_pdf_of(data: bytes, text: str = TEXT) -> None:
-    assert data.startswith(b"%PDF"), data[:40]
-    extracted = pdf_text(data)
-    if extracted is None:
-        assert len(data) > 1000
-    else:
-        assert text in extracted, extracted
-
-
-def wait_group_gone(pgid: int, seconds: float = 10) -> dict:
-    deadline = time.monotonic() + seconds
-    while (left := pdf._group_processes(pgid)) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return left
-
-
-@pytest.fixture(scope="module")
-def office():
-    """LibreOffice must be there (or SKIP_OFFICE_TESTS=1). The module starts from no server and leaves none:
-    the tests below share one, in the order they are written."""
-    missing = []
-    if pdf._find_soffice() is None:
-        missing.append("LibreOffice (soffice)")
-    if pdf._uno_python() is None:
-        missing.append("python3-uno (no Python can `import uno`)")
-    if missing:
-        if os.environ.get("SKIP_OFFICE_TESTS") == "1":
-            pytest.skip(f"SKIP_OFFICE_TESTS=1 and {', '.join(missing)} missing")
-        pytest.fail(f"{' and '.join(missing)} missing: run `make office` (Debian's libreoffice-writer-nogui, "
-                    "python3-uno, poppler-utils), or set SKIP_OFFICE_TESTS=1 to skip the PDF tests.")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.delenv("PDF_CONVERTER", raising=False)
-        patch.delenv("PDF_SERVER", raising=False)  # this process's own converter (tests/documents/test_pdf_server.py)
-        pdf.shutdown()
-        groups = []
-        yield groups
-        pdf.shutdown()
-    for pgid in groups:
-        assert wait_group_gone(pgid) == {}, f"processes of the converter (group {pgid}) left after shutdown"
+from trainingmgr.documents.conversion import pdf
+from tests.fixtures.pdf import assert_pdf_of, make_docx, wait_group_gone
 
 
 def test_disabled_by_environment(monkeypatch):

@@ -1,4 +1,4 @@
-"""The PDF converter shared by every process (``flask pdf serve``, trainingmgr/documents/pdf_server.py), and the
+"""The PDF converter shared by every process (``flask pdf serve``, trainingmgr/documents/conversion/pdf_server.py), and the
 readiness probe that replaced unoserver's fixed pause (pdf._BOOTSTRAP's ReadyClock).
 
 The tests that convert need Debian's LibreOffice and python3-uno (`make office`), as tests/documents/test_pdf.py;
@@ -19,8 +19,8 @@ import xmlrpc.server
 import pytest
 
 from tests.cli_support import FLASK, ROOT, flask_env
-from tests.documents.test_pdf import assert_pdf_of, make_docx, office, wait_group_gone  # noqa: F401 - fixture
-from trainingmgr.documents import pdf, pdf_server
+from tests.fixtures.pdf import assert_pdf_of, make_docx, wait_group_gone
+from trainingmgr.documents.conversion import pdf, pdf_server
 
 
 def free_port() -> int:
@@ -102,8 +102,8 @@ def test_a_bad_document_fails_in_french_through_the_shared_converter(client_of):
 CLIENT = textwrap.dedent("""
     import json, sys
     sys.path.insert(0, sys.argv[1])
-    from tests.documents.test_pdf import make_docx
-    from trainingmgr.documents import pdf
+    from tests.fixtures.pdf import make_docx
+    from trainingmgr.documents.conversion import pdf
     data = pdf.convert(make_docx(sys.argv[2]))
     print(json.dumps({"pdf": data.startswith(b"%PDF"), "own_server": pdf.status()["server_pid"]}))
 """)

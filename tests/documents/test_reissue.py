@@ -63,7 +63,7 @@ def test_an_unchanged_pack_issues_nothing_new(delivered, advisor_web, monkeypatc
     documents, files = count(GeneratedDocument), count(StoredFile, StoredFile.kind != "export")
     # The next day: the document date ("today") and the number, made anew by each generation, are no change.
     tomorrow = dt.date.today() + dt.timedelta(days=1)
-    monkeypatch.setattr("trainingmgr.documents.context.paris_today", lambda: tomorrow)
+    monkeypatch.setattr("trainingmgr.documents.rendering.context.paris_today", lambda: tomorrow)
     second_zip = zip_contents(run_started_task(advisor_web, advisor_web.post(f"/sessions/{d.dume.id}/documents/pack"))[1])
     assert second_zip == first_zip
     again = pack(d, d.dume)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from trainingmgr.documents import services
 from trainingmgr.documents.catalogue import DOC_TYPES, mandatory_of
 from trainingmgr.documents.models import DocumentTemplate
+from trainingmgr.documents.rendering.sandbox import TemplateProblem
 from trainingmgr.extensions import db
 
 from tests.documents.support import docx_text, make_template, shown
@@ -78,7 +79,7 @@ def test_the_sandbox_keeps_templates_away_from_python(admin_web, demo, attack):
     # Rendered directly, it produces nothing of Python's internals (or is refused).
     try:
         rendered = services.render(convention_template(attack), {"org": {"name": "x"}})
-    except services.TemplateProblem:
+    except TemplateProblem:
         return
     body = docx_text(rendered.docx)
     assert "class" not in body and "object" not in body and "uid=" not in body

@@ -15,7 +15,6 @@ from trainingmgr.documents.models import DocumentTemplate
 from trainingmgr.extensions import db
 
 from tests.documents.support import docx_text, make_template, shown
-from tests.enrolments.fixtures import *  # noqa: F401,F403 - admin, as_user
 from tests.helpers import MONDAY, page
 
 # What the contract must state: both parties with their SIRET and NDA, the session and its programme, the trainer's

@@ -34,12 +34,12 @@ if __package__ in (None, ""):  # run as a file: the project's root on the path
 ROOT = Path(__file__).resolve().parents[2]
 SIZES = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
 JOURNEYS = ("advisor", "trainer", "trainee", "company", "public")
-# The modules whose clock decides whether a half-day's sheet is open (tests/attendance/conftest.py: Clock).
+# The modules whose clock decides whether a half-day's sheet is open (tests/fixtures/attendance.py: Clock).
 # The README's three (docs/screenshots/, committed with --docs): (journey-screen, size).
 README_SHOTS = (("advisor-dashboard", "desktop"), ("trainee-sign", "phone"), ("trainer-slot", "phone"))
 DOCS = ROOT / "docs" / "screenshots"
 CLOCKED = ("trainingmgr.attendance.services", "trainingmgr.attendance.access", "trainingmgr.attendance.board",
-           "trainingmgr.resources.space")
+           "trainingmgr.portals.trainer.space")
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ def tour() -> tuple[list[Screen], dt.datetime]:
 
     from trainingmgr.attendance.access import signing_token
     from trainingmgr.catalogue.models import Course
-    from trainingmgr.companies import space as company_space
+    from trainingmgr.companies import links as company_links
     from trainingmgr.companies.models import CompanyContact
     from trainingmgr.core.timeutil import PARIS, UTC, paris_today
     from trainingmgr.demo.services import DEMO_LOGINS
@@ -93,9 +93,9 @@ def tour() -> tuple[list[Screen], dt.datetime]:
     from trainingmgr.enrolments.models import Enrolment, EnrolmentStatus
     from trainingmgr.enrolments.services import trainee_token
     from trainingmgr.evaluations.models import SurveyInvitation
-    from trainingmgr.evaluations.surveys import hot_invitation_on_site, survey_url
+    from trainingmgr.evaluations.surveys.services import hot_invitation_on_site, survey_url
     from trainingmgr.extensions import db
-    from trainingmgr.resources import space as trainer_space
+    from trainingmgr.resources import links as trainer_links
     from trainingmgr.resources.models import Trainer
     from trainingmgr.sessions.models import Slot
 
@@ -109,9 +109,9 @@ def tour() -> tuple[list[Screen], dt.datetime]:
     moment = (dt.datetime.combine(slot.date, slot.start_time, tzinfo=PARIS) + dt.timedelta(minutes=30)).astimezone(UTC)
     course = db.session.get(Course, session.course_id)
     teacher = db.session.get(Trainer, slot.trainer_id) if slot.trainer_id else session.trainers[0]
-    trainer_token = trainer_space.token(teacher)
+    trainer_token = trainer_links.token(teacher)
     contact = db.session.scalar(select(CompanyContact).where(CompanyContact.email == HR_CONTACT_EMAIL))
-    company_token = company_space.link_token(contact)
+    company_token = company_links.link_token(contact)
     employee = db.session.scalars(select(Enrolment).where(Enrolment.company_id == contact.company_id)
                                   .order_by(Enrolment.id)).first()
     # The hot survey as the trainee finds it after signing the last half-day: not answered yet.
@@ -169,7 +169,7 @@ class Devices:
     """One browser context per login (None: no login) at one size, opened when first needed."""
 
     def __init__(self, browser, base_url: str, size: str, viewport: dict | None = None):
-        from tests.attendance.test_browser import PHONE, TIMEOUT_MS
+        from tests.fixtures.browser import PHONE, TIMEOUT_MS
 
         self.browser, self.base_url = browser, base_url
         viewport = viewport or SIZES[size]
@@ -239,8 +239,7 @@ def run(out: Path, journeys: Iterable[str] = JOURNEYS, sizes: Iterable[str] = SI
     from flask_migrate import upgrade
 
     from bench.support import database
-    from tests.api.test_enrolment_race import running_server
-    from tests.attendance.test_browser import phone_browser
+    from tests.fixtures.browser import phone_browser, running_server
     from tests.helpers import seal_key_dir, signing_dir
     from trainingmgr import create_app
     from trainingmgr.demo.services import load_demo

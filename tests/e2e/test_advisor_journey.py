@@ -24,34 +24,12 @@ from trainingmgr.extensions import db
 from trainingmgr.messaging.tasks import run_task
 from trainingmgr.sessions.models import TrainingSession
 
-from tests.api.test_enrolment_race import running_server
 from tests.attendance.support import link, slots
-from tests.attendance.test_browser import Phone, inked_pixels, phone_browser
-from tests.helpers import MONDAY, PASSWORDS
+from tests.fixtures.browser import Phone, Shots, inked_pixels, log_in, phone_browser, running_server
+from tests.helpers import MONDAY
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "advisor-journey"
 TRAINEES = (("Mme", "Léa", "Moreau", "lea.moreau@exemple.fr"), ("M.", "Antoine", "Girard", "antoine.girard@exemple.fr"))
-
-
-class Shots:
-    def __init__(self, directory: Path):
-        directory.mkdir(parents=True, exist_ok=True)
-        for old in directory.glob("*.png"):
-            old.unlink()
-        self.directory, self.n = directory, 0
-
-    def __call__(self, page, name: str) -> None:
-        self.n += 1
-        page.screenshot(path=str(self.directory / f"{self.n:02d}-{name}.png"), full_page=True)
-
-
-def log_in(device: Phone, email: str) -> None:
-    page = device.page
-    device.goto("/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORDS[email])
-    page.click("[type=submit]")
-    page.wait_for_url(re.compile(r"^(?!.*/login)"))
 
 
 def change_status(page, target: str) -> None:
@@ -98,7 +76,11 @@ def test_the_advisors_journey_in_a_browser(app, world, clock):
             page.fill("input[name=first_name]", first)
             page.fill("input[name=last_name]", last)
             page.fill("input[name=email]", email)
-            if first == TRAINEES[-1][1]:
+            if first == TRAINEES[-1][1]:  # his employer, from the company suggestions (static/js/company-search.js)
+                page.fill("input[name=company_search]", "dupont")
+                suggestion = page.locator("#company-suggestions option")
+                expect(suggestion).to_have_count(1)
+                page.fill("input[name=company_search]", suggestion.get_attribute("value"))
                 shot(page, "enrol-form")
             page.click("form [type=submit][name=submit]")
             page.wait_for_url(re.compile(rf"/sessions/{session_id}$"))
@@ -114,6 +96,8 @@ def test_the_advisors_journey_in_a_browser(app, world, clock):
         lea, antoine = db.session.scalars(select(Enrolment).where(Enrolment.session_id == session_id)
                                           .order_by(Enrolment.id)).all()
         assert (lea.status, antoine.status) == ("confirmed", "confirmed")
+        assert (lea.company_id, antoine.company_id) == (None, world.company.id)
+        assert antoine.trainee.company_id == world.company.id
         lea_id, lea_name = lea.id, lea.trainee.full_name
         morning_id, afternoon_id = morning.id, afternoon.id
         morning_link, afternoon_link = link(lea, morning), link(lea, afternoon)

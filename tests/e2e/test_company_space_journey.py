@@ -18,11 +18,7 @@ from trainingmgr.documents import services as documents
 from trainingmgr.extensions import db
 from trainingmgr.messaging.models import OutboxMessage
 
-from tests.api.test_enrolment_race import running_server
-from tests.attendance.test_browser import Phone, phone_browser
-from tests.companies.space_fixtures import *  # noqa: F401,F403 - space_world and the fixtures it needs
-from tests.e2e.test_advisor_journey import Shots, log_in
-from tests.e2e.test_signature_journey import fits_the_screen
+from tests.fixtures.browser import Phone, Shots, fits_the_screen, log_in, phone_browser, running_server
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "company-space-journey"
 

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from tests.api.test_enrolment_race import running_server
-from tests.attendance.test_browser import phone_browser
 from tests.e2e.screenshots import Screen, attendance_clock, tour, walk
-from tests.e2e.test_signature_journey import fits_the_screen
+from tests.fixtures.browser import fits_the_screen, phone_browser, running_server
 from trainingmgr.extensions import db
 
 SMALL_PHONE = {"width": 375, "height": 740}

@@ -9,8 +9,8 @@ import re
 import pytest
 from PIL import Image
 
-from tests.attendance.test_browser import PHONE
 from tests.e2e.screenshots import SIZES, run
+from tests.fixtures.browser import PHONE
 
 SERVERS = [None] + ([os.environ["TEST_DATABASE_URL"]] if os.environ.get("TEST_DATABASE_URL") else [])
 WIDTHS = {"desktop": SIZES["desktop"]["width"], "phone": SIZES["phone"]["width"] * PHONE["device_scale_factor"]}

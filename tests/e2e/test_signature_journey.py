@@ -20,11 +20,9 @@ from trainingmgr.signing import pades
 from trainingmgr.signing import services as signing_services
 from trainingmgr.signing.models import SignatureRequest
 
-from tests.api.test_enrolment_race import running_server
-from tests.attendance.test_browser import Phone, phone_browser
-from tests.e2e.test_advisor_journey import Shots, log_in
+from tests.fixtures.browser import Phone, Shots, fits_the_screen, log_in, phone_browser, running_server
+from tests.fixtures.signing import outbox
 from tests.helpers import signing_dir
-from tests.signing.fixtures import dume_session, fake_pdf, open_session, outbox, sale  # noqa: F401 - fixtures
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "signature-journey"
 
@@ -40,12 +38,6 @@ def emailed_code(recipient: str) -> str:
     (*_, message) = outbox(recipient, "Votre code de signature : ")
     db.session.commit()
     return message.subject[-6:]
-
-
-def fits_the_screen(page) -> bool:
-    """No horizontal scroll: the page is no wider than the phone's screen. (Not window.innerWidth: on a mobile
-    viewport chromium zooms out to show a page wider than the screen, and innerWidth grows with it.)"""
-    return page.evaluate("() => document.documentElement.scrollWidth <= document.documentElement.clientWidth")
 
 
 def expect_pages_loaded(page) -> int:
@@ -130,7 +122,7 @@ def test_a_convention_is_signed_by_the_company_then_the_organisation(app, world,
         phone.draw_signature()
         anne.check("#consent")
         anne.click("#sign-submit")
-        expect(anne.locator("[data-error=code]")).to_have_text("Code erroné. Il vous reste 4 essai(s).")
+        expect(anne.locator("[data-error=code]")).to_have_text("Code erroné. Il vous reste 4 essais.")
         assert fits_the_screen(anne)
         shot(anne, "company-wrong-code")
         # The refused attempt answers 422 with the form again: expected here, not a fault.

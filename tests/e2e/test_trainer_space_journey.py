@@ -6,7 +6,7 @@ the advisor's sheet shows it too, and
 the register holds the countersignature (no author account), intact and sealed. A screenshot of each step is saved
 under tests/artifacts/trainer-space-journey/ (git-ignored).
 
-Skipped with SKIP_BROWSER_TESTS=1. The attendance clock is frozen on MONDAY 09:00 (tests/e2e/conftest.py)."""
+Skipped with SKIP_BROWSER_TESTS=1. The attendance clock is frozen on MONDAY 09:00 (the ``clock`` fixture, tests/fixtures/attendance.py)."""
 from __future__ import annotations
 
 import re
@@ -25,12 +25,9 @@ from trainingmgr.resources.services import save_trainer
 from trainingmgr.sessions.services import change_status
 from trainingmgr.trainees.services import save_trainee
 
-from tests.api.test_enrolment_race import running_server
 from tests.attendance.support import drawing, link, slots
-from tests.attendance.test_browser import Phone, inked_pixels, phone_browser
-from tests.e2e.test_advisor_journey import Shots, log_in
-from tests.e2e.test_signature_journey import fits_the_screen
 from tests.enrolments.support import person
+from tests.fixtures.browser import Phone, Shots, fits_the_screen, inked_pixels, log_in, phone_browser, running_server
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "trainer-space-journey"
 ERIC = "eric@externe.example"
@@ -51,7 +48,7 @@ def test_an_external_trainer_countersigns_from_the_reminder_on_his_phone(app, wo
                                                                        monkeypatch):
     from playwright.sync_api import expect
 
-    monkeypatch.setattr("trainingmgr.resources.space.utcnow", clock)  # the space's home reads the same clock
+    monkeypatch.setattr("trainingmgr.portals.trainer.space.utcnow", clock)  # the space's home reads the same clock
 
     eric = save_trainer(None, {"first_name": "Éric", "last_name": "Externe", "email": ERIC,
                                "competences": "Formateur indépendant, marchés publics depuis 2010"})

@@ -1,4 +1,4 @@
-"""Helpers shared by the enrolment, trainee and company tests (the fixtures are in conftest.py)."""
+"""Helpers shared by the enrolment, trainee and company tests (the fixtures are in tests/fixtures/)."""
 from __future__ import annotations
 
 from sqlalchemy import func, select

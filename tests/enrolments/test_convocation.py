@@ -15,23 +15,10 @@ from trainingmgr.extensions import db
 from trainingmgr.messaging.services import run_due_jobs, schedule_job, send_due_messages
 
 from tests.enrolments.support import event_kinds, events, fresh, job_of, outbox, recipients
+from tests.fixtures.enrolments import confirm, enrol
 from tests.helpers import MONDAY
 
 UTC = dt.timezone.utc
-
-
-def enrol(session, trainee, **kwargs):
-    enrolment = services.enrol(session, trainee, **kwargs)
-    db.session.commit()
-    return enrolment
-
-
-def confirm(session) -> None:
-    """Convocations leave only for a confirmed session (an open one's job waits)."""
-    from trainingmgr.sessions.services import change_status
-
-    change_status(session, "confirmed", None)
-    db.session.commit()
 
 
 def paris(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:

@@ -16,7 +16,7 @@ from docx import Document
 from trainingmgr.companies.services import save_contact
 from trainingmgr.core.timeutil import PARIS, utcnow
 from trainingmgr.documents import services as documents
-from trainingmgr.documents.context import convention as convention_context
+from trainingmgr.documents.rendering.context import convention as convention_context
 from trainingmgr.enrolments import services
 from trainingmgr.enrolments.mails import personal_url
 from trainingmgr.enrolments.models import Enrolment
@@ -25,9 +25,8 @@ from trainingmgr.messaging.services import run_due_jobs, schedule_job, send_due_
 
 from tests.documents.support import docx_text, make_template
 from tests.enrolments.support import fresh, job_of, outbox, recipients
-from tests.enrolments.test_convocation import confirm, enrol
+from tests.fixtures.enrolments import confirm, enrol
 from tests.helpers import page
-from tests.messaging.conftest import smtp_app, smtp_server  # noqa: F401 - fixtures: a real SMTP server
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 LATER = dt.timedelta(days=3650)
@@ -104,7 +103,7 @@ def test_the_company_convention_names_and_bills_only_admitted_trainees(world, ch
 
 def test_a_quote_still_names_a_pending_trainee(world, chorus_session, new_trainee):
     """An OPCO asks for the quote before the training: the trainee awaiting admission is on it."""
-    from trainingmgr.documents.context import quote
+    from trainingmgr.documents.rendering.context import quote
 
     enrol(chorus_session, new_trainee(1, company_id=world.company.id))
     context = quote(chorus_session, world.company, "DEV-TEST-1")
@@ -177,7 +176,7 @@ def test_the_convocation_email_carries_its_three_documents_and_the_ics(world, co
 
 
 def test_with_a_converter_the_documents_leave_as_pdf(world, dume_session, new_trainee, make_app):
-    from trainingmgr.documents import pdf
+    from trainingmgr.documents.conversion import pdf
 
     enrolment = enrol(dume_session, new_trainee(1))
     confirm(dume_session)
@@ -281,7 +280,7 @@ def test_the_default_internal_rules_state_the_required_mentions(world, dume_sess
 
 
 def test_a_long_action_elects_delegates(world, dume_session, monkeypatch):
-    from trainingmgr.documents.context import internal_rules
+    from trainingmgr.documents.rendering.context import internal_rules
     from trainingmgr.sessions.models import TrainingSession
 
     monkeypatch.setattr(TrainingSession, "planned_hours", property(lambda self: Decimal(600)))

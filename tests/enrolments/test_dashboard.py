@@ -9,7 +9,7 @@ import pytest
 from trainingmgr.core.timeutil import paris_today
 from trainingmgr.enrolments import services
 from trainingmgr.extensions import db
-from trainingmgr.sessions import services as session_services
+from trainingmgr.sessions.services import alerts as session_alerts
 
 from tests.catalogue.pagetools import page_of
 from tests.enrolments.support import person
@@ -47,16 +47,16 @@ def later(world, open_session):
 def test_below_minimum_at_j_minus_10_is_flagged(advisor, world, soon, later):
     enrol_people(soon, [1])
     enrol_people(later, [2])
-    assert "J−5 et sous le minimum : 1 inscrit(s) pour 3 minimum. Décidez du maintien de la session." in \
+    assert "J−5 et sous le minimum : 1 inscrit pour 3 minimum. Décidez du maintien de la session." in \
         warnings_of(advisor, soon)
     text = warnings_of(advisor, later)
-    assert "Sous le minimum : 1 inscrit(s) pour 3 minimum." in text
+    assert "Sous le minimum : 1 inscrit pour 3 minimum." in text
     assert "J−" not in text
 
 
 def test_the_flag_goes_once_the_minimum_is_reached(advisor, world, soon):
     enrol_people(soon, [1, 2])
-    assert "J−5 et sous le minimum : 2 inscrit(s)" in warnings_of(advisor, soon)
+    assert "J−5 et sous le minimum : 2 inscrits" in warnings_of(advisor, soon)
     enrol_people(soon, [3])
     assert "minimum" not in warnings_of(advisor, soon)
 
@@ -64,7 +64,7 @@ def test_the_flag_goes_once_the_minimum_is_reached(advisor, world, soon):
 def test_pending_prerequisite_and_waitlist_count_as_they_should(advisor, world, open_session):
     session = open_session(start=paris_today() + dt.timedelta(days=4), capacity=2, min_trainees=2)
     enrol_people(session, [1])  # Chorus Pro: pending the decision, but holding a seat
-    assert "J−4 et sous le minimum : 1 inscrit(s) pour 2 minimum." in warnings_of(advisor, session)
+    assert "J−4 et sous le minimum : 1 inscrit pour 2 minimum." in warnings_of(advisor, session)
     enrol_people(session, [2, 3])  # the third waits: it does not count
     assert "minimum" not in warnings_of(advisor, session)
     assert "2 / 2" in warnings_of(advisor, session)
@@ -74,7 +74,7 @@ def test_cancelled_enrolments_do_not_count(advisor, world, soon):
     made = enrol_people(soon, [1, 2, 3])
     services.cancel(made[0], world.users["advisor"], "Empêchement")
     db.session.commit()
-    assert "J−5 et sous le minimum : 2 inscrit(s) pour 3 minimum." in warnings_of(advisor, soon)
+    assert "J−5 et sous le minimum : 2 inscrits pour 3 minimum." in warnings_of(advisor, soon)
 
 
 def test_the_check_window_is_a_setting(app, monkeypatch, advisor, world, soon, later):
@@ -82,16 +82,16 @@ def test_the_check_window_is_a_setting(app, monkeypatch, advisor, world, soon, l
     assert "J−20 et sous le minimum" in warnings_of(advisor, later)
     monkeypatch.setitem(app.config, "MINIMUM_CHECK_DAYS", 3)
     text = warnings_of(advisor, soon)
-    assert "Sous le minimum : 0 inscrit(s) pour 3 minimum." in text and "J−" not in text
+    assert "Sous le minimum : 0 inscrit pour 3 minimum." in text and "J−" not in text
 
 
 def test_today_can_be_frozen(monkeypatch, advisor, world, open_session):
     """The flag follows Paris's date: with "today" ten days before MONDAY, a session on MONDAY is at J−10."""
     session = open_session(course=world.dume, start=MONDAY, min_trainees=2)
     assert "J−" not in warnings_of(advisor, session)
-    monkeypatch.setattr(session_services, "paris_today", lambda: MONDAY - dt.timedelta(days=10))
-    assert "J−10 et sous le minimum : 0 inscrit(s) pour 2 minimum." in warnings_of(advisor, session)
-    monkeypatch.setattr(session_services, "paris_today", lambda: MONDAY - dt.timedelta(days=11))
+    monkeypatch.setattr(session_alerts, "paris_today", lambda: MONDAY - dt.timedelta(days=10))
+    assert "J−10 et sous le minimum : 0 inscrit pour 2 minimum." in warnings_of(advisor, session)
+    monkeypatch.setattr(session_alerts, "paris_today", lambda: MONDAY - dt.timedelta(days=11))
     assert "J−" not in warnings_of(advisor, session)
 
 

@@ -35,7 +35,7 @@ def suggestions(client, q: str) -> list[str]:
 
 def search_form(**over) -> dict:
     data = {"trainee_search": "", "civility": "", "first_name": "", "last_name": "", "email": "", "phone": "",
-            "job_title": "", "bpf_status": "employee", "company_id": ""}
+            "job_title": "", "bpf_status": "employee", "company_search": ""}
     data.update(over)
     return data
 

@@ -33,7 +33,7 @@ def enrol(session, trainee, **kwargs):
 def new_form(**over) -> dict:
     data = {"trainee_id": "", "civility": "M.", "first_name": "Jean", "last_name": "Durand",
             "email": "jean.durand@exemple.fr", "phone": "0600000000", "job_title": "Comptable",
-            "bpf_status": "employee", "company_id": ""}
+            "bpf_status": "employee", "company_search": ""}
     data.update(over)
     return data
 
@@ -51,14 +51,16 @@ def test_enrol_page_lists_trainees_and_companies(advisor, world, dume_session, n
     found = advisor.get(tree.find("datalist", id="trainee-suggestions").attrs["data-url"], query_string={"q": "nom01"})
     options = [t["label"] for t in found.get_json()["trainees"]]
     assert "Nom01 Prénom01 <p01@exemple.fr>" in options
-    companies = [o.text for o in tree.find("select", id="company_id").find_all("option")]
-    assert "Cabinet d'architecture Dupont" in companies
+    # Companies too (issue 22): /companies/search.json, each « Nom (SIRET) ».
+    assert tree.find("input", id="company_search").attrs["list"] == "company-suggestions"
+    found = advisor.get(tree.find("datalist", id="company-suggestions").attrs["data-url"], query_string={"q": "dupont"})
+    assert "Cabinet d'architecture Dupont (44306184100021)" in [c["label"] for c in found.get_json()["companies"]]
     assert "Inscrire un stagiaire" in page_of(advisor.get(f"/sessions/{dume_session.id}")).text
 
 
 def test_enrol_a_new_trainee_through_the_page(advisor, world, dume_session):
     response = advisor.post(f"/sessions/{dume_session.id}/enrolments/new",
-                            data=new_form(company_id=str(world.company.id)))
+                            data=new_form(company_search="Cabinet d'architecture Dupont (44306184100021)"))
     assert response.status_code == 302, page(response)[:3000]
     assert response.headers["Location"].endswith(f"/sessions/{dume_session.id}")
     trainee = db.session.scalar(select(Trainee).where(Trainee.email == "jean.durand@exemple.fr"))
@@ -112,8 +114,8 @@ def test_enrolling_twice_is_a_conflict_on_the_page(advisor, world, dume_session,
     ({"trainee_id": "999999"}, {"trainee_search": "Stagiaire introuvable."}),
     ({"trainee_id": "abc"}, {"trainee_search": "Stagiaire introuvable."}),
     ({"trainee_id": "99999999999999999999"}, {"trainee_search": "Stagiaire introuvable."}),
-    ({"company_id": "999999"}, {"company_id": "Entreprise introuvable."}),
-    ({"company_id": "-3"}, {"company_id": "Entreprise introuvable."}),
+    ({"company_id": "999999"}, {"company_search": "Entreprise introuvable."}),
+    ({"company_id": "-3"}, {"company_search": "Entreprise introuvable."}),
 ])
 def test_enrol_form_bad_input(advisor, world, dume_session, over, fields):
     response = advisor.post(f"/sessions/{dume_session.id}/enrolments/new", data=new_form(**over))

@@ -1,7 +1,6 @@
-"""Shared by tests/evaluations and tests/portal: a questionnaire with every kind of question, enrolments."""
+"""Shared by tests/evaluations and tests/portal: a questionnaire with every kind of question, enrolments (the
+fixtures are in tests/fixtures/evaluations.py)."""
 from __future__ import annotations
-
-import pytest
 
 from trainingmgr.extensions import db
 
@@ -73,28 +72,3 @@ def enrol(session, world, first="Alice", last="Martin", email=None, **trainee):
                                                       **trainee}}, world.users["advisor"])
     db.session.commit()
     return enrolment
-
-
-@pytest.fixture
-def questionnaire(world):
-    """The all-kinds positioning questionnaire of the Chorus Pro course."""
-    from trainingmgr.evaluations.services import create_questionnaire
-
-    made = create_questionnaire({**ALL_KINDS_SPEC, "course": world.chorus})
-    db.session.commit()
-    return made
-
-
-@pytest.fixture
-def q(questionnaire):
-    return Q(questionnaire)
-
-
-@pytest.fixture
-def chorus_session(make_session, world):
-    return open_session(make_session, world)
-
-
-@pytest.fixture
-def enrolment(chorus_session, world, questionnaire):
-    return enrol(chorus_session, world)

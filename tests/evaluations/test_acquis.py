@@ -9,14 +9,13 @@ import pytest
 from sqlalchemy import func, select
 
 from trainingmgr.core.errors import ConflictError, PermissionDenied, ValidationError
-from trainingmgr.evaluations import acquis
+from trainingmgr.evaluations.acquis import services as acquis
 from trainingmgr.evaluations.models import AcquisAssessment
 from trainingmgr.extensions import db
 from trainingmgr.sessions.services import change_status
 
 # The attendance fixtures (make_class, klass, and the logged-in clients advisor, trainer, trainer2).
-from tests.attendance.conftest import *  # noqa: F401,F403
-from tests.attendance.conftest import paris
+from tests.fixtures.attendance import paris
 from tests.helpers import page
 
 
@@ -67,7 +66,7 @@ def test_trainer_records_levels_and_the_grid_shows_them(started, world):
 
 
 def test_grid_takes_a_few_queries(started, world, app):
-    from tests.conftest import QueryCounter
+    from tests.fixtures.app import QueryCounter
 
     session, enrolments, goals = started
     for enrolment in enrolments:
@@ -278,8 +277,8 @@ def test_attestation_prints_the_acquis(klass, world):
     from trainingmgr.documents import services as documents
     from trainingmgr.enrolments.models import Enrolment
 
-    from tests.documents.conftest import deliver
     from tests.documents.support import docx_text
+    from tests.fixtures.documents import deliver
 
     session, enrolments = klass
     advisor_user, pierre = world.users["advisor"], world.users["trainer"]

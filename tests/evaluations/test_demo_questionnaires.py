@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from trainingmgr.demo.questionnaires import load_positioning_questionnaires
 from trainingmgr.demo.seeds import CHORUS_PRO, DUME_CHORUS_PRO
-from trainingmgr.evaluations import services
+from trainingmgr.evaluations.questionnaires import services
 from trainingmgr.evaluations.models import Choice, Question, Questionnaire
 from trainingmgr.extensions import db
 

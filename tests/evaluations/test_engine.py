@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from trainingmgr.core.errors import ConflictError, NotFoundError, ValidationError
-from trainingmgr.evaluations import services
+from trainingmgr.evaluations.questionnaires import services
 from trainingmgr.evaluations.models import Answer, Questionnaire, Response
 from trainingmgr.extensions import db
 
@@ -135,8 +135,8 @@ def test_blank_answers_are_unanswered(q):
 # --------------------------------------------------------------------------- drafts and submission
 
 
-def test_a_draft_is_saved_without_the_required_answers(q, enrolment):
-    response = draft(q, enrolment)
+def test_a_draft_is_saved_without_the_required_answers(q, chorus_enrolment):
+    response = draft(q, chorus_enrolment)
     services.save_answers(response, {q.key(q.scale): "2", q.key(q.expectations): "Un peu de tout."})
     db.session.commit()
     assert stored(response) == {q.scale.id: 2, q.expectations.id: "Un peu de tout."}
@@ -144,19 +144,19 @@ def test_a_draft_is_saved_without_the_required_answers(q, enrolment):
     assert response.status == "draft" and response.submitted_at is None and response.score is None
 
 
-def test_resuming_a_draft_changes_and_clears_answers(q, enrolment):
-    response = draft(q, enrolment)
+def test_resuming_a_draft_changes_and_clears_answers(q, chorus_enrolment):
+    response = draft(q, chorus_enrolment)
     services.save_answers(response, {q.key(q.scale): "2", q.key(q.multiple): [str(q.choice(q.multiple, 0))]})
     db.session.commit()
     services.save_answers(response, {q.key(q.scale): "4"})  # the multiple choice unticked
     db.session.commit()
     assert stored(response) == {q.scale.id: 4}
-    assert services.get_or_create_response(q.questionnaire, enrolment).id == response.id
+    assert services.get_or_create_response(q.questionnaire, chorus_enrolment).id == response.id
     assert db.session.scalar(select(func.count()).select_from(Response)) == 1
 
 
-def test_an_invalid_answer_saves_nothing_and_every_error_is_given(q, enrolment):
-    response = draft(q, enrolment)
+def test_an_invalid_answer_saves_nothing_and_every_error_is_given(q, chorus_enrolment):
+    response = draft(q, chorus_enrolment)
     fields = errors_of(services.save_answers, response, {
         q.key(q.scale): "7", q.key(q.single): str(q.choice(q.multiple, 0)), q.key(q.expectations): "Valide"})
     db.session.rollback()
@@ -164,8 +164,8 @@ def test_an_invalid_answer_saves_nothing_and_every_error_is_given(q, enrolment):
     assert stored(response) == {}
 
 
-def test_submit_requires_the_required_answers(q, enrolment):
-    response = draft(q, enrolment)
+def test_submit_requires_the_required_answers(q, chorus_enrolment):
+    response = draft(q, chorus_enrolment)
     fields = errors_of(services.save_answers, response, {q.key(q.scale): "3"}, submit=True)
     db.session.rollback()
     required = {q.key(x): ["Cette question est obligatoire."] for x in (q.prereq, q.single, q.multiple, q.expectations)}
@@ -173,8 +173,8 @@ def test_submit_requires_the_required_answers(q, enrolment):
     assert db.session.get(Response, response.id).status == "draft"
 
 
-def test_submit_scores_and_freezes_the_response(q, enrolment):
-    response = draft(q, enrolment)
+def test_submit_scores_and_freezes_the_response(q, chorus_enrolment):
+    response = draft(q, chorus_enrolment)
     # single: the right answer (2 points); multiple: one right (1), one wrong (0)
     data = q.complete(**{q.key(q.multiple): [str(q.choice(q.multiple, 0)), str(q.choice(q.multiple, 2))]})
     services.save_answers(response, data, submit=True)
@@ -204,11 +204,11 @@ def test_a_full_score_and_a_zero_score(q, world, chorus_session):
     assert (bad.score, bad.max_score) == (Decimal(0), Decimal(4))
 
 
-def test_answers_of_another_questionnaire_are_ignored(q, world, enrolment):
+def test_answers_of_another_questionnaire_are_ignored(q, world, chorus_enrolment):
     other = services.create_questionnaire({"kind": "positioning", "title": "Autre", "course": world.dume,
                                            "questions": [{"kind": "scale", "text": "Niveau ?"}]})
     db.session.commit()
-    response = draft(q, enrolment)
+    response = draft(q, chorus_enrolment)
     services.save_answers(response, {f"q{other.questions[0].id}": "5", q.key(q.scale): "1"})
     db.session.commit()
     assert stored(response) == {q.scale.id: 1}
@@ -217,15 +217,15 @@ def test_answers_of_another_questionnaire_are_ignored(q, world, enrolment):
 # --------------------------------------------------------------------------- the enrolment's positioning
 
 
-def test_the_enrolment_answers_its_course_questionnaire(q, world, enrolment):
-    assert services.positioning_for(enrolment) == (q.questionnaire, None)
-    response = services.answer_positioning(enrolment, {q.key(q.scale): "2"})
+def test_the_enrolment_answers_its_course_questionnaire(q, world, chorus_enrolment):
+    assert services.positioning_for(chorus_enrolment) == (q.questionnaire, None)
+    response = services.answer_positioning(chorus_enrolment, {q.key(q.scale): "2"})
     db.session.commit()
-    assert response.questionnaire_id == q.questionnaire.id and response.enrolment_id == enrolment.id
+    assert response.questionnaire_id == q.questionnaire.id and response.enrolment_id == chorus_enrolment.id
     # A new version of the questionnaire does not strand the trainee's draft.
     services.create_questionnaire({**ALL_KINDS_SPEC, "title": "Version 2", "course": world.chorus})
     db.session.commit()
-    questionnaire, again = services.positioning_for(enrolment)
+    questionnaire, again = services.positioning_for(chorus_enrolment)
     assert again.id == response.id and questionnaire.id == q.questionnaire.id
 
 
@@ -238,17 +238,17 @@ def test_a_course_without_questionnaire(world, make_session):
         services.answer_positioning(enrolment, {})
 
 
-def test_a_cancelled_enrolment_answers_no_more(q, world, enrolment):
+def test_a_cancelled_enrolment_answers_no_more(q, world, chorus_enrolment):
     from trainingmgr.enrolments.services import cancel
 
-    cancel(enrolment, world.users["advisor"], "Empêchement")
+    cancel(chorus_enrolment, world.users["advisor"], "Empêchement")
     db.session.commit()
     with pytest.raises(ConflictError) as caught:
-        services.answer_positioning(enrolment, q.complete(), submit=True)
+        services.answer_positioning(chorus_enrolment, q.complete(), submit=True)
     assert "annulée" in caught.value.message
 
 
-def test_simultaneous_submissions_submit_once(app, q, enrolment):
+def test_simultaneous_submissions_submit_once(app, q, chorus_enrolment):
     """Two tabs, a double click: every call runs in its own transaction; the first creates the response and
     submits it, the others find it submitted (409). One response, one history event."""
     import threading
@@ -256,7 +256,7 @@ def test_simultaneous_submissions_submit_once(app, q, enrolment):
     from trainingmgr.enrolments.models import Enrolment, EnrolmentEvent
 
     calls = 6
-    enrolment_id, data = enrolment.id, q.complete()  # read here: the threads must not touch this session
+    enrolment_id, data = chorus_enrolment.id, q.complete()  # read here: the threads must not touch this session
     barrier = threading.Barrier(calls)
     outcomes: list[str] = []
 

@@ -11,12 +11,11 @@ from sqlalchemy import select
 
 from trainingmgr.companies.services import save_company, save_contact
 from trainingmgr.core.errors import ConflictError, PermissionDenied
-from trainingmgr.evaluations import needs
+from trainingmgr.evaluations.needs import services as needs
 from trainingmgr.evaluations.models import SurveyInvitation
 from trainingmgr.extensions import db
 from trainingmgr.messaging.models import Job
 
-from tests.enrolments.fixtures import *  # noqa: F401,F403 - as_user, advisor, trainer, trainer2
 from tests.enrolments.support import outbox
 from tests.helpers import MONDAY, page
 
@@ -213,7 +212,7 @@ def test_the_session_results_include_the_needs_analysis(booked, users, app, advi
 
 def test_the_send_button_refuses_with_a_french_409_once_started(booked, users, advisor, monkeypatch):
     started = min(s.starts_at for s in booked.slots) + dt.timedelta(hours=1)
-    monkeypatch.setattr("trainingmgr.evaluations.needs.utcnow", lambda: started)
+    monkeypatch.setattr("trainingmgr.evaluations.needs.services.utcnow", lambda: started)
     response = advisor.post(f"/evaluations/sessions/{booked.id}/needs/send")
     assert response.status_code == 409
     assert "avant la formation" in page(response)
@@ -255,7 +254,7 @@ def test_a_cancelled_session_awaits_nothing(booked, users, world):
 
 
 def test_the_board_counts_needs_analyses_as_evidence_of_indicator_4(booked, users, app):
-    from trainingmgr.quality.board import NOTHING_OUTSIDE, build_board
+    from trainingmgr.quality.board.services import NOTHING_OUTSIDE, build_board
 
     since, until = MONDAY - dt.timedelta(days=30), MONDAY + dt.timedelta(days=30)
     before = build_board(since, until, MONDAY)
@@ -272,16 +271,16 @@ def test_the_board_counts_needs_analyses_as_evidence_of_indicator_4(booked, user
 
 
 def test_an_external_trainer_reads_the_needs_analysis_in_the_trainer_space(booked, users, app, world):
-    from trainingmgr.resources import space
+    from trainingmgr.resources import links
 
     send(booked, users)
     mail = next(m for m in outbox("survey_needs") if m.recipient == "rh@dupont.example")
     answer_all(app.test_client(), link_of(mail))
-    url = space.space_url(world.pierre).replace("http://localhost", "")
+    url = links.space_url(world.pierre).replace("http://localhost", "")
     db.session.commit()
     html = page(app.test_client().get(f"{url}/sessions/{booked.id}/positionnement"))
     assert "Analyse des besoins des entreprises" in html and "Réponse à « Pourquoi cette forma »" in html
     assert "pour Léa Maire (Mairie de Colomiers) (aucun e-mail n'est parti), en attente" in html
-    paula = space.space_url(world.paula).replace("http://localhost", "")
+    paula = links.space_url(world.paula).replace("http://localhost", "")
     db.session.commit()
     assert app.test_client().get(f"{paula}/sessions/{booked.id}/positionnement").status_code == 403

@@ -12,7 +12,7 @@ from flask import render_template_string
 
 from trainingmgr.core.formatting import date_fr
 from trainingmgr.enrolments.models import Enrolment, EnrolmentEvent
-from trainingmgr.evaluations import services
+from trainingmgr.evaluations.questionnaires import services
 from trainingmgr.extensions import db
 from trainingmgr.trainees.models import Trainee
 
@@ -31,35 +31,35 @@ def positioning_events(enrolment) -> list[EnrolmentEvent]:
     return [e for e in reload(enrolment).events if e.kind == "positioning"]
 
 
-def test_yes_to_the_prerequisite_confirms_it_and_the_history_gets_the_score(q, enrolment):
-    assert enrolment.status == "pending_prerequisite" and enrolment.prerequisite_confirmed_at is None
-    services.answer_positioning(enrolment, q.complete(), submit=True)
+def test_yes_to_the_prerequisite_confirms_it_and_the_history_gets_the_score(q, chorus_enrolment):
+    assert chorus_enrolment.status == "pending_prerequisite" and chorus_enrolment.prerequisite_confirmed_at is None
+    services.answer_positioning(chorus_enrolment, q.complete(), submit=True)
     db.session.commit()
-    enrolment = reload(enrolment)
-    assert enrolment.prerequisite_confirmed_at is not None
-    assert enrolment.status == "pending_prerequisite"  # the admission stays the advisor's decision
-    [event] = positioning_events(enrolment)
+    chorus_enrolment = reload(chorus_enrolment)
+    assert chorus_enrolment.prerequisite_confirmed_at is not None
+    assert chorus_enrolment.status == "pending_prerequisite"  # the admission stays the advisor's decision
+    [event] = positioning_events(chorus_enrolment)
     assert event.message == ("Questionnaire de positionnement envoyé par le stagiaire ; score 4/4 ; "
                              "prérequis confirmé.")
     assert event.actor_id is None and event.actor_label == "Alice Martin (stagiaire)"
 
 
-def test_no_to_the_prerequisite_leaves_it_unconfirmed(q, enrolment):
-    services.answer_positioning(enrolment, q.complete(**{q.key(q.prereq): "no"}), submit=True)
+def test_no_to_the_prerequisite_leaves_it_unconfirmed(q, chorus_enrolment):
+    services.answer_positioning(chorus_enrolment, q.complete(**{q.key(q.prereq): "no"}), submit=True)
     db.session.commit()
-    assert reload(enrolment).prerequisite_confirmed_at is None
-    [event] = positioning_events(enrolment)
+    assert reload(chorus_enrolment).prerequisite_confirmed_at is None
+    [event] = positioning_events(chorus_enrolment)
     assert "prérequis NON confirmé" in event.message
-    summary = services.positioning_summary(reload(enrolment))
+    summary = services.positioning_summary(reload(chorus_enrolment))
     assert summary.prerequisite_confirmed is False and summary.prerequisite_answer is False
 
 
-def test_a_draft_changes_nothing_on_the_enrolment(q, enrolment):
-    services.answer_positioning(enrolment, q.complete(**{q.key(q.access): "Fauteuil roulant"}))
+def test_a_draft_changes_nothing_on_the_enrolment(q, chorus_enrolment):
+    services.answer_positioning(chorus_enrolment, q.complete(**{q.key(q.access): "Fauteuil roulant"}))
     db.session.commit()
-    enrolment = reload(enrolment)
-    assert enrolment.prerequisite_confirmed_at is None and enrolment.trainee.accessibility_needs == ""
-    assert positioning_events(enrolment) == []
+    chorus_enrolment = reload(chorus_enrolment)
+    assert chorus_enrolment.prerequisite_confirmed_at is None and chorus_enrolment.trainee.accessibility_needs == ""
+    assert positioning_events(chorus_enrolment) == []
 
 
 def test_adaptation_needs_reach_the_trainee_record_once(q, world, chorus_session, make_session):
@@ -83,29 +83,29 @@ def test_adaptation_needs_reach_the_trainee_record_once(q, world, chorus_session
 
 
 @pytest.mark.parametrize("answer", ["Aucun", "non.", "Rien", "néant", "RAS", "Pas de besoin"])
-def test_answers_meaning_no_need_are_not_copied(q, enrolment, answer):
-    services.answer_positioning(enrolment, q.complete(**{q.key(q.access): answer}), submit=True)
+def test_answers_meaning_no_need_are_not_copied(q, chorus_enrolment, answer):
+    services.answer_positioning(chorus_enrolment, q.complete(**{q.key(q.access): answer}), submit=True)
     db.session.commit()
-    assert reload(enrolment).trainee.accessibility_needs == ""
-    assert services.positioning_summary(reload(enrolment)).accessibility_answers == []
+    assert reload(chorus_enrolment).trainee.accessibility_needs == ""
+    assert services.positioning_summary(reload(chorus_enrolment)).accessibility_answers == []
 
 
-def test_the_advisor_sees_the_needs_on_the_trainee_record(q, enrolment):
+def test_the_advisor_sees_the_needs_on_the_trainee_record(q, chorus_enrolment):
     """The trainee record is what the advisor's pages read: the need is in it, under the trainee."""
-    services.answer_positioning(enrolment, q.complete(**{q.key(q.access): "Supports en gros caractères."}),
+    services.answer_positioning(chorus_enrolment, q.complete(**{q.key(q.access): "Supports en gros caractères."}),
                                 submit=True)
     db.session.commit()
-    assert "Supports en gros caractères." in reload(enrolment).trainee.accessibility_needs
-    assert services.positioning_summary(reload(enrolment)).accessibility_answers == ["Supports en gros caractères."]
+    assert "Supports en gros caractères." in reload(chorus_enrolment).trainee.accessibility_needs
+    assert services.positioning_summary(reload(chorus_enrolment)).accessibility_answers == ["Supports en gros caractères."]
 
 
-def test_the_sessions_trainer_sees_the_needs_on_the_session_page(app, q, enrolment, world):
-    services.answer_positioning(enrolment, q.complete(**{q.key(q.access): "Supports en gros caractères."}),
+def test_the_sessions_trainer_sees_the_needs_on_the_session_page(app, q, chorus_enrolment, world):
+    services.answer_positioning(chorus_enrolment, q.complete(**{q.key(q.access): "Supports en gros caractères."}),
                                 submit=True)
     db.session.commit()
     trainer = app.test_client()
     login(trainer, "formateur@test.example")  # Pierre teaches the session
-    response = trainer.get(f"/sessions/{enrolment.session_id}")
+    response = trainer.get(f"/sessions/{chorus_enrolment.session_id}")
     assert response.status_code == 200
     assert "Supports en gros caractères." in page(response)
 
@@ -122,8 +122,8 @@ def test_summary_of_a_course_without_questionnaire(world, make_session):
     assert "Pas de questionnaire de positionnement pour cette formation." in html
 
 
-def test_summary_before_any_answer(q, enrolment):
-    summary = services.positioning_summary(enrolment)
+def test_summary_before_any_answer(q, chorus_enrolment):
+    summary = services.positioning_summary(chorus_enrolment)
     assert summary.questionnaire.id == q.questionnaire.id and summary.response is None
     assert summary.max_score == Decimal(4) and summary.score is None
     assert summary.has_prerequisite_question and not summary.prerequisite_confirmed
@@ -131,23 +131,23 @@ def test_summary_before_any_answer(q, enrolment):
     assert "Pas encore de réponse" in html and "Prérequis pas encore confirmé par le stagiaire." in html
 
 
-def test_summary_of_a_draft(q, enrolment):
-    services.answer_positioning(enrolment, {q.key(q.scale): "2"})
+def test_summary_of_a_draft(q, chorus_enrolment):
+    services.answer_positioning(chorus_enrolment, {q.key(q.scale): "2"})
     db.session.commit()
-    summary = services.positioning_summary(reload(enrolment))
+    summary = services.positioning_summary(reload(chorus_enrolment))
     assert summary.response is not None and not summary.submitted and summary.score is None
     assert summary.status_label == "Brouillon"
     html = page_of(summary)
     assert "Brouillon" in html and "2 / 5" in html and "Score" not in html
 
 
-def test_summary_of_a_submitted_response_with_marks(q, enrolment):
+def test_summary_of_a_submitted_response_with_marks(q, chorus_enrolment):
     data = q.complete(**{q.key(q.single): str(q.choice(q.single, 1)),
                          q.key(q.multiple): [str(q.choice(q.multiple, 0)), str(q.choice(q.multiple, 2))],
                          q.key(q.access): "Supports en gros caractères."})
-    services.answer_positioning(enrolment, data, submit=True)
+    services.answer_positioning(chorus_enrolment, data, submit=True)
     db.session.commit()
-    summary = services.positioning_summary(reload(enrolment))
+    summary = services.positioning_summary(reload(chorus_enrolment))
     assert summary.submitted and (summary.score, summary.max_score) == (Decimal(1), Decimal(4))
     assert summary.prerequisite_confirmed and summary.prerequisite_answer is True
     assert summary.accessibility_answers == ["Supports en gros caractères."]
@@ -165,8 +165,8 @@ def test_summary_of_a_submitted_response_with_marks(q, enrolment):
     assert "Prérequis confirmé par le stagiaire" in html
 
 
-def test_the_partial_renders_any_response(q, enrolment):
-    response = services.answer_positioning(enrolment, q.complete(), submit=True)
+def test_the_partial_renders_any_response(q, chorus_enrolment):
+    response = services.answer_positioning(chorus_enrolment, q.complete(), submit=True)
     db.session.commit()
     html = page_of(services.response_view(response))
     assert "Score : 4 / 4" in html and "Prérequis" not in html

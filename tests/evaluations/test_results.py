@@ -12,13 +12,13 @@ import pytest
 from sqlalchemy import select
 
 from trainingmgr.core.spreadsheet import safe_text
-from trainingmgr.evaluations import results as R
+from trainingmgr.evaluations.results import charts, spreadsheets
+from trainingmgr.evaluations.results import services as result_services
 from trainingmgr.evaluations.models import AcquisAssessment, Response, SurveyInvitation
 from trainingmgr.extensions import db
 
 from tests.api.support import API, assert_error, bearer
-from tests.attendance.conftest import paris
-from tests.evaluations.test_surveys import surveys  # noqa: F401 - fixture: the default questionnaires
+from tests.fixtures.attendance import paris
 from tests.helpers import MONDAY, exported, login, page
 
 YEAR = MONDAY.year
@@ -53,14 +53,14 @@ def _hot_answers(questionnaire, scales, nps, comment) -> dict:
 
 
 @pytest.fixture
-def delivered(world, make_session, surveys, users):  # noqa: F811
+def surveyed_session(world, make_session, surveys, users):  # noqa: F811
     """A DUME session on MONDAY with five trainees who attended; the hot survey sent to all five and answered
     by four (HOT_SCALES, HOT_NPS, HOT_COMMENTS); an anonymous cold survey answered by two of them; the
     trainer's acquis for two objectives."""
     from trainingmgr.attendance import services as attendance
     from trainingmgr.enrolments.services import enrol
-    from trainingmgr.evaluations.services import create_questionnaire
-    from trainingmgr.evaluations.surveys import answer, send_survey
+    from trainingmgr.evaluations.questionnaires.services import create_questionnaire
+    from trainingmgr.evaluations.surveys.services import answer, send_survey
     from trainingmgr.sessions.services import change_status
     from trainingmgr.trainees.services import save_trainee
 
@@ -110,9 +110,9 @@ def _group(results, kind):
 # --------------------------------------------------------------------------- the numbers
 
 
-def test_hot_survey_aggregates_are_the_hand_computed_ones(delivered):
-    session, enrolments = delivered
-    results = R.session_results(session)
+def test_hot_survey_aggregates_are_the_hand_computed_ones(surveyed_session):
+    session, enrolments = surveyed_session
+    results = result_services.session_results(session)
     hot = _group(results, "hot")
     assert (hot.invitations, hot.responded, hot.responses) == (5, 4, 4)
     assert hot.response_rate == Decimal("80.0")
@@ -139,9 +139,9 @@ def test_hot_survey_aggregates_are_the_hand_computed_ones(delivered):
     assert all(c.session_id == session.id and c.submitted_at is not None for c in comments)
 
 
-def test_anonymous_survey_counts_its_answers_without_names(delivered):
-    session, _ = delivered
-    cold = _group(R.session_results(session), "cold")
+def test_anonymous_survey_counts_its_answers_without_names(surveyed_session):
+    session, _ = surveyed_session
+    cold = _group(result_services.session_results(session), "cold")
     assert cold.anonymous
     assert (cold.invitations, cold.responded, cold.responses, cold.response_rate) == (5, 2, 2, Decimal("40.0"))
     scale, yes_no, text = cold.questions
@@ -151,13 +151,13 @@ def test_anonymous_survey_counts_its_answers_without_names(delivered):
     (comment,) = text.comments
     assert comment.text == "Je m'en sers chaque semaine." and comment.name is None
     # Cold answers are not part of the (hot) satisfaction rate.
-    assert R.session_results(session).satisfaction.answers == 24
+    assert result_services.session_results(session).satisfaction.answers == 24
 
 
-def test_acquis_per_objective(delivered):
-    session, _ = delivered
+def test_acquis_per_objective(surveyed_session):
+    session, _ = surveyed_session
     first, second = session.course_version.objectives[:2]
-    acquis = R.session_results(session).acquis
+    acquis = result_services.session_results(session).acquis
     assert [a.objective for a in acquis] == [first.text, second.text]
     assert (acquis[0].assessed, acquis[0].acquired, acquis[0].partial, acquis[0].not_acquired) == (4, 2, 1, 1)
     assert acquis[0].percents == {"acquired": Decimal("50.0"), "partial": Decimal("25.0"),
@@ -165,9 +165,9 @@ def test_acquis_per_objective(delivered):
     assert acquis[1].percents["acquired"] == Decimal("100.0")
 
 
-def test_session_and_course_summaries(delivered):
-    session, _ = delivered
-    results = R.year_results(YEAR)
+def test_session_and_course_summaries(surveyed_session):
+    session, _ = surveyed_session
+    results = result_services.year_results(YEAR)
     (summary,) = results.session_summaries
     assert summary.session.id == session.id
     assert (summary.hot_invitations, summary.hot_responded, summary.hot_response_rate) == (5, 4, Decimal("80.0"))
@@ -177,17 +177,17 @@ def test_session_and_course_summaries(delivered):
     (course,) = results.course_summaries
     assert course.course.id == session.course_id and course.sessions == 1
     assert course.satisfaction.rate == Decimal("62.5")
-    assert R.year_results(YEAR - 1).session_summaries == []
-    assert R.year_results(YEAR, kinds=["cold"]).questionnaires[0].kind == "cold"
-    assert len(R.year_results(YEAR, kinds=["cold"]).questionnaires) == 1
+    assert result_services.year_results(YEAR - 1).session_summaries == []
+    assert result_services.year_results(YEAR, kinds=["cold"]).questionnaires[0].kind == "cold"
+    assert len(result_services.year_results(YEAR, kinds=["cold"]).questionnaires) == 1
 
 
-def test_a_course_merges_the_versions_of_a_questionnaire(delivered, world, make_session):
+def test_a_course_merges_the_versions_of_a_questionnaire(surveyed_session, world, make_session):
     """A course's own hot questionnaire, answered in a second session: its question of the same text is merged
     with the default questionnaire's, the other one stays apart; the session page keeps them separate."""
-    from trainingmgr.evaluations.services import create_questionnaire, save_answers
+    from trainingmgr.evaluations.questionnaires.services import create_questionnaire, save_answers
 
-    session, _ = delivered
+    session, _ = surveyed_session
     other = make_session(course=world.dume, start=MONDAY + dt.timedelta(days=14))
     own = create_questionnaire({"kind": "hot", "title": "Votre avis (DUME)", "course": world.dume, "questions": [
         {"kind": "scale", "text": "Appréciation  globale"},  # same text but for the spaces
@@ -199,28 +199,28 @@ def test_a_course_merges_the_versions_of_a_questionnaire(delivered, world, make_
     save_answers(response, {f"q{own.questions[0].id}": "5", f"q{own.questions[1].id}": "2"}, submit=True)
     db.session.commit()
 
-    hot = _group(R.course_results(world.dume, YEAR), "hot")
+    hot = _group(result_services.course_results(world.dume, YEAR), "hot")
     assert hot.responses == 5 and (hot.invitations, hot.responded) == (5, 4)
     by_text = {q.text.split()[0] + " " + q.text.split()[-1]: q for q in hot.questions if q.kind == "scale"}
     overall = by_text["Appréciation globale"]
     assert (overall.answers, overall.average) == (5, Decimal("4.20"))  # 5, 4, 3, 4 and 5
     assert by_text["Utilité DUME"].average == Decimal("2.00")
     assert len(hot.scale_questions) == 7
-    year = R.year_results(YEAR)
+    year = result_services.year_results(YEAR)
     assert year.satisfaction.answers == 26 and year.satisfaction.rate == Decimal("61.5")  # 16 / 26
-    assert len(R.session_results(session).questionnaires) == 2  # its hot and cold only
-    assert _group(R.session_results(other), "hot").title == "Votre avis (DUME)"
+    assert len(result_services.session_results(session).questionnaires) == 2  # its hot and cold only
+    assert _group(result_services.session_results(other), "hot").title == "Votre avis (DUME)"
 
 
-def test_a_selection_reads_in_a_fixed_number_of_queries(delivered, count_queries, world, make_session):
+def test_a_selection_reads_in_a_fixed_number_of_queries(surveyed_session, count_queries, world, make_session):
     """No query per session, response or answer: more of them cost no more queries."""
-    from trainingmgr.evaluations.services import create_questionnaire, save_answers
+    from trainingmgr.evaluations.questionnaires.services import create_questionnaire, save_answers
 
     def count() -> int:
         db.session.expire_all()
         with count_queries() as counter:
-            results = R.year_results(YEAR)
-            R.to_csv(results)
+            results = result_services.year_results(YEAR)
+            spreadsheets.to_csv(results)
             _ = [(c.session_title, c.session_dates) for c in results.comments]
             _ = [(s.session.title, s.session.dates_label, s.session.course.title) for s in results.session_summaries]
         return counter.count
@@ -237,7 +237,7 @@ def test_a_selection_reads_in_a_fixed_number_of_queries(delivered, count_queries
         save_answers(response, {f"q{client_survey.questions[0].id}": "4",
                                 f"q{client_survey.questions[1].id}": f"Remarque {n}"}, submit=True)
     db.session.commit()
-    assert len(R.year_results(YEAR).session_summaries) == 4
+    assert len(result_services.year_results(YEAR).session_summaries) == 4
     assert count() == before
 
 
@@ -249,13 +249,13 @@ def _row(rows, questionnaire_start, question_start):
     return row
 
 
-def test_csv_export_holds_the_same_numbers(delivered):
-    session, _ = delivered
-    data = R.to_csv(R.session_results(session))
+def test_csv_export_holds_the_same_numbers(surveyed_session):
+    session, _ = surveyed_session
+    data = spreadsheets.to_csv(result_services.session_results(session))
     assert data.startswith("\ufeff".encode())
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
     header, rows = rows[0], rows[1:]
-    assert header == R.EXPORT_HEADERS
+    assert header == spreadsheets.EXPORT_HEADERS
     column = {name: n for n, name in enumerate(header)}
     organisation = _row(rows, "Satisfaction à chaud", "Organisation")
     assert organisation[column["Moyenne"]] == "3,50"
@@ -268,15 +268,15 @@ def test_csv_export_holds_the_same_numbers(delivered):
     assert needs[column["Moyenne"]] == ""
 
 
-def test_xlsx_export_holds_the_same_numbers(delivered):
+def test_xlsx_export_holds_the_same_numbers(surveyed_session):
     from openpyxl import load_workbook
 
-    session, _ = delivered
-    book = load_workbook(io.BytesIO(R.to_xlsx(R.session_results(session))))
+    session, _ = surveyed_session
+    book = load_workbook(io.BytesIO(spreadsheets.to_xlsx(result_services.session_results(session))))
     assert book.sheetnames == ["Résultats", "Commentaires", "Acquis"]
     rows = list(book["Résultats"].iter_rows(values_only=True))
     header, rows = list(rows[0]), rows[1:]
-    assert header == R.EXPORT_HEADERS
+    assert header == spreadsheets.EXPORT_HEADERS
     column = {name: n for n, name in enumerate(header)}
     averages = [r[column["Moyenne"]] for r in rows if r[0].startswith("Satisfaction à chaud") and r[2] == "Échelle de 1 à 5"]
     assert averages == [float(a) for a in AVERAGES]
@@ -291,11 +291,11 @@ def test_xlsx_export_holds_the_same_numbers(delivered):
     assert acquis[1:6] == (4, 2, 1, 1, 50)
 
 
-def test_charts_are_svg_without_script(delivered):
-    session, _ = delivered
-    hot = _group(R.session_results(session), "hot")
-    bars = R.distribution_chart(hot.scale_questions[0])
-    averages = R.averages_chart(hot)
+def test_charts_are_svg_without_script(surveyed_session):
+    session, _ = surveyed_session
+    hot = _group(result_services.session_results(session), "hot")
+    bars = charts.distribution_chart(hot.scale_questions[0])
+    averages = charts.averages_chart(hot)
     for svg in (bars, averages):
         assert svg.startswith("<svg") and svg.rstrip().endswith("</svg>")
         assert "<script" not in svg.lower()
@@ -312,8 +312,8 @@ def test_a_formula_in_a_comment_stays_text():
 # --------------------------------------------------------------------------- pages
 
 
-def test_pages_render_for_the_advisor(delivered, advisor_client, world):
-    session, enrolments = delivered
+def test_pages_render_for_the_advisor(surveyed_session, advisor_client, world):
+    session, enrolments = surveyed_session
     body = page(advisor_client.get(f"/evaluations/?year={YEAR}"))
     assert "Enquêtes et évaluations" in body and f'data-session="{session.id}"' in body
     assert f'data-course="{world.dume.id}"' in body
@@ -334,8 +334,8 @@ def test_pages_render_for_the_advisor(delivered, advisor_client, world):
     assert "Enquêtes et évaluations" in page(advisor_client.get("/"))  # the menu
 
 
-def test_export_routes(delivered, advisor_client, world):
-    session, _ = delivered
+def test_export_routes(surveyed_session, advisor_client, world):
+    session, _ = surveyed_session
     for url in (f"/evaluations/sessions/{session.id}/export.csv", f"/evaluations/export.csv?year={YEAR}",
                 f"/evaluations/courses/{world.dume.id}/export.csv?year={YEAR}"):
         response = exported(advisor_client, url)
@@ -347,8 +347,8 @@ def test_export_routes(delivered, advisor_client, world):
     assert advisor_client.post(f"/evaluations/sessions/{session.id}/export.pdf").status_code == 404
 
 
-def test_pages_are_refused_to_a_trainer(delivered, app, world):
-    session, _ = delivered
+def test_pages_are_refused_to_a_trainer(surveyed_session, app, world):
+    session, _ = surveyed_session
     trainer = app.test_client()
     login(trainer, "formateur@test.example")
     for url in ("/evaluations/", f"/evaluations/sessions/{session.id}", f"/evaluations/courses/{world.dume.id}"):
@@ -363,7 +363,7 @@ def test_pages_are_refused_to_a_trainer(delivered, app, world):
 
 
 @pytest.fixture
-def api_tokens(delivered):
+def api_tokens(surveyed_session):
     from trainingmgr.accounts.services import create_api_token
 
     advisor = create_api_token("conseil@test.example", name="tests")[1]
@@ -372,8 +372,8 @@ def api_tokens(delivered):
     return bearer(advisor), bearer(trainer)
 
 
-def test_api_gives_the_numbers(delivered, client, api_tokens):
-    session, _ = delivered
+def test_api_gives_the_numbers(surveyed_session, client, api_tokens):
+    session, _ = surveyed_session
     staff, trainer = api_tokens
     response = client.get(f"{API}/sessions/{session.id}/evaluations", headers=staff)
     assert response.status_code == 200, response.get_data(as_text=True)
@@ -394,8 +394,8 @@ def test_api_gives_the_numbers(delivered, client, api_tokens):
     assert body["acquis"][0]["acquired_rate"] == "50.0" and body["acquis"][0]["assessed"] == 4
 
 
-def test_api_refuses_who_may_not_see(delivered, client, api_tokens):
-    session, _ = delivered
+def test_api_refuses_who_may_not_see(surveyed_session, client, api_tokens):
+    session, _ = surveyed_session
     staff, trainer = api_tokens
     url = f"{API}/sessions/{session.id}/evaluations"
     assert_error(client.get(url, headers=trainer), 403, "forbidden")

@@ -7,8 +7,8 @@ import re
 import pytest
 
 from trainingmgr.enrolments.services import trainee_token
-from trainingmgr.evaluations.forms import SCALE_ENDS, scale_caption
-from trainingmgr.evaluations.services import create_questionnaire
+from trainingmgr.evaluations.questionnaires.forms import SCALE_ENDS, scale_caption
+from trainingmgr.evaluations.questionnaires.services import create_questionnaire
 from trainingmgr.extensions import db
 
 from tests.helpers import page
@@ -37,16 +37,16 @@ def captions(html: str) -> list[str]:
             re.findall(r'data-field="scale-caption">(.*?)</div>', html, re.S)]
 
 
-def test_the_trainee_sees_one_caption_per_scale(enrolment, client):
+def test_the_trainee_sees_one_caption_per_scale(chorus_enrolment, client):
     """The positioning questionnaire: its scale's help names its ends; they are shown once, under the buttons."""
-    html = page(client.get(f"/t/{trainee_token(enrolment)}/positionnement"))
+    html = page(client.get(f"/t/{trainee_token(chorus_enrolment)}/positionnement"))
     assert captions(html) == ["<span>1 : débutant</span><span class=\"text-end\">5 : expert</span>"]
     assert "1 : débutant, 5 : expert." not in html  # not repeated above the buttons
     for generic in ("pas du tout</span>", "tout à fait"):
         assert generic not in html
 
 
-def test_a_scale_without_help_gets_the_default_caption(world, enrolment, client):
+def test_a_scale_without_help_gets_the_default_caption(world, chorus_enrolment, client):
     from trainingmgr.evaluations.models import Questionnaire
     from sqlalchemy import select
 
@@ -56,7 +56,7 @@ def test_a_scale_without_help_gets_the_default_caption(world, enrolment, client)
         {"kind": "scale", "text": "Votre aisance ?"},
         {"kind": "scale", "text": "Votre intérêt ?", "help": "Franchement."}]})
     db.session.commit()
-    html = page(client.get(f"/t/{trainee_token(enrolment)}/positionnement"))
+    html = page(client.get(f"/t/{trainee_token(chorus_enrolment)}/positionnement"))
     expected = f'<span>1 : {SCALE_ENDS[0]}</span><span class="text-end">5 : {SCALE_ENDS[1]}</span>'
     assert captions(html) == [expected, expected] and "Franchement." in html
 

@@ -1,18 +1,21 @@
 """A trainee answers the hot satisfaction survey on a phone-sized screen, in Debian's chromium (see
-tests/attendance/test_browser.py for the browser set-up; SKIP_BROWSER_TESTS=1 leaves it out)."""
+tests/fixtures/browser.py for the browser set-up; SKIP_BROWSER_TESTS=1 leaves it out)."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from trainingmgr.evaluations.models import Response, SurveyInvitation
-from trainingmgr.evaluations.surveys import survey_url
+from trainingmgr.evaluations.surveys.services import survey_url
 from trainingmgr.extensions import db
 
-from tests.api.test_enrolment_race import running_server
-from tests.attendance.conftest import paris
-from tests.attendance.test_browser import Phone, phone_browser
-from tests.evaluations.test_surveys import ended, frozen, run_due_jobs, surveys  # noqa: F401
+from tests.fixtures.attendance import paris
+from tests.fixtures.browser import Phone, phone_browser, running_server
+from tests.fixtures.evaluations import run_due_jobs
 from tests.helpers import MONDAY
+
+# The surveys read their clock from ``survey_clock`` (Monday 17:30 in Paris; ``run_due_jobs(at)`` moves it).
+pytestmark = pytest.mark.usefixtures("survey_clock")
 
 
 def test_a_trainee_answers_the_hot_survey_on_her_phone(app, ended):  # noqa: F811 - the fixture imported above

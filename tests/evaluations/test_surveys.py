@@ -8,70 +8,17 @@ import pytest
 from sqlalchemy import select
 
 from trainingmgr.evaluations.models import Response, SurveyInvitation
-from trainingmgr.evaluations.surveys import survey_url
+from trainingmgr.evaluations.surveys.services import survey_url
 from trainingmgr.extensions import db
 from trainingmgr.messaging.models import Job
 
-from tests.attendance.conftest import paris
 from tests.enrolments.support import outbox
+from tests.fixtures.attendance import paris
+from tests.fixtures.evaluations import run_due_jobs
 from tests.helpers import MONDAY, page
 
-
-@pytest.fixture
-def surveys(app):
-    from trainingmgr.demo.surveys import load_default_surveys
-
-    load_default_surveys()
-    db.session.commit()
-
-
-@pytest.fixture
-def ended(world, make_session, surveys, users):
-    """A DUME session on MONDAY (08:30–17:30) with two trainees of the client company and one individual,
-    delivered (everyone signed both half-days), then completed at 17:45."""
-    from trainingmgr.attendance import services as attendance
-    from trainingmgr.companies.services import save_contact
-    from trainingmgr.enrolments.services import enrol
-    from trainingmgr.sessions.services import change_status
-    from trainingmgr.trainees.services import save_trainee
-
-    save_contact(world.company, None, {"role": "hr", "name": "Marie Dupont", "email": "rh@dupont.example"})
-    session = make_session(course=world.dume)
-    change_status(session, "open", users["advisor"])
-    enrolments = []
-    for n, company in ((1, world.company), (2, world.company), (3, None)):
-        trainee = save_trainee(None, {"civility": "Mme", "first_name": f"Prénom{n}", "last_name": f"Nom{n}",
-                                      "email": f"p{n}@exemple.fr", "company_id": company.id if company else None})
-        enrolments.append(enrol(session, trainee, company=company, actor=users["advisor"], notify=False))
-    change_status(session, "confirmed", users["advisor"])
-    slots = sorted(session.slots, key=lambda s: s.start_time)
-    change_status(session, "in_progress", users["advisor"], now=paris(MONDAY, "08:30"))
-    for slot in slots:
-        for enrolment in enrolments:
-            attendance.sign(slot, enrolment, method="link", typed_name=enrolment.trainee.full_name,
-                            now=slot.starts_at)
-    change_status(session, "completed", users["advisor"], now=paris(MONDAY, "17:45"))
-    db.session.commit()
-    return session, enrolments
-
-
-_NOW: dict = {}  # the surveys' clock: set by the ``frozen`` fixture, moved by ``run_due_jobs``
-
-
-@pytest.fixture(autouse=True)
-def frozen(monkeypatch):
-    """The surveys' clock follows the job runner's: ``run_due_jobs(at)`` below also sets it."""
-    _NOW["now"] = paris(MONDAY, "17:30")
-    monkeypatch.setattr("trainingmgr.evaluations.surveys.utcnow", lambda: _NOW["now"])
-    yield _NOW
-    _NOW.clear()
-
-
-def run_due_jobs(at):
-    from trainingmgr.messaging.services import run_due_jobs as run
-
-    _NOW["now"] = at
-    return run(at)
+# The surveys read their clock from ``survey_clock`` (Monday 17:30 in Paris; ``run_due_jobs(at)`` moves it).
+pytestmark = pytest.mark.usefixtures("survey_clock")
 
 
 def jobs(kind: str) -> dict[str, Job]:
@@ -91,7 +38,7 @@ def test_the_schedule_follows_the_end_of_the_session(ended):
 
 
 def test_the_cold_delay_is_set_per_course(app, world, ended):
-    from trainingmgr.evaluations.surveys import schedule_surveys
+    from trainingmgr.evaluations.surveys.services import schedule_surveys
 
     session, _ = ended
     world.dume.cold_survey_days = 90
@@ -115,7 +62,7 @@ def test_each_send_mails_the_right_people_once(ended):
     db.session.commit()
     assert len(outbox("survey_cold")) == 3
     # Sending again (a retried job, a second completion) creates no second invitation.
-    from trainingmgr.evaluations.surveys import send_survey
+    from trainingmgr.evaluations.surveys.services import send_survey
 
     send_survey({"session_id": session.id, "kind": "hot"})
     db.session.commit()
@@ -300,7 +247,7 @@ def test_the_last_signature_offers_the_hot_survey_on_the_spot(app, world, make_s
 
 
 def test_public_indicators_appear_from_five_responses(ended, world, client, make_session, users):
-    from trainingmgr.evaluations.surveys import answer
+    from trainingmgr.evaluations.surveys.services import answer
 
     _, enrolments = ended
     run_due_jobs(paris(MONDAY, "17:30"))
@@ -319,7 +266,7 @@ def test_public_indicators_appear_from_five_responses(ended, world, client, make
         response = Response(questionnaire_id=hot.id, session_id=enrolments[0].session_id, status="draft")
         db.session.add(response)
         db.session.flush()
-        from trainingmgr.evaluations.services import save_answers
+        from trainingmgr.evaluations.questionnaires.services import save_answers
 
         fake = type("I", (), {"questionnaire": hot})()
         save_answers(response, _answers(fake, score), submit=True)
@@ -406,9 +353,9 @@ def test_editing_a_questionnaire_makes_a_new_version_and_keeps_the_answers(ended
 
 
 def test_a_course_quiz_on_the_acquis_is_sent_and_scored(ended, world, client):
-    from trainingmgr.evaluations.results import session_results
-    from trainingmgr.evaluations.services import create_questionnaire
-    from trainingmgr.evaluations.surveys import schedule_surveys
+    from trainingmgr.evaluations.results.services import session_results
+    from trainingmgr.evaluations.questionnaires.services import create_questionnaire
+    from trainingmgr.evaluations.surveys.services import schedule_surveys
 
     session, (first, second, third) = ended
     quiz = create_questionnaire({"kind": "acquis", "title": "Quiz DUME", "course": world.dume, "questions": [

@@ -17,7 +17,7 @@ from tests.documents.support import convention_template, make_template
 from tests.files.support import (BILLION_LAUGHS, RawEntry, build_zip, deflated, gibibyte_bomb, many_entries,
                                  peak_growth, png, raw_entries, real_png, reset_peak, with_entry, with_xml,
                                  zeros_entry)
-from tests.helpers import login, page
+from tests.helpers import page
 from trainingmgr.core.errors import ValidationError
 from trainingmgr.demo.services import ORGANISATION
 from trainingmgr.documents.models import DocumentTemplate
@@ -38,12 +38,6 @@ PEAK_BOUND = 96 * 1024 * 1024
 def bomb(tmp_path_factory) -> RawEntry:
     """1 GiB of zeros deflated into about 1 MB, built once per test session."""
     return gibibyte_bomb(tmp_path_factory.mktemp("bombs"))
-
-
-@pytest.fixture
-def admin(client, users):
-    login(client, "admin@test.example")
-    return client
 
 
 def cv() -> bytes:

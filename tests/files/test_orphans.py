@@ -26,7 +26,6 @@ from trainingmgr.messaging import services as messaging
 from trainingmgr.messaging.models import Job
 
 from tests.cli_support import ROOT, flask_env, run_flask
-from tests.documents.conftest import demo  # noqa: F401 - the demo data, for the pack tests
 
 HOUR = 3600
 
@@ -250,7 +249,8 @@ def test_the_sweep_removes_only_old_temporary_and_unnamed_files(app):
 def test_the_sweep_command(app):
     removed, kept, size = _store_tree(app)
     result = app.test_cli_runner().invoke(args=["files", "sweep", "--older-than", "180"])
-    assert result.exit_code == 0 and result.output == "Aucun fichier orphelin.\n"
+    assert result.exit_code == 0
+    assert result.output == "Aucun fichier de traitement à supprimer.\nAucun fichier orphelin.\n"
     result = app.test_cli_runner().invoke(args=["files", "sweep"])
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[-1].startswith("3 fichiers orphelins supprimés (")

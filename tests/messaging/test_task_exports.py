@@ -10,13 +10,15 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from trainingmgr.billing import bpf, payments
-from trainingmgr.evaluations import results
+from trainingmgr.billing.bpf import services as bpf
+from trainingmgr.billing.payments import services as payments
+from trainingmgr.evaluations.results import services as results
+from trainingmgr.evaluations.results import spreadsheets
 from trainingmgr.extensions import db
 from trainingmgr.messaging import exports
 from trainingmgr.messaging.models import Task
 from trainingmgr.messaging.tasks import run_task
-from trainingmgr.quality import actions
+from trainingmgr.quality.actions import services as actions
 
 from tests.helpers import login, run_started_task
 
@@ -100,11 +102,11 @@ def test_the_sales_journal_and_the_bpf_through_their_tasks(advisor_client, world
 def test_the_survey_results_through_their_task(advisor_client, world, make_session):
     session = make_session()
     _, year = run_started_task(advisor_client, advisor_client.post("/evaluations/export.csv?year=2031"))
-    assert year.data == results.to_csv(results.year_results(2031))
+    assert year.data == spreadsheets.to_csv(results.year_results(2031))
     task, one = run_started_task(advisor_client,
                                  advisor_client.post(f"/evaluations/sessions/{session.id}/export.csv?kind=hot"))
     assert task.payload["params"] == {"fmt": "csv", "kind": "hot", "session_id": session.id}
-    assert one.data == results.to_csv(results.session_results(session, ["hot"]))
+    assert one.data == spreadsheets.to_csv(results.session_results(session, ["hot"]))
     task, _ = run_started_task(advisor_client,
                                advisor_client.post(f"/evaluations/courses/{world.dume.id}/export.xlsx?year=2031"))
     assert task.payload["params"] == {"fmt": "xlsx", "kind": None, "course_id": world.dume.id, "year": 2031}

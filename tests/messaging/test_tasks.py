@@ -280,7 +280,7 @@ def test_worker_once_runs_the_queued_tasks(app, users, invoke):
     task = _start("test_count", users["advisor"], n=2)
     result = invoke("worker", "--once")
     assert result.exit_code == 0, result.output
-    assert "Traitements longs : 1 terminé(s), 0 en échec." in result.output
+    assert "Traitements longs : 1 terminé, 0 en échec." in result.output
     db.session.expire_all()
     assert db.session.get(Task, task.id).status == "done"
 

@@ -1,4 +1,6 @@
 """Every e-mail topic the application sends shows in French on the outbox page."""
+import trainingmgr.documents.services  # noqa: F401 - names the "document_" topics
+import trainingmgr.evaluations.surveys.services  # noqa: F401 - names the "survey_" topics
 from trainingmgr.messaging.services import topic_label
 
 

@@ -17,13 +17,12 @@ from sqlalchemy.engine import make_url
 
 from trainingmgr import create_app
 from trainingmgr.config import normalise_database_url
-from trainingmgr.demo.services import load_demo
 from trainingmgr.documents.models import GeneratedDocument
 from trainingmgr.extensions import db
 from trainingmgr.files.models import StoredFile
 
 from tests.cli_support import run_flask
-from tests.conftest import Client, base_config
+from tests.fixtures.app import Client, base_config, invoke_command
 
 
 @pytest.fixture
@@ -73,13 +72,6 @@ def restored_app(empty_database, tmp_path):
             db.engine.dispose()
 
 
-@pytest.fixture
-def demo(app):
-    load_demo()
-    db.session.commit()
-    return app
-
-
 def _rows(url: str) -> dict[str, list[tuple]]:
     """Every table's rows, as the driver returns them, in a fixed order (independent of the manifest)."""
     engine = create_engine(normalise_database_url(url))
@@ -104,14 +96,6 @@ def _files(root: str) -> dict[str, str]:
             for p in root.rglob("*") if p.is_file()}
 
 
-def _invoke(app, *args):
-    """Run a command against ``app`` (Flask's CLI would otherwise reuse the test's application context)."""
-    with app.app_context():
-        result = app.test_cli_runner().invoke(args=list(args))
-        db.session.remove()
-    return result
-
-
 def _backup(app, tmp_path) -> Path:
     archive = tmp_path / "sauvegarde.tar.gz"
     result = app.test_cli_runner().invoke(args=["backup", "create", "--output", str(archive)])
@@ -120,11 +104,11 @@ def _backup(app, tmp_path) -> Path:
     return archive
 
 
-def test_full_demo_backup_restores_into_an_empty_database(demo, restored_app, tmp_path, backend):
+def test_full_demo_backup_restores_into_an_empty_database(full_demo, restored_app, tmp_path, backend):
     documents = db.session.scalar(select(func.count()).select_from(GeneratedDocument))
     stored = db.session.scalar(select(func.count()).select_from(StoredFile))
     assert documents > 0 and stored > 0  # the demo has generated documents to carry over
-    archive = _backup(demo, tmp_path)
+    archive = _backup(full_demo, tmp_path)
 
     with tarfile.open(archive) as handle:
         manifest = json.load(handle.extractfile("manifest.json"))
@@ -138,24 +122,24 @@ def test_full_demo_backup_restores_into_an_empty_database(demo, restored_app, tm
     assert all(f"files/{name}" in names for name in manifest["files"])
 
     target = restored_app()
-    result = _invoke(target, "backup", "restore", str(archive))
+    result = invoke_command(target, "backup", "restore", str(archive))
     assert result.exit_code == 0, result.output
     assert "Vérification réussie" in result.output
 
     # Every table, row for row, and every stored file, byte for byte.
-    source_url = demo.config["SQLALCHEMY_DATABASE_URI"]
+    source_url = full_demo.config["SQLALCHEMY_DATABASE_URI"]
     target_url = target.config["SQLALCHEMY_DATABASE_URI"]
     before, after = _rows(source_url), _rows(target_url)
     assert sorted(before) == sorted(after)
     for name in before:
         assert len(after[name]) == len(before[name]) == manifest["tables"][name]["rows"], name
         assert after[name] == before[name], name
-    source_files = _files(demo.config["FILES_DIR"])
+    source_files = _files(full_demo.config["FILES_DIR"])
     assert _files(target.config["FILES_DIR"]) == source_files
     for document in db.session.scalars(select(StoredFile)):
         assert source_files[f"{document.sha256[:2]}/{document.sha256}"] == document.sha256
 
-    verify = _invoke(target, "attendance", "verify")
+    verify = invoke_command(target, "attendance", "verify")
     assert verify.exit_code == 0, verify.output
     assert "intègre" in verify.output and "ALTÉRÉE" not in verify.output
 
@@ -170,18 +154,18 @@ def test_full_demo_backup_restores_into_an_empty_database(demo, restored_app, tm
                 == manifest["tables"]["attendance_record"]["rows"]
 
 
-def test_restore_refuses_a_database_that_is_not_empty(demo, tmp_path):
-    archive = _backup(demo, tmp_path)
-    before = _rows(demo.config["SQLALCHEMY_DATABASE_URI"])
-    result = demo.test_cli_runner().invoke(args=["backup", "restore", str(archive)])
+def test_restore_refuses_a_database_that_is_not_empty(full_demo, tmp_path):
+    archive = _backup(full_demo, tmp_path)
+    before = _rows(full_demo.config["SQLALCHEMY_DATABASE_URI"])
+    result = full_demo.test_cli_runner().invoke(args=["backup", "restore", str(archive)])
     assert result.exit_code == 1
     assert "La base cible n'est pas vide" in result.output
     assert "base vide" in result.output
-    assert _rows(demo.config["SQLALCHEMY_DATABASE_URI"]) == before
+    assert _rows(full_demo.config["SQLALCHEMY_DATABASE_URI"]) == before
 
 
-def test_restore_reports_a_backup_that_does_not_match_its_manifest(demo, restored_app, tmp_path):
-    archive = _backup(demo, tmp_path)
+def test_restore_reports_a_backup_that_does_not_match_its_manifest(full_demo, restored_app, tmp_path):
+    archive = _backup(full_demo, tmp_path)
     tampered = tmp_path / "modifiee.tar.gz"
     with tarfile.open(archive) as source, tarfile.open(tampered, "w:gz") as target:
         for member in source.getmembers():
@@ -195,23 +179,23 @@ def test_restore_reports_a_backup_that_does_not_match_its_manifest(demo, restore
                 data = json.dumps(manifest).encode()
                 member.size = len(data)
             target.addfile(member, io.BytesIO(data))
-    result = _invoke(restored_app(), "backup", "restore", str(tampered))
+    result = invoke_command(restored_app(), "backup", "restore", str(tampered))
     assert result.exit_code == 1
     assert "ÉCART : table course" in result.output
     assert "ÉCART : table trainee : contenu différent" in result.output
     assert f"ÉCART : fichier {first} : SHA-256 différent" in result.output
-    assert "Vérification échouée : 3 écart(s)" in result.output
+    assert "Vérification échouée : 3 écarts" in result.output
 
 
 def test_restore_refuses_what_is_not_a_backup(restored_app, tmp_path, app):
     junk = tmp_path / "pas-une-sauvegarde.tar.gz"
     junk.write_bytes(b"bonjour")
     target = restored_app()
-    result = _invoke(target, "backup", "restore", str(junk))
+    result = invoke_command(target, "backup", "restore", str(junk))
     assert result.exit_code == 1
     assert result.output == (f"Erreur : Archive de sauvegarde illisible ou tronquée : {junk} "
                              f"(ce n'est pas une archive .tar.gz).\n")
-    missing = _invoke(target, "backup", "restore", str(tmp_path / "absente.tar.gz"))
+    missing = invoke_command(target, "backup", "restore", str(tmp_path / "absente.tar.gz"))
     assert missing.exit_code == 1
     assert "Fichier introuvable" in missing.output
     with target.app_context():
@@ -227,7 +211,7 @@ def test_restore_refuses_a_path_outside_the_archive(restored_app, tmp_path, app)
             info = tarfile.TarInfo(name)
             info.size = len(data)
             handle.addfile(info, io.BytesIO(data))
-    result = _invoke(restored_app(), "backup", "restore", str(evil))
+    result = invoke_command(restored_app(), "backup", "restore", str(evil))
     assert result.exit_code == 1
     assert "élément suspect" in result.output
     assert not (tmp_path.parent / "echappe.txt").exists()
@@ -240,14 +224,14 @@ def test_keep_deletes_only_the_oldest_archives_of_backup_create(app, tmp_path):
         (folder / f"trainingmgr-{stamp}.tar.gz").write_bytes(b"ancienne")
     (folder / "notes.txt").write_text("à garder")
     (folder / "trainingmgr-copie-manuelle.tar.gz").write_bytes(b"x")  # not named by backup create: kept
-    result = _invoke(app, "backup", "create", "--output", str(folder / "trainingmgr-20261125-021500.tar.gz"),
+    result = invoke_command(app, "backup", "create", "--output", str(folder / "trainingmgr-20261125-021500.tar.gz"),
                      "--keep", "2")
     assert result.exit_code == 0, result.output
     assert "ancienne sauvegarde supprimée : trainingmgr-20261101-021500.tar.gz" in result.output
     assert sorted(p.name for p in folder.iterdir()) == [
         "notes.txt", "trainingmgr-20261103-021500.tar.gz", "trainingmgr-20261125-021500.tar.gz",
         "trainingmgr-copie-manuelle.tar.gz"]
-    refused = _invoke(app, "backup", "create", "--output", str(folder / "trainingmgr-20261126-021500.tar.gz"),
+    refused = invoke_command(app, "backup", "create", "--output", str(folder / "trainingmgr-20261126-021500.tar.gz"),
                       "--keep", "0")
     assert refused.exit_code == 1 and "Indiquez au moins 1 sauvegarde à conserver" in refused.output
     assert not (folder / "trainingmgr-20261126-021500.tar.gz").exists()
@@ -294,10 +278,10 @@ DAMAGES = {
     "manifest-not-json": (None, _manifest(lambda data: data[:40]), "invalide : {path} : manifest.json illisible"),
     "manifest-a-list": (None, _manifest(lambda data: b"[1, 2]"), "invalide : {path} : manifest.json illisible"),
     "no-database": (None, lambda name, data: None if name.startswith("database.") else data,
-                    "illisible ou tronquée : {path} (1 élément(s) décrit(s) par manifest.json absent(s), "
+                    "illisible ou tronquée : {path} (1 élément décrit par manifest.json absent, "
                     "dont database."),
     "file-missing": (None, lambda name, data: None if name.startswith("files/") else data,
-                     "absent(s), dont files/"),
+                     " absent, dont files/"),
     "database-damaged": (None, lambda name, data: b"pas une base" * 100 if name.startswith("database.") else data,
                          "illisible ou tronquée : {path} ("),
 }
@@ -310,7 +294,7 @@ def small_backup(make_app, users, tmp_path) -> Path:
     (tmp_path / "source-files" / "ab").mkdir(parents=True)
     (tmp_path / "source-files" / "ab" / "abcdef").write_bytes(b"un fichier")
     archive = tmp_path / "sauvegarde.tar.gz"
-    result = _invoke(source, "backup", "create", "--output", str(archive))
+    result = invoke_command(source, "backup", "create", "--output", str(archive))
     assert result.exit_code == 0, result.output
     return archive
 
@@ -337,7 +321,7 @@ def _untouched(target) -> None:
 def test_a_damaged_archive_restores_nothing_and_says_what_is_wrong(small_backup, restored_app, kind):
     damaged = _damage(small_backup, kind)
     target = restored_app()
-    result = _invoke(target, "backup", "restore", str(damaged))
+    result = invoke_command(target, "backup", "restore", str(damaged))
     assert result.exit_code == 1, result.output
     assert result.output.startswith("Erreur : Archive de sauvegarde ")
     assert DAMAGES[kind][2].format(path=damaged) in result.output
@@ -369,7 +353,7 @@ def test_restore_into_an_unreachable_database(small_backup, backend, tmp_path):
     url = (f"sqlite:///{tmp_path / 'absent' / 'trainingmgr.db'}" if backend == "sqlite"
            else "postgresql://trainingmgr:motdepasse-tres-secret@127.0.0.1:1/trainingmgr")
     target = create_app(base_config(url, tmp_path / "cible"))
-    result = _invoke(target, "backup", "restore", str(small_backup))
+    result = invoke_command(target, "backup", "restore", str(small_backup))
     assert result.exit_code == 1
     assert result.output.startswith("Erreur : Base de données injoignable : ")
     assert "motdepasse-tres-secret" not in result.output

@@ -42,7 +42,7 @@ from sqlalchemy import func, select
 from trainingmgr.core.timeutil import paris_today, utcnow
 from trainingmgr.extensions import db
 
-from tests.messaging.conftest import SMTPServer, free_port
+from tests.fixtures.messaging import SMTPServer, free_port
 from tests.helpers import seal_key_dir, throwaway_postgresql
 from tests.http_burst import Call, at_once
 
@@ -244,7 +244,7 @@ def prepare(app) -> SimpleNamespace:
     """What the staff would have typed before: the organisation, two published courses (the DUME one; a remote
     one for 30), a room, a virtual class, a trainer, a client company; and INVOICES drafts of a delivered session."""
     from trainingmgr.accounts.services import get_user_by_email
-    from trainingmgr.billing import invoices
+    from trainingmgr.billing.invoices.drafts import add_line, create_draft
     from trainingmgr.catalogue.services import create_course, set_course_status
     from trainingmgr.companies.services import save_company
     from trainingmgr.demo.seeds import DUME_CHORUS_PRO
@@ -279,9 +279,9 @@ def prepare(app) -> SimpleNamespace:
             delivered.status = "completed"
             drafts = []
             for n in range(INVOICES):
-                draft = invoices.create_draft(delivered, {"payer_kind": "company", "payer_company_id": company.id},
+                draft = create_draft(delivered, {"payer_kind": "company", "payer_company_id": company.id},
                                               advisor)
-                invoices.add_line(draft, {"description": f"Formation, stagiaire {n + 1}", "quantity": "1",
+                add_line(draft, {"description": f"Formation, stagiaire {n + 1}", "quantity": "1",
                                           "unit_price": "600"}, advisor)
                 drafts.append(draft)
             db.session.commit()

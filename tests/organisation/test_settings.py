@@ -2,23 +2,13 @@ import io
 
 from sqlalchemy import func, select
 
+from tests.fixtures.organisation import PNG
 from tests.helpers import login, page
 from trainingmgr.demo.services import ORGANISATION
 from trainingmgr.extensions import db
 from trainingmgr.files.models import StoredFile
 from trainingmgr.organisation.models import Organisation
 from trainingmgr.organisation.services import get_organisation
-
-def _png() -> bytes:
-    """A real 2 × 2 PNG (an upload only begins with the PNG signature is refused: it is not an image)."""
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.new("RGB", (2, 2), (31, 56, 100)).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-PNG = _png()
 
 
 def _form(**changes):

@@ -55,11 +55,11 @@ def response_of(enrolment) -> Response | None:
 # --------------------------------------------------------------------------- the personal page
 
 
-def test_the_personal_page_shows_the_enrolment(client, world, enrolment, q):
+def test_the_personal_page_shows_the_enrolment(client, world, chorus_enrolment, q):
     world.room.access_notes = "Entrée par la cour, code 1234."
-    enrolment.convocation_sent_at = dt.datetime(2031, 2, 24, 8, 0, tzinfo=dt.timezone.utc)
+    chorus_enrolment.convocation_sent_at = dt.datetime(2031, 2, 24, 8, 0, tzinfo=dt.timezone.utc)
     db.session.commit()
-    response = client.get(url(enrolment))
+    response = client.get(url(chorus_enrolment))
     assert response.status_code == 200
     text = page(response)
     assert "Bonjour Alice Martin" in text and "Chorus Pro" in text
@@ -70,14 +70,14 @@ def test_the_personal_page_shows_the_enrolment(client, world, enrolment, q):
     assert "Questionnaire de positionnement" in text and "Répondre au questionnaire" in text
     # the link is signed with a timestamp (to the second): it must open this enrolment, whatever its second
     link = re.search(r'href="/t/([^/"]+)/positionnement"', text)
-    assert link and enrolment_from_token(link.group(1)).id == enrolment.id
+    assert link and enrolment_from_token(link.group(1)).id == chorus_enrolment.id
 
 
-def test_the_card_follows_the_answers(client, enrolment, q):
-    client.post(form_url(enrolment), data={q.key(q.scale): "2", "action": "save"})
-    assert "Continuer le questionnaire" in page(client.get(url(enrolment)))
-    client.post(form_url(enrolment), data={**q.complete(), "action": "submit"})
-    text = page(client.get(url(enrolment)))
+def test_the_card_follows_the_answers(client, chorus_enrolment, q):
+    client.post(form_url(chorus_enrolment), data={q.key(q.scale): "2", "action": "save"})
+    assert "Continuer le questionnaire" in page(client.get(url(chorus_enrolment)))
+    client.post(form_url(chorus_enrolment), data={**q.complete(), "action": "submit"})
+    text = page(client.get(url(chorus_enrolment)))
     assert f"Répondu le {date_fr(utcnow())}" in text and "Voir mes réponses" in text
     assert "score" not in text.lower() and "/ 4" not in text
 
@@ -94,8 +94,8 @@ def test_no_card_and_no_form_without_questionnaire(client, world, make_session):
 # --------------------------------------------------------------------------- answering
 
 
-def test_the_form_lists_the_questions_with_two_buttons(client, enrolment, q):
-    response = client.get(form_url(enrolment))
+def test_the_form_lists_the_questions_with_two_buttons(client, chorus_enrolment, q):
+    response = client.get(form_url(chorus_enrolment))
     assert response.status_code == 200
     text = page(response)
     assert 'name="csrf_token"' in text and 'name="viewport"' in text
@@ -107,34 +107,34 @@ def test_the_form_lists_the_questions_with_two_buttons(client, enrolment, q):
         assert re.search(rf'type="checkbox" name="{q.key(q.multiple)}"[^>]*value="{choice.id}"', text)
     assert "Enregistrer et continuer plus tard" in text and "Envoyer mes réponses" in text
     assert "(facultatif)" in text
-    assert response_of(enrolment) is None  # reading the form creates nothing
+    assert response_of(chorus_enrolment) is None  # reading the form creates nothing
 
 
-def test_save_and_resume_later(client, enrolment, q):
+def test_save_and_resume_later(client, chorus_enrolment, q):
     answers = {q.key(q.scale): "4", q.key(q.multiple): [str(q.choice(q.multiple, 1))],
                q.key(q.expectations): "Déposer mes factures de travaux.", "action": "save"}
-    link = form_url(enrolment)  # one link: a token made a second later differs in its timestamp
+    link = form_url(chorus_enrolment)  # one link: a token made a second later differs in its timestamp
     response = client.post(link, data=answers)
     assert response.status_code == 302 and response.headers["Location"].endswith(link)
-    assert response_of(enrolment).status == "draft"
-    assert answers_of(enrolment) == {q.scale.id: 4, q.multiple.id: [q.choice(q.multiple, 1)],
+    assert response_of(chorus_enrolment).status == "draft"
+    assert answers_of(chorus_enrolment) == {q.scale.id: 4, q.multiple.id: [q.choice(q.multiple, 1)],
                                      q.expectations.id: "Déposer mes factures de travaux."}
 
-    text = page(client.get(form_url(enrolment)))  # later, with the same link
+    text = page(client.get(form_url(chorus_enrolment)))  # later, with the same link
     assert "Vos réponses sont enregistrées" in text
     assert checked(text, q.key(q.scale), 4) and not checked(text, q.key(q.scale), 3)
     assert checked(text, q.key(q.multiple), q.choice(q.multiple, 1))
     assert not checked(text, q.key(q.multiple), q.choice(q.multiple, 0))
     assert "Déposer mes factures de travaux.</textarea>" in text
 
-    client.post(form_url(enrolment), data={**q.complete(), "action": "submit"})
-    assert response_of(enrolment).submitted
+    client.post(form_url(chorus_enrolment), data={**q.complete(), "action": "submit"})
+    assert response_of(chorus_enrolment).submitted
 
 
-def test_missing_answers_on_submit_are_422_with_french_errors_and_the_answers_kept(client, enrolment, q):
+def test_missing_answers_on_submit_are_422_with_french_errors_and_the_answers_kept(client, chorus_enrolment, q):
     sent = {q.key(q.scale): "5", q.key(q.expectations): "", q.key(q.access): "Rampe d'accès, s'il vous plaît.",
             "action": "submit"}
-    response = client.post(form_url(enrolment), data=sent)
+    response = client.post(form_url(chorus_enrolment), data=sent)
     assert response.status_code == 422
     text = page(response)
     assert "Le formulaire contient des erreurs : elles sont indiquées sous les champs concernés." in text
@@ -143,13 +143,13 @@ def test_missing_answers_on_submit_are_422_with_french_errors_and_the_answers_ke
     assert errors_beside(text, q.key(q.scale)) == [] and errors_beside(text, q.key(q.access)) == []
     assert checked(text, q.key(q.scale), 5)
     assert "Rampe d'accès, s'il vous plaît.</textarea>" in text
-    assert response_of(enrolment) is None  # nothing saved
+    assert response_of(chorus_enrolment) is None  # nothing saved
 
 
-def test_invalid_answers_are_422_beside_their_question(client, enrolment, q):
+def test_invalid_answers_are_422_beside_their_question(client, chorus_enrolment, q):
     sent = q.complete(**{q.key(q.scale): "9", q.key(q.single): str(q.choice(q.multiple, 0)),
                          q.key(q.expectations): "x" * 5001, "action": "save"})
-    response = client.post(form_url(enrolment), data=sent)
+    response = client.post(form_url(chorus_enrolment), data=sent)
     assert response.status_code == 422
     text = page(response)
     assert errors_beside(text, q.key(q.scale)) == ["Choisissez une note de 1 à 5."]
@@ -157,44 +157,44 @@ def test_invalid_answers_are_422_beside_their_question(client, enrolment, q):
         "Choix inconnu pour cette question : choisissez parmi les réponses proposées."]
     assert errors_beside(text, q.key(q.expectations)) == ["Votre réponse ne doit pas dépasser 5000 caractères."]
     assert checked(text, q.key(q.multiple), q.choice(q.multiple, 0))  # the valid answers stay on the page
-    assert response_of(enrolment) is None
+    assert response_of(chorus_enrolment) is None
 
 
-def test_after_submit_thanks_and_read_only_answers_without_score(client, enrolment, q):
+def test_after_submit_thanks_and_read_only_answers_without_score(client, chorus_enrolment, q):
     data = q.complete(**{q.key(q.single): str(q.choice(q.single, 1)), q.key(q.access): "Écran agrandi."})
-    response = client.post(form_url(enrolment), data={**data, "action": "submit"})
+    response = client.post(form_url(chorus_enrolment), data={**data, "action": "submit"})
     assert response.status_code == 302
-    text = page(client.get(form_url(enrolment)))
+    text = page(client.get(form_url(chorus_enrolment)))
     assert "Merci ! Vos réponses ont été envoyées" in text and "Merci Alice !" in text
     assert "<form method=\"post\" action=\"/t/" not in text and "Envoyer mes réponses" not in text
     assert "Savoir déposer une facture de travaux." in text and "90 jours" in text and "Écran agrandi." in text
     assert "Score" not in text and "✗" not in text and "✓" not in text and "Bonne réponse" not in text
     db.session.expire_all()
-    enrolment = db.session.get(Enrolment, enrolment.id)
-    assert enrolment.prerequisite_confirmed_at is not None and "Écran agrandi." in enrolment.trainee.accessibility_needs
+    chorus_enrolment = db.session.get(Enrolment, chorus_enrolment.id)
+    assert chorus_enrolment.prerequisite_confirmed_at is not None and "Écran agrandi." in chorus_enrolment.trainee.accessibility_needs
 
-    again = client.post(form_url(enrolment), data={**q.complete(), "action": "submit"})
+    again = client.post(form_url(chorus_enrolment), data={**q.complete(), "action": "submit"})
     assert again.status_code == 409
     assert "Vos réponses ont déjà été envoyées : elles ne peuvent plus être modifiées." in page(again)
-    assert answers_of(enrolment)[q.single.id] == q.choice(q.single, 1)
+    assert answers_of(chorus_enrolment)[q.single.id] == q.choice(q.single, 1)
 
 
-def test_a_cancelled_enrolment_no_longer_answers(client, world, enrolment, q):
+def test_a_cancelled_enrolment_no_longer_answers(client, world, chorus_enrolment, q):
     from trainingmgr.enrolments.services import cancel
 
-    cancel(enrolment, world.users["advisor"], "Empêchement")
+    cancel(chorus_enrolment, world.users["advisor"], "Empêchement")
     db.session.commit()
-    assert "Le questionnaire n'est plus à remplir" in page(client.get(url(enrolment)))
-    assert "n'est plus à remplir" in page(client.get(form_url(enrolment)))
-    response = client.post(form_url(enrolment), data={**q.complete(), "action": "submit"})
+    assert "Le questionnaire n'est plus à remplir" in page(client.get(url(chorus_enrolment)))
+    assert "n'est plus à remplir" in page(client.get(form_url(chorus_enrolment)))
+    response = client.post(form_url(chorus_enrolment), data={**q.complete(), "action": "submit"})
     assert response.status_code == 409 and "annulée" in page(response)
-    assert response_of(enrolment) is None
+    assert response_of(chorus_enrolment) is None
 
 
-def test_a_post_without_csrf_token_is_refused(client, enrolment, q):
-    response = client.post(form_url(enrolment), data={**q.complete(), "action": "submit"}, csrf=False)
+def test_a_post_without_csrf_token_is_refused(client, chorus_enrolment, q):
+    response = client.post(form_url(chorus_enrolment), data={**q.complete(), "action": "submit"}, csrf=False)
     assert response.status_code == 400
-    assert response_of(enrolment) is None
+    assert response_of(chorus_enrolment) is None
 
 
 # --------------------------------------------------------------------------- the link
@@ -229,57 +229,57 @@ def test_a_link_naming_another_trainee_is_refused(client, world, chorus_session,
 
 
 @pytest.mark.parametrize("how", ["changed", "cut", "other purpose"])
-def test_a_tampered_link_is_403(client, enrolment, q, how):
-    token = trainee_token(enrolment)
+def test_a_tampered_link_is_403(client, chorus_enrolment, q, how):
+    token = trainee_token(chorus_enrolment)
     bad = {"changed": token[:-2] + ("AA" if not token.endswith("AA") else "BB"), "cut": token[:20],
-           "other purpose": make_token("company", {"e": enrolment.id, "t": enrolment.trainee_id})}[how]
+           "other purpose": make_token("company", {"e": chorus_enrolment.id, "t": chorus_enrolment.trainee_id})}[how]
     for response in (client.get(f"/t/{bad}"), client.get(f"/t/{bad}/positionnement"),
                      client.post(f"/t/{bad}/positionnement", data={**q.complete(), "action": "submit"})):
         assert response.status_code == 403
         assert "Ce lien n'est pas valide" in page(response)
-    assert response_of(enrolment) is None
+    assert response_of(chorus_enrolment) is None
 
 
-def test_an_expired_link_is_410(app, client, enrolment, q, monkeypatch):
+def test_an_expired_link_is_410(app, client, chorus_enrolment, q, monkeypatch):
     days = app.config["TRAINEE_LINK_MAX_AGE_DAYS"]
     monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: int(time.time()) - (days + 1) * 86400)
-    old = trainee_token(enrolment)
+    old = trainee_token(chorus_enrolment)
     monkeypatch.undo()
     for response in (client.get(f"/t/{old}"), client.get(f"/t/{old}/positionnement"),
                      client.post(f"/t/{old}/positionnement", data={**q.complete(), "action": "submit"})):
         assert response.status_code == 410
         assert "Ce lien a expiré. Demandez-en un nouveau à votre conseiller formation." in page(response)
-    assert response_of(enrolment) is None
-    assert client.get(url(enrolment)).status_code == 200  # a fresh link works
+    assert response_of(chorus_enrolment) is None
+    assert client.get(url(chorus_enrolment)).status_code == 200  # a fresh link works
 
 
-def test_the_link_lifetime_comes_from_the_configuration(make_app, enrolment):
-    token = trainee_token(enrolment)
+def test_the_link_lifetime_comes_from_the_configuration(make_app, chorus_enrolment):
+    token = trainee_token(chorus_enrolment)
     short = make_app(TRAINEE_LINK_MAX_AGE_DAYS=-1)  # every link is already too old
     with short.app_context():
         response = short.test_client().get(f"/t/{token}/positionnement")
     assert response.status_code == 410
 
 
-def test_posts_are_rate_limited(make_app, enrolment, q):
+def test_posts_are_rate_limited(make_app, chorus_enrolment, q):
     limited = make_app(TRAINEE_FORM_RATE_LIMIT="3 per minute")
     with limited.app_context():
         client = limited.test_client()
-        path = f"/t/{trainee_token(enrolment)}/positionnement"
+        path = f"/t/{trainee_token(chorus_enrolment)}/positionnement"
         statuses = [client.post(path, data={q.key(q.scale): "2", "action": "save"}).status_code for _ in range(4)]
         assert statuses == [302, 302, 302, 429]
         assert "Trop de requêtes" in page(client.post(path, data={"action": "save"}))
         assert client.get(path).status_code == 200  # reading is not limited
 
 
-def test_tripping_the_trainee_form_limit_logs_no_token(make_app, enrolment, q, caplog):
+def test_tripping_the_trainee_form_limit_logs_no_token(make_app, chorus_enrolment, q, caplog):
     import logging
 
     caplog.set_level(logging.DEBUG)
     limited = make_app(TRAINEE_FORM_RATE_LIMIT="1 per minute")
     with limited.app_context():
         client = limited.test_client()
-        token = trainee_token(enrolment)
+        token = trainee_token(chorus_enrolment)
         statuses = [client.post(f"/t/{token}/positionnement", data={"action": "save"}).status_code for _ in range(2)]
         assert statuses[-1] == 429
     assert "exceeded" in caplog.text

@@ -9,7 +9,7 @@ import pytest
 
 from trainingmgr.core.timeutil import utcnow
 from trainingmgr.evaluations.models import Answer, Response
-from trainingmgr.evaluations.services import answer_positioning, create_questionnaire
+from trainingmgr.evaluations.questionnaires.services import answer_positioning, create_questionnaire
 from trainingmgr.extensions import db
 from trainingmgr.messaging.services import queue_email
 from trainingmgr.quality.models import QualityRequest

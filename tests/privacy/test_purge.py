@@ -11,9 +11,10 @@ from sqlalchemy import func, select
 from trainingmgr.attendance.chain import verify_chain
 from trainingmgr.attendance.models import AttendanceRecord, SigningCode
 from trainingmgr.enrolments.models import Enrolment, EnrolmentEvent
-from trainingmgr.evaluations.indicators import course_indicators
+from trainingmgr.evaluations.results.indicators import course_indicators
 from trainingmgr.evaluations.models import AcquisAssessment, Answer, Question, Response, SurveyInvitation
-from trainingmgr.evaluations.results import export_rows, session_results
+from trainingmgr.evaluations.results.services import session_results
+from trainingmgr.evaluations.results.spreadsheets import export_rows
 from trainingmgr.extensions import db
 from trainingmgr.messaging.models import OutboxAttachment, OutboxMessage
 from trainingmgr.privacy import services
@@ -21,8 +22,8 @@ from trainingmgr.privacy.retention import ERASED_TEXT
 from trainingmgr.quality.models import QualityRequest
 from trainingmgr.trainees.models import Trainee, TraineeMerge
 
+from tests.fixtures.privacy import DEMO_ADVISOR, PAST_NAMES, after_months, noon
 from tests.helpers import page
-from tests.privacy.conftest import DEMO_ADVISOR, PAST_NAMES, after_months, noon
 
 SNAPSHOT_MODELS = (Trainee, TraineeMerge, Enrolment, EnrolmentEvent, AttendanceRecord, SigningCode, Answer, Response,
                    SurveyInvitation, AcquisAssessment, OutboxMessage, OutboxAttachment, QualityRequest)
@@ -46,12 +47,12 @@ def trainees_of(session) -> list[Trainee]:
                                    .where(Enrolment.session_id == session.id).order_by(Trainee.id)))
 
 
-def aggregates(demo) -> dict:
+def aggregates(demo_with_paperwork) -> dict:
     """What is counted from the data: survey results, the public indicators, BPF-like counts and hours."""
     db.session.expire_all()
     return {
-        "results": [export_rows(session_results(s)) for s in [demo.past, *demo.upcoming]],
-        "indicators": course_indicators(demo.past.course),
+        "results": [export_rows(session_results(s)) for s in [demo_with_paperwork.past, *demo_with_paperwork.upcoming]],
+        "indicators": course_indicators(demo_with_paperwork.past.course),
         "bpf": sorted(db.session.execute(
             select(Trainee.bpf_status, Enrolment.status, func.count(), func.sum(Enrolment.hours_attended))
             .join(Enrolment, Enrolment.trainee_id == Trainee.id).group_by(Trainee.bpf_status, Enrolment.status)).all()),
@@ -60,45 +61,45 @@ def aggregates(demo) -> dict:
     }
 
 
-def test_dry_run_lists_what_is_past_retention_and_changes_nothing(app, demo, frozen):
+def test_dry_run_lists_what_is_past_retention_and_changes_nothing(app, demo_with_paperwork, frozen):
     before = snapshot()
     output = purge_cli(app, "--dry-run")
     assert "simulation (--dry-run) : rien n'est modifié" in output
     trainees_part = output.split("Demandes de pré-inscription")[0]
     for name in PAST_NAMES:
         assert name in trainees_part
-    for trainee in trainees_of(demo.upcoming[0]) + trainees_of(demo.upcoming[1]):
+    for trainee in trainees_of(demo_with_paperwork.upcoming[0]) + trainees_of(demo_with_paperwork.upcoming[1]):
         assert trainee.full_name not in output and trainee.email not in output
     attendance_line = next(line for line in output.splitlines() if line.startswith("Émargement"))
     assert attendance_line.endswith(": 1")
-    assert f"session n° {demo.past.id} " in output and ": 9 enregistrement(s)" in output
+    assert f"session n° {demo_with_paperwork.past.id} " in output and ": 9 enregistrements" in output
     assert "Identité et coordonnées des stagiaires (5 ans après la fin de leur dernière session" in output
     assert snapshot() == before
 
 
-def test_the_period_ends_the_day_after_its_last_day(app, demo, frozen):
-    fifth_anniversary = after_months(demo.past_end, 60)
+def test_the_period_ends_the_day_after_its_last_day(app, demo_with_paperwork, frozen):
+    fifth_anniversary = after_months(demo_with_paperwork.past_end, 60)
     reports = {k.rule.kind: k for k in services.find_expired(fifth_anniversary)}
     assert reports["trainee"].items == [] and reports["attendance"].items == []
     reports = {k.rule.kind: k for k in services.find_expired(fifth_anniversary + dt.timedelta(days=1))}
     assert sorted(i.target.full_name for i in reports["trainee"].items) == sorted(PAST_NAMES)
-    assert [i.id for i in reports["attendance"].items] == [demo.past.id]
+    assert [i.id for i in reports["attendance"].items] == [demo_with_paperwork.past.id]
 
 
-def test_the_purge_anonymises_the_old_trainees_keeps_the_recent_ones_and_the_register_verifies(app, demo, frozen,
+def test_the_purge_anonymises_the_old_trainees_keeps_the_recent_ones_and_the_register_verifies(app, demo_with_paperwork, frozen,
                                                                                             monkeypatch):
     monkeypatch.setitem(app.config, "PUBLIC_INDICATORS_MIN_RESPONSES", 1)
-    old = trainees_of(demo.past)
-    recent = {t.id: (t.full_name, t.email, t.phone) for s in demo.upcoming for t in trainees_of(s)}
+    old = trainees_of(demo_with_paperwork.past)
+    recent = {t.id: (t.full_name, t.email, t.phone) for s in demo_with_paperwork.upcoming for t in trainees_of(s)}
     companies = {t.id: (t.company_id, t.bpf_status) for t in old}
     drawn = {r.id: hashlib.sha256(r.image).hexdigest() for r in db.session.scalars(
-        select(AttendanceRecord).where(AttendanceRecord.session_id == demo.past.id)) if r.image}
-    assert drawn and verify_chain(demo.past.id).ok
-    before = aggregates(demo)
+        select(AttendanceRecord).where(AttendanceRecord.session_id == demo_with_paperwork.past.id)) if r.image}
+    assert drawn and verify_chain(demo_with_paperwork.past.id).ok
+    before = aggregates(demo_with_paperwork)
     assert before["indicators"] is not None and before["indicators"].responses == 2
 
     output = purge_cli(app)
-    assert "élément(s) anonymisé(s) ou effacé(s)" in output
+    assert "éléments anonymisés ou effacés" in output
     db.session.expire_all()
     for trainee in old:
         trainee = db.session.get(Trainee, trainee.id)
@@ -112,7 +113,7 @@ def test_the_purge_anonymises_the_old_trainees_keeps_the_recent_ones_and_the_reg
         assert (trainee.full_name, trainee.email, trainee.phone) == identity and trainee.anonymised_at is None
 
     # The register: no picture, IP, browser or name left, the digests kept, the chain intact.
-    records = list(db.session.scalars(select(AttendanceRecord).where(AttendanceRecord.session_id == demo.past.id)))
+    records = list(db.session.scalars(select(AttendanceRecord).where(AttendanceRecord.session_id == demo_with_paperwork.past.id)))
     assert len(records) == 9
     for record in records:
         assert (record.image, record.ip, record.user_agent, record.signer_name, record.typed_name) == \
@@ -120,50 +121,50 @@ def test_the_purge_anonymises_the_old_trainees_keeps_the_recent_ones_and_the_reg
         assert record.erased_at == frozen.now
         if record.id in drawn:
             assert record.erased["image"] == drawn[record.id]
-    assert verify_chain(demo.past.id).ok
+    assert verify_chain(demo_with_paperwork.past.id).ok
     result = app.test_cli_runner().invoke(args=["attendance", "verify"])
-    assert result.exit_code == 0 and f"Session {demo.past.id} : intègre (9 enregistrement(s))" in result.output
+    assert result.exit_code == 0 and f"Session {demo_with_paperwork.past.id} : intègre (9 enregistrements)" in result.output
 
     # What they wrote is gone, what is counted is not.
     texts = db.session.scalars(select(Answer.value).join(Response).join(Question).where(
-        Response.session_id == demo.past.id, Question.kind == "text")).all()
+        Response.session_id == demo_with_paperwork.past.id, Question.kind == "text")).all()
     assert texts and set(texts) == {ERASED_TEXT}
-    assert aggregates(demo) == before
+    assert aggregates(demo_with_paperwork) == before
     events = db.session.scalars(select(EnrolmentEvent).join(Enrolment).where(
-        Enrolment.session_id == demo.past.id)).all()
+        Enrolment.session_id == demo_with_paperwork.past.id)).all()
     assert events and all(e.message == "" for e in events)
     assert all(not i.recipient_email for i in db.session.scalars(
-        select(SurveyInvitation).where(SurveyInvitation.session_id == demo.past.id)))
+        select(SurveyInvitation).where(SurveyInvitation.session_id == demo_with_paperwork.past.id)))
 
     # The sheet and the register pages say the signature was erased.
-    from trainingmgr.documents.context import attendance_sheet
+    from trainingmgr.documents.rendering.context import attendance_sheet
 
-    sheet = attendance_sheet(demo.past, "TEST", "ABCDEFGHJKMN", "http://localhost/verify/ABCDEFGHJKMN")["sheet"]
+    sheet = attendance_sheet(demo_with_paperwork.past, "TEST", "ABCDEFGHJKMN", "http://localhost/verify/ABCDEFGHJKMN")["sheet"]
     signatures = [row["signature"] for slot in sheet["slots"] for row in slot["rows"] if row["signature"]]
     assert signatures and set(signatures) == {"signature effacée (RGPD)"}
     assert {slot["trainer_signature"] for slot in sheet["slots"]} == {"signature effacée (RGPD)"}
     assert sheet["chain"].startswith("intègre")
     advisor = app.test_client()
     assert advisor.post("/login", data={"email": DEMO_ADVISOR[0], "password": DEMO_ADVISOR[1]}).status_code == 302
-    morning = min(demo.past.slots, key=lambda s: (s.date, s.start_time))
+    morning = min(demo_with_paperwork.past.slots, key=lambda s: (s.date, s.start_time))
     body = page(advisor.get(f"/attendance/slots/{morning.id}"))
     assert "signature effacée (RGPD)" in body and "Roux" not in body and "Garcia" not in body
-    body = page(advisor.get(f"/attendance/sessions/{demo.past.id}/verify"))
+    body = page(advisor.get(f"/attendance/sessions/{demo_with_paperwork.past.id}/verify"))
     assert "intègre" in body and "données personnelles effacées" in body and "192.0.2." not in body
     assert advisor.get(f"/attendance/records/{next(iter(drawn))}.png").status_code == 404
 
     # A second run finds nothing and changes nothing.
     before_second = snapshot()
-    assert "Total : 0 élément(s)" in purge_cli(app)
-    assert "Total : 0 élément(s)" in purge_cli(app, "--dry-run")
+    assert "Total : 0 élément " in purge_cli(app)
+    assert "Total : 0 élément " in purge_cli(app, "--dry-run")
     assert snapshot() == before_second
 
 
-def test_a_trainee_with_a_recent_session_is_kept_but_the_old_register_is_erased(app, demo, frozen):
+def test_a_trainee_with_a_recent_session_is_kept_but_the_old_register_is_erased(app, demo_with_paperwork, frozen):
     from trainingmgr.enrolments.services import enrol
 
-    camille = next(t for t in trainees_of(demo.past) if t.full_name == "Camille Roux")
-    dume = next(s for s in demo.upcoming if s.course_id == demo.past.course_id)
+    camille = next(t for t in trainees_of(demo_with_paperwork.past) if t.full_name == "Camille Roux")
+    dume = next(s for s in demo_with_paperwork.upcoming if s.course_id == demo_with_paperwork.past.course_id)
     enrol(dume, camille, actor=None, notify=False)
     db.session.commit()
     purge_cli(app)
@@ -172,13 +173,13 @@ def test_a_trainee_with_a_recent_session_is_kept_but_the_old_register_is_erased(
     assert camille.full_name == "Camille Roux" and camille.anonymised_at is None
     hers = list(db.session.scalars(select(AttendanceRecord).join(Enrolment).where(Enrolment.trainee_id == camille.id)))
     assert hers and all(r.erased_at is not None and r.image is None and r.ip == "" for r in hers)
-    assert verify_chain(demo.past.id).ok
+    assert verify_chain(demo_with_paperwork.past.id).ok
 
 
-def test_requests_quality_register_and_mails_have_their_own_periods(app, demo, frozen):
+def test_requests_quality_register_and_mails_have_their_own_periods(app, demo_with_paperwork, frozen):
     from trainingmgr.enrolments.services import request_enrolment
 
-    chorus = next(s for s in demo.upcoming if s.course_id != demo.past.course_id)
+    chorus = next(s for s in demo_with_paperwork.upcoming if s.course_id != demo_with_paperwork.past.course_id)
     prospect, _ = request_enrolment(chorus, {"first_name": "Paul", "last_name": "Prospect", "consent": True,
                                              "email": "paul.prospect@exemple.fr", "message": "Je suis intéressé."})
     today = frozen.now.date()
@@ -196,7 +197,7 @@ def test_requests_quality_register_and_mails_have_their_own_periods(app, demo, f
     old = quality("REC-OLD", noon(cut - dt.timedelta(days=1)))
     fresh = quality("REC-NEW", noon(cut + dt.timedelta(days=1)))
     still_open = quality("REC-OPEN", None)
-    recent_trainee = trainees_of(demo.upcoming[0])[0]
+    recent_trainee = trainees_of(demo_with_paperwork.upcoming[0])[0]
     sent_long_ago = OutboxMessage(recipient="someone@exemple.fr", subject="Catalogue", body_text="Bonjour Someone",
                                   topic="info", status="sent", sent_at=noon(after_months(today, -13)))
     sent_long_ago.attachments.append(OutboxAttachment(filename="a.pdf", content_type="application/pdf", data=b"%PDF"))
@@ -235,7 +236,7 @@ def test_requests_quality_register_and_mails_have_their_own_periods(app, demo, f
     assert never_sent.recipient == "pending@exemple.fr"
 
 
-def test_periods_come_from_the_configuration_and_a_bad_one_is_refused(app, demo, frozen, monkeypatch):
+def test_periods_come_from_the_configuration_and_a_bad_one_is_refused(app, demo_with_paperwork, frozen, monkeypatch):
     monkeypatch.setitem(app.config, "RETENTION_MONTHS", {"trainee": 120, "attendance": 120})
     output = purge_cli(app, "--dry-run")
     assert "(10 ans après la fin de leur dernière session" in output

@@ -14,10 +14,9 @@ from trainingmgr.core.errors import ConflictError, PermissionDenied, ValidationE
 from trainingmgr.core.timeutil import PARIS
 from trainingmgr.evaluations.models import Questionnaire, SurveyAlert
 from trainingmgr.extensions import db
-from trainingmgr.quality import actions as service
+from trainingmgr.quality.actions import services as service
 from trainingmgr.quality.models import ImprovementAction, QualityRequest
 
-from tests.enrolments.fixtures import *  # noqa: F401,F403
 from tests.helpers import exported, page
 
 TODAY = dt.date(2031, 2, 3)  # a month before the sessions of the fixtures (MONDAY is 2031-03-03)
@@ -28,10 +27,10 @@ class Today:
 
     def __init__(self, monkeypatch, day: dt.date = TODAY):
         self.day = day
-        for module in ("trainingmgr.quality.actions", "trainingmgr.quality.action_views",
+        for module in ("trainingmgr.quality.actions.services", "trainingmgr.quality.actions.views",
                        "trainingmgr.quality.dashboard"):
             monkeypatch.setattr(f"{module}.paris_today", lambda: self.day, raising=False)
-        monkeypatch.setattr("trainingmgr.quality.actions.utcnow", self.now)
+        monkeypatch.setattr("trainingmgr.quality.actions.services.utcnow", self.now)
 
     def now(self) -> dt.datetime:
         return dt.datetime.combine(self.day, dt.time(12, 0), tzinfo=PARIS).astimezone(dt.timezone.utc)

@@ -15,18 +15,17 @@ from trainingmgr.catalogue.services import update_course, version_as_form_data
 from trainingmgr.core.timeutil import PARIS, UTC
 from trainingmgr.enrolments.models import Enrolment
 from trainingmgr.enrolments.services import enrol, record_decision
-from trainingmgr.evaluations.indicators import course_indicators
+from trainingmgr.evaluations.results.indicators import course_indicators
 from trainingmgr.evaluations.models import AcquisAssessment, Answer, Response, SurveyInvitation
-from trainingmgr.evaluations.services import create_questionnaire
+from trainingmgr.evaluations.questionnaires.services import create_questionnaire
 from trainingmgr.extensions import db
 from trainingmgr.files.models import StoredFile
-from trainingmgr.quality import board as service
+from trainingmgr.quality.board import services as service
 from trainingmgr.quality.models import ImprovementAction, QualityRequest
 from trainingmgr.resources.models import Trainer
 from trainingmgr.sessions.services import change_status
 from trainingmgr.trainees.services import save_trainee
 
-from tests.enrolments.fixtures import *  # noqa: F401,F403
 from tests.enrolments.support import person
 from tests.helpers import MONDAY, page
 
@@ -447,7 +446,7 @@ def test_queries_do_not_grow_with_sessions_trainees_or_requests(known, make_sess
 
 @pytest.fixture
 def frozen_today(monkeypatch):
-    monkeypatch.setattr("trainingmgr.quality.board_views.paris_today", lambda: TODAY)
+    monkeypatch.setattr("trainingmgr.quality.board.views.paris_today", lambda: TODAY)
 
 
 def test_the_page_shows_the_board(known, advisor, frozen_today):

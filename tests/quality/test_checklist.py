@@ -15,16 +15,13 @@ from trainingmgr.attendance import services as attendance
 from trainingmgr.enrolments.services import enrol, record_decision, save_funding_line
 from trainingmgr.extensions import db
 from trainingmgr.messaging.services import run_due_jobs, send_due_messages
-from trainingmgr.quality import checklist
+from trainingmgr.quality.checklist import services as checklist
 from trainingmgr.quality.models import ChecklistTick
 from trainingmgr.sessions.services import change_status
 from trainingmgr.trainees.services import save_trainee
 
-from tests.attendance.conftest import *  # noqa: F401,F403 - clock, make_class, klass and the enrolment fixtures
-from tests.billing.invoice_fixtures import *  # noqa: F401,F403 - the inter fixture
-from tests.billing.invoice_fixtures import agreed, enrol_with, fill_buyer
-from tests.billing.invoice_fixtures import complete as mark_completed
 from tests.enrolments.support import person
+from tests.fixtures.billing import agreed, complete as mark_completed, enrol_with, fill_buyer
 from tests.helpers import MONDAY, page
 
 DAY = dt.timedelta(days=1)
@@ -122,7 +119,7 @@ def test_convocations_tick_themselves_once_every_trainee_s_convocation_has_left(
     deliver_mail()  # the convocation jobs run and the e-mails leave: convocation_sent_at is recorded
     status = item(session, "convocations", MONDAY - 6 * DAY)
     assert status.state == "done" and (status.done_count, status.total) == (2, 2)
-    assert status.evidence.startswith("2/2 convocation(s) envoyée(s), la dernière le ")
+    assert status.evidence.startswith("2/2 convocations envoyées, la dernière le ")
     # A third trainee enrolled afterwards: 2/3 until hers leaves too.
     third = enrol(session, save_trainee(None, person(50)), actor=world.users["advisor"], notify=False)
     db.session.commit()
@@ -150,7 +147,7 @@ def test_attendance_ticks_itself_only_when_complete_and_countersigned(world, kla
     sign_all(session, enrolments, trainer_user, countersign=False)
     status = item(session, "attendance", MONDAY)
     assert status.state == "pending"
-    assert status.evidence.startswith("0/2 demi-journée(s) contresignée(s)")
+    assert status.evidence.startswith("0/2 demi-journées contresignées")
     clock.at("12:31")
     attendance.countersign(morning, trainer_user, typed_name="Pierre Formateur")
     db.session.commit()
@@ -192,17 +189,9 @@ def test_an_unsigned_cell_after_the_countersignature_is_not_complete(world, klas
     assert status.state == "overdue" and (status.done_count, status.total) == (2 + 5, 2 + 6)
 
 
-@pytest.fixture
-def surveys(app):
-    from trainingmgr.demo.surveys import load_default_surveys
-
-    load_default_surveys()
-    db.session.commit()
-
-
 def test_after_the_session_surveys_and_certificates_tick_from_what_was_sent(world, klass, surveys, clock):
     from trainingmgr.documents import services as documents
-    from trainingmgr.evaluations.surveys import send_survey
+    from trainingmgr.evaluations.surveys.services import send_survey
 
     session, enrolments = klass
     advisor = world.users["advisor"]
@@ -276,14 +265,14 @@ def test_conventions_and_contracts_tick_once_e_mailed(world, dume_session, signa
     db.session.commit()
     status = item(dume_session, "convention_sent", MONDAY - 20 * DAY)
     assert status.state == "pending"
-    assert status.evidence == "0/1 convention(s) envoyée(s), 0/1 contrat(s) envoyé(s)"
+    assert status.evidence == "0/1 convention envoyée, 0/1 contrat envoyé"
     assert item(dume_session, "convention_sent", MONDAY - 14 * DAY).state == "overdue"
     convention = documents.generate("convention", dume_session, advisor, company=world.company, pdf=False)
     documents.send_document(convention, advisor)
     db.session.commit()
     send_due_messages(FAR)
     status = item(dume_session, "convention_sent", MONDAY - 14 * DAY)
-    assert status.state == "overdue" and status.evidence.startswith("1/1 convention(s) envoyée(s), 0/1 contrat(s)")
+    assert status.state == "overdue" and status.evidence.startswith("1/1 convention envoyée, 0/1 contrat envoyé")
     contract = documents.generate("contract", dume_session, advisor, enrolment=individual, pdf=False)
     documents.send_document(contract, advisor)
     db.session.commit()
@@ -305,13 +294,14 @@ def test_the_opco_item_does_not_apply_without_opco_funding_and_ticks_with_the_ag
     db.session.commit()
     assert item(session, "opco_agreement", MONDAY - 2 * DAY).state == "pending"
     status = item(session, "opco_agreement", MONDAY)
-    assert status.state == "overdue" and status.evidence == "0/1 accord(s) reçu(s)"
+    assert status.state == "overdue" and status.evidence == "0/1 accord reçu"
     save_funding_line(enrolments[0], line, {"kind": "opco", "amount": "600", "opco_name": "OPCO EP",
                                             "opco_status": "agreed", "opco_file_number": "EP-1",
                                             "agreed_amount": "600", "agreed_on": MONDAY - 20 * DAY})
     db.session.commit()
     status = item(session, "opco_agreement", MONDAY)
-    assert status.state == "done" and status.evidence == f"1/1 accord(s) reçu(s), le dernier le {(MONDAY - 20 * DAY):%d/%m/%Y}"
+    assert status.state == "done"
+    assert status.evidence == f"1/1 accord reçu, le dernier le {(MONDAY - 20 * DAY):%d/%m/%Y}"
 
 
 def test_the_agreement_item_waits_for_every_funder_but_a_fund_refunding_the_trainee(world, klass):
@@ -325,14 +315,14 @@ def test_the_agreement_item_waits_for_every_funder_but_a_fund_refunding_the_trai
                                             "opco_file_number": "AIF-1"})
     db.session.commit()
     status = item(session, "opco_agreement", MONDAY)
-    assert status.state == "overdue" and status.evidence == "0/1 accord(s) reçu(s)"
+    assert status.state == "overdue" and status.evidence == "0/1 accord reçu"
     # Under subrogation the fund pays the organisation: its agreement counts.
     save_funding_line(enrolments[0], fund, {"kind": "self_employed_fund", "amount": "600", "opco_name": "FIF PL",
                                             "opco_status": "agreed", "opco_file_number": "F-1", "subrogation": True,
                                             "agreed_amount": "600", "agreed_on": MONDAY - 9 * DAY})
     db.session.commit()
     status = item(session, "opco_agreement", MONDAY)
-    assert status.state == "overdue" and status.evidence.startswith("1/2 accord(s) reçu(s)")
+    assert status.state == "overdue" and status.evidence.startswith("1/2 accords reçus")
 
 
 def test_positioning_is_done_with_a_decision_or_a_submitted_questionnaire(world, klass):
@@ -372,21 +362,24 @@ def test_cancelled_session_has_nothing_overdue_and_draft_is_never_overdue(world,
 
 def issue_all(session, advisor) -> list:
     """Propose the session's invoices and issue every draft (buyer addresses typed as the advisor would)."""
-    from trainingmgr.billing import invoices
+    from trainingmgr.billing.invoices.issue import issue_invoice
+    from trainingmgr.billing.invoices.planning import propose_invoices
+    from trainingmgr.billing.invoices.queries import list_invoices
 
-    invoices.propose_invoices(session, advisor)
+    propose_invoices(session, advisor)
     db.session.commit()
     issued = []
-    for draft in invoices.list_invoices(session_id=session.id, status="draft"):
+    for draft in list_invoices(session_id=session.id, status="draft"):
         fill_buyer(draft)
         db.session.commit()
-        issued.append(invoices.issue_invoice(draft, advisor))
+        issued.append(issue_invoice(draft, advisor))
         db.session.commit()
     return sorted(issued, key=lambda i: i.sequence)
 
 
 def test_the_invoice_item_ticks_itself_once_every_payer_has_an_issued_invoice(inter):
-    from trainingmgr.billing import invoices
+    from trainingmgr.billing.invoices.credit_notes import credit_invoice
+    from trainingmgr.billing.invoices.planning import propose_invoices
 
     session, company, advisor = inter.session, inter.world.company, inter.advisor
     julie = enrol_with(session, 1, [agreed("420.00", "EP-1"), {"kind": "company", "amount": "180.00"}], company)
@@ -407,7 +400,7 @@ def test_the_invoice_item_ticks_itself_once_every_payer_has_an_issued_invoice(in
                                "d'architecture Dupont ; payeur inconnu pour 1 inscription (accord OPCO à "
                                "enregistrer, taux horaire ou heures manquants, entreprise à rattacher)")
     # Drafts do not count; issued invoices do, but Thomas's OPCO has not agreed yet: his payer is unknown.
-    invoices.propose_invoices(session, advisor)
+    propose_invoices(session, advisor)
     db.session.commit()
     assert item(session, "invoice", late).evidence.startswith("0 facture émise ; reste à facturer : OPCO EP")
     first = issue_all(session, advisor)
@@ -429,10 +422,10 @@ def test_the_invoice_item_ticks_itself_once_every_payer_has_an_issued_invoice(in
     assert status.url.endswith(f"/sessions/{session.id}/facturation")
     # A partial credit note leaves the invoice standing; a full one cancels it: that payer is to invoice again.
     company_invoice = next(i for i in first if i.payer_kind == "company")
-    invoices.credit_invoice(company_invoice, advisor, "30", "Geste commercial")
+    credit_invoice(company_invoice, advisor, "30", "Geste commercial")
     db.session.commit()
     assert item(session, "invoice", late).state == "done"
-    invoices.credit_invoice(company_invoice, advisor, None, "Facture adressée par erreur")
+    credit_invoice(company_invoice, advisor, None, "Facture adressée par erreur")
     db.session.commit()
     status = item(session, "invoice", late)
     assert status.state == "overdue"

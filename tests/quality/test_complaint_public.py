@@ -14,13 +14,12 @@ from trainingmgr.core.tokens import make_token
 from trainingmgr.enrolments.services import enrol, trainee_token
 from trainingmgr.extensions import db
 from trainingmgr.messaging.models import OutboxMessage
-from trainingmgr.quality import requests as service
+from trainingmgr.quality.complaints import services as service
 from trainingmgr.quality.models import QualityEvent, QualityRequest
 from trainingmgr.sessions.services import change_status
 from trainingmgr.trainees.services import save_trainee
 
 from tests.catalogue.pagetools import page_of
-from tests.enrolments.fixtures import *  # noqa: F401,F403
 from tests.enrolments.support import assert_refused, person
 from tests.helpers import page
 

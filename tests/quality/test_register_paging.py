@@ -13,7 +13,6 @@ from sqlalchemy import insert
 from trainingmgr.extensions import db
 from trainingmgr.quality.models import ImprovementAction, QualityRequest
 
-from tests.enrolments.fixtures import *  # noqa: F401,F403
 from tests.helpers import page
 
 DAY = dt.date(2030, 1, 1)

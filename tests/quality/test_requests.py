@@ -17,11 +17,10 @@ from trainingmgr.core.timeutil import PARIS
 from trainingmgr.extensions import db
 from trainingmgr.messaging.models import OutboxMessage
 from trainingmgr.organisation.services import get_organisation
-from trainingmgr.quality import requests as service
+from trainingmgr.quality.complaints import services as service
 from trainingmgr.quality.models import QualityEvent, QualityRequest
 
 from tests.catalogue.pagetools import page_of
-from tests.enrolments.fixtures import *  # noqa: F401,F403
 from tests.enrolments.support import assert_refused, errors_of
 from tests.helpers import exported, page
 
@@ -36,11 +35,11 @@ def paris(day: dt.date, hhmm: str = "10:00") -> dt.datetime:
 
 
 class Clock:
-    """The time trainingmgr.quality.requests reads instead of the real one."""
+    """The time trainingmgr.quality.complaints.services reads instead of the real one."""
 
     def __init__(self, monkeypatch, start: dt.datetime):
         self.now = start
-        monkeypatch.setattr("trainingmgr.quality.requests.utcnow", self)
+        monkeypatch.setattr("trainingmgr.quality.complaints.services.utcnow", self)
 
     def __call__(self) -> dt.datetime:
         return self.now
@@ -55,7 +54,7 @@ class Clock:
 
 
 @pytest.fixture
-def clock(app, monkeypatch):
+def request_clock(app, monkeypatch):
     return Clock(monkeypatch, paris(GOOD_FRIDAY_EVE, "16:00"))
 
 
@@ -126,14 +125,14 @@ def test_deadlines_come_from_the_configuration(app, monkeypatch):
     assert service.deadlines(paris(GOOD_FRIDAY_EVE)) == (dt.date(2031, 4, 17), dt.date(2031, 5, 11))
 
 
-def test_a_request_received_on_friday_before_easter_monday(clock, world):
+def test_a_request_received_on_friday_before_easter_monday(request_clock, world):
     req = file()
     assert (req.acknowledge_due, req.answer_due) == (dt.date(2031, 4, 16), dt.date(2031, 4, 26))
-    assert req.received_at == clock.now
-    assert req.consent_at == clock.now
+    assert req.received_at == request_clock.now
+    assert req.consent_at == request_clock.now
 
 
-def test_overdue_steps_flip_exactly_the_day_after_their_due_date(clock, world):
+def test_overdue_steps_flip_exactly_the_day_after_their_due_date(request_clock, world):
     advisor = world.users["advisor"]
     req = file()
     assert service.overdue_requests(dt.date(2031, 4, 16)) == []  # the due date itself is still in time
@@ -147,7 +146,7 @@ def test_overdue_steps_flip_exactly_the_day_after_their_due_date(clock, world):
     assert what == "accusé de réception attendu le 16/04/2031 ; réponse attendue le 26/04/2031"
     assert due == dt.date(2031, 4, 16)
 
-    clock.at(dt.date(2031, 4, 17))
+    request_clock.at(dt.date(2031, 4, 17))
     step(req, "acknowledge", advisor)  # a day late, but done: no longer listed for it
     assert service.overdue_requests(dt.date(2031, 4, 20)) == []
     step(req, "analyse", advisor)
@@ -155,25 +154,25 @@ def test_overdue_steps_flip_exactly_the_day_after_their_due_date(clock, world):
     [(r, what, due)] = service.overdue_requests(dt.date(2031, 4, 27))
     assert (r.id, what, due) == (req.id, "réponse attendue le 26/04/2031", dt.date(2031, 4, 26))
 
-    clock.at(dt.date(2031, 4, 26), "23:50")  # the last evening (Paris) is in time
+    request_clock.at(dt.date(2031, 4, 26), "23:50")  # the last evening (Paris) is in time
     step(req, "answer", advisor, answer="Le chauffage a été réparé ; nous vous offrons une demi-journée.")
     assert service.overdue_requests(dt.date(2031, 5, 30)) == []
     assert not service.answered_late(req)
     assert service.delay_days(req) == 15
 
 
-def test_an_answer_after_the_due_date_is_late(clock, world):
+def test_an_answer_after_the_due_date_is_late(request_clock, world):
     advisor = world.users["advisor"]
     req = file()
     for action in ("acknowledge", "analyse"):
         step(req, action, advisor)
-    clock.at(dt.date(2031, 4, 27), "00:10")  # Paris: just past midnight after the due date
+    request_clock.at(dt.date(2031, 4, 27), "00:10")  # Paris: just past midnight after the due date
     step(req, "answer", advisor, answer="Réponse tardive.")
     assert service.answered_late(req)
     assert service.delay_days(req) == 16
 
 
-def test_the_mediation_stops_the_answer_clock(clock, world):
+def test_the_mediation_stops_the_answer_clock(request_clock, world):
     advisor = world.users["advisor"]
     req = file(kind="mediation")
     for action in ("acknowledge", "analyse"):
@@ -186,7 +185,7 @@ def test_the_mediation_stops_the_answer_clock(clock, world):
 # --------------------------------------------------------------------------- numbering
 
 
-def test_references_follow_each_other_within_the_year_of_receipt(clock, world):
+def test_references_follow_each_other_within_the_year_of_receipt(request_clock, world):
     advisor = world.users["advisor"]
     assert [file().reference for _ in range(3)] == ["REC-2031-0001", "REC-2031-0002", "REC-2031-0003"]
     # Recorded later, received in the previous year: that year's series.
@@ -196,7 +195,7 @@ def test_references_follow_each_other_within_the_year_of_receipt(clock, world):
     assert file().reference == "REC-2031-0004"
 
 
-def test_numbering_carries_on_past_9999(clock, world):
+def test_numbering_carries_on_past_9999(request_clock, world):
     existing = file()
     existing.reference = "REC-2031-9999"
     db.session.commit()
@@ -204,7 +203,7 @@ def test_numbering_carries_on_past_9999(clock, world):
     assert file().reference == "REC-2031-10001"
 
 
-def test_a_reference_taken_meanwhile_is_retried_with_the_next_one(clock, world, monkeypatch):
+def test_a_reference_taken_meanwhile_is_retried_with_the_next_one(request_clock, world, monkeypatch):
     """Should another transaction take the number despite the lock (e.g. a row typed in by hand), the insert is
     retried in a savepoint with the next number: the request is saved, nothing else is lost."""
     first = file()
@@ -249,7 +248,7 @@ def test_simultaneous_requests_get_distinct_consecutive_references(app, world):
 # --------------------------------------------------------------------------- creating
 
 
-def test_a_phone_request_is_recorded_by_the_advisor(clock, world):
+def test_a_phone_request_is_recorded_by_the_advisor(request_clock, world):
     advisor = world.users["advisor"]
     req = record(advisor, kind="hazard", requester_name="", requester_phone="", organisation_name="",
                  received_on=dt.date(2031, 4, 10), received_time=dt.time(14, 30))
@@ -257,7 +256,7 @@ def test_a_phone_request_is_recorded_by_the_advisor(clock, world):
     assert req.received_at == paris(dt.date(2031, 4, 10), "14:30")
     assert (req.acknowledge_due, req.answer_due) == (dt.date(2031, 4, 15), dt.date(2031, 4, 25))
     [event] = events(req)
-    assert (event.status, event.author_id, event.created_at) == ("received", advisor.id, clock.now)
+    assert (event.status, event.author_id, event.created_at) == ("received", advisor.id, request_clock.now)
     assert "Camille Conseil" in event.note and "téléphone" in event.note
     assert outbox("complaint_ack") == []  # no e-mail known
     # The quality contact hears of it, with the link to the request.
@@ -266,9 +265,9 @@ def test_a_phone_request_is_recorded_by_the_advisor(clock, world):
     assert f"/qualite/demandes/{req.id}" in mail.body_text and req.reference in mail.body_text
 
 
-def test_recorded_without_date_is_received_now_and_acknowledged_by_mail_when_the_email_is_known(clock, world):
+def test_recorded_without_date_is_received_now_and_acknowledged_by_mail_when_the_email_is_known(request_clock, world):
     req = record(world.users["advisor"], channel="email", requester_email="Dupont@Cabinet.example")
-    assert req.received_at == clock.now
+    assert req.received_at == request_clock.now
     assert req.requester_email == "dupont@cabinet.example"
     [ack] = outbox("complaint_ack")
     assert ack.recipient == "dupont@cabinet.example"
@@ -277,14 +276,14 @@ def test_recorded_without_date_is_received_now_and_acknowledged_by_mail_when_the
     assert "26/04/2031" in ack.body_text  # the answer's due date
 
 
-def test_the_quality_contact_recording_a_request_is_not_told_of_it(clock, world, users):
+def test_the_quality_contact_recording_a_request_is_not_told_of_it(request_clock, world, users):
     get_organisation().quality_contact_email = "conseil@test.example"  # Camille, who records it
     db.session.commit()
     record(users["advisor"])
     assert outbox("complaint_advisor") == []
 
 
-def test_without_quality_contact_every_advisor_and_admin_hears_of_it(clock, world):
+def test_without_quality_contact_every_advisor_and_admin_hears_of_it(request_clock, world):
     get_organisation().quality_contact_email = ""
     db.session.commit()
     file()
@@ -304,7 +303,7 @@ def test_without_quality_contact_every_advisor_and_admin_hears_of_it(clock, worl
     ({"description": "court"}, "description", "Décrivez la demande en quelques phrases (10 caractères au moins)."),
     ({"session_id": "999999"}, "session_id", "Session introuvable."),
 ])
-def test_recording_refuses_bad_input(clock, world, over, field, message):
+def test_recording_refuses_bad_input(request_clock, world, over, field, message):
     with pytest.raises(ValidationError) as refused:
         service.record_request({**PHONE, **over}, world.users["advisor"])
     assert message in refused.value.fields[field]
@@ -315,7 +314,7 @@ def test_recording_refuses_bad_input(clock, world, over, field, message):
 # --------------------------------------------------------------------------- workflow
 
 
-def test_the_whole_workflow_with_mediation_is_dated_and_authored(clock, world, users):
+def test_the_whole_workflow_with_mediation_is_dated_and_authored(request_clock, world, users):
     advisor, admin = users["advisor"], users["admin"]
     req = file(kind="mediation")
     moments = {}
@@ -328,7 +327,7 @@ def test_the_whole_workflow_with_mediation_is_dated_and_authored(clock, world, u
         (dt.date(2031, 5, 20), "outcome", advisor, {"mediation_outcome": "Accord : remboursement de 50 %."}),
         (dt.date(2031, 5, 21), "close", admin, {"note": "Remboursement effectué."}),
     ]:
-        moments[action] = clock.at(day, "11:00")
+        moments[action] = request_clock.at(day, "11:00")
         step(req, action, actor, **data)
     db.session.expire_all()
     assert req.status == "closed"
@@ -367,7 +366,7 @@ def test_the_whole_workflow_with_mediation_is_dated_and_authored(clock, world, u
     (("acknowledge",), "answer"), (("acknowledge",), "escalate"), (("acknowledge",), "acknowledge"),
     (("acknowledge", "analyse"), "close"),
 ])
-def test_illegal_transitions_are_refused(clock, world, path, action):
+def test_illegal_transitions_are_refused(request_clock, world, path, action):
     advisor = world.users["advisor"]
     req = file()
     for done in path:
@@ -390,7 +389,7 @@ def test_illegal_transitions_are_refused(clock, world, path, action):
      "Indiquez l'issue de la médiation."),
     ((), "nonsense", {}, None, "Étape inconnue : rechargez la page et choisissez l'une des étapes proposées."),
 ])
-def test_steps_missing_their_text_are_refused_and_change_nothing(clock, world, path, action, data, field, message):
+def test_steps_missing_their_text_are_refused_and_change_nothing(request_clock, world, path, action, data, field, message):
     advisor = world.users["advisor"]
     req = file()
     for done in path:
@@ -405,7 +404,7 @@ def test_steps_missing_their_text_are_refused_and_change_nothing(clock, world, p
     assert req.answered_at is None and req.closed_at is None
 
 
-def test_closing_a_mediation_may_record_its_outcome(clock, world):
+def test_closing_a_mediation_may_record_its_outcome(request_clock, world):
     advisor = world.users["advisor"]
     req = file()
     for action in ("acknowledge", "analyse"):
@@ -417,7 +416,7 @@ def test_closing_a_mediation_may_record_its_outcome(clock, world):
                                                "closed"]
 
 
-def test_notifying_a_requester_without_email_is_refused(clock, world):
+def test_notifying_a_requester_without_email_is_refused(request_clock, world):
     advisor = world.users["advisor"]
     req = record(advisor)
     with pytest.raises(ValidationError) as refused:
@@ -425,7 +424,7 @@ def test_notifying_a_requester_without_email_is_refused(clock, world):
     assert "Aucune adresse e-mail" in refused.value.fields["notify"][0]
 
 
-def test_notes_are_authored_and_never_public(clock, world):
+def test_notes_are_authored_and_never_public(request_clock, world):
     advisor = world.users["advisor"]
     req = file()
     service.add_note(req, "Le stagiaire a déjà appelé deux fois.", advisor)
@@ -580,10 +579,10 @@ def test_errors_of_helper_sees_transition_fields(advisor, world, users):
     assert_refused(response, 422, "Étape inconnue : rechargez la page")
 
 
-def test_a_backdated_request_shows_its_receipt_date_to_the_requester(clock, world):
+def test_a_backdated_request_shows_its_receipt_date_to_the_requester(request_clock, world):
     req = record(world.users["advisor"], received_on=dt.date(2031, 4, 7), received_time=dt.time(8, 15))
     [event] = events(req)
-    assert event.created_at == clock.now  # the audit trail keeps when it was recorded…
+    assert event.created_at == request_clock.now  # the audit trail keeps when it was recorded…
     assert "reçue le 07/04/2031 08:15" in event.note
     assert service.public_timeline(req)[0]["at"] == paris(dt.date(2031, 4, 7), "08:15")  # …the requester the receipt
 

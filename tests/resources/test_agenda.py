@@ -1,4 +1,4 @@
-"""The trainer's iCal subscription (resources/agenda.py): every slot of that trainer and no other's, parsed with
+"""The trainer's iCal subscription (portals/trainer/agenda.py): every slot of that trainer and no other's, parsed with
 icalendar; a moved slot keeps its UID and gets a higher SEQUENCE and its new times; a cancelled session's slots stay
 as cancelled events; the link's refusals (forged 403; expired, renewed, revoked 410)."""
 from __future__ import annotations
@@ -15,7 +15,8 @@ from sqlalchemy import select
 from tests.helpers import MONDAY, login, page
 from trainingmgr.core import personal_links
 from trainingmgr.extensions import db
-from trainingmgr.resources import agenda, space
+from trainingmgr.portals.trainer import agenda
+from trainingmgr.resources import links
 from trainingmgr.sessions import services as session_services
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -23,7 +24,7 @@ TUESDAY = MONDAY + dt.timedelta(days=1)
 
 
 def feed_url(trainer) -> str:
-    url = f"/formateur/{space.token(trainer)}/agenda.ics"
+    url = f"/formateur/{links.token(trainer)}/agenda.ics"
     db.session.commit()  # a first link gives the trainer a nonce
     return url
 
@@ -174,7 +175,7 @@ def test_the_feed_holds_only_that_trainers_slots(client, world, pierre_session, 
 
 
 def test_a_forged_link_is_403(client, world, pierre_session):
-    good = space.token(world.pierre)
+    good = links.token(world.pierre)
     db.session.commit()
     for bad in ("lien-contrefait", good[:-2] + ("AA" if not good.endswith("AA") else "BB"),
                 personal_links.token_for("company-space", world.pierre)):  # made for another purpose
@@ -215,14 +216,14 @@ def test_an_archived_trainers_subscription_is_410(client, world, pierre_session)
 
 
 def test_feed_url_is_the_public_address_of_the_subscription(app, world):
-    token = space.token(world.pierre)
+    token = links.token(world.pierre)
     db.session.commit()
     assert agenda.feed_url(token) == f"http://localhost/formateur/{token}/agenda.ics"
-    assert space.trainer_from_token(token) == world.pierre
+    assert links.trainer_from_token(token) == world.pierre
 
 
 def test_the_space_home_shows_the_subscription_and_the_unavailability_page(client, world):
-    token = space.token(world.pierre)
+    token = links.token(world.pierre)
     db.session.commit()
     text = page(client.get(f"/formateur/{token}"))
     assert f'value="http://localhost/formateur/{token}/agenda.ics"' in text

@@ -1,4 +1,4 @@
-"""The trainer's and the location's pages list their sessions (resources/history.py), latest first, in a number of
+"""The trainer's and the location's pages list their sessions (portals/trainer/history.py), latest first, in a number of
 SQL statements that does not grow with the history; the trainee's page lists their enrolments the same way."""
 from __future__ import annotations
 

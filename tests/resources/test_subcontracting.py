@@ -29,9 +29,8 @@ from trainingmgr.signing import services as signing
 from trainingmgr.subcontracting import services as subcontracting
 from trainingmgr.subcontracting.models import TrainerInvoice
 
-from tests.enrolments.fixtures import *  # noqa: F401,F403 - advisor, as_user, trainer
+from tests.fixtures.signing import outbox, send, sign_by_link
 from tests.helpers import MONDAY, page, signing_dir
-from tests.signing.fixtures import fake_pdf, outbox, send, sign_by_link  # noqa: F401 - fake_pdf is a fixture
 
 PDF = b"%PDF-1.4\n" + b"x" * 200
 D = Decimal
@@ -177,7 +176,7 @@ def test_the_development_log_refuses_the_future_and_keeps_its_evidence(world, in
 
 
 def test_the_qualiopi_board_shows_the_development_log_once_used(world, independent, advisor):
-    from trainingmgr.quality.board import build_board
+    from trainingmgr.quality.board.services import build_board
 
     def indicator_22():
         db.session.expire_all()

@@ -1,4 +1,4 @@
-"""The trainer space (resources/space.py, space_views.py): a trainer without an account opens it from a personal link
+"""The trainer space (portals/trainer/space.py, space_views.py): a trainer without an account opens it from a personal link
 (tampered 403; expired, renewed, revoked or archived 410), sees and acts on their own sessions only (every other id
 walked: 403, nothing recorded), marks a late arrival and countersigns a sheet (recorded in the chain with no author
 account, sealed), reads their trainees' positioning and the advisor's decision, records the acquis and reads the
@@ -16,30 +16,29 @@ from trainingmgr.attendance.chain import verify_chain
 from trainingmgr.attendance.models import AttendanceRecord
 from trainingmgr.core import personal_links
 from trainingmgr.core.tokens import make_token
-from trainingmgr.evaluations import acquis
+from trainingmgr.evaluations.acquis import services as acquis
 from trainingmgr.evaluations.models import AcquisAssessment
 from trainingmgr.extensions import db
 from trainingmgr.messaging.models import OutboxMessage
-from trainingmgr.resources import space
+from trainingmgr.resources import links
+from trainingmgr.portals.trainer import space
 from trainingmgr.resources.services import save_trainer
 from trainingmgr.sessions.models import Slot, TrainingSession
 from trainingmgr.sessions.services import change_status
 
 # The attendance fixtures: make_class and klass (Pierre's DUME class on MONDAY), clock, and the logged-in clients.
-from tests.attendance.conftest import *  # noqa: F401,F403
-from tests.attendance.conftest import Clock, paris
 from tests.attendance.support import drawing, link, slots
 from tests.enrolments.support import person
 from tests.evaluations.support import ALL_KINDS_SPEC, Q
-from tests.evaluations.test_surveys import surveys  # noqa: F401 - fixture: the default questionnaires
+from tests.fixtures.attendance import Clock, paris
 from tests.helpers import MONDAY, page
 
 
 @pytest.fixture
-def clock(app, monkeypatch):
+def space_clock(app, monkeypatch):
     """Monday 09:00 in Paris (both classes' mornings open), for the attendance code and the space's agenda."""
     clock = Clock(monkeypatch)
-    monkeypatch.setattr("trainingmgr.resources.space.utcnow", clock)
+    monkeypatch.setattr("trainingmgr.portals.trainer.space.utcnow", clock)
     return clock
 
 
@@ -68,7 +67,7 @@ def erics_class(world, make_session, eric):
 
 
 def home(trainer) -> str:
-    path = f"/formateur/{space.token(trainer)}"
+    path = f"/formateur/{links.token(trainer)}"
     db.session.commit()  # a first link makes the trainer's nonce
     return path
 
@@ -93,7 +92,7 @@ def path_in(mail: OutboxMessage) -> str:
 # --------------------------------------------------------------------------- the link
 
 
-def test_the_link_opens_the_space_without_a_password(client, eric, erics_class, clock):
+def test_the_link_opens_the_space_without_a_password(client, eric, erics_class, space_clock):
     session, _ = erics_class
     morning, afternoon = slots(session)[:2]
     response = client.get(home(eric))
@@ -106,10 +105,10 @@ def test_the_link_opens_the_space_without_a_password(client, eric, erics_class, 
 
 @pytest.mark.parametrize("mangle", [lambda t: t[:-2] + ("AA" if not t.endswith("AA") else "BB"),
                                     lambda t: "nimportequoi", lambda t: t.split(".")[0]])
-def test_a_tampered_link_is_refused(client, eric, erics_class, clock, mangle):
+def test_a_tampered_link_is_refused(client, eric, erics_class, space_clock, mangle):
     session, (first, *_) = erics_class
     morning = slots(session)[0]
-    token = space.token(eric)
+    token = links.token(eric)
     db.session.commit()
     for suffix in ("", f"/creneaux/{morning.id}", f"/sessions/{session.id}/positionnement", "/resultats"):
         assert client.get(f"/formateur/{mangle(token)}{suffix}").status_code == 403, suffix
@@ -122,14 +121,14 @@ def test_a_tampered_link_is_refused(client, eric, erics_class, clock, mangle):
 def test_a_link_for_another_purpose_or_trainer_is_refused(client, world, eric, erics_class):
     session, (first, *_) = erics_class
     assert client.get(f"/formateur/{make_token('company-space', {'i': eric.id, 'n': 'x'})}").status_code == 403
-    assert client.get(f"/formateur/{make_token(space.PURPOSE, {'i': 999999, 'n': 'x'})}").status_code == 403
+    assert client.get(f"/formateur/{make_token(links.PURPOSE, {'i': 999999, 'n': 'x'})}").status_code == 403
     from trainingmgr.enrolments.services import trainee_token
 
     assert client.get(f"/formateur/{trainee_token(first)}").status_code == 403
     # Pierre's nonce does not open Éric's space
-    space.token(world.pierre)
+    links.token(world.pierre)
     db.session.commit()
-    forged = make_token(space.PURPOSE, {"i": eric.id, "n": world.pierre.link_nonce})
+    forged = make_token(links.PURPOSE, {"i": eric.id, "n": world.pierre.link_nonce})
     assert client.get(f"/formateur/{forged}").status_code in (403, 410)
 
 
@@ -157,7 +156,7 @@ def test_renewed_revoked_expired_or_archived_links_are_gone(client, app, eric, m
 # --------------------------------------------------------------------------- isolation
 
 
-def test_a_trainer_link_gives_only_that_trainers_sessions(client, world, eric, erics_class, klass, clock):
+def test_a_trainer_link_gives_only_that_trainers_sessions(client, world, eric, erics_class, klass, space_clock):
     """Walk every id of every kind (and a few past the last) with Éric's link: his own open, anything else 403."""
     erics, (e1, *_) = erics_class
     pierres, (p1, *_) = klass
@@ -201,7 +200,7 @@ def test_a_trainer_link_gives_only_that_trainers_sessions(client, world, eric, e
 # --------------------------------------------------------------------------- the sheet
 
 
-def test_an_external_trainer_marks_a_late_arrival_and_countersigns(client, eric, erics_class, clock):
+def test_an_external_trainer_marks_a_late_arrival_and_countersigns(client, eric, erics_class, space_clock):
     session, (first, second, third) = erics_class
     morning = slots(session)[0]
     base = home(eric)
@@ -213,7 +212,7 @@ def test_an_external_trainer_marks_a_late_arrival_and_countersigns(client, eric,
     refused = client.post(f"{sheet}/releves/{third.id}", data={"presence": "present", "arrived_at": "07:00"})
     assert refused.status_code == 422 and "L'heure d'arrivée doit être comprise entre" in page(refused)
 
-    clock.at("12:35")
+    space_clock.at("12:35")
     wrong = client.post(f"{sheet}/signature", data={"typed_name": "Quelqu'un d'autre"})
     assert wrong.status_code == 422 and "Éric Externe" in page(wrong)
     response = client.post(f"{sheet}/signature", data={"signature": drawing()})
@@ -244,7 +243,7 @@ def test_an_external_trainer_marks_a_late_arrival_and_countersigns(client, eric,
     assert attendance.session_grid(session).cell(second.id, morning.id).arrived_at.strftime("%H:%M") == "09:20"
 
 
-def test_the_sheet_cannot_be_countersigned_before_the_half_day(client, eric, erics_class, clock):
+def test_the_sheet_cannot_be_countersigned_before_the_half_day(client, eric, erics_class, space_clock):
     session, _ = erics_class
     afternoon = slots(session)[1]
     sheet = f"{home(eric)}/creneaux/{afternoon.id}"
@@ -255,7 +254,7 @@ def test_the_sheet_cannot_be_countersigned_before_the_half_day(client, eric, eri
     assert records() == 0
 
 
-def test_countersign_as_refuses_a_trainer_who_does_not_teach_the_session(eric, klass, clock):
+def test_countersign_as_refuses_a_trainer_who_does_not_teach_the_session(eric, klass, space_clock):
     from trainingmgr.core.errors import PermissionDenied
 
     session, (first, *_) = klass
@@ -270,7 +269,7 @@ def test_countersign_as_refuses_a_trainer_who_does_not_teach_the_session(eric, k
 
 
 def test_the_reminder_links_an_external_trainer_to_the_space_and_a_staff_trainer_to_the_login(
-        client, world, eric, erics_class, klass, clock):
+        client, world, eric, erics_class, klass, space_clock):
     erics, _ = erics_class
     pierres, _ = klass
     erics_morning, pierres_morning = slots(erics)[0], slots(pierres)[0]
@@ -280,7 +279,7 @@ def test_the_reminder_links_an_external_trainer_to_the_space_and_a_staff_trainer
     to_eric, to_pierre = last_mail("eric@externe.example"), last_mail("formateur@test.example")
     assert "espace formateur" in to_eric.body_text
     path = path_in(to_eric)
-    assert path == f"/formateur/{space.token(eric)}/creneaux/{erics_morning.id}"
+    assert path == f"/formateur/{links.token(eric)}/creneaux/{erics_morning.id}"
     assert f"http://localhost/attendance/slots/{pierres_morning.id}" in to_pierre.body_text
     assert "/formateur/" not in to_pierre.body_text
     text = page(client.get(path))
@@ -291,7 +290,7 @@ def test_the_reminder_links_an_external_trainer_to_the_space_and_a_staff_trainer
 
 
 def _answer_positioning(enrolment, questionnaire, expectations: str, needs: str = "") -> None:
-    from trainingmgr.evaluations.services import answer_positioning
+    from trainingmgr.evaluations.questionnaires.services import answer_positioning
 
     q = Q(questionnaire)
     answer_positioning(enrolment, q.complete(**{q.key(q.expectations): expectations, q.key(q.access): needs}),
@@ -299,7 +298,7 @@ def _answer_positioning(enrolment, questionnaire, expectations: str, needs: str 
 
 
 def test_positioning_answers_and_decision_are_shown_to_their_trainer_only(client, world, eric, erics_class, klass):
-    from trainingmgr.evaluations.services import create_questionnaire
+    from trainingmgr.evaluations.questionnaires.services import create_questionnaire
 
     erics, (e1, e2, _) = erics_class
     pierres, (p1, *_) = klass
@@ -353,7 +352,7 @@ def test_the_acquis_are_recorded_from_the_space(client, world, eric, erics_class
 def _deliver_with_a_hot_answer(session, enrolments, world, comment: str) -> None:
     """Everyone signs both half-days, the session ends, the hot survey leaves and the first trainee answers it."""
     from trainingmgr.evaluations.models import SurveyInvitation
-    from trainingmgr.evaluations.surveys import answer, send_survey
+    from trainingmgr.evaluations.surveys.services import answer, send_survey
 
     change_status(session, "in_progress", world.users["advisor"], now=paris(MONDAY, "08:30"))
     for slot in slots(session):

@@ -12,7 +12,7 @@ from tests.helpers import MONDAY, login, page
 from trainingmgr.core import personal_links
 from trainingmgr.core.errors import ConflictError, NotFoundError, ValidationError
 from trainingmgr.extensions import db
-from trainingmgr.resources import space
+from trainingmgr.resources import links
 from trainingmgr.resources.models import TrainerUnavailability
 from trainingmgr.resources.unavailability import add_unavailability, delete_unavailability, get_unavailability
 from trainingmgr.sessions import services as session_services
@@ -217,7 +217,7 @@ def test_a_logged_in_trainer_cannot_use_the_advisors_page(client, world):
 
 
 def space_page(someone) -> str:
-    url = f"/formateur/{space.token(someone)}/indisponibilites"
+    url = f"/formateur/{links.token(someone)}/indisponibilites"
     db.session.commit()
     return url
 

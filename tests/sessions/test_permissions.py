@@ -13,8 +13,8 @@ from trainingmgr.extensions import db
 from trainingmgr.sessions import services
 from trainingmgr.sessions.models import TrainingSession
 
-from tests.helpers import MONDAY
-from tests.sessions.conftest import counts, page
+from tests.fixtures.sessions import counts
+from tests.helpers import MONDAY, page
 
 TUESDAY = MONDAY + dt.timedelta(days=1)
 

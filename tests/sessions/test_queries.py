@@ -2,46 +2,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 
 import pytest
 
-from trainingmgr.catalogue.services import update_course, version_as_form_data
 from trainingmgr.extensions import db
 from trainingmgr.sessions import services
 
+from tests.fixtures.sessions import add_sessions, new_version
 from tests.helpers import MONDAY
-
-
-def add_sessions(make_session, world, first: int, last: int) -> list:
-    """Sessions ``first`` .. ``last - 1``, one every other day in March 2031 (no conflict), varied so that
-    every part of the pages is rendered, and so that the first two already show every variety (both courses,
-    intra with a client, open): a first query that finds nothing is not an N+1."""
-    made = []
-    for i in range(first, last):
-        start = MONDAY + dt.timedelta(days=2 * i)
-        if i % 4 == 0:
-            session = make_session(start=start, format="intra", client_company_id=world.company.id,
-                                   intra_price=Decimal("2000"))
-        elif i % 4 == 2:
-            session = make_session(start=start, price_per_trainee=None)
-        else:
-            session = make_session(course=world.dume, start=start)
-        # A second half-day on the next day, taught by Paula.
-        services.add_slot(session, {"date": start + dt.timedelta(days=1), "start_time": "09:00",
-                                    "end_time": "10:00", "trainer_id": world.paula.id})
-        if i % 4 in (0, 1):
-            services.change_status(session, "open")
-        db.session.commit()
-        made.append(session)
-    return made
-
-
-def new_version(course):
-    data = version_as_form_data(course.current_version)
-    data["title"] = course.current_version.title + " (2031)"
-    update_course(course, data, None)
-    db.session.commit()
 
 
 def queries(count_queries, client, url) -> int:

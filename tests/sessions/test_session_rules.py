@@ -15,8 +15,8 @@ from trainingmgr.extensions import db
 from trainingmgr.sessions import services
 from trainingmgr.sessions.models import TrainingSession
 
+from tests.fixtures.sessions import counts
 from tests.helpers import MONDAY
-from tests.sessions.conftest import counts
 
 T = dt.time
 FRIDAY = MONDAY + dt.timedelta(days=4)

@@ -12,8 +12,8 @@ from trainingmgr.extensions import db
 from trainingmgr.sessions import services
 from trainingmgr.sessions.models import Slot
 
+from tests.fixtures.sessions import counts
 from tests.helpers import MONDAY
-from tests.sessions.conftest import counts
 
 TUESDAY = MONDAY + dt.timedelta(days=1)
 

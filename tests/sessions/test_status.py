@@ -13,7 +13,7 @@ from trainingmgr.sessions import services
 from trainingmgr.sessions.models import TrainingSession
 
 from tests.helpers import MONDAY
-from tests.sessions.conftest import page
+from tests.helpers import page
 
 UTC = dt.timezone.utc
 PAST_MONDAY = dt.date(2020, 1, 6)
@@ -396,7 +396,7 @@ def test_sessions_advance_command(app, make_session):
     result = app.test_cli_runner().invoke(args=["sessions", "advance"])
     assert result.exit_code == 0, result.output
     assert f"Session {session.id} : completed" in result.output
-    assert "2 changement(s)." in result.output
+    assert "2 changements." in result.output
     assert status_of(session) == "completed"
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import threading
 
+from tests.fixtures.signing import drawing, outbox, send
 from tests.helpers import signing_dir
-from tests.signing.fixtures import drawing, dume_session, fake_pdf, open_session, outbox, sale, send  # noqa: F401
 from trainingmgr.extensions import db
 from trainingmgr.signing import access, pades, services
 from trainingmgr.signing.models import Signatory, SignatureRequest
@@ -47,7 +47,7 @@ def sign_together(app, signatories: dict[int, str]) -> dict[int, object]:
     return outcome
 
 
-# (dume_session, fake_pdf, open_session and sale, imported above, are the fixtures of tests/signing/fixtures.py)
+# (dume_session, fake_pdf, open_session and sale are fixtures of tests/fixtures/enrolments.py and signing.py)
 def test_the_company_and_the_trainer_signing_at_once_both_sign_one_after_the_other(app, sale):  # noqa: F811
     request = send(sale.convention, sale.advisor, keys=("company:{anne}", "trainer:{pierre}", "organisation"),
                    anne=sale.anne.id, pierre=sale.world.pierre.id)

@@ -12,9 +12,8 @@ from trainingmgr.extensions import db
 from trainingmgr.signing import access
 from trainingmgr.signing.models import Signatory
 
+from tests.fixtures.signing import _csrf, link, outbox, request_code, send, sign_by_link
 from tests.helpers import page
-from tests.signing.fixtures import *  # noqa: F401,F403 - sale, fake_pdf and the other fixtures
-from tests.signing.fixtures import _csrf, link, outbox, request_code, send, sign_by_link
 
 
 @pytest.fixture
@@ -99,7 +98,7 @@ def test_wrong_codes_are_counted_then_spend_the_code(sent, client):
     wrong = f"{(int(code) + 1) % 10 ** 6:06d}"
     for left in (4, 3, 2, 1):
         response = sign_by_link(client, anne, code=wrong)
-        assert response.status_code == 422 and f"Il vous reste {left} essai(s)" in page(response)
+        assert response.status_code == 422 and f"Il vous reste {left} essai{'s' if left > 1 else ''}." in page(response)
     response = sign_by_link(client, anne, code=wrong)
     assert response.status_code == 422 and "trop d'essais : demandez un nouveau code" in page(response)
     response = sign_by_link(client, anne, code=code)  # the right code, too late

@@ -16,14 +16,13 @@ from trainingmgr.extensions import db
 from trainingmgr.files.services import path_for
 from trainingmgr.messaging.models import Job
 from trainingmgr.messaging.services import run_due_jobs
-from trainingmgr.quality import checklist
+from trainingmgr.quality.checklist import services as checklist
 from trainingmgr.signing import access, pades
 from trainingmgr.signing import services as signing
 from trainingmgr.signing.models import SignatureRevision
 
+from tests.fixtures.signing import link, outbox, request_code, send, sign_by_link
 from tests.helpers import MONDAY, page, signing_dir
-from tests.signing.fixtures import *  # noqa: F401,F403 - sale, fake_pdf and the other fixtures
-from tests.signing.fixtures import link, outbox, request_code, send, sign_by_link
 
 
 
@@ -94,7 +93,7 @@ def test_a_signatory_without_an_e_mail_address_is_refused_by_name(sale):
 
 
 def test_a_document_without_pdf_or_replaced_cannot_be_sent(sale, monkeypatch):
-    from trainingmgr.documents import pdf
+    from trainingmgr.documents.conversion import pdf
     from trainingmgr.documents import services as documents
 
     monkeypatch.setattr(pdf, "available", lambda: False)
@@ -150,13 +149,13 @@ def test_the_checklist_ticks_itself_once_every_convention_is_signed(sale, app):
     request = send(sale.convention, sale.advisor, anne=sale.anne.id)
     anne, org = request.signatories
     item = convention_item(sale.session)
-    assert item.state == "pending" and item.evidence == "0/1 convention(s) signée(s)"
+    assert item.state == "pending" and item.evidence == "0/1 convention signée"
     sign_by_link(app.test_client(), anne)
     assert convention_item(sale.session).state == "pending"
     sign_by_link(app.test_client(), org, typed=org.name)
     item = convention_item(sale.session)
     assert item.state == "done"
-    assert item.evidence == f"1/1 convention(s) signée(s) (dernière signature le {paris_today().strftime('%d/%m/%Y')})"
+    assert item.evidence == f"1/1 convention signée (dernière signature le {paris_today().strftime('%d/%m/%Y')})"
 
 
 def test_the_trainees_signature_dates_the_contract_and_its_withdrawal_period(individual_sale, app):

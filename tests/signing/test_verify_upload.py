@@ -65,7 +65,8 @@ def signing_dir(app, keys, monkeypatch):
 @pytest.fixture
 def programme(make_session, world, monkeypatch):
     """The archived programme of a session, its PDF being SOURCE (the converter stood in for)."""
-    from trainingmgr.documents import pdf, services
+    from trainingmgr.documents.conversion import pdf
+    from trainingmgr.documents import services
 
     monkeypatch.setattr(pdf, "available", lambda: True)
     monkeypatch.setattr(pdf, "convert", lambda docx, **options: SOURCE)

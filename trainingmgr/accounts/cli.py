@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from ..core.cli import CommandError, CommandGroup
 from ..core.errors import DomainError
+from ..core.formatting import count_fr
 from ..extensions import db
 from . import services
 from .models import ApiToken, Role, User
@@ -77,7 +78,7 @@ def revoke_token(prefix: str):
     for token in tokens:
         services.revoke_api_token(token)
     db.session.commit()
-    click.echo(f"{len(tokens)} jeton(s) révoqué(s).")
+    click.echo(f"{count_fr(len(tokens), 'jeton révoqué')}.")
 
 
 def staff_actor(email: str | None, what: str) -> User:

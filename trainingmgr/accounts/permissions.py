@@ -1,4 +1,5 @@
-"""The one way to check permissions: ``roles_required`` on the view, an object check in the service.
+"""The one way to check permissions: ``roles_required`` on the view, an ``is_…``/``ensure_…`` pair in the service
+(here the rules several packages share: ``ensure_staff``, ``ensure_staff_or_system``).
 
 For HTML pages the principal is the logged-in user; for the JSON API it is the owner of the bearer
 token (cookies never authenticate an API call, so the API needs no CSRF token).
@@ -7,17 +8,35 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import abort, g, request
+from flask import abort, g
 from flask_login import current_user
 
+from ..core.errors import PermissionDenied
+from ..core.responses import is_api_request
 from ..extensions import login_manager
 from .models import Role, User
 
-API_PREFIX = "/api/"
+
+def is_staff(actor: User | None) -> bool:
+    """An advisor or an admin; no actor is not staff."""
+    return actor is not None and actor.is_staff
 
 
-def is_api_request() -> bool:
-    return request.path.startswith(API_PREFIX)
+def ensure_staff(actor: User | None, message: str) -> None:
+    """Refuse with ``message`` anyone but an advisor or an admin, and no actor too."""
+    if not is_staff(actor):
+        raise PermissionDenied(message)
+
+
+def is_staff_or_system(actor: User | None) -> bool:
+    """An advisor, an admin, or the application itself (no actor: the CLI, the worker, a signal's receiver)."""
+    return actor is None or actor.is_staff
+
+
+def ensure_staff_or_system(actor: User | None, message: str) -> None:
+    """Refuse with ``message`` a user who is neither advisor nor admin; no actor (the application) may."""
+    if not is_staff_or_system(actor):
+        raise PermissionDenied(message)
 
 
 def current_principal() -> User | None:

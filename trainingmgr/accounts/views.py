@@ -5,8 +5,10 @@ from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
 from ..core.errors import DomainError
+from ..core.formatting import count_fr
 from ..core.tokens import log_safe_key
-from ..core.web import external_url, form_page, run_form, safe_next_url
+from ..core.links import external_url, safe_next_url
+from ..core.view_actions import form_page, run_form
 from ..extensions import db, limiter
 from . import services
 from .forms import ChangePasswordForm, ForgotPasswordForm, LoginForm, ResetPasswordForm, UserCreateForm, UserEditForm
@@ -91,7 +93,7 @@ def logout_everywhere():
     count = services.end_login_sessions(current_user)
     db.session.commit()
     logout_user()
-    flash(f"Vous êtes déconnecté partout ({count} session(s) fermée(s)).", "info")
+    flash(f"Vous êtes déconnecté partout ({count_fr(count, 'session fermée')}).", "info")
     return redirect(url_for("accounts.login"))
 
 

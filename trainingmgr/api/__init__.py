@@ -4,10 +4,20 @@ from __future__ import annotations
 from flask import Flask, g, request
 from flask_smorest import Api as SmorestApi
 
-from ..core.web import api_error, fail
+from ..accounts.services import user_for_api_token
+from ..core.responses import api_error, fail
 from ..extensions import csrf
+from .attendance import bp as attendance_bp
+from .bpf import bp as bpf_bp
+from .courses import bp as courses_bp
 from .docs import SchemaRulesPlugin, null_only_branch
+from .documents import bp as documents_bp
+from .enrolments import bp as enrolments_bp
+from .evaluations import bp as evaluations_bp
+from .invoices import bp as invoices_bp
+from .resources import bp as resources_bp
 from .schemas import ErrorSchema
+from .sessions import bp as sessions_bp
 
 
 class Api(SmorestApi):
@@ -23,8 +33,6 @@ def authenticate_request():
     Returns the 401 answer for a wrong header or token, ``None`` otherwise. The answer is built here
     rather than with ``abort(401, message=...)``: the application's HTTP error handler answers every 401
     with its generic message, and the caller would not learn that the token itself is refused."""
-    from ..accounts.services import user_for_api_token
-
     g.api_user = None
     header = request.headers.get("Authorization", "")
     if not header:
@@ -40,23 +48,12 @@ def authenticate_request():
 
 
 def _unauthorized(message: str):
-
     response = api_error(401, message)
     response.headers["WWW-Authenticate"] = 'Bearer realm="trainingmgr"'
     return response
 
 
 def init_api(app: Flask) -> Api:
-    from .bpf import bp as bpf_bp
-    from .courses import bp as courses_bp
-    from .documents import bp as documents_bp
-    from .attendance import bp as attendance_bp
-    from .enrolments import bp as enrolments_bp
-    from .evaluations import bp as evaluations_bp
-    from .invoices import bp as invoices_bp
-    from .resources import bp as resources_bp
-    from .sessions import bp as sessions_bp
-
     api = Api(app, spec_kwargs={"extra_plugins": [SchemaRulesPlugin()]})
     api.ma_plugin.converter.add_attribute_function(null_only_branch)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})

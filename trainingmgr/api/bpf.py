@@ -5,9 +5,9 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from ..accounts.permissions import staff_required
-from ..billing.bpf import Bpf, compute_bpf
+from ..billing.bpf.services import compute_bpf
 from .docs import STAFF_ONLY, error_responses
-from .schemas import Hours, Money
+from .schemas import Hours, ModelSchema, Money
 
 bp = Blueprint("bpf_api", __name__, description="Bilan pédagogique et financier (conseiller formation)")
 
@@ -44,12 +44,17 @@ class CheckSchema(Schema):
 
 
 class ManagerSchema(Schema):
-    name = fields.String(required=True)
-    title = fields.String(required=True)
-    from_organisation = fields.Boolean(required=True, metadata={"description": "Repris du signataire de l'organisme"})
+    """Dumps the ``Bpf`` itself: its manager_* attributes."""
+
+    name = fields.String(required=True, attribute="manager_name")
+    title = fields.String(required=True, attribute="manager_title")
+    from_organisation = fields.Boolean(required=True, attribute="manager_from_organisation",
+                                       metadata={"description": "Repris du signataire de l'organisme"})
 
 
-class BpfSchema(Schema):
+class BpfSchema(ModelSchema):
+    """Dumps billing.bpf.services.Bpf."""
+
     year = fields.Integer(required=True)
     period_start = fields.Date(required=True)
     period_end = fields.Date(required=True)
@@ -59,20 +64,20 @@ class BpfSchema(Schema):
     products = fields.List(fields.Nested(AmountLineSchema), required=True,
                            metadata={"description": "Cadre C : lignes 1, 2a à 2h, 2, 3 à 11, puis le total"})
     products_total = Money(required=True)
-    total_turnover = Money(required=True, allow_none=True)
+    total_turnover = Money(required=True, allow_none=True, attribute="turnover")
     turnover_share = fields.Decimal(as_string=True, places=1, required=True, allow_none=True,
                                     metadata={"type": "string", "format": "decimal", "example": "50.0",
                                               "description": "Part des produits de la formation dans le chiffre "
                                                              "d'affaires, en %"})
     charges = fields.List(fields.Nested(AmountLineSchema), required=True, metadata={"description": "Cadre D"})
     trainers = fields.List(fields.Nested(TrainerLineSchema), required=True, metadata={"description": "Cadre E"})
-    trainees_by_type = fields.List(fields.Nested(TraineeLineSchema), required=True,
+    trainees_by_type = fields.List(fields.Nested(TraineeLineSchema), required=True, attribute="by_type",
                                    metadata={"description": "Cadre F-1, puis le total"})
     subcontracted = fields.Nested(TraineeLineSchema, required=True, metadata={"description": "Cadre F-2"})
-    trainees_by_objective = fields.List(fields.Nested(TraineeLineSchema), required=True,
+    trainees_by_objective = fields.List(fields.Nested(TraineeLineSchema), required=True, attribute="by_objective",
                                         metadata={"description": "Cadre F-3 (a1 à a6 : « dont » de la ligne a), "
                                                                  "puis le total"})
-    trainees_by_specialty = fields.List(fields.Nested(TraineeLineSchema), required=True,
+    trainees_by_specialty = fields.List(fields.Nested(TraineeLineSchema), required=True, attribute="by_specialty",
                                         metadata={"description": "Cadre F-4 : les cinq groupes NSF aux heures les "
                                                                  "plus nombreuses, « autres », puis le total"})
     entrusted = fields.Nested(TraineeLineSchema, required=True, metadata={"description": "Cadre G"})
@@ -81,32 +86,8 @@ class BpfSchema(Schema):
     checks_ok = fields.Boolean(required=True)
     warnings = fields.List(fields.String(), required=True)
 
-
-def _trainees(line) -> dict:
-    return {"code": line.code, "label": line.label, "trainees": line.trainees, "hours": line.hours}
-
-
-def bpf_dict(bpf: Bpf) -> dict:
-    return {
-        "year": bpf.year, "period_start": bpf.period_start, "period_end": bpf.period_end,
-        "identification": [{"label": info.label, "value": info.value} for info in bpf.identification],
-        "distance_training": bpf.distance_training,
-        "products": [{"code": line.code, "label": line.label, "amount": line.amount} for line in bpf.products],
-        "products_total": bpf.products_total, "total_turnover": bpf.turnover, "turnover_share": bpf.turnover_share,
-        "charges": [{"code": line.code, "label": line.label, "amount": line.amount} for line in bpf.charges],
-        "trainers": [{"code": line.code, "label": line.label, "trainers": line.trainers, "hours": line.hours}
-                     for line in bpf.trainers],
-        "trainees_by_type": [_trainees(line) for line in bpf.by_type],
-        "subcontracted": _trainees(bpf.subcontracted),
-        "trainees_by_objective": [_trainees(line) for line in bpf.by_objective],
-        "trainees_by_specialty": [_trainees(line) for line in bpf.by_specialty],
-        "entrusted": _trainees(bpf.entrusted),
-        "manager": {"name": bpf.manager_name, "title": bpf.manager_title,
-                    "from_organisation": bpf.manager_from_organisation},
-        "checks": [{"label": c.label, "ok": c.ok, "detail": c.detail} for c in bpf.checks],
-        "checks_ok": bpf.checks_ok,
-        "warnings": list(bpf.warnings),
-    }
+    def get_manager(self, bpf):
+        return bpf
 
 
 @bp.route("/bpf/<int:year>")
@@ -120,4 +101,4 @@ def bpf(year: int):
     par origine (C, factures émises moins avoirs), charges (D), formateurs (E), stagiaires et heures-stagiaires
     par type (F-1), objectif (F-3) et spécialité NSF (F-4), dirigeant (H), et les contrôles du formulaire.
     Montants et heures en chaînes (« 1234.50 »)."""
-    return bpf_dict(compute_bpf(year))
+    return compute_bpf(year)

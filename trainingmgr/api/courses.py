@@ -3,10 +3,8 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 
 from ..catalogue import services
-from ..organisation.services import get_organisation
 from .docs import error_responses, text_path_parameter
 from .schemas import CourseSchema, CourseSummarySchema
-from .serializers import course_detail, course_summary
 
 bp = Blueprint("courses_api", __name__, description="Catalogue public des formations")
 
@@ -15,7 +13,7 @@ bp = Blueprint("courses_api", __name__, description="Catalogue public des format
 @bp.response(200, CourseSummarySchema(many=True))
 def list_courses():
     """Formations publiées."""
-    return [course_summary(course) for course in services.list_published_courses()]
+    return services.list_published_courses()
 
 
 @bp.route("/courses/<slug>")
@@ -24,4 +22,4 @@ def list_courses():
 @error_responses(bp, 404, described={404: "Formation inconnue ou non publiée"})
 def get_course(slug: str):
     """Fiche complète d'une formation publiée (version en vigueur)."""
-    return course_detail(services.get_published_course(slug), get_organisation())
+    return services.get_published_course(slug)

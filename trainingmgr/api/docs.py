@@ -27,7 +27,8 @@ def error_responses(bp, *codes: int, described: dict[int, str] | None = None):
 
     def decorator(view):
         for code in codes:
-            view = bp.alt_response(code, schema="Error", description=described.get(code, ERROR_DESCRIPTIONS[code]))(view)
+            description = described.get(code, ERROR_DESCRIPTIONS[code])
+            view = bp.alt_response(code, schema="Error", description=description)(view)
         return view
 
     return decorator

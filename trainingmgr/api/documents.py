@@ -2,13 +2,15 @@
 the generation of one type for the session, an enrolment or a client company, and the archived files."""
 from __future__ import annotations
 
+from flask import g
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+from marshmallow import fields, pre_dump
 
 from ..accounts.permissions import current_principal, staff_required
 from ..companies.services import get_company
 from ..core.errors import NotFoundError, ValidationError
-from ..core.web import attachment, external_url
+from ..core.links import external_url
+from ..core.responses import attachment
 from ..documents import services
 from ..documents.catalogue import DOC_TYPES
 from ..enrolments.services import get_enrolment
@@ -16,7 +18,7 @@ from ..extensions import db
 from ..resources.dossier import get_trainer
 from ..sessions.services import get_session
 from .docs import STAFF_ONLY, error_responses
-from .schemas import DOCUMENT_TYPES, DocumentCreateSchema
+from .schemas import DOCUMENT_TYPES, DocumentCreateSchema, ModelSchema
 
 bp = Blueprint("documents_api", __name__, description="Documents des sessions (conseiller formation)")
 
@@ -25,13 +27,23 @@ SCOPES = list(dict.fromkeys(doc_type.scope for doc_type in DOCUMENT_TYPES.values
 STATUSES = ["current", "superseded"]
 
 
-class DocumentLinksSchema(Schema):
+class DocumentLinksSchema(ModelSchema):
+    """Dumps the document itself: the addresses of its files."""
+
     docx = fields.String(required=True, metadata={"description": "Le document Word archivé"})
     pdf = fields.String(required=True, allow_none=True,
                         metadata={"description": "Le PDF archivé ; null : convertisseur indisponible à la génération"})
 
+    def get_docx(self, document) -> str:
+        return _file_url(document, "docx")
 
-class DocumentSchema(Schema):
+    def get_pdf(self, document) -> str | None:
+        return _file_url(document, "pdf") if document.pdf_file_id else None
+
+
+class DocumentSchema(ModelSchema):
+    """A version of a generated document (a ``GeneratedDocument``) and whether it is its subject's latest."""
+
     id = fields.Integer(required=True)
     doc_type = fields.String(required=True, metadata={"enum": list(DOCUMENT_TYPES)})
     label = fields.String(required=True, metadata={"example": "Convocation"})
@@ -60,23 +72,39 @@ class DocumentSchema(Schema):
     created_at = fields.DateTime(required=True)
     links = fields.Nested(DocumentLinksSchema, required=True)
 
+    @pre_dump(pass_collection=True)
+    def _find_current(self, documents, many: bool, **kwargs):
+        """The current versions among the documents of this dump: of a list, its latest; one alone, asked."""
+        if many:
+            g.api_current_documents = services.current_versions(documents)
+        else:
+            g.api_current_documents = {documents.id} if services.is_current(documents) else set()
+        return documents
 
-def document_dict(document, current: bool) -> dict:
-    enrolment = document.enrolment
-    company = document.company or (enrolment.company or enrolment.trainee.company if enrolment else None)
-    return {
-        "id": document.id, "doc_type": document.doc_type, "label": document.label,
-        "scope": DOC_TYPES[document.doc_type].scope, "session_id": document.session_id,
-        "enrolment_id": document.enrolment_id, "trainee_name": enrolment.trainee.full_name if enrolment else None,
-        "company_id": company.id if company else None, "company_name": company.name if company else None,
-        "trainer_id": document.trainer_id,
-        "version": document.version, "number": document.number, "docx_sha256": document.docx_sha256,
-        "pdf_sha256": document.pdf_sha256, "status": "current" if current else "superseded",
-        "verify_code": document.verify_code, "reason": document.reason, "template_label": document.template_label,
-        "created_at": document.created_at,
-        "links": {"docx": _file_url(document, "docx"),
-                  "pdf": _file_url(document, "pdf") if document.pdf_file_id else None},
-    }
+    def get_scope(self, document) -> str:
+        return DOC_TYPES[document.doc_type].scope
+
+    def get_trainee_name(self, document) -> str | None:
+        return document.enrolment.trainee.full_name if document.enrolment else None
+
+    @staticmethod
+    def company(document):
+        enrolment = document.enrolment
+        return document.company or (enrolment.company or enrolment.trainee.company if enrolment else None)
+
+    def get_company_id(self, document) -> int | None:
+        company = self.company(document)
+        return company.id if company else None
+
+    def get_company_name(self, document) -> str | None:
+        company = self.company(document)
+        return company.name if company else None
+
+    def get_status(self, document) -> str:
+        return "current" if document.id in g.api_current_documents else "superseded"
+
+    def get_links(self, document):
+        return document
 
 
 def _file_url(document, kind: str) -> str:
@@ -117,9 +145,7 @@ def list_documents(session_id: int):
     """Les documents générés pour une session, toutes versions, par type et par sujet, la plus récente
     d'abord : empreintes SHA-256, statut (current, superseded) et liens vers les fichiers."""
     session = get_session(session_id, current_principal())
-    documents = services.session_documents(session)
-    current = services.current_versions(documents)
-    return [document_dict(d, d.id in current) for d in documents]
+    return services.session_documents(session)
 
 
 @bp.route("/sessions/<int:session_id>/documents", methods=["POST"])
@@ -145,7 +171,7 @@ def generate_document(data, session_id: int):
     document = services.generate(data["doc_type"], session, actor, enrolment=enrolment, company=company,
                                  trainer=trainer)
     db.session.commit()
-    return document_dict(document, True)
+    return document
 
 
 @bp.route("/documents/<int:document_id>")
@@ -155,8 +181,7 @@ def generate_document(data, session_id: int):
 @error_responses(bp, 401, 403, 404, described={404: "Document inconnu"})
 def get_document(document_id: int):
     """Une version d'un document généré, son statut et les liens vers ses fichiers."""
-    document = services.get_document(document_id, current_principal())
-    return document_dict(document, services.is_current(document))
+    return services.get_document(document_id, current_principal())
 
 
 @bp.route("/documents/<int:document_id>/files/<kind>")

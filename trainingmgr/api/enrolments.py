@@ -18,7 +18,6 @@ from .schemas import (
     TraineeQuerySchema,
     TraineeSchema,
 )
-from .serializers import company_dict, enrolment_dict, trainee_dict
 
 bp = Blueprint("enrolments_api", __name__, description="Inscriptions, stagiaires et entreprises (conseiller formation)")
 
@@ -31,7 +30,7 @@ bp = Blueprint("enrolments_api", __name__, description="Inscriptions, stagiaires
 def list_enrolments(session_id: int):
     """Les inscriptions d'une session : places occupées, puis liste d'attente dans l'ordre, puis les autres."""
     session = get_session(session_id, current_principal())
-    return [enrolment_dict(e) for e in services.session_enrolments(session)]
+    return services.session_enrolments(session)
 
 
 @bp.route("/sessions/<int:session_id>/enrolments", methods=["POST"])
@@ -51,7 +50,7 @@ def create_enrolment(data, session_id: int):
     session = get_session(session_id, actor)
     enrolment = services.enrol_from_data(session, data, actor, source="api")
     db.session.commit()
-    return enrolment_dict(enrolment)
+    return enrolment
 
 
 @bp.route("/enrolments/<int:enrolment_id>/cancel", methods=["POST"])
@@ -68,7 +67,7 @@ def cancel_enrolment(data, enrolment_id: int):
     enrolment = services.get_enrolment(enrolment_id, actor)
     services.cancel(enrolment, actor, data["reason"])
     db.session.commit()
-    return enrolment_dict(enrolment)
+    return enrolment
 
 
 @bp.route("/companies")
@@ -78,7 +77,7 @@ def cancel_enrolment(data, enrolment_id: int):
 @error_responses(bp, 401, 403)
 def companies():
     """Entreprises clientes, par raison sociale."""
-    return [company_dict(c) for c in list_companies()]
+    return list_companies()
 
 
 @bp.route("/trainees")
@@ -89,4 +88,4 @@ def companies():
 @error_responses(bp, 401, 403, 422)
 def trainees(query):
     """Stagiaires par nom (500 au plus) ; « search » filtre sur le nom, le prénom ou l'adresse e-mail."""
-    return [trainee_dict(t) for t in list_trainees(query.get("search", ""))]
+    return list_trainees(query.get("search", ""))

@@ -1,14 +1,17 @@
 """Survey and evaluation results of a session through the API (advisor token)."""
 from __future__ import annotations
 
+from flask import g
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, pre_dump
 
 from ..accounts.permissions import current_principal, staff_required
+from ..evaluations.kinds import SCALE_NOTES
 from ..evaluations.models import ACQUIS_LEVELS, QUESTION_KINDS, QUESTIONNAIRE_KINDS
-from ..evaluations.results import SCALE_NOTES, NPS, Results, Satisfaction, session_results
+from ..evaluations.results.services import session_results
 from ..sessions.services import get_session
 from .docs import STAFF_ONLY, error_responses
+from .schemas import ModelSchema
 
 bp = Blueprint("evaluations_api", __name__, description="Résultats des enquêtes et évaluations (conseiller formation)")
 
@@ -48,7 +51,7 @@ class ChoiceCountSchema(Schema):
     percent = Percent(metadata={"description": "Part des personnes ayant répondu à la question"})
 
 
-class QuestionResultSchema(Schema):
+class QuestionResultSchema(ModelSchema):
     kind = fields.String(required=True, metadata={"enum": list(QUESTION_KINDS)})
     text = fields.String(required=True)
     question_ids = fields.List(fields.Integer(), required=True)
@@ -63,8 +66,16 @@ class QuestionResultSchema(Schema):
                         metadata={"description": "Question de recommandation notée de 0 à 10"})
     comments = fields.Integer(required=True, metadata={"description": "Texte libre : nombre de commentaires"})
 
+    def get_distribution(self, question) -> dict | None:
+        if question.distribution is None:
+            return None
+        return {str(note): question.distribution[note] for note in SCALE_NOTES}
 
-class QuestionnaireResultSchema(Schema):
+    def get_comments(self, question) -> int:
+        return len(question.comments)
+
+
+class QuestionnaireResultSchema(ModelSchema):
     questionnaire_id = fields.Integer(required=True)
     kind = fields.String(required=True, metadata={"enum": list(QUESTIONNAIRE_KINDS)})
     kind_label = fields.String(required=True)
@@ -78,8 +89,14 @@ class QuestionnaireResultSchema(Schema):
     nps = fields.Nested(NPSSchema, allow_none=True, required=True)
     questions = fields.List(fields.Nested(QuestionResultSchema), required=True)
 
+    def get_questionnaire_id(self, group) -> int:
+        return group.questionnaire_ids[0]
 
-class AcquisResultSchema(Schema):
+    def get_version(self, group) -> int:
+        return group.versions[0]
+
+
+class AcquisResultSchema(ModelSchema):
     objective = fields.String(required=True)
     assessed = fields.Integer(required=True)
     acquired = fields.Integer(required=True)
@@ -89,49 +106,38 @@ class AcquisResultSchema(Schema):
     partial_rate = Percent()
     not_acquired_rate = Percent()
 
+    def get_acquired_rate(self, result):
+        return result.percents["acquired"]
 
-class SessionEvaluationsSchema(Schema):
-    session_id = fields.Integer(required=True)
+    def get_partial_rate(self, result):
+        return result.percents["partial"]
+
+    def get_not_acquired_rate(self, result):
+        return result.percents["not_acquired"]
+
+
+class SessionEvaluationsSchema(ModelSchema):
+    """Dumps a session: the results of its surveys (evaluations.results.services.session_results)."""
+
+    session_id = fields.Integer(required=True, attribute="id")
     satisfaction = fields.Nested(SatisfactionSchema, required=True)
     questionnaires = fields.List(fields.Nested(QuestionnaireResultSchema), required=True)
     acquis = fields.List(fields.Nested(AcquisResultSchema), required=True,
                          metadata={"description": "Par objectif : " + ", ".join(ACQUIS_LEVELS.values())})
 
+    @pre_dump
+    def _compute_results(self, session, **kwargs):
+        g.api_results = session_results(session)
+        return session
 
-def _nps(nps: NPS | None) -> dict | None:
-    if nps is None:
-        return None
-    return {"promoters": nps.promoters, "passives": nps.passives, "detractors": nps.detractors, "total": nps.total,
-            "score": nps.score}
+    def get_satisfaction(self, session):
+        return g.api_results.satisfaction
 
+    def get_questionnaires(self, session) -> list:
+        return g.api_results.questionnaires
 
-def _satisfaction(item: Satisfaction) -> dict:
-    return {"answers": item.answers, "satisfied": item.satisfied, "rate": item.rate, "average": item.average}
-
-
-def evaluations_dict(session_id: int, results: Results) -> dict:
-    return {
-        "session_id": session_id,
-        "satisfaction": _satisfaction(results.satisfaction),
-        "questionnaires": [{
-            "questionnaire_id": group.questionnaire_ids[0], "kind": group.kind, "kind_label": group.kind_label,
-            "title": group.title, "version": group.versions[0], "anonymous": group.anonymous,
-            "invitations": group.invitations, "responded": group.responded, "response_rate": group.response_rate,
-            "responses": group.responses, "nps": _nps(group.nps),
-            "questions": [{
-                "kind": q.kind, "text": q.text, "question_ids": q.question_ids, "answers": q.answers,
-                "average": q.average,
-                "distribution": ({str(n): q.distribution[n] for n in SCALE_NOTES}
-                                 if q.distribution is not None else None),
-                "choices": [{"text": c.text, "count": c.count, "percent": c.percent} for c in q.choices],
-                "nps": _nps(q.nps), "comments": len(q.comments),
-            } for q in group.questions],
-        } for group in results.questionnaires],
-        "acquis": [{"objective": a.objective, "assessed": a.assessed, "acquired": a.acquired, "partial": a.partial,
-                    "not_acquired": a.not_acquired, "acquired_rate": a.percents["acquired"],
-                    "partial_rate": a.percents["partial"], "not_acquired_rate": a.percents["not_acquired"]}
-                   for a in results.acquis],
-    }
+    def get_acquis(self, session) -> list:
+        return g.api_results.acquis
 
 
 @bp.route("/sessions/<int:session_id>/evaluations")
@@ -143,5 +149,4 @@ def session_evaluations(session_id: int):
     """Les résultats des enquêtes d'une session, par questionnaire : taux de réponse, et par question la moyenne
     et la répartition des notes (échelle de 1 à 5), l'effectif de chaque choix, le NPS ; le taux de satisfaction
     à chaud ; les acquis par objectif. Pourcentages et moyennes en chaînes (« 80.0 », « 4.25 »)."""
-    session = get_session(session_id, current_principal())
-    return evaluations_dict(session.id, session_results(session))
+    return get_session(session_id, current_principal())

@@ -2,18 +2,21 @@
 its files (Word document, Factur-X PDF and XML), and the files themselves."""
 from __future__ import annotations
 
+from flask import g
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields, pre_dump, validate
 
-from ..core.web import attachment, external_url
 from ..accounts.permissions import current_principal, staff_required
-from ..billing import invoices as service
-from ..billing import payments
+from ..billing.invoices import queries as invoice_queries
+from ..billing.invoices.files import filename, read_file, stored_file
 from ..billing.models import INVOICE_KINDS, INVOICE_STATUSES, LINE_UNITS, PAYER_KINDS
+from ..billing.payments import services as payments
 from ..core.errors import NotFoundError
+from ..core.links import external_url
+from ..core.responses import attachment
 from ..core.validation import MAX_ID
 from .docs import STAFF_ONLY, error_responses
-from .schemas import Hours, Money
+from .schemas import Hours, ModelSchema, Money
 
 bp = Blueprint("invoices_api", __name__, description="Factures et avoirs (conseiller formation)")
 
@@ -33,15 +36,29 @@ class InvoiceQuerySchema(Schema):
     session_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
 
 
-class InvoiceLinksSchema(Schema):
+class InvoiceLinksSchema(ModelSchema):
+    """Dumps the invoice itself: the address of its page and of each of its files."""
+
     html = fields.String(required=True, metadata={"description": "La page de la facture dans l'application"})
     docx = fields.String(required=True, allow_none=True, metadata={"description": "Document Word ; null : brouillon"})
     pdf = fields.String(required=True, allow_none=True,
                         metadata={"description": "PDF Factur-X ; null : pas encore émise, ou PDF indisponible"})
     xml = fields.String(required=True, allow_none=True, metadata={"description": "XML EN 16931 (CII)"})
 
+    def get_html(self, invoice) -> str:
+        return external_url("billing.show", invoice_id=invoice.id)
 
-class InvoiceSummarySchema(Schema):
+    def get_docx(self, invoice) -> str | None:
+        return _file_url(invoice, "docx")
+
+    def get_pdf(self, invoice) -> str | None:
+        return _file_url(invoice, "pdf")
+
+    def get_xml(self, invoice) -> str | None:
+        return _file_url(invoice, "xml")
+
+
+class InvoiceSummarySchema(ModelSchema):
     id = fields.Integer(required=True)
     number = fields.String(required=True, allow_none=True, metadata={"example": "F2026-0001",
                                                                      "description": "null : brouillon"})
@@ -65,6 +82,18 @@ class InvoiceSummarySchema(Schema):
         "description": "Reste dû (facture émise) ; null pour un brouillon ou un avoir"})
     links = fields.Nested(InvoiceLinksSchema, required=True)
 
+    @pre_dump(pass_collection=True)
+    def _load_balances(self, invoices, many: bool, **kwargs):
+        """The balances of all the issued invoices of this dump, in one query."""
+        g.api_balances = payments.balances([i for i in (invoices if many else [invoices]) if i.is_issued])
+        return invoices
+
+    def get_balance(self, invoice):
+        return g.api_balances.get(invoice.id) if invoice.is_issued and invoice.kind == "invoice" else None
+
+    def get_links(self, invoice):
+        return invoice
+
 
 class InvoiceLineSchema(Schema):
     position = fields.Integer(required=True)
@@ -82,14 +111,16 @@ class InvoiceLineSchema(Schema):
 
 
 class BuyerSchema(Schema):
-    name = fields.String(required=True)
-    address = fields.String(required=True)
-    postal_code = fields.String(required=True)
-    city = fields.String(required=True)
-    country = fields.String(required=True)
-    siret = fields.String(required=True)
-    vat_number = fields.String(required=True)
-    email = fields.String(required=True)
+    """Dumps the invoice itself: its buyer_* attributes."""
+
+    name = fields.String(required=True, attribute="buyer_name")
+    address = fields.String(required=True, attribute="buyer_address")
+    postal_code = fields.String(required=True, attribute="buyer_postal_code")
+    city = fields.String(required=True, attribute="buyer_city")
+    country = fields.String(required=True, attribute="buyer_country")
+    siret = fields.String(required=True, attribute="buyer_siret")
+    vat_number = fields.String(required=True, attribute="buyer_vat_number")
+    email = fields.String(required=True, attribute="buyer_email")
 
 
 class InvoiceSchema(InvoiceSummarySchema):
@@ -112,49 +143,20 @@ class InvoiceSchema(InvoiceSummarySchema):
     created_at = fields.DateTime(required=True)
     lines = fields.List(fields.Nested(InvoiceLineSchema), required=True)
 
+    def get_credited_invoice_number(self, invoice) -> str | None:
+        return invoice.credited_invoice.number if invoice.credited_invoice is not None else None
+
+    def get_buyer(self, invoice):
+        return invoice
+
+    def get_seller(self, invoice) -> dict:
+        return invoice.seller or {}
+
 
 def _file_url(invoice, kind: str) -> str | None:
-    if service.stored_file(invoice, kind) is None:
+    if stored_file(invoice, kind) is None:
         return None
     return external_url("invoices_api.invoice_file", invoice_id=invoice.id, kind=kind)
-
-
-def summary_dict(invoice, balance) -> dict:
-    return {
-        "id": invoice.id, "number": invoice.number, "kind": invoice.kind, "status": invoice.status,
-        "issue_date": invoice.issue_date, "due_date": invoice.due_date, "session_id": invoice.session_id,
-        "credited_invoice_id": invoice.credited_invoice_id, "payer_kind": invoice.payer_kind,
-        "buyer_name": invoice.buyer_name, "buyer_siret": invoice.buyer_siret, "opco_name": invoice.opco_name,
-        "opco_file_number": invoice.opco_file_number, "total_excl_vat": invoice.total_excl_vat,
-        "total_vat": invoice.total_vat, "total_incl_vat": invoice.total_incl_vat,
-        "balance": balance if invoice.status == "issued" and invoice.kind == "invoice" else None,
-        "links": {"html": external_url("billing.show", invoice_id=invoice.id),
-                  **{kind: _file_url(invoice, kind) for kind in FILE_TYPES}},
-    }
-
-
-def invoice_dict(invoice, balance) -> dict:
-    credited = invoice.credited_invoice
-    return {
-        **summary_dict(invoice, balance),
-        "credited_invoice_number": credited.number if credited is not None else None,
-        "reason": invoice.reason,
-        "buyer": {"name": invoice.buyer_name, "address": invoice.buyer_address,
-                  "postal_code": invoice.buyer_postal_code, "city": invoice.buyer_city,
-                  "country": invoice.buyer_country, "siret": invoice.buyer_siret,
-                  "vat_number": invoice.buyer_vat_number, "email": invoice.buyer_email},
-        "beneficiary_company_id": invoice.beneficiary_company_id, "service_code": invoice.service_code,
-        "engagement_number": invoice.engagement_number, "buyer_reference": invoice.buyer_reference,
-        "service_start": invoice.service_start, "service_end": invoice.service_end,
-        "operation_category": invoice.operation_category, "payment_terms": invoice.payment_terms,
-        "vat_exemption": invoice.vat_exemption, "notes": invoice.notes, "seller": invoice.seller or {},
-        "issued_at": invoice.issued_at, "created_at": invoice.created_at,
-        "lines": [{"position": line.position, "description": line.description, "quantity": line.quantity,
-                   "unit": line.unit, "unit_price_excl_vat": line.unit_price_excl_vat, "vat_rate": line.vat_rate,
-                   "vat_amount": line.vat_amount, "total_excl_vat": line.total_excl_vat, "hours": line.hours,
-                   "enrolment_id": line.enrolment_id, "funding_line_id": line.funding_line_id}
-                  for line in invoice.lines],
-    }
 
 
 @bp.route("/invoices")
@@ -166,9 +168,7 @@ def invoice_dict(invoice, balance) -> dict:
 def list_invoices(query):
     """Factures et avoirs, les brouillons puis les plus récents ; filtres « status » (draft, issued), « kind »
     (invoice, credit_note), « year » (année d'émission), « session_id ». Montants en chaînes (« 420.00 »)."""
-    invoices = service.list_invoices(**query)
-    balances = payments.balances([i for i in invoices if i.status == "issued"])
-    return [summary_dict(i, balances.get(i.id)) for i in invoices]
+    return invoice_queries.list_invoices(**query)
 
 
 @bp.route("/invoices/<int:invoice_id>")
@@ -179,9 +179,7 @@ def list_invoices(query):
 def get_invoice(invoice_id: int):
     """Une facture ou un avoir : client, vendeur figé à l'émission, lignes, totaux, solde, et les liens vers ses
     fichiers (Word, PDF Factur-X, XML EN 16931) quand ils existent."""
-    invoice = service.get_invoice(invoice_id, current_principal())
-    balance = payments.balances([invoice]).get(invoice.id) if invoice.status == "issued" else None
-    return invoice_dict(invoice, balance)
+    return invoice_queries.get_invoice(invoice_id, current_principal())
 
 
 @bp.route("/invoices/<int:invoice_id>/files/<kind>")
@@ -196,6 +194,6 @@ def invoice_file(invoice_id: int, kind: str):
     « xml »."""
     if kind not in FILE_TYPES:
         raise NotFoundError("Format inconnu : docx, pdf ou xml.")
-    invoice = service.get_invoice(invoice_id, current_principal())
-    data, _ = service.read_file(invoice, kind)
-    return attachment(data, service.filename(invoice, kind), FILE_TYPES[kind])
+    invoice = invoice_queries.get_invoice(invoice_id, current_principal())
+    data, _ = read_file(invoice, kind)
+    return attachment(data, filename(invoice, kind), FILE_TYPES[kind])

@@ -1,5 +1,7 @@
 """Marshmallow schemas of the API. Money is a string ("600.00"), dates and times ISO 8601.
 
+An answer's schema dumps the model itself (``ModelSchema``): the endpoint returns the model, never a dict.
+
 The schemas of requests check every rule that a JSON schema can state, with the services' French messages, and
 the OpenAPI document states them: a client built from the document is refused only by the rules that depend on
 stored data (an id that names no row, a full session, a room already taken...), which the endpoints document
@@ -7,20 +9,28 @@ with their answers."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from email_validator import SPECIAL_USE_DOMAIN_NAMES
-from marshmallow import Schema, fields, validate, validates_schema
+from flask import g
+from marshmallow import Schema, fields, pre_dump, validate, validates_schema
 from marshmallow import ValidationError as MarshmallowValidationError
 
 from ..accounts.services import normalise_email
 from ..catalogue.models import AUDIENCE_FORMATS, DELIVERY_MODES, HALF_DAYS
+from ..catalogue.services import effective_access_delay, effective_accessibility, effective_accessibility_contact
 from ..companies.models import HEADCOUNT_BANDS, OPCOS
 from ..core.errors import ValidationError as DomainValidationError
+from ..core.links import external_url
+from ..core.paging import MAX_PAGE
+from ..core.timeutil import PARIS
 from ..core.validation import MAX_AMOUNT, MAX_ID
 from ..documents.catalogue import DOC_TYPES
 from ..enrolments.models import ENROLMENT_STATUS_LABELS, POSITIONING_DECISIONS
-from ..sessions.models import SESSION_FORMATS, SESSION_STATUS_LABELS
+from ..organisation.services import get_organisation
+from ..sessions import services as session_services
+from ..sessions.models import NOT_CANCELLED, SESSION_FORMATS, SESSION_STATUS_LABELS, SessionStatus, Slot
 from ..trainees.models import BPF_STATUSES, CIVILITIES
 
 # A Decimal dumped as a string is documented as one: apispec would say "number" otherwise.
@@ -38,8 +48,8 @@ def Hours(**kwargs):  # noqa: N802
 
 # --------------------------------------------------------------------------- request fields
 
-# No text of a request holds a NUL character: core.web.reject_nul_characters refuses the request (400) before any
-# schema reads it. Every text field of a request states it, in its pattern.
+# No text of a request holds a NUL character: core.request_guards.reject_nul_characters refuses the request (400)
+# before any schema reads it. Every text field of a request states it, in its pattern.
 NO_NUL = r"^[^\x00]*$"
 NUL_ERROR = "Le texte ne doit pas contenir de caractère nul."
 # Text with something other than spaces (the services trim text before they check it).
@@ -126,6 +136,15 @@ def _email(value: str) -> None:
 # --------------------------------------------------------------------------- answers
 
 
+class ModelSchema(Schema):
+    """Dumps a model (or a service's result object): a field takes its value from the schema's ``get_<field>``
+    method when there is one, else from the attribute of its name (or its ``attribute=``)."""
+
+    def get_attribute(self, obj, attr, default):
+        getter = getattr(self, f"get_{attr}", None)
+        return getter(obj) if getter is not None else super().get_attribute(obj, attr, default)
+
+
 class ErrorBodySchema(Schema):
     code = fields.String(required=True, metadata={"example": "conflict"})
     message = fields.String(required=True, metadata={"example": "Le formateur est déjà pris."})
@@ -137,11 +156,14 @@ class ErrorSchema(Schema):
     error = fields.Nested(ErrorBodySchema, required=True)
 
 
-class ProgrammePartSchema(Schema):
+class ProgrammePartSchema(ModelSchema):
     title = fields.String(required=True)
     day = fields.Integer(allow_none=True)
     half_day = fields.String(allow_none=True, validate=validate.OneOf(list(HALF_DAYS)))
     items = fields.List(fields.String(), required=True)
+
+    def get_items(self, part) -> list:
+        return list(part.items or [])
 
 
 class LabelSchema(Schema):
@@ -149,39 +171,72 @@ class LabelSchema(Schema):
     description = fields.String(required=True)
 
 
-class CourseSummarySchema(Schema):
+_VERSION = "current_version."  # a course's fields come from its current version
+
+
+class CourseSummarySchema(ModelSchema):
+    """A published course (a ``Course``), described by its current version."""
+
     slug = fields.String(required=True)
-    title = fields.String(required=True)
-    tagline = fields.String(required=True)
-    version = fields.Integer(required=True)
+    title = fields.String(required=True, attribute=_VERSION + "title")
+    tagline = fields.String(required=True, attribute=_VERSION + "tagline")
+    version = fields.Integer(required=True, attribute=_VERSION + "number")
     version_date = fields.Date(required=True)
-    duration_hours = Hours(required=True)
-    duration_days = Hours(allow_none=True, required=True)
-    audience_format = fields.String(required=True, validate=validate.OneOf(list(AUDIENCE_FORMATS)))
-    delivery_mode = fields.String(required=True, validate=validate.OneOf(list(DELIVERY_MODES)))
-    price_per_trainee = Money(allow_none=True, required=True)
-    intra_group_price = Money(allow_none=True, required=True)
-    min_trainees = fields.Integer(required=True)
-    max_trainees = fields.Integer(required=True)
+    duration_hours = Hours(required=True, attribute=_VERSION + "duration_hours")
+    duration_days = Hours(allow_none=True, required=True, attribute=_VERSION + "duration_days")
+    audience_format = fields.String(required=True, validate=validate.OneOf(list(AUDIENCE_FORMATS)),
+                                    attribute=_VERSION + "audience_format")
+    delivery_mode = fields.String(required=True, validate=validate.OneOf(list(DELIVERY_MODES)),
+                                  attribute=_VERSION + "delivery_mode")
+    price_per_trainee = Money(allow_none=True, required=True, attribute=_VERSION + "price_per_trainee")
+    intra_group_price = Money(allow_none=True, required=True, attribute=_VERSION + "intra_group_price")
+    min_trainees = fields.Integer(required=True, attribute=_VERSION + "min_trainees")
+    max_trainees = fields.Integer(required=True, attribute=_VERSION + "max_trainees")
     url = fields.String(required=True)
+
+    def get_version_date(self, course):
+        return course.current_version.created_at.astimezone(PARIS).date()
+
+    def get_url(self, course) -> str:
+        return external_url("public.course", slug=course.slug)
 
 
 class CourseSchema(CourseSummarySchema):
-    audience = fields.String(required=True)
-    prerequisites = fields.String(required=True)
-    prerequisites_none = fields.Boolean(required=True)
+    """The whole sheet of a published course; the organisation's defaults fill in the accessibility."""
+
+    audience = fields.String(required=True, attribute=_VERSION + "audience")
+    prerequisites = fields.String(required=True, attribute=_VERSION + "prerequisites")
+    prerequisites_none = fields.Boolean(required=True, attribute=_VERSION + "prerequisites_none")
     objectives = fields.List(fields.String(), required=True)
-    programme = fields.List(fields.Nested(ProgrammePartSchema), required=True)
-    teaching_methods = fields.String(required=True)
+    programme = fields.List(fields.Nested(ProgrammePartSchema), required=True, attribute=_VERSION + "programme")
+    teaching_methods = fields.String(required=True, attribute=_VERSION + "teaching_methods")
     assessment_methods = fields.List(fields.String(), required=True)
-    trainer_competences = fields.String(required=True)
-    material_resources = fields.String(required=True)
+    trainer_competences = fields.String(required=True, attribute=_VERSION + "trainer_competences")
+    material_resources = fields.String(required=True, attribute=_VERSION + "material_resources")
     accessibility = fields.String(required=True)
     accessibility_contact = fields.String(required=True)
     access_delay = fields.String(required=True)
-    location_text = fields.String(required=True)
+    location_text = fields.String(required=True, attribute=_VERSION + "location_text")
     labels = fields.List(fields.Nested(LabelSchema), required=True)
-    funding_notes = fields.String(required=True)
+    funding_notes = fields.String(required=True, attribute=_VERSION + "funding_notes")
+
+    def get_objectives(self, course) -> list[str]:
+        return [objective.text for objective in course.current_version.objectives]
+
+    def get_assessment_methods(self, course) -> list:
+        return list(course.current_version.assessment_methods or [])
+
+    def get_accessibility(self, course) -> str:
+        return effective_accessibility(course.current_version, get_organisation())
+
+    def get_accessibility_contact(self, course) -> str:
+        return effective_accessibility_contact(course.current_version, get_organisation())
+
+    def get_access_delay(self, course) -> str:
+        return effective_access_delay(course.current_version, get_organisation())
+
+    def get_labels(self, course) -> list:
+        return list(course.current_version.labels or [])
 
 
 class PublicLocationSchema(Schema):
@@ -218,10 +273,10 @@ class TrainerSchema(Schema):
 
 class TrainerRefSchema(Schema):
     id = fields.Integer(required=True)
-    name = fields.String(required=True)
+    name = fields.String(required=True, attribute="full_name")
 
 
-class SlotSchema(Schema):
+class SlotSchema(ModelSchema):
     id = fields.Integer(required=True)
     session_id = fields.Integer(required=True)
     date = fields.Date(required=True)
@@ -233,12 +288,17 @@ class SlotSchema(Schema):
     trainer_id = fields.Integer(allow_none=True, required=True)
     trainer_name = fields.String(allow_none=True, required=True)
 
+    def get_trainer_name(self, slot) -> str | None:
+        return slot.trainer.full_name if slot.trainer else None
 
-class SessionSchema(Schema):
+
+class SessionSchema(ModelSchema):
+    """A session (a ``TrainingSession``) with its seats left."""
+
     id = fields.Integer(required=True)
-    course_slug = fields.String(required=True)
-    course_title = fields.String(required=True)
-    course_version = fields.Integer(required=True)
+    course_slug = fields.String(required=True, attribute="course.slug")
+    course_title = fields.String(required=True, attribute="title")
+    course_version = fields.Integer(required=True, attribute="course_version.number")
     status = fields.String(required=True, validate=validate.OneOf(list(SESSION_STATUS_LABELS)))
     status_label = fields.String(required=True)
     format = fields.String(required=True, validate=validate.OneOf(list(SESSION_FORMATS)))
@@ -255,6 +315,25 @@ class SessionSchema(Schema):
     planned_hours = Hours(required=True)
     ics_url = fields.String(allow_none=True, required=True)
 
+    @pre_dump(pass_collection=True)
+    def _count_seats(self, sessions, many: bool, **kwargs):
+        """Count the seats of all the sessions of this dump in one query."""
+        ids = [session.id for session in (sessions if many else [sessions])]
+        g.api_seats_taken = session_services.seats_taken(ids)
+        return sessions
+
+    @staticmethod
+    def taken(session) -> int:
+        return g.api_seats_taken[session.id]
+
+    def get_seats_left(self, session) -> int:
+        return max(session.capacity - self.taken(session), 0)
+
+    def get_ics_url(self, session) -> str | None:
+        if session.takes_enrolments and session.course.is_published:
+            return external_url("public.session_ics", slug=session.course.slug, session_id=session.id)
+        return None
+
 
 class SessionDetailSchema(SessionSchema):
     slots = fields.List(fields.Nested(SlotSchema), required=True)
@@ -268,8 +347,26 @@ class SessionStaffSchema(SessionDetailSchema):
     client_company_id = fields.Integer(allow_none=True, required=True)
     warnings = fields.List(fields.String(), required=True)
 
+    def get_warnings(self, session) -> list[str]:
+        return session_services.session_warnings(session, self.taken(session))
 
-class SessionQuerySchema(Schema):
+
+# The API's paged lists: ``page`` (from 1) and ``per_page``; the body stays the bare list of the page's rows, the
+# headers X-Total-Count (rows of the whole selection) and Link (rel="prev" / rel="next", when there are) say the rest.
+API_PER_PAGE = 50
+API_MAX_PER_PAGE = 200
+
+
+class PageQuerySchema(Schema):
+    page = fields.Integer(load_default=1, validate=validate.Range(
+        min=1, max=MAX_PAGE, error="Numéro de page invalide : nombre entier de {min} à {max} attendu."), metadata={
+        "description": "Numéro de la page, à partir de 1 ; au-delà de la dernière, la liste est vide"})
+    per_page = fields.Integer(load_default=API_PER_PAGE, validate=validate.Range(
+        min=1, max=API_MAX_PER_PAGE, error="Taille de page invalide : nombre entier de {min} à {max} attendu."),
+        metadata={"description": f"Nombre de lignes par page ({API_PER_PAGE} par défaut)"})
+
+
+class SessionQuerySchema(PageQuerySchema):
     course = Text(metadata={"description": "Slug de la formation"})
     from_ = fields.Date(data_key="from", metadata={
         "description": "Sessions ayant un créneau à partir de ce jour ; au plus tard la date « to » (sinon 422)"})
@@ -320,7 +417,7 @@ class SessionCreateSchema(SessionWriteSchema):
             raise MarshmallowValidationError("Choisissez la formation (course_id ou course_slug).", "course_id")
 
 
-_STATUSES_WITHOUT_REASON = [status for status in SESSION_STATUS_LABELS if status != "cancelled"]
+_STATUSES_WITHOUT_REASON = list(NOT_CANCELLED)
 _NO_REASON = "Indiquez le motif de l'annulation (3 caractères au moins)."
 
 
@@ -336,7 +433,7 @@ class SessionPatchSchema(SessionWriteSchema):
 
     @validates_schema
     def _cancelled_with_a_reason(self, data, **kwargs):
-        if data.get("status") == "cancelled" and "cancel_reason" not in data:
+        if data.get("status") == SessionStatus.CANCELLED.value and "cancel_reason" not in data:
             raise MarshmallowValidationError(_NO_REASON, "cancel_reason")
 
 
@@ -349,8 +446,23 @@ class SlotCreateSchema(Schema):
     trainer_id = fields.Integer(allow_none=True, **_ID)
 
 
+@dataclass(frozen=True)
+class CreatedSlot:
+    """What services.add_slot answers (a tuple would be taken by flask-smorest for (body, status))."""
+
+    slot: Slot
+    warnings: list[str]
+
+
 class SlotCreatedSchema(SlotSchema):
+    """Dumps a ``CreatedSlot``: the new slot and what to look at."""
+
     warnings = fields.List(fields.String(), required=True)
+
+    def get_attribute(self, created: CreatedSlot, attr, default):
+        if attr == "warnings":
+            return created.warnings
+        return super().get_attribute(created.slot, attr, default)
 
 
 # --------------------------------------------------------------------------- enrolments, trainees, companies
@@ -386,6 +498,8 @@ class TraineeSchema(Schema):
 
 
 class EnrolmentSchema(Schema):
+    """An enrolment with its trainee and company."""
+
     id = fields.Integer(required=True)
     session_id = fields.Integer(required=True)
     status = fields.String(required=True, validate=validate.OneOf(list(ENROLMENT_STATUS_LABELS)))

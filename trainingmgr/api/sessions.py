@@ -5,11 +5,14 @@ from flask_smorest import Blueprint
 from ..accounts.permissions import current_principal, staff_required
 from ..catalogue.models import Course
 from ..core.errors import ValidationError
+from ..core.paging import Page
 from ..core.timeutil import paris_today
 from ..extensions import db
 from ..sessions import services
 from .docs import OPTIONAL_AUTH, STAFF_ONLY, error_responses
+from .paging import PAGE_HEADERS, page_headers
 from .schemas import (
+    CreatedSlot,
     SessionCreateSchema,
     SessionDetailSchema,
     SessionPatchSchema,
@@ -19,7 +22,6 @@ from .schemas import (
     SlotCreatedSchema,
     SlotCreateSchema,
 )
-from .serializers import session_dict, slot_dict
 
 bp = Blueprint("sessions_api", __name__, description="Sessions et créneaux")
 
@@ -31,35 +33,35 @@ def _is_staff() -> bool:
 
 
 def _staff_answer(session):
-    session = services.get_session(session.id)
-    taken = services.seats_taken([session.id])[session.id]
-    return session_dict(session, taken, staff=True)
+    return services.get_session(session.id)
 
 
 @bp.route("/sessions")
 @bp.doc(**OPTIONAL_AUTH)
 @bp.arguments(SessionQuerySchema, location="query")
-@bp.response(200, SessionSchema(many=True))
-@error_responses(bp, 401, 422, described={401: "Jeton invalide", 422: "Filtre invalide, ou « from » après « to »"})
+@bp.response(200, SessionSchema(many=True), headers=PAGE_HEADERS)
+@error_responses(bp, 401, 422, described={
+    401: "Jeton invalide", 422: "Filtre invalide, « from » après « to », ou page ou taille de page invalide"})
 def list_sessions(query):
     """Sessions à venir et en cours des formations publiées (inter-entreprises) ; toutes les sessions avec un
-    jeton conseiller. Sans « from », le public ne voit que les sessions ayant encore un créneau à venir."""
+    jeton conseiller. Sans « from », le public ne voit que les sessions ayant encore un créneau à venir.
+    Une page à la fois (« page », « per_page »), dans l'ordre de leur premier créneau : l'en-tête X-Total-Count
+    donne le nombre de sessions de toute la sélection, l'en-tête Link les pages voisines."""
     if query.get("from_") and query.get("to") and query["from_"] > query["to"]:
         raise ValidationError("La date « from » doit précéder la date « to ».", field="from")
+    page, per_page = query["page"], query["per_page"]
     course_id = None
     if query.get("course"):
         course_id = db.session.scalar(db.select(Course.id).where(Course.slug == query["course"]))
         if course_id is None:
-            return []
+            return [], page_headers(Page([], 0, page, per_page))
     filters = {"course_id": course_id, "statuses": [query["status"]] if query.get("status") else None,
                "date_from": query.get("from_"), "date_to": query.get("to")}
-    if _is_staff():
-        sessions = services.list_sessions(current_principal(), **filters)
-    else:
+    actor = current_principal() if _is_staff() else None
+    if actor is None:
         filters["date_from"] = filters["date_from"] or paris_today()
-        sessions = services.public_sessions(**filters)
-    taken = services.seats_taken([s.id for s in sessions])
-    return [session_dict(s, taken[s.id]) for s in sessions]
+    listing = services.api_session_page(actor, page, per_page, **filters)
+    return listing.rows, page_headers(listing)
 
 
 @bp.route("/sessions/<int:session_id>")
@@ -68,9 +70,7 @@ def list_sessions(query):
 @error_responses(bp, 401, 404, described={401: "Jeton invalide", 404: "Session inconnue"})
 def get_session(session_id: int):
     """Une session avec ses créneaux et ses places restantes."""
-    session = services.get_session(session_id) if _is_staff() else services.get_public_session(session_id)
-    taken = services.seats_taken([session.id])[session.id]
-    return session_dict(session, taken, with_slots=True)
+    return services.get_session(session_id) if _is_staff() else services.get_public_session(session_id)
 
 
 @bp.route("/sessions", methods=["POST"])
@@ -130,7 +130,7 @@ def add_slot(data, session_id: int):
     session = services.get_session(session_id, actor)
     slot, warnings = services.add_slot(session, data, actor)
     db.session.commit()
-    return {**slot_dict(slot), "warnings": warnings}
+    return CreatedSlot(slot, warnings)
 
 
 @bp.route("/slots/<int:slot_id>", methods=["DELETE"])

@@ -19,8 +19,9 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from ..core.errors import ConflictError, PermissionDenied, ValidationError
-from ..core.tokens import LinkExpired, make_token, read_personal_link
+from ..core.formatting import count_fr
 from ..core.timeutil import utcnow
+from ..core.tokens import LinkExpired, make_token, read_personal_link
 from ..enrolments.models import Enrolment
 from ..extensions import db
 from ..sessions.models import Slot
@@ -141,5 +142,5 @@ def check_code(slot: Slot, enrolment: Enrolment, code: str, *, ip: str = "",
         refused("code à usage unique erroné", enrolment=enrolment.id, slot=slot.id, ip=ip)
         if attempts_left <= 0:
             raise PermissionDenied("Code erroné, trop d'essais : demandez un nouveau code.")
-        raise ValidationError(f"Code erroné. Il vous reste {attempts_left} essai(s).", field="code")
+        raise ValidationError(f"Code erroné. Il vous reste {count_fr(attempts_left, 'essai')}.", field="code")
     row.used_at = now

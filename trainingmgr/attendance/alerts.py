@@ -9,7 +9,7 @@ from flask import render_template
 from sqlalchemy import select
 
 from ..companies.models import Company
-from ..enrolments.mails import _html
+from ..messaging.bodies import html_body
 from ..enrolments.models import Enrolment
 from ..extensions import db
 from ..messaging.services import TOPIC_LABELS, queue_email
@@ -54,7 +54,7 @@ def after_mark(slot: Slot, enrolment: Enrolment, record: AttendanceRecord) -> Ab
                            trainee=trainee, slot=slot, session=slot.session, kind=kind, record=record,
                            planned=planned)
     what = "Absence" if kind == "absent" else "Retard"
-    message = queue_email(contact.email, f"{what} de {trainee.full_name} – {slot.session.title}", text, _html(text),
+    message = queue_email(contact.email, f"{what} de {trainee.full_name} – {slot.session.title}", text, html_body(text),
                           topic=TOPIC, enrolment=enrolment)
     db.session.flush()
     alert = AbsenceAlert(slot_id=slot.id, enrolment_id=enrolment.id, company_id=company.id, kind=kind,

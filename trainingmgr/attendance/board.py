@@ -12,12 +12,11 @@ from ..core.timeutil import PARIS, utcnow
 from ..enrolments.models import Enrolment
 from ..extensions import db
 from ..sessions import services as session_services
-from ..sessions.models import SessionStatus, Slot, TrainingSession
+from ..sessions.models import SIGNING, Slot, TrainingSession
 from . import mails, services
 from .services import Cell
 
 BOARD_DAYS = 60
-BOARD_STATUSES = (SessionStatus.CONFIRMED.value, SessionStatus.IN_PROGRESS.value, SessionStatus.COMPLETED.value)
 
 
 @dataclass
@@ -44,7 +43,7 @@ def missing_signatures(actor: User, now: dt.datetime | None = None) -> list[Slot
     today = now.astimezone(PARIS).date()
     sessions = list(db.session.scalars(
         session_services.visible_sessions_query(actor)
-        .where(TrainingSession.status.in_(BOARD_STATUSES),
+        .where(TrainingSession.status.in_(SIGNING),
                TrainingSession.id.in_(select(Slot.session_id).where(
                    Slot.date.between(today - dt.timedelta(days=BOARD_DAYS), today))))
     ))
@@ -76,7 +75,7 @@ def missing_signatures(actor: User, now: dt.datetime | None = None) -> list[Slot
 def remind_trainees(slot: Slot, actor: User, enrolment_id: int | None = None,
                     now: dt.datetime | None = None) -> int:
     """E-mail their signing link again to the trainees who have not signed ``slot`` (or to one of them)."""
-    session_services.ensure_can_manage(actor, slot.session)
+    session_services.ensure_can_manage_sessions(actor)
     now = now or utcnow()
     if services.window_state(slot, now) != "open":
         raise ConflictError("L'émargement de ce créneau n'est pas ouvert : un rappel ne permettrait pas de signer. "
@@ -95,7 +94,7 @@ def remind_trainees(slot: Slot, actor: User, enrolment_id: int | None = None,
 
 
 def remind_trainer(slot: Slot, actor: User, now: dt.datetime | None = None) -> int:
-    session_services.ensure_can_manage(actor, slot.session)
+    session_services.ensure_can_manage_sessions(actor)
     if services.countersignature(slot) is not None:
         raise ConflictError("Le formateur a déjà signé la feuille de ce créneau.")
     if (now or utcnow()) < slot.starts_at:

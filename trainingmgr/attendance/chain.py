@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
+from ..core.formatting import count_fr, plural_fr
 from ..extensions import db
 from .models import ERASABLE, AttendanceChain, AttendanceRecord
 
@@ -140,10 +141,12 @@ class ChainCheck:
             return ""
         if not self.sealed_length:
             return "aucun enregistrement scellé pour l'instant"
-        text = (f"scellé jusqu'à l'enregistrement n° {self.sealed_length} ({len(self.seals)} scellement(s)"
-                f", {sum(1 for v in self.seals if v.seal.tsa_token is not None)} horodaté(s))")
+        stamped = sum(1 for v in self.seals if v.seal.tsa_token is not None)
+        text = (f"scellé jusqu'à l'enregistrement n° {self.sealed_length} ({count_fr(len(self.seals), 'scellement')}"
+                f", {count_fr(stamped, 'horodaté')})")
         if self.unsealed:
-            text += f" ; {self.unsealed} enregistrement(s) postérieur(s) pas encore scellé(s)"
+            text += (f" ; {count_fr(self.unsealed, 'enregistrement postérieur')} "
+                     f"pas encore {plural_fr(self.unsealed, 'scellé')}")
         return text
 
 
@@ -170,7 +173,7 @@ def verify_chain(session_id: int, *, timestamps: bool = True, keys=None, roots=N
                               "la tête de chaîne a disparu")
     elif head.length != len(records) or head.head_hash != previous:
         return ChainCheck(session_id, len(records), False, len(records) + 1 if head.length > len(records) else None,
-                          None, f"la tête de chaîne annonce {head.length} enregistrement(s), "
+                          None, f"la tête de chaîne annonce {count_fr(head.length, 'enregistrement')}, "
                                 f"la table en contient {len(records)}")
     sealed = check_seals(session_id, list(records), keys=keys, roots=roots, timestamps=timestamps)
     return ChainCheck(session_id, len(records), sealed.ok, sealed.broken_seq, sealed.broken_id, sealed.problem,

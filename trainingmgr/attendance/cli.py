@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from ..core import sealkeys
 from ..core.cli import DATABASE_ID, CommandError, CommandGroup
-from ..core.formatting import datetime_fr
+from ..core.formatting import count_fr, datetime_fr
 from ..extensions import db
 from ..sessions.models import TrainingSession
 from . import seals
@@ -48,7 +48,7 @@ def verify(session_id: int | None):
                                                                     else "") + " : "
             click.echo(f"Session {sid} : ALTÉRÉE – {where}{check.problem}.", err=True)
             raise SystemExit(1)
-        line = f"Session {sid} : intègre ({check.length} enregistrement(s))"
+        line = f"Session {sid} : intègre ({count_fr(check.length, 'enregistrement')})"
         click.echo(line + (f" ; {check.seal_summary}." if check.seal_summary else "."))
         for warning in check.warnings:
             click.echo(f"  attention : {warning}.")

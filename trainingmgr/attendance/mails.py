@@ -7,16 +7,16 @@ import datetime as dt
 from flask import render_template
 from sqlalchemy import select
 
-from ..core.web import external_url
-from ..enrolments.mails import _html
+from ..core.links import external_url
+from ..messaging.bodies import html_body
 from ..enrolments.models import Enrolment
 from ..extensions import db
 from ..messaging.models import OutboxMessage
 from ..messaging.services import JOB_KIND_LABELS, job_handler, periodic_task, queue_email, schedule_job
 from ..organisation.services import get_organisation
-from ..resources import space
+from ..resources import links as trainer_links
 from ..resources.models import Trainer
-from ..sessions.models import SessionStatus, Slot, TrainingSession
+from ..sessions.models import SIGNING, SessionStatus, Slot, TrainingSession
 from . import services
 from .access import signing_token
 
@@ -29,7 +29,7 @@ def signing_url(enrolment: Enrolment, slot: Slot) -> str:
 
 def _queue(to: str, subject: str, template: str, *, enrolment: Enrolment | None = None, **context) -> OutboxMessage:
     text = render_template(f"mail/{template}.txt", org=get_organisation(), **context)
-    return queue_email(to, subject, text, _html(text), topic=template, enrolment=enrolment)
+    return queue_email(to, subject, text, html_body(text), topic=template, enrolment=enrolment)
 
 
 def signing_link(slot: Slot, enrolment: Enrolment, *, reminder: bool = False) -> OutboxMessage:
@@ -51,7 +51,7 @@ def countersign_url(trainer: Trainer, slot: Slot) -> str:
     space (a first personal link is made if they have none: the caller commits)."""
     if trainer.user_id is not None:
         return external_url("attendance.slot", slot_id=slot.id)
-    return space.slot_url(trainer, slot)
+    return trainer_links.slot_url(trainer, slot)
 
 
 def countersign_reminder(slot: Slot) -> list[OutboxMessage]:
@@ -67,8 +67,7 @@ def send_opening_links(payload: dict) -> None:
     slot = db.session.get(Slot, payload["slot_id"])
     if slot is None or services.window_state(slot) != "open" or services.countersignature(slot) is not None:
         return
-    if slot.session.status not in (SessionStatus.CONFIRMED.value, SessionStatus.IN_PROGRESS.value,
-                                   SessionStatus.COMPLETED.value):
+    if slot.session.status not in SIGNING:
         return
     grid = services.session_grid(slot.session)
     for enrolment, cell in grid.column(slot.id):

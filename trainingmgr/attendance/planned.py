@@ -15,15 +15,14 @@ from ..core.formatting import date_fr, time_fr
 from ..core.persistence import lock_row
 from ..core.timeutil import PARIS, utcnow
 from ..core.validation import id_or_none
-from ..enrolments.models import Enrolment
+from ..enrolments.models import BOOKED, Enrolment
 from ..extensions import db
 from ..sessions.models import SessionStatus, Slot
 from .models import PlannedAbsence
 from .services import slot_label
 
 MAX_REASON = 1000
-# Who may announce an absence: a trainee holding a seat.
-DECLARING = ("pending_prerequisite", "confirmed")
+# Who may announce an absence: a trainee holding a seat (BOOKED) of a session still to come or under way.
 TAKING_PLACE = (SessionStatus.OPEN.value, SessionStatus.CONFIRMED.value, SessionStatus.IN_PROGRESS.value)
 
 
@@ -39,7 +38,7 @@ def planned_absences(enrolment: Enrolment) -> list[PlannedAbsence]:
 
 
 def can_declare(enrolment: Enrolment) -> bool:
-    return enrolment.status in DECLARING and enrolment.session.status in TAKING_PLACE
+    return enrolment.status in BOOKED and enrolment.session.status in TAKING_PLACE
 
 
 def declarable_slots(enrolment: Enrolment, now: dt.datetime | None = None) -> list[Slot]:

@@ -8,8 +8,7 @@ from .mails import signing_url
 
 def attendance_for_trainee(enrolment: Enrolment) -> list[dict] | None:
     """[{slot, cell, url}] for an enrolment expected in the room of a session that takes place, else None."""
-    if enrolment.status not in services.EXPECTED or enrolment.session.status not in (
-            "confirmed", "in_progress", "completed", "closed"):
+    if not enrolment.is_expected or not enrolment.session.is_held:
         return None
     row = services.session_grid(enrolment.session).row(enrolment.id)
     if row is None:

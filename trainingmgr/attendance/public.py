@@ -18,8 +18,9 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from ..core.errors import DomainError, PermissionDenied
 from ..core.forms import choices
 from ..core.tokens import log_safe_key
-from ..core.web import fail, form_page
-from ..enrolments.models import Enrolment
+from ..core.responses import fail
+from ..core.view_actions import form_page
+from ..enrolments.models import Enrolment, EnrolmentStatus
 from ..extensions import db, limiter
 from ..messaging.services import send_now
 from . import access, mails, services
@@ -103,7 +104,7 @@ def _is_last_slot(slot) -> bool:
 
 def _survey_after_last_signature(slot, enrolment, last: bool | None = None):
     """(url, answered) of the hot survey offered once the trainee has signed the session's last half-day."""
-    from ..evaluations.surveys import hot_invitation_on_site, survey_url
+    from ..evaluations.surveys.services import hot_invitation_on_site, survey_url
 
     if last is None:
         last = _is_last_slot(slot)
@@ -126,7 +127,7 @@ def _do_sign(form, slot, enrolment, method: str, actor=None, last: bool | None =
         form.apply_errors(exc)
         return False, None
     if _is_last_slot(slot) if last is None else last:  # the end of the session: the hot survey is offered now
-        from ..evaluations.surveys import hot_invitation_on_site
+        from ..evaluations.surveys.services import hot_invitation_on_site
 
         hot_invitation_on_site(slot.session, enrolment)
     db.session.commit()
@@ -165,8 +166,9 @@ def _scanned(slot_id: int) -> bool:
 
 
 def _choices(slot):
+    column = services.session_grid(slot.session).column(slot.id)
     return choices(((e.id, f"{e.trainee.first_name} {e.trainee.last_name[:1]}.")
-                    for e, cell in services.session_grid(slot.session).column(slot.id) if e.status == "confirmed"),
+                    for e, cell in column if e.status == EnrolmentStatus.CONFIRMED.value),
                    blank="— choisissez votre nom —")
 
 
@@ -180,7 +182,7 @@ def qr_scan(slot_id: int, code: str):
     if trainee_id is not None:
         enrolment = db.session.scalar(db.select(Enrolment).where(
             Enrolment.session_id == slot.session_id, Enrolment.trainee_id == trainee_id,
-            Enrolment.status.in_(services.EXPECTED)))
+            Enrolment.is_expected))
         if enrolment is not None:
             session["att_signer"] = {"s": slot.id, "e": enrolment.id, "at": time.time()}
             return redirect(url_for("signing.qr_signer", slot_id=slot.id))

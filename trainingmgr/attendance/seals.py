@@ -1,24 +1,7 @@
 """Seals over a session's attendance chain: the organisation's Ed25519 signature by a key kept outside the
 database (core/sealkeys.py), and an RFC 3161 timestamp over it where a timestamp authority is configured.
 
-The hash chain (chain.py) shows a row edited in place, but whoever can write to the database can also
-recompute every later hash. A seal stops that: it signs the hashes of the records since the previous seal, up
-to the chain's head, so a record changed afterwards no longer matches the hash its seal names, and a seal
-cannot be remade without the key. The signed message is ``seal_message``: canonical JSON (sorted keys, no
-spaces, UTF-8) of the seal's fields; anyone holding it, the signature and the public key (printed on the
-attendance sheet, shown on the public check page) can verify it offline.
-
-A seal is made, in the transaction that appends the record, when the trainer countersigns a half-day; when
-the session ends (completed) and after any record added to an ended session; when an attendance sheet is
-issued; and by ``flask attendance seal`` for registers kept before the seals existed (marked as such). A seal is
-due for every countersignature and, once the session has ended, for the whole chain: verification fails where
-one is missing.
-
-What a seal proves: the records it covers have not changed since it was made, unless by someone holding the
-sealing key. A timestamp token proves that the seal existed at the authority's time. Neither proves more:
-records after the last seal are not covered yet, and removing every record and seal of a session shows only
-against a copy of the sheet (it carries the sealed head's hash and its check code).
-"""
+See docs/evidence-chain.md for when a seal is made and what it proves."""
 from __future__ import annotations
 
 import base64
@@ -36,15 +19,13 @@ from ..core.persistence import lock_row
 from ..core.timeutil import utcnow
 from ..extensions import db
 from ..messaging.services import job_handler, schedule_job
-from ..sessions.models import SessionStatus, TrainingSession
+from ..sessions.models import ENDED, TrainingSession
 from .chain import GENESIS, canonical_json, first_break, utc_text
 from .models import AttendanceChain, AttendanceRecord, AttendanceSeal
 
 log = logging.getLogger("trainingmgr.attendance")
 
 MESSAGE_FORMAT = "trainingmgr/attendance-seal/1"
-# Sessions whose whole chain must be sealed.
-ENDED = (SessionStatus.COMPLETED.value, SessionStatus.CLOSED.value)
 TIMESTAMP_JOB = "attendance_timestamp"
 
 

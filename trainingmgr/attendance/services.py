@@ -36,7 +36,7 @@ from ..core.persistence import get_by_id, lock_row, mark_row_locked
 from ..core.timeutil import PARIS, utcnow
 from ..core.validation import parse_time
 from ..enrolments import services as enrolment_services
-from ..enrolments.models import Enrolment, EnrolmentStatus
+from ..enrolments.models import EXPECTED, Enrolment, EnrolmentStatus
 from ..extensions import db
 from ..resources.models import Trainer
 from ..sessions import services as session_services
@@ -48,9 +48,6 @@ from .models import AttendanceChain, AttendanceRecord, PlannedAbsence
 
 log = logging.getLogger("trainingmgr.attendance")
 
-E = EnrolmentStatus
-# Enrolments expected in the room: confirmed ones, and the same once the session's outcome is recorded.
-EXPECTED = (E.CONFIRMED.value, E.COMPLETED.value, E.ABANDONED.value, E.NO_SHOW.value)
 MAX_IMAGE_BYTES = 300 * 1024
 MAX_IMAGE_SIDE = 3000
 MAX_USER_AGENT = 500
@@ -321,7 +318,7 @@ def check_can_sign(slot: Slot, enrolment: Enrolment, now: dt.datetime | None = N
     if enrolment.session_id != slot.session_id:
         refused("créneau d'une autre session", enrolment=enrolment.id, slot=slot.id)
         raise PermissionDenied("Ce lien ne permet pas de signer ce créneau.")
-    if enrolment.status not in EXPECTED:
+    if not enrolment.is_expected:
         raise ConflictError("Votre inscription n'est pas confirmée : vous ne pouvez pas signer la feuille "
                             "d'émargement. Adressez-vous à votre conseiller formation.")
     if enrolment.session.status in (SessionStatus.CANCELLED.value, SessionStatus.DRAFT.value):
@@ -498,7 +495,7 @@ def _clean_presence(data: dict, errors: ErrorCollector) -> str:
 def _enrolment_of(slot: Slot, enrolment: Enrolment) -> None:
     if enrolment.session_id != slot.session_id:
         raise PermissionDenied("Ce stagiaire n'est pas inscrit à cette session.")
-    if enrolment.status not in EXPECTED:
+    if not enrolment.is_expected:
         raise ConflictError("Seuls les stagiaires dont l'inscription est confirmée figurent sur la feuille.")
 
 
@@ -543,7 +540,7 @@ def correct(slot: Slot, enrolment: Enrolment, data: dict, actor: User, *, ip: st
             user_agent: str | None = None, now: dt.datetime | None = None) -> AttendanceRecord:
     """The advisor corrects a trainee's presence on a slot (e.g. present but could not sign), with a reason.
     The original signature and marks stay; the correction is appended after them."""
-    session_services.ensure_can_manage(actor, slot.session)
+    session_services.ensure_can_manage_sessions(actor)
     _enrolment_of(slot, enrolment)
     now = now or utcnow()
     errors = ErrorCollector()
@@ -568,7 +565,7 @@ def correct(slot: Slot, enrolment: Enrolment, data: dict, actor: User, *, ip: st
 def justify(slot: Slot, enrolment: Enrolment, data: dict, actor: User, *, ip: str | None = None,
             user_agent: str | None = None, now: dt.datetime | None = None) -> AttendanceRecord:
     """The advisor records why a trainee was absent (sick leave, …)."""
-    session_services.ensure_can_manage(actor, slot.session)
+    session_services.ensure_can_manage_sessions(actor)
     _enrolment_of(slot, enrolment)
     reason = " ".join((data.get("reason") or "").split())
     if len(reason) < 3:
@@ -796,11 +793,11 @@ def build_grid(session: TrainingSession, enrolments: list[Enrolment], records: l
 
 def _outcome(row: Row) -> str:
     if row.minutes == 0:
-        return E.NO_SHOW.value
+        return EnrolmentStatus.NO_SHOW.value
     last = row.cells[-1] if row.cells else None
     if last is not None and last.minutes > 0:
-        return E.COMPLETED.value
-    return E.ABANDONED.value
+        return EnrolmentStatus.COMPLETED.value
+    return EnrolmentStatus.ABANDONED.value
 
 
 def apply_outcomes(session: TrainingSession, only: Enrolment | None = None) -> int:
@@ -818,7 +815,7 @@ def apply_outcomes(session: TrainingSession, only: Enrolment | None = None) -> i
 
 def _after_change(enrolment: Enrolment) -> None:
     """A late correction on an ended session updates that trainee's hours and outcome at once."""
-    if enrolment.session.status in (SessionStatus.COMPLETED.value, SessionStatus.CLOSED.value):
+    if enrolment.session.has_ended:
         apply_outcomes(enrolment.session, only=enrolment)
 
 

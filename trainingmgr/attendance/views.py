@@ -23,7 +23,8 @@ from ..core.errors import DomainError, PermissionDenied
 from ..core.formatting import count_fr
 from ..core.persistence import get_by_id
 from ..core.tokens import log_safe_key
-from ..core.web import external_url, fail
+from ..core.links import external_url
+from ..core.responses import fail
 from ..extensions import db, limiter
 from ..messaging import delivery
 from . import access, board, kiosk, services

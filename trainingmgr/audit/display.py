@@ -15,9 +15,36 @@ from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import select
 
+from ..accounts.models import User
+from ..attendance.models import PRESENCE, RECORD_KINDS
+from ..billing.invoices.amounts import OPERATION_CATEGORIES
+from ..billing.models import INVOICE_KINDS, INVOICE_STATUSES, LINE_UNITS, PAYER_KINDS, PAYMENT_METHODS, Invoice
+from ..catalogue.models import DELIVERY_MODES, CourseVersion
+from ..companies.models import Company
 from ..core.formatting import date_fr, datetime_fr, hours_fr, money_fr, number_fr
 from ..core.timeutil import UTC
+from ..documents.catalogue import DOC_TYPES
+from ..enrolments.models import (
+    BILLING_BASES,
+    ENROLMENT_STATUS_LABELS,
+    FUNDING_KINDS,
+    OPCO_STATUSES,
+    POSITIONING_DECISIONS,
+    PUBLIC_FUNDER_CATEGORIES,
+)
 from ..extensions import db
+from ..quality.models import (
+    ACTION_SOURCES,
+    ACTION_STATUSES,
+    REQUEST_CHANNELS,
+    REQUEST_KINDS,
+    REQUEST_STATUSES,
+    REQUESTER_ROLES,
+    QualityRequest,
+)
+from ..resources.models import Location, Trainer
+from ..sessions.models import SESSION_FORMATS, SESSION_STATUS_LABELS
+from ..trainees.models import Trainee
 
 # Value formats (besides a dict of labels, and ("fk", table) for a foreign key).
 TEXT, MONEY, NUMBER, HOURS, PERCENT, DATE, DATETIME, TIME, BOOL, HASH = (
@@ -38,31 +65,19 @@ CHILD_SEPARATOR = " · "
 ENROLMENT_SOURCES = {"advisor": "Saisie par le conseiller", "public": "Demande en ligne", "api": "API"}
 
 
-def _fields() -> dict[str, dict[str, tuple[str, object]]]:
-    """{table: {column: (French label, format)}}; built on first use (the labels live in each package)."""
-    from ..attendance.models import PRESENCE, RECORD_KINDS
-    from ..billing.invoices import OPERATION_CATEGORIES
-    from ..billing.models import INVOICE_KINDS, INVOICE_STATUSES, LINE_UNITS, PAYER_KINDS, PAYMENT_METHODS
-    from ..catalogue.models import DELIVERY_MODES
-    from ..documents.catalogue import DOC_TYPES
-    from ..enrolments.models import (BILLING_BASES, ENROLMENT_STATUS_LABELS, FUNDING_KINDS, OPCO_STATUSES,
-                                     POSITIONING_DECISIONS, PUBLIC_FUNDER_CATEGORIES)
-    from ..quality.models import (ACTION_SOURCES, ACTION_STATUSES, REQUEST_CHANNELS, REQUEST_KINDS,
-                                  REQUEST_STATUSES, REQUESTER_ROLES)
-    from ..sessions.models import SESSION_FORMATS, SESSION_STATUS_LABELS
+def _fk(table: str) -> tuple[str, str]:
+    return ("fk", table)
 
-    doc_types = {code: doc_type.label for code, doc_type in DOC_TYPES.items()}
 
-    def fk(table: str) -> tuple[str, str]:
-        return ("fk", table)
-
+def _session_fields() -> dict[str, dict[str, tuple[str, object]]]:
+    """Sessions and their slots."""
     return {
         "training_session": {
-            "status": ("Statut", SESSION_STATUS_LABELS), "course_id": ("Formation", fk("course")),
-            "course_version_id": ("Version du programme", fk("course_version")),
+            "status": ("Statut", SESSION_STATUS_LABELS), "course_id": ("Formation", _fk("course")),
+            "course_version_id": ("Version du programme", _fk("course_version")),
             "format": ("Format", SESSION_FORMATS), "delivery_mode": ("Modalité", DELIVERY_MODES),
-            "location_id": ("Lieu", fk("location")), "client_company_id": ("Entreprise cliente (intra)",
-                                                                          fk("company")),
+            "location_id": ("Lieu", _fk("location")), "client_company_id": ("Entreprise cliente (intra)",
+                                                                          _fk("company")),
             "trainers": ("Formateurs", TEXT), "capacity": ("Capacité (places)", NUMBER),
             "min_trainees": ("Minimum de stagiaires", NUMBER), "price_per_trainee": ("Prix par stagiaire HT", MONEY),
             "intra_price": ("Prix intra du groupe HT", MONEY), "cancel_reason": ("Motif de l'annulation", TEXT),
@@ -70,12 +85,18 @@ def _fields() -> dict[str, dict[str, tuple[str, object]]]:
         },
         "slot": {
             "date": ("Date", DATE), "start_time": ("Début", TIME), "end_time": ("Fin", TIME),
-            "location_id": ("Lieu", fk("location")), "trainer_id": ("Formateur", fk("trainer")),
-            "session_id": ("Session", fk("training_session")),
+            "location_id": ("Lieu", _fk("location")), "trainer_id": ("Formateur", _fk("trainer")),
+            "session_id": ("Session", _fk("training_session")),
         },
+    }
+
+
+def _enrolment_fields() -> dict[str, dict[str, tuple[str, object]]]:
+    """Enrolments and their funding lines."""
+    return {
         "enrolment": {
-            "status": ("Statut", ENROLMENT_STATUS_LABELS), "session_id": ("Session", fk("training_session")),
-            "trainee_id": ("Stagiaire", fk("trainee")), "company_id": ("Entreprise", fk("company")),
+            "status": ("Statut", ENROLMENT_STATUS_LABELS), "session_id": ("Session", _fk("training_session")),
+            "trainee_id": ("Stagiaire", _fk("trainee")), "company_id": ("Entreprise", _fk("company")),
             "waitlist_position": ("Rang en liste d'attente", NUMBER), "source": ("Origine", ENROLMENT_SOURCES),
             "price_excl_vat": ("Prix HT", MONEY), "vat_rate": ("Taux de TVA", PERCENT),
             "requested_company_name": ("Entreprise indiquée dans la demande", TEXT),
@@ -85,16 +106,16 @@ def _fields() -> dict[str, dict[str, tuple[str, object]]]:
             "positioning_decision": ("Décision de positionnement", POSITIONING_DECISIONS),
             "positioning_comment": ("Commentaire du positionnement", TEXT),
             "positioning_decided_at": ("Positionnement décidé le", DATETIME),
-            "positioning_decided_by_id": ("Positionnement décidé par", fk("user_account")),
+            "positioning_decided_by_id": ("Positionnement décidé par", _fk("user_account")),
             "convocation_sent_at": ("Convocation envoyée le", DATETIME),
             "contract_signed_on": ("Contrat signé le", DATE), "hours_attended": ("Heures suivies", HOURS),
             "confirmed_at": ("Confirmée le", DATETIME), "cancelled_at": ("Annulée le", DATETIME),
-            "cancelled_by_id": ("Annulée par", fk("user_account")), "cancel_reason": ("Motif de l'annulation", TEXT),
+            "cancelled_by_id": ("Annulée par", _fk("user_account")), "cancel_reason": ("Motif de l'annulation", TEXT),
         },
         "funding_line": {
-            "enrolment_id": ("Inscription", fk("enrolment")), "kind": ("Financeur", FUNDING_KINDS),
+            "enrolment_id": ("Inscription", _fk("enrolment")), "kind": ("Financeur", FUNDING_KINDS),
             "amount": ("Montant pris en charge TTC", MONEY), "payer_company_id": ("Entreprise qui paie",
-                                                                                 fk("company")),
+                                                                                 _fk("company")),
             "opco_name": ("OPCO ou fonds", TEXT), "opco_file_number": ("N° de dossier", TEXT),
             "opco_member_number": ("N° d'adhérent", TEXT),
             "opco_contact_email": ("E-mail du conseiller du financeur", TEXT),
@@ -109,37 +130,57 @@ def _fields() -> dict[str, dict[str, tuple[str, object]]]:
             "service_code": ("Code service Chorus Pro", TEXT),
             "engagement_number": ("N° d'engagement / bon de commande", TEXT), "notes": ("Notes", TEXT),
         },
+    }
+
+
+def _attendance_fields() -> dict[str, dict[str, tuple[str, object]]]:
+    """The attendance register's records."""
+    return {
         "attendance_record": {
-            "kind": ("Nature", RECORD_KINDS), "session_id": ("Session", fk("training_session")),
-            "slot_id": ("Créneau", fk("slot")), "enrolment_id": ("Inscription", fk("enrolment")),
-            "trainer_id": ("Formateur", fk("trainer")), "author_id": ("Saisi par", fk("user_account")),
+            "kind": ("Nature", RECORD_KINDS), "session_id": ("Session", _fk("training_session")),
+            "slot_id": ("Créneau", _fk("slot")), "enrolment_id": ("Inscription", _fk("enrolment")),
+            "trainer_id": ("Formateur", _fk("trainer")), "author_id": ("Saisi par", _fk("user_account")),
             "signer_name": ("Nom du stagiaire", TEXT), "presence": ("Présence", PRESENCE),
             "arrived_at": ("Arrivée", TIME), "left_at": ("Départ", TIME), "reason": ("Motif", TEXT),
         },
+    }
+
+
+def _document_fields() -> dict[str, dict[str, tuple[str, object]]]:
+    """Generated documents."""
+    doc_types = {code: doc_type.label for code, doc_type in DOC_TYPES.items()}
+
+    return {
         "generated_document": {
             "doc_type": ("Type de document", doc_types), "version": ("Version", NUMBER),
-            "number": ("Numéro", TEXT), "session_id": ("Session", fk("training_session")),
-            "enrolment_id": ("Inscription", fk("enrolment")), "company_id": ("Entreprise", fk("company")),
-            "trainer_id": ("Formateur", fk("trainer")), "template_id": ("Modèle", fk("document_template")),
+            "number": ("Numéro", TEXT), "session_id": ("Session", _fk("training_session")),
+            "enrolment_id": ("Inscription", _fk("enrolment")), "company_id": ("Entreprise", _fk("company")),
+            "trainer_id": ("Formateur", _fk("trainer")), "template_id": ("Modèle", _fk("document_template")),
             "template_label": ("Modèle utilisé", TEXT), "template_sha256": ("Empreinte du modèle", HASH),
             "docx_sha256": ("Empreinte du fichier Word", HASH), "pdf_sha256": ("Empreinte du PDF", HASH),
             "verify_code": ("Code de vérification", TEXT), "reason": ("Motif de la nouvelle version", TEXT),
-            "author_id": ("Généré par", fk("user_account")),
+            "author_id": ("Généré par", _fk("user_account")),
         },
+    }
+
+
+def _billing_fields() -> dict[str, dict[str, tuple[str, object]]]:
+    """Invoices, their lines and payments."""
+    return {
         "invoice": {
             "kind": ("Nature", INVOICE_KINDS), "status": ("Statut", INVOICE_STATUSES), "number": ("Numéro", TEXT),
             "year": ("Année de numérotation", TEXT), "sequence": ("Rang dans l'année", NUMBER),
-            "session_id": ("Session", fk("training_session")), "credited_invoice_id": ("Facture annulée par l'avoir",
-                                                                                      fk("invoice")),
+            "session_id": ("Session", _fk("training_session")), "credited_invoice_id": ("Facture annulée par l'avoir",
+                                                                                      _fk("invoice")),
             "reason": ("Motif de l'avoir", TEXT), "payer_kind": ("Payeur", PAYER_KINDS),
-            "payer_company_id": ("Entreprise, acheteur ou financeur", fk("company")),
-            "payer_trainee_id": ("Stagiaire qui règle", fk("trainee")), "buyer_name": ("Client", TEXT),
+            "payer_company_id": ("Entreprise, acheteur ou financeur", _fk("company")),
+            "payer_trainee_id": ("Stagiaire qui règle", _fk("trainee")), "buyer_name": ("Client", TEXT),
             "buyer_address": ("Adresse du client", TEXT), "buyer_postal_code": ("Code postal du client", TEXT),
             "buyer_city": ("Ville du client", TEXT), "buyer_country": ("Pays du client", TEXT),
             "buyer_siret": ("SIRET du client", TEXT), "buyer_vat_number": ("N° de TVA du client", TEXT),
             "buyer_email": ("E-mail de facturation", TEXT), "opco_name": ("OPCO ou fonds", TEXT),
             "opco_file_number": ("N° de dossier", TEXT), "beneficiary_company_id": ("Entreprise bénéficiaire",
-                                                                                   fk("company")),
+                                                                                   _fk("company")),
             "funder_category": ("Catégorie (financeur public)", PUBLIC_FUNDER_CATEGORIES),
             "service_code": ("Code service Chorus Pro", TEXT),
             "engagement_number": ("N° d'engagement / bon de commande", TEXT),
@@ -149,32 +190,38 @@ def _fields() -> dict[str, dict[str, tuple[str, object]]]:
             "operation_category": ("Nature de l'opération", OPERATION_CATEGORIES),
             "vat_exemption": ("Mention d'exonération de TVA", TEXT), "notes": ("Observations", TEXT),
             "total_excl_vat": ("Total HT", MONEY), "total_vat": ("TVA", MONEY), "total_incl_vat": ("Total TTC", MONEY),
-            "docx_file_id": ("Fichier Word", fk("stored_file")), "pdf_file_id": ("PDF Factur-X", fk("stored_file")),
-            "xml_file_id": ("XML Factur-X", fk("stored_file")),
+            "docx_file_id": ("Fichier Word", _fk("stored_file")), "pdf_file_id": ("PDF Factur-X", _fk("stored_file")),
+            "xml_file_id": ("XML Factur-X", _fk("stored_file")),
             "facturx_xml_sha256": ("Empreinte du XML Factur-X", HASH), "reminder_count": ("Relances envoyées", NUMBER),
-            "last_reminder_at": ("Dernière relance le", DATETIME), "created_by_id": ("Créée par", fk("user_account")),
-            "issued_at": ("Émise le", DATETIME), "issued_by_id": ("Émise par", fk("user_account")),
+            "last_reminder_at": ("Dernière relance le", DATETIME), "created_by_id": ("Créée par", _fk("user_account")),
+            "issued_at": ("Émise le", DATETIME), "issued_by_id": ("Émise par", _fk("user_account")),
         },
         "invoice_line": {
-            "invoice_id": ("Facture", fk("invoice")), "position": ("Rang", NUMBER),
-            "enrolment_id": ("Inscription", fk("enrolment")), "funding_line_id": ("Ligne de financement",
-                                                                                 fk("funding_line")),
+            "invoice_id": ("Facture", _fk("invoice")), "position": ("Rang", NUMBER),
+            "enrolment_id": ("Inscription", _fk("enrolment")), "funding_line_id": ("Ligne de financement",
+                                                                                 _fk("funding_line")),
             "description": ("Désignation", TEXT), "quantity": ("Quantité", NUMBER), "unit": ("Unité", LINE_UNITS),
             "unit_price_excl_vat": ("Prix unitaire HT", MONEY), "vat_rate": ("Taux de TVA", PERCENT),
             "total_excl_vat": ("Total HT", MONEY), "vat_amount": ("TVA", MONEY), "hours": ("Heures", HOURS),
         },
         "payment": {
-            "invoice_id": ("Facture", fk("invoice")), "paid_on": ("Payé le", DATE), "amount": ("Montant", MONEY),
+            "invoice_id": ("Facture", _fk("invoice")), "paid_on": ("Payé le", DATE), "amount": ("Montant", MONEY),
             "method": ("Mode de paiement", PAYMENT_METHODS), "reference": ("Référence", TEXT),
-            "created_by_id": ("Saisi par", fk("user_account")), "cancelled_at": ("Annulé le", DATETIME),
-            "cancelled_by_id": ("Annulé par", fk("user_account")), "cancel_reason": ("Motif de l'annulation", TEXT),
+            "created_by_id": ("Saisi par", _fk("user_account")), "cancelled_at": ("Annulé le", DATETIME),
+            "cancelled_by_id": ("Annulé par", _fk("user_account")), "cancel_reason": ("Motif de l'annulation", TEXT),
         },
+    }
+
+
+def _quality_fields() -> dict[str, dict[str, tuple[str, object]]]:
+    """Complaints and improvement actions."""
+    return {
         "quality_request": {
             "reference": ("Référence", TEXT), "kind": ("Nature", REQUEST_KINDS), "channel": ("Canal", REQUEST_CHANNELS),
             "requester_role": ("Demandeur", REQUESTER_ROLES), "requester_name": ("Nom du demandeur", TEXT),
             "requester_email": ("E-mail du demandeur", TEXT), "requester_phone": ("Téléphone du demandeur", TEXT),
-            "organisation_name": ("Organisme ou entreprise", TEXT), "session_id": ("Session", fk("training_session")),
-            "enrolment_id": ("Inscription", fk("enrolment")), "trainee_id": ("Stagiaire", fk("trainee")),
+            "organisation_name": ("Organisme ou entreprise", TEXT), "session_id": ("Session", _fk("training_session")),
+            "enrolment_id": ("Inscription", _fk("enrolment")), "trainee_id": ("Stagiaire", _fk("trainee")),
             "subject": ("Objet", TEXT), "description": ("Description", TEXT), "consent_at": ("Consentement le",
                                                                                          DATETIME),
             "status": ("Statut", REQUEST_STATUSES), "received_at": ("Reçue le", DATETIME),
@@ -184,19 +231,32 @@ def _fields() -> dict[str, dict[str, tuple[str, object]]]:
             "answered_at": ("Réponse le", DATETIME), "answer": ("Réponse", TEXT),
             "escalated_at": ("Transmise au médiateur le", DATETIME), "mediator_name": ("Médiateur", TEXT),
             "mediation_outcome": ("Issue de la médiation", TEXT), "closed_at": ("Clôturée le", DATETIME),
-            "closing_note": ("Note de clôture", TEXT), "created_by_id": ("Enregistrée par", fk("user_account")),
+            "closing_note": ("Note de clôture", TEXT), "created_by_id": ("Enregistrée par", _fk("user_account")),
             "anonymised_at": ("Anonymisée le", DATETIME),
         },
         "improvement_action": {
             "title": ("Intitulé", TEXT), "status": ("Statut", ACTION_STATUSES), "source": ("Origine", ACTION_SOURCES),
-            "request_id": ("Réclamation", fk("quality_request")), "survey_alert_id": ("Alerte d'enquête",
-                                                                                     fk("survey_alert")),
-            "session_id": ("Session", fk("training_session")), "analysis": ("Analyse (cause constatée)", TEXT),
-            "description": ("Mesure décidée", TEXT), "owner_id": ("Responsable", fk("user_account")),
+            "request_id": ("Réclamation", _fk("quality_request")), "survey_alert_id": ("Alerte d'enquête",
+                                                                                     _fk("survey_alert")),
+            "session_id": ("Session", _fk("training_session")), "analysis": ("Analyse (cause constatée)", TEXT),
+            "description": ("Mesure décidée", TEXT), "owner_id": ("Responsable", _fk("user_account")),
             "due_date": ("Échéance", DATE), "effect": ("Effet observé", TEXT), "done_at": ("Réalisée le", DATETIME),
-            "created_by_id": ("Créée par", fk("user_account")),
+            "created_by_id": ("Créée par", _fk("user_account")),
         },
     }
+
+
+# One builder per package whose tables are audited, in the page's order of tables.
+_TABLE_BUILDERS = (_session_fields, _enrolment_fields, _attendance_fields, _document_fields, _billing_fields,
+                   _quality_fields)
+
+
+def _fields() -> dict[str, dict[str, tuple[str, object]]]:
+    """{table: {column: (French label, format)}}; built on first use (the labels live in each package)."""
+    tables: dict[str, dict[str, tuple[str, object]]] = {}
+    for build in _TABLE_BUILDERS:
+        tables.update(build())
+    return tables
 
 
 _FIELDS: dict | None = None
@@ -231,14 +291,6 @@ def field_names(table: str, names) -> str:
 
 
 def _name_queries():
-    from ..accounts.models import User
-    from ..billing.models import Invoice
-    from ..catalogue.models import CourseVersion
-    from ..companies.models import Company
-    from ..quality.models import QualityRequest
-    from ..resources.models import Location, Trainer
-    from ..trainees.models import Trainee
-
     def person(model):
         return (select(model.id, model.first_name, model.last_name), lambda r: f"{r[1]} {r[2]}".strip())
 

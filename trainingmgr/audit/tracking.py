@@ -1,22 +1,6 @@
-"""The audit log is written by ONE mechanism: an ``after_flush`` listener on the application's database
-session. It looks at the objects of the audited models that the flush created, changed or deleted, reads the
-before/after values from SQLAlchemy's attribute history, and keeps one entry per object and transaction in
-memory; just before the transaction commits they are inserted with one statement on the same connection, so
-that an entry exists exactly when its change is committed (a rollback, or a savepoint's, takes both away).
-Entries are only ever inserted: the database refuses to update or delete them (attendance/guard.py).
-
-Why a listener rather than calls from each service: a new service cannot forget it, the services stay as
-they are, and nothing is recorded for work that is rolled back. The listener never reads the database for
-a change (no lazy loading: the values come from the objects in memory; the one exception is an attendance
-correction, whose previous state is read in one query), never touches the append-only tables (it only
-inserts into ``audit_entry``), and costs nothing on flushes without an audited model. Bulk loaders that
-want no trail (benchmarks) wrap their work in ``paused()``.
-
-The actor is, in this order: what a caller set with ``acting_as(user_or_label)`` (CLI, worker), the
-logged-in user or the API token's owner, "stagiaire (lien personnel)" on the trainee's pages, "visiteur
-(formulaire public)" on the other public pages, "système (flask <command>)" for a command line (the worker's
-jobs and e-mails, the demo loader, the RGPD purge) and "système" otherwise.
-"""
+"""The audit log is written by ONE mechanism: an ``after_flush`` listener on the application's database session,
+whose entries are inserted just before the transaction commits. ``acting_as`` names the actor of a CLI or worker;
+``paused()`` turns it off for bulk loaders. See docs/audit-log.md."""
 from __future__ import annotations
 
 import contextlib
@@ -354,13 +338,13 @@ def build_registry() -> dict[type, Spec]:
 
 def _attendance_before(connection, obj) -> dict:
     """The trainee's state on the slot before a correction: the last mark or correction, or the signature."""
-    from ..attendance.models import AttendanceRecord as R
+    from ..attendance.models import AttendanceRecord as Record
 
     rows = connection.execute(
-        select(R.kind, R.presence, R.arrived_at, R.left_at)
-        .where(R.slot_id == obj.slot_id, R.enrolment_id == obj.enrolment_id, R.id < obj.id,
-               R.kind.in_(("signature", "presence", "correction")))
-        .order_by(R.id)).all()
+        select(Record.kind, Record.presence, Record.arrived_at, Record.left_at)
+        .where(Record.slot_id == obj.slot_id, Record.enrolment_id == obj.enrolment_id, Record.id < obj.id,
+               Record.kind.in_(("signature", "presence", "correction")))
+        .order_by(Record.id)).all()
     presence, arrived, left, signed = "", None, None, False
     for kind, row_presence, row_arrived, row_left in rows:
         if kind == "signature":

@@ -10,7 +10,8 @@ from collections.abc import Mapping
 
 from ..core.formatting import date_fr
 from ..messaging import exports
-from . import bpf, payments
+from .bpf import services as bpf
+from .payments import services as payments
 
 
 def parse_journal(args: Mapping[str, str], actor) -> dict:

@@ -3,9 +3,11 @@ numbering, and the figures of the yearly BPF that the data cannot give (charges,
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from decimal import Decimal
 
 from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import User
@@ -15,6 +17,13 @@ from ..extensions import db
 from ..files.models import StoredFile
 
 INVOICE_KINDS = {"invoice": "Facture", "credit_note": "Avoir"}
+
+
+class InvoiceStatus(str, enum.Enum):
+    DRAFT = "draft"
+    ISSUED = "issued"
+
+
 INVOICE_STATUSES = {
     "draft": "Brouillon",
     "issued": "Émise",
@@ -41,6 +50,12 @@ PAYMENT_METHODS = {
 LINE_UNITS = {"C62": "stagiaire", "HUR": "heure"}
 
 
+class PaymentCallStatus(str, enum.Enum):
+    PLANNED = "planned"
+    SENT = "sent"
+    CANCELLED = "cancelled"
+
+
 PAYMENT_CALL_STATUSES = {
     "planned": "Prévu",
     "sent": "Envoyé",
@@ -60,7 +75,7 @@ class PaymentCall(db.Model):
     position: Mapped[int]
     due_on: Mapped[dt.date]
     amount: Mapped[Decimal] = mapped_column(Money())  # including VAT
-    status: Mapped[str] = mapped_column(String(20), default="planned")
+    status: Mapped[str] = mapped_column(String(20), default=PaymentCallStatus.PLANNED.value)
     invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoice.id", ondelete="SET NULL"))
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -71,6 +86,18 @@ class PaymentCall(db.Model):
     @property
     def status_label(self) -> str:
         return PAYMENT_CALL_STATUSES.get(self.status, self.status)
+
+    @property
+    def is_planned(self) -> bool:
+        return self.status == PaymentCallStatus.PLANNED.value
+
+    @property
+    def is_sent(self) -> bool:
+        return self.status == PaymentCallStatus.SENT.value
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status == PaymentCallStatus.CANCELLED.value
 
 
 class InvoiceSequence(db.Model):
@@ -102,7 +129,7 @@ class Invoice(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(20), default="invoice")
-    status: Mapped[str] = mapped_column(String(20), default="draft", index=True)
+    status: Mapped[str] = mapped_column(String(20), default=InvoiceStatus.DRAFT.value, index=True)
     number: Mapped[str | None] = mapped_column(String(30), unique=True)  # F2026-0001, given at issue
     year: Mapped[int | None]
     sequence: Mapped[int | None]
@@ -177,6 +204,19 @@ class Invoice(db.Model):
     @property
     def status_label(self) -> str:
         return INVOICE_STATUSES.get(self.status, self.status)
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == InvoiceStatus.DRAFT.value
+
+    @hybrid_property
+    def is_issued(self) -> bool:
+        return self.status == InvoiceStatus.ISSUED.value
+
+    @is_issued.inplace.expression
+    @classmethod
+    def _is_issued_expression(cls):
+        return cls.status == InvoiceStatus.ISSUED.value
 
     @property
     def payer_kind_label(self) -> str:

@@ -10,6 +10,8 @@ back (the increment is rolled back with everything else): no number is ever skip
 from __future__ import annotations
 
 from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..core.persistence import serialise_sqlite_writes
 from ..extensions import db
@@ -33,10 +35,7 @@ def next_number(kind: str, year: int) -> tuple[str, int]:
     serialise_sqlite_writes()  # PostgreSQL: the UPDATE below locks the year's row
     table = InvoiceSequence.__table__
     dialect = db.session.connection().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
     # The year's first number creates its row; a simultaneous creator waits, then finds it (no error).
     db.session.execute(insert(table).values(kind=kind, year=year, last_number=0)
                        .on_conflict_do_nothing(index_elements=["kind", "year"]))

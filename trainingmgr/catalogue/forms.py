@@ -11,7 +11,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Optional
 
-from ..billing.bpf import BPF_OBJECTIVES, DEFAULT_OBJECTIVE
+from .classification import BPF_OBJECTIVES, DEFAULT_OBJECTIVE
 from ..core.forms import Form, FrenchDecimalField, FrenchIntegerField, SubForm, choices, max_length
 from .models import AUDIENCE_FORMATS, DELIVERY_MODES, HALF_DAYS, CourseVersion
 from .services import version_as_form_data

@@ -76,6 +76,10 @@ class Course(db.Model):
         return self.status == CourseStatus.PUBLISHED.value
 
     @property
+    def is_archived(self) -> bool:
+        return self.status == CourseStatus.ARCHIVED.value
+
+    @property
     def title(self) -> str:
         return self.current_version.title if self.current_version else self.slug
 

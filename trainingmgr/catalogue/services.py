@@ -10,11 +10,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ..accounts.models import User
-from ..billing.bpf import clean_bpf_classification
+from .classification import clean_bpf_classification
+from ..core import workflow
 from ..core.errors import ConflictError, ErrorCollector, NotFoundError, ValidationError
 from ..core.halfday import format_day_pattern, parse_day_pattern
 from ..core.timeutil import utcnow
 from ..core.validation import parse_decimal, parse_int
+from ..core.workflow import Transition
 from ..extensions import db
 from ..organisation.models import Organisation
 from .models import (
@@ -61,13 +63,36 @@ def _lines(value) -> list[str]:
 def clean_course_data(data: dict) -> dict:
     """Validate the content of a course version; return clean values or raise ValidationError."""
     errors = ErrorCollector()
-    out: dict = {}
+    out = _clean_texts(data, errors)
+    out.update(_clean_durations(data, errors))
+    out.update(_clean_prerequisites(data, out["prerequisites"], errors))
+    out["assessment_methods"] = _lines(data.get("assessment_methods"))
+    out.update(_clean_formats(data, errors))
+    out.update(_clean_sizes_and_prices(data, errors))
+    try:
+        out["daily_pattern"] = format_day_pattern(parse_day_pattern(data.get("daily_pattern") or ""))
+    except ValueError as exc:
+        errors.add("daily_pattern", str(exc))
+    out["objectives"] = _lines(data.get("objectives"))
+    out["labels"] = _clean_labels(data.get("labels") or [], errors)
+    parts = [_clean_part(index, part, errors) for index, part in enumerate(data.get("programme") or [])]
+    out["programme"] = [part for part in parts if part is not None]
+    # The BPF classification belongs to the course, not to a version: validated here, set by _set_classification.
+    if "bpf_objective" in data or "nsf_code" in data:
+        classification = errors.run(clean_bpf_classification, data.get("bpf_objective"), data.get("nsf_code"))
+        if classification is not None:
+            out["bpf_objective"], out["nsf_code"] = classification
+    errors.raise_if_any()
+    return out
+
+
+def _clean_texts(data: dict, errors: ErrorCollector) -> dict:
+    """The title, the tagline and the free texts of a course version."""
     def text(key: str) -> str:
         value = data.get(key)
         return "" if value is None else str(value).strip()
 
-
-    out["title"] = text("title")
+    out: dict = {"title": text("title")}
     if not out["title"]:
         errors.add("title", "L'intitulé est obligatoire.")
     elif len(out["title"]) > 200:
@@ -79,88 +104,98 @@ def clean_course_data(data: dict) -> dict:
                 "what_to_bring", "accessibility", "accessibility_contact", "access_delay", "funding_notes"):
         out[key] = text(key)
     out["location_text"] = text("location_text")[:200]
-    out["duration_hours"] = parse_decimal(data.get("duration_hours"), "duration_hours", errors,
-                                     label="La durée en heures", required=True, positive=True)
-    out["duration_days"] = parse_decimal(data.get("duration_days"), "duration_days", errors,
-                                    label="La durée en jours", required=False, positive=True)
-    if out["duration_hours"] is not None and out["duration_hours"] > 1000:
+    return out
+
+
+def _clean_durations(data: dict, errors: ErrorCollector) -> dict:
+    hours = parse_decimal(data.get("duration_hours"), "duration_hours", errors,
+                          label="La durée en heures", required=True, positive=True)
+    days = parse_decimal(data.get("duration_days"), "duration_days", errors,
+                         label="La durée en jours", required=False, positive=True)
+    if hours is not None and hours > 1000:
         errors.add("duration_hours", "La durée en heures doit être inférieure à 1000 h.")
     # The column holds at most 9999.99: a bigger number would be a database error, not a message.
-    if out["duration_days"] is not None and out["duration_days"] > 1000:
+    if days is not None and days > 1000:
         errors.add("duration_days", "La durée en jours doit être inférieure à 1000 jours.")
-    out["prerequisites_none"] = bool(data.get("prerequisites_none"))
-    if out["prerequisites_none"]:
-        out["prerequisites"] = ""
-    elif not out["prerequisites"]:
-        errors.add("prerequisites", "Indiquez les prérequis, ou cochez « Aucun prérequis ».")
-    out["assessment_methods"] = _lines(data.get("assessment_methods"))
-    out["audience_format"] = data.get("audience_format") or "inter"
-    if out["audience_format"] not in AUDIENCE_FORMATS:
-        errors.add("audience_format", "Format inconnu.")
-    out["delivery_mode"] = data.get("delivery_mode") or "presentiel"
-    if out["delivery_mode"] not in DELIVERY_MODES:
-        errors.add("delivery_mode", "Modalité inconnue.")
-    out["min_trainees"] = parse_int(data.get("min_trainees"), "min_trainees", errors,
-                               label="Le nombre minimum de stagiaires", minimum=1, maximum=MAX_TRAINEES_LIMIT)
-    out["max_trainees"] = parse_int(data.get("max_trainees"), "max_trainees", errors,
-                               label="Le nombre maximum de stagiaires", minimum=1, maximum=MAX_TRAINEES_LIMIT)
-    if out["min_trainees"] and out["max_trainees"] and out["max_trainees"] < out["min_trainees"]:
-        errors.add("max_trainees", "Le nombre maximum de stagiaires doit être supérieur ou égal au minimum.")
-    out["price_per_trainee"] = parse_decimal(data.get("price_per_trainee"), "price_per_trainee", errors,
-                                        label="Le prix par stagiaire", required=False)
-    out["intra_group_price"] = parse_decimal(data.get("intra_group_price"), "intra_group_price", errors,
-                                        label="Le prix intra par groupe", required=False)
-    try:
-        out["daily_pattern"] = format_day_pattern(parse_day_pattern(data.get("daily_pattern") or ""))
-    except ValueError as exc:
-        errors.add("daily_pattern", str(exc))
+    return {"duration_hours": hours, "duration_days": days}
 
-    out["objectives"] = _lines(data.get("objectives"))
-    labels = []
-    for index, label in enumerate(data.get("labels") or []):
+
+def _clean_prerequisites(data: dict, prerequisites: str, errors: ErrorCollector) -> dict:
+    """Either « Aucun prérequis » ticked (the text is then dropped) or the prerequisites written."""
+    none = bool(data.get("prerequisites_none"))
+    if none:
+        prerequisites = ""
+    elif not prerequisites:
+        errors.add("prerequisites", "Indiquez les prérequis, ou cochez « Aucun prérequis ».")
+    return {"prerequisites_none": none, "prerequisites": prerequisites}
+
+
+def _clean_formats(data: dict, errors: ErrorCollector) -> dict:
+    audience_format = data.get("audience_format") or "inter"
+    if audience_format not in AUDIENCE_FORMATS:
+        errors.add("audience_format", "Format inconnu.")
+    delivery_mode = data.get("delivery_mode") or "presentiel"
+    if delivery_mode not in DELIVERY_MODES:
+        errors.add("delivery_mode", "Modalité inconnue.")
+    return {"audience_format": audience_format, "delivery_mode": delivery_mode}
+
+
+def _clean_sizes_and_prices(data: dict, errors: ErrorCollector) -> dict:
+    low = parse_int(data.get("min_trainees"), "min_trainees", errors,
+                    label="Le nombre minimum de stagiaires", minimum=1, maximum=MAX_TRAINEES_LIMIT)
+    high = parse_int(data.get("max_trainees"), "max_trainees", errors,
+                     label="Le nombre maximum de stagiaires", minimum=1, maximum=MAX_TRAINEES_LIMIT)
+    if low and high and high < low:
+        errors.add("max_trainees", "Le nombre maximum de stagiaires doit être supérieur ou égal au minimum.")
+    return {
+        "min_trainees": low, "max_trainees": high,
+        "price_per_trainee": parse_decimal(data.get("price_per_trainee"), "price_per_trainee", errors,
+                                           label="Le prix par stagiaire", required=False),
+        "intra_group_price": parse_decimal(data.get("intra_group_price"), "intra_group_price", errors,
+                                           label="Le prix intra par groupe", required=False),
+    }
+
+
+def _clean_labels(labels: list, errors: ErrorCollector) -> list[dict]:
+    """The quality labels shown on the course page; blank rows are dropped."""
+    out = []
+    for index, label in enumerate(labels):
         name, description = (label.get("name") or "").strip(), (label.get("description") or "").strip()
         if not name and not description:
             continue
         if not name:
             errors.add(f"labels-{index}-name", "Donnez un nom au label.")
-        labels.append({"name": name, "description": description})
-    out["labels"] = labels
-
-    parts: list[PartData] = []
-    for index, part in enumerate(data.get("programme") or []):
-        if isinstance(part, PartData):
-            part = part.__dict__
-        title = (part.get("title") or "").strip()
-        items = _lines(part.get("items"))
-        day, half = part.get("day"), part.get("half_day") or None
-        if not title and not items:
-            continue
-        if not title:
-            errors.add(f"programme-{index}-title", "Donnez un titre à cette partie du programme.")
-        elif len(title) > 300:
-            errors.add(f"programme-{index}-title", "Le titre d'une partie ne doit pas dépasser 300 caractères.")
-        if day in ("", None):
-            day = None
-        else:
-            try:
-                day = int(day)
-                if day < 1 or day > 365:
-                    raise ValueError
-            except (TypeError, ValueError):
-                errors.add(f"programme-{index}-day", "Le jour doit être un nombre entier à partir de 1.")
-                day = None
-        if half is not None and half not in HALF_DAYS:
-            errors.add(f"programme-{index}-half_day", "Demi-journée inconnue.")
-            half = None
-        parts.append(PartData(title=title, items=items, day=day, half_day=half))
-    out["programme"] = parts
-    # The BPF classification belongs to the course, not to a version: validated here, set by _set_classification.
-    if "bpf_objective" in data or "nsf_code" in data:
-        classification = errors.run(clean_bpf_classification, data.get("bpf_objective"), data.get("nsf_code"))
-        if classification is not None:
-            out["bpf_objective"], out["nsf_code"] = classification
-    errors.raise_if_any()
+        out.append({"name": name, "description": description})
     return out
+
+
+def _clean_part(index: int, part, errors: ErrorCollector) -> PartData | None:
+    """One part of the programme (None for a blank row)."""
+    if isinstance(part, PartData):
+        part = part.__dict__
+    title = (part.get("title") or "").strip()
+    items = _lines(part.get("items"))
+    day, half = part.get("day"), part.get("half_day") or None
+    if not title and not items:
+        return None
+    if not title:
+        errors.add(f"programme-{index}-title", "Donnez un titre à cette partie du programme.")
+    elif len(title) > 300:
+        errors.add(f"programme-{index}-title", "Le titre d'une partie ne doit pas dépasser 300 caractères.")
+    if day in ("", None):
+        day = None
+    else:
+        try:
+            day = int(day)
+            if day < 1 or day > 365:
+                raise ValueError
+        except (TypeError, ValueError):
+            errors.add(f"programme-{index}-day", "Le jour doit être un nombre entier à partir de 1.")
+            day = None
+    if half is not None and half not in HALF_DAYS:
+        errors.add(f"programme-{index}-half_day", "Demi-journée inconnue.")
+        half = None
+    return PartData(title=title, items=items, day=day, half_day=half)
 
 
 def clean_slug(slug: str | None, title: str, course: Course | None) -> str:
@@ -265,22 +300,37 @@ def freeze_version(version: CourseVersion) -> None:
         version.frozen_at = utcnow()
 
 
-ALLOWED_COURSE_TRANSITIONS = {
-    CourseStatus.DRAFT.value: {CourseStatus.PUBLISHED.value, CourseStatus.ARCHIVED.value},
-    CourseStatus.PUBLISHED.value: {CourseStatus.DRAFT.value, CourseStatus.ARCHIVED.value},
-    CourseStatus.ARCHIVED.value: {CourseStatus.DRAFT.value},
+def _has_content(course: Course) -> list[str]:
+    if course.current_version is None:
+        raise ValidationError("Cette formation n'a pas encore de contenu.")
+    return []
+
+
+_DRAFT, _PUBLISHED, _ARCHIVED = CourseStatus.DRAFT.value, CourseStatus.PUBLISHED.value, CourseStatus.ARCHIVED.value
+# One step per status reached, named after it.
+COURSE_TRANSITIONS: dict[str, Transition] = {
+    _PUBLISHED: Transition("Publier", (_DRAFT,), _PUBLISHED, checks=(_has_content,)),
+    _DRAFT: Transition("Repasser en brouillon", (_PUBLISHED, _ARCHIVED), _DRAFT),
+    _ARCHIVED: Transition("Archiver", (_DRAFT, _PUBLISHED), _ARCHIVED),
 }
+COURSE_STATUS_REFUSED = "Ce changement de statut n'est pas possible pour cette formation."
+
+
+def allowed_course_steps(course: Course) -> list[str]:
+    """The statuses ``course`` may move to (COURSE_TRANSITIONS)."""
+    return workflow.allowed_steps(COURSE_TRANSITIONS, course)
+
+
+def _record_course_status(course: Course, previous: str, step: Transition) -> None:
+    if step.target == _PUBLISHED:
+        freeze_version(course.current_version)
+    course.updated_at = utcnow()
 
 
 def set_course_status(course: Course, status: str) -> None:
-    if status not in ALLOWED_COURSE_TRANSITIONS.get(course.status, set()):
-        raise ValidationError("Ce changement de statut n'est pas possible pour cette formation.", field="status")
-    if status == CourseStatus.PUBLISHED.value:
-        if course.current_version is None:
-            raise ValidationError("Cette formation n'a pas encore de contenu.")
-        freeze_version(course.current_version)
-    course.status = status
-    course.updated_at = utcnow()
+    """Move ``course`` to ``status``: 409 when the step is not allowed from its status (the same status included)."""
+    workflow.apply_transition(course, COURSE_TRANSITIONS, status, refusal=lambda course, step: COURSE_STATUS_REFUSED,
+                              unknown=COURSE_STATUS_REFUSED, field_name="status", record=_record_course_status)
 
 
 def course_version_query():

@@ -5,13 +5,12 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..accounts.permissions import staff_required
-from ..core.errors import DomainError
 from ..core.forms import Form
-from ..core.web import fail, form_page, run_form
+from ..core.responses import fail
+from ..core.view_actions import form_page, run_action, run_form
 from ..extensions import db
 from ..organisation.services import get_organisation
-from ..sessions.services import session_page
-from . import services
+from . import providers, services
 from .forms import StatusForm, course_form
 from .models import COURSE_STATUS_LABELS, CourseStatus
 
@@ -58,12 +57,12 @@ def version(course_id: int, number: int):
 def _render_version(course, version):
     org = get_organisation()
     # The course's sessions from the first one to come, ten of them; the sessions list holds them all.
-    sessions = session_page(current_user, course_id=course.id, per_page=COURSE_SESSIONS).page
+    sessions = providers.course_sessions(current_user, course.id, COURSE_SESSIONS)
     return render_template(
         "catalogue/show.html", course=course, version=version, org=org, sessions=sessions.rows,
         sessions_total=sessions.total,
         gaps=services.indicator1_gaps(version, org), status_form=StatusForm(),
-        status_labels=COURSE_STATUS_LABELS, transitions=services.ALLOWED_COURSE_TRANSITIONS[course.status],
+        status_labels=COURSE_STATUS_LABELS, transitions=services.allowed_course_steps(course),
         sheet=services.course_sheet(version, org),
     )
 
@@ -109,12 +108,6 @@ def change_status(course_id: int):
     form = StatusForm()
     if not form.validate_on_submit():
         fail(400, "Statut de formation inconnu.")
-    try:
-        services.set_course_status(course, form.status.data)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-    else:
-        db.session.commit()
-        flash(f"Formation « {course.title} » : {course.status_label.lower()}.", "success")
-    return redirect(url_for("courses.show", course_id=course.id))
+    return run_action(lambda: services.set_course_status(course, form.status.data),
+                      lambda: f"Formation « {course.title} » : {course.status_label.lower()}.",
+                      url_for("courses.show", course_id=course.id))

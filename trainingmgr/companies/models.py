@@ -87,7 +87,7 @@ class CompanyContact(db.Model):
     job_title: Mapped[str] = mapped_column(String(120), default="")
     email: Mapped[str] = mapped_column(String(254), default="")
     phone: Mapped[str] = mapped_column(String(40), default="")
-    # The company space (companies/space.py): a personal link naming this nonce; empty until a link is made, a new
+    # The company space (companies/links.py): a personal link naming this nonce; empty until a link is made, a new
     # one revokes the earlier links.
     link_nonce: Mapped[str] = mapped_column(String(32), default="", server_default="")
 

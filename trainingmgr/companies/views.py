@@ -1,15 +1,15 @@
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..accounts.permissions import staff_required
 from ..core.paging import page_arg
-from ..core.web import fail, form_page, run_form
+from ..core.responses import fail
+from ..core.view_actions import form_page, run_form
 from ..extensions import db
 from ..messaging.delivery import sent_to
-from . import services, space
-from .activity import company_activity
+from . import links, services
 from .forms import CompanyForm, ContactForm
 from .models import CompanyContact
 
@@ -23,6 +23,15 @@ def index():
     return render_template("companies/index.html", listing=services.company_page(search, page_arg()), search=search)
 
 
+@bp.route("/search.json")
+@staff_required
+def search_json():
+    """The enrolment form's suggestions: at most SEARCH_LIMIT companies matching ``q`` (name, SIRET, city)."""
+    found = services.search_companies(request.args.get("q", "")[:200])
+    return jsonify({"companies": [{"id": c.id, "label": services.company_label(c), "name": c.name,
+                                   "siret": c.siret, "city": c.city} for c in found]})
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @bp.route("/<int:company_id>", methods=["GET", "POST"])
 @staff_required
@@ -34,7 +43,7 @@ def form(company_id: int | None = None):
         flash(f"Entreprise « {saved.name} » enregistrée.", "success")
         return redirect(url_for("companies.form", company_id=saved.id))
     return form_page("companies/form.html", form, company=company, contact_form=ContactForm(formdata=None),
-                     activity=company_activity(company) if company is not None else None)
+                     activity=services.company_activity(company) if company is not None else None)
 
 
 @bp.route("/<int:company_id>/contacts", methods=["POST"])
@@ -49,7 +58,7 @@ def add_contact(company_id: int):
     status = getattr(contact_form, "error_status", 422) if contact_form.errors else 200
     # formdata=None: the company form shows the company, not the contact's posted fields (both have a "name").
     return render_template("companies/form.html", form=CompanyForm(formdata=None, obj=company), company=company,
-                           contact_form=contact_form, activity=company_activity(company)), status
+                           contact_form=contact_form, activity=services.company_activity(company)), status
 
 
 @bp.route("/<int:company_id>/contacts/<int:contact_id>/delete", methods=["POST"])
@@ -64,18 +73,18 @@ def delete_contact(company_id: int, contact_id: int):
     return redirect(url_for("companies.form", company_id=company_id))
 
 
-# The contact's personal link to the company space (companies/space.py): (service, message once done).
+# The contact's personal link to the company space (companies/links.py): (service, message once done).
 SPACE_ACTIONS = {
-    "send": (space.send_link, "Lien de l'espace entreprise {sent_to}."),
-    "renew": (space.renew_link, "Nouveau lien {sent_to} ; les liens envoyés avant ne fonctionnent plus."),
-    "revoke": (space.revoke_link, "Lien révoqué : les liens envoyés à {name} ne fonctionnent plus."),
+    "send": (links.send_link, "Lien de l'espace entreprise {sent_to}."),
+    "renew": (links.renew_link, "Nouveau lien {sent_to} ; les liens envoyés avant ne fonctionnent plus."),
+    "revoke": (links.revoke_link, "Lien révoqué : les liens envoyés à {name} ne fonctionnent plus."),
 }
 
 
 @bp.route("/<int:company_id>/contacts/<int:contact_id>/space/<any(send, renew, revoke):action>", methods=["POST"])
 @staff_required
 def contact_space(company_id: int, contact_id: int, action: str):
-    contact = space.get_contact(company_id, contact_id, current_user)
+    contact = links.get_contact(company_id, contact_id, current_user)
     run, message = SPACE_ACTIONS[action]
     run(contact, current_user)
     db.session.commit()

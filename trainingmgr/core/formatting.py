@@ -71,13 +71,21 @@ def number_fr(value) -> str:
     return format_decimal(Decimal(value).normalize(), format="#,##0.##", locale=LOCALE)
 
 
-def count_fr(value: int | None, singular: str, plural: str | None = None) -> str:
-    """« 1 réponse envoyée », « 3 réponses envoyées », « 0 réponse envoyée » (French: plural from 2); without
-    ``plural``, an « s » is added to each word."""
+def plural_fr(value: int | None, singular: str, plural: str | None = None) -> str:
+    """The words agreed with ``value``: « réponse envoyée » for 0 and 1, « réponses envoyées » from 2 (French
+    usage); without ``plural``, an « s » is added to each word (give it for « travail » / « travaux »…)."""
+    if abs(value or 0) < 2:
+        return singular
+    return plural or " ".join(word + "s" for word in singular.split(" "))
+
+
+def count_fr(value: int | None, singular: str, plural: str | None = None, zero: str | None = None) -> str:
+    """« 1 réponse envoyée », « 3 réponses envoyées », « 1 234 réponses » (thousands as number_fr, narrow
+    no-break space), « 0 réponse envoyée »; ``zero`` replaces the whole text for 0 (« aucun e-mail envoyé »)."""
     n = value or 0
-    if n < 2:
-        return f"{n} {singular}"
-    return f"{n} {plural or ' '.join(word + 's' for word in singular.split(' '))}"
+    if n == 0 and zero is not None:
+        return zero
+    return f"{format_decimal(n, format='#,##0', locale=LOCALE)} {plural_fr(n, singular, plural)}"
 
 
 FILTERS = {
@@ -90,4 +98,5 @@ FILTERS = {
     "hours_fr": hours_fr,
     "number_fr": number_fr,
     "count_fr": count_fr,
+    "plural_fr": plural_fr,
 }

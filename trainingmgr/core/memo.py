@@ -1,21 +1,7 @@
 """A short memory, in this process, of a few expensive reads: the value is kept for MEMO_SECONDS and forgotten at
-once when this process commits a write to the database.
+once when this process commits a write to the database. Values kept must be plain data.
 
-What uses it, and why (everything else on the pages is read afresh):
-    - the dashboard's overdue checklist items (quality/dashboard.py): every item of every session of a four-month
-      window evaluated in Python (attendance grids, invoice plans: about 35 ms with 150 sessions a year, more than
-      the rest of the page together);
-    - the dashboard's overdue invoices (dashboard/figures.py): an unpaid invoice of any age counts, so every
-      invoice ever issued and its payments are summed (9 ms with ten years on SQLite, growing with the history).
-
-When it is forgotten: any INSERT, UPDATE or DELETE committed through the application's engine, in any thread of
-this process, forgets every value (an engine listener marks the connection that wrote, its COMMIT bumps a
-generation number); so does a new day (the day is part of the key) and MEMO_SECONDS. A write committed by another
-process (another gunicorn worker, the worker, a command line) shows within MEMO_SECONDS (60 s by default; 0 turns
-the memory off). A request that holds uncommitted writes reads afresh.
-
-Values kept must be plain data (numbers, strings, dates, frozen dataclasses): no ORM object outlives its request.
-"""
+See docs/dashboard.md for what uses it and when it is forgotten."""
 from __future__ import annotations
 
 import threading

@@ -12,7 +12,7 @@ from flask import request
 from sqlalchemy import Select, func, select
 
 from ..extensions import db
-from .web import fail
+from .responses import fail
 
 PER_PAGE = 50
 MAX_PAGE = 100_000

@@ -1,22 +1,6 @@
-"""The organisation's sealing keys (Ed25519), kept outside the database.
+"""The organisation's sealing keys (Ed25519), kept outside the database in ``SEAL_KEY_DIR``.
 
-A key seals evidence (the attendance register's chain heads, attendance/seals.py): whoever can write to the
-database but cannot read the key cannot make a seal that verifies. The keys live in one directory,
-``SEAL_KEY_DIR`` (``instance/seal_keys`` by default, or a path from the environment):
-
-- ``keyring.json``: every key ever used, public part only, with its validity:
-  ``{"format": 1, "keys": [{"id", "algorithm": "Ed25519", "public_key": base64 of the 32 raw bytes,
-  "valid_from": ISO 8601 UTC, "valid_until": ISO 8601 UTC or null}]}``;
-- ``<id>.key``: the private key of the active key (PKCS#8 PEM, readable by its owner only).
-
-``flask attendance keygen`` creates the first key; ``flask attendance rotate-key`` creates a new one, closes the
-old one's validity and destroys its private part, so that it can seal nothing more while its seals still verify
-from its public key. A key's id is the first 16 hex digits of the SHA-256 of its raw public key, so that a key
-file and a printed id can be matched by anyone.
-
-Verification needs only the key ring (public keys), never a private key. A backup of the database does not hold
-the directory: it is saved apart (README, « Sauvegardes »), and a restored database verifies with it.
-"""
+See docs/evidence-chain.md for the key ring, the rotation and the backups."""
 from __future__ import annotations
 
 import base64

@@ -1,27 +1,7 @@
 """RFC 3161 timestamps: ask a timestamp authority (TSA) for a token over some bytes, and check a token later.
 
-A token proves that the bytes existed at its ``genTime``, on the word of the TSA that signed it. The attendance
-register asks for one over each seal's signature (attendance/seals.py) and ``flask attendance verify`` checks it;
-the PAdES signatures of documents will reuse both halves.
-
-``request_token`` sends a ``TimeStampReq`` over SHA-256 of the bytes, with a nonce and ``certReq`` so that the
-token carries the TSA's certificate, and checks the answer: granted, the imprint asked for, our nonce. It does not
-judge the TSA: that is ``verify_token``'s job, against the operator's trust roots (``TSA_CA_FILE``).
-
-``verify_token`` checks, in this order: the token parses as a CMS ``SignedData`` holding a ``TSTInfo``; its
-imprint is SHA-256 of the data; its signature is valid and the signed content intact; the signer's certificate
-chains to one of the trust roots and has the timeStamping extended key usage. The CMS and certificate checks are
-pyHanko's (``generic_cms.validate_tst_signed_data`` with a pyhanko-certvalidator ``ValidationContext``).
-
-The certificates are judged at the token's own ``genTime``, not today, and revocation is not checked: a TSA
-certificate expires after a few years, and the verification has to work offline, years later, with nothing but
-the token and the trust roots. The price is that a TSA key stolen after its certificate was revoked could
-backdate tokens; a register whose TSA announces such a revocation needs new tokens (issue 18, PAdES-LTA, will
-keep revocation data alongside).
-
-pyHanko takes about half a second to import, so it is imported inside the functions that need it: the
-application pays for it only where a TSA is used.
-"""
+pyHanko is imported inside the functions that need it (half a second). See docs/evidence-chain.md for what
+``request_token`` and ``verify_token`` check."""
 from __future__ import annotations
 
 import asyncio

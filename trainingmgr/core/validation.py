@@ -23,6 +23,23 @@ def id_or_none(value) -> int | None:
     return number if 0 < number <= MAX_ID else None
 
 
+def clean_text(value, limit: int | None = None) -> str:
+    """Free text as stored: trimmed, "" for None, cut at ``limit`` when given. (NUL characters never get this
+    far: see core.request_guards.reject_nul_characters.)"""
+    text = str(value or "").strip()
+    return text[:limit] if limit else text
+
+
+def parse_text(value, field: str, errors: ErrorCollector, *, label: str, limit: int, required: bool = False) -> str:
+    """Trimmed text, cut at ``limit``; an error when required and blank, or longer than ``limit``."""
+    text = clean_text(value)
+    if required and not text:
+        errors.add(field, f"{label} est obligatoire.")
+    elif len(text) > limit:
+        errors.add(field, f"Ce champ ne doit pas dépasser {limit} caractères.")
+    return text[:limit]
+
+
 def french_decimal(text: str) -> Decimal:
     """ "1 234,56 €", "600", "600.00" as a Decimal (spaces, no-break spaces and the euro sign ignored)."""
     for char in ("\u202f", "\xa0", " ", "€"):

@@ -1,50 +1,29 @@
 """The advisor's figures on the dashboard, each a link to the list that shows the same rows.
 
-The figures come in three groups, each one SQL statement whatever the history holds (single-row aggregates, each
-bounded by its dates' index, cross-joined by _one_row): the sessions to come (seats filled, at risk), the last 12
-months (satisfaction, completion), the money (revenue this year and last, funding awaited); the overdue invoices,
-which read every invoice ever issued, are kept a minute (core/memo.py). Each figure is a small frozen
-dataclass: its values, a French label and the list it links to (``endpoint`` and ``args`` for ``url_for``). The conditions are the ones the lists themselves use (sessions/services.py, billing, enrolments,
-evaluations/results.py), so that a figure and its list count alike.
-
-Definitions (decisions where the need was silent; the page says them in a caption):
-    - seats filled: the seats held (SEAT_HOLDING enrolments) / the capacity of the sessions not cancelled whose
-      first half-day is within [today, today + 90 days];
-    - revenue invoiced: the issued invoices minus the issued credit notes, excluding VAT, of the calendar year of
-      their issue date, this year and last; paid: the payments received (not cancelled) dated in that year,
-      including VAT, whatever the invoice's year;
-    - the last 12 months: the sessions not cancelled whose last half-day is within [today − 1 year,
-      yesterday]; satisfaction: the mean of every answer (1 to 5) to the scale questions of the submitted hot
-      and of the submitted cold surveys of those sessions (the results page's « satisfaction moyenne »);
-      completion: the enrolments that completed / those that held a seat in those sessions;
-    - sessions at risk: not cancelled, first half-day within AT_RISK_DAYS (J−15 to J−0), seats held below
-      their minimum (sessions/services.py: at_risk_condition);
-    - funding awaited: the funders' files of the funding board (sessions to come, live enrolments) requested
-      and not decided yet: how many, and their requested amount (the line's amount when none was stated);
-    - overdue invoices: issued, past their due date, with something left to pay (billing/payments.py): how
-      many, and what remains due including VAT.
-"""
+Three groups, each one SQL statement whatever the history holds; each figure is a small frozen dataclass (values,
+French label, the list it links to). See docs/dashboard.md for the definitions."""
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 
 from sqlalchemy import Integer, String, and_, case, cast, func, select, true
 
-from ..billing import payments as billing_payments
-from ..billing.invoices import money
-from ..billing.models import Invoice, Payment
+from ..billing.payments import services as billing_payments
+from ..core.numbers import money
+from ..billing.models import Invoice, InvoiceStatus, Payment
 from ..core.memo import remembered
 from ..core.numbers import percent as percent_of
 from ..core.timeutil import paris_today
 from ..enrolments import services as enrolment_services
 from ..enrolments.models import SEAT_HOLDING, Enrolment, EnrolmentStatus, FundingLine
 from ..evaluations.models import Answer, Question, Questionnaire, Response
-from ..evaluations.results import mean
+from ..evaluations.results.figures import mean
 from ..extensions import db
 from ..sessions import services as session_services
-from ..sessions.models import TrainingSession
+from ..sessions.models import NOT_CANCELLED, TrainingSession
 
 SEATS_DAYS = 90
 SCALE_NOTES = ("1", "2", "3", "4", "5")  # a scale answer as JSON text; anything else is not a note
@@ -123,7 +102,7 @@ def twelve_months(today: dt.date) -> tuple[dt.date, dt.date]:
 
 def _sessions(edge: str, start: dt.date, end: dt.date):
     """SELECT of the ids of the sessions not cancelled whose first or last half-day is in [start, end]."""
-    return select(TrainingSession.id).where(TrainingSession.status.in_(session_services.NOT_CANCELLED),
+    return select(TrainingSession.id).where(TrainingSession.status.in_(NOT_CANCELLED),
                                             session_services.period_condition(edge, start, end))
 
 
@@ -131,27 +110,45 @@ def _list_args(edge: str, start: dt.date, end: dt.date) -> dict:
     return {"on": edge, "from": start.isoformat(), "to": end.isoformat(), "status": "active"}
 
 
-def _one_row(*queries) -> tuple:
-    """Several single-row aggregate SELECTs read in one statement, as a cross join of their one-row results: each
-    keeps its own plan (its date range and indexes), the page makes one round trip per group of figures."""
+def _joined(*queries):
+    """Several single-row aggregate SELECTs as one statement, a cross join of their one-row results: each keeps its
+    own plan (its date range and indexes), the page makes one round trip per group of figures."""
     parts = [query.subquery(f"figures_{n}") for n, query in enumerate(queries)]
     statement = select(*(column.label(f"v{n}_{i}") for n, part in enumerate(parts) for i, column in enumerate(part.c)))
     statement = statement.select_from(parts[0])
     for part in parts[1:]:
         statement = statement.join(part, true())
-    return tuple(db.session.execute(statement).one())
+    return statement
+
+
+@lru_cache(maxsize=4)
+def _statements(today: dt.date) -> dict:
+    """The three statements of ``today``, built once a day per process: building them cost more than running them
+    (about 6 ms a page). A statement is immutable: the threads share it, as SQLAlchemy's own caches do."""
+    end = today + dt.timedelta(days=SEATS_DAYS)
+    ids = _sessions("start", today, end)
+    start, last = twelve_months(today)
+    years = (today.year, today.year - 1)
+    return {
+        "ahead": _joined(
+            select(func.count(TrainingSession.id), func.coalesce(func.sum(TrainingSession.capacity), 0))
+            .where(TrainingSession.id.in_(ids)),
+            select(func.count(Enrolment.id)).where(Enrolment.session_id.in_(ids), Enrolment.status.in_(SEAT_HOLDING)),
+            select(func.count(TrainingSession.id)).where(session_services.at_risk_condition(today))),
+        "money": _joined(*_revenue_queries(years), _funding_query(today)),
+        "last_year": _joined(_satisfaction_query(start, last), _completion_query(start, last)),
+    }
+
+
+def _one_row(today: dt.date, name: str) -> tuple:
+    return tuple(db.session.execute(_statements(today)[name]).one())
 
 
 def _ahead(today: dt.date) -> tuple[SeatsFilled, Counted]:
     """The sessions to come, one statement: the seats filled within SEATS_DAYS (the sessions and their capacity,
     the seats held in them) and the sessions at risk."""
     end = today + dt.timedelta(days=SEATS_DAYS)
-    ids = _sessions("start", today, end)
-    sessions, capacity, taken, risky = _one_row(
-        select(func.count(TrainingSession.id), func.coalesce(func.sum(TrainingSession.capacity), 0))
-        .where(TrainingSession.id.in_(ids)),
-        select(func.count(Enrolment.id)).where(Enrolment.session_id.in_(ids), Enrolment.status.in_(SEAT_HOLDING)),
-        select(func.count(TrainingSession.id)).where(session_services.at_risk_condition(today)))
+    sessions, capacity, taken, risky = _one_row(today, "ahead")
     seats = SeatsFilled(label=f"Places occupées à {SEATS_DAYS} jours", endpoint="sessions.index",
                         args=_list_args("start", today, end), sessions=sessions, taken=taken or 0,
                         capacity=int(capacity), start=today, end=end)
@@ -169,7 +166,7 @@ def _revenue_queries(years: tuple[int, ...]) -> tuple:
 
     # The status is tested in the sums, not in WHERE: the planners then read the issue dates' index (two years
     # of invoices) rather than the index of the statuses (every invoice ever issued).
-    issued = Invoice.status == "issued"
+    issued = Invoice.status == InvoiceStatus.ISSUED.value
     invoiced = select(*(
         func.coalesce(func.sum(case(
             (and_(issued, within(Invoice.issue_date, year), Invoice.kind == "invoice"), Invoice.total_excl_vat),
@@ -194,8 +191,7 @@ def _funding_query(today: dt.date):
 def _money(today: dt.date) -> tuple[list[YearRevenue], Counted]:
     """Revenue this year and last, and the funding awaited: one statement."""
     years = (today.year, today.year - 1)
-    invoiced, paid = _revenue_queries(years)
-    row = _one_row(invoiced, paid, _funding_query(today))
+    row = _one_row(today, "money")
     count, amount = row[2 * len(years):]
     revenue = [YearRevenue(label=f"Chiffre d'affaires {year}", endpoint="billing.index",
                            args={"year": year, "status": "issued"}, year=year, invoiced=money(row[n]),
@@ -235,8 +231,7 @@ def _completion_query(start: dt.date, end: dt.date):
 def _last_year(today: dt.date) -> tuple[Satisfaction, Completion]:
     """The last 12 months, one statement: satisfaction and completion."""
     start, end = twelve_months(today)
-    hot_answers, hot_total, cold_answers, cold_total, held, completed = _one_row(
-        _satisfaction_query(start, end), _completion_query(start, end))
+    hot_answers, hot_total, cold_answers, cold_total, held, completed = _one_row(today, "last_year")
     satisfaction = Satisfaction(label="Satisfaction sur 12 mois", endpoint="results.index",
                                 args={"du": start.isoformat(), "au": end.isoformat()},
                                 hot=mean(int(hot_total or 0), hot_answers or 0), hot_answers=hot_answers or 0,

@@ -121,7 +121,8 @@ def _feedback(session, enrolments, trainer_user, at, acquis_levels=ACQUIS, notes
               comments=HOT_COMMENTS) -> None:
     """The trainer's acquis per objective, and the hot survey sent with the answers of the trainees whose note
     is not None (``notes`` in the order of ``enrolments``; ``comments`` by note)."""
-    from ..evaluations import acquis, surveys
+    from ..evaluations.acquis import services as acquis
+    from ..evaluations.surveys import services as surveys
 
     objectives = list(session.course_version.objectives)
     for enrolment, levels in zip(enrolments, acquis_levels):

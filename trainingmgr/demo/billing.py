@@ -7,9 +7,11 @@ import datetime as dt
 from sqlalchemy import select
 
 from ..accounts.models import User
-from ..billing.invoices import DRAFT_FIELDS, issue_invoice, propose_invoices, update_draft
+from ..billing.invoices.drafts import DRAFT_FIELDS, update_draft
+from ..billing.invoices.issue import issue_invoice
+from ..billing.invoices.planning import propose_invoices
 from ..billing.models import Invoice
-from ..billing.payments import record_payment
+from ..billing.payments.services import record_payment
 from ..core.errors import ValidationError
 from ..core.timeutil import paris_today
 from ..extensions import db

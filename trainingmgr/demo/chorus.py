@@ -18,6 +18,7 @@ from ..attendance import services as attendance
 from ..catalogue.models import Course
 from ..companies.models import Company
 from ..core.errors import ValidationError
+from ..enrolments.models import EnrolmentStatus
 from ..enrolments.services import enrol, record_decision, save_funding_line
 from ..extensions import db
 from ..resources.models import Location, Trainer
@@ -124,7 +125,8 @@ def _deliver(course, location, trainer, advisor, trainer_user, today, with_paper
         trainee = find_or_create_trainee({**person, "consent": True, "company_id": firm.id if firm else None})
         db.session.flush()
         enrolment = enrol(session, trainee, company=firm, actor=advisor, notify=False)
-        if enrolment.status == "pending_prerequisite":  # the Chorus Pro course has prerequisites: the advisor admits them
+        # The Chorus Pro course has prerequisites: the advisor admits them.
+        if enrolment.status == EnrolmentStatus.PENDING_PREREQUISITE.value:
             record_decision(enrolment, "admitted", "", advisor)
         for line in funding:
             dates = {}
@@ -164,7 +166,7 @@ def _deliver(course, location, trainer, advisor, trainer_user, today, with_paper
 
 def _cold_survey(session: TrainingSession, enrolments, advisor: User) -> None:
     """The cold survey sent (it would have been at J+60) and answered by the three trainees."""
-    from ..evaluations import surveys
+    from ..evaluations.surveys import services as surveys
     from ..evaluations.models import SurveyInvitation
 
     surveys.send_survey({"session_id": session.id, "kind": "cold"})
@@ -190,7 +192,7 @@ def _cold_survey(session: TrainingSession, enrolments, advisor: User) -> None:
 
 def _handle_alerts(session: TrainingSession, advisor: User) -> None:
     """The low cold-survey scores (the trainee who left at noon) handled by the advisor a few days later."""
-    from ..evaluations.alerts import close_alert
+    from ..evaluations.surveys.alerts import close_alert
     from ..evaluations.models import SurveyAlert
 
     for alert in db.session.scalars(select(SurveyAlert).where(SurveyAlert.session_id == session.id,
@@ -221,9 +223,11 @@ def _documents(session: TrainingSession, advisor: User, with_paperwork: bool = T
 
 
 def _invoices(session: TrainingSession, advisor: User, today: dt.date) -> list[str]:
-    from ..billing.invoices import DRAFT_FIELDS, issue_invoice, propose_invoices, update_draft
+    from ..billing.invoices.drafts import DRAFT_FIELDS, update_draft
+    from ..billing.invoices.issue import issue_invoice
+    from ..billing.invoices.planning import propose_invoices
     from ..billing.models import Invoice
-    from ..billing.payments import record_payment
+    from ..billing.payments.services import record_payment
 
     if db.session.scalar(select(Invoice.id).where(Invoice.session_id == session.id).limit(1)) is not None:
         return []
@@ -256,7 +260,7 @@ def _invoices(session: TrainingSession, advisor: User, today: dt.date) -> list[s
 
 def _complaint(session: TrainingSession, advisor: User) -> list[str]:
     from ..quality.models import QualityRequest
-    from ..quality.requests import record_request, transition
+    from ..quality.complaints.services import record_request, transition
 
     if db.session.scalar(select(QualityRequest.id).where(QualityRequest.session_id == session.id)
                          .limit(1)) is not None:

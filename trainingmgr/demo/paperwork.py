@@ -25,9 +25,9 @@ from ..documents import services as document_services
 from ..documents.models import GeneratedDocument
 from ..enrolments.models import Enrolment
 from ..extensions import db
-from ..messaging.models import OutboxMessage
+from ..messaging.models import MessageStatus, OutboxMessage
 from ..messaging.services import message_sent
-from ..quality.checklist import tick_item
+from ..quality.checklist.services import tick_item
 from ..sessions.models import TrainingSession
 
 CONVENTIONS_SENT_DAYS_BEFORE = 25  # well before J−15
@@ -50,7 +50,7 @@ def _last_message_id() -> int:
 def _deliver(since: int, at: dt.datetime) -> int:
     """The messages queued after message ``since``, delivered at ``at``; returns how many."""
     messages = list(db.session.scalars(select(OutboxMessage).where(OutboxMessage.id > since,
-                                                                   OutboxMessage.status == "pending")
+                                                                   OutboxMessage.status == MessageStatus.PENDING.value)
                                        .order_by(OutboxMessage.id)))
     for message in messages:
         message.created_at = message.next_attempt_at = at - dt.timedelta(minutes=1)

@@ -10,9 +10,9 @@ from sqlalchemy import select
 from ..accounts.models import User
 from ..core.timeutil import paris_today
 from ..extensions import db
-from ..quality.actions import create_action, update_action
+from ..quality.actions.services import create_action, update_action
 from ..quality.models import QualityRequest
-from ..quality.requests import file_public_request, record_request, transition
+from ..quality.complaints.services import file_public_request, record_request, transition
 from ..sessions.models import TrainingSession
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from ..catalogue.models import Course
 from ..evaluations.models import Questionnaire
-from ..evaluations.services import create_questionnaire
+from ..evaluations.questionnaires.services import create_questionnaire
 from ..extensions import db
 from .seeds import CHORUS_PRO, DUME_CHORUS_PRO
 

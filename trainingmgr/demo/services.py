@@ -38,6 +38,7 @@ from .billing import CLASSIFICATION, load_billing
 from .chorus import load_chorus_cycle
 from .paperwork import load_late_convention
 from .quality import load_quality
+from .questionnaires import load_positioning_questionnaires
 from .seeds import SEED_COURSES
 from .signatures import load_signed_convention
 from .spaces import load_spaces
@@ -157,62 +158,11 @@ def load_demo(today: dt.date | None = None, invoices: bool = True, chorus_cycle:
     Pro session (tests built around the one delivered DUME session); ``paperwork=False`` leaves out the documents
     and e-mails of the sessions' paperwork (paperwork.py: tests that count documents or e-mails from none)."""
     today = today or paris_today()
-    done: list[str] = []
-    if db.session.scalar(select(Organisation).limit(1)) is None:
-        update_organisation(ORGANISATION)
-        done.append(f"Organisme « {ORGANISATION['name']} » créé.")
-
-    users = {}
-    for login in DEMO_LOGINS:
-        user = get_user_by_email(login.email)
-        if user is None:
-            user = create_user(login.email, login.password, login.role.value, login.name)
-            done.append(f"Compte {login.email} créé.")
-        users[login.role] = user
-
-    location = db.session.scalar(select(Location).where(Location.name == LOCATION["name"]))
-    if location is None:
-        location = save_location(None, LOCATION)
-        done.append(f"Lieu « {LOCATION['name']} » créé.")
-
-    trainer = db.session.scalar(select(Trainer).where(Trainer.email == TRAINER["email"]))
-    if trainer is None:
-        trainer = save_trainer(None, {**TRAINER, "user_id": users[Role.TRAINER].id})
-        done.append(f"Formateur {trainer.full_name} créé.")
-    db.session.flush()
-
+    done = _load_organisation()
+    users, location, trainer = _load_people(done)
     advisor: User = users[Role.ADVISOR]
-    sessions: dict[str, TrainingSession] = {}
-    for offset, seed in zip(UPCOMING_OFFSETS, SEED_COURSES):
-        course = db.session.scalar(select(Course).where(Course.slug == seed["slug"]))
-        if course is None:
-            course = create_course({**seed, **CLASSIFICATION.get(seed["slug"], {})}, advisor, slug=seed["slug"])
-            set_course_status(course, CourseStatus.PUBLISHED.value)
-            done.append(f"Formation « {seed['title']} » créée et publiée.")
-        # An upcoming session, not just any: reloaded weeks later, the demo still shows one to enrol in.
-        has_upcoming_session = db.session.scalar(
-            select(TrainingSession.id).where(
-                TrainingSession.course_id == course.id,
-                TrainingSession.status != SessionStatus.CANCELLED.value,
-                exists().where(Slot.session_id == TrainingSession.id, Slot.date >= today),
-            ).limit(1)
-        )
-        if has_upcoming_session is not None:
-            sessions[seed["slug"]] = db.session.get(TrainingSession, has_upcoming_session)
-        else:
-            data = {
-                "course_id": course.id,
-                "start_date": _next_working_day(today + dt.timedelta(days=offset)),
-                "format": "inter",
-                "location_id": location.id,
-                "trainer_ids": [trainer.id],
-            }
-            if seed["price_per_trainee"] is None:
-                data["price_per_trainee"] = CHORUS_DEMO_SESSION_PRICE
-            session, _ = create_session(data, advisor)
-            change_status(session, SessionStatus.OPEN.value, advisor)
-            done.append(f"Session {session.label} ouverte aux inscriptions.")
-            sessions[seed["slug"]] = session
+    sessions = {seed["slug"]: _upcoming_session(seed, offset, advisor, location, trainer, today, done)
+                for offset, seed in zip(UPCOMING_OFFSETS, SEED_COURSES)}
     db.session.flush()
     done.extend(_load_positioning())
     done.extend(load_default_surveys())
@@ -237,9 +187,70 @@ def load_demo(today: dt.date | None = None, invoices: bool = True, chorus_cycle:
     return done
 
 
-def _load_positioning() -> list[str]:
-    from .questionnaires import load_positioning_questionnaires
+def _load_organisation() -> list[str]:
+    if db.session.scalar(select(Organisation).limit(1)) is not None:
+        return []
+    update_organisation(ORGANISATION)
+    return [f"Organisme « {ORGANISATION['name']} » créé."]
 
+
+def _load_people(done: list[str]) -> tuple[dict, Location, Trainer]:
+    """The demo accounts (by role), the training room and the trainer; what was created goes to ``done``."""
+    users = {}
+    for login in DEMO_LOGINS:
+        user = get_user_by_email(login.email)
+        if user is None:
+            user = create_user(login.email, login.password, login.role.value, login.name)
+            done.append(f"Compte {login.email} créé.")
+        users[login.role] = user
+
+    location = db.session.scalar(select(Location).where(Location.name == LOCATION["name"]))
+    if location is None:
+        location = save_location(None, LOCATION)
+        done.append(f"Lieu « {LOCATION['name']} » créé.")
+
+    trainer = db.session.scalar(select(Trainer).where(Trainer.email == TRAINER["email"]))
+    if trainer is None:
+        trainer = save_trainer(None, {**TRAINER, "user_id": users[Role.TRAINER].id})
+        done.append(f"Formateur {trainer.full_name} créé.")
+    db.session.flush()
+    return users, location, trainer
+
+
+def _upcoming_session(seed: dict, offset: int, advisor: User, location: Location, trainer: Trainer,
+                      today: dt.date, done: list[str]) -> TrainingSession:
+    """The seed's published course and an upcoming session of it, created when missing."""
+    course = db.session.scalar(select(Course).where(Course.slug == seed["slug"]))
+    if course is None:
+        course = create_course({**seed, **CLASSIFICATION.get(seed["slug"], {})}, advisor, slug=seed["slug"])
+        set_course_status(course, CourseStatus.PUBLISHED.value)
+        done.append(f"Formation « {seed['title']} » créée et publiée.")
+    # An upcoming session, not just any: reloaded weeks later, the demo still shows one to enrol in.
+    has_upcoming_session = db.session.scalar(
+        select(TrainingSession.id).where(
+            TrainingSession.course_id == course.id,
+            TrainingSession.status != SessionStatus.CANCELLED.value,
+            exists().where(Slot.session_id == TrainingSession.id, Slot.date >= today),
+        ).limit(1)
+    )
+    if has_upcoming_session is not None:
+        return db.session.get(TrainingSession, has_upcoming_session)
+    data = {
+        "course_id": course.id,
+        "start_date": _next_working_day(today + dt.timedelta(days=offset)),
+        "format": "inter",
+        "location_id": location.id,
+        "trainer_ids": [trainer.id],
+    }
+    if seed["price_per_trainee"] is None:
+        data["price_per_trainee"] = CHORUS_DEMO_SESSION_PRICE
+    session, _ = create_session(data, advisor)
+    change_status(session, SessionStatus.OPEN.value, advisor)
+    done.append(f"Session {session.label} ouverte aux inscriptions.")
+    return session
+
+
+def _load_positioning() -> list[str]:
     return load_positioning_questionnaires() or []
 
 

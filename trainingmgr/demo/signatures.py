@@ -21,7 +21,7 @@ from ..companies.models import Company
 from ..companies.services import save_contact
 from ..core.errors import ConflictError, ValidationError
 from ..core.timeutil import paris_today
-from ..documents import pdf
+from ..documents.conversion import pdf
 from ..documents import services as document_services
 from ..enrolments.models import Enrolment
 from ..extensions import db

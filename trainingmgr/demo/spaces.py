@@ -10,11 +10,11 @@ import datetime as dt
 from sqlalchemy import select
 
 from ..accounts.models import User
-from ..companies import space as company_space
+from ..companies import links as company_links
 from ..companies.models import CompanyContact
 from ..extensions import db
-from ..resources import agenda
-from ..resources import space as trainer_space
+from ..portals.trainer import agenda
+from ..resources import links as trainer_links
 from ..resources.models import Trainer
 from ..resources.services import save_trainer
 from ..resources.unavailability import add_unavailability
@@ -53,10 +53,10 @@ def load_spaces(chorus_session: TrainingSession | None, advisor: User, today: dt
                                             "ends_on": today + dt.timedelta(days=last), "reason": reason})
     done.append(f"Indisponibilité de {claire.full_name} déclarée {period.starts_on:%d/%m/%Y} – "
                 f"{period.ends_on:%d/%m/%Y}.")
-    trainer_space.token(claire)
+    trainer_links.token(claire)
     contact = _hr_contact()
     if contact is not None:
-        company_space.link_token(contact)
+        company_links.link_token(contact)
     return done
 
 
@@ -70,8 +70,8 @@ def space_links() -> list[str]:
     claire = db.session.scalar(select(Trainer).where(Trainer.email == INDEPENDENT_TRAINER["email"]))
     if claire is not None:
         if claire.link_nonce:
-            token = trainer_space.token(claire)
-            lines.append(f"  Espace formateur de {claire.full_name} (indépendante) : {trainer_space.space_url(claire)}")
+            token = trainer_links.token(claire)
+            lines.append(f"  Espace formateur de {claire.full_name} (indépendante) : {trainer_links.space_url(claire)}")
             lines.append(f"    son agenda (abonnement iCal) : {agenda.feed_url(token)}")
         else:
             lines.append(f"  Espace formateur de {claire.full_name} : lien révoqué, à renvoyer depuis sa fiche.")
@@ -79,7 +79,7 @@ def space_links() -> list[str]:
     if contact is not None:
         who = f"{contact.name} ({contact.company.name})"
         if contact.link_nonce:
-            lines.append(f"  Espace entreprise de {who} : {company_space.space_url(contact)}")
+            lines.append(f"  Espace entreprise de {who} : {company_links.space_url(contact)}")
         else:
             lines.append(f"  Espace entreprise de {who} : lien révoqué, à renvoyer depuis la fiche de l'entreprise.")
     return lines

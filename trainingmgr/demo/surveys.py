@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from ..evaluations.models import QUESTIONNAIRE_KINDS, Questionnaire
-from ..evaluations.services import create_questionnaire
+from ..evaluations.questionnaires.services import create_questionnaire
 from ..extensions import db
 
 # No help on satisfaction notes: the caption under the buttons says what 1 and 5 mean (evaluations.forms.SCALE_ENDS).

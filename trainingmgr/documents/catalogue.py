@@ -99,7 +99,7 @@ SESSION = (
     Var("session.slots[].start", "Heure de début", "08:30"),
     Var("session.slots[].end", "Heure de fin", "12:30"),
     Var("session.slots[].hours", "Durée", "4 h"),
-    Var("session.trainers", "Formateur(s)", "Pierre Lefèvre"),
+    Var("session.trainers", "Noms des formateurs", "Pierre Lefèvre"),
     Var("session.trainer_details", "Formateurs : liste {name, competences}", "Pierre Lefèvre – consultant…"),
     Var("session.trainer_details[].name", "Nom d'un formateur", "Pierre Lefèvre"),
     Var("session.trainer_details[].competences", "Titres, diplômes et références d'un formateur",
@@ -261,7 +261,7 @@ TRAINER_CONTRACT = (
 )
 
 # What France Travail asks of a trainee it funds by an AIF (aide individuelle à la formation): the entry attestation
-# and the attendance attestation, with the reference of its agreement (funder_documents.py).
+# and the attendance attestation, with the reference of its agreement (funders.py).
 SIGNATORY = Var("org.signatory_name", "Nom du représentant légal signataire", "Camille Bernard", True)
 FRANCE_TRAVAIL = (
     Var("funder.name", "Financeur", "France Travail", True),
@@ -292,7 +292,7 @@ PRESENCE = (
     Var("presence.months[].absent", "Heures d'absence dans le mois", "1 h"),
 )
 # The facture acquittée a fund of the self-employed (FIF PL, AGEFICE…) asks for a refund: the enrolment's invoices
-# to the trainee or to the fund, with their payments (funder_documents.py, funder_packs.py).
+# to the trainee or to the fund, with their payments (funding/receipt.py, funding/packs.py).
 RECEIPT = (
     Var("fund.name", "Fonds d'assurance formation des non-salariés", "FIF PL", True),
     Var("fund.file_number", "N° du dossier de prise en charge du fonds", "FIFPL-2026-004321"),
@@ -356,8 +356,8 @@ DOC_TYPES: dict[str, DocType] = {d.code: d for d in (
                 Var("sheet.slots[].trainer_signature", "Signature du formateur (image) ou nom saisi", "[image]"),
                 Var("sheet.slots[].trainer_signed_at", "Heure de signature du formateur", "19/11/2026 12:31"),
                 Var("sheet.chain", "Intégrité du registre",
-                    "intègre (9 enregistrement(s)), scellé jusqu'à l'enregistrement n° 9 (2 scellement(s), "
-                    "2 horodaté(s))", True),
+                    "intègre (9 enregistrements), scellé jusqu'à l'enregistrement n° 9 (2 scellements, "
+                    "2 horodatés)", True),
                 Var("sheet.seal.head", "Empreinte SHA-256 de la tête du registre scellée",
                     "310a642c9f5e0b7d8a41c26e93f07d5b18ac4e2f6d90b3a7c5e18f24d6b09a3e", True),
                 Var("sheet.seal.summary", "Scellement : date, enregistrements couverts, clé",

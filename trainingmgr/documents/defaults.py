@@ -1191,7 +1191,7 @@ def trainer_contract() -> Builder:
     return doc
 
 
-# --------------------------------------------------------------------------- funders' paperwork (funder_documents.py)
+# --------------------------------------------------------------------------- funders' paperwork (funders.py)
 
 
 def _france_travail_box(doc: Builder) -> None:

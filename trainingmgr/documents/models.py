@@ -21,6 +21,7 @@ from ..extensions import db
 from ..files.models import StoredFile
 from ..resources.models import Trainer
 from ..sessions.models import TrainingSession
+from .catalogue import DOC_TYPES
 
 
 class DocumentTemplate(db.Model):
@@ -85,6 +86,4 @@ class GeneratedDocument(db.Model):
 
     @property
     def label(self) -> str:
-        from .catalogue import DOC_TYPES
-
         return DOC_TYPES[self.doc_type].label

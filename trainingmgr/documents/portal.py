@@ -9,6 +9,8 @@ from ..accounts.models import User
 from ..core.errors import NotFoundError
 from ..enrolments.models import Enrolment
 from ..extensions import db
+from . import services
+from .conversion import pdf
 from .models import GeneratedDocument
 
 # (France Travail's attestations and the facture acquittée: the trainee hands them to their funder)
@@ -23,24 +25,21 @@ PDF_TYPE = "application/pdf"
 
 
 def trainee_documents(enrolment: Enrolment) -> list[GeneratedDocument]:
-    from .services import current_versions
-
     documents = list(db.session.scalars(select(GeneratedDocument).where(or_(
         and_(GeneratedDocument.enrolment_id == enrolment.id, GeneratedDocument.doc_type.in_(ENROLMENT_TYPES)),
         and_(GeneratedDocument.session_id == enrolment.session_id, GeneratedDocument.enrolment_id.is_(None),
              GeneratedDocument.company_id.is_(None), GeneratedDocument.doc_type.in_(SESSION_TYPES))))))
-    current = current_versions(documents)
+    current = services.current_versions(documents)
     return sorted((d for d in documents if d.id in current), key=lambda d: TRAINEE_TYPES.index(d.doc_type))
 
 
 def trainee_document(enrolment: Enrolment, document_id: int, kind: str) -> tuple[bytes, str, str]:
     """(content, file name, type) of one of the trainee's current documents; 404 for anybody else's."""
-    from .services import DOCX_TYPE, read_file
-
     document = next((d for d in trainee_documents(enrolment) if d.id == document_id), None)
     if document is None or kind not in ("docx", "pdf") or (kind == "pdf" and not document.pdf_file_id):
         raise NotFoundError("Document introuvable.")
-    return read_file(document, kind), f"{document.number}.{kind}", DOCX_TYPE if kind == "docx" else PDF_TYPE
+    content_type = services.DOCX_TYPE if kind == "docx" else PDF_TYPE
+    return services.read_file(document, kind), f"{document.number}.{kind}", content_type
 
 
 def convocation_pack(enrolment: Enrolment, actor: User) -> list[GeneratedDocument]:
@@ -48,23 +47,18 @@ def convocation_pack(enrolment: Enrolment, actor: User) -> list[GeneratedDocumen
     règlement intérieur (which each trainee must have before the session). Each is the current
     version when neither its data nor its template changed (and it has its PDF copy when a converter is there),
     else a new version, made on ``actor``'s behalf."""
-    from . import pdf
-    from .services import generate
-
     made = []
     for doc_type in CONVOCATION_PACK:
         subject = enrolment if doc_type in ENROLMENT_TYPES else None
-        document = generate(doc_type, enrolment.session, actor, enrolment=subject, reuse=True)
+        document = services.generate(doc_type, enrolment.session, actor, enrolment=subject, reuse=True)
         if document.pdf_file_id is None and pdf.available():  # made without a converter: a version with its PDF
-            document = generate(doc_type, enrolment.session, actor, enrolment=subject)
+            document = services.generate(doc_type, enrolment.session, actor, enrolment=subject)
         made.append(document)
     return made
 
 
 def as_attachment(document: GeneratedDocument) -> tuple[str, str, bytes]:
     """(file name, type, content) of a document sent by e-mail: its PDF copy when there is one, else the DOCX."""
-    from .services import DOCX_TYPE, read_file
-
     if document.pdf_file_id:
-        return f"{document.number}.pdf", PDF_TYPE, read_file(document, "pdf")
-    return f"{document.number}.docx", DOCX_TYPE, read_file(document, "docx")
+        return f"{document.number}.pdf", PDF_TYPE, services.read_file(document, "pdf")
+    return f"{document.number}.docx", services.DOCX_TYPE, services.read_file(document, "docx")

@@ -13,35 +13,37 @@ import re
 import secrets
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from blinker import Namespace
-from flask import current_app
-from jinja2 import ChainableUndefined, TemplateSyntaxError
-from jinja2.exceptions import SecurityError, TemplateError
-from jinja2.sandbox import SandboxedEnvironment
+from flask import current_app, render_template
 from sqlalchemy import func, select
 
 from ..accounts.models import User
 from ..attendance import seals
 from ..companies.models import Company
+from ..core import timeutil
 from ..core.errors import ConflictError, NotFoundError, ValidationError
 from ..core.persistence import get_by_id
-from ..core.web import external_url
+from ..core.links import external_url
 from ..enrolments import contract as contract_rules
+from ..messaging.bodies import html_body
 from ..enrolments.models import Enrolment
 from ..extensions import db
-from ..files import safety
 from ..files.models import StoredFile
 from ..files.services import check_bytes, path_for, store_bytes
+from ..messaging.services import queue_email, topic_prefix
+from ..organisation.services import get_organisation
 from ..resources.dossier import contract_problems
 from ..resources.models import Trainer
 from ..sessions import services as session_services
-from ..sessions.models import TrainingSession
-from . import context as builders
-from . import funder_documents, limits
-from .catalogue import DOC_TYPES, mandatory_of, variables_of
+from ..sessions.models import SessionStatus, TrainingSession
+from . import funders, providers
+from .catalogue import DOC_TYPES
+from .conversion import pdf as converter
 from .models import DocumentTemplate, GeneratedDocument
+from .rendering import context as builders
+from .rendering.engine import render, validate_template
+from .rendering.sample import sample_context
 
 signals = Namespace()
 # Sent when a new version of a document is archived (sender: the new GeneratedDocument; ``previous``: the version it
@@ -53,325 +55,6 @@ CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base 32: no I,
 # The documents that carry a check code, which the public check page (/verify) answers for.
 VERIFIABLE = ("certificate", "attendance_sheet")
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-
-
-# --------------------------------------------------------------------------- rendering
-
-
-class _Recorder:
-    def __init__(self):
-        self.missing: list[str] = []
-
-
-class RecordingUndefined(ChainableUndefined):
-    """Renders as nothing, and remembers the name the template asked for (read by validate_template)."""
-
-    recorder: _Recorder | None = None
-
-    def __str__(self) -> str:
-        self._note()
-        return ""
-
-    def __iter__(self):
-        self._note()
-        return iter(())
-
-    def __bool__(self) -> bool:
-        self._note()
-        return False
-
-    def _recorder(self) -> _Recorder | None:
-        return type(self).recorder
-
-    def _note(self) -> None:
-        recorder = self._recorder()
-        if recorder is not None:
-            name = self._undefined_name or "?"
-            if self._undefined_obj is not None and not isinstance(self._undefined_obj, ChainableUndefined):
-                parent = getattr(self._undefined_obj, "_path", None)
-                name = f"{parent}.{name}" if parent else name
-            if name not in recorder.missing:
-                recorder.missing.append(name)
-
-
-class _Node(dict):
-    """A dict of the context that knows its dotted path (for the names of unknown variables)."""
-
-    _path = ""
-
-
-def _tracked(value, path: str = ""):
-    if isinstance(value, dict):
-        node = _Node({k: _tracked(v, f"{path}.{k}" if path else k) for k, v in value.items()})
-        node._path = path
-        return node
-    if isinstance(value, list):
-        return [_tracked(v, f"{path}[]") for v in value]
-    return value
-
-
-class _Sandbox(SandboxedEnvironment):
-    """The sandbox, where the pictures of the context expose no attribute: docxtpl's InlineImage carries its
-    DocxTemplate, whose public methods read files into the document (replace_zipname) and write files
-    (save). What a template builds is bounded (documents/limits.py): the operators *, +, % and ** and ~, the
-    filters, the methods it calls, str.format, range() and lipsum(), and the output of a render."""
-
-    opaque: tuple[type, ...] = ()
-    intercepted_binops = limits.INTERCEPTED_BINOPS
-    code_generator_class = limits.BoundedCodeGenerator
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.filters = limits.bounded_filters(self.filters)
-        self.globals.update(limits.GLOBALS)
-        self.concat = limits.concat
-        self.checked_join = limits.join_values
-        self.watched = limits.watched
-
-    def is_safe_attribute(self, obj, attr: str, value) -> bool:
-        return not isinstance(obj, self.opaque) and super().is_safe_attribute(obj, attr, value)
-
-    def call_binop(self, context, operator: str, left, right):
-        return limits.binop(operator, left, right, self.binop_table[operator])
-
-    def call(__self, __context, __obj, *args, **kwargs):  # Jinja's signature
-        if not __self.is_safe_callable(__obj):
-            raise SecurityError(f"{__obj!r} is not safely callable")
-        return limits.call(__context, __obj, args, kwargs)
-
-    def wrap_str_format(self, value):
-        return limits.str_format(self, value)
-
-
-def _sandbox(recorder: _Recorder | None = None) -> SandboxedEnvironment:
-    from docxtpl import InlineImage
-
-    undefined = type("BoundUndefined", (RecordingUndefined,), {"recorder": recorder})
-    # finalize: what {{ }} outputs counts in the render's budget (a macro or a set block piles it up).
-    environment = _Sandbox(undefined=undefined, autoescape=False, finalize=limits.charge_output)
-    environment.opaque = (InlineImage, builders.Picture)
-    return environment
-
-
-def _pictures(value, tpl):
-    from docx.shared import Mm
-    from docxtpl import InlineImage
-
-    if isinstance(value, builders.Picture):
-        return InlineImage(tpl, io.BytesIO(value.data), width=Mm(value.width_mm))
-    if isinstance(value, dict):
-        node = _Node({k: _pictures(v, tpl) for k, v in value.items()})
-        node._path = getattr(value, "_path", "")
-        return node
-    if isinstance(value, list):
-        return [_pictures(v, tpl) for v in value]
-    return value
-
-
-@dataclass
-class Rendered:
-    docx: bytes
-    missing: list[str] = field(default_factory=list)
-
-
-class TemplateProblem(ValidationError):
-    pass
-
-
-def render(template: bytes, context: dict) -> Rendered:
-    """Render a .docx template with ``context``; the names it asked for and the context lacked are in
-    ``missing``. A broken template raises TemplateProblem with a French message, and so does one that builds too
-    much or runs too long (documents/limits.py) or fails as it renders (a division by zero, say).
-
-    fastrender renders the template prepared once (a few milliseconds); a template using what it does not
-    reproduce (fastrender.Unsupported: docxtpl's cell-level tags, colspan, cellbg, vm, hm, a tag inside an
-    attribute, macros, includes, tags in the document properties or the footnotes…) is rendered by docxtpl.
-    """
-    from . import fastrender
-
-    bounds = limits.Limits.from_config()
-    try:
-        with limits.bounded(bounds):
-            try:
-                return fastrender.render(template, context)
-            except fastrender.Unsupported:
-                return _render_docxtpl(template, context)
-    except limits.RenderTimeout:
-        raise TemplateProblem(f"Le modèle ne peut pas être rendu : il a dépassé la durée permise "
-                              f"({_seconds(bounds.seconds)} s ; une boucle sans fin ?).", field="file") from None
-    except limits.RenderFailure as exc:
-        raise TemplateProblem(exc.message, field="file") from None
-    except TemplateSyntaxError as exc:
-        where = limits.where_in(None, exc.lineno)
-        raise TemplateProblem(f"Erreur de syntaxe dans le modèle : {_syntax_message(exc)}"
-                              + (f" ({where})" if where else ""), field="file") from None
-    except SecurityError:
-        raise TemplateProblem("Le modèle tente d'accéder à des éléments interdits (fonctions internes de Python) : "
-                              "seules les variables du catalogue sont utilisables.", field="file") from None
-    except TemplateError as exc:
-        raise TemplateProblem(f"Le modèle ne peut pas être rendu : {_template_error(exc)}.", field="file") from None
-
-
-def _seconds(value: float) -> str:
-    return f"{value:g}".replace(".", ",")
-
-
-def _render_docxtpl(template: bytes, context: dict) -> Rendered:
-    """docxtpl's rendering (load, patch, compile, render and save the whole package each time). The package is
-    checked first (files/safety.py), as a template stored before those checks may be rendered here."""
-    from docxtpl import DocxTemplate
-
-    check_package(template)
-    try:
-        tpl = DocxTemplate(io.BytesIO(template))
-        tpl.init_docx()
-    except Exception:
-        raise TemplateProblem("Ce fichier n'est pas un document Word (.docx) lisible.", field="file") from None
-    recorder = _Recorder()
-    try:
-        tpl.render(_pictures(_tracked(context), tpl), jinja_env=_sandbox(recorder), autoescape=True)
-    except limits.TEMPLATE_ERRORS as exc:
-        part = getattr(tpl, "current_rendering_part", None)
-        raise limits.RenderFailure.of(exc, str(part.partname) if part is not None else None) from None
-    buffer = io.BytesIO()
-    tpl.save(buffer)
-    return Rendered(buffer.getvalue(), recorder.missing)
-
-
-def check_package(template: bytes) -> None:
-    """The checks of an uploaded package (files/safety.py), as a TemplateProblem: for the templates rendered here
-    (one stored before those checks, say)."""
-    try:
-        safety.check_package(template, field="file")
-    except ValidationError as exc:
-        raise TemplateProblem(exc.message, field="file") from None
-
-
-def _template_error(exc: TemplateError) -> str:
-    """A Jinja error other than a syntax error, in French."""
-    from jinja2.exceptions import TemplateNotFound, TemplateRuntimeError, UndefinedError
-
-    if isinstance(exc, UndefinedError):
-        return "une valeur absente du catalogue est utilisée comme une fonction, une liste ou un nombre"
-    if isinstance(exc, (TemplateNotFound, TemplateRuntimeError)):
-        return "les instructions include, import et extends ne sont pas disponibles dans un modèle"
-    return "instruction du modèle impossible à exécuter"
-
-
-def _syntax_message(exc: TemplateSyntaxError) -> str:
-    message = str(exc.message or exc)
-    translations = [
-        (r"(?i)unexpected end of template.*'(end\w+)'", r"balise « {% \1 %} » manquante"),
-        (r"Encountered unknown tag '(\w+)'", r"balise inconnue « {% \1 %} »"),
-        (r"unexpected '(.+?)'", r"caractère inattendu « \1 »"),
-        (r"expected token '(.+?)', got '(.+?)'", r"« \1 » attendu, « \2 » trouvé"),
-    ]
-    for pattern, replacement in translations:
-        match = re.search(pattern, message)
-        if match:
-            return match.expand(replacement)
-    return message
-
-
-def validate_template(doc_type: str, template: bytes) -> list[str]:
-    """The problems of a template, one French line each (empty when it can be used)."""
-    from .sample import sample_context
-
-    problems: list[str] = []
-    try:
-        rendered = render(template, sample_context(doc_type))
-        absent = _mentions_not_shown(doc_type, template)
-    except TemplateProblem as exc:
-        return [exc.message]
-    known = {v.name for v in variables_of(doc_type)}
-    for name in rendered.missing:
-        if name not in known:
-            problems.append(f"Variable inconnue : « {name} » (voir le catalogue des variables).")
-    problems += absent
-    leftover = re.findall(r"\{\{|\{%|%\}|\}\}", _docx_text(rendered.docx))
-    if leftover:
-        problems.append("Des balises restent visibles après le rendu : vérifiez les accolades « {{ }} » et « {% %} ».")
-    return problems
-
-
-def _mentions_not_shown(doc_type: str, template: bytes) -> list[str]:
-    """The mandatory mentions the template does not show, one French line each. The template is rendered with
-    the sample context whose every mandatory value is a distinct sentinel, and each sentinel must be in the
-    visible text: a variable inside a ``{# comment #}`` or a branch never taken does not count, while
-    ``org['nda']`` counts as ``org.nda``."""
-    from .sample import sample_context
-
-    context = sample_context(doc_type)
-    sentinels = _plant_sentinels(context, mandatory_of(doc_type))
-    text = _visible_text(render(template, context).docx).casefold()  # a filter may change the case (upper)
-    labels = {v.name: v.label for v in variables_of(doc_type)}
-    return [f"Mention obligatoire absente : {_mention_label(labels[name])} (« {name} »)"
-            for name, sentinel in sentinels.items() if sentinel.casefold() not in text]
-
-
-def _plant_sentinels(context: dict, names: list[str]) -> dict[str, str]:
-    """Replace the value of each of ``names`` in ``context`` by a sentinel of its own; the sentinel by name.
-    A dotted name walks the nested dicts, ``[]`` each item of a list; a list or a dict gets the sentinel in
-    each of its texts (so that a loop over ``course.objectives`` renders it). Shorter names first: a name
-    inside a mandatory list keeps its own sentinel."""
-    sentinels = {name: f"⟦M{number:02d}⟧" for number, name in enumerate(names, 1)}
-    for name in sorted(names, key=lambda n: n.count(".")):
-        _plant(context, name.split("."), sentinels[name])
-    return sentinels
-
-
-def _plant(node, segments: list[str], sentinel: str) -> None:
-    key = segments[0].removesuffix("[]")
-    if not isinstance(node, dict) or key not in node:
-        return
-    if segments[0].endswith("[]"):
-        for item in node[key] if isinstance(node[key], list) else ():
-            _plant(item, segments[1:], sentinel)
-    elif len(segments) > 1:
-        _plant(node[key], segments[1:], sentinel)
-    else:
-        node[key] = _marked(node[key], sentinel)
-
-
-def _marked(value, sentinel: str):
-    """``value`` with each of its texts replaced by ``sentinel`` (pictures are kept)."""
-    if isinstance(value, str):
-        return sentinel
-    if isinstance(value, list):
-        return [_marked(item, sentinel) for item in value]
-    if isinstance(value, dict):
-        return {key: _marked(item, sentinel) for key, item in value.items()}
-    return value
-
-
-def _mention_label(label: str) -> str:
-    """A catalogue label without its description of a list's fields ("Programme : liste de parties {…}")."""
-    return re.sub(r"\s*(:\s*liste\b.*|\(liste[^)]*\))$", "", label)
-
-
-_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
-
-
-def _visible_text(docx: bytes) -> str:
-    """The text a reader sees in a .docx: the body with its tables, the headers and the footers, without the
-    runs formatted as hidden (deleted revisions and field codes are not ``w:t`` text)."""
-    from lxml import etree
-
-    texts: list[str] = []
-    with zipfile.ZipFile(io.BytesIO(docx)) as archive:
-        for name in archive.namelist():
-            if re.match(r"word/(document|header\d*|footer\d*)\.xml$", name):
-                for node in etree.fromstring(archive.read(name)).iter(f"{_W}t"):
-                    hidden = node.getparent().find(f"{_W}rPr/{_W}vanish")
-                    if hidden is None or hidden.get(f"{_W}val") in ("0", "false", "off"):
-                        texts.append(node.text or "")
-    return "".join(texts)
-
-
-def _docx_text(docx: bytes) -> str:
-    with zipfile.ZipFile(io.BytesIO(docx)) as archive:
-        return "".join(re.sub(r"<[^>]+>", "", archive.read(name).decode("utf-8", "replace"))
-                       for name in archive.namelist() if re.match(r"word/(document|header\d*|footer\d*)\.xml", name))
 
 
 # --------------------------------------------------------------------------- templates
@@ -436,11 +119,10 @@ def restore_template(doc_type: str, version: int) -> None:
 def preview_context(doc_type: str) -> dict | None:
     """The context of a real subject for a preview (the demo's sessions, say), or None when no session
     of the database suits the type yet. Nothing is archived."""
-    if doc_type == "invoice":
-        from ..billing.invoices import preview_context as invoice_preview
-
-        return invoice_preview()
-    sessions = db.session.scalars(select(TrainingSession).where(TrainingSession.status != "cancelled")
+    provider = providers.preview_provider(doc_type)
+    if provider is not None:
+        return provider()
+    sessions = db.session.scalars(select(TrainingSession).where(TrainingSession.status != SessionStatus.CANCELLED.value)
                                   .order_by(TrainingSession.id.desc()).limit(20))
     scope = DOC_TYPES[doc_type].scope
     for session in sessions:
@@ -462,8 +144,6 @@ def preview_context(doc_type: str) -> dict | None:
 def sample_docx(doc_type: str, version: int | None = None) -> bytes:
     """The template rendered against the data of a real session when there is one (the demo's), else
     against the sample context (the catalogue's examples)."""
-    from .sample import sample_context
-
     _check_type(doc_type)
     if version is None:
         template = active_template(doc_type)[0]
@@ -509,7 +189,7 @@ def _prefix(doc_type: str) -> str:
 
 def _context(doc_type: str, session, enrolment, company, number: str, code: str | None, trainer=None) -> dict:
     context = _context_of(doc_type, session, enrolment, company, number, code, trainer)
-    missing = (funder_documents.missing_mentions(doc_type, context) if doc_type in funder_documents.TYPES
+    missing = (funders.missing_mentions(doc_type, context) if doc_type in funders.TYPES
                else builders.missing_mentions(doc_type, context))
     if missing:
         raise ValidationError(f"{DOC_TYPES[doc_type].label} : mentions obligatoires manquantes : "
@@ -518,8 +198,8 @@ def _context(doc_type: str, session, enrolment, company, number: str, code: str 
 
 
 def _context_of(doc_type: str, session, enrolment, company, number: str, code: str | None, trainer=None) -> dict:
-    if doc_type in funder_documents.TYPES:
-        return funder_documents.context(doc_type, enrolment, number)
+    if doc_type in funders.TYPES:
+        return funders.context(doc_type, enrolment, number)
     if doc_type == "trainer_contract":
         return builders.trainer_contract(session, trainer, number)
     if doc_type == "convention":
@@ -542,16 +222,14 @@ def _context_of(doc_type: str, session, enrolment, company, number: str, code: s
 
 
 def _started(session: TrainingSession) -> bool:
-    from ..core.timeutil import utcnow
-
-    return any(slot.starts_at <= utcnow() for slot in session.slots)
+    return any(slot.starts_at <= timeutil.utcnow() for slot in session.slots)
 
 
 def applicable(doc_type: str, session: TrainingSession, enrolment: Enrolment | None = None,
                company: Company | None = None, trainer: Trainer | None = None) -> str | None:
     """Why this document cannot be made now (French), or None."""
-    if doc_type in funder_documents.TYPES:
-        return funder_documents.problem(doc_type, session, enrolment)
+    if doc_type in funders.TYPES:
+        return funders.problem(doc_type, session, enrolment)
     if doc_type == "trainer_contract":
         return _trainer_contract_problem(session, trainer)
     if doc_type == "invoice":
@@ -664,8 +342,6 @@ def _store_files(docx: bytes, base: str, pdf: bool) -> tuple[StoredFile, StoredF
     docx_file = store_bytes(docx, base + ".docx", "document")
     pdf_file = None
     if pdf:
-        from . import pdf as converter
-
         if converter.available():
             try:
                 pdf_file = store_bytes(converter.convert(docx), base + ".pdf", "document")
@@ -696,7 +372,7 @@ def generate(doc_type: str, session: TrainingSession, actor: User, *, enrolment:
     (``reason``, the advisor's, is added to the changes found). With ``reuse``, return the current version
     instead when neither its data (VOLATILE values aside) nor the template changed."""
     _check_type(doc_type)
-    session_services.ensure_can_manage(actor, session)
+    session_services.ensure_can_manage_sessions(actor)
     _check_subject(doc_type, session, enrolment, company, trainer)
     subject = _subject(doc_type, session, enrolment, company, trainer)
     previous = current_version(doc_type, subject)
@@ -751,7 +427,7 @@ def current_versions(documents: list[GeneratedDocument]) -> set[int]:
 
 def get_document(document_id, actor: User) -> GeneratedDocument:
     document = get_by_id(GeneratedDocument, document_id, "Document introuvable.")
-    session_services.ensure_can_manage(actor, document.session)
+    session_services.ensure_can_manage_sessions(actor)
     return document
 
 
@@ -785,7 +461,7 @@ def pack_subjects(session: TrainingSession) -> list[tuple[str, Enrolment | None,
     if applicable("attendance_sheet", session) is None:
         subjects.append(("attendance_sheet", None, None))
         for enrolment in enrolments:
-            for doc_type in ("attestation", "certificate", *funder_documents.FRANCE_TRAVAIL_TYPES):
+            for doc_type in ("attestation", "certificate", *funders.FRANCE_TRAVAIL_TYPES):
                 if applicable(doc_type, session, enrolment) is None:
                     subjects.append((doc_type, enrolment, None))
     return subjects
@@ -876,7 +552,7 @@ def recipients(document: GeneratedDocument) -> list[str]:
     """Who receives a document by e-mail: the trainee for their own documents (and France Travail's adviser for
     its attestations, when the funding line names one), the client company's signatory (or, failing that, its
     training contact) for conventions and quotes, the trainer for their contract."""
-    if document.enrolment is not None and document.doc_type in funder_documents.FRANCE_TRAVAIL_TYPES:
+    if document.enrolment is not None and document.doc_type in funders.FRANCE_TRAVAIL_TYPES:
         adviser = document.context.get("funder", {}).get("adviser", "")
         return [document.enrolment.trainee.email] + ([adviser] if adviser else [])
     if document.enrolment is not None and document.doc_type in ("convocation", "contract", "attestation",
@@ -891,13 +567,7 @@ def recipients(document: GeneratedDocument) -> list[str]:
 
 
 def send_document(document: GeneratedDocument, actor: User) -> list[str]:
-    from flask import render_template
-
-    from ..enrolments.mails import _html
-    from ..messaging.services import queue_email
-    from ..organisation.services import get_organisation
-
-    session_services.ensure_can_manage(actor, document.session)
+    session_services.ensure_can_manage_sessions(actor)
     to = recipients(document)
     if not to:
         raise ConflictError("Aucun destinataire : ajoutez l'e-mail du signataire de l'entreprise (ou du stagiaire).")
@@ -907,6 +577,15 @@ def send_document(document: GeneratedDocument, actor: User) -> list[str]:
     text = render_template("mail/document.txt", document=document, session=document.session,
                            org=get_organisation())
     for recipient in to:
-        queue_email(recipient, f"{document.label} – {document.session.title}", text, _html(text),
+        queue_email(recipient, f"{document.label} – {document.session.title}", text, html_body(text),
                     topic=f"document_{document.doc_type}", enrolment=document.enrolment, attachments=attachments)
     return to
+
+
+def _mail_topic(doc_type: str) -> str | None:
+    """How the outbox names a document's e-mail (topic "document_<type>")."""
+    found = DOC_TYPES.get(doc_type)
+    return f"Document : {found.label}" if found else None
+
+
+topic_prefix("document_", _mail_topic)

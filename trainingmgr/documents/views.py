@@ -13,16 +13,18 @@ from ..companies.models import Company
 from ..core import sealkeys
 from ..core.errors import DomainError
 from ..core.persistence import get_by_id
-from ..core.web import attachment, fail
+from ..core.responses import attachment, fail
 from ..enrolments.services import get_enrolment
 from ..extensions import db, limiter
 from ..resources.models import Trainer
 from ..sessions.services import get_session
 from ..signing import archive
-from . import funder_documents, funding_pack_tasks, pack_task, services
+from . import funders, services
 from .catalogue import DOC_TYPES, variables_of
-from .context import attendance_or_live
+from .conversion import pdf
 from .forms import ActionForm, UploadForm, VerifyUploadForm
+from .packs.session_pack import start_session_pack
+from .rendering.context import attendance_or_live
 
 bp = Blueprint("documents", __name__)
 verify_bp = Blueprint("verify", __name__)
@@ -30,7 +32,7 @@ verify_bp = Blueprint("verify", __name__)
 MIME = {"docx": services.DOCX_TYPE, "pdf": "application/pdf", "zip": "application/zip"}
 
 
-def _checked_form() -> None:
+def checked_form() -> None:
     if not ActionForm().validate_on_submit():
         fail(400, "Le formulaire a expiré : rechargez la page et recommencez.")
 
@@ -38,15 +40,13 @@ def _checked_form() -> None:
 @bp.route("/sessions/<int:session_id>/documents")
 @staff_required
 def session_documents(session_id: int):
-    from ..documents import pdf
-
     session = get_session(session_id, current_user)
     documents = services.session_documents(session)
     enrolments = attendance_or_live(session)
     companies = sorted({e.company or e.trainee.company for e in enrolments} - {None}, key=lambda c: c.name)
     return render_template("documents/session.html", session=session, documents=documents,
                            current=services.current_versions(documents), enrolments=enrolments, companies=companies,
-                           trainers=session.trainers, funders=funder_documents.funders_of(enrolments),
+                           trainers=session.trainers, funders=funders.funders_of(enrolments),
                            doc_types=DOC_TYPES, applicable=services.applicable, form=ActionForm(),
                            pdf_available=pdf.available())
 
@@ -54,7 +54,7 @@ def session_documents(session_id: int):
 @bp.route("/sessions/<int:session_id>/documents/generate", methods=["POST"])
 @staff_required
 def generate(session_id: int):
-    _checked_form()
+    checked_form()
     session = get_session(session_id, current_user)
     doc_type = request.form.get("doc_type", "")
     if doc_type not in DOC_TYPES:
@@ -77,38 +77,9 @@ def generate(session_id: int):
 @bp.route("/sessions/<int:session_id>/documents/pack", methods=["POST"])
 @staff_required
 def session_pack(session_id: int):
-    _checked_form()
+    checked_form()
     session = get_session(session_id, current_user)
-    task = pack_task.start_session_pack(session, current_user,
-                                        url_for("documents.session_documents", session_id=session.id))
-    db.session.commit()
-    return redirect(url_for("tasks.show", task_id=task.id), 303)
-
-
-@bp.route("/enrolments/<int:enrolment_id>/funding-pack", methods=["POST"])
-@staff_required
-def funding_pack(enrolment_id: int):
-    _checked_form()
-    enrolment = get_enrolment(enrolment_id, current_user)
-    return _task_page(funding_pack_tasks.start_funding_pack(enrolment, current_user, back_url=_documents_url(enrolment)))
-
-
-@bp.route("/enrolments/<int:enrolment_id>/fund-pack", methods=["POST"])
-@staff_required
-def fund_pack(enrolment_id: int):
-    """The refund pack of a fund of the self-employed (FIF PL…), made by a task: 409 at once while an invoice is not
-    fully paid."""
-    _checked_form()
-    enrolment = get_enrolment(enrolment_id, current_user)
-    return _task_page(funding_pack_tasks.start_fund_pack(enrolment, current_user, back_url=_documents_url(enrolment)))
-
-
-def _documents_url(enrolment) -> str:
-    return url_for("documents.session_documents", session_id=enrolment.session_id)
-
-
-def _task_page(task):
-    """Commit the task just started and follow it on its page."""
+    task = start_session_pack(session, current_user, url_for("documents.session_documents", session_id=session.id))
     db.session.commit()
     return redirect(url_for("tasks.show", task_id=task.id), 303)
 
@@ -125,7 +96,7 @@ def download(document_id: int, kind: str):
 @bp.route("/documents/<int:document_id>/send", methods=["POST"])
 @staff_required
 def send(document_id: int):
-    _checked_form()
+    checked_form()
     document = services.get_document(document_id, current_user)
     to = services.send_document(document, current_user)
     db.session.commit()
@@ -175,7 +146,7 @@ def template_type(doc_type: str):
 @bp.route("/admin/templates/<doc_type>/restore/<int:version>", methods=["POST"])
 @admin_required
 def restore(doc_type: str, version: int):
-    _checked_form()
+    checked_form()
     services.restore_template(doc_type, version)
     db.session.commit()
     flash("Modèle par défaut rétabli." if version == 0 else f"Modèle n° {version} rétabli.", "success")

@@ -13,20 +13,19 @@ from dataclasses import dataclass
 
 from ..accounts.models import User
 from ..core.errors import ConflictError
-from ..core.formatting import datetime_fr
+from ..core.formatting import count_fr, datetime_fr
 from ..core.timeutil import utcnow
 from ..extensions import db
 from ..messaging import delivery
 from ..messaging import tasks
 from ..messaging import services as messaging
+from ..messaging.models import JobStatus, MessageStatus
 from ..sessions import services as session_services
 from ..sessions.models import TrainingSession
 from . import mails
 from .models import Enrolment
 
 TOPIC = "convocation"
-# The enrolments whose convocation the session page follows: the admitted ones, before and after the session.
-FOLLOWED = ("confirmed", "completed", "abandoned", "no_show")
 
 
 @dataclass
@@ -51,13 +50,13 @@ def _job_key(enrolment: Enrolment) -> str:
 
 
 def _from_messages(enrolment: Enrolment, messages: list) -> ConvocationState | None:
-    pending = tuple(m.id for m in messages if m.status == "pending")
+    pending = tuple(m.id for m in messages if m.status == MessageStatus.PENDING.value)
     if pending:
         where = "dans la console" if delivery.mail_is_off() else "par e-mail"
         return ConvocationState(enrolment, "waiting", f"En file d'envoi : part {where} dans les 30 secondes",
                                 message_ids=pending)
-    failed = [m for m in messages if m.status == "failed"]
-    own = [m for m in messages if m.status == "sent" and m.recipient == enrolment.trainee.email]
+    failed = [m for m in messages if m.status == MessageStatus.FAILED.value]
+    own = [m for m in messages if m.status == MessageStatus.SENT.value and m.recipient == enrolment.trainee.email]
     if failed and (not own or failed[-1].created_at >= own[-1].created_at):
         return ConvocationState(enrolment, "failed", "Échec de l'envoi", note=failed[-1].last_error[:200])
     if own:
@@ -70,9 +69,9 @@ def _from_messages(enrolment: Enrolment, messages: list) -> ConvocationState | N
 
 
 def _from_job(enrolment: Enrolment, job, now: dt.datetime) -> ConvocationState | None:
-    if job is None or job.status in ("done", "cancelled"):
+    if job is None or job.status in (JobStatus.DONE.value, JobStatus.CANCELLED.value):
         return None
-    if job.status == "failed":
+    if job.status == JobStatus.FAILED.value:
         return ConvocationState(enrolment, "failed", "Échec de la préparation", note=job.last_error[:200])
     held = mails.convocation_held_by(enrolment)
     if held:
@@ -88,7 +87,7 @@ def convocation_states(enrolments: list[Enrolment], now: dt.datetime | None = No
     """The convocation of each admitted enrolment, in the order given (two queries, whatever their number). A job
     still to run wins over older e-mails: a trainee confirmed again gets a new convocation."""
     now = now or utcnow()
-    followed = [e for e in enrolments if e.status in FOLLOWED]
+    followed = [e for e in enrolments if e.is_expected]
     jobs = messaging.jobs_by_key([_job_key(e) for e in followed])
     by_enrolment: dict[int, list] = {}
     for message in messaging.messages_about([e.id for e in followed], TOPIC):
@@ -97,7 +96,7 @@ def convocation_states(enrolments: list[Enrolment], now: dt.datetime | None = No
     for enrolment in followed:
         messages = by_enrolment.get(enrolment.id, [])
         job = jobs.get(_job_key(enrolment))
-        pending_job = job is not None and job.status == "pending"
+        pending_job = job is not None and job.status == JobStatus.PENDING.value
         state = ((_from_job(enrolment, job, now) if pending_job else None) or _from_messages(enrolment, messages)
                  or _from_job(enrolment, job, now))
         if state is None and enrolment.convocation_sent_at is not None:  # its e-mail gone with the retention
@@ -121,18 +120,18 @@ def confirmation_notice(session: TrainingSession) -> str:
     parts = []
     if counts["waiting"]:
         if delivery.mail_is_off():
-            parts.append(f"{counts['waiting']} convocation(s) en file : le worker les écrira dans sa console dans les "
-                         "30 secondes, sans les envoyer (MAIL_BACKEND=console, aucun e-mail ne part)")
+            parts.append(f"{count_fr(counts['waiting'], 'convocation')} en file : le worker les écrira dans sa "
+                         "console dans les 30 secondes, sans les envoyer (MAIL_BACKEND=console, aucun e-mail ne part)")
         else:
-            parts.append(f"{counts['waiting']} convocation(s) en file d'envoi : le worker les envoie dans les "
-                         "30 secondes")
+            parts.append(f"{count_fr(counts['waiting'], 'convocation')} en file d'envoi : le worker les envoie "
+                         "dans les 30 secondes")
     if counts["scheduled"]:
         first = min(s.when for s in states if s.code == "scheduled")
-        parts.append(f"{counts['scheduled']} programmée(s) pour J−7 (à partir du {datetime_fr(first)})")
+        parts.append(f"{count_fr(counts['scheduled'], 'programmée')} pour J−7 (à partir du {datetime_fr(first)})")
     if counts["held"]:
         parts.append(f"{counts['held']} en attente de la décision sur les prérequis")
     if counts["sent"] or counts["console"]:
-        parts.append(f"{counts['sent'] + counts['console']} déjà partie(s)")
+        parts.append(count_fr(counts["sent"] + counts["console"], "déjà partie", "déjà parties"))
     if counts["failed"]:
         parts.append(f"{counts['failed']} en échec (voir la page Envois)")
     return "Convocations : " + " ; ".join(parts) + "." if parts else ""
@@ -146,7 +145,8 @@ class SendOutcome:
 
     def message(self) -> str:
         """The outcome for the flash message (French)."""
-        text = f"Convocations : {self.sent} e-mail(s) {delivery.sent_word('mp')}"
+        text = (f"Convocations : {count_fr(self.sent, 'e-mail', zero='aucun e-mail')} "
+                f"{delivery.sent_word('mp' if self.sent > 1 else 'm')}")
         if delivery.mail_is_off():
             text += " (aucun e-mail n'est parti : MAIL_BACKEND=console)"
         if self.failed:
@@ -159,7 +159,7 @@ def waiting_convocations(session: TrainingSession, actor: User | None,
                          enrolment_id: int | None = None) -> list[ConvocationState]:
     """The session's convocations waiting for the worker (or only ``enrolment_id``'s); ConflictError when none
     waits, so that a page answers at once rather than starting a task with nothing to do."""
-    session_services.ensure_can_manage(actor, session)
+    session_services.ensure_can_manage_sessions(actor)
     states = [s for s in session_convocations(session) if s.is_waiting
               and (enrolment_id is None or s.enrolment.id == enrolment_id)]
     if not states:
@@ -176,7 +176,7 @@ def _send_one(state: ConvocationState, send: bool) -> SendOutcome:
         done, _ = messaging.run_jobs_now([state.job_id])
     if not send:
         return SendOutcome(done, 0, 0)
-    pending = [m.id for m in messaging.messages_about([enrolment_id], TOPIC) if m.status == "pending"]
+    pending = [m.id for m in messaging.messages_about([enrolment_id], TOPIC) if m.status == MessageStatus.PENDING.value]
     sent, failed = messaging.send_messages_now(pending)
     return SendOutcome(done, sent, failed)
 
@@ -188,7 +188,7 @@ def send_waiting(session: TrainingSession, actor: User | None, enrolment_id: int
     states = waiting_convocations(session, actor, enrolment_id)
     enrolment_ids = [s.enrolment.id for s in states]
     done, _ = messaging.run_jobs_now([s.job_id for s in states if s.job_id is not None])
-    pending = [m.id for m in messaging.messages_about(enrolment_ids, TOPIC) if m.status == "pending"]
+    pending = [m.id for m in messaging.messages_about(enrolment_ids, TOPIC) if m.status == MessageStatus.PENDING.value]
     sent, failed = messaging.send_messages_now(pending)
     return SendOutcome(done, sent, failed)
 
@@ -210,7 +210,7 @@ def start_sending(session: TrainingSession, actor: User, back_url: str = ""):
 @tasks.task_runner(TASK_KIND)
 def run_sending(task, progress) -> None:
     """Send the convocations that waited when the task was asked for and still wait; the last step says the
-    outcome (« Convocations : 8 e-mail(s) écrits dans la console… »)."""
+    outcome (« Convocations : 8 e-mails écrits dans la console… »)."""
     session = db.session.get(TrainingSession, task.payload["session_id"])
     if session is None:
         raise tasks.TaskFailed("La session n'existe plus : aucune convocation n'est envoyée.")

@@ -14,6 +14,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Optional
 
 from ..companies.models import OPCOS
+from ..companies.services import company_label
 from ..core.forms import Form, FrenchDecimalField, choices, max_length
 from ..trainees.models import BPF_STATUSES, CIVILITIES
 from .funders import FUNDERS
@@ -42,11 +43,12 @@ class EnrolForm(Form):
     phone = StringField("Téléphone", validators=[max_length(40)])
     job_title = StringField("Fonction", validators=[max_length(120)])
     bpf_status = SelectField("Statut", choices=choices(BPF_STATUSES.items()), default="employee")
-    company_id = SelectField("Entreprise (employeur)", validate_choice=False)
+    company_search = StringField(
+        "Entreprise (employeur)", validators=[max_length(200)],
+        description="Son nom, son SIRET ou sa ville ; laissez vide pour l'entreprise du stagiaire.",
+        render_kw={"list": "company-suggestions", "autocomplete": "off", "data-company-search": ""})
+    company_id = RadioField("Entreprises trouvées", validate_choice=False, choices=[])
     submit = SubmitField("Inscrire")
-
-    def set_choices(self, companies) -> None:
-        self.company_id.choices = choices(((c.id, c.name) for c in companies), blank="— celle du stagiaire —")
 
     def _find_field(self, name: str):
         # The service names the fields of a new trainee "trainee.email" (as the API sends them): here they are
@@ -55,12 +57,19 @@ class EnrolForm(Form):
             name = name[len("trainee."):]
         elif name in ("trainee", "trainee_id"):  # already enrolled, or unknown: beside the trainee search
             name = "trainee_search"
+        elif name == "company_id":  # unknown: beside the company search
+            name = "company_search"
         return super()._find_field(name)
 
     def offer(self, trainees) -> None:
         """The trainees the search found, to choose from (each « Nom Prénom <e-mail> — entreprise »)."""
         self.trainee_id.choices = [(str(t.id), f"{t.last_name} {t.first_name} <{t.email}>"
                                     + (f" — {t.company.name}" if t.company else "")) for t in trainees]
+
+    def offer_companies(self, companies) -> None:
+        """The companies the search found, to choose from (each « Nom (SIRET) — ville »)."""
+        self.company_id.choices = [(str(c.id), company_label(c) + (f" — {c.city}" if c.city else ""))
+                                   for c in companies]
 
     def enrol_data(self) -> dict:
         data: dict = {}
@@ -73,8 +82,10 @@ class EnrolForm(Form):
                 "civility", "first_name", "last_name", "email", "phone", "job_title", "bpf_status")}
             if self.company_id.data:
                 data["trainee"]["company_id"] = self.company_id.data
-        if self.company_id.data:
+        if self.company_id.data:  # one of the companies offered
             data["company_id"] = self.company_id.data
+        elif (self.company_search.data or "").strip():
+            data["company_search"] = self.company_search.data
         return data
 
 

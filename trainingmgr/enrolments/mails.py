@@ -4,18 +4,19 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import render_template
-from markupsafe import Markup, escape
 from sqlalchemy import select
 
 from ..accounts.models import Role, User
 from ..core.timeutil import paris_now
-from ..core.web import external_url
+from ..core.links import external_url
 from ..extensions import db
 from ..messaging.delivery import sent_to
+from ..messaging.bodies import html_body
 from ..messaging.services import Postpone, job_handler, message_sent, queue_email
 from ..organisation.services import get_organisation
 from ..sessions.ical import session_calendar
-from .models import Enrolment, EnrolmentEvent
+from ..sessions.models import SessionStatus
+from .models import Enrolment, EnrolmentEvent, EnrolmentStatus
 
 
 def personal_url(enrolment: Enrolment) -> str:
@@ -24,25 +25,12 @@ def personal_url(enrolment: Enrolment) -> str:
     return external_url("trainee.home", token=trainee_token(enrolment))
 
 
-def _html(text: str) -> str:
-    """The HTML part: the text's paragraphs, links made clickable."""
-    paragraphs = []
-    for block in text.strip().split("\n\n"):
-        lines = []
-        for line in block.splitlines():
-            words = [Markup(f'<a href="{escape(w)}">{escape(w)}</a>') if w.startswith(("http://", "https://"))
-                     else escape(w) for w in line.split(" ")]
-            lines.append(Markup(" ").join(words))
-        paragraphs.append(Markup("<br>").join(lines))
-    return render_template("mail/base.html", paragraphs=paragraphs)
-
-
 def _send(enrolment: Enrolment, template: str, subject: str, *, to: str | None = None, topic: str = "",
           attachments=None, **context) -> None:
     org = get_organisation()
     text = render_template(f"mail/{template}.txt", enrolment=enrolment, session=enrolment.session,
                            trainee=enrolment.trainee, org=org, link=personal_url(enrolment), **context)
-    queue_email(to or enrolment.trainee.email, subject, text, _html(text), topic=topic or template,
+    queue_email(to or enrolment.trainee.email, subject, text, html_body(text), topic=topic or template,
                 enrolment=enrolment, attachments=attachments)
 
 
@@ -110,7 +98,7 @@ def convocation_held_by(enrolment: Enrolment) -> str:
     """Why the convocation cannot leave yet (French), or ""."""
     from .services import needs_prerequisite_decision
 
-    if enrolment.session.status == "open":
+    if enrolment.session.status == SessionStatus.OPEN.value:
         return "En attente de la confirmation de la session."
     if needs_prerequisite_decision(enrolment):
         return "En attente de la décision sur les prérequis."
@@ -124,10 +112,10 @@ def send_convocation(payload: dict) -> None:
     e-mail lists exactly what it carries. While the session is not confirmed, or the trainee's prerequisite
     decision is pending, nobody is convoked: the job waits (the session's confirmation brings it forward, the
     trainee's admission schedules it)."""
-    from ..documents.portal import as_attachment, convocation_pack
+    from ..documents.portal import as_attachment, convocation_pack  # documents → enrolments.contract → services
 
     enrolment = db.session.get(Enrolment, payload["enrolment_id"])
-    if enrolment is None or enrolment.status != "confirmed" or enrolment.session.is_cancelled:
+    if enrolment is None or enrolment.status != EnrolmentStatus.CONFIRMED.value or enrolment.session.is_cancelled:
         return
     waiting = convocation_held_by(enrolment)
     if waiting:

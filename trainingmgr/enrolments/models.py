@@ -6,6 +6,7 @@ import enum
 from decimal import Decimal
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import User
@@ -38,14 +39,34 @@ ENROLMENT_STATUS_LABELS = {
     "completed": "Formation suivie",
     "abandoned": "Abandon",
 }
-# Statuses that hold one of the session's seats (the last three once the session has taken place).
-SEAT_HOLDING = ("pending_prerequisite", "confirmed", "completed", "abandoned", "no_show")
+
+def _values(*statuses: EnrolmentStatus) -> tuple[str, ...]:
+    return tuple(status.value for status in statuses)
+
+
+# Enrolments that hold one of the session's seats before the session takes place.
+BOOKED = _values(EnrolmentStatus.PENDING_PREREQUISITE, EnrolmentStatus.CONFIRMED)
+# Enrolments that hold one of the session's seats (the last three once the session has taken place).
+SEAT_HOLDING = _values(EnrolmentStatus.PENDING_PREREQUISITE, EnrolmentStatus.CONFIRMED, EnrolmentStatus.COMPLETED,
+                       EnrolmentStatus.ABANDONED, EnrolmentStatus.NO_SHOW)
+# Trainees expected at the session: confirmed, then assessed (convoked, invoiced, counted by the evidence).
+EXPECTED = _values(EnrolmentStatus.CONFIRMED, EnrolmentStatus.COMPLETED, EnrolmentStatus.ABANDONED,
+                   EnrolmentStatus.NO_SHOW)
+# Trainees who attended the session, wholly or in part.
+ATTENDED = _values(EnrolmentStatus.COMPLETED, EnrolmentStatus.ABANDONED)
+# The assessment of a trainee after the session.
+FINAL_MARKS = _values(EnrolmentStatus.NO_SHOW, EnrolmentStatus.COMPLETED, EnrolmentStatus.ABANDONED)
+# Enrolments still in play (not cancelled, not assessed).
+LIVE = _values(EnrolmentStatus.REQUESTED, EnrolmentStatus.PENDING_PREREQUISITE, EnrolmentStatus.CONFIRMED,
+               EnrolmentStatus.WAITLISTED)
 
 POSITIONING_DECISIONS = {
     "admitted": "Admis",
     "admitted_with_adaptation": "Admis avec adaptation",
     "redirected": "Réorienté",
 }
+# Positioning decisions that let the trainee in.
+ADMITTING_DECISIONS = ("admitted", "admitted_with_adaptation")
 
 
 class Enrolment(db.Model):
@@ -108,9 +129,48 @@ class Enrolment(db.Model):
             return f"{label} (n° {self.waitlist_position})"
         return label
 
-    @property
+    @hybrid_property
     def holds_seat(self) -> bool:
         return self.status in SEAT_HOLDING
+
+    @holds_seat.inplace.expression
+    @classmethod
+    def _holds_seat_expression(cls):
+        return cls.status.in_(SEAT_HOLDING)
+
+    @hybrid_property
+    def is_expected(self) -> bool:
+        return self.status in EXPECTED
+
+    @is_expected.inplace.expression
+    @classmethod
+    def _is_expected_expression(cls):
+        return cls.status.in_(EXPECTED)
+
+    @hybrid_property
+    def has_attended(self) -> bool:
+        return self.status in ATTENDED
+
+    @has_attended.inplace.expression
+    @classmethod
+    def _has_attended_expression(cls):
+        return cls.status.in_(ATTENDED)
+
+    @property
+    def is_requested(self) -> bool:
+        return self.status == EnrolmentStatus.REQUESTED.value
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in LIVE
+
+    @property
+    def is_waitlisted(self) -> bool:
+        return self.status == EnrolmentStatus.WAITLISTED.value
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status == EnrolmentStatus.CANCELLED.value
 
     @property
     def price_incl_vat(self) -> Decimal:

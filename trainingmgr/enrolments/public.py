@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template
 
-from ..core.web import fail, form_page, run_form
+from ..core.responses import fail
+
+from ..core.view_actions import form_page, run_form
 from ..extensions import limiter
 from ..sessions.services import get_public_session
 from . import services
@@ -22,7 +24,7 @@ def request_form(slug: str, session_id: int):
     session = get_public_session(session_id)
     if session.course.slug != slug:
         fail(404, "Session introuvable.")
-    if session.status not in services.ENROLLABLE_SESSION_STATUSES:
+    if not session.takes_enrolments:
         fail(410, "Les inscriptions à cette session sont closes. Contactez-nous pour une autre date.")
     form = PublicRequestForm()
     if form.is_submitted() and form.website.data:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 from ..accounts.models import User
 from ..accounts.services import normalise_email
 from ..companies.models import Company
-from ..companies.services import find_or_create_company, get_company
+from ..companies.services import company_named, find_or_create_company, get_company
 from ..core.errors import ConflictError, ErrorCollector, NotFoundError, PermissionDenied, ValidationError
 from ..core.formatting import hours_fr, money_fr
 from ..core.identifiers import clean_siret
@@ -20,19 +20,23 @@ from ..core.persistence import get_by_id, lock_row
 from ..core.timeutil import paris_today, utcnow
 from ..core.tokens import make_token, read_token
 from ..core.validation import MAX_AMOUNT, french_decimal, id_or_none, parse_date, parse_decimal
+from ..core.workflow import apply_transition, legal_step
 from ..extensions import db
 from ..messaging.services import cancel_job, forget_job, schedule_job
 from ..organisation.services import get_organisation
 from ..sessions import services as session_services
-from ..sessions.models import SessionStatus, TrainingSession
+from ..sessions.models import TrainingSession
 from ..trainees.models import BPF_STATUSES, Trainee
 from ..trainees.services import find_or_create_trainee, get_trainee, trainee_named
 from . import funders, mails
 from .funders import FUNDERS, Funder
 from .models import (
+    ADMITTING_DECISIONS,
     AGREEMENT_KINDS,
     BILLING_BASES,
+    FINAL_MARKS,
     FUNDING_KINDS,
+    LIVE,
     OPCO_STATUSES,
     POSITIONING_DECISIONS,
     PUBLIC_FUNDER_CATEGORIES,
@@ -42,13 +46,8 @@ from .models import (
     EnrolmentStatus,
     FundingLine,
 )
+from .workflow import TRANSITIONS, cannot_cancel, cannot_mark
 
-E = EnrolmentStatus
-# Sessions that take enrolments.
-ENROLLABLE_SESSION_STATUSES = (SessionStatus.OPEN.value, SessionStatus.CONFIRMED.value)
-# Enrolments still in play (not cancelled, not finished).
-LIVE = (E.REQUESTED.value, E.PENDING_PREREQUISITE.value, E.CONFIRMED.value, E.WAITLISTED.value)
-ADMITTED = ("admitted", "admitted_with_adaptation")
 TOKEN_PURPOSE = "trainee"
 
 
@@ -72,7 +71,8 @@ def get_enrolment(enrolment_id, actor: User | None = None) -> Enrolment:
 
 def session_enrolments(session: TrainingSession) -> list[Enrolment]:
     """The session's enrolments: seat holders first, then the waiting list in order, then the rest."""
-    order = {E.CONFIRMED.value: 0, E.PENDING_PREREQUISITE.value: 1, E.REQUESTED.value: 2, E.WAITLISTED.value: 3}
+    order = {EnrolmentStatus.CONFIRMED.value: 0, EnrolmentStatus.PENDING_PREREQUISITE.value: 1,
+             EnrolmentStatus.REQUESTED.value: 2, EnrolmentStatus.WAITLISTED.value: 3}
     rows = db.session.scalars(
         select(Enrolment).where(Enrolment.session_id == session.id).options(*enrolment_load_options())
     )
@@ -83,20 +83,22 @@ def session_enrolments(session: TrainingSession) -> list[Enrolment]:
 def pending_requests() -> list[Enrolment]:
     """Public pre-registrations the advisor has not handled yet, oldest first."""
     return list(db.session.scalars(
-        select(Enrolment).where(Enrolment.status == E.REQUESTED.value).order_by(Enrolment.created_at, Enrolment.id)
+        select(Enrolment).where(Enrolment.status == EnrolmentStatus.REQUESTED.value)
+        .order_by(Enrolment.created_at, Enrolment.id)
         .options(*enrolment_load_options(), *_session_load_options(selectinload(Enrolment.session)))
     ))
 
 
 def pending_request_count() -> int:
     """How many pending_requests there are (one query: the dashboard's to-do)."""
-    return db.session.scalar(select(func.count(Enrolment.id)).where(Enrolment.status == E.REQUESTED.value)) or 0
+    return db.session.scalar(select(func.count(Enrolment.id))
+                             .where(Enrolment.status == EnrolmentStatus.REQUESTED.value)) or 0
 
 
 def awaiting_prerequisite_decision() -> list[Enrolment]:
     """Enrolments holding a seat until the advisor decides on their prerequisites, soonest session first."""
     rows = db.session.scalars(
-        select(Enrolment).where(Enrolment.status == E.PENDING_PREREQUISITE.value)
+        select(Enrolment).where(Enrolment.status == EnrolmentStatus.PENDING_PREREQUISITE.value)
         .options(*enrolment_load_options(), *_session_load_options(selectinload(Enrolment.session))))
     far = dt.date.max
     return sorted(rows, key=lambda e: (e.session.first_date or far, e.session_id, e.created_at, e.id))
@@ -105,15 +107,16 @@ def awaiting_prerequisite_decision() -> list[Enrolment]:
 def awaiting_prerequisite_count() -> int:
     """How many enrolments awaiting_prerequisite_decision lists (one query: the dashboard's to-do)."""
     return db.session.scalar(select(func.count(Enrolment.id))
-                             .where(Enrolment.status == E.PENDING_PREREQUISITE.value)) or 0
+                             .where(Enrolment.status == EnrolmentStatus.PENDING_PREREQUISITE.value)) or 0
 
 
 def to_do_counts() -> tuple[int, int]:
     """(pending_request_count(), awaiting_prerequisite_count()) in one query: the dashboard's to-do."""
     counts = dict(db.session.execute(
         select(Enrolment.status, func.count(Enrolment.id))
-        .where(Enrolment.status.in_((E.REQUESTED.value, E.PENDING_PREREQUISITE.value))).group_by(Enrolment.status)).all())
-    return counts.get(E.REQUESTED.value, 0), counts.get(E.PENDING_PREREQUISITE.value, 0)
+        .where(Enrolment.status.in_((EnrolmentStatus.REQUESTED.value, EnrolmentStatus.PENDING_PREREQUISITE.value)))
+        .group_by(Enrolment.status)).all())
+    return counts.get(EnrolmentStatus.REQUESTED.value, 0), counts.get(EnrolmentStatus.PENDING_PREREQUISITE.value, 0)
 
 
 def _session_load_options(session_loader):
@@ -125,7 +128,14 @@ def _session_load_options(session_loader):
 def needs_prerequisite_decision(enrolment: Enrolment) -> bool:
     """A course with prerequisites confirms nobody before the advisor's positive decision."""
     version = enrolment.session.course_version
-    return not version.prerequisites_none and enrolment.positioning_decision not in ADMITTED
+    return not version.prerequisites_none and enrolment.positioning_decision not in ADMITTING_DECISIONS
+
+
+def _seat_status(enrolment: Enrolment) -> str:
+    """The status of an enrolment taking a seat: pending while its prerequisites await a decision."""
+    if needs_prerequisite_decision(enrolment):
+        return EnrolmentStatus.PENDING_PREREQUISITE.value
+    return EnrolmentStatus.CONFIRMED.value
 
 
 # --------------------------------------------------------------------------- history
@@ -145,11 +155,12 @@ _NEW = object()
 
 def _set_status(enrolment: Enrolment, status: str, actor: User | None, message: str = "", kind: str = "status",
                 actor_label: str = "", from_status=_NEW) -> None:
+    """Move ``enrolment`` to ``status`` (workflow.TRANSITIONS) and record it in its history."""
     previous = enrolment.status if from_status is _NEW else from_status
-    enrolment.status = status
-    if status != E.WAITLISTED.value:
+    apply_transition(enrolment, TRANSITIONS, status, actor)
+    if status != EnrolmentStatus.WAITLISTED.value:
         enrolment.waitlist_position = None
-    if status == E.CONFIRMED.value:
+    if status == EnrolmentStatus.CONFIRMED.value:
         enrolment.confirmed_at = utcnow()
     _event(enrolment, kind, actor, message, from_status=previous, to_status=status, actor_label=actor_label)
 
@@ -175,21 +186,21 @@ def _seat_or_waitlist(enrolment: Enrolment, actor: User | None, actor_label: str
     taken = db.session.scalar(select(func.count(Enrolment.id)).where(
         Enrolment.session_id == session.id, Enrolment.status.in_(SEAT_HOLDING), Enrolment.id != enrolment.id))
     if taken < session.capacity:
-        status = E.PENDING_PREREQUISITE.value if needs_prerequisite_decision(enrolment) else E.CONFIRMED.value
+        status = _seat_status(enrolment)
         _set_status(enrolment, status, actor, actor_label=actor_label, **event)
-        if status == E.CONFIRMED.value:
+        if status == EnrolmentStatus.CONFIRMED.value:
             _on_confirmed(enrolment)
     else:
         last = db.session.scalar(select(func.max(Enrolment.waitlist_position)).where(
-            Enrolment.session_id == session.id, Enrolment.status == E.WAITLISTED.value)) or 0
+            Enrolment.session_id == session.id, Enrolment.status == EnrolmentStatus.WAITLISTED.value)) or 0
         full = f"Session complète : place n° {last + 1} sur la liste d'attente."
         event["message"] = " ".join(m for m in (event.get("message", ""), full) if m)
-        _set_status(enrolment, E.WAITLISTED.value, actor, actor_label=actor_label, **event)
+        _set_status(enrolment, EnrolmentStatus.WAITLISTED.value, actor, actor_label=actor_label, **event)
         enrolment.waitlist_position = last + 1
 
 
 def _check_enrollable(session: TrainingSession) -> None:
-    if session.status not in ENROLLABLE_SESSION_STATUSES:
+    if not session.takes_enrolments:
         raise ValidationError(f"La session {session.label} n'accepte pas d'inscription "
                               f"(elle est « {session.status_label.lower()} »).")
 
@@ -199,7 +210,7 @@ def _new_or_reopened(session: TrainingSession, trainee: Trainee) -> Enrolment:
     A live enrolment is a duplicate (409)."""
     existing = db.session.scalar(select(Enrolment).where(Enrolment.session_id == session.id,
                                                          Enrolment.trainee_id == trainee.id))
-    if existing is not None and existing.status != E.CANCELLED.value:
+    if existing is not None and existing.status != EnrolmentStatus.CANCELLED.value:
         raise ConflictError(f"{trainee.full_name} est déjà inscrit(e) à cette session "
                             f"({existing.status_label.lower()}).", field="trainee")
     if existing is None:
@@ -228,7 +239,7 @@ def enrol(session: TrainingSession, trainee: Trainee, *, company: Company | None
     _seat_or_waitlist(enrolment, actor, actor_label="" if actor else _SOURCES.get(source, ""),
                       kind="created" if fresh else "reopened",
                       message=f"Inscription ({_SOURCES.get(source, source)}).",
-                      from_status=None if fresh else E.CANCELLED.value)
+                      from_status=None if fresh else EnrolmentStatus.CANCELLED.value)
     db.session.flush()
     if notify:
         mails.enrolment_status(enrolment)
@@ -250,7 +261,7 @@ def _found(getter, value, field: str, message: str, errors: ErrorCollector):
 def enrol_from_data(session: TrainingSession, data: dict, actor: User | None = None, source: str = "advisor"
                     ) -> Enrolment:
     """Enrol from ids or inline data: ``trainee_id``, ``trainee_search`` (trainee_named) or ``trainee`` {…},
-    ``company_id`` or ``company`` {…}.
+    ``company_id``, ``company`` {…} or ``company_search`` (company_named).
     An unknown id is a field error (422) like any other bad input."""
     # The seat lock first: simultaneous requests naming the same new e-mail or SIRET then find the person or
     # the company created by the first one instead of inserting it twice.
@@ -261,6 +272,10 @@ def enrol_from_data(session: TrainingSession, data: dict, actor: User | None = N
         company = _found(get_company, data["company_id"], "company_id", "Entreprise introuvable.", errors)
     elif data.get("company"):
         company = errors.run(find_or_create_company, data["company"], "company.")
+    elif str(data.get("company_search") or "").strip():  # the form's field: a choice, a SIRET, or matches
+        company = errors.run(company_named, data["company_search"])
+        if company is not None and data.get("trainee"):  # a new trainee's employer, as the form names it
+            data = {**data, "trainee": {**data["trainee"], "company_id": company.id}}
     if data.get("trainee_id") not in (None, ""):
         trainee = _found(get_trainee, data["trainee_id"], "trainee_id", "Stagiaire introuvable.", errors)
     elif str(data.get("trainee_search") or "").strip():  # the form's search: an e-mail, or matches to choose from
@@ -285,7 +300,7 @@ def enrol_from_data(session: TrainingSession, data: dict, actor: User | None = N
 def request_enrolment(session: TrainingSession, data: dict) -> tuple[Enrolment, bool]:
     """A pre-registration from the public catalogue: the trainee (same e-mail, same person) and a
     "requested" enrolment that holds no seat until the advisor accepts it. Returns (enrolment, created)."""
-    if session.status not in ENROLLABLE_SESSION_STATUSES or session.format != "inter":
+    if not session.takes_enrolments or session.format != "inter":
         raise ValidationError("Cette session n'accepte pas de demande d'inscription en ligne.")
     session_services.lock_session_seats(session.id)  # the same person sending twice at once: one trainee
     errors = ErrorCollector()
@@ -298,16 +313,16 @@ def request_enrolment(session: TrainingSession, data: dict) -> tuple[Enrolment, 
     db.session.flush()
     existing = db.session.scalar(select(Enrolment).where(Enrolment.session_id == session.id,
                                                          Enrolment.trainee_id == trainee.id))
-    if existing is not None and existing.status != E.CANCELLED.value:
+    if existing is not None and existing.status != EnrolmentStatus.CANCELLED.value:
         return existing, False
     enrolment = _new_or_reopened(session, trainee)
-    enrolment.status = E.REQUESTED.value
+    enrolment.status = EnrolmentStatus.REQUESTED.value
     enrolment.source = "public"
     enrolment.requested_company_name = company_name
     enrolment.requested_company_siret = siret
     enrolment.request_message = str(data.get("message") or "").strip()[:5000]
     enrolment.price_excl_vat, enrolment.vat_rate = _price(session)
-    _event(enrolment, "created", None, "Demande d'inscription en ligne.", to_status=E.REQUESTED.value,
+    _event(enrolment, "created", None, "Demande d'inscription en ligne.", to_status=EnrolmentStatus.REQUESTED.value,
            actor_label="demande en ligne")
     db.session.flush()
     mails.request_received(enrolment)
@@ -320,7 +335,7 @@ def accept_request(enrolment: Enrolment, actor: User, company_data: dict | None 
     session_services.lock_session_seats(enrolment.session_id)
     db.session.flush()
     db.session.refresh(enrolment)  # as it is now that we hold the lock: a second click finds it handled
-    if enrolment.status != E.REQUESTED.value:
+    if enrolment.status != EnrolmentStatus.REQUESTED.value:
         raise ConflictError("Cette demande a déjà été traitée.")
     db.session.refresh(enrolment.session)
     _check_enrollable(enrolment.session)
@@ -363,8 +378,8 @@ def record_decision(enrolment: Enrolment, decision: str, comment: str, actor: Us
     _event(enrolment, "decision", actor, f"{POSITIONING_DECISIONS[decision]}. {comment}".strip())
     if decision == "redirected":
         cancel(enrolment, actor, f"Réorientation : {comment}", _locked=True)
-    elif enrolment.status == E.PENDING_PREREQUISITE.value:
-        _set_status(enrolment, E.CONFIRMED.value, actor, "Prérequis validés.")
+    elif enrolment.status == EnrolmentStatus.PENDING_PREREQUISITE.value:
+        _set_status(enrolment, EnrolmentStatus.CONFIRMED.value, actor, "Prérequis validés.")
         _on_confirmed(enrolment)
         mails.enrolment_status(enrolment)
     return enrolment
@@ -381,11 +396,10 @@ def cancel(enrolment: Enrolment, actor: User | None, reason: str, *, notify: boo
         # Read it again under the lock: of two simultaneous cancellations, the second finds it cancelled.
         db.session.flush()
         db.session.refresh(enrolment)
-    if enrolment.status not in LIVE:
-        raise ConflictError(f"Une inscription « {enrolment.status_label.lower()} » ne peut pas être annulée.")
+    legal_step(TRANSITIONS, EnrolmentStatus.CANCELLED.value, enrolment, refusal=cannot_cancel)
     freed = enrolment.holds_seat
-    was_waitlisted = enrolment.status == E.WAITLISTED.value
-    _set_status(enrolment, E.CANCELLED.value, actor, reason)
+    was_waitlisted = enrolment.status == EnrolmentStatus.WAITLISTED.value
+    _set_status(enrolment, EnrolmentStatus.CANCELLED.value, actor, reason)
     enrolment.cancelled_at = utcnow()
     enrolment.cancelled_by_id = actor.id if actor is not None else None
     enrolment.cancel_reason = reason[:5000]
@@ -402,7 +416,7 @@ def cancel(enrolment: Enrolment, actor: User | None, reason: str, *, notify: boo
 
 def _renumber_waitlist(session: TrainingSession) -> None:
     waiting = db.session.scalars(select(Enrolment).where(
-        Enrolment.session_id == session.id, Enrolment.status == E.WAITLISTED.value
+        Enrolment.session_id == session.id, Enrolment.status == EnrolmentStatus.WAITLISTED.value
     ).order_by(Enrolment.waitlist_position, Enrolment.id))
     for position, enrolment in enumerate(waiting, 1):
         enrolment.waitlist_position = position
@@ -418,14 +432,14 @@ def promote_waitlist(session: TrainingSession, actor: User | None = None) -> lis
         if taken >= session.capacity:
             break
         first = db.session.scalar(select(Enrolment).where(
-            Enrolment.session_id == session.id, Enrolment.status == E.WAITLISTED.value
+            Enrolment.session_id == session.id, Enrolment.status == EnrolmentStatus.WAITLISTED.value
         ).order_by(Enrolment.waitlist_position, Enrolment.id).limit(1))
         if first is None:
             break
-        status = E.PENDING_PREREQUISITE.value if needs_prerequisite_decision(first) else E.CONFIRMED.value
+        status = _seat_status(first)
         _set_status(first, status, actor, "Une place s'est libérée : sortie de la liste d'attente.",
                     kind="promoted")
-        if status == E.CONFIRMED.value:
+        if status == EnrolmentStatus.CONFIRMED.value:
             _on_confirmed(first)
         db.session.flush()
         mails.promoted(first)
@@ -435,20 +449,13 @@ def promote_waitlist(session: TrainingSession, actor: User | None = None) -> lis
     return promoted
 
 
-FINAL_MARKS = {E.NO_SHOW.value, E.COMPLETED.value, E.ABANDONED.value}
-
-
 def mark_outcome(enrolment: Enrolment, status: str, actor: User) -> Enrolment:
     """After the session has started: absent (no-show), completed or abandoned."""
     if status not in FINAL_MARKS:
         raise ValidationError("Statut inconnu pour le bilan de l'inscription.", field="status")
-    if enrolment.session.status not in (SessionStatus.IN_PROGRESS.value, SessionStatus.COMPLETED.value,
-                                        SessionStatus.CLOSED.value):
+    if not enrolment.session.has_started:
         raise ConflictError("Le bilan des inscriptions se fait une fois la session commencée.")
-    allowed = {E.CONFIRMED.value} | FINAL_MARKS
-    if enrolment.status not in allowed:
-        raise ConflictError(f"Une inscription « {enrolment.status_label.lower()} » ne peut pas passer à "
-                            f"« {status} ».")
+    legal_step(TRANSITIONS, status, enrolment, refusal=cannot_mark)
     _set_status(enrolment, status, actor)
     return enrolment
 
@@ -459,7 +466,7 @@ def record_attendance_outcome(enrolment: Enrolment, status: str, hours: Decimal)
     status changed."""
     if status not in FINAL_MARKS:
         raise ValidationError("Statut inconnu pour le bilan de l'inscription.", field="status")
-    if enrolment.status not in {E.CONFIRMED.value} | FINAL_MARKS:
+    if not enrolment.is_expected:
         return False
     enrolment.hours_attended = hours
     if enrolment.status == status:
@@ -486,7 +493,7 @@ def on_session_cancelled(session: TrainingSession, actor: User | None = None, re
     for enrolment in db.session.scalars(select(Enrolment).where(Enrolment.session_id == session.id,
                                                                 Enrolment.status.in_(LIVE))
                                         .order_by(Enrolment.id)):  # the e-mails in enrolment order, on any database
-        _set_status(enrolment, E.CANCELLED.value, actor, f"Session annulée : {reason}")
+        _set_status(enrolment, EnrolmentStatus.CANCELLED.value, actor, f"Session annulée : {reason}")
         enrolment.cancelled_at = utcnow()
         enrolment.cancelled_by_id = actor.id if actor is not None else None
         enrolment.cancel_reason = f"Session annulée : {reason}"
@@ -497,13 +504,13 @@ def on_session_cancelled(session: TrainingSession, actor: User | None = None, re
 def on_session_confirmed(session: TrainingSession, actor: User | None = None) -> None:
     """Convocations that waited for the session to be confirmed leave now (or at J−7 if that is later)."""
     for enrolment in db.session.scalars(select(Enrolment).where(Enrolment.session_id == session.id,
-                                                                Enrolment.status == E.CONFIRMED.value,
+                                                                Enrolment.status == EnrolmentStatus.CONFIRMED.value,
                                                                 Enrolment.convocation_sent_at.is_(None))):
         _on_confirmed(enrolment)
 
 
 def on_seats_changed(session: TrainingSession, actor: User | None = None) -> None:
-    if session.status in ENROLLABLE_SESSION_STATUSES:
+    if session.takes_enrolments:
         promote_waitlist(session, actor)
 
 

@@ -7,8 +7,10 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..accounts.permissions import staff_required
-from ..companies.services import list_companies
-from ..core.web import external_url, fail, form_page, run_form
+from ..companies.services import search_companies
+from ..core.links import external_url
+from ..core.responses import fail
+from ..core.view_actions import form_page, run_form
 from ..extensions import db
 from ..sessions.services import get_session
 from ..trainees.services import search_trainees
@@ -35,18 +37,19 @@ BOARD_STATUSES = {k: v for k, v in OPCO_STATUSES.items() if k != "agreed"}
 def new(session_id: int):
     session = get_session(session_id, current_user)
     form = EnrolForm()
-    form.set_choices(list_companies())
     ok, enrolment = run_form(form, lambda: services.enrol_from_data(session, form.enrol_data(), current_user))
     if ok:
         flash(f"{enrolment.trainee.full_name} : {enrolment.status_label.lower()}.", "success")
         return redirect(url_for("sessions.show", session_id=session.id))
     if form.trainee_search.errors:  # a search: its matches to choose from (the page works without JavaScript)
         form.offer(search_trainees(form.trainee_search.data))
+    if form.company_search.errors and not form.company_id.data:  # likewise for the company
+        form.offer_companies(search_companies(form.company_search.data))
     return form_page("enrolments/new.html", form, session=session)
 
 
 def _positioning(enrolment):
-    from ..evaluations.services import positioning_summary
+    from ..evaluations.questionnaires.services import positioning_summary
 
     return positioning_summary(enrolment)
 
@@ -75,7 +78,7 @@ def _render_show(enrolment, status: int = 200, **forms):
         public_funder_categories=PUBLIC_FUNDER_CATEGORIES,
         needs_decision=services.needs_prerequisite_decision(enrolment),
         personal_url=external_url("trainee.home", token=services.trainee_token(enrolment)),
-        live=enrolment.status in services.LIVE, final_marks=sorted(services.FINAL_MARKS),
+        live=enrolment.is_live,
         status_labels=ENROLMENT_STATUS_LABELS, convocation=next(iter(convocation_states([enrolment])), None),
     ), status
 

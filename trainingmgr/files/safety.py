@@ -1,21 +1,5 @@
 """What an uploaded file may hold, checked before anything reads it (files.services.check_bytes, for every kind),
-so that no file can exhaust the server's memory or time.
-
-* A zip (Word .docx, OpenDocument .odt) is judged first by its central directory alone: number of entries, the
-  size of each part once decompressed and of all of them, the compression ratio of each part, the compression
-  method (stored or deflated: the only ones Word writes). Python's zipfile stops a part's output at the size the
-  central directory declares (and then fails its CRC), so bounding the declared sizes bounds what python-docx,
-  docxtpl and fastrender will ever decompress (tests/files/test_hostile_uploads.py checks that claim).
-* Every XML part (by its name, by [Content_Types].xml or the OpenDocument manifest, or because it starts like
-  XML) is then read in chunks of CHUNK bytes and refused if it declares a DOCTYPE or an ENTITY: Word refuses such a
-  document, and entity expansion ("billion laughs") is how a few bytes of XML become gigabytes. Only UTF-8 and
-  UTF-16 are accepted, the two encodings the Open Packaging Conventions allow.
-* Images (an uploaded logo, the pictures inside a package, recognised by their first bytes) are bounded by their
-  pixel count, read from their header by Pillow without decoding them.
-
-The limits are settings (config.py, README "Limites des envois de fichiers"). Each refusal is a ValidationError
-(422) whose French message names the part.
-"""
+so that no file can exhaust the server's memory or time. See docs/uploads.md."""
 from __future__ import annotations
 
 import codecs

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from flask import current_app
+from sqlalchemy import delete, select
 
 from ..core.errors import ValidationError
 from ..extensions import db
@@ -167,3 +169,58 @@ def store_bytes(data: bytes, filename: str, kind: str, field: str = "file") -> S
 def store_upload(upload, kind: str, field: str = "file") -> StoredFile:
     """Store a werkzeug FileStorage."""
     return store_bytes(upload.read(), upload.filename or "", kind, field=field)
+
+
+# A content changed this recently is never removed by ``remove_contents``: a transaction storing the same bytes may
+# be about to name it (files/staging.py makes it young); the hourly sweep removes it later if no row names it.
+RECENT_CONTENT_SECONDS = 600
+
+
+def referenced_ids(file_ids) -> set[int]:
+    """The ids among ``file_ids`` that some column still names (every foreign key to ``stored_file``)."""
+    ids = set(file_ids)
+    found: set[int] = set()
+    if not ids:
+        return found
+    for table in db.metadata.sorted_tables:
+        for key in table.foreign_keys:
+            if key.column.table.name == StoredFile.__tablename__:
+                found.update(db.session.scalars(select(key.parent).where(key.parent.in_(ids)).distinct()))
+    return found
+
+
+def delete_files(file_ids) -> tuple[list[str], set[int]]:
+    """Delete the rows of the stored files no column names any more (flushed; the caller commits, then calls
+    ``remove_contents`` with the digests). Returns (digests of the rows deleted, ids kept because still named)."""
+    ids = set(file_ids)
+    kept = referenced_ids(ids)
+    gone = ids - kept
+    if not gone:
+        return [], kept
+    digests = list(db.session.scalars(select(StoredFile.sha256).where(StoredFile.id.in_(gone))))
+    db.session.execute(delete(StoredFile).where(StoredFile.id.in_(gone)).execution_options(synchronize_session="fetch"))
+    db.session.flush()
+    return digests, kept
+
+
+def remove_contents(digests) -> int:
+    """After the commit that deleted their rows: remove from disk each content no row names (content is shared by
+    every row of the same bytes) and not changed in the last minutes. The bytes freed."""
+    wanted = set(digests)
+    if not wanted:
+        return 0
+    named = set(db.session.scalars(select(StoredFile.sha256).where(StoredFile.sha256.in_(wanted))))
+    db.session.rollback()  # a read only: end it
+    freed = 0
+    cutoff = time.time() - RECENT_CONTENT_SECONDS
+    for digest in sorted(wanted - named):
+        path = final_path(digest)
+        try:
+            info = path.stat()
+            if info.st_mtime >= cutoff:
+                continue
+            path.unlink()
+        except FileNotFoundError:
+            continue
+        freed += info.st_size
+    return freed

@@ -6,6 +6,9 @@ Anything else there (another folder, a file of another shape, a symbolic link) i
 the signing and sealing keys and the instance folder, which live elsewhere. Only files older than ``older_than``
 are removed, so that a transaction in flight is never raced: its temporary files are young, and a file it relies
 on is made young when it stores it and again when it commits (staging.py). No database write: reads only.
+
+``sweep_results`` (run first by the hourly sweep and `flask files sweep`) deletes the files of the tasks finished more
+than TASK_RESULT_DAYS ago (messaging/tasks.purge_old_results): their rows, committed, then their contents.
 """
 from __future__ import annotations
 
@@ -110,14 +113,37 @@ def sweep(older_than: dt.timedelta = DEFAULT_AGE) -> Swept:
     return swept
 
 
+def sweep_results(now: dt.datetime | None = None) -> int:
+    """Delete the result files of the tasks finished more than TASK_RESULT_DAYS ago: rows committed, then the
+    contents no row names. The number of tasks whose file was deleted (0 when run again)."""
+    from ..files.services import remove_contents
+    from ..messaging.tasks import purge_old_results
+
+    count, digests = purge_old_results(now)
+    db.session.commit()
+    remove_contents(digests)
+    return count
+
+
+def results_summary(count: int) -> str:
+    if not count:
+        return "Aucun fichier de traitement à supprimer."
+    plural = "s" if count > 1 else ""
+    return f"{count} fichier{plural} de traitement supprimé{plural} (plus anciens que la durée de conservation)."
+
+
 @periodic_task
 def sweep_files_hourly(now: dt.datetime) -> None:
-    """At most once an hour in each worker process: the sweep with its default age (reads only, no commit)."""
+    """At most once an hour in each worker process: the old task results (committed here), then the sweep with its
+    default age."""
     key = str(current_app.config["FILES_DIR"])
     last = _last_sweep.get(key)
     if last is not None and time.monotonic() - last < 3600:
         return
     _last_sweep[key] = time.monotonic()
+    purged = sweep_results(now)
+    if purged:
+        log.info("Fichiers : %s", results_summary(purged))
     swept = sweep()
     if swept.count:
         log.info("Fichiers : %s", swept.summary())

@@ -5,19 +5,21 @@ import signal
 import threading
 import time
 
+from collections.abc import Callable
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from ..core.cli import Command, CommandError, CommandGroup, database_problem
-from ..core.formatting import datetime_fr
+from ..core.formatting import count_fr, datetime_fr, plural_fr
 from ..core.timeutil import utcnow
 from ..extensions import db
 from . import delivery, services, tasks
 from ..files.services import path_for
-from .models import OutboxMessage, Task
+from .models import OutboxMessage, Task, TaskStatus
 
 mail_cli = CommandGroup("mail", help="Boîte d'envoi des e-mails.")
 
@@ -39,7 +41,7 @@ def send():
                 break
     finally:
         db.session.remove()
-    click.echo(f"{sent} {_emails_done()}, {failed} échec(s).")
+    click.echo(f"{_emails_done(sent)}, {count_fr(failed, 'échec')}.")
     if failed:
         click.echo("Les échecs sont retentés plus tard ; détail sur la page « Envois » (/admin/outbox).", err=True)
 
@@ -70,18 +72,20 @@ def tick():
         raise SystemExit(1)  # cron tells the administrator
 
 
-def _emails_done() -> str:
-    """« e-mail(s) envoyé(s) », or, with MAIL_BACKEND=console, what really happened to them."""
+def _emails_done(count: int) -> str:
+    """« 2 e-mails envoyés », or, with MAIL_BACKEND=console, what really happened to them."""
     if delivery.mail_is_off():
-        return "e-mail(s) écrit(s) dans la console (non envoyés : MAIL_BACKEND=console)"
-    return "e-mail(s) envoyé(s)"
+        return (f"{count_fr(count, 'e-mail écrit')} dans la console (non {plural_fr(count, 'envoyé')} : "
+                "MAIL_BACKEND=console)")
+    return count_fr(count, "e-mail envoyé")
 
 
 def _summary(result: dict) -> str:
-    line = (f"{result['jobs_done']} tâche(s) exécutée(s), {result['sent']} {_emails_done()}, "
-            f"{result['jobs_failed'] + result['send_failed']} échec(s).")
+    line = (f"{count_fr(result['jobs_done'], 'tâche exécutée')}, {_emails_done(result['sent'])}, "
+            f"{count_fr(result['jobs_failed'] + result['send_failed'], 'échec')}.")
     if result.get("tasks_done") or result.get("tasks_failed"):
-        line += f" Traitements longs : {result['tasks_done']} terminé(s), {result['tasks_failed']} en échec."
+        line += (f" Traitements longs : {count_fr(result['tasks_done'], 'terminé')}, "
+                 f"{result['tasks_failed']} en échec.")
     return line
 
 
@@ -140,9 +144,56 @@ class _Stopper:
             time.sleep(min(left, 0.5))
 
 
-def _wait_for_next_pass(stopper: _Stopper, interval: int, database_down: bool) -> None:
-    """Sleep until the next pass, running the long tasks queued meanwhile: one asked for from a page starts within
-    about TASK_POLL_SECONDS (while the database is down, the next pass says so: no polling until then)."""
+class _TaskThread:
+    """The worker's long tasks, run in a thread of their own so that the passes (jobs, e-mails) go on meanwhile: one
+    pass over the queue at a time, one task at a time, with its own application context and database session.
+    ``stop`` (the worker's Ctrl-C) puts the task in hand back in the queue at its next step."""
+
+    def __init__(self, app, stop: Callable[[], bool]):
+        self.app = app
+        self.stop = stop
+        self._thread: threading.Thread | None = None
+
+    @property
+    def busy(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> bool:
+        """Start a pass over the queue unless one is under way (or stop was asked). Whether one started."""
+        if self.busy or self.stop():
+            return False
+        self._thread = threading.Thread(target=self._run, name="worker-tasks", daemon=True)
+        self._thread.start()
+        return True
+
+    def _run(self) -> None:
+        with self.app.app_context():
+            result: dict = {"errors": []}
+            try:
+                done, failed = _run_tasks(self.stop, result)
+            finally:
+                db.session.remove()
+        if done or failed:
+            click.echo(f"{datetime_fr(utcnow())} – Traitements longs : {count_fr(done, 'terminé')}, "
+                       f"{failed} en échec.")
+        for error in result["errors"]:
+            click.echo(f"Erreur : {error}", err=True)
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the pass under way (by short waits: a second Ctrl-C still interrupts). Whether it ended."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.busy:
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            self._thread.join(0.2)
+        return True
+
+
+def _wait_for_next_pass(stopper: _Stopper, interval: int, database_down: bool,
+                        task_thread: _TaskThread | None = None) -> None:
+    """Sleep until the next pass, starting the long tasks queued meanwhile: one asked for from a page starts within
+    about TASK_POLL_SECONDS (while the database is down, the next pass says so: no polling until then). With
+    ``task_thread`` they run there (the passes go on); without, here, one after the other."""
     deadline = time.monotonic() + interval
     while not stopper.requested:
         left = deadline - time.monotonic()
@@ -150,6 +201,9 @@ def _wait_for_next_pass(stopper: _Stopper, interval: int, database_down: bool) -
             return
         stopper.sleep(min(TASK_POLL_SECONDS, left))
         if database_down or stopper.requested or time.monotonic() >= deadline:
+            continue
+        if task_thread is not None:
+            task_thread.start()
             continue
         try:
             done, failed = _run_tasks(stopper)
@@ -168,7 +222,8 @@ def worker(interval: int, once: bool):
     """Tourner en continu : tâches échues puis boîte d'envoi, toutes les INTERVAL secondes ; les traitements longs
     (dossiers, exports…) démarrent dans la seconde où ils sont demandés.
 
-    Ctrl-C (ou SIGTERM) arrête le worker après l'envoi ou la tâche en cours. Base de données injoignable : le
+    Les traitements longs tournent à part : les envois continuent pendant ce temps. Ctrl-C (ou SIGTERM) arrête le
+    worker après l'envoi en cours ; un traitement en cours est remis en file à son étape suivante. Base de données injoignable : le
     worker le signale et réessaie au passage suivant ; avec --once, code de sortie 1 (comme tout passage en
     erreur)."""
     stopper = _Stopper()
@@ -178,6 +233,7 @@ def worker(interval: int, once: bool):
         click.echo("ATTENTION : aucun e-mail ne part (MAIL_BACKEND=console) : chaque message est écrit ici, "
                    "dans la console, et personne ne le reçoit. Définissez MAIL_SERVER pour envoyer.")
     failed = database_down = False
+    task_thread = None if once else _TaskThread(current_app._get_current_object(), stopper)
     try:
         while not stopper.requested:
             try:
@@ -186,7 +242,10 @@ def worker(interval: int, once: bool):
                     click.echo(f"{datetime_fr(utcnow())} – Base de données de nouveau disponible.")
                     database_down = False
                 result = services.tick(stop=stopper)
-                _run_tasks(stopper, result)
+                if task_thread is None:
+                    _run_tasks(stopper, result)
+                else:
+                    task_thread.start()
             except Exception as exc:  # keep looping: the next pass retries
                 db.session.rollback()
                 problem = database_problem(exc)
@@ -209,7 +268,10 @@ def worker(interval: int, once: bool):
                 db.session.remove()
             if once:
                 break
-            _wait_for_next_pass(stopper, interval, database_down)
+            _wait_for_next_pass(stopper, interval, database_down, task_thread)
+        if task_thread is not None and task_thread.busy:
+            click.echo("Arrêt : le traitement en cours est remis en file à son étape suivante…")
+            task_thread.join()
     except KeyboardInterrupt:
         db.session.rollback()
         db.session.remove()
@@ -230,7 +292,7 @@ def run_task_to_file(task_id: int, out: str | None) -> tuple[Task, Path]:
     except KeyboardInterrupt:
         tasks.fail_task(task_id, "Traitement interrompu (Ctrl-C en ligne de commande) : relancez-le.")
         raise
-    if task.status != "done":
+    if task.status != TaskStatus.DONE.value:
         raise CommandError(task.error or f"Le traitement n° {task_id} n'a pas abouti ({task.status_label}).")
     target = Path(out or task.result_name)
     target.write_bytes(path_for(task.result_file).read_bytes())

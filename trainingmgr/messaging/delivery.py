@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from flask import current_app
 
+from .models import MessageStatus
+
 CONSOLE = "console"
 SMTP = "smtp"
 
@@ -54,7 +56,7 @@ def mail_is_off() -> bool:
 
 def delivery(message) -> Delivery:
     """The fate of an outbox message: a "sent" one that went to the console is not called sent."""
-    if message.status == "sent" and message.transport == CONSOLE:
+    if message.status == MessageStatus.SENT.value and message.transport == CONSOLE:
         return DELIVERIES["console"]
     return DELIVERIES.get(message.status, Delivery(message.status, message.status, "secondary"))
 
@@ -107,4 +109,4 @@ def status_labels() -> dict[str, str]:
 
 def can_send_for_real(message) -> bool:
     """A message only written to the console can still leave once a mail server is configured."""
-    return message.status == "sent" and message.transport == CONSOLE and not mail_is_off()
+    return message.status == MessageStatus.SENT.value and message.transport == CONSOLE and not mail_is_off()

@@ -3,6 +3,7 @@ task is a row before it runs, so nothing is lost when SMTP or the worker fails."
 from __future__ import annotations
 
 import datetime as dt
+import enum
 
 from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -12,6 +13,23 @@ from ..core.types import UTCDateTime
 from ..extensions import db
 from ..files.models import StoredFile
 
+
+
+class MessageStatus(str, enum.Enum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class JobStatus(str, enum.Enum):
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+# Jobs an administrator watches: still to run, or given up.
+UNSETTLED_JOBS = (JobStatus.PENDING.value, JobStatus.FAILED.value)
 MESSAGE_STATUSES = {"pending": "En attente", "sent": "Envoyé", "failed": "Échec définitif"}
 JOB_STATUSES = {"pending": "À faire", "done": "Fait", "failed": "Échec définitif", "cancelled": "Annulé"}
 
@@ -28,7 +46,7 @@ class OutboxMessage(db.Model):
     # What the message is about, for the evidence an auditor asks for (e.g. "convocation").
     topic: Mapped[str] = mapped_column(String(40), default="", index=True)
     enrolment_id: Mapped[int | None] = mapped_column(ForeignKey("enrolment.id", ondelete="SET NULL"), index=True)
-    status: Mapped[str] = mapped_column(String(20), default="pending")
+    status: Mapped[str] = mapped_column(String(20), default=MessageStatus.PENDING.value)
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")
     next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -45,6 +63,18 @@ class OutboxMessage(db.Model):
     @property
     def status_label(self) -> str:
         return MESSAGE_STATUSES.get(self.status, self.status)
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == MessageStatus.PENDING.value
+
+    @property
+    def is_sent(self) -> bool:
+        return self.status == MessageStatus.SENT.value
+
+    @property
+    def is_failed(self) -> bool:
+        return self.status == MessageStatus.FAILED.value
 
 
 class OutboxAttachment(db.Model):
@@ -70,13 +100,35 @@ class Job(db.Model):
     key: Mapped[str] = mapped_column(String(120), unique=True)
     payload: Mapped[dict] = mapped_column(JSON, default=dict)
     due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-    status: Mapped[str] = mapped_column(String(20), default="pending")
+    status: Mapped[str] = mapped_column(String(20), default=JobStatus.PENDING.value)
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     done_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
+    @property
+    def is_pending(self) -> bool:
+        return self.status == JobStatus.PENDING.value
 
+    @property
+    def is_done(self) -> bool:
+        return self.status == JobStatus.DONE.value
+
+    @property
+    def is_failed(self) -> bool:
+        return self.status == JobStatus.FAILED.value
+
+
+class TaskStatus(str, enum.Enum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+# Tasks the worker has not finished, and those it has (whatever the outcome).
+UNFINISHED_TASKS = (TaskStatus.QUEUED.value, TaskStatus.RUNNING.value)
+FINISHED_TASKS = (TaskStatus.DONE.value, TaskStatus.FAILED.value)
 TASK_STATUSES = {"queued": "En attente", "running": "En cours", "done": "Terminé", "failed": "Échec"}
 
 
@@ -94,7 +146,7 @@ class Task(db.Model):
     kind: Mapped[str] = mapped_column(String(40))
     label: Mapped[str] = mapped_column(String(200))  # French, shown: « Dossier de la session … »
     payload: Mapped[dict] = mapped_column(JSON, default=dict)
-    status: Mapped[str] = mapped_column(String(20), default="queued")
+    status: Mapped[str] = mapped_column(String(20), default=TaskStatus.QUEUED.value)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"), index=True)
     done: Mapped[int] = mapped_column(default=0)
     total: Mapped[int] = mapped_column(default=0)
@@ -116,3 +168,19 @@ class Task(db.Model):
     @property
     def status_label(self) -> str:
         return TASK_STATUSES.get(self.status, self.status)
+
+    @property
+    def is_queued(self) -> bool:
+        return self.status == TaskStatus.QUEUED.value
+
+    @property
+    def is_done(self) -> bool:
+        return self.status == TaskStatus.DONE.value
+
+    @property
+    def is_failed(self) -> bool:
+        return self.status == TaskStatus.FAILED.value
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED_TASKS

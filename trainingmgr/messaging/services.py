@@ -1,31 +1,7 @@
 """Queueing e-mails and jobs, sending the outbox over SMTP, running due jobs.
 
-Nothing here is called from a request to talk to the network: requests only add rows; the worker
-(`flask --app app worker`, or `flask --app app tick` from cron) sends and runs them.
-
-Delivery guarantees (what happens when something breaks):
-
-- **An e-mail is never lost.** It is a row, committed with the caller's transaction, before anything
-  is sent. A failed attempt stays ``pending`` with its error and is retried with back-off
-  (``RETRY_DELAYS``); after the last retry, or at once when the server refuses the message for good
-  (5xx on the recipient or the content, or a message that cannot be built), it is ``failed`` and stays
-  on the outbox page (``/admin/outbox``), where it can be put back in the queue.
-- **At least once, duplicates made unlikely.** An attempt is committed *before* the SMTP dialogue
-  (the "claim": attempt counted, Message-ID fixed, next attempt pushed back by the back-off delay), and
-  the result right after the server's answer. Two workers (the `make run` worker and a `mail send` by
-  hand, say) therefore never send the same message at the same time, and a crash before the server
-  accepted the message only delays it. A crash in the milliseconds between the server's "250 OK" and
-  our commit cannot be told apart from a crash before it: the message is then sent again after the
-  back-off delay, with the same Message-ID, so that mail systems and readers can recognise the
-  duplicate. Losing a convocation is worse than receiving it twice, so the outbox does not choose
-  "at most once". The "sent" commit is retried a few times when the database blinks, to keep that
-  window as small as it can be.
-- **Jobs run exactly once in the database's eyes.** A job's handler runs in the same transaction as
-  the line that marks the job done (and that claims it, so that two runners never run it twice); a
-  handler that raises is rolled back as a whole, retried with back-off (``JOB_RETRY_DELAYS``), then left
-  ``failed`` on the outbox page, and never stops the other jobs. Handlers only write rows (e.g. queue
-  e-mails) and must not commit themselves.
-"""
+Requests only add rows; the worker (`flask --app app worker`, or `flask --app app tick` from cron) sends and runs
+them. See docs/messaging.md for the delivery guarantees."""
 from __future__ import annotations
 
 import datetime as dt
@@ -51,7 +27,9 @@ from ..core.formatting import datetime_fr
 from ..core.timeutil import utcnow
 from ..extensions import db
 from . import delivery
-from .models import JOB_STATUSES, MESSAGE_STATUSES, Job, OutboxAttachment, OutboxMessage
+from .models import (
+    JOB_STATUSES, MESSAGE_STATUSES, UNSETTLED_JOBS, Job, JobStatus, MessageStatus, OutboxAttachment, OutboxMessage,
+)
 
 # Sent once a message has left (sender: the OutboxMessage), so that the evidence it stands for is recorded.
 message_sent = Namespace().signal("message-sent")
@@ -90,20 +68,23 @@ TOPIC_LABELS = {
 }
 
 
+# Topics named after a kind that a higher package knows (documents "document_…", surveys "survey_…"): that package
+# registers how to name them (topic_prefix), so that messaging never imports it.
+_TOPIC_PREFIXES: dict[str, Callable[[str], str | None]] = {}
+
+
+def topic_prefix(prefix: str, label: Callable[[str], str | None]) -> None:
+    """Let ``label(rest)`` name the topics starting with ``prefix`` (None: unknown, the topic is shown as is)."""
+    _TOPIC_PREFIXES[prefix] = label
+
+
 def topic_label(topic: str) -> str:
     """The French label of an e-mail's topic; documents and surveys are named after their type."""
     if topic in TOPIC_LABELS:
         return TOPIC_LABELS[topic]
-    if topic.startswith("document_"):
-        from ..documents.catalogue import DOC_TYPES
-
-        doc_type = DOC_TYPES.get(topic.removeprefix("document_"))
-        return f"Document : {doc_type.label}" if doc_type else topic
-    if topic.startswith("survey_"):
-        from ..evaluations.models import QUESTIONNAIRE_KINDS
-
-        kind = QUESTIONNAIRE_KINDS.get(topic.removeprefix("survey_"))
-        return f"Enquête : {kind}" if kind else topic
+    for prefix, label in _TOPIC_PREFIXES.items():
+        if topic.startswith(prefix):
+            return label(topic.removeprefix(prefix)) or topic
     return topic or "–"
 JOB_KIND_LABELS = {"convocation": "Envoi de la convocation"}
 
@@ -162,8 +143,8 @@ def schedule_job(kind: str, key: str, due_at: dt.datetime, payload: dict | None 
     scheduled afresh; a job already done stays done. Safe when two transactions schedule the same key."""
     job = db.session.scalar(select(Job).where(Job.key == key))
     if job is None:
-        values = {"kind": kind, "key": key, "due_at": due_at, "payload": payload or {}, "status": "pending",
-                  "attempts": 0, "last_error": "", "created_at": utcnow()}
+        values = {"kind": kind, "key": key, "due_at": due_at, "payload": payload or {},
+                  "status": JobStatus.PENDING.value, "attempts": 0, "last_error": "", "created_at": utcnow()}
         dialect = db.session.get_bind().dialect.name
         if dialect in _UPSERT_INSERTS:
             # INSERT … ON CONFLICT DO NOTHING: if another transaction scheduled the same key meanwhile,
@@ -177,9 +158,9 @@ def schedule_job(kind: str, key: str, due_at: dt.datetime, payload: dict | None 
             job = Job(**values)
             db.session.add(job)
             return job
-    if job.status in ("pending", "cancelled", "failed"):
+    if job.status in (JobStatus.PENDING.value, JobStatus.CANCELLED.value, JobStatus.FAILED.value):
         job.kind = kind
-        job.status = "pending"
+        job.status = JobStatus.PENDING.value
         job.due_at = due_at
         job.payload = payload or {}
         job.attempts = 0
@@ -196,9 +177,9 @@ def forget_job(key: str) -> None:
 
 
 def cancel_job(key: str) -> None:
-    job = db.session.scalar(select(Job).where(Job.key == key, Job.status == "pending"))
+    job = db.session.scalar(select(Job).where(Job.key == key, Job.status == JobStatus.PENDING.value))
     if job is not None:
-        job.status = "cancelled"
+        job.status = JobStatus.CANCELLED.value
 
 
 # --------------------------------------------------------------------------- building and transports
@@ -398,7 +379,7 @@ def _claim_message(message: OutboxMessage, now: dt.datetime) -> bool:
     attempts = message.attempts + 1
     result = db.session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.id == message.id, OutboxMessage.status == "pending",
+        .where(OutboxMessage.id == message.id, OutboxMessage.status == MessageStatus.PENDING.value,
                OutboxMessage.attempts == message.attempts, OutboxMessage.next_attempt_at <= now)
         .values(attempts=attempts, next_attempt_at=now + _retry_delay(attempts),
                 message_id=message.message_id or _new_message_id(),
@@ -417,7 +398,8 @@ def send_due_messages(now: dt.datetime | None = None, limit: int = BATCH_SIZE, *
     before each message (the worker's Ctrl-C). Returns (sent, failed attempts)."""
     now = now or utcnow()
     ids = list(db.session.scalars(
-        select(OutboxMessage.id).where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
+        select(OutboxMessage.id)
+        .where(OutboxMessage.status == MessageStatus.PENDING.value, OutboxMessage.next_attempt_at <= now)
         .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit)
     ))
     if not ids:
@@ -437,7 +419,8 @@ def send_messages_now(ids: list[int]) -> tuple[int, int]:
     if not ids:
         return 0, 0
     now = utcnow()
-    db.session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids), OutboxMessage.status == "pending",
+    db.session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids),
+                                                   OutboxMessage.status == MessageStatus.PENDING.value,
                                                    OutboxMessage.next_attempt_at > now)
                        .values(next_attempt_at=now).execution_options(synchronize_session=False))
     db.session.commit()
@@ -452,7 +435,7 @@ def _deliver(ids: list[int], now: dt.datetime, stop: Callable[[], bool] | None) 
             if stop is not None and stop():
                 break
             message = db.session.get(OutboxMessage, message_id, populate_existing=True)
-            if message is None or message.status != "pending" or message.next_attempt_at > now:
+            if message is None or message.status != MessageStatus.PENDING.value or message.next_attempt_at > now:
                 continue
             if not _claim_message(message, now):
                 continue
@@ -469,7 +452,7 @@ def _deliver(ids: list[int], now: dt.datetime, stop: Callable[[], bool] | None) 
                 final = permanent or attempts >= MAX_ATTEMPTS
                 values = {"last_error": error}
                 if final:
-                    values["status"] = "failed"
+                    values["status"] = MessageStatus.FAILED.value
                 else:
                     values["next_attempt_at"] = now + _retry_delay(attempts)
                 db.session.rollback()
@@ -481,8 +464,8 @@ def _deliver(ids: list[int], now: dt.datetime, stop: Callable[[], bool] | None) 
                 if isinstance(exc, _ConnectError):
                     break
             else:
-                _commit_outcome(OutboxMessage, message_id, status="sent", sent_at=utcnow(), last_error="",
-                                transport=transport.name)
+                _commit_outcome(OutboxMessage, message_id, status=MessageStatus.SENT.value, sent_at=utcnow(),
+                                last_error="", transport=transport.name)
                 sent += 1
                 _announce_sent(message_id)
     finally:
@@ -507,16 +490,16 @@ def retry_message(message: OutboxMessage, now: dt.datetime | None = None) -> Non
     """Put a failed (or waiting) message back in the queue, due now (from the outbox page). A failed one
     gets a new series of retries; its last error stays shown until the next attempt. One that was only written
     to the console leaves for real once a mail server is configured."""
-    if message.status == "sent" and not delivery.can_send_for_real(message):
+    if message.status == MessageStatus.SENT.value and not delivery.can_send_for_real(message):
         raise ConflictError(f"Ce message a déjà été {delivery.sent_word('m', message.transport)} le "
                             f"{datetime_fr(message.sent_at)} : il n'est pas renvoyé.")
-    if message.status == "sent":  # written to the console only, and a mail server is now configured
+    if message.status == MessageStatus.SENT.value:  # written to the console only, and a mail server is now configured
         message.sent_at = None
         message.transport = ""
         message.attempts = 0
-    if message.status == "failed":
+    if message.status == MessageStatus.FAILED.value:
         message.attempts = 0
-    message.status = "pending"
+    message.status = MessageStatus.PENDING.value
     message.next_attempt_at = now or utcnow()
 
 
@@ -535,14 +518,15 @@ class Postpone(Exception):  # noqa: N818 - a signal to the runner, not an error
 def _run_job(job_id: int, now: dt.datetime) -> str | None:
     """Run one job in its own transaction: "done", "failed", or None when it was not ours to run."""
     job = db.session.get(Job, job_id, populate_existing=True)
-    if job is None or job.status != "pending" or job.due_at > now:
+    if job is None or job.status != JobStatus.PENDING.value or job.due_at > now:
         db.session.rollback()
         return None
     seen, kind, key, payload = job.attempts, job.kind, job.key, dict(job.payload or {})
     # The claim and the handler's work share one transaction: the row stays locked (PostgreSQL) or the
     # database is (SQLite) until the commit, and another runner's claim then finds it done.
     claimed = db.session.execute(
-        update(Job).where(Job.id == job_id, Job.status == "pending", Job.attempts == seen, Job.due_at <= now)
+        update(Job)
+        .where(Job.id == job_id, Job.status == JobStatus.PENDING.value, Job.attempts == seen, Job.due_at <= now)
         .values(attempts=seen + 1).execution_options(synchronize_session=False)
     ).rowcount == 1
     if not claimed:
@@ -555,7 +539,7 @@ def _run_job(job_id: int, now: dt.datetime) -> str | None:
         with db.session.begin_nested():  # the handler's work, undone alone when it puts the job off
             handler(payload)
         db.session.execute(update(Job).where(Job.id == job_id)
-                           .values(status="done", done_at=utcnow(), last_error="")
+                           .values(status=JobStatus.DONE.value, done_at=utcnow(), last_error="")
                            .execution_options(synchronize_session=False))
         db.session.commit()
     except Postpone as later:
@@ -573,11 +557,11 @@ def _run_job(job_id: int, now: dt.datetime) -> str | None:
         attempts = seen + 1
         values = {"attempts": attempts, "last_error": f"{type(exc).__name__} : {exc}"[:2000]}
         if attempts >= MAX_JOB_ATTEMPTS:
-            values["status"] = "failed"
+            values["status"] = JobStatus.FAILED.value
         else:
             values["due_at"] = now + _retry_delay(attempts, JOB_RETRY_DELAYS)
         result = db.session.execute(
-            update(Job).where(Job.id == job_id, Job.status == "pending", Job.attempts == seen)
+            update(Job).where(Job.id == job_id, Job.status == JobStatus.PENDING.value, Job.attempts == seen)
             .values(**values).execution_options(synchronize_session=False))
         db.session.commit()
         return "failed" if result.rowcount == 1 else None
@@ -590,7 +574,8 @@ def run_due_jobs(now: dt.datetime | None = None, limit: int = BATCH_SIZE, *,
     now = now or utcnow()
     done = failed = 0
     ids = list(db.session.scalars(
-        select(Job.id).where(Job.status == "pending", Job.due_at <= now).order_by(Job.due_at, Job.id).limit(limit)
+        select(Job.id).where(Job.status == JobStatus.PENDING.value, Job.due_at <= now)
+        .order_by(Job.due_at, Job.id).limit(limit)
     ))
     db.session.rollback()  # end the read transaction: each job starts afresh
     for job_id in ids:
@@ -631,18 +616,18 @@ def retry_job(job: Job, now: dt.datetime | None = None) -> None:
     """Run a failed job, or a pending one that already failed and waits for its next retry, at the next pass
     (a failed one gets a new series of retries). A job still waiting for its first run is not brought
     forward: that would send a J−7 convocation weeks early."""
-    if job.status == "pending" and job.attempts == 0:
+    if job.status == JobStatus.PENDING.value and job.attempts == 0:
         raise ConflictError(f"Cette tâche est programmée pour le {datetime_fr(job.due_at)} : elle s'exécutera "
                             "à cette date, il n'y a rien à relancer.")
-    if job.status == "done":
+    if job.status == JobStatus.DONE.value:
         raise ConflictError(f"Cette tâche a déjà été exécutée le {datetime_fr(job.done_at)} : "
                             "elle n'est pas relancée.")
-    if job.status == "cancelled":
+    if job.status == JobStatus.CANCELLED.value:
         raise ConflictError("Cette tâche a été annulée (par exemple avec l'inscription qui l'avait "
                             "programmée) : elle n'est pas relancée.")
-    if job.status == "failed":
+    if job.status == JobStatus.FAILED.value:
         job.attempts = 0
-    job.status = "pending"
+    job.status = JobStatus.PENDING.value
     job.due_at = now or utcnow()
 
 
@@ -697,9 +682,9 @@ def message_counts() -> dict[str, int]:
     return {status: counts.get(status, 0) for status in MESSAGE_STATUSES}
 
 
-def list_jobs(statuses: tuple[str, ...] = ("pending", "failed"), limit: int = 500) -> list[Job]:
+def list_jobs(statuses: tuple[str, ...] = UNSETTLED_JOBS, limit: int = 500) -> list[Job]:
     """Failed jobs first, then by due date."""
-    failed_first = (Job.status != "failed")
+    failed_first = (Job.status != JobStatus.FAILED.value)
     return list(db.session.scalars(select(Job).where(Job.status.in_(statuses))
                                    .order_by(failed_first, Job.due_at, Job.id).limit(limit)))
 

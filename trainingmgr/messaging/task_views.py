@@ -9,7 +9,8 @@ from sqlalchemy.orm import selectinload
 
 from ..accounts.permissions import staff_required
 from ..core.paging import page_arg, paginate
-from ..core.web import fail, safe_next_url
+from ..core.links import safe_next_url
+from ..core.responses import fail
 from ..extensions import db
 from ..files.services import path_for
 from . import tasks
@@ -30,7 +31,8 @@ def _payload(task: Task) -> dict:
 @staff_required
 def index():
     listing = paginate(tasks.recent_tasks_query().options(selectinload(Task.result_file)), page_arg(), PER_PAGE)
-    return render_template("tasks/index.html", listing=listing, unit_of=tasks.unit_of)
+    return render_template("tasks/index.html", listing=listing, unit_of=tasks.unit_of,
+                           purged_notice=tasks.purged_notice)
 
 
 @bp.route("/<int:task_id>")
@@ -67,10 +69,10 @@ def download(task_id: int):
 @bp.route("/<int:task_id>/retry", methods=["POST"])
 @staff_required
 def retry(task_id: int):
-    """« Relancer » a failed task (the form's CSRF token is checked by CSRFProtect, as for every POST)."""
+    """« Relancer » a failed task, or one whose file was deleted (a new task then); CSRF checked by CSRFProtect."""
     task = tasks.get_task(task_id, current_user)
-    tasks.retry_task(task)
+    target = tasks.retry_task(task, current_user)
     db.session.commit()
     flash("Traitement relancé : il reprend dans un instant.", "success")
-    return redirect(url_for("tasks.show", task_id=task.id), 303)
+    return redirect(url_for("tasks.show", task_id=target.id), 303)
 

@@ -1,30 +1,7 @@
 """Long pieces of work run by the worker outside the request, with their progress and the file they produce.
 
-A view starts a task (``start_task``), commits and sends the user to the task's page (``tasks.show``), which
-follows its progress; the worker (`flask worker`) claims queued tasks and runs them (``run_queued_tasks``);
-the command line runs one at once with the same code (``run_task``).
-
-A runner is ``fn(task, progress) -> TaskFile | None``, registered with ``@task_runner(kind)``:
-
-- ``progress.begin(total, step)`` then ``progress.advance(step)`` after each item. Each call **commits** the
-  session: the runner's work so far (a generated document and its row, say) is committed with the count, so
-  that the page shows true figures and an interruption loses at most the item in hand. A runner must report at
-  least every ``TASK_STALE_SECONDS`` (two minutes), or it is taken as interrupted.
-- ``raise TaskFailed("phrase")`` fails the task with that French sentence; any other exception fails it with
-  « Le traitement a échoué : … » (logged). Either way, the work since the last ``advance`` is rolled back.
-- The returned ``TaskFile`` is stored (files/, kind "export") in the same commit that marks the task done.
-
-Guarantees:
-
-- **Claimed once.** A queued task is taken by ``UPDATE … WHERE status = 'queued'``: two workers (or a worker
-  and the command line) never run the same task, on SQLite as on PostgreSQL.
-- **Owned while running.** Every write of a run (progress, outcome) is conditioned on the attempt that
-  claimed it: a run that lost its task (declared interrupted meanwhile) stops at its next step, its
-  uncommitted work rolled back, rather than overwrite the new run's figures.
-- **Interruptions seen.** A running task writes ``heartbeat_at`` at each step; one silent for
-  ``TASK_STALE_SECONDS`` (the worker was killed, the server restarted) is queued again once, then failed
-  with « Traitement interrompu (le serveur s'est arrêté) : relancez-le. »
-"""
+A view starts a task (``start_task``), the worker runs it (``run_queued_tasks``), a runner is registered with
+``@task_runner(kind)``. See docs/messaging.md for the runner's contract and the guarantees."""
 from __future__ import annotations
 
 import datetime as dt
@@ -36,10 +13,11 @@ from flask import current_app
 from sqlalchemy import func, select, update
 
 from ..core.errors import ConflictError, DomainError, NotFoundError, PermissionDenied
+from ..core.formatting import count_fr, date_fr
 from ..core.persistence import get_by_id
 from ..core.timeutil import utcnow
 from ..extensions import db
-from .models import TASK_STATUSES, Task
+from .models import FINISHED_TASKS, TASK_STATUSES, UNFINISHED_TASKS, Task, TaskStatus
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +34,22 @@ UNKNOWN_KIND_ERROR = "Ce type de traitement (« {kind} ») n'est plus pris en ch
 # The attempts already spent when the task was last started afresh (« Relancer »): the interruption rule counts the
 # runs since then. Attempts themselves only grow, so that a run never mistakes a later run's claim for its own.
 BASE_KEY = "_base_attempts"
+# When the hourly sweep deleted the task's result file (ISO 8601, UTC), in the payload: the page says so.
+PURGED_KEY = "_result_purged_at"
+# Days a finished task's file is kept (config TASK_RESULT_DAYS).
+TASK_RESULT_DAYS = 7
+PURGED_NOTICE = ("Fichier supprimé le {day} (conservé {days}) : relancez le traitement pour le produire à "
+                 "nouveau.")
 DEFAULT_UNIT = "éléments"
 
 _RUNNERS: dict[str, Callable] = {}
+
+
+class ResultGone(DomainError):
+    """The task's file was deleted after TASK_RESULT_DAYS (410)."""
+
+    status_code = 410
+    code = "gone"
 
 
 class TaskFailed(Exception):  # noqa: N818 - the runner's way to fail its task with a French sentence
@@ -121,7 +112,8 @@ class Progress:
         if self.stop is not None and self.stop():
             raise _Stopped()
         owned = db.session.execute(
-            update(Task).where(Task.id == self.task_id, Task.status == "running", Task.attempts == self.attempt)
+            update(Task)
+            .where(Task.id == self.task_id, Task.status == TaskStatus.RUNNING.value, Task.attempts == self.attempt)
             .values(done=self.done, total=self.total, step=self.step[:200], heartbeat_at=utcnow())
             .execution_options(synchronize_session=False)
         ).rowcount == 1
@@ -147,7 +139,7 @@ def start_task(kind: str, label: str, payload: dict, actor, *, unit: str = DEFAU
     """Queue a task for the worker; adds and flushes it, the caller commits (then shows ``tasks.show``)."""
     if kind not in _RUNNERS:
         raise LookupError(f"no runner registered for task kind {kind!r}")
-    task = Task(kind=kind, label=(label or kind)[:200], payload=dict(payload or {}), status="queued",
+    task = Task(kind=kind, label=(label or kind)[:200], payload=dict(payload or {}), status=TaskStatus.QUEUED.value,
                 unit=(unit or DEFAULT_UNIT)[:40],
                 actor_id=getattr(actor, "id", actor), back_url=(back_url or "")[:300])
     db.session.add(task)
@@ -167,15 +159,16 @@ def claim_task(task_id: int) -> int | None:
     """Take a queued task for this run, committed (UPDATE … WHERE status = 'queued': one taker only) with
     whatever the session holds (a task just started by the command line is never seen queued by a worker).
     The attempt number this run owns, or None if another run took it first or it is not queued."""
-    attempts = db.session.scalar(select(Task.attempts).where(Task.id == task_id, Task.status == "queued"))
+    attempts = db.session.scalar(
+        select(Task.attempts).where(Task.id == task_id, Task.status == TaskStatus.QUEUED.value))
     if attempts is None:
         db.session.rollback()
         return None
     now = utcnow()
     claimed = db.session.execute(
-        update(Task).where(Task.id == task_id, Task.status == "queued", Task.attempts == attempts)
-        .values(status="running", attempts=attempts + 1, started_at=now, heartbeat_at=now, finished_at=None,
-                done=0, total=0, step="", error="")
+        update(Task).where(Task.id == task_id, Task.status == TaskStatus.QUEUED.value, Task.attempts == attempts)
+        .values(status=TaskStatus.RUNNING.value, attempts=attempts + 1, started_at=now, heartbeat_at=now,
+                finished_at=None, done=0, total=0, step="", error="")
         .execution_options(synchronize_session=False)
     ).rowcount == 1
     db.session.commit()
@@ -235,8 +228,8 @@ def _finish(task_id: int, attempt: int, result: TaskFile | None, summary: str = 
     """Store the result and the summary and mark the task done, in one commit."""
     from ..files import services as file_services
 
-    values = {"status": "done", "finished_at": utcnow(), "heartbeat_at": utcnow(), "step": "", "error": "",
-              "summary": summary}
+    values = {"status": TaskStatus.DONE.value, "finished_at": utcnow(), "heartbeat_at": utcnow(), "step": "",
+              "error": "", "summary": summary}
     if result is not None:
         stored = file_services.store_bytes(result.data, result.filename, RESULT_KIND)
         if result.content_type:
@@ -244,7 +237,7 @@ def _finish(task_id: int, attempt: int, result: TaskFile | None, summary: str = 
         db.session.flush()
         values.update(result_file_id=stored.id, result_name=stored.original_name)
     owned = db.session.execute(
-        update(Task).where(Task.id == task_id, Task.status == "running", Task.attempts == attempt)
+        update(Task).where(Task.id == task_id, Task.status == TaskStatus.RUNNING.value, Task.attempts == attempt)
         .values(**values).execution_options(synchronize_session=False)
     ).rowcount == 1
     if not owned:
@@ -258,8 +251,9 @@ def _requeue(task_id: int, attempt: int) -> None:
     """Back to the queue after a stop asked for: this run does not count against the interruption rule."""
     payload = db.session.scalar(select(Task.payload).where(Task.id == task_id))
     db.session.execute(
-        update(Task).where(Task.id == task_id, Task.status == "running", Task.attempts == attempt)
-        .values(status="queued", step="", heartbeat_at=None, payload={**(payload or {}), BASE_KEY: attempt})
+        update(Task).where(Task.id == task_id, Task.status == TaskStatus.RUNNING.value, Task.attempts == attempt)
+        .values(status=TaskStatus.QUEUED.value, step="", heartbeat_at=None,
+                payload={**(payload or {}), BASE_KEY: attempt})
         .execution_options(synchronize_session=False))
     db.session.commit()
 
@@ -268,16 +262,17 @@ def fail_task(task_id: int, error: str) -> None:
     """Fail a queued or running task from outside its run (the command line's Ctrl-C), committed."""
     db.session.rollback()
     db.session.execute(
-        update(Task).where(Task.id == task_id, Task.status.in_(("queued", "running")))
-        .values(status="failed", error=error[:2000], finished_at=utcnow())
+        update(Task).where(Task.id == task_id, Task.status.in_(UNFINISHED_TASKS))
+        .values(status=TaskStatus.FAILED.value, error=error[:2000], finished_at=utcnow())
         .execution_options(synchronize_session=False))
     db.session.commit()
 
 
 def _fail(task_id: int, attempt: int, error: str) -> None:
     db.session.execute(
-        update(Task).where(Task.id == task_id, Task.status == "running", Task.attempts == attempt)
-        .values(status="failed", error=error[:2000], finished_at=utcnow(), result_file_id=None, result_name="")
+        update(Task).where(Task.id == task_id, Task.status == TaskStatus.RUNNING.value, Task.attempts == attempt)
+        .values(status=TaskStatus.FAILED.value, error=error[:2000], finished_at=utcnow(), result_file_id=None,
+                result_name="")
         .execution_options(synchronize_session=False))
     db.session.commit()
 
@@ -292,28 +287,28 @@ def interrupt_stale_tasks(now: dt.datetime | None = None) -> tuple[int, int]:
     now = now or utcnow()
     cutoff = now - dt.timedelta(seconds=stale_seconds())
     stale = db.session.execute(select(Task.id, Task.attempts, Task.payload)
-                               .where(Task.status == "running", Task.heartbeat_at < cutoff)).all()
+                               .where(Task.status == TaskStatus.RUNNING.value, Task.heartbeat_at < cutoff)).all()
     requeued = failed = 0
     for task_id, attempts, payload in stale:
         runs = attempts - int((payload or {}).get(BASE_KEY) or 0)
-        values = ({"status": "queued", "step": "", "heartbeat_at": None} if runs < MAX_TASK_ATTEMPTS
-                  else {"status": "failed", "error": INTERRUPTED_ERROR, "finished_at": now})
+        values = ({"status": TaskStatus.QUEUED.value, "step": "", "heartbeat_at": None} if runs < MAX_TASK_ATTEMPTS
+                  else {"status": TaskStatus.FAILED.value, "error": INTERRUPTED_ERROR, "finished_at": now})
         # Conditioned on what was read: a run that wrote its heartbeat meanwhile keeps its task.
         changed = db.session.execute(
-            update(Task).where(Task.id == task_id, Task.status == "running", Task.attempts == attempts,
+            update(Task).where(Task.id == task_id, Task.status == TaskStatus.RUNNING.value, Task.attempts == attempts,
                                Task.heartbeat_at < cutoff)
             .values(**values).execution_options(synchronize_session=False)).rowcount == 1
         if changed:
-            requeued += values["status"] == "queued"
-            failed += values["status"] == "failed"
+            requeued += values["status"] == TaskStatus.QUEUED.value
+            failed += values["status"] == TaskStatus.FAILED.value
             log.warning("Traitement %s interrompu (aucun signe depuis %s s) : %s", task_id, stale_seconds(),
-                        "remis en file" if values["status"] == "queued" else "en échec")
+                        "remis en file" if values["status"] == TaskStatus.QUEUED.value else "en échec")
     db.session.commit()
     return requeued, failed
 
 
 def queued_task_ids(limit: int = 20) -> list[int]:
-    ids = list(db.session.scalars(select(Task.id).where(Task.status == "queued")
+    ids = list(db.session.scalars(select(Task.id).where(Task.status == TaskStatus.QUEUED.value)
                                   .order_by(Task.created_at, Task.id).limit(limit)))
     db.session.rollback()
     return ids
@@ -328,8 +323,8 @@ def run_queued_tasks(*, stop: Callable[[], bool] | None = None, limit: int = 20)
         if stop is not None and stop():
             break
         task = run_task(task_id, stop=stop)
-        done += task.status == "done"
-        failed += task.status == "failed"
+        done += task.status == TaskStatus.DONE.value
+        failed += task.status == TaskStatus.FAILED.value
     return done, failed
 
 
@@ -355,31 +350,86 @@ def get_task(task_id, actor) -> Task:
 
 def result_of(task: Task):
     """The stored result of a finished task, or NotFoundError while it is not there."""
-    if task.status != "done" or task.result_file is None:
-        if task.status in ("queued", "running"):
+    if task.status != TaskStatus.DONE.value or task.result_file is None:
+        if is_purged(task):
+            raise ResultGone(purged_notice(task))
+        if task.status in UNFINISHED_TASKS:
             raise NotFoundError("Le fichier n'est pas encore prêt : le traitement est en cours.")
-        if task.status == "failed":
+        if task.status == TaskStatus.FAILED.value:
             raise NotFoundError("Ce traitement a échoué : il n'a pas produit de fichier.")
         raise NotFoundError("Ce traitement n'a pas produit de fichier.")
     return task.result_file
 
 
-def retry_task(task: Task) -> None:
-    """Queue a failed task again (the « Relancer » button), with a fresh count of attempts."""
-    if task.status != "failed":
-        raise ConflictError(f"Ce traitement est « {task.status_label.lower()} » : seul un traitement en échec "
-                            "peut être relancé.")
-    task.status = "queued"
+def retry_task(task: Task, actor=None) -> Task:
+    """« Relancer »: a failed task is queued again, with a fresh count of attempts; a done task whose file was
+    deleted (``is_purged``) gives a new task of the same kind and payload. The task to follow (caller commits)."""
+    if is_purged(task):
+        payload = {k: v for k, v in (task.payload or {}).items() if not k.startswith("_")}
+        return start_task(task.kind, task.label, payload, actor if actor is not None else task.actor_id,
+                          unit=unit_of(task), back_url=task.back_url)
+    if task.status != TaskStatus.FAILED.value:
+        raise ConflictError(f"Ce traitement est « {task.status_label.lower()} » : seul un traitement en échec, "
+                            "ou dont le fichier a été supprimé, peut être relancé.")
+    task.status = TaskStatus.QUEUED.value
     task.payload = {**(task.payload or {}), BASE_KEY: task.attempts}
     task.done = task.total = 0
     task.step = task.error = task.summary = ""
     task.started_at = task.heartbeat_at = task.finished_at = None
     task.result_file_id = None
     task.result_name = ""
+    return task
+
+
+# --------------------------------------------------------------------------- old results
+
+
+def result_days() -> int:
+    return max(1, int(current_app.config.get("TASK_RESULT_DAYS") or TASK_RESULT_DAYS))
+
+
+def is_purged(task: Task) -> bool:
+    """A done task whose file was deleted after TASK_RESULT_DAYS: its name is kept, its file is not."""
+    return task.status == TaskStatus.DONE.value and task.result_file_id is None and bool(task.result_name)
+
+
+def purged_notice(task: Task) -> str:
+    """« Fichier supprimé le 25/11/2026 (conservé 7 jours) : relancez… » ("" unless ``is_purged``)."""
+    if not is_purged(task):
+        return ""
+    stamp = (task.payload or {}).get(PURGED_KEY)
+    try:
+        purged_at = dt.datetime.fromisoformat(stamp) if stamp else None
+    except (TypeError, ValueError):
+        purged_at = None
+    if purged_at is None and task.finished_at is not None:
+        purged_at = task.finished_at + dt.timedelta(days=result_days())
+    day = date_fr(purged_at) or "?"
+    return PURGED_NOTICE.format(day=day, days=count_fr(result_days(), "jour"))
+
+
+def purge_old_results(now: dt.datetime | None = None) -> tuple[int, list[str]]:
+    """Delete the result file of the tasks done more than TASK_RESULT_DAYS ago (files/services.delete_files: only
+    a file no other row names), keeping their ``result_name``; flushed, the caller commits then removes the
+    contents (``files.services.remove_contents``). Returns (tasks purged, digests of the rows deleted)."""
+    from ..files import services as file_services
+
+    now = now or utcnow()
+    cutoff = now - dt.timedelta(days=result_days())
+    rows = db.session.execute(select(Task.id, Task.result_file_id, Task.payload).where(
+        Task.status == TaskStatus.DONE.value, Task.result_file_id.is_not(None), Task.finished_at < cutoff)).all()
+    for task_id, _file_id, payload in rows:
+        db.session.execute(update(Task).where(Task.id == task_id).values(
+            result_file_id=None, payload={**(payload or {}), PURGED_KEY: now.isoformat()})
+            .execution_options(synchronize_session=False))
+    digests, kept = file_services.delete_files({file_id for _, file_id, _ in rows})
+    if kept:
+        log.warning("Fichiers de traitements gardés, d'autres lignes les désignent : %s", sorted(kept))
+    return len(rows), digests
 
 
 def percent(task: Task) -> int:
-    if task.status == "done":
+    if task.status == TaskStatus.DONE.value:
         return 100
     if not task.total:
         return 0
@@ -391,8 +441,9 @@ def describe(task: Task) -> dict:
     return {"id": task.id, "kind": task.kind, "label": task.label, "status": task.status,
             "status_label": task.status_label, "done": task.done, "total": task.total, "unit": unit_of(task),
             "percent": percent(task), "step": task.step, "error": task.error, "summary": task.summary,
-            "finished": task.status in ("done", "failed"), "has_file": task.status == "done"
-            and task.result_file_id is not None, "result_name": task.result_name}
+            "finished": task.status in FINISHED_TASKS, "has_file": task.status == TaskStatus.DONE.value
+            and task.result_file_id is not None, "result_name": task.result_name,
+            "purged": purged_notice(task)}
 
 
 def recent_tasks_query():

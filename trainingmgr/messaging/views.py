@@ -8,10 +8,11 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 
 from ..accounts.permissions import staff_required
 from ..core.paging import page_arg
-from ..core.web import fail, safe_next_url
+from ..core.links import safe_next_url
+from ..core.responses import fail
 from ..extensions import db
 from . import delivery, services
-from .models import JOB_STATUSES, MESSAGE_STATUSES, Job, OutboxAttachment, OutboxMessage
+from .models import JOB_STATUSES, MESSAGE_STATUSES, UNSETTLED_JOBS, Job, OutboxAttachment, OutboxMessage
 
 bp = Blueprint("messaging", __name__, url_prefix="/admin/outbox")
 
@@ -108,7 +109,7 @@ def jobs():
     status = request.args.get("status", "").strip()
     if status and status not in JOB_STATUSES:
         fail(400, "Statut de tâche inconnu.")
-    statuses = (status,) if status else ("pending", "failed")
+    statuses = (status,) if status else UNSETTLED_JOBS
     return render_template("messaging/jobs.html", jobs=services.list_jobs(statuses), status=status,
                            statuses=JOB_STATUSES, counts=services.message_counts(), job_counts=services.job_counts(),
                            max_attempts=services.MAX_JOB_ATTEMPTS)

@@ -34,6 +34,7 @@ from flask import current_app
 from sqlalchemy import MetaData, create_engine, inspect, select, text
 from sqlalchemy.engine import Connection, Engine
 
+from ..core.formatting import count_fr, number_fr, plural_fr
 from ..core.timeutil import utcnow
 from ..extensions import db
 from ..files.staging import is_temporary
@@ -340,8 +341,9 @@ def unpack_backup(path: str | os.PathLike, work: Path) -> dict:
     absent = [name for name in [manifest["database_file"]] + [FILES_PREFIX + f for f in manifest.get("files", {})]
               if not (work / name).is_file()]
     if absent:
-        raise BackupError(f"Archive de sauvegarde illisible ou tronquée : {path} ({len(absent)} élément(s) "
-                          f"décrit(s) par {MANIFEST} absent(s), dont {absent[0]}).")
+        raise BackupError(f"Archive de sauvegarde illisible ou tronquée : {path} ({count_fr(len(absent), 'élément')} "
+                          f"{plural_fr(len(absent), 'décrit')} par {MANIFEST} {plural_fr(len(absent), 'absent')}, "
+                          f"dont {absent[0]}).")
     return manifest
 
 
@@ -387,8 +389,8 @@ def restore_backup(path: str | os.PathLike) -> tuple[dict, Check]:
         db.session.remove()
         existing = inspect(engine).get_table_names()
         if existing:
-            raise BackupError(f"La base cible n'est pas vide ({len(existing)} table(s)) : une sauvegarde ne se "
-                              f"restaure que dans une base vide (créée sans « flask db upgrade »).")
+            raise BackupError(f"La base cible n'est pas vide ({count_fr(len(existing), 'table')}) : une sauvegarde "
+                              "ne se restaure que dans une base vide (créée sans « flask db upgrade »).")
         if dialect == "sqlite":
             engine.dispose()
             try:
@@ -432,7 +434,8 @@ def verify_against(manifest: dict) -> Check:
         if got is None:
             check.problems.append(f"table {name} absente")
         elif got["rows"] != expected["rows"]:
-            check.problems.append(f"table {name} : {got['rows']} ligne(s) au lieu de {expected['rows']}")
+            check.problems.append(f"table {name} : {count_fr(got['rows'], 'ligne')} au lieu de "
+                                  f"{number_fr(expected['rows'])}")
         elif got["sha256"] != expected["sha256"]:
             check.problems.append(f"table {name} : contenu différent (empreinte)")
     for name in sorted(set(actual) - set(manifest["tables"])):

@@ -6,6 +6,7 @@ from flask import current_app
 
 from ..attendance.seals import missing_keys
 from ..core.cli import CommandError, CommandGroup
+from ..core.formatting import count_fr, plural_fr
 from ..core.sealkeys import KeyringError
 from .backup import BackupError, create_backup, prune_backups, restore_backup
 
@@ -30,7 +31,8 @@ def create(output: str | None, keep: int | None):
     rows = sum(t["rows"] for t in manifest["tables"].values())
     click.echo(f"Sauvegarde écrite : {path}")
     click.echo(f"  base {manifest['dialect']} (révision {manifest['alembic_revision']}) : "
-               f"{len(manifest['tables'])} table(s), {rows} ligne(s) ; {len(manifest['files'])} fichier(s).")
+               f"{count_fr(len(manifest['tables']), 'table')}, {count_fr(rows, 'ligne')} ; "
+               f"{count_fr(len(manifest['files']), 'fichier')}.")
     for old in deleted:
         click.echo(f"  ancienne sauvegarde supprimée : {old.name}")
     click.echo(f"Clés de scellement des registres d'émargement : elles ne sont pas dans l'archive. Sauvegardez à part "
@@ -48,11 +50,12 @@ def restore(file: str):
         raise CommandError(str(exc)) from None
     click.echo(f"Sauvegarde du {manifest['created_at']} (base {manifest['dialect']}, "
                f"révision {manifest['alembic_revision']}) restaurée.")
-    click.echo(f"  {check.tables} table(s), {check.rows} ligne(s), {check.files} fichier(s) vérifiés.")
+    click.echo(f"  {count_fr(check.tables, 'table')}, {count_fr(check.rows, 'ligne')}, "
+               f"{count_fr(check.files, 'fichier')} vérifiés.")
     if not check.ok:
         for problem in check.problems:
             click.echo(f"  ÉCART : {problem}", err=True)
-        click.echo(f"Vérification échouée : {len(check.problems)} écart(s) avec le manifeste.", err=True)
+        click.echo(f"Vérification échouée : {count_fr(len(check.problems), 'écart')} avec le manifeste.", err=True)
         raise SystemExit(1)
     click.echo("Vérification réussie : lignes, empreintes des tables et SHA-256 des fichiers conformes.")
     try:
@@ -61,6 +64,7 @@ def restore(file: str):
         missing, problem = [], exc.message
         click.echo(f"ATTENTION : {problem}", err=True)
     if missing:
-        click.echo(f"ATTENTION : clé(s) de scellement {', '.join(missing)} absente(s) de SEAL_KEY_DIR "
+        click.echo(f"ATTENTION : {plural_fr(len(missing), 'clé de scellement', 'clés de scellement')} "
+                   f"{', '.join(missing)} {plural_fr(len(missing), 'absente')} de SEAL_KEY_DIR "
                    f"({current_app.config['SEAL_KEY_DIR']}) : restaurez le répertoire des clés sauvegardé à part, "
                    "sans quoi « flask attendance verify » signale ces registres comme altérés.", err=True)

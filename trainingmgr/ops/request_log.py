@@ -13,21 +13,9 @@ import time
 
 from flask import Flask, g, request
 
+from ..core.request_paths import loggable_path, masked_path
+
 logger = logging.getLogger("trainingmgr.request")
-
-# Path segments longer than this are left out of the log of an unmatched request.
-_MAX_SEGMENT = 24
-
-
-def _masked_path(path: str) -> str:
-    parts = [part if len(part) <= _MAX_SEGMENT else "…" for part in path.split("/")]
-    return "/".join(parts)[:200] or "/"
-
-
-def loggable_path() -> str:
-    """The current request's route rule, or its path with the long segments masked: never a token."""
-    return request.url_rule.rule if request.url_rule is not None else _masked_path(request.path)
-
 
 class MaskTokens(logging.Filter):
     """On werkzeug's development server log ("GET /emargement/<token> HTTP/1.1" 200): long path segments, where
@@ -40,7 +28,7 @@ class MaskTokens(logging.Filter):
 
 
 def _mask_request_line(value: str) -> str:
-    return " ".join(_masked_path(word) if word.startswith("/") else word for word in value.split(" "))
+    return " ".join(masked_path(word) if word.startswith("/") else word for word in value.split(" "))
 
 
 def _quoted(value: str) -> str:

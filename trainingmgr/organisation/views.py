@@ -4,11 +4,17 @@ from flask import Blueprint, flash, redirect, url_for
 
 from ..accounts.permissions import admin_required
 from ..core.bank import format_iban
-from ..core.web import form_page, run_form
+from ..core.view_actions import form_page, run_form
 from . import services
 from .forms import OrganisationForm
 
 bp = Blueprint("organisation", __name__, url_prefix="/admin/organisation")
+
+
+@bp.app_context_processor
+def _organisation() -> dict:
+    """Every template's ``organisation`` (pages and e-mails): core/jinja.py does not know the organisation."""
+    return {"organisation": services.get_organisation()}
 
 
 @bp.route("/", methods=["GET", "POST"])

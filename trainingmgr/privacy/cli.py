@@ -5,7 +5,7 @@ import click
 
 from ..core.cli import DATABASE_ID, CommandError, CommandGroup
 from ..core.errors import DomainError
-from ..core.formatting import date_fr
+from ..core.formatting import count_fr, date_fr, plural_fr
 from ..extensions import db
 from . import retention, services
 
@@ -47,8 +47,9 @@ def purge(dry_run: bool):
                    f"{date_fr(kind.cutoff)}) : {len(kind.items)}")
         for item in kind.items:
             click.echo(f"  - {item.label}")
-    done = "à anonymiser ou effacer" if dry_run else "anonymisé(s) ou effacé(s)"
-    click.echo(f"Total : {report.total} élément(s) {done}.")
+    done = "à anonymiser ou effacer" if dry_run else plural_fr(report.total, "anonymisé ou effacé",
+                                                                 "anonymisés ou effacés")
+    click.echo(f"Total : {count_fr(report.total, 'élément')} {done}.")
 
 
 @gdpr_cli.command("export")

@@ -18,10 +18,12 @@ from sqlalchemy import delete, func, or_, select, update
 
 from ..attendance.chain import erasure_digests, field_digest
 from ..attendance.models import AttendanceRecord, PlannedAbsence, SigningCode
-from ..core.formatting import date_fr
+from ..catalogue.models import CourseObjective
+from ..core.formatting import count_fr, date_fr
 from ..core.timeutil import PARIS, UTC, paris_date, paris_datetime, utcnow
 from ..documents.models import GeneratedDocument
 from ..enrolments.models import Enrolment, EnrolmentEvent
+from ..evaluations.questionnaires.services import answer_rows
 from ..evaluations.models import (QUESTIONNAIRE_KINDS, AcquisAssessment, Answer, Question, Questionnaire,
                                   Response, SurveyInvitation)
 from ..extensions import db
@@ -127,7 +129,7 @@ def _expired_attendance(today: dt.date) -> list[Item]:
     sessions = {s.id: s for s in db.session.scalars(select(TrainingSession).where(
         TrainingSession.id.in_(expired)))} if expired else {}
     return [Item(sid, f"session n° {sid} {sessions[sid].title} – terminée le {date_fr(ends[sid])} : "
-                      f"{pending[sid]} enregistrement(s)", sid) for sid in expired]
+                      f"{count_fr(pending[sid], 'enregistrement')}", sid) for sid in expired]
 
 
 def _expired_survey_text(today: dt.date) -> list[Item]:
@@ -148,7 +150,7 @@ def _expired_survey_text(today: dt.date) -> list[Item]:
             item = by_response[response_id] = Item(response_id, label, [])
         item.target.append(answer_id)
     for item in by_response.values():
-        item.label += f" : {len(item.target)} texte(s)"
+        item.label += f" : {count_fr(len(item.target), 'texte')}"
     return list(by_response.values())
 
 
@@ -260,10 +262,11 @@ def erase_attendance(session_id: int, now: dt.datetime | None = None) -> int:
     return len(records)
 
 
-def anonymise_quality_request(request: QualityRequest, now: dt.datetime | None = None) -> None:
-    request.requester_name = ANONYMOUS_NAME
-    request.requester_email = request.requester_phone = request.organisation_name = request.description = ""
-    request.anonymised_at = now or utcnow()
+def anonymise_quality_request(quality_request: QualityRequest, now: dt.datetime | None = None) -> None:
+    quality_request.requester_name = ANONYMOUS_NAME
+    quality_request.requester_email = quality_request.requester_phone = ""
+    quality_request.organisation_name = quality_request.description = ""
+    quality_request.anonymised_at = now or utcnow()
 
 
 def purge(now: dt.datetime | None = None, dry_run: bool = False) -> PurgeReport:
@@ -295,116 +298,195 @@ def purge(now: dt.datetime | None = None, dry_run: bool = False) -> PurgeReport:
 
 def export_trainee(trainee: Trainee) -> dict:
     """Everything held about one trainee, as plain data (datetimes, dates and Decimals until ``to_json``)."""
-    from ..evaluations.services import answer_rows
-
     enrolments = list(db.session.scalars(select(Enrolment).where(Enrolment.trainee_id == trainee.id)
                                          .order_by(Enrolment.created_at, Enrolment.id)))
     ids = [e.id for e in enrolments]
-    company = trainee.company
     data: dict[str, Any] = {
         "exported_at": utcnow(),
-        "trainee": {
-            "id": trainee.id, "civility": trainee.civility, "first_name": trainee.first_name,
-            "last_name": trainee.last_name, "email": trainee.email, "phone": trainee.phone,
-            "job_title": trainee.job_title, "bpf_status": trainee.bpf_status_label,
-            "accessibility_needs": trainee.accessibility_needs, "consent_at": trainee.consent_at,
-            "created_at": trainee.created_at, "anonymised_at": trainee.anonymised_at,
-        },
-        "company": {"id": company.id, "name": company.name, "siret": company.siret or "", "city": company.city}
-        if company is not None else None,
-        "enrolments": [{
-            "id": e.id, "session": {"id": e.session_id, "title": e.session.title, "dates": e.session.dates_label},
-            "status": e.status_label, "source": e.source,
-            "company": e.company.name if e.company is not None else None,
-            "requested_company_name": e.requested_company_name, "request_message": e.request_message,
-            "price_excl_vat": e.price_excl_vat, "vat_rate": e.vat_rate,
-            "positioning_decision": e.positioning_decision_label, "positioning_comment": e.positioning_comment,
-            "prerequisite_confirmed_at": e.prerequisite_confirmed_at, "convocation_sent_at": e.convocation_sent_at,
-            "hours_attended": e.hours_attended, "confirmed_at": e.confirmed_at, "cancelled_at": e.cancelled_at,
-            "cancel_reason": e.cancel_reason, "created_at": e.created_at,
-            "funding": [{"kind": f.kind_label, "amount": f.amount, "funder": f.opco_name,
-                         "funder_reference": f.opco_file_number, "funder_decision": f.opco_status_label,
-                         "agreed_hours": f.agreed_hours, "subrogation": f.subrogation} for f in e.funding_lines],
-            "history": [{"at": ev.at, "kind": ev.kind, "from_status": ev.from_status, "to_status": ev.to_status,
-                         "by": ev.actor_label, "message": ev.message} for ev in e.events],
-        } for e in enrolments],
-        "responses": [], "survey_invitations": [], "acquis": [], "attendance": [], "planned_absences": [],
-        "documents": [], "messages": [], "quality_requests": [], "merges": [],
+        "trainee": _trainee_data(trainee),
+        "company": _company_data(trainee.company),
+        "enrolments": [_enrolment_data(e) for e in enrolments],
     }
-    if ids:
-        # Answers given under the trainee's name only: an anonymous questionnaire's answers name nobody.
-        for response in db.session.scalars(
-                select(Response).join(Questionnaire, Questionnaire.id == Response.questionnaire_id)
-                .where(Response.enrolment_id.in_(ids), Questionnaire.anonymous.is_(False))
-                .order_by(Response.started_at, Response.id)):
-            data["responses"].append({
-                "id": response.id, "enrolment_id": response.enrolment_id,
-                "questionnaire": response.questionnaire.title, "kind": response.questionnaire.kind_label,
-                "status": "envoyée" if response.submitted else "brouillon", "submitted_at": response.submitted_at,
-                "score": response.score, "max_score": response.max_score,
-                "answers": [{"question": row.question.text, "answer": row.text if row.answered else None}
-                            for row in answer_rows(response.questionnaire, response)],
-            })
-        for invitation in db.session.scalars(select(SurveyInvitation).where(SurveyInvitation.enrolment_id.in_(ids))
-                                             .order_by(SurveyInvitation.id)):
-            data["survey_invitations"].append({
-                "kind": invitation.questionnaire.kind_label, "session_id": invitation.session_id,
-                "recipient_email": invitation.recipient_email, "sent_at": invitation.sent_at,
-                "reminders": invitation.reminders, "responded_at": invitation.responded_at})
-        from ..catalogue.models import CourseObjective
+    for key, rows in _EXPORT_STEPS:
+        data[key] = rows(trainee, ids)
+    return data
 
-        for assessment, objective in db.session.execute(
-                select(AcquisAssessment, CourseObjective.text)
-                .join(CourseObjective, CourseObjective.id == AcquisAssessment.objective_id)
-                .where(AcquisAssessment.enrolment_id.in_(ids)).order_by(AcquisAssessment.id)):
-            data["acquis"].append({"enrolment_id": assessment.enrolment_id, "objective": objective,
-                                   "level": assessment.level_label, "comment": assessment.comment,
-                                   "recorded_at": assessment.recorded_at})
-        for record in db.session.scalars(select(AttendanceRecord).where(AttendanceRecord.enrolment_id.in_(ids))
-                                         .order_by(AttendanceRecord.session_id, AttendanceRecord.seq)):
-            # Without the drawn signature itself: its SHA-256 stands for it.
-            data["attendance"].append({
-                "session_id": record.session_id, "seq": record.seq, "kind": record.kind_label,
-                "slot": f"{date_fr(record.slot.date)} {record.slot.half_day_label.lower()}",
-                "method": record.method_label, "mode": record.mode_label, "signer_name": record.signer_name,
-                "typed_name": record.typed_name, "image_sha256": field_digest(record, "image"),
-                "presence": record.presence, "arrived_at": record.arrived_at, "left_at": record.left_at,
-                "reason": record.reason, "created_at": record.created_at, "ip": record.ip,
-                "user_agent": record.user_agent, "hash": record.hash, "erased_at": record.erased_at})
-        for absence in db.session.scalars(select(PlannedAbsence).where(PlannedAbsence.enrolment_id.in_(ids))
-                                          .order_by(PlannedAbsence.id)):
-            data["planned_absences"].append({
-                "session_id": absence.session_id,
-                "slot": f"{date_fr(absence.slot.date)} {absence.slot.half_day_label.lower()}",
-                "reason": absence.reason, "declared_at": absence.declared_at, "ip": absence.ip})
-        for document in db.session.scalars(select(GeneratedDocument).where(GeneratedDocument.enrolment_id.in_(ids))
-                                           .order_by(GeneratedDocument.created_at, GeneratedDocument.id)):
-            data["documents"].append({"type": document.label, "number": document.number,
-                                      "version": document.version, "session_id": document.session_id,
-                                      "created_at": document.created_at, "docx_sha256": document.docx_sha256})
+
+def _trainee_data(trainee: Trainee) -> dict:
+    return {
+        "id": trainee.id, "civility": trainee.civility, "first_name": trainee.first_name,
+        "last_name": trainee.last_name, "email": trainee.email, "phone": trainee.phone,
+        "job_title": trainee.job_title, "bpf_status": trainee.bpf_status_label,
+        "accessibility_needs": trainee.accessibility_needs, "consent_at": trainee.consent_at,
+        "created_at": trainee.created_at, "anonymised_at": trainee.anonymised_at,
+    }
+
+
+def _company_data(company) -> dict | None:
+    if company is None:
+        return None
+    return {"id": company.id, "name": company.name, "siret": company.siret or "", "city": company.city}
+
+
+def _enrolment_data(e: Enrolment) -> dict:
+    return {
+        "id": e.id, "session": {"id": e.session_id, "title": e.session.title, "dates": e.session.dates_label},
+        "status": e.status_label, "source": e.source,
+        "company": e.company.name if e.company is not None else None,
+        "requested_company_name": e.requested_company_name, "request_message": e.request_message,
+        "price_excl_vat": e.price_excl_vat, "vat_rate": e.vat_rate,
+        "positioning_decision": e.positioning_decision_label, "positioning_comment": e.positioning_comment,
+        "prerequisite_confirmed_at": e.prerequisite_confirmed_at, "convocation_sent_at": e.convocation_sent_at,
+        "hours_attended": e.hours_attended, "confirmed_at": e.confirmed_at, "cancelled_at": e.cancelled_at,
+        "cancel_reason": e.cancel_reason, "created_at": e.created_at,
+        "funding": [{"kind": f.kind_label, "amount": f.amount, "funder": f.opco_name,
+                     "funder_reference": f.opco_file_number, "funder_decision": f.opco_status_label,
+                     "agreed_hours": f.agreed_hours, "subrogation": f.subrogation} for f in e.funding_lines],
+        "history": [{"at": ev.at, "kind": ev.kind, "from_status": ev.from_status, "to_status": ev.to_status,
+                     "by": ev.actor_label, "message": ev.message} for ev in e.events],
+    }
+
+
+def _responses(trainee: Trainee, ids: list[int]) -> list[dict]:
+    """Answers given under the trainee's name only: an anonymous questionnaire's answers name nobody."""
+    if not ids:
+        return []
+    rows = []
+    for response in db.session.scalars(
+            select(Response).join(Questionnaire, Questionnaire.id == Response.questionnaire_id)
+            .where(Response.enrolment_id.in_(ids), Questionnaire.anonymous.is_(False))
+            .order_by(Response.started_at, Response.id)):
+        rows.append({
+            "id": response.id, "enrolment_id": response.enrolment_id,
+            "questionnaire": response.questionnaire.title, "kind": response.questionnaire.kind_label,
+            "status": "envoyée" if response.submitted else "brouillon", "submitted_at": response.submitted_at,
+            "score": response.score, "max_score": response.max_score,
+            "answers": [{"question": row.question.text, "answer": row.text if row.answered else None}
+                        for row in answer_rows(response.questionnaire, response)],
+        })
+    return rows
+
+
+def _survey_invitations(trainee: Trainee, ids: list[int]) -> list[dict]:
+    """The hot and cold survey invitations of the trainee's enrolments."""
+    if not ids:
+        return []
+    rows = []
+    for invitation in db.session.scalars(select(SurveyInvitation).where(SurveyInvitation.enrolment_id.in_(ids))
+                                         .order_by(SurveyInvitation.id)):
+        rows.append({
+            "kind": invitation.questionnaire.kind_label, "session_id": invitation.session_id,
+            "recipient_email": invitation.recipient_email, "sent_at": invitation.sent_at,
+            "reminders": invitation.reminders, "responded_at": invitation.responded_at})
+    return rows
+
+
+def _acquis(trainee: Trainee, ids: list[int]) -> list[dict]:
+    """The assessments of the course objectives."""
+    if not ids:
+        return []
+    rows = []
+    for assessment, objective in db.session.execute(
+            select(AcquisAssessment, CourseObjective.text)
+            .join(CourseObjective, CourseObjective.id == AcquisAssessment.objective_id)
+            .where(AcquisAssessment.enrolment_id.in_(ids)).order_by(AcquisAssessment.id)):
+        rows.append({"enrolment_id": assessment.enrolment_id, "objective": objective,
+                     "level": assessment.level_label, "comment": assessment.comment,
+                     "recorded_at": assessment.recorded_at})
+    return rows
+
+
+def _attendance(trainee: Trainee, ids: list[int]) -> list[dict]:
+    """The attendance records, without the drawn signature itself: its SHA-256 stands for it."""
+    if not ids:
+        return []
+    rows = []
+    for record in db.session.scalars(select(AttendanceRecord).where(AttendanceRecord.enrolment_id.in_(ids))
+                                     .order_by(AttendanceRecord.session_id, AttendanceRecord.seq)):
+        rows.append({
+            "session_id": record.session_id, "seq": record.seq, "kind": record.kind_label,
+            "slot": f"{date_fr(record.slot.date)} {record.slot.half_day_label.lower()}",
+            "method": record.method_label, "mode": record.mode_label, "signer_name": record.signer_name,
+            "typed_name": record.typed_name, "image_sha256": field_digest(record, "image"),
+            "presence": record.presence, "arrived_at": record.arrived_at, "left_at": record.left_at,
+            "reason": record.reason, "created_at": record.created_at, "ip": record.ip,
+            "user_agent": record.user_agent, "hash": record.hash, "erased_at": record.erased_at})
+    return rows
+
+
+def _planned_absences(trainee: Trainee, ids: list[int]) -> list[dict]:
+    """The absences declared in advance."""
+    if not ids:
+        return []
+    rows = []
+    for absence in db.session.scalars(select(PlannedAbsence).where(PlannedAbsence.enrolment_id.in_(ids))
+                                      .order_by(PlannedAbsence.id)):
+        rows.append({
+            "session_id": absence.session_id,
+            "slot": f"{date_fr(absence.slot.date)} {absence.slot.half_day_label.lower()}",
+            "reason": absence.reason, "declared_at": absence.declared_at, "ip": absence.ip})
+    return rows
+
+
+def _documents(trainee: Trainee, ids: list[int]) -> list[dict]:
+    """The documents generated for the trainee's enrolments."""
+    if not ids:
+        return []
+    rows = []
+    for document in db.session.scalars(select(GeneratedDocument).where(GeneratedDocument.enrolment_id.in_(ids))
+                                       .order_by(GeneratedDocument.created_at, GeneratedDocument.id)):
+        rows.append({"type": document.label, "number": document.number,
+                     "version": document.version, "session_id": document.session_id,
+                     "created_at": document.created_at, "docx_sha256": document.docx_sha256})
+    return rows
+
+
+def _messages(trainee: Trainee, ids: list[int]) -> list[dict]:
+    """The e-mails about the trainee's enrolments or sent to their address."""
+    rows = []
     for message in db.session.scalars(select(OutboxMessage).where(
             or_(OutboxMessage.enrolment_id.in_(ids), func.lower(OutboxMessage.recipient) == trainee.email.lower()))
             .order_by(OutboxMessage.created_at, OutboxMessage.id)):
-        data["messages"].append({
+        rows.append({
             "id": message.id, "created_at": message.created_at, "sent_at": message.sent_at,
             "status": delivery(message).label, "topic": message.topic, "recipient": message.recipient,
             "subject": message.subject, "body": message.body_text,
             "attachments": [a.filename for a in message.attachments]})
+    return rows
+
+
+def _quality_requests(trainee: Trainee, ids: list[int]) -> list[dict]:
+    """The complaints filed by the trainee or from their address."""
+    rows = []
     by_email = func.lower(QualityRequest.requester_email) == trainee.email.lower()
-    for request in db.session.scalars(select(QualityRequest).where(or_(QualityRequest.trainee_id == trainee.id,
-                                                                       by_email)).order_by(QualityRequest.id)):
-        data["quality_requests"].append({
-            "reference": request.reference, "kind": request.kind_label, "status": request.status_label,
-            "received_at": request.received_at, "requester_name": request.requester_name,
-            "requester_email": request.requester_email, "requester_phone": request.requester_phone,
-            "organisation_name": request.organisation_name, "subject": request.subject,
-            "description": request.description, "answer": request.answer, "answered_at": request.answered_at,
-            "closed_at": request.closed_at})
+    for filed in db.session.scalars(select(QualityRequest).where(or_(QualityRequest.trainee_id == trainee.id,
+                                                                     by_email)).order_by(QualityRequest.id)):
+        rows.append({
+            "reference": filed.reference, "kind": filed.kind_label, "status": filed.status_label,
+            "received_at": filed.received_at, "requester_name": filed.requester_name,
+            "requester_email": filed.requester_email, "requester_phone": filed.requester_phone,
+            "organisation_name": filed.organisation_name, "subject": filed.subject,
+            "description": filed.description, "answer": filed.answer, "answered_at": filed.answered_at,
+            "closed_at": filed.closed_at})
+    return rows
+
+
+def _merges(trainee: Trainee, ids: list[int]) -> list[dict]:
+    """The duplicates merged into this trainee, with what they held."""
+    rows = []
     for merge in db.session.scalars(select(TraineeMerge).where(TraineeMerge.kept_id == trainee.id)
                                     .order_by(TraineeMerge.id)):
-        data["merges"].append({"removed_id": merge.removed_id, "merged_at": merge.merged_at,
+        rows.append({"removed_id": merge.removed_id, "merged_at": merge.merged_at,
                                "removed_data": merge.removed_data})
-    return data
+    return rows
+
+
+# One step per kind of data, in the export's order: (key, rows(trainee, enrolment ids)).
+_EXPORT_STEPS = (
+    ("responses", _responses), ("survey_invitations", _survey_invitations), ("acquis", _acquis),
+    ("attendance", _attendance), ("planned_absences", _planned_absences), ("documents", _documents),
+    ("messages", _messages), ("quality_requests", _quality_requests), ("merges", _merges),
+)
 
 
 def _jsonable(value):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template
 
-from ..core.web import attachment
+from ..core.responses import attachment
 from ..accounts.permissions import staff_required
 from ..core.timeutil import paris_today
 from ..trainees.services import get_trainee

@@ -7,6 +7,9 @@ from dataclasses import dataclass
 
 from ..core.memo import remembered
 from ..core.timeutil import paris_today
+from .actions.services import overdue_actions
+from .checklist.services import overdue_items
+from .complaints.services import overdue_requests
 
 
 @dataclass(frozen=True)
@@ -30,8 +33,6 @@ class LateItem:
 def late_checklist_items(today: dt.date) -> list[LateItem]:
     """checklist.overdue_items as plain data, kept a minute per process (core/memo.py: evaluating every item of
     the window's sessions costs more than the rest of the dashboard)."""
-    from .checklist import overdue_items
-
     def compute() -> list[LateItem]:
         return [LateItem(SessionRef(o.session.id, o.session.label), o.key, o.label, o.due)
                 for o in overdue_items(today)]
@@ -39,13 +40,21 @@ def late_checklist_items(today: dt.date) -> list[LateItem]:
     return remembered("overdue_checklist", today, compute)
 
 
-def quality_todo(today: dt.date | None = None) -> dict:
-    from .actions import overdue_actions
-    from .requests import overdue_requests
+def by_session(items: list[LateItem]) -> list[tuple[SessionRef, list[LateItem]]]:
+    """``items`` grouped per session, sessions by id (what the dashboard lists; in Python, not in the template: a
+    template's groupby over a few hundred items cost about a millisecond)."""
+    groups: dict[int, tuple[SessionRef, list[LateItem]]] = {}
+    for item in items:
+        groups.setdefault(item.session.id, (item.session, []))[1].append(item)
+    return [groups[key] for key in sorted(groups)]
 
+
+def quality_todo(today: dt.date | None = None) -> dict:
     today = today or paris_today()
+    late = late_checklist_items(today)
     return {
         "overdue_requests": overdue_requests(today),
         "overdue_actions": overdue_actions(today),
-        "overdue_checklist": late_checklist_items(today),
+        "overdue_checklist": late,
+        "overdue_checklist_groups": by_session(late),
     }

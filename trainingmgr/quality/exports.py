@@ -9,7 +9,8 @@ from collections.abc import Mapping
 
 from ..core.errors import ValidationError
 from ..messaging import exports
-from . import actions, requests
+from .actions import services as actions
+from .complaints import services as complaints
 from .models import ACTION_SOURCES, ACTION_STATUSES, REQUEST_KINDS, REQUEST_STATUSES
 
 ACTION_FORMATS = {"csv": (exports.CSV, actions.to_csv), "xlsx": (exports.XLSX, actions.to_xlsx)}
@@ -55,6 +56,6 @@ def parse_requests(args: Mapping[str, str], actor) -> dict:
 
 @exports.exporter("quality_requests", lambda p: "Export du registre des réclamations (CSV)", parse_requests)
 def build_requests(params: dict, actor, rows) -> exports.Built:
-    today = requests.today_in_paris()
-    found = requests.list_requests(status=params["status"], kind=params["kind"], today=today)
-    return exports.Built(requests.export_csv(found, today, rows), f"registre-reclamations-{today}.csv", exports.CSV)
+    today = complaints.today_in_paris()
+    found = complaints.list_requests(status=params["status"], kind=params["kind"], today=today)
+    return exports.Built(complaints.export_csv(found, today, rows), f"registre-reclamations-{today}.csv", exports.CSV)

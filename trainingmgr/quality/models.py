@@ -3,6 +3,7 @@ the improvement actions (indicator 32) and the manual ticks of the per-session c
 from __future__ import annotations
 
 import datetime as dt
+import enum
 
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -35,6 +36,17 @@ REQUEST_CHANNELS = {
     "mail": "Courrier postal",
     "in_person": "En personne",
 }
+
+
+class QualityRequestStatus(str, enum.Enum):
+    RECEIVED = "received"
+    ACKNOWLEDGED = "acknowledged"
+    ANALYSING = "analysing"
+    ANSWERED = "answered"
+    MEDIATION = "mediation"
+    CLOSED = "closed"
+
+
 REQUEST_STATUSES = {
     "received": "Reçue",
     "acknowledged": "Accusé de réception envoyé",
@@ -50,12 +62,28 @@ ACTION_SOURCES = {
     "watch": "Veille",
     "other": "Autre",
 }
+
+
+class ActionStatus(str, enum.Enum):
+    PLANNED = "planned"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    ABANDONED = "abandoned"
+
+
 ACTION_STATUSES = {
     "planned": "Prévue",
     "in_progress": "En cours",
     "done": "Réalisée",
     "abandoned": "Abandonnée",
 }
+# Requests still awaiting an answer, and those not closed yet.
+UNANSWERED_REQUESTS = (QualityRequestStatus.RECEIVED.value, QualityRequestStatus.ACKNOWLEDGED.value,
+                       QualityRequestStatus.ANALYSING.value)
+OPEN_REQUESTS = tuple(status.value for status in QualityRequestStatus if status is not QualityRequestStatus.CLOSED)
+# Actions still to carry out, and those whose outcome is recorded.
+OPEN_ACTIONS = (ActionStatus.PLANNED.value, ActionStatus.IN_PROGRESS.value)
+FINAL_ACTIONS = (ActionStatus.DONE.value, ActionStatus.ABANDONED.value)
 
 
 class QualityRequest(db.Model):
@@ -106,6 +134,10 @@ class QualityRequest(db.Model):
     @property
     def status_label(self) -> str:
         return REQUEST_STATUSES.get(self.status, self.status)
+
+    @property
+    def is_unanswered(self) -> bool:
+        return self.status in UNANSWERED_REQUESTS
 
     @property
     def channel_label(self) -> str:
@@ -165,6 +197,10 @@ class ImprovementAction(db.Model):
     @property
     def status_label(self) -> str:
         return ACTION_STATUSES.get(self.status, self.status)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_ACTIONS
 
 
 class ChecklistTick(db.Model):

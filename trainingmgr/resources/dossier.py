@@ -13,7 +13,7 @@ from ..core.errors import ErrorCollector, NotFoundError
 from ..core.identifiers import clean_nda, clean_siret
 from ..core.persistence import get_by_id
 from ..core.timeutil import paris_today
-from ..core.validation import parse_date, parse_decimal
+from ..core.validation import clean_text, parse_date, parse_decimal
 from ..extensions import db
 from ..files.services import store_upload
 from .models import (
@@ -32,11 +32,6 @@ MAX_NOTE = 5000
 MAX_DEVELOPMENT_HOURS = 1000
 
 
-def _text(data: dict, key: str, limit: int | None = None) -> str:
-    value = str(data.get(key) or "").strip()
-    return value[:limit] if limit else value
-
-
 def _has_file(upload) -> bool:
     return upload is not None and bool(getattr(upload, "filename", ""))
 
@@ -48,23 +43,23 @@ def subcontractor_fields(data: dict, errors: ErrorCollector) -> dict:
     """The status and what goes with it, checked (errors collected): an external trainer needs a SIRET, a
     subcontracting organisation its name; the NDA (11 digits) and the rate are optional here, required before a
     contract (``contract_problems``). ``is_external`` (the former flag) is read when no status is given."""
-    status = _text(data, "status") or ("organisation" if data.get("is_external") else "employee")
+    status = clean_text(data.get("status")) or ("organisation" if data.get("is_external") else "employee")
     if status not in TRAINER_STATUSES:
         errors.add("status", "Choisissez le statut du formateur dans la liste.")
         status = "employee"
     external = status in EXTERNAL_STATUSES
     siret = errors.run(clean_siret, data.get("company_siret"), "company_siret", external) if external else None
-    company_name = _text(data, "company_name") if external else ""
+    company_name = clean_text(data.get("company_name")) if external else ""
     if status == "organisation" and not company_name:
         errors.add("company_name", "Indiquez la raison sociale de l'organisme sous-traitant.")
     nda = errors.run(clean_nda, data.get("nda"), "nda") if external else ""
     rate = parse_decimal(data.get("rate"), "rate", errors, label="Le tarif", positive=True) if external else None
-    rate_unit = _text(data, "rate_unit") or "hour"
+    rate_unit = clean_text(data.get("rate_unit")) or "hour"
     if rate_unit not in RATE_UNITS:
         errors.add("rate_unit", "Choisissez l'unité du tarif : à l'heure ou à la journée.")
         rate_unit = "hour"
     return {"status": status, "company_name": company_name[:200], "company_siret": siret,
-            "address": _text(data, "address", 255) if external else "", "nda": nda or "", "rate": rate,
+            "address": clean_text(data.get("address"), 255) if external else "", "nda": nda or "", "rate": rate,
             "rate_unit": rate_unit}
 
 
@@ -103,10 +98,10 @@ def add_document(trainer: Trainer, data: dict, upload, actor: User) -> TrainerDo
     """A document of the trainer's file: its kind, an optional title and validity date, the file (PDF, image or
     word-processor document, checked and stored by files.services)."""
     errors = ErrorCollector()
-    kind = _text(data, "kind")
+    kind = clean_text(data.get("kind"))
     if kind not in TRAINER_DOCUMENT_KINDS:
         errors.add("kind", "Choisissez le type de document dans la liste.")
-    title = _text(data, "title")
+    title = clean_text(data.get("title"))
     if len(title) > MAX_TITLE:
         errors.add("title", f"Le titre ne doit pas dépasser {MAX_TITLE} caractères.")
     valid_until = parse_date(data.get("valid_until"), "valid_until", errors, label="La date de fin de validité",
@@ -154,18 +149,18 @@ def add_development(trainer: Trainer, data: dict, upload, actor: User, today: dt
     day = parse_date(data.get("day"), "day", errors, label="La date")
     if day is not None and day > (today or paris_today()):
         errors.add("day", "Le journal consigne ce qui a été fait : la date ne peut pas être dans le futur.")
-    title = _text(data, "title")
+    title = clean_text(data.get("title"))
     if not title:
         errors.add("title", "Indiquez l'intitulé (formation suivie, conférence…).")
     elif len(title) > MAX_TITLE:
         errors.add("title", f"L'intitulé ne doit pas dépasser {MAX_TITLE} caractères.")
-    kind = _text(data, "kind")
+    kind = clean_text(data.get("kind"))
     if kind not in DEVELOPMENT_KINDS:
         errors.add("kind", "Choisissez le type d'action dans la liste.")
     hours = parse_decimal(data.get("hours"), "hours", errors, label="La durée")
     if hours is not None and hours > MAX_DEVELOPMENT_HOURS:
         errors.add("hours", f"La durée ne peut pas dépasser {MAX_DEVELOPMENT_HOURS} heures.")
-    note = _text(data, "note")
+    note = clean_text(data.get("note"))
     if len(note) > MAX_NOTE:
         errors.add("note", f"La note ne doit pas dépasser {MAX_NOTE} caractères.")
     evidence = None

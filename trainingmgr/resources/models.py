@@ -83,7 +83,7 @@ class Trainer(db.Model):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"), unique=True)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    # The trainer's space (resources/space.py): a personal link naming this nonce; empty until a link is made, a new
+    # The trainer's space (resources/links.py): a personal link naming this nonce; empty until a link is made, a new
     # one revokes the earlier links (and the iCal subscription, which carries the same nonce).
     link_nonce: Mapped[str] = mapped_column(String(32), default="", server_default="")
 

@@ -8,15 +8,12 @@ from sqlalchemy import select
 from ..accounts.models import Role, User
 from ..accounts.services import normalise_email
 from ..core.errors import ErrorCollector
-from ..core.validation import id_or_none
+from ..core.validation import clean_text, id_or_none
 from ..extensions import db
 from ..files.services import store_upload
+from . import providers
 from .dossier import subcontractor_fields
 from .models import Location, Trainer
-
-
-def _text(data: dict, key: str) -> str:
-    return (data.get(key) or "").strip()
 
 
 def list_locations(include_inactive: bool = False) -> list[Location]:
@@ -36,7 +33,7 @@ def list_trainers(include_inactive: bool = False) -> list[Trainer]:
 def save_location(location: Location | None, data: dict) -> Location:
     errors = ErrorCollector()
     is_remote = bool(data.get("is_remote"))
-    name = _text(data, "name")
+    name = clean_text(data.get("name"))
     if not name:
         errors.add("name", "Le nom du lieu est obligatoire.")
     capacity = data.get("capacity")
@@ -51,19 +48,17 @@ def save_location(location: Location | None, data: dict) -> Location:
                 errors.add("capacity", "La capacité de la salle doit être d'au moins 1 personne.")
     else:
         capacity = None
-    meeting_url = _text(data, "meeting_url")
+    meeting_url = clean_text(data.get("meeting_url"))
     if meeting_url:
         parsed = urlparse(meeting_url)
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
             errors.add("meeting_url", "Le lien de réunion doit être une adresse web (https://…).")
     if is_remote and not meeting_url:
         errors.add("meeting_url", "Un lieu à distance doit avoir un lien de réunion.")
-    if not is_remote and not _text(data, "city"):
+    if not is_remote and not clean_text(data.get("city")):
         errors.add("city", "La ville est obligatoire pour un lieu physique.")
     if location is not None and capacity is not None and not is_remote:
-        from ..sessions.services import sessions_exceeding_room  # sessions depend on resources, not the reverse
-
-        for session in sessions_exceeding_room(location, capacity):
+        for session in providers.ask("sessions_exceeding_room", location, capacity):
             errors.add(
                 "capacity",
                 f"La session {session.label} accueille jusqu'à {session.capacity} stagiaires dans ce lieu : "
@@ -75,15 +70,15 @@ def save_location(location: Location | None, data: dict) -> Location:
         db.session.add(location)
     location.name = name
     location.is_remote = is_remote
-    location.address = _text(data, "address")
-    location.postal_code = _text(data, "postal_code")
-    location.city = _text(data, "city")
+    location.address = clean_text(data.get("address"))
+    location.postal_code = clean_text(data.get("postal_code"))
+    location.city = clean_text(data.get("city"))
     location.capacity = None if is_remote else capacity
     location.wheelchair_access = bool(data.get("wheelchair_access"))
-    location.access_notes = _text(data, "access_notes")
-    location.equipment = _text(data, "equipment")
+    location.access_notes = clean_text(data.get("access_notes"))
+    location.equipment = clean_text(data.get("equipment"))
     location.meeting_url = meeting_url
-    location.notes = _text(data, "notes")
+    location.notes = clean_text(data.get("notes"))
     if "active" in data:
         location.active = bool(data["active"])
     return location
@@ -103,12 +98,12 @@ def trainer_account_choices(trainer: Trainer | None) -> list[User]:
 
 def save_trainer(trainer: Trainer | None, data: dict, cv_upload=None) -> Trainer:
     errors = ErrorCollector()
-    first_name, last_name = _text(data, "first_name"), _text(data, "last_name")
+    first_name, last_name = clean_text(data.get("first_name")), clean_text(data.get("last_name"))
     if not first_name:
         errors.add("first_name", "Le prénom est obligatoire.")
     if not last_name:
         errors.add("last_name", "Le nom est obligatoire.")
-    email = _text(data, "email")
+    email = clean_text(data.get("email"))
     if email:
         email = errors.run(normalise_email, email) or email
     subcontractor = subcontractor_fields(data, errors)  # status, SIRET, NDA, rate (resources/dossier.py)
@@ -126,8 +121,8 @@ def save_trainer(trainer: Trainer | None, data: dict, cv_upload=None) -> Trainer
     trainer.first_name = first_name
     trainer.last_name = last_name
     trainer.email = email
-    trainer.phone = _text(data, "phone")
-    trainer.competences = _text(data, "competences")
+    trainer.phone = clean_text(data.get("phone"))
+    trainer.competences = clean_text(data.get("competences"))
     for name, value in subcontractor.items():
         setattr(trainer, name, value)
     trainer.user = user

@@ -12,7 +12,7 @@ from ..core.formatting import date_fr
 from ..core.timeutil import paris_today
 from ..core.validation import id_or_none, parse_date
 from ..extensions import db
-from . import agenda
+from . import providers
 from .models import Trainer, TrainerUnavailability
 
 REASON_MAX_LENGTH = 200  # the column's length
@@ -90,7 +90,7 @@ def add_unavailability(trainer: Trainer, data: dict) -> tuple[TrainerUnavailabil
     db.session.flush()
     warnings = [f"Le {date_fr(slot.date)} ({slot.half_day_label.lower()}), {trainer.full_name} est déjà planifié(e) "
                 f"sur la session {slot.session.label} : remplacez ce créneau ou son formateur."
-                for slot in agenda.trainer_slots(trainer, starts_on, ends_on)]
+                for slot in providers.ask("trainer_slots", trainer, starts_on, ends_on)]
     return period, warnings
 
 

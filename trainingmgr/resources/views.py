@@ -5,10 +5,11 @@ from flask_login import current_user
 
 from ..accounts.permissions import staff_required
 from ..core.forms import choices
-from ..core.web import fail, form_page, run_form
+from ..core.responses import fail
+from ..core.view_actions import form_page, run_form
 from ..extensions import db
 from ..messaging.delivery import sent_to
-from . import history, services, space, unavailability
+from . import links, providers, services, unavailability
 from .forms import ActionForm, LocationForm, TrainerForm
 from .models import Location, Trainer
 
@@ -31,8 +32,8 @@ def location_form(location_id: int | None = None):
     if ok:
         flash(f"Lieu « {saved.name} » enregistré.", "success")
         return redirect(url_for("resources.locations"))
-    return form_page("resources/location_form.html", form, location=location, max_sessions=history.MAX_SESSIONS,
-                     sessions=history.location_sessions(location) if location else [])
+    return form_page("resources/location_form.html", form, location=location, max_sessions=providers.MAX_SESSIONS,
+                     sessions=providers.ask("location_sessions", location) if location else [])
 
 
 @bp.route("/trainers/")
@@ -58,14 +59,14 @@ def trainer_form(trainer_id: int | None = None):
         return redirect(url_for("resources.trainers"))
     return form_page("resources/trainer_form.html", form, trainer=trainer,
                      unavailabilities=unavailability.list_unavailabilities(trainer) if trainer else [],
-                     space_link=space.has_link(trainer) if trainer else False, max_sessions=history.MAX_SESSIONS,
-                     sessions=history.trainer_sessions(trainer) if trainer else [])
+                     space_link=links.has_link(trainer) if trainer else False, max_sessions=providers.MAX_SESSIONS,
+                     sessions=providers.ask("trainer_sessions", trainer) if trainer else [])
 
 
 SPACE_LINK_ACTIONS = {  # the trainer space's link: what the button does, and what the advisor is told
-    "send": (space.send_link, "Lien de l'espace formateur {sent_to}."),
-    "renew": (space.renew_link, "Nouveau lien {sent_to} : les anciens ne fonctionnent plus."),
-    "revoke": (space.revoke_link, "Lien de l'espace formateur révoqué : plus aucun lien ne l'ouvre."),
+    "send": (links.send_link, "Lien de l'espace formateur {sent_to}."),
+    "renew": (links.renew_link, "Nouveau lien {sent_to} : les anciens ne fonctionnent plus."),
+    "revoke": (links.revoke_link, "Lien de l'espace formateur révoqué : plus aucun lien ne l'ouvre."),
 }
 
 

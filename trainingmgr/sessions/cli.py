@@ -3,6 +3,7 @@ from __future__ import annotations
 import click
 
 from ..core.cli import CommandGroup
+from ..core.formatting import count_fr
 from ..extensions import db
 from . import services
 
@@ -16,4 +17,4 @@ def advance():
     db.session.commit()
     for session, status in changed:
         click.echo(f"Session {session.id} : {status}")
-    click.echo(f"{len(changed)} changement(s).")
+    click.echo(f"{count_fr(len(changed), 'changement')}.")

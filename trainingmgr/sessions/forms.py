@@ -13,7 +13,7 @@ class SessionSettingsForm(Form):
     format = SelectField("Format", choices=choices(SESSION_FORMATS.items()))
     delivery_mode = SelectField("Modalité", choices=choices(DELIVERY_CHOICES))
     location_id = SelectField("Lieu", validate_choice=False)
-    trainer_ids = SelectMultipleField("Formateur(s)", coerce=str, validate_choice=False)
+    trainer_ids = SelectMultipleField("Formateurs", coerce=str, validate_choice=False)
     capacity = FrenchIntegerField("Capacité (places)", validators=[Optional()])
     min_trainees = FrenchIntegerField("Minimum de stagiaires", validators=[Optional()])
     price_per_trainee = FrenchDecimalField("Prix par stagiaire (€ HT)", validators=[Optional()])

@@ -37,7 +37,7 @@ def place(location: Location | None) -> str:
 
 def event_status(session: TrainingSession) -> str:
     """STATUS of the session's events: only a confirmed session is sure to take place. When it changes, the slots'
-    SEQUENCE grows (``Slot.sequence``, sessions.services.change_status), as it does when a slot moves."""
+    SEQUENCE grows (``Slot.sequence``, sessions.services.workflow), as it does when a slot moves."""
     return {"cancelled": "CANCELLED", "open": "TENTATIVE", "draft": "TENTATIVE"}.get(session.status, "CONFIRMED")
 
 

@@ -6,6 +6,7 @@ import enum
 from decimal import Decimal
 
 from sqlalchemy import Column, ForeignKey, Index, String, Table, Text
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..catalogue.models import DELIVERY_MODES, Course, CourseVersion
@@ -37,6 +38,26 @@ SESSION_STATUS_LABELS = {
     "closed": "Clôturée",
     "cancelled": "Annulée",
 }
+
+
+def _values(*statuses: SessionStatus) -> tuple[str, ...]:
+    return tuple(status.value for status in statuses)
+
+
+# Sessions that take enrolments (and that the public sees with their seats).
+ENROLLABLE = _values(SessionStatus.OPEN, SessionStatus.CONFIRMED)
+# Sessions confirmed to take place: they are (or were) held (attendance, invoices, the company space).
+HELD = _values(SessionStatus.CONFIRMED, SessionStatus.IN_PROGRESS, SessionStatus.COMPLETED, SessionStatus.CLOSED)
+# Sessions whose first slot has begun.
+STARTED = _values(SessionStatus.IN_PROGRESS, SessionStatus.COMPLETED, SessionStatus.CLOSED)
+# Sessions that have taken place.
+ENDED = _values(SessionStatus.COMPLETED, SessionStatus.CLOSED)
+# Every status but "cancelled".
+NOT_CANCELLED = tuple(status.value for status in SessionStatus if status is not SessionStatus.CANCELLED)
+# Sessions announced and not cancelled (past the draft): what the reports count and a trainer's space lists.
+ANNOUNCED = tuple(status for status in NOT_CANCELLED if status != SessionStatus.DRAFT.value)
+# Sessions whose attendance sheets are still signed (confirmed to completed; closed ones no longer change).
+SIGNING = _values(SessionStatus.CONFIRMED, SessionStatus.IN_PROGRESS, SessionStatus.COMPLETED)
 SESSION_FORMATS = {"inter": "Inter-entreprises", "intra": "Intra-entreprise"}
 # What the advisor does to move a session to each status (the buttons of the session page).
 STATUS_ACTIONS = {
@@ -139,8 +160,43 @@ class TrainingSession(db.Model):
         return sum((slot.hours for slot in self.slots), Decimal("0.00"))
 
     @property
+    def is_draft(self) -> bool:
+        return self.status == SessionStatus.DRAFT.value
+
+    @property
     def is_cancelled(self) -> bool:
         return self.status == SessionStatus.CANCELLED.value
+
+    @property
+    def takes_enrolments(self) -> bool:
+        return self.status in ENROLLABLE
+
+    @hybrid_property
+    def is_held(self) -> bool:
+        return self.status in HELD
+
+    @is_held.inplace.expression
+    @classmethod
+    def _is_held_expression(cls):
+        return cls.status.in_(HELD)
+
+    @hybrid_property
+    def has_started(self) -> bool:
+        return self.status in STARTED
+
+    @has_started.inplace.expression
+    @classmethod
+    def _has_started_expression(cls):
+        return cls.status.in_(STARTED)
+
+    @hybrid_property
+    def has_ended(self) -> bool:
+        return self.status in ENDED
+
+    @has_ended.inplace.expression
+    @classmethod
+    def _has_ended_expression(cls):
+        return cls.status.in_(ENDED)
 
 
 class Slot(db.Model):

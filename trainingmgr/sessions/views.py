@@ -8,19 +8,29 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 
 from ..accounts.permissions import any_role_required, staff_required
+from ..attendance.chain import verify_chain
+from ..attendance.services import session_grid
 from ..catalogue.models import CourseStatus
-from ..catalogue.services import indicator1_gaps, list_courses
+from ..catalogue.services import list_courses
 from ..companies.services import list_companies
 from ..core.errors import DomainError
 from ..core.forms import choices
 from ..core.paging import page_arg
 from ..core.timeutil import paris_today
 from ..core.validation import id_or_none
-from ..core.web import fail, form_page, run_form, safe_next_url
+from ..core.links import safe_next_url
+from ..core.responses import fail
+from ..core.view_actions import form_page, run_action, run_form
+from ..dashboard.figures import all_figures
+from ..dashboard import upcoming as dashboard_upcoming
+from ..dashboard.gaps import course_gaps
 from ..enrolments import convocations
-from ..enrolments.services import funding_difference, session_enrolments
+from ..enrolments.services import funding_difference, session_enrolments, to_do_counts
+from ..evaluations.needs import services as needs
+from ..evaluations.surveys.alerts import open_alerts_count
 from ..extensions import db
-from ..organisation.services import get_organisation
+from ..quality.checklist.services import checklist_summary
+from ..quality.dashboard import quality_todo
 from ..resources.services import list_locations, list_trainers
 from . import services
 from .forms import (
@@ -32,7 +42,7 @@ from .forms import (
     SlotForm,
     StatusForm,
 )
-from .models import SESSION_STATUS_LABELS, STATUS_ACTIONS
+from .models import NOT_CANCELLED, SESSION_STATUS_LABELS, STATUS_ACTIONS, SessionStatus
 
 bp = Blueprint("sessions", __name__)
 
@@ -45,28 +55,23 @@ def _flash_warnings(warnings: list[str]) -> None:
 @bp.route("/")
 @any_role_required
 def dashboard():
-    sessions = services.dashboard_sessions(current_user)
-    taken = services.seats_taken([s.id for s in sessions])
-    context = {"sessions": sessions, "taken": taken, "course_gaps": [], "requests": 0}
-    if current_user.is_staff:  # warnings are the advisor's to-do list
-        from ..evaluations.alerts import open_alerts_count
-
-        context["survey_alerts"] = open_alerts_count()
-        from ..dashboard.figures import all_figures
-        from ..enrolments.services import to_do_counts
-
-        context["figures"] = all_figures()
-        context["overdue_invoices"] = context["figures"]["overdue"].count
-        context["requests"], context["prerequisite_decisions"] = to_do_counts()
-        from ..quality.dashboard import quality_todo
-
-        context.update(quality_todo())
-        context["warnings"] = {s.id: services.session_warnings(s, taken[s.id]) for s in sessions}
-        org = get_organisation()
-        for course in list_courses((CourseStatus.PUBLISHED.value,)):
-            gaps = indicator1_gaps(course.current_version, org)
-            if gaps:
-                context["course_gaps"].append((course, gaps))
+    if not current_user.is_staff:  # a trainer: the sessions they teach, without the advisor's to-do
+        sessions = services.dashboard_sessions(current_user)
+        context = {"sessions": sessions, "taken": services.seats_taken([s.id for s in sessions]), "course_gaps": [],
+                   "requests": 0}
+        return render_template("sessions/dashboard.html", **context)
+    everything = request.args.get("toutes", "")
+    if everything not in ("", "1"):
+        fail(400, "Paramètre « toutes » invalide : 1 affiche toutes les sessions à venir.")
+    today = paris_today()
+    # Every session to come checked, the first ones shown.
+    table = dashboard_upcoming.upcoming(today, everything=everything == "1")
+    figures = all_figures()
+    context = {"sessions": table.sessions, "taken": table.taken, "warnings": table.warnings, "upcoming": table,
+               "upcoming_rows": dashboard_upcoming.SHOWN_ROWS, "survey_alerts": open_alerts_count(),
+               "figures": figures, "overdue_invoices": figures["overdue"].count, "course_gaps": course_gaps(today)}
+    context["requests"], context["prerequisite_decisions"] = to_do_counts()
+    context.update(quality_todo())
     return render_template("sessions/dashboard.html", **context)
 
 
@@ -86,7 +91,7 @@ def index():
     status = request.args.get("status") or None
     if status is not None and status not in SESSION_STATUS_LABELS and status != "active":
         fail(400, "Statut de session inconnu.")
-    statuses = services.NOT_CANCELLED if status == "active" else [status] if status else None
+    statuses = NOT_CANCELLED if status == "active" else [status] if status else None
     dates_of = request.args.get("on", "")
     if dates_of not in services.PERIOD_EDGES:
         fail(400, "Période inconnue : un créneau, le premier ou le dernier créneau.")
@@ -145,18 +150,11 @@ def show(session_id: int):
         slot_form.trainer_id.data = str(session.trainers[0].id)
     enrolments = session_enrolments(session)
     attendance = None
-    if session.status in ATTENDANCE_STATUSES:
-        from ..attendance.chain import verify_chain
-        from ..attendance.services import session_grid
-
+    if session.is_held:
         attendance = {"grid": session_grid(session), "chain": verify_chain(session.id)}
     checklist = None
     if current_user.is_staff:
-        from ..quality.checklist import checklist_summary
-
         checklist = checklist_summary(session)
-    from ..evaluations import needs
-
     return render_template(
         "sessions/show.html", session=session, taken=taken, warnings=services.session_warnings(session, taken),
         attendance=attendance, checklist=checklist, needs=needs.session_needs(session, with_answers=False),
@@ -177,9 +175,6 @@ def _settings_data(session) -> dict:
         "price_per_trainee": session.price_per_trainee, "intra_price": session.intra_price,
         "client_company_id": str(session.client_company_id or ""), "notes": session.notes,
     }
-
-
-ATTENDANCE_STATUSES = ("confirmed", "in_progress", "completed", "closed")
 
 
 @bp.route("/sessions/<int:session_id>/edit", methods=["GET", "POST"])
@@ -257,17 +252,15 @@ def _post_action(session_id: int, form, action, success: str):
             for message in messages:
                 flash(message, "danger")
         return show(session_id), 400
-    try:
-        action()
-    except DomainError as exc:
-        db.session.rollback()
+
+    def refused(exc: DomainError):
         messages = [exc.message] + [m for msgs in exc.fields.values() for m in msgs]
         for message in dict.fromkeys(messages):
             flash(message, "danger")
         return show(session_id), exc.status_code
-    db.session.commit()
-    flash(success() if callable(success) else success, "success")  # a callable says what the action set going
-    return redirect(url_for("sessions.show", session_id=session_id))
+
+    # a callable success says what the action set going
+    return run_action(action, success, url_for("sessions.show", session_id=session_id), refused=refused)
 
 
 @bp.route("/sessions/<int:session_id>/slots/<int:slot_id>/delete", methods=["POST"])
@@ -289,7 +282,8 @@ def change_status(session_id: int):
     return _post_action(
         session_id, form,
         lambda: services.change_status(session, form.status.data, current_user, reason=form.cancel_reason.data),
-        (lambda: f"{done} {convocations.confirmation_notice(session)}") if form.status.data == "confirmed" else done,
+        (lambda: f"{done} {convocations.confirmation_notice(session)}")
+        if form.status.data == SessionStatus.CONFIRMED.value else done,
     )
 
 

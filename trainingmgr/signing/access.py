@@ -18,7 +18,7 @@ import secrets
 from flask import current_app
 
 from ..core.errors import ConflictError, PermissionDenied, ValidationError
-from ..core.formatting import date_fr
+from ..core.formatting import count_fr, date_fr
 from ..core.timeutil import paris_date, utcnow
 from ..core.tokens import LinkExpired, make_token, read_personal_link
 from ..extensions import db
@@ -67,11 +67,11 @@ def read_link(token: str) -> Signatory:
 def check_open(signatory: Signatory, now: dt.datetime | None = None) -> None:
     """Refuse a signatory who can no longer act: request closed or past its deadline, already signed or refused,
     not yet invited, or locked."""
-    request = signatory.request
-    if request.status != RequestStatus.PENDING.value:
-        raise LinkExpired(CLOSED_MESSAGES[request.status])
-    if paris_date(now or utcnow()) > request.deadline:
-        raise LinkExpired(f"Le délai de signature de ce document a pris fin le {date_fr(request.deadline)} : "
+    signature_request = signatory.request
+    if signature_request.status != RequestStatus.PENDING.value:
+        raise LinkExpired(CLOSED_MESSAGES[signature_request.status])
+    if paris_date(now or utcnow()) > signature_request.deadline:
+        raise LinkExpired(f"Le délai de signature de ce document a pris fin le {date_fr(signature_request.deadline)} : "
                           "demandez un nouvel envoi à l'organisme de formation.")
     if signatory.status == SignatoryStatus.SIGNED.value:
         raise LinkExpired(f"Vous avez signé ce document le {date_fr(paris_date(signatory.signed_at))} : ce lien ne "
@@ -139,7 +139,7 @@ def check_code(signatory: Signatory, code: str, now: dt.datetime | None = None, 
                                    "lien à l'organisme de formation.")
         if left <= 0:
             raise ValidationError("Code erroné, trop d'essais : demandez un nouveau code.", field="code")
-        raise ValidationError(f"Code erroné. Il vous reste {left} essai(s).", field="code")
+        raise ValidationError(f"Code erroné. Il vous reste {count_fr(left, 'essai')}.", field="code")
     _spend(signatory)
     signatory.code_checked_at = now
 

@@ -105,16 +105,17 @@ def find_archived(sha256: str) -> Archived | None:
 
 
 def _from_revision(revision: SignatureRevision) -> Archived:
-    request = revision.request
-    last = max(r.number for r in request.revisions)
+    signature_request = revision.request
+    last = max(r.number for r in signature_request.revisions)
     signed = tuple(Signed(r.signatory.name, r.signatory.role_label, r.signatory.signed_at)
-                   for r in request.revisions if r.number <= revision.number and r.signatory is not None)
+                   for r in signature_request.revisions if r.number <= revision.number and r.signatory is not None)
     return Archived(
-        document_label=request.document.label, document_number=request.document.number,
-        session_label=request.document.session.label, intact=archived_intact(revision), revision=revision.number,
-        revisions=len(request.revisions), is_last=revision.number == last, added_since=last - revision.number,
-        request_status=request.status_label, signed=signed,
-        slot_labels=tuple((s.field_name, s.slot_label) for s in request.signatories))
+        document_label=signature_request.document.label, document_number=signature_request.document.number,
+        session_label=signature_request.document.session.label, intact=archived_intact(revision),
+        revision=revision.number,
+        revisions=len(signature_request.revisions), is_last=revision.number == last, added_since=last - revision.number,
+        request_status=signature_request.status_label, signed=signed,
+        slot_labels=tuple((s.field_name, s.slot_label) for s in signature_request.signatories))
 
 
 def _from_document(document: GeneratedDocument) -> Archived:

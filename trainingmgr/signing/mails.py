@@ -8,8 +8,8 @@ import datetime as dt
 from flask import current_app, render_template
 
 from ..core.timeutil import paris_datetime, utcnow
-from ..core.web import external_url
-from ..enrolments.mails import _html
+from ..core.links import external_url
+from ..messaging.bodies import html_body
 from ..extensions import db
 from ..messaging.models import OutboxMessage
 from ..messaging.services import JOB_KIND_LABELS, cancel_job, job_handler, queue_email, schedule_job
@@ -27,21 +27,22 @@ def signing_url(signatory: Signatory) -> str:
 
 def _queue(to: str, subject: str, template: str, attachments=None, **context) -> OutboxMessage:
     text = render_template(f"mail/{template}.txt", org=get_organisation(), **context)
-    return queue_email(to, subject, text, _html(text), topic=template, attachments=attachments)
+    return queue_email(to, subject, text, html_body(text), topic=template, attachments=attachments)
 
 
-def _context(request: SignatureRequest) -> dict:
-    document = request.document
-    return {"request": request, "document": document, "session": document.session}
+def _context(signature_request: SignatureRequest) -> dict:
+    document = signature_request.document
+    return {"request": signature_request, "document": document, "session": document.session}
 
 
 def invite(signatory: Signatory, *, reminder: bool = False) -> OutboxMessage:
-    request = signatory.request
+    signature_request = signatory.request
     signatory.invited_at = signatory.invited_at or utcnow()
     subject = "Rappel : document à signer" if reminder else "Document à signer"
-    return _queue(signatory.email, f"{subject} – {request.document.label} n° {request.document.number}",
+    document = signature_request.document
+    return _queue(signatory.email, f"{subject} – {document.label} n° {document.number}",
                   "signature_invitation", signatory=signatory, link=signing_url(signatory), reminder=reminder,
-                  **_context(request))
+                  **_context(signature_request))
 
 
 def one_time_code(signatory: Signatory, code: str) -> OutboxMessage:
@@ -49,33 +50,34 @@ def one_time_code(signatory: Signatory, code: str) -> OutboxMessage:
                   code=code, minutes=current_app.config["SIGNATURE_CODE_MINUTES"], **_context(signatory.request))
 
 
-def completed(request: SignatureRequest) -> list[OutboxMessage]:
+def completed(signature_request: SignatureRequest) -> list[OutboxMessage]:
     """The signed PDF to every signatory."""
     from .services import latest_pdf
 
-    pdf = latest_pdf(request)
-    name = f"{request.document.number}-signe.pdf"
-    return [_queue(s.email, f"Document signé – {request.document.label} n° {request.document.number}",
+    pdf = latest_pdf(signature_request)
+    name = f"{signature_request.document.number}-signe.pdf"
+    document = signature_request.document
+    return [_queue(s.email, f"Document signé – {document.label} n° {document.number}",
                    "signature_completed", attachments=[(name, "application/pdf", pdf)], signatory=s,
-                   **_context(request))
-            for s in request.signatories]
+                   **_context(signature_request))
+            for s in signature_request.signatories]
 
 
-def advisor_told(request: SignatureRequest, signatory: Signatory | None = None) -> OutboxMessage | None:
+def advisor_told(signature_request: SignatureRequest, signatory: Signatory | None = None) -> OutboxMessage | None:
     """Tell who sent the request that it ended without every signature (refused, cancelled, expired)."""
-    to = request.created_by.email if request.created_by is not None else get_organisation().email
+    to = signature_request.created_by.email if signature_request.created_by is not None else get_organisation().email
     if not to:
         return None
-    return _queue(to, f"Signature {request.status_label.lower()} – {request.document.label} n° "
-                      f"{request.document.number}", "signature_advisor", signatory=signatory,
-                  link=external_url("signatures.show", request_id=request.id), **_context(request))
+    return _queue(to, f"Signature {signature_request.status_label.lower()} – {signature_request.document.label} n° "
+                      f"{signature_request.document.number}", "signature_advisor", signatory=signatory,
+                  link=external_url("signatures.show", request_id=signature_request.id), **_context(signature_request))
 
 
 # --------------------------------------------------------------------------- reminders and expiry
 
 
-def _key(request: SignatureRequest, what: str) -> str:
-    return f"signature:{request.id}:{what}"
+def _key(signature_request: SignatureRequest, what: str) -> str:
+    return f"signature:{signature_request.id}:{what}"
 
 
 def _end_of(deadline: dt.date) -> dt.datetime:
@@ -83,28 +85,29 @@ def _end_of(deadline: dt.date) -> dt.datetime:
     return paris_datetime(deadline + dt.timedelta(days=1), dt.time(0, 0)).astimezone(dt.UTC)
 
 
-def schedule(request: SignatureRequest) -> None:
+def schedule(signature_request: SignatureRequest) -> None:
     """The reminders (SIGNATURE_REMINDER_DAYS after sending, when before the deadline) and the expiry job."""
-    ends = _end_of(request.deadline)
+    ends = _end_of(signature_request.deadline)
     for days in current_app.config["SIGNATURE_REMINDER_DAYS"]:
-        due = request.created_at + dt.timedelta(days=days)
+        due = signature_request.created_at + dt.timedelta(days=days)
         if due < ends:
-            schedule_job("signature_reminder", _key(request, f"reminder-{days}"), due, {"request": request.id})
-    schedule_job("signature_expiry", _key(request, "expiry"), ends, {"request": request.id})
+            schedule_job("signature_reminder", _key(signature_request, f"reminder-{days}"), due,
+                         {"request": signature_request.id})
+    schedule_job("signature_expiry", _key(signature_request, "expiry"), ends, {"request": signature_request.id})
 
 
-def unschedule(request: SignatureRequest) -> None:
+def unschedule(signature_request: SignatureRequest) -> None:
     for days in current_app.config["SIGNATURE_REMINDER_DAYS"]:
-        cancel_job(_key(request, f"reminder-{days}"))
-    cancel_job(_key(request, "expiry"))
+        cancel_job(_key(signature_request, f"reminder-{days}"))
+    cancel_job(_key(signature_request, "expiry"))
 
 
 @job_handler("signature_reminder")
 def remind(payload: dict) -> None:
-    request = db.session.get(SignatureRequest, payload.get("request"))
-    if request is None or request.status != RequestStatus.PENDING.value:
+    signature_request = db.session.get(SignatureRequest, payload.get("request"))
+    if signature_request is None or signature_request.status != RequestStatus.PENDING.value:
         return
-    for signatory in request.signatories:
+    for signatory in signature_request.signatories:
         if signatory.status == SignatoryStatus.INVITED.value and signatory.locked_at is None:
             signatory.reminders_sent += 1
             invite(signatory, reminder=True)
@@ -114,6 +117,6 @@ def remind(payload: dict) -> None:
 def expire(payload: dict) -> None:
     from .services import expire_if_due
 
-    request = db.session.get(SignatureRequest, payload.get("request"))
-    if request is not None:  # the job is due at the end of the deadline's day: judged at that moment
-        expire_if_due(request, max(utcnow(), _end_of(request.deadline)))
+    signature_request = db.session.get(SignatureRequest, payload.get("request"))
+    if signature_request is not None:  # the job is due at the end of the deadline's day: judged at that moment
+        expire_if_due(signature_request, max(utcnow(), _end_of(signature_request.deadline)))

@@ -38,7 +38,7 @@ REQUEST_STATUS_LABELS = {
     "expired": "Expiré",
 }
 # A request that no longer changes: nothing can be signed, reminded or cancelled on it.
-CLOSED = ("completed", "refused", "cancelled", "expired")
+CLOSED = tuple(status.value for status in RequestStatus if status is not RequestStatus.PENDING)
 
 
 class SignatoryStatus(str, enum.Enum):
@@ -96,6 +96,10 @@ class SignatureRequest(db.Model):
     def is_open(self) -> bool:
         return self.status == RequestStatus.PENDING.value
 
+    @property
+    def is_completed(self) -> bool:
+        return self.status == RequestStatus.COMPLETED.value
+
 
 class Signatory(db.Model):
     __tablename__ = "signatory"
@@ -129,6 +133,10 @@ class Signatory(db.Model):
     user_agent: Mapped[str] = mapped_column(String(300), default="")
 
     request: Mapped[SignatureRequest] = relationship(back_populates="signatories")
+
+    @property
+    def is_invited(self) -> bool:
+        return self.status == SignatoryStatus.INVITED.value
 
     @property
     def field_name(self) -> str:

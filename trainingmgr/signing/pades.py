@@ -1,36 +1,9 @@
 """PAdES signatures of generated documents (quotes, conventions, contracts): the PDF and cryptographic layer.
 
-No database and no request here: bytes in, bytes out. The workflow around it (who signs when, the e-mailed
-codes, the pages) keeps the evidence and calls, in this order:
-
-1. ``prepare`` once, when the document is sent: it appends the evidence page(s) « Dossier de preuve des
-   signatures électroniques » (title, reference, SHA-256 of the document as sent, one box per signatory) with
-   one empty signature field in each box. It is an incremental update: the document as sent stays, byte for
-   byte, the first revision of the file, so the printed SHA-256 can be checked against the file itself;
-2. ``sign`` once per signatory, in order: it fills that signatory's field in a new incremental update, with a
-   visible appearance (the drawn signature or the typed name, and the evidence: e-mail, role, when the code
-   was checked, IP address, browser, SHA-256 of the file before this signature) and a PAdES signature by the
-   organisation's sealing certificate: PAdES-B-B, or PAdES-B-T when a timestamp authority is configured (a
-   signature timestamp, RFC 3161, in the signature's unsigned attributes). Filling a prepared field is form
-   filling, which keeps the earlier signatures valid (pyHanko's difference analysis says so, and ``verify``
-   checks it);
-3. ``verify`` for anyone holding the file: pyHanko's validator, judged strictly (see its docstring).
-
-The certificate is the organisation's, not the signatory's: the signatory is identified by the evidence (the
-code sent to their e-mail address), written in the appearance and in the signature dictionary (/Name,
-/ContactInfo), both covered by the signature. For a trial, ``init_certificate`` makes a self-signed one
-(RSA 3072: the key every PDF reader validates, Acrobat, Foxit, poppler and pdf.js alike); in production a
-purchased PKCS#12 takes its place (``load_signer``).
-
-The pages use the standard Courier fonts (WinAnsi encoding: every French character, œ, « », € included;
-other scripts are transliterated): the same width for every character, so the text is laid out without font
-metrics, and nothing is embedded.
-
-``render_pages`` draws the pages as PNG for the signatory's phone (pypdfium2).
-
-pyHanko takes about half a second to import: import this module where it is used (the signing views, the CLI
-command, the worker), not when the application starts.
-"""
+No database and no request here, bytes in and bytes out: ``prepare`` when the document is sent, ``sign`` once per
+signatory, ``verify`` for anyone holding the file, ``render_pages`` for the signatory's phone. pyHanko takes about
+half a second to import: import this module where it is used, not when the application starts.
+See docs/signing.md."""
 from __future__ import annotations
 
 import datetime as dt

@@ -19,7 +19,7 @@ from flask import Blueprint, current_app, flash, make_response, redirect, render
 
 from ..core.errors import DomainError, NotFoundError
 from ..core.tokens import log_safe_key
-from ..core.web import attachment, fail
+from ..core.responses import attachment, fail
 from ..extensions import db, limiter
 from ..messaging.services import send_now
 from . import access, mails, services

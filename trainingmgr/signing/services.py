@@ -1,21 +1,6 @@
 """Electronic signature of archived documents: send for signature, sign, refuse, cancel, expire.
 
-The journey (docs in README, « Signature électronique »):
-
-1. ``send_for_signature``: on the current version of a SIGNABLE document with its PDF, the advisor picks the
-   signatories among ``proposed_signatories`` and a deadline. The PDF is prepared (pades.prepare: the evidence
-   page with one empty field per signatory) and stored as revision 0; the external signatories get their
-   personal link by e-mail, the organisation's signatory waits until they have all signed.
-2. ``sign``: after the one-time code (access.py), the server adds the signatory's visible signature and PAdES
-   signature (timestamped when TSA_URL is set) to the last revision, in an incremental update stored as the next
-   revision. The request's row is locked first: two signatories at the same moment sign one after the other,
-   each on the other's revision, none lost.
-3. A document whose archive no longer matches what was sent (a newer version issued, or the file altered) is
-   never signed: the request is cancelled and the advisor told (``check_source``).
-4. Reminders (J+3, J+7) and the expiry at the deadline are jobs (mails.py). When everyone has signed the request
-   is ``completed``: the checklist's « convention signée » item ticks itself, and for a contrat de formation the
-   trainee's signature date is the contract's (the withdrawal period runs from it).
-"""
+See docs/signing.md for the journey."""
 from __future__ import annotations
 
 import datetime as dt
@@ -167,7 +152,7 @@ def send_for_signature(document: GeneratedDocument, keys: list[str], deadline: d
     """Prepare the document's PDF for the chosen signatories and invite the first ones (see the module)."""
     from . import mails, pades
 
-    session_services.ensure_can_manage(actor, document.session)
+    session_services.ensure_can_manage_sessions(actor)
     lock_row(GeneratedDocument, document.id)  # one request per document, even for two clicks at once
     problem = cannot_send(document) or certificate_problem()
     if problem:
@@ -175,44 +160,44 @@ def send_for_signature(document: GeneratedDocument, keys: list[str], deadline: d
     chosen = _chosen(document, keys)
     deadline = _check_deadline(deadline)
     source = document_services.read_file(document, "pdf")
-    request = SignatureRequest(document=document, deadline=deadline, created_by=actor,
+    signature_request = SignatureRequest(document=document, deadline=deadline, created_by=actor,
                                source_sha256=hashlib.sha256(source).hexdigest(), created_at=utcnow())
     last_external = any(c.role != "organisation" for c in chosen)
     for position, candidate in enumerate(chosen, start=1):
         waits = candidate.role == "organisation" and last_external
-        request.signatories.append(Signatory(
+        signature_request.signatories.append(Signatory(
             position=position, role=candidate.role, name=candidate.name.strip()[:160], title=candidate.title[:120],
             email=candidate.email.strip(), link_nonce=access.new_nonce(),
             status=SignatoryStatus.WAITING.value if waits else SignatoryStatus.INVITED.value))
-    db.session.add(request)
+    db.session.add(signature_request)
     db.session.flush()
     try:
         prepared = pades.prepare(source, title=f"{document.label} n° {document.number}", reference=document.number,
-                                 slots=[pades.Slot(s.field_name, s.slot_label) for s in request.signatories])
+                                 slots=[pades.Slot(s.field_name, s.slot_label) for s in signature_request.signatories])
     except pades.SigningError as exc:
         raise ConflictError(exc.message) from None
-    _add_revision(request, prepared, None)
-    for signatory in request.signatories:
+    _add_revision(signature_request, prepared, None)
+    for signatory in signature_request.signatories:
         if signatory.status == SignatoryStatus.INVITED.value:
             mails.invite(signatory)
-    mails.schedule(request)
-    return request
+    mails.schedule(signature_request)
+    return signature_request
 
 
-def _add_revision(request: SignatureRequest, pdf: bytes, signatory: Signatory | None) -> SignatureRevision:
-    number = len(request.revisions)
-    stored = store_bytes(pdf, f"{request.document.number}-signature-{number}.pdf", "document")
+def _add_revision(signature_request: SignatureRequest, pdf: bytes, signatory: Signatory | None) -> SignatureRevision:
+    number = len(signature_request.revisions)
+    stored = store_bytes(pdf, f"{signature_request.document.number}-signature-{number}.pdf", "document")
     db.session.flush()
-    revision = SignatureRevision(request=request, number=number, signatory=signatory, file_id=stored.id,
+    revision = SignatureRevision(request=signature_request, number=number, signatory=signatory, file_id=stored.id,
                                  sha256=stored.sha256, created_at=utcnow())
     db.session.add(revision)
     db.session.flush()
     return revision
 
 
-def latest_pdf(request: SignatureRequest) -> bytes:
+def latest_pdf(signature_request: SignatureRequest) -> bytes:
     """The last revision's bytes, checked against the SHA-256 recorded when it was stored."""
-    revision = request.revisions[-1]
+    revision = signature_request.revisions[-1]
     data = path_for(revision.file).read_bytes()
     if hashlib.sha256(data).hexdigest() != revision.sha256:
         raise ConflictError("Le fichier en cours de signature ne correspond plus à son empreinte SHA-256 : il a été "
@@ -220,8 +205,8 @@ def latest_pdf(request: SignatureRequest) -> bytes:
     return data
 
 
-def revision_pdf(request: SignatureRequest, number: int) -> bytes:
-    revision = next((r for r in request.revisions if r.number == number), None)
+def revision_pdf(signature_request: SignatureRequest, number: int) -> bytes:
+    revision = next((r for r in signature_request.revisions if r.number == number), None)
     if revision is None:
         raise NotFoundError("Révision introuvable.")
     data = path_for(revision.file).read_bytes()
@@ -233,9 +218,9 @@ def revision_pdf(request: SignatureRequest, number: int) -> bytes:
 # --------------------------------------------------------------------------- the document must not have changed
 
 
-def source_problem(request: SignatureRequest) -> str | None:
+def source_problem(signature_request: SignatureRequest) -> str | None:
     """Why the document sent for signature no longer matches the archive (French), or None."""
-    document = request.document
+    document = signature_request.document
     replacement = document_services.next_version(document)
     if replacement is not None:
         return (f"Le document a été modifié après l'envoi pour signature (nouvelle version {replacement.version} du "
@@ -244,18 +229,19 @@ def source_problem(request: SignatureRequest) -> str | None:
         data = path_for(document.pdf_file).read_bytes()
     except OSError:
         data = b""
-    if hashlib.sha256(data).hexdigest() != request.source_sha256:
+    if hashlib.sha256(data).hexdigest() != signature_request.source_sha256:
         return "Le PDF archivé du document ne correspond plus à celui envoyé pour signature (empreinte SHA-256)."
     return None
 
 
-def check_source(request: SignatureRequest) -> None:
+def check_source(signature_request: SignatureRequest) -> None:
     """Cancel the request (committed, the advisor told) and refuse when the document changed since it was sent."""
-    problem = source_problem(request)
+    problem = source_problem(signature_request)
     if problem is None:
         return
-    close(request, RequestStatus.CANCELLED, problem + " La demande de signature est annulée ; le conseiller est "
-                                                      "prévenu et pourra envoyer la nouvelle version.")
+    close(signature_request, RequestStatus.CANCELLED,
+          problem + " La demande de signature est annulée ; le conseiller est prévenu et pourra envoyer la nouvelle "
+                    "version.")
     db.session.commit()
     raise ConflictError(problem + " Il ne peut plus être signé : l'organisme de formation en est informé et vous "
                                   "enverra la version à jour.")
@@ -290,13 +276,13 @@ def sign(signatory: Signatory, given: SignatureInput, now: dt.datetime | None = 
 
     signatory = _lock(signatory)
     now = now or utcnow()
-    request = signatory.request
-    _expired_now(request, now)
+    signature_request = signatory.request
+    _expired_now(signature_request, now)
     access.check_open(signatory, now)
-    check_source(request)
+    check_source(signature_request)
     drawing, typed_name = _handwriting(signatory, given)
     access.check_code(signatory, given.code, now, ip=given.ip)
-    before = latest_pdf(request)
+    before = latest_pdf(signature_request)
     evidence = pades.Evidence(
         signer_name=signatory.name, signer_email=signatory.email, role=signatory.slot_label,
         code_checked_at=signatory.code_checked_at, ip=given.ip, user_agent=given.user_agent,
@@ -306,7 +292,8 @@ def sign(signatory: Signatory, given: SignatureInput, now: dt.datetime | None = 
     try:
         signed = pades.sign(before, signatory.field_name, evidence, _usable_signer(),
                             tsa_url=config["TSA_URL"], tsa_username=config["TSA_USERNAME"],
-                            tsa_password=config["TSA_PASSWORD"], reason=f"Signature : {request.document.label}",
+                            tsa_password=config["TSA_PASSWORD"],
+                            reason=f"Signature : {signature_request.document.label}",
                             location=get_organisation().city or "")
     except pades.SigningError as exc:
         raise ConflictError(exc.message) from None
@@ -314,11 +301,11 @@ def sign(signatory: Signatory, given: SignatureInput, now: dt.datetime | None = 
     signatory.signed_at = now
     signatory.method = "drawn" if drawing else "typed"
     signatory.ip, signatory.user_agent = given.ip[:45], given.user_agent[:300]
-    revision = _add_revision(request, signed, signatory)
-    if signatory.role == "trainee" and request.document.doc_type == "contract":
-        _contract_signed(request.document, paris_date(now))
-    request_changed.send(request, event="signed", signatory=signatory)
-    _advance(request, now)
+    revision = _add_revision(signature_request, signed, signatory)
+    if signatory.role == "trainee" and signature_request.document.doc_type == "contract":
+        _contract_signed(signature_request.document, paris_date(now))
+    request_changed.send(signature_request, event="signed", signatory=signatory)
+    _advance(signature_request, now)
     return revision
 
 
@@ -389,14 +376,14 @@ def _usable_signer():
                             "à installer) : réessayez plus tard ou contactez l'organisme de formation.") from None
 
 
-def _advance(request: SignatureRequest, now: dt.datetime) -> None:
+def _advance(signature_request: SignatureRequest, now: dt.datetime) -> None:
     """Invite the organisation's signatory once every other one has signed; complete the request at the end."""
     from . import mails
 
-    pending = [s for s in request.signatories if s.status != SignatoryStatus.SIGNED.value]
+    pending = [s for s in signature_request.signatories if s.status != SignatoryStatus.SIGNED.value]
     if not pending:
-        close(request, RequestStatus.COMPLETED, "", now)
-        mails.completed(request)
+        close(signature_request, RequestStatus.COMPLETED, "", now)
+        mails.completed(signature_request)
         return
     if all(s.status == SignatoryStatus.WAITING.value for s in pending):
         for signatory in pending:
@@ -428,54 +415,54 @@ def refuse(signatory: Signatory, reason: str, *, ip: str = "", user_agent: str =
 # --------------------------------------------------------------------------- closing
 
 
-def close(request: SignatureRequest, status: RequestStatus, reason: str, now: dt.datetime | None = None,
+def close(signature_request: SignatureRequest, status: RequestStatus, reason: str, now: dt.datetime | None = None,
           signatory: Signatory | None = None) -> None:
     """End the request (completed, refused, cancelled or expired): its jobs are cancelled, the advisor told."""
     from . import mails
 
-    request.status = status.value
-    request.closed_at = now or utcnow()
-    request.close_reason = reason
-    mails.unschedule(request)
+    signature_request.status = status.value
+    signature_request.closed_at = now or utcnow()
+    signature_request.close_reason = reason
+    mails.unschedule(signature_request)
     if status != RequestStatus.COMPLETED:
-        mails.advisor_told(request, signatory)
-    request_changed.send(request, event=status.value, signatory=signatory)
+        mails.advisor_told(signature_request, signatory)
+    request_changed.send(signature_request, event=status.value, signatory=signatory)
 
 
 @document_services.document_issued.connect
 def _replaced(document: GeneratedDocument, previous: GeneratedDocument | None = None, **_) -> None:
     """A new version of a document cancels the signature of the version it replaces (the advisor is told)."""
-    request = open_request(previous) if previous is not None else None
-    if request is not None:
-        close(request, RequestStatus.CANCELLED,
+    signature_request = open_request(previous) if previous is not None else None
+    if signature_request is not None:
+        close(signature_request, RequestStatus.CANCELLED,
               f"Document modifié après l'envoi pour signature (nouvelle version {document.version} : "
               f"{document.reason}). La demande de signature est annulée : envoyez la nouvelle version.")
 
 
-def cancel(request: SignatureRequest, actor: User, reason: str = "") -> None:
-    session_services.ensure_can_manage(actor, request.document.session)
-    lock_row(SignatureRequest, request.id)
-    db.session.refresh(request)
-    if request.status in CLOSED:
-        raise ConflictError(f"Cette demande est déjà close ({request.status_label.lower()}).")
-    close(request, RequestStatus.CANCELLED,
+def cancel(signature_request: SignatureRequest, actor: User, reason: str = "") -> None:
+    session_services.ensure_can_manage_sessions(actor)
+    lock_row(SignatureRequest, signature_request.id)
+    db.session.refresh(signature_request)
+    if signature_request.status in CLOSED:
+        raise ConflictError(f"Cette demande est déjà close ({signature_request.status_label.lower()}).")
+    close(signature_request, RequestStatus.CANCELLED,
           f"Annulée par {actor.name or actor.email}" + (f" : {reason.strip()}" if reason.strip() else "."))
 
 
-def expire_if_due(request: SignatureRequest, now: dt.datetime | None = None) -> bool:
+def expire_if_due(signature_request: SignatureRequest, now: dt.datetime | None = None) -> bool:
     """Expire a pending request whose deadline has passed; whether it did (the caller commits)."""
     now = now or utcnow()
-    if request.status != RequestStatus.PENDING.value or paris_date(now) <= request.deadline:
+    if signature_request.status != RequestStatus.PENDING.value or paris_date(now) <= signature_request.deadline:
         return False
-    missing = ", ".join(s.name for s in request.signatories if s.status != SignatoryStatus.SIGNED.value)
-    close(request, RequestStatus.EXPIRED, f"Délai dépassé le {date_fr(request.deadline)} sans la signature de "
-                                          f"{missing}.", now)
+    missing = ", ".join(s.name for s in signature_request.signatories if s.status != SignatoryStatus.SIGNED.value)
+    close(signature_request, RequestStatus.EXPIRED,
+          f"Délai dépassé le {date_fr(signature_request.deadline)} sans la signature de {missing}.", now)
     return True
 
 
-def _expired_now(request: SignatureRequest, now: dt.datetime) -> None:
+def _expired_now(signature_request: SignatureRequest, now: dt.datetime) -> None:
     """Expire the request if due, committed at once: the refusal that follows must not undo it."""
-    if expire_if_due(request, now):
+    if expire_if_due(signature_request, now):
         db.session.commit()
 
 
@@ -483,7 +470,7 @@ def resend_link(signatory: Signatory, actor: User) -> None:
     """A new personal link for an invited signatory (lost e-mail, locked after wrong codes): the old one dies."""
     from . import mails
 
-    session_services.ensure_can_manage(actor, signatory.request.document.session)
+    session_services.ensure_can_manage_sessions(actor)
     lock_row(SignatureRequest, signatory.request_id)
     db.session.refresh(signatory)
     if signatory.request.status != RequestStatus.PENDING.value:
@@ -498,13 +485,13 @@ def resend_link(signatory: Signatory, actor: User) -> None:
 
 
 def get_request(request_id, actor: User) -> SignatureRequest:
-    request = get_by_id(SignatureRequest, request_id, "Demande de signature introuvable.")
-    session_services.ensure_can_manage(actor, request.document.session)
-    return request
+    signature_request = get_by_id(SignatureRequest, request_id, "Demande de signature introuvable.")
+    session_services.ensure_can_manage_sessions(actor)
+    return signature_request
 
 
-def get_signatory(request: SignatureRequest, signatory_id) -> Signatory:
-    signatory = next((s for s in request.signatories if str(s.id) == str(signatory_id)), None)
+def get_signatory(signature_request: SignatureRequest, signatory_id) -> Signatory:
+    signatory = next((s for s in signature_request.signatories if str(s.id) == str(signatory_id)), None)
     if signatory is None:
         raise NotFoundError("Signataire introuvable.")
     return signatory
@@ -513,10 +500,10 @@ def get_signatory(request: SignatureRequest, signatory_id) -> Signatory:
 def requests_of_session(session_id: int) -> dict[int, list[SignatureRequest]]:
     """Every signature request of the session's documents, newest first, by document id."""
     found: dict[int, list[SignatureRequest]] = {}
-    for request in db.session.scalars(
+    for signature_request in db.session.scalars(
             select(SignatureRequest).join(GeneratedDocument, GeneratedDocument.id == SignatureRequest.document_id)
             .where(GeneratedDocument.session_id == session_id).order_by(SignatureRequest.id.desc())):
-        found.setdefault(request.document_id, []).append(request)
+        found.setdefault(signature_request.document_id, []).append(signature_request)
     return found
 
 

@@ -9,7 +9,8 @@ from flask_login import current_user
 
 from ..accounts.permissions import staff_required
 from ..core.timeutil import paris_today
-from ..core.web import attachment, fail, form_page, run_form
+from ..core.responses import attachment, fail
+from ..core.view_actions import form_page, run_form
 from ..documents import services as document_services
 from ..extensions import db
 from ..messaging.delivery import mail_is_off, sent_to

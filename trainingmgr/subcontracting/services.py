@@ -22,14 +22,14 @@ from ..core.errors import ConflictError, ErrorCollector
 from ..core.formatting import money_fr
 from ..core.timeutil import paris_today
 from ..core.validation import parse_date, parse_decimal
-from ..documents import context as document_context
+from ..documents.rendering import context as document_context
 from ..documents import services as document_services
 from ..documents.models import GeneratedDocument
 from ..extensions import db
 from ..files.services import store_upload
 from ..resources.models import EXTERNAL_STATUSES, Trainer
 from ..sessions import services as session_services
-from ..sessions.models import Slot, TrainingSession, session_trainer
+from ..sessions.models import SessionStatus, Slot, TrainingSession, session_trainer
 from .models import TrainerInvoice
 
 CONTRACT = "trainer_contract"
@@ -66,7 +66,7 @@ def trainer_missions(trainer: Trainer) -> list[MissionRow]:
     on_session = select(session_trainer.c.session_id).where(session_trainer.c.trainer_id == trainer.id)
     sessions = db.session.scalars(select(TrainingSession).where(
         or_(TrainingSession.id.in_(on_slots), TrainingSession.id.in_(on_session)),
-        TrainingSession.status != "cancelled")
+        TrainingSession.status != SessionStatus.CANCELLED.value)
         .options(selectinload(TrainingSession.slots), selectinload(TrainingSession.trainers),
                  selectinload(TrainingSession.course_version))).all()
     contracts: dict[int, GeneratedDocument] = {}  # the current version per session: the last one read
@@ -119,7 +119,7 @@ def record_invoice(trainer: Trainer, session: TrainingSession, data: dict, uploa
                    today: dt.date | None = None) -> tuple[TrainerInvoice, list[str]]:
     """Record the invoice a subcontracting trainer sent for a session (its PDF stored by files.services) and check
     it against what is due (see the module); the invoice and the warnings (French) to show."""
-    session_services.ensure_can_manage(actor, session)
+    session_services.ensure_can_manage_sessions(actor)
     if trainer.status not in EXTERNAL_STATUSES:
         raise ConflictError(f"{trainer.full_name} est salarié(e) de l'organisme : ses interventions ne sont pas "
                             "facturées.")

@@ -7,7 +7,8 @@ from flask_login import current_user
 
 from ..accounts.permissions import staff_required
 from ..core.timeutil import paris_today
-from ..core.web import fail, run_form
+from ..core.responses import fail
+from ..core.view_actions import run_form
 from ..extensions import db
 from ..resources import dossier
 from ..resources.models import Trainer

@@ -16,10 +16,11 @@ from ..attendance.forms import PlannedAbsenceForm
 from ..attendance.portal import attendance_for_trainee
 from ..attendance.services import slot_label
 from ..documents.portal import trainee_document, trainee_documents
-from ..core.web import attachment, fail, form_page, run_form
-from ..enrolments.services import LIVE, enrolment_from_token
-from ..evaluations import services as evaluations
-from ..evaluations.forms import answers_form
+from ..core.responses import attachment, fail
+from ..core.view_actions import form_page, run_form
+from ..enrolments.services import enrolment_from_token
+from ..evaluations.questionnaires import services as evaluations
+from ..evaluations.questionnaires.forms import answers_form
 from ..extensions import limiter
 from ..organisation.services import get_organisation
 
@@ -36,7 +37,7 @@ def _home(token: str, enrolment, absence_form: PlannedAbsenceForm) -> dict:
                                     for slot in planned_absences.declarable_slots(enrolment)]
     return {"enrolment": enrolment, "session": enrolment.session, "trainee": enrolment.trainee,
             "org": get_organisation(), "token": token, "questionnaire": questionnaire, "response": response,
-            "answerable": enrolment.status in LIVE, "attendance": attendance_for_trainee(enrolment),
+            "answerable": enrolment.is_live, "attendance": attendance_for_trainee(enrolment),
             "documents": trainee_documents(enrolment), "absence_form": absence_form,
             "absences": planned_absences.planned_absences(enrolment),
             "absence_hours": current_app.config["PLANNED_ABSENCE_HOURS_BEFORE"]}
@@ -82,7 +83,7 @@ def positioning(token: str):
     view = evaluations.response_view(response) if response is not None and response.submitted else None
     return form_page("trainee/positioning.html", form, enrolment=enrolment, session=enrolment.session,
                      trainee=enrolment.trainee, questionnaire=questionnaire, response=response, view=view,
-                     answerable=enrolment.status in LIVE, token=token, org=get_organisation())
+                     answerable=enrolment.is_live, token=token, org=get_organisation())
 
 
 @bp.route("/<token>/documents/<int:document_id>.<kind>")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 
 from ..accounts.models import User
@@ -12,11 +12,11 @@ from ..companies.models import Company
 from ..core.errors import ConflictError, ErrorCollector, ValidationError
 from ..core.paging import Page, paginate
 from ..core.persistence import get_by_id, insert_or_find
-from ..core.search import holds
 from ..core.timeutil import utcnow
 from ..core.validation import id_or_none
 from ..extensions import db
 from .models import BPF_STATUSES, CIVILITIES, Trainee, TraineeMerge
+from .search_index import in_names, in_names_or_company
 
 FIELDS = ("civility", "first_name", "last_name", "email", "phone", "job_title", "company_id", "bpf_status",
           "accessibility_needs")
@@ -35,8 +35,7 @@ def _trainees_query(search: str = ""):
     query = select(Trainee).order_by(Trainee.last_name, Trainee.first_name, Trainee.id)
     search = (search or "").strip().lower()
     if search:
-        query = query.where(or_(*(holds(column, search)
-                                  for column in (Trainee.last_name, Trainee.first_name, Trainee.email))))
+        query = query.where(in_names(search))
     return query
 
 
@@ -71,8 +70,7 @@ def search_trainees(search: str, limit: int = SEARCH_LIMIT) -> list[Trainee]:
         query = query.where(func.lower(Trainee.email) == email.group(1).lower())
     elif search:
         for word in search.lower().split()[:6]:
-            query = query.where(or_(*(holds(column, word) for column in (
-                Trainee.last_name, Trainee.first_name, Trainee.email, Company.name))))
+            query = query.where(in_names_or_company(word))
     else:
         return []
     return list(db.session.scalars(query.limit(limit)))

@@ -11,7 +11,7 @@ from ..companies.services import list_companies
 from ..core.errors import NotFoundError, ValidationError
 from ..core.forms import choices
 from ..core.paging import page_arg
-from ..core.web import form_page, run_form
+from ..core.view_actions import form_page, run_form
 from ..enrolments.models import Enrolment
 from ..extensions import db
 from ..sessions.models import TrainingSession

@@ -1,3 +1,0 @@
-"""Fixtures of the audit tests: those of the attendance tests (clock, klass) and of the invoice tests (demo)."""
-from tests.attendance.conftest import clock, klass, make_class  # noqa: F401
-from tests.billing.invoice_fixtures import *  # noqa: F401,F403 - demo, chorus_done, as_user, advisor, trainer…

@@ -1,8 +1,0 @@
-"""Fixtures of the questionnaire engine tests (see support.py)."""
-from __future__ import annotations
-
-import pytest
-
-pytest.register_assert_rewrite("tests.evaluations.support")
-
-from tests.evaluations.support import chorus_session, enrolment, q, questionnaire  # noqa: E402,F401

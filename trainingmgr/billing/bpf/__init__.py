@@ -1,0 +1,1 @@
+"""The yearly bilan pédagogique et financier (cerfa 10443). See docs/bpf.md."""

@@ -1,0 +1,1 @@
+"""Invoices and credit notes: who pays what, drafts, issue, credit notes, files. See docs/billing-invoices.md."""

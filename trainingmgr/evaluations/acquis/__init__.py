@@ -1,0 +1,1 @@
+"""The trainer's continuous evaluation of the objectives (acquis)."""

@@ -1,0 +1,1 @@
+"""The needs analysis sent to the client companies before a session."""

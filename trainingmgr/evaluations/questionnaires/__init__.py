@@ -1,0 +1,1 @@
+"""The questionnaire engine (building, answering, reading back), its forms and its editor."""

@@ -1,0 +1,1 @@
+"""Results of the surveys and evaluations: aggregates, charts, spreadsheets, public indicators."""

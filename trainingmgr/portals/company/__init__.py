@@ -1,0 +1,1 @@
+"""The client-company space and the company's activity: portals/company/space.py, views.py, activity.py."""

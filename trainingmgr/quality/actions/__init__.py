@@ -1,0 +1,1 @@
+"""Improvement actions (Qualiopi 32): the register, its forms and its pages."""
