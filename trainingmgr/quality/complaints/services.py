@@ -120,32 +120,32 @@ def deadlines(received_at: dt.datetime) -> tuple[dt.date, dt.date]:
             received + dt.timedelta(days=int(config["QUALITY_ANSWER_DAYS"])))
 
 
-def overdue_steps(request: QualityRequest, today: dt.date) -> list[tuple[str, dt.date]]:
+def overdue_steps(quality_request: QualityRequest, today: dt.date) -> list[tuple[str, dt.date]]:
     """The steps not done by their due date: [(French description, due date)]. The due date itself is still
     in time; the day after it the step is late."""
     steps = []
-    if request.status == QualityRequestStatus.RECEIVED.value and today > request.acknowledge_due:
-        steps.append((f"accusé de réception attendu le {date_fr(request.acknowledge_due)}", request.acknowledge_due))
-    if request.is_unanswered and today > request.answer_due:
-        steps.append((f"réponse attendue le {date_fr(request.answer_due)}", request.answer_due))
+    if quality_request.status == QualityRequestStatus.RECEIVED.value and today > quality_request.acknowledge_due:
+        steps.append((f"accusé de réception attendu le {date_fr(quality_request.acknowledge_due)}", quality_request.acknowledge_due))
+    if quality_request.is_unanswered and today > quality_request.answer_due:
+        steps.append((f"réponse attendue le {date_fr(quality_request.answer_due)}", quality_request.answer_due))
     return steps
 
 
-def is_overdue(request: QualityRequest, today: dt.date | None = None) -> bool:
-    return bool(overdue_steps(request, today or today_in_paris()))
+def is_overdue(quality_request: QualityRequest, today: dt.date | None = None) -> bool:
+    return bool(overdue_steps(quality_request, today or today_in_paris()))
 
 
-def answered_late(request: QualityRequest) -> bool:
+def answered_late(quality_request: QualityRequest) -> bool:
     """Answered after its answer due date (Paris date of the answer)."""
-    return request.answered_at is not None and paris_date(request.answered_at) > request.answer_due
+    return quality_request.answered_at is not None and paris_date(quality_request.answered_at) > quality_request.answer_due
 
 
-def delay_days(request: QualityRequest, today: dt.date | None = None) -> int:
+def delay_days(quality_request: QualityRequest, today: dt.date | None = None) -> int:
     """Days from receipt to the answer (or to the closure, or to the mediation when there was no answer); for a
     request still waiting for them, the days elapsed so far."""
-    end = request.answered_at or request.escalated_at or request.closed_at
+    end = quality_request.answered_at or quality_request.escalated_at or quality_request.closed_at
     last = paris_date(end) if end is not None else (today or today_in_paris())
-    return (last - paris_date(request.received_at)).days
+    return (last - paris_date(quality_request.received_at)).days
 
 
 def _overdue_condition(today: dt.date):
@@ -155,15 +155,15 @@ def _overdue_condition(today: dt.date):
 
 
 def overdue_requests(today: dt.date) -> list[tuple[QualityRequest, str, dt.date]]:
-    """The requests with a late step, the most late first: [(request, "accusé de réception attendu le …",
+    """The requests with a late step, the most late first: [(quality_request, "accusé de réception attendu le …",
     earliest due date)]. One query whatever their number (the dashboard calls it)."""
     rows = db.session.scalars(select(QualityRequest).where(_overdue_condition(today))
                               .order_by(QualityRequest.acknowledge_due, QualityRequest.id))
     found = []
-    for request in rows:
-        steps = overdue_steps(request, today)
+    for quality_request in rows:
+        steps = overdue_steps(quality_request, today)
         if steps:
-            found.append((request, " ; ".join(s for s, _ in steps), min(d for _, d in steps)))
+            found.append((quality_request, " ; ".join(s for s, _ in steps), min(d for _, d in steps)))
     found.sort(key=lambda item: (item[2], item[0].id))
     return found
 
@@ -203,31 +203,31 @@ def _register_query(*, status: str | None, kind: str | None, today: dt.date | No
 def load_for_page(request_id) -> QualityRequest:
     """A request with its events and their authors (the timeline)."""
     number = id_or_none(request_id)
-    request = None if number is None else db.session.scalar(
+    quality_request = None if number is None else db.session.scalar(
         select(QualityRequest).where(QualityRequest.id == number)
         .options(selectinload(QualityRequest.events).selectinload(QualityEvent.author),
                  selectinload(QualityRequest.created_by)).execution_options(populate_existing=True))
-    if request is None:
+    if quality_request is None:
         raise NotFoundError("Demande introuvable.")
-    return request
+    return quality_request
 
 
-def related_session(request: QualityRequest) -> TrainingSession | None:
-    return db.session.get(TrainingSession, request.session_id) if request.session_id else None
+def related_session(quality_request: QualityRequest) -> TrainingSession | None:
+    return db.session.get(TrainingSession, quality_request.session_id) if quality_request.session_id else None
 
 
-def allowed_actions(request: QualityRequest) -> list[str]:
-    return workflow.allowed_steps(TRANSITIONS, request)
+def allowed_actions(quality_request: QualityRequest) -> list[str]:
+    return workflow.allowed_steps(TRANSITIONS, quality_request)
 
 
-def public_timeline(request: QualityRequest) -> list[dict]:
+def public_timeline(quality_request: QualityRequest) -> list[dict]:
     """What the requester's follow page lists: the dated steps, with the notes meant for the requester only."""
     items = []
-    for event in request.events:
+    for event in quality_request.events:
         if event.status not in PUBLIC_EVENTS:
             continue
         # The receipt is dated when the request arrived (an advisor may record a letter days later).
-        at = request.received_at if event.status == QualityRequestStatus.RECEIVED.value else event.created_at
+        at = quality_request.received_at if event.status == QualityRequestStatus.RECEIVED.value else event.created_at
         items.append({"status": event.status, "label": EVENT_LABELS[event.status], "at": at,
                       "note": event.note if event.status in PUBLIC_NOTE_EVENTS else ""})
     return items
@@ -270,12 +270,12 @@ def session_choice_label(session: TrainingSession) -> str:
 # --------------------------------------------------------------------------- the requester's link
 
 
-def follow_token(request: QualityRequest) -> str:
-    return make_token(TOKEN_PURPOSE, {"r": request.id, "ref": request.reference})
+def follow_token(quality_request: QualityRequest) -> str:
+    return make_token(TOKEN_PURPOSE, {"r": quality_request.id, "ref": quality_request.reference})
 
 
-def follow_url(request: QualityRequest) -> str:
-    return external_url("complaint_public.follow", token=follow_token(request))
+def follow_url(quality_request: QualityRequest) -> str:
+    return external_url("complaint_public.follow", token=follow_token(quality_request))
 
 
 def request_for_token(token: str) -> QualityRequest:
@@ -283,14 +283,14 @@ def request_for_token(token: str) -> QualityRequest:
     have been erased, 404 when it no longer exists."""
     payload = read_token(TOKEN_PURPOSE, token, int(current_app.config["QUALITY_LINK_MAX_AGE_DAYS"]) * 86400)
     request_id = id_or_none(payload.get("r"))
-    request = db.session.get(QualityRequest, request_id) if request_id else None
-    if request is None:
+    quality_request = db.session.get(QualityRequest, request_id) if request_id else None
+    if quality_request is None:
         raise NotFoundError("Cette demande n'existe plus.")
-    if request.reference != payload.get("ref"):
+    if quality_request.reference != payload.get("ref"):
         raise PermissionDenied("Ce lien n'est pas valide.")
-    if request.anonymised_at is not None:
+    if quality_request.anonymised_at is not None:
         raise LinkExpired("Cette demande est close depuis longtemps : ses données ont été effacées.")
-    return request
+    return quality_request
 
 
 # --------------------------------------------------------------------------- creating
@@ -353,21 +353,21 @@ def _next_reference(year: int) -> str:
     return f"{prefix}{number:04d}"
 
 
-def _insert_numbered(request: QualityRequest) -> QualityRequest:
-    """Insert ``request`` with the next reference of its year (REC-2031-0001). Numbering is serialised; should
+def _insert_numbered(quality_request: QualityRequest) -> QualityRequest:
+    """Insert ``quality_request`` with the next reference of its year (REC-2031-0001). Numbering is serialised; should
     another transaction take the same number anyway, the insert is retried with the next one."""
     _serialise_numbering()
-    year = paris_date(request.received_at).year
+    year = paris_date(quality_request.received_at).year
     for _ in range(_NUMBERING_ATTEMPTS):
-        request.reference = _next_reference(year)
+        quality_request.reference = _next_reference(year)
         try:
             with db.session.begin_nested():
-                db.session.add(request)
+                db.session.add(quality_request)
                 db.session.flush()
-            return request
+            return quality_request
         except IntegrityError:
             taken = db.session.scalar(select(func.count()).select_from(QualityRequest)
-                                      .where(QualityRequest.reference == request.reference))
+                                      .where(QualityRequest.reference == quality_request.reference))
             if not taken:
                 raise
     raise ConflictError("Trop de demandes enregistrées au même instant : réessayez dans un moment.")
@@ -375,15 +375,15 @@ def _insert_numbered(request: QualityRequest) -> QualityRequest:
 
 def _create(values: dict, *, received_at: dt.datetime, event_note: str, actor: User | None) -> QualityRequest:
     ack_due, answer_due = deadlines(received_at)
-    request = QualityRequest(**values, status="received", received_at=received_at, acknowledge_due=ack_due,
+    quality_request = QualityRequest(**values, status="received", received_at=received_at, acknowledge_due=ack_due,
                              answer_due=answer_due, created_by_id=actor.id if actor else None)
-    _insert_numbered(request)
-    db.session.add(QualityEvent(request_id=request.id, status="received", note=event_note,
+    _insert_numbered(quality_request)
+    db.session.add(QualityEvent(request_id=quality_request.id, status="received", note=event_note,
                                 author_id=actor.id if actor else None, created_at=utcnow()))
     db.session.flush()
-    _send_acknowledgement(request)
-    _notify_staff(request, actor)
-    return request
+    _send_acknowledgement(quality_request)
+    _notify_staff(quality_request, actor)
+    return quality_request
 
 
 def file_public_request(data: dict, enrolment=None) -> QualityRequest:
@@ -461,25 +461,25 @@ def record_request(data: dict, actor: User) -> QualityRequest:
 # --------------------------------------------------------------------------- workflow
 
 
-def transition(request: QualityRequest, action: str, data: dict, actor: User) -> QualityRequest:
-    """Move ``request`` one step along ``TRANSITIONS`` (dated now, authored by ``actor``), or refuse: 409 when
+def transition(quality_request: QualityRequest, action: str, data: dict, actor: User) -> QualityRequest:
+    """Move ``quality_request`` one step along ``TRANSITIONS`` (dated now, authored by ``actor``), or refuse: 409 when
     the step is not allowed from the current status, 422 when its required text is missing (nothing changes).
 
     ``data``: ``note`` (acknowledge, escalate, close: a message shown to the requester; analyse: internal),
     ``answer`` (required to answer), ``analysis`` (internal: the cause found, given with the answer),
     ``mediator_name`` (required to escalate), ``mediation_outcome`` (required for the outcome, and to close a
-    request in mediation whose outcome is not recorded yet), ``notify`` (e-mail the requester)."""
+    quality_request in mediation whose outcome is not recorded yet), ``notify`` (e-mail the requester)."""
     if action not in TRANSITIONS:
         raise ValidationError(workflow.UNKNOWN_STEP)
-    lock_row(QualityRequest, request.id)
+    lock_row(QualityRequest, quality_request.id)
     db.session.flush()
-    db.session.refresh(request)  # as it is now that we hold the lock: a second click finds it done
-    step = workflow.legal_step(TRANSITIONS, action, request, refusal=_refusal)
+    db.session.refresh(quality_request)  # as it is now that we hold the lock: a second click finds it done
+    step = workflow.legal_step(TRANSITIONS, action, quality_request, refusal=_refusal)
     errors = ErrorCollector()
     now = utcnow()
     note = _long_text(data.get("note"), "note", errors, "Le message", MAX_NOTE)
     notify = bool(data.get("notify")) and step.notify
-    if notify and not request.requester_email:
+    if notify and not quality_request.requester_email:
         errors.add("notify", "Aucune adresse e-mail n'est connue pour ce demandeur : prévenez-le autrement.")
     changes: dict = {}
     events: list[tuple[str, str]] = []
@@ -499,11 +499,11 @@ def transition(request: QualityRequest, action: str, data: dict, actor: User) ->
             errors.add("mediator_name", "Le nom du médiateur ne doit pas dépasser 200 caractères.")
         changes.update(mediator_name=mediator, escalated_at=now)
         note = note or f"Médiateur : {mediator}."
-    elif action in ("outcome", "close") and request.status == QualityRequestStatus.MEDIATION.value:
+    elif action in ("outcome", "close") and quality_request.status == QualityRequestStatus.MEDIATION.value:
         outcome = _long_text(data.get("mediation_outcome"), "mediation_outcome", errors, "L'issue", MAX_TEXT)
         if outcome:
             changes["mediation_outcome"] = outcome
-        elif action == "outcome" or not request.mediation_outcome:
+        elif action == "outcome" or not quality_request.mediation_outcome:
             errors.add("mediation_outcome", "Indiquez l'issue de la médiation.")
         if action == "outcome":
             note = outcome
@@ -516,23 +516,23 @@ def transition(request: QualityRequest, action: str, data: dict, actor: User) ->
         changes["closing_note"] = note
     errors.raise_if_any()
     for name, value in changes.items():
-        setattr(request, name, value)
-    request.status = step.target
+        setattr(quality_request, name, value)
+    quality_request.status = step.target
     for status, text in events + [(step.event, note)]:
-        db.session.add(QualityEvent(request_id=request.id, status=status, note=text, author_id=actor.id,
+        db.session.add(QualityEvent(request_id=quality_request.id, status=status, note=text, author_id=actor.id,
                                     created_at=now))
     db.session.flush()
     if notify:
         if action == "acknowledge":
-            _send_acknowledgement(request, note)
+            _send_acknowledgement(quality_request, note)
         else:
-            _send_update(request, step.event, note)
-    return request
+            _send_update(quality_request, step.event, note)
+    return quality_request
 
 
-def _refusal(request: QualityRequest, step: Transition) -> str:
-    allowed = ", ".join(f"« {TRANSITIONS[a].label.lower()} »" for a in allowed_actions(request))
-    return (f"La demande est « {request.status_label.lower()} » : impossible de « {step.label.lower()} ». "
+def _refusal(quality_request: QualityRequest, step: Transition) -> str:
+    allowed = ", ".join(f"« {TRANSITIONS[a].label.lower()} »" for a in allowed_actions(quality_request))
+    return (f"La demande est « {quality_request.status_label.lower()} » : impossible de « {step.label.lower()} ». "
             + (f"Étapes possibles : {allowed}." if allowed else "Elle est close."))
 
 
@@ -543,14 +543,14 @@ def _long_text(value, field: str, errors: ErrorCollector, label: str, limit: int
     return text
 
 
-def add_note(request: QualityRequest, note: str, actor: User) -> QualityEvent:
+def add_note(quality_request: QualityRequest, note: str, actor: User) -> QualityEvent:
     """An internal note on the request's timeline (never shown to the requester)."""
     note = str(note or "").strip()
     if len(note) < 3:
         raise ValidationError("Écrivez la note (3 caractères au moins).", field="note")
     if len(note) > MAX_NOTE:
         raise ValidationError(f"La note ne doit pas dépasser {MAX_NOTE} caractères.", field="note")
-    event = QualityEvent(request_id=request.id, status="note", note=note, author_id=actor.id, created_at=utcnow())
+    event = QualityEvent(request_id=quality_request.id, status="note", note=note, author_id=actor.id, created_at=utcnow())
     db.session.add(event)
     db.session.flush()
     return event
@@ -559,29 +559,29 @@ def add_note(request: QualityRequest, note: str, actor: User) -> QualityEvent:
 # --------------------------------------------------------------------------- e-mails
 
 
-def _queue(recipient: str, template: str, subject: str, request: QualityRequest, **context) -> None:
-    session = related_session(request)
-    text = render_template(f"mail/{template}.txt", req=request, session=session, org=get_organisation(),
+def _queue(recipient: str, template: str, subject: str, quality_request: QualityRequest, **context) -> None:
+    session = related_session(quality_request)
+    text = render_template(f"mail/{template}.txt", req=quality_request, session=session, org=get_organisation(),
                            **context)
-    queue_email(recipient, subject, text, html_body(text), topic=template, enrolment=request.enrolment_id)
+    queue_email(recipient, subject, text, html_body(text), topic=template, enrolment=quality_request.enrolment_id)
 
 
-def _send_acknowledgement(request: QualityRequest, note: str = "") -> None:
+def _send_acknowledgement(quality_request: QualityRequest, note: str = "") -> None:
     """The acknowledgement to the requester, with the reference, the follow link and the advisor's message if any
     (when an e-mail is known)."""
-    if request.requester_email:
-        _queue(request.requester_email, "complaint_ack",
-               f"Votre demande est bien reçue – référence {request.reference}", request, link=follow_url(request),
+    if quality_request.requester_email:
+        _queue(quality_request.requester_email, "complaint_ack",
+               f"Votre demande est bien reçue – référence {quality_request.reference}", quality_request, link=follow_url(quality_request),
                note=note, today=today_in_paris())
 
 
-def _send_update(request: QualityRequest, event: str, note: str) -> None:
-    _queue(request.requester_email, "complaint_update", f"Suivi de votre demande {request.reference} : "
-           f"{EVENT_LABELS[event].lower()}", request, link=follow_url(request), event=event,
+def _send_update(quality_request: QualityRequest, event: str, note: str) -> None:
+    _queue(quality_request.requester_email, "complaint_update", f"Suivi de votre demande {quality_request.reference} : "
+           f"{EVENT_LABELS[event].lower()}", quality_request, link=follow_url(quality_request), event=event,
            event_label=EVENT_LABELS[event], note=note)
 
 
-def _notify_staff(request: QualityRequest, actor: User | None) -> None:
+def _notify_staff(quality_request: QualityRequest, actor: User | None) -> None:
     """Tell the organisation's quality contact (else every active advisor and admin), but not the person who
     just recorded the request."""
     org = get_organisation()
@@ -592,8 +592,8 @@ def _notify_staff(request: QualityRequest, actor: User | None) -> None:
     if actor is not None:
         recipients.discard(actor.email.lower())
     for email in sorted(recipients):
-        _queue(email, "complaint_advisor", f"Nouvelle demande {request.reference} – {request.kind_label}", request,
-               admin_url=external_url("quality_requests.show", request_id=request.id), actor=actor)
+        _queue(email, "complaint_advisor", f"Nouvelle demande {quality_request.reference} – {quality_request.kind_label}", quality_request,
+               admin_url=external_url("quality_requests.show", request_id=quality_request.id), actor=actor)
 
 
 # --------------------------------------------------------------------------- export
