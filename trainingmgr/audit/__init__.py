@@ -1,1 +1,1 @@
-"""The audit log: who created, changed or cancelled what, with the before/after values (issue 10)."""
+"""The audit log: who created, changed or cancelled what, with the before/after values."""

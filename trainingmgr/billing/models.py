@@ -116,7 +116,7 @@ class Invoice(db.Model):
     a credit note cancels it, fully or partly. The seller's and buyer's identities are frozen at issue."""
 
     __tablename__ = "invoice"
-    # The invoices list costs the same whatever the history (issue 22): a page of a status in the list's order
+    # The invoices list costs the same whatever the history: a page of a status in the list's order
     # (issue date, sequence, id) read from an index, the issued totals summed from an index alone, the years
     # offered by the filter found by skipping from one year to the next, and the credit notes of a page's
     # invoices found by their credited invoice (their kind, status and total with it).

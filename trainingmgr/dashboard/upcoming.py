@@ -1,7 +1,7 @@
 """The advisor's « Sessions à venir » on the dashboard: every session still to deliver is checked, the first few are
 shown in full.
 
-Decision (issue 22): the table shows the first SHOWN_ROWS sessions to come (soonest first, as before) and says so;
+Decision: the table shows the first SHOWN_ROWS sessions to come (soonest first, as before) and says so;
 a line gives how many follow and how many of them have something to check, with a link to the sessions list and one
 that shows them all here (``?toutes=1``). The warnings are the rules of sessions/services.py (session_warnings),
 evaluated for every session on narrow rows (two statements, no ORM object), so that the counts stay exact; only the

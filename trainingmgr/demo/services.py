@@ -261,7 +261,7 @@ COMPANIES = (
     {"name": "Bureau d'études Occitanie Structures", "siret": "52151247500018", "naf_code": "7112B",
      "headcount_band": "11-49", "opco": "OPCO EP", "address": "25 avenue de Lombez", "postal_code": "31300",
      "city": "Toulouse"},
-    # A liberal architect's own practice: no OPCO, his training is funded by the FIF PL (issue 20).
+    # A liberal architect's own practice: no OPCO, his training is funded by the FIF PL.
     {"name": "Julien Carrère Architecte", "siret": "79245813500029", "naf_code": "7111Z",
      "headcount_band": "0-10", "opco": "", "address": "12 rue des Filatiers", "postal_code": "31000",
      "city": "Toulouse"},
