@@ -60,8 +60,10 @@ def slot(slot_id: int):
     return _sheet(services.get_slot(slot_id, current_user))
 
 
-def _run(form, action, slot, form_name: str, success: str, enrolment_id: int | None = None):
-    """Validate, call the service, commit; on refusal render the sheet with the form's errors."""
+def run_sheet_action(form, action, success: str, done_url: str):
+    """Validate, call the service, commit and redirect to ``done_url``; on refusal roll back, leave the errors (and
+    ``form.error_status``) on the form and answer None, for the caller to show the sheet again. Shared with the
+    trainer space's sheet (portals/trainer/views.py)."""
     if form.validate_on_submit():
         try:
             action()
@@ -74,10 +76,17 @@ def _run(form, action, slot, form_name: str, success: str, enrolment_id: int | N
         else:
             db.session.commit()
             flash(success, "success")
-            return redirect(url_for("attendance.slot", slot_id=slot.id))
+            return redirect(done_url)
     else:
         form.error_status = 400 if "csrf_token" in form.errors else 422
-    return _sheet(slot, getattr(form, "error_status", 422), **{form_name: form, "enrolment_id": enrolment_id})
+    form.error_status = getattr(form, "error_status", 422)
+    return None
+
+
+def _run(form, action, slot, form_name: str, success: str, enrolment_id: int | None = None):
+    """The sheet's action; on refusal the sheet again with the form's errors."""
+    done = run_sheet_action(form, action, success, url_for("attendance.slot", slot_id=slot.id))
+    return done or _sheet(slot, form.error_status, **{form_name: form, "enrolment_id": enrolment_id})
 
 
 @bp.route("/slots/<int:slot_id>/countersign", methods=["POST"])

@@ -19,7 +19,8 @@ from flask import Blueprint, Response, current_app, flash, redirect, render_temp
 
 from ...attendance import services as attendance
 from ...attendance.forms import CountersignForm, MarkForm
-from ...core.errors import DomainError, ValidationError
+from ...attendance.views import run_sheet_action
+from ...core.errors import ValidationError
 from ...core.formatting import count_fr
 from ...core.tokens import log_safe_key
 from ...core.responses import fail
@@ -64,23 +65,9 @@ def _sheet(trainer, token: str, slot, status: int = 200, **forms):
 
 
 def _run(form, action, trainer, token: str, slot, form_name: str, success: str, enrolment_id: int | None = None):
-    """Validate, call the service, commit, back to the sheet; on refusal the sheet again with the form's errors."""
-    if form.validate_on_submit():
-        try:
-            action()
-        except attendance.EarlyCountersignature as exc:  # the page asks the question, the drawing kept
-            db.session.rollback()
-            form.early_question, form.error_status = exc.message, exc.status_code
-        except DomainError as exc:
-            db.session.rollback()
-            form.apply_errors(exc)
-        else:
-            db.session.commit()
-            flash(success, "success")
-            return redirect(url_for("trainer_space.slot", token=token, slot_id=slot.id))
-    else:
-        form.error_status = 400 if "csrf_token" in form.errors else 422
-    return _sheet(trainer, token, slot, form.error_status, **{form_name: form, "enrolment_id": enrolment_id})
+    """The sheet's action (attendance/views.py: run_sheet_action); on refusal the sheet again with the errors."""
+    done = run_sheet_action(form, action, success, url_for("trainer_space.slot", token=token, slot_id=slot.id))
+    return done or _sheet(trainer, token, slot, form.error_status, **{form_name: form, "enrolment_id": enrolment_id})
 
 
 @bp.route("/<token>/creneaux/<int:slot_id>")
