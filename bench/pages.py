@@ -77,10 +77,10 @@ LISTS = {
     "list: trainees, search": "/trainees/?q=martin",
     "list: companies": "/companies/",
     "list: companies, search": "/companies/?q=sarl",
-    "list: invoices": "/facturation/",
-    "list: invoices, issued": "/facturation/?status=issued&page=2",
-    "list: quality requests": "/qualite/demandes/?status=",
-    "list: improvement actions": "/qualite/actions/",
+    "list: invoices": "/billing/",
+    "list: invoices, issued": "/billing/?status=issued&page=2",
+    "list: quality requests": "/quality/requests/?status=",
+    "list: improvement actions": "/quality/actions/",
     "list: API sessions": "/api/v1/sessions?from=2000-01-01",
     "list: API sessions, page 3": "/api/v1/sessions?from=2000-01-01&page=3&per_page=20",
     "enrolment form: companies": "/companies/search.json?q=sarl",
@@ -96,7 +96,7 @@ def pages(today: dt.date) -> dict[str, tuple[str, bool]]:
         "dashboard /": ("/", True),
         "sessions from today": (f"/sessions/?from={today.isoformat()}", True),
         f"BPF {today.year - 1}": (f"/bpf/{today.year - 1}", True),
-        "qualiopi board": ("/qualite/qualiopi", True),
+        "qualiopi board": ("/quality/qualiopi", True),
         **{name: (path, True) for name, path in LISTS.items()},
     }
 

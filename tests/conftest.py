@@ -26,4 +26,6 @@ pytest_plugins = [
     "tests.fixtures.api",
     "tests.fixtures.evaluations",
     "tests.fixtures.pdf",
+    "tests.fixtures.quotes",
+    "tests.fixtures.permissions",
 ]

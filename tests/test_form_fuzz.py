@@ -1,6 +1,6 @@
 """Every HTML form, fuzzed (issue 10, "Bad input"): empty, oversized (10 kB), wrong-type, HTML/script and unicode
 input. The forms are not listed here: they are discovered by fetching every page of ``app.url_map`` as the visitor
-its permission category allows (the table and the demo world of ``tests/test_permission_matrix.py``) and reading
+its permission category allows (the table and the demo world of ``tests/fixtures/permissions.py``) and reading
 its ``<form method="post">`` elements, so a form added later is fuzzed without anyone writing a test for it; and an
 HTML POST route that no page shows a form for fails the test unless it is in ``NO_FORM`` with its reason. The demo
 world is completed by ``live_world`` (a slot open for signing now, an overdue invoice, a survey to answer…) and the
@@ -25,9 +25,21 @@ import lxml.html
 import pytest
 from sqlalchemy import select
 
+from tests.fixtures.permissions import (
+    ADMIN,
+    LOGIN,
+    OWN,
+    PUBLIC,
+    QR,
+    RULES,
+    SIGN_LINK,
+    STAFF,
+    TEACHER,
+    TOKEN,
+    TRAINER_LINK,
+    rule_url,
+)
 from tests.fixtures.signing import drawing, link, outbox, request_code, send
-from tests.test_permission_matrix import (  # noqa: F401 - matrix is a fixture
-    ADMIN, LOGIN, OWN, PUBLIC, QR, RULES, SIGN_LINK, STAFF, TEACHER, TOKEN, TRAINER_LINK, _url, matrix)
 from trainingmgr.extensions import db, limiter
 
 # --------------------------------------------------------------------------- payloads
@@ -86,6 +98,7 @@ def live_world(w) -> None:
     delivered three months ago, one trainee invoiced (overdue, unpaid) and the other left to invoice; a hot survey
     not answered; a failed job; an uploaded convocation template (its default can be restored); the self-paying
     trainee's contract issued (its signature date to record) and sent for electronic signature."""
+    from tests.documents.support import make_template
     from trainingmgr.accounts.services import get_user_by_email
     from trainingmgr.attendance import services as attendance
     from trainingmgr.attendance.access import signing_token
@@ -107,8 +120,6 @@ def live_world(w) -> None:
     from trainingmgr.signing.access import signing_token as esign_link
     from trainingmgr.signing.services import send_for_signature
     from trainingmgr.trainees.services import save_trainee
-
-    from tests.documents.support import make_template
 
     advisor = get_user_by_email("conseil@formaction.example")
     trainer_user = get_user_by_email("formateur@formaction.example")
@@ -213,6 +224,14 @@ def live_world(w) -> None:
                        status="failed", error="Traitement interrompu (le serveur s'est arrêté) : relancez-le.",
                        actor_id=advisor.id)
     db.session.add(failed_task)
+    # a draft quote: its form, « Envoyer » and « Refuser » (the matrix's quote is sent: « Modifier », acceptance)
+    from trainingmgr.quotes.services import create_quote, offers_intra
+
+    intra_course = next(c for c in db.session.scalars(select(Course).order_by(Course.id)) if offers_intra(c))
+    draft_quote = create_quote({"kind": "intra", "course_id": intra_course.id, "company_id": w.values["company_id"],
+                                "contact_name": "Contact Fuzz", "contact_email": "fuzz-devis@exemple.fr",
+                                "headcount": 4, "wished_period": "juin", "wished_place": "Toulouse",
+                                "intra_price": "2000"}, advisor)
     db.session.commit()
     w.tokens.update({endpoint: esign_link(signature.signatories[0]) for endpoint in w.tokens
                      if endpoint.startswith("esign.")})
@@ -222,13 +241,14 @@ def live_world(w) -> None:
         "link": signing_token(enrolments[0], slot),
         "recognised_link": signing_token(enrolments[1], slot),  # opened on the phone that then scans the code
         "code_enrolment": enrolments[2].id,  # the name chosen on the QR page before the code form
-        "past": {"session_id": past.id},  # the overdue invoice's reminder is on /facturation/impayes
+        "past": {"session_id": past.id},  # the overdue invoice's reminder is on /billing/overdue
         "survey": make_token(surveys.TOKEN_PURPOSE, {"i": invitation.id}),
         "job_id": job.id,
         "contract": {"enrolment_id": self_paying.id, "session_id": self_paying.session_id},
         "trainer_file": {"trainer_id": external.id},
         "schedule": {"enrolment_id": enrolments[1].id, "call_id": calls[0].id},  # a payment schedule and its call
         "task": {"task_id": failed_task.id},  # a failed long task: its « Relancer » button
+        "quote": {"quote_id": draft_quote.id},  # a draft quote: its form and buttons
     }
     db.session.remove()
 
@@ -252,7 +272,7 @@ def qr_pages(app, w) -> dict[str, tuple[object, str]]:
         if phone is recognised:
             _close(phone.get(f"/emargement/{w.live['recognised_link']}"))
         _close(phone.get(scan))
-    _close(chosen.post(f"/emargement/qr/{slot_id}/identify", data={"enrolment_id": w.live["code_enrolment"]}))
+    _close(chosen.post(f"/emargement/qr/{slot_id}/identifier", data={"enrolment_id": w.live["code_enrolment"]}))
     limiter.reset()
     return {"stagiaire (QR code scanné)": (phones["stagiaire (QR code scanné)"], scan),
             "stagiaire (nom choisi)": (chosen, f"/emargement/qr/{slot_id}/code"),
@@ -418,8 +438,9 @@ def samples(w) -> list[object]:
     for enrolment_id in db.session.scalars(select(Enrolment.id).where(Enrolment.status == "requested")):
         found.append(variant({"enrolment_id": enrolment_id}))  # an online pre-registration to accept
     invoices = {}  # one invoice of each status: a draft's lines and buttons, an issued one's payments…
-    for invoice in db.session.scalars(select(Invoice).order_by(Invoice.id.desc())):
-        invoices.setdefault(invoice.status, invoice)
+    paid = set(db.session.scalars(select(Payment.invoice_id)))
+    for invoice in sorted(db.session.scalars(select(Invoice)), key=lambda i: (i.id not in paid, -i.id)):
+        invoices.setdefault(invoice.status, invoice)  # a paid one first: its payments' cancel forms
     for invoice in invoices.values():
         line = db.session.scalar(select(InvoiceLine.id).where(InvoiceLine.invoice_id == invoice.id).limit(1))
         payment = db.session.scalar(select(Payment.id).where(Payment.invoice_id == invoice.id).limit(1))
@@ -439,6 +460,7 @@ def samples(w) -> list[object]:
         found.append(variant(live["trainer_file"]))  # a subcontractor's file: documents, log, invoice form
         found.append(variant(live["schedule"]))  # a contrat de formation's payment schedule: its calls, « send now »
         found.append(variant(live["task"]))  # a failed long task: « Relancer »
+        found.append(variant(live["quote"]))  # a draft quote: its form, « Envoyer », « Refuser »
     db.session.remove()
     return found
 
@@ -460,7 +482,7 @@ def discover(app, worlds, forms: dict[tuple, FormSpec] | None = None) -> tuple[d
                 continue
             if w.changed and not (w.changed & (set(rule.arguments) | {f"token:{rule.endpoint}"})):
                 continue
-            url = _url(app, w, rule)
+            url = rule_url(app, w, rule)
             for who, client in _visitors(w, category):
                 if f"{who} {url}" in fetched:
                     continue
@@ -704,7 +726,7 @@ def _fuzz(specs, clients, failures: list[str], log: list[str]) -> int:
     return len(fuzzed)
 
 
-def test_form_fuzz(app, matrix):  # noqa: F811 - the fixture imported above
+def test_form_fuzz(app, matrix):
     w = matrix
     live_world(w)
     _LAST.clear()
@@ -805,13 +827,13 @@ def _ink(size: tuple[int, int]):
 
 
 @pytest.fixture
-def sent(sale):  # noqa: F811 - fixtures imported above
+def sent(sale):
     """The convention sent for signature to Anne Dupont (the company's signatory) and the organisation."""
     return send(sale.convention, sale.advisor, anne=sale.anne.id)
 
 
 def test_send_form_refuses_signatories_not_proposed_and_deadlines_out_of_range(
-        app, sale, advisor_client):  # noqa: F811 - sale is imported above
+        app, sale, advisor_client):
     from trainingmgr.core.timeutil import paris_today
     from trainingmgr.signing.models import SignatureRequest
 
@@ -869,7 +891,7 @@ def test_sign_form_refuses_forged_codes_and_drawings_and_a_missing_consent(app, 
     from PIL import Image
 
     anne = sent.signatories[0]
-    url = link(anne) + "/sign"
+    url = link(anne) + "/signer"
     code = request_code(client, anne)
     good = {"code": code, "signature": drawing(1), "typed_name": "", "consent": "y"}
 
@@ -925,7 +947,7 @@ def test_a_wrong_code_counts_as_a_try_and_nothing_else(app, sent, client):
     code = request_code(client, anne)
     wrong = f"{(int(code) + 1) % 10 ** 6:06d}"
     before = fingerprint()
-    response = client.post(link(anne) + "/sign", data={"code": wrong, "signature": drawing(1), "consent": "y"})
+    response = client.post(link(anne) + "/signer", data={"code": wrong, "signature": drawing(1), "consent": "y"})
     after = fingerprint()
     assert response.status_code == 422
     assert "Code erroné. Il vous reste 4 essais." in response.get_data(as_text=True)
@@ -936,7 +958,7 @@ def test_a_wrong_code_counts_as_a_try_and_nothing_else(app, sent, client):
 
 def test_refuse_form_wants_a_reason_of_reasonable_length(app, sent, client):
     anne = sent.signatories[0]
-    url = link(anne) + "/refuse"
+    url = link(anne) + "/refuser"
     for reason in ("", "  ", "a", " ab ", "\n\t"):
         said = refused(client, url, {"reason": reason})
         assert "Indiquez la raison de votre refus" in said, (reason, said)
@@ -962,7 +984,7 @@ def test_refuse_form_wants_a_reason_of_reasonable_length(app, sent, client):
 # (400), each refused in French with the database as it was; extra fields, hostile or oversized, are ignored.
 
 
-def test_company_space_link_buttons_refuse_in_french_and_change_nothing(app, sale, advisor_client):  # noqa: F811
+def test_company_space_link_buttons_refuse_in_french_and_change_nothing(app, sale, advisor_client):
     from trainingmgr.companies.services import save_company, save_contact
     from trainingmgr.messaging.models import OutboxMessage
 
@@ -994,11 +1016,10 @@ def test_company_space_link_buttons_refuse_in_french_and_change_nothing(app, sal
 
 
 def test_planned_absence_form_refuses_in_french_and_changes_nothing(app, world, make_session, client):
+    from tests.helpers import MONDAY
     from trainingmgr.enrolments.services import enrol, trainee_token
     from trainingmgr.sessions.services import change_status
     from trainingmgr.trainees.services import save_trainee
-
-    from tests.helpers import MONDAY
 
     sessions = []
     for start in (MONDAY, MONDAY + dt.timedelta(weeks=1)):

@@ -172,7 +172,7 @@ def test_security_headers_on_every_kind_of_answer(app, client, world):
         "csrf refusal": client.post("/companies/new", data={}, csrf=False),
         "static file": client.get("/static/js/signature-pad.js"),
         "bootstrap file": client.get("/bootstrap/static/css/bootstrap.min.css"),
-        "download": exported(client, "/facturation/journal.csv"),
+        "download": exported(client, "/billing/journal.csv"),
         "api": client.get("/api/v1/courses"),
         "api error": client.get("/api/v1/trainers"),
         "redirect": app.test_client().get("/"),

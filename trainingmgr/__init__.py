@@ -28,20 +28,24 @@ def create_app(config: dict | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
     logging.basicConfig(level=logging.INFO)
 
+    from .core.legacy_urls import register_legacy_urls
     from .core.request_guards import IdConverter, reject_nul_characters
 
     app.url_map.converters["int"] = IdConverter
+    register_legacy_urls(app)
     app.before_request(reject_nul_characters)
     _init_extensions(app)
     _init_operations(app)
     _register_blueprints(app)
     _register_cli(app)
 
+    from .accounts.permissions import principal_context
     from .core.jinja import init_jinja
     from .core.error_handlers import register_error_handlers
     from .core.security_headers import register_favicon, register_security_headers
 
     init_jinja(app)
+    app.context_processor(principal_context)  # user_signed_in, user_is_staff, user_is_admin on every page
     register_error_handlers(app)
     register_security_headers(app)
     register_favicon(app)
@@ -166,6 +170,10 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(subcontracting_bp)  # a trainer's file, contracts and invoices (subcontracting/views.py)
     app.register_blueprint(billing_schedule_bp)  # contrats de formation's payment schedules (billing/schedule_views.py)
     app.register_blueprint(tasks_bp)  # long tasks' progress pages and files (messaging/task_views.py)
+    from .quotes import views as quotes_views
+
+    app.register_blueprint(quotes_views.bp)  # the quotes' back office (quotes/views.py)
+    app.register_blueprint(quotes_views.public_bp)  # the quote request and the contact's page (quotes/views.py)
     init_api(app)
 
 

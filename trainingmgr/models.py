@@ -12,6 +12,7 @@ from .files import models as files  # noqa: F401
 from .messaging import models as messaging  # noqa: F401
 from .organisation import models as organisation  # noqa: F401
 from .quality import models as quality  # noqa: F401
+from .quotes import models as quotes  # noqa: F401
 from .resources import models as resources  # noqa: F401
 from .sessions import models as sessions  # noqa: F401
 from .signing import models as signing  # noqa: F401

@@ -78,6 +78,19 @@ BUSINESS_RULES = {
         "trainer_id",  # a trainer of that id (a subcontractor's contract)
         "data",  # the mentions that a convention or a contract may not print empty (a trainer's qualifications)
     },
+    "POST /api/v1/quotes": {
+        "course_id", "session_id", "company_id",  # ids of rows: a course in force, an inter session of it taking
+                                                  # enrolments
+        "kind",  # an intra request of a course sold inter-company only
+        "company_siret",  # the check key of a SIRET
+        "seats", "trainees",  # at most the session's capacity; at most « seats » people named: two fields compared
+        "seat_price",  # a session without a price needs one
+        "headcount", "wished_period", "wished_place",  # what a kind needs: two fields compared
+        "valid_until",  # from today to a year ahead
+        "extras", "intra_price",  # each line's total (quantity × price) and the quote's within the amount limit
+    },
+    "POST /api/v1/quotes/{quote_id}/send": {"status"},  # a price, a validity date, a session taking enrolments
+    "POST /api/v1/quotes/{quote_id}/accept": {"trainees"},  # a seats quote names all its trainees
 }
 
 

@@ -26,6 +26,9 @@ ADVISOR_ONLY = {
     ("/api/v1/invoices/{invoice_id}/files/{kind}", "get"),
     ("/api/v1/sessions/{session_id}/documents", "get"), ("/api/v1/sessions/{session_id}/documents", "post"),
     ("/api/v1/documents/{document_id}", "get"), ("/api/v1/documents/{document_id}/files/{kind}", "get"),
+    ("/api/v1/quotes", "get"), ("/api/v1/quotes", "post"), ("/api/v1/quotes/{quote_id}", "get"),
+    ("/api/v1/quotes/{quote_id}/send", "post"), ("/api/v1/quotes/{quote_id}/accept", "post"),
+    ("/api/v1/quotes/{quote_id}/refuse", "post"),
 }
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 NO_NUL = r"^[^\x00]*$"
@@ -104,6 +107,12 @@ def test_error_answers_are_documented_with_the_envelope(spec):
         ("/api/v1/sessions/{session_id}/documents", "post"): {"201", "401", "403", "404", "409", "415", "422"},
         ("/api/v1/documents/{document_id}", "get"): {"200", "401", "403", "404"},
         ("/api/v1/documents/{document_id}/files/{kind}", "get"): {"200", "401", "403", "404", "409"},
+        ("/api/v1/quotes", "get"): {"200", "401", "403", "422"},
+        ("/api/v1/quotes", "post"): {"201", "401", "403", "415", "422"},
+        ("/api/v1/quotes/{quote_id}", "get"): {"200", "401", "403", "404"},
+        ("/api/v1/quotes/{quote_id}/send", "post"): {"200", "401", "403", "404", "409", "422"},
+        ("/api/v1/quotes/{quote_id}/accept", "post"): {"200", "401", "403", "404", "409", "415", "422"},
+        ("/api/v1/quotes/{quote_id}/refuse", "post"): {"200", "401", "403", "404", "409", "415", "422"},
     }
     for (path, method), codes in expected.items():
         responses = spec["paths"][path][method]["responses"]

@@ -85,7 +85,7 @@ def test_an_empty_pad_on_a_document_to_sign_is_refused_in_french(client, sale): 
     made = send(sale.convention, sale.advisor, anne=sale.anne.id)
     anne = made.signatories[0]
     code = request_code(client, anne)
-    response = client.post(esign_link(anne) + "/sign", data={**EMPTY, "code": code, "consent": "y"})
+    response = client.post(esign_link(anne) + "/signer", data={**EMPTY, "code": code, "consent": "y"})
     refused_beside_the_pad(response)
     db.session.refresh(anne)
     assert anne.status == "invited"

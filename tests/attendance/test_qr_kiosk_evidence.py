@@ -69,7 +69,7 @@ def test_qr_name_then_one_time_code_then_signature(client, klass, clock):
     assert response.status_code == 200
     assert f"{julie.trainee.first_name} {julie.trainee.last_name[0]}." in page(response)
     assert julie.trainee.email not in page(response)
-    response = client.post(f"/emargement/qr/{morning.id}/identify", data={"enrolment_id": julie.id})
+    response = client.post(f"/emargement/qr/{morning.id}/identifier", data={"enrolment_id": julie.id})
     assert response.status_code == 302
     code = code_from_mail(julie)
     assert outbox("attendance_code", julie)[0].status == "sent"  # sent at once, not at the worker's next pass
@@ -89,7 +89,7 @@ def test_a_wrong_code_counts_and_five_end_it(client, klass, clock, caplog):
     session, (julie, *_) = klass
     morning = slots(session)[0]
     client.get(qr_url(morning))
-    client.post(f"/emargement/qr/{morning.id}/identify", data={"enrolment_id": julie.id})
+    client.post(f"/emargement/qr/{morning.id}/identifier", data={"enrolment_id": julie.id})
     code = code_from_mail(julie)
     wrong = f"{(int(code) + 1) % 1000000:06d}"
     with caplog.at_level(logging.WARNING, logger="trainingmgr.attendance"):
@@ -106,7 +106,7 @@ def test_an_expired_code_is_refused(client, klass, clock):
     session, (julie, *_) = klass
     morning = slots(session)[0]
     client.get(qr_url(morning))
-    client.post(f"/emargement/qr/{morning.id}/identify", data={"enrolment_id": julie.id})
+    client.post(f"/emargement/qr/{morning.id}/identifier", data={"enrolment_id": julie.id})
     code = code_from_mail(julie)
     clock.advance(minutes=11)
     assert client.post(f"/emargement/qr/{morning.id}/code", data={"code": code}).status_code == 410
@@ -116,15 +116,15 @@ def test_one_cannot_sign_for_another_trainee_through_the_qr_path(app, client, kl
     session, (julie, paul, _) = klass
     morning = slots(session)[0]
     client.get(qr_url(morning))
-    client.post(f"/emargement/qr/{morning.id}/identify", data={"enrolment_id": paul.id})
+    client.post(f"/emargement/qr/{morning.id}/identifier", data={"enrolment_id": paul.id})
     # Julie's phone asked for Paul's code: it went to Paul's mailbox, and guessing fails.
     assert outbox("attendance_code", paul)[0].recipient == paul.trainee.email
     assert client.post(f"/emargement/qr/{morning.id}/code", data={"code": "000000"}).status_code in (403, 422)
     # Choosing a name without having scanned the room's code is refused.
     other = app.test_client()
-    assert other.post(f"/emargement/qr/{morning.id}/identify", data={"enrolment_id": julie.id}).status_code == 403
+    assert other.post(f"/emargement/qr/{morning.id}/identifier", data={"enrolment_id": julie.id}).status_code == 403
     # A trainee of another session is not in the list.
-    assert client.post(f"/emargement/qr/{morning.id}/identify", data={"enrolment_id": 999}).status_code == 422
+    assert client.post(f"/emargement/qr/{morning.id}/identifier", data={"enrolment_id": 999}).status_code == 422
     assert db.session.scalars(select(AttendanceRecord)).all() == []
 
 
@@ -355,7 +355,7 @@ def test_code_requests_are_rate_limited_per_trainee(client, klass, clock):
     session, (julie, *_) = klass
     morning = slots(session)[0]
     client.get(qr_url(morning))
-    statuses = [client.post(f"/emargement/qr/{morning.id}/identify", data={"enrolment_id": julie.id}).status_code
+    statuses = [client.post(f"/emargement/qr/{morning.id}/identifier", data={"enrolment_id": julie.id}).status_code
                 for _ in range(4)]
     assert statuses == [302, 302, 302, 429]
 
@@ -393,7 +393,7 @@ def test_a_lent_phone_can_forget_its_owner(client, klass, clock):
     client.get(link(julie, morning))  # Julie's phone
     response = client.get(qr_url(morning), follow_redirects=True)
     assert julie.trainee.full_name in page(response) and "Vous n'êtes pas" in page(response)
-    assert client.post(f"/emargement/qr/{morning.id}/not-me").status_code == 200
+    assert client.post(f"/emargement/qr/{morning.id}/pas-moi").status_code == 200
     # Paul, on Julie's phone, now has to pick his name and type his code.
     assert client.post(f"/emargement/qr/{morning.id}/signer", data={"typed_name": "x"}).status_code == 403
     response = client.get(qr_url(morning))

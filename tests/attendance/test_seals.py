@@ -369,7 +369,7 @@ def test_the_sheet_pins_the_sealed_head_and_the_check_page_follows_it(app, clien
     code = document.context["verification"]["code"]
     assert last.head_hash in body and code in body and sealkeys.active_key().text in body
     assert "Ce que cela prouve" in body and "rend toute modification ultérieure détectable" not in body
-    response = client.get(f"/verify/{code}")
+    response = client.get(f"/verification/{code}")
     assert response.status_code == 200
     shown = page(response)
     assert "contient toujours l'état scellé que porte cette feuille" in shown and last.head_hash in shown
@@ -377,16 +377,16 @@ def test_the_sheet_pins_the_sealed_head_and_the_check_page_follows_it(app, clien
     for enrolment in klass[1]:
         assert enrolment.trainee.last_name not in shown  # no personal data on the public page
     # The proof verifies offline with the public key alone.
-    proof = client.get(f"/verify/{code}/scellement.json").get_json()
+    proof = client.get(f"/verification/{code}/scellement.json").get_json()
     message = proof["message"].encode()
     Ed25519PublicKey.from_public_bytes(base64.b64decode(proof["public_key"])).verify(
         base64.b64decode(proof["signature"]), message)
     assert json.loads(message)["head_hash"] == last.head_hash
     # Once the register is forged, the same copy of the sheet no longer matches.
     _forge(backend, session.id, 3, arrived_at=dt.time(8, 25))
-    shown = page(client.get(f"/verify/{code}"))
+    shown = page(client.get(f"/verification/{code}"))
     assert "Attention : le registre ne se vérifie plus (enregistrement n° 3" in shown
-    assert client.get("/verify/ABCD-EFGH-JKMN/scellement.json").status_code == 404
+    assert client.get("/verification/ABCD-EFGH-JKMN/scellement.json").status_code == 404
 
 
 def test_the_register_page_lists_the_seals(advisor, client, trainer, klass, clock):

@@ -126,7 +126,7 @@ def test_invoice_issue_and_payment_cancellation(app, chorus_done):
     db.session.commit()
     invoice = next(i for i in invoices_of(d.chorus) if i.payer_kind == "company")
     assert entries("invoice", invoice.id)[0].action == "create"
-    response = client.post(f"/facturation/{invoice.id}/emettre")
+    response = client.post(f"/billing/{invoice.id}/issue")
     assert response.status_code == 302, page(response)
     db.session.expire_all()
     issued = entries("invoice", invoice.id, "issue")
@@ -141,7 +141,7 @@ def test_invoice_issue_and_payment_cancellation(app, chorus_done):
                                                     "reference": "VIR 1"}, d.advisor, today=today)
         db.session.commit()
     assert entries("payment", payment.id)[0].changes["amount"] == [None, "100.00"]
-    response = client.post(f"/facturation/{invoice.id}/paiements/{payment.id}/annuler",
+    response = client.post(f"/billing/{invoice.id}/payments/{payment.id}/cancel",
                            data={"reason": "Saisi sur la mauvaise facture"})
     assert response.status_code == 302, page(response)
     cancelled = entries("payment", payment.id, "cancel")

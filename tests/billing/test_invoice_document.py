@@ -231,10 +231,10 @@ def test_an_altered_stored_file_is_refused(issued, app):
     path.write_bytes(path.read_bytes() + b"altered")
     client = app.test_client()
     client.post("/login", data={"email": "conseil@formaction.example", "password": "conseil-demo-2026"})
-    response = client.get(f"/facturation/{invoice.id}/docx")
+    response = client.get(f"/billing/{invoice.id}/docx")
     assert response.status_code == 409 and "altéré" in page(response)
     # Storing the same content again repairs the damaged copy (files are kept by their SHA-256).
     from trainingmgr.files.services import store_bytes
 
     store_bytes(path.read_bytes()[:-len(b"altered")], "copie.docx", "invoice")
-    assert client.get(f"/facturation/{invoice.id}/docx").status_code == 200
+    assert client.get(f"/billing/{invoice.id}/docx").status_code == 200

@@ -405,7 +405,7 @@ def test_the_invoice_page_shows_the_funder(inter, client):
     db.session.commit()
     [invoice] = drafts(session, "france_travail")
     login(client, "conseil@test.example")
-    body = page(client.get(f"/facturation/{invoice.id}"))
+    body = page(client.get(f"/billing/{invoice.id}"))
     assert "Aide individuelle à la formation (AIF) – France Travail, référence de l'accord (devis AIF) : AIF-7" in body
-    edit = page(client.get(f"/facturation/{invoice.id}/modifier"))
+    edit = page(client.get(f"/billing/{invoice.id}/edit"))
     assert "Référence de l'accord France Travail (devis AIF)" in edit and "Code service" not in edit

@@ -32,17 +32,17 @@ def shown(response) -> list[int]:
 def test_fifty_pieces_a_page_drafts_first_then_the_latest(advisor, world):
     pieces = issued(110)
     drafts = issued(2, status="draft")
-    first = advisor.get("/facturation/")
+    first = advisor.get("/billing/")
     assert shown(first) == [d.id for d in reversed(drafts)] + [p.id for p in reversed(pieces)][:48]
     assert "Page 1 sur 3 (112 pièces)" in page(first)
-    assert shown(advisor.get("/facturation/?page=3")) == [p.id for p in reversed(pieces)][98:]
-    assert shown(advisor.get("/facturation/?page=4")) == []
+    assert shown(advisor.get("/billing/?page=3")) == [p.id for p in reversed(pieces)][98:]
+    assert shown(advisor.get("/billing/?page=4")) == []
 
 
 def test_the_pager_keeps_the_filters_and_the_totals_cover_the_whole_selection(advisor, world):
     issued(60, year=2030)
     issued(5, year=2029)
-    response = advisor.get("/facturation/?year=2030&status=issued")
+    response = advisor.get("/billing/?year=2030&status=issued")
     totals = page_of(response).find(data_field="issued-totals")
     assert Decimal(totals.attrs["data-net"]) == Decimal("600.00")  # all 60, not the 50 shown
     following = html.unescape(re.search(r'href="([^"]+)">Suivante', response.get_data(as_text=True)).group(1))
@@ -52,17 +52,17 @@ def test_the_pager_keeps_the_filters_and_the_totals_cover_the_whole_selection(ad
 
 @pytest.mark.parametrize("raw", ["0", "x", "100001"])
 def test_a_bad_page_number_is_refused_in_french(advisor, world, raw):
-    response = advisor.get("/facturation/", query_string={"page": raw})
+    response = advisor.get("/billing/", query_string={"page": raw})
     assert response.status_code == 400 and "Numéro de page invalide" in page(response)
 
 
 def test_a_page_costs_the_same_statements_whatever_the_history(advisor, world, count_queries):
     issued(5)
-    advisor.get("/facturation/")
+    advisor.get("/billing/")
     with count_queries() as small:
-        assert advisor.get("/facturation/").status_code == 200
+        assert advisor.get("/billing/").status_code == 200
     issued(300, year=2031)
-    advisor.get("/facturation/")  # the commit expired the logged-in user: reloading it is not the page's cost
+    advisor.get("/billing/")  # the commit expired the logged-in user: reloading it is not the page's cost
     with count_queries() as large:
-        assert len(shown(advisor.get("/facturation/"))) == 50
+        assert len(shown(advisor.get("/billing/"))) == 50
     assert large.count == small.count

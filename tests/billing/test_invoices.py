@@ -234,7 +234,7 @@ def test_vat_at_20_percent_when_the_organisation_is_not_exempt(inter):
 def test_proposing_waits_for_the_session_to_be_confirmed(inter, advisor):
     with pytest.raises(ConflictError):
         propose_invoices(inter.session, inter.advisor)
-    response = advisor.post(f"/sessions/{inter.session.id}/facturation/proposer")
+    response = advisor.post(f"/sessions/{inter.session.id}/billing/propose")
     assert response.status_code == 409 and "confirmée" in page(response)
 
 
@@ -254,7 +254,7 @@ def web(app, garonne):
 def test_draft_lines_refuse_bad_amounts_with_french_messages(web):
     d, client = web, web.web
     invoice = d.drafts["company"]
-    url = f"/facturation/{invoice.id}/lignes/nouvelle"
+    url = f"/billing/{invoice.id}/lines/new"
     before = lines_count()
     cases = [
         ({"description": "Dédit", "quantity": "1", "unit": "C62", "unit_price": "-50"}, "positif"),
@@ -282,21 +282,21 @@ def test_draft_lines_refuse_bad_amounts_with_french_messages(web):
     invoice = db.session.get(Invoice, invoice.id)
     assert invoice.total_incl_vat == D("1414.50")
     added = invoice.lines[-1]
-    response = client.post(f"/facturation/{invoice.id}/lignes/{added.id}",
+    response = client.post(f"/billing/{invoice.id}/lines/{added.id}",
                            data={"description": "Frais de dédit", "quantity": "2", "unit": "C62", "unit_price": "100"})
     assert response.status_code == 302
     db.session.expire_all()
     assert db.session.get(Invoice, invoice.id).total_incl_vat == D("380.00")
-    assert client.post(f"/facturation/{invoice.id}/lignes/{added.id}/supprimer").status_code == 302
+    assert client.post(f"/billing/{invoice.id}/lines/{added.id}/delete").status_code == 302
     db.session.expire_all()
     assert db.session.get(Invoice, invoice.id).total_incl_vat == D("180.00")
-    assert client.get(f"/facturation/{invoice.id}/lignes/999999").status_code == 404
+    assert client.get(f"/billing/{invoice.id}/lines/999999").status_code == 404
 
 
 def test_draft_buyer_fields_are_checked(web):
     d, client = web, web.web
     invoice = d.drafts["opco"]
-    url = f"/facturation/{invoice.id}/modifier"
+    url = f"/billing/{invoice.id}/edit"
     assert client.get(url).status_code == 200
     base = {"buyer_name": "OPCO EP", "buyer_address": "", "buyer_postal_code": "", "buyer_city": "",
             "buyer_country": "FR", "opco_file_number": "EP-2026-004217"}
@@ -325,7 +325,7 @@ def test_draft_buyer_fields_are_checked(web):
 
 def test_a_draft_for_an_unknown_payer_is_refused(web):
     d, client = web, web.web
-    url = f"/sessions/{d.chorus.id}/facturation/nouvelle"
+    url = f"/sessions/{d.chorus.id}/billing/new"
     count = len(invoices_of(d.chorus))
     for data, message in [({"payer_kind": "company", "payer_company_id": "999999"}, "Entreprise introuvable"),
                           ({"payer_kind": "company", "payer_company_id": "abc"}, "Entreprise introuvable"),
@@ -349,7 +349,7 @@ def test_a_draft_for_an_unknown_payer_is_refused(web):
 def test_a_draft_can_be_deleted(web):
     d, client = web, web.web
     invoice = d.drafts["company"]
-    assert client.post(f"/facturation/{invoice.id}/supprimer").status_code == 302
+    assert client.post(f"/billing/{invoice.id}/delete").status_code == 302
     db.session.expire_all()
     assert db.session.get(Invoice, invoice.id) is None
     assert lines_count() == 1
@@ -370,7 +370,7 @@ def test_issue_waits_for_the_service_to_be_done(inter, advisor):
         issue_invoice(invoice, inter.advisor)
     assert "service fait" in refused.value.message
     db.session.rollback()
-    response = advisor.post(f"/facturation/{invoice.id}/emettre")
+    response = advisor.post(f"/billing/{invoice.id}/issue")
     assert response.status_code == 409 and "service fait" in page(response)
     assert sequence() == 0 and db.session.get(Invoice, invoice.id).status == "draft"
 
@@ -383,7 +383,7 @@ def test_issue_lists_every_missing_mention_and_takes_no_number(web):
     org = get_organisation()
     org.nda = ""
     db.session.commit()
-    response = client.post(f"/facturation/{invoice.id}/emettre")
+    response = client.post(f"/billing/{invoice.id}/issue")
     assert response.status_code == 422
     body = page(response)
     assert "Adresse du client incomplète" in body and "déclaration d'activité" in body
@@ -397,7 +397,7 @@ def test_issue_lists_every_missing_mention_and_takes_no_number(web):
     org.nda = "76 31 09999 31"
     fill_buyer(invoice)
     db.session.commit()
-    response = client.post(f"/facturation/{invoice.id}/emettre")
+    response = client.post(f"/billing/{invoice.id}/issue")
     assert response.status_code == 302
     db.session.expire_all()
     invoice = db.session.get(Invoice, invoice.id)
@@ -407,7 +407,7 @@ def test_issue_lists_every_missing_mention_and_takes_no_number(web):
     assert invoice.seller["siret"] == "81234567600017" and invoice.seller["nda"] == "76 31 09999 31"
     assert invoice.operation_category == "services" and invoice.payment_terms
     # Issuing twice: refused, nothing changes.
-    response = client.post(f"/facturation/{invoice.id}/emettre")
+    response = client.post(f"/billing/{invoice.id}/issue")
     assert response.status_code == 409 and "déjà émise" in page(response)
     assert sequence() == 1
 
@@ -466,7 +466,7 @@ def test_a_public_buyer_invoice_without_engagement_number_is_refused(public_buye
     assert (invoice.payer_kind, invoice.service_code, invoice.engagement_number) == ("public_buyer", "FACTURES", "EJ-1")
     invoice.engagement_number = ""
     db.session.commit()
-    response = advisor.post(f"/facturation/{invoice.id}/emettre")
+    response = advisor.post(f"/billing/{invoice.id}/issue")
     assert response.status_code == 422
     assert "Mairie de Colomiers exige un numéro d'engagement" in page(response)
     with pytest.raises(ValidationError) as refused:
@@ -486,7 +486,7 @@ def test_a_public_buyer_invoice_without_engagement_number_is_refused(public_buye
     invoice = db.session.get(Invoice, invoice.id)
     invoice.engagement_number, invoice.service_code, invoice.buyer_siret = "EJ-1", "FACTURES", "21310149600015"
     db.session.commit()
-    assert advisor.post(f"/facturation/{invoice.id}/emettre").status_code == 302
+    assert advisor.post(f"/billing/{invoice.id}/issue").status_code == 302
     db.session.expire_all()
     assert db.session.get(Invoice, invoice.id).number == f"F{YEAR}-0001"
 
@@ -515,13 +515,13 @@ def test_an_issued_invoice_is_never_edited_or_deleted(web):
         with pytest.raises(ConflictError):
             call()
         db.session.rollback()
-    for method, url, data in [("get", f"/facturation/{invoice.id}/modifier", None),
-                              ("post", f"/facturation/{invoice.id}/modifier", {"buyer_name": "Autre"}),
-                              ("get", f"/facturation/{invoice.id}/lignes/nouvelle", None),
-                              ("post", f"/facturation/{invoice.id}/lignes/{line.id}",
+    for method, url, data in [("get", f"/billing/{invoice.id}/edit", None),
+                              ("post", f"/billing/{invoice.id}/edit", {"buyer_name": "Autre"}),
+                              ("get", f"/billing/{invoice.id}/lines/new", None),
+                              ("post", f"/billing/{invoice.id}/lines/{line.id}",
                                {"description": "x", "quantity": "1", "unit": "C62", "unit_price": "1"}),
-                              ("post", f"/facturation/{invoice.id}/lignes/{line.id}/supprimer", {}),
-                              ("post", f"/facturation/{invoice.id}/supprimer", {})]:
+                              ("post", f"/billing/{invoice.id}/lines/{line.id}/delete", {}),
+                              ("post", f"/billing/{invoice.id}/delete", {})]:
         response = getattr(client, method)(url, **({"data": data} if data is not None else {}))
         assert response.status_code == 409, (method, url, response.status_code)
         assert "avoir" in page(response)
@@ -534,7 +534,7 @@ def test_an_issued_invoice_is_never_edited_or_deleted(web):
 def test_credit_notes_partial_then_full_never_beyond_the_invoice(web):
     d, client = web, web.web
     invoice = issued_company_invoice(d)
-    url = f"/facturation/{invoice.id}/avoir"
+    url = f"/billing/{invoice.id}/credit-note"
     for data, status, message in [({"amount": "-10", "reason": "Erreur"}, 422, "positif"),
                                   ({"amount": "0", "reason": "Erreur"}, 422, "supérieur à 0"),
                                   ({"amount": "10,001", "reason": "Erreur"}, 422, "deux décimales"),
@@ -570,8 +570,8 @@ def test_credit_notes_partial_then_full_never_beyond_the_invoice(web):
     with pytest.raises(ConflictError):  # nor a draft
         credit_invoice(d.drafts["opco"], d.advisor, None, "Brouillon")
     db.session.rollback()
-    assert client.get(f"/facturation/{invoice.id}").status_code == 200
-    assert "entièrement annulée" in page(client.get(f"/facturation/{invoice.id}"))
+    assert client.get(f"/billing/{invoice.id}").status_code == 200
+    assert "entièrement annulée" in page(client.get(f"/billing/{invoice.id}"))
 
     # The invoice being cancelled, its share of the enrolment can be invoiced again.
     plan = plan_invoices(d.chorus)
@@ -595,11 +595,11 @@ def test_a_full_credit_note_copies_the_lines(web):
 
 def test_anonymous_visitors_are_sent_to_the_login_page(garonne, client):
     invoice = garonne.drafts["company"]
-    for url in ("/facturation/", f"/facturation/{invoice.id}", f"/sessions/{garonne.chorus.id}/facturation",
-                f"/facturation/{invoice.id}/modifier", f"/facturation/{invoice.id}/docx"):
+    for url in ("/billing/", f"/billing/{invoice.id}", f"/sessions/{garonne.chorus.id}/billing",
+                f"/billing/{invoice.id}/edit", f"/billing/{invoice.id}/docx"):
         response = client.get(url)
         assert response.status_code == 302 and "/login" in response.headers["Location"], url
-    response = client.post(f"/facturation/{invoice.id}/emettre", data={})
+    response = client.post(f"/billing/{invoice.id}/issue", data={})
     assert response.status_code == 302 and "/login" in response.headers["Location"]
 
 
@@ -608,11 +608,11 @@ def test_trainers_have_no_access(garonne, app):
     assert client.post("/login", data={"email": "formateur@formaction.example",
                                        "password": "formateur-demo-2026"}).status_code == 302
     invoice = garonne.drafts["company"]
-    for url in ("/facturation/", f"/facturation/{invoice.id}", f"/sessions/{garonne.chorus.id}/facturation",
-                f"/facturation/{invoice.id}/apercu.docx"):
+    for url in ("/billing/", f"/billing/{invoice.id}", f"/sessions/{garonne.chorus.id}/billing",
+                f"/billing/{invoice.id}/preview.docx"):
         assert client.get(url).status_code == 403, url
-    for url in (f"/facturation/{invoice.id}/emettre", f"/sessions/{garonne.chorus.id}/facturation/proposer",
-                f"/facturation/{invoice.id}/avoir", f"/facturation/{invoice.id}/supprimer"):
+    for url in (f"/billing/{invoice.id}/issue", f"/sessions/{garonne.chorus.id}/billing/propose",
+                f"/billing/{invoice.id}/credit-note", f"/billing/{invoice.id}/delete"):
         assert client.post(url, data={"amount": "1", "reason": "xxx"}).status_code == 403, url
     with pytest.raises(PermissionDenied):
         issue_invoice(invoice, garonne.trainer)
@@ -626,48 +626,48 @@ def test_trainers_have_no_access(garonne, app):
 def test_the_screens(web):
     d, client = web, web.web
     body = page(client.get(f"/sessions/{d.chorus.id}"))
-    assert f"/sessions/{d.chorus.id}/facturation" in body
-    body = page(client.get(f"/sessions/{d.chorus.id}/facturation"))
+    assert f"/sessions/{d.chorus.id}/billing" in body
+    body = page(client.get(f"/sessions/{d.chorus.id}/billing"))
     assert "Factures de la session" in body and "Thomas Roux" in body  # the note about his pending agreement
     assert "Rien de plus à facturer" in body
     invoice = issued_company_invoice(d)
-    body = flat(page(client.get("/facturation/")))
+    body = flat(page(client.get("/billing/")))
     assert f"F{YEAR}-" in body and "180,00 €" in body and "OPCO EP" in body and "Brouillon n°" in body
-    body = page(client.get(f"/facturation/?status=issued&kind=invoice&year={YEAR}"))
+    body = page(client.get(f"/billing/?status=issued&kind=invoice&year={YEAR}"))
     assert invoice.number in body and "Brouillon n°" not in body
-    assert page(client.get("/facturation/?year=1999")) and client.get("/facturation/?year=1999").status_code == 400
-    assert client.get("/facturation/?status=paid").status_code == 400
-    assert client.get("/facturation/?kind=quote").status_code == 400
-    body = page(client.get(f"/facturation/{invoice.id}"))
+    assert page(client.get("/billing/?year=1999")) and client.get("/billing/?year=1999").status_code == 400
+    assert client.get("/billing/?status=paid").status_code == 400
+    assert client.get("/billing/?kind=quote").status_code == 400
+    body = page(client.get(f"/billing/{invoice.id}"))
     assert invoice.number in body and "Règlement" in body and "Émettre l'avoir" in body
-    assert f"/facturation/{invoice.id}/docx" in body and "PDF Factur-X indisponible" in body
-    response = client.get(f"/facturation/{invoice.id}/docx")
+    assert f"/billing/{invoice.id}/docx" in body and "PDF Factur-X indisponible" in body
+    response = client.get(f"/billing/{invoice.id}/docx")
     assert response.status_code == 200 and response.data.startswith(b"PK")
     assert f"{invoice.number}.docx" in response.headers["Content-Disposition"]
-    assert client.get(f"/facturation/{invoice.id}/pdf").status_code == 404
-    assert client.get(f"/facturation/{invoice.id}/odt").status_code == 404
+    assert client.get(f"/billing/{invoice.id}/pdf").status_code == 404
+    assert client.get(f"/billing/{invoice.id}/odt").status_code == 404
     draft = d.drafts["opco"]
-    body = page(client.get(f"/facturation/{draft.id}"))
+    body = page(client.get(f"/billing/{draft.id}"))
     assert "Brouillon de facture" in body and "Émettre la facture" in body
-    preview = client.get(f"/facturation/{draft.id}/apercu.docx")
+    preview = client.get(f"/billing/{draft.id}/preview.docx")
     assert preview.status_code == 200 and preview.data.startswith(b"PK")
-    assert client.get(f"/facturation/{draft.id}/docx").status_code == 404
-    assert client.get("/facturation/999999").status_code == 404
-    menu = page(client.get("/facturation/"))
-    assert 'href="/facturation/"' in menu
+    assert client.get(f"/billing/{draft.id}/docx").status_code == 404
+    assert client.get("/billing/999999").status_code == 404
+    menu = page(client.get("/billing/"))
+    assert 'href="/billing/"' in menu
 
 
 def test_the_proposal_button(web_proposal):
     d, client = web_proposal, web_proposal.web
-    body = page(client.get(f"/sessions/{d.chorus.id}/facturation"))
+    body = page(client.get(f"/sessions/{d.chorus.id}/billing"))
     assert "Préparer les factures" in body and "EP-2026-004217" in body
-    response = client.post(f"/sessions/{d.chorus.id}/facturation/proposer")
+    response = client.post(f"/sessions/{d.chorus.id}/billing/propose")
     assert response.status_code == 302
     assert "2 brouillons créés" in page(client.get(response.headers["Location"]))
-    response = client.post(f"/sessions/{d.chorus.id}/facturation/proposer")
+    response = client.post(f"/sessions/{d.chorus.id}/billing/propose")
     assert "Rien de nouveau" in page(client.get(response.headers["Location"]))
     assert len(invoices_of(d.chorus)) == 2
-    assert client.post(f"/sessions/{d.chorus.id}/facturation/proposer", csrf=False).status_code == 400
+    assert client.post(f"/sessions/{d.chorus.id}/billing/propose", csrf=False).status_code == 400
 
 
 @pytest.fixture
@@ -707,7 +707,7 @@ def test_api_lists_and_shows_invoices_with_links_to_their_files(token, client):
     assert issued["issue_date"] == paris_today().isoformat() and issued["buyer_siret"] == "44306184100021"
     assert issued["links"]["docx"].endswith(f"/api/v1/invoices/{invoice.id}/files/docx")
     assert issued["links"]["pdf"] is None  # no PDF converter in the tests
-    assert issued["links"]["html"].endswith(f"/facturation/{invoice.id}")
+    assert issued["links"]["html"].endswith(f"/billing/{invoice.id}")
     draft = next(i for i in listing if i["id"] != invoice.id)
     assert (draft["number"], draft["status"], draft["balance"], draft["links"]["docx"]) == (None, "draft", None, None)
     assert draft["opco_file_number"] == "EP-2026-004217"

@@ -64,7 +64,7 @@ def amount(cell: str) -> Decimal:
 
 def test_journal_pieces_are_balanced_and_totals_match(march, advisor):
     company, opco, own, note, february = march
-    response = exported(advisor, "/facturation/journal.csv?du=2031-03-01&au=2031-03-31")
+    response = exported(advisor, "/billing/journal.csv?du=2031-03-01&au=2031-03-31")
     assert response.status_code == 200
     assert response.mimetype == "text/csv"
     assert "filename=journal-ventes-banque_2031-03-01_2031-03-31.csv" in response.headers["Content-Disposition"]
@@ -124,31 +124,31 @@ def test_a_cancelled_payment_produces_no_entry_and_is_listed_apart(march, adviso
     cheque = db.session.scalar(select(Payment).where(Payment.invoice_id == company.id, Payment.method == "cheque"))
     payments.cancel_payment(cheque, "Chèque rejeté par la banque", world.users["advisor"])
     db.session.commit()
-    rows = read_csv(exported(advisor, "/facturation/journal.csv?du=2031-03-01&au=2031-03-31").data)
+    rows = read_csv(exported(advisor, "/billing/journal.csv?du=2031-03-01&au=2031-03-31").data)
     bank = [(r["Date"], r["Pièce"], r["Compte"], r["Débit"], r["Crédit"]) for r in rows if r["Journal"] == "BQ"]
     assert ("28/03/2031", company.number, "512", "500,00", "0,00") not in bank
     assert ("28/03/2031", company.number, "512", "80,00", "0,00") in bank and len(bank) == 6
     assert sum(amount(r["Débit"]) for r in rows) == sum(amount(r["Crédit"]) for r in rows) == Decimal("3389.00")
     entries = payments.journal(START, END)
     assert [p.id for p in entries.cancelled] == [cheque.id]
-    text = page(advisor.get("/facturation/journal?du=2031-03-01&au=2031-03-31"))
+    text = page(advisor.get("/billing/journal?du=2031-03-01&au=2031-03-31"))
     assert "3 pièces de banque" in text  # the cheque's piece is gone, the other payment of that invoice stays
     assert "Paiements de la période annulés (sans écriture)" in text
     assert (f"28/03/2031 – règlement {company.number} – Chèque – 500,00\xa0€ : annulé le 15/04/2031 par Camille "
             "Conseil (Chèque rejeté par la banque)") in text
     # Another period: nothing said.
-    assert "annulés" not in page(advisor.get("/facturation/journal?du=2031-04-01&au=2031-04-30")).split(
+    assert "annulés" not in page(advisor.get("/billing/journal?du=2031-04-01&au=2031-04-30")).split(
         "un paiement annulé ne donne aucune écriture")[1]
 
 
 def test_journal_page_shows_the_period_and_totals(march, advisor):
-    text = page(advisor.get("/facturation/journal?du=2031-03-01&au=2031-03-31"))
+    text = page(advisor.get("/billing/journal?du=2031-03-01&au=2031-03-31"))
     assert "Du 01/03/2031 au 31/03/2031 : 4 pièces de ventes" in text
     assert "4 pièces de banque" not in text and "3 pièces de banque" in text
-    assert "/facturation/journal.csv?du=2031-03-01&amp;au=2031-03-31" in advisor.get(
-        "/facturation/journal?du=2031-03-01&au=2031-03-31").get_data(as_text=True)
+    assert "/billing/journal.csv?du=2031-03-01&amp;au=2031-03-31" in advisor.get(
+        "/billing/journal?du=2031-03-01&au=2031-03-31").get_data(as_text=True)
     # Without dates: the previous month.
-    text = page(advisor.get("/facturation/journal"))
+    text = page(advisor.get("/billing/journal"))
     assert "Du 01/03/2031 au 31/03/2031" in text
 
 
@@ -172,7 +172,7 @@ def test_accounts_come_from_the_configuration(app, march, monkeypatch):
     ("du=2000-01-01&au=2031-03-01", "cinq ans au plus"),
 ])
 def test_bad_periods_are_refused_in_french(advisor, world, today, query, message):
-    for response in (advisor.get(f"/facturation/journal?{query}"), advisor.post(f"/facturation/journal.csv?{query}")):
+    for response in (advisor.get(f"/billing/journal?{query}"), advisor.post(f"/billing/journal.csv?{query}")):
         assert response.status_code == 400  # the export refuses it at once, before any task
         assert message in page(response)
 
@@ -181,16 +181,16 @@ def test_an_inconsistent_invoice_is_not_exported(march, advisor):
     company = march[0]
     company.total_vat = Decimal("150.00")  # 1 000 + 150 ≠ 1 200
     db.session.commit()
-    task, download = run_started_task(advisor, advisor.post("/facturation/journal.csv?du=2031-03-01&au=2031-03-31"))
+    task, download = run_started_task(advisor, advisor.post("/billing/journal.csv?du=2031-03-01&au=2031-03-31"))
     assert (task.status, download) == ("failed", None)  # found while the journal is computed, in the task
     assert f"Facture {company.number} : le total TTC" in task.error
 
 
 def test_an_empty_period(advisor, world, today):
-    response = exported(advisor, "/facturation/journal.csv?du=2030-01-01&au=2030-01-31")
+    response = exported(advisor, "/billing/journal.csv?du=2030-01-01&au=2030-01-31")
     assert response.status_code == 200
     assert read_csv(response.data) == []
-    assert "Aucune écriture sur cette période." in page(advisor.get("/facturation/journal?du=2030-01-01&au=2030-01-31"))
+    assert "Aucune écriture sur cette période." in page(advisor.get("/billing/journal?du=2030-01-01&au=2030-01-31"))
 
 
 def test_customer_accounts():

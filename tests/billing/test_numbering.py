@@ -46,7 +46,7 @@ def test_numbers_follow_each_other_per_kind_and_year(app):
             committed_sequence("invoice", 2032)) == (2, 1, 1)
     assert format_number("invoice", 2031, 12345) == "F2031-12345"
     with pytest.raises(ValueError):
-        next_number("quote", 2031)
+        next_number("order", 2031)
 
 
 def test_a_rolled_back_number_is_given_again(app):

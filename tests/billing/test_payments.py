@@ -126,7 +126,7 @@ def test_a_fully_credited_invoice_takes_no_payment(world, today):
 
 def test_advisor_records_a_payment_from_the_panel(advisor, world, today):
     invoice = make_invoice(world)
-    response = advisor.post(f"/facturation/{invoice.id}/paiements",
+    response = advisor.post(f"/billing/{invoice.id}/payments",
                             data=form(amount="150,50", method="cheque", reference="Chèque n° 1234567"))
     assert response.status_code == 302
     payment = db.session.scalar(select(Payment))
@@ -134,8 +134,8 @@ def test_advisor_records_a_payment_from_the_panel(advisor, world, today):
     assert payment.reference == "Chèque n° 1234567"
     assert payment.created_by.email == "conseil@test.example"
     # Back to the page the panel was on.
-    response = advisor.post(f"/facturation/{invoice.id}/paiements", data=form(amount="10", next="/facturation/impayes"))
-    assert response.status_code == 302 and response.location.endswith("/facturation/impayes")
+    response = advisor.post(f"/billing/{invoice.id}/payments", data=form(amount="10", next="/billing/overdue"))
+    assert response.status_code == 302 and response.location.endswith("/billing/overdue")
     # The panel itself (as the invoice page includes it).
     from flask import render_template
 
@@ -150,7 +150,7 @@ class app_request:  # noqa: N801 - reads like a context manager
     """A request context in which the panel renders (csrf_token(), url_for, request.path)."""
 
     def __init__(self, client):
-        self.ctx = client.application.test_request_context("/facturation/1")
+        self.ctx = client.application.test_request_context("/billing/1")
 
     def __enter__(self):
         self.ctx.push()
@@ -174,7 +174,7 @@ class app_request:  # noqa: N801 - reads like a context manager
 ])
 def test_bad_payments_are_refused_in_french(advisor, world, today, data, field, message):
     invoice = make_invoice(world)
-    response = advisor.post(f"/facturation/{invoice.id}/paiements", data=form(**data))
+    response = advisor.post(f"/billing/{invoice.id}/payments", data=form(**data))
     assert response.status_code == 422
     text = page(response)
     assert message in text
@@ -184,21 +184,21 @@ def test_bad_payments_are_refused_in_french(advisor, world, today, data, field, 
 
 def test_no_payment_on_a_draft_or_a_credit_note(advisor, world, today):
     draft = make_invoice(world, status="draft")
-    response = advisor.post(f"/facturation/{draft.id}/paiements", data=form())
+    response = advisor.post(f"/billing/{draft.id}/payments", data=form())
     assert response.status_code == 409
     assert "brouillon" in page(response)
     invoice = make_invoice(world)
     note = make_invoice(world, kind="credit_note", total="100.00", credited=invoice)
-    response = advisor.post(f"/facturation/{note.id}/paiements", data=form())
+    response = advisor.post(f"/billing/{note.id}/payments", data=form())
     assert response.status_code == 409
     assert "Un avoir ne reçoit pas de paiement" in page(response)
-    assert advisor.post("/facturation/999999/paiements", data=form()).status_code == 404
+    assert advisor.post("/billing/999999/payments", data=form()).status_code == 404
     assert payment_count() == 0
 
 
 def test_a_post_without_csrf_token_is_refused(advisor, world, today):
     invoice = make_invoice(world)
-    response = advisor.post(f"/facturation/{invoice.id}/paiements", data=form(), csrf=False)
+    response = advisor.post(f"/billing/{invoice.id}/payments", data=form(), csrf=False)
     assert response.status_code == 400
     assert "jeton de sécurité" in page(response)
     assert payment_count() == 0
@@ -251,7 +251,7 @@ def test_two_payments_at_once_cannot_exceed_the_balance(app, world, today, monke
 
 
 def cancel_url(invoice, payment) -> str:
-    return f"/facturation/{invoice.id}/paiements/{payment.id}/annuler"
+    return f"/billing/{invoice.id}/payments/{payment.id}/cancel"
 
 
 def test_a_payment_recorded_by_mistake_is_cancelled_with_a_reason_and_stays_listed(advisor, world, today):
@@ -270,8 +270,8 @@ def test_a_payment_recorded_by_mistake_is_cancelled_with_a_reason_and_stays_list
     # A month later: cancelling is still possible (the trace stays, whatever the day).
     today.day = TODAY + dt.timedelta(days=30)
     response = advisor.post(cancel_url(invoice, payment), data={"reason": "  Chèque   rejeté par la banque ",
-                                                                "next": f"/facturation/{invoice.id}"})
-    assert response.status_code == 302 and response.location.endswith(f"/facturation/{invoice.id}")
+                                                                "next": f"/billing/{invoice.id}"})
+    assert response.status_code == 302 and response.location.endswith(f"/billing/{invoice.id}")
     assert payment_count() == 1  # never deleted
     payment = db.session.get(Payment, payment.id)
     assert payment.cancelled_at == at(TODAY + dt.timedelta(days=30))
@@ -302,7 +302,7 @@ def test_a_payment_recorded_by_mistake_is_cancelled_with_a_reason_and_stays_list
     # Another invoice's payment, an unknown one: 404.
     other = make_invoice(world)
     assert advisor.post(cancel_url(other, payment), data={"reason": "x" * 10}).status_code == 404
-    assert advisor.post(f"/facturation/{invoice.id}/paiements/999999/annuler",
+    assert advisor.post(f"/billing/{invoice.id}/payments/999999/cancel",
                         data={"reason": "x" * 10}).status_code == 404
     assert advisor.post(cancel_url(invoice, payment), data={"reason": "sans jeton"}, csrf=False).status_code == 400
 
@@ -385,7 +385,7 @@ def test_overdue_invoices_with_days_late(overdue_set, advisor):
     assert [(r.invoice.id, r.days_late, r.balance.balance) for r in rows] == [
         (partly.id, 40, Decimal("350.00")), (late.id, 1, Decimal("600.00"))]
     assert payments.overdue_count(TODAY) == 2
-    response = advisor.get("/facturation/impayes")
+    response = advisor.get("/billing/overdue")
     assert response.status_code == 200
     text = page(response)
     assert "Factures échues impayées" in text
@@ -394,12 +394,12 @@ def test_overdue_invoices_with_days_late(overdue_set, advisor):
     assert money_fr(Decimal("950")) in text  # the total still due
     # The advisor's dashboard says so, with a link.
     text = page(advisor.get("/"))
-    assert "2 factures échues impayées." in text and "/facturation/impayes" in text
+    assert "2 factures échues impayées." in text and "/billing/overdue" in text
 
 
 def test_no_overdue_warning_on_an_empty_dashboard(advisor, world, today):
     assert 'data-field="overdue-invoices"' not in page(advisor.get("/"))
-    assert "Aucune facture échue impayée." in page(advisor.get("/facturation/impayes"))
+    assert "Aucune facture échue impayée." in page(advisor.get("/billing/overdue"))
 
 
 # --------------------------------------------------------------------------- reminders
@@ -417,8 +417,8 @@ def test_manual_reminder_with_the_invoice_attached(advisor, world, today):
     invoice = make_invoice(world, due_date=TODAY - dt.timedelta(days=3), opco_file_number="")
     invoice.docx_file = store_bytes(DOCX_BYTES, "F2031-0001.docx", "document")
     db.session.commit()
-    response = advisor.post(f"/facturation/{invoice.id}/relance", data={"next": "/facturation/impayes"})
-    assert response.status_code == 302 and response.location.endswith("/facturation/impayes")
+    response = advisor.post(f"/billing/{invoice.id}/remind", data={"next": "/billing/overdue"})
+    assert response.status_code == 302 and response.location.endswith("/billing/overdue")
     [message] = outbox()
     assert message.recipient == "compta@client.example"
     assert message.subject == f"Relance : facture {invoice.number} échue – reste dû {money_fr(Decimal('600'))}"
@@ -432,7 +432,7 @@ def test_manual_reminder_with_the_invoice_attached(advisor, world, today):
     invoice = db.session.get(Invoice, invoice.id)
     assert invoice.reminder_count == 1 and invoice.last_reminder_at == at(TODAY)
     # Never twice the same day.
-    response = advisor.post(f"/facturation/{invoice.id}/relance")
+    response = advisor.post(f"/billing/{invoice.id}/remind")
     assert response.status_code == 409
     assert "déjà été envoyée aujourd'hui" in page(response)
     assert len(outbox()) == 1
@@ -442,20 +442,20 @@ def test_reminders_refused_when_not_due_paid_or_altered(advisor, world, today):
     from trainingmgr.files.services import path_for, store_bytes
 
     not_due = make_invoice(world, due_date=TODAY)
-    response = advisor.post(f"/facturation/{not_due.id}/relance")
+    response = advisor.post(f"/billing/{not_due.id}/remind")
     assert response.status_code == 409 and "pas encore échue" in page(response)
     paid = make_invoice(world, due_date=TODAY - dt.timedelta(days=20))
     pay(paid, "600")
-    response = advisor.post(f"/facturation/{paid.id}/relance")
+    response = advisor.post(f"/billing/{paid.id}/remind")
     assert response.status_code == 409 and "soldée" in page(response)
     draft = make_invoice(world, status="draft")
-    assert advisor.post(f"/facturation/{draft.id}/relance").status_code == 409
+    assert advisor.post(f"/billing/{draft.id}/remind").status_code == 409
     altered = make_invoice(world, due_date=TODAY - dt.timedelta(days=20))
     stored = store_bytes(_docx("facture à relancer"), "F.docx", "document")
     altered.docx_file = stored
     db.session.commit()
     path_for(stored).write_bytes(DOCX_BYTES + b"?")
-    response = advisor.post(f"/facturation/{altered.id}/relance")
+    response = advisor.post(f"/billing/{altered.id}/remind")
     assert response.status_code == 409 and "altéré" in page(response)
     assert outbox() == []
 
@@ -562,9 +562,9 @@ def test_no_automatic_reminder_without_recipient_nor_when_disabled(app, world, t
 
 
 @pytest.mark.parametrize("method, url", [
-    ("get", "/facturation/impayes"), ("post", "/facturation/{id}/paiements"), ("post", "/facturation/{id}/relance"),
-    ("post", "/facturation/{id}/paiements/1/annuler"), ("get", "/facturation/journal"),
-    ("post", "/facturation/journal.csv"),
+    ("get", "/billing/overdue"), ("post", "/billing/{id}/payments"), ("post", "/billing/{id}/remind"),
+    ("post", "/billing/{id}/payments/1/cancel"), ("get", "/billing/journal"),
+    ("post", "/billing/journal.csv"),
 ])
 def test_staff_only(client, trainer, world, today, method, url):
     invoice = make_invoice(world, due_date=TODAY - dt.timedelta(days=3))
@@ -581,11 +581,11 @@ def test_the_invoice_page_shows_the_panel_and_payments_come_back_to_it(app, advi
     if "billing.show" not in app.view_functions:  # pragma: no cover - the invoice screens are another module
         pytest.skip("pas de page de facture")
     invoice = make_invoice(world, due_date=TODAY - dt.timedelta(days=2))
-    text = page(advisor.get(f"/facturation/{invoice.id}"))
+    text = page(advisor.get(f"/billing/{invoice.id}"))
     assert 'data-field="payments-panel"' in text and "Non réglée" in text
     assert "en retard de 2 jours" in text and "Envoyer une relance" in text
-    assert f'name="next" value="/facturation/{invoice.id}"' in text
-    response = advisor.post(f"/facturation/{invoice.id}/paiements", data=form(next=f"/facturation/{invoice.id}"))
-    assert response.status_code == 302 and response.location.endswith(f"/facturation/{invoice.id}")
-    text = page(advisor.get(f"/facturation/{invoice.id}"))
+    assert f'name="next" value="/billing/{invoice.id}"' in text
+    response = advisor.post(f"/billing/{invoice.id}/payments", data=form(next=f"/billing/{invoice.id}"))
+    assert response.status_code == 302 and response.location.endswith(f"/billing/{invoice.id}")
+    text = page(advisor.get(f"/billing/{invoice.id}"))
     assert "Partiellement réglée" in text and money_fr(Decimal("400")) in text

@@ -146,11 +146,11 @@ def test_without_an_iban_an_invoice_has_no_qr_code_and_its_page_says_why(company
     assert "IBAN" not in text and "Règlement par virement" not in text
     with pytest.raises(TransferRefused, match="Aucun IBAN n'est enregistré"):
         transfer_for(company_invoice)
-    shown = page(advisor.get(f"/facturation/{company_invoice.id}"))
+    shown = page(advisor.get(f"/billing/{company_invoice.id}"))
     assert "Aucun IBAN n'est enregistré pour l'organisme" in shown and 'data-field="transfer-qr"' not in shown
     # Set afterwards: the invoice page offers the code with the organisation's account.
     set_bank_details()
-    shown = page(advisor.get(f"/facturation/{company_invoice.id}"))
+    shown = page(advisor.get(f"/billing/{company_invoice.id}"))
     data = re.search(r'src="data:image/png;base64,([^"]+)" width="200" height="200" alt="QR code', shown).group(1)
     assert decode(base64.b64decode(data)) == epc(company_invoice.number, "600")
     assert IBAN_GROUPED in shown
@@ -163,7 +163,7 @@ def test_the_page_and_the_reminder_carry_the_code_for_what_remains_due(company_i
     payments.record_payment(company_invoice, {"paid_on": paris_today(), "amount": "100", "method": "transfer"},
                             users["advisor"])
     db.session.commit()
-    shown = page(advisor.get(f"/facturation/{company_invoice.id}"))
+    shown = page(advisor.get(f"/billing/{company_invoice.id}"))
     data = re.search(r'src="data:image/png;base64,([^"]+)"', shown).group(1)
     assert decode(base64.b64decode(data)) == epc(company_invoice.number, "500")
     company_invoice.buyer_email = "compta@dupont.example"

@@ -93,7 +93,7 @@ def test_the_page_lists_sessions_to_come_and_past_with_its_employees(advisor, wo
 def test_a_company_without_history_says_so(advisor, world):
     html = page(advisor.get(f"/companies/{world.company.id}"))
     assert "Aucun stagiaire rattaché à cette entreprise." in html
-    assert "Aucune facture émise." in html and "/facturation/" in html
+    assert "Aucune facture émise." in html and "/billing/" in html
 
 
 def test_activity_orders_sessions_and_counts_only_seat_holders(world, employ, open_session, past_session):

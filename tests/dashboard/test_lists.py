@@ -55,12 +55,12 @@ def test_the_invoice_list_adds_up_what_it_shows(advisor, world):
     piece("invoice", dt.date(2029, 12, 31), "50.00")
     piece("invoice", dt.date(2030, 5, 2), "70.00", status="draft")
     db.session.commit()
-    totals = page_of(advisor.get("/facturation/?year=2030&status=issued")).find(data_field="issued-totals")
+    totals = page_of(advisor.get("/billing/?year=2030&status=issued")).find(data_field="issued-totals")
     assert Decimal(totals.attrs["data-net"]) == Decimal("700.00")
     assert "soit 700,00" in totals.text
-    totals = page_of(advisor.get("/facturation/?kind=credit_note")).find(data_field="issued-totals")
+    totals = page_of(advisor.get("/billing/?kind=credit_note")).find(data_field="issued-totals")
     assert Decimal(totals.attrs["data-net"]) == Decimal("-300.00")
-    totals = page_of(advisor.get("/facturation/?status=draft")).find(data_field="issued-totals")
+    totals = page_of(advisor.get("/billing/?status=draft")).find(data_field="issued-totals")
     assert Decimal(totals.attrs["data-net"]) == Decimal("0.00")
 
 

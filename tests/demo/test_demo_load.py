@@ -91,7 +91,12 @@ def test_first_load_reports_everything_it_creates(demo_report):
     assert "Signature électronique de démonstration non chargée : conversion PDF désactivée " \
            "(PDF_CONVERTER=none)." in demo_report
     assert sum("le point en retard de la démonstration" in line for line in demo_report) == 1  # demo/paperwork.py
-    assert len(demo_report) == 10 + 3 + 2 + 4 + 1 + 7 + 2 + 1 + 4 + 1 + 3 + 1  # + the independent trainer (demo/spaces.py)
+    # demo/quotes.py: a quote accepted online, one awaiting an answer, an intra request from the catalogue
+    assert sum(line.startswith("Devis DEV-") and " accepté en ligne " in line for line in demo_report) == 1
+    assert sum(line.startswith("Devis DEV-") and " en attente de réponse " in line for line in demo_report) == 1
+    assert sum(line.startswith("Demande de devis intra DEV-") for line in demo_report) == 1
+    # + the independent trainer (demo/spaces.py), + the quotes (demo/quotes.py)
+    assert len(demo_report) == 10 + 3 + 2 + 4 + 1 + 7 + 2 + 1 + 4 + 1 + 3 + 1 + 3
 
 
 def test_row_counts_after_first_load(demo_report):

@@ -279,19 +279,19 @@ def test_verify_a_good_and_a_made_up_code(delivered, client):
     document = services.generate("certificate", d.chorus, d.advisor, enrolment=julie, pdf=False)
     db.session.commit()
     code = document.context["verification"]["code"]
-    response = client.get(f"/verify/{code}")
+    response = client.get(f"/verification/{code}")
     assert response.status_code == 200
     body = page(response)
     assert "J. M." in body and d.chorus.title in body and hours_fr(julie.hours_attended) in body
     assert "Julie" not in body and "Martin" not in body  # initials only
-    assert client.get(f"/verify/{code.lower().replace('-', '')}").status_code == 200
-    response = client.get("/verify/ABCD-EFGH-JKMN")
+    assert client.get(f"/verification/{code.lower().replace('-', '')}").status_code == 200
+    response = client.get("/verification/ABCD-EFGH-JKMN")
     assert response.status_code == 404 and "Aucun document ne correspond" in page(response)
-    assert client.get("/verify/x").status_code == 404
+    assert client.get("/verification/x").status_code == 404
     # A newer certificate replaces it: the old code still answers, and says so.
     services.generate("certificate", d.chorus, d.advisor, enrolment=julie, pdf=False)
     db.session.commit()
-    assert "version plus récente" in page(client.get(f"/verify/{code}"))
+    assert "version plus récente" in page(client.get(f"/verification/{code}"))
 
 
 def test_verification_codes_are_unguessable(delivered):

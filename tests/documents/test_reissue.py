@@ -141,10 +141,10 @@ def test_the_check_page_of_a_replaced_certificate_says_when_and_why(delivered, c
     paul = first["certificate", f"enrolment:{d.enrolments['Paul'].id}"]
     new = pack(d, d.dume)["certificate", f"enrolment:{sarah.id}"]
     assert new.id != old.id and new.verify_code != old.verify_code
-    body = page(client.get(f"/verify/{old.verify_code}"))
+    body = page(client.get(f"/verification/{old.verify_code}"))
     assert f"Remplacé le {date_fr(new.created_at)} : Données modifiées : heures réalisées" in body
     assert "version en vigueur" not in body
     for current in (new, paul):  # Paul's certificate was reused, not replaced
-        body = page(client.get(f"/verify/{current.verify_code}"))
+        body = page(client.get(f"/verification/{current.verify_code}"))
         assert "version en vigueur" in body and "Remplacé" not in body
     assert services.next_version(old).id == new.id and services.next_version(new) is None

@@ -126,7 +126,7 @@ def test_a_convention_is_signed_by_the_company_then_the_organisation(app, world,
         assert fits_the_screen(anne)
         shot(anne, "company-wrong-code")
         # The refused attempt answers 422 with the form again: expected here, not a fault.
-        phone.problems = [p for p in phone.problems if not re.fullmatch(rf"422 {base_url}{anne_link}/sign", p)]
+        phone.problems = [p for p in phone.problems if not re.fullmatch(rf"422 {base_url}{anne_link}/signer", p)]
 
         anne.fill("#code", code)
         phone.draw_signature()

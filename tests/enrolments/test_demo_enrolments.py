@@ -64,10 +64,15 @@ def test_demo_chorus_pro_funding_is_opco_ep_one_agreed_with_subrogation(app):
     assert line.agreed_amount == line.amount
     assert line.agreed_on is not None and line.opco_file_number
     assert line.enrolment.status == "confirmed"
-    # The other files are on the funding board (requested, no agreement yet).
+    # The other files are on the funding board (requested, no agreement yet), with the OPCO EP lines « à demander »
+    # that the quote accepted for the upcoming DUME session pre-filled (demo/quotes.py).
     from trainingmgr.enrolments.services import funding_board
 
-    assert {board_line.id for board_line in funding_board()} == {x.id for x in opco if x.opco_status != "agreed"}
+    to_request = [line for e in enrolments_of("marches-publics-dume-et-chorus-pro") for line in e.funding_lines
+                  if line.kind == "opco"]
+    assert [(line.opco_name, line.opco_status) for line in to_request] == [("OPCO EP", "to_request")] * 2
+    assert {board_line.id for board_line in funding_board()} == {
+        x.id for x in opco + to_request if x.opco_status != "agreed"}
 
 
 def test_demo_companies_are_valid_and_have_a_contact(app):
@@ -77,10 +82,14 @@ def test_demo_companies_are_valid_and_have_a_contact(app):
     for company in companies:
         assert company.siret and company.contacts
     # The two firms with employees pay into OPCO EP; the liberal architect's own practice has no OPCO: his
-    # training is funded by the FIF PL.
+    # training is funded by the FIF PL. The companies of the quotes (demo/quotes.py): one accepted (OPCO EP), one
+    # awaiting its answer (Constructys), an intra request whose OPCO the advisor has not asked yet.
     assert {c.name: c.opco for c in companies} == {"Atelier d'architecture Garonne": "OPCO EP",
                                                    "Bureau d'études Occitanie Structures": "OPCO EP",
-                                                   "Julien Carrère Architecte": ""}
+                                                   "Julien Carrère Architecte": "",
+                                                   "Agence Canal du Midi Paysage": "OPCO EP",
+                                                   "Charpentes du Lauragais": "Constructys",
+                                                   "Groupe Immobilier Saint-Cyprien": ""}
 
 
 def test_loading_the_demo_twice_changes_nothing(app):

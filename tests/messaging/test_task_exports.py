@@ -53,14 +53,14 @@ def trainer_client(app, users):
 
 def test_an_export_button_starts_a_task_and_its_file_is_the_services(advisor_client, users):
     make_actions(users, 3)
-    response = advisor_client.post("/qualite/actions/export.csv?status=planned")
+    response = advisor_client.post("/quality/actions/export.csv?status=planned")
     assert response.status_code == 303 and "/tasks/" in response.headers["Location"]
     task = db.session.scalars(select(Task)).one()
     assert (task.kind, task.status, task.actor_id) == ("export", "queued", users["advisor"].id)
     assert task.payload["exporter"] == "improvement_actions"
     assert task.payload["params"] == {"fmt": "csv", "status": "planned", "source": None, "overdue": False}
     assert task.label == "Export des actions d'amélioration (CSV)"
-    assert task.back_url.startswith("/qualite/actions/")
+    assert task.back_url.startswith("/quality/actions/")
     task, download = run_started_task(advisor_client, response)
     found = actions.list_actions(status="planned")
     assert download.data == actions.to_csv(actions.Register(found, actions.sessions_of(found)))
@@ -70,7 +70,7 @@ def test_an_export_button_starts_a_task_and_its_file_is_the_services(advisor_cli
 
 def test_the_xlsx_export_holds_the_same_cells(advisor_client, users):
     make_actions(users, 2)
-    task, download = run_started_task(advisor_client, advisor_client.post("/qualite/actions/export.xlsx"))
+    task, download = run_started_task(advisor_client, advisor_client.post("/quality/actions/export.xlsx"))
     found = actions.list_actions()
     direct = actions.to_xlsx(actions.Register(found, actions.sessions_of(found)))
     assert sheet_values(download.data) == sheet_values(direct)
@@ -80,7 +80,7 @@ def test_the_xlsx_export_holds_the_same_cells(advisor_client, users):
 def test_the_progress_counts_the_rows_every_step(app, advisor_client, users, monkeypatch):
     monkeypatch.setattr(exports, "ROWS_PER_STEP", 2)
     make_actions(users, 5)
-    advisor_client.post("/qualite/actions/export.csv")
+    advisor_client.post("/quality/actions/export.csv")
     task_id = db.session.scalar(select(Task.id))
     seen = []
     task = run_task(task_id, echo=lambda t: seen.append((t.done, t.total, t.step)))
@@ -91,7 +91,7 @@ def test_the_progress_counts_the_rows_every_step(app, advisor_client, users, mon
 
 def test_the_sales_journal_and_the_bpf_through_their_tasks(advisor_client, world):
     _, journal = run_started_task(advisor_client,
-                                  advisor_client.post("/facturation/journal.csv?du=2030-01-01&au=2030-01-31"))
+                                  advisor_client.post("/billing/journal.csv?du=2030-01-01&au=2030-01-31"))
     entries = payments.journal(dt.date(2030, 1, 1), dt.date(2030, 1, 31))
     assert journal.data == payments.journal_csv(entries) and journal.mimetype == "text/csv"
     task, sheet = run_started_task(advisor_client, advisor_client.post("/bpf/2031.xlsx"))
@@ -116,9 +116,9 @@ def test_the_survey_results_through_their_task(advisor_client, world, make_sessi
 
 
 @pytest.mark.parametrize("url, status", [
-    ("/qualite/actions/export.csv?status=nonsense", 400),
-    ("/qualite/demandes/export.csv?kind=nonsense", 400),
-    ("/facturation/journal.csv?du=2031-03-31&au=2031-03-01", 400),
+    ("/quality/actions/export.csv?status=nonsense", 400),
+    ("/quality/requests/export.csv?kind=nonsense", 400),
+    ("/billing/journal.csv?du=2031-03-31&au=2031-03-01", 400),
     ("/bpf/3000.xlsx", 404),
     ("/evaluations/export.csv?year=abc", 422),
     ("/evaluations/export.csv?kind=nope", 422),
@@ -130,8 +130,8 @@ def test_bad_filters_are_refused_at_once_without_a_task(advisor_client, world, u
     assert task_count() == 0
 
 
-@pytest.mark.parametrize("url", ["/qualite/actions/export.csv", "/qualite/demandes/export.csv",
-                                 "/facturation/journal.csv", "/bpf/2031.xlsx", "/evaluations/export.xlsx"])
+@pytest.mark.parametrize("url", ["/quality/actions/export.csv", "/quality/requests/export.csv",
+                                 "/billing/journal.csv", "/bpf/2031.xlsx", "/evaluations/export.xlsx"])
 def test_exports_are_for_staff_only(app, trainer_client, url):
     assert trainer_client.post(url).status_code == 403
     anonymous = app.test_client().post(url)
@@ -141,7 +141,7 @@ def test_exports_are_for_staff_only(app, trainer_client, url):
 
 
 def test_an_export_whose_account_was_disabled_fails_in_french(advisor_client, users):
-    response = advisor_client.post("/qualite/demandes/export.csv")
+    response = advisor_client.post("/quality/requests/export.csv")
     users["advisor"].active = False
     db.session.commit()
     task, download = run_started_task(advisor_client, response)

@@ -535,16 +535,16 @@ def test_invoice_numbers_stay_gapless_when_both_servers_issue_at_once(cluster):
 
     drafts = cluster.data.drafts
     browser = log_in(cluster.b)
-    page = browser.get(url(cluster.a, f"/facturation/{drafts[0]}"), allow_redirects=False, timeout=30)
+    page = browser.get(url(cluster.a, f"/billing/{drafts[0]}"), allow_redirects=False, timeout=30)
     assert page.status_code == 200, page.status_code  # logged in on B, the session holds on A
     form = urlencode({"csrf_token": csrf_of(page)}).encode()
     headers = {"Cookie": "; ".join(f"{c.name}={c.value}" for c in browser.cookies),
                "Content-Type": "application/x-www-form-urlencoded"}
-    answers = at_once([Call(cluster.both(n), "POST", f"/facturation/{invoice_id}/emettre", form, headers)
+    answers = at_once([Call(cluster.both(n), "POST", f"/billing/{invoice_id}/issue", form, headers)
                        for n, invoice_id in enumerate(drafts)])
 
     assert [(status, urlsplit(location).path) for status, location, _ in answers] == [
-        (302, f"/facturation/{invoice_id}") for invoice_id in drafts], summary(answers)
+        (302, f"/billing/{invoice_id}") for invoice_id in drafts], summary(answers)
     year = paris_today().year
     issued = cluster.read(select(Invoice.number, Invoice.sequence, Invoice.status, Invoice.docx_file_id)
                           .where(Invoice.id.in_(drafts)).order_by(Invoice.sequence))

@@ -100,10 +100,10 @@ def count_actions() -> int:
 def test_an_action_created_from_a_survey_alert_handles_the_alert_and_links_its_session(
         today, advisor, users, alert, session):
     alerts_page = page(advisor.get("/evaluations/alerts/"))
-    assert f"/qualite/actions/new?survey_alert_id={alert.id}" in alerts_page
+    assert f"/quality/actions/new?survey_alert_id={alert.id}" in alerts_page
     assert "Créer une action d'amélioration" in alerts_page
 
-    response = advisor.get(f"/qualite/actions/new?survey_alert_id={alert.id}")
+    response = advisor.get(f"/quality/actions/new?survey_alert_id={alert.id}")
     text = page(response)
     assert response.status_code == 200
     assert "« Rythme de la formation » : 1/5" in text  # the alert's reason, pre-filled as the analysis
@@ -111,11 +111,11 @@ def test_an_action_created_from_a_survey_alert_handles_the_alert_and_links_its_s
     assert (TODAY + dt.timedelta(days=30)).isoformat() in text  # QUALITY_ACTION_DUE_DAYS
 
     # The source posted is ignored: an action made from an alert comes from a survey.
-    response = advisor.post(f"/qualite/actions/new?survey_alert_id={alert.id}",
+    response = advisor.post(f"/quality/actions/new?survey_alert_id={alert.id}",
                             data=form(users["advisor"], source="watch", session_id="999"))
     assert response.status_code == 302, page(response)
     action = db.session.scalars(select(ImprovementAction)).one()
-    assert response.headers["Location"].endswith(f"/qualite/actions/{action.id}")
+    assert response.headers["Location"].endswith(f"/quality/actions/{action.id}")
     assert (action.source, action.survey_alert_id, action.session_id) == ("survey", alert.id, session.id)
     assert action.status == "planned" and action.created_by_id == users["advisor"].id
     db.session.expire_all()
@@ -123,11 +123,11 @@ def test_an_action_created_from_a_survey_alert_handles_the_alert_and_links_its_s
     assert handled.status == "handled" and handled.handled_by_id == users["advisor"].id
     assert handled.note == f"Action d'amélioration n° {action.id} : Revoir le support de cours"
 
-    shown = page(advisor.get(f"/qualite/actions/{action.id}"))
+    shown = page(advisor.get(f"/quality/actions/{action.id}"))
     assert "Enquête de satisfaction" in shown and session.title in shown and "Prévue" in shown
     # The alert now shows as handled, with a link to the action, and still offers another action.
     handled_page = page(advisor.get("/evaluations/alerts/?status=handled"))
-    assert f"/qualite/actions/{action.id}" in handled_page and "Traitée le" in handled_page
+    assert f"/quality/actions/{action.id}" in handled_page and "Traitée le" in handled_page
     assert "Créer une action d'amélioration" in handled_page
 
     # A second action from the same (now handled) alert is allowed and leaves the alert's note as it was.
@@ -139,31 +139,31 @@ def test_an_action_created_from_a_survey_alert_handles_the_alert_and_links_its_s
 def test_an_alert_classified_without_follow_up_leads_to_no_action(today, advisor, users, alert):
     alert.status = "dismissed"
     db.session.commit()
-    response = advisor.get(f"/qualite/actions/new?survey_alert_id={alert.id}")
+    response = advisor.get(f"/quality/actions/new?survey_alert_id={alert.id}")
     assert response.status_code == 409 and "classée sans suite" in page(response)
     assert "Créer une action d'amélioration" not in page(advisor.get("/evaluations/alerts/?status=dismissed"))
-    response = advisor.post(f"/qualite/actions/new?survey_alert_id={alert.id}", data=form(users["advisor"]))
+    response = advisor.post(f"/quality/actions/new?survey_alert_id={alert.id}", data=form(users["advisor"]))
     assert response.status_code == 409 and count_actions() == 0
 
 
 def test_an_action_created_from_a_complaint_takes_its_source_and_session(today, advisor, users, complaint, session):
-    response = advisor.get(f"/qualite/actions/new?request_id={complaint.id}")
+    response = advisor.get(f"/quality/actions/new?request_id={complaint.id}")
     text = page(response)
     assert response.status_code == 200
     assert "REC-2031-0001" in text and "Suite à la réclamation REC-2031-0001 : Support illisible" in text
-    response = advisor.post(f"/qualite/actions/new?request_id={complaint.id}",
+    response = advisor.post(f"/quality/actions/new?request_id={complaint.id}",
                             data=form(users["advisor"], source="other"))
     assert response.status_code == 302, page(response)
     action = db.session.scalars(select(ImprovementAction)).one()
     assert (action.source, action.request_id, action.session_id) == ("complaint", complaint.id, session.id)
-    register = page(advisor.get("/qualite/actions/"))
+    register = page(advisor.get("/quality/actions/"))
     assert "REC-2031-0001" in register and "Réclamation" in register and session.title in register
-    assert page(advisor.get("/qualite/actions/?source=complaint")).count('data-action="') == 1
-    assert page(advisor.get("/qualite/actions/?source=audit")).count('data-action="') == 0
+    assert page(advisor.get("/quality/actions/?source=complaint")).count('data-action="') == 1
+    assert page(advisor.get("/quality/actions/?source=audit")).count('data-action="') == 0
 
 
 def test_an_action_can_be_linked_to_a_session_alone(today, advisor, users, session):
-    response = advisor.post(f"/qualite/actions/new?session_id={session.id}", data=form(users["advisor"]))
+    response = advisor.post(f"/quality/actions/new?session_id={session.id}", data=form(users["advisor"]))
     assert response.status_code == 302, page(response)
     action = db.session.scalars(select(ImprovementAction)).one()
     assert (action.source, action.session_id, action.request_id, action.survey_alert_id) == (
@@ -173,14 +173,14 @@ def test_an_action_can_be_linked_to_a_session_alone(today, advisor, users, sessi
 @pytest.mark.parametrize("query", ["request_id=999", "survey_alert_id=999", "session_id=999", "request_id=abc",
                                    "survey_alert_id=99999999999999999999", "session_id=-1"])
 def test_unknown_origins_answer_404(today, advisor, users, session, query):
-    response = advisor.get(f"/qualite/actions/new?{query}")
+    response = advisor.get(f"/quality/actions/new?{query}")
     assert response.status_code == 404 and "introuvable" in page(response)
-    response = advisor.post(f"/qualite/actions/new?{query}", data=form(users["advisor"]))
+    response = advisor.post(f"/quality/actions/new?{query}", data=form(users["advisor"]))
     assert response.status_code == 404 and count_actions() == 0
 
 
 def test_a_request_and_an_alert_at_once_are_refused(today, advisor, users, alert, complaint):
-    response = advisor.get(f"/qualite/actions/new?request_id={complaint.id}&survey_alert_id={alert.id}")
+    response = advisor.get(f"/quality/actions/new?request_id={complaint.id}&survey_alert_id={alert.id}")
     assert response.status_code == 422 and "pas des deux" in page(response)
 
 
@@ -200,7 +200,7 @@ def test_a_request_and_an_alert_at_once_are_refused(today, advisor, users, alert
 ])
 def test_bad_inputs_are_refused_with_a_french_message_and_nothing_saved(
         today, advisor, users, alert, over, field, message):
-    response = advisor.post("/qualite/actions/new", data=form(users["advisor"], **over))
+    response = advisor.post("/quality/actions/new", data=form(users["advisor"], **over))
     text = page(response)
     assert response.status_code == 422
     assert message in text
@@ -209,23 +209,23 @@ def test_bad_inputs_are_refused_with_a_french_message_and_nothing_saved(
 
 
 def test_the_owner_is_an_active_advisor_or_admin(today, advisor, users, alert):
-    response = advisor.post(f"/qualite/actions/new?survey_alert_id={alert.id}", data=form(users["trainer"]))
+    response = advisor.post(f"/quality/actions/new?survey_alert_id={alert.id}", data=form(users["trainer"]))
     assert response.status_code == 422
     assert "Le responsable doit être un conseiller ou un administrateur actif." in page(response)
     users["admin"].active = False
     db.session.commit()
-    response = advisor.post(f"/qualite/actions/new?survey_alert_id={alert.id}", data=form(users["admin"]))
+    response = advisor.post(f"/quality/actions/new?survey_alert_id={alert.id}", data=form(users["admin"]))
     assert response.status_code == 422 and "administrateur actif" in page(response)
     assert count_actions() == 0
     db.session.expire_all()
     assert db.session.get(SurveyAlert, alert.id).status == "open"  # a refused action leaves the alert open
     # The owner list offers the active advisors and admins only.
-    text = page(advisor.get("/qualite/actions/new"))
+    text = page(advisor.get("/quality/actions/new"))
     assert "Camille Conseil" in text and "Pierre Formateur" not in text and "Ada Admin" not in text
 
 
 def test_several_errors_show_at_once(today, advisor, users):
-    response = advisor.post("/qualite/actions/new", data=form(users["advisor"], title="", owner_id="9999",
+    response = advisor.post("/quality/actions/new", data=form(users["advisor"], title="", owner_id="9999",
                                                               due_date="2000-01-01"))
     text = page(response)
     assert response.status_code == 422
@@ -233,7 +233,7 @@ def test_several_errors_show_at_once(today, advisor, users):
 
 
 def test_the_form_needs_its_csrf_token(today, advisor, users):
-    response = advisor.post("/qualite/actions/new", data=form(users["advisor"]), csrf=False)
+    response = advisor.post("/quality/actions/new", data=form(users["advisor"]), csrf=False)
     assert response.status_code in (400, 422) and count_actions() == 0
 
 
@@ -242,7 +242,7 @@ def test_the_form_needs_its_csrf_token(today, advisor, users):
 
 def test_status_moves_forward_and_done_needs_the_effect_observed(today, advisor, users):
     action = make_action(users)
-    edit = f"/qualite/actions/{action.id}/edit"
+    edit = f"/quality/actions/{action.id}/edit"
     data = form(users["advisor"], title=action.title, effect="")
     data.pop("source")
     assert advisor.get(edit).status_code == 200
@@ -263,7 +263,7 @@ def test_status_moves_forward_and_done_needs_the_effect_observed(today, advisor,
     assert response.status_code == 302
     db.session.expire_all()
     assert action.status == "done" and action.done_at == today.now()
-    shown = page(advisor.get(f"/qualite/actions/{action.id}"))
+    shown = page(advisor.get(f"/quality/actions/{action.id}"))
     assert "Réalisée le" in shown and "07/02/2031" in shown and "Plus aucune remarque" in shown
 
     # Final: no way back, but the effect can still be completed.
@@ -313,7 +313,7 @@ def test_a_past_due_date_may_be_kept_but_not_newly_set(today, users):
 
 def test_a_refused_edit_keeps_what_was_typed_and_saves_nothing(today, advisor, users):
     action = make_action(users)
-    response = advisor.post(f"/qualite/actions/{action.id}/edit",
+    response = advisor.post(f"/quality/actions/{action.id}/edit",
                             data={"title": "", "analysis": "Analyse tapée", "owner_id": str(users["advisor"].id),
                                   "due_date": action.due_date.isoformat(), "status": "planned"})
     text = page(response)
@@ -323,9 +323,9 @@ def test_a_refused_edit_keeps_what_was_typed_and_saves_nothing(today, advisor, u
 
 
 def test_unknown_actions_answer_404(advisor, users):
-    assert advisor.get("/qualite/actions/999").status_code == 404
-    assert advisor.get("/qualite/actions/999/edit").status_code == 404
-    assert advisor.post("/qualite/actions/999/edit", data={"title": "x"}).status_code == 404
+    assert advisor.get("/quality/actions/999").status_code == 404
+    assert advisor.get("/quality/actions/999/edit").status_code == 404
+    assert advisor.post("/quality/actions/999/edit", data={"title": "x"}).status_code == 404
 
 
 # --------------------------------------------------------------------------- overdue
@@ -349,9 +349,9 @@ def test_overdue_actions_with_a_frozen_day(today, advisor, users):
     today.set(TODAY + dt.timedelta(days=5))
     assert service.overdue_actions(today.day) == [second, first]  # the oldest due first; due today is not late
     assert not service.is_overdue(due_today, today.day) and service.is_overdue(first, today.day)
-    register = page(advisor.get("/qualite/actions/"))
+    register = page(advisor.get("/quality/actions/"))
     assert "2 actions en retard." in register and register.count('data-field="overdue"') == 2
-    late = page(advisor.get("/qualite/actions/?overdue=1"))
+    late = page(advisor.get("/quality/actions/?overdue=1"))
     assert late.count('data-action="') == 2 and "Échéance J+5" not in late and "Action close" not in late
     assert "Action arrêtée" not in late
 
@@ -366,7 +366,7 @@ def test_the_dashboard_lists_the_overdue_actions(today, advisor, trainer, users,
     text = page(advisor.get("/"))
     assert 'data-field="overdue-actions"' in text
     assert "1 action d'amélioration en retard" in text
-    assert f"/qualite/actions/{action.id}" in text and "Mettre à jour le livret d'accueil" in text
+    assert f"/quality/actions/{action.id}" in text and "Mettre à jour le livret d'accueil" in text
     assert "échéance 04/02/2031, Camille Conseil" in text
     assert "Mettre à jour le livret d'accueil" not in page(trainer.get("/"))
 
@@ -401,7 +401,7 @@ def test_the_register_exports_as_csv_for_french_excel(today, advisor, users, com
                                                     "due_date": other.due_date, "status": "done",
                                                     "effect": "Veille à jour"})
     db.session.commit()
-    response = exported(advisor, "/qualite/actions/export.csv")
+    response = exported(advisor, "/quality/actions/export.csv")
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert "filename=actions-amelioration-2031-02-03.csv" in response.headers["Content-Disposition"]
     body = response.get_data()
@@ -423,7 +423,7 @@ def test_the_register_exports_as_csv_for_french_excel(today, advisor, users, com
     assert second["Responsable"] == "Ada Admin" and second["Effet observé"] == "Veille à jour"
 
     # The export follows the register's filters.
-    rows = list(csv.reader(io.StringIO(exported(advisor, "/qualite/actions/export.csv?status=done").get_data()
+    rows = list(csv.reader(io.StringIO(exported(advisor, "/quality/actions/export.csv?status=done").get_data()
                                        .decode("utf-8-sig")), delimiter=";"))
     assert [r[5] for r in rows[1:]] == ["Veille réglementaire"]
 
@@ -432,7 +432,7 @@ def test_the_register_exports_as_xlsx(today, advisor, users, complaint):
     from openpyxl import load_workbook
 
     action = make_action(users, request_id=complaint.id, title="Revoir le support", due=dt.date(2031, 2, 25))
-    response = exported(advisor, "/qualite/actions/export.xlsx")
+    response = exported(advisor, "/quality/actions/export.xlsx")
     assert response.status_code == 200
     assert response.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     book = load_workbook(io.BytesIO(response.get_data()))
@@ -446,15 +446,15 @@ def test_the_register_exports_as_xlsx(today, advisor, users, complaint):
 
 
 def test_an_empty_register_still_exports_its_headers(advisor, users):
-    body = exported(advisor, "/qualite/actions/export.csv").get_data().decode("utf-8-sig")
+    body = exported(advisor, "/quality/actions/export.csv").get_data().decode("utf-8-sig")
     assert body.splitlines() == [";".join(service.EXPORT_HEADERS)]
-    assert exported(advisor, "/qualite/actions/export.xlsx").status_code == 200
-    assert advisor.post("/qualite/actions/export.pdf").status_code == 404
+    assert exported(advisor, "/quality/actions/export.xlsx").status_code == 200
+    assert advisor.post("/quality/actions/export.pdf").status_code == 404
 
 
 @pytest.mark.parametrize("query", ["status=nonsense", "source=nonsense"])
 def test_unknown_filters_answer_400(advisor, users, query):
-    for response in (advisor.get(f"/qualite/actions/?{query}"), advisor.post(f"/qualite/actions/export.csv?{query}")):
+    for response in (advisor.get(f"/quality/actions/?{query}"), advisor.post(f"/quality/actions/export.csv?{query}")):
         assert response.status_code == 400 and "inconnu" in page(response)
 
 
@@ -463,21 +463,21 @@ def test_unknown_filters_answer_400(advisor, users, query):
 
 def test_permissions(today, client, trainer, admin, advisor, users):
     action = make_action(users)
-    urls = ["/qualite/actions/", "/qualite/actions/new", f"/qualite/actions/{action.id}",
-            f"/qualite/actions/{action.id}/edit"]
+    urls = ["/quality/actions/", "/quality/actions/new", f"/quality/actions/{action.id}",
+            f"/quality/actions/{action.id}/edit"]
     for url in urls:
         anonymous = client.get(url)
         assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"], url
         assert trainer.get(url).status_code == 403, url
         assert advisor.get(url).status_code == 200, url
         assert admin.get(url).status_code == 200, url
-    for url in ("/qualite/actions/export.csv", "/qualite/actions/export.xlsx"):  # a task, then its page
+    for url in ("/quality/actions/export.csv", "/quality/actions/export.xlsx"):  # a task, then its page
         anonymous = client.post(url)
         assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"], url
         assert trainer.post(url).status_code == 403, url
         assert advisor.post(url).status_code == 303, url
         assert admin.post(url).status_code == 303, url
-    for url in ("/qualite/actions/new", f"/qualite/actions/{action.id}/edit"):
+    for url in ("/quality/actions/new", f"/quality/actions/{action.id}/edit"):
         assert trainer.post(url, data=form(users["trainer"], status="done", effect="x")).status_code == 403
         assert client.post(url, data=form(users["advisor"])).status_code == 302
     assert count_actions() == 1

@@ -1,4 +1,4 @@
-"""The Qualiopi board (/qualite/qualiopi): the 32 indicators, those that do not apply with their reason, the
+"""The Qualiopi board (/quality/qualiopi): the 32 indicators, those that do not apply with their reason, the
 evidence counted over a period from a fixture whose every figure is known, the gaps as a to-do list, the period
 filter and who may see the page. Queries stay constant whatever the number of sessions."""
 from __future__ import annotations
@@ -30,7 +30,7 @@ from tests.enrolments.support import person
 from tests.helpers import MONDAY, page
 
 TODAY = dt.date(2031, 6, 2)  # three months after the fixture's sessions (MONDAY is 3 March 2031)
-URL = "/qualite/qualiopi"
+URL = "/quality/qualiopi"
 
 
 def utc(day: dt.date, hhmm: str = "10:00") -> dt.datetime:
@@ -468,7 +468,7 @@ def test_the_page_shows_the_board(known, advisor, frozen_today):
     assert f'href="/courses/{known.world.chorus.id}"' in text
     assert "/admin/organisation" not in text  # an advisor cannot open the organisation's settings
     # The menu leads to the board.
-    assert 'href="/qualite/qualiopi">Tableau Qualiopi</a>' in text
+    assert 'href="/quality/qualiopi">Tableau Qualiopi</a>' in text
 
 
 def test_an_admin_gets_the_settings_links(known, admin, frozen_today):

@@ -392,7 +392,7 @@ def test_the_invoice_item_ticks_itself_once_every_payer_has_an_issued_invoice(in
     status = item(session, "invoice", MONDAY)
     assert status.state == "pending"
     assert status.evidence == "À émettre une fois la session terminée (page Facturation de la session)."
-    assert status.url.endswith(f"/sessions/{session.id}/facturation")
+    assert status.url.endswith(f"/sessions/{session.id}/billing")
     mark_completed(session)
     status = item(session, "invoice", late)
     assert status.state == "overdue" and (status.done_count, status.total) == (0, 2)
@@ -419,7 +419,7 @@ def test_the_invoice_item_ticks_itself_once_every_payer_has_an_issued_invoice(in
     status = item(session, "invoice", late)
     assert status.state == "done" and (status.done_count, status.total) == (3, 3)
     assert status.evidence == f"3 factures émises ({', '.join(numbers)})"
-    assert status.url.endswith(f"/sessions/{session.id}/facturation")
+    assert status.url.endswith(f"/sessions/{session.id}/billing")
     # A partial credit note leaves the invoice standing; a full one cancels it: that payer is to invoice again.
     company_invoice = next(i for i in first if i.payer_kind == "company")
     credit_invoice(company_invoice, advisor, "30", "Geste commercial")
@@ -576,7 +576,7 @@ def test_the_page_lists_every_item_with_its_state(advisor, klass):
     for entry in checklist.ITEMS:
         assert f'data-item="{entry.key}"' in text and entry.label in text
     assert "« Facture émise » se coche seul quand chaque payeur de la session a sa facture émise" in text
-    assert f"/sessions/{session.id}/facturation" in text
+    assert f"/sessions/{session.id}/billing" in text
 
 
 def test_manual_tick_needs_a_comment_then_shows_who_and_when(advisor, klass):

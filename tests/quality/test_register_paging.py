@@ -47,36 +47,36 @@ def following(response) -> str:
 def test_requests_come_fifty_a_page_newest_first_with_their_filters(advisor, world):
     add_requests(70)
     add_requests(5, start=500, kind="suggestion")
-    assert numbers(advisor.get("/qualite/demandes/"), "Objet") == []  # the open ones by default: these are closed
-    first = advisor.get("/qualite/demandes/?status=&kind=complaint")  # every status
+    assert numbers(advisor.get("/quality/requests/"), "Objet") == []  # the open ones by default: these are closed
+    first = advisor.get("/quality/requests/?status=&kind=complaint")  # every status
     assert numbers(first, "Objet") == [f"{n:04d}" for n in range(69, 19, -1)]
     assert "Page 1 sur 2 (70 demandes)" in page(first)
     link = following(first)
     assert "kind=complaint" in link and "page=2" in link and "status=&" in link + "&"  # "every status" kept
     assert numbers(advisor.get(link), "Objet") == [f"{n:04d}" for n in range(19, -1, -1)]  # the last page
-    assert numbers(advisor.get("/qualite/demandes/?status=&page=9"), "Objet") == []  # past the end: empty
-    assert "Aucune demande." in page(advisor.get("/qualite/demandes/?status=&page=9"))
+    assert numbers(advisor.get("/quality/requests/?status=&page=9"), "Objet") == []  # past the end: empty
+    assert "Aucune demande." in page(advisor.get("/quality/requests/?status=&page=9"))
 
 
 def test_actions_come_fifty_a_page_with_their_filters(advisor, world):
     add_actions(60, world.users["advisor"])
     add_actions(3, world.users["advisor"], status="done")
-    first = advisor.get("/qualite/actions/?status=planned")
+    first = advisor.get("/quality/actions/?status=planned")
     assert len(numbers(first, "Action")) == 50 and "Page 1 sur 2 (60 actions)" in page(first)
     link = following(first)
     assert "status=planned" in link and "page=2" in link
     assert len(numbers(advisor.get(link), "Action")) == 10
-    assert numbers(advisor.get("/qualite/actions/?page=3"), "Action") == []
+    assert numbers(advisor.get("/quality/actions/?page=3"), "Action") == []
 
 
-@pytest.mark.parametrize("url", ["/qualite/demandes/", "/qualite/actions/"])
+@pytest.mark.parametrize("url", ["/quality/requests/", "/quality/actions/"])
 @pytest.mark.parametrize("raw", ["0", "abc", "100001"])
 def test_a_bad_page_number_is_refused_in_french(advisor, world, url, raw):
     response = advisor.get(url, query_string={"page": raw})
     assert response.status_code == 400 and "Numéro de page invalide" in page(response)
 
 
-@pytest.mark.parametrize("url", ["/qualite/demandes/?status=", "/qualite/actions/"])
+@pytest.mark.parametrize("url", ["/quality/requests/?status=", "/quality/actions/"])
 def test_a_page_costs_the_same_statements_whatever_the_registers_hold(advisor, world, count_queries, url):
     add_requests(20)
     add_actions(20, world.users["advisor"])

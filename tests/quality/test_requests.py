@@ -262,7 +262,7 @@ def test_a_phone_request_is_recorded_by_the_advisor(request_clock, world):
     # The quality contact hears of it, with the link to the request.
     [mail] = outbox("complaint_advisor")
     assert mail.recipient == QUALITY_CONTACT
-    assert f"/qualite/demandes/{req.id}" in mail.body_text and req.reference in mail.body_text
+    assert f"/quality/requests/{req.id}" in mail.body_text and req.reference in mail.body_text
 
 
 def test_recorded_without_date_is_received_now_and_acknowledged_by_mail_when_the_email_is_known(request_clock, world):
@@ -446,7 +446,7 @@ STAFF_FORM = {"kind": "complaint", "channel": "phone", "requester_role": "compan
 
 
 def staff_urls(req_id: int) -> list[tuple[str, str]]:
-    base = "/qualite/demandes"
+    base = "/quality/requests"
     return [("get", f"{base}/"), ("get", f"{base}/new"), ("get", f"{base}/{req_id}"), ("post", f"{base}/export.csv"),
             ("post", f"{base}/new"), ("post", f"{base}/{req_id}/transition"), ("post", f"{base}/{req_id}/note")]
 
@@ -465,35 +465,35 @@ def test_staff_screens_refuse_anonymous_and_trainers(client, trainer, world):
 
 def test_the_advisor_records_then_follows_a_request_through_the_pages(advisor, world, open_session):
     session = open_session()
-    response = advisor.post("/qualite/demandes/new", data={**STAFF_FORM, "session_id": str(session.id)})
+    response = advisor.post("/quality/requests/new", data={**STAFF_FORM, "session_id": str(session.id)})
     assert response.status_code == 302, page(response)[:3000]
     req = db.session.scalar(select(QualityRequest))
-    assert response.headers["Location"].endswith(f"/qualite/demandes/{req.id}")
+    assert response.headers["Location"].endswith(f"/quality/requests/{req.id}")
     assert (req.session_id, req.channel, req.created_by_id) == (session.id, "phone", world.users["advisor"].id)
-    text = page(advisor.get(f"/qualite/demandes/{req.id}"))
+    text = page(advisor.get(f"/quality/requests/{req.id}"))
     assert req.reference in text and "Facture erronée" in text and session.title in text
-    tree = page_of(advisor.get(f"/qualite/demandes/{req.id}"))
+    tree = page_of(advisor.get(f"/quality/requests/{req.id}"))
     assert [n.attrs["data-action"] for n in tree.find_all(data_action=True)] == ["acknowledge"]
 
-    response = advisor.post(f"/qualite/demandes/{req.id}/transition",
+    response = advisor.post(f"/quality/requests/{req.id}/transition",
                             data={"action": "acknowledge", "note": "Bien reçu, nous revenons vers vous."})
     assert response.status_code == 302
     # A step not allowed from here: 409 and a French message.
-    assert_refused(advisor.post(f"/qualite/demandes/{req.id}/transition", data={"action": "answer", "answer": "Oui."}),
+    assert_refused(advisor.post(f"/quality/requests/{req.id}/transition", data={"action": "answer", "answer": "Oui."}),
                    409, "La demande est « accusé de réception envoyé » : impossible de « enregistrer la réponse ».")
-    advisor.post(f"/qualite/demandes/{req.id}/transition", data={"action": "analyse"})
+    advisor.post(f"/quality/requests/{req.id}/transition", data={"action": "analyse"})
     # The answer's text is required: 422, the message beside the field, the analysis typed kept.
-    response = advisor.post(f"/qualite/demandes/{req.id}/transition",
+    response = advisor.post(f"/quality/requests/{req.id}/transition",
                             data={"action": "answer", "answer": "", "analysis": "Erreur de saisie du tarif."})
     assert_refused(response, 422, fields={"answer-answer": "Écrivez la réponse apportée au demandeur."})
     assert "Erreur de saisie du tarif." in page(response)
-    response = advisor.post(f"/qualite/demandes/{req.id}/transition",
+    response = advisor.post(f"/quality/requests/{req.id}/transition",
                             data={"action": "answer", "answer": "Un avoir vous est adressé."})
     assert response.status_code == 302
-    response = advisor.post(f"/qualite/demandes/{req.id}/note", data={"note": ""})
+    response = advisor.post(f"/quality/requests/{req.id}/note", data={"note": ""})
     assert_refused(response, 422, fields={"note-note": "Écrivez la note (3 caractères au moins)."})
-    assert advisor.post(f"/qualite/demandes/{req.id}/note", data={"note": "Avoir n° 12 émis."}).status_code == 302
-    text = page(advisor.get(f"/qualite/demandes/{req.id}"))
+    assert advisor.post(f"/quality/requests/{req.id}/note", data={"note": "Avoir n° 12 émis."}).status_code == 302
+    text = page(advisor.get(f"/quality/requests/{req.id}"))
     assert "Avoir n° 12 émis." in text and "Un avoir vous est adressé." in text and "Camille Conseil" in text
     assert [e.status for e in events(req)] == ["received", "acknowledged", "analysing", "answered", "note"]
 
@@ -507,19 +507,19 @@ def test_the_register_lists_filters_and_exports(advisor, world, users):
     step(done, "close", users["advisor"])
     late = record(users["advisor"], subject="Oubliée", received_on=long_ago, kind="suggestion")
     fresh = record(users["advisor"], subject="=HYPERLINK(\"http://x\")", kind="hazard")
-    tree = page_of(advisor.get("/qualite/demandes/"))  # open ones by default
+    tree = page_of(advisor.get("/quality/requests/"))  # open ones by default
     assert [int(n.attrs["data-request"]) for n in tree.find_all("tr", data_request=True)] == [fresh.id, late.id]
     row = tree.find("tr", data_request=str(late.id))
     assert row.find(data_field="overdue") is not None and "table-danger" in row.classes
     assert tree.find("tr", data_request=str(fresh.id)).find(data_field="overdue") is None
-    tree = page_of(advisor.get("/qualite/demandes/?status=overdue"))
+    tree = page_of(advisor.get("/quality/requests/?status=overdue"))
     assert [int(n.attrs["data-request"]) for n in tree.find_all("tr", data_request=True)] == [late.id]
-    tree = page_of(advisor.get("/qualite/demandes/?status=&kind=complaint"))
+    tree = page_of(advisor.get("/quality/requests/?status=&kind=complaint"))
     assert [int(n.attrs["data-request"]) for n in tree.find_all("tr", data_request=True)] == [done.id]
-    assert advisor.get("/qualite/demandes/?status=nope").status_code == 400
-    assert "Nature de demande inconnue" in page(advisor.get("/qualite/demandes/?kind=nope"))
+    assert advisor.get("/quality/requests/?status=nope").status_code == 400
+    assert "Nature de demande inconnue" in page(advisor.get("/quality/requests/?kind=nope"))
 
-    response = exported(advisor, "/qualite/demandes/export.csv?status=")
+    response = exported(advisor, "/quality/requests/export.csv?status=")
     assert response.status_code == 200 and response.mimetype == "text/csv"
     rows = list(csv.reader(io.StringIO(response.get_data().decode("utf-8-sig")), delimiter=";"))
     assert rows[0][:3] == ["Référence", "Reçue le", "Canal"]
@@ -532,10 +532,10 @@ def test_the_register_lists_filters_and_exports(advisor, world, users):
 
 def test_the_request_page_links_to_a_new_improvement_action(app, advisor, world):
     req = file()
-    tree = page_of(advisor.get(f"/qualite/demandes/{req.id}"))
+    tree = page_of(advisor.get(f"/quality/requests/{req.id}"))
     link = tree.find(data_field="improvement-action")
     assert link is not None and f"request_id={req.id}" in link.attrs["href"]
-    assert advisor.get("/qualite/demandes/999999").status_code == 404
+    assert advisor.get("/quality/requests/999999").status_code == 404
 
 
 def test_the_dashboard_shows_overdue_requests_in_constant_queries(advisor, world, users, count_queries):
@@ -573,9 +573,9 @@ def test_errors_of_helper_sees_transition_fields(advisor, world, users):
     req = record(users["advisor"])
     step(req, "acknowledge", users["advisor"])
     step(req, "analyse", users["advisor"])
-    response = advisor.post(f"/qualite/demandes/{req.id}/transition", data={"action": "escalate"})
+    response = advisor.post(f"/quality/requests/{req.id}/transition", data={"action": "escalate"})
     assert errors_of(response) == {"escalate-mediator_name": ["Indiquez le nom du médiateur saisi."]}
-    response = advisor.post(f"/qualite/demandes/{req.id}/transition", data={"action": "reopen"})
+    response = advisor.post(f"/quality/requests/{req.id}/transition", data={"action": "reopen"})
     assert_refused(response, 422, "Étape inconnue : rechargez la page")
 
 
@@ -589,9 +589,9 @@ def test_a_backdated_request_shows_its_receipt_date_to_the_requester(request_clo
 
 def test_the_recording_form_refuses_a_future_date_beside_the_field(advisor, world):
     tomorrow = service.today_in_paris() + dt.timedelta(days=1)
-    response = advisor.post("/qualite/demandes/new", data={**STAFF_FORM, "received_on": tomorrow.isoformat()})
+    response = advisor.post("/quality/requests/new", data={**STAFF_FORM, "received_on": tomorrow.isoformat()})
     assert_refused(response, 422, fields={"received_on": "La date de réception ne peut pas être dans le futur."})
-    response = advisor.post("/qualite/demandes/new", data={**STAFF_FORM, "received_on": "31/02/2026"})
+    response = advisor.post("/quality/requests/new", data={**STAFF_FORM, "received_on": "31/02/2026"})
     assert response.status_code == 422 and "received_on" in errors_of(response)
     assert count_requests() == 0
     assert outbox() == []

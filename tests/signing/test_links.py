@@ -47,7 +47,7 @@ def test_the_page_shows_the_document_and_serves_its_pages(sent, client):
 def test_a_tampered_link_is_refused_and_records_nothing(sent, client, mangle):
     anne = sent.signatories[0]
     token = link(anne).rsplit("/", 1)[1]
-    for suffix, method in (("", "get"), ("/page-1.png", "get"), ("/code", "post"), ("/sign", "post")):
+    for suffix, method in (("", "get"), ("/page-1.png", "get"), ("/code", "post"), ("/signer", "post")):
         response = getattr(client, method)(f"/signature/{mangle(token)}{suffix}")
         assert response.status_code == 403, (suffix, response.status_code)
     assert "Ce lien" in page(client.get(f"/signature/{mangle(token)}"))
@@ -77,7 +77,7 @@ def test_a_used_link_is_spent_and_the_waiting_signatory_cannot_sign_yet(sent, cl
     assert sign_by_link(client, anne).status_code == 200
     replay = app.test_client().get(link(anne))
     assert replay.status_code == 410 and "Vous avez signé ce document le" in page(replay)
-    again = app.test_client().post(link(anne) + "/sign", data={"code": "123456"})
+    again = app.test_client().post(link(anne) + "/signer", data={"code": "123456"})
     assert again.status_code == 410
     assert state(anne)[4] == 2  # one signature, one revision more
 

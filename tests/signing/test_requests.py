@@ -195,9 +195,9 @@ def test_a_signatory_refuses_with_a_reason_and_the_advisor_is_told(sale, client)
     anne = request.signatories[0]
     url = link(anne)
     token = client.get(url).get_data(as_text=True).split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
-    response = client.post(url + "/refuse", data={"csrf_token": token, "reason": " "})
+    response = client.post(url + "/refuser", data={"csrf_token": token, "reason": " "})
     assert response.status_code == 422 and "Indiquez la raison de votre refus" in page(response)
-    response = client.post(url + "/refuse", data={"csrf_token": token, "reason": "Le prix ne correspond pas au devis"})
+    response = client.post(url + "/refuser", data={"csrf_token": token, "reason": "Le prix ne correspond pas au devis"})
     assert response.status_code == 200 and "Votre refus est enregistré" in page(response)
     db.session.expire_all()
     assert (request.status, anne.status) == ("refused", "refused")
@@ -221,7 +221,7 @@ def test_a_new_version_of_the_document_cancels_its_signature_and_the_advisor_is_
     assert request.status == "cancelled" and anne.status == "invited" and len(request.revisions) == 1
     assert "Document modifié après l'envoi pour signature (nouvelle version 2" in request.close_reason
     assert outbox(sale.advisor.email, "Signature annulé")
-    response = client.post(link(anne) + "/sign", data={"code": code, "typed_name": "Anne Dupont", "consent": "y"})
+    response = client.post(link(anne) + "/signer", data={"code": code, "typed_name": "Anne Dupont", "consent": "y"})
     assert response.status_code == 410 and "annulée par l'organisme" in page(response)
 
 

@@ -1,6 +1,6 @@
-"""The public check of a signed PDF (POST /verify) and ``flask signing verify`` on archived files: the last revision
-is intact and ours, an earlier one says how many signatures came after, one flipped byte is neither intact nor
-archived, a foreign certificate is not trusted, and garbage is refused in French, never with a 500."""
+"""The public check of a signed PDF (POST /verification) and ``flask signing verify`` on archived files: the last
+revision is intact and ours, an earlier one says how many signatures came after, one flipped byte is neither intact
+nor archived, a foreign certificate is not trusted, and garbage is refused in French, never with a 500."""
 from __future__ import annotations
 
 import datetime as dt
@@ -99,7 +99,7 @@ def signed_request(programme, versions, world, signing_dir) -> SignatureRequest:
 
 
 def upload(client, data: bytes, name: str = "programme.pdf", **options):
-    return client.post("/verify", data={"file": (io.BytesIO(data), name)}, content_type="multipart/form-data",
+    return client.post("/verification", data={"file": (io.BytesIO(data), name)}, content_type="multipart/form-data",
                        **options)
 
 
@@ -239,7 +239,7 @@ def test_garbage_is_refused_in_french(client, signing_dir, data, name, status, m
 
 
 def test_no_file_is_refused_in_french(client, signing_dir):
-    response = client.post("/verify", data={}, content_type="multipart/form-data")
+    response = client.post("/verification", data={}, content_type="multipart/form-data")
     assert response.status_code == 422 and "Choisissez le fichier PDF à vérifier." in page(response)
 
 
@@ -275,9 +275,9 @@ def test_the_upload_is_rate_limited_like_the_codes(make_app, keys):
 
 
 def test_the_page_shows_the_code_field_and_the_upload_form(client):
-    text = page(client.get("/verify"))
+    text = page(client.get("/verification"))
     assert 'name="code"' in text and 'type="file" name="file"' in text and 'name="csrf_token"' in text
-    unknown = client.get("/verify?code=ABCD-EFGH-JKLM")
+    unknown = client.get("/verification?code=ABCD-EFGH-JKLM")
     assert unknown.status_code == 404
     assert "Aucun document ne correspond au code « ABCD-EFGH-JKLM »" in page(unknown)
     assert 'type="file" name="file"' in page(unknown)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import abort, g
+from flask import abort, g, has_request_context
 from flask_login import current_user
 
 from ..core.errors import PermissionDenied
@@ -37,6 +37,17 @@ def ensure_staff_or_system(actor: User | None, message: str) -> None:
     """Refuse with ``message`` a user who is neither advisor nor admin; no actor (the application) may."""
     if not is_staff_or_system(actor):
         raise PermissionDenied(message)
+
+
+def is_admin(actor: User | None) -> bool:
+    """An admin; no actor is not."""
+    return actor is not None and actor.has_role(Role.ADMIN)
+
+
+def principal_context() -> dict:
+    """What every page asks of whoever is signed in (base.html's menu, the error page), from the rules above."""
+    user = current_principal() if has_request_context() else None  # no user for an e-mail the worker renders
+    return {"user_signed_in": user is not None, "user_is_staff": is_staff(user), "user_is_admin": is_admin(user)}
 
 
 def current_principal() -> User | None:

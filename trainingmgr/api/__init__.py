@@ -15,6 +15,7 @@ from .documents import bp as documents_bp
 from .enrolments import bp as enrolments_bp
 from .evaluations import bp as evaluations_bp
 from .invoices import bp as invoices_bp
+from .quotes import bp as quotes_bp
 from .resources import bp as resources_bp
 from .schemas import ErrorSchema
 from .sessions import bp as sessions_bp
@@ -58,7 +59,7 @@ def init_api(app: Flask) -> Api:
     api.ma_plugin.converter.add_attribute_function(null_only_branch)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     for bp in (courses_bp, sessions_bp, resources_bp, enrolments_bp, attendance_bp, evaluations_bp, bpf_bp,
-               invoices_bp, documents_bp):
+               invoices_bp, documents_bp, quotes_bp):
         api.register_blueprint(bp, url_prefix="/api/v1")
         csrf.exempt(bp)
     app.before_request(_authenticate_api_calls)

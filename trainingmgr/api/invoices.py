@@ -9,7 +9,7 @@ from marshmallow import Schema, fields, pre_dump, validate
 from ..accounts.permissions import current_principal, staff_required
 from ..billing.invoices import queries as invoice_queries
 from ..billing.invoices.files import filename, read_file, stored_file
-from ..billing.models import INVOICE_KINDS, INVOICE_STATUSES, LINE_UNITS, PAYER_KINDS
+from ..billing.models import INVOICE_KINDS, INVOICE_STATUSES, LINE_UNITS, PAYER_KINDS, InvoiceKind
 from ..billing.payments import services as payments
 from ..core.errors import NotFoundError
 from ..core.links import external_url
@@ -89,7 +89,7 @@ class InvoiceSummarySchema(ModelSchema):
         return invoices
 
     def get_balance(self, invoice):
-        return g.api_balances.get(invoice.id) if invoice.is_issued and invoice.kind == "invoice" else None
+        return g.api_balances.get(invoice.id) if invoice.is_issued and invoice.kind == InvoiceKind.INVOICE.value else None
 
     def get_links(self, invoice):
         return invoice

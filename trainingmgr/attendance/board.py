@@ -9,11 +9,12 @@ from sqlalchemy import select
 from ..accounts.models import User
 from ..core.errors import ConflictError
 from ..core.timeutil import PARIS, utcnow
-from ..enrolments.models import Enrolment
+from ..enrolments.models import Enrolment, EnrolmentStatus
 from ..extensions import db
 from ..sessions import services as session_services
 from ..sessions.models import SIGNING, Slot, TrainingSession
 from . import mails, services
+from .models import UNSIGNED_CELLS, CellStatus, WindowState
 from .services import Cell
 
 BOARD_DAYS = 60
@@ -31,8 +32,13 @@ class SlotItem:
         return self.slot.session
 
     @property
+    def is_open(self) -> bool:
+        """The trainees may still sign."""
+        return self.state == WindowState.OPEN.value
+
+    @property
     def needs_countersignature(self) -> bool:
-        return not self.countersigned and self.state != "before"
+        return not self.countersigned and self.state != WindowState.BEFORE.value
 
 
 def missing_signatures(actor: User, now: dt.datetime | None = None) -> list[SlotItem]:
@@ -61,14 +67,14 @@ def missing_signatures(actor: User, now: dt.datetime | None = None) -> list[Slot
                                    planned=planned)
         for slot in grid.slots:
             state = services.window_state(slot, now)
-            if state == "before" or slot.date < today - dt.timedelta(days=BOARD_DAYS):
+            if state == WindowState.BEFORE.value or slot.date < today - dt.timedelta(days=BOARD_DAYS):
                 continue
-            missing = [(e, cell) for e, cell in grid.column(slot.id) if cell.status in ("pending", "missing")]
+            missing = [(e, cell) for e, cell in grid.column(slot.id) if cell.status in UNSIGNED_CELLS]
             countersigned = slot.id in grid.countersignatures
             started = now >= slot.starts_at
             if missing or (started and not countersigned):
                 items.append(SlotItem(slot, state, missing, countersigned))
-    items.sort(key=lambda item: (item.state != "open", item.slot.date, item.slot.start_time))
+    items.sort(key=lambda item: (item.state != WindowState.OPEN.value, item.slot.date, item.slot.start_time))
     return items
 
 
@@ -77,7 +83,7 @@ def remind_trainees(slot: Slot, actor: User, enrolment_id: int | None = None,
     """E-mail their signing link again to the trainees who have not signed ``slot`` (or to one of them)."""
     session_services.ensure_can_manage_sessions(actor)
     now = now or utcnow()
-    if services.window_state(slot, now) != "open":
+    if services.window_state(slot, now) != WindowState.OPEN.value:
         raise ConflictError("L'émargement de ce créneau n'est pas ouvert : un rappel ne permettrait pas de signer. "
                             "Si le stagiaire était présent, enregistrez une correction.")
     if services.countersignature(slot) is not None:
@@ -87,7 +93,7 @@ def remind_trainees(slot: Slot, actor: User, enrolment_id: int | None = None,
     for enrolment, cell in services.session_grid(slot.session, now).column(slot.id):
         if enrolment_id is not None and enrolment.id != enrolment_id:
             continue
-        if cell.status == "pending" and enrolment.status == "confirmed":
+        if cell.status == CellStatus.PENDING.value and enrolment.status == EnrolmentStatus.CONFIRMED.value:
             mails.signing_link(slot, enrolment, reminder=True)
             sent += 1
     return sent

@@ -154,7 +154,7 @@ def verify_chain(session_id: int, *, timestamps: bool = True, keys=None, roots=N
     """Recompute a session's chain from its first record, stopping at the first broken link; then check its
     seals (seals.check_seals): their signatures, the hashes they name, their timestamp tokens (unless
     ``timestamps`` is False) and that none is missing where one is due."""
-    from .seals import check_seals
+    from .seals import check_seals  # seals → chain: a seal signs the chain's head (GENESIS, canonical_json)
 
     records = db.session.scalars(
         select(AttendanceRecord).where(AttendanceRecord.session_id == session_id)

@@ -6,6 +6,7 @@ from sqlalchemy import select
 from ..core import sealkeys
 from ..core.cli import DATABASE_ID, CommandError, CommandGroup
 from ..core.formatting import count_fr, datetime_fr
+from ..core.timestamps import TimestampError, configured_roots
 from ..extensions import db
 from ..sessions.models import TrainingSession
 from . import seals
@@ -20,8 +21,6 @@ attendance_cli = CommandGroup("attendance", help="Émargement.")
 def verify(session_id: int | None):
     """Vérifier les registres d'émargement (d'une session, ou de tous) : empreintes, scellements et horodatages ;
     code de sortie 1 au premier registre altéré, avec l'enregistrement ou le scellement en cause."""
-    from ..core.timestamps import TimestampError, configured_roots  # not at start-up: it loads requests
-
     if session_id is not None:
         if db.session.get(TrainingSession, session_id) is None:
             raise CommandError(f"Session {session_id} introuvable.")

@@ -14,6 +14,7 @@ from ..accounts.models import User
 from ..core.errors import ConflictError, ValidationError
 from ..sessions.models import Slot
 from . import services
+from .models import WindowState
 
 # The pages a locked device may show: the kiosk's own, the hot survey offered after the last half-day and the
 # static files. Everything else, logging out included, leads back to the kiosk's list.
@@ -48,7 +49,7 @@ def enter(slot: Slot, actor: User) -> Lock:
     if services.countersignature(slot) is not None:
         raise ConflictError("La feuille de ce créneau est signée par le formateur : elle est close, il n'y a plus "
                             "rien à faire signer.")
-    if services.window_state(slot) == "closed":
+    if services.window_state(slot) == WindowState.CLOSED.value:
         raise ConflictError("L'émargement de ce créneau est clos : il n'y a plus rien à faire signer.")
     return Lock(slot.id, actor.id)
 

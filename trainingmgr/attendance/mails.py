@@ -8,17 +8,20 @@ from flask import render_template
 from sqlalchemy import select
 
 from ..core.links import external_url
-from ..messaging.bodies import html_body
-from ..enrolments.models import Enrolment
+from ..core.timeutil import PARIS
+from ..enrolments.models import Enrolment, EnrolmentStatus
 from ..extensions import db
-from ..messaging.models import OutboxMessage
+from ..messaging.bodies import html_body
+from ..messaging.models import Job, OutboxMessage
 from ..messaging.services import JOB_KIND_LABELS, job_handler, periodic_task, queue_email, schedule_job
 from ..organisation.services import get_organisation
 from ..resources import links as trainer_links
 from ..resources.models import Trainer
+from ..sessions import services as session_services
 from ..sessions.models import SIGNING, SessionStatus, Slot, TrainingSession
 from . import services
 from .access import signing_token
+from .models import CellStatus, WindowState
 
 JOB_KIND_LABELS["attendance_links"] = "Liens d'émargement à l'ouverture d'un créneau"
 
@@ -65,13 +68,13 @@ def countersign_reminder(slot: Slot) -> list[OutboxMessage]:
 def send_opening_links(payload: dict) -> None:
     """At a slot's opening, every expected trainee who has not signed yet gets their personal link."""
     slot = db.session.get(Slot, payload["slot_id"])
-    if slot is None or services.window_state(slot) != "open" or services.countersignature(slot) is not None:
+    if slot is None or services.window_state(slot) != WindowState.OPEN.value or services.countersignature(slot) is not None:
         return
     if slot.session.status not in SIGNING:
         return
     grid = services.session_grid(slot.session)
     for enrolment, cell in grid.column(slot.id):
-        if enrolment.status == "confirmed" and cell.status == "pending":
+        if enrolment.status == EnrolmentStatus.CONFIRMED.value and cell.status == CellStatus.PENDING.value:
             signing_link(slot, enrolment)
 
 
@@ -79,16 +82,12 @@ def send_opening_links(payload: dict) -> None:
 def advance_sessions(now: dt.datetime) -> None:
     """Sessions move to "in progress" at their first slot and to "completed" after their last one, which
     records each trainee's outcome and hours from the attendance sheet."""
-    from ..sessions.services import advance_sessions as advance
-
-    advance(now)
+    session_services.advance_sessions(now)
 
 
 @periodic_task
 def schedule_opening_links(now: dt.datetime) -> None:
     """Schedule, once per slot, the e-mail of the signing links for the slots whose window is open."""
-    from ..core.timeutil import PARIS
-
     today = now.astimezone(PARIS).date()
     slots = db.session.scalars(
         select(Slot).join(Slot.session)
@@ -96,9 +95,8 @@ def schedule_opening_links(now: dt.datetime) -> None:
                TrainingSession.status.in_((SessionStatus.CONFIRMED.value, SessionStatus.IN_PROGRESS.value)))
     )
     for slot in slots:
-        if services.window_state(slot, now) == "open":
+        if services.window_state(slot, now) == WindowState.OPEN.value:
             key = f"attendance-links:{slot.id}"
-            from ..messaging.models import Job
 
             if db.session.scalar(select(Job.id).where(Job.key == key)) is None:
                 schedule_job("attendance_links", key, now, {"slot_id": slot.id})

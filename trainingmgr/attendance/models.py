@@ -14,6 +14,7 @@ SHA-256 only. Once past retention (privacy/retention.py) they are erased: the ro
 from __future__ import annotations
 
 import datetime as dt
+import enum
 
 from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -33,6 +34,7 @@ RECORD_KINDS = {
     "correction": "Correction du conseiller",
     "justification": "Justificatif d'absence",
 }
+TRAINER_KINDS = ("countersignature", "presence")  # what the trainer records themself, on nobody's behalf
 METHODS = {
     "link": "lien personnel",
     "qr": "QR code",
@@ -42,6 +44,35 @@ METHODS = {
 }
 MODES = {"drawn": "signature manuscrite", "typed": "nom saisi"}
 PRESENCE = {"present": "Présent", "absent": "Absent"}
+
+
+class CellStatus(str, enum.Enum):
+    """What a trainee's half-day reads as (``attendance/services.py``: ``Cell``, ``CELL_LABELS``)."""
+
+    SIGNED = "signed"
+    CORRECTED = "corrected"
+    ABSENT = "absent"
+    MISSING = "missing"
+    PENDING = "pending"
+    UPCOMING = "upcoming"
+
+
+# Half-days the trainee attended: signed, or marked present by the advisor's correction.
+PRESENT_CELLS = (CellStatus.SIGNED.value, CellStatus.CORRECTED.value)
+# Half-days not signed once the sheet opened: still open, or closed without a signature.
+UNSIGNED_CELLS = (CellStatus.PENDING.value, CellStatus.MISSING.value)
+# Half-days whose absence the advisor may justify.
+JUSTIFIABLE_CELLS = (CellStatus.ABSENT.value, CellStatus.MISSING.value)
+# Half-days whose outcome is known: attended or absent.
+SETTLED_CELLS = PRESENT_CELLS + (CellStatus.ABSENT.value,)
+
+
+class WindowState(str, enum.Enum):
+    """Where now stands against a half-day's signing window (``attendance/services.py``: ``window_state``)."""
+
+    BEFORE = "before"
+    OPEN = "open"
+    CLOSED = "closed"
 # The personal fields of a record, hashed into the chain and erased at the end of retention (see chain.py).
 ERASABLE = ("signer_name", "typed_name", "image", "ip", "user_agent")
 ERASED_LABEL = "signature effacée (RGPD)"
@@ -95,6 +126,10 @@ class AttendanceRecord(db.Model):
     @property
     def kind_label(self) -> str:
         return RECORD_KINDS.get(self.kind, self.kind)
+
+    @property
+    def is_trainers_own(self) -> bool:
+        return self.kind in TRAINER_KINDS
 
     @property
     def method_label(self) -> str:

@@ -65,7 +65,7 @@ def check(data: bytes, check_size: Callable[[int, int], None]) -> None:
 
 def other_image_format(data: bytes) -> str | None:
     """The format of an image that is not a PNG, as Pillow identifies it from its header (None: not an image)."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image, UnidentifiedImageError  # Pillow loads only for an image that is not a plain PNG
 
     try:
         with Image.open(io.BytesIO(data)) as image:
@@ -112,7 +112,7 @@ def _inflate(stream: bytes, expected: int) -> bytes:
 def _decoded_ink(data: bytes) -> None:
     """Any other PNG: decoded by Pillow (the dimensions are checked already). Blank: no pixel with any alpha, or,
     without alpha, every pixel white."""
-    from PIL import Image
+    from PIL import Image  # Pillow loads only for an unusual PNG
 
     try:
         with Image.open(io.BytesIO(data)) as image:

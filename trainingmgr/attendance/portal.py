@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..enrolments.models import Enrolment
+from .models import CellStatus
 from . import services
 from .mails import signing_url
 
@@ -14,5 +15,5 @@ def attendance_for_trainee(enrolment: Enrolment) -> list[dict] | None:
     if row is None:
         return None
     return [{"slot": cell.slot, "cell": cell,
-             "url": signing_url(enrolment, cell.slot) if cell.status == "pending" else None}
+             "url": signing_url(enrolment, cell.slot) if cell.status == CellStatus.PENDING.value else None}
             for cell in row.cells]

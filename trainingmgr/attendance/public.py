@@ -17,14 +17,16 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from ..core.errors import DomainError, PermissionDenied
 from ..core.forms import choices
-from ..core.tokens import log_safe_key
 from ..core.responses import fail
+from ..core.tokens import log_safe_key
 from ..core.view_actions import form_page
 from ..enrolments.models import Enrolment, EnrolmentStatus
+from ..evaluations.surveys.services import hot_invitation_on_site, survey_url
 from ..extensions import db, limiter
 from ..messaging.services import send_now
 from . import access, mails, services
 from .forms import CodeForm, IdentifyForm, SignatureForm
+from .models import WindowState
 
 bp = Blueprint("signing", __name__, url_prefix="/emargement")
 
@@ -86,14 +88,21 @@ def _device_trainee() -> int | None:
     return trainee_id if isinstance(trainee_id, int) else None
 
 
+def window_flags(slot) -> dict:
+    """Where now stands against ``slot``'s signing window, as the pages test it (a template never compares the
+    state itself)."""
+    state = services.window_state(slot)
+    return {"window_before": state == WindowState.BEFORE.value, "window_open": state == WindowState.OPEN.value,
+            "window_closed": state == WindowState.CLOSED.value}
+
+
 def _sign_page(form, slot, enrolment, *, method: str, action: str, status: int | None = None,
                last: bool | None = None, **extra):
     signature = services.signature_of(slot, enrolment)
     locked = services.countersignature(slot) is not None
-    state = services.window_state(slot)
     survey = _survey_after_last_signature(slot, enrolment, last) if signature is not None else None
     page, code = form_page("attendance/sign.html", form, slot=slot, session=slot.session, enrolment=enrolment,
-                           trainee=enrolment.trainee, signature=signature, locked=locked, state=state,
+                           trainee=enrolment.trainee, signature=signature, locked=locked, **window_flags(slot),
                            window=services.window(slot), method=method, action=action, survey=survey, **extra)
     return page, status or code
 
@@ -104,8 +113,6 @@ def _is_last_slot(slot) -> bool:
 
 def _survey_after_last_signature(slot, enrolment, last: bool | None = None):
     """(url, answered) of the hot survey offered once the trainee has signed the session's last half-day."""
-    from ..evaluations.surveys.services import hot_invitation_on_site, survey_url
-
     if last is None:
         last = _is_last_slot(slot)
     invitation = hot_invitation_on_site(slot.session, enrolment, create=False) if last else None
@@ -127,7 +134,6 @@ def _do_sign(form, slot, enrolment, method: str, actor=None, last: bool | None =
         form.apply_errors(exc)
         return False, None
     if _is_last_slot(slot) if last is None else last:  # the end of the session: the hot survey is offered now
-        from ..evaluations.surveys.services import hot_invitation_on_site
 
         hot_invitation_on_site(slot.session, enrolment)
     db.session.commit()
@@ -192,7 +198,7 @@ def qr_scan(slot_id: int, code: str):
     return render_template("attendance/identify.html", form=form, slot=slot, session=slot.session)
 
 
-@bp.route("/qr/<int:slot_id>/identify", methods=["POST"])
+@bp.route("/qr/<int:slot_id>/identifier", methods=["POST"])
 @limiter.limit(_qr_limit)
 @limiter.limit(_code_limit, key_func=_per_chosen_trainee)
 def qr_identify(slot_id: int):
@@ -259,7 +265,7 @@ def qr_signer(slot_id: int):
     return page, status
 
 
-@bp.route("/qr/<int:slot_id>/not-me", methods=["POST"])
+@bp.route("/qr/<int:slot_id>/pas-moi", methods=["POST"])
 def qr_not_me(slot_id: int):
     """A phone lent by another trainee: forget who it belongs to, then scan the room's code again."""
     form = SignatureForm()

@@ -16,11 +16,12 @@ from sqlalchemy import select
 from ..core import sealkeys
 from ..core.formatting import datetime_fr
 from ..core.persistence import lock_row
+from ..core.timestamps import TimestampError, configured_roots, request_token, token_time, verify_token
 from ..core.timeutil import utcnow
 from ..extensions import db
 from ..messaging.services import job_handler, schedule_job
 from ..sessions.models import ENDED, TrainingSession
-from .chain import GENESIS, canonical_json, first_break, utc_text
+from .chain import GENESIS, canonical_json, first_break, utc_text, verify_chain
 from .models import AttendanceChain, AttendanceRecord, AttendanceSeal
 
 log = logging.getLogger("trainingmgr.attendance")
@@ -143,8 +144,6 @@ def seal_unsealed(now: dt.datetime | None = None) -> list[tuple[int, AttendanceS
 @job_handler(TIMESTAMP_JOB)
 def _timestamp_seal(payload: dict) -> None:
     """Ask the timestamp authority for a token over a seal's signature (retried by the queue when it fails)."""
-    from ..core.timestamps import request_token, token_time
-
     row = db.session.get(AttendanceSeal, payload.get("seal_id"))
     url = current_app.config.get("TSA_URL")
     if row is None or row.tsa_token is not None or not url:
@@ -203,8 +202,6 @@ def check_seals(session_id: int, records: list[AttendanceRecord], *, keys: list[
         result.problem = exc.message
         return result
     if timestamps and roots is None and current_app.config.get("TSA_CA_FILE"):
-        from ..core.timestamps import TimestampError, configured_roots
-
         try:
             roots = configured_roots()
         except TimestampError as exc:  # an unreadable file is the operator's to fix: said, not a crash
@@ -268,8 +265,6 @@ def _verified_token(token: bytes, data: bytes, roots: tuple[bytes, ...]):
     """A token's check (about 7 ms) depends on nothing but these bytes: no revocation is fetched, the
     certificates are judged at the token's own time (core/timestamps.py). Pages that show many seals check
     each token once per process."""
-    from ..core.timestamps import verify_token
-
     return verify_token(token, data, list(roots))
 
 
@@ -299,8 +294,6 @@ class Pinned:
 
 
 def pinned_state(session_id: int, length: int, head_hash: str) -> Pinned:
-    from .chain import verify_chain
-
     check = verify_chain(session_id)
     if not check.ok:
         where = f"enregistrement n° {check.broken_seq} : " if check.broken_seq else ""

@@ -44,7 +44,15 @@ from ..sessions.models import SessionStatus, Slot, TrainingSession
 from ..trainees.models import Trainee
 from . import alerts, pngcheck, seals
 from .chain import GENESIS, record_hash
-from .models import AttendanceChain, AttendanceRecord, PlannedAbsence
+from .models import (
+    JUSTIFIABLE_CELLS,
+    UNSIGNED_CELLS,
+    AttendanceChain,
+    AttendanceRecord,
+    CellStatus,
+    PlannedAbsence,
+    WindowState,
+)
 
 log = logging.getLogger("trainingmgr.attendance")
 
@@ -104,10 +112,10 @@ def window_state(slot: Slot, now: dt.datetime | None = None) -> str:
     now = now or utcnow()
     opens, closes = window(slot)
     if now < opens:
-        return "before"
+        return WindowState.BEFORE.value
     if now > closes:
-        return "closed"
-    return "open"
+        return WindowState.CLOSED.value
+    return WindowState.OPEN.value
 
 
 def slot_label(slot: Slot) -> str:
@@ -117,10 +125,10 @@ def slot_label(slot: Slot) -> str:
 def check_window(slot: Slot, now: dt.datetime | None = None) -> None:
     state = window_state(slot, now)
     opens, closes = window(slot)
-    if state == "before":
+    if state == WindowState.BEFORE.value:
         raise SigningNotOpen(f"L'émargement du créneau du {slot_label(slot)} n'est pas encore ouvert : il ouvre "
                              f"le {date_fr(slot.date)} à {time_fr(opens.astimezone(PARIS).time())}.")
-    if state == "closed":
+    if state == WindowState.CLOSED.value:
         raise SigningClosed(f"L'émargement du créneau du {slot_label(slot)} est clos depuis "
                             f"{time_fr(closes.astimezone(PARIS).time())}. Si vous étiez présent(e), prévenez "
                             "votre conseiller formation, qui pourra corriger la feuille.")
@@ -523,7 +531,7 @@ def _mark_presence(slot: Slot, enrolment: Enrolment, data: dict, trainer: Traine
     if presence == "present" and arrived_at is None and left_at is None and not errors.fields:
         errors.add("arrived_at", "Indiquez l'heure d'arrivée ou de départ réelle (retard, départ anticipé).")
     errors.raise_if_any()
-    if window_state(slot, now) == "before":
+    if window_state(slot, now) == WindowState.BEFORE.value:
         raise ConflictError(f"Le créneau du {slot_label(slot)} n'a pas encore commencé.")
     if countersignature(slot) is not None:
         raise SlotLocked("Vous avez déjà signé la feuille de ce créneau : demandez une correction au conseiller "
@@ -573,7 +581,7 @@ def justify(slot: Slot, enrolment: Enrolment, data: dict, actor: User, *, ip: st
     if len(reason) > 2000:
         raise ValidationError("Le justificatif ne doit pas dépasser 2 000 caractères.", field="reason")
     cell = session_grid(slot.session, now=now).cell(enrolment.id, slot.id)
-    if cell.status not in ("absent", "missing"):
+    if cell.status not in JUSTIFIABLE_CELLS:
         raise ConflictError("Seule une absence peut être justifiée.")
     return _append(slot, "justification", now=now, enrolment_id=enrolment.id, author_id=actor.id,
                    method="advisor", signer_name=enrolment.trainee.full_name, reason=reason,
@@ -583,12 +591,21 @@ def justify(slot: Slot, enrolment: Enrolment, data: dict, actor: User, *, ip: st
 # --------------------------------------------------------------------------- reading: cells, grid, hours
 
 CELL_LABELS = {
-    "signed": "Signé",
-    "corrected": "Corrigé",
-    "absent": "Absent",
-    "missing": "Signature manquante",
-    "pending": "À signer",
-    "upcoming": "À venir",
+    CellStatus.SIGNED.value: "Signé",
+    CellStatus.CORRECTED.value: "Corrigé",
+    CellStatus.ABSENT.value: "Absent",
+    CellStatus.MISSING.value: "Signature manquante",
+    CellStatus.PENDING.value: "À signer",
+    CellStatus.UPCOMING.value: "À venir",
+}
+# The colour of each status's badge (Bootstrap's text-bg-*).
+CELL_COLOURS = {
+    CellStatus.SIGNED.value: "success",
+    CellStatus.CORRECTED.value: "primary",
+    CellStatus.ABSENT.value: "danger",
+    CellStatus.MISSING.value: "warning",
+    CellStatus.PENDING.value: "light",
+    CellStatus.UPCOMING.value: "light",
 }
 
 
@@ -596,7 +613,7 @@ CELL_LABELS = {
 class Cell:
     slot: Slot
     enrolment_id: int
-    status: str = "upcoming"
+    status: str = CellStatus.UPCOMING.value
     signature: AttendanceRecord | None = None
     presence: str = ""  # the last explicit mark or correction: present / absent
     arrived_at: dt.time | None = None
@@ -612,6 +629,23 @@ class Cell:
     @property
     def label(self) -> str:
         return CELL_LABELS[self.status]
+
+    @property
+    def colour(self) -> str:
+        return CELL_COLOURS[self.status]
+
+    @property
+    def is_justified_absence(self) -> bool:
+        return self.status == CellStatus.ABSENT.value and bool(self.justification)
+
+    @property
+    def is_pending(self) -> bool:
+        """Open for signing, not signed yet."""
+        return self.status == CellStatus.PENDING.value
+
+    @property
+    def is_justifiable(self) -> bool:
+        return self.status in JUSTIFIABLE_CELLS
 
     @property
     def hours(self) -> Decimal:
@@ -634,6 +668,12 @@ def _minutes(start: dt.time, end: dt.time) -> int:
     return max(0, (end.hour * 60 + end.minute) - (start.hour * 60 + start.minute))
 
 
+# What a half-day neither signed nor marked reads as, by its signing window.
+_UNSIGNED_BY_WINDOW = {WindowState.BEFORE.value: CellStatus.UPCOMING.value,
+                       WindowState.OPEN.value: CellStatus.PENDING.value,
+                       WindowState.CLOSED.value: CellStatus.MISSING.value}
+
+
 def _fold(cell: Cell, now: dt.datetime) -> Cell:
     """Read a cell's records in chain order. A signature after an "absent" mark means the trainee came."""
     for record in cell.records:
@@ -654,11 +694,11 @@ def _fold(cell: Cell, now: dt.datetime) -> Cell:
     present = cell.presence != "absent" and (cell.signature is not None
                                               or (cell.corrected and cell.presence == "present"))
     if cell.presence == "absent":
-        cell.status = "absent"
+        cell.status = CellStatus.ABSENT.value
     elif present:
-        cell.status = "corrected" if cell.corrected else "signed"
+        cell.status = CellStatus.CORRECTED.value if cell.corrected else CellStatus.SIGNED.value
     else:
-        cell.status = {"before": "upcoming", "open": "pending", "closed": "missing"}[window_state(slot, now)]
+        cell.status = _UNSIGNED_BY_WINDOW[window_state(slot, now)]
     if present:
         start = max(slot.start_time, cell.arrived_at) if cell.arrived_at else slot.start_time
         end = min(slot.end_time, cell.left_at) if cell.left_at else slot.end_time
@@ -672,9 +712,9 @@ def _planned(cell: Cell, absence: PlannedAbsence | None) -> None:
     if absence is None:
         return
     cell.planned = absence
-    if cell.status in ("pending", "missing"):
-        cell.status = "absent"
-    if cell.status == "absent" and not cell.justification:
+    if cell.status in UNSIGNED_CELLS:
+        cell.status = CellStatus.ABSENT.value
+    if cell.status == CellStatus.ABSENT.value and not cell.justification:
         cell.justification = f"absence prévue, signalée par le stagiaire le {date_fr(absence.declared_at)}"
         cell.justified_by_trainee = True
 
@@ -726,8 +766,6 @@ def expected_enrolments(session: TrainingSession) -> list[Enrolment]:
 
 
 def expected_enrolments_of(session_ids) -> dict[int, list[Enrolment]]:
-    from ..trainees.models import Trainee
-
     found: dict[int, list[Enrolment]] = {}
     for enrolment in db.session.scalars(
         select(Enrolment).join(Enrolment.trainee)
@@ -779,8 +817,8 @@ def build_grid(session: TrainingSession, enrolments: list[Enrolment], records: l
         for slot in slots:
             cell = _fold(Cell(slot=slot, enrolment_id=enrolment.id,
                               records=by_cell.get((enrolment.id, slot.id), [])), now)
-            if cell.status == "pending" and slot.id in countersignatures:
-                cell.status = "missing"  # the sheet is closed: only a correction can add them now
+            if cell.status == CellStatus.PENDING.value and slot.id in countersignatures:
+                cell.status = CellStatus.MISSING.value  # the sheet is closed: only a correction can add them now
             if planned:
                 _planned(cell, planned.get((enrolment.id, slot.id)))
             cells.append(cell)

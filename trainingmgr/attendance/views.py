@@ -25,12 +25,14 @@ from ..core.persistence import get_by_id
 from ..core.tokens import log_safe_key
 from ..core.links import external_url
 from ..core.responses import fail
+from ..core.view_actions import run_action
 from ..extensions import db, limiter
 from ..messaging import delivery
 from . import access, board, kiosk, services
 from .chain import verify_chain
 from .forms import ActionForm, CorrectionForm, CountersignForm, JustificationForm, MarkForm, SignatureForm, UnlockForm
-from .models import AttendanceRecord
+from .models import PRESENT_CELLS, AttendanceRecord, WindowState
+from .public import _do_sign, _sign_page, window_flags
 
 bp = Blueprint("attendance", __name__, url_prefix="/attendance")
 
@@ -45,12 +47,12 @@ def _sheet(slot, status: int = 200, **forms):
     is_trainer = services.trainer_of(current_user, session) is not None
     return render_template(
         "attendance/slot.html", slot=slot, session=session, grid=grid, column=grid.column(slot.id),
-        countersignature=grid.countersignatures.get(slot.id), state=services.window_state(slot),
-        window=services.window(slot), is_trainer=is_trainer, is_staff=current_user.is_staff,
-        sign_form=forms.get("sign_form") or CountersignForm(), mark_form=forms.get("mark_form") or MarkForm(),
+        countersignature=grid.countersignatures.get(slot.id), **window_flags(slot), window=services.window(slot),
+        is_trainer=is_trainer, is_staff=current_user.is_staff, sign_form=forms.get("sign_form") or CountersignForm(),
+        mark_form=forms.get("mark_form") or MarkForm(),
         correction_form=forms.get("correction_form") or CorrectionForm(data={"presence": "present"}),
         justification_form=forms.get("justification_form") or JustificationForm(),
-        action_form=ActionForm(), failed_enrolment=forms.get("enrolment_id"),
+        failed_enrolment=forms.get("enrolment_id"),
     ), status
 
 
@@ -138,13 +140,12 @@ def remind(slot_id: int):
     if not form.validate_on_submit():
         fail(400, "Le formulaire a expiré : rechargez la page et recommencez.")
     enrolment_id = request.form.get("enrolment_id")
-    sent = board.remind_trainees(slot, current_user, enrolment_id=int(enrolment_id) if (enrolment_id or "").isdigit()
-                                 else None)
-    db.session.commit()
-    flash(f"Rappel mis en file pour {count_fr(sent, 'stagiaire')}. {delivery.queued_note()}" if sent
-          else "Aucun stagiaire à relancer.", "success" if sent else "info")
-    return redirect(request.form.get("next") if request.form.get("next", "").startswith("/attendance/")
-                    else url_for("attendance.slot", slot_id=slot.id))
+    return run_action(
+        lambda: board.remind_trainees(slot, current_user,
+                                      enrolment_id=int(enrolment_id) if (enrolment_id or "").isdigit() else None),
+        lambda sent: f"Rappel mis en file pour {count_fr(sent, 'stagiaire')}. {delivery.queued_note()}" if sent
+        else "Aucun stagiaire à relancer.",
+        _reminded_back(slot), category=lambda sent: "success" if sent else "info", refused="raise")
 
 
 @bp.route("/slots/<int:slot_id>/remind-trainer", methods=["POST"])
@@ -154,20 +155,23 @@ def remind_trainer(slot_id: int):
     form = ActionForm()
     if not form.validate_on_submit():
         fail(400, "Le formulaire a expiré : rechargez la page et recommencez.")
-    sent = board.remind_trainer(slot, current_user)
-    db.session.commit()
-    flash(f"Rappel mis en file pour le formateur ({count_fr(sent, 'e-mail')}). {delivery.queued_note()}" if sent
-          else "Aucun formateur avec une adresse e-mail.",
-          "success" if sent else "warning")
-    return redirect(request.form.get("next") if request.form.get("next", "").startswith("/attendance/")
-                    else url_for("attendance.slot", slot_id=slot.id))
+    return run_action(
+        lambda: board.remind_trainer(slot, current_user),
+        lambda sent: f"Rappel mis en file pour le formateur ({count_fr(sent, 'e-mail')}). {delivery.queued_note()}"
+        if sent else "Aucun formateur avec une adresse e-mail.",
+        _reminded_back(slot), category=lambda sent: "success" if sent else "warning", refused="raise")
+
+
+def _reminded_back(slot) -> str:
+    """Back to the page that asked for the reminder (the missing-signatures list), or to the slot's sheet."""
+    return (request.form.get("next") if request.form.get("next", "").startswith("/attendance/")
+            else url_for("attendance.slot", slot_id=slot.id))
 
 
 @bp.route("/missing")
 @staff_required
 def missing():
-    return render_template("attendance/missing.html", items=board.missing_signatures(current_user),
-                           action_form=ActionForm())
+    return render_template("attendance/missing.html", items=board.missing_signatures(current_user))
 
 
 # --------------------------------------------------------------------------- QR code and kiosk
@@ -178,8 +182,9 @@ def missing():
 def qr(slot_id: int):
     slot = services.get_slot(slot_id, current_user)
     grid = services.session_grid(slot.session)
-    return render_template("attendance/qr.html", slot=slot, session=slot.session, state=services.window_state(slot),
-                           counts=grid.counts(slot.id), expected=len(grid.rows),
+    counts = grid.counts(slot.id)
+    return render_template("attendance/qr.html", slot=slot, session=slot.session, **window_flags(slot),
+                           signed=sum(counts.get(status, 0) for status in PRESENT_CELLS), expected=len(grid.rows),
                            period=access._period_seconds())
 
 
@@ -187,7 +192,7 @@ def qr(slot_id: int):
 @any_role_required
 def qr_svg(slot_id: int):
     slot = services.get_slot(slot_id, current_user)
-    if services.window_state(slot) != "open":
+    if services.window_state(slot) != WindowState.OPEN.value:
         fail(409, "L'émargement de ce créneau n'est pas ouvert.")
     url = external_url("signing.qr_scan", slot_id=slot.id, code=access.qr_code(slot))
     buffer = io.BytesIO()
@@ -249,15 +254,13 @@ def kiosk_page(slot_id: int):
         return redirect(url_for("attendance.kiosk", slot_id=slot.id))
     grid = services.session_grid(slot.session)
     return render_template("attendance/kiosk.html", slot=slot, session=slot.session, column=grid.column(slot.id),
-                           state=services.window_state(slot), locked=slot.id in grid.countersignatures,
+                           **window_flags(slot), locked=slot.id in grid.countersignatures,
                            device_locked=current_lock() is not None, form=form)
 
 
 @bp.route("/slots/<int:slot_id>/kiosk/<int:enrolment_id>", methods=["GET", "POST"])
 @any_role_required
 def kiosk_sign(slot_id: int, enrolment_id: int):
-    from .public import _do_sign, _sign_page
-
     # One statement loads both (kept here: the session holds them weakly), and for a POST takes the chain's lock on
     # PostgreSQL (services.signing_pair); the checks below then read them from it.
     enrolment, slot, last = services.signing_pair(enrolment_id, slot_id, lock=request.method == "POST")

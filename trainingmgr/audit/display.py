@@ -45,6 +45,7 @@ from ..quality.models import (
 from ..resources.models import Location, Trainer
 from ..sessions.models import SESSION_FORMATS, SESSION_STATUS_LABELS
 from ..trainees.models import Trainee
+from .models import HIDDEN
 
 # Value formats (besides a dict of labels, and ("fk", table) for a foreign key).
 TEXT, MONEY, NUMBER, HOURS, PERCENT, DATE, DATETIME, TIME, BOOL, HASH = (
@@ -368,8 +369,6 @@ def show_value(fmt, value, names: dict[tuple[str, int], str] | None = None) -> S
         return EMPTY
     if isinstance(value, list):
         return Shown(", ".join(str(v) for v in value))
-    from .tracking import HIDDEN
-
     if value == HIDDEN:
         return Shown(HIDDEN)
     try:

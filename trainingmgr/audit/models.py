@@ -10,6 +10,8 @@ from ..core.timeutil import utcnow
 from ..core.types import UTCDateTime
 from ..extensions import db
 
+HIDDEN = "(masqué)"  # a personal free text's value in the log: it says the text changed, not what it says (RGPD purge)
+
 ACTION_LABELS = {
     "create": "Création",
     "update": "Modification",

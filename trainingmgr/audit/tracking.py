@@ -4,26 +4,35 @@ whose entries are inserted just before the transaction commits. ``acting_as`` na
 from __future__ import annotations
 
 import contextlib
-import copy
 import contextvars
+import copy
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Callable
 
+import click
 from flask import has_request_context, request
+from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 
+from ..accounts.permissions import current_principal
+from ..attendance.models import AttendanceRecord
+from ..billing.models import Invoice, InvoiceLine, Payment
 from ..core.formatting import date_fr, money_fr
 from ..core.timeutil import utcnow
+from ..documents.catalogue import DOC_TYPES
+from ..documents.models import GeneratedDocument
+from ..enrolments.models import ENROLMENT_STATUS_LABELS, Enrolment, FundingLine
+from ..quality.models import ACTION_STATUSES, REQUEST_STATUSES, ImprovementAction, QualityRequest
+from ..sessions.models import SESSION_STATUS_LABELS, Slot, TrainingSession
 from .display import field_names
-from .models import AuditEntry
+from .models import HIDDEN, AuditEntry
 
 TRAINEE_LABEL = "stagiaire (lien personnel)"
 PUBLIC_LABEL = "visiteur (formulaire public)"
 SYSTEM_LABEL = "système"
-HIDDEN = "(masqué)"  # personal free text: the log says it changed, not what it says (RGPD purge)
 TRAINEE_PREFIXES = ("/t/", "/emargement/", "/s/")
 ALWAYS_SKIPPED = {"id", "created_at", "updated_at"}
 MAX_TEXT = 500  # long texts are cut in the log
@@ -54,8 +63,6 @@ def paused():
 
 def _command_label() -> str:
     """Outside a request: "système (flask <command>)" for a command line (the worker included), else "système"."""
-    import click
-
     context = click.get_current_context(silent=True)
     names = []
     while context is not None and context.parent is not None:  # the root is "flask" or "python -m flask"
@@ -71,8 +78,6 @@ def current_actor() -> tuple[int | None, str, str]:
     ip = (request.remote_addr or "")[:45] if has_request_context() else ""
     actor = _actor.get()
     if actor is None and has_request_context():
-        from ..accounts.permissions import current_principal
-
         actor = current_principal()
         if actor is None:
             actor = TRAINEE_LABEL if request.path.startswith(TRAINEE_PREFIXES) else PUBLIC_LABEL
@@ -263,8 +268,6 @@ def _attendance_summary(obj, action, changes):
 
 
 def _document_summary(obj, action, changes):
-    from ..documents.catalogue import DOC_TYPES
-
     doc_type = DOC_TYPES.get(obj.doc_type)
     if doc_type is None:
         return f"Document n° {obj.number} (version {obj.version}) généré"
@@ -295,13 +298,6 @@ _CHILD_VERBS = {False: {"create": "ajouté", "delete": "supprimé", "update": "m
 
 
 def build_registry() -> dict[type, Spec]:
-    from ..attendance.models import AttendanceRecord
-    from ..billing.models import Invoice, InvoiceLine, Payment
-    from ..documents.models import GeneratedDocument
-    from ..enrolments.models import ENROLMENT_STATUS_LABELS, Enrolment, FundingLine
-    from ..quality.models import ACTION_STATUSES, REQUEST_STATUSES, ImprovementAction, QualityRequest
-    from ..sessions.models import SESSION_STATUS_LABELS, Slot, TrainingSession
-
     return {
         TrainingSession: Spec("session", skipped={"status_changed_at"}, collections=("trainers",),
                               action=_status_action(),
@@ -338,13 +334,11 @@ def build_registry() -> dict[type, Spec]:
 
 def _attendance_before(connection, obj) -> dict:
     """The trainee's state on the slot before a correction: the last mark or correction, or the signature."""
-    from ..attendance.models import AttendanceRecord as Record
-
     rows = connection.execute(
-        select(Record.kind, Record.presence, Record.arrived_at, Record.left_at)
-        .where(Record.slot_id == obj.slot_id, Record.enrolment_id == obj.enrolment_id, Record.id < obj.id,
-               Record.kind.in_(("signature", "presence", "correction")))
-        .order_by(Record.id)).all()
+        select(AttendanceRecord.kind, AttendanceRecord.presence, AttendanceRecord.arrived_at, AttendanceRecord.left_at)
+        .where(AttendanceRecord.slot_id == obj.slot_id, AttendanceRecord.enrolment_id == obj.enrolment_id,
+               AttendanceRecord.id < obj.id, AttendanceRecord.kind.in_(("signature", "presence", "correction")))
+        .order_by(AttendanceRecord.id)).all()
     presence, arrived, left, signed = "", None, None, False
     for kind, row_presence, row_arrived, row_left in rows:
         if kind == "signature":
@@ -523,8 +517,6 @@ def _before_flush(session: Session, flush_context, instances) -> None:
 
 def install() -> None:
     """Listen to every flush of the application's sessions (idempotent)."""
-    from flask_sqlalchemy.session import Session as FlaskSession
-
     if not _REGISTRY:
         _REGISTRY.update(build_registry())
     if not event.contains(FlaskSession, "after_flush", _after_flush):

@@ -16,6 +16,12 @@ from ..core.types import Hours, Money, UTCDateTime
 from ..extensions import db
 from ..files.models import StoredFile
 
+
+class InvoiceKind(str, enum.Enum):
+    INVOICE = "invoice"
+    CREDIT_NOTE = "credit_note"
+
+
 INVOICE_KINDS = {"invoice": "Facture", "credit_note": "Avoir"}
 
 
@@ -28,6 +34,17 @@ INVOICE_STATUSES = {
     "draft": "Brouillon",
     "issued": "Émise",
 }
+
+
+class BalanceStatus(str, enum.Enum):
+    """What an issued invoice's payments and credit notes make of it (read, never stored: billing/payments)."""
+
+    UNPAID = "unpaid"
+    PARTIAL = "partial"
+    PAID = "paid"
+    CREDITED = "credited"
+
+
 # Who pays the organisation (the BPF's section C classifies products by it).
 PAYER_KINDS = {
     "company": "Entreprise",
@@ -224,7 +241,7 @@ class Invoice(db.Model):
 
     @property
     def is_credit_note(self) -> bool:
-        return self.kind == "credit_note"
+        return self.kind == InvoiceKind.CREDIT_NOTE.value
 
 
 class InvoiceLine(db.Model):

@@ -1,6 +1,7 @@
-"""Gapless yearly numbering of invoices (F2026-0001…) and credit notes (A2026-0001…).
+"""Gapless yearly numbering of invoices (F2026-0001…), credit notes (A2026-0001…) and quotes (DEV-2026-0001…).
 
-A number is taken inside the transaction that issues the document, by incrementing the year's row of
+A number is taken inside the transaction that issues the document (a quote: that creates it, draft included,
+since a quote is never deleted), by incrementing the year's row of
 ``invoice_sequence``: the row stays locked until that transaction ends (PostgreSQL: the UPDATE's row lock;
 SQLite: the database's write lock, taken at once with BEGIN IMMEDIATE by
 ``core.persistence.serialise_sqlite_writes``),
@@ -17,16 +18,16 @@ from ..core.persistence import serialise_sqlite_writes
 from ..extensions import db
 from .models import InvoiceSequence
 
-PREFIXES = {"invoice": "F", "credit_note": "A"}
+PREFIXES = {"invoice": "F", "credit_note": "A", "quote": "DEV-"}
 
 
 def format_number(kind: str, year: int, sequence: int) -> str:
-    """F2026-0001 (at least four digits)."""
+    """F2026-0001, DEV-2026-0001 (at least four digits)."""
     return f"{PREFIXES[kind]}{year}-{sequence:04d}"
 
 
 def next_number(kind: str, year: int) -> tuple[str, int]:
-    """Take the next number of ``kind`` ("invoice" or "credit_note") for ``year``: (F2026-0001, 1).
+    """Take the next number of ``kind`` ("invoice", "credit_note" or "quote") for ``year``: (F2026-0001, 1).
 
     The caller's transaction holds the year's sequence until it commits (the number is then used) or rolls
     back (the number was never taken)."""

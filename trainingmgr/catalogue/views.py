@@ -63,6 +63,7 @@ def _render_version(course, version):
         sessions_total=sessions.total,
         gaps=services.indicator1_gaps(version, org), status_form=StatusForm(),
         status_labels=COURSE_STATUS_LABELS, transitions=services.allowed_course_steps(course),
+        steps=services.COURSE_TRANSITIONS,
         sheet=services.course_sheet(version, org),
     )
 

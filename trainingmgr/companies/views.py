@@ -6,7 +6,7 @@ from flask_login import current_user
 from ..accounts.permissions import staff_required
 from ..core.paging import page_arg
 from ..core.responses import fail
-from ..core.view_actions import form_page, run_form
+from ..core.view_actions import form_page, run_action, run_form
 from ..extensions import db
 from ..messaging.delivery import sent_to
 from . import links, services
@@ -67,10 +67,8 @@ def delete_contact(company_id: int, contact_id: int):
     contact = db.session.get(CompanyContact, contact_id)
     if contact is None or contact.company_id != company_id:
         fail(404, "Contact introuvable.")
-    services.delete_contact(contact)
-    db.session.commit()
-    flash("Contact supprimé.", "success")
-    return redirect(url_for("companies.form", company_id=company_id))
+    return run_action(lambda: services.delete_contact(contact), "Contact supprimé.",
+                      url_for("companies.form", company_id=company_id), refused="raise")
 
 
 # The contact's personal link to the company space (companies/links.py): (service, message once done).
@@ -86,7 +84,6 @@ SPACE_ACTIONS = {
 def contact_space(company_id: int, contact_id: int, action: str):
     contact = links.get_contact(company_id, contact_id, current_user)
     run, message = SPACE_ACTIONS[action]
-    run(contact, current_user)
-    db.session.commit()
-    flash(message.format(name=contact.name, sent_to=sent_to(contact.email)), "success")
-    return redirect(url_for("companies.form", company_id=company_id))
+    return run_action(lambda: run(contact, current_user),
+                      lambda: message.format(name=contact.name, sent_to=sent_to(contact.email)),
+                      url_for("companies.form", company_id=company_id), refused="raise")

@@ -2,6 +2,8 @@
 (``run_action``): validate, call the service, commit, or roll back and show the refusal."""
 from __future__ import annotations
 
+import inspect
+
 from flask import flash, redirect, render_template
 
 from ..extensions import db
@@ -37,18 +39,35 @@ def form_page(template: str, form, **context):
     return render_template(template, form=form, **context), status
 
 
-def run_action(action, success, redirect_to: str, *, refused=None):
-    """Run the one-button service call ``action``: commit, flash ``success`` (text, or a function called after the
-    action) and redirect to ``redirect_to``. A refusal is rolled back and answered by ``refused(error)``, or by
-    default flashed before the same redirect."""
+def run_action(action, success, redirect_to: str, *, refused=None, category="success", status: int = 302,
+               commit: bool = True):
+    """Run the one-button service call ``action``: commit, flash ``success`` as ``category`` and redirect to
+    ``redirect_to`` with ``status`` (303 towards a task's page). Each of these three is a value or a function
+    called once the action is done, given the action's result if it takes an argument; a ``success`` of None
+    flashes nothing. ``commit=False`` for an action that commits its own steps.
+
+    A refusal is rolled back and answered by ``refused(error)``; ``refused="raise"`` leaves it to the error page
+    (its 409 or 422 page); by default it is flashed before the redirect."""
     try:
-        action()
+        result = action()
     except DomainError as exc:
         db.session.rollback()
+        if refused == "raise":
+            raise
         if refused is not None:
             return refused(exc)
         flash(exc.message, "danger")
-        return redirect(redirect_to)
-    db.session.commit()
-    flash(success() if callable(success) else success, "success")
-    return redirect(redirect_to)
+        return redirect(_once_done(redirect_to, None), status)
+    if commit:
+        db.session.commit()
+    message = _once_done(success, result)
+    if message is not None:
+        flash(message, _once_done(category, result))
+    return redirect(_once_done(redirect_to, result), status)
+
+
+def _once_done(value, result):
+    """``value``, or what the function ``value`` answers now, given ``result`` if it takes an argument."""
+    if not callable(value):
+        return value
+    return value(result) if inspect.signature(value).parameters else value()

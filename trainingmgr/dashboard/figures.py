@@ -13,7 +13,7 @@ from sqlalchemy import Integer, String, and_, case, cast, func, select, true
 
 from ..billing.payments import services as billing_payments
 from ..core.numbers import money
-from ..billing.models import Invoice, InvoiceStatus, Payment
+from ..billing.models import Invoice, InvoiceKind, InvoiceStatus, Payment
 from ..core.memo import remembered
 from ..core.numbers import percent as percent_of
 from ..core.timeutil import paris_today
@@ -23,7 +23,7 @@ from ..evaluations.models import Answer, Question, Questionnaire, Response
 from ..evaluations.results.figures import mean
 from ..extensions import db
 from ..sessions import services as session_services
-from ..sessions.models import NOT_CANCELLED, TrainingSession
+from ..sessions.models import ACTIVE_FILTER, NOT_CANCELLED, TrainingSession
 
 SEATS_DAYS = 90
 SCALE_NOTES = ("1", "2", "3", "4", "5")  # a scale answer as JSON text; anything else is not a note
@@ -107,7 +107,7 @@ def _sessions(edge: str, start: dt.date, end: dt.date):
 
 
 def _list_args(edge: str, start: dt.date, end: dt.date) -> dict:
-    return {"on": edge, "from": start.isoformat(), "to": end.isoformat(), "status": "active"}
+    return {"on": edge, "from": start.isoformat(), "to": end.isoformat(), "status": ACTIVE_FILTER}
 
 
 def _joined(*queries):
@@ -169,8 +169,8 @@ def _revenue_queries(years: tuple[int, ...]) -> tuple:
     issued = Invoice.status == InvoiceStatus.ISSUED.value
     invoiced = select(*(
         func.coalesce(func.sum(case(
-            (and_(issued, within(Invoice.issue_date, year), Invoice.kind == "invoice"), Invoice.total_excl_vat),
-            (and_(issued, within(Invoice.issue_date, year), Invoice.kind == "credit_note"), -Invoice.total_excl_vat),
+            (and_(issued, within(Invoice.issue_date, year), Invoice.kind == InvoiceKind.INVOICE.value), Invoice.total_excl_vat),
+            (and_(issued, within(Invoice.issue_date, year), Invoice.kind == InvoiceKind.CREDIT_NOTE.value), -Invoice.total_excl_vat),
             else_=0)), 0).label(f"invoiced_{year}") for year in years)).where(
         Invoice.issue_date >= dt.date(years[-1], 1, 1), Invoice.issue_date <= dt.date(years[0], 12, 31))
     paid = select(*(
@@ -217,7 +217,7 @@ def _satisfaction_query(start: dt.date, end: dt.date):
     return (select(*columns).select_from(Answer)
             .join(Response, Response.id == Answer.response_id)
             .join(Question, Question.id == Answer.question_id)
-            .where(Response.session_id.in_(_sessions("end", start, end)), Response.status == "submitted",
+            .where(Response.session_id.in_(_sessions("end", start, end)), Response.submitted,
                    Question.kind == "scale", note.in_(SCALE_NOTES)))
 
 

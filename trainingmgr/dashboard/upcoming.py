@@ -18,7 +18,6 @@ from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from ..catalogue.models import Course, CourseVersion
-from ..core.halfday import half_of, hours_between
 from ..extensions import db
 from ..sessions import services
 from ..sessions.models import Slot, TrainingSession, session_trainer
@@ -28,7 +27,7 @@ SHOWN_ROWS = 15
 
 @dataclass(frozen=True)
 class _Slot:
-    """What session_warnings reads of a slot."""
+    """What session_warnings reads of a slot (its trainer: the id, present or not)."""
 
     date: dt.date
     start_time: dt.time
@@ -36,12 +35,12 @@ class _Slot:
     trainer_id: int | None
 
     @property
-    def half_day(self) -> str:
-        return half_of(self.start_time)
+    def trainer(self) -> int | None:
+        return self.trainer_id
 
-    @property
-    def hours(self) -> Decimal:
-        return hours_between(self.start_time, self.end_time)
+    # The model's own properties, on the narrow row.
+    half_day = property(Slot.half_day.fget)
+    hours = property(Slot.hours.fget)
 
 
 @dataclass
@@ -75,13 +74,9 @@ class _Session:
     trainers: bool
     slots: list[_Slot] = field(default_factory=list)  # complete before first_date and planned_hours are read
 
-    @cached_property
-    def first_date(self) -> dt.date | None:
-        return min((slot.date for slot in self.slots), default=None)
-
-    @cached_property
-    def planned_hours(self) -> Decimal:
-        return sum((slot.hours for slot in self.slots), Decimal("0.00"))
+    # The model's own properties, on the narrow rows (read once the slots are complete).
+    first_date = cached_property(TrainingSession.first_date.fget)
+    planned_hours = cached_property(TrainingSession.planned_hours.fget)
 
 
 @dataclass

@@ -12,7 +12,10 @@ from sqlalchemy import select
 from ..accounts.models import User
 from ..attendance import services as attendance
 from ..catalogue.models import Course
+from ..companies.models import Company
 from ..enrolments.services import enrol, save_funding_line
+from ..evaluations.acquis import services as acquis
+from ..evaluations.surveys import services as surveys
 from ..extensions import db
 from ..resources.models import Location, Trainer
 from ..sessions.models import SessionStatus, TrainingSession
@@ -20,6 +23,7 @@ from ..sessions.services import change_status, create_session, date_warnings
 from ..trainees.services import find_or_create_trainee
 from . import paperwork
 from .paperwork import at_paris as _at
+from .seeds import COMPANIES
 
 PAST_TRAINEES = [
     {"civility": "Mme", "first_name": "Camille", "last_name": "Roux", "email": "camille.roux@exemple.fr",
@@ -32,7 +36,7 @@ PAST_TRAINEES = [
 
 
 def _drawing(seed: int) -> str:
-    from PIL import Image, ImageDraw
+    from PIL import Image, ImageDraw  # Pillow loads only when the demo draws a signature
 
     image = Image.new("RGBA", (600, 200), (0, 0, 0, 0))
     points = [(40 + i * 45, 120 + ((i * 37 + seed * 11) % 70) - 35) for i in range(12)]
@@ -56,8 +60,6 @@ def load_past_session(course: Course, location: Location, trainer: Trainer, advi
     session, _ = create_session({"course_id": course.id, "start_date": day, "format": "inter",
                                  "location_id": location.id, "trainer_ids": [trainer.id]}, advisor)
     change_status(session, SessionStatus.OPEN.value, advisor)
-    from ..companies.models import Company
-    from .services import COMPANIES
 
     firms = [db.session.scalar(select(Company).where(Company.siret == data["siret"])) for data in COMPANIES]
     enrolments = []
@@ -121,9 +123,6 @@ def _feedback(session, enrolments, trainer_user, at, acquis_levels=ACQUIS, notes
               comments=HOT_COMMENTS) -> None:
     """The trainer's acquis per objective, and the hot survey sent with the answers of the trainees whose note
     is not None (``notes`` in the order of ``enrolments``; ``comments`` by note)."""
-    from ..evaluations.acquis import services as acquis
-    from ..evaluations.surveys import services as surveys
-
     objectives = list(session.course_version.objectives)
     for enrolment, levels in zip(enrolments, acquis_levels):
         for objective, level in zip(objectives, levels):

@@ -15,12 +15,24 @@ from sqlalchemy import select
 
 from ..accounts.models import User
 from ..attendance import services as attendance
+from ..billing.invoices.drafts import DRAFT_FIELDS, update_draft
+from ..billing.invoices.issue import issue_invoice
+from ..billing.invoices.planning import propose_invoices
+from ..billing.models import Invoice
+from ..billing.payments.services import record_payment
 from ..catalogue.models import Course
 from ..companies.models import Company
 from ..core.errors import ValidationError
+from ..documents.models import GeneratedDocument
+from ..documents.services import generate_session_pack
 from ..enrolments.models import EnrolmentStatus
 from ..enrolments.services import enrol, record_decision, save_funding_line
+from ..evaluations.models import SurveyAlert, SurveyInvitation
+from ..evaluations.surveys import services as surveys
+from ..evaluations.surveys.alerts import close_alert
 from ..extensions import db
+from ..quality.complaints.services import record_request, transition
+from ..quality.models import QualityRequest
 from ..resources.models import Location, Trainer
 from ..sessions.models import SessionStatus, TrainingSession
 from ..sessions.services import change_status, create_session, date_warnings
@@ -166,9 +178,6 @@ def _deliver(course, location, trainer, advisor, trainer_user, today, with_paper
 
 def _cold_survey(session: TrainingSession, enrolments, advisor: User) -> None:
     """The cold survey sent (it would have been at J+60) and answered by the three trainees."""
-    from ..evaluations.surveys import services as surveys
-    from ..evaluations.models import SurveyInvitation
-
     surveys.send_survey({"session_id": session.id, "kind": "cold"})
     db.session.flush()
     for enrolment, (practice, applied, impact, needs, which) in zip(enrolments, COLD):
@@ -192,19 +201,13 @@ def _cold_survey(session: TrainingSession, enrolments, advisor: User) -> None:
 
 def _handle_alerts(session: TrainingSession, advisor: User) -> None:
     """The low cold-survey scores (the trainee who left at noon) handled by the advisor a few days later."""
-    from ..evaluations.surveys.alerts import close_alert
-    from ..evaluations.models import SurveyAlert
-
     for alert in db.session.scalars(select(SurveyAlert).where(SurveyAlert.session_id == session.id,
-                                                              SurveyAlert.status == "open")):
+                                                              SurveyAlert.is_open)):
         close_alert(alert.id, "handled", ALERT_NOTE, advisor)
         alert.handled_at = _at(session.last_date + dt.timedelta(days=64), "14:00")
 
 
 def _documents(session: TrainingSession, advisor: User, with_paperwork: bool = True) -> list[str]:
-    from ..documents.models import GeneratedDocument
-    from ..documents.services import generate_session_pack
-
     if db.session.scalar(select(GeneratedDocument.id).where(GeneratedDocument.session_id == session.id,
                                                            GeneratedDocument.doc_type == "attendance_sheet")
                          .limit(1)) is not None:
@@ -223,12 +226,6 @@ def _documents(session: TrainingSession, advisor: User, with_paperwork: bool = T
 
 
 def _invoices(session: TrainingSession, advisor: User, today: dt.date) -> list[str]:
-    from ..billing.invoices.drafts import DRAFT_FIELDS, update_draft
-    from ..billing.invoices.issue import issue_invoice
-    from ..billing.invoices.planning import propose_invoices
-    from ..billing.models import Invoice
-    from ..billing.payments.services import record_payment
-
     if db.session.scalar(select(Invoice.id).where(Invoice.session_id == session.id).limit(1)) is not None:
         return []
     try:
@@ -259,9 +256,6 @@ def _invoices(session: TrainingSession, advisor: User, today: dt.date) -> list[s
 
 
 def _complaint(session: TrainingSession, advisor: User) -> list[str]:
-    from ..quality.models import QualityRequest
-    from ..quality.complaints.services import record_request, transition
-
     if db.session.scalar(select(QualityRequest.id).where(QualityRequest.session_id == session.id)
                          .limit(1)) is not None:
         return []

@@ -23,7 +23,9 @@ from ..core.formatting import date_fr
 from ..core.timeutil import PARIS
 from ..documents import services as document_services
 from ..documents.models import GeneratedDocument
+from ..enrolments.mails import send_convocation
 from ..enrolments.models import Enrolment
+from ..enrolments.services import record_decision
 from ..extensions import db
 from ..messaging.models import MessageStatus, OutboxMessage
 from ..messaging.services import message_sent
@@ -110,8 +112,6 @@ def tick(session: TrainingSession, key: str, comment: str, actor: User, at: dt.d
 @_unless_refused
 def send_convocations(session: TrainingSession) -> None:
     """Each confirmed trainee's convocation, by the worker's own job (with its documents), delivered at J−7."""
-    from ..enrolments.mails import send_convocation
-
     since = _last_message_id()
     for enrolment in _expected(session, ("confirmed",)):
         send_convocation({"enrolment_id": enrolment.id})
@@ -121,8 +121,6 @@ def send_convocations(session: TrainingSession) -> None:
 
 def admit_all(session: TrainingSession, actor: User, at: dt.datetime) -> None:
     """The advisor's positioning decision for every confirmed trainee (Qualiopi indicator 8)."""
-    from ..enrolments.services import record_decision
-
     for enrolment in _expected(session, ("confirmed",)):
         if not enrolment.positioning_decision:
             record_decision(enrolment, "admitted", "", actor)

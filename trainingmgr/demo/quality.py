@@ -11,8 +11,8 @@ from ..accounts.models import User
 from ..core.timeutil import paris_today
 from ..extensions import db
 from ..quality.actions.services import create_action, update_action
-from ..quality.models import QualityRequest
 from ..quality.complaints.services import file_public_request, record_request, transition
+from ..quality.models import QualityRequest
 from ..sessions.models import TrainingSession
 
 

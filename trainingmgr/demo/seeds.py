@@ -1,4 +1,5 @@
-"""The two seed courses, field by field as written in ``shared/seeds/`` (our reference cases)."""
+"""The two seed courses, field by field as written in ``shared/seeds/`` (our reference cases), and the demo's client
+companies."""
 from __future__ import annotations
 
 from decimal import Decimal
@@ -186,3 +187,16 @@ DUME_CHORUS_PRO = {
 }
 
 SEED_COURSES = (CHORUS_PRO, DUME_CHORUS_PRO)
+
+COMPANIES = (
+    {"name": "Atelier d'architecture Garonne", "siret": "44306184100021", "naf_code": "7111Z",
+     "headcount_band": "0-10", "opco": "OPCO EP", "address": "8 quai de la Daurade", "postal_code": "31000",
+     "city": "Toulouse"},
+    {"name": "Bureau d'études Occitanie Structures", "siret": "52151247500018", "naf_code": "7112B",
+     "headcount_band": "11-49", "opco": "OPCO EP", "address": "25 avenue de Lombez", "postal_code": "31300",
+     "city": "Toulouse"},
+    # A liberal architect's own practice: no OPCO, his training is funded by the FIF PL.
+    {"name": "Julien Carrère Architecte", "siret": "79245813500029", "naf_code": "7111Z",
+     "headcount_band": "0-10", "opco": "", "address": "12 rue des Filatiers", "postal_code": "31000",
+     "city": "Toulouse"},
+)

@@ -39,7 +39,8 @@ from .chorus import load_chorus_cycle
 from .paperwork import load_late_convention
 from .quality import load_quality
 from .questionnaires import load_positioning_questionnaires
-from .seeds import SEED_COURSES
+from .quotes import load_quotes
+from .seeds import COMPANIES, SEED_COURSES
 from .signatures import load_signed_convention
 from .spaces import load_spaces
 from .surveys import load_default_surveys
@@ -183,6 +184,7 @@ def load_demo(today: dt.date | None = None, invoices: bool = True, chorus_cycle:
                                       invoices=invoices, with_paperwork=paperwork))
     done.extend(load_signed_convention(advisor, sessions.get(SEED_COURSES[1]["slug"]), quiet=not done))
     done.extend(load_spaces(sessions.get(SEED_COURSES[0]["slug"]), advisor, today))
+    done.extend(load_quotes(sessions, advisor) if paperwork else [])  # documents and e-mails: paperwork
     db.session.commit()
     return done
 
@@ -254,18 +256,6 @@ def _load_positioning() -> list[str]:
     return load_positioning_questionnaires() or []
 
 
-COMPANIES = (
-    {"name": "Atelier d'architecture Garonne", "siret": "44306184100021", "naf_code": "7111Z",
-     "headcount_band": "0-10", "opco": "OPCO EP", "address": "8 quai de la Daurade", "postal_code": "31000",
-     "city": "Toulouse"},
-    {"name": "Bureau d'études Occitanie Structures", "siret": "52151247500018", "naf_code": "7112B",
-     "headcount_band": "11-49", "opco": "OPCO EP", "address": "25 avenue de Lombez", "postal_code": "31300",
-     "city": "Toulouse"},
-    # A liberal architect's own practice: no OPCO, his training is funded by the FIF PL.
-    {"name": "Julien Carrère Architecte", "siret": "79245813500029", "naf_code": "7111Z",
-     "headcount_band": "0-10", "opco": "", "address": "12 rue des Filatiers", "postal_code": "31000",
-     "city": "Toulouse"},
-)
 CONTACTS = {
     "44306184100021": {"role": "hr", "name": "Hélène Garonne", "job_title": "Gérante",
                        "email": "direction@garonne-archi.example", "phone": "05 61 00 10 10"},

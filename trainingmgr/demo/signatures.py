@@ -12,6 +12,7 @@ loading again stays silent."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import select
@@ -21,11 +22,15 @@ from ..companies.models import Company
 from ..companies.services import save_contact
 from ..core.errors import ConflictError, ValidationError
 from ..core.timeutil import paris_today
-from ..documents.conversion import pdf
 from ..documents import services as document_services
+from ..documents.conversion import pdf
 from ..enrolments.models import Enrolment
 from ..extensions import db
+from ..organisation.services import get_organisation
 from ..sessions.models import TrainingSession
+from ..signing import access
+from ..signing import services as signing
+from ..signing.models import SignatureRequest
 from .attendance import _drawing
 
 SIRET = "52151247500018"  # Bureau d'études Occitanie Structures, Sarah Benali's employer
@@ -43,8 +48,6 @@ CLIENTS = {"company": {"ip": "192.0.2.40", "user_agent": "Mozilla/5.0 (iPhone; C
 def load_signed_convention(advisor: User, session: TrainingSession | None, *, quiet: bool = False) -> list[str]:
     """Once: the company's convention for ``session`` sent for signature and signed by both parties. ``quiet``:
     say nothing when it cannot be done (nothing else was loaded)."""
-    from ..signing.models import SignatureRequest
-
     if session is None or db.session.scalar(select(SignatureRequest.id).limit(1)) is not None:
         return []
     company = db.session.scalar(select(Company).where(Company.siret == SIRET))
@@ -68,10 +71,7 @@ def load_signed_convention(advisor: User, session: TrainingSession | None, *, qu
 
 def _trial_certificate() -> list[str]:
     """A self-signed certificate in the organisation's name when none is installed (what was done, in French)."""
-    from pathlib import Path
-
-    from ..organisation.services import get_organisation
-    from ..signing import pades
+    from ..signing import pades  # pyHanko loads when the demo signs, not at start-up
 
     config = current_app.config
     directory = Path(config["SIGNING_DIR"])
@@ -85,7 +85,7 @@ def _trial_certificate() -> list[str]:
 
 def _cannot_sign() -> str | None:
     """Why the demo cannot sign here (French), or None: no PDF converter, or no usable signing certificate."""
-    from ..signing import pades
+    from ..signing import pades  # pyHanko loads when the demo signs, not at start-up
 
     if not pdf.available():
         return ("conversion PDF désactivée (PDF_CONVERTER=none)." if pdf.unavailable_reason() == pdf.MSG_DISABLED
@@ -101,9 +101,6 @@ def _cannot_sign() -> str | None:
 
 def _sign(advisor: User, session: TrainingSession, company: Company):
     """The convention generated with its PDF, sent to the company's signatory and the organisation's, signed."""
-    from ..signing import access
-    from ..signing import services as signing
-
     contact = next((c for c in company.contacts if c.role == "signatory" and c.email), None)
     if contact is None:
         contact = save_contact(company, None, SIGNATORY)

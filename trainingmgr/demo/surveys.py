@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from ..catalogue.models import Course
 from ..evaluations.models import QUESTIONNAIRE_KINDS, Questionnaire
 from ..evaluations.questionnaires.services import create_questionnaire
 from ..extensions import db
@@ -103,8 +104,6 @@ DUME_QUIZ = {
 
 
 def load_default_surveys() -> list[str]:
-    from ..catalogue.models import Course
-
     done = []
     dume = db.session.scalar(select(Course).where(Course.slug == "marches-publics-dume-et-chorus-pro"))
     if dume is not None and db.session.scalar(select(Questionnaire.id).where(

@@ -144,6 +144,36 @@ TRAINEE = (
     Var("trainee.company", "Entreprise (employeur) ou « — »", "Cabinet d'architecture Dupont"),
     Var("trainee.job_title", "Fonction", "Assistante de direction"),
 )
+# A quote (quotes/document.py, or a session's client in the documents page): seats in a session or an intra session
+# at a wished period (no session yet), so the session and the price per trainee are offered but not mandatory; what it
+# must show is under « quote ».
+QUOTE_SESSION = tuple(replace(v, mandatory=False) for v in SESSION)
+QUOTE_PRICE = tuple(replace(v, mandatory=False) for v in PRICE)
+QUOTE = (
+    Var("quote.number", "Numéro du devis", "DEV-2026-0003", True),
+    Var("quote.date", "Date du devis", "26/11/2026", True),
+    Var("quote.valid_until", "Valable jusqu'au", "26/12/2026", True),
+    Var("quote.validity", "Validité du devis (durée et date)", "30 jours, jusqu'au 26/12/2026"),
+    Var("quote.kind", "Nature de la demande", "Places en session inter-entreprises"),
+    Var("quote.contact.name", "Contact du client", "Marie Dupont"),
+    Var("quote.contact.email", "E-mail du contact", "marie.dupont@exemple.fr"),
+    Var("quote.contact.phone", "Téléphone du contact", "05 61 00 00 01"),
+    Var("quote.details", "Objet : liste {label, value} (session, dates, horaires et lieu ; ou période, lieu et "
+        "effectif souhaités)", "Dates : le 19/11/2026", True),
+    Var("quote.details[].label", "Intitulé", "Dates"),
+    Var("quote.details[].value", "Valeur", "le 19/11/2026"),
+    Var("quote.lines", "Lignes : {label, quantity, unit, total} (places, forfait intra, frais annexes)",
+        "Formation … × 2", True),
+    Var("quote.lines[].label", "Désignation", "Marchés publics : DUME et Chorus Pro – session du 19/11/2026"),
+    Var("quote.lines[].quantity", "Quantité", "2"),
+    Var("quote.lines[].unit", "Prix unitaire HT", "600,00 €"),
+    Var("quote.lines[].total", "Total HT", "1 200,00 €"),
+    Var("quote.totals.excl_vat", "Total HT", "1 200,00 €", True),
+    Var("quote.totals.vat", "Montant de TVA", "0,00 €", True),
+    Var("quote.totals.incl_vat", "Total TTC", "1 200,00 €", True),
+    Var("quote.vat_mention", "Mention de TVA ou d'exonération", "Exonération de TVA, article 261-4-4°-a du CGI", True),
+    Var("quote.conditions", "Conditions particulières du devis", "Tarif valable pour un groupe de 3 stagiaires."),
+)
 # The règlement intérieur (L6352-3, L6352-4, R6352-1 to R6352-15) is the organisation's: a replacement template
 # need not name the session, so its session variables are offered but none is mandatory.
 INTERNAL_RULES = tuple(Var(v.name, v.label, v.example) for v in COURSE + SESSION) + (
@@ -369,7 +399,7 @@ DOC_TYPES: dict[str, DocType] = {d.code: d for d in (
                 Var("sheet.seal.timestamp", "Horodatage du scellement (autorité RFC 3161)",
                     "horodaté le 19/11/2026 17:32 par une autorité d'horodatage (RFC 3161)"),
                 Var("verification.code", "Code de vérification", "7KQ4-M2XD-9TPA", True),
-                Var("verification.url", "Adresse de vérification", "https://…/verify/7KQ4M2XD9TPA", True),
+                Var("verification.url", "Adresse de vérification", "https://…/verification/7KQ4M2XD9TPA", True),
                 Var("verification.qr", "QR code de vérification (image)", "[image]"),
             ), feminine=True),
     DocType("attestation", "Attestation de fin de formation", "enrolment", "attestation.docx",
@@ -386,21 +416,14 @@ DOC_TYPES: dict[str, DocType] = {d.code: d for d in (
                 Var("nature_boxes[].label", "Nature", "Action de formation"),
                 Var("nature_boxes[].box", "Case (☒ ou ☐)", "☒"),
                 Var("verification.code", "Code de vérification", "7KQ4-M2XD-9TPA", True),
-                Var("verification.url", "Adresse de vérification", "https://…/verify/7KQ4M2XD9TPA", True),
+                Var("verification.url", "Adresse de vérification", "https://…/verification/7KQ4M2XD9TPA", True),
                 Var("verification.qr", "QR code de vérification (image)", "[image]"),
                 Var("retention", "Engagement de conservation des pièces",
                     "…conserver les documents justificatifs pendant 3 ans à compter de la fin de l'année du dernier "
                     "paiement."),
             )),
-    DocType("quote", "Devis", "client", "devis.docx",
-            COMMON + ORG + COURSE + SESSION + CLIENT + PRICE + (
-                Var("quote.validity", "Validité du devis", "30 jours", True),
-                Var("quote.lines", "Lignes : {label, quantity, unit, total}", "Formation … × 2"),
-                Var("quote.lines[].label", "Désignation", "Marchés publics : DUME et Chorus Pro – session du 19/11/2026"),
-                Var("quote.lines[].quantity", "Quantité", "2"),
-                Var("quote.lines[].unit", "Prix unitaire HT", "600,00 €"),
-                Var("quote.lines[].total", "Total HT", "1 200,00 €"),
-            ) + TRAINEES),
+    DocType("quote", "Devis", "client", "devis.docx", COMMON + ORG + COURSE + QUOTE_SESSION + CLIENT + QUOTE_PRICE + QUOTE
+            + TRAINEES),
     DocType("invoice", "Facture et avoir", "invoice", "facture.docx", COMMON + ORG + COURSE + SESSION + INVOICE,
             feminine=True),
     DocType("trainer_contract", "Contrat de sous-traitance / lettre de mission", "trainer", "contrat_sous_traitance.docx",

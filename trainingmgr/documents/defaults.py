@@ -981,17 +981,27 @@ def certificate() -> Builder:
 
 
 def quote() -> Builder:
+    """A quote: seats in an inter-company session or an intra session at a wished period (quote.details says
+    which), its lines with the extra costs, the totals with the VAT or the exemption mention as invoices print it,
+    the conditions and the « Bon pour accord » block."""
     doc = Builder("Devis")
     doc.table([95, 75], rows=[[
-        [P(B("DEVIS", size=16, color=ACCENT)), P(B("N° {{ document.number }}")), "Date : {{ today }}",
-         "Validité : {{ quote.validity }}", "Session : {{ session.reference }}"],
+        [P(B("DEVIS", size=16, color=ACCENT)), P(B("N° {{ quote.number }}")), "Date : {{ quote.date }}",
+         P(B("Valable jusqu'au {{ quote.valid_until }}"))],
         [B("{{ client.name }}"), "{{ client.address }}", "SIRET {{ client.siret }}",
-         "{% if client.signatory %}À l'attention de {{ client.signatory }}{% endif %}"],
+         "{% if quote.contact.name %}À l'attention de {{ quote.contact.name }}{% endif %}",
+         "{% if quote.contact.email %}{{ quote.contact.email }}{% endif %}"
+         "{% if quote.contact.phone %} – {{ quote.contact.phone }}{% endif %}"],
     ]], style=None, size=9.5)
+    doc.p(B("Émetteur : "), "{{ org.name }}, {{ org.address }}{% if org.siret %} – SIRET {{ org.siret }}{% endif %}",
+          size=8.5)
+    doc.p(I("{{ org.nda_mention }}", size=8))
 
     doc.h1("Objet")
-    doc.p("Formation ", B("« {{ course.title }} »"), " – {{ session.dates }}, {{ session.hours }} "
-          "({{ course.delivery_mode }}), {{ session.place }}.", align=JUSTIFY)
+    doc.p("Formation ", B("« {{ course.title }} »"), " – {{ quote.kind }} ({{ course.delivery_mode }}, durée "
+          "{{ course.duration }}).", align=JUSTIFY)
+    doc.table([50, 120], rows=[[B("{{ d.label }}"), "{{ d.value }}"]], loop="d in quote.details",
+              first_column_shaded=True, size=9.5)
     doc.p(B("Objectifs :"), keep_next=True)
     _objectives(doc)
     doc.p(I("Programme détaillé ({{ course.version }}) joint au devis. Prérequis : {{ course.prerequisites }}.",
@@ -1003,12 +1013,11 @@ def quote() -> Builder:
                 P("{{ line.total }}", align=RIGHT)]], loop="line in quote.lines", size=9)
     doc.table([95, 75], rows=[[
         "",
-        [P("Prix par stagiaire HT : {{ price.unit_excl_vat }}", align=RIGHT),
-         P("Total HT : {{ price.total_excl_vat }}", align=RIGHT),
-         P("TVA : {{ price.vat }}", align=RIGHT),
-         P(B("Total TTC : {{ price.total_incl_vat }}", size=10.5), align=RIGHT)],
+        [P("Total HT : {{ quote.totals.excl_vat }}", align=RIGHT),
+         P("TVA : {{ quote.totals.vat }}", align=RIGHT),
+         P(B("Total TTC : {{ quote.totals.incl_vat }}", size=10.5), align=RIGHT)],
     ]], style=None, size=9.5, gap=0)
-    doc.p(I("{{ price.vat_mention }}", size=8.5), align=RIGHT)
+    doc.p(I("{{ quote.vat_mention }}", size=8.5), align=RIGHT)
     _funding(doc, "Prise en charge prévue :")
 
     doc.tag("{%p if trainees %}")
@@ -1017,6 +1026,10 @@ def quote() -> Builder:
     doc.tag("{%p endif %}")
 
     doc.h1("Conditions")
+    doc.tag("{%p if quote.conditions %}")
+    doc.p("{{ quote.conditions }}", align=JUSTIFY)
+    doc.tag("{%p endif %}")
+    doc.field("Validité", "{{ quote.validity }}")
     doc.field("Règlement", "{{ org.payment_terms }}")
     doc.field("Annulation", "{{ org.cancellation_terms }}")
     doc.p("Une convention de formation sera établie à l'acceptation du devis. En cas d'inexécution totale ou "

@@ -17,7 +17,7 @@ class ActionForm(Form):
 
 
 class VerifyUploadForm(Form):
-    """The public check of a signed PDF (/verify): the file only."""
+    """The public check of a signed PDF (/verification): the file only."""
 
     file = FileField("Document PDF signé")
     submit = SubmitField("Vérifier le fichier")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from ..attendance import services as attendance
+from ..attendance.models import PRESENT_CELLS, CellStatus
 from ..core.formatting import date_fr, hours_fr, money_fr, month_fr, time_fr
 from ..enrolments.models import ENROLMENT_STATUS_LABELS, Enrolment, FundingLine
 from ..sessions.models import TrainingSession
@@ -90,21 +91,21 @@ def problem(doc_type: str, session: TrainingSession, enrolment: Enrolment | None
 def held_cells(enrolment: Enrolment) -> list[attendance.Cell]:
     """The trainee's cells of the register for the half-days that have begun, in date order."""
     row = attendance.session_grid(enrolment.session).row(enrolment.id)
-    cells = [cell for cell in row.cells if cell.status != "upcoming"] if row is not None else []
+    cells = [cell for cell in row.cells if cell.status != CellStatus.UPCOMING.value] if row is not None else []
     return sorted(cells, key=lambda cell: (cell.slot.date, cell.slot.start_time))
 
 
 def _presence_status(cell: attendance.Cell) -> str:
-    if cell.status in ("signed", "corrected"):
+    if cell.status in PRESENT_CELLS:
         notes = ["Présent(e)"]
         if cell.late:
             notes.append(f"arrivé(e) à {time_fr(cell.arrived_at)}")
         if cell.left_early:
             notes.append(f"parti(e) à {time_fr(cell.left_at)}")
         return ", ".join(notes)
-    if cell.status == "absent":
+    if cell.status == CellStatus.ABSENT.value:
         return "Absent(e), absence justifiée" if cell.justification else "Absent(e)"
-    return "Non émargée" if cell.status == "missing" else "En cours"
+    return "Non émargée" if cell.status == CellStatus.MISSING.value else "En cours"
 
 
 def _presence(cells: list[attendance.Cell]) -> dict:

@@ -68,7 +68,7 @@ class GeneratedDocument(db.Model):
     docx_file_id: Mapped[int] = mapped_column(ForeignKey("stored_file.id"))
     docx_sha256: Mapped[str] = mapped_column(String(64))
     pdf_file_id: Mapped[int | None] = mapped_column(ForeignKey("stored_file.id"))
-    pdf_sha256: Mapped[str | None] = mapped_column(String(64), index=True)  # /verify finds an upload by it
+    pdf_sha256: Mapped[str | None] = mapped_column(String(64), index=True)  # /verification finds an upload by it
     verify_code: Mapped[str | None] = mapped_column(String(20), unique=True)
     # Why this version was issued (French): « Première émission », the changed data, a new template…
     reason: Mapped[str] = mapped_column(Text, default="")

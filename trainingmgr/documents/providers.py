@@ -1,5 +1,6 @@
 """Documents that a higher package builds, registered here so that documents never imports that package: billing's
-invoice preview (``register_preview``) and funding's facture acquittée (``register_enrolment_document``)."""
+invoice preview (``register_preview``), funding's facture acquittée (``register_enrolment_document``) and the files a
+funding pack takes as they are instead of generating them (``register_pack_files``: an accepted quote's own file)."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -39,3 +40,18 @@ def enrolment_document(doc_type: str) -> EnrolmentDocument:
         return _enrolment_documents[doc_type]
     except KeyError:
         raise LookupError(f"No builder registered for the document type {doc_type!r}.") from None
+
+
+_pack_files: dict[str, Callable[[Enrolment], list[tuple[str, bytes]] | None]] = {}
+
+
+def register_pack_files(doc_type: str, provider: Callable[[Enrolment], list[tuple[str, bytes]] | None]) -> None:
+    """Let ``provider(enrolment)`` give the files [(name, content)] that an enrolment's funding pack holds in place
+    of a generated ``doc_type``, or None to generate it as usual."""
+    _pack_files[doc_type] = provider
+
+
+def pack_files(doc_type: str, enrolment: Enrolment) -> list[tuple[str, bytes]] | None:
+    """The files registered for ``doc_type`` in ``enrolment``'s funding pack, or None (generate it)."""
+    provider = _pack_files.get(doc_type)
+    return provider(enrolment) if provider is not None else None

@@ -30,7 +30,7 @@ from ..messaging.bodies import html_body
 from ..enrolments.models import Enrolment
 from ..extensions import db
 from ..files.models import StoredFile
-from ..files.services import check_bytes, path_for, store_bytes
+from ..files.services import check_bytes, path_for, read_checked, store_bytes
 from ..messaging.services import queue_email, topic_prefix
 from ..organisation.services import get_organisation
 from ..resources.dossier import contract_problems
@@ -52,7 +52,7 @@ document_issued = signals.signal("document-issued")
 
 DEFAULTS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "documents")
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base 32: no I, L, O, U
-# The documents that carry a check code, which the public check page (/verify) answers for.
+# The documents that carry a check code, which the public check page (/verification) answers for.
 VERIFIABLE = ("certificate", "attendance_sheet")
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
@@ -234,11 +234,9 @@ def applicable(doc_type: str, session: TrainingSession, enrolment: Enrolment | N
         return _trainer_contract_problem(session, trainer)
     if doc_type == "invoice":
         return "Les factures et les avoirs sont produits à leur émission, depuis la page Facturation de la session."
-    if doc_type in ("attestation", "certificate", "attendance_sheet") and session.status not in (
-            "in_progress", "completed", "closed"):
+    if doc_type in ("attestation", "certificate", "attendance_sheet") and not session.has_started:
         return "Ce document se produit une fois la session commencée."
-    if doc_type in ("attestation", "certificate") and enrolment is not None and enrolment.status not in (
-            "completed", "abandoned"):
+    if doc_type in ("attestation", "certificate") and enrolment is not None and not enrolment.has_attended:
         return "Le stagiaire n'a pas suivi la formation (statut : " + enrolment.status_label.lower() + ")."
     if doc_type == "contract" and enrolment is not None and enrolment.company_id is not None:
         return "Le stagiaire est inscrit par une entreprise : c'est une convention qui s'applique."
@@ -267,8 +265,10 @@ def _trainer_contract_problem(session: TrainingSession, trainer: Trainer | None)
 FIRST_ISSUE = "Première émission"
 NEW_TEMPLATE = "Nouveau modèle de document"
 ON_REQUEST = "Nouvelle émission demandée"
-# What each generation makes anew (the document's number, date and verification code): not a change.
-VOLATILE = ("today", "document.number", "verification")
+# What each generation makes anew (the document's number, date and verification code; a quote's number, date and
+# validity from that date): not a change.
+VOLATILE = ("today", "document.number", "verification", "quote.number", "quote.date", "quote.valid_until",
+            "quote.validity")
 # The French name of a context's field in a reason; a "field.part" entry names that part of the field.
 CHANGE_LABELS = {
     "org": "organisme de formation", "course": "formation", "session": "session",
@@ -337,7 +337,7 @@ def current_version(doc_type: str, subject: str) -> GeneratedDocument | None:
         .order_by(GeneratedDocument.version.desc()).limit(1))
 
 
-def _store_files(docx: bytes, base: str, pdf: bool) -> tuple[StoredFile, StoredFile | None]:
+def store_document_files(docx: bytes, base: str, pdf: bool = True) -> tuple[StoredFile, StoredFile | None]:
     """The DOCX stored, and its PDF copy when asked for and a converter is there."""
     docx_file = store_bytes(docx, base + ".docx", "document")
     pdf_file = None
@@ -396,7 +396,7 @@ def generate(doc_type: str, session: TrainingSession, actor: User, *, enrolment:
                             f"données (article L6353-3 du Code du travail). Modification constatée : {found}.")
     why = " ; ".join(p for p in (found, (reason or "").strip()) if p) or ON_REQUEST
     base = f"{_prefix(doc_type).lower()}-{session.id}-{subject.split(':')[-1]}-v{version}"
-    docx_file, pdf_file = _store_files(render(template, context).docx, base, pdf)
+    docx_file, pdf_file = store_document_files(render(template, context).docx, base, pdf)
     document = GeneratedDocument(
         doc_type=doc_type, subject=subject, version=version, number=number, session_id=session.id,
         enrolment_id=enrolment.id if enrolment else None, company_id=company.id if company else None,
@@ -437,10 +437,7 @@ def read_file(document: GeneratedDocument, kind: str) -> bytes:
     expected = document.docx_sha256 if kind == "docx" else document.pdf_sha256
     if stored is None:
         raise NotFoundError("Pas de PDF pour ce document (convertisseur indisponible lors de la génération).")
-    data = path_for(stored).read_bytes()
-    if hashlib.sha256(data).hexdigest() != expected:
-        raise ConflictError("Le fichier archivé ne correspond plus à son empreinte SHA-256 : il a été altéré.")
-    return data
+    return read_checked(stored, expected)
 
 
 def pack_subjects(session: TrainingSession) -> list[tuple[str, Enrolment | None, Company | None]]:
@@ -475,9 +472,12 @@ def generate_session_pack(session: TrainingSession, actor: User, pdf: bool = Tru
             for doc_type, enrolment, company in pack_subjects(session)]
 
 
-def zip_documents(documents: list[GeneratedDocument]) -> bytes:
+def zip_documents(documents: list[GeneratedDocument], files: list[tuple[str, bytes]] = ()) -> bytes:
+    """The documents' DOCX (and PDF) and ``files`` [(name, content)] as they are, in one zip."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files:
+            archive.writestr(name, data)
         for document in documents:
             name = f"{document.number}"
             archive.writestr(f"{name}.docx", read_file(document, "docx"))
@@ -508,13 +508,18 @@ def funding_pack_subjects(enrolment: Enrolment) -> list[tuple[str, dict]]:
 
 def funding_pack(enrolment: Enrolment, actor: User, advance: Callable[[str], None] | None = None) -> bytes:
     """The OPCO funding pack of one enrolment (funding_pack_subjects), each document reused when unchanged, as in
-    a session's pack; ``advance(label)`` is told each document made (a task's progress)."""
-    made = []
+    a session's pack, or taken as registered (providers.pack_files: an accepted quote's own file); ``advance(label)``
+    is told each document made (a task's progress)."""
+    made, files = [], []
     for doc_type, subject in funding_pack_subjects(enrolment):
-        made.append(generate(doc_type, enrolment.session, actor, reuse=True, **subject))
+        own = providers.pack_files(doc_type, enrolment)
+        if own:
+            files.extend(own)
+        else:
+            made.append(generate(doc_type, enrolment.session, actor, reuse=True, **subject))
         if advance is not None:
-            advance(made[-1].label)
-    return zip_documents(made)
+            advance(DOC_TYPES[doc_type].label if own else made[-1].label)
+    return zip_documents(made, files)
 
 
 # --------------------------------------------------------------------------- public verification

@@ -1,5 +1,5 @@
 """Document screens: a session's documents, downloads and packs (advisor); templates and their variables
-(admin); the public check /verify: a code of a certificate or an attendance sheet, or an uploaded signed PDF."""
+(admin); the public check /verification: a code of a certificate or an attendance sheet, or an uploaded signed PDF."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
@@ -14,6 +14,7 @@ from ..core import sealkeys
 from ..core.errors import DomainError
 from ..core.persistence import get_by_id
 from ..core.responses import attachment, fail
+from ..core.view_actions import run_action
 from ..enrolments.services import get_enrolment
 from ..extensions import db, limiter
 from ..resources.models import Trainer
@@ -47,7 +48,7 @@ def session_documents(session_id: int):
     return render_template("documents/session.html", session=session, documents=documents,
                            current=services.current_versions(documents), enrolments=enrolments, companies=companies,
                            trainers=session.trainers, funders=funders.funders_of(enrolments),
-                           doc_types=DOC_TYPES, applicable=services.applicable, form=ActionForm(),
+                           doc_types=DOC_TYPES, applicable=services.applicable,
                            pdf_available=pdf.available())
 
 
@@ -66,12 +67,12 @@ def generate(session_id: int):
         company = get_by_id(Company, request.form["company_id"], "Entreprise introuvable.")
     if request.form.get("trainer_id"):
         trainer = get_by_id(Trainer, request.form["trainer_id"], "Formateur introuvable.")
-    document = services.generate(doc_type, session, current_user, enrolment=enrolment, company=company,
-                                 trainer=trainer)
-    db.session.commit()
-    flash(f"{document.label} n° {document.number} {DOC_TYPES[doc_type].agree('généré')} (version {document.version}).",
-          "success")
-    return redirect(url_for("documents.session_documents", session_id=session.id))
+    return run_action(
+        lambda: services.generate(doc_type, session, current_user, enrolment=enrolment, company=company,
+                                  trainer=trainer),
+        lambda document: f"{document.label} n° {document.number} {DOC_TYPES[doc_type].agree('généré')} "
+                         f"(version {document.version}).",
+        url_for("documents.session_documents", session_id=session.id), refused="raise")
 
 
 @bp.route("/sessions/<int:session_id>/documents/pack", methods=["POST"])
@@ -79,9 +80,9 @@ def generate(session_id: int):
 def session_pack(session_id: int):
     checked_form()
     session = get_session(session_id, current_user)
-    task = start_session_pack(session, current_user, url_for("documents.session_documents", session_id=session.id))
-    db.session.commit()
-    return redirect(url_for("tasks.show", task_id=task.id), 303)
+    back = url_for("documents.session_documents", session_id=session.id)
+    return run_action(lambda: start_session_pack(session, current_user, back), None,
+                      lambda task: url_for("tasks.show", task_id=task.id), refused="raise", status=303)
 
 
 @bp.route("/documents/<int:document_id>.<kind>")
@@ -98,10 +99,10 @@ def download(document_id: int, kind: str):
 def send(document_id: int):
     checked_form()
     document = services.get_document(document_id, current_user)
-    to = services.send_document(document, current_user)
-    db.session.commit()
-    flash(f"{document.label} {DOC_TYPES[document.doc_type].agree('mis')} en envoi pour {', '.join(to)}.", "success")
-    return redirect(url_for("documents.session_documents", session_id=document.session_id))
+    return run_action(
+        lambda: services.send_document(document, current_user),
+        lambda to: f"{document.label} {DOC_TYPES[document.doc_type].agree('mis')} en envoi pour {', '.join(to)}.",
+        lambda: url_for("documents.session_documents", session_id=document.session_id), refused="raise")
 
 
 # --------------------------------------------------------------------------- templates (admin)
@@ -138,19 +139,19 @@ def template_type(doc_type: str):
             return redirect(url_for("documents.template_type", doc_type=doc_type))
     elif request.method == "POST":
         status = 400
+    _, row, active = services.active_template(doc_type)
     return render_template("documents/template_type.html", doc_type=DOC_TYPES[doc_type], form=form,
-                           versions=services.template_versions(doc_type), active=services.active_template(doc_type)[2],
-                           action_form=ActionForm()), status
+                           versions=services.template_versions(doc_type), active=active,
+                           default_active=row is None), status
 
 
 @bp.route("/admin/templates/<doc_type>/restore/<int:version>", methods=["POST"])
 @admin_required
 def restore(doc_type: str, version: int):
     checked_form()
-    services.restore_template(doc_type, version)
-    db.session.commit()
-    flash("Modèle par défaut rétabli." if version == 0 else f"Modèle n° {version} rétabli.", "success")
-    return redirect(url_for("documents.template_type", doc_type=doc_type))
+    return run_action(lambda: services.restore_template(doc_type, version),
+                      "Modèle par défaut rétabli." if version == 0 else f"Modèle n° {version} rétabli.",
+                      url_for("documents.template_type", doc_type=doc_type), refused="raise")
 
 
 @bp.route("/admin/templates/<doc_type>/preview")
@@ -189,8 +190,8 @@ def _verify_limit() -> str:
     return current_app.config.get("VERIFY_RATE_LIMIT", "30 per minute")
 
 
-@verify_bp.route("/verify", methods=["GET"])
-@verify_bp.route("/verify/<code>")
+@verify_bp.route("/verification", methods=["GET"])
+@verify_bp.route("/verification/<code>")
 @limiter.limit(_verify_limit)
 def check(code: str | None = None):
     code = code or request.args.get("code", "")
@@ -204,7 +205,7 @@ def check(code: str | None = None):
     return _verify_page(VerifyUploadForm(), status, code=code, summary=summary, sheet=sheet)
 
 
-@verify_bp.route("/verify", methods=["POST"])
+@verify_bp.route("/verification", methods=["POST"])
 @limiter.limit(_verify_limit)
 def upload():
     """A signed PDF checked: its signatures, and whether it is a file of our archive. The CSRF token is checked
@@ -249,7 +250,7 @@ def _verify_page(form: VerifyUploadForm, status: int, *, code: str = "", summary
                            verdict=verdict, upload_error=upload_error, keys=_public_keys()), status
 
 
-@verify_bp.route("/verify/<code>/scellement.json")
+@verify_bp.route("/verification/<code>/scellement.json")
 @limiter.limit(_verify_limit)
 def seal_proof(code: str):
     """What verifies an attendance sheet's seal offline: the signed message, the signature, the public key and

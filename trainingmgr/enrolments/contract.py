@@ -18,9 +18,10 @@ from ..accounts.models import User
 from ..core.errors import ConflictError, ValidationError
 from ..core.formatting import date_fr, money_fr
 from ..core.timeutil import paris_today
+from ..documents.models import GeneratedDocument
 from ..extensions import db
+from .history import record_event
 from .models import Enrolment
-from .services import _event
 
 WITHDRAWAL_DAYS = 10
 MAX_FIRST_CALL_PERCENT = Decimal("30")
@@ -33,8 +34,6 @@ def is_individual(enrolment: Enrolment) -> bool:
 
 def issued_contract(enrolment: Enrolment):
     """The contract's first issued version, or None."""
-    from ..documents.models import GeneratedDocument
-
     return db.session.scalar(select(GeneratedDocument).where(
         GeneratedDocument.enrolment_id == enrolment.id, GeneratedDocument.doc_type == "contract")
         .order_by(GeneratedDocument.version).limit(1))
@@ -67,9 +66,9 @@ def record_signature(enrolment: Enrolment, signed_on: dt.date | None, actor: Use
         raise ValidationError(f"Le contrat a été émis le {date_fr(issued_on)} : il n'a pas pu être signé avant.",
                               field="signed_on")
     enrolment.contract_signed_on = signed_on
-    _event(enrolment, "contract", actor, f"Contrat de formation signé le {date_fr(signed_on)} : rétractation "
-                                         f"possible jusqu'au {date_fr(withdrawal_ends(enrolment))} inclus.",
-           actor_label=actor_label)
+    record_event(enrolment, "contract", actor, f"Contrat de formation signé le {date_fr(signed_on)} : rétractation "
+                                               f"possible jusqu'au {date_fr(withdrawal_ends(enrolment))} inclus.",
+                 actor_label=actor_label)
     return enrolment
 
 

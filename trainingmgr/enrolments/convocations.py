@@ -16,14 +16,14 @@ from ..core.errors import ConflictError
 from ..core.formatting import count_fr, datetime_fr
 from ..core.timeutil import utcnow
 from ..extensions import db
-from ..messaging import delivery
-from ..messaging import tasks
+from ..messaging import delivery, tasks
 from ..messaging import services as messaging
 from ..messaging.models import JobStatus, MessageStatus
 from ..sessions import services as session_services
 from ..sessions.models import TrainingSession
 from . import mails
 from .models import Enrolment
+from .services import session_enrolments
 
 TOPIC = "convocation"
 
@@ -106,8 +106,6 @@ def convocation_states(enrolments: list[Enrolment], now: dt.datetime | None = No
 
 
 def session_convocations(session: TrainingSession) -> list[ConvocationState]:
-    from .services import session_enrolments
-
     return convocation_states(session_enrolments(session))
 
 

@@ -7,8 +7,8 @@ from flask import render_template
 from sqlalchemy import select
 
 from ..accounts.models import Role, User
-from ..core.timeutil import paris_now
 from ..core.links import external_url
+from ..core.timeutil import paris_now
 from ..extensions import db
 from ..messaging.delivery import sent_to
 from ..messaging.bodies import html_body
@@ -16,12 +16,13 @@ from ..messaging.services import Postpone, job_handler, message_sent, queue_emai
 from ..organisation.services import get_organisation
 from ..sessions.ical import session_calendar
 from ..sessions.models import SessionStatus
+from .history import record_event
+from .links import trainee_token
 from .models import Enrolment, EnrolmentEvent, EnrolmentStatus
+from .workflow import needs_prerequisite_decision
 
 
 def personal_url(enrolment: Enrolment) -> str:
-    from .services import trainee_token
-
     return external_url("trainee.home", token=trainee_token(enrolment))
 
 
@@ -96,8 +97,6 @@ def _documents_author(enrolment: Enrolment) -> User | None:
 
 def convocation_held_by(enrolment: Enrolment) -> str:
     """Why the convocation cannot leave yet (French), or ""."""
-    from .services import needs_prerequisite_decision
-
     if enrolment.session.status == SessionStatus.OPEN.value:
         return "En attente de la confirmation de la session."
     if needs_prerequisite_decision(enrolment):
@@ -112,7 +111,8 @@ def send_convocation(payload: dict) -> None:
     e-mail lists exactly what it carries. While the session is not confirmed, or the trainee's prerequisite
     decision is pending, nobody is convoked: the job waits (the session's confirmation brings it forward, the
     trainee's admission schedules it)."""
-    from ..documents.portal import as_attachment, convocation_pack  # documents → enrolments.contract → services
+    # documents sit above enrolments (documents → attendance → enrolments.services → mails)
+    from ..documents.portal import as_attachment, convocation_pack
 
     enrolment = db.session.get(Enrolment, payload["enrolment_id"])
     if enrolment is None or enrolment.status != EnrolmentStatus.CONFIRMED.value or enrolment.session.is_cancelled:
@@ -133,10 +133,8 @@ def send_convocation(payload: dict) -> None:
               to=recipient, topic="convocation", attachments=files, enclosures=enclosures,
               rules_attached=any(d.doc_type == "internal_rules" for d in documents),
               for_company=recipient != enrolment.trainee.email)
-    from .services import _event
-
-    _event(enrolment, "convocation", None,
-           "Convocation mise en envoi pour " + ", ".join(convocation_recipients(enrolment)) + ".")
+    record_event(enrolment, "convocation", None,
+                 "Convocation mise en envoi pour " + ", ".join(convocation_recipients(enrolment)) + ".")
 
 
 @message_sent.connect
@@ -149,6 +147,5 @@ def _convocation_sent(message) -> None:
     enrolment = db.session.get(Enrolment, message.enrolment_id)
     if enrolment is not None and message.recipient == enrolment.trainee.email and enrolment.convocation_sent_at is None:
         enrolment.convocation_sent_at = message.sent_at
-        from .services import _event
-
-        _event(enrolment, "convocation", None, f"Convocation {sent_to(message.recipient, 'f', message.transport)}.")
+        record_event(enrolment, "convocation", None,
+                     f"Convocation {sent_to(message.recipient, 'f', message.transport)}.")

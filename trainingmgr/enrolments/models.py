@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import User
 from ..companies.models import Company
+from ..core.formatting import money_fr
 from ..core.timeutil import utcnow
 from ..core.types import Hours, Money, UTCDateTime
 from ..extensions import db
@@ -54,8 +55,8 @@ EXPECTED = _values(EnrolmentStatus.CONFIRMED, EnrolmentStatus.COMPLETED, Enrolme
                    EnrolmentStatus.NO_SHOW)
 # Trainees who attended the session, wholly or in part.
 ATTENDED = _values(EnrolmentStatus.COMPLETED, EnrolmentStatus.ABANDONED)
-# The assessment of a trainee after the session.
-FINAL_MARKS = _values(EnrolmentStatus.NO_SHOW, EnrolmentStatus.COMPLETED, EnrolmentStatus.ABANDONED)
+# The assessment of a trainee after the session (in the order the enrolment page offers them).
+FINAL_MARKS = _values(EnrolmentStatus.COMPLETED, EnrolmentStatus.NO_SHOW, EnrolmentStatus.ABANDONED)
 # Enrolments still in play (not cancelled, not assessed).
 LIVE = _values(EnrolmentStatus.REQUESTED, EnrolmentStatus.PENDING_PREREQUISITE, EnrolmentStatus.CONFIRMED,
                EnrolmentStatus.WAITLISTED)
@@ -165,8 +166,21 @@ class Enrolment(db.Model):
         return self.status in LIVE
 
     @property
+    def is_pending_prerequisite(self) -> bool:
+        return self.status == EnrolmentStatus.PENDING_PREREQUISITE.value
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.status == EnrolmentStatus.CONFIRMED.value
+
+    @property
     def is_waitlisted(self) -> bool:
         return self.status == EnrolmentStatus.WAITLISTED.value
+
+    @property
+    def other_final_marks(self) -> tuple[str, ...]:
+        """The assessments the enrolment may still be given (FINAL_MARKS but its own status)."""
+        return tuple(status for status in FINAL_MARKS if status != self.status)
 
     @property
     def is_cancelled(self) -> bool:
@@ -211,6 +225,8 @@ FUNDING_KINDS = {
 }
 # The kinds that are a funder's decision (prise en charge): requested, agreed or refused, with a file number.
 AGREEMENT_KINDS = ("opco", "self_employed_fund", "france_travail", "public_funder")
+# The public bodies (invoiced through Chorus Pro): the line names their SIRET, service code and engagement number.
+PUBLIC_KINDS = ("public_buyer", "public_funder")
 # The training funds of the self-employed (fonds d'assurance formation des non-salariés): the trainee usually pays
 # and claims the refund; the BPF counts their products on line C-2g.
 SELF_EMPLOYED_FUNDS = ("FIF PL", "AGEFICE", "FAFCEA", "FAF PM", "VIVEA")
@@ -221,12 +237,23 @@ PUBLIC_FUNDER_CATEGORIES = {
     "europe": "Instances européennes",
     "other": "Autre financeur public",
 }
+class OpcoStatus(str, enum.Enum):
+    """Where a funding line's request for agreement stands (OPCO, France Travail, public funder)."""
+
+    TO_REQUEST = "to_request"
+    REQUESTED = "requested"
+    AGREED = "agreed"
+    REFUSED = "refused"
+
+
 OPCO_STATUSES = {
     "to_request": "À demander",
     "requested": "Demandée",
     "agreed": "Accordée",
     "refused": "Refusée",
 }
+# Requests for agreement filed with the funder (its file number is then known).
+FILED_REQUESTS = (OpcoStatus.REQUESTED.value, OpcoStatus.AGREED.value, OpcoStatus.REFUSED.value)
 # How an OPCO line is invoiced (billing/invoices.py): its amount (capped at the agreement), or the hours attended
 # × the line's hourly rate excluding VAT (capped at the agreement).
 BILLING_BASES = {
@@ -284,6 +311,22 @@ class FundingLine(db.Model):
         return FUNDING_KINDS.get(self.kind, self.kind)
 
     @property
+    def is_opco(self) -> bool:
+        return self.kind == "opco"
+
+    @property
+    def is_self_employed_fund(self) -> bool:
+        return self.kind == "self_employed_fund"
+
+    @property
+    def is_public_funder(self) -> bool:
+        return self.kind == "public_funder"
+
+    @property
+    def is_public_body(self) -> bool:
+        return self.kind in PUBLIC_KINDS
+
+    @property
     def opco_status_label(self) -> str:
         return OPCO_STATUSES.get(self.opco_status, "")
 
@@ -294,8 +337,6 @@ class FundingLine(db.Model):
     @property
     def billing_basis_text(self) -> str:
         """"au forfait", or "aux heures suivies × 45,00 € HT" (the enrolment page, its history)."""
-        from ..core.formatting import money_fr
-
         if self.billing_basis == "hours_attended":
             rate = f" × {money_fr(self.hourly_rate)} HT" if self.hourly_rate is not None else ""
             return f"aux heures suivies{rate}"

@@ -18,22 +18,23 @@ from ..core.formatting import hours_fr, money_fr
 from ..core.identifiers import clean_siret
 from ..core.persistence import get_by_id, lock_row
 from ..core.timeutil import paris_today, utcnow
-from ..core.tokens import make_token, read_token
-from ..core.validation import MAX_AMOUNT, french_decimal, id_or_none, parse_date, parse_decimal
+from ..core.validation import MAX_AMOUNT, french_decimal, parse_date, parse_decimal
 from ..core.workflow import apply_transition, legal_step
 from ..extensions import db
 from ..messaging.services import cancel_job, forget_job, schedule_job
 from ..organisation.services import get_organisation
 from ..sessions import services as session_services
-from ..sessions.models import TrainingSession
-from ..trainees.models import BPF_STATUSES, Trainee
+from ..sessions.models import Slot, TrainingSession
+from ..trainees.models import BPF_STATUSES, BpfStatus, Trainee
 from ..trainees.services import find_or_create_trainee, get_trainee, trainee_named
 from . import funders, mails
 from .funders import FUNDERS, Funder
+from .history import record_event
+from .links import enrolment_from_token, trainee_token  # noqa: F401 - the views and tests call services.trainee_token
 from .models import (
-    ADMITTING_DECISIONS,
     AGREEMENT_KINDS,
     BILLING_BASES,
+    FILED_REQUESTS,
     FINAL_MARKS,
     FUNDING_KINDS,
     LIVE,
@@ -42,13 +43,11 @@ from .models import (
     PUBLIC_FUNDER_CATEGORIES,
     SEAT_HOLDING,
     Enrolment,
-    EnrolmentEvent,
     EnrolmentStatus,
     FundingLine,
+    OpcoStatus,
 )
-from .workflow import TRANSITIONS, cannot_cancel, cannot_mark
-
-TOKEN_PURPOSE = "trainee"
+from .workflow import TRANSITIONS, cannot_cancel, cannot_mark, needs_prerequisite_decision
 
 
 # --------------------------------------------------------------------------- reading
@@ -125,12 +124,6 @@ def _session_load_options(session_loader):
             session_loader.selectinload(TrainingSession.slots))
 
 
-def needs_prerequisite_decision(enrolment: Enrolment) -> bool:
-    """A course with prerequisites confirms nobody before the advisor's positive decision."""
-    version = enrolment.session.course_version
-    return not version.prerequisites_none and enrolment.positioning_decision not in ADMITTING_DECISIONS
-
-
 def _seat_status(enrolment: Enrolment) -> str:
     """The status of an enrolment taking a seat: pending while its prerequisites await a decision."""
     if needs_prerequisite_decision(enrolment):
@@ -139,15 +132,6 @@ def _seat_status(enrolment: Enrolment) -> str:
 
 
 # --------------------------------------------------------------------------- history
-
-
-def _event(enrolment: Enrolment, kind: str, actor: User | None, message: str = "", *, from_status: str | None = None,
-           to_status: str | None = None, actor_label: str = "") -> None:
-    enrolment.events.append(EnrolmentEvent(
-        kind=kind, actor_id=actor.id if actor is not None else None,
-        actor_label=actor_label or (actor.name or actor.email if actor is not None else "système"),
-        from_status=from_status, to_status=to_status, message=message,
-    ))
 
 
 _NEW = object()
@@ -162,7 +146,7 @@ def _set_status(enrolment: Enrolment, status: str, actor: User | None, message: 
         enrolment.waitlist_position = None
     if status == EnrolmentStatus.CONFIRMED.value:
         enrolment.confirmed_at = utcnow()
-    _event(enrolment, kind, actor, message, from_status=previous, to_status=status, actor_label=actor_label)
+    record_event(enrolment, kind, actor, message, from_status=previous, to_status=status, actor_label=actor_label)
 
 
 # --------------------------------------------------------------------------- taking a seat
@@ -246,7 +230,7 @@ def enrol(session: TrainingSession, trainee: Trainee, *, company: Company | None
     return enrolment
 
 
-_SOURCES = {"advisor": "conseiller", "public": "demande en ligne", "api": "API"}
+_SOURCES = {"advisor": "conseiller", "public": "demande en ligne", "api": "API", "quote": "devis"}
 
 
 def _found(getter, value, field: str, message: str, errors: ErrorCollector):
@@ -322,8 +306,8 @@ def request_enrolment(session: TrainingSession, data: dict) -> tuple[Enrolment, 
     enrolment.requested_company_siret = siret
     enrolment.request_message = str(data.get("message") or "").strip()[:5000]
     enrolment.price_excl_vat, enrolment.vat_rate = _price(session)
-    _event(enrolment, "created", None, "Demande d'inscription en ligne.", to_status=EnrolmentStatus.REQUESTED.value,
-           actor_label="demande en ligne")
+    record_event(enrolment, "created", None, "Demande d'inscription en ligne.",
+                 to_status=EnrolmentStatus.REQUESTED.value, actor_label="demande en ligne")
     db.session.flush()
     mails.request_received(enrolment)
     return enrolment, True
@@ -346,8 +330,8 @@ def accept_request(enrolment: Enrolment, actor: User, company_data: dict | None 
         enrolment.company = find_or_create_company({"name": name, "siret": siret}, prefix="company_")
         if enrolment.trainee.company is None:
             enrolment.trainee.company = enrolment.company
-    elif enrolment.trainee.bpf_status == "employee":
-        enrolment.trainee.bpf_status = "individual"
+    elif enrolment.trainee.bpf_status == BpfStatus.EMPLOYEE.value:
+        enrolment.trainee.bpf_status = BpfStatus.INDIVIDUAL.value
     _seat_or_waitlist(enrolment, actor)
     db.session.flush()
     mails.enrolment_status(enrolment)
@@ -375,7 +359,7 @@ def record_decision(enrolment: Enrolment, decision: str, comment: str, actor: Us
     enrolment.positioning_comment = comment[:5000]
     enrolment.positioning_decided_at = utcnow()
     enrolment.positioning_decided_by_id = actor.id
-    _event(enrolment, "decision", actor, f"{POSITIONING_DECISIONS[decision]}. {comment}".strip())
+    record_event(enrolment, "decision", actor, f"{POSITIONING_DECISIONS[decision]}. {comment}".strip())
     if decision == "redirected":
         cancel(enrolment, actor, f"Réorientation : {comment}", _locked=True)
     elif enrolment.status == EnrolmentStatus.PENDING_PREREQUISITE.value:
@@ -443,7 +427,7 @@ def promote_waitlist(session: TrainingSession, actor: User | None = None) -> lis
             _on_confirmed(first)
         db.session.flush()
         mails.promoted(first)
-        _event(first, "notified", None, "Prévenu(e) par e-mail de sa sortie de la liste d'attente.")
+        record_event(first, "notified", None, "Prévenu(e) par e-mail de sa sortie de la liste d'attente.")
         promoted.append(first)
     _renumber_waitlist(session)
     return promoted
@@ -519,23 +503,6 @@ session_services.seats_changed.connect(on_seats_changed)
 session_services.session_confirmed.connect(on_session_confirmed)
 
 
-# --------------------------------------------------------------------------- personal link
-
-
-def trainee_token(enrolment: Enrolment) -> str:
-    return make_token(TOKEN_PURPOSE, {"e": enrolment.id, "t": enrolment.trainee_id})
-
-
-def enrolment_from_token(token: str) -> Enrolment:
-    """The enrolment a trainee's link opens: 403 when tampered with, 410 when expired."""
-    max_age = current_app.config["TRAINEE_LINK_MAX_AGE_DAYS"] * 86400
-    payload = read_token(TOKEN_PURPOSE, token, max_age)
-    enrolment = db.session.get(Enrolment, id_or_none(payload.get("e")) or 0)
-    if enrolment is None or enrolment.trainee_id != payload.get("t"):
-        raise PermissionDenied("Ce lien n'est pas valide.")
-    return enrolment
-
-
 # --------------------------------------------------------------------------- funding
 
 
@@ -608,7 +575,7 @@ def _funding_values(data: dict, kind: str, errors: ErrorCollector) -> dict:
     """Amounts, dates and texts as typed, parsed and within the columns' lengths."""
     # decision: a line of the new funders' kinds is more than 0 € (unless refused); the existing kinds keep their
     # 0 € lines (a refused OPCO file, an employer's 0 € share).
-    positive = kind in FUNDERS and kind != "opco" and str(data.get("opco_status") or "") != "refused"
+    positive = kind in FUNDERS and kind != "opco" and str(data.get("opco_status") or "") != OpcoStatus.REFUSED.value
     out: dict = {"kind": kind}
     out["amount"] = parse_decimal(data.get("amount"), "amount", errors, label="Le montant", required=True,
                                   positive=positive)
@@ -639,18 +606,18 @@ def _clean_agreement(out: dict, data: dict, funder: Funder, enrolment: Enrolment
     elif "opco_name" not in errors.fields and (
             not out["opco_name"] or (funder.names is not None and out["opco_name"] not in funder.names)):
         errors.add("opco_name", funder.name_message)
-    out["opco_status"] = out["opco_status"] or "to_request"
+    out["opco_status"] = out["opco_status"] or OpcoStatus.TO_REQUEST.value
     if out["opco_status"] not in OPCO_STATUSES and "opco_status" not in errors.fields:
         errors.add("opco_status", "État inconnu.")
-    if out["opco_status"] == "agreed":
+    if out["opco_status"] == OpcoStatus.AGREED.value:
         if out["agreed_amount"] is None and "agreed_amount" not in errors.fields:
             errors.add("agreed_amount", f"Indiquez le montant accordé par {funder.noun}.")
         if out["agreed_on"] is None and "agreed_on" not in errors.fields:
             errors.add("agreed_on", "Indiquez la date de l'accord.")
-    filed = funder.reference_always or out["opco_status"] in ("requested", "agreed", "refused")
+    filed = funder.reference_always or out["opco_status"] in FILED_REQUESTS
     if filed and not out["opco_file_number"]:
         errors.add("opco_file_number", funder.reference_missing)
-    if out["opco_status"] == "refused" and out["refused_on"] is None and "refused_on" not in errors.fields:
+    if out["opco_status"] == OpcoStatus.REFUSED.value and out["refused_on"] is None and "refused_on" not in errors.fields:
         errors.add("refused_on", "Indiquez la date du refus.")
     out["opco_contact_email"] = ""
     if str(data.get("opco_contact_email") or "").strip():
@@ -732,18 +699,18 @@ def save_funding_line(enrolment: Enrolment, line: FundingLine | None, data: dict
     if created:
         db.session.add(line)
         decision = f" ; {funders.status_text(line)}" if line.kind in FUNDERS else ""
-        _event(enrolment, "funding", actor, f"Financement ajouté : {funders.describe(line)}{decision}.")
+        record_event(enrolment, "funding", actor, f"Financement ajouté : {funders.describe(line)}{decision}.")
     elif line.kind in FUNDERS and line.opco_status != before[2]:
-        agreed = f" ({money_fr(line.agreed_amount)})" if line.opco_status == "agreed" else ""
-        _event(enrolment, "funding", actor, f"{funders.describe(line)} : {funders.status_text(line)}{agreed}.")
+        agreed = f" ({money_fr(line.agreed_amount)})" if line.opco_status == OpcoStatus.AGREED.value else ""
+        record_event(enrolment, "funding", actor, f"{funders.describe(line)} : {funders.status_text(line)}{agreed}.")
     if clean["kind"] == "opco" and (clean["billing_basis"], clean["hourly_rate"]) != (
             (before or ("flat", None))[:2]):
-        _event(enrolment, "funding", actor, f"Facturation de {clean['opco_name']} : {line.billing_basis_text}.")
+        record_event(enrolment, "funding", actor, f"Facturation de {clean['opco_name']} : {line.billing_basis_text}.")
     return line
 
 
 def delete_funding_line(line: FundingLine, actor: User | None = None) -> None:
-    _event(line.enrolment, "funding", actor, f"Financement retiré : {funders.describe(line)}.")
+    record_event(line.enrolment, "funding", actor, f"Financement retiré : {funders.describe(line)}.")
     db.session.delete(line)
 
 
@@ -776,10 +743,8 @@ def funding_board_conditions(today: dt.date, kind: str | None = None, status: st
     """SQL conditions on FundingLine joined to its Enrolment: the funders' files (every AGREEMENT_KIND, or ``kind``)
     of live enrolments in sessions still to come (a slot from ``today`` on) without an agreement yet; with
     ``status`` (OPCO_STATUSES) only the files in that state ("requested": awaiting the funder's decision)."""
-    from ..sessions.models import Slot
-
     upcoming = select(Slot.session_id).where(Slot.date >= today)
-    return (FundingLine.kind.in_([kind] if kind else AGREEMENT_KINDS), FundingLine.opco_status != "agreed",
+    return (FundingLine.kind.in_([kind] if kind else AGREEMENT_KINDS), FundingLine.opco_status != OpcoStatus.AGREED.value,
             *((FundingLine.opco_status == status,) if status else ()),
             Enrolment.status.in_(LIVE), Enrolment.session_id.in_(upcoming))
 
@@ -819,4 +784,4 @@ def record_positioning_answers(enrolment: Enrolment, *, message: str, prerequisi
         if text and _same_need(text) not in known:
             needs = f"{needs}\n{text}" if needs else text
     trainee.accessibility_needs = needs
-    _event(enrolment, "positioning", None, message, actor_label=f"{trainee.full_name} (stagiaire)")
+    record_event(enrolment, "positioning", None, message, actor_label=f"{trainee.full_name} (stagiaire)")

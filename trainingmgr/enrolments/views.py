@@ -10,7 +10,8 @@ from ..accounts.permissions import staff_required
 from ..companies.services import search_companies
 from ..core.links import external_url
 from ..core.responses import fail
-from ..core.view_actions import form_page, run_form
+from ..core.view_actions import form_page, run_action, run_form
+from ..evaluations.questionnaires.services import positioning_summary
 from ..extensions import db
 from ..sessions.services import get_session
 from ..trainees.services import search_trainees
@@ -49,8 +50,6 @@ def new(session_id: int):
 
 
 def _positioning(enrolment):
-    from ..evaluations.questionnaires.services import positioning_summary
-
     return positioning_summary(enrolment)
 
 
@@ -175,10 +174,8 @@ def funding(enrolment_id: int, line_id: int | None = None):
 def funding_delete(enrolment_id: int, line_id: int):
     enrolment = services.get_enrolment(enrolment_id, current_user)
     line = _funding_line(enrolment, line_id)  # the CSRF token was checked before the view
-    services.delete_funding_line(line, current_user)
-    db.session.commit()
-    flash("Financement retiré.", "success")
-    return redirect(url_for("enrolments.show", enrolment_id=enrolment.id))
+    return run_action(lambda: services.delete_funding_line(line, current_user), "Financement retiré.",
+                      url_for("enrolments.show", enrolment_id=enrolment.id))
 
 
 @bp.route("/funding")

@@ -6,7 +6,7 @@ confirmed one is assessed (completed, abandoned, no-show), and an assessment may
 from __future__ import annotations
 
 from ..core.workflow import Transition
-from .models import EXPECTED, LIVE, EnrolmentStatus
+from .models import ADMITTING_DECISIONS, EXPECTED, LIVE, EnrolmentStatus
 
 (_REQUESTED, _PENDING, _CONFIRMED, _WAITLISTED, _CANCELLED, _NO_SHOW, _COMPLETED,
  _ABANDONED) = (status.value for status in EnrolmentStatus)
@@ -29,3 +29,9 @@ def cannot_cancel(enrolment, step: Transition) -> str:
 
 def cannot_mark(enrolment, step: Transition) -> str:
     return f"Une inscription « {enrolment.status_label.lower()} » ne peut pas passer à « {step.target} »."
+
+
+def needs_prerequisite_decision(enrolment) -> bool:
+    """A course with prerequisites confirms nobody before the advisor's positive decision."""
+    version = enrolment.session.course_version
+    return not version.prerequisites_none and enrolment.positioning_decision not in ADMITTING_DECISIONS

@@ -7,15 +7,33 @@ and is reached through the trainee's tokenised link, without a login.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from decimal import Decimal
 
 from sqlalchemy import JSON, ForeignKey, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..catalogue.models import Course
 from ..core.timeutil import utcnow
 from ..core.types import UTCDateTime
 from ..extensions import db
+
+class ResponseStatus(str, enum.Enum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+
+
+class AlertStatus(str, enum.Enum):
+    """A survey alert: open until the advisor handles it (often through an improvement action) or dismisses it."""
+
+    OPEN = "open"
+    HANDLED = "handled"
+    DISMISSED = "dismissed"
+
+
+# Survey alerts the advisor has dealt with.
+CLOSED_ALERTS = (AlertStatus.HANDLED.value, AlertStatus.DISMISSED.value)
 
 QUESTIONNAIRE_KINDS = {
     "positioning": "Positionnement et prérequis",
@@ -128,7 +146,7 @@ class Response(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     questionnaire_id: Mapped[int] = mapped_column(ForeignKey("questionnaire.id", ondelete="CASCADE"), index=True)
     enrolment_id: Mapped[int | None] = mapped_column(ForeignKey("enrolment.id", ondelete="CASCADE"), index=True)
-    status: Mapped[str] = mapped_column(String(20), default="draft")  # draft, submitted
+    status: Mapped[str] = mapped_column(String(20), default=ResponseStatus.DRAFT.value)  # ResponseStatus
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     submitted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
@@ -140,9 +158,14 @@ class Response(db.Model):
     questionnaire: Mapped[Questionnaire] = relationship()
     answers: Mapped[list[Answer]] = relationship(back_populates="response", cascade="all, delete-orphan")
 
-    @property
+    @hybrid_property
     def submitted(self) -> bool:
-        return self.status == "submitted"
+        return self.status == ResponseStatus.SUBMITTED.value
+
+    @submitted.inplace.expression
+    @classmethod
+    def _submitted_expression(cls):
+        return cls.status == ResponseStatus.SUBMITTED.value
 
 
 class Answer(db.Model):
@@ -221,10 +244,23 @@ class SurveyAlert(db.Model):
     session_id: Mapped[int | None] = mapped_column(ForeignKey("training_session.id", ondelete="CASCADE"), index=True)
     questionnaire_id: Mapped[int] = mapped_column(ForeignKey("questionnaire.id"))
     reason: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(20), default="open")  # open, handled, dismissed
+    status: Mapped[str] = mapped_column(String(20), default=AlertStatus.OPEN.value)  # AlertStatus
     note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     handled_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     handled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     questionnaire: Mapped[Questionnaire] = relationship()
+
+    @hybrid_property
+    def is_open(self) -> bool:
+        return self.status == AlertStatus.OPEN.value
+
+    @is_open.inplace.expression
+    @classmethod
+    def _is_open_expression(cls):
+        return cls.status == AlertStatus.OPEN.value
+
+    @property
+    def is_dismissed(self) -> bool:
+        return self.status == AlertStatus.DISMISSED.value

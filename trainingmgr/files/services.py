@@ -10,7 +10,7 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import delete, select
 
-from ..core.errors import ValidationError
+from ..core.errors import ConflictError, ValidationError
 from ..extensions import db
 from . import safety, staging
 from .models import StoredFile
@@ -123,6 +123,18 @@ def path_for(stored: StoredFile) -> Path:
     """Where the file's content is: its final name, or while the transaction that stored it has not committed,
     its temporary one (files/staging.py) for the code of that transaction."""
     return staging.staged_path(db.session(), stored.sha256) or final_path(stored.sha256)
+
+
+TAMPERED = "Le fichier archivé ne correspond plus à son empreinte SHA-256 : il a été altéré."
+
+
+def read_checked(stored: StoredFile, expected_sha256: str | None = None) -> bytes:
+    """The archived content of ``stored``, checked against the SHA-256 recorded when it was made (``expected_sha256``,
+    by default the stored file's own): a changed file is a ConflictError (409), never served or sent."""
+    data = path_for(stored).read_bytes()
+    if hashlib.sha256(data).hexdigest() != (expected_sha256 or stored.sha256):
+        raise ConflictError(TAMPERED)
+    return data
 
 
 def check_bytes(data: bytes, filename: str, kind: str, field: str = "file") -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import and_, or_, select
 
-from ..billing.models import Invoice, InvoiceLine, InvoiceStatus
+from ..billing.models import BalanceStatus, Invoice, InvoiceKind, InvoiceLine, InvoiceStatus
 from ..billing.payments import services as billing_payments
 from ..core.formatting import date_fr, money_fr
 from ..documents import providers
@@ -48,10 +48,10 @@ def fund_invoices(enrolment: Enrolment) -> list[tuple[Invoice, billing_payments.
     to_trainee = and_(Invoice.payer_trainee_id == enrolment.trainee_id, Invoice.session_id == enrolment.session_id)
     to_fund = and_(Invoice.payer_kind == "self_employed_fund", Invoice.id.in_(billed))
     invoices = list(db.session.scalars(select(Invoice).where(
-        Invoice.kind == "invoice", Invoice.status == InvoiceStatus.ISSUED.value, or_(to_trainee, to_fund))
+        Invoice.kind == InvoiceKind.INVOICE.value, Invoice.status == InvoiceStatus.ISSUED.value, or_(to_trainee, to_fund))
         .order_by(Invoice.issue_date, Invoice.id)))
     balances = billing_payments.balance_details(invoices)
-    return [(invoice, balances[invoice.id]) for invoice in invoices if balances[invoice.id].status != "credited"]
+    return [(invoice, balances[invoice.id]) for invoice in invoices if balances[invoice.id].status != BalanceStatus.CREDITED.value]
 
 
 def _statement(invoice: Invoice, balance: billing_payments.Balance, payments: list) -> str:

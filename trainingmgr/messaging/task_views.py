@@ -3,7 +3,7 @@ task, the JSON that page polls every second, the file once it is ready, the « R
 and the list of the recent tasks. Staff only (advisors and admins)."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, jsonify, redirect, render_template, send_file, url_for
+from flask import Blueprint, jsonify, render_template, send_file, url_for
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
@@ -11,7 +11,7 @@ from ..accounts.permissions import staff_required
 from ..core.paging import page_arg, paginate
 from ..core.links import safe_next_url
 from ..core.responses import fail
-from ..extensions import db
+from ..core.view_actions import run_action
 from ..files.services import path_for
 from . import tasks
 from .models import Task
@@ -71,8 +71,6 @@ def download(task_id: int):
 def retry(task_id: int):
     """« Relancer » a failed task, or one whose file was deleted (a new task then); CSRF checked by CSRFProtect."""
     task = tasks.get_task(task_id, current_user)
-    target = tasks.retry_task(task, current_user)
-    db.session.commit()
-    flash("Traitement relancé : il reprend dans un instant.", "success")
-    return redirect(url_for("tasks.show", task_id=target.id), 303)
+    return run_action(lambda: tasks.retry_task(task, current_user), "Traitement relancé : il reprend dans un instant.",
+                      lambda target: url_for("tasks.show", task_id=target.id), refused="raise", status=303)
 

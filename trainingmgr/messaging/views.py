@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from io import BytesIO
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, current_app, render_template, request, send_file, url_for
 
 from ..accounts.permissions import staff_required
 from ..core.paging import page_arg
 from ..core.links import safe_next_url
 from ..core.responses import fail
+from ..core.view_actions import run_action
 from ..extensions import db
 from . import delivery, services
 from .models import JOB_STATUSES, MESSAGE_STATUSES, UNSETTLED_JOBS, Job, OutboxAttachment, OutboxMessage
@@ -43,8 +44,8 @@ def _get_or_404(model, pk: int, message: str):
     return row
 
 
-def _back(default: str):
-    return redirect(safe_next_url(request.form.get("next")) or default)
+def _back(default: str) -> str:
+    return safe_next_url(request.form.get("next")) or default
 
 
 @bp.route("/")
@@ -91,16 +92,18 @@ def attachment(message_id: int, attachment_id: int):
 @staff_required
 def retry(message_id: int):
     message = _get_or_404(OutboxMessage, message_id, "Message introuvable.")
-    services.retry_message(message)  # ConflictError (409) if it was sent
-    db.session.commit()
-    current_app.logger.info("Message %s remis dans la file d'envoi depuis la page des envois", message.id)
-    if delivery.mail_is_off():
-        flash(f"Message à {message.recipient} remis dans la file : le worker l'écrira dans sa console à son "
-              "prochain passage, sans l'envoyer (MAIL_BACKEND=console).", "warning")
-    else:
-        flash(f"Message à {message.recipient} remis dans la file d'envoi : il partira au prochain passage du "
-              "worker.", "success")
-    return _back(url_for("messaging.show", message_id=message.id))
+    mail_off = delivery.mail_is_off()
+
+    def retried() -> str:
+        current_app.logger.info("Message %s remis dans la file d'envoi depuis la page des envois", message.id)
+        if mail_off:
+            return (f"Message à {message.recipient} remis dans la file : le worker l'écrira dans sa console à son "
+                    "prochain passage, sans l'envoyer (MAIL_BACKEND=console).")
+        return f"Message à {message.recipient} remis dans la file d'envoi : il partira au prochain passage du worker."
+
+    return run_action(lambda: services.retry_message(message), retried,  # ConflictError (409) if it was sent
+                      _back(url_for("messaging.show", message_id=message.id)),
+                      category="warning" if mail_off else "success", refused="raise")
 
 
 @bp.route("/jobs")
@@ -119,8 +122,10 @@ def jobs():
 @staff_required
 def retry_job(job_id: int):
     job = _get_or_404(Job, job_id, "Tâche introuvable.")
-    services.retry_job(job)  # ConflictError (409) if done or cancelled
-    db.session.commit()
-    current_app.logger.info("Tâche %s (%s) relancée depuis la page des envois", job.id, job.key)
-    flash(f"Tâche « {job.key} » relancée : elle sera exécutée au prochain passage du worker.", "success")
-    return _back(url_for("messaging.jobs"))
+
+    def retried() -> str:
+        current_app.logger.info("Tâche %s (%s) relancée depuis la page des envois", job.id, job.key)
+        return f"Tâche « {job.key} » relancée : elle sera exécutée au prochain passage du worker."
+
+    return run_action(lambda: services.retry_job(job), retried,  # ConflictError (409) if done or cancelled
+                      _back(url_for("messaging.jobs")), refused="raise")

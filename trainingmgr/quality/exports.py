@@ -11,10 +11,10 @@ from ..core.errors import ValidationError
 from ..messaging import exports
 from .actions import services as actions
 from .complaints import services as complaints
-from .models import ACTION_SOURCES, ACTION_STATUSES, REQUEST_KINDS, REQUEST_STATUSES
+from .models import ACTION_SOURCES, ACTION_STATUSES, OPEN_FILTER, OVERDUE_FILTER, REQUEST_KINDS, REQUEST_STATUSES
 
 ACTION_FORMATS = {"csv": (exports.CSV, actions.to_csv), "xlsx": (exports.XLSX, actions.to_xlsx)}
-REQUEST_STATUS_FILTERS = ("open", "overdue", *REQUEST_STATUSES)
+REQUEST_STATUS_FILTERS = (OPEN_FILTER, OVERDUE_FILTER, *REQUEST_STATUSES)
 
 
 def _arg(args: Mapping[str, str], name: str, default: str = "") -> str:

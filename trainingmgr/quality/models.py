@@ -81,9 +81,27 @@ ACTION_STATUSES = {
 UNANSWERED_REQUESTS = (QualityRequestStatus.RECEIVED.value, QualityRequestStatus.ACKNOWLEDGED.value,
                        QualityRequestStatus.ANALYSING.value)
 OPEN_REQUESTS = tuple(status.value for status in QualityRequestStatus if status is not QualityRequestStatus.CLOSED)
+# The register's filters beside a status: the requests not closed (OPEN_REQUESTS), and those past a deadline.
+OPEN_FILTER = "open"
+OVERDUE_FILTER = "overdue"
 # Actions still to carry out, and those whose outcome is recorded.
 OPEN_ACTIONS = (ActionStatus.PLANNED.value, ActionStatus.IN_PROGRESS.value)
 FINAL_ACTIONS = (ActionStatus.DONE.value, ActionStatus.ABANDONED.value)
+
+
+class ItemState(str, enum.Enum):
+    """Where an item of a session's checklist stands (quality/checklist: ``ItemStatus``, ``STATE_LABELS``)."""
+
+    DONE = "done"
+    MANUAL = "manual"  # ticked by hand
+    PENDING = "pending"
+    OVERDUE = "overdue"
+    NA = "na"  # does not apply to the session
+
+
+# Checklist items done, by the data or by hand; and those still to do.
+DONE_ITEMS = (ItemState.DONE.value, ItemState.MANUAL.value)
+TO_DO_ITEMS = (ItemState.PENDING.value, ItemState.OVERDUE.value)
 
 
 class QualityRequest(db.Model):
@@ -140,12 +158,23 @@ class QualityRequest(db.Model):
         return self.status in UNANSWERED_REQUESTS
 
     @property
+    def in_mediation(self) -> bool:
+        return self.status == QualityRequestStatus.MEDIATION.value
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status == QualityRequestStatus.CLOSED.value
+
+    @property
     def channel_label(self) -> str:
         return REQUEST_CHANNELS.get(self.channel, self.channel)
 
     @property
     def requester_role_label(self) -> str:
         return REQUESTER_ROLES.get(self.requester_role, self.requester_role)
+
+
+NOTE_EVENT = "note"  # a QualityEvent that records an internal note, not a status reached
 
 
 class QualityEvent(db.Model):
@@ -162,6 +191,11 @@ class QualityEvent(db.Model):
 
     request: Mapped[QualityRequest] = relationship(back_populates="events")
     author: Mapped[User | None] = relationship()
+
+    @property
+    def is_note(self) -> bool:
+        """An internal note, not a step of the workflow."""
+        return self.status == NOTE_EVENT
 
 
 class ImprovementAction(db.Model):
@@ -201,6 +235,10 @@ class ImprovementAction(db.Model):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_ACTIONS
+
+    @property
+    def is_abandoned(self) -> bool:
+        return self.status == ActionStatus.ABANDONED.value
 
 
 class ChecklistTick(db.Model):

@@ -23,6 +23,7 @@ from .models import (
     TRAINER_DOCUMENT_KINDS,
     TRAINER_STATUSES,
     Trainer,
+    TrainerStatus,
     TrainerDevelopment,
     TrainerDocument,
 )
@@ -43,14 +44,15 @@ def subcontractor_fields(data: dict, errors: ErrorCollector) -> dict:
     """The status and what goes with it, checked (errors collected): an external trainer needs a SIRET, a
     subcontracting organisation its name; the NDA (11 digits) and the rate are optional here, required before a
     contract (``contract_problems``). ``is_external`` (the former flag) is read when no status is given."""
-    status = clean_text(data.get("status")) or ("organisation" if data.get("is_external") else "employee")
+    status = clean_text(data.get("status")) or (TrainerStatus.ORGANISATION.value if data.get("is_external")
+                                                 else TrainerStatus.EMPLOYEE.value)
     if status not in TRAINER_STATUSES:
         errors.add("status", "Choisissez le statut du formateur dans la liste.")
-        status = "employee"
+        status = TrainerStatus.EMPLOYEE.value
     external = status in EXTERNAL_STATUSES
     siret = errors.run(clean_siret, data.get("company_siret"), "company_siret", external) if external else None
     company_name = clean_text(data.get("company_name")) if external else ""
-    if status == "organisation" and not company_name:
+    if status == TrainerStatus.ORGANISATION.value and not company_name:
         errors.add("company_name", "Indiquez la raison sociale de l'organisme sous-traitant.")
     nda = errors.run(clean_nda, data.get("nda"), "nda") if external else ""
     rate = parse_decimal(data.get("rate"), "rate", errors, label="Le tarif", positive=True) if external else None
@@ -70,7 +72,7 @@ def contract_problems(trainer: Trainer) -> list[str]:
         return [f"{trainer.full_name} est salarié(e) de l'organisme : il ou elle intervient dans le cadre de son "
                 "contrat de travail, sans contrat de sous-traitance"]
     lacking = []
-    if trainer.status == "organisation" and not trainer.company_name:
+    if trainer.status == TrainerStatus.ORGANISATION.value and not trainer.company_name:
         lacking.append("la raison sociale de l'organisme sous-traitant")
     if not trainer.company_siret:
         lacking.append("le SIRET")

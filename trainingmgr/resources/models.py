@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from decimal import Decimal
 
 from sqlalchemy import ForeignKey, String, Text
@@ -49,12 +50,18 @@ class Location(db.Model):
 
 # A trainer's status: an employee of the organisation, or a subcontractor (BPF section E: « personnes extérieures …
 # dans le cadre de contrats de sous-traitance »), either an independent trainer or another training organisation.
+class TrainerStatus(str, enum.Enum):
+    EMPLOYEE = "employee"
+    INDEPENDENT = "independent"
+    ORGANISATION = "organisation"
+
+
 TRAINER_STATUSES = {
     "employee": "Salarié(e) de l'organisme",
     "independent": "Formateur indépendant (sous-traitant)",
     "organisation": "Organisme de formation sous-traitant",
 }
-EXTERNAL_STATUSES = ("independent", "organisation")
+EXTERNAL_STATUSES = (TrainerStatus.INDEPENDENT.value, TrainerStatus.ORGANISATION.value)
 RATE_UNITS = {"hour": "de l'heure", "day": "par jour"}
 
 
@@ -105,7 +112,7 @@ class Trainer(db.Model):
     def _is_external_setter(self, value: bool) -> None:
         # Kept for the callers of the former flag: "external" without more is a subcontracting organisation.
         if bool(value) != self.is_external:
-            self.status = "organisation" if value else "employee"
+            self.status = TrainerStatus.ORGANISATION.value if value else TrainerStatus.EMPLOYEE.value
 
     @is_external.inplace.expression
     @classmethod
@@ -115,6 +122,11 @@ class Trainer(db.Model):
     @property
     def status_label(self) -> str:
         return TRAINER_STATUSES.get(self.status, self.status)
+
+    @property
+    def is_organisation(self) -> bool:
+        """A subcontracting training organisation (a contract, not a lettre de mission)."""
+        return self.status == TrainerStatus.ORGANISATION.value
 
 
 class TrainerUnavailability(db.Model):

@@ -5,8 +5,8 @@ from flask_login import current_user
 
 from ..accounts.permissions import staff_required
 from ..core.forms import choices
-from ..core.responses import fail
-from ..core.view_actions import form_page, run_form
+from ..core.responses import fail, html_error
+from ..core.view_actions import form_page, run_action, run_form
 from ..extensions import db
 from ..messaging.delivery import sent_to
 from . import links, providers, services, unavailability
@@ -77,7 +77,7 @@ def space_link(trainer_id: int, action: str):
     if not ActionForm().validate_on_submit():
         fail(400, "Le formulaire a expiré : rechargez la page et recommencez.")
     service, done = SPACE_LINK_ACTIONS[action]
-    service(trainer, current_user)
-    db.session.commit()
-    flash(done.format(sent_to=sent_to(trainer.email)), "success")
-    return redirect(url_for("resources.trainer_form", trainer_id=trainer.id) + "#espace-formateur")
+    # a refusal (an archived trainer, no e-mail address) is the error page, with its status
+    return run_action(lambda: service(trainer, current_user), lambda: done.format(sent_to=sent_to(trainer.email)),
+                      url_for("resources.trainer_form", trainer_id=trainer.id) + "#espace-formateur",
+                      refused=lambda error: html_error(error.status_code, error.message))

@@ -52,8 +52,12 @@ HELD = _values(SessionStatus.CONFIRMED, SessionStatus.IN_PROGRESS, SessionStatus
 STARTED = _values(SessionStatus.IN_PROGRESS, SessionStatus.COMPLETED, SessionStatus.CLOSED)
 # Sessions that have taken place.
 ENDED = _values(SessionStatus.COMPLETED, SessionStatus.CLOSED)
+# Sessions not yet confirmed (draft or open): they may still follow the course's version in force.
+BEFORE_CONFIRMATION = _values(SessionStatus.DRAFT, SessionStatus.OPEN)
 # Every status but "cancelled".
 NOT_CANCELLED = tuple(status.value for status in SessionStatus if status is not SessionStatus.CANCELLED)
+# The sessions list's filter for NOT_CANCELLED (« toutes sauf annulées »).
+ACTIVE_FILTER = "active"
 # Sessions announced and not cancelled (past the draft): what the reports count and a trainer's space lists.
 ANNOUNCED = tuple(status for status in NOT_CANCELLED if status != SessionStatus.DRAFT.value)
 # Sessions whose attendance sheets are still signed (confirmed to completed; closed ones no longer change).
@@ -166,6 +170,15 @@ class TrainingSession(db.Model):
     @property
     def is_cancelled(self) -> bool:
         return self.status == SessionStatus.CANCELLED.value
+
+    @hybrid_property
+    def is_before_confirmation(self) -> bool:
+        return self.status in BEFORE_CONFIRMATION
+
+    @is_before_confirmation.inplace.expression
+    @classmethod
+    def _is_before_confirmation_expression(cls):
+        return cls.status.in_(BEFORE_CONFIRMATION)
 
     @property
     def takes_enrolments(self) -> bool:

@@ -7,7 +7,7 @@ import datetime as dt
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from ..accounts.permissions import any_role_required, staff_required
+from ..accounts.permissions import any_role_required, is_staff, staff_required
 from ..attendance.chain import verify_chain
 from ..attendance.services import session_grid
 from ..catalogue.models import CourseStatus
@@ -15,20 +15,20 @@ from ..catalogue.services import list_courses
 from ..companies.services import list_companies
 from ..core.errors import DomainError
 from ..core.forms import choices
+from ..core.links import safe_next_url
 from ..core.paging import page_arg
+from ..core.responses import fail
 from ..core.timeutil import paris_today
 from ..core.validation import id_or_none
-from ..core.links import safe_next_url
-from ..core.responses import fail
 from ..core.view_actions import form_page, run_action, run_form
-from ..dashboard.figures import all_figures
 from ..dashboard import upcoming as dashboard_upcoming
+from ..dashboard.figures import all_figures
 from ..dashboard.gaps import course_gaps
 from ..enrolments import convocations
 from ..enrolments.services import funding_difference, session_enrolments, to_do_counts
+from ..evaluations.acquis import services as acquis
 from ..evaluations.needs import services as needs
 from ..evaluations.surveys.alerts import open_alerts_count
-from ..extensions import db
 from ..quality.checklist.services import checklist_summary
 from ..quality.dashboard import quality_todo
 from ..resources.services import list_locations, list_trainers
@@ -42,7 +42,7 @@ from .forms import (
     SlotForm,
     StatusForm,
 )
-from .models import NOT_CANCELLED, SESSION_STATUS_LABELS, STATUS_ACTIONS, SessionStatus
+from .models import ACTIVE_FILTER, NOT_CANCELLED, SESSION_STATUS_LABELS, STATUS_ACTIONS, SessionStatus
 
 bp = Blueprint("sessions", __name__)
 
@@ -55,10 +55,10 @@ def _flash_warnings(warnings: list[str]) -> None:
 @bp.route("/")
 @any_role_required
 def dashboard():
-    if not current_user.is_staff:  # a trainer: the sessions they teach, without the advisor's to-do
+    if not is_staff(current_user):  # a trainer: the sessions they teach, without the advisor's to-do
         sessions = services.dashboard_sessions(current_user)
         context = {"sessions": sessions, "taken": services.seats_taken([s.id for s in sessions]), "course_gaps": [],
-                   "requests": 0}
+                   "requests": 0, "staff": False}
         return render_template("sessions/dashboard.html", **context)
     everything = request.args.get("toutes", "")
     if everything not in ("", "1"):
@@ -69,7 +69,8 @@ def dashboard():
     figures = all_figures()
     context = {"sessions": table.sessions, "taken": table.taken, "warnings": table.warnings, "upcoming": table,
                "upcoming_rows": dashboard_upcoming.SHOWN_ROWS, "survey_alerts": open_alerts_count(),
-               "figures": figures, "overdue_invoices": figures["overdue"].count, "course_gaps": course_gaps(today)}
+               "figures": figures, "overdue_invoices": figures["overdue"].count, "course_gaps": course_gaps(today),
+               "staff": True}
     context["requests"], context["prerequisite_decisions"] = to_do_counts()
     context.update(quality_todo())
     return render_template("sessions/dashboard.html", **context)
@@ -89,9 +90,9 @@ def _parse_date_arg(name: str) -> dt.date | None:
 @any_role_required
 def index():
     status = request.args.get("status") or None
-    if status is not None and status not in SESSION_STATUS_LABELS and status != "active":
+    if status is not None and status not in SESSION_STATUS_LABELS and status != ACTIVE_FILTER:
         fail(400, "Statut de session inconnu.")
-    statuses = NOT_CANCELLED if status == "active" else [status] if status else None
+    statuses = NOT_CANCELLED if status == ACTIVE_FILTER else [status] if status else None
     dates_of = request.args.get("on", "")
     if dates_of not in services.PERIOD_EDGES:
         fail(400, "Période inconnue : un créneau, le premier ou le dernier créneau.")
@@ -106,7 +107,7 @@ def index():
     return render_template("sessions/index.html", sessions=listing.page.rows, taken=listing.taken,
                            listing=listing.page, pager_args=pager_args, courses=list_courses(),
                            status_labels=SESSION_STATUS_LABELS, filters=request.args, edges=services.PERIOD_EDGES,
-                           summary=listing.summary, at_risk_days=services.AT_RISK_DAYS)
+                           summary=listing.summary, at_risk_days=services.AT_RISK_DAYS, staff=is_staff(current_user))
 
 
 def _settings_choices(form, session=None) -> None:
@@ -152,18 +153,22 @@ def show(session_id: int):
     attendance = None
     if session.is_held:
         attendance = {"grid": session_grid(session), "chain": verify_chain(session.id)}
-    checklist = None
-    if current_user.is_staff:
-        checklist = checklist_summary(session)
+    staff = is_staff(current_user)
+    transitions = services.allowed_transitions(session)
+    cancelled = SessionStatus.CANCELLED.value  # the step with a reason, in its own form
     return render_template(
         "sessions/show.html", session=session, taken=taken, warnings=services.session_warnings(session, taken),
-        attendance=attendance, checklist=checklist, needs=needs.session_needs(session, with_answers=False),
-        can_send_needs=current_user.is_staff and needs.can_send(session),
+        attendance=attendance, checklist=checklist_summary(session) if staff else None,
+        needs=needs.session_needs(session, with_answers=False), can_send_needs=staff and needs.can_send(session),
         enrolments=enrolments, differences={e.id: funding_difference(e) for e in enrolments},
-        convocations=convocations.convocation_states(enrolments) if current_user.is_staff else None,
-        transitions=services.allowed_transitions(session),
-        status_actions=STATUS_ACTIONS, status_form=StatusForm(), slot_form=slot_form,
-        editable=session.status in services.EDITABLE_STATUSES,
+        convocations=convocations.convocation_states(enrolments) if staff else None,
+        transitions=transitions, forward_steps=[step for step in transitions if step != cancelled],
+        cancel_step=cancelled if cancelled in transitions else None, status_actions=STATUS_ACTIONS, status_form=StatusForm(), slot_form=slot_form,
+        editable=session.status in services.EDITABLE_STATUSES, staff=staff,
+        # the version in force differs from the session's and the session is not confirmed yet (planning.py)
+        can_rebase=session.is_before_confirmation
+        and session.course.current_version_id != session.course_version_id,
+        can_assess=acquis.is_open(session) and acquis.can_record(current_user, session),
     )
 
 
@@ -300,20 +305,19 @@ def send_convocations(session_id: int):
     if not ConfirmForm().validate_on_submit():
         fail(400, "Formulaire expiré : rechargez la page et recommencez.")
     back = url_for("sessions.show", session_id=session.id, _anchor="convocations")
-    try:
-        if enrolment_id is None:  # the whole session: a task, one trainee at a time, followed on its page
-            task = convocations.start_sending(session, current_user, back_url=back)
-        else:
-            outcome = convocations.send_waiting(session, current_user, enrolment_id)
-    except DomainError as exc:  # nothing waits (409): the page again, with the reason
-        db.session.rollback()
+
+    def refused(exc: DomainError):  # nothing waits (409): the page again, with the reason
         flash(exc.message, "danger")
         return show(session_id), exc.status_code
-    if enrolment_id is None:
-        db.session.commit()
-        return redirect(url_for("tasks.show", task_id=task.id), 303)
-    flash(outcome.message(), "warning" if outcome.failed else "success")
-    return redirect(safe_next_url(request.form.get("next")) or back)
+
+    if enrolment_id is None:  # the whole session: a task, one trainee at a time, followed on its page
+        return run_action(lambda: convocations.start_sending(session, current_user, back_url=back), None,
+                          lambda task: url_for("tasks.show", task_id=task.id), status=303, refused=refused)
+    # one enrolment's, sent at once: each step commits on its own
+    return run_action(lambda: convocations.send_waiting(session, current_user, enrolment_id),
+                      lambda outcome: outcome.message(), safe_next_url(request.form.get("next")) or back,
+                      category=lambda outcome: "warning" if outcome.failed else "success", commit=False,
+                      refused=refused)
 
 
 @bp.route("/sessions/<int:session_id>/rebase", methods=["POST"])

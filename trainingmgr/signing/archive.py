@@ -1,5 +1,5 @@
-"""Where a PDF stands in our archive, found by its SHA-256, and what the public check (/verify) and ``flask signing
-verify`` say of a file someone holds: its signatures (pades.verify) and whether it is one we keep.
+"""Where a PDF stands in our archive, found by its SHA-256, and what the public check (/verification) and
+``flask signing verify`` say of a file someone holds: its signatures (pades.verify) and whether it is one we keep.
 
 A file is "ours" when its SHA-256 is that of a signature revision (the prepared file, then one revision per
 signature: signing/models.py) or of an archived document's PDF never sent for signature. pyHanko is imported only
@@ -164,7 +164,7 @@ def _position(archived: Archived) -> str:
 def verification_roots() -> tuple[list[bytes], list[bytes] | None]:
     """The organisation's certificates and the timestamp authorities' roots, from the configuration;
     SigningError or TimestampError (French, for the operator) when they cannot be read."""
-    from . import pades
+    from . import pades  # pyHanko loads at the first signature, not at start-up
 
     config = current_app.config
     roots = pades.trust_certificates(directory=config["SIGNING_DIR"], p12_file=config["SIGNING_P12_FILE"],
@@ -175,7 +175,7 @@ def verification_roots() -> tuple[list[bytes], list[bytes] | None]:
 def check_pdf(pdf: bytes) -> UploadVerdict:
     """What the public page says of an uploaded PDF: its signatures, and its place in our archive. Never raises
     on a bad file; a certificate that cannot be read is logged and reported as UNCHECKED."""
-    from . import pades
+    from . import pades  # pyHanko loads at the first signature, not at start-up
 
     try:
         roots, tsa_roots = verification_roots()

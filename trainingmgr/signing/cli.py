@@ -10,6 +10,10 @@ from sqlalchemy.exc import DBAPIError
 
 from ..core.cli import CommandError, CommandGroup, database_problem
 from ..core.formatting import datetime_fr
+from ..core.timestamps import TimestampError
+from ..extensions import db
+from ..organisation.services import get_organisation
+from . import archive
 
 signing_cli = CommandGroup("signing", help="Signature électronique des documents (PAdES).")
 
@@ -24,8 +28,7 @@ MAX_PDF = 50 * 1024 * 1024  # as the stored documents (files/services.py KINDS["
 def init(days: int, if_missing: bool):
     """Créer un certificat de signature autosigné et sa clé (SIGNING_DIR), pour un essai : il prouve l'intégrité et
     l'organisme signataire à qui lui fait confiance, pas une signature qualifiée."""
-    from ..organisation.services import get_organisation
-    from . import pades
+    from . import pades  # pyHanko loads at the first signature, not at start-up
 
     name = get_organisation().name or "Organisme de formation"
     directory = Path(current_app.config["SIGNING_DIR"])
@@ -52,8 +55,7 @@ def verify(file: str):
     dans les archives (décision : signé par le certificat de l'organisme, il est authentique même venu d'ailleurs,
     une copie de sauvegarde par exemple ; la ligne des archives informe). Sans base de données utilisable, une ligne
     le dit et seules les signatures comptent."""
-    from ..core.timestamps import TimestampError
-    from . import archive, pades
+    from . import pades  # pyHanko loads at the first signature, not at start-up
 
     pdf = _read_pdf(file)
     try:
@@ -91,9 +93,6 @@ def _read_pdf(file: str) -> bytes:
 def _echo_archive(sha256: str) -> None:
     """Where the file is in the archive; when the database cannot be used, one line saying so instead (the
     signatures were checked without it)."""
-    from ..extensions import db
-    from . import archive
-
     try:
         lines = archive.describe(archive.find_archived(sha256))
     except DBAPIError as exc:

@@ -50,11 +50,8 @@ def one_time_code(signatory: Signatory, code: str) -> OutboxMessage:
                   code=code, minutes=current_app.config["SIGNATURE_CODE_MINUTES"], **_context(signatory.request))
 
 
-def completed(signature_request: SignatureRequest) -> list[OutboxMessage]:
-    """The signed PDF to every signatory."""
-    from .services import latest_pdf
-
-    pdf = latest_pdf(signature_request)
+def completed(signature_request: SignatureRequest, pdf: bytes) -> list[OutboxMessage]:
+    """The signed PDF (``pdf``, the last revision) to every signatory."""
     name = f"{signature_request.document.number}-signe.pdf"
     document = signature_request.document
     return [_queue(s.email, f"Document signé – {document.label} n° {document.number}",
@@ -80,14 +77,14 @@ def _key(signature_request: SignatureRequest, what: str) -> str:
     return f"signature:{signature_request.id}:{what}"
 
 
-def _end_of(deadline: dt.date) -> dt.datetime:
+def end_of(deadline: dt.date) -> dt.datetime:
     """The first moment after the deadline day, Paris time, in UTC."""
     return paris_datetime(deadline + dt.timedelta(days=1), dt.time(0, 0)).astimezone(dt.UTC)
 
 
 def schedule(signature_request: SignatureRequest) -> None:
     """The reminders (SIGNATURE_REMINDER_DAYS after sending, when before the deadline) and the expiry job."""
-    ends = _end_of(signature_request.deadline)
+    ends = end_of(signature_request.deadline)
     for days in current_app.config["SIGNATURE_REMINDER_DAYS"]:
         due = signature_request.created_at + dt.timedelta(days=days)
         if due < ends:
@@ -111,12 +108,3 @@ def remind(payload: dict) -> None:
         if signatory.status == SignatoryStatus.INVITED.value and signatory.locked_at is None:
             signatory.reminders_sent += 1
             invite(signatory, reminder=True)
-
-
-@job_handler("signature_expiry")
-def expire(payload: dict) -> None:
-    from .services import expire_if_due
-
-    signature_request = db.session.get(SignatureRequest, payload.get("request"))
-    if signature_request is not None:  # the job is due at the end of the deadline's day: judged at that moment
-        expire_if_due(signature_request, max(utcnow(), _end_of(signature_request.deadline)))

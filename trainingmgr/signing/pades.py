@@ -780,7 +780,7 @@ def render_pages(pdf: bytes, *, width: int = 900, max_pages: int = 40) -> list[b
 def _render(pdf: bytes, width: int, max_pages: int) -> list[Image.Image]:
     """PDFium is not thread-safe, even across documents: one rendering at a time in the process, and every
     PDFium object closed before the lock is released (a finaliser running later would call PDFium unlocked)."""
-    import pypdfium2
+    import pypdfium2  # the native PDFium library loads when a page is first shown
 
     with RENDER_LOCK:
         try:

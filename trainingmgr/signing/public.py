@@ -4,8 +4,8 @@
 /signature/<token>/page-<n>.png     a page of the document as last signed, drawn for the phone
 /signature/<token>/document.pdf     the same file, to read in a PDF reader
 /signature/<token>/code  (POST)     e-mail a one-time code
-/signature/<token>/sign  (POST)     sign: code, drawing or typed name, consent
-/signature/<token>/refuse (POST)    refuse, with a reason
+/signature/<token>/signer (POST)    sign: code, drawing or typed name, consent
+/signature/<token>/refuser (POST)   refuse, with a reason
 
 A bad link answers 403 (tampered, foreign) or 410 (expired, replaced, spent) with a French page, and records
 nothing. POSTs are rate-limited per link.
@@ -63,12 +63,12 @@ def _page(signatory: Signatory, token: str, sign_form=None, refuse_form=None, st
     return render_template(
         "signing/page.html", signatory=signatory, request=signature_request, document=signature_request.document,
         token=token, pages=len(_pages(signature_request)), form=sign_form or SignForm(),
-        refuse_form=refuse_form or RefuseForm(), code_form=ActionForm(),
+        refuse_form=refuse_form or RefuseForm(),
         code_sent=bool(signatory.code_hash)), status
 
 
 def _pages(signature_request) -> list[bytes]:
-    from . import pades
+    from . import pades  # pyHanko loads at the first signature, not at start-up
 
     revision = signature_request.revisions[-1]
     with _PAGES_LOCK:
@@ -126,7 +126,7 @@ def code(token: str):
     return redirect(url_for("esign.page", token=token) + "#signer")
 
 
-@bp.route("/<token>/sign", methods=["POST"])
+@bp.route("/<token>/signer", methods=["POST"])
 @limiter.limit(_sign_limit, key_func=_per_link)
 def sign(token: str):
     signatory = _signatory(token)
@@ -149,7 +149,7 @@ def sign(token: str):
                            request=signatory.request)
 
 
-@bp.route("/<token>/refuse", methods=["POST"])
+@bp.route("/<token>/refuser", methods=["POST"])
 @limiter.limit(_sign_limit, key_func=_per_link)
 def refuse(token: str):
     signatory = _signatory(token)

@@ -9,22 +9,27 @@ import os
 from dataclasses import dataclass
 
 from blinker import Namespace
+from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy import select
 
 from ..accounts.models import User
+from ..attendance.services import signature_input
 from ..core.errors import ConflictError, NotFoundError, ValidationError
 from ..core.formatting import date_fr
 from ..core.persistence import get_by_id, lock_row
 from ..core.timeutil import paris_date, paris_today, utcnow
 from ..documents import services as document_services
 from ..documents.models import GeneratedDocument
+from ..enrolments import contract
 from ..extensions import db
 from ..files.services import path_for, store_bytes
+from ..messaging.services import job_handler
 from ..organisation.services import get_organisation
+from ..resources.models import TrainerStatus
 from ..sessions import services as session_services
-from . import access
-from .models import CLOSED, RequestStatus, Signatory, SignatoryStatus, SignatureRequest, SignatureRevision
+from . import access, mails
+from .models import CLOSED, ROLES, RequestStatus, Signatory, SignatoryStatus, SignatureRequest, SignatureRevision
 
 # The document types that can be sent for signature; any archived type with a PDF works the same way.
 SIGNABLE = ("quote", "convention", "contract", "trainer_contract")
@@ -50,8 +55,6 @@ class Candidate:
 
     @property
     def label(self) -> str:
-        from .models import ROLES
-
         who = f"{self.name}, {self.title}" if self.title else self.name
         return f"{ROLES[self.role]} : {who} <{self.email or 'e-mail manquant'}>"
 
@@ -77,7 +80,7 @@ def proposed_signatories(document: GeneratedDocument) -> list[Candidate]:
         # The contract's party is its trainer (for an organisation, the trainer signs on its behalf), ticked.
         trainer = document.trainer
         found.append(Candidate(f"trainer:{trainer.id}", "trainer", trainer.full_name,
-                               trainer.company_name if trainer.status == "organisation" else "", trainer.email, True))
+                               trainer.company_name if trainer.status == TrainerStatus.ORGANISATION.value else "", trainer.email, True))
     else:
         found += [Candidate(f"trainer:{t.id}", "trainer", t.full_name, "", t.email, False)
                   for t in document.session.trainers]
@@ -104,8 +107,6 @@ def _chosen(document: GeneratedDocument, keys: list[str]) -> list[Candidate]:
 
 
 def _valid_email(email: str) -> bool:
-    from email_validator import EmailNotValidError, validate_email
-
     try:
         validate_email(email or "", check_deliverability=False)
     except EmailNotValidError:
@@ -150,7 +151,7 @@ def _check_deadline(deadline: dt.date | None) -> dt.date:
 def send_for_signature(document: GeneratedDocument, keys: list[str], deadline: dt.date | None,
                        actor: User) -> SignatureRequest:
     """Prepare the document's PDF for the chosen signatories and invite the first ones (see the module)."""
-    from . import mails, pades
+    from . import pades  # pyHanko loads at the first signature, not at start-up
 
     session_services.ensure_can_manage_sessions(actor)
     lock_row(GeneratedDocument, document.id)  # one request per document, even for two clicks at once
@@ -272,7 +273,7 @@ def _lock(signatory: Signatory) -> Signatory:
 
 def sign(signatory: Signatory, given: SignatureInput, now: dt.datetime | None = None) -> SignatureRevision:
     """Check the code, then add the signatory's PAdES signature as the next revision (see the module)."""
-    from . import pades
+    from . import pades  # pyHanko loads at the first signature, not at start-up
 
     signatory = _lock(signatory)
     now = now or utcnow()
@@ -311,11 +312,9 @@ def sign(signatory: Signatory, given: SignatureInput, now: dt.datetime | None = 
 
 def _handwriting(signatory: Signatory, given: SignatureInput) -> tuple[bytes | None, str]:
     """The drawing (PNG, checked) or the typed full name, and the consent: refused before the code is spent."""
-    from ..attendance.services import signature_input
-
     if not given.consent:
         raise ValidationError("Cochez la case pour confirmer que vous signez ce document.", field="consent")
-    from . import pades
+    from . import pades  # pyHanko loads at the first signature, not at start-up
 
     _mode, drawing, typed = signature_input(given.drawing, given.typed_name, signatory.name)
     try:
@@ -327,15 +326,13 @@ def _handwriting(signatory: Signatory, given: SignatureInput) -> tuple[bytes | N
 
 def _contract_signed(document: GeneratedDocument, signed_on: dt.date) -> None:
     """The trainee's electronic signature dates the contract: the withdrawal period runs from it."""
-    from ..enrolments import contract
-
     contract.record_signature(document.enrolment, signed_on, None, actor_label="signature électronique",
                               today=signed_on)
 
 
 def certificate_problem() -> str | None:
     """Why nothing can be signed on this server (no usable certificate), in French for the advisor, or None."""
-    from . import pades
+    from . import pades  # pyHanko loads at the first signature, not at start-up
 
     try:
         _signer()
@@ -349,7 +346,7 @@ _SIGNERS: dict[tuple, object] = {}  # one loaded signer per certificate files an
 
 def _signer():
     """The organisation's signer, loaded once per day and per change of its files; pades.SigningError if none."""
-    from . import pades
+    from . import pades  # pyHanko loads at the first signature, not at start-up
 
     config = current_app.config
     files = [config["SIGNING_P12_FILE"]] if config["SIGNING_P12_FILE"] else [
@@ -366,7 +363,7 @@ def _signer():
 
 
 def _usable_signer():
-    from . import pades
+    from . import pades  # pyHanko loads at the first signature, not at start-up
 
     try:
         return _signer()
@@ -378,12 +375,10 @@ def _usable_signer():
 
 def _advance(signature_request: SignatureRequest, now: dt.datetime) -> None:
     """Invite the organisation's signatory once every other one has signed; complete the request at the end."""
-    from . import mails
-
     pending = [s for s in signature_request.signatories if s.status != SignatoryStatus.SIGNED.value]
     if not pending:
         close(signature_request, RequestStatus.COMPLETED, "", now)
-        mails.completed(signature_request)
+        mails.completed(signature_request, latest_pdf(signature_request))
         return
     if all(s.status == SignatoryStatus.WAITING.value for s in pending):
         for signatory in pending:
@@ -418,8 +413,6 @@ def refuse(signatory: Signatory, reason: str, *, ip: str = "", user_agent: str =
 def close(signature_request: SignatureRequest, status: RequestStatus, reason: str, now: dt.datetime | None = None,
           signatory: Signatory | None = None) -> None:
     """End the request (completed, refused, cancelled or expired): its jobs are cancelled, the advisor told."""
-    from . import mails
-
     signature_request.status = status.value
     signature_request.closed_at = now or utcnow()
     signature_request.close_reason = reason
@@ -460,6 +453,13 @@ def expire_if_due(signature_request: SignatureRequest, now: dt.datetime | None =
     return True
 
 
+@job_handler("signature_expiry")
+def expire(payload: dict) -> None:
+    signature_request = db.session.get(SignatureRequest, payload.get("request"))
+    if signature_request is not None:  # the job is due at the end of the deadline's day: judged at that moment
+        expire_if_due(signature_request, max(utcnow(), mails.end_of(signature_request.deadline)))
+
+
 def _expired_now(signature_request: SignatureRequest, now: dt.datetime) -> None:
     """Expire the request if due, committed at once: the refusal that follows must not undo it."""
     if expire_if_due(signature_request, now):
@@ -468,8 +468,6 @@ def _expired_now(signature_request: SignatureRequest, now: dt.datetime) -> None:
 
 def resend_link(signatory: Signatory, actor: User) -> None:
     """A new personal link for an invited signatory (lost e-mail, locked after wrong codes): the old one dies."""
-    from . import mails
-
     session_services.ensure_can_manage_sessions(actor)
     lock_row(SignatureRequest, signatory.request_id)
     db.session.refresh(signatory)

@@ -10,9 +10,8 @@ from flask_login import current_user
 from ..accounts.permissions import staff_required
 from ..core.timeutil import paris_today
 from ..core.responses import attachment, fail
-from ..core.view_actions import form_page, run_form
+from ..core.view_actions import form_page, run_action, run_form
 from ..documents import services as document_services
-from ..extensions import db
 from ..messaging.delivery import mail_is_off, sent_to
 from . import services
 from .forms import ActionForm, CancelForm, SendForm
@@ -82,10 +81,10 @@ def resend(request_id: int, signatory_id: int):
     signatory = services.get_signatory(signature_request, signatory_id)
     if not ActionForm().validate_on_submit():
         fail(400, "Le formulaire a expiré : rechargez la page et recommencez.")
-    services.resend_link(signatory, current_user)
-    db.session.commit()
-    flash(f"Nouveau lien {sent_to(f'{signatory.name} ({signatory.email})')} ; l'ancien ne fonctionne plus.", "success")
-    return redirect(url_for("signatures.show", request_id=request_id))
+    return run_action(lambda: services.resend_link(signatory, current_user),
+                      lambda: f"Nouveau lien {sent_to(f'{signatory.name} ({signatory.email})')} ; l'ancien ne "
+                              "fonctionne plus.",
+                      url_for("signatures.show", request_id=request_id), refused="raise")
 
 
 # --------------------------------------------------------------------------- the session's documents page

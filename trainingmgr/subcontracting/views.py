@@ -8,8 +8,7 @@ from flask_login import current_user
 from ..accounts.permissions import staff_required
 from ..core.timeutil import paris_today
 from ..core.responses import fail
-from ..core.view_actions import run_form
-from ..extensions import db
+from ..core.view_actions import run_action, run_form
 from ..resources import dossier
 from ..resources.models import Trainer
 from ..sessions.services import get_session
@@ -40,12 +39,16 @@ def _page(trainer: Trainer, failed=None, **forms):
         development=dossier.development_log(trainer), missions=missions, invoice_forms=invoice_forms,
         document_form=forms.get("document_form") or TrainerDocumentForm(formdata=None),
         development_form=forms.get("development_form") or DevelopmentForm(formdata=None),
-        remove_form=RemoveForm(formdata=None), today=paris_today(), warnings=services.invoice_warnings, stray=stray,
+        today=paris_today(), warnings=services.invoice_warnings, stray=stray,
         contract_problems=dossier.contract_problems(trainer)), status
 
 
 def _back(trainer: Trainer, anchor: str):
-    return redirect(url_for("subcontracting.trainer_file", trainer_id=trainer.id) + f"#{anchor}")
+    return redirect(_back_url(trainer, anchor))
+
+
+def _back_url(trainer: Trainer, anchor: str) -> str:
+    return url_for("subcontracting.trainer_file", trainer_id=trainer.id) + f"#{anchor}"
 
 
 @bp.route("/trainers/<int:trainer_id>/file")
@@ -72,10 +75,8 @@ def add_document(trainer_id: int):
 def remove_document(trainer_id: int, trainer_document_id: int):
     trainer = dossier.get_trainer(trainer_id)
     _checked()
-    dossier.remove_document(trainer, trainer_document_id)
-    db.session.commit()
-    flash("Document retiré du dossier.", "success")
-    return _back(trainer, "documents")
+    return run_action(lambda: dossier.remove_document(trainer, trainer_document_id), "Document retiré du dossier.",
+                      _back_url(trainer, "documents"), refused="raise")
 
 
 @bp.route("/trainers/<int:trainer_id>/file/development", methods=["POST"])
@@ -96,10 +97,8 @@ def add_development(trainer_id: int):
 def remove_development(trainer_id: int, development_id: int):
     trainer = dossier.get_trainer(trainer_id)
     _checked()
-    dossier.remove_development(trainer, development_id)
-    db.session.commit()
-    flash("Entrée retirée du journal.", "success")
-    return _back(trainer, "developpement")
+    return run_action(lambda: dossier.remove_development(trainer, development_id), "Entrée retirée du journal.",
+                      _back_url(trainer, "developpement"), refused="raise")
 
 
 @bp.route("/trainers/<int:trainer_id>/sessions/<int:session_id>/invoices", methods=["POST"])

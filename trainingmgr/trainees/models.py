@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 
 from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -13,6 +14,14 @@ from ..extensions import db
 
 CIVILITIES = {"": "—", "Mme": "Madame", "M.": "Monsieur"}
 # Trainee status as the yearly Bilan pédagogique et financier (cerfa 10443, section F-1) counts them.
+class BpfStatus(str, enum.Enum):
+    EMPLOYEE = "employee"
+    JOB_SEEKER = "job_seeker"
+    SELF_EMPLOYED = "self_employed"
+    INDIVIDUAL = "individual"
+    OTHER = "other"
+
+
 BPF_STATUSES = {
     "employee": "Salarié d'un employeur privé",
     "job_seeker": "Demandeur d'emploi",

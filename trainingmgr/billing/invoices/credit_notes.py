@@ -14,7 +14,7 @@ from ...core.persistence import lock_row
 from ...core.timeutil import paris_today
 from ...core.validation import parse_decimal
 from ...extensions import db
-from ..models import Invoice, InvoiceLine
+from ..models import Invoice, InvoiceKind, InvoiceLine
 from .amounts import ZERO, excl_vat, recompute
 from .drafts import MAX_DESCRIPTION
 from .issue import frozen_seller, is_public_buyer, issue_problems, refuse, take_number_and_produce
@@ -71,12 +71,12 @@ def _clean_request(reason, amount) -> tuple[str, Decimal | None]:
 
 def _uncredited(invoice: Invoice, wanted: Decimal | None) -> tuple[list[Invoice], Decimal]:
     """The credit notes already issued against ``invoice`` and what remains to cancel, refusing what cannot be."""
-    if invoice.kind != "invoice":
+    if invoice.kind != InvoiceKind.INVOICE.value:
         raise ConflictError("Un avoir ne s'annule pas par un autre avoir.")
     if not invoice.is_issued:
         raise ConflictError("Un brouillon se modifie ou se supprime : l'avoir ne s'applique qu'à une facture émise.")
     credited = list(db.session.scalars(select(Invoice).where(
-        Invoice.credited_invoice_id == invoice.id, Invoice.kind == "credit_note", Invoice.is_issued)))
+        Invoice.credited_invoice_id == invoice.id, Invoice.kind == InvoiceKind.CREDIT_NOTE.value, Invoice.is_issued)))
     remaining = money(invoice.total_incl_vat - sum((c.total_incl_vat for c in credited), ZERO))
     if remaining <= 0:
         raise ConflictError(f"La facture {invoice.number} est déjà entièrement annulée par avoir.")

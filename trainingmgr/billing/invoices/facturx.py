@@ -18,6 +18,7 @@ from ...documents.rendering.context import funder_mention
 from ...extensions import db
 from ...files.services import store_bytes
 from ...organisation.models import VAT_EXEMPTION_MENTION
+from ..models import InvoiceKind
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +102,7 @@ def _siret_siren(value) -> tuple[str, str]:
 
 
 def _is_credit_note(invoice) -> bool:
-    return invoice.kind == "credit_note"
+    return invoice.kind == InvoiceKind.CREDIT_NOTE.value
 
 
 def _label(invoice) -> str:

@@ -1,11 +1,9 @@
 """The stored files of an issued invoice (Word, Factur-X PDF and XML)."""
 from __future__ import annotations
 
-import hashlib
-
-from ...core.errors import ConflictError, NotFoundError
+from ...core.errors import NotFoundError
 from ...files.models import StoredFile
-from ...files.services import path_for
+from ...files.services import read_checked
 from ..models import Invoice
 
 FILE_KINDS = {"docx": ("docx_file", "Word"), "pdf": ("pdf_file", "PDF Factur-X"), "xml": ("xml_file", "XML Factur-X")}
@@ -25,10 +23,7 @@ def read_file(invoice: Invoice, kind: str) -> tuple[bytes, StoredFile]:
             raise NotFoundError("Un brouillon n'a pas encore de fichier : il est produit à l'émission.")
         raise NotFoundError(f"Pas de fichier {FILE_KINDS[kind][1]} pour {invoice.number} (non produit à l'émission, "
                             "par exemple faute de convertisseur PDF).")
-    data = path_for(stored).read_bytes()
-    if hashlib.sha256(data).hexdigest() != stored.sha256:
-        raise ConflictError("Le fichier archivé ne correspond plus à son empreinte SHA-256 : il a été altéré.")
-    return data, stored
+    return read_checked(stored), stored
 
 
 def filename(invoice: Invoice, kind: str) -> str:

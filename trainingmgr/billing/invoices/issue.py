@@ -25,7 +25,7 @@ from ...extensions import db
 from ...files.services import store_bytes
 from ...organisation.services import get_organisation
 from ...sessions.models import SESSION_STATUS_LABELS
-from ..models import Invoice, InvoiceLine, InvoiceStatus
+from ..models import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus
 from ..numbering import next_number
 from ..payments.transfer import document_part
 from . import facturx as facturx
@@ -263,7 +263,7 @@ def _earlier_calls(invoice: Invoice, enrolments: list[Enrolment]) -> Decimal:
     """What was already invoiced to the trainee for these enrolments (issued invoices, before credit notes)."""
     billed = select(InvoiceLine.invoice_id).where(InvoiceLine.enrolment_id.in_([e.id for e in enrolments]))
     earlier = db.session.scalars(select(Invoice).where(
-        Invoice.id != invoice.id, Invoice.kind == "invoice", Invoice.status != InvoiceStatus.DRAFT.value,
+        Invoice.id != invoice.id, Invoice.kind == InvoiceKind.INVOICE.value, Invoice.status != InvoiceStatus.DRAFT.value,
         Invoice.id.in_(billed))).all()
     return sum((i.total_incl_vat for i in earlier), Decimal("0.00"))
 
@@ -273,7 +273,7 @@ def issue_invoice(invoice: Invoice, actor: User | None, today: dt.date | None = 
     ensure_can_bill(actor)
     lock_row(Invoice, invoice.id)  # two clicks at once: the second finds it issued
     db.session.refresh(invoice)
-    if invoice.kind != "invoice":
+    if invoice.kind != InvoiceKind.INVOICE.value:
         raise ConflictError("Un avoir est émis dès sa création.")
     workflow.legal_step(TRANSITIONS, "issued", invoice, refusal=_already_issued)
     session = session_of(invoice)

@@ -17,9 +17,10 @@ from ...enrolments.models import ENROLMENT_STATUS_LABELS, EXPECTED, Enrolment, E
 from ...extensions import db
 from ...sessions.models import SESSION_STATUS_LABELS, TrainingSession
 from ...trainees.models import Trainee
-from ..models import PAYER_KINDS, Invoice, InvoiceLine, InvoiceStatus, PaymentCall, PaymentCallStatus
+from ..models import PAYER_KINDS, Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, PaymentCall, PaymentCallStatus
 from .amounts import ZERO, attended_share, current_vat_rate, recompute
 from .drafts import MAX_DESCRIPTION, service_dates
+from .extra_lines import extra_shares
 from .payers import FUNDER_PAYERS, REFERENCE_LABELS, company_values
 from .queries import credited_amounts, ensure_can_bill
 from .shares import (
@@ -82,7 +83,7 @@ class Plan:
 def _live_invoices(session: TrainingSession) -> list[Invoice]:
     """The session's invoices that count as invoiced: drafts, and issued invoices not fully credited."""
     invoices = list(db.session.scalars(select(Invoice).where(Invoice.session_id == session.id,
-                                                             Invoice.kind == "invoice")
+                                                             Invoice.kind == InvoiceKind.INVOICE.value)
                                        .options(selectinload(Invoice.lines))))
     credited = credited_amounts(i.id for i in invoices if i.is_issued)
     return [i for i in invoices if i.is_draft or credited.get(i.id, ZERO) < i.total_incl_vat]
@@ -119,7 +120,9 @@ def plan_invoices(session: TrainingSession) -> Plan:
         .order_by(Enrolment.id)
         .options(selectinload(Enrolment.trainee).selectinload(Trainee.company), selectinload(Enrolment.company),
                  selectinload(Enrolment.funding_lines).selectinload(FundingLine.payer_company))))
-    plan = _plan(session, enrolments, live, current_vat_rate(), scheduled=_scheduled(enrolments))
+    rate = current_vat_rate()
+    plan = _plan(session, enrolments, live, rate, scheduled=_scheduled(enrolments),
+                 extra=extra_shares(session, live, rate))
     plan.notes[:0] = _stale_draft_lines(live)
     return plan
 
@@ -153,7 +156,7 @@ def issued_invoices_by_session(session_ids) -> dict[int, list[Invoice]]:
     if not ids:
         return {}
     invoices = list(db.session.scalars(
-        select(Invoice).where(Invoice.session_id.in_(ids), Invoice.kind == "invoice", Invoice.is_issued)
+        select(Invoice).where(Invoice.session_id.in_(ids), Invoice.kind == InvoiceKind.INVOICE.value, Invoice.is_issued)
         .order_by(Invoice.issue_date, Invoice.sequence, Invoice.id).options(selectinload(Invoice.lines))))
     credited = credited_amounts(i.id for i in invoices)
     found: dict[int, list[Invoice]] = {}
@@ -164,16 +167,16 @@ def issued_invoices_by_session(session_ids) -> dict[int, list[Invoice]]:
 
 
 def _plan(session: TrainingSession, enrolments: list[Enrolment], live: list[Invoice], rate: Decimal,
-          lookup: bool = True, scheduled: frozenset[int] = frozenset()) -> Plan:
+          lookup: bool = True, scheduled: frozenset[int] = frozenset(), extra: list[Share] = ()) -> Plan:
     """Who pays what for ``session``'s ``enrolments``, minus what ``live`` invoices already hold. Without
     ``lookup``, no query: an OPCO's address is not looked up on its last invoice. The trainee's share of the
-    ``scheduled`` enrolments is left to their payment schedule."""
+    ``scheduled`` enrolments is left to their payment schedule; ``extra`` shares (extra_lines.py) are added."""
     plan = Plan()
     if session.format == "intra":
         shares = _intra_shares(session, enrolments, live, rate, plan)
     else:
         shares = _inter_shares(session, enrolments, live, rate, plan, lookup, scheduled)
-    plan.invoices = _grouped(shares)
+    plan.invoices = _grouped([*shares, *extra])
     return plan
 
 
@@ -267,7 +270,7 @@ def propose_invoices(session: TrainingSession, actor: User | None) -> Proposal:
     lock_row(TrainingSession, session.id)  # two clicks at once: the second finds the first one's drafts
     plan = plan_invoices(session)
     drafts = {invoice_key(i): i for i in db.session.scalars(
-        select(Invoice).where(Invoice.session_id == session.id, Invoice.kind == "invoice",
+        select(Invoice).where(Invoice.session_id == session.id, Invoice.kind == InvoiceKind.INVOICE.value,
                               Invoice.status == InvoiceStatus.DRAFT.value).order_by(Invoice.id))}
     created, completed = [], []
     for proposed in plan.invoices:

@@ -14,7 +14,7 @@ from ...core.paging import PER_PAGE, Page
 from ...core.persistence import get_by_id
 from ...extensions import db
 from ...sessions.models import TrainingSession
-from ..models import Invoice, InvoiceStatus
+from ..models import Invoice, InvoiceKind, InvoiceStatus
 from .amounts import ZERO
 
 
@@ -88,8 +88,8 @@ def invoice_list(page: int = 1, *, status: str | None = None, kind: str | None =
     issued = Invoice.status == InvoiceStatus.ISSUED.value
     total, invoiced, credited = db.session.execute(_filtered(
         select(func.count(),
-               func.sum(Invoice.total_excl_vat).filter(issued, Invoice.kind == "invoice"),
-               func.sum(Invoice.total_excl_vat).filter(issued, Invoice.kind == "credit_note")).select_from(Invoice),
+               func.sum(Invoice.total_excl_vat).filter(issued, Invoice.kind == InvoiceKind.INVOICE.value),
+               func.sum(Invoice.total_excl_vat).filter(issued, Invoice.kind == InvoiceKind.CREDIT_NOTE.value)).select_from(Invoice),
         status=status, kind=kind, year=year, session_id=None)).one()
     keys = list(db.session.scalars(
         _filtered(select(Invoice.id), status=status, kind=kind, year=year, session_id=None)
@@ -145,7 +145,7 @@ def credited_amounts(invoice_ids) -> dict[int, Decimal]:
     if ids:
         rows = db.session.execute(
             select(Invoice.credited_invoice_id, func.sum(Invoice.total_incl_vat))
-            .where(Invoice.credited_invoice_id.in_(ids), Invoice.kind == "credit_note", Invoice.is_issued)
+            .where(Invoice.credited_invoice_id.in_(ids), Invoice.kind == InvoiceKind.CREDIT_NOTE.value, Invoice.is_issued)
             .group_by(Invoice.credited_invoice_id))
         for invoice_id, total in rows:
             totals[invoice_id] = money(total or 0)

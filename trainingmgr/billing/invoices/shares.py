@@ -8,7 +8,7 @@ from decimal import Decimal
 from ...companies.models import Company
 from ...core.formatting import hours_fr, money_fr, number_fr
 from ...core.numbers import money
-from ...enrolments.models import Enrolment, EnrolmentStatus, FundingLine
+from ...enrolments.models import Enrolment, EnrolmentStatus, FundingLine, OpcoStatus
 from ...sessions.models import TrainingSession
 from ...trainees.models import Trainee
 from ..models import LINE_UNITS, Invoice
@@ -95,7 +95,7 @@ def _funder_item(line: FundingLine, enrolment: Enrolment, base: str, hours: Deci
     the hours attended (a funder pays the hours attended); or, billed per hour attended, hours × the hourly rate."""
     trainee = enrolment.trainee
     name, file = funder_name(line), line.opco_file_number or "sans numéro"
-    if line.opco_status != "agreed" or line.agreed_amount is None:
+    if line.opco_status != OpcoStatus.AGREED.value or line.agreed_amount is None:
         return None, (f"{trainee.full_name} : l'accord de {name} ({REFERENCE_LABELS[line.kind]} {file}) n'est pas "
                       "enregistré ; rien n'est proposé pour cette inscription tant que la prise en charge n'est pas "
                       "connue.")
@@ -131,7 +131,7 @@ def _professional_item(line: FundingLine, enrolment: Enrolment, base: str, rate:
     the refund; the line says so, with the fund and its file. Refused by the fund: nothing, until the funding is
     changed."""
     fund, file = line.opco_name, line.opco_file_number
-    if line.opco_status == "refused":
+    if line.opco_status == OpcoStatus.REFUSED.value:
         return None, (f"{enrolment.trainee.full_name} : {fund} a refusé la prise en charge"
                       f"{f' (dossier n° {file})' if file else ''} ; modifiez le financement de l'inscription.")
     description = (f"{base} – prise en charge {fund}{f', dossier n° {file}' if file else ''} : le stagiaire règle la "

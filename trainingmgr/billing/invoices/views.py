@@ -1,4 +1,4 @@
-"""Staff screens of invoices and credit notes: the list (/facturation/), a session's invoicing (what remains to
+"""Staff screens of invoices and credit notes: the list (/billing/), a session's invoicing (what remains to
 invoice, its invoices, « Préparer les factures »), an invoice's page (draft: edit, lines, issue; issued: files,
 credit note, payments panel), downloads."""
 from __future__ import annotations
@@ -13,12 +13,12 @@ from ...core.errors import DomainError
 from ...core.formatting import count_fr
 from ...core.paging import page_arg
 from ...core.responses import attachment, fail
-from ...core.view_actions import form_page, run_form
+from ...core.view_actions import form_page, run_action, run_form
 from ...enrolments.models import Enrolment
 from ...extensions import db
 from ...sessions.services import get_session
 from ...trainees.models import Trainee
-from ..models import INVOICE_KINDS, INVOICE_STATUSES
+from ..models import INVOICE_KINDS, INVOICE_STATUSES, InvoiceKind
 from ..payments import services as payments
 from ..payments import transfer
 from ..payments.views import panel_context
@@ -69,7 +69,7 @@ def _filters() -> dict:
     return {"status": status or None, "kind": kind or None, "year": int(year) if year else None}
 
 
-@bp.route("/facturation/")
+@bp.route("/billing/")
 @staff_required
 def index():
     filters = _filters()
@@ -93,34 +93,35 @@ def _session_page(session, status: int = 200, new_form: NewDraftForm | None = No
     return render_template("billing/session.html", session=session, plan=plan_invoices(session),
                            invoices=invoices, balances=payments.balances([i for i in invoices if i.is_issued]),
                            can_propose=session.is_held,
-                           can_issue=session.has_ended, action_form=ActionForm(),
-                           new_form=new_form), status
+                           can_issue=session.has_ended, new_form=new_form), status
 
 
-@bp.route("/sessions/<int:session_id>/facturation")
+@bp.route("/sessions/<int:session_id>/billing")
 @staff_required
 def session(session_id: int):
     return _session_page(get_session(session_id, current_user))
 
 
-@bp.route("/sessions/<int:session_id>/facturation/proposer", methods=["POST"])
+@bp.route("/sessions/<int:session_id>/billing/propose", methods=["POST"])
 @staff_required
 def propose(session_id: int):
     _checked_button()
     training = get_session(session_id, current_user)
-    proposal = propose_invoices(training, current_user)
-    db.session.commit()
+    return run_action(lambda: propose_invoices(training, current_user), _proposal_message,
+                      url_for("billing.session", session_id=training.id), refused="raise",
+                      category=lambda proposal: "success" if proposal.created or proposal.completed else "info")
+
+
+def _proposal_message(proposal) -> str:
     parts = []
     if proposal.created:
         parts.append(count_fr(len(proposal.created), "brouillon créé"))
     if proposal.completed:
         parts.append(count_fr(len(proposal.completed), "brouillon complété"))
-    flash((" et ".join(parts) + ".") if parts else "Rien de nouveau à facturer pour cette session.",
-          "success" if parts else "info")
-    return redirect(url_for("billing.session", session_id=training.id))
+    return (" et ".join(parts) + ".") if parts else "Rien de nouveau à facturer pour cette session."
 
 
-@bp.route("/sessions/<int:session_id>/facturation/nouvelle", methods=["POST"])
+@bp.route("/sessions/<int:session_id>/billing/new", methods=["POST"])
 @staff_required
 def new_draft(session_id: int):
     training = get_session(session_id, current_user)
@@ -143,13 +144,13 @@ def _invoice(invoice_id: int):
 
 def _show_page(invoice, status: int = 200, credit_form: CreditForm | None = None,
                issue_error: DomainError | None = None):
-    credited_by = credit_notes_of(invoice) if invoice.kind == "invoice" else []
+    credited_by = credit_notes_of(invoice) if invoice.kind == InvoiceKind.INVOICE.value else []
     context = {
         "invoice": invoice, "session": session_of(invoice), "credit_notes": credited_by,
-        "remaining": remaining_to_credit(invoice) if invoice.kind == "invoice" and invoice.is_issued
+        "remaining": remaining_to_credit(invoice) if invoice.kind == InvoiceKind.INVOICE.value and invoice.is_issued
         else None,
         "balance": payments.balances([invoice])[invoice.id] if invoice.is_issued else None,
-        "credit_form": credit_form or CreditForm(formdata=None), "action_form": ActionForm(),
+        "credit_form": credit_form or CreditForm(formdata=None),
         "issue_error": issue_error, "files": {kind: stored_file(invoice, kind) for kind in FILE_KINDS},
         "funder": funder_mention(invoice), "chorus": invoice.payer_kind in PUBLIC_PAYERS,
     }
@@ -158,13 +159,13 @@ def _show_page(invoice, status: int = 200, credit_form: CreditForm | None = None
     return render_template("billing/show.html", **{**context, **panel}), status
 
 
-@bp.route("/facturation/<int:invoice_id>")
+@bp.route("/billing/<int:invoice_id>")
 @staff_required
 def show(invoice_id: int):
     return _show_page(_invoice(invoice_id))
 
 
-@bp.route("/facturation/<int:invoice_id>/modifier", methods=["GET", "POST"])
+@bp.route("/billing/<int:invoice_id>/edit", methods=["GET", "POST"])
 @staff_required
 def edit(invoice_id: int):
     invoice = _invoice(invoice_id)
@@ -178,7 +179,7 @@ def edit(invoice_id: int):
     return form_page("billing/edit.html", form, invoice=invoice, session=session_of(invoice))
 
 
-@bp.route("/facturation/<int:invoice_id>/lignes/nouvelle", methods=["GET", "POST"])
+@bp.route("/billing/<int:invoice_id>/lines/new", methods=["GET", "POST"])
 @staff_required
 def add_line(invoice_id: int):
     invoice = _invoice(invoice_id)
@@ -192,7 +193,7 @@ def add_line(invoice_id: int):
     return form_page("billing/line.html", form, invoice=invoice, line=None)
 
 
-@bp.route("/facturation/<int:invoice_id>/lignes/<int:line_id>", methods=["GET", "POST"])
+@bp.route("/billing/<int:invoice_id>/lines/<int:line_id>", methods=["GET", "POST"])
 @staff_required
 def edit_line(invoice_id: int, line_id: int):
     invoice = _invoice(invoice_id)
@@ -208,45 +209,35 @@ def edit_line(invoice_id: int, line_id: int):
     return form_page("billing/line.html", form, invoice=invoice, line=line)
 
 
-@bp.route("/facturation/<int:invoice_id>/lignes/<int:line_id>/supprimer", methods=["POST"])
+@bp.route("/billing/<int:invoice_id>/lines/<int:line_id>/delete", methods=["POST"])
 @staff_required
 def delete_line(invoice_id: int, line_id: int):
     _checked_button()
     invoice = _invoice(invoice_id)
-    drafts.delete_line(invoice, line_id, current_user)
-    db.session.commit()
-    flash("Ligne supprimée.", "success")
-    return redirect(url_for("billing.show", invoice_id=invoice.id))
+    return run_action(lambda: drafts.delete_line(invoice, line_id, current_user), "Ligne supprimée.",
+                      url_for("billing.show", invoice_id=invoice.id), refused="raise")
 
 
-@bp.route("/facturation/<int:invoice_id>/supprimer", methods=["POST"])
+@bp.route("/billing/<int:invoice_id>/delete", methods=["POST"])
 @staff_required
 def delete(invoice_id: int):
     _checked_button()
     invoice = _invoice(invoice_id)
-    session_id = invoice.session_id
-    delete_draft(invoice, current_user)
-    db.session.commit()
-    flash("Brouillon supprimé.", "success")
-    return redirect(url_for("billing.session", session_id=session_id) if session_id else url_for("billing.index"))
+    back = url_for("billing.session", session_id=invoice.session_id) if invoice.session_id else url_for("billing.index")
+    return run_action(lambda: delete_draft(invoice, current_user), "Brouillon supprimé.", back, refused="raise")
 
 
-@bp.route("/facturation/<int:invoice_id>/emettre", methods=["POST"])
+@bp.route("/billing/<int:invoice_id>/issue", methods=["POST"])
 @staff_required
 def issue(invoice_id: int):
     _checked_button()
     invoice = _invoice(invoice_id)
-    try:
-        issue_invoice(invoice, current_user)
-    except DomainError as exc:
-        db.session.rollback()
-        return _show_page(_invoice(invoice_id), exc.status_code, issue_error=exc)
-    db.session.commit()
-    flash(f"Facture n° {invoice.number} émise.", "success")
-    return redirect(url_for("billing.show", invoice_id=invoice.id))
+    return run_action(lambda: issue_invoice(invoice, current_user), lambda: f"Facture n° {invoice.number} émise.",
+                      url_for("billing.show", invoice_id=invoice.id),
+                      refused=lambda exc: _show_page(_invoice(invoice_id), exc.status_code, issue_error=exc))
 
 
-@bp.route("/facturation/<int:invoice_id>/avoir", methods=["POST"])
+@bp.route("/billing/<int:invoice_id>/credit-note", methods=["POST"])
 @staff_required
 def credit(invoice_id: int):
     invoice = _invoice(invoice_id)
@@ -262,7 +253,7 @@ def credit(invoice_id: int):
                       credit_form=form)
 
 
-@bp.route("/facturation/<int:invoice_id>/apercu.docx")
+@bp.route("/billing/<int:invoice_id>/preview.docx")
 @staff_required
 def preview(invoice_id: int):
     """A draft as it would print (nothing is stored, no number is taken)."""
@@ -272,7 +263,7 @@ def preview(invoice_id: int):
     return attachment(render_docx(invoice), f"apercu-brouillon-{invoice.id}.docx", MIME["docx"])
 
 
-@bp.route("/facturation/<int:invoice_id>/<any(docx, pdf, xml):kind>")
+@bp.route("/billing/<int:invoice_id>/<any(docx, pdf, xml):kind>")
 @staff_required
 def download(invoice_id: int, kind: str):
     invoice = _invoice(invoice_id)

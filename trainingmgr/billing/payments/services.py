@@ -33,7 +33,7 @@ from ...organisation.services import get_organisation
 from ...trainees.models import Trainee
 from ..invoices.issue import is_public_buyer
 from ..invoices.payers import FUNDER_PAYERS, PUBLIC_PAYERS
-from ..models import PAYMENT_METHODS, Invoice, InvoiceLine, InvoiceStatus, Payment
+from ..models import PAYMENT_METHODS, BalanceStatus, Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, Payment
 from .transfer import transfer_or_none
 
 log = logging.getLogger("trainingmgr.billing")
@@ -46,10 +46,10 @@ MAX_REFERENCE = 100
 MAX_REASON = 500
 
 PAYMENT_STATUSES = {
-    "unpaid": "Non réglée",
-    "partial": "Partiellement réglée",
-    "paid": "Réglée",
-    "credited": "Annulée par avoir",
+    BalanceStatus.UNPAID.value: "Non réglée",
+    BalanceStatus.PARTIAL.value: "Partiellement réglée",
+    BalanceStatus.PAID.value: "Réglée",
+    BalanceStatus.CREDITED.value: "Annulée par avoir",
 }
 REMINDER_TOPIC = "invoice_reminder"
 
@@ -87,14 +87,14 @@ class Balance:
 
 
 def _status(invoice: Invoice, paid: Decimal, credited: Decimal) -> str | None:
-    if invoice.kind != "invoice" or not invoice.is_issued:
+    if invoice.kind != InvoiceKind.INVOICE.value or not invoice.is_issued:
         return None
     total = _cents(invoice.total_incl_vat)
     if credited > 0 and credited >= total:
-        return "credited"
+        return BalanceStatus.CREDITED.value
     if total - paid - credited <= 0:
-        return "paid"
-    return "partial" if paid > 0 else "unpaid"
+        return BalanceStatus.PAID.value
+    return BalanceStatus.PARTIAL.value if paid > 0 else BalanceStatus.UNPAID.value
 
 
 def _sums(ids: list[int]) -> tuple[dict[int, Decimal], dict[int, Decimal]]:
@@ -109,7 +109,7 @@ def _sums(ids: list[int]) -> tuple[dict[int, Decimal], dict[int, Decimal]]:
     credit = aliased(Invoice)
     credited = dict(db.session.execute(
         select(credit.credited_invoice_id, func.sum(credit.total_incl_vat))
-        .where(credit.credited_invoice_id.in_(ids), credit.kind == "credit_note", credit.is_issued)
+        .where(credit.credited_invoice_id.in_(ids), credit.kind == InvoiceKind.CREDIT_NOTE.value, credit.is_issued)
         .group_by(credit.credited_invoice_id)).all())
     return ({k: _cents(v) for k, v in paid.items()}, {k: _cents(v) for k, v in credited.items()})
 
@@ -117,10 +117,10 @@ def _sums(ids: list[int]) -> tuple[dict[int, Decimal], dict[int, Decimal]]:
 def balance_details(invoices) -> dict[int, Balance]:
     """The Balance of each invoice, by id. Drafts: their total (nothing can be paid yet); credit notes: 0."""
     invoices = list(invoices)
-    paid, credited = _sums([i.id for i in invoices if i.kind == "invoice" and i.is_issued])
+    paid, credited = _sums([i.id for i in invoices if i.kind == InvoiceKind.INVOICE.value and i.is_issued])
     details = {}
     for invoice in invoices:
-        if invoice.kind != "invoice":
+        if invoice.kind != InvoiceKind.INVOICE.value:
             details[invoice.id] = Balance(ZERO, ZERO, ZERO, None)
             continue
         p, c = paid.get(invoice.id, ZERO), credited.get(invoice.id, ZERO)
@@ -158,14 +158,14 @@ def _unpaid_ids(today: dt.date):
             .where(Payment.cancelled_at.is_(None)).group_by(Payment.invoice_id).subquery("paid"))
     credit = aliased(Invoice)
     credited = (select(credit.credited_invoice_id.label("invoice_id"), func.sum(credit.total_incl_vat).label("amount"))
-                .where(credit.kind == "credit_note", credit.is_issued, credit.credited_invoice_id.is_not(None))
+                .where(credit.kind == InvoiceKind.CREDIT_NOTE.value, credit.is_issued, credit.credited_invoice_id.is_not(None))
                 .group_by(credit.credited_invoice_id).subquery("credited"))
     due = aliased(Invoice)
     remaining = due.total_incl_vat - func.coalesce(paid.c.amount, 0) - func.coalesce(credited.c.amount, 0)
     return (select(due.id, remaining.label("remaining"))
             .outerjoin(paid, paid.c.invoice_id == due.id)
             .outerjoin(credited, credited.c.invoice_id == due.id)
-            .where(due.kind == "invoice", due.is_issued, due.due_date.is_not(None), due.due_date < today,
+            .where(due.kind == InvoiceKind.INVOICE.value, due.is_issued, due.due_date.is_not(None), due.due_date < today,
                    remaining > _HALF_CENT))
 
 
@@ -183,7 +183,7 @@ def get_invoice(invoice_id) -> Invoice:
 
 def check_payable(invoice: Invoice) -> None:
     """Payments and reminders concern issued invoices only (409 otherwise)."""
-    if invoice.kind != "invoice":
+    if invoice.kind != InvoiceKind.INVOICE.value:
         raise ConflictError("Un avoir ne reçoit pas de paiement : enregistrez le paiement sur la facture.")
     if not invoice.is_issued:
         raise ConflictError("Cette facture est encore un brouillon : un paiement ne s'enregistre que sur une "
@@ -236,7 +236,7 @@ def record_payment(invoice: Invoice, data: dict, actor: User, *, today: dt.date 
     if len(reference) > MAX_REFERENCE:
         errors.add("reference", f"La référence ne doit pas dépasser {MAX_REFERENCE} caractères.")
     balance = balance_of(invoice)  # read after the lock
-    if balance.status == "credited" or balance.balance <= 0:
+    if balance.status == BalanceStatus.CREDITED.value or balance.balance <= 0:
         raise ConflictError("Cette facture est soldée : il ne reste rien à payer "
                             f"(solde restant dû : {money_fr(max(ZERO, balance.balance))}).")
     if amount is not None and amount > balance.balance:
@@ -581,7 +581,7 @@ def _add_sales(result: Journal, accounts: dict) -> None:
         select(Invoice).where(Invoice.status == InvoiceStatus.ISSUED.value, Invoice.issue_date >= result.start,
                               Invoice.issue_date <= result.end)
         .order_by(Invoice.issue_date, Invoice.kind.desc(), Invoice.number)))
-    credited_ids = {d.credited_invoice_id for d in documents if d.kind == "credit_note"} - {None}
+    credited_ids = {d.credited_invoice_id for d in documents if d.kind == InvoiceKind.CREDIT_NOTE.value} - {None}
     credited_numbers = dict(db.session.execute(select(Invoice.id, Invoice.number)
                                                .where(Invoice.id.in_(credited_ids))).all()) if credited_ids else {}
     for document in documents:
@@ -597,7 +597,7 @@ def _sales_piece(document: Invoice, credited_number: str, accounts: dict) -> lis
                             f"n'est pas la somme du HT ({money_fr(net)}) et de la TVA ({money_fr(vat)}) ; "
                             "corrigez-la par un avoir avant l'export.")
     customer = customer_account(document, root)
-    if document.kind == "credit_note":
+    if document.kind == InvoiceKind.CREDIT_NOTE.value:
         of = credited_number
         label = f"Avoir {document.number}{f' sur {of}' if of else ''} – {document.buyer_name}"
     else:
@@ -607,7 +607,7 @@ def _sales_piece(document: Invoice, credited_number: str, accounts: dict) -> lis
              JournalLine(sales, document.issue_date, document.number, accounts["revenue"], "", label, credit=net)]
     if vat > 0:
         lines.append(JournalLine(sales, document.issue_date, document.number, accounts["vat"], "", label, credit=vat))
-    if document.kind == "credit_note":  # reversed
+    if document.kind == InvoiceKind.CREDIT_NOTE.value:  # reversed
         for line in lines:
             line.debit, line.credit = line.credit, line.debit
     return lines
@@ -649,8 +649,8 @@ def journal_filename(entries: Journal) -> str:
 
 def issued_credit_notes(invoice) -> list[Invoice]:
     """The credit notes issued against an issued invoice, in the order of their issue."""
-    if invoice.kind != "invoice" or not invoice.is_issued:
+    if invoice.kind != InvoiceKind.INVOICE.value or not invoice.is_issued:
         return []
     return list(db.session.scalars(
-        select(Invoice).where(Invoice.credited_invoice_id == invoice.id, Invoice.kind == "credit_note",
+        select(Invoice).where(Invoice.credited_invoice_id == invoice.id, Invoice.kind == InvoiceKind.CREDIT_NOTE.value,
                               Invoice.is_issued).order_by(Invoice.issue_date, Invoice.number)))

@@ -24,7 +24,7 @@ from ...core.errors import ConflictError
 from ...core.formatting import money_fr
 from ...documents.rendering.context import Picture
 from ...organisation.services import get_organisation
-from ..models import Invoice
+from ..models import Invoice, InvoiceKind
 
 EPC_MIN_AMOUNT = Decimal("0.01")
 EPC_MAX_AMOUNT = Decimal("999999999.99")
@@ -77,7 +77,7 @@ def bank_details(invoice: Invoice) -> tuple[str, str]:
 def transfer_for(invoice: Invoice, amount: Decimal | None = None) -> Transfer:
     """The transfer that pays ``invoice`` (``amount``: what remains due, the invoice's total by default), or
     ``TransferRefused`` saying why it is not payable by transfer."""
-    if invoice.kind != "invoice":
+    if invoice.kind != InvoiceKind.INVOICE.value:
         raise TransferRefused("Un avoir ne se paie pas : pas de QR code de virement.")
     if not invoice.is_issued or not invoice.number:
         raise TransferRefused("Le QR code de virement est produit à l'émission de la facture (il porte son numéro).")
@@ -130,7 +130,7 @@ def document_part(invoice: Invoice) -> dict:
 def page_panel(invoice: Invoice, balance: Decimal | None = None) -> dict:
     """The invoice page's transfer panel: ``transfer`` (or None), its QR code as a data URI for the ``img`` tag, and
     ``transfer_note``, why there is no code (no IBAN in the settings, a credit note, nothing left to pay…)."""
-    if invoice.kind == "invoice" and invoice.is_issued and balance is not None and balance <= 0:
+    if invoice.kind == InvoiceKind.INVOICE.value and invoice.is_issued and balance is not None and balance <= 0:
         return {"transfer": None, "transfer_qr": "", "transfer_note": "Facture soldée : plus rien à payer par virement."}
     transfer, note = transfer_or_none(invoice, balance if balance is not None and balance > 0 else None)
     if transfer is None:

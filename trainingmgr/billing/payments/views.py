@@ -1,11 +1,11 @@
 """Staff pages of the payments (blueprint "billing_payments"):
 
-/facturation/impayes                                   overdue invoices, days late, reminder buttons
-/facturation/<id>/paiements                            POST: record a payment (from the invoice page's panel)
-/facturation/<id>/paiements/<payment_id>/annuler       POST: cancel a payment recorded by mistake (with a reason)
-/facturation/<id>/relance                              POST: send a reminder of an overdue invoice now
-/facturation/journal                                   the accounting export for a period (?du=…&au=…)
-/facturation/journal.csv                               the same as a CSV journal
+/billing/overdue                                  overdue invoices, days late, reminder buttons
+/billing/<id>/payments                            POST: record a payment (from the invoice page's panel)
+/billing/<id>/payments/<payment_id>/cancel        POST: cancel a payment recorded by mistake (with a reason)
+/billing/<id>/remind                              POST: send a reminder of an overdue invoice now
+/billing/journal                                  the accounting export for a period (?du=…&au=…)
+/billing/journal.csv                              the same as a CSV journal
 """
 from __future__ import annotations
 
@@ -18,15 +18,16 @@ from ...core.formatting import date_fr, money_fr
 from ...core.timeutil import paris_date, paris_today
 from ...core.links import safe_next_url
 from ...core.responses import fail
-from ...core.view_actions import run_form
+from ...core.view_actions import run_action, run_form
 from ...extensions import db
 from ...messaging import exports
 from ...messaging.delivery import sent_to
 from .. import exports as billing_exports  # noqa: F401 - registers the exporters
+from ..models import BalanceStatus, InvoiceKind
 from . import services as service
 from .forms import PaymentCancelForm, PaymentForm, ReminderForm
 
-bp = Blueprint("billing_payments", __name__, url_prefix="/facturation")
+bp = Blueprint("billing_payments", __name__, url_prefix="/billing")
 
 # When a payment is refused, the panel is shown again with its errors on a page of its own (the invoice page
 # belongs to billing/invoices/views.py): the invoice's header, then the panel.
@@ -59,7 +60,7 @@ def panel_context(invoice, form=None, cancel_errors: dict | None = None) -> dict
     Every key starts with ``payment_`` so that it can be merged into the invoice page's own context."""
     today = paris_today()
     detail = service.balance_of(invoice)
-    payable = invoice.kind == "invoice" and invoice.is_issued
+    payable = invoice.kind == InvoiceKind.INVOICE.value and invoice.is_issued
     if form is None and payable:
         form = PaymentForm(formdata=None)
         form.paid_on.data = today
@@ -77,6 +78,7 @@ def panel_context(invoice, form=None, cancel_errors: dict | None = None) -> dict
         "payment_credit_notes": service.issued_credit_notes(invoice),
         "payment_form": form,
         "payment_can_record": payable and detail.balance > 0,
+        "payment_settled": detail.status in (BalanceStatus.PAID.value, BalanceStatus.CREDITED.value),
         "payment_overdue_days": (today - invoice.due_date).days if overdue else 0,
         "payment_can_remind": overdue and paris_date(invoice.last_reminder_at) != today,
         "payment_recipient": service.reminder_recipient(invoice) if overdue else "",
@@ -89,7 +91,7 @@ def _panel_page(invoice, status: int, **panel_args):
                                   **panel_context(invoice, **panel_args)), status
 
 
-@bp.route("/impayes")
+@bp.route("/overdue")
 @staff_required
 def overdue():
     today = paris_today()
@@ -99,7 +101,7 @@ def overdue():
                            max_reminders=current_app.config["BILLING_REMINDER_MAX"])
 
 
-@bp.route("/<int:invoice_id>/paiements", methods=["POST"])
+@bp.route("/<int:invoice_id>/payments", methods=["POST"])
 @staff_required
 def record(invoice_id: int):
     invoice = service.get_invoice(invoice_id)
@@ -114,7 +116,7 @@ def record(invoice_id: int):
     return _panel_page(invoice, getattr(form, "error_status", 422), form=form)
 
 
-@bp.route("/<int:invoice_id>/paiements/<int:payment_id>/annuler", methods=["POST"])
+@bp.route("/<int:invoice_id>/payments/<int:payment_id>/cancel", methods=["POST"])
 @staff_required
 def cancel(invoice_id: int, payment_id: int):
     invoice = service.get_invoice(invoice_id)
@@ -134,18 +136,17 @@ def cancel(invoice_id: int, payment_id: int):
     return redirect(_back(invoice))
 
 
-@bp.route("/<int:invoice_id>/relance", methods=["POST"])
+@bp.route("/<int:invoice_id>/remind", methods=["POST"])
 @staff_required
 def remind(invoice_id: int):
     invoice = service.get_invoice(invoice_id)
     form = ReminderForm()
     if not form.validate():
         fail(400, "; ".join(e for errors in form.errors.values() for e in errors))
-    message = service.send_reminder(invoice, current_user)  # a refusal is a French 409 page
-    db.session.commit()
-    flash(f"Relance n° {invoice.reminder_count} de la facture {invoice.number} {sent_to(message.recipient, 'f')}.",
-          "success")
-    return redirect(_back(invoice))
+    return run_action(lambda: service.send_reminder(invoice, current_user),  # a refusal is a French 409 page
+                      lambda message: f"Relance n° {invoice.reminder_count} de la facture {invoice.number} "
+                                      f"{sent_to(message.recipient, 'f')}.",
+                      lambda: _back(invoice), refused="raise")
 
 
 def _period():

@@ -319,7 +319,7 @@ class _Server:
                                          transport=_TimeoutTransport(timeout))
 
     def _wait_ready(self) -> None:
-        from unoserver.client import API_VERSION
+        from unoserver.client import API_VERSION  # LibreOffice's client loads only when a converter starts
 
         deadline = time.monotonic() + START_TIMEOUT
         while True:
@@ -490,7 +490,7 @@ def convert(docx: bytes, timeout: float = 60, pdf_a3: bool = False) -> bytes:
         raise PdfUnavailable(reason)
     address = shared_address()
     if address is not None:
-        from . import pdf_server
+        from . import pdf_server  # pdf_server builds on this module
 
         try:
             data = pdf_server.remote_convert(address, bytes(docx), timeout, pdf_a3)

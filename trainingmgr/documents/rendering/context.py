@@ -18,11 +18,13 @@ from sqlalchemy import select
 
 from ...attendance import services as attendance
 from ...attendance.chain import verify_chain
+from ...attendance.models import CellStatus
 from ...catalogue.models import DELIVERY_MODES
 from ...companies.models import Company
 from ...core import sealkeys
 from ...core.formatting import count_fr, date_fr, date_long_fr, datetime_fr, hours_fr, money_fr, number_fr, time_fr
 from ...core.identifiers import format_nda, format_siret
+from ...core.numbers import money
 from ...core.timeutil import paris_today
 from ...enrolments.models import PUBLIC_FUNDER_CATEGORIES, SEAT_HOLDING, Enrolment, EnrolmentStatus
 from ...evaluations.acquis import services as acquis
@@ -30,7 +32,7 @@ from ...extensions import db
 from ...files.services import path_for
 from ...organisation.models import VAT_EXEMPTION_MENTION
 from ...organisation.services import get_organisation
-from ...resources.models import RATE_UNITS, TRAINER_STATUSES, Trainer
+from ...resources.models import RATE_UNITS, TRAINER_STATUSES, Trainer, TrainerStatus
 from ...sessions.models import Slot, TrainingSession
 
 EXEMPTION = "Exonération de TVA, article 261-4-4°-a du code général des impôts"
@@ -97,7 +99,12 @@ def org_context() -> dict:
 
 
 def course_context(session: TrainingSession) -> dict:
-    version = session.course_version
+    return course_version_context(session.course_version, session.price_per_trainee)
+
+
+def course_version_context(version, session_price: Decimal | None = None) -> dict:
+    """A course version's context (a quote for an intra session has no session yet); ``session_price`` stands in
+    for a version without a price."""
     org = get_organisation()
     programme = []
     for part in version.programme:
@@ -107,7 +114,7 @@ def course_context(session: TrainingSession) -> dict:
         if part.half_day:
             when.append("matin" if part.half_day == "morning" else "après-midi")
         programme.append({"title": part.title, "when": ", ".join(when), "points": list(part.items or [])})
-    price = version.price_per_trainee if version.price_per_trainee is not None else session.price_per_trainee
+    price = version.price_per_trainee if version.price_per_trainee is not None else session_price
     return {
         "title": version.title,
         "objectives": [objective.text for objective in version.objectives],
@@ -226,7 +233,7 @@ def attendance_or_live(session: TrainingSession) -> list[Enrolment]:
         Enrolment.session_id == session.id, Enrolment.status.in_(SEAT_HOLDING)).order_by(Enrolment.id)))
 
 
-def _client(company: Company) -> dict:
+def client_context(company: Company) -> dict:
     signatory = next((c for c in company.contacts if c.role == "signatory"), None)
     return {"name": company.name, "siret": format_siret(company.siret) if company.siret else "",
             "address": ", ".join(p for p in (company.address, f"{company.postal_code} {company.city}".strip()) if p),
@@ -240,21 +247,71 @@ def convention(session: TrainingSession, company: Company, number: str) -> dict:
 
 def _client_document(session: TrainingSession, company: Company, number: str, enrolments: list[Enrolment]) -> dict:
     context = _base(session, number, len(enrolments))
-    context.update(client=_client(company), price=_price(enrolments), funding=_funding(enrolments),
+    context.update(client=client_context(company), price=_price(enrolments), funding=_funding(enrolments),
                    trainees=[_trainee(e) for e in enrolments])
     return context
 
 
+QUOTE_VALIDITY_DAYS = 30
+
+
 def quote(session: TrainingSession, company: Company, number: str) -> dict:
-    """A quote may name trainees still awaiting the prerequisite decision (an OPCO asks for it beforehand)."""
+    """A quote for a session's client company, made from the documents page (the quotes with a number, status and
+    validity are quotes/document.py's, with the same ``quote`` keys). It may name trainees still awaiting the
+    prerequisite decision (an OPCO asks for it beforehand)."""
     enrolments = client_enrolments(session, company)
     context = _client_document(session, company, number, enrolments)
     count = len(enrolments) or 1
     unit = enrolments[0].price_excl_vat if enrolments else (session.price_per_trainee or Decimal("0"))
-    context["quote"] = {"validity": "30 jours", "lines": [{
-        "label": f"{session.title} – session {session.dates_label}", "quantity": str(count),
-        "unit": money_fr(unit), "total": money_fr(unit * count)}]}
+    rate = enrolments[0].vat_rate if enrolments else (Decimal("0") if get_organisation().vat_exempt else Decimal("20"))
+    signatory = next((c for c in company.contacts if c.role == "signatory"), None)
+    today = paris_today()
+    line = {"label": f"{session.title} – session {session.dates_label}", "quantity": str(count),
+            "unit": money_fr(unit), "total": money_fr(money(unit * count))}
+    context["quote"] = quote_block(
+        number=number, date=today, valid_until=today + dt.timedelta(days=QUOTE_VALIDITY_DAYS),
+        kind="Places en session inter-entreprises",
+        contact={"name": signatory.name if signatory else "", "email": (signatory.email or "") if signatory else "",
+                 "phone": (signatory.phone or "") if signatory else ""},
+        details=quote_session_details(session), lines=[line], total_excl_vat=money(unit * count), vat_rate=rate)
     return context
+
+
+def quote_block(*, number: str, date: dt.date, valid_until: dt.date, kind: str, contact: dict, details: list[dict],
+                lines: list[dict], total_excl_vat: Decimal, vat_rate: Decimal, conditions: str = "") -> dict:
+    """The ``quote`` of a quote's context (catalogue.QUOTE): totals and the VAT mention as invoices print them."""
+    vat = money(total_excl_vat * vat_rate / 100)
+    days = (valid_until - date).days
+    return {
+        "number": number, "date": date_fr(date), "valid_until": date_fr(valid_until),
+        "validity": f"{count_fr(days, 'jour')}, jusqu'au {date_fr(valid_until)}" if days > 0
+        else f"jusqu'au {date_fr(valid_until)}",
+        "kind": kind, "contact": contact, "details": details, "lines": lines,
+        "totals": {"excl_vat": money_fr(total_excl_vat), "vat": money_fr(vat),
+                   "incl_vat": money_fr(total_excl_vat + vat)},
+        "vat_mention": vat_mention(vat_rate), "conditions": conditions,
+    }
+
+
+def vat_mention(rate: Decimal) -> str:
+    """The exemption's mention as invoices print it (0 %), else the rate."""
+    if not rate:
+        return VAT_EXEMPTION_MENTION
+    return f"TVA au taux de {number_fr(rate)} %"
+
+
+def quote_session_details(session: TrainingSession) -> list[dict]:
+    """What a quote for seats says of its session: reference, dates, hours and times, place."""
+    context = session_context(session, trainees_count=0)
+    times = []
+    for slot in context["slots"]:
+        span = f"{slot['start']}–{slot['end']}"
+        if span not in times:
+            times.append(span)
+    return [{"label": "Session", "value": context["reference"]},
+            {"label": "Dates", "value": context["dates"]},
+            {"label": "Durée", "value": context["hours"] + (f" ({', '.join(times)})" if times else "")},
+            {"label": "Lieu", "value": context["place"]}]
 
 
 def contract(enrolment: Enrolment, number: str) -> dict:
@@ -355,7 +412,7 @@ def trainer_contract(session: TrainingSession, trainer: Trainer, number: str) ->
     organisation remaining responsible to the client)."""
     context = _base(session, number)
     mission = trainer_mission(session, trainer)
-    organisation = trainer.status == "organisation"
+    organisation = trainer.status == TrainerStatus.ORGANISATION.value
     unit = RATE_UNITS.get(mission.unit, "")
     context.update(
         contract={"title": "Contrat de sous-traitance" if organisation else "Lettre de mission"},
@@ -509,7 +566,7 @@ def attendance_sheet(session: TrainingSession, number: str, code: str, url: str)
                     notes.append(f"correction du {datetime_fr(record.created_at)} : {record.reason}")
             if cell.justification:
                 notes.append(f"justificatif : {cell.justification}")
-            status = cell.label + (" (justifiée)" if cell.status == "absent" and cell.justification else "")
+            status = cell.label + (" (justifiée)" if cell.status == CellStatus.ABSENT.value and cell.justification else "")
             rows.append({"name": enrolment.trainee.full_name, "status": status, "signature": signature,
                          "signed_at": signed_at, "method": method, "note": " ; ".join(notes)})
         counter = grid.countersignatures.get(slot.id)
@@ -643,7 +700,7 @@ def invoice(inv, seller: dict, number: str, transfer: dict | None = None) -> dic
                                     f"N° d'engagement : {inv.engagement_number}" if inv.engagement_number else "") if p)
     context.update({
         "invoice": {
-            "title": "AVOIR" if inv.kind == "credit_note" else "FACTURE", "number": number,
+            "title": "AVOIR" if inv.is_credit_note else "FACTURE", "number": number,
             "issue_date": date_fr(inv.issue_date) if inv.issue_date else date_fr(paris_today()),
             "due_date": date_fr(inv.due_date) if inv.due_date else "—",
             "service_period": _service_period(inv, session),

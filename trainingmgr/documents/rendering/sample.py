@@ -67,6 +67,8 @@ _VARIANTS: dict[str, Any] = {
                             "Supports pédagogiques et accès à la plateforme (inclus)"),
     "quote.lines[].unit": ("600,00 €", "0,00 €"),
     "quote.lines[].total": ("1 200,00 €", "0,00 €"),
+    "quote.details[].label": ("Dates", "Lieu"),
+    "quote.details[].value": ("le 19/11/2026", "Salle Capitole, 12 rue des Lois, 31000 Toulouse"),
     "presence.slots[].half_day": ("Matin", "Après-midi"),
     "presence.slots[].times": ("08:30–12:30", "13:30–17:30"),
     "presence.slots[].hours": ("3 h", "4 h"),
@@ -76,7 +78,7 @@ _VARIANTS: dict[str, Any] = {
                                      "Facture n° F2026-0011 acquittée le 20/12/2026 par chèque, montant 120,00 €"),
     "receipt.payments[].invoice": ("F2026-0003", "F2026-0011"),
     "receipt.payments[].method": ("Virement", "Chèque"),
-    "verification.url": "https://formaction.example/verify/7KQ4M2XD9TPA",
+    "verification.url": "https://formaction.example/verification/7KQ4M2XD9TPA",
     "retention": (
         "Le dispensateur de l'action s'engage à conserver l'ensemble des pièces justificatives qui ont permis "
         "d'établir le présent certificat pendant une durée de 3 ans à compter de la fin de l'année du dernier "
@@ -190,7 +192,7 @@ def _image(path: str, tpl):
         data, width = _signature_png(), 35
     if tpl is None:
         return Picture(data, width)
-    from docx.shared import Mm
+    from docx.shared import Mm  # python-docx and docxtpl load only when a template renders (0.4 s)
     from docxtpl import InlineImage
 
     return InlineImage(tpl, BytesIO(data), width=Mm(width))
@@ -199,7 +201,7 @@ def _image(path: str, tpl):
 @functools.cache
 def _signature_png() -> bytes:
     """A handwritten-looking signature (an initial, a looped stroke, an underline), 300 × 100 px, transparent."""
-    from PIL import Image, ImageDraw
+    from PIL import Image, ImageDraw  # Pillow loads only when a sample is drawn
 
     image = Image.new("RGBA", (300, 100), (255, 255, 255, 0))
     draw = ImageDraw.Draw(image)
@@ -220,7 +222,7 @@ def _signature_png() -> bytes:
 @functools.cache
 def _logo_png() -> bytes:
     """A plain geometric mark, 420 × 140 px."""
-    from PIL import Image, ImageDraw
+    from PIL import Image, ImageDraw  # Pillow loads only when a sample is drawn
 
     image = Image.new("RGBA", (420, 140), (255, 255, 255, 0))
     draw = ImageDraw.Draw(image)

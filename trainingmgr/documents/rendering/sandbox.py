@@ -112,7 +112,7 @@ def sandbox(recorder: Recorder | None = None) -> SandboxedEnvironment:
 
 def with_pictures(value, tpl):
     """The context with each Picture as docxtpl's InlineImage of ``tpl`` (for docxtpl's rendering)."""
-    from docx.shared import Mm
+    from docx.shared import Mm  # python-docx and docxtpl load only when a template renders (0.4 s)
     from docxtpl import InlineImage
 
     if isinstance(value, Picture):

@@ -30,6 +30,7 @@ from ..models import (
     Question,
     Questionnaire,
     Response,
+    ResponseStatus,
 )
 
 POSITIONING = "positioning"
@@ -195,7 +196,7 @@ def get_or_create_response(questionnaire: Questionnaire, enrolment: Enrolment) -
         .execution_options(populate_existing=True)
     )
     if response is None:
-        response = Response(questionnaire=questionnaire, enrolment_id=enrolment.id, status="draft")
+        response = Response(questionnaire=questionnaire, enrolment_id=enrolment.id, status=ResponseStatus.DRAFT.value)
         db.session.add(response)
         db.session.flush()
     return response
@@ -280,7 +281,7 @@ def save_answers(response: Response, data: dict, *, submit: bool = False) -> Res
             answer.value = value
     response.updated_at = utcnow()
     if submit:
-        response.status = "submitted"
+        response.status = ResponseStatus.SUBMITTED.value
         response.submitted_at = utcnow()
         response.score = score(response)
         response.max_score = questionnaire.max_score

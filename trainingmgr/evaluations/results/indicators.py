@@ -61,7 +61,7 @@ def course_indicators(course: Course) -> CourseIndicators | None:
     sessions = select(TrainingSession.id).where(TrainingSession.course_id == course.id)
     responses = db.session.scalar(
         select(func.count()).select_from(Response).join(Questionnaire, Questionnaire.id == Response.questionnaire_id)
-        .where(Questionnaire.kind == "hot", Response.status == "submitted", Response.session_id.in_(sessions))) or 0
+        .where(Questionnaire.kind == "hot", Response.submitted, Response.session_id.in_(sessions))) or 0
     if responses < current_app.config["PUBLIC_INDICATORS_MIN_RESPONSES"]:
         return None
     text = answer_text()
@@ -69,7 +69,7 @@ def course_indicators(course: Course) -> CourseIndicators | None:
         select(text, func.count()).join(Response, Response.id == Answer.response_id)
         .join(Question, Question.id == Answer.question_id)
         .join(Questionnaire, Questionnaire.id == Response.questionnaire_id)
-        .where(Questionnaire.kind == "hot", Question.kind.in_(RATED_KINDS), Response.status == "submitted",
+        .where(Questionnaire.kind == "hot", Question.kind.in_(RATED_KINDS), Response.submitted,
                Response.session_id.in_(sessions)).group_by(text)))
     statuses = dict(db.session.execute(
         select(Enrolment.status, func.count()).where(Enrolment.session_id.in_(sessions),

@@ -357,7 +357,7 @@ def _load_invitations(scope: Select, kinds: tuple[str, ...] | None) -> list:
 
 def _load_responses(scope: Select, kinds: tuple[str, ...] | None) -> list[Response]:
     query = (select(Response).join(Questionnaire, Response.questionnaire_id == Questionnaire.id)
-             .where(Response.session_id.in_(scope), Response.status == "submitted")
+             .where(Response.session_id.in_(scope), Response.submitted)
              .options(selectinload(Response.answers)).order_by(Response.submitted_at, Response.id))
     if kinds:
         query = query.where(Questionnaire.kind.in_(kinds))

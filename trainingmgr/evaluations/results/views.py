@@ -9,11 +9,12 @@ from markupsafe import Markup
 
 from ...accounts.permissions import staff_required
 from ...catalogue.services import get_course
-from ...core.timeutil import paris_today
 from ...core.responses import fail
+from ...core.timeutil import paris_today
 from ...messaging import exports
 from ...sessions.services import get_session
 from ..models import QUESTIONNAIRE_KINDS
+from ..questionnaires.services import POSITIONING
 from . import (
     charts,
     export_task,  # noqa: F401 - registers the exporter
@@ -22,6 +23,9 @@ from . import services as service
 from .figures import Results
 
 bp = Blueprint("results", __name__, url_prefix="/evaluations")
+# The kinds the results' filter offers: every kind but positioning.
+FILTER_KINDS = {kind: label for kind, label in QUESTIONNAIRE_KINDS.items() if kind != POSITIONING}
+
 
 def _year(required: bool) -> int | None:
     raw = request.args.get("year", "").strip()
@@ -55,7 +59,7 @@ def _charts(results: Results) -> dict:
 
 
 def _page(template: str, results: Results, **context):
-    return render_template(template, results=results, charts=_charts(results), kinds=QUESTIONNAIRE_KINDS,
+    return render_template(template, results=results, charts=_charts(results), kinds=FILTER_KINDS,
                            kind=request.args.get("kind", ""), **context)
 
 

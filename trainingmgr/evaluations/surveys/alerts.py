@@ -13,7 +13,7 @@ from ...core.persistence import get_by_id
 from ...core.timeutil import utcnow
 from ...extensions import db
 from ..kinds import question_type
-from ..models import QUESTIONNAIRE_KINDS, Response, SurveyAlert
+from ..models import CLOSED_ALERTS, QUESTIONNAIRE_KINDS, AlertStatus, Response, SurveyAlert
 
 SURVEY_KINDS = ("hot", "cold", "client", "funder")
 ALERT_STATUSES = {"open": "À traiter", "handled": "Traitée", "dismissed": "Classée sans suite"}
@@ -46,10 +46,10 @@ def check_response(response: Response) -> SurveyAlert | None:
 
 
 def open_alerts_count() -> int:
-    return db.session.scalar(select(func.count()).select_from(SurveyAlert).where(SurveyAlert.status == "open")) or 0
+    return db.session.scalar(select(func.count()).select_from(SurveyAlert).where(SurveyAlert.is_open)) or 0
 
 
-def list_alerts(status: str | None = "open") -> list[SurveyAlert]:
+def list_alerts(status: str | None = AlertStatus.OPEN.value) -> list[SurveyAlert]:
     query = select(SurveyAlert).order_by(SurveyAlert.created_at.desc())
     if status:
         query = query.where(SurveyAlert.status == status)
@@ -58,12 +58,12 @@ def list_alerts(status: str | None = "open") -> list[SurveyAlert]:
 
 def close_alert(alert_id, status: str, note: str, actor: User) -> SurveyAlert:
     alert = get_by_id(SurveyAlert, alert_id, "Alerte introuvable.")
-    if status not in ("handled", "dismissed"):
+    if status not in CLOSED_ALERTS:
         raise ValidationError("Choisissez « traitée » ou « classée sans suite ».", field="status")
     note = " ".join((note or "").split())
     if len(note) < 3:
         raise ValidationError("Indiquez ce qui a été fait (ou pourquoi l'alerte est classée).", field="note")
-    if alert.status != "open":
+    if not alert.is_open:
         raise ConflictError("Cette alerte est déjà traitée.")
     alert.status, alert.note, alert.handled_by_id, alert.handled_at = status, note[:5000], actor.id, utcnow()
     return alert

@@ -19,7 +19,7 @@ from ...messaging.services import JOB_KIND_LABELS, job_handler, queue_email, sch
 from ...organisation.services import get_organisation
 from ...sessions import services as session_services
 from ...sessions.models import TrainingSession
-from ..models import QUESTIONNAIRE_KINDS, SURVEY_AUDIENCES, Questionnaire, Response, SurveyInvitation
+from ..models import QUESTIONNAIRE_KINDS, SURVEY_AUDIENCES, Questionnaire, Response, ResponseStatus, SurveyInvitation
 from ..questionnaires.services import save_answers
 from .alerts import check_response
 
@@ -218,7 +218,7 @@ def answer(invitation: SurveyInvitation, data: dict, *, submit: bool) -> Respons
     if response is None:
         anonymous = invitation.questionnaire.anonymous
         response = Response(questionnaire_id=invitation.questionnaire_id, session_id=invitation.session_id,
-                            enrolment_id=None if anonymous else invitation.enrolment_id, status="draft")
+                            enrolment_id=None if anonymous else invitation.enrolment_id, status=ResponseStatus.DRAFT.value)
         db.session.add(response)
         db.session.flush()
         invitation.response_id = response.id

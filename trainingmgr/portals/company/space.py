@@ -16,7 +16,7 @@ from sqlalchemy.orm import selectinload
 from ...attendance import services as attendance
 from ...billing.invoices.files import filename, read_file
 from ...billing.payments import services as payments
-from ...billing.models import Invoice, InvoiceStatus
+from ...billing.models import Invoice, InvoiceKind, InvoiceStatus
 from ...core.errors import NotFoundError, PermissionDenied
 from ...core.persistence import get_by_id
 from ...core.timeutil import paris_today
@@ -238,7 +238,7 @@ class InvoiceItem:
     @property
     def remaining(self) -> Decimal:
         """What remains to pay (0 for a credit note, or an invoice paid or credited in full)."""
-        return max(Decimal("0.00"), self.balance.balance) if self.invoice.kind == "invoice" else Decimal("0.00")
+        return max(Decimal("0.00"), self.balance.balance) if self.invoice.kind == InvoiceKind.INVOICE.value else Decimal("0.00")
 
 
 def company_invoices(company: Company) -> list[InvoiceItem]:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ...attendance import services as attendance
-from ...attendance.models import AttendanceRecord
+from ...attendance.models import AttendanceRecord, CellStatus, WindowState
 from ...core.errors import PermissionDenied
 from ...core.timeutil import paris_date, utcnow
 from ...core.validation import id_or_none
@@ -82,6 +82,10 @@ class HalfDay:
     countersigned: bool
     state: str  # before / open / closed (the trainees' signing window)
 
+    @property
+    def is_open(self) -> bool:
+        return self.state == WindowState.OPEN.value
+
 
 @dataclass
 class Agenda:
@@ -110,7 +114,7 @@ def agenda(trainer: Trainer, now: dt.datetime | None = None) -> Agenda:
             to_come.append(item)
         elif not item.countersigned and slot.session.status in SIGNING:
             to_countersign.append(item)
-    to_countersign.sort(key=lambda item: (item.state != "open", item.slot.date, item.slot.start_time))
+    to_countersign.sort(key=lambda item: (item.state != WindowState.OPEN.value, item.slot.date, item.slot.start_time))
     return Agenda(to_countersign, to_come, _sessions(trainer, today))
 
 
@@ -133,13 +137,22 @@ class Sheet:
     window: tuple[dt.datetime, dt.datetime]
 
     @property
+    def is_before(self) -> bool:
+        """The trainees' signing window has not opened yet."""
+        return self.state == WindowState.BEFORE.value
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == WindowState.OPEN.value
+
+    @property
     def can_act(self) -> bool:
         """Marks and the countersignature: once the half-day has begun, until the sheet is signed."""
-        return self.countersignature is None and self.state != "before"
+        return self.countersignature is None and self.state != WindowState.BEFORE.value
 
     @property
     def unsigned(self) -> int:
-        return sum(1 for _, cell in self.column if cell.status == "pending")
+        return sum(1 for _, cell in self.column if cell.status == CellStatus.PENDING.value)
 
 
 def sheet(trainer: Trainer, slot: Slot) -> Sheet:

@@ -1,15 +1,15 @@
 """Improvement actions (Qualiopi 32): the register of the measures taken after a complaint, a low survey score,
 an audit finding or the organisation's watch, with their owner, due date, status and the effect observed.
 
-Statuses: planned → in progress → done (the effect observed is then required) or abandoned (its reason is
-required); done and abandoned are final. An action is overdue while it is neither done nor abandoned and its
-due date has passed."""
+Statuses (``TRANSITIONS``, docs/workflows.md): planned → in progress → done (the effect observed is then required)
+or abandoned (its reason is required); done and abandoned are final. An action is overdue while it is neither done
+nor abandoned and its due date has passed."""
 from __future__ import annotations
 
 import datetime as dt
 import io
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import current_app
 from openpyxl import Workbook
@@ -22,12 +22,13 @@ from ...accounts.models import User
 from ...accounts.permissions import ensure_staff
 from ...core.errors import ConflictError, ErrorCollector, ValidationError
 from ...core.formatting import date_fr
+from ...core import workflow
 from ...core.paging import Page, paginate
 from ...core.persistence import get_by_id
 from ...core.timeutil import paris_date, paris_today, utcnow
 from ...core.validation import id_or_none, parse_date, parse_text
 from ...core.spreadsheet import csv_bytes, xlsx_cell
-from ...evaluations.models import SurveyAlert
+from ...evaluations.models import AlertStatus, SurveyAlert
 from ...evaluations.surveys.alerts import close_alert
 from ...extensions import db
 from ...sessions.models import TrainingSession
@@ -35,12 +36,24 @@ from ..models import ACTION_SOURCES, ACTION_STATUSES, OPEN_ACTIONS, ActionStatus
 
 MAX_TITLE = 200
 MAX_TEXT = 20000
-# The statuses each status may move to (staying put is always allowed).
-TRANSITIONS = {
-    "planned": ("in_progress", "done", "abandoned"),
-    "in_progress": ("done", "abandoned"),
-    "done": (),
-    "abandoned": (),
+
+
+@dataclass(frozen=True)
+class Transition(workflow.Transition):
+    # Said when the effect field is empty in the status reached: the effect observed (done), the reason (abandoned).
+    effect_missing: str = field(default="", kw_only=True)
+
+
+_PLANNED, _IN_PROGRESS = ActionStatus.PLANNED.value, ActionStatus.IN_PROGRESS.value
+_DONE, _ABANDONED = ActionStatus.DONE.value, ActionStatus.ABANDONED.value
+# The steps, named after the status reached. Staying put is always allowed (an action is edited in its status).
+TRANSITIONS: dict[str, Transition] = {
+    _PLANNED: Transition("Prévoir", (), _PLANNED),  # the first status: no step leads back to it
+    _IN_PROGRESS: Transition("Commencer", (_PLANNED,), _IN_PROGRESS),
+    _DONE: Transition("Marquer réalisée", OPEN_ACTIONS, _DONE,
+                      effect_missing="Indiquez l'effet observé pour marquer l'action réalisée (Qualiopi, indicateur 32)."),
+    _ABANDONED: Transition("Abandonner", OPEN_ACTIONS, _ABANDONED,
+                           effect_missing="Indiquez pourquoi l'action est abandonnée."),
 }
 # Sources chosen by hand; "complaint" needs the request it comes from (every complaint is in the register).
 MANUAL_SOURCES = ("survey", "audit", "watch", "other")
@@ -223,7 +236,7 @@ def load_origin(request_id=None, survey_alert_id=None, session_id=None) -> Origi
             session_id = origin.request.session_id
     elif _given(survey_alert_id):
         origin.alert = get_alert(survey_alert_id)
-        if origin.alert.status == "dismissed":
+        if origin.alert.status == AlertStatus.DISMISSED.value:
             raise ConflictError("Cette alerte a été classée sans suite : aucune action ne peut en partir.")
         session_id = origin.alert.session_id
     if _given(session_id):
@@ -262,24 +275,33 @@ def create_action(actor: User, source: str | None, title: str, analysis: str, de
                                survey_alert_id=alert.id if alert else None,
                                session_id=session.id if session else None, title=clean_title,
                                analysis=clean_analysis, description=clean_description, owner_id=owner.id,
-                               due_date=due, status="planned", created_by_id=actor.id, created_at=utcnow())
+                               due_date=due, status=ActionStatus.PLANNED.value, created_by_id=actor.id, created_at=utcnow())
     db.session.add(action)
     db.session.flush()
-    if alert is not None and alert.status == "open":
-        close_alert(alert.id, "handled", f"Action d'amélioration n° {action.id} : {clean_title}", actor)
+    if alert is not None and alert.is_open:
+        close_alert(alert.id, AlertStatus.HANDLED.value, f"Action d'amélioration n° {action.id} : {clean_title}", actor)
     return action
+
+
+def _refusal(action: ImprovementAction, step: Transition) -> str:
+    return (f"Une action « {action.status_label.lower()} » ne peut pas passer à "
+            f"« {ACTION_STATUSES[step.target].lower()} ».")
+
+
+def _step(action: ImprovementAction, status: str) -> Transition:
+    """The step to ``status``, or the action's own status when it stays put; ValidationError (422) for an unknown
+    status, ConflictError (409) when the action may not move there."""
+    if status == action.status and status in TRANSITIONS:
+        return TRANSITIONS[status]
+    return workflow.legal_step(TRANSITIONS, status, action, refusal=_refusal, unknown="Statut inconnu.",
+                               field_name="status")
 
 
 def update_action(action: ImprovementAction, actor: User, data: dict) -> ImprovementAction:
     """Edit an action and move its status (see TRANSITIONS). "done" needs the effect observed and dates the
     action; "abandoned" needs its reason (in the same field). A past due date may be kept, not newly set."""
     ensure_staff(actor, STAFF_ONLY)
-    status = str(data.get("status") or action.status).strip()
-    if status not in ACTION_STATUSES:
-        raise ValidationError("Statut inconnu.", field="status")
-    if status != action.status and status not in TRANSITIONS[action.status]:
-        raise ConflictError(f"Une action « {action.status_label.lower()} » ne peut pas passer à "
-                            f"« {ACTION_STATUSES[status].lower()} ».", field="status")
+    step = _step(action, str(data.get("status") or action.status).strip())
     errors = ErrorCollector()
     title = parse_text(data.get("title"), "title", errors, label="L'intitulé", limit=MAX_TITLE, required=True)
     analysis = parse_text(data.get("analysis"), "analysis", errors, label="L'analyse", limit=MAX_TEXT)
@@ -287,15 +309,13 @@ def update_action(action: ImprovementAction, actor: User, data: dict) -> Improve
     effect = parse_text(data.get("effect"), "effect", errors, label="L'effet observé", limit=MAX_TEXT)
     owner = _owner(data.get("owner_id"), errors, keep=action.owner)
     due = _due_date(data.get("due_date"), errors, paris_today(), unchanged=action.due_date)
-    if status == ActionStatus.DONE.value and not effect and "effect" not in errors.fields:
-        errors.add("effect", "Indiquez l'effet observé pour marquer l'action réalisée (Qualiopi, indicateur 32).")
-    if status == ActionStatus.ABANDONED.value and not effect and "effect" not in errors.fields:
-        errors.add("effect", "Indiquez pourquoi l'action est abandonnée.")
+    if step.effect_missing and not effect and "effect" not in errors.fields:
+        errors.add("effect", step.effect_missing)
     errors.raise_if_any()
-    if status == ActionStatus.DONE.value and action.status != ActionStatus.DONE.value:
+    if step.target == ActionStatus.DONE.value and action.status != ActionStatus.DONE.value:
         action.done_at = utcnow()
     action.title, action.analysis, action.description, action.effect = title, analysis, description, effect
-    action.owner_id, action.due_date, action.status = owner.id, due, status
+    action.owner_id, action.due_date, action.status = owner.id, due, step.target
     return action
 
 

@@ -18,7 +18,7 @@ from .. import exports as quality_exports  # noqa: F401 - registers the exporter
 from .forms import ActionEditForm, ActionForm
 from ..models import ACTION_SOURCES, ACTION_STATUSES
 
-bp = Blueprint("improvement_actions", __name__, url_prefix="/qualite/actions")
+bp = Blueprint("improvement_actions", __name__, url_prefix="/quality/actions")
 
 ORIGIN_ARGS = ("request_id", "survey_alert_id", "session_id")
 
@@ -82,7 +82,7 @@ def new():
             getattr(form, name).data = value
         form.owner_id.data = str(current_user.id)
         form.due_date.data = service.default_due_date()
-    alert_was_open = origin.alert is not None and origin.alert.status == "open"
+    alert_was_open = origin.alert is not None and origin.alert.is_open
     ok, action = run_form(form, lambda: service.create_action(
         current_user, form.source.data, form.title.data, form.analysis.data, form.description.data,
         form.owner_id.data, form.due_date.data, **args))

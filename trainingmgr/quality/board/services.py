@@ -350,7 +350,7 @@ class _EnrolmentGroup:
 def _enrolments(ids) -> list[_EnrolmentGroup]:
     answered = (select(Response.enrolment_id)
                 .join(Questionnaire, Questionnaire.id == Response.questionnaire_id)
-                .where(Questionnaire.kind == "positioning", Response.status == "submitted",
+                .where(Questionnaire.kind == "positioning", Response.submitted,
                        Response.enrolment_id.is_not(None))
                 .distinct().subquery())
     rows = db.session.execute(
@@ -432,7 +432,7 @@ def _course_results(course_ids: list[int]) -> dict[int, _Results]:
     hot = (select(Response.id, TrainingSession.course_id)
            .join(Questionnaire, Questionnaire.id == Response.questionnaire_id)
            .join(TrainingSession, TrainingSession.id == Response.session_id)
-           .where(Questionnaire.kind == "hot", Response.status == "submitted",
+           .where(Questionnaire.kind == "hot", Response.submitted,
                   TrainingSession.course_id.in_(course_ids))).subquery()
     for course_id, n in db.session.execute(select(hot.c.course_id, func.count()).group_by(hot.c.course_id)):
         found[course_id].responses = int(n)
@@ -562,7 +562,14 @@ def build_board(since: dt.date, until: dt.date, today: dt.date) -> Board:
 
 def _catalogue(ind: dict[int, Indicator], org: Organisation, courses: list[Course]) -> None:
     """1 (published sheets complete), 5 (objectives), 6 (programme and methods), 12 (a course over 2 days)."""
-    i1, i5, i6 = ind[1], ind[5], ind[6]
+    _sheets(ind[1], org, courses)
+    _objectives(ind[5], courses)
+    _programmes(ind[6], courses)
+    _long_courses(ind[12], courses)
+
+
+def _sheets(i1: Indicator, org: Organisation, courses: list[Course]) -> None:
+    """1: the published course sheets, each complete or not."""
     incomplete = [(c, indicator1_gaps(c.current_version, org)) for c in courses]
     incomplete = [(c, gaps) for c, gaps in incomplete if gaps]
     i1.facts.append(Fact("courses_published", "Fiches formation publiées", len(courses),
@@ -582,6 +589,9 @@ def _catalogue(ind: dict[int, Indicator], org: Organisation, courses: list[Cours
                            items=[_course_item(c, f"{c.title} : il manque {', '.join(g)}") for c, g in incomplete]))
     i1.links.append(Link("Formations", "courses.index"))
 
+
+def _objectives(i5: Indicator, courses: list[Course]) -> None:
+    """5: operational objectives and assessment methods."""
     with_objectives = [c for c in courses if c.current_version.objectives]
     with_assessment = [c for c in courses if c.current_version.assessment_methods]
     i5.facts.append(Fact("courses_with_objectives", "Formations publiées avec des objectifs opérationnels",
@@ -596,6 +606,9 @@ def _catalogue(ind: dict[int, Indicator], org: Organisation, courses: list[Cours
                            items=[_course_item(c) for c in missing]))
     i5.links.append(Link("Formations", "courses.index"))
 
+
+def _programmes(i6: Indicator, courses: list[Course]) -> None:
+    """6: a sequenced programme and the teaching methods."""
     with_programme = [c for c in courses if c.current_version.programme and c.current_version.teaching_methods]
     i6.facts.append(Fact("courses_with_programme", "Formations publiées avec programme séquencé et méthodes",
                          len(with_programme), total=len(courses)))
@@ -607,10 +620,11 @@ def _catalogue(ind: dict[int, Indicator], org: Organisation, courses: list[Cours
                            items=[_course_item(c) for c in missing]))
     i6.links.append(Link("Formations", "courses.index"))
 
-    # Indicator 12 applies as soon as a published course lasts more than 2 days (14 h when no days are stated).
+
+def _long_courses(i12: Indicator, courses: list[Course]) -> None:
+    """12 applies as soon as a published course lasts more than 2 days (14 h when no days are stated)."""
     long = [c for c in courses if (c.current_version.duration_days or c.current_version.duration_hours / 7) > 2]
     if long:
-        i12 = ind[12]
         i12.reason = ""
         i12.gaps.append(Gap(12, "long_courses", len(long),
                             counted(len(long), "formation publiée de plus de 2 jours : prévention des ruptures "

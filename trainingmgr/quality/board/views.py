@@ -13,7 +13,7 @@ from ...core.timeutil import paris_today
 from ...core.responses import fail
 from . import services as service
 
-bp = Blueprint("qualiopi", __name__, url_prefix="/qualite")
+bp = Blueprint("qualiopi", __name__, url_prefix="/quality")
 
 DATE_FORMAT = re.compile(r"\d{4}-\d{2}-\d{2}")
 # Pages of the quality register written alongside this board: linked only once they exist.

@@ -92,7 +92,7 @@ def _load_positioned(found: Evidence, expected) -> None:
     found.positioned = set(db.session.scalars(
         select(Response.enrolment_id).join(Questionnaire, Questionnaire.id == Response.questionnaire_id)
         .where(Response.enrolment_id.in_(expected), Questionnaire.kind == "positioning",
-               Response.status == "submitted")))
+               Response.submitted)))
 
 
 def _load_sent_documents(found: Evidence, ids: list[int]) -> None:

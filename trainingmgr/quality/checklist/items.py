@@ -11,19 +11,21 @@ from dataclasses import dataclass, field
 
 from flask import current_app, url_for
 
+from ...attendance.models import SETTLED_CELLS
 from ...attendance.services import build_grid
 from ...billing.invoices.planning import uninvoiced
 from ...core.formatting import count_fr, date_fr, plural_fr
+from ...enrolments.models import OpcoStatus
 from ...sessions.models import TrainingSession
-from ..models import ChecklistTick
+from ..models import DONE_ITEMS, TO_DO_ITEMS, ChecklistTick, ItemState
 from .evidence import Evidence
 
 STATE_LABELS = {
-    "done": "Fait",
-    "manual": "Fait (coché à la main)",
-    "pending": "À faire",
-    "overdue": "En retard",
-    "na": "Sans objet",
+    ItemState.DONE.value: "Fait",
+    ItemState.MANUAL.value: "Fait (coché à la main)",
+    ItemState.PENDING.value: "À faire",
+    ItemState.OVERDUE.value: "En retard",
+    ItemState.NA.value: "Sans objet",
 }
 
 
@@ -46,7 +48,7 @@ class ItemStatus:
     item: Item
     due: dt.date | None
     due_rule: str  # "15 jours avant le début"
-    state: str = "pending"
+    state: str = ItemState.PENDING.value
     evidence: str = ""
     done_count: int | None = None
     total: int | None = None
@@ -66,16 +68,24 @@ class ItemStatus:
         return STATE_LABELS[self.state]
 
     @property
+    def is_overdue(self) -> bool:
+        return self.state == ItemState.OVERDUE.value
+
+    @property
+    def is_applicable(self) -> bool:
+        return self.state != ItemState.NA.value
+
+    @property
     def is_done(self) -> bool:
-        return self.state in ("done", "manual")
+        return self.state in DONE_ITEMS
 
     @property
     def can_tick(self) -> bool:
-        return self.state in ("pending", "overdue") and self.tick is None
+        return self.state in TO_DO_ITEMS and self.tick is None
 
     @property
     def can_untick(self) -> bool:
-        return self.tick is not None and self.state != "done"
+        return self.tick is not None and self.state != ItemState.DONE.value
 
     @property
     def url(self) -> str | None:
@@ -141,7 +151,7 @@ def _count(status: ItemStatus, done: int, total: int, text: str) -> None:
     status.done_count, status.total = done, total
     status.evidence = text
     if total and done >= total:
-        status.state = "done"
+        status.state = ItemState.DONE.value
 
 
 def _conventions(status: ItemStatus, session: TrainingSession, enrolments: list, found: Evidence,
@@ -178,8 +188,8 @@ def _opco(status: ItemStatus, session: TrainingSession, enrolments: list, found:
     lines = found.opco_lines.get(session.id, [])
     if not lines:
         return "Aucune prise en charge à attendre (OPCO, France Travail, financeur public…)."
-    agreed = [on for line_status, on in lines if line_status == "agreed"]
-    refused = sum(1 for line_status, _ in lines if line_status == "refused")
+    agreed = [on for line_status, on in lines if line_status == OpcoStatus.AGREED.value]
+    refused = sum(1 for line_status, _ in lines if line_status == OpcoStatus.REFUSED.value)
     last = _last(agreed)
     text = _fraction(len(agreed), len(lines), "accord reçu") + (f", le dernier le {last}" if last else "")
     if refused:
@@ -218,7 +228,7 @@ def _attendance(status: ItemStatus, session: TrainingSession, enrolments: list, 
     grid = build_grid(session, enrolments, found.records.get(session.id, []))
     countersigned = sum(1 for slot in grid.slots if slot.id in grid.countersignatures)
     cells = [cell for row in grid.rows for cell in row.cells]
-    complete = sum(1 for cell in cells if cell.status in ("signed", "corrected", "absent"))
+    complete = sum(1 for cell in cells if cell.status in SETTLED_CELLS)
     _count(status, countersigned + complete, len(grid.slots) + len(cells),
            f"{_fraction(countersigned, len(grid.slots), 'demi-journée contresignée')} par le formateur, "
            f"{_fraction(complete, len(cells), 'émargement')} (signés, corrigés ou absences relevées)")
@@ -271,7 +281,7 @@ def _invoice(status: ItemStatus, session: TrainingSession, enrolments: list, fou
     status.evidence = " ; ".join(parts)
     status.done_count, status.total = len(issued), len(issued) + len(remaining.invoices)
     if not remaining.invoices and not remaining.unknown:
-        status.state = "done"
+        status.state = ItemState.DONE.value
     return None
 
 

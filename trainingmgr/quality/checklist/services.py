@@ -20,7 +20,7 @@ from ...core.timeutil import paris_today
 from ...extensions import db
 from ...sessions import services as session_services
 from ...sessions.models import SessionStatus, Slot, TrainingSession
-from ..models import ChecklistTick
+from ..models import DONE_ITEMS, ChecklistTick, ItemState
 from .evidence import Evidence, load_evidence, session_options
 from .items import ITEMS, ITEMS_BY_KEY, Item, ItemStatus, due_rule, offsets
 
@@ -36,15 +36,15 @@ class Summary:
 
     @property
     def overdue(self) -> list[ItemStatus]:
-        return [status for status in self.items if status.state == "overdue"]
+        return [status for status in self.items if status.state == ItemState.OVERDUE.value]
 
     @property
     def done(self) -> int:
-        return self.counts.get("done", 0) + self.counts.get("manual", 0)
+        return sum(self.counts.get(state, 0) for state in DONE_ITEMS)
 
     @property
     def applicable(self) -> int:
-        return len(self.items) - self.counts.get("na", 0)
+        return len(self.items) - self.counts.get(ItemState.NA.value, 0)
 
 
 @dataclass
@@ -72,7 +72,7 @@ def _evaluate(session: TrainingSession, found: Evidence, today: dt.date) -> list
                             tick=ticks.get(item.key))
         results.append(status)
         if session.is_cancelled:
-            status.state, status.evidence = "na", "Session annulée."
+            status.state, status.evidence = ItemState.NA.value, "Session annulée."
             continue
         _settle(status, item.check(status, session, enrolments, found), session, today)
     return results
@@ -80,17 +80,17 @@ def _evaluate(session: TrainingSession, found: Evidence, today: dt.date) -> list
 
 def _settle(status: ItemStatus, reason: str | None, session: TrainingSession, today: dt.date) -> None:
     """The state of an item its check did not find done: not applicable (``reason``), manual, overdue or pending."""
-    if status.state == "done":
+    if status.state == ItemState.DONE.value:
         return
     if reason is not None:
-        status.state, status.evidence, status.link = "na", reason, None
+        status.state, status.evidence, status.link = ItemState.NA.value, reason, None
         status.done_count = status.total = None
         return
     if status.tick is not None:
-        status.state = "manual"
+        status.state = ItemState.MANUAL.value
     elif (status.due is not None and today > status.due
           and session.status != SessionStatus.DRAFT.value):
-        status.state = "overdue"
+        status.state = ItemState.OVERDUE.value
 
 
 # --------------------------------------------------------------------------- reading
@@ -150,7 +150,7 @@ def overdue_items(today: dt.date) -> list[OverdueItem]:
     order = {item.key: n for n, item in enumerate(ITEMS)}
     found = [OverdueItem(by_id[session_id], status.key, status.label, status.due)
              for session_id, items in _compute(sessions, today).items()
-             for status in items if status.state == "overdue"]
+             for status in items if status.state == ItemState.OVERDUE.value]
     found.sort(key=lambda o: (o.due, o.session.id, order[o.key]))
     return found
 
@@ -185,10 +185,10 @@ def tick_item(session: TrainingSession, key: str, comment: str, actor: User) -> 
     if status.tick is not None:
         author = status.tick.author.name or status.tick.author.email if status.tick.author else "quelqu'un"
         raise ConflictError(f"« {item.label} » est déjà coché (par {author} le {date_fr(status.tick.created_at)}).")
-    if status.state == "done":
+    if status.state == ItemState.DONE.value:
         raise ConflictError(f"« {item.label} » est déjà coché d'après les données ({status.evidence}) : "
                             "rien à cocher à la main.")
-    if status.state == "na":
+    if status.state == ItemState.NA.value:
         raise ConflictError(f"« {item.label} » ne s'applique pas à cette session : {status.evidence}")
     tick = ChecklistTick(session_id=session.id, item=item.key, comment=comment, author_id=actor.id)
     try:
@@ -204,7 +204,7 @@ def untick_item(session: TrainingSession, key: str, actor: User) -> None:
     session_services.ensure_can_manage_sessions(actor)
     item = _item(key)
     status = _status_of(session, item)
-    if status.state == "done":
+    if status.state == ItemState.DONE.value:
         raise ConflictError(f"« {item.label} » est coché d'après les données ({status.evidence}) : "
                             "il ne peut pas être décoché.")
     if status.tick is None:

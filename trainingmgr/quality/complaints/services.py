@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import current_app, render_template
 from sqlalchemy import and_, exists, func, or_, select
@@ -34,7 +34,10 @@ from ...organisation.services import get_organisation
 from ...sessions.models import SessionStatus, Slot, TrainingSession
 from ...sessions.services import holiday_name, session_load_options
 from ..models import (
+    NOTE_EVENT,
+    OPEN_FILTER,
     OPEN_REQUESTS,
+    OVERDUE_FILTER,
     PUBLIC_REQUEST_KINDS,
     REQUEST_CHANNELS,
     REQUEST_KINDS,
@@ -84,12 +87,12 @@ EVENT_LABELS = {
     "mediation": "Transmise au médiateur",
     "outcome": "Issue de la médiation",
     "closed": "Demande clôturée",
-    "note": "Note interne",
+    NOTE_EVENT: "Note interne",
 }
 # Events whose note the requester reads on the follow page ("answered": the answer itself is shown instead).
 PUBLIC_NOTE_EVENTS = frozenset(t.event for t in TRANSITIONS.values() if t.public_note)
 # Events the requester sees at all (dated steps): never the internal notes.
-PUBLIC_EVENTS = frozenset(EVENT_LABELS) - {"note"}
+PUBLIC_EVENTS = frozenset(EVENT_LABELS) - {NOTE_EVENT}
 
 
 # --------------------------------------------------------------------------- deadlines
@@ -189,9 +192,9 @@ def request_page(page: int, *, status: str | None = None, kind: str | None = Non
 
 def _register_query(*, status: str | None, kind: str | None, today: dt.date | None):
     query = select(QualityRequest).order_by(QualityRequest.received_at.desc(), QualityRequest.id.desc())
-    if status == "open":
+    if status == OPEN_FILTER:
         query = query.where(QualityRequest.status.in_(OPEN_REQUESTS))
-    elif status == "overdue":
+    elif status == OVERDUE_FILTER:
         query = query.where(_overdue_condition(today or today_in_paris()))
     elif status:
         query = query.where(QualityRequest.status == status)
@@ -471,63 +474,104 @@ def transition(quality_request: QualityRequest, action: str, data: dict, actor: 
     quality_request in mediation whose outcome is not recorded yet), ``notify`` (e-mail the requester)."""
     if action not in TRANSITIONS:
         raise ValidationError(workflow.UNKNOWN_STEP)
-    lock_row(QualityRequest, quality_request.id)
-    db.session.flush()
-    db.session.refresh(quality_request)  # as it is now that we hold the lock: a second click finds it done
+    _lock(quality_request)
     step = workflow.legal_step(TRANSITIONS, action, quality_request, refusal=_refusal)
     errors = ErrorCollector()
     now = utcnow()
-    note = _long_text(data.get("note"), "note", errors, "Le message", MAX_NOTE)
+    change = _Change(note=_long_text(data.get("note"), "note", errors, "Le message", MAX_NOTE))
     notify = bool(data.get("notify")) and step.notify
     if notify and not quality_request.requester_email:
         errors.add("notify", "Aucune adresse e-mail n'est connue pour ce demandeur : prévenez-le autrement.")
-    changes: dict = {}
-    events: list[tuple[str, str]] = []
-    if action == "answer":
-        answer = _long_text(data.get("answer"), "answer", errors, "La réponse", MAX_TEXT)
-        if len(answer) < 3 and "answer" not in errors.fields:
-            errors.add("answer", "Écrivez la réponse apportée au demandeur.")
-        analysis = _long_text(data.get("analysis"), "analysis", errors, "L'analyse", MAX_TEXT)
-        changes.update(answer=answer, answered_at=now)
-        if analysis:
-            changes["analysis"] = analysis
-    elif action == "escalate":
-        mediator = " ".join(str(data.get("mediator_name") or "").split())
-        if not mediator:
-            errors.add("mediator_name", "Indiquez le nom du médiateur saisi.")
-        elif len(mediator) > 200:
-            errors.add("mediator_name", "Le nom du médiateur ne doit pas dépasser 200 caractères.")
-        changes.update(mediator_name=mediator, escalated_at=now)
-        note = note or f"Médiateur : {mediator}."
-    elif action in ("outcome", "close") and quality_request.status == QualityRequestStatus.MEDIATION.value:
-        outcome = _long_text(data.get("mediation_outcome"), "mediation_outcome", errors, "L'issue", MAX_TEXT)
-        if outcome:
-            changes["mediation_outcome"] = outcome
-        elif action == "outcome" or not quality_request.mediation_outcome:
-            errors.add("mediation_outcome", "Indiquez l'issue de la médiation.")
-        if action == "outcome":
-            note = outcome
-        elif outcome:
-            events.append(("outcome", outcome))
-    stamps = {"acknowledge": "acknowledged_at", "analyse": "analysis_started_at", "close": "closed_at"}
-    if action in stamps:
-        changes[stamps[action]] = now
-    if action == "close":
-        changes["closing_note"] = note
+    _step_changes(change, quality_request, action, data, errors, now)
     errors.raise_if_any()
-    for name, value in changes.items():
+    _record(quality_request, step, change, actor, now)
+    if notify:
+        if action == "acknowledge":
+            _send_acknowledgement(quality_request, change.note)
+        else:
+            _send_update(quality_request, step.event, change.note)
+    return quality_request
+
+
+def _lock(quality_request: QualityRequest) -> None:
+    """Lock the request and read it as it is now that we hold the lock: a second click finds the step done."""
+    lock_row(QualityRequest, quality_request.id)
+    db.session.flush()
+    db.session.refresh(quality_request)
+
+
+@dataclass
+class _Change:
+    """What a step writes: the message of its event, the request's fields, the events recorded before its own."""
+
+    note: str
+    fields: dict = field(default_factory=dict)
+    events: list[tuple[str, str]] = field(default_factory=list)
+
+
+# The date each step stamps on the request.
+_STAMPS = {"acknowledge": "acknowledged_at", "analyse": "analysis_started_at", "close": "closed_at"}
+
+
+def _step_changes(change: _Change, quality_request: QualityRequest, action: str, data: dict,
+                  errors: ErrorCollector, now: dt.datetime) -> None:
+    """Read and check the step's own texts into ``change`` (errors collected)."""
+    if action == "answer":
+        _answer(change, data, errors, now)
+    elif action == "escalate":
+        _escalate(change, data, errors, now)
+    elif action in ("outcome", "close") and quality_request.status == QualityRequestStatus.MEDIATION.value:
+        _mediation_outcome(change, quality_request, data, errors, closing=action == "close")
+    if action in _STAMPS:
+        change.fields[_STAMPS[action]] = now
+    if action == "close":
+        change.fields["closing_note"] = change.note
+
+
+def _answer(change: _Change, data: dict, errors: ErrorCollector, now: dt.datetime) -> None:
+    answer = _long_text(data.get("answer"), "answer", errors, "La réponse", MAX_TEXT)
+    if len(answer) < 3 and "answer" not in errors.fields:
+        errors.add("answer", "Écrivez la réponse apportée au demandeur.")
+    analysis = _long_text(data.get("analysis"), "analysis", errors, "L'analyse", MAX_TEXT)
+    change.fields.update(answer=answer, answered_at=now)
+    if analysis:
+        change.fields["analysis"] = analysis
+
+
+def _escalate(change: _Change, data: dict, errors: ErrorCollector, now: dt.datetime) -> None:
+    mediator = " ".join(str(data.get("mediator_name") or "").split())
+    if not mediator:
+        errors.add("mediator_name", "Indiquez le nom du médiateur saisi.")
+    elif len(mediator) > 200:
+        errors.add("mediator_name", "Le nom du médiateur ne doit pas dépasser 200 caractères.")
+    change.fields.update(mediator_name=mediator, escalated_at=now)
+    change.note = change.note or f"Médiateur : {mediator}."
+
+
+def _mediation_outcome(change: _Change, quality_request: QualityRequest, data: dict, errors: ErrorCollector, *,
+                       closing: bool) -> None:
+    """The mediation's outcome: the note of the "outcome" step; when closing, required unless already recorded,
+    and recorded as its own event before the closure."""
+    outcome = _long_text(data.get("mediation_outcome"), "mediation_outcome", errors, "L'issue", MAX_TEXT)
+    if outcome:
+        change.fields["mediation_outcome"] = outcome
+    elif not closing or not quality_request.mediation_outcome:
+        errors.add("mediation_outcome", "Indiquez l'issue de la médiation.")
+    if not closing:
+        change.note = outcome
+    elif outcome:
+        change.events.append(("outcome", outcome))
+
+
+def _record(quality_request: QualityRequest, step: Transition, change: _Change, actor: User,
+            now: dt.datetime) -> None:
+    for name, value in change.fields.items():
         setattr(quality_request, name, value)
     quality_request.status = step.target
-    for status, text in events + [(step.event, note)]:
+    for status, text in change.events + [(step.event, change.note)]:
         db.session.add(QualityEvent(request_id=quality_request.id, status=status, note=text, author_id=actor.id,
                                     created_at=now))
     db.session.flush()
-    if notify:
-        if action == "acknowledge":
-            _send_acknowledgement(quality_request, note)
-        else:
-            _send_update(quality_request, step.event, note)
-    return quality_request
 
 
 def _refusal(quality_request: QualityRequest, step: Transition) -> str:
@@ -550,7 +594,7 @@ def add_note(quality_request: QualityRequest, note: str, actor: User) -> Quality
         raise ValidationError("Écrivez la note (3 caractères au moins).", field="note")
     if len(note) > MAX_NOTE:
         raise ValidationError(f"La note ne doit pas dépasser {MAX_NOTE} caractères.", field="note")
-    event = QualityEvent(request_id=quality_request.id, status="note", note=note, author_id=actor.id, created_at=utcnow())
+    event = QualityEvent(request_id=quality_request.id, status=NOTE_EVENT, note=note, author_id=actor.id, created_at=utcnow())
     db.session.add(event)
     db.session.flush()
     return event

@@ -1,10 +1,10 @@
 """The register of complaints, difficulties, hazards and mediation requests (Qualiopi 31), for advisors and admins.
 
-/qualite/demandes/                      the register (filters by status and kind), with its CSV export
-/qualite/demandes/new                   record a request received by phone, e-mail, mail or in person
-/qualite/demandes/<id>                  one request: its fields, its timeline, the forms of the next steps
-/qualite/demandes/<id>/transition       POST: one step of the workflow
-/qualite/demandes/<id>/note             POST: an internal note
+/quality/requests/                      the register (filters by status and kind), with its CSV export
+/quality/requests/new                   record a request received by phone, e-mail, mail or in person
+/quality/requests/<id>                  one request: its fields, its timeline, the forms of the next steps
+/quality/requests/<id>/transition       POST: one step of the workflow
+/quality/requests/<id>/note             POST: an internal note
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from . import services as service
 from ..models import REQUEST_KINDS, REQUEST_STATUSES
 from .forms import NoteForm, RecordRequestForm, TransitionForm
 
-bp = Blueprint("quality_requests", __name__, url_prefix="/qualite/demandes")
+bp = Blueprint("quality_requests", __name__, url_prefix="/quality/requests")
 
 STATUS_FILTERS = {"open": "En cours", "overdue": "En retard", **REQUEST_STATUSES}
 

@@ -1,8 +1,11 @@
 """What the advisor should look at: weekends and French public holidays, and what keeps a session from running
-as planned (session_warnings)."""
+as planned (session_warnings). The plan's rules (hours_gap, slots_without_trainer, needs_place, intra_without_client,
+unpriced) are read here once: session_warnings words them as warnings, workflow.confirmation_problems as what keeps
+the session from being confirmed."""
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from functools import lru_cache
 
 import holidays
@@ -43,7 +46,7 @@ def session_warnings(session: TrainingSession, taken: int | None = None) -> list
     warnings = _plan_warnings(session)
     if session.status in ENROLLABLE:  # not the property: dashboard/upcoming.py passes a narrow row
         warnings += _seat_warnings(session, seats_taken([session.id])[session.id] if taken is None else taken)
-    if session.price_per_trainee is None and session.intra_price is None:
+    if unpriced(session):
         warnings.append("Aucun prix.")
     if session.status in EDITABLE_STATUSES:
         for day in sorted({slot.date for slot in session.slots}):
@@ -58,22 +61,52 @@ def session_warnings(session: TrainingSession, taken: int | None = None) -> list
 def _plan_warnings(session: TrainingSession) -> list[str]:
     """Slots, trainers, place and client still missing."""
     warnings = []
-    version = session.course_version
+    gap = hours_gap(session)
     if not session.slots:
         warnings.append("Aucun créneau planifié.")
-    elif session.planned_hours != version.duration_hours:
-        warnings.append(f"Durée planifiée : {hours_fr(session.planned_hours)} au lieu des "
-                        f"{hours_fr(version.duration_hours)} de la formation.")
+    elif gap is not None:
+        warnings.append(f"Durée planifiée : {hours_fr(gap[0])} au lieu des {hours_fr(gap[1])} de la formation.")
     if not session.trainers:
         warnings.append("Aucun formateur.")
-    for slot in session.slots:
-        if slot.trainer_id is None and session.trainers:
-            warnings.append(f"Créneau sans formateur : {date_fr(slot.date)} ({HALF_DAY_LABELS[slot.half_day]}).")
-    if session.delivery_mode != "distanciel" and session.location is None:
+    else:
+        warnings += [f"Créneau sans formateur : {date_fr(slot.date)} ({HALF_DAY_LABELS[slot.half_day]})."
+                     for slot in slots_without_trainer(session)]
+    if needs_place(session) and session.location is None:
         warnings.append("Aucun lieu.")
-    if session.format == "intra" and session.client_company is None:
+    if intra_without_client(session):
         warnings.append("Session intra sans entreprise cliente.")
     return warnings
+
+
+# --------------------------------------------------------------------------- the plan's rules
+# They read only what dashboard/upcoming.py's narrow rows hold: slots (date, times, trainer), trainers and location
+# present or not, format, delivery mode, prices, the course version's duration.
+
+
+def hours_gap(session: TrainingSession) -> tuple[Decimal, Decimal] | None:
+    """(planned, course's) hours when half-days are planned and their total differs from the course's duration."""
+    planned, expected = session.planned_hours, session.course_version.duration_hours
+    return (planned, expected) if session.slots and planned != expected else None
+
+
+def slots_without_trainer(session: TrainingSession) -> list:
+    """The half-days no trainer teaches (the id first; else the relation, which may be set and not flushed yet: a
+    many-to-one with no key loads nothing)."""
+    return [slot for slot in session.slots if slot.trainer_id is None and slot.trainer is None]
+
+
+def needs_place(session: TrainingSession) -> bool:
+    """Every session held in a room (all but the remote ones) needs a place."""
+    return session.delivery_mode != "distanciel"
+
+
+def intra_without_client(session: TrainingSession) -> bool:
+    return session.format == "intra" and session.client_company is None
+
+
+def unpriced(session: TrainingSession) -> bool:
+    """Neither a price per trainee nor a price for the whole (intra) session."""
+    return session.price_per_trainee is None and session.intra_price is None
 
 
 def _seat_warnings(session: TrainingSession, taken: int) -> list[str]:

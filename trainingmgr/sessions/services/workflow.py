@@ -19,6 +19,7 @@ from ...extensions import db
 from ..ical import event_status
 from ..models import SESSION_STATUS_LABELS, STATUS_ACTIONS, SessionStatus, TrainingSession
 from .access import ensure_can_manage_sessions, session_load_options
+from .alerts import hours_gap, intra_without_client, needs_place, slots_without_trainer, unpriced
 from .seats import seats_taken
 from .signals import session_cancelled, session_completed, session_confirmed
 from .slots import first_and_last
@@ -27,15 +28,15 @@ from .slots import first_and_last
 def confirmation_problems(session: TrainingSession) -> list[str]:
     """What keeps the session from being confirmed (or from staying confirmed when it changes)."""
     problems = []
-    version = session.course_version
+    gap = hours_gap(session)
     if not session.slots:
         problems.append("Aucun créneau n'est planifié.")
-    elif session.planned_hours != version.duration_hours:
-        problems.append(f"La durée planifiée ({hours_fr(session.planned_hours)}) doit être égale à celle de la "
-                        f"formation ({hours_fr(version.duration_hours)}).")
-    if not session.trainers or any(slot.trainer is None for slot in session.slots):
+    elif gap is not None:
+        problems.append(f"La durée planifiée ({hours_fr(gap[0])}) doit être égale à celle de la "
+                        f"formation ({hours_fr(gap[1])}).")
+    if not session.trainers or slots_without_trainer(session):
         problems.append("Chaque créneau doit avoir un formateur.")
-    if session.delivery_mode != "distanciel" and (
+    if needs_place(session) and (
         session.location is None or any(slot.location is None for slot in session.slots)
     ):
         problems.append("Chaque créneau doit avoir un lieu.")
@@ -45,9 +46,9 @@ def confirmation_problems(session: TrainingSession) -> list[str]:
 
 def _price_problems(session: TrainingSession) -> list[str]:
     if session.format == "intra":
-        if session.client_company is None:
+        if intra_without_client(session):
             return ["Une session intra doit avoir une entreprise cliente."]
-        if session.intra_price is None and session.price_per_trainee is None:
+        if unpriced(session):
             return ["Indiquez le prix de la session intra."]
     elif session.price_per_trainee is None:
         return ["Indiquez le prix par stagiaire."]
