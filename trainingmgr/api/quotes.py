@@ -21,7 +21,7 @@ from ..extensions import db
 from ..quotes import acceptance
 from ..quotes import services as quotes
 from ..quotes.acceptance import AcceptanceResult
-from ..quotes.models import LINE_KINDS, QUOTE_KINDS, QUOTE_SOURCES, QUOTE_STATUSES
+from ..quotes.models import ACCEPTANCE_MODES, LINE_KINDS, QUOTE_KINDS, QUOTE_SOURCES, QUOTE_STATUSES
 from .docs import STAFF_ONLY, error_responses
 from .paging import PAGE_HEADERS, page_headers
 from .schemas import (
@@ -133,7 +133,7 @@ class QuoteSchema(QuoteSummarySchema):
     enrolment_ids = fields.List(fields.Integer(), required=True, metadata={
         "description": "Les inscriptions faites à l'acceptation (places ou liste d'attente)"})
     acceptance_mode = fields.String(required=True, metadata={
-        "enum": ["", *acceptance.ACCEPTANCE_MODES], "description": "recorded, online ou api ; vide avant"})
+        "enum": ["", *ACCEPTANCE_MODES], "description": "recorded, online ou api ; vide avant"})
     accepted_by_name = fields.String(required=True)
     refusal_reason = fields.String(required=True)
     links = fields.Nested(QuoteLinksSchema, required=True)

@@ -13,7 +13,7 @@ from ..extensions import db
 from ..messaging.delivery import sent_to
 from ..messaging.bodies import html_body
 from ..messaging.services import Postpone, job_handler, message_sent, queue_email
-from ..organisation.services import get_organisation
+from ..organisation.services import get_organisation, staff_recipients
 from ..sessions.ical import session_calendar
 from ..sessions.models import SessionStatus
 from .history import record_event
@@ -49,12 +49,7 @@ def enrolment_status(enrolment: Enrolment) -> None:
 def request_received(enrolment: Enrolment) -> None:
     """Acknowledge a public request, and tell the advisors about it."""
     _send(enrolment, "request_ack", f"Demande d'inscription reçue – {enrolment.session.title}")
-    org = get_organisation()
-    recipients = {org.quality_contact_email} if org.quality_contact_email else set()
-    if not recipients:
-        recipients = set(db.session.scalars(select(User.email).where(
-            User.role.in_((Role.ADVISOR.value, Role.ADMIN.value)), User.active.is_(True))))
-    for email in sorted(recipients):
+    for email in staff_recipients():
         _send(enrolment, "request_advisor", f"Nouvelle demande d'inscription – {enrolment.session.title}", to=email,
               topic="request_advisor", admin_url=external_url("enrolments.show", enrolment_id=enrolment.id))
 

@@ -4,6 +4,7 @@ import datetime as dt
 
 from sqlalchemy import select
 
+from ..accounts.models import Role, User
 from ..accounts.services import normalise_email
 from ..core.bank import clean_bic, clean_iban
 from ..core.errors import ValidationError
@@ -42,6 +43,16 @@ def get_organisation() -> Organisation:
     """The organisation row, or an unsaved blank one before it is first set up."""
     org = db.session.scalar(select(Organisation).order_by(Organisation.id).limit(1))
     return org or Organisation(name="Organisme de formation", vat_status="exempt")
+
+
+def staff_recipients() -> list[str]:
+    """Who is told of what arrives from outside (a request, a complaint, a quote): the organisation's quality
+    contact, else every active advisor and admin; sorted."""
+    org = get_organisation()
+    if org.quality_contact_email:
+        return [org.quality_contact_email]
+    return sorted(set(db.session.scalars(select(User.email).where(
+        User.role.in_((Role.ADVISOR.value, Role.ADMIN.value)), User.active.is_(True)))))
 
 
 def update_organisation(data: dict, logo_upload=None) -> Organisation:

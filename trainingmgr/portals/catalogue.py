@@ -9,7 +9,7 @@ from ..core.errors import NotFoundError
 from ..core.responses import attachment
 from ..evaluations.results.indicators import course_indicators
 from ..organisation.services import get_organisation
-from ..quotes.services import offers_intra
+from ..quotes.services import can_be_requested
 from ..sessions.ical import session_calendar
 from ..sessions.services import get_public_session, seats_taken, session_page, upcoming_public_sessions
 
@@ -38,11 +38,9 @@ def _sheet(course, version):
     org = get_organisation()
     sessions = upcoming_public_sessions(course)
     taken = seats_taken([s.id for s in sessions])
-    # A quote can be asked for seats in a session open to enrolments, or for an intra session when the course has one.
-    quote_request = any(s.takes_enrolments for s in sessions) or offers_intra(course)
     return render_template(
         "public/course.html", course=course, version=version, org=org, sessions=sessions, taken=taken,
-        quote_request=quote_request,
+        quote_request=can_be_requested(course, sessions),
         sheet=services.course_sheet(version, org), indicators=course_indicators(course),
     )
 

@@ -34,17 +34,16 @@ from ..files.models import StoredFile
 from ..files.services import store_bytes, store_upload
 from ..messaging.bodies import html_body
 from ..messaging.services import queue_email
-from ..organisation.services import get_organisation
+from ..organisation.services import get_organisation, staff_recipients
 from ..sessions import services as session_services
 from ..sessions.models import TrainingSession
 from ..trainees.services import find_or_create_trainee
 from .document import read_quote_file
-from .models import LineKind, Quote, QuoteKind, QuoteLine, QuoteStatus, QuoteTrainee
+from .models import ACCEPTANCE_MODES, LineKind, Quote, QuoteKind, QuoteLine, QuoteStatus, QuoteTrainee
 from .services import TRANSITIONS, ensure_can_manage_quotes
 
 ACCEPT = "accept"  # the step's name in quotes.services.TRANSITIONS
 ACCEPTED = QuoteStatus.ACCEPTED.value
-ACCEPTANCE_MODES = {"recorded": "enregistrée par le conseiller", "online": "en ligne par le client", "api": "par l'API"}
 
 
 @dataclass
@@ -246,11 +245,7 @@ def _advisor_recipients(quote: Quote) -> list[str]:
     """The quote's author while active, else the organisation's contact, else every active advisor and admin."""
     if quote.created_by is not None and quote.created_by.active and quote.created_by.email:
         return [quote.created_by.email]
-    org = get_organisation()
-    if org.quality_contact_email:
-        return [org.quality_contact_email]
-    return list(db.session.scalars(select(User.email).where(
-        User.role.in_((Role.ADVISOR.value, Role.ADMIN.value)), User.active.is_(True)).order_by(User.email)))
+    return staff_recipients()
 
 
 def _tell_waitlisted(quote: Quote, seated: list[Enrolment], waitlisted: list[Enrolment]) -> None:

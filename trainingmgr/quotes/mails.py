@@ -7,14 +7,11 @@ answer), so that the form cannot be used to send mail to any address."""
 from __future__ import annotations
 
 from flask import render_template
-from sqlalchemy import select
 
-from ..accounts.models import Role, User
 from ..core.links import external_url
-from ..extensions import db
 from ..messaging.bodies import html_body
 from ..messaging.services import queue_email, topic_prefix
-from ..organisation.services import get_organisation
+from ..organisation.services import get_organisation, staff_recipients
 from .document import read_quote_file
 from .links import max_age_days, quote_url
 from .models import Quote
@@ -44,11 +41,7 @@ def quote_sent(quote: Quote) -> None:
 
 def advisor_recipients() -> list[str]:
     """Who is told of a request: the organisation's quality contact, else every active advisor and admin."""
-    org = get_organisation()
-    if org.quality_contact_email:
-        return [org.quality_contact_email]
-    return sorted(set(db.session.scalars(select(User.email).where(
-        User.role.in_((Role.ADVISOR.value, Role.ADMIN.value)), User.active.is_(True)))))
+    return staff_recipients()
 
 
 def request_received(quote: Quote) -> None:

@@ -49,6 +49,8 @@ class QuoteKind(str, enum.Enum):
 
 
 QUOTE_KINDS = {"seats": "Places en session inter-entreprises", "intra": "Session intra-entreprise"}
+# How an acceptance came (Quote.acceptance_mode), as the quote's page says it.
+ACCEPTANCE_MODES = {"online": "en ligne", "recorded": "devis signé reçu", "api": "API"}
 QUOTE_SOURCES = {"advisor": "Conseiller", "public": "Demande en ligne", "api": "API"}
 
 
@@ -126,12 +128,21 @@ class Quote(db.Model):
         return QUOTE_STATUSES.get(self.status, self.status)
 
     @property
+    def acceptance_mode_label(self) -> str:
+        return ACCEPTANCE_MODES.get(self.acceptance_mode, self.acceptance_mode)
+
+    @property
     def kind_label(self) -> str:
         return QUOTE_KINDS.get(self.kind, self.kind)
 
     @hybrid_property
     def is_open(self) -> bool:
-        return self.status.in_(OPEN) if not isinstance(self.status, str) else self.status in OPEN
+        return self.status in OPEN
+
+    @is_open.inplace.expression
+    @classmethod
+    def _is_open_expression(cls):
+        return cls.status.in_(OPEN)
 
     @hybrid_property
     def is_draft(self) -> bool:

@@ -245,6 +245,12 @@ def offers_intra(course: Course) -> bool:
     return course.current_version is None or course.current_version.audience_format != "inter"
 
 
+def can_be_requested(course: Course, sessions: list[TrainingSession]) -> bool:
+    """Whether a company contact can ask for a quote of ``course`` (its upcoming public ``sessions`` given): seats in
+    a session open to enrolments, or an intra session when the course is sold as one."""
+    return any(session.takes_enrolments for session in sessions) or offers_intra(course)
+
+
 def _clean_intra(data: dict, course: Course | None, errors: ErrorCollector) -> dict:
     if course is not None and not offers_intra(course):
         errors.add("kind", "Cette formation n'est proposée qu'en inter-entreprises : proposez des places dans une "

@@ -241,12 +241,12 @@ def _public_limit() -> str:
 def request_form(slug: str):
     course = catalogue.get_published_course(slug)
     sessions = [s for s in upcoming_public_sessions(course) if s.takes_enrolments]
-    intra = services.offers_intra(course)
-    if not sessions and not intra:
+    if not services.can_be_requested(course, sessions):
         fail(404, "Aucune session de cette formation n'est ouverte aux inscriptions : écrivez-nous pour connaître "
                   "les prochaines dates.")
     form = PublicQuoteForm()
     form.set_sessions(sessions)
+    intra = services.offers_intra(course)
     if not intra:  # a course sold in inter-company sessions only: seats in one of them
         form.kind.choices = [c for c in form.kind.choices if c.value != "intra"]
     if not form.is_submitted():

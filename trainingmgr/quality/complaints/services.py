@@ -14,7 +14,7 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from ...accounts.models import Role, User
+from ...accounts.models import User
 from ...accounts.services import normalise_email
 from ...catalogue.models import Course, CourseStatus
 from ...core.errors import ConflictError, ErrorCollector, NotFoundError, PermissionDenied, ValidationError
@@ -30,7 +30,7 @@ from ...core.links import external_url
 from ...extensions import db
 from ...messaging.bodies import html_body
 from ...messaging.services import queue_email
-from ...organisation.services import get_organisation
+from ...organisation.services import get_organisation, staff_recipients
 from ...sessions.models import SessionStatus, Slot, TrainingSession
 from ...sessions.services import holiday_name, session_load_options
 from ..models import (
@@ -628,11 +628,7 @@ def _send_update(quality_request: QualityRequest, event: str, note: str) -> None
 def _notify_staff(quality_request: QualityRequest, actor: User | None) -> None:
     """Tell the organisation's quality contact (else every active advisor and admin), but not the person who
     just recorded the request."""
-    org = get_organisation()
-    recipients = {org.quality_contact_email.lower()} if org.quality_contact_email else set()
-    if not recipients:
-        recipients = {e.lower() for e in db.session.scalars(select(User.email).where(
-            User.role.in_((Role.ADVISOR.value, Role.ADMIN.value)), User.active.is_(True)))}
+    recipients = {email.lower() for email in staff_recipients()}
     if actor is not None:
         recipients.discard(actor.email.lower())
     for email in sorted(recipients):
