@@ -28,4 +28,5 @@ pytest_plugins = [
     "tests.fixtures.pdf",
     "tests.fixtures.quotes",
     "tests.fixtures.permissions",
+    "tests.fixtures.automations",
 ]

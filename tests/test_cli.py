@@ -38,7 +38,10 @@ DATABASE_COMMANDS = {
     "backup create": ["backup", "create", "--output", "{tmp}/sauvegarde.tar.gz"],
     "documents pack": ["documents", "pack", "3", "--out", "{tmp}/dossier.zip"],
     "files sweep": ["files", "sweep"],
+    "automations dry-run": ["automations", "dry-run", "--days", "7"],
     "exports run": ["exports", "run", "bpf", "--param", "year=2031", "--out", "{tmp}/bpf.xlsx"],
+    "quality audit-pack": ["quality", "audit-pack", "--from", "2031-01-01", "--to", "2031-12-31", "--out",
+                           "{tmp}/audit.zip"],
 }
 # Not here: `gdpr policy` reads only the configuration; `backup restore` checks its archive before the
 # database (tests/ops/test_backup.py); the sealing key commands read and write only SEAL_KEY_DIR

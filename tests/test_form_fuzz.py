@@ -79,7 +79,10 @@ VOLATILE_TABLES: set[str] = set()
 
 # The signing window widened to a day on each side: the live session's slots of today are open for signing whatever
 # the hour of the run, while the demo's (a week ago, and two weeks ahead) stay closed or not yet open.
-LIVE_WINDOW = {"ATTENDANCE_OPENS_BEFORE_MINUTES": 24 * 60, "ATTENDANCE_CLOSES_AFTER_MINUTES": 24 * 60}
+# The room's QR code lasts an hour: it is scanned before the first discovery round, which takes more than the
+# default 30 seconds' two periods on a busy machine.
+LIVE_WINDOW = {"ATTENDANCE_OPENS_BEFORE_MINUTES": 24 * 60, "ATTENDANCE_CLOSES_AFTER_MINUTES": 24 * 60,
+               "ATTENDANCE_QR_PERIOD_SECONDS": 3600}
 
 
 @pytest.fixture
@@ -95,9 +98,10 @@ def live_world(w) -> None:
     """Add to the matrix's demo world the states that show the forms it lacks, and their sample values in
     ``w.live``: a session taking place today, its first slot open for signing, one trainee marked absent, not
     countersigned (signing by link, kiosk, QR code; marks, countersignature, justification, reminders); a session
-    delivered three months ago, one trainee invoiced (overdue, unpaid) and the other left to invoice; a hot survey
-    not answered; a failed job; an uploaded convocation template (its default can be restored); the self-paying
-    trainee's contract issued (its signature date to record) and sent for electronic signature."""
+    confirmed a month ahead (its convocations planned, to send now); a session delivered three months ago, one
+    trainee invoiced (overdue, unpaid) and the other left to invoice; a hot survey not answered; a failed job; an
+    uploaded convocation template (its default can be restored); the self-paying trainee's contract issued (its
+    signature date to record) and sent for electronic signature."""
     from tests.documents.support import make_template
     from trainingmgr.accounts.services import get_user_by_email
     from trainingmgr.attendance import services as attendance
@@ -150,6 +154,12 @@ def live_world(w) -> None:
     live, enrolments, slots = delivering(paris_today(), 3, 1)
     slot = slots[0]
     attendance.mark_presence(slot, enrolments[2], {"presence": "absent"}, trainer_user)
+
+    # in a month, confirmed: its convocations are planned at J−7 (the « Envoyer les convocations maintenant » button)
+    ahead = paris_today() + dt.timedelta(days=30)
+    while date_warnings(ahead):
+        ahead += dt.timedelta(days=1)
+    ahead_session, _, _ = delivering(ahead, 1, 21)
 
     # three months ago, delivered (every slot signed and countersigned) and completed
     day = paris_today() - dt.timedelta(days=90)
@@ -242,6 +252,7 @@ def live_world(w) -> None:
         "recognised_link": signing_token(enrolments[1], slot),  # opened on the phone that then scans the code
         "code_enrolment": enrolments[2].id,  # the name chosen on the QR page before the code form
         "past": {"session_id": past.id},  # the overdue invoice's reminder is on /billing/overdue
+        "ahead": {"session_id": ahead_session.id},  # its convocations planned: « Envoyer maintenant »
         "survey": make_token(surveys.TOKEN_PURPOSE, {"i": invitation.id}),
         "job_id": job.id,
         "contract": {"enrolment_id": self_paying.id, "session_id": self_paying.session_id},
@@ -455,6 +466,7 @@ def samples(w) -> list[object]:
     if live is not None:  # live_world(): signing open now, a session left to invoice, a survey to answer
         found.append(variant(live["slot"], {"signing.by_link": live["link"]}))
         found.append(variant(live["past"]))
+        found.append(variant(live["ahead"]))
         found.append(variant({}, {"surveys.answer": live["survey"]}))
         found.append(variant(live["contract"]))  # the contract's signature date to record
         found.append(variant(live["trainer_file"]))  # a subcontractor's file: documents, log, invoice form

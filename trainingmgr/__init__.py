@@ -174,12 +174,22 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(quotes_views.bp)  # the quotes' back office (quotes/views.py)
     app.register_blueprint(quotes_views.public_bp)  # the quote request and the contact's page (quotes/views.py)
+    from .automations.views import bp as automations_bp
+
+    app.register_blueprint(automations_bp)  # the rules, the mail templates, the dry run (automations/views.py)
+    from .quality.registers.views import bp as quality_registers_bp
+
+    app.register_blueprint(quality_registers_bp)  # watch log, needs analyses, disability (quality/registers/views.py)
+    from .quality.pack.views import bp as audit_pack_bp
+
+    app.register_blueprint(audit_pack_bp)  # the « Dossier d'audit » page (quality/pack/views.py)
     init_api(app)
 
 
 def _register_cli(app: Flask) -> None:
     from .accounts.cli import token_cli, user_cli
     from .attendance.cli import attendance_cli
+    from .automations.cli import automations_cli
     from .demo.cli import demo_cli
     from .documents.conversion.cli import pdf_cli
     from .documents.packs.cli import documents_cli
@@ -188,9 +198,11 @@ def _register_cli(app: Flask) -> None:
     from .messaging.export_cli import exports_cli
     from .ops.cli import backup_cli
     from .privacy.cli import gdpr_cli
+    from .quality.cli import quality_cli
     from .sessions.cli import sessions_cli
     from .signing.cli import signing_cli
 
     for group in (user_cli, token_cli, demo_cli, sessions_cli, mail_cli, tick, worker, attendance_cli, gdpr_cli,
-                  backup_cli, signing_cli, pdf_cli, files_cli, documents_cli, exports_cli):
+                  backup_cli, signing_cli, pdf_cli, files_cli, documents_cli, exports_cli, automations_cli,
+                  quality_cli):
         app.cli.add_command(group)

@@ -297,7 +297,8 @@ DEFAULTS = {
     "ATTENDANCE_QR_RATE_LIMIT": "120 per minute",
     # Electronic signature of documents (signing/): personal links live at most this many days (the request's
     # deadline ends them sooner); codes as for attendance, and at most SIGNATURE_CODES_MAX codes per link before
-    # the signatory is locked; reminders this many days after sending; the deadline proposed and the longest.
+    # the signatory is locked; the default reminder rules (automations) this many days after sending; the deadline
+    # proposed and the longest.
     "SIGNATURE_LINK_MAX_AGE_DAYS": 100,
     "SIGNATURE_CODE_MINUTES": 10,
     "SIGNATURE_CODE_ATTEMPTS": 5,
@@ -329,13 +330,6 @@ DEFAULTS = {
     "BILLING_RECOVERY_INDEMNITY": (
         "Indemnité forfaitaire pour frais de recouvrement due en cas de retard de paiement : 40 € (articles L441-10 "
         "et D441-5 du Code de commerce)."),
-    # Billing reminders (billing/payments.py): the worker reminds an overdue invoice FIRST_DAYS after its due date,
-    # then INTERVAL_DAYS after the last reminder (manual ones included), MAX reminders at most (0: no automatic
-    # reminder), from HOUR o'clock (Paris).
-    "BILLING_REMINDER_FIRST_DAYS": 7,
-    "BILLING_REMINDER_INTERVAL_DAYS": 15,
-    "BILLING_REMINDER_MAX": 3,
-    "BILLING_REMINDER_HOUR": 9,
     # Accounting export (billing/payments.py journal): general accounts and journal codes. Customers get an auxiliary
     # account under "customer": 411OPCOEP for an OPCO, 411C00012 for company 12, 411P00007 for trainee 7.
     "BILLING_ACCOUNTS": {"customer": "411", "revenue": "706", "vat": "44571", "bank": "512",

@@ -2,6 +2,7 @@
 from .accounts import models as accounts  # noqa: F401
 from .attendance import models as attendance  # noqa: F401
 from .audit import models as audit  # noqa: F401
+from .automations import models as automations  # noqa: F401
 from .billing import models as billing  # noqa: F401
 from .catalogue import models as catalogue  # noqa: F401
 from .companies import models as companies  # noqa: F401
@@ -12,6 +13,7 @@ from .files import models as files  # noqa: F401
 from .messaging import models as messaging  # noqa: F401
 from .organisation import models as organisation  # noqa: F401
 from .quality import models as quality  # noqa: F401
+from .quality.registers import models as quality_registers  # noqa: F401
 from .quotes import models as quotes  # noqa: F401
 from .resources import models as resources  # noqa: F401
 from .sessions import models as sessions  # noqa: F401

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from trainingmgr.attendance import board, planned, services
 from trainingmgr.attendance.models import AttendanceRecord, PlannedAbsence
+from trainingmgr.automations import engine
 from trainingmgr.companies.services import save_contact
 from trainingmgr.enrolments.services import trainee_token
 from trainingmgr.extensions import db
@@ -124,6 +125,8 @@ def test_the_trainer_s_absence_mark_tells_the_employer_it_was_announced(klass, c
     morning = slots_of(session)[0]
     announce(client, alice, morning.id)
     services.mark_presence(morning, alice, {"presence": "absent"}, users["trainer"])
+    db.session.commit()
+    engine.fire_due(clock.now)  # the worker's pass: the rule « Absence constatée » (automations)
     db.session.commit()
     [mail] = outbox("absence_alert")
     assert "signalée à l'avance par le stagiaire" in mail.body_text and "Rendez-vous" not in mail.body_text

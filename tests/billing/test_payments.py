@@ -20,7 +20,7 @@ from trainingmgr.core.formatting import money_fr
 from trainingmgr.extensions import db
 from trainingmgr.messaging.models import OutboxMessage
 
-from tests.fixtures.billing import TODAY, Today, at, make_invoice, pay
+from tests.fixtures.billing import TODAY, Today, at, flat, make_invoice, pay
 from tests.helpers import page
 
 def _docx(text: str) -> bytes:
@@ -40,6 +40,28 @@ DOCX_BYTES = _docx("facture de test")
 @pytest.fixture
 def today(app, monkeypatch):
     return Today(monkeypatch)
+
+
+class Worker:
+    """A pass of the worker's automation rules at ``day``, ``hour`` o'clock in Paris (committed): the number of
+    messages queued. The invoice rules read that moment."""
+
+    def __init__(self, monkeypatch):
+        self.now = at(TODAY)
+        monkeypatch.setattr("trainingmgr.automations.triggers.billing.utcnow", lambda: self.now)
+
+    def __call__(self, day: dt.date, hour: int = 10) -> int:
+        from trainingmgr.automations import engine
+
+        self.now = at(day, hour)
+        count = engine.fire_due(self.now)
+        db.session.commit()
+        return count
+
+
+@pytest.fixture
+def worker(app, monkeypatch):
+    return Worker(monkeypatch)
 
 
 def payment_count(invoice_id=None) -> int:
@@ -322,10 +344,10 @@ def test_cancel_payment_service(world, today):
     db.session.rollback()
 
 
-def test_cancelled_payments_count_nowhere(world, today, count_queries):
+def test_cancelled_payments_count_nowhere(world, today, count_queries, worker):
     """Balances of a list (still two queries), statuses, the overdue list and its dashboard count, reminders."""
-    paid = make_invoice(world, due_date=TODAY - dt.timedelta(days=10), buyer_name="Entreprise A")
-    partly = make_invoice(world, due_date=TODAY - dt.timedelta(days=10), buyer_name="Entreprise B")
+    paid = make_invoice(world, due_date=TODAY - dt.timedelta(days=7), buyer_name="Entreprise A")
+    partly = make_invoice(world, due_date=TODAY - dt.timedelta(days=7), buyer_name="Entreprise B")
     wrong = pay(paid, "600")
     pay(partly, "100")
     second = pay(partly, "200")
@@ -348,12 +370,11 @@ def test_cancelled_payments_count_nowhere(world, today, count_queries):
     assert [(r.invoice.id, r.balance.balance) for r in payments.overdue_invoices(TODAY)] == [
         (paid.id, Decimal("600.00")), (partly.id, Decimal("500.00"))]
     assert payments.overdue_count(TODAY) == 2
-    # The worker reminds both again; the reminder states what is really due.
-    assert payments.send_due_reminders(at(TODAY)) == 2
-    db.session.commit()
-    subjects = [m.subject for m in outbox()]
-    assert subjects == [f"Relance : facture {paid.number} échue – reste dû {money_fr(Decimal('600'))}",
-                        f"Relance : facture {partly.number} échue – reste dû {money_fr(Decimal('500'))}"]
+    # The worker (the automation rule « J+7 ») reminds both again; the reminder states what is really due.
+    assert worker(TODAY) == 2
+    subjects = [flat(m.subject) for m in outbox()]
+    assert subjects == [flat(f"Relance : facture {paid.number} échue – reste dû {money_fr(Decimal('600'))}"),
+                        flat(f"Relance : facture {partly.number} échue – reste dû {money_fr(Decimal('500'))}")]
     # A payment of the full balance is accepted again.
     pay(db.session.get(Invoice, paid.id), "600")
     assert payments.payment_status(db.session.get(Invoice, paid.id)) == "paid"
@@ -499,63 +520,68 @@ def test_reminder_recipients(world, today, open_session, new_trainee):
     assert message.recipient == "conseiller@opcoep.example"
 
 
-def test_automatic_reminders_at_due_date_plus_7_then_every_15_days(app, world, today):
+def test_automatic_reminders_at_due_date_plus_7_then_every_15_days(app, world, today, worker):
+    """The default automation rules (automations/triggers/billing.py) replace the old periodic task, same schedule:
+    J+7, J+22 and J+37 after the due date, from 09:00."""
     from trainingmgr.messaging.services import tick
 
     due = TODAY - dt.timedelta(days=30)
     invoice = make_invoice(world, due_date=due, issue_date=due - dt.timedelta(days=30))
     paid_later = make_invoice(world, due_date=due, issue_date=due - dt.timedelta(days=30), buyer_email="b@client.example")
-
-    def run(day: dt.date, hour: int = 10) -> int:
-        sent = payments.send_due_reminders(at(day, hour))
-        db.session.commit()
-        return sent
-
-    assert run(due + dt.timedelta(days=6)) == 0
-    assert run(due + dt.timedelta(days=7), hour=8) == 0  # from 09:00 only
-    assert run(due + dt.timedelta(days=7)) == 2
-    assert run(due + dt.timedelta(days=7), hour=17) == 0  # never twice the same day
-    assert [m.recipient for m in outbox()] == ["compta@client.example", "b@client.example"]
+    assert worker(due + dt.timedelta(days=6)) == 0
+    assert worker(due + dt.timedelta(days=7), hour=8) == 0  # from 09:00 only
+    assert worker(due + dt.timedelta(days=7)) == 2
+    assert worker(due + dt.timedelta(days=7), hour=17) == 0  # never twice
+    assert sorted(m.recipient for m in outbox()) == ["b@client.example", "compta@client.example"]
     # The second invoice is paid: no more reminders for it.
     pay(paid_later, "600", paid_on=due + dt.timedelta(days=10))
-    assert run(due + dt.timedelta(days=21)) == 0
-    assert run(due + dt.timedelta(days=22)) == 1
-    # The worker's pass runs the task too.
-    tick(at(due + dt.timedelta(days=37)))
+    assert worker(due + dt.timedelta(days=21)) == 0
+    assert worker(due + dt.timedelta(days=22)) == 1
+    # The worker's pass runs the rules too.
+    worker.now = at(due + dt.timedelta(days=37))
+    tick(worker.now)
     messages = outbox()
     assert len(messages) == 4
     assert messages[-1].subject.startswith(f"Relance n° 3 : facture {invoice.number}")
     assert "relance n° 3" in messages[-1].body_text
     # At most three.
-    assert run(due + dt.timedelta(days=52)) == 0
-    assert run(due + dt.timedelta(days=90)) == 0
+    assert worker(due + dt.timedelta(days=52)) == 0
+    assert worker(due + dt.timedelta(days=90)) == 0
     db.session.expire_all()
     assert db.session.get(Invoice, invoice.id).reminder_count == 3
     assert db.session.get(Invoice, paid_later.id).reminder_count == 1
 
 
-def test_a_manual_reminder_moves_the_next_automatic_one(app, world, today):
+def test_a_manual_reminder_the_same_day_replaces_the_automatic_one(app, world, today, worker):
+    """The rules fire on fixed days; a manual reminder no longer moves them, but the rule skips an invoice already
+    reminded that day."""
     due = TODAY - dt.timedelta(days=3)
     invoice = make_invoice(world, due_date=due)
-    payments.send_reminder(invoice, world.users["advisor"], now=at(due + dt.timedelta(days=3)))
+    payments.send_reminder(invoice, world.users["advisor"], now=at(due + dt.timedelta(days=7), 8))
     db.session.commit()
-    assert payments.send_due_reminders(at(due + dt.timedelta(days=7))) == 0  # 15 days after the manual one
-    assert payments.send_due_reminders(at(due + dt.timedelta(days=18))) == 1
-    db.session.commit()
+    assert worker(due + dt.timedelta(days=7)) == 0
+    assert worker(due + dt.timedelta(days=22)) == 1
+    db.session.expire_all()
     assert db.session.get(Invoice, invoice.id).reminder_count == 2
 
 
-def test_no_automatic_reminder_without_recipient_nor_when_disabled(app, world, today, monkeypatch, caplog):
+def test_no_automatic_reminder_without_recipient_nor_when_switched_off(app, world, today, worker):
+    from trainingmgr.automations import engine
+    from trainingmgr.automations.models import AutomationRule
+
     due = TODAY - dt.timedelta(days=30)
     nobody = make_invoice(world, due_date=due, buyer_email="")
-    assert payments.send_due_reminders(at(TODAY)) == 0
-    assert "Aucun destinataire" in caplog.text
+    assert worker(due + dt.timedelta(days=7)) == 0
     nobody.buyer_email = "x@client.example"
+    engine.ensure_defaults()
+    for rule in db.session.scalars(select(AutomationRule).where(AutomationRule.trigger == "invoice_overdue")):
+        rule.active = False  # the Automatisations page switches them off
     db.session.commit()
-    monkeypatch.setitem(app.config, "BILLING_REMINDER_MAX", 0)
-    assert payments.send_due_reminders(at(TODAY)) == 0
-    monkeypatch.setitem(app.config, "BILLING_REMINDER_MAX", 3)
-    assert payments.send_due_reminders(at(TODAY)) == 1
+    assert worker(due + dt.timedelta(days=22)) == 0
+    for rule in db.session.scalars(select(AutomationRule).where(AutomationRule.trigger == "invoice_overdue")):
+        rule.active = True
+    db.session.commit()
+    assert worker(due + dt.timedelta(days=37)) == 1
 
 
 # --------------------------------------------------------------------------- permissions

@@ -95,8 +95,11 @@ def test_first_load_reports_everything_it_creates(demo_report):
     assert sum(line.startswith("Devis DEV-") and " accepté en ligne " in line for line in demo_report) == 1
     assert sum(line.startswith("Devis DEV-") and " en attente de réponse " in line for line in demo_report) == 1
     assert sum(line.startswith("Demande de devis intra DEV-") for line in demo_report) == 1
-    # + the independent trainer (demo/spaces.py), + the quotes (demo/quotes.py)
-    assert len(demo_report) == 10 + 3 + 2 + 4 + 1 + 7 + 2 + 1 + 4 + 1 + 3 + 1 + 3
+    # demo/registers.py: the watch log, the needs analysis, two disability partners, an adaptation checked
+    assert sum(line.startswith("Journal de veille : 4 entrées") for line in demo_report) == 1
+    assert sum(line.startswith("Partenaire du réseau handicap ") for line in demo_report) == 2
+    # + the independent trainer (demo/spaces.py), + the quotes (demo/quotes.py), + the registers (demo/registers.py)
+    assert len(demo_report) == 10 + 3 + 2 + 4 + 1 + 7 + 2 + 1 + 4 + 1 + 3 + 1 + 3 + 5
 
 
 def test_row_counts_after_first_load(demo_report):
@@ -384,7 +387,8 @@ def test_demo_quality_register_and_qualiopi_board(demo_report):
     assert db.session.get(TrainingSession, complaint.session_id).status == "completed"
     assert [e.status for e in complaint.events] == ["received", "acknowledged", "analysing", "answered", "closed"]
     assert suggestion.status == "received" and suggestion.channel == "web"
-    action = db.session.scalars(select(ImprovementAction)).one()
+    # The complaint's action (the watch log's, done, is demo/registers.py's)
+    action = db.session.scalars(select(ImprovementAction).where(ImprovementAction.source == "complaint")).one()
     assert (action.source, action.status, action.request_id) == ("complaint", "in_progress", complaint.id)
     today = paris_today()
     board = build_board(today - dt.timedelta(days=365), today, today)

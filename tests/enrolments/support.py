@@ -1,11 +1,14 @@
 """Helpers shared by the enrolment, trainee and company tests (the fixtures are in tests/fixtures/)."""
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import func, select
 
 from trainingmgr.enrolments.models import Enrolment, EnrolmentEvent, FundingLine
 from trainingmgr.extensions import db
-from trainingmgr.messaging.models import Job, OutboxMessage
+from trainingmgr.core.timeutil import utcnow
+from trainingmgr.messaging.models import OutboxMessage
 from trainingmgr.trainees.models import Trainee
 
 from tests.catalogue.pagetools import field_errors, form_errors, page_of
@@ -62,9 +65,23 @@ def recipients(topic: str, enrolment=None) -> list[str]:
     return [m.recipient for m in outbox(topic, enrolment)]
 
 
-def job_of(enrolment) -> Job | None:
+def convocation_planned(enrolment) -> bool:
+    """Whether the trainee is among those the convocation rule writes to (confirmed, no prerequisite decision
+    pending): their convocation leaves at J−7 once the session is confirmed (automations/triggers/sessions.py)."""
+    from trainingmgr.automations.triggers.sessions import session_recipients
+
     db.session.expire_all()
-    return db.session.scalar(select(Job).where(Job.key == f"convocation:{getattr(enrolment, 'id', enrolment)}"))
+    enrolment = db.session.get(Enrolment, getattr(enrolment, "id", enrolment))
+    return any(r.enrolment_id == enrolment.id for r in session_recipients(enrolment.session, "trainee"))
+
+
+def worker_pass(now=None) -> int:
+    """The worker's pass of the automations (the confirmation e-mail, the convocations due), committed."""
+    from trainingmgr.automations import engine
+
+    count = engine.fire_due(now or utcnow() + dt.timedelta(seconds=1))
+    db.session.commit()
+    return count
 
 
 def events(enrolment) -> list[EnrolmentEvent]:

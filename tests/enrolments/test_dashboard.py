@@ -137,7 +137,11 @@ def fill(session, first: int, last: int, world) -> None:
 
 @pytest.mark.parametrize("who", ["advisor", "trainer"])
 def test_session_page_queries_do_not_grow_with_enrolments(request, count_queries, world, open_session, who):
+    from trainingmgr.automations import engine
+
     client = request.getfixturevalue(who)
+    engine.ensure_defaults()  # the automations' default rules, made once (else by the first page that plans)
+    db.session.commit()
     session = open_session(course=world.dume, capacity=4)
     fill(session, 0, 5, world)
     small = queries(count_queries, client, f"/sessions/{session.id}")

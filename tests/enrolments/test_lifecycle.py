@@ -12,19 +12,19 @@ from trainingmgr.core.timeutil import utcnow
 from trainingmgr.enrolments import services
 from trainingmgr.enrolments.models import ENROLMENT_STATUS_LABELS, Enrolment, EnrolmentStatus
 from trainingmgr.extensions import db
-from trainingmgr.messaging.models import Job
 from trainingmgr.sessions.services import change_status, seats_taken, update_session
 
 from tests.enrolments.support import (
+    convocation_planned,
     count,
     event_kinds,
     events,
     fresh,
-    job_of,
     outbox,
     person,
     recipients,
     statuses,
+    worker_pass,
 )
 
 
@@ -57,6 +57,8 @@ def test_enrolling_in_a_course_without_prerequisite_confirms_at_once(world, dume
     created = events(enrolment)[0]
     assert (created.from_status, created.to_status) == (None, "confirmed")
     assert created.actor_id == world.users["advisor"].id
+    assert recipients("enrolment_status", enrolment) == []  # the confirmation e-mail is an automation
+    worker_pass()
     assert recipients("enrolment_status", enrolment) == [trainee.email]
     assert "Inscription confirmée" in outbox("enrolment_status", enrolment)[0].subject
 
@@ -107,28 +109,26 @@ def test_a_waitlisted_or_pending_trainee_cannot_enrol_twice_either(world, open_s
     assert count(Enrolment) == 2
 
 
-def test_a_cancelled_enrolment_is_reopened_by_enrolling_again_with_a_fresh_convocation(world, dume_session,
-                                                                                       new_trainee):
+def test_a_cancelled_enrolment_is_reopened_by_enrolling_again(world, dume_session, new_trainee):
     advisor = world.users["advisor"]
     trainee = new_trainee(1)
     enrolment = enrol(dume_session, trainee)
-    first_job = job_of(enrolment)
-    assert first_job.status == "pending"
+    assert convocation_planned(enrolment)
     # The convocation already went out once.
-    first_job.status, first_job.done_at = "done", utcnow()
-    db.session.get(Enrolment, enrolment.id).convocation_sent_at = utcnow()
+    sent_at = utcnow()
+    db.session.get(Enrolment, enrolment.id).convocation_sent_at = sent_at
     db.session.commit()
     services.cancel(db.session.get(Enrolment, enrolment.id), advisor, "Empêchement")
     db.session.commit()
+    assert not convocation_planned(enrolment)
     again = enrol(dume_session, db.session.get(type(trainee), trainee.id), actor=advisor)
     assert again.id == enrolment.id  # the same row, reopened
     again = fresh(Enrolment, again.id)
     assert again.status == "confirmed"
-    assert (again.cancelled_at, again.cancel_reason, again.cancelled_by_id, again.convocation_sent_at) == (
-        None, "", None, None)
-    job = job_of(again)
-    assert job is not None and job.status == "pending" and job.attempts == 0
-    assert count(Job) == 1
+    assert (again.cancelled_at, again.cancel_reason, again.cancelled_by_id) == (None, "", None)
+    # The convocation rule writes once per trainee and session: the one sent stays the evidence.
+    assert again.convocation_sent_at == sent_at
+    assert convocation_planned(again)
     assert event_kinds(again).count("created") == 1
     reopened = [e for e in events(again) if e.kind == "reopened"]
     assert [(e.from_status, e.to_status) for e in reopened] == [("cancelled", "confirmed")]
@@ -147,7 +147,7 @@ def test_capacity_is_never_exceeded_the_rest_waits_in_order(world, open_session,
     assert waiting.status_label == "Liste d'attente (n° 2)"
     assert "place n° 2 sur la liste d'attente" in events(waiting)[-1].message
     assert "Inscription en liste d'attente" in outbox("enrolment_status", waiting)[0].subject
-    assert job_of(waiting) is None  # no convocation for the waiting list
+    assert not convocation_planned(waiting)  # no convocation for the waiting list
 
 
 def test_pending_prerequisite_holds_a_seat(world, open_session, new_trainee):
@@ -155,7 +155,7 @@ def test_pending_prerequisite_holds_a_seat(world, open_session, new_trainee):
     made = [enrol(session, new_trainee(n)) for n in range(1, 4)]
     assert [e.status for e in made] == ["pending_prerequisite", "pending_prerequisite", "waitlisted"]
     assert seats_taken([session.id])[session.id] == 2
-    assert job_of(made[0]) is None  # no convocation before the decision
+    assert not convocation_planned(made[0])  # no convocation before the decision
 
 
 def test_cancelling_a_seat_holder_promotes_the_first_waitlisted(world, open_session, new_trainee):
@@ -173,7 +173,7 @@ def test_cancelling_a_seat_holder_promotes_the_first_waitlisted(world, open_sess
     assert cancelled.cancelled_by_id == advisor.id
     assert cancelled.cancel_reason == "Arrêt maladie"
     assert cancelled.cancelled_at is not None
-    assert job_of(cancelled).status == "cancelled"
+    assert not convocation_planned(cancelled)
     promoted = fresh(Enrolment, made[2].id)
     assert "promoted" in event_kinds(promoted)
     promoted_event = next(e for e in events(promoted) if e.kind == "promoted")
@@ -181,7 +181,7 @@ def test_cancelling_a_seat_holder_promotes_the_first_waitlisted(world, open_sess
     assert "notified" in event_kinds(promoted)
     assert recipients("promoted", promoted) == ["p03@exemple.fr"]
     assert recipients("enrolment_cancelled", cancelled) == ["p01@exemple.fr"]
-    assert job_of(promoted).status == "pending"  # the promoted person gets a convocation
+    assert convocation_planned(promoted)  # the promoted person gets a convocation
     assert {m.topic for m in outbox()[before:]} == {"enrolment_cancelled", "promoted"}
 
 
@@ -192,7 +192,7 @@ def test_a_promoted_chorus_enrolment_still_waits_for_the_decision(world, open_se
     db.session.commit()
     second = fresh(Enrolment, second.id)
     assert second.status == "pending_prerequisite"
-    assert job_of(second) is None
+    assert not convocation_planned(second)
     assert recipients("promoted", second) == ["p02@exemple.fr"]
 
 
@@ -235,7 +235,7 @@ def test_raising_the_capacity_promotes_the_waiting_list(world, open_session, new
         ("p03@exemple.fr", "confirmed", None), ("p04@exemple.fr", "confirmed", None),
         ("p05@exemple.fr", "waitlisted", 1)]
     assert recipients("promoted") == ["p03@exemple.fr", "p04@exemple.fr"]
-    assert all(job_of(e) is not None for e in made[2:4])
+    assert all(convocation_planned(e) for e in made[2:4])
     # Lowering it below the seats held is refused.
     with pytest.raises(ValidationError) as refused:
         update_session(fresh(type(session), session.id), {"capacity": 3}, world.users["advisor"])
@@ -265,7 +265,7 @@ def test_cancelling_the_session_cancels_every_live_enrolment_and_tells_each(worl
                                                        "p05@exemple.fr"]
     assert len(outbox()) == mails_before + 4  # nothing else: no "cancelled" nor "promoted" e-mail
     assert "Formateur indisponible" in outbox("session_cancelled")[0].body_text
-    assert {job_of(e).status for e in made[:2]} == {"cancelled"}
+    assert not any(convocation_planned(e) for e in made[:2])
     # Nobody was promoted by the cancellations of the session.
     assert outbox("promoted") == []
 

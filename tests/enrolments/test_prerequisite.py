@@ -10,7 +10,8 @@ from trainingmgr.enrolments.models import Enrolment
 from trainingmgr.extensions import db
 from trainingmgr.sessions.services import seats_taken
 
-from tests.enrolments.support import event_kinds, events, fresh, job_of, outbox, recipients, statuses
+from tests.enrolments.support import (convocation_planned, event_kinds, events, fresh, outbox, recipients, statuses,
+                                     worker_pass)
 
 
 def enrol(session, trainee):
@@ -31,7 +32,7 @@ def test_chorus_enrolment_waits_for_the_decision_and_holds_its_seat(world, choru
     assert enrolment.holds_seat
     assert services.needs_prerequisite_decision(enrolment)
     assert seats_taken([chorus_session.id])[chorus_session.id] == 1
-    assert job_of(enrolment) is None
+    assert not convocation_planned(enrolment)
     assert "prérequis à confirmer" in outbox("enrolment_status", enrolment)[0].subject
 
 
@@ -40,7 +41,7 @@ def test_dume_enrolment_aucun_is_confirmed_at_once(world, dume_session, new_trai
     enrolment = enrol(dume_session, new_trainee(1))
     assert enrolment.status == "confirmed"
     assert not services.needs_prerequisite_decision(enrolment)
-    assert job_of(enrolment) is not None
+    assert convocation_planned(enrolment)
 
 
 @pytest.mark.parametrize("decision, comment, label", [
@@ -58,13 +59,12 @@ def test_admission_confirms_and_schedules_the_convocation(world, chorus_session,
     assert enrolment.positioning_decided_at is not None
     assert enrolment.positioning_decision_label == label
     assert enrolment.confirmed_at is not None
-    job = job_of(enrolment)
-    assert job is not None and job.status == "pending" and job.kind == "convocation"
-    assert job.payload == {"enrolment_id": enrolment.id}
+    assert convocation_planned(enrolment)
     kinds = event_kinds(enrolment)
     assert kinds[-2:] == ["decision", "status"]
     assert events(enrolment)[-1].to_status == "confirmed"
     assert label in events(enrolment)[-2].message
+    worker_pass()  # the confirmation e-mail is an automation
     subjects = [m.subject for m in outbox("enrolment_status", enrolment)]
     assert len(subjects) == 2 and subjects[-1].startswith("Inscription confirmée")
     assert seats_taken([chorus_session.id])[chorus_session.id] == 1
@@ -106,7 +106,7 @@ def test_redirection_cancels_frees_the_seat_and_promotes(world, open_session, ne
                                  ("p02@exemple.fr", "pending_prerequisite", None)]
     assert recipients("promoted", second) == ["p02@exemple.fr"]
     assert recipients("enrolment_cancelled", first) == ["p01@exemple.fr"]
-    assert job_of(first) is None
+    assert not convocation_planned(first)
 
 
 def test_decision_on_a_cancelled_enrolment_is_a_conflict(world, chorus_session, new_trainee):
@@ -128,12 +128,12 @@ def test_an_admitted_waitlisted_trainee_is_confirmed_when_promoted(world, open_s
     first, second = enrol(session, new_trainee(1)), enrol(session, new_trainee(2))
     second = decide(second, "admitted", "", advisor)
     assert (second.status, second.waitlist_position) == ("waitlisted", 1)  # no seat yet
-    assert job_of(second) is None
+    assert not convocation_planned(second)
     services.cancel(fresh(Enrolment, first.id), advisor, "Désistement")
     db.session.commit()
     second = fresh(Enrolment, second.id)
     assert second.status == "confirmed"
-    assert job_of(second).status == "pending"
+    assert convocation_planned(second)
 
 
 def test_a_later_decision_on_a_confirmed_enrolment_only_updates_it(world, chorus_session, new_trainee):
@@ -142,5 +142,6 @@ def test_a_later_decision_on_a_confirmed_enrolment_only_updates_it(world, chorus
     enrolment = decide(enrolment, "admitted_with_adaptation", "Pause toutes les heures", advisor)
     assert enrolment.status == "confirmed"
     assert enrolment.positioning_comment == "Pause toutes les heures"
+    worker_pass()
     assert [m.subject.split(" –")[0] for m in outbox("enrolment_status", enrolment)] == [
         "Inscription enregistrée : prérequis à confirmer", "Inscription confirmée"]

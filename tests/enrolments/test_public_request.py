@@ -23,12 +23,13 @@ from tests.enrolments.support import (
     COLOMIERS_SIRET,
     DUPONT_SIRET,
     assert_refused,
+    convocation_planned,
     count,
     event_kinds,
     fresh,
-    job_of,
     outbox,
     recipients,
+    worker_pass,
 )
 from tests.helpers import page
 
@@ -81,7 +82,7 @@ def test_a_request_is_stored_acknowledged_and_announced(client, world, dume_sess
     assert enrolment.request_message == "Je me déplace en fauteuil roulant."
     assert enrolment.company_id is None  # the advisor matches the company when accepting
     assert seats_taken([dume_session.id])[dume_session.id] == 0  # no seat held yet
-    assert job_of(enrolment) is None
+    assert not convocation_planned(enrolment)
     trainee = enrolment.trainee
     assert (trainee.email, trainee.first_name, trainee.phone, trainee.civility) == (
         "lea.martin@exemple.fr", "Léa", "06 12 34 56 78", "Mme")
@@ -265,7 +266,8 @@ def test_accepting_creates_the_company_and_confirms(advisor, world, request_):
     assert company is not None and company.name == "Mairie de Colomiers"
     assert enrolment.company_id == company.id
     assert enrolment.trainee.company_id == company.id
-    assert job_of(enrolment).status == "pending"
+    assert convocation_planned(enrolment)
+    worker_pass()  # the confirmation e-mail is an automation
     assert recipients("enrolment_status", enrolment) == ["lea.martin@exemple.fr"]
     assert event_kinds(enrolment) == ["created", "status"]
     assert fresh(Enrolment, request_.id).events[-1].actor_id == world.users["advisor"].id
@@ -312,7 +314,7 @@ def test_accepting_a_request_for_chorus_waits_for_the_decision(advisor, client, 
     advisor.post(f"/enrolments/{enrolment.id}/accept", data={"company_name": "", "company_siret": ""})
     enrolment = fresh(Enrolment, enrolment.id)
     assert enrolment.status == "pending_prerequisite"
-    assert job_of(enrolment) is None
+    assert not convocation_planned(enrolment)
 
 
 def test_accepting_when_the_session_is_full_waitlists(advisor, client, world, open_session, new_trainee):

@@ -13,10 +13,10 @@ from trainingmgr.trainees.models import Trainee
 from tests.catalogue.pagetools import page_of
 from tests.enrolments.support import (
     assert_refused,
+    convocation_planned,
     count,
     event_kinds,
     fresh,
-    job_of,
     person,
     recipients,
     statuses,
@@ -170,7 +170,7 @@ def test_decision_through_the_page(advisor, world, chorus_session, new_trainee):
     assert response.status_code == 302, page(response)[:3000]
     enrolment = fresh(Enrolment, enrolment.id)
     assert (enrolment.status, enrolment.positioning_decision) == ("confirmed", "admitted_with_adaptation")
-    assert job_of(enrolment) is not None
+    assert convocation_planned(enrolment)
     decision = page_of(advisor.get(f"/enrolments/{enrolment.id}")).find(data_field="decision").text
     assert decision.startswith("Admis avec adaptation le ") and decision.endswith(": Supports agrandis")
 

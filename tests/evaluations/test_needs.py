@@ -162,11 +162,18 @@ def test_a_trainer_cannot_send(booked, users):
         needs.send_needs_analysis(booked, users["trainer"])
 
 
-def test_reminders_are_scheduled_only_before_the_session(booked, users):
+def test_reminders_are_planned_only_before_the_session(booked, users):
+    """The reminders are the default automation rules « Relance J+3/J+7 des enquêtes sans réponse : entreprises »;
+    the needs analysis closes when the session starts (tests/automations/test_survey_triggers.py)."""
+    from trainingmgr.automations import engine
+
     first = min(s.starts_at for s in booked.slots)
-    send(booked, users, now=first - dt.timedelta(days=5))  # J+3 before the start, J+7 after it
-    keys = sorted(job.key for job in db.session.scalars(select(Job).where(Job.kind == "survey_remind")))
-    assert len(keys) == 2 and all(key.endswith(":1") for key in keys)
+    sent = first - dt.timedelta(days=5)
+    send(booked, users, now=sent)  # J+3 before the start, J+7 after it
+    assert db.session.scalars(select(Job).where(Job.kind == "survey_remind")).all() == []
+    planned = [p for p in engine.plan(sent, first + dt.timedelta(days=10)) if p.rule.trigger == "survey_unanswered"]
+    assert sorted(p.recipient.email for p in planned) == ["maire@colomiers.example", "rh@dupont.example"]
+    assert {(p.when, p.rule.offset_days) for p in planned} == {(sent + dt.timedelta(days=3), 3)}
 
 
 # --------------------------------------------------------------------------- answering and reading

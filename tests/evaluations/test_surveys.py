@@ -82,25 +82,33 @@ def _answers(invitation, overall: int = 4) -> dict:
     return data
 
 
-def test_reminders_at_j3_and_j7_stop_once_answered(ended, client):
+def test_reminders_at_j3_and_j7_stop_once_answered(ended, client, monkeypatch):
+    """The reminders are the default automation rules « Relance J+3/J+7 des enquêtes sans réponse »
+    (tests/automations/test_survey_triggers.py tests them in full)."""
+    from trainingmgr.automations import engine
+    from trainingmgr.automations.triggers import surveys as survey_automations
+
     session, (first, second, third) = ended
     end = paris(MONDAY, "17:30")
+    monkeypatch.setattr(survey_automations, "utcnow", lambda: end)
     run_due_jobs(end)
     db.session.commit()
     invitation = db.session.scalar(select(SurveyInvitation).where(SurveyInvitation.enrolment_id == first.id,
                                                                   SurveyInvitation.kind == "hot"))
-    reminders = {k: j.due_at for k, j in jobs("survey_remind").items() if k.startswith(f"survey-remind:{invitation.id}:")}
-    assert sorted(reminders.values()) == [end + dt.timedelta(days=3), end + dt.timedelta(days=7)]
-    run_due_jobs(end + dt.timedelta(days=3, hours=1))
+    assert jobs("survey_remind") == {}
+    reminders = [p.when for p in engine.plan(end, end + dt.timedelta(days=8)) if p.obj.id == invitation.id]
+    assert sorted(reminders) == [end + dt.timedelta(days=3), end + dt.timedelta(days=7)]
+    engine.fire_due(end + dt.timedelta(days=3, hours=1))
     db.session.commit()
-    assert len([m for m in outbox("survey_hot") if m.subject.startswith("Rappel")]) == 3
+    hot_reminders = [m for m in outbox("survey_reminder") if m.subject.startswith("Rappel : Satisfaction à chaud")]
+    assert len(hot_reminders) == 3
     # The first trainee answers; the J+7 reminder then skips them.
     url = survey_url(invitation).split("localhost", 1)[1]
     response = client.post(url, data={**_answers(invitation), "action": "submit"})
     assert response.status_code == 302, page(response)
-    run_due_jobs(end + dt.timedelta(days=7, hours=1))
+    engine.fire_due(end + dt.timedelta(days=7, hours=1))
     db.session.commit()
-    reminded = [m.recipient for m in outbox("survey_hot") if m.subject.startswith("Rappel")]
+    reminded = [m.recipient for m in outbox("survey_reminder") if m.subject.startswith("Rappel : Satisfaction")]
     assert reminded.count(first.trainee.email) == 1 and reminded.count(second.trainee.email) == 2
 
 

@@ -9,7 +9,8 @@ checks one promise:
 
 - 20 simultaneous enrolments in a session of 8 seats: 8 seats, then the waiting list, never overfilled;
 - every e-mail leaves exactly once, whichever worker takes it;
-- every job runs exactly once (30 convocations made due at the same moment);
+- every automation fires exactly once (30 convocations due at the same moment, both workers' passes racing for
+  them through the ledger);
 - invoices issued at once through both servers get consecutive numbers;
 - a logout on one server ends the login session on the other;
 - the login limit is counted across servers (and their worker processes).
@@ -39,7 +40,7 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from trainingmgr.core.timeutil import paris_today, utcnow
+from trainingmgr.core.timeutil import paris_today
 from trainingmgr.extensions import db
 
 from tests.fixtures.messaging import SMTPServer, free_port
@@ -62,7 +63,7 @@ PASSWORD = "conseil-multi-2026"
 SENDER = "Formaction Sud-Ouest <formation@formaction.example>"
 LOGIN_LIMIT = 10
 SEATS, ENROLMENTS = 8, 20
-JOBS = 30
+CONVOCATIONS = 30
 INVOICES = 10
 CSRF = re.compile(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"')
 
@@ -258,7 +259,7 @@ def prepare(app) -> SimpleNamespace:
             advisor = get_user_by_email(ADVISOR)
             update_organisation(ORGANISATION)
             dume = create_course(DUME_CHORUS_PRO, advisor, slug=DUME_CHORUS_PRO["slug"])
-            remote_course = create_course({**DUME_CHORUS_PRO, "max_trainees": JOBS, "delivery_mode": "distanciel"},
+            remote_course = create_course({**DUME_CHORUS_PRO, "max_trainees": CONVOCATIONS, "delivery_mode": "distanciel"},
                                           advisor, slug="dume-distanciel")
             for course in (dume, remote_course):
                 set_course_status(course, "published")
@@ -384,7 +385,7 @@ def open_session(cluster: Cluster, **settings) -> int:
     return created["id"]
 
 
-# --------------------------------------------------------------------------- outbox and jobs
+# --------------------------------------------------------------------------- the outbox
 
 
 def outbox_rows(cluster: Cluster) -> list:
@@ -406,13 +407,6 @@ def drained_outbox(cluster: Cluster, timeout: float = 45) -> list:
 def received(cluster: Cluster) -> Counter:
     """How many times the SMTP server received each Message-ID."""
     return Counter(message["Message-ID"] for message in cluster.smtp.messages)
-
-
-def jobs_of(cluster: Cluster, keys: list[str]) -> list:
-    from trainingmgr.messaging.models import Job
-
-    return cluster.read(select(Job.key, Job.status, Job.attempts, Job.due_at, Job.last_error)
-                        .where(Job.key.in_(keys)).order_by(Job.id))
 
 
 # --------------------------------------------------------------------------- a) enrolments
@@ -476,43 +470,58 @@ def test_every_email_is_sent_exactly_once_by_two_workers(cluster, twenty_enrolme
     assert len(cluster.smtp.messages) == len(rows)
 
 
-# --------------------------------------------------------------------------- c) jobs
+# --------------------------------------------------------------------------- c) automations
+
+
+def firings_of(cluster: Cluster, session_id: int) -> list:
+    """The ledger's rows of the convocation rule for that session."""
+    from trainingmgr.automations.models import AutomationFiring, AutomationRule
+
+    return cluster.read(select(AutomationFiring.recipient, AutomationFiring.message_id).join(AutomationRule)
+                        .where(AutomationFiring.session_id == session_id, AutomationRule.code == "convocation")
+                        .order_by(AutomationFiring.id))
 
 
 @pytest.fixture(scope="module")
 def convocations(cluster):
-    """JOBS confirmed enrolments of a session starting in a few days, whose convocation jobs wait for the session's
-    confirmation; then the session confirmed through server B, which makes the JOBS jobs due at the same moment
-    for both workers. Returns the enrolment ids once no job is pending any more."""
+    """CONVOCATIONS confirmed enrolments of a session starting in a few days, whose convocations (the automation
+    rule « convocation », due at J−7, already past) wait for the session's confirmation; then the session confirmed
+    through server B, which makes the CONVOCATIONS messages due at the same moment for both workers' passes.
+    Returns (session id, enrolment ids) once every convocation is in the ledger."""
     session_id = open_session(cluster, course_id=cluster.data.remote_course, start_date=working_day(2).isoformat(),
-                              location_id=cluster.data.remote, capacity=JOBS)
+                              location_id=cluster.data.remote, capacity=CONVOCATIONS)
     path = f"/sessions/{session_id}/enrolments"
     answers = at_once([api_call(cluster, cluster.both(n), "POST", path, inline_trainee("convoque", n))
-                       for n in range(JOBS)])
-    assert [(status, body["status"]) for status, _, body in answers] == [(201, "confirmed")] * JOBS, summary(answers)
+                       for n in range(CONVOCATIONS)])
+    assert [(status, body["status"]) for status, _, body in answers] == [(201, "confirmed")] * CONVOCATIONS, \
+        summary(answers)
     ids = [body["id"] for _, _, body in answers]
-    keys = [f"convocation:{enrolment_id}" for enrolment_id in ids]
 
-    # The workers find each job due at once and put it off: nobody is convoked to a session still open.
-    def all_waiting() -> bool:
-        jobs = jobs_of(cluster, keys)
-        return len(jobs) == JOBS and all(job.status == "pending" and job.due_at > utcnow() + dt.timedelta(hours=1)
-                                         for job in jobs)
+    # The workers' passes send each confirmation e-mail (another rule) but convoke nobody to a session still open.
+    def confirmations_sent() -> bool:
+        rows = [row for row in outbox_rows(cluster) if row.enrolment_id in ids and row.topic == "enrolment_status"]
+        return len(rows) == CONVOCATIONS and all(row.status == "sent" for row in rows)
 
-    wait_until(all_waiting, 45, lambda: f"jobs not put off: {jobs_of(cluster, keys)[:3]}\n{cluster.logs()}")
+    wait_until(confirmations_sent, 60, lambda: f"confirmation e-mails not all sent\n{cluster.logs()}")
+    assert firings_of(cluster, session_id) == []
+    assert [row for row in outbox_rows(cluster) if row.topic == "convocation"] == []
     assert api(cluster, cluster.b, "PATCH", f"/sessions/{session_id}", {"status": "confirmed"})["status"] == "confirmed"
-    wait_until(lambda: all(job.status != "pending" for job in jobs_of(cluster, keys)), 60,
-               lambda: f"jobs still pending after 60 s: {jobs_of(cluster, keys)[:3]}\n{cluster.logs()}")
-    return ids
+    wait_until(lambda: len(firings_of(cluster, session_id)) >= CONVOCATIONS, 90,
+               lambda: f"convocations not all fired after 90 s: {len(firings_of(cluster, session_id))}\n"
+                       f"{cluster.logs()}")
+    return session_id, ids
 
 
-def test_every_job_runs_exactly_once_with_two_workers(cluster, convocations):
+def test_every_automation_fires_exactly_once_with_two_workers(cluster, convocations):
     from trainingmgr.enrolments.models import Enrolment, EnrolmentEvent
 
-    ids = convocations
-    jobs = jobs_of(cluster, [f"convocation:{enrolment_id}" for enrolment_id in ids])
-    assert [(job.status, job.attempts, job.last_error) for job in jobs] == [("done", 1, "")] * JOBS, jobs[:3]
-    # Its effect, once per job: one convocation queued per enrolment, one line in each enrolment's history.
+    session_id, ids = convocations
+    # The ledger: one row per trainee, each with its message, whichever worker claimed it.
+    fired = firings_of(cluster, session_id)
+    assert sorted(row.recipient for row in fired) == sorted(f"convoque{n:02d}@exemple.fr"
+                                                            for n in range(CONVOCATIONS))
+    assert all(row.message_id is not None for row in fired), fired[:3]
+    # Its effect, once per trainee: one convocation queued per enrolment, one line in each enrolment's history.
     rows = drained_outbox(cluster)
     convocation_rows = [row for row in rows if row.topic == "convocation"]
     assert Counter(row.enrolment_id for row in convocation_rows) == Counter({i: 1 for i in ids})
@@ -522,7 +531,7 @@ def test_every_job_runs_exactly_once_with_two_workers(cluster, convocations):
     assert dict(queued) == {i: 1 for i in ids}
     # And each convocation left once, its date recorded.
     counts = received(cluster)
-    assert [counts[row.message_id] for row in convocation_rows] == [1] * JOBS
+    assert [counts[row.message_id] for row in convocation_rows] == [1] * CONVOCATIONS
     sent_at = cluster.read(select(Enrolment.id).where(Enrolment.id.in_(ids), Enrolment.convocation_sent_at.is_(None)))
     assert sent_at == []
 

@@ -12,6 +12,8 @@ import pytest
 from sqlalchemy import func, select
 
 from trainingmgr.attendance import services as attendance
+from trainingmgr.automations import engine
+from trainingmgr.core.timeutil import PARIS
 from trainingmgr.enrolments.services import enrol, record_decision, save_funding_line
 from trainingmgr.extensions import db
 from trainingmgr.messaging.services import run_due_jobs, send_due_messages
@@ -44,7 +46,10 @@ def ticks() -> int:
 
 
 def deliver_mail() -> None:
-    """The worker's pass: due jobs (convocations, surveys), then the outbox."""
+    """The worker's passes: the automations at J−7 09:00 of the MONDAY sessions (the convocations), the due jobs
+    (surveys), then the outbox."""
+    engine.fire_due(dt.datetime.combine(MONDAY - 7 * DAY, dt.time(9), tzinfo=PARIS))
+    db.session.commit()
     run_due_jobs(FAR)
     db.session.commit()
     send_due_messages(FAR)
@@ -132,7 +137,7 @@ def test_convocations_tick_themselves_once_every_trainee_s_convocation_has_left(
 
 def test_queued_but_unsent_convocations_do_not_count(world, make_class):
     session, _ = make_class(1)
-    run_due_jobs(FAR)  # queued in the outbox, not sent yet
+    engine.fire_due(dt.datetime.combine(MONDAY - 7 * DAY, dt.time(9), tzinfo=PARIS))  # queued, not sent yet
     db.session.commit()
     assert states(session, MONDAY - 6 * DAY)["convocations"] == "overdue"
 

@@ -10,6 +10,7 @@ import re
 import pytest
 from sqlalchemy import select
 
+from trainingmgr.automations.engine import fire_due, plan
 from trainingmgr.core.errors import ConflictError, ValidationError
 from trainingmgr.core.timeutil import paris_today, utcnow
 from trainingmgr.extensions import db
@@ -71,8 +72,7 @@ def test_sending_prepares_the_pdf_and_invites_the_company_first(sale):
     assert access.read_link(token).id == anne.id and request.deadline.strftime("%d/%m/%Y") in invitation.body_text
     assert outbox("contact@formaction.example") == [] and outbox(org.email, "Document à signer") == []
     keys = set(db.session.scalars(select(Job.key).where(Job.kind.in_(("signature_reminder", "signature_expiry")))))
-    assert keys == {f"signature:{request.id}:reminder-3", f"signature:{request.id}:reminder-7",
-                    f"signature:{request.id}:expiry"}
+    assert keys == {f"signature:{request.id}:expiry"}  # the reminders are automation rules (tests/automations)
 
 
 def test_a_document_cannot_be_sent_twice_nor_without_signatories_nor_with_a_bad_deadline(sale):
@@ -295,14 +295,20 @@ def test_a_new_link_replaces_the_old_one(sale, advisor, client):
 # --------------------------------------------------------------------------- reminders and expiry
 
 
+def remind(when: dt.datetime) -> None:
+    """The worker's pass at ``when``: the automation rules (the reminders), then the due jobs (the expiry)."""
+    fire_due(when)
+    db.session.commit()
+    run_due_jobs(when)
+    db.session.commit()
+
+
 def test_reminders_at_three_and_seven_days_then_expiry_at_the_deadline(sale):
     request = send(sale.convention, sale.advisor, anne=sale.anne.id, deadline=paris_today() + dt.timedelta(days=10))
     anne = request.signatories[0]
-    run_due_jobs(utcnow() + dt.timedelta(days=3, minutes=1))
-    db.session.commit()
+    remind(request.created_at + dt.timedelta(days=3, minutes=1))
     assert len(outbox(anne.email, "Rappel : document à signer")) == 1
-    run_due_jobs(utcnow() + dt.timedelta(days=7, minutes=1))
-    db.session.commit()
+    remind(request.created_at + dt.timedelta(days=7, minutes=1))
     assert len(outbox(anne.email, "Rappel : document à signer")) == 2 and anne.reminders_sent == 2
     assert outbox(request.signatories[1].email, "Rappel") == []  # the organisation waits: no reminder
     run_due_jobs(utcnow() + dt.timedelta(days=12))
@@ -314,12 +320,14 @@ def test_reminders_at_three_and_seven_days_then_expiry_at_the_deadline(sale):
 
 def test_no_reminder_after_the_deadline_and_none_once_signed(sale, app):
     request = send(sale.convention, sale.advisor, anne=sale.anne.id, deadline=paris_today() + dt.timedelta(days=5))
-    keys = set(db.session.scalars(select(Job.key).where(Job.kind == "signature_reminder")))
-    assert keys == {f"signature:{request.id}:reminder-3"}  # J+7 falls after the deadline
+    later = request.created_at + dt.timedelta(minutes=1)
+    planned = [p.rule.code for p in plan(later, later + dt.timedelta(days=30)) if p.rule.trigger == "signature_pending"]
+    assert planned == ["signature_reminder_3"]  # J+7 falls after the deadline
+    db.session.rollback()
     sign_by_link(app.test_client(), request.signatories[0])
     sign_by_link(app.test_client(), request.signatories[1], typed=request.signatories[1].name)
-    run_due_jobs(utcnow() + dt.timedelta(days=30))
-    db.session.commit()
+    for days in (3, 7, 30):
+        remind(request.created_at + dt.timedelta(days=days, minutes=1))
     assert outbox("anne@dupont.example", "Rappel") == []
 
 

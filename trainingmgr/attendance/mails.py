@@ -1,27 +1,25 @@
-"""Attendance e-mails: the signing link at each slot's opening, reminders, one-time codes, and the
-trainer's reminder to countersign. Rendered from templates/mail/attendance_*.txt, queued in the outbox."""
+"""Attendance e-mails sent on demand: the advisor's reminders (signing link again, the trainer's reminder to
+countersign) and one-time codes, rendered from templates/mail/attendance_*.txt, queued in the outbox. The signing
+link at each slot's opening is the automation rule « Lien d'émargement à l'ouverture »
+(automations/triggers/attendance.py), which uses ``signing_url`` and ``countersign_url`` below."""
 from __future__ import annotations
 
 import datetime as dt
 
 from flask import render_template
-from sqlalchemy import select
 
 from ..core.links import external_url
-from ..core.timeutil import PARIS
-from ..enrolments.models import Enrolment, EnrolmentStatus
-from ..extensions import db
+from ..enrolments.models import Enrolment
 from ..messaging.bodies import html_body
-from ..messaging.models import Job, OutboxMessage
-from ..messaging.services import JOB_KIND_LABELS, job_handler, periodic_task, queue_email, schedule_job
+from ..messaging.models import OutboxMessage
+from ..messaging.services import JOB_KIND_LABELS, job_handler, periodic_task, queue_email
 from ..organisation.services import get_organisation
 from ..resources import links as trainer_links
 from ..resources.models import Trainer
 from ..sessions import services as session_services
-from ..sessions.models import SIGNING, SessionStatus, Slot, TrainingSession
+from ..sessions.models import Slot
 from . import services
 from .access import signing_token
-from .models import CellStatus, WindowState
 
 JOB_KIND_LABELS["attendance_links"] = "Liens d'émargement à l'ouverture d'un créneau"
 
@@ -66,16 +64,8 @@ def countersign_reminder(slot: Slot) -> list[OutboxMessage]:
 
 @job_handler("attendance_links")
 def send_opening_links(payload: dict) -> None:
-    """At a slot's opening, every expected trainee who has not signed yet gets their personal link."""
-    slot = db.session.get(Slot, payload["slot_id"])
-    if slot is None or services.window_state(slot) != WindowState.OPEN.value or services.countersignature(slot) is not None:
-        return
-    if slot.session.status not in SIGNING:
-        return
-    grid = services.session_grid(slot.session)
-    for enrolment, cell in grid.column(slot.id):
-        if enrolment.status == EnrolmentStatus.CONFIRMED.value and cell.status == CellStatus.PENDING.value:
-            signing_link(slot, enrolment)
+    """Jobs left from before the links at a slot's opening became the automation rule « Lien d'émargement à
+    l'ouverture » (automations/triggers/attendance.py): that rule sends them now, so the job does nothing."""
 
 
 @periodic_task
@@ -83,20 +73,3 @@ def advance_sessions(now: dt.datetime) -> None:
     """Sessions move to "in progress" at their first slot and to "completed" after their last one, which
     records each trainee's outcome and hours from the attendance sheet."""
     session_services.advance_sessions(now)
-
-
-@periodic_task
-def schedule_opening_links(now: dt.datetime) -> None:
-    """Schedule, once per slot, the e-mail of the signing links for the slots whose window is open."""
-    today = now.astimezone(PARIS).date()
-    slots = db.session.scalars(
-        select(Slot).join(Slot.session)
-        .where(Slot.date.in_((today - dt.timedelta(days=1), today)),
-               TrainingSession.status.in_((SessionStatus.CONFIRMED.value, SessionStatus.IN_PROGRESS.value)))
-    )
-    for slot in slots:
-        if services.window_state(slot, now) == WindowState.OPEN.value:
-            key = f"attendance-links:{slot.id}"
-
-            if db.session.scalar(select(Job.id).where(Job.key == key)) is None:
-                schedule_job("attendance_links", key, now, {"slot_id": slot.id})

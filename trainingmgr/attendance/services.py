@@ -7,7 +7,8 @@ Everything is appended to the session's chain through ``_append`` (never updated
 - ``countersign_as`` and ``mark_presence_as``: the same by a trainer without an account, known by the personal link
   of the trainer space (resources/space.py): no author account on the record, the trainer named as always;
 - ``correct`` and ``justify``: the advisor's corrections and absence justifications, with reason and author.
-A mark or correction of an absence or a late arrival also e-mails the employer who asked for it (alerts.py); the
+A mark or correction of an absence or a late arrival is what the automation « Absence constatée » reads to e-mail the
+employer who asked for it (automations/triggers/attendance.py); the
 absences a trainee announced from their page (planned.py) stay beside the chain and read as justified in the grid.
 Callers commit.
 """
@@ -42,7 +43,7 @@ from ..resources.models import Trainer
 from ..sessions import services as session_services
 from ..sessions.models import SessionStatus, Slot, TrainingSession
 from ..trainees.models import Trainee
-from . import alerts, pngcheck, seals
+from . import pngcheck, seals
 from .chain import GENESIS, record_hash
 from .models import (
     JUSTIFIABLE_CELLS,
@@ -540,7 +541,6 @@ def _mark_presence(slot: Slot, enrolment: Enrolment, data: dict, trainer: Traine
                      author_id=author_id, method="trainer", signer_name=enrolment.trainee.full_name,
                      presence=presence, arrived_at=arrived_at, left_at=left_at, **_client(ip, user_agent))
     _after_change(enrolment)
-    alerts.after_mark(slot, enrolment, record)
     return record
 
 
@@ -566,7 +566,6 @@ def correct(slot: Slot, enrolment: Enrolment, data: dict, actor: User, *, ip: st
                      method="advisor", signer_name=enrolment.trainee.full_name, presence=presence,
                      arrived_at=arrived_at, left_at=left_at, reason=reason, **_client(ip, user_agent))
     _after_change(enrolment)
-    alerts.after_mark(slot, enrolment, record)
     return record
 
 

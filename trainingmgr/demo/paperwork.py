@@ -21,9 +21,9 @@ from ..accounts.models import User
 from ..core.errors import ValidationError
 from ..core.formatting import date_fr
 from ..core.timeutil import PARIS
+from ..automations import engine as automations
 from ..documents import services as document_services
 from ..documents.models import GeneratedDocument
-from ..enrolments.mails import send_convocation
 from ..enrolments.models import Enrolment
 from ..enrolments.services import record_decision
 from ..extensions import db
@@ -111,11 +111,12 @@ def tick(session: TrainingSession, key: str, comment: str, actor: User, at: dt.d
 
 @_unless_refused
 def send_convocations(session: TrainingSession) -> None:
-    """Each confirmed trainee's convocation, by the worker's own job (with its documents), delivered at J−7."""
+    """Each confirmed trainee's convocation, by the worker's own pass of the automations at J−7 09:00 (the default
+    convocation rules, with their documents; the trainer's mission leaves with them), delivered then."""
     since = _last_message_id()
-    for enrolment in _expected(session, ("confirmed",)):
-        send_convocation({"enrolment_id": enrolment.id})
-    _deliver(since, at_paris(session.first_date - dt.timedelta(days=CONVOCATION_DAYS_BEFORE), "09:00"))
+    at = at_paris(session.first_date - dt.timedelta(days=CONVOCATION_DAYS_BEFORE), "09:00")
+    automations.fire_due(at)
+    _deliver(since, at)
     return []
 
 

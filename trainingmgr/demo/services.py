@@ -40,6 +40,7 @@ from .paperwork import load_late_convention
 from .quality import load_quality
 from .questionnaires import load_positioning_questionnaires
 from .quotes import load_quotes
+from .registers import load_registers
 from .seeds import COMPANIES, SEED_COURSES
 from .signatures import load_signed_convention
 from .spaces import load_spaces
@@ -185,6 +186,8 @@ def load_demo(today: dt.date | None = None, invoices: bool = True, chorus_cycle:
     done.extend(load_signed_convention(advisor, sessions.get(SEED_COURSES[1]["slug"]), quiet=not done))
     done.extend(load_spaces(sessions.get(SEED_COURSES[0]["slug"]), advisor, today))
     done.extend(load_quotes(sessions, advisor) if paperwork else [])  # documents and e-mails: paperwork
+    done.extend(load_registers(advisor, past_session, sessions.get(SEED_COURSES[1]["slug"]), today) if paperwork
+                else [])  # the registers come with the paperwork (demo/registers.py)
     db.session.commit()
     return done
 

@@ -47,14 +47,18 @@ def convocation_pack(enrolment: Enrolment, actor: User) -> list[GeneratedDocumen
     règlement intérieur (which each trainee must have before the session). Each is the current
     version when neither its data nor its template changed (and it has its PDF copy when a converter is there),
     else a new version, made on ``actor``'s behalf."""
-    made = []
-    for doc_type in CONVOCATION_PACK:
-        subject = enrolment if doc_type in ENROLMENT_TYPES else None
-        document = services.generate(doc_type, enrolment.session, actor, enrolment=subject, reuse=True)
-        if document.pdf_file_id is None and pdf.available():  # made without a converter: a version with its PDF
-            document = services.generate(doc_type, enrolment.session, actor, enrolment=subject)
-        made.append(document)
-    return made
+    return [current_document(doc_type, enrolment.session, actor,
+                             enrolment=enrolment if doc_type in ENROLMENT_TYPES else None)
+            for doc_type in CONVOCATION_PACK]
+
+
+def current_document(doc_type: str, session, actor: User, *, enrolment: Enrolment | None = None) -> GeneratedDocument:
+    """The current version of a document about to be sent (``enrolment``: for a trainee's own one), made anew on
+    ``actor``'s behalf when its data or template changed, or when it has no PDF copy and a converter is there."""
+    document = services.generate(doc_type, session, actor, enrolment=enrolment, reuse=True)
+    if document.pdf_file_id is None and pdf.available():  # made without a converter: a version with its PDF
+        document = services.generate(doc_type, session, actor, enrolment=enrolment)
+    return document
 
 
 def as_attachment(document: GeneratedDocument) -> tuple[str, str, bytes]:

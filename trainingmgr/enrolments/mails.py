@@ -1,24 +1,20 @@
 """The e-mails about enrolments. Each is rendered from templates/mail/ and queued in the outbox."""
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import render_template
 from sqlalchemy import select
 
 from ..accounts.models import Role, User
 from ..core.links import external_url
-from ..core.timeutil import paris_now
 from ..extensions import db
-from ..messaging.delivery import sent_to
 from ..messaging.bodies import html_body
-from ..messaging.services import Postpone, job_handler, message_sent, queue_email
+from ..messaging.delivery import sent_to
+from ..messaging.services import message_sent, queue_email
 from ..organisation.services import get_organisation, staff_recipients
-from ..sessions.ical import session_calendar
 from ..sessions.models import SessionStatus
 from .history import record_event
 from .links import trainee_token
-from .models import Enrolment, EnrolmentEvent, EnrolmentStatus
+from .models import Enrolment, EnrolmentEvent
 from .workflow import needs_prerequisite_decision
 
 
@@ -36,9 +32,10 @@ def _send(enrolment: Enrolment, template: str, subject: str, *, to: str | None =
 
 
 def enrolment_status(enrolment: Enrolment) -> None:
-    """Tell the trainee where their enrolment stands (confirmed, pending the prerequisite, waitlisted)."""
+    """Tell the trainee where their enrolment stands: pending the prerequisite, or waitlisted. A confirmed
+    enrolment's e-mail is the default automation « enrolment_confirmed » (automations/triggers/sessions.py), sent
+    by the worker's next pass."""
     subjects = {
-        "confirmed": "Inscription confirmée",
         "pending_prerequisite": "Inscription enregistrée : prérequis à confirmer",
         "waitlisted": "Inscription en liste d'attente",
     }
@@ -66,18 +63,7 @@ def session_cancelled(enrolment: Enrolment, reason: str) -> None:
     _send(enrolment, "session_cancelled", f"Session annulée – {enrolment.session.title}", reason=reason)
 
 
-def convocation_recipients(enrolment: Enrolment) -> list[str]:
-    """The trainee, and the employer's training contact (HR, else the signatory, else any contact)."""
-    recipients = [enrolment.trainee.email]
-    company = enrolment.company
-    if company is not None:
-        contact = company.contact("hr", "signatory", "other", "accounting")
-        if contact is not None and contact.email not in recipients:
-            recipients.append(contact.email)
-    return recipients
-
-
-def _documents_author(enrolment: Enrolment) -> User | None:
+def documents_author(enrolment: Enrolment) -> User | None:
     """On whose behalf the worker makes the convocation's documents: the staff member who last acted on the
     enrolment (enrolled, confirmed or admitted the trainee), else the first active advisor or admin."""
     actor_id = db.session.scalar(select(EnrolmentEvent.actor_id).where(
@@ -97,39 +83,6 @@ def convocation_held_by(enrolment: Enrolment) -> str:
     if needs_prerequisite_decision(enrolment):
         return "En attente de la décision sur les prérequis."
     return ""
-
-
-@job_handler("convocation")
-def send_convocation(payload: dict) -> None:
-    """Queue the convocation of a still-confirmed enrolment, with its documents attached (the convocation, the
-    programme and the règlement intérieur, as PDF or as DOCX without a converter) and the session's .ics; the
-    e-mail lists exactly what it carries. While the session is not confirmed, or the trainee's prerequisite
-    decision is pending, nobody is convoked: the job waits (the session's confirmation brings it forward, the
-    trainee's admission schedules it)."""
-    # documents sit above enrolments (documents → attendance → enrolments.services → mails)
-    from ..documents.portal import as_attachment, convocation_pack
-
-    enrolment = db.session.get(Enrolment, payload["enrolment_id"])
-    if enrolment is None or enrolment.status != EnrolmentStatus.CONFIRMED.value or enrolment.session.is_cancelled:
-        return
-    waiting = convocation_held_by(enrolment)
-    if waiting:
-        tomorrow = paris_now().replace(hour=9, minute=0, second=0, microsecond=0) + dt.timedelta(days=1)
-        raise Postpone(tomorrow, waiting)
-    author = _documents_author(enrolment)
-    documents = convocation_pack(enrolment, author) if author is not None else []
-    files = [as_attachment(document) for document in documents]
-    ics_name = f"convocation-session-{enrolment.session_id}.ics"
-    files.append((ics_name, "text/calendar", session_calendar(enrolment.session, get_organisation())))
-    enclosures = [(document.label, name) for document, (name, _, _) in zip(documents, files)]
-    enclosures.append(("Fichier agenda", ics_name))
-    for recipient in convocation_recipients(enrolment):
-        _send(enrolment, "convocation", f"Convocation – {enrolment.session.title} {enrolment.session.dates_label}",
-              to=recipient, topic="convocation", attachments=files, enclosures=enclosures,
-              rules_attached=any(d.doc_type == "internal_rules" for d in documents),
-              for_company=recipient != enrolment.trainee.email)
-    record_event(enrolment, "convocation", None,
-                 "Convocation mise en envoi pour " + ", ".join(convocation_recipients(enrolment)) + ".")
 
 
 @message_sent.connect

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal, InvalidOperation
 
-from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -21,7 +20,6 @@ from ..core.timeutil import paris_today, utcnow
 from ..core.validation import MAX_AMOUNT, french_decimal, parse_date, parse_decimal
 from ..core.workflow import apply_transition, legal_step
 from ..extensions import db
-from ..messaging.services import cancel_job, forget_job, schedule_job
 from ..organisation.services import get_organisation
 from ..sessions import services as session_services
 from ..sessions.models import Slot, TrainingSession
@@ -172,8 +170,6 @@ def _seat_or_waitlist(enrolment: Enrolment, actor: User | None, actor_label: str
     if taken < session.capacity:
         status = _seat_status(enrolment)
         _set_status(enrolment, status, actor, actor_label=actor_label, **event)
-        if status == EnrolmentStatus.CONFIRMED.value:
-            _on_confirmed(enrolment)
     else:
         last = db.session.scalar(select(func.max(Enrolment.waitlist_position)).where(
             Enrolment.session_id == session.id, Enrolment.status == EnrolmentStatus.WAITLISTED.value)) or 0
@@ -204,8 +200,8 @@ def _new_or_reopened(session: TrainingSession, trainee: Trainee) -> Enrolment:
         existing.cancelled_at = None
         existing.cancel_reason = ""
         existing.cancelled_by_id = None
-        existing.convocation_sent_at = None
-        forget_job(f"convocation:{existing.id}")  # a new confirmation deserves a new convocation
+        # convocation_sent_at stays: the convocation rule writes once per trainee and session
+        # (automations/triggers/sessions.py), and the one sent before the cancellation is the evidence.
     return existing
 
 
@@ -364,7 +360,6 @@ def record_decision(enrolment: Enrolment, decision: str, comment: str, actor: Us
         cancel(enrolment, actor, f"Réorientation : {comment}", _locked=True)
     elif enrolment.status == EnrolmentStatus.PENDING_PREREQUISITE.value:
         _set_status(enrolment, EnrolmentStatus.CONFIRMED.value, actor, "Prérequis validés.")
-        _on_confirmed(enrolment)
         mails.enrolment_status(enrolment)
     return enrolment
 
@@ -387,7 +382,6 @@ def cancel(enrolment: Enrolment, actor: User | None, reason: str, *, notify: boo
     enrolment.cancelled_at = utcnow()
     enrolment.cancelled_by_id = actor.id if actor is not None else None
     enrolment.cancel_reason = reason[:5000]
-    cancel_job(f"convocation:{enrolment.id}")
     db.session.flush()
     if notify:
         mails.enrolment_cancelled(enrolment)
@@ -423,8 +417,6 @@ def promote_waitlist(session: TrainingSession, actor: User | None = None) -> lis
         status = _seat_status(first)
         _set_status(first, status, actor, "Une place s'est libérée : sortie de la liste d'attente.",
                     kind="promoted")
-        if status == EnrolmentStatus.CONFIRMED.value:
-            _on_confirmed(first)
         db.session.flush()
         mails.promoted(first)
         record_event(first, "notified", None, "Prévenu(e) par e-mail de sa sortie de la liste d'attente.")
@@ -460,18 +452,6 @@ def record_attendance_outcome(enrolment: Enrolment, status: str, hours: Decimal)
     return True
 
 
-def _on_confirmed(enrolment: Enrolment) -> None:
-    """Schedule the convocation: at confirmation, or CONVOCATION_DAYS_BEFORE the first slot if later."""
-    days = current_app.config["CONVOCATION_DAYS_BEFORE"]
-    slots = sorted(enrolment.session.slots, key=lambda s: (s.date, s.start_time))
-    due = utcnow()
-    if slots:
-        send_from = (slots[0].starts_at - dt.timedelta(days=days)).replace(hour=9, minute=0)
-        due = max(due, send_from.astimezone(dt.timezone.utc))
-    db.session.flush()
-    schedule_job("convocation", f"convocation:{enrolment.id}", due, {"enrolment_id": enrolment.id})
-
-
 def on_session_cancelled(session: TrainingSession, actor: User | None = None, reason: str = "") -> None:
     """A cancelled session cancels its live enrolments and tells each person why."""
     for enrolment in db.session.scalars(select(Enrolment).where(Enrolment.session_id == session.id,
@@ -481,16 +461,7 @@ def on_session_cancelled(session: TrainingSession, actor: User | None = None, re
         enrolment.cancelled_at = utcnow()
         enrolment.cancelled_by_id = actor.id if actor is not None else None
         enrolment.cancel_reason = f"Session annulée : {reason}"
-        cancel_job(f"convocation:{enrolment.id}")
         mails.session_cancelled(enrolment, reason)
-
-
-def on_session_confirmed(session: TrainingSession, actor: User | None = None) -> None:
-    """Convocations that waited for the session to be confirmed leave now (or at J−7 if that is later)."""
-    for enrolment in db.session.scalars(select(Enrolment).where(Enrolment.session_id == session.id,
-                                                                Enrolment.status == EnrolmentStatus.CONFIRMED.value,
-                                                                Enrolment.convocation_sent_at.is_(None))):
-        _on_confirmed(enrolment)
 
 
 def on_seats_changed(session: TrainingSession, actor: User | None = None) -> None:
@@ -500,7 +471,6 @@ def on_seats_changed(session: TrainingSession, actor: User | None = None) -> Non
 
 session_services.session_cancelled.connect(on_session_cancelled)
 session_services.seats_changed.connect(on_seats_changed)
-session_services.session_confirmed.connect(on_session_confirmed)
 
 
 # --------------------------------------------------------------------------- funding

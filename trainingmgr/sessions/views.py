@@ -10,16 +10,15 @@ from flask_login import current_user
 from ..accounts.permissions import any_role_required, is_staff, staff_required
 from ..attendance.chain import verify_chain
 from ..attendance.services import session_grid
+from ..automations.views import session_panel
 from ..catalogue.models import CourseStatus
 from ..catalogue.services import list_courses
 from ..companies.services import list_companies
 from ..core.errors import DomainError
 from ..core.forms import choices
-from ..core.links import safe_next_url
 from ..core.paging import page_arg
 from ..core.responses import fail
 from ..core.timeutil import paris_today
-from ..core.validation import id_or_none
 from ..core.view_actions import form_page, run_action, run_form
 from ..dashboard import upcoming as dashboard_upcoming
 from ..dashboard.figures import all_figures
@@ -30,6 +29,7 @@ from ..evaluations.acquis import services as acquis
 from ..evaluations.needs import services as needs
 from ..evaluations.surveys.alerts import open_alerts_count
 from ..quality.checklist.services import checklist_summary
+from ..quality.consistency import session_mismatches
 from ..quality.dashboard import quality_todo
 from ..resources.services import list_locations, list_trainers
 from . import services
@@ -159,6 +159,7 @@ def show(session_id: int):
     return render_template(
         "sessions/show.html", session=session, taken=taken, warnings=services.session_warnings(session, taken),
         attendance=attendance, checklist=checklist_summary(session) if staff else None,
+        mismatches=session_mismatches(session) if staff else None,
         needs=needs.session_needs(session, with_answers=False), can_send_needs=staff and needs.can_send(session),
         enrolments=enrolments, differences={e.id: funding_difference(e) for e in enrolments},
         convocations=convocations.convocation_states(enrolments) if staff else None,
@@ -169,6 +170,7 @@ def show(session_id: int):
         can_rebase=session.is_before_confirmation
         and session.course.current_version_id != session.course_version_id,
         can_assess=acquis.is_open(session) and acquis.can_record(current_user, session),
+        automations=session_panel(session.id) if staff else None,
     )
 
 
@@ -295,29 +297,19 @@ def change_status(session_id: int):
 @bp.route("/sessions/<int:session_id>/convocations/send", methods=["POST"])
 @staff_required
 def send_convocations(session_id: int):
-    """Send now the convocations waiting for the worker: all the session's as a task (its page follows them), or
-    one enrolment's at once."""
+    """Send now the session's planned convocations, as a task (its page follows it); refused with the reason when
+    there is none."""
     session = services.get_session(session_id, current_user)
-    raw = request.form.get("enrolment_id", "").strip()
-    enrolment_id = id_or_none(raw) if raw else None
-    if raw and enrolment_id is None:
-        fail(400, "Inscription inconnue.")
     if not ConfirmForm().validate_on_submit():
         fail(400, "Formulaire expiré : rechargez la page et recommencez.")
     back = url_for("sessions.show", session_id=session.id, _anchor="convocations")
 
-    def refused(exc: DomainError):  # nothing waits (409): the page again, with the reason
+    def refused(exc: DomainError):  # nothing to send (409): the page again, with the reason
         flash(exc.message, "danger")
         return show(session_id), exc.status_code
 
-    if enrolment_id is None:  # the whole session: a task, one trainee at a time, followed on its page
-        return run_action(lambda: convocations.start_sending(session, current_user, back_url=back), None,
-                          lambda task: url_for("tasks.show", task_id=task.id), status=303, refused=refused)
-    # one enrolment's, sent at once: each step commits on its own
-    return run_action(lambda: convocations.send_waiting(session, current_user, enrolment_id),
-                      lambda outcome: outcome.message(), safe_next_url(request.form.get("next")) or back,
-                      category=lambda outcome: "warning" if outcome.failed else "success", commit=False,
-                      refused=refused)
+    return run_action(lambda: convocations.start_sending(session, current_user, back_url=back), None,
+                      lambda task: url_for("tasks.show", task_id=task.id), status=303, refused=refused)
 
 
 @bp.route("/sessions/<int:session_id>/rebase", methods=["POST"])

@@ -1,6 +1,7 @@
-"""Signature e-mails and jobs: the personal link, the one-time code, the reminders at J+3 and J+7, the expiry at
-the deadline, the signed copy to everyone, and the advisor told when a request ends without every signature.
-Rendered from templates/mail/signature_*.txt, queued in the outbox."""
+"""Signature e-mails and jobs: the personal link, the one-time code, the expiry at the deadline, the signed copy to
+everyone, and the advisor told when a request ends without every signature. Rendered from
+templates/mail/signature_*.txt, queued in the outbox. The reminders are automation rules
+(automations/triggers/signing.py: « Document en attente de signature depuis n jours »)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -10,14 +11,13 @@ from flask import current_app, render_template
 from ..core.timeutil import paris_datetime, utcnow
 from ..core.links import external_url
 from ..messaging.bodies import html_body
-from ..extensions import db
 from ..messaging.models import OutboxMessage
 from ..messaging.services import JOB_KIND_LABELS, cancel_job, job_handler, queue_email, schedule_job
 from ..organisation.services import get_organisation
 from .access import signing_token
-from .models import RequestStatus, Signatory, SignatoryStatus, SignatureRequest
+from .models import Signatory, SignatureRequest
 
-JOB_KIND_LABELS["signature_reminder"] = "Relance d'une demande de signature"
+JOB_KIND_LABELS["signature_reminder"] = "Relance d'une demande de signature (ancienne tâche, sans effet)"
 JOB_KIND_LABELS["signature_expiry"] = "Échéance d'une demande de signature"
 
 
@@ -70,7 +70,7 @@ def advisor_told(signature_request: SignatureRequest, signatory: Signatory | Non
                   link=external_url("signatures.show", request_id=signature_request.id), **_context(signature_request))
 
 
-# --------------------------------------------------------------------------- reminders and expiry
+# --------------------------------------------------------------------------- expiry
 
 
 def _key(signature_request: SignatureRequest, what: str) -> str:
@@ -83,28 +83,16 @@ def end_of(deadline: dt.date) -> dt.datetime:
 
 
 def schedule(signature_request: SignatureRequest) -> None:
-    """The reminders (SIGNATURE_REMINDER_DAYS after sending, when before the deadline) and the expiry job."""
-    ends = end_of(signature_request.deadline)
-    for days in current_app.config["SIGNATURE_REMINDER_DAYS"]:
-        due = signature_request.created_at + dt.timedelta(days=days)
-        if due < ends:
-            schedule_job("signature_reminder", _key(signature_request, f"reminder-{days}"), due,
-                         {"request": signature_request.id})
-    schedule_job("signature_expiry", _key(signature_request, "expiry"), ends, {"request": signature_request.id})
+    """The expiry job, at the end of the deadline's day (the reminders are automation rules)."""
+    schedule_job("signature_expiry", _key(signature_request, "expiry"), end_of(signature_request.deadline),
+                 {"request": signature_request.id})
 
 
 def unschedule(signature_request: SignatureRequest) -> None:
-    for days in current_app.config["SIGNATURE_REMINDER_DAYS"]:
-        cancel_job(_key(signature_request, f"reminder-{days}"))
     cancel_job(_key(signature_request, "expiry"))
 
 
 @job_handler("signature_reminder")
-def remind(payload: dict) -> None:
-    signature_request = db.session.get(SignatureRequest, payload.get("request"))
-    if signature_request is None or signature_request.status != RequestStatus.PENDING.value:
-        return
-    for signatory in signature_request.signatories:
-        if signatory.status == SignatoryStatus.INVITED.value and signatory.locked_at is None:
-            signatory.reminders_sent += 1
-            invite(signatory, reminder=True)
+def _former_reminder(payload: dict) -> None:
+    """A reminder job scheduled before the reminders became automation rules: done without sending, since the
+    rule « Rappel de signature à J+n » sends it (a job would send it twice)."""

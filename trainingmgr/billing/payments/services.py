@@ -28,7 +28,7 @@ from ...enrolments.models import FundingLine
 from ...extensions import db
 from ...files.services import path_for
 from ...messaging.models import OutboxMessage
-from ...messaging.services import periodic_task, queue_email
+from ...messaging.services import queue_email
 from ...organisation.services import get_organisation
 from ...trainees.models import Trainee
 from ..invoices.issue import is_public_buyer
@@ -392,7 +392,8 @@ def _attachment(invoice: Invoice) -> tuple[str, str, bytes] | None:
 
 
 def send_reminder(invoice: Invoice, actor: User | None = None, *, now: dt.datetime | None = None) -> OutboxMessage:
-    """Queue a reminder of an overdue invoice (manual with an actor, automatic without) and count it."""
+    """Queue a reminder of an overdue invoice (the *Relancer* button) and count it. The automatic reminders are
+    automation rules (automations/triggers/billing.py: invoice_overdue), counted the same way."""
     check_payable(invoice)
     now = now or utcnow()
     today = now.astimezone(PARIS).date()
@@ -429,50 +430,6 @@ def send_reminder(invoice: Invoice, actor: User | None = None, *, now: dt.dateti
     log.info("Relance n° %s de la facture %s envoyée à %s (%s)", number, invoice.number, recipient,
              getattr(actor, "email", "automatique"))
     return message
-
-
-def reminder_due(invoice: Invoice, today: dt.date, config=None) -> bool:
-    """Whether the worker owes this overdue invoice its next automatic reminder today."""
-    config = config or current_app.config
-    if invoice.due_date is None or invoice.reminder_count >= config["BILLING_REMINDER_MAX"]:
-        return False
-    last = paris_date(invoice.last_reminder_at)
-    if last == today:
-        return False
-    if invoice.reminder_count == 0 or last is None:
-        return today >= invoice.due_date + dt.timedelta(days=config["BILLING_REMINDER_FIRST_DAYS"])
-    return today >= last + dt.timedelta(days=config["BILLING_REMINDER_INTERVAL_DAYS"])
-
-
-@periodic_task
-def send_due_reminders(now: dt.datetime) -> int:
-    """Each pass of the worker: the automatic reminders due today (from BILLING_REMINDER_HOUR, Paris time).
-    An invoice that cannot be reminded (no recipient, file missing) is logged and skipped."""
-    config = current_app.config
-    local = now.astimezone(PARIS)
-    if config["BILLING_REMINDER_MAX"] <= 0 or local.hour < config["BILLING_REMINDER_HOUR"]:
-        return 0
-    today = local.date()
-    first = today - dt.timedelta(days=config["BILLING_REMINDER_FIRST_DAYS"])
-    candidates = list(db.session.scalars(
-        select(Invoice).where(*_unpaid_conditions(today), Invoice.due_date <= first,
-                              Invoice.reminder_count < config["BILLING_REMINDER_MAX"])
-        .order_by(Invoice.due_date, Invoice.id)))
-    sent = 0
-    for invoice in candidates:
-        if not reminder_due(invoice, today, config):
-            continue
-        lock_row(Invoice, invoice.id)  # outside the savepoint: on SQLite it must open the write transaction
-        db.session.refresh(invoice)
-        if not reminder_due(invoice, today, config):  # another worker sent it meanwhile
-            continue
-        try:
-            with db.session.begin_nested():
-                send_reminder(invoice, None, now=now)
-            sent += 1
-        except ConflictError as exc:
-            log.warning("Relance automatique de la facture %s non envoyée : %s", invoice.number, exc.message)
-    return sent
 
 
 # --------------------------------------------------------------------------- accounting export

@@ -97,8 +97,7 @@ def overdue():
     today = paris_today()
     rows = service.overdue_invoices(today)
     return render_template("billing/overdue.html", rows=rows, today=today, invoice_url=invoice_url,
-                           total=sum((r.balance.balance for r in rows), service.ZERO),
-                           max_reminders=current_app.config["BILLING_REMINDER_MAX"])
+                           total=sum((r.balance.balance for r in rows), service.ZERO))
 
 
 @bp.route("/<int:invoice_id>/payments", methods=["POST"])

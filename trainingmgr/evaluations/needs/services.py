@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -18,7 +17,6 @@ from ...core.timeutil import utcnow
 from ...enrolments.models import BOOKED, Enrolment
 from ...extensions import db
 from ...messaging.delivery import sent_on
-from ...messaging.services import schedule_job
 from ...sessions import services as session_services
 from ...sessions.models import SessionStatus, TrainingSession
 from ...trainees.models import Trainee
@@ -83,8 +81,8 @@ class Sent:
 
 
 def send_needs_analysis(session: TrainingSession, actor: User | None, now: dt.datetime | None = None) -> Sent:
-    """E-mail the needs analysis to each company of the session not reached yet; its reminders are scheduled
-    while the session has not started. 409 when the session has started, or nobody can be reached."""
+    """E-mail the needs analysis to each company of the session not reached yet (the rules « Enquête sans réponse »
+    remind them while the session has not started). 409 when the session has started, or nobody can be reached."""
     session_services.ensure_can_manage_sessions(actor)
     now = now or utcnow()
     if not can_send(session, now):
@@ -123,11 +121,6 @@ def _send(session: TrainingSession, company: Company, contact: CompanyContact, q
     db.session.add(invitation)
     db.session.flush()
     surveys.mail_invitation(invitation, reminder=False)
-    first = min((slot.starts_at for slot in session.slots), default=None)
-    for n, days in enumerate(current_app.config["SURVEY_REMINDER_DAYS"], start=1):
-        due = now + dt.timedelta(days=days)
-        if first is None or due < first:  # a reminder after the start would come too late
-            schedule_job("survey_remind", f"survey-remind:{invitation.id}:{n}", due, {"invitation_id": invitation.id})
     return invitation
 
 

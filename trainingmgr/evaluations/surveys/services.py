@@ -1,4 +1,5 @@
-"""Surveys after a session: who gets which questionnaire when, the tokenised link, reminders, answers.
+"""Surveys after a session: who gets which questionnaire when, the tokenised link, answers. The reminders of an
+unanswered survey are automation rules (automations/triggers/surveys.py).
 See docs/evaluations.md (« Surveys after a session ») for the calendar of the sends and reminders."""
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from ..questionnaires.services import save_answers
 from .alerts import check_response
 
 JOB_KIND_LABELS["survey_send"] = "Envoi d'une enquête"
-JOB_KIND_LABELS["survey_remind"] = "Relance d'une enquête"
+JOB_KIND_LABELS["survey_remind"] = "Relance d'une enquête (ancienne tâche, remplacée par une automatisation)"
 TOKEN_PURPOSE = "survey"
 
 
@@ -128,7 +129,8 @@ def mail_invitation(invitation: SurveyInvitation, reminder: bool) -> None:
 
 @job_handler("survey_send")
 def send_survey(payload: dict) -> None:
-    """Create the invitations of one survey of a session and e-mail them; schedule their reminders."""
+    """Create the invitations of one survey of a session and e-mail them (the rules « Enquête sans réponse »
+    remind those who do not answer)."""
     session = db.session.get(TrainingSession, payload["session_id"])
     kind = payload["kind"]
     if session is None or session.is_cancelled:
@@ -152,9 +154,6 @@ def send_survey(payload: dict) -> None:
         invitation.sent_at = now
         db.session.flush()
         mail_invitation(invitation, reminder=False)
-        for n, days in enumerate(current_app.config["SURVEY_REMINDER_DAYS"], start=1):
-            schedule_job("survey_remind", f"survey-remind:{invitation.id}:{n}", now + dt.timedelta(days=days),
-                         {"invitation_id": invitation.id})
 
 
 def hot_invitation_on_site(session: TrainingSession, enrolment: Enrolment, *, create: bool = True
@@ -179,12 +178,8 @@ def hot_invitation_on_site(session: TrainingSession, enrolment: Enrolment, *, cr
 
 @job_handler("survey_remind")
 def remind_survey(payload: dict) -> None:
-    invitation = db.session.get(SurveyInvitation, payload["invitation_id"])
-    if invitation is None or invitation.responded_at is not None:
-        return
-    invitation.reminders += 1
-    invitation.last_reminder_at = utcnow()
-    mail_invitation(invitation, reminder=True)
+    """Nothing: a reminder job scheduled before the reminders became automation rules ends quietly (the rule
+    « Relance J+n des enquêtes sans réponse » sends the reminder instead)."""
 
 
 # --------------------------------------------------------------------------- answering

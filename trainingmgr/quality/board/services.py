@@ -44,6 +44,8 @@ from ...organisation.services import get_organisation
 from ...resources.models import Location, Trainer, TrainerDevelopment
 from ...sessions.models import ANNOUNCED, ENDED, STARTED, Slot, TrainingSession
 from ..models import ACTION_SOURCES, OPEN_ACTIONS, UNANSWERED_REQUESTS, ActionStatus, ImprovementAction, QualityRequest
+from ..registers import services as registers
+from ..registers.models import ADAPTATION_STATUSES, WATCH_DOMAINS
 
 CRITERIA = {
     1: "Information du public sur les prestations, les délais d'accès et les résultats obtenus",
@@ -542,15 +544,16 @@ def build_board(since: dt.date, until: dt.date, today: dt.date) -> Board:
     _convocations(ind, org, groups, sessions, _documents(ids))
     _attendance(ind, groups, sessions, _attendance_kinds(ids), _past_slots(ids, today))
     invitations = _invitations(ids)
-    _needs_analyses(ind, invitations)
+    _needs_analyses(ind, invitations, registers.needs_counts(since, until))
     _acquis_evidence(ind, held, _acquis(ids), invitations)
     _means(ind, org, courses, _locations(), _users())
     trainers = _trainers()
     _trainer_files(ind, courses, trainers)
     _development(ind, _development_log(since, until), len(trainers))
     actions = _actions(start, end)
-    _watch(ind, [a for a in actions if start <= a.created_at < end])
-    _disability(ind, org, courses)
+    _watch(ind, [a for a in actions if start <= a.created_at < end], registers.watch_counts(since, until))
+    _disability(ind, org, courses, registers.partner_counts(), registers.adaptation_counts(since, until),
+                registers.unchecked_after_session())
     _surveys(ind, sessions, held, invitations, today, config)
     _complaints(ind, org, _requests(start, end), start, end, today)
     _improvements(ind, actions, start, end, today)
@@ -703,22 +706,31 @@ def _positioning(ind: dict[int, Indicator], groups: list[_EnrolmentGroup], sessi
     i8.links.append(Link("Sessions", "sessions.index"))
 
 
-def _needs_analyses(ind: dict[int, Indicator], invitations: dict[tuple[int, str], tuple[int, int]]) -> None:
-    """4: the needs analyses sent to the client companies before their sessions (evaluations/needs.py) and answered;
-    once the organisation uses them, the exchanges with the company are evidence held here, not outside."""
+def _needs_analyses(ind: dict[int, Indicator], invitations: dict[tuple[int, str], tuple[int, int]],
+                    register: tuple[int, int]) -> None:
+    """4: the needs analyses sent to the client companies before their sessions (evaluations/needs.py) and answered,
+    and those recorded in the needs-analysis register (interviews, specifications…); once the organisation uses
+    either, the exchanges with the company are evidence held here, not outside."""
     i4 = ind[4]
+    ever, in_period = register
     sent = sum(n for (_, kind), (n, _) in invitations.items() if kind == "needs")
     answered = sum(a for (_, kind), (_, a) in invitations.items() if kind == "needs")
     sessions = len({sid for (sid, kind), (n, _) in invitations.items() if kind == "needs" and n})
     i4.facts.append(Fact("needs_analyses", "Analyses des besoins renvoyées par les entreprises", answered, total=sent,
                          detail=counted(sessions, "session concernée", "sessions concernées") if sent else
                          "aucune analyse des besoins envoyée"))
+    if ever:
+        i4.facts.append(Fact("needs_register", "Analyses des besoins consignées au registre (entretiens, cahiers des "
+                                               "charges…)", in_period,
+                             link=Link("Analyses des besoins", "quality_registers.needs")))
+    i4.links.append(Link("Registre des analyses des besoins", "quality_registers.needs"))
     if answered:
         i4.notes.append("Analyse des besoins avec l'entreprise : questionnaire envoyé depuis la page de chaque session "
                         "(bouton « Analyse des besoins »), réponses consultables par le conseiller et le formateur.")
-    else:
+    elif not ever:
         i4.notes.append("Échanges avec l'entreprise ou le financeur (entretien, cahier des charges d'une session "
-                        f"intra) : {NOTHING_OUTSIDE} lorsqu'ils ont lieu hors du questionnaire.")
+                        f"intra) : {NOTHING_OUTSIDE} lorsqu'ils ont lieu hors du questionnaire (ou dans le registre "
+                        "des analyses des besoins).")
 
 
 def _convocations(ind: dict[int, Indicator], org: Organisation, groups: list[_EnrolmentGroup],
@@ -870,20 +882,40 @@ def _development(ind: dict[int, Indicator], log: tuple[int, int, Decimal, int], 
                           total=active))
 
 
-def _watch(ind: dict[int, Indicator], actions: list[ImprovementAction]) -> None:
-    """23–25: no watch log yet; improvement actions whose source is the watch."""
+WATCH_TOPICS = {23: "légale et réglementaire", 24: "sur les compétences, métiers et emplois",
+                25: "pédagogique et technologique"}
+
+
+def _watch(ind: dict[int, Indicator], actions: list[ImprovementAction],
+           log: dict[str, tuple[int, int, int]]) -> None:
+    """23–25: the watch log's entries of each indicator's domains over the period (and those that led to an
+    improvement action), the actions whose source is the watch; held outside until the log has an entry of the
+    indicator's domains."""
     n = sum(1 for a in actions if a.source == "watch")
-    for number, topic in ((23, "légale et réglementaire"), (24, "sur les compétences, métiers et emplois"),
-                          (25, "pédagogique et technologique")):
+    for number, topic in WATCH_TOPICS.items():
         indicator = ind[number]
+        domains = [d for d in WATCH_DOMAINS if registers.WATCH_INDICATORS[d] == number]
+        ever = sum(log.get(d, (0, 0, 0))[0] for d in domains)
+        in_period = sum(log.get(d, (0, 0, 0))[1] for d in domains)
+        led = sum(log.get(d, (0, 0, 0))[2] for d in domains)
+        link = Link("Journal de veille", "quality_registers.watch", {"domain": domains[0]} if len(domains) == 1 else {})
+        if ever:
+            indicator.facts.append(Fact(f"watch_entries_{number}", f"Entrées du journal de veille {topic}", in_period,
+                                        detail=f"dont {led} ayant conduit à une action d'amélioration"
+                                        if led else "", link=link))
         if n:
             indicator.facts.append(Fact(f"watch_actions_{number}", "Actions d'amélioration issues de la veille", n))
-        indicator.notes.append(f"Journal de veille {topic} et son exploitation : {NOTHING_OUTSIDE}.")
+        if not ever:
+            indicator.notes.append(f"Journal de veille {topic} et son exploitation : {NOTHING_OUTSIDE} (ou dans le "
+                                   "journal de veille).")
+        indicator.links.append(link)
         indicator.links.append(Link("Actions d'amélioration", "improvement_actions.index"))
 
 
-def _disability(ind: dict[int, Indicator], org: Organisation, courses: list[Course]) -> None:
-    """26: the disability referent and the accessibility policy."""
+def _disability(ind: dict[int, Indicator], org: Organisation, courses: list[Course], partners: tuple[int, int],
+                adaptations: dict[str, int], unchecked: list[registers.UncheckedAdaptation]) -> None:
+    """26: the disability referent, the accessibility policy, the partner network, the adaptations requested over
+    the period and those not checked once their session ended (whenever: still to be done)."""
     i26 = ind[26]
     name = clean_text(org.disability_contact_name)
     contact = " – ".join(p for p in (clean_text(org.disability_contact_email), clean_text(org.disability_contact_phone)) if p)
@@ -896,7 +928,24 @@ def _disability(ind: dict[int, Indicator], org: Organisation, courses: list[Cour
                                                           "les paramètres de l'organisme"))
     if not clean_text(org.accessibility_policy) and any(not c.current_version.accessibility for c in courses):
         i26.gaps.append(Gap(26, "accessibility_policy", 1, "Politique d'accessibilité non renseignée"))
-    i26.notes.append(f"Réseau de partenaires (Agefiph, Cap emploi…) et traces de sa mobilisation : {NOTHING_OUTSIDE}.")
+    register = Link("Handicap : réseau et adaptations", "quality_registers.disability")
+    total, active = partners
+    if total:
+        i26.facts.append(Fact("disability_partners", "Partenaires actifs du réseau handicap", active, link=register))
+    requested = sum(adaptations.values())
+    i26.facts.append(Fact("adaptations_requested", "Adaptations demandées sur la période", requested,
+                          detail=", ".join(f"{label.lower()} : {adaptations[code]}"
+                                           for code, label in ADAPTATION_STATUSES.items() if adaptations.get(code))))
+    if unchecked:
+        i26.gaps.append(Gap(26, "adaptations_unchecked", len(unchecked),
+                            counted(len(unchecked), "adaptation non vérifiée alors que sa session est terminée",
+                                    "adaptations non vérifiées alors que leur session est terminée"),
+                            items=[Item(a.text, Link("Adaptation", "quality_registers.adaptation",
+                                                     {"adaptation_id": a.id})) for a in unchecked]))
+    if not active:
+        i26.notes.append("Réseau de partenaires (Agefiph, Cap emploi…) et traces de sa mobilisation : "
+                         f"{NOTHING_OUTSIDE} (ou dans le réseau handicap de l'application).")
+    i26.links.append(register)
 
 
 def _surveys(ind: dict[int, Indicator], sessions: dict[int, _Session], held: list[_Session],
