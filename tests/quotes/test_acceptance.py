@@ -15,10 +15,11 @@ from werkzeug.datastructures import FileStorage
 
 from tests.enrolments.support import person
 from tests.fixtures.quotes import SIGNED_PDF, build_quote, people, signed
+from trainingmgr.automations.engine import fire_due
 from trainingmgr.billing.invoices.planning import propose_invoices
 from trainingmgr.billing.models import Invoice
 from trainingmgr.core.errors import ConflictError, PermissionDenied, ValidationError
-from trainingmgr.core.timeutil import paris_today
+from trainingmgr.core.timeutil import paris_today, utcnow
 from trainingmgr.documents import services as document_services
 from trainingmgr.enrolments.models import Enrolment, EnrolmentEvent, FundingLine
 from trainingmgr.extensions import db
@@ -85,6 +86,7 @@ def test_recorded_acceptance_enrols_the_named_trainees_at_the_quoted_price(world
     created = db.session.scalars(select(EnrolmentEvent).where(EnrolmentEvent.kind == "created")).all()
     assert {event.message for event in created} == {"Inscription (devis)."}
     # Each trainee is told, at the quoted price's enrolment.
+    fire_due(utcnow())  # the confirmation e-mail is an automation rule: it leaves at the worker's next pass
     told = db.session.scalars(select(OutboxMessage.recipient).where(OutboxMessage.topic == "enrolment_status")).all()
     assert sorted(told) == sorted(p["email"] for p in people(2))
 
