@@ -13,7 +13,7 @@ from jinja2.exceptions import SecurityError, TemplateError, TemplateSyntaxError,
 
 from ..core.errors import ValidationError
 from ..documents.rendering import limits
-from ..documents.rendering.sandbox import RecordingUndefined, Sandbox, tracked
+from ..documents.rendering.sandbox import RecordingUndefined, Sandbox, syntax_message, tracked
 from . import registry
 
 # Jinja's globals a mail template may use beside the catalogue ("loop" is a for loop's own).
@@ -84,22 +84,6 @@ def _where(part: str, line: int | None) -> str:
     """« Corps, ligne 3 » (a subject is one line: « Objet »)."""
     return f"{part}, ligne {line}" if part != "Objet" and line else part
 
-
-def syntax_message(exc: TemplateSyntaxError) -> str:
-    message = str(exc.message or exc)
-    translations = [
-        (r"(?i)unexpected end of template.*'(end\w+)'", r"balise « {% \1 %} » manquante"),
-        (r"(?i)unexpected end of template", r"fin du modèle inattendue (balise non fermée)"),
-        (r"Encountered unknown tag '(\w+)'", r"balise inconnue « {% \1 %} »"),
-        (r"unexpected '(.+?)'", r"caractère inattendu « \1 »"),
-        (r"expected token '(.+?)', got '(.+?)'", r"« \1 » attendu, « \2 » trouvé"),
-        (r"No (filter|test) named '(.+?)'", r"filtre ou test inconnu « \2 »"),
-    ]
-    for pattern, replacement in translations:
-        match = re.search(pattern, message)
-        if match:
-            return match.expand(replacement)
-    return message
 
 
 # --------------------------------------------------------------------------- checking at save time

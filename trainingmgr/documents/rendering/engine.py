@@ -14,7 +14,7 @@ from lxml import etree
 from ..catalogue import mandatory_of, variables_of
 from . import fastrender, limits
 from .sample import sample_context
-from .sandbox import Recorder, Rendered, TemplateProblem, check_package, sandbox, tracked, with_pictures
+from .sandbox import Recorder, Rendered, TemplateProblem, check_package, sandbox, syntax_message, tracked, with_pictures
 
 
 def render(template: bytes, context: dict) -> Rendered:
@@ -40,7 +40,7 @@ def render(template: bytes, context: dict) -> Rendered:
         raise TemplateProblem(exc.message, field="file") from None
     except TemplateSyntaxError as exc:
         where = limits.where_in(None, exc.lineno)
-        raise TemplateProblem(f"Erreur de syntaxe dans le modèle : {_syntax_message(exc)}"
+        raise TemplateProblem(f"Erreur de syntaxe dans le modèle : {syntax_message(exc)}"
                               + (f" ({where})" if where else ""), field="file") from None
     except SecurityError:
         raise TemplateProblem("Le modèle tente d'accéder à des éléments interdits (fonctions internes de Python) : "
@@ -83,20 +83,6 @@ def _template_error(exc: TemplateError) -> str:
         return "les instructions include, import et extends ne sont pas disponibles dans un modèle"
     return "instruction du modèle impossible à exécuter"
 
-
-def _syntax_message(exc: TemplateSyntaxError) -> str:
-    message = str(exc.message or exc)
-    translations = [
-        (r"(?i)unexpected end of template.*'(end\w+)'", r"balise « {% \1 %} » manquante"),
-        (r"Encountered unknown tag '(\w+)'", r"balise inconnue « {% \1 %} »"),
-        (r"unexpected '(.+?)'", r"caractère inattendu « \1 »"),
-        (r"expected token '(.+?)', got '(.+?)'", r"« \1 » attendu, « \2 » trouvé"),
-    ]
-    for pattern, replacement in translations:
-        match = re.search(pattern, message)
-        if match:
-            return match.expand(replacement)
-    return message
 
 
 def validate_template(doc_type: str, template: bytes) -> list[str]:

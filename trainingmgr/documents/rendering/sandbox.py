@@ -3,10 +3,11 @@ template, every render bounded by limits.py. Shared by the fast renderer (fastre
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass, field
 
 from jinja2 import ChainableUndefined
-from jinja2.exceptions import SecurityError
+from jinja2.exceptions import SecurityError, TemplateSyntaxError
 from jinja2.sandbox import SandboxedEnvironment
 
 from ...core.errors import ValidationError
@@ -143,3 +144,21 @@ def check_package(template: bytes) -> None:
         safety.check_package(template, field="file")
     except ValidationError as exc:
         raise TemplateProblem(exc.message, field="file") from None
+
+
+def syntax_message(exc: TemplateSyntaxError) -> str:
+    """A Jinja syntax error in French (Word and mail templates alike); the original text when unknown."""
+    message = str(exc.message or exc)
+    translations = [
+        (r"(?i)unexpected end of template.*'(end\w+)'", r"balise « {% \1 %} » manquante"),
+        (r"(?i)unexpected end of template", r"fin du modèle inattendue (balise non fermée)"),
+        (r"Encountered unknown tag '(\w+)'", r"balise inconnue « {% \1 %} »"),
+        (r"unexpected '(.+?)'", r"caractère inattendu « \1 »"),
+        (r"expected token '(.+?)', got '(.+?)'", r"« \1 » attendu, « \2 » trouvé"),
+        (r"No (filter|test) named '(.+?)'", r"filtre ou test inconnu « \2 »"),
+    ]
+    for pattern, replacement in translations:
+        match = re.search(pattern, message)
+        if match:
+            return match.expand(replacement)
+    return message
