@@ -10,8 +10,8 @@ from tests.fixtures.pdf import assert_pdf_of
 from trainingmgr.quality import audit_pack
 
 
-def test_the_index_is_a_pdf_when_the_converter_is_there(app, delivered, office):
-    app.config["PDF_CONVERTER"] = "auto"
+def test_the_index_is_a_pdf_when_the_converter_is_there(app, delivered, office, monkeypatch):
+    monkeypatch.setitem(app.config, "PDF_CONVERTER", "auto")
     d = delivered
     since = min(d.chorus.first_date, d.dume.first_date) - dt.timedelta(days=1)
     pack = audit_pack.build_pack(audit_pack.plan_pack(since, since + dt.timedelta(days=90)))
