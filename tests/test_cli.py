@@ -32,6 +32,7 @@ DATABASE_COMMANDS = {
     "worker": ["worker", "--once"],
     "attendance verify": ["attendance", "verify", "3"],
     "attendance seal": ["attendance", "seal"],
+    "attendance import-report": ["attendance", "import-report", "3", "{tmp}/rapport.csv"],
     "signing init": ["signing", "init"],
     "gdpr purge": ["gdpr", "purge", "--dry-run"],
     "gdpr export": ["gdpr", "export", "3"],

@@ -69,7 +69,15 @@ FREE_TEXT = ("text", "textarea", "search", "password")
 # gap to close by giving live_world() the state that shows its form. None left: the live world shows them all
 # (the QR code's "not me" button included, shown beside the form of a trainee recognised by the room's code; it
 # has no input, so it is found but not sent).
-NO_FORM: dict[str, str] = {}
+NO_FORM: dict[str, str] = {
+    # Distance half-days (issue 27): the live world's open slot is held in the room; these forms show only on a
+    # virtual (code) or asynchronous (declared time, quiz) half-day's signing link. Their bad input is tested in
+    # tests/attendance/test_remote_halfdays.py.
+    "/emargement/<token>/code": "classe virtuelle seulement",
+    "/emargement/<token>/verifier": "classe virtuelle seulement",
+    "/emargement/<token>/temps": "activité asynchrone seulement",
+    "/emargement/<token>/quiz": "activité asynchrone avec quiz seulement",
+}
 
 # Tables that a refused request may legitimately write: none so far.
 VOLATILE_TABLES: set[str] = set()

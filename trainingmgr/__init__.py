@@ -183,6 +183,9 @@ def _register_blueprints(app: Flask) -> None:
     from .quality.pack.views import bp as audit_pack_bp
 
     app.register_blueprint(audit_pack_bp)  # the « Dossier d'audit » page (quality/pack/views.py)
+    from .attendance.reports.views import bp as attendance_reports_bp
+
+    app.register_blueprint(attendance_reports_bp)  # meeting tools' attendance reports (attendance/reports/views.py)
     init_api(app)
 
 

@@ -247,9 +247,9 @@ DEFAULTS = {
     # The trainer space's forms (marks, countersignature, acquis), per personal link.
     "TRAINER_SPACE_RATE_LIMIT": "60 per minute",
     "COMPANY_LINK_MAX_AGE_DAYS": 365,
-    # Surveys: cold evaluation J+60 (per course otherwise), client survey J+7, reminders J+3 and J+7 after a send.
+    # Surveys: when the checklist expects the cold evaluation (per course otherwise; keep it equal to the default
+    # cold rule's J+60 on *Automatisations*), reminders J+3 and J+7 after a send (which default rules are made).
     "SURVEY_COLD_DAYS": 60,
-    "SURVEY_CLIENT_DAYS": 7,
     "SURVEY_REMINDER_DAYS": (3, 7),
     "SURVEY_LINK_MAX_AGE_DAYS": 180,
     # A submitted survey raises an alert when a 1–5 answer is at most this, or the average of them under that.

@@ -64,6 +64,9 @@ BUSINESS_RULES = {
     "POST /api/v1/sessions/{session_id}/slots": {
         "start_time", "end_time",  # after the start, a morning ending by 14:00, no other slot of the session
         "location_id", "trainer_id",  # rows in service that suit the session
+        "modality",  # a modality the session's delivery mode allows (« présentiel »: room only…)
+        "meeting_url", "activity", "quiz_id",  # what the modality needs, given or taken from the place (a remote
+                                                # place's link), and an active quiz of that id
         "",  # as above
     },
     "DELETE /api/v1/slots/{slot_id}": {""},  # as above

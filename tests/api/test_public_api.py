@@ -199,10 +199,12 @@ def test_public_session_detail(client, world, make_session):
     assert slots == [
         {"id": session.slots[0].id, "session_id": session.id, "date": "2031-03-03", "start_time": "09:00",
          "end_time": "12:30", "half_day": "morning", "hours": "3.50", "location_id": world.room.id,
-         "trainer_id": world.pierre.id, "trainer_name": "Pierre Formateur"},
+         "trainer_id": world.pierre.id, "trainer_name": "Pierre Formateur", "modality": "room",
+         "modality_label": "En salle", "meeting_url": "", "activity": "", "quiz_id": None},
         {"id": session.slots[1].id, "session_id": session.id, "date": "2031-03-03", "start_time": "13:30",
          "end_time": "17:00", "half_day": "afternoon", "hours": "3.50", "location_id": world.room.id,
-         "trainer_id": world.pierre.id, "trainer_name": "Pierre Formateur"},
+         "trainer_id": world.pierre.id, "trainer_name": "Pierre Formateur", "modality": "room",
+         "modality_label": "En salle", "meeting_url": "", "activity": "", "quiz_id": None},
     ]
 
 

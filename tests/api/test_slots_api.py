@@ -13,7 +13,7 @@ from tests.helpers import MONDAY
 
 TUESDAY = (MONDAY + dt.timedelta(days=1)).isoformat()
 SLOT_KEYS = {"id", "session_id", "date", "start_time", "end_time", "half_day", "hours", "location_id", "trainer_id",
-             "trainer_name", "warnings"}
+             "trainer_name", "modality", "modality_label", "meeting_url", "activity", "quiz_id", "warnings"}
 
 
 def add(client, staff, session_id, **body):
@@ -46,7 +46,8 @@ def test_add_afternoon_slot_with_the_session_defaults(client, world, half, staff
     slot_id = body.pop("id")
     assert body == {"session_id": half.id, "date": "2031-03-03", "start_time": "13:30", "end_time": "17:00",
                     "half_day": "afternoon", "hours": "3.50", "location_id": world.room.id,
-                    "trainer_id": world.pierre.id, "trainer_name": "Pierre Formateur", "warnings": []}
+                    "trainer_id": world.pierre.id, "trainer_name": "Pierre Formateur", "modality": "room",
+                    "modality_label": "En salle", "meeting_url": "", "activity": "", "quiz_id": None, "warnings": []}
     session = client.get(f"{API}/sessions/{half.id}", headers=staff).get_json()
     assert [s["id"] for s in session["slots"]] == [half.slots[0].id, slot_id]
     assert session["planned_hours"] == "7.00"

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from tests.fixtures.enrolments import confirm, enrol
 from tests.helpers import page
-from trainingmgr.automations import engine, registry, views
+from trainingmgr.automations import engine, registry, services
 from trainingmgr.automations.models import AutomationRule, MailTemplate, MailTemplateVersion, RuleSessionOff
 from trainingmgr.extensions import db
 
@@ -53,7 +53,7 @@ def booked(world, dume_session, new_trainee):
 @pytest.fixture
 def at_now(monkeypatch):
     """The pages' clock at NOW (what they plan from)."""
-    monkeypatch.setattr(views, "utcnow", lambda: NOW)
+    monkeypatch.setattr(services, "utcnow", lambda: NOW)
     return NOW
 
 

@@ -548,6 +548,6 @@ def test_the_number_of_queries_does_not_grow_with_the_enrolments(world, make_ses
     small, large = service.compute_bpf(2031), service.compute_bpf(2033)
     assert (small.by_type[-1].trainees, large.by_type[-1].trainees) == (5, 50)
     assert large.checks_ok
-    assert queries(2031) == queries(2033) <= 6
+    assert queries(2031) == queries(2033) <= 7  # 7: the half-days at a distance (cadre B, issue 27)
     assert queries(2031, "/bpf/2031") == queries(2033, "/bpf/2033")
     assert queries(2031, "/bpf/2031.xlsx") == queries(2033, "/bpf/2033.xlsx")

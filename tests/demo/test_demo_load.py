@@ -50,10 +50,11 @@ def course(slug: str) -> Course:
 
 
 def sessions_of(course_: Course) -> list[TrainingSession]:
-    """The course's sessions still to come (the demo also has a DUME session held last week)."""
-    return list(db.session.scalars(
+    """The course's sessions still to come, held in the room (the demo also has a DUME session held last week, and
+    a mixed DUME session: test_the_mixed_session_has_a_half_day_of_each_modality)."""
+    return [session for session in db.session.scalars(
         select(TrainingSession).where(TrainingSession.course_id == course_.id, TrainingSession.status != "completed")
-        .order_by(TrainingSession.id)))
+        .order_by(TrainingSession.id)) if all(slot.modality == "room" for slot in session.slots)]
 
 
 def programme_of(version: CourseVersion) -> list[dict]:
@@ -78,6 +79,8 @@ def test_first_load_reports_everything_it_creates(demo_report):
     assert "Formation « Chorus Pro » créée et publiée." in demo_report
     assert "Formation « Marchés publics : DUME et Chorus Pro » créée et publiée." in demo_report
     assert sum("ouverte aux inscriptions" in line for line in demo_report) == 2
+    # demo/distance.py: the mixed DUME session (room, virtual classroom, asynchronous activity)
+    assert sum(line.startswith("Session mixte ") for line in demo_report) == 1
     assert sum(line.startswith("Questionnaire ") for line in demo_report) == 2  # one positioning per course
     assert sum(line.startswith("Entreprise ") for line in demo_report) == 3  # with the liberal architect's practice
     assert sum(" inscrit(e) à " in line for line in demo_report) == 4  # two trainees in each seed session
@@ -99,14 +102,14 @@ def test_first_load_reports_everything_it_creates(demo_report):
     assert sum(line.startswith("Journal de veille : 4 entrées") for line in demo_report) == 1
     assert sum(line.startswith("Partenaire du réseau handicap ") for line in demo_report) == 2
     # + the independent trainer (demo/spaces.py), + the quotes (demo/quotes.py), + the registers (demo/registers.py)
-    assert len(demo_report) == 10 + 3 + 2 + 4 + 1 + 7 + 2 + 1 + 4 + 1 + 3 + 1 + 3 + 5
+    assert len(demo_report) == 10 + 3 + 2 + 4 + 1 + 7 + 2 + 1 + 4 + 1 + 3 + 1 + 3 + 5 + 1  # + the mixed session
 
 
 def test_row_counts_after_first_load(demo_report):
     assert row_counts() == {
         "Organisation": 1, "User": 3, "Location": 1, "Trainer": 2, "Course": 2, "CourseVersion": 2,
-        "CourseObjective": 5 + 5, "ProgrammePart": 11 + 5, "TrainingSession": 4, "Slot": 2 + 2 + 2 + 2,
-        "session_trainer": 4 + 1,  # the independent trainer co-teaches the upcoming Chorus Pro session
+        "CourseObjective": 5 + 5, "ProgrammePart": 11 + 5, "TrainingSession": 4 + 1, "Slot": 2 + 2 + 2 + 2 + 3,
+        "session_trainer": 4 + 1 + 1,  # the independent trainer co-teaches the upcoming Chorus Pro session; + the mixed
     }
 
 
@@ -300,6 +303,26 @@ def test_each_course_has_one_upcoming_open_session_of_its_duration(demo_report, 
     assert session.price_per_trainee == price
 
 
+def test_the_mixed_session_has_a_half_day_of_each_modality(demo_report):
+    from trainingmgr.demo.distance import ACTIVITY, MEETING_URL
+    from trainingmgr.sessions.modality import distance_wording, session_modalities
+
+    (mixed,) = [s for s in db.session.scalars(select(TrainingSession).where(TrainingSession.course_id == course(
+        DUME_SLUG).id)) if any(slot.is_remote for slot in s.slots)]
+    room, virtual, activity = sorted(mixed.slots, key=lambda s: (s.date, s.start_time))
+    assert (mixed.status, mixed.delivery_mode) == ("open", "mixte")
+    assert session_modalities(mixed.slots) == ["room", "virtual", "async"]
+    assert distance_wording(session_modalities(mixed.slots)) == "Action réalisée en partie à distance"
+    assert room.location is not None and not room.location.is_remote
+    assert virtual.meeting_link == MEETING_URL and virtual.date == room.date and virtual.location is None
+    assert activity.activity == ACTIVITY and activity.date > room.date and activity.location is None
+    assert mixed.planned_hours == course(DUME_SLUG).current_version.duration_hours
+    from trainingmgr.enrolments.models import Enrolment
+
+    (enrolment,) = db.session.scalars(select(Enrolment).where(Enrolment.session_id == mixed.id))
+    assert enrolment.status == "confirmed" and mixed.first_date > paris_today()
+
+
 def test_demo_sessions_do_not_overlap(demo_report):
     first, second = (sessions_of(course(slug))[0] for slug in (CHORUS_SLUG, DUME_SLUG))
     assert first.first_date != second.first_date
@@ -321,7 +344,7 @@ def test_loading_again_weeks_later_adds_an_upcoming_session(app):
     assert sum("ouverte aux inscriptions" in line for line in done) == 2
     for slug in (CHORUS_SLUG, DUME_SLUG):
         sessions = sessions_of(course(slug))
-        assert len(sessions) == 2
+        assert len(sessions) == 2  # the mixed DUME session (demo/distance.py) is loaded once, not again
         assert sessions[-1].first_date >= later + dt.timedelta(days=min(UPCOMING_OFFSETS))
         assert sessions[-1].status == "open"
     before = row_counts()
@@ -344,7 +367,7 @@ def test_cli_demo_load_prints_the_demo_logins_and_is_idempotent(app):
         assert login.password in line
         assert login.role.label in line
     counts = row_counts()
-    assert counts["Course"] == 2 and counts["TrainingSession"] == 4
+    assert counts["Course"] == 2 and counts["TrainingSession"] == 4 + 1  # + the mixed session
 
     again = runner.invoke(args=["demo", "load"])
     assert again.exit_code == 0, again.output

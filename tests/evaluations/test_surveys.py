@@ -1,4 +1,4 @@
-"""Surveys after a session: the schedule (hot at the end, client J+7, cold J+60), reminders that stop once
+"""Surveys after a session: the schedule (hot at the end, client J+7, cold J+60, default automation rules), reminders that stop once
 answered, tokens answering only their own invitation once, anonymous answers carrying no person."""
 from __future__ import annotations
 
@@ -26,25 +26,37 @@ def jobs(kind: str) -> dict[str, Job]:
     return {job.key: job for job in db.session.scalars(select(Job).where(Job.kind == kind))}
 
 
+def planned_sends(session, start, days: int) -> dict[str, list]:
+    """What the default « Enquête à envoyer » rules will send about ``session``, by kind: the moments."""
+    from trainingmgr.automations import engine
+
+    found: dict[str, list] = {}
+    for message in engine.plan(start, start + dt.timedelta(days=days), session_id=session.id):
+        if message.rule.trigger.startswith("survey_send_"):
+            found.setdefault(message.rule.trigger.removeprefix("survey_send_"), []).append(message.when)
+    return found
+
+
 def test_the_schedule_follows_the_end_of_the_session(ended):
+    """The first e-mails are the default automation rules (the old « survey_send » jobs): the hot survey, the
+    quiz and the trainer's report at the end, the company and the funder J+7, the cold survey J+60."""
     session, _ = ended
     end = paris(MONDAY, "17:30")
-    due = {key: job.due_at for key, job in jobs("survey_send").items()}
-    assert due == {f"survey:hot:{session.id}": end, f"survey:trainer_report:{session.id}": end,
-                   f"survey:client:{session.id}": end + dt.timedelta(days=7),
-                   f"survey:funder:{session.id}": end + dt.timedelta(days=7),
-                   f"survey:acquis:{session.id}": end,  # the DUME course has a quiz (demo defaults)
-                   f"survey:cold:{session.id}": end + dt.timedelta(days=60)}
+    due = planned_sends(session, end, 61)
+    db.session.rollback()
+    assert due == {"hot": [end] * 3, "trainer_report": [end],
+                   "acquis": [end] * 3,  # the DUME course has a quiz (demo defaults)
+                   "client": [end + dt.timedelta(days=7)],
+                   "cold": [end + dt.timedelta(days=60)] * 3}  # no funder on the session: no funder survey
+    assert jobs("survey_send") == {}
 
 
 def test_the_cold_delay_is_set_per_course(app, world, ended):
-    from trainingmgr.evaluations.surveys.services import schedule_surveys
-
     session, _ = ended
     world.dume.cold_survey_days = 90
-    schedule_surveys(session)
     db.session.commit()
-    assert jobs("survey_send")[f"survey:cold:{session.id}"].due_at == paris(MONDAY, "17:30") + dt.timedelta(days=90)
+    assert planned_sends(session, paris(MONDAY, "17:30"), 91)["cold"] == [paris(MONDAY, "17:30")
+                                                                           + dt.timedelta(days=90)] * 3
 
 
 def test_each_send_mails_the_right_people_once(ended):
@@ -61,12 +73,14 @@ def test_each_send_mails_the_right_people_once(ended):
     run_due_jobs(end + dt.timedelta(days=60, minutes=1))
     db.session.commit()
     assert len(outbox("survey_cold")) == 3
-    # Sending again (a retried job, a second completion) creates no second invitation.
+    # Sending again (a later pass, « send now ») creates no second invitation and no second e-mail.
     from trainingmgr.evaluations.surveys.services import send_survey
 
-    send_survey({"session_id": session.id, "kind": "hot"})
+    run_due_jobs(end + dt.timedelta(days=61))
+    assert send_survey({"session_id": session.id, "kind": "hot"}) == 0
     db.session.commit()
     assert len(db.session.scalars(select(SurveyInvitation).where(SurveyInvitation.kind == "hot")).all()) == 3
+    assert len(outbox("survey_hot")) == 3
 
 
 def _answers(invitation, overall: int = 4) -> dict:
@@ -96,7 +110,8 @@ def test_reminders_at_j3_and_j7_stop_once_answered(ended, client, monkeypatch):
     invitation = db.session.scalar(select(SurveyInvitation).where(SurveyInvitation.enrolment_id == first.id,
                                                                   SurveyInvitation.kind == "hot"))
     assert jobs("survey_remind") == {}
-    reminders = [p.when for p in engine.plan(end, end + dt.timedelta(days=8)) if p.obj.id == invitation.id]
+    reminders = [p.when for p in engine.plan(end, end + dt.timedelta(days=8))
+                 if p.rule.trigger == "survey_unanswered" and p.obj.id == invitation.id]
     assert sorted(reminders) == [end + dt.timedelta(days=3), end + dt.timedelta(days=7)]
     engine.fire_due(end + dt.timedelta(days=3, hours=1))
     db.session.commit()
@@ -363,8 +378,6 @@ def test_editing_a_questionnaire_makes_a_new_version_and_keeps_the_answers(ended
 def test_a_course_quiz_on_the_acquis_is_sent_and_scored(ended, world, client):
     from trainingmgr.evaluations.results.services import session_results
     from trainingmgr.evaluations.questionnaires.services import create_questionnaire
-    from trainingmgr.evaluations.surveys.services import schedule_surveys
-
     session, (first, second, third) = ended
     quiz = create_questionnaire({"kind": "acquis", "title": "Quiz DUME", "course": world.dume, "questions": [
         {"kind": "single", "text": "Le DUME remplace…", "choices": [{"text": "la DC1 et la DC2", "correct": True, "points": 2},
@@ -374,9 +387,6 @@ def test_a_course_quiz_on_the_acquis_is_sent_and_scored(ended, world, client):
                      {"text": "des collectivités", "correct": True, "points": 1},
                      {"text": "des particuliers", "correct": False}]}]})
     db.session.commit()
-    schedule_surveys(session)  # already scheduled at the end of the session: the quiz is added, nothing doubled
-    db.session.commit()
-    assert f"survey:acquis:{session.id}" in jobs("survey_send")
     run_due_jobs(paris(MONDAY, "17:30"))
     db.session.commit()
     assert len(outbox("survey_acquis")) == 3

@@ -86,10 +86,11 @@ def test_each_item_has_its_due_date_from_the_first_or_last_day(app, world, klass
     session, _ = klass  # DUME, one day: MONDAY 08:30–12:30 and 13:30–17:30
     due = {s.key: s.due for s in checklist.session_checklist(session, MONDAY - 30 * DAY)}
     assert list(due) == ["convention_sent", "convention_signed", "convocations", "opco_agreement", "positioning",
-                         "hot_survey", "attendance", "certificates", "invoice", "cold_survey"]  # by due date
+                         "hot_survey", "attendance", "distance_evidence", "certificates", "invoice",
+                         "cold_survey"]  # by due date
     assert due == {"convention_sent": MONDAY - 15 * DAY, "convention_signed": MONDAY - 15 * DAY,
                    "opco_agreement": MONDAY - DAY, "positioning": MONDAY - DAY, "convocations": MONDAY - 7 * DAY,
-                   "attendance": MONDAY + DAY, "hot_survey": MONDAY, "certificates": MONDAY + 7 * DAY,
+                   "attendance": MONDAY + DAY, "distance_evidence": MONDAY + DAY, "hot_survey": MONDAY, "certificates": MONDAY + 7 * DAY,
                    "cold_survey": MONDAY + 60 * DAY, "invoice": MONDAY + 7 * DAY}
     # The course's own cold delay, and the settings, move the due dates.
     world.dume.cold_survey_days = 90

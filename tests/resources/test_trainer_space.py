@@ -27,7 +27,7 @@ from trainingmgr.sessions.models import Slot, TrainingSession
 from trainingmgr.sessions.services import change_status
 
 # The attendance fixtures: make_class and klass (Pierre's DUME class on MONDAY), clock, and the logged-in clients.
-from tests.attendance.support import drawing, link, slots
+from tests.attendance.support import drawing, link, sign_by_link, slots
 from tests.enrolments.support import person
 from tests.evaluations.support import ALL_KINDS_SPEC, Q
 from tests.fixtures.attendance import Clock, paris
@@ -160,7 +160,7 @@ def test_a_trainer_link_gives_only_that_trainers_sessions(client, world, eric, e
     """Walk every id of every kind (and a few past the last) with Éric's link: his own open, anything else 403."""
     erics, (e1, *_) = erics_class
     pierres, (p1, *_) = klass
-    client.post(link(e1, slots(erics)[0]), data={"signature": drawing()})
+    sign_by_link(client, e1, slots(erics)[0], signature=drawing())  # a virtual half-day: the e-mailed code first
     client.post(link(p1, slots(pierres)[0]), data={"signature": drawing()})
     base = home(eric)
     mine = {"session": {erics.id}, "slot": {s.id for s in erics.slots},
@@ -204,7 +204,7 @@ def test_an_external_trainer_marks_a_late_arrival_and_countersigns(client, eric,
     session, (first, second, third) = erics_class
     morning = slots(session)[0]
     base = home(eric)
-    assert client.post(link(first, morning), data={"signature": drawing()}).status_code == 302
+    assert sign_by_link(client, first, morning, signature=drawing()).status_code == 302  # virtual: code first
     sheet = f"{base}/creneaux/{morning.id}"
     response = client.post(f"{sheet}/releves/{second.id}", data={"presence": "present", "arrived_at": "09:20"})
     assert response.status_code == 302 and response.headers["Location"].endswith(sheet)

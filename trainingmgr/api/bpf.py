@@ -59,8 +59,15 @@ class BpfSchema(ModelSchema):
     period_start = fields.Date(required=True)
     period_end = fields.Date(required=True)
     identification = fields.List(fields.Nested(InfoFieldSchema), required=True, metadata={"description": "Cadre A"})
-    distance_training = fields.Boolean(required=True, allow_none=True,
-                                       metadata={"description": "Cadre B ; null : non renseigné"})
+    distance_training = fields.Boolean(required=True, metadata={
+        "description": "Cadre B : vrai quand une demi-journée des sessions de l'année est en classe virtuelle ou "
+                       "en activité asynchrone, ou quand l'organisme l'a déclaré (distance_declared)"})
+    remote_half_days = fields.Integer(required=True, metadata={
+        "description": "Demi-journées à distance (classe virtuelle, activité asynchrone) des sessions de l'année"})
+    distance_declared = fields.Boolean(required=True, metadata={
+        "description": "Formation à distance déclarée par l'organisme en plus des demi-journées"})
+    distance_basis = fields.String(required=True, metadata={
+        "example": "calculé d'après les demi-journées (3 à distance)"})
     products = fields.List(fields.Nested(AmountLineSchema), required=True,
                            metadata={"description": "Cadre C : lignes 1, 2a à 2h, 2, 3 à 11, puis le total"})
     products_total = Money(required=True)

@@ -17,6 +17,7 @@ from flask import g
 from marshmallow import Schema, fields, pre_dump, validate, validates_schema
 from marshmallow import ValidationError as MarshmallowValidationError
 
+from ..accounts.permissions import current_principal
 from ..accounts.services import normalise_email
 from ..catalogue.models import AUDIENCE_FORMATS, DELIVERY_MODES, HALF_DAYS
 from ..catalogue.services import effective_access_delay, effective_accessibility, effective_accessibility_contact
@@ -30,7 +31,9 @@ from ..documents.catalogue import DOC_TYPES
 from ..enrolments.models import ENROLMENT_STATUS_LABELS, POSITIONING_DECISIONS
 from ..organisation.services import get_organisation
 from ..sessions import services as session_services
-from ..sessions.models import NOT_CANCELLED, SESSION_FORMATS, SESSION_STATUS_LABELS, SessionStatus, Slot
+from ..sessions.models import (
+    NOT_CANCELLED, SESSION_FORMATS, SESSION_STATUS_LABELS, SLOT_MODALITIES, SessionStatus, Slot, SlotModality,
+)
 from ..trainees.models import BPF_STATUSES, CIVILITIES
 
 # A Decimal dumped as a string is documented as one: apispec would say "number" otherwise.
@@ -57,6 +60,9 @@ NOT_BLANK = r"^[^\x00]*[^\x00\s][^\x00]*$"
 # Three characters at least once trimmed: a reason.
 REASON = r"^[^\x00]*[^\x00\s][^\x00]+[^\x00\s][^\x00]*$"
 HH_MM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+# A web address on https (a meeting link), or nothing.
+HTTPS_OR_EMPTY = r"^(https://[^\s/?#\x00][^\s\x00]*)?$"
+HTTPS_ERROR = "Le lien de réunion doit être une adresse web sécurisée (https://…)."
 # A day YYYY-MM-DD of the years that core.validation.parse_date accepts, 2000 to 2100.
 DAY_2000_2100 = r"^(20[0-9]{2}|2100)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
 TOO_LONG = "Ce champ ne doit pas dépasser {max} caractères."
@@ -287,9 +293,28 @@ class SlotSchema(ModelSchema):
     location_id = fields.Integer(allow_none=True, required=True)
     trainer_id = fields.Integer(allow_none=True, required=True)
     trainer_name = fields.String(allow_none=True, required=True)
+    modality = fields.String(required=True, validate=validate.OneOf(list(SLOT_MODALITIES)),
+                             metadata={"description": "En salle (room), classe virtuelle (virtual) ou activité "
+                                                      "asynchrone (async)"})
+    modality_label = fields.String(required=True)
+    meeting_url = fields.String(required=True, metadata={
+        "description": "Lien de réunion d'une classe virtuelle (le sien, sinon celui de son lieu à distance) ; vide "
+                       "pour les autres modalités, et pour qui n'a pas de jeton conseiller"})
+    activity = fields.String(required=True, metadata={
+        "description": "Ce que fait le stagiaire pendant une activité asynchrone ; vide pour les autres modalités"})
+    quiz_id = fields.Integer(allow_none=True, required=True, metadata={
+        "description": "Quiz dont une activité asynchrone relève la complétion"})
 
     def get_trainer_name(self, slot) -> str | None:
         return slot.trainer.full_name if slot.trainer else None
+
+    def get_meeting_url(self, slot) -> str:
+        """The link is given to the trainees (convocation, reminder), not to the public catalogue."""
+        user = current_principal()
+        return slot.meeting_link if user is not None and user.is_staff else ""
+
+    def get_activity(self, slot) -> str:
+        return slot.activity if slot.modality == SlotModality.ASYNC.value else ""
 
 
 class SessionSchema(ModelSchema):
@@ -442,8 +467,17 @@ class SlotCreateSchema(Schema):
     start_time = HourMinute(required=True)
     end_time = HourMinute(required=True, metadata={
         "description": "Après le début ; au plus tard 14:00 pour un créneau du matin (début avant 12:00)"})
-    location_id = fields.Integer(allow_none=True, **_ID)
+    location_id = fields.Integer(allow_none=True, **_ID, metadata={
+        "description": "Sans lui, le lieu de la session, s'il convient à la modalité"})
     trainer_id = fields.Integer(allow_none=True, **_ID)
+    modality = fields.String(validate=validate.OneOf(list(SLOT_MODALITIES)), metadata={
+        "description": "Sans elle, celle qu'appelle le lieu (à distance : virtual ; sinon room). Une session en "
+                       "présentiel n'a que des demi-journées room, une session en distanciel aucune"})
+    meeting_url = Text(pattern=HTTPS_OR_EMPTY, error=HTTPS_ERROR, max_length=500, metadata={
+        "description": "Lien https:// d'une classe virtuelle ; sans lui, celui de son lieu à distance"})
+    activity = Text(max_length=2000, metadata={"description": "Obligatoire pour une activité asynchrone"})
+    quiz_id = fields.Integer(allow_none=True, **_ID, metadata={
+        "description": "Évaluation des acquis active (commune ou de la formation) d'une activité asynchrone"})
 
 
 @dataclass(frozen=True)

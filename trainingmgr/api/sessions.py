@@ -123,6 +123,8 @@ def patch_session(data, session_id: int):
     404: "Session inconnue", 409: "Formateur ou salle déjà pris",
     422: "Créneau invalide : fin avant le début, matin au-delà de 14:00, autre créneau de la session à ce moment "
          "ou dans cette demi-journée, lieu ou formateur inconnu, archivé ou qui ne convient pas à la session, "
+         "modalité qui ne convient pas à la session ou au lieu, classe virtuelle sans lien de réunion, activité "
+         "asynchrone sans description, quiz hors d'une activité asynchrone ou qui ne convient pas, "
          "session qui ne peut plus changer ou dont la durée confirmée changerait"})
 def add_slot(data, session_id: int):
     """Ajouter une demi-journée à une session."""

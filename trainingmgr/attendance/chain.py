@@ -24,6 +24,7 @@ from sqlalchemy import select
 from ..core.formatting import count_fr, plural_fr
 from ..extensions import db
 from .models import ERASABLE, AttendanceChain, AttendanceRecord
+from .reports.integrity import check_reports
 
 GENESIS = "0" * 64
 # 2: the personal fields by their SHA-256 (1 held them in clear; nothing was stored under it in production).
@@ -83,6 +84,12 @@ def canonical_payload(record: AttendanceRecord) -> bytes:
         "unique_key": record.unique_key,
         "prev_hash": record.prev_hash,
     }
+    # The distance half-days' fields (issue 27) enter the payload only when set, so that the records made before
+    # them keep their hashes; removing one from a record that had it changes the payload all the same.
+    if record.minutes is not None:
+        payload["minutes"] = record.minutes
+    if record.file_sha256:
+        payload["file_sha256"] = record.file_sha256
     return canonical_json(payload)
 
 
@@ -120,6 +127,7 @@ class ChainCheck:
     seals: list = field(default_factory=list)  # seals.SealView, in order
     sealed_length: int = 0  # the records 1..sealed_length are under a seal that verifies
     warnings: list[str] = field(default_factory=list)
+    reports: list = field(default_factory=list)  # reports/integrity.ReportCheck: the imported attendance reports
 
     @property
     def label(self) -> str:
@@ -153,7 +161,8 @@ class ChainCheck:
 def verify_chain(session_id: int, *, timestamps: bool = True, keys=None, roots=None) -> ChainCheck:
     """Recompute a session's chain from its first record, stopping at the first broken link; then check its
     seals (seals.check_seals): their signatures, the hashes they name, their timestamp tokens (unless
-    ``timestamps`` is False) and that none is missing where one is due."""
+    ``timestamps`` is False) and that none is missing where one is due. The imported attendance reports are
+    checked between the two (reports/integrity.py): a stored report changed since its import breaks the register."""
     from .seals import check_seals  # seals → chain: a seal signs the chain's head (GENESIS, canonical_json)
 
     records = db.session.scalars(
@@ -175,6 +184,11 @@ def verify_chain(session_id: int, *, timestamps: bool = True, keys=None, roots=N
         return ChainCheck(session_id, len(records), False, len(records) + 1 if head.length > len(records) else None,
                           None, f"la tête de chaîne annonce {count_fr(head.length, 'enregistrement')}, "
                                 f"la table en contient {len(records)}")
+    reports, report_break = check_reports(session_id, list(records))
+    if report_break is not None:
+        record, problem = report_break
+        return ChainCheck(session_id, len(records), False, record.seq if record else None,
+                          record.id if record else None, problem, reports=reports)
     sealed = check_seals(session_id, list(records), keys=keys, roots=roots, timestamps=timestamps)
     return ChainCheck(session_id, len(records), sealed.ok, sealed.broken_seq, sealed.broken_id, sealed.problem,
-                      sealed.views, sealed.sealed_length, sealed.warnings)
+                      sealed.views, sealed.sealed_length, sealed.warnings, reports)

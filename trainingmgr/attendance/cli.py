@@ -1,17 +1,22 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from sqlalchemy import select
 
 from ..core import sealkeys
 from ..core.cli import DATABASE_ID, CommandError, CommandGroup
+from ..core.errors import DomainError
 from ..core.formatting import count_fr, datetime_fr
 from ..core.timestamps import TimestampError, configured_roots
 from ..extensions import db
-from ..sessions.models import TrainingSession
+from ..sessions.models import Slot, TrainingSession
 from . import seals
 from .chain import verify_chain
 from .models import AttendanceChain, AttendanceRecord, AttendanceSeal
+from .reports import formats as report_formats
+from .reports import services as reports
 
 attendance_cli = CommandGroup("attendance", help="Émargement.")
 
@@ -130,3 +135,39 @@ def seal():
         click.echo("Rien à sceller : chaque registre l'est déjà.")
     if any(row is None for _, row in done):
         raise SystemExit(1)
+
+
+@attendance_cli.command("import-report")
+@click.argument("slot_id", type=DATABASE_ID)
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--mapping", "columns", multiple=True, metavar="COLONNE=RÔLE",
+              help="Pour un CSV d'un autre outil que Teams, Zoom ou Google Meet : une colonne et ce qu'elle contient "
+                   "(email, name, join, leave, duration), à répéter : --mapping Adresse=email --mapping Connexion=join.")
+def import_report(slot_id: int, path: str, columns: tuple[str, ...]):
+    """Importer le rapport de connexion (CSV) d'une demi-journée en classe virtuelle : chaque stagiaire retrouvé par
+    son adresse e-mail reçoit ses minutes de connexion au registre d'émargement."""
+    slot = db.session.get(Slot, slot_id)
+    if slot is None:
+        raise CommandError(f"Créneau {slot_id} introuvable.")
+    mapping = None
+    if columns:
+        pairs = [column.rpartition("=") for column in columns]
+        if any(not name.strip() or not sep for name, sep, _ in pairs):
+            raise CommandError("--mapping attend COLONNE=RÔLE, par exemple --mapping Adresse=email.")
+        mapping = {name.strip(): role.strip() for name, _, role in pairs}
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise CommandError(f"Fichier illisible : {path} ({exc.strerror or exc}).") from None
+    try:
+        report = reports.import_report(slot, data, Path(path).name, None, mapping=mapping)
+    except report_formats.NeedsMapping as exc:
+        raise CommandError(f"{exc.message} Colonnes du fichier : {', '.join(exc.columns) or 'aucune'} "
+                           "(option --mapping).") from None
+    except DomainError as exc:
+        raise CommandError(exc.message) from None
+    db.session.commit()
+    found = sum(line.in_report for line in reports.report_result(report))
+    click.echo(f"Rapport n° {report.id} importé ({report_formats.SOURCES[report.source]}) : "
+               f"{count_fr(found, 'stagiaire')} dans le rapport, {count_fr(len(report.unmatched), 'ligne')} sans "
+               "stagiaire correspondant.")

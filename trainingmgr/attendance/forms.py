@@ -76,3 +76,11 @@ class PlannedAbsenceForm(Form):
     slot_id = SelectField("Demi-journée", validate_choice=False)
     reason = TextAreaField("Motif", validators=[max_length(1000)], render_kw={"rows": 2, "maxlength": 1000})
     submit = SubmitField("Signaler mon absence")
+
+
+class DeclarationForm(Form):
+    """The time a trainee spent on an asynchronous half-day (checked by services.parse_duration, declare_time)."""
+
+    hours = StringField("Heures", validators=[max_length(3)], render_kw={"inputmode": "numeric", "maxlength": 3})
+    minutes = StringField("Minutes", validators=[max_length(3)], render_kw={"inputmode": "numeric", "maxlength": 3})
+    submit = SubmitField("Déclarer mon temps")

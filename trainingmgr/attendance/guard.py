@@ -20,7 +20,8 @@ ERASABLE = ("signer_name", "typed_name", "image", "ip", "user_agent")
 ERASURE = ("erased", "erased_at")
 # Every other column of attendance_record, which nothing may change.
 FIXED = ("id", "session_id", "seq", "kind", "slot_id", "enrolment_id", "trainer_id", "author_id", "method", "mode",
-         "presence", "arrived_at", "left_at", "reason", "created_at", "unique_key", "prev_hash", "hash")
+         "presence", "arrived_at", "left_at", "reason", "created_at", "unique_key", "prev_hash", "hash",
+         "minutes", "file_sha256")
 
 
 def _emptied_or_kept_sqlite(column: str) -> str:

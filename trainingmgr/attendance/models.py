@@ -33,6 +33,14 @@ RECORD_KINDS = {
     "presence": "Relevé du formateur",
     "correction": "Correction du conseiller",
     "justification": "Justificatif d'absence",
+    # Distance half-days (issue 27): the second signature of a virtual half-day, a row of the meeting tool's
+    # attendance report matched to a trainee, the time a trainee declares on an asynchronous activity.
+    "check": "Signature de seconde partie",
+    "connection": "Connexion (rapport de l'outil de visioconférence)",
+    "declaration": "Temps déclaré (activité asynchrone)",
+    # One per imported report, whoever it matched: it puts the file's SHA-256 in the chain even when no row of the
+    # report matched a trainee.
+    "report": "Rapport de connexion importé",
 }
 TRAINER_KINDS = ("countersignature", "presence")  # what the trainer records themself, on nobody's behalf
 METHODS = {
@@ -41,6 +49,7 @@ METHODS = {
     "kiosk": "poste du formateur",
     "trainer": "formateur",
     "advisor": "conseiller",
+    "report": "rapport importé",
 }
 MODES = {"drawn": "signature manuscrite", "typed": "nom saisi"}
 PRESENCE = {"present": "Présent", "absent": "Absent"}
@@ -107,6 +116,11 @@ class AttendanceRecord(db.Model):
     arrived_at: Mapped[dt.time | None]  # Europe/Paris wall-clock, late arrival
     left_at: Mapped[dt.time | None]  # Europe/Paris wall-clock, early departure
     reason: Mapped[str] = mapped_column(Text, default="")
+    # Connection or declared minutes (kinds connection, declaration), and the SHA-256 of the imported report a
+    # connection row comes from: both enter the chain's payload when set (chain.py), so that the stored report
+    # cannot be edited afterwards without ``attendance verify`` failing.
+    minutes: Mapped[int | None]
+    file_sha256: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     ip: Mapped[str] = mapped_column(String(45), default="")
     user_agent: Mapped[str] = mapped_column(String(500), default="")
@@ -259,3 +273,27 @@ class AbsenceAlert(db.Model):
     @property
     def kind_label(self) -> str:
         return ALERT_KINDS.get(self.kind, self.kind)
+
+
+class AttendanceReport(db.Model):
+    """A meeting tool's attendance report imported for a virtual half-day (attendance/reports/): the stored file,
+    its SHA-256 (also in each connection record it gave, in the chain), how its columns were read, and the rows
+    that matched no trainee."""
+
+    __tablename__ = "attendance_report"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("training_session.id", ondelete="CASCADE"), index=True)
+    slot_id: Mapped[int] = mapped_column(ForeignKey("slot.id", ondelete="CASCADE"), index=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("stored_file.id"))
+    sha256: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(20))  # teams, zoom, meet, mapping (reports/formats.py)
+    mapping: Mapped[dict] = mapped_column(JSON, default=dict)  # column -> role, as read
+    rows_count: Mapped[int] = mapped_column(default=0)
+    unmatched: Mapped[list] = mapped_column(JSON, default=list)  # [{"name": …, "email": …, "minutes": …}]
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    slot: Mapped[Slot] = relationship()
+    file = relationship("StoredFile")
+    author: Mapped[User | None] = relationship()

@@ -31,25 +31,36 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from ..accounts.models import User
-from ..core.errors import ConflictError, DomainError, ErrorCollector, PermissionDenied, ValidationError
+from ..core.errors import (
+    ConflictError,
+    DomainError,
+    ErrorCollector,
+    NotFoundError,
+    PermissionDenied,
+    ValidationError,
+)
 from ..core.formatting import date_fr, time_fr
 from ..core.persistence import get_by_id, lock_row, mark_row_locked
 from ..core.timeutil import PARIS, utcnow
 from ..core.validation import parse_time
 from ..enrolments import services as enrolment_services
 from ..enrolments.models import EXPECTED, Enrolment, EnrolmentStatus
+from ..evaluations.models import Response
 from ..extensions import db
 from ..resources.models import Trainer
 from ..sessions import services as session_services
-from ..sessions.models import SessionStatus, Slot, TrainingSession
+from ..sessions.modality import minutes_by_modality, modality_lines
+from ..sessions.models import SessionStatus, Slot, SlotModality, TrainingSession
 from ..trainees.models import Trainee
 from . import pngcheck, seals
 from .chain import GENESIS, record_hash
 from .models import (
     JUSTIFIABLE_CELLS,
+    PRESENT_CELLS,
     UNSIGNED_CELLS,
     AttendanceChain,
     AttendanceRecord,
+    AttendanceReport,
     CellStatus,
     PlannedAbsence,
     WindowState,
@@ -324,6 +335,12 @@ def _client(ip: str | None, user_agent: str | None) -> dict:
 
 def check_can_sign(slot: Slot, enrolment: Enrolment, now: dt.datetime | None = None) -> None:
     """Everything that must hold for ``enrolment`` to sign ``slot`` now, the lock and replays aside."""
+    check_signer(slot, enrolment)
+    check_window(slot, now)
+
+
+def check_signer(slot: Slot, enrolment: Enrolment) -> None:
+    """The trainee of ``enrolment`` is expected on ``slot``, in a session that takes place (whatever the time)."""
     if enrolment.session_id != slot.session_id:
         refused("créneau d'une autre session", enrolment=enrolment.id, slot=slot.id)
         raise PermissionDenied("Ce lien ne permet pas de signer ce créneau.")
@@ -332,7 +349,6 @@ def check_can_sign(slot: Slot, enrolment: Enrolment, now: dt.datetime | None = N
                             "d'émargement. Adressez-vous à votre conseiller formation.")
     if enrolment.session.status in (SessionStatus.CANCELLED.value, SessionStatus.DRAFT.value):
         raise ConflictError("Cette session n'a pas lieu : il n'y a rien à signer.")
-    check_window(slot, now)
 
 
 def sign(slot: Slot, enrolment: Enrolment, *, method: str, drawing: str | None = None,
@@ -342,23 +358,215 @@ def sign(slot: Slot, enrolment: Enrolment, *, method: str, drawing: str | None =
     checked under the chain's lock, in the statement that reads its head)."""
     if method not in ("link", "qr", "kiosk"):
         raise ValidationError("Mode d'émargement inconnu.")
+    if slot.modality == SlotModality.ASYNC.value:
+        raise ConflictError("Cette demi-journée est une activité à distance : déclarez le temps que vous y avez "
+                            "passé depuis votre lien personnel.")
     now = now or utcnow()
     check_can_sign(slot, enrolment, now)
+    record = _trainee_signature(slot, enrolment, "signature", f"sig:{slot.id}:{enrolment.id}", method=method,
+                                drawing=drawing, typed_name=typed_name, ip=ip, user_agent=user_agent, actor=actor,
+                                now=now, replayed=("signature rejouée",
+                                                   f"Vous avez déjà signé le créneau du {slot_label(slot)}."))
+    _after_change(enrolment)
+    return record
+
+
+def _trainee_signature(slot: Slot, enrolment: Enrolment, kind: str, unique_key: str, *, method: str, drawing, typed_name,
+                       ip, user_agent, actor: User | None, now: dt.datetime, replayed: tuple[str, str]
+                       ) -> AttendanceRecord:
+    """Append a trainee's signature of ``kind`` (the start, or a virtual half-day's second part), once
+    (``unique_key``) and before the countersignature, both checked under the chain's lock; ``replayed``: what the
+    log and the trainee are told of a replay."""
     mode, image, typed = signature_input(drawing, typed_name, enrolment.trainee.full_name)
     try:
-        record = _append(slot, "signature", unique_key=f"sig:{slot.id}:{enrolment.id}", closing_key=f"cs:{slot.id}",
-                         now=now, enrolment_id=enrolment.id, author_id=actor.id if actor is not None else None,
-                         method=method, mode=mode, signer_name=enrolment.trainee.full_name, typed_name=typed,
-                         image=image, **_client(ip, user_agent))
+        return _append(slot, kind, unique_key=unique_key, closing_key=f"cs:{slot.id}", now=now,
+                       enrolment_id=enrolment.id, author_id=actor.id if actor is not None else None, method=method,
+                       mode=mode, signer_name=enrolment.trainee.full_name, typed_name=typed, image=image,
+                       **_client(ip, user_agent))
     except SlotLocked:
         refused("créneau verrouillé", enrolment=enrolment.id, slot=slot.id, method=method, ip=ip)
         raise SlotLocked("Le formateur a déjà clos la feuille de ce créneau : votre conseiller formation peut "
                          "la corriger si vous étiez présent(e).") from None
     except AlreadySigned:
-        refused("signature rejouée", enrolment=enrolment.id, slot=slot.id, method=method, ip=ip)
-        raise AlreadySigned(f"Vous avez déjà signé le créneau du {slot_label(slot)}.") from None
+        refused(replayed[0], enrolment=enrolment.id, slot=slot.id, method=method, ip=ip)
+        raise AlreadySigned(replayed[1]) from None
+
+
+# --------------------------------------------------------------------------- distance half-days (issue 27)
+
+# How long after an asynchronous half-day's end its trainees may still declare the time spent on it.
+DECLARATION_DAYS = 7
+
+
+def second_part_opens(slot: Slot) -> dt.datetime:
+    """When the second signature of a virtual half-day opens: the slot's midpoint (it closes with the window)."""
+    return slot.starts_at + (slot.ends_at - slot.starts_at) / 2
+
+
+def check_can_sign_check(slot: Slot, enrolment: Enrolment, now: dt.datetime | None = None) -> None:
+    """Everything that must hold for the second signature of a virtual half-day now, the lock and replays aside:
+    a virtual slot, its window open, past its midpoint, the first signature made."""
+    now = now or utcnow()
+    if slot.modality != SlotModality.VIRTUAL.value:
+        raise ConflictError("Ce créneau n'a pas de seconde signature : elle ne concerne que les classes virtuelles.")
+    check_can_sign(slot, enrolment, now)
+    opens = second_part_opens(slot)
+    if now < opens:
+        raise SigningNotOpen(f"La seconde signature du créneau du {slot_label(slot)} ouvre à "
+                             f"{time_fr(opens)}, au milieu de la demi-journée.")
+    if signature_of(slot, enrolment) is None:
+        refused("seconde signature sans la première", enrolment=enrolment.id, slot=slot.id)
+        raise ConflictError("Signez d'abord le début de la demi-journée : la seconde signature vient ensuite.")
+
+
+def sign_check(slot: Slot, enrolment: Enrolment, *, method: str, drawing: str | None = None,
+               typed_name: str | None = None, ip: str | None = None, user_agent: str | None = None,
+               actor: User | None = None, now: dt.datetime | None = None) -> AttendanceRecord:
+    """The second signature of a virtual half-day ("check"), from its midpoint until the window closes, once the
+    first is made: once, before the countersignature (checked under the chain's lock)."""
+    if method not in ("link", "qr", "kiosk"):
+        raise ValidationError("Mode d'émargement inconnu.")
+    now = now or utcnow()
+    check_can_sign_check(slot, enrolment, now)
+    return _trainee_signature(slot, enrolment, "check", f"chk:{slot.id}:{enrolment.id}", method=method,
+                              drawing=drawing, typed_name=typed_name, ip=ip, user_agent=user_agent, actor=actor,
+                              now=now, replayed=("seconde signature rejouée", "Vous avez déjà signé la seconde "
+                                                 f"partie du créneau du {slot_label(slot)}."))
+
+
+def second_part_open(slot: Slot, now: dt.datetime | None = None) -> bool:
+    return (now or utcnow()) >= second_part_opens(slot)
+
+
+def signing_part(slot: Slot, enrolment: Enrolment, now: dt.datetime | None = None) -> str:
+    """Which signature of a virtual half-day the trainee may make now: "sig" (the first) or "chk" (the second);
+    the refusal of either otherwise (not open, closed, too early for the second, both made)."""
+    now = now or utcnow()
+    if signature_of(slot, enrolment) is None:
+        check_can_sign(slot, enrolment, now)
+        return "sig"
+    if check_of(slot, enrolment) is not None:
+        raise AlreadySigned(f"Vous avez déjà signé les deux parties du créneau du {slot_label(slot)}.")
+    check_can_sign_check(slot, enrolment, now)
+    return "chk"
+
+
+def check_of(slot: Slot, enrolment: Enrolment) -> AttendanceRecord | None:
+    """The second signature of a virtual half-day, if made."""
+    return db.session.scalar(select(AttendanceRecord).options(defer(AttendanceRecord.image))
+                             .where(AttendanceRecord.unique_key == f"chk:{slot.id}:{enrolment.id}"))
+
+
+def declaration_window(slot: Slot) -> tuple[dt.datetime, dt.datetime]:
+    """When the time spent on an asynchronous half-day may be declared: from its start until DECLARATION_DAYS
+    days after its end."""
+    return slot.starts_at, slot.ends_at + dt.timedelta(days=DECLARATION_DAYS)
+
+
+def declaration_state(slot: Slot, now: dt.datetime | None = None) -> str:
+    """'before', 'open' or 'closed', against ``declaration_window``."""
+    now = now or utcnow()
+    opens, closes = declaration_window(slot)
+    if now < opens:
+        return WindowState.BEFORE.value
+    return WindowState.CLOSED.value if now > closes else WindowState.OPEN.value
+
+
+def duration_fr(minutes: int | None) -> str:
+    """« 1 h 30 », « 2 h », « 45 min »."""
+    hours, rest = divmod(minutes or 0, 60)
+    if not hours:
+        return f"{rest} min"
+    return f"{hours} h {rest:02d}" if rest else f"{hours} h"
+
+
+def parse_duration(hours, minutes) -> int:
+    """Minutes from the hours and minutes typed in (either may be empty); ValidationError in French."""
+    total = 0
+    for value, name, label, most in ((hours, "hours", "heures", 99), (minutes, "minutes", "minutes", 59)):
+        text = str(value if value is not None else "").strip()
+        if not text:
+            continue
+        if not text.isdigit() or int(text) > most:
+            raise ValidationError(f"Indiquez un nombre de {label} entre 0 et {most}.", field=name)
+        total += int(text) * (60 if name == "hours" else 1)
+    return total
+
+
+def declare_time(slot: Slot, enrolment: Enrolment, minutes: int, *, ip: str | None = None,
+                 user_agent: str | None = None, now: dt.datetime | None = None) -> AttendanceRecord:
+    """The trainee declares the time spent on an asynchronous half-day ("declaration"): once, from its start
+    until DECLARATION_DAYS days after its end, between 1 minute and twice its span (counted up to its span)."""
+    now = now or utcnow()
+    if slot.modality != SlotModality.ASYNC.value:
+        raise ConflictError("Ce créneau n'est pas une activité asynchrone : il n'y a pas de temps à déclarer.")
+    check_signer(slot, enrolment)
+    opens, closes = declaration_window(slot)
+    if now < opens:
+        raise SigningNotOpen(f"L'activité du {slot_label(slot)} n'a pas encore commencé : vous pourrez déclarer "
+                             f"votre temps à partir du {date_fr(opens)} à {time_fr(opens)}.")
+    if now > closes:
+        raise SigningClosed(f"La déclaration du temps passé sur l'activité du {slot_label(slot)} est close depuis "
+                            f"le {date_fr(closes.astimezone(PARIS))}. Prévenez votre conseiller formation.")
+    most = 2 * _minutes(slot.start_time, slot.end_time)
+    if isinstance(minutes, bool) or not isinstance(minutes, int) or not 1 <= minutes <= most:
+        raise ValidationError(f"Indiquez un temps entre 1 minute et {duration_fr(most)}.", field="minutes")
+    try:
+        record = _append(slot, "declaration", unique_key=f"decl:{slot.id}:{enrolment.id}", now=now,
+                         enrolment_id=enrolment.id, method="link", signer_name=enrolment.trainee.full_name,
+                         minutes=minutes, **_client(ip, user_agent))
+    except AlreadySigned:
+        refused("déclaration rejouée", enrolment=enrolment.id, slot=slot.id, ip=ip)
+        raise AlreadySigned(f"Vous avez déjà déclaré votre temps pour l'activité du {slot_label(slot)}.") from None
     _after_change(enrolment)
     return record
+
+
+def declaration_of(slot: Slot, enrolment: Enrolment) -> AttendanceRecord | None:
+    return db.session.scalar(select(AttendanceRecord).options(defer(AttendanceRecord.image))
+                             .where(AttendanceRecord.unique_key == f"decl:{slot.id}:{enrolment.id}"))
+
+
+def quiz_response(slot: Slot, enrolment: Enrolment) -> Response | None:
+    """The enrolment's response to the quiz of an asynchronous half-day (draft or submitted), if begun."""
+    if not slot.quiz_id:
+        return None
+    return db.session.scalar(select(Response).where(Response.questionnaire_id == slot.quiz_id,
+                                                    Response.enrolment_id == enrolment.id)
+                             .order_by(Response.id.desc()).limit(1))
+
+
+def quiz_invitation_url(slot: Slot, enrolment: Enrolment) -> str | None:
+    """The link of a survey invitation already made to this trainee for the slot's quiz (not anonymous: its answers
+    must name them), which the trainee then uses rather than the signing link's quiz page."""
+    from ..evaluations.models import Questionnaire, SurveyInvitation
+    from ..evaluations.surveys.services import survey_url
+
+    if not slot.quiz_id:
+        return None
+    invitation = db.session.scalar(
+        select(SurveyInvitation).join(Questionnaire, Questionnaire.id == SurveyInvitation.questionnaire_id)
+        .where(SurveyInvitation.questionnaire_id == slot.quiz_id, SurveyInvitation.enrolment_id == enrolment.id,
+               Questionnaire.anonymous.is_(False)).order_by(SurveyInvitation.id.desc()).limit(1))
+    return survey_url(invitation) if invitation is not None else None
+
+
+def answer_quiz(slot: Slot, enrolment: Enrolment, data: dict, *, submit: bool = False,
+                now: dt.datetime | None = None) -> Response:
+    """The trainee answers the quiz of an asynchronous half-day (save, or send: then frozen), while its time may
+    be declared (``declaration_window``); the questionnaire's own rules check the answers."""
+    from ..evaluations.questionnaires import services as questionnaires  # it imports enrolments' services
+
+    check_signer(slot, enrolment)
+    if slot.modality != SlotModality.ASYNC.value or slot.quiz is None:
+        raise NotFoundError("Cette demi-journée n'a pas de quiz.")
+    state = declaration_state(slot, now)
+    if state != WindowState.OPEN.value:
+        raise ConflictError(f"Le quiz de l'activité du {slot_label(slot)} "
+                            + ("n'est pas encore ouvert." if state == WindowState.BEFORE.value else "est clos."))
+    response = questionnaires.get_or_create_response(slot.quiz, enrolment)
+    response.session_id = slot.session_id
+    return questionnaires.save_answers(response, data, submit=submit)
 
 
 def signing_pair(enrolment_id: int, slot_id: int, lock: bool = False) -> tuple[Enrolment | None, Slot, bool]:
@@ -624,6 +832,18 @@ class Cell:
     justified_by_trainee: bool = False  # ``justification`` is the announcement's, not the advisor's
     minutes: int = 0
     records: list[AttendanceRecord] = field(default_factory=list)
+    # Distance half-days (issue 27; the rules: docs/distance.md). Virtual: signed at the start but not in the
+    # second part once the window closed; the minutes of the imported report (None: no report for the slot);
+    # present but not in the report, or in the report but not present. Asynchronous: the minutes declared, and
+    # whether the slot's quiz was submitted (None: the slot has no quiz) or is missing from a declared cell.
+    check: AttendanceRecord | None = None
+    second_part_missing: bool = False
+    connection_minutes: int | None = None
+    not_in_report: bool = False
+    in_report_unsigned: bool = False
+    declared_minutes: int | None = None
+    quiz_done: bool | None = None
+    quiz_missing: bool = False
 
     @property
     def label(self) -> str:
@@ -662,6 +882,22 @@ class Cell:
     def signed_at(self) -> dt.datetime | None:
         return self.signature.created_at if self.signature is not None else None
 
+    @property
+    def remote_notes(self) -> list[tuple[str, str, bool]]:
+        """What the grid says of a distance half-day, in French: (code, text, whether it is a gap to look at)."""
+        notes = []
+        if self.declared_minutes is not None:
+            notes.append(("declared", f"{duration_fr(self.declared_minutes)} déclarées", False))
+        if self.connection_minutes:
+            notes.append(("connection", f"connecté(e) {duration_fr(self.connection_minutes)}", False))
+        for code, text in (("second_part_missing", "seconde signature manquante"),
+                           ("not_in_report", "absent(e) du rapport de connexion"),
+                           ("in_report_unsigned", "connecté(e) sans émargement"),
+                           ("quiz_missing", "quiz non fait")):
+            if getattr(self, code):
+                notes.append((code, text, True))
+        return notes
+
 
 def _minutes(start: dt.time, end: dt.time) -> int:
     return max(0, (end.hour * 60 + end.minute) - (start.hour * 60 + start.minute))
@@ -674,12 +910,21 @@ _UNSIGNED_BY_WINDOW = {WindowState.BEFORE.value: CellStatus.UPCOMING.value,
 
 
 def _fold(cell: Cell, now: dt.datetime) -> Cell:
-    """Read a cell's records in chain order. A signature after an "absent" mark means the trainee came."""
+    """Read a cell's records in chain order. A signature after an "absent" mark means the trainee came; so does
+    the time declared on an asynchronous half-day, counted up to the half-day's span."""
     for record in cell.records:
         if record.kind == "signature":
             cell.signature = record
             if cell.presence == "absent" and not cell.corrected:
                 cell.presence = ""
+        elif record.kind == "check":
+            cell.check = record
+        elif record.kind == "declaration":
+            cell.declared_minutes = record.minutes
+            if cell.presence == "absent" and not cell.corrected:
+                cell.presence = ""
+        elif record.kind == "connection":  # several reports of one slot: the longest connection
+            cell.connection_minutes = max(cell.connection_minutes or 0, record.minutes or 0)
         elif record.kind in ("presence", "correction"):
             cell.presence = record.presence
             cell.arrived_at, cell.left_at = record.arrived_at, record.left_at
@@ -690,19 +935,68 @@ def _fold(cell: Cell, now: dt.datetime) -> Cell:
         elif record.kind == "justification":
             cell.justification = record.reason
     slot = cell.slot
-    present = cell.presence != "absent" and (cell.signature is not None
-                                              or (cell.corrected and cell.presence == "present"))
+    signed = cell.signature is not None or cell.declared_minutes is not None
+    present = cell.presence != "absent" and (signed or (cell.corrected and cell.presence == "present"))
     if cell.presence == "absent":
         cell.status = CellStatus.ABSENT.value
     elif present:
         cell.status = CellStatus.CORRECTED.value if cell.corrected else CellStatus.SIGNED.value
+    elif slot.modality == SlotModality.ASYNC.value:  # open to a declaration for days, not for the room's hour
+        cell.status = _UNSIGNED_BY_WINDOW[declaration_state(slot, now)]
     else:
         cell.status = _UNSIGNED_BY_WINDOW[window_state(slot, now)]
     if present:
         start = max(slot.start_time, cell.arrived_at) if cell.arrived_at else slot.start_time
         end = min(slot.end_time, cell.left_at) if cell.left_at else slot.end_time
         cell.minutes = _minutes(start, end)
+        if cell.declared_minutes is not None and not cell.corrected:
+            cell.minutes = min(cell.minutes, cell.declared_minutes)
     return cell
+
+
+@dataclass
+class RemoteEvidence:
+    """What the grid reads beside the chain for distance half-days: the slots with an imported meeting report, and
+    the (questionnaire, enrolment) pairs whose quiz is submitted (``remote_evidence``)."""
+
+    reported_slots: set[int] = field(default_factory=set)
+    quizzes_done: set[tuple[int, int]] = field(default_factory=set)
+
+
+def remote_evidence(sessions: list[TrainingSession]) -> RemoteEvidence:
+    """The evidence of ``sessions``' distance half-days: one query for the reports when a slot is virtual, one for
+    the quizzes when an asynchronous slot has one, none for sessions held in the room."""
+    evidence = RemoteEvidence()
+    slots = [slot for session in sessions for slot in session.slots]
+    if any(slot.modality == SlotModality.VIRTUAL.value for slot in slots):
+        evidence.reported_slots = set(db.session.scalars(
+            select(AttendanceReport.slot_id).where(AttendanceReport.session_id.in_([s.id for s in sessions]))))
+    quizzes = {slot.quiz_id for slot in slots if slot.modality == SlotModality.ASYNC.value and slot.quiz_id}
+    if quizzes:
+        evidence.quizzes_done = {(q, e) for q, e in db.session.execute(
+            select(Response.questionnaire_id, Response.enrolment_id)
+            .join(Enrolment, Enrolment.id == Response.enrolment_id)
+            .where(Response.questionnaire_id.in_(quizzes), Response.submitted,
+                   Enrolment.session_id.in_([s.id for s in sessions])))}
+    return evidence
+
+
+def _remote(cell: Cell, now: dt.datetime, evidence: RemoteEvidence) -> None:
+    """The flags of a distance half-day (docs/distance.md): the second signature missing once the window closed,
+    presence against the imported report, the quiz of an asynchronous activity."""
+    slot = cell.slot
+    present = cell.status in PRESENT_CELLS
+    if slot.modality == SlotModality.VIRTUAL.value:
+        cell.second_part_missing = (cell.signature is not None and cell.check is None
+                                    and window_state(slot, now) == WindowState.CLOSED.value)
+    if slot.id in evidence.reported_slots:
+        connected = cell.connection_minutes is not None
+        cell.connection_minutes = cell.connection_minutes or 0
+        cell.not_in_report = present and not connected
+        cell.in_report_unsigned = connected and not present
+    if slot.modality == SlotModality.ASYNC.value and slot.quiz_id:
+        cell.quiz_done = (slot.quiz_id, cell.enrolment_id) in evidence.quizzes_done
+        cell.quiz_missing = cell.declared_minutes is not None and not cell.quiz_done
 
 
 def _planned(cell: Cell, absence: PlannedAbsence | None) -> None:
@@ -730,6 +1024,16 @@ class Row:
     @property
     def hours(self) -> Decimal:
         return (Decimal(self.minutes) / Decimal(60)).quantize(Decimal("0.01"))
+
+    @property
+    def minutes_by_modality(self) -> dict[str, int]:
+        """Minutes attended per half-day modality (sessions/modality.py), those with none left out."""
+        return minutes_by_modality((cell.slot, cell.minutes) for cell in self.cells)
+
+    @property
+    def modality_lines(self) -> list[dict]:
+        """The hours per modality as pages show them (« 3,5 h en salle »), sessions/modality.py."""
+        return modality_lines(self.minutes_by_modality)
 
 
 @dataclass
@@ -787,7 +1091,8 @@ def session_records(session_id, with_images: bool = False) -> list[AttendanceRec
 
 
 def session_grid(session: TrainingSession, now: dt.datetime | None = None) -> Grid:
-    """Trainees × slots, each cell read from the chain and the planned absences: 4 queries whatever the size."""
+    """Trainees × slots, each cell read from the chain and the planned absences: 4 queries whatever the size, and
+    one per kind of distance evidence when the session has such half-days (``remote_evidence``)."""
     return build_grid(session, expected_enrolments(session), session_records(session.id), now,
                       planned=planned_absences_of([session.id]))
 
@@ -799,9 +1104,14 @@ def planned_absences_of(session_ids) -> dict[tuple[int, int], PlannedAbsence]:
 
 
 def build_grid(session: TrainingSession, enrolments: list[Enrolment], records: list[AttendanceRecord],
-               now: dt.datetime | None = None, planned: dict[tuple[int, int], PlannedAbsence] | None = None) -> Grid:
-    """The grid from the session's records, and its planned absences when given (``planned_absences_of``)."""
+               now: dt.datetime | None = None, planned: dict[tuple[int, int], PlannedAbsence] | None = None,
+               evidence: RemoteEvidence | None = None) -> Grid:
+    """The grid from the session's records, and its planned absences when given (``planned_absences_of``). The
+    evidence of its distance half-days (``remote_evidence``) is read here when not given: no query for a session
+    held in the room, one per kind (reports, quizzes) otherwise."""
     now = now or utcnow()
+    if evidence is None:
+        evidence = remote_evidence([session])
     slots = sorted(session.slots, key=lambda s: (s.date, s.start_time))
     by_cell: dict[tuple[int, int], list[AttendanceRecord]] = {}
     countersignatures: dict[int, AttendanceRecord] = {}
@@ -820,6 +1130,7 @@ def build_grid(session: TrainingSession, enrolments: list[Enrolment], records: l
                 cell.status = CellStatus.MISSING.value  # the sheet is closed: only a correction can add them now
             if planned:
                 _planned(cell, planned.get((enrolment.id, slot.id)))
+            _remote(cell, now, evidence)
             cells.append(cell)
         rows.append(Row(enrolment, cells))
     return Grid(session, slots, rows, countersignatures)

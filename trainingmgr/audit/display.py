@@ -43,7 +43,7 @@ from ..quality.models import (
     QualityRequest,
 )
 from ..resources.models import Location, Trainer
-from ..sessions.models import SESSION_FORMATS, SESSION_STATUS_LABELS
+from ..sessions.models import SESSION_FORMATS, SESSION_STATUS_LABELS, SLOT_MODALITIES
 from ..trainees.models import Trainee
 from .models import HIDDEN
 
@@ -88,6 +88,8 @@ def _session_fields() -> dict[str, dict[str, tuple[str, object]]]:
             "date": ("Date", DATE), "start_time": ("Début", TIME), "end_time": ("Fin", TIME),
             "location_id": ("Lieu", _fk("location")), "trainer_id": ("Formateur", _fk("trainer")),
             "session_id": ("Session", _fk("training_session")),
+            "modality": ("Modalité", SLOT_MODALITIES), "meeting_url": ("Lien de réunion", TEXT),
+            "activity": ("Activité à distance", TEXT), "quiz_id": ("Quiz de l'activité", _fk("questionnaire")),
         },
     }
 
@@ -143,6 +145,8 @@ def _attendance_fields() -> dict[str, dict[str, tuple[str, object]]]:
             "trainer_id": ("Formateur", _fk("trainer")), "author_id": ("Saisi par", _fk("user_account")),
             "signer_name": ("Nom du stagiaire", TEXT), "presence": ("Présence", PRESENCE),
             "arrived_at": ("Arrivée", TIME), "left_at": ("Départ", TIME), "reason": ("Motif", TEXT),
+            "minutes": ("Minutes (connexion ou temps déclaré)", NUMBER),
+            "file_sha256": ("Empreinte SHA-256 du rapport de connexion", TEXT),
         },
     }
 

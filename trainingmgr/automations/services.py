@@ -2,6 +2,7 @@
 session, and the preview. The engine (engine.py) plans and fires; nothing here touches its ledger."""
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from sqlalchemy import select
@@ -9,6 +10,7 @@ from sqlalchemy import select
 from ..accounts.models import User
 from ..accounts.permissions import ensure_staff_or_system
 from ..core.errors import ConflictError, ErrorCollector, NotFoundError, ValidationError
+from ..core.formatting import count_fr
 from ..core.persistence import get_by_id
 from ..core.timeutil import utcnow
 from ..core.validation import clean_text, parse_int, parse_text
@@ -25,6 +27,43 @@ _REFUSED = "Seul un conseiller ou un administrateur peut modifier les automatisa
 
 
 # --------------------------------------------------------------------------- rules
+
+
+def when_words(rule: AutomationRule) -> str:
+    """When a rule fires, in words: « 7 jours avant le premier jour de la session, à 09:00 », « Facture échue depuis
+    15 jours », « Inscription confirmée »."""
+    trigger = registry.TRIGGERS.get(rule.trigger)
+    if trigger is None:
+        return rule.trigger
+    label, days = trigger.label, rule.offset_days or 0
+    if trigger.offset == "none":
+        text = label
+    elif " n jours" in label:
+        text = label.replace(" n jours", " " + count_fr(days, "jour"))
+    elif label.split(" ", 1)[0] in ("Avant", "Après"):
+        text = f"{count_fr(days, 'jour')} {label[0].lower()}{label[1:]}"
+    elif days:
+        text = f"{label}, {count_fr(days, 'jour')} {registry.OFFSETS[trigger.offset].split(' ', 1)[1]}"
+    else:
+        text = label
+    return f"{text}, à {rule.send_time}" if trigger.dated else text
+
+
+# The days ahead that the session page's panel shows.
+PANEL_DAYS = 7
+
+
+def planned(days: int, session_id: int | None = None, now: dt.datetime | None = None) -> list[engine.Planned]:
+    """What the rules will send in the next ``days`` days (about one session, or all), by the engine that sends."""
+    now = now or utcnow()
+    return engine.plan(now, now + dt.timedelta(days=days), session_id=session_id)
+
+
+def session_panel(session_id: int, now: dt.datetime | None = None) -> dict:
+    """What the session page's « Automatisations » panel shows: each rule with whether it is switched off for the
+    session, and what the rules will send about it in the next PANEL_DAYS days."""
+    return {"rules": rules_for_session(session_id), "planned": planned(PANEL_DAYS, session_id, now),
+            "days": PANEL_DAYS, "when_words": when_words}
 
 
 def list_rules() -> list[AutomationRule]:

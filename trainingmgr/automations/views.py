@@ -18,9 +18,8 @@ from flask_login import current_user
 
 from ..accounts.permissions import staff_required
 from ..core.errors import DomainError
-from ..core.formatting import count_fr
 from ..core.responses import fail
-from ..core.timeutil import paris_today, utcnow
+from ..core.timeutil import paris_today
 from ..core.validation import id_or_none
 from ..core.view_actions import form_page, run_action, run_form
 from ..enrolments.services import session_enrolments
@@ -38,30 +37,10 @@ MAX_DAYS = 31
 PREVIEW_PAST = dt.timedelta(days=92)
 
 
-def when_words(rule: AutomationRule) -> str:
-    """When a rule fires, in words: « 7 jours avant le premier jour de la session, à 09:00 », « Facture échue depuis
-    15 jours », « Inscription confirmée »."""
-    trigger = registry.TRIGGERS.get(rule.trigger)
-    if trigger is None:
-        return rule.trigger
-    label, days = trigger.label, rule.offset_days or 0
-    if trigger.offset == "none":
-        text = label
-    elif " n jours" in label:
-        text = label.replace(" n jours", " " + count_fr(days, "jour"))
-    elif label.split(" ", 1)[0] in ("Avant", "Après"):
-        text = f"{count_fr(days, 'jour')} {label[0].lower()}{label[1:]}"
-    elif days:
-        text = f"{label}, {count_fr(days, 'jour')} {registry.OFFSETS[trigger.offset].split(' ', 1)[1]}"
-    else:
-        text = label
-    return f"{text}, à {rule.send_time}" if trigger.dated else text
-
-
 def _labels() -> dict:
     """What the pages name: triggers, audiences, attachment kinds, contexts."""
     return {"triggers": registry.TRIGGERS, "audiences": registry.AUDIENCES, "attachment_kinds": registry.ATTACHMENTS,
-            "contexts": registry.CONTEXTS, "when_words": when_words}
+            "contexts": registry.CONTEXTS, "when_words": services.when_words}
 
 
 def _with_defaults() -> None:
@@ -70,9 +49,8 @@ def _with_defaults() -> None:
     db.session.commit()
 
 
-def _planned(days: int, session_id: int | None = None) -> list[engine.Planned]:
-    now = utcnow()
-    return engine.plan(now, now + dt.timedelta(days=days), session_id=session_id)
+def _planned(days: int) -> list[engine.Planned]:
+    return services.planned(days)
 
 
 # --------------------------------------------------------------------------- rules
@@ -171,13 +149,6 @@ def switch_rule_for_session(rule_id: int, session_id: int, state: str):
     return run_action(lambda: services.set_rule_session(rule, session.id, off, current_user),
                       f"Règle « {rule.name} » {'désactivée' if off else 'réactivée'} pour cette session.",
                       url_for("sessions.show", session_id=session.id, _anchor="automations"))
-
-
-def session_panel(session_id: int) -> dict:
-    """What the session page's « Automatisations » panel shows: each rule with whether it is switched off for the
-    session, and what the rules will send about it in the next 7 days (called by sessions/views.py)."""
-    return {"rules": services.rules_for_session(session_id), "planned": _planned(WEEK, session_id),
-            "days": WEEK, **_labels()}
 
 
 # --------------------------------------------------------------------------- templates

@@ -1,7 +1,8 @@
 """Demo data: the organisation, a Toulouse room, a trainer, three logins, both seed courses published,
 each with one upcoming open session and its trainees; a DUME session and a Chorus Pro session delivered, with
 their attendance, surveys, documents, invoices and complaints; the quality register; the upcoming DUME session's
-company convention signed electronically by both parties (signatures.py). Loading twice changes nothing.
+company convention signed electronically by both parties (signatures.py); a mixed DUME session to come, in the room, in
+a virtual classroom and as an asynchronous activity (distance.py). Loading twice changes nothing.
 
 A well-kept organisation: every checklist item of the delivered sessions is done with its evidence, at its date
 (paperwork.py), and the dashboard's to-do holds one deliberate late item: the upcoming Chorus Pro session's
@@ -30,12 +31,13 @@ from ..organisation.models import Organisation
 from ..organisation.services import update_organisation
 from ..resources.models import Location, Trainer
 from ..resources.services import save_location, save_trainer
-from ..sessions.models import SessionStatus, Slot, TrainingSession
+from ..sessions.models import SessionStatus, Slot, SlotModality, TrainingSession
 from ..sessions.services import change_status, create_session, date_warnings
 from ..trainees.services import find_or_create_trainee
 from .attendance import load_past_session
 from .billing import CLASSIFICATION, load_billing
 from .chorus import load_chorus_cycle
+from .distance import load_mixed_session
 from .paperwork import load_late_convention
 from .quality import load_quality
 from .questionnaires import load_positioning_questionnaires
@@ -183,6 +185,8 @@ def load_demo(today: dt.date | None = None, invoices: bool = True, chorus_cycle:
         chorus = db.session.scalar(select(Course).where(Course.slug == SEED_COURSES[0]["slug"]))
         done.extend(load_chorus_cycle(chorus, location, trainer, advisor, users[Role.TRAINER], today,
                                       invoices=invoices, with_paperwork=paperwork))
+        # the mixed DUME session (demo/distance.py) comes with the whole story, as the Chorus Pro cycle does
+        done.extend(load_mixed_session(dume, location, trainer, advisor, today))
     done.extend(load_signed_convention(advisor, sessions.get(SEED_COURSES[1]["slug"]), quiet=not done))
     done.extend(load_spaces(sessions.get(SEED_COURSES[0]["slug"]), advisor, today))
     done.extend(load_quotes(sessions, advisor) if paperwork else [])  # documents and e-mails: paperwork
@@ -230,13 +234,15 @@ def _upcoming_session(seed: dict, offset: int, advisor: User, location: Location
         course = create_course({**seed, **CLASSIFICATION.get(seed["slug"], {})}, advisor, slug=seed["slug"])
         set_course_status(course, CourseStatus.PUBLISHED.value)
         done.append(f"Formation « {seed['title']} » créée et publiée.")
-    # An upcoming session, not just any: reloaded weeks later, the demo still shows one to enrol in.
+    # An upcoming session, not just any: reloaded weeks later, the demo still shows one to enrol in. The mixed
+    # session (demo/distance.py) is not it: this one is held in the room.
     has_upcoming_session = db.session.scalar(
         select(TrainingSession.id).where(
             TrainingSession.course_id == course.id,
             TrainingSession.status != SessionStatus.CANCELLED.value,
             exists().where(Slot.session_id == TrainingSession.id, Slot.date >= today),
-        ).limit(1)
+            ~exists().where(Slot.session_id == TrainingSession.id, Slot.modality != SlotModality.ROOM.value),
+        ).order_by(TrainingSession.id).limit(1)
     )
     if has_upcoming_session is not None:
         return db.session.get(TrainingSession, has_upcoming_session)

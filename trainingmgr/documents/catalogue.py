@@ -93,12 +93,19 @@ SESSION = (
     Var("session.place", "Lieu (nom et adresse, ou « à distance »)", "Salle Capitole, 12 rue des Lois, 31000 Toulouse", True),
     Var("session.access_notes", "Accès au lieu", "Métro Capitole, parking Victor-Hugo"),
     Var("session.hours", "Durée totale prévue", "8 h", True),
-    Var("session.slots", "Demi-journées : liste {date, half_day, start, end, hours}", "19/11/2026 matin 08:30–12:30"),
+    Var("session.slots", "Demi-journées : liste {date, half_day, start, end, hours, modality, modality_label, "
+                         "meeting_url, activity}", "19/11/2026 matin 08:30–12:30"),
     Var("session.slots[].date", "Date d'une demi-journée", "19/11/2026"),
     Var("session.slots[].half_day", "Matin ou après-midi", "Matin"),
     Var("session.slots[].start", "Heure de début", "08:30"),
     Var("session.slots[].end", "Heure de fin", "12:30"),
     Var("session.slots[].hours", "Durée", "4 h"),
+    Var("session.slots[].modality", "Modalité (code) : room, virtual ou async", "room"),
+    Var("session.slots[].modality_label", "Modalité : en salle, classe virtuelle ou activité asynchrone", "En salle"),
+    Var("session.slots[].meeting_url", "Lien de réunion d'une classe virtuelle (vide sinon)",
+        "https://visio.example/abc"),
+    Var("session.slots[].activity", "Activité d'une demi-journée asynchrone (vide sinon)",
+        "Lire le guide de dépôt et répondre au quiz"),
     Var("session.trainers", "Noms des formateurs", "Pierre Lefèvre"),
     Var("session.trainer_details", "Formateurs : liste {name, competences}", "Pierre Lefèvre – consultant…"),
     Var("session.trainer_details[].name", "Nom d'un formateur", "Pierre Lefèvre"),
@@ -185,6 +192,16 @@ ATTENDED = (
     Var("attendance.hours", "Heures réellement suivies", "8 h", True),
     Var("attendance.first_date", "Premier jour suivi", "19/11/2026", True),
     Var("attendance.last_date", "Dernier jour suivi", "19/11/2026", True),
+    # Distance half-days (sessions/modality.py): empty when every hour attended was in the room.
+    Var("attendance.modalities", "Heures suivies par modalité : liste {label, hours, text} (vide si tout en salle)",
+        "3,5 h en salle ; 3,5 h en classe virtuelle"),
+    Var("attendance.modalities[].label", "Modalité", "Classe virtuelle"),
+    Var("attendance.modalities[].hours", "Heures suivies dans cette modalité", "3,5 h"),
+    Var("attendance.modalities[].text", "Heures et modalité en toutes lettres", "3,5 h en classe virtuelle"),
+    Var("attendance.by_modality", "Heures suivies par modalité, en une phrase (vide si tout en salle)",
+        "3,5 h en salle et 3,5 h en classe virtuelle"),
+    Var("attendance.distance", "Mention « Action réalisée à distance » ou « … en partie à distance » (vide si "
+                               "tout en salle)", "Action réalisée en partie à distance"),
 )
 
 # Invoices and credit notes (billing/invoices.py): made only when one is issued, never from a session's documents

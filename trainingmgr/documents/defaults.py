@@ -407,6 +407,17 @@ def _session_slots(doc: Builder) -> None:
               loop="s in session.slots")
 
 
+def _convocation_slots(doc: Builder) -> None:
+    """The half-days with their modality: the meeting link of a virtual classroom, the activity of an asynchronous
+    one (issue 27: the link is sent in the convocation)."""
+    doc.table([27, 25, 28, 15, 75], ["Date", "Demi-journée", "Horaires", "Durée", "Modalité"],
+              [["{{ s.date }}", "{{ s.half_day }}", "{{ s.start }} – {{ s.end }}", "{{ s.hours }}",
+                ["{{ s.modality_label }}",
+                 "{% if s.meeting_url %}Lien de connexion : {{ s.meeting_url }}{% endif %}"
+                 "{% if s.activity %}{{ s.activity }}{% endif %}"]]],
+              loop="s in session.slots")
+
+
 def _objectives(doc: Builder) -> None:
     doc.bullets("o in course.objectives", "{{ o }}")
 
@@ -656,7 +667,7 @@ def convocation() -> Builder:
           "« {{ course.title }} », qui se déroulera {{ session.dates }} ({{ session.hours }}).", align=JUSTIFY)
 
     doc.h1("Horaires")
-    _session_slots(doc)
+    _convocation_slots(doc)
     doc.p(I("Merci de vous présenter quelques minutes avant le début : la feuille d'émargement est signée à "
             "chaque demi-journée.", size=8.5), before=2)
 
@@ -924,7 +935,9 @@ def attestation() -> Builder:
         [B("Nature de l'action"), "{{ nature }}"],
         [B("Session"), "{{ session.reference }}, {{ session.dates }}"],
         [B("Présence"), "du {{ attendance.first_date }} au {{ attendance.last_date }}"],
-        [B("Durée suivie"), "{{ attendance.hours }} (durée prévue : {{ session.hours }})"],
+        [B("Durée suivie"), "{{ attendance.hours }} (durée prévue : {{ session.hours }})"
+                            "{% if attendance.by_modality %}, dont {{ attendance.by_modality }}{% endif %}"
+                            "{% if attendance.distance %} — {{ attendance.distance|lower }}{% endif %}"],
         [B("Lieu"), "{{ session.place }}"],
     ], first_column_shaded=True, size=9.5)
 
@@ -962,7 +975,11 @@ def certificate() -> Builder:
     doc.tag("{%p endfor %}")
     doc.p("qui s'est déroulée du ", B("{{ attendance.first_date }}"), " au ", B("{{ attendance.last_date }}"),
           ",", before=6, **body)
-    doc.p("pour une durée de ", B("{{ attendance.hours }}"), ".", **body)
+    # Distance half-days: « , dont 3,5 h en salle et 3,5 h en classe virtuelle — action réalisée en partie à
+    # distance »; nothing for a trainee who attended in the room only.
+    doc.p("pour une durée de ", B("{{ attendance.hours }}"),
+          "{% if attendance.by_modality %}, dont {{ attendance.by_modality }}{% endif %}"
+          "{% if attendance.distance %} — {{ attendance.distance|lower }}{% endif %}.", **body)
     doc.p(I("Durée réellement suivie, pour une durée prévue de {{ session.hours }} (session {{ session.reference }}, "
             "{{ session.dates }}, {{ session.place }}). Pour une action réalisée à distance, sont prises en compte "
             "la réalisation des activités et le temps estimé pour les réaliser.", size=7.5), after=8)

@@ -280,7 +280,8 @@ CHANGE_LABELS = {
     "trainee": "stagiaire", "trainees": "stagiaires", "client": "entreprise cliente", "price": "prix",
     "funding": "financements", "quote": "lignes du devis", "contract": "conditions du contrat",
     "attendance": "présence", "attendance.hours": "heures réalisées", "attendance.first_date": "dates de présence",
-    "attendance.last_date": "dates de présence", "nature": "nature de l'action", "nature_boxes": "nature de l'action",
+    "attendance.last_date": "dates de présence", "attendance.modalities": "heures par modalité",
+    "attendance.by_modality": "heures par modalité", "attendance.distance": "action réalisée à distance", "nature": "nature de l'action", "nature_boxes": "nature de l'action",
     "results": "résultats de l'évaluation", "retention": "conservation des pièces", "sheet": "émargement",
     "subcontractor": "sous-traitant", "mission": "mission du formateur", "mission.slots": "demi-journées du formateur",
     "mission.hours": "heures du formateur", "mission.rate": "tarif du formateur", "mission.total": "montant de la mission",
@@ -310,7 +311,12 @@ def _changed_fields(before: dict, after: dict) -> list[str]:
         if old == new:
             continue
         if isinstance(old, dict) and isinstance(new, dict):
-            parts = [f"{key}.{p}" for p in list(new) + [p for p in old if p not in new] if old.get(p) != new.get(p)]
+            # a part the previous version did not have, empty now, is no change (e.g. attendance.distance added
+            # for the distance half-days: "" on a room-only certificate)
+            parts = [f"{key}.{p}" for p in list(new) + [p for p in old if p not in new]
+                     if old.get(p) != new.get(p) and (p in old or new.get(p) not in ("", [], None))]
+            if not parts:
+                continue
         else:
             parts = [key]
         for part in parts:

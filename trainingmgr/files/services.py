@@ -93,6 +93,13 @@ KINDS = {
         },
         20 * 1024 * 1024,
     ),
+    # A meeting tool's attendance report (attendance/reports/): a CSV, whatever its delimiter, or TSV / text.
+    "attendance_report": FileKind(
+        "attendance_report",
+        "rapport de connexion",
+        {"text/csv": ((".csv", ".tsv", ".txt"), (b"",))},
+        4 * 1024 * 1024,
+    ),
     # What a long task produced (messaging/tasks.py): a session's pack, an export, a report.
     "export": FileKind(
         "export",

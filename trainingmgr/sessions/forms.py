@@ -1,10 +1,12 @@
 from __future__ import annotations
 
-from wtforms import DateField, HiddenField, SelectField, SelectMultipleField, SubmitField, TextAreaField, TimeField
+from wtforms import (
+    DateField, HiddenField, SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField, TimeField,
+)
 from wtforms.validators import DataRequired, InputRequired, Optional
 
 from ..core.forms import Form, FrenchDecimalField, FrenchIntegerField, choices, max_length
-from .models import SESSION_FORMATS
+from .models import SESSION_FORMATS, SLOT_MODALITIES
 
 DELIVERY_CHOICES = [("presentiel", "Présentiel"), ("distanciel", "Distanciel"), ("mixte", "Mixte")]
 
@@ -50,11 +52,20 @@ class SlotForm(Form):
     end_time = TimeField("Fin", validators=[InputRequired()])
     location_id = SelectField("Lieu", validate_choice=False)
     trainer_id = SelectField("Formateur", validate_choice=False)
+    modality = SelectField("Modalité", choices=choices(SLOT_MODALITIES.items()), validate_choice=False,
+                           description="En salle, classe virtuelle (lien de réunion) ou activité asynchrone.")
+    meeting_url = StringField("Lien de réunion (classe virtuelle)", validators=[max_length(500)],
+                              description="https://… ; vide : celui du lieu à distance.")
+    activity = TextAreaField("Activité (asynchrone)", validators=[max_length(2000)],
+                             description="Ce que le stagiaire fait pendant cette demi-journée.")
+    quiz_id = SelectField("Quiz (asynchrone)", validate_choice=False,
+                          description="Évaluation des acquis dont la complétion est relevée.")
     submit = SubmitField("Enregistrer le créneau")
 
-    def set_choices(self, locations, trainers) -> None:
+    def set_choices(self, locations, trainers, quizzes=()) -> None:
         self.location_id.choices = choices(((loc.id, loc.label) for loc in locations), blank="— aucun —")
         self.trainer_id.choices = choices(((t.id, t.full_name) for t in trainers), blank="— aucun —")
+        self.quiz_id.choices = choices(((q.id, q.title) for q in quizzes), blank="— aucun —")
 
 
 class StatusForm(Form):

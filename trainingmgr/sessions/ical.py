@@ -8,7 +8,7 @@ from icalendar import Calendar, Event, Timezone, TimezoneDaylight, TimezoneStand
 from ..core.timeutil import utcnow
 from ..organisation.models import Organisation
 from ..resources.models import Location
-from .models import Slot, TrainingSession
+from .models import Slot, SlotModality, TrainingSession
 
 
 def new_calendar(name: str) -> Calendar:
@@ -35,6 +35,36 @@ def place(location: Location | None) -> str:
     return location.meeting_url if location.is_remote else f"{location.name}, {location.full_address}"
 
 
+def slot_place(slot: Slot) -> tuple[str, str]:
+    """(LOCATION, URL) of a half-day's event: a virtual classroom is held at its meeting link (both); an asynchronous
+    activity « à distance » (no URL); a half-day in the room at its place, else its session's."""
+    if slot.modality == SlotModality.VIRTUAL.value:
+        link = slot.meeting_link
+        return link or "Classe virtuelle", link
+    if slot.modality == SlotModality.ASYNC.value:
+        return "À distance (activité asynchrone)", ""
+    return place(slot.location or slot.session.location), ""
+
+
+def add_place(event: Event, slot: Slot) -> None:
+    """LOCATION and URL of ``slot``'s event (slot_place); what the trainee does in an asynchronous half-day is in
+    the description."""
+    location, url = slot_place(slot)
+    if location:
+        event["location"] = vText(location)
+    if url:
+        event.add("url", url)
+
+
+def modality_lines(slot: Slot) -> list[str]:
+    """The description's lines about a half-day at a distance: its modality, its link or its activity."""
+    if slot.modality == SlotModality.VIRTUAL.value:
+        return [f"Classe virtuelle : {slot.meeting_link}" if slot.meeting_link else "Classe virtuelle"]
+    if slot.modality == SlotModality.ASYNC.value:
+        return ["Activité asynchrone" + (f" : {slot.activity}" if slot.activity else "")]
+    return []
+
+
 def event_status(session: TrainingSession) -> str:
     """STATUS of the session's events: only a confirmed session is sure to take place. When it changes, the slots'
     SEQUENCE grows (``Slot.sequence``, sessions.services.workflow), as it does when a slot moves."""
@@ -52,10 +82,8 @@ def session_calendar(session: TrainingSession, org: Organisation, domain: str = 
         event.add("dtstart", slot.starts_at)
         event.add("dtend", slot.ends_at)
         event.add("summary", f"{session.title} – {slot.half_day_label.lower()}")
-        location = slot.location or session.location
-        if location is not None:
-            event["location"] = vText(place(location))
-        lines = [f"Formation : {session.title}", f"Organisme : {org.name}"]
+        add_place(event, slot)
+        lines = [f"Formation : {session.title}", *modality_lines(slot), f"Organisme : {org.name}"]
         if slot.trainer is not None:
             lines.append(f"Formateur : {slot.trainer.full_name}")
         if org.quality_contact_email or org.quality_contact_phone:

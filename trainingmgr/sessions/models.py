@@ -212,6 +212,23 @@ class TrainingSession(db.Model):
         return cls.status.in_(ENDED)
 
 
+class SlotModality(str, enum.Enum):
+    """How a half-day is delivered (sessions/modality.py holds what depends on it)."""
+
+    ROOM = "room"
+    VIRTUAL = "virtual"
+    ASYNC = "async"
+
+
+SLOT_MODALITIES = {
+    "room": "En salle",
+    "virtual": "Classe virtuelle",
+    "async": "Activité asynchrone",
+}
+# Half-days delivered at a distance (R6313-3: proven « par tout élément probant »; the BPF's distance flag).
+REMOTE_MODALITIES = (SlotModality.VIRTUAL.value, SlotModality.ASYNC.value)
+
+
 class Slot(db.Model):
     """A half-day of a session: the unit of attendance. Date and times are Europe/Paris wall-clock."""
 
@@ -229,6 +246,12 @@ class Slot(db.Model):
     end_time: Mapped[dt.time]
     location_id: Mapped[int | None] = mapped_column(ForeignKey("location.id"))
     trainer_id: Mapped[int | None] = mapped_column(ForeignKey("trainer.id"))
+    # room, virtual or async (SLOT_MODALITIES). A virtual half-day has its meeting link (its own, else its remote
+    # location's); an asynchronous one its activity, and the quiz whose completion it records.
+    modality: Mapped[str] = mapped_column(String(10), default="room", server_default="room")
+    meeting_url: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    activity: Mapped[str] = mapped_column(Text, default="", server_default="")
+    quiz_id: Mapped[int | None] = mapped_column(ForeignKey("questionnaire.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # The iCalendar SEQUENCE of the slot's event (sessions/ical.py, resources/agenda.py): one more each time its date,
     # times or place change and when its session is confirmed or cancelled, so that calendars replace their copy.
@@ -237,6 +260,25 @@ class Slot(db.Model):
     session: Mapped[TrainingSession] = relationship(back_populates="slots")
     location: Mapped[Location | None] = relationship()
     trainer: Mapped[Trainer | None] = relationship()
+    quiz = relationship("Questionnaire")
+
+    @property
+    def modality_label(self) -> str:
+        return SLOT_MODALITIES.get(self.modality, self.modality)
+
+    @property
+    def is_remote(self) -> bool:
+        return self.modality in REMOTE_MODALITIES
+
+    @property
+    def meeting_link(self) -> str:
+        """Where a virtual half-day is held: its own link, else its remote location's ("" for other modalities)."""
+        if self.modality != SlotModality.VIRTUAL.value:
+            return ""
+        if self.meeting_url:
+            return self.meeting_url
+        location = self.location
+        return location.meeting_url if location is not None and location.is_remote else ""
 
     @property
     def half_day(self) -> str:

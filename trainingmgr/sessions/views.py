@@ -10,7 +10,7 @@ from flask_login import current_user
 from ..accounts.permissions import any_role_required, is_staff, staff_required
 from ..attendance.chain import verify_chain
 from ..attendance.services import session_grid
-from ..automations.views import session_panel
+from ..automations.services import session_panel
 from ..catalogue.models import CourseStatus
 from ..catalogue.services import list_courses
 from ..companies.services import list_companies
@@ -144,11 +144,12 @@ def show(session_id: int):
     session = services.get_session(session_id, current_user)
     taken = services.seats_taken([session.id])[session.id]
     slot_form = SlotForm()
-    slot_form.set_choices(list_locations(), list_trainers())
+    slot_form.set_choices(list_locations(), list_trainers(), services.slot_quizzes(session))
     if session.location_id:
         slot_form.location_id.data = str(session.location_id)
     if session.trainers:
         slot_form.trainer_id.data = str(session.trainers[0].id)
+    slot_form.modality.data = services.default_modality(session, session.location)
     enrolments = session_enrolments(session)
     attendance = None
     if session.is_held:
@@ -210,7 +211,7 @@ def _slot_choices(form, session, slot=None) -> None:
     for current in list(session.trainers) + ([slot.trainer] if slot and slot.trainer else []):
         if current not in trainers:
             trainers.append(current)
-    form.set_choices(locations, trainers)
+    form.set_choices(locations, trainers, services.slot_quizzes(session, slot.quiz if slot else None))
 
 
 @bp.route("/sessions/<int:session_id>/slots/new", methods=["GET", "POST"])
@@ -222,6 +223,7 @@ def slot_new(session_id: int):
     if not form.is_submitted():
         form.location_id.data = str(session.location_id or "")
         form.trainer_id.data = str(session.trainers[0].id) if session.trainers else ""
+        form.modality.data = services.default_modality(session, session.location)
     ok, result = run_form(form, lambda: services.add_slot(session, form.data_for_service(), current_user))
     if ok:
         flash("Créneau ajouté.", "success")
@@ -241,7 +243,9 @@ def slot_edit(session_id: int, slot_id: int):
         form = SlotForm()
     else:
         form = SlotForm(data={"date": slot.date, "start_time": slot.start_time, "end_time": slot.end_time,
-                              "location_id": str(slot.location_id or ""), "trainer_id": str(slot.trainer_id or "")})
+                              "location_id": str(slot.location_id or ""), "trainer_id": str(slot.trainer_id or ""),
+                              "modality": slot.modality, "meeting_url": slot.meeting_url, "activity": slot.activity,
+                              "quiz_id": str(slot.quiz_id or "")})
     _slot_choices(form, session, slot)
     ok, warnings = run_form(form, lambda: services.update_slot(slot, form.data_for_service(), current_user))
     if ok:

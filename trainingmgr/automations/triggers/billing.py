@@ -12,6 +12,14 @@ default rules that replace the worker's periodic reminders of overdue invoices (
 - A reminder to the payer (invoice_overdue) counts: reminder_count + 1, last_reminder_at, the log line, as the
   manual one does (payments.send_reminder). A notice before the due date (invoice_due) and a copy to the advisor,
   the company's contacts, do not count.
+
+The calls of a contrat de formation's payment schedule (billing/schedule): the context "payment_call" (a call
+invoiced), the trigger payment_call_invoiced, the attachments "call_invoice" and "call_transfer_qr", and the default
+rule that replaces the e-mail the call's job sent. *Decision*: the call's invoice is still issued by its job on the
+morning of its date (or « Envoyer maintenant »), with the contract's checks, the refusal shown on the schedule page
+and the retry the next morning; the rule e-mails it at the next pass. An invoice number exists only once issued
+(gapless numbering): a dry run cannot name it before, so the e-mail is planned from the issue, and the dry run lists
+it exactly (its number, its files).
 """
 from __future__ import annotations
 
@@ -23,9 +31,10 @@ from sqlalchemy import select
 
 from ...accounts.models import User
 from ...billing.invoices.issue import is_public_buyer
-from ...billing.models import Invoice, InvoiceKind
+from ...billing.models import Invoice, InvoiceKind, PaymentCall
 from ...billing.payments import services as payments
 from ...billing.payments.transfer import qr_attachment, transfer_or_none
+from ...billing.schedule import services as schedule
 from ...companies.models import Company
 from ...core.errors import ConflictError
 from ...core.formatting import date_fr, money_fr
@@ -36,6 +45,7 @@ from ...documents.catalogue import Var
 from ...enrolments.models import Enrolment
 from ...extensions import db
 from ...files.services import read_checked
+from ...messaging.models import OutboxMessage
 from ...organisation.services import get_organisation, staff_recipients
 from ...sessions.models import TrainingSession
 from .. import registry
@@ -186,7 +196,7 @@ def _send_time(rule) -> dt.time:
 
 
 def _utc(day: dt.date, time: dt.time) -> dt.datetime:
-    return paris_datetime(day, time).astimezone(dt.timezone.utc)
+    return paris_datetime(day, time).astimezone(dt.UTC)
 
 
 def _unpaid(first_due: dt.date, last_due: dt.date) -> list[Invoice]:
@@ -383,3 +393,177 @@ for _number, _days in enumerate(REMINDER_DAYS, start=1):
         code=f"invoice_overdue_{_number}", name=f"Relance n° {_number} d'une facture échue (J+{_days})",
         trigger="invoice_overdue", audience="payer", template="invoice_reminder", offset_days=_days,
         send_time="09:00", attachments=("invoice_pdf", "transfer_qr"), topic=payments.REMINDER_TOPIC))
+
+
+# --------------------------------------------------------------------------- payment calls (contrat de formation)
+
+CALL_OBJECT = "payment_call"
+
+CALL_VARIABLES = (
+    *ORG_VARIABLES,
+    Var("trainee.display_name", "Civilité, prénom et nom du stagiaire", "Mme Léa Martin"),
+    Var("session.title", "Intitulé de la formation", "Chorus Pro : déposer ses factures"),
+    Var("session.dates", "Dates de la session", "du 25/11/2026 au 26/11/2026"),
+    Var("call.position", "Rang de l'échéance (les échéances annulées mises à part)", "1"),
+    Var("call.count", "Nombre d'échéances de l'échéancier", "3"),
+    Var("call.amount", "Montant de l'échéance TTC", "180,00 €"),
+    Var("call.due_date", "Date de l'échéance", "12/02/2026"),
+    Var("invoice.number", "Numéro de la facture de l'échéance", "F2026-0042"),
+    Var("invoice.date", "Date d'émission de la facture", "12/02/2026"),
+    Var("invoice.due_date", "À régler au plus tard le", "14/03/2026"),
+    Var("invoice.total", "Montant TTC de la facture", "180,00 €"),
+    Var("transfer.holder", "Virement : bénéficiaire (vide si pas de virement possible)", "Formaction Sud-Ouest"),
+    Var("transfer.iban", "Virement : IBAN", "FR76 3000 6000 0112 3456 7890 189"),
+    Var("transfer.bic", "Virement : BIC", "AGRIFRPP"),
+    Var("transfer.reference", "Virement : référence", "F2026-0042"),
+    Var("calls[].number", "Échéancier : rang de l'échéance", "1"),
+    Var("calls[].amount", "Échéancier : montant", "180,00 €"),
+    Var("calls[].due_date", "Échéancier : date", "12/02/2026"),
+    Var("calls[].requested", "Échéancier : déjà demandée (vrai ou faux)", "True"),
+    Var("calls[].invoice", "Échéancier : numéro de sa facture (vide sinon)", "F2026-0042"),
+    Var("recipient.name", "Nom du destinataire", "Mme Léa Martin"),
+    Var("recipient.email", "E-mail du destinataire", "lea.martin@exemple.fr"),
+)
+
+
+def load_call(object_type: str, object_id: int) -> PaymentCall | None:
+    """A call invoiced (its invoice issued), else None."""
+    call = db.session.get(PaymentCall, object_id) if object_type == CALL_OBJECT else None
+    if call is None or not call.is_sent or call.invoice is None or not call.invoice.is_issued:
+        return None
+    return call
+
+
+def call_recipients(call: PaymentCall, audience: str) -> list[Recipient]:
+    """The trainee, at the address their invoice names (as the call's e-mail always did)."""
+    if audience != "trainee":
+        return []
+    invoice, trainee = call.invoice, db.session.get(Enrolment, call.enrolment_id).trainee
+    email = (invoice.buyer_email or trainee.email or "").strip()
+    return [Recipient(email, trainee.display_name, ref=PAYER, enrolment_id=call.enrolment_id)] if email else []
+
+
+def build_call(call: PaymentCall, recipient: Recipient) -> dict:
+    enrolment = db.session.get(Enrolment, call.enrolment_id)
+    invoice, session = call.invoice, enrolment.session
+    calls = [c for c in schedule.calls_of(enrolment) if not c.is_cancelled]
+    transfer, _ = transfer_or_none(invoice)
+    return {
+        "org": org_variables(),
+        "trainee": {"display_name": enrolment.trainee.display_name},
+        "session": {"title": session.title, "dates": session.dates_label},
+        "call": {"position": calls.index(call) + 1, "count": len(calls), "amount": money_fr(call.amount),
+                 "due_date": date_fr(call.due_on)},
+        "invoice": {"number": invoice.number or "", "date": date_fr(invoice.issue_date),
+                    "due_date": date_fr(invoice.due_date), "total": money_fr(invoice.total_incl_vat)},
+        "transfer": {"holder": transfer.name, "iban": transfer.iban_formatted, "bic": transfer.bic or "",
+                     "reference": transfer.reference} if transfer is not None else
+                    {"holder": "", "iban": "", "bic": "", "reference": ""},
+        "calls": [{"number": n, "amount": money_fr(c.amount), "due_date": date_fr(c.due_on), "requested": c.is_sent,
+                   "invoice": c.invoice.number if c.is_sent and c.invoice is not None else ""}
+                  for n, c in enumerate(calls, start=1)],
+        "recipient": {"name": recipient.name, "email": recipient.email},
+    }
+
+
+def sample_call(session_id: int, enrolment_id: int | None) -> tuple[PaymentCall, Recipient] | None:
+    """The session's first invoiced call (the trainee's own when given and they have one), to the trainee."""
+    calls = list(db.session.scalars(
+        select(PaymentCall).join(Enrolment, Enrolment.id == PaymentCall.enrolment_id)
+        .where(Enrolment.session_id == session_id, PaymentCall.status == "sent", PaymentCall.invoice_id.is_not(None))
+        .order_by(PaymentCall.enrolment_id != (enrolment_id or 0), PaymentCall.id)))
+    for call in calls:
+        if load_call(CALL_OBJECT, call.id) is not None:
+            found = call_recipients(call, "trainee")
+            return call, found[0] if found else Recipient("", "")
+    return None
+
+
+registry.register_context(Context(
+    code="payment_call", label="Échéance d'un contrat de formation (facturée)", variables=CALL_VARIABLES,
+    load=load_call, recipients=call_recipients, build=build_call, sample=sample_call))
+
+
+def _mailed_before(call: PaymentCall) -> bool:
+    """The call's e-mail left before it was a rule (the job's own e-mail names the invoice in its subject)."""
+    return db.session.scalar(select(OutboxMessage.id).where(
+        OutboxMessage.topic == schedule.TOPIC, OutboxMessage.enrolment_id == call.enrolment_id,
+        OutboxMessage.subject.contains(f"facture {call.invoice.number} ")).limit(1)) is not None
+
+
+def find_invoiced_calls(rule, start: dt.datetime, end: dt.datetime) -> Iterator[Occurrence]:
+    """The calls invoiced (their job on the morning of their date, or « Envoyer maintenant »), due at the
+    schedule's send time on their invoice's date (08:00 Paris), hence at the next pass; the e-mail of a call
+    already mailed the old way is not sent again."""
+    calls = list(db.session.scalars(
+        select(PaymentCall).join(Invoice, Invoice.id == PaymentCall.invoice_id)
+        .where(PaymentCall.status == "sent", Invoice.is_issued,
+               Invoice.issue_date >= start.astimezone(PARIS).date() - dt.timedelta(days=1),
+               Invoice.issue_date <= end.astimezone(PARIS).date() + dt.timedelta(days=1))
+        .order_by(PaymentCall.id)))
+    for call in calls:
+        due_at = _utc(call.invoice.issue_date, schedule.SEND_TIME)
+        if start <= due_at <= end and not _mailed_before(call):
+            yield Occurrence(CALL_OBJECT, call.id, "invoiced", due_at, call.invoice.session_id)
+
+
+registry.register_trigger(Trigger(
+    code="payment_call_invoiced", label="Échéance d'un contrat de formation facturée", context="payment_call",
+    offset="none", audiences=("trainee",), find=find_invoiced_calls,
+    help="Une échéance de l'échéancier d'un contrat de formation, facturée le matin de sa date (ou par « Envoyer "
+         "maintenant ») : le message part au passage suivant, avec la facture et son QR code de virement. Tant que "
+         "les règles du contrat la refusent, l'échéance reste prévue et n'est pas facturée."))
+
+
+def describe_call_invoice(call: PaymentCall, recipient: Recipient) -> list[tuple[str, str]]:
+    return describe_invoice(call.invoice, recipient)
+
+
+def build_call_invoice(call: PaymentCall, recipient: Recipient) -> list[tuple[str, str, bytes]]:
+    return build_invoice(call.invoice, recipient)
+
+
+def describe_call_qr(call: PaymentCall, recipient: Recipient) -> list[tuple[str, str]]:
+    transfer, _ = transfer_or_none(call.invoice)
+    return [("QR code de virement", f"virement-{call.invoice.number}.png")] if transfer is not None else []
+
+
+def build_call_qr(call: PaymentCall, recipient: Recipient) -> list[tuple[str, str, bytes]]:
+    attachment = qr_attachment(call.invoice)
+    return [attachment] if attachment is not None else []
+
+
+registry.register_attachment(AttachmentKind(
+    code="call_invoice", label="La facture de l'échéance (PDF Factur-X, sinon Word)", contexts=("payment_call",),
+    describe=describe_call_invoice, build=build_call_invoice))
+registry.register_attachment(AttachmentKind(
+    code="call_transfer_qr", label="QR code de virement de l'échéance", contexts=("payment_call",),
+    describe=describe_call_qr, build=build_call_qr))
+
+# The wording of the e-mail the payment_call job sent before the rule (its template, mail/payment_call.txt, is gone).
+CALL_SUBJECT = ("Échéance {{ call.position }}/{{ call.count }} de votre formation « {{ session.title }} » : "
+                "facture {{ invoice.number }} de {{ invoice.total }}")
+CALL_BODY = """Bonjour {{ trainee.display_name }},
+
+Selon l'échéancier de votre contrat de formation pour « {{ session.title }} » ({{ session.dates }}), voici \
+l'échéance {{ call.position }}/{{ call.count }} : {{ invoice.total }}, à régler au plus tard le {{ invoice.due_date }}.
+
+Facture : {{ invoice.number }} du {{ invoice.date }}, jointe à ce message.
+{% if transfer.iban %}
+Pour régler par virement : {{ transfer.holder }}, IBAN {{ transfer.iban }}{% if transfer.bic %}, BIC \
+{{ transfer.bic }}{% endif %}, référence {{ transfer.reference }}. Le QR code joint, lu par l'application de votre \
+banque, préremplit ce virement.
+{% endif %}
+Votre échéancier :
+{% for c in calls %}- échéance {{ c.number }} : {{ c.amount }} le {{ c.due_date }}{% if c.requested %} (demandée\
+{% if c.invoice %}, facture {{ c.invoice }}{% endif %}){% endif %}
+{% endfor %}
+{{ org.signature }}"""
+
+registry.register_default_template(DefaultTemplate(
+    code="payment_call", name="Échéance d'un contrat de formation", context="payment_call", subject=CALL_SUBJECT,
+    body=CALL_BODY))
+registry.register_default_rule(DefaultRule(
+    code="payment_call", name="Échéance d'un contrat de formation : la facture au stagiaire",
+    trigger="payment_call_invoiced", audience="trainee", template="payment_call", send_time="08:00",
+    attachments=("call_invoice", "call_transfer_qr"), topic=schedule.TOPIC))

@@ -95,14 +95,24 @@ SESSION_VARS = (
     Var("session.address", "Adresse du lieu", "12 rue des Lois, 31000 Toulouse"),
     Var("session.access_notes", "Accès (transports, parking, code d'entrée)", "Métro Capitole, code 1234"),
     Var("session.accessibility", "Accessibilité de la salle", "salle accessible aux personnes à mobilité réduite"),
-    Var("session.meeting_url", "Lien de connexion (session à distance)", "https://visio.example/abc"),
-    Var("session.is_remote", "Session à distance (vrai ou faux)", "False"),
+    Var("session.meeting_url", "Lien de connexion (session à distance, le même pour toutes ses classes virtuelles)",
+        "https://visio.example/abc"),
+    Var("session.is_remote", "Session à distance : toutes ses demi-journées (vrai ou faux)", "False"),
+    Var("session.has_virtual", "Au moins une classe virtuelle (vrai ou faux)", "False"),
     Var("session.hours", "Durée prévue", "14 h"),
     Var("session.trainers", "Formateurs (noms séparés par des virgules)", "Paul Martin"),
     Var("session.slots[].date", "Demi-journée : date", "25/11/2026"),
     Var("session.slots[].half_day", "Demi-journée : matin ou après-midi", "Matin"),
     Var("session.slots[].start", "Demi-journée : heure de début", "09:00"),
     Var("session.slots[].end", "Demi-journée : heure de fin", "12:30"),
+    Var("session.slots[].times", "Demi-journée : horaires", "09:00–12:30"),
+    Var("session.slots[].modality", "Demi-journée : modalité (room, virtual ou async)", "virtual"),
+    Var("session.slots[].modality_label", "Demi-journée : en salle, classe virtuelle ou activité asynchrone",
+        "Classe virtuelle"),
+    Var("session.slots[].meeting_url", "Demi-journée : lien de connexion d'une classe virtuelle (vide sinon)",
+        "https://visio.example/abc"),
+    Var("session.slots[].activity", "Demi-journée : activité asynchrone à réaliser (vide sinon)",
+        "Lire le guide de dépôt et répondre au quiz"),
     Var("course.title", "Intitulé de la formation", "Chorus Pro"),
     Var("course.what_to_bring", "À apporter", "Un ordinateur portable"),
 )
@@ -127,10 +137,12 @@ ENROLMENT_CONTEXT_VARS = ORG_VARIABLES + SESSION_VARS + PEOPLE_VARS
 
 
 def _schedule(session: TrainingSession) -> str:
-    """The convocation's block: the course, each day with its times, the place (mail/_session.txt)."""
+    """The convocation's block: the course, each day with its times (and how each half-day at a distance is held),
+    the place (mail/_session.txt)."""
     lines = [f"Formation : {session.title}"]
     for day, slots in session.days:
-        times = " et ".join(f"{time_fr(s.start_time)}–{time_fr(s.end_time)}" for s in slots)
+        times = " et ".join(f"{time_fr(slot.start_time)}–{time_fr(slot.end_time)}{_at_a_distance(slot)}"
+                            for slot in slots)
         lines.append(f"- {date_long_fr(day).capitalize()} : {times}")
     location = session.location
     if location is not None:
@@ -139,12 +151,37 @@ def _schedule(session: TrainingSession) -> str:
     return "\n".join(lines)
 
 
+def _at_a_distance(slot: Slot) -> str:
+    """« (classe virtuelle : https://…) » after a virtual half-day's times, « (activité asynchrone) » after an
+    asynchronous one's, nothing after one in the room."""
+    if not slot.is_remote:
+        return ""
+    link = slot.meeting_link
+    return f" ({slot.modality_label.lower()}{' : ' + link if link else ''})"
+
+
+def _slot_vars(slot: Slot) -> dict:
+    return {"date": date_fr(slot.date), "half_day": slot.half_day_label, "start": time_fr(slot.start_time),
+            "end": time_fr(slot.end_time), "times": f"{time_fr(slot.start_time)}–{time_fr(slot.end_time)}",
+            "modality": slot.modality, "modality_label": slot.modality_label, "meeting_url": slot.meeting_link,
+            "activity": slot.activity if slot.modality == "async" else ""}
+
+
+def _common_link(location, slots: list[Slot]) -> str:
+    """The session's one meeting link: its remote place's, else the link all its virtual classrooms share."""
+    if location is not None and location.is_remote:
+        return location.meeting_url
+    links = {slot.meeting_link for slot in slots if slot.modality == "virtual"}
+    return links.pop() if len(links) == 1 else ""
+
+
 def _session_vars(session: TrainingSession) -> tuple[dict, dict]:
     """(session, course) variables."""
     slots = sorted(session.slots, key=lambda s: (s.date, s.start_time))
     location = session.location
-    remote = bool(location is not None and location.is_remote)
-    on_site = location is not None and not remote
+    # At a distance: every half-day remote (a session without half-days yet: its place).
+    remote = all(s.is_remote for s in slots) if slots else bool(location is not None and location.is_remote)
+    on_site = location is not None and not location.is_remote and not remote
     accessibility = ""
     if on_site:
         accessibility = ("salle accessible aux personnes à mobilité réduite" if location.wheelchair_access else
@@ -159,16 +196,16 @@ def _session_vars(session: TrainingSession) -> tuple[dict, dict]:
         "first_date": date_fr(first), "first_time": time_fr(slots[0].start_time) if slots else "",
         "last_date": date_fr(session.last_date),
         "schedule": _schedule(session),
-        "place": ("à distance" if remote else location.name) if location is not None else "",
+        "place": "à distance" if remote else (location.name if location is not None else ""),
         "address": location.full_address if on_site else "",
         "access_notes": location.access_notes if on_site else "",
         "accessibility": accessibility,
-        "meeting_url": location.meeting_url if remote else "",
+        "meeting_url": _common_link(location, slots) if remote or any(s.is_remote for s in slots) else "",
         "is_remote": remote,
+        "has_virtual": any(s.modality == "virtual" for s in slots),
         "hours": hours_fr(session.planned_hours),
         "trainers": ", ".join(t.full_name for t in session.trainers),
-        "slots": [{"date": date_fr(s.date), "half_day": s.half_day_label, "start": time_fr(s.start_time),
-                   "end": time_fr(s.end_time)} for s in slots],
+        "slots": [_slot_vars(s) for s in slots],
     }, {"title": session.title, "what_to_bring": version.what_to_bring or ""})
 
 
@@ -685,17 +722,22 @@ register_default_template(DefaultTemplate(
     "confirmée.\n\n{{ session.schedule }}\n\nVotre page personnelle (questionnaire de positionnement, convocation, "
     "documents) :\n{{ link }}\n\nPour toute question, un besoin d'adaptation ou une demande de médiation, votre "
     "conseiller formation est à votre disposition.\n\n{{ org.signature }}\n"))
+# Each half-day; one at a distance says how it is held: the link of a virtual classroom, the activity to do.
 _SLOTS = ("{% for slot in session.slots %}- {{ slot.date }} ({{ slot.half_day|lower }}) : {{ slot.start }}–"
-          "{{ slot.end }}\n{% endfor %}")
+          "{{ slot.end }}{% if slot.modality == 'virtual' %}, classe virtuelle{% if slot.meeting_url %} – lien de "
+          "connexion : {{ slot.meeting_url }}{% endif %}{% elif slot.modality == 'async' %}, activité asynchrone"
+          "{% if slot.activity %} : {{ slot.activity }}{% endif %}{% endif %}\n{% endfor %}")
 register_default_template(DefaultTemplate(
     "reminder_j1", "Rappel pratique la veille (stagiaire)", "session",
     "Rappel – {{ session.title }} le {{ session.first_date }} à {{ session.first_time }}",
     "Bonjour {{ trainee.display_name }},\n\nVotre formation « {{ session.title }} » commence le "
     "{{ session.first_date }} à {{ session.first_time }}.\n\n" + _SLOTS +
-    "\n{% if session.is_remote %}La formation a lieu à distance. Lien de connexion : {{ session.meeting_url }}\n"
-    "Pensez à vérifier votre connexion, votre micro et votre caméra avant le début.\n"
+    "\n{% if session.is_remote %}La formation a lieu à distance.{% if session.meeting_url %} Lien de connexion : "
+    "{{ session.meeting_url }}{% endif %}\n"
     "{% else %}Lieu : {{ session.place }}{% if session.address %}, {{ session.address }}{% endif %}\n"
     "{% if session.access_notes %}Accès : {{ session.access_notes }}\n{% endif %}{% endif %}"
+    "{% if session.has_virtual %}Pour les classes virtuelles, pensez à vérifier votre connexion, votre micro et "
+    "votre caméra avant le début.\n{% endif %}"
     "{% if course.what_to_bring %}À apporter : {{ course.what_to_bring }}\n{% endif %}"
     "\nVotre page personnelle (convocation, documents) :\n{{ link }}\n\n"
     "Un empêchement ? Prévenez-nous au plus vite : {{ org.email }}{% if org.phone %}, {{ org.phone }}{% endif %}."
@@ -706,7 +748,8 @@ register_default_template(DefaultTemplate(
     "Bonjour {{ trainer.full_name }},\n\nNous vous confirmons votre intervention pour la formation "
     "« {{ session.title }} » (session {{ session.reference }}), {{ session.dates }}, {{ session.hours }} au "
     "total.\n\n" + _SLOTS +
-    "\n{% if session.is_remote %}À distance : {{ session.meeting_url }}\n{% else %}Lieu : {{ session.place }}"
+    "\n{% if session.is_remote %}À distance{% if session.meeting_url %} : {{ session.meeting_url }}{% endif %}\n"
+    "{% else %}Lieu : {{ session.place }}"
     "{% if session.address %}, {{ session.address }}{% endif %}\n"
     "{% if session.access_notes %}Accès : {{ session.access_notes }}\n{% endif %}{% endif %}"
     "\nStagiaires confirmés à ce jour : {{ trainees|length }}\n"

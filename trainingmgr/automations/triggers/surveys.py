@@ -1,26 +1,37 @@
-"""Automations about surveys: the « survey » context (one invitation, written to the person it went to, or to the
-advisor), the trigger « Enquête sans réponse après n jours », and the default reminders that replace the old
-« survey_remind » jobs: J+3 and J+7 after the send, to every audience a survey goes to, until the person answers.
+"""Automations about surveys.
 
-The first e-mail of a survey is not a rule: the « survey_send » job at the end of the session (and the needs analysis
-button before it) creates the invitations and mails them (evaluations/surveys/services.py)."""
+- The first e-mails of the surveys after a session: the context « survey_send » (one survey of a session, written to
+  each person it goes to), one trigger per kind « Enquête à envoyer : … n jours après la fin » (survey_send_<kind>),
+  and the default rules that replace the old « survey_send » jobs: hot survey, quiz and trainer's report at the end,
+  company and funder J+7, cold survey J+60 (the course's own delay wins). The link is the invitation's signed key
+  (surveys.key_url), the same in the dry run and in the e-mail; the invitation is recorded as the e-mail leaves.
+- The reminders: the « survey » context (one invitation, written to the person it went to, or to the advisor), the
+  trigger « Enquête sans réponse après n jours », and the default reminders that replace the old « survey_remind »
+  jobs: J+3 and J+7 after the send, to every audience a survey goes to, until the person answers.
+
+The needs analysis is not a rule: its button before the session creates the invitations and mails them
+(evaluations/needs/services.py)."""
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import partial
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from ...catalogue.models import Course
 from ...core.formatting import date_fr
 from ...core.links import external_url
 from ...core.timeutil import utcnow
 from ...documents.catalogue import Var
-from ...evaluations.models import QUESTIONNAIRE_KINDS, SURVEY_AUDIENCES, SurveyInvitation
+from ...evaluations.models import QUESTIONNAIRE_KINDS, SURVEY_AUDIENCES, Questionnaire, SurveyInvitation
+from ...evaluations.surveys import services as surveys
 from ...evaluations.surveys.services import survey_url
 from ...extensions import db
 from ...messaging.services import TOPIC_LABELS
 from ...organisation.services import get_organisation, staff_recipients
-from ...sessions.models import SessionStatus, TrainingSession
+from ...sessions.models import SessionStatus, Slot, TrainingSession
 from .. import registry
 from ..registry import Context, DefaultRule, DefaultTemplate, Occurrence, Recipient, Trigger
 from .common import ORG_VARIABLES, org_variables
@@ -210,3 +221,184 @@ def _register_reminders() -> None:
 
 
 _register_reminders()
+
+
+# --------------------------------------------------------------------------- the first e-mails: context
+
+
+SEND_OBJECT = "survey_send"  # the occurrence's object_type is "survey_send:<kind>", its object_id the session's
+# The kinds sent after a session, in the order of their default rules; the sessions they are sent for.
+SEND_KINDS = ("hot", "acquis", "trainer_report", "client", "funder", "cold")
+HELD = (SessionStatus.COMPLETED.value, SessionStatus.CLOSED.value)
+SEND_LATE = dt.timedelta(days=30)  # a survey due while the session was not marked « terminée » yet leaves within it
+
+
+@dataclass(frozen=True)
+class SurveySend:
+    """One survey of a session to send (the object of a survey_send_<kind> occurrence)."""
+
+    session: TrainingSession
+    kind: str
+    questionnaire: Questionnaire
+
+
+def send_trigger(kind: str) -> str:
+    return f"survey_send_{kind}"
+
+
+SEND_VARIABLES = (
+    *ORG_VARIABLES,
+    *(var for var in VARIABLES if var.name.startswith("session.")),
+    Var("survey.kind", "Type d'enquête : hot, cold, acquis, client, funder ou trainer_report", "hot"),
+    Var("survey.name", "Nom de l'enquête", "Satisfaction à chaud"),
+    Var("survey.label", "Nom de l'enquête dans une phrase", "satisfaction à chaud"),
+    Var("survey.questionnaire", "Titre du questionnaire", "Votre avis sur la formation"),
+    Var("survey.anonymous", "Réponses anonymes (vrai ou faux)", "oui"),
+    Var("recipient.name", "Nom du destinataire", "Alice Martin"),
+    Var("recipient.email", "E-mail du destinataire", "alice.martin@exemple.fr"),
+    Var("link", "Lien personnel pour répondre (sans mot de passe)", "https://…/s/…"),
+)
+
+
+def _load_send(object_type: str, object_id: int) -> SurveySend | None:
+    prefix, _, kind = object_type.partition(":")
+    if prefix != SEND_OBJECT or kind not in SEND_KINDS:
+        return None
+    session = db.session.get(TrainingSession, object_id)
+    questionnaire = surveys.survey_questionnaire(kind, session.course_id) if session is not None else None
+    return SurveySend(session, kind, questionnaire) if questionnaire is not None else None
+
+
+def _send_recipients(send: SurveySend, audience: str) -> list[Recipient]:
+    """The people the survey goes to and has not been sent to yet (the old jobs' sends, an answer on the spot)."""
+    if audience != audience_of(send.kind):
+        return []
+    return [Recipient(person["email"], person["name"], ref=person, enrolment_id=person.get("enrolment_id"))
+            for person in surveys.unsent_recipients(send.session, send.kind)]
+
+
+def _build_send(send: SurveySend, recipient: Recipient) -> dict:
+    name = QUESTIONNAIRE_KINDS[send.kind]
+    key = surveys.invitation_key(send.session.id, send.kind, recipient.ref["key"]) if recipient.ref else ""
+    return {
+        "org": org_variables(), "session": _session(send.session),
+        "survey": {"kind": send.kind, "name": name, "label": name.lower(), "questionnaire": send.questionnaire.title,
+                   "anonymous": send.questionnaire.anonymous},
+        "recipient": {"name": recipient.name, "email": recipient.email},
+        "link": surveys.key_url(key) if key else "",
+    }
+
+
+def _sample_send(session_id: int, enrolment_id: int | None) -> tuple[SurveySend, Recipient] | None:
+    """The session's first survey with someone to write to: the trainee's own hot survey when one is given."""
+    for kind in SEND_KINDS:
+        send = _load_send(f"{SEND_OBJECT}:{kind}", session_id)
+        people = surveys.survey_recipients(send.session, kind) if send is not None else []
+        if people:
+            mine = [p for p in people if enrolment_id is not None and p.get("enrolment_id") == enrolment_id]
+            person = (mine or people)[0]
+            return send, Recipient(person["email"], person["name"], ref=person,
+                                   enrolment_id=person.get("enrolment_id"))
+    return None
+
+
+registry.register_context(Context(
+    code="survey_send", label="Enquête à envoyer (première invitation après la session)", variables=SEND_VARIABLES,
+    load=_load_send, recipients=_send_recipients, build=_build_send, sample=_sample_send))
+
+
+# --------------------------------------------------------------------------- the first e-mails: triggers
+
+
+def _last_ends(start_day: dt.date, end_day: dt.date) -> list[tuple[TrainingSession, dt.datetime]]:
+    """(session, end of its last half-day, UTC) of the sessions marked « terminée » or « clôturée » whose last day
+    falls between both days (included)."""
+    last = select(Slot.session_id, func.max(Slot.date).label("day")).group_by(Slot.session_id).subquery()
+    query = (select(TrainingSession).join(last, last.c.session_id == TrainingSession.id)
+             .where(TrainingSession.status.in_(HELD), last.c.day >= start_day, last.c.day <= end_day)
+             .order_by(TrainingSession.id))
+    found = []
+    for session in db.session.scalars(query):
+        slot = max(session.slots, key=lambda s: (s.date, s.end_time))
+        found.append((session, slot.ends_at.astimezone(dt.UTC)))
+    return found
+
+
+def _send_days(rule, session: TrainingSession, kind: str) -> int:
+    """The rule's delay; for the cold survey, the course's own delay when it has one (course page)."""
+    if kind == "cold" and session.course.cold_survey_days:
+        return session.course.cold_survey_days
+    return rule.offset_days or 0
+
+
+def _to_send(kind: str, rule, start: dt.datetime, end: dt.datetime) -> Iterator[Occurrence]:
+    """The sessions marked « terminée » (or since « clôturée ») whose last half-day ended ``n`` days before a moment
+    of [start, end], n the rule's delay (the cold survey: the course's own when set), that have a questionnaire of
+    this kind. A session marked « terminée » late still sends it at the next pass, within SEND_LATE."""
+    longest = rule.offset_days or 0
+    if kind == "cold":
+        longest = max(longest, db.session.scalar(select(func.max(Course.cold_survey_days))) or 0)
+    first_day = (start - dt.timedelta(days=longest + 1)).date()
+    for session, ended in _last_ends(first_day, (end + dt.timedelta(days=1)).date()):
+        due = ended + dt.timedelta(days=_send_days(rule, session, kind))
+        if start <= due <= end and surveys.survey_questionnaire(kind, session.course_id) is not None:
+            yield Occurrence(f"{SEND_OBJECT}:{kind}", session.id, "send", due, session_id=session.id,
+                             expires_at=due + SEND_LATE)
+
+
+def _sent(send: SurveySend, recipient: Recipient, message) -> None:
+    """The invitation recorded as sent (the reminders count from it; its link opens it)."""
+    surveys.record_sent(send.session, send.kind, recipient.ref, send.questionnaire)
+
+
+_SEND_HELP = {
+    "hot": "À la fin de la dernière demi-journée (0 jour), une fois la session marquée « terminée » : chaque stagiaire "
+           "présent qui n'y a pas déjà répondu sur place.",
+    "acquis": "Le quiz d'évaluation des acquis de la formation, s'il en a un : à chaque stagiaire présent.",
+    "trainer_report": "Le bilan du formateur : à chaque formateur de la session.",
+    "client": "La satisfaction de chaque entreprise cliente : à son contact RH (sinon son signataire).",
+    "funder": "Le retour de chaque conseiller de financeur (OPCO, France Travail…) des financements de la session.",
+    "cold": "L'évaluation à froid, à chaque stagiaire présent ; le délai propre à la formation (page de la "
+            "formation) remplace celui de la règle.",
+}
+
+for _kind in SEND_KINDS:
+    registry.register_trigger(Trigger(
+        code=send_trigger(_kind), label=f"Enquête à envoyer : {QUESTIONNAIRE_KINDS[_kind].lower()}",
+        context="survey_send", offset="after", audiences=(audience_of(_kind),), find=partial(_to_send, _kind),
+        after_fired=_sent,
+        help=f"{_SEND_HELP[_kind]} n jours après la fin de la dernière demi-journée de la session, une fois celle-ci "
+             "marquée « terminée » ; chaque personne une seule fois (même envoyée par l'ancienne tâche)."))
+
+
+# --------------------------------------------------------------------------- the first e-mails: defaults
+
+# Today's wording (templates/mail/survey.txt, first send).
+SEND_SUBJECT = "{{ survey.name }} – {{ session.title }}"
+SEND_BODY = """Bonjour {{ recipient.name }},
+
+Merci d'avoir participé à la formation « {{ session.title }} » {{ session.dates }}. Votre avis compte : il nous sert à améliorer nos formations.
+
+Répondez à l'enquête « {{ survey.label }} » en ouvrant ce lien (personnel, sans mot de passe ; vous pouvez enregistrer et reprendre plus tard) :
+{{ link }}
+{% if survey.anonymous %}
+Vos réponses sont anonymes : elles ne sont pas rattachées à votre nom.
+{% endif %}
+{{ org.signature }}"""
+
+registry.register_default_template(DefaultTemplate(
+    code="survey_invitation", name="Invitation à répondre à une enquête", context="survey_send",
+    subject=SEND_SUBJECT, body=SEND_BODY))
+
+# The delays of the old jobs (J+7 for companies and funders, J+60 for the cold evaluation); the outbox topic
+# stays "survey_<kind>" (the quality checklist and the outbox read it).
+SEND_DAYS = {"hot": 0, "acquis": 0, "trainer_report": 0, "client": 7, "funder": 7, "cold": 60}
+_SEND_WHO = {"hot": "stagiaires", "acquis": "stagiaires", "trainer_report": "formateurs", "client": "entreprises",
+             "funder": "financeurs", "cold": "stagiaires"}
+
+for _kind in SEND_KINDS:
+    registry.register_default_rule(DefaultRule(
+        code=f"survey_send_{_kind}",
+        name=f"Enquête « {QUESTIONNAIRE_KINDS[_kind].lower()} » : envoi J+{SEND_DAYS[_kind]} aux {_SEND_WHO[_kind]}",
+        trigger=send_trigger(_kind), audience=audience_of(_kind), template="survey_invitation",
+        offset_days=SEND_DAYS[_kind], topic=f"survey_{_kind}"))

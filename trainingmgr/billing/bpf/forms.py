@@ -18,7 +18,14 @@ class BpfYearForm(Form):
     charges_trainer_salaries = FrenchDecimalField("dont salaires des formateurs (€)", validators=[Optional()])
     charges_purchased_training = FrenchDecimalField(
         "dont achats de prestations de formation et honoraires de formation (€)", validators=[Optional()])
-    distance_training = BooleanField("Des formations ont été dispensées en tout ou partie à distance (cadre B)")
+    # B is computed from the half-days' modality (billing.bpf.compute_bpf); the box only adds distance training they
+    # do not show (e.g. delivered outside the sessions recorded here).
+    distance_training = BooleanField("Déclarer aussi des formations à distance que les demi-journées ne montrent pas "
+                                     "(cadre B)",
+                                     description="Le cadre B est calculé d'après les demi-journées des sessions de "
+                                                 "l'année (classe virtuelle ou activité asynchrone) : cochez "
+                                                 "seulement pour des formations à distance réalisées hors des "
+                                                 "sessions enregistrées ici.")
     manager_name = StringField("Nom et prénom du dirigeant (cadre H)", validators=[max_length(MAX_TEXT)],
                                description="Laissez vide pour reprendre le signataire de l'organisme.",
                                render_kw={"maxlength": MAX_TEXT})

@@ -32,7 +32,7 @@ from ...enrolments.models import SEAT_HOLDING, SELF_EMPLOYED_FUNDS, Enrolment, E
 from ...extensions import db
 from ...organisation.services import get_organisation
 from ...resources.models import EXTERNAL_STATUSES, Trainer
-from ...sessions.models import ANNOUNCED, Slot, TrainingSession, session_trainer
+from ...sessions.models import ANNOUNCED, REMOTE_MODALITIES, Slot, TrainingSession, session_trainer
 from ...subcontracting.models import TrainerInvoice
 from ...trainees.models import BPF_STATUSES, Trainee
 from ..models import BpfYear, Invoice, InvoiceStatus
@@ -198,7 +198,12 @@ class Bpf:
     period_start: dt.date
     period_end: dt.date
     identification: list[InfoField]
-    distance_training: bool | None
+    # B « formation à distance »: oui when a half-day of the year's sessions is virtual or asynchronous
+    # (remote_half_days), or when the advisor declared it (distance_declared, BpfYear.distance_training: distance
+    # training the half-days do not show); never "à compléter".
+    distance_training: bool
+    remote_half_days: int
+    distance_declared: bool
     products: list[AmountLine]
     turnover: Decimal | None
     turnover_share: Decimal | None
@@ -215,6 +220,15 @@ class Bpf:
     settings: BpfYear | None
     checks: list[Check] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def distance_basis(self) -> str:
+        """How the distance answer was reached, for the page and the export."""
+        if self.remote_half_days:
+            return f"calculé d'après les demi-journées ({self.remote_half_days} à distance)"
+        if self.distance_declared:
+            return "déclaré par l'organisme (aucune demi-journée à distance dans les sessions de l'année)"
+        return "calculé d'après les demi-journées (aucune à distance)"
 
     @property
     def products_total(self) -> Decimal:
@@ -438,6 +452,13 @@ def _trainer_rows(session_ids):
     return db.session.execute(union_all(by_slot, by_session)).all()
 
 
+def _remote_half_days(session_ids) -> int:
+    """The half-days of the year's sessions delivered at a distance (virtual or asynchronous: the rule of
+    sessions/modality.is_remote_action, counted by the database)."""
+    return int(db.session.scalar(select(func.count(Slot.id)).where(
+        Slot.session_id.in_(session_ids), Slot.modality.in_(REMOTE_MODALITIES))) or 0)
+
+
 def _trainers(rows) -> list[TrainerLine]:
     people: dict[bool, set[int]] = {False: set(), True: set()}
     hours: dict[bool, Decimal] = {False: ZERO, True: ZERO}
@@ -550,9 +571,11 @@ def compute_bpf(year) -> Bpf:
     from_org = not manager_name and bool(org.signatory_name)
     if from_org:
         manager_name, manager_title = org.signatory_name, manager_title or org.signatory_title or ""
+    remote = _remote_half_days(session_ids)
+    declared = bool(settings.distance_training) if settings else False
     bpf = Bpf(
         year=year, period_start=start, period_end=end, identification=_identification(org),
-        distance_training=settings.distance_training if settings else None,
+        distance_training=bool(remote) or declared, remote_half_days=remote, distance_declared=declared,
         products=products, turnover=turnover, turnover_share=share,
         charges=_charges(settings, _purchases(start, end), warnings),
         trainers=_trainers(_trainer_rows(session_ids)),
@@ -576,7 +599,8 @@ def get_bpf_year(year) -> BpfYear | None:
 
 
 def save_bpf_year(year, data: dict, actor: User | None) -> BpfYear:
-    """Record what the data cannot give (sections C turnover, D, B distance training, H): amounts ≥ 0 with two
+    """Record what the data cannot give (sections C turnover, D, H; B distance training only as a declaration on top
+    of the half-days, which decide it otherwise): amounts ≥ 0 with two
     decimals at most, the « dont » lines within the total of the charges, names of 120 characters at most."""
     year = check_year(year)
     errors = ErrorCollector()
@@ -647,8 +671,8 @@ def export_rows(bpf: Bpf) -> list[tuple]:
                          for info in bpf.identification]
     rows.append(("B", "", f"Exercice comptable du {bpf.period_start:%d/%m/%Y} au {bpf.period_end:%d/%m/%Y}",
                  None, None, None))
-    distance = {True: "oui", False: "non", None: TO_COMPLETE}[bpf.distance_training]
-    rows.append(("B", "", f"Formation à distance : {distance}", None, None, None))
+    distance = "oui" if bpf.distance_training else "non"
+    rows.append(("B", "", f"Formation à distance : {distance} ({bpf.distance_basis})", None, None, None))
     for line in bpf.products:
         rows.append(("C", line.code, line.label, line.amount, None, None))
     rows.append(("C", "", "Chiffre d'affaires global de l'organisme", bpf.turnover, None, None))

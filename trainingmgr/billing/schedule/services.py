@@ -1,5 +1,7 @@
 """The payment schedule (échéancier) of a contrat de formation (L6353-5, L6353-6): calls (``PaymentCall``) that
-become invoices when due, e-mailed with their transfer QR code. The rules: see docs/payments.md."""
+become invoices when due (their job, the morning of their date), then e-mailed with their transfer QR code by the
+automation rule « Échéance d'un contrat de formation » (automations/triggers/billing.py). The rules: see
+docs/payments.md."""
 from __future__ import annotations
 
 import calendar
@@ -7,7 +9,6 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 
-from flask import render_template
 from sqlalchemy import select
 
 from ...accounts.models import User
@@ -18,7 +19,6 @@ from ...core.persistence import lock_row
 from ...core.timeutil import paris_datetime, paris_today, utcnow
 from ...core.validation import parse_date, parse_decimal
 from ...enrolments import contract
-from ...messaging.bodies import html_body
 from ...enrolments.models import ENROLMENT_STATUS_LABELS, Enrolment, EnrolmentStatus, FundingLine
 from ...extensions import db
 from ...messaging.models import Job
@@ -29,30 +29,26 @@ from ...messaging.services import (
     cancel_job,
     forget_job,
     job_handler,
-    queue_email,
     schedule_job,
 )
-from ...organisation.services import get_organisation
 from ..invoices.amounts import current_vat_rate, excl_vat, incl_vat, recompute
 from ..invoices.drafts import MAX_DESCRIPTION
-from ..invoices.files import filename, read_file
 from ..invoices.issue import issue_invoice
 from ..invoices.payers import previous_buyer, trainee_values
 from ..invoices.queries import ensure_can_bill
 from ..models import Invoice, InvoiceLine, PaymentCall
-from ..payments.transfer import qr_attachment, transfer_or_none
 
 CENT = Decimal("0.01")
 MAX_CALLS = 36
 SEND_TIME = dt.time(8, 0)  # Paris: a call due on a day leaves that morning
-JOB_KIND = "payment_call"
-TOPIC = "payment_call"
+JOB_KIND = "payment_call"  # the call's job: its invoice issued on its date
+TOPIC = "payment_call"  # the outbox topic of the call's e-mail (the default rule's)
 # Enrolments whose schedule may be set (and, with no-shows, whose calls may still be sent).
 SCHEDULED_STATUSES = (EnrolmentStatus.CONFIRMED.value, EnrolmentStatus.COMPLETED.value)
 # Enrolments whose planned calls are cancelled (an abandonment: hours attended, L6353-7).
 CALLS_STOPPED = (EnrolmentStatus.CANCELLED.value, EnrolmentStatus.ABANDONED.value)
 ADDRESS_LIMITS = {"buyer_address": 255, "buyer_postal_code": 10, "buyer_city": 120}
-JOB_KIND_LABELS[JOB_KIND] = "Échéance d'un contrat de formation"
+JOB_KIND_LABELS[JOB_KIND] = "Échéance d'un contrat de formation (facture)"
 TOPIC_LABELS[TOPIC] = "Échéance de paiement (contrat de formation)"
 
 
@@ -346,9 +342,9 @@ def _draft(call: PaymentCall, enrolment: Enrolment, line: FundingLine | None, ra
 
 def send_call(call: PaymentCall, actor: User | None, today: dt.date | None = None,
               address: dict | None = None) -> Invoice:
-    """Invoice the call to the trainee now (issued through ``issue_invoice`` and its contract rules), mark
-    it sent and e-mail the invoice with its transfer QR code. ``address``: the trainee's postal address, when their
-    last invoice gives none."""
+    """Invoice the call to the trainee now (issued through ``issue_invoice`` and its contract rules) and mark it
+    sent; the automation rule « Échéance d'un contrat de formation » e-mails the invoice with its transfer QR code at
+    the worker's next pass. ``address``: the trainee's postal address, when their last invoice gives none."""
     ensure_can_bill(actor)
     enrolment = db.session.get(Enrolment, call.enrolment_id)
     lock_row(Enrolment, enrolment.id)  # the job and a click at once: the second finds the call sent
@@ -374,33 +370,8 @@ def send_call(call: PaymentCall, actor: User | None, today: dt.date | None = Non
     call.status, call.sent_at, call.invoice_id = "sent", utcnow(), invoice.id
     if actor is not None:
         cancel_job(_job_key(call))
-    _mail(call, enrolment, invoice, position, count, calls)
+    db.session.flush()
     return invoice
-
-
-def _invoice_file(invoice: Invoice) -> tuple[str, str, bytes]:
-    """The invoice's Factur-X PDF, else its Word document (checked against their SHA-256)."""
-    kind = "pdf" if invoice.pdf_file is not None else "docx"
-    data, stored = read_file(invoice, kind)
-    return filename(invoice, kind), stored.content_type, data
-
-
-def _mail(call: PaymentCall, enrolment: Enrolment, invoice: Invoice, position: int, count: int,
-          calls: list[PaymentCall]) -> None:
-    """The payment request: the invoice and its EPC QR code, with the whole schedule."""
-    session, trainee = enrolment.session, enrolment.trainee
-    transfer, _ = transfer_or_none(invoice)
-    text = render_template("mail/payment_call.txt", trainee=trainee, session=session, invoice=invoice,
-                           position=position, count=count, transfer=transfer, org=get_organisation(),
-                           calls=[c for c in calls if not c.is_cancelled])
-    attachments = [_invoice_file(invoice)]
-    qr = qr_attachment(invoice)
-    if qr is not None:
-        attachments.append(qr)
-    queue_email(invoice.buyer_email or trainee.email,
-                f"Échéance {position}/{count} de votre formation « {session.title} » : facture {invoice.number} "
-                f"de {money_fr(invoice.total_incl_vat)}", text, html_body(text), topic=TOPIC, enrolment=enrolment,
-                attachments=attachments)
 
 
 def _reason(exc: DomainError) -> str:
@@ -410,9 +381,9 @@ def _reason(exc: DomainError) -> str:
 
 @job_handler(JOB_KIND)
 def send_due_call(payload: dict) -> None:
-    """A call's job on its due date: send it. Refused by the rules, it stays planned and its job waits for the next
-    morning with the reason (shown on the schedule page); the call of a cancelled or abandoned enrolment is
-    cancelled."""
+    """A call's job on its due date: invoice it (the rule « Échéance d'un contrat de formation » e-mails the invoice).
+    Refused by the rules, it stays planned and its job waits for the next morning with the reason (shown on the
+    schedule page); the call of a cancelled or abandoned enrolment is cancelled."""
     call = db.session.get(PaymentCall, payload.get("call"))
     if call is None or not call.is_planned:
         return

@@ -33,6 +33,7 @@ from ...files.services import path_for
 from ...organisation.models import VAT_EXEMPTION_MENTION
 from ...organisation.services import get_organisation
 from ...resources.models import RATE_UNITS, TRAINER_STATUSES, Trainer, TrainerStatus
+from ...sessions.modality import distance_wording, modality_lines
 from ...sessions.models import Slot, TrainingSession
 
 EXEMPTION = "Exonération de TVA, article 261-4-4°-a du code général des impôts"
@@ -150,8 +151,7 @@ def session_context(session: TrainingSession, trainees_count: int | None = None)
         "reference": f"S-{session.first_date.year if session.first_date else 0}-{session.id:04d}",
         "dates": session.dates_label, "first_date": date_fr(session.first_date), "last_date": date_fr(session.last_date),
         "place": place, "access_notes": access, "hours": _hours(session.planned_hours),
-        "slots": [{"date": date_fr(s.date), "half_day": s.half_day_label, "start": time_fr(s.start_time),
-                   "end": time_fr(s.end_time), "hours": _hours(s.hours)} for s in slots],
+        "slots": [_slot_line(s) for s in slots],
         "trainers": ", ".join(t.full_name for t in session.trainers),
         # L6353-4, 4°: each trainer with the titles, diplomas and references of their record.
         "trainer_details": [{"name": t.full_name, "competences": (t.competences or "").strip()}
@@ -162,6 +162,15 @@ def session_context(session: TrainingSession, trainees_count: int | None = None)
             (session.course_version.material_resources or "").strip()) if p),
         "trainees_count": str(trainees_count),
     }
+
+
+def _slot_line(slot: Slot) -> dict:
+    """A half-day of session.slots: when, and how it is delivered (the link of a virtual classroom, what the trainee
+    does in an asynchronous activity; "" otherwise)."""
+    return {"date": date_fr(slot.date), "half_day": slot.half_day_label, "start": time_fr(slot.start_time),
+            "end": time_fr(slot.end_time), "hours": _hours(slot.hours), "modality": slot.modality,
+            "modality_label": slot.modality_label, "meeting_url": slot.meeting_link,
+            "activity": slot.activity if slot.modality == "async" else ""}
 
 
 def _trainee(enrolment: Enrolment) -> dict:
@@ -523,7 +532,22 @@ def _attended(enrolment: Enrolment) -> dict:
     days = [cell.slot.date for cell in row.cells if cell.minutes] if row else []
     hours = enrolment.hours_attended if enrolment.hours_attended is not None else (row.hours if row else Decimal(0))
     return {"hours": _hours(hours), "first_date": date_fr(min(days)) if days else "—",
-            "last_date": date_fr(max(days)) if days else "—"}
+            "last_date": date_fr(max(days)) if days else "—", **_by_modality(row)}
+
+
+def _by_modality(row) -> dict:
+    """The hours attended per modality and the ministry model's wording (« Action réalisée en partie à distance »),
+    from the half-days the trainee attended. All empty when every hour attended was in the room: a room-only
+    document reads as before."""
+    minutes = row.minutes_by_modality if row is not None else {}
+    wording = distance_wording(minutes)
+    if not wording:
+        return {"modalities": [], "by_modality": "", "distance": ""}
+    lines = [{"label": line["label"], "hours": hours_fr(line["hours"]), "text": line["text"]}
+             for line in modality_lines(minutes)]
+    texts = [line["text"] for line in lines]
+    joined = texts[0] if len(texts) == 1 else ", ".join(texts[:-1]) + " et " + texts[-1]
+    return {"modalities": lines, "by_modality": joined, "distance": wording}
 
 
 def attestation(enrolment: Enrolment, number: str) -> dict:

@@ -1,32 +1,35 @@
-"""Surveys after a session: who gets which questionnaire when, the tokenised link, answers. The reminders of an
-unanswered survey are automation rules (automations/triggers/surveys.py).
+"""Surveys after a session: who gets which questionnaire, the personal link, answers. The first e-mails (at the end
+of the session, J+n for the companies and funders, J+60 for the cold survey) and the reminders of an unanswered
+survey are automation rules (automations/triggers/surveys.py); this module gives them the recipients, the links and
+the invitation recorded as each e-mail leaves.
 See docs/evaluations.md (« Surveys after a session ») for the calendar of the sends and reminders."""
 from __future__ import annotations
 
 import datetime as dt
 
 from flask import current_app, render_template
+from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 
 from ...core.errors import ConflictError, NotFoundError
-from ...core.persistence import lock_row
-from ...core.timeutil import utcnow
-from ...core.tokens import make_token, read_token
 from ...core.links import external_url
-from ...messaging.bodies import html_body
+from ...core.persistence import insert_or_find, lock_row
+from ...core.timeutil import utcnow
+from ...core.tokens import LinkExpired, read_token
 from ...enrolments.models import AGREEMENT_KINDS, ATTENDED, FINAL_MARKS, Enrolment, FundingLine
 from ...extensions import db
-from ...messaging.services import JOB_KIND_LABELS, job_handler, queue_email, schedule_job, topic_prefix
+from ...messaging.bodies import html_body
+from ...messaging.services import JOB_KIND_LABELS, job_handler, queue_email, topic_prefix
 from ...organisation.services import get_organisation
-from ...sessions import services as session_services
 from ...sessions.models import TrainingSession
 from ..models import QUESTIONNAIRE_KINDS, SURVEY_AUDIENCES, Questionnaire, Response, ResponseStatus, SurveyInvitation
 from ..questionnaires.services import save_answers
 from .alerts import check_response
 
-JOB_KIND_LABELS["survey_send"] = "Envoi d'une enquête"
+JOB_KIND_LABELS["survey_send"] = "Envoi d'une enquête (ancienne tâche, remplacée par une automatisation)"
 JOB_KIND_LABELS["survey_remind"] = "Relance d'une enquête (ancienne tâche, remplacée par une automatisation)"
-TOKEN_PURPOSE = "survey"
+TOKEN_PURPOSE = "survey"  # the links made before issue 25: {"i": invitation id}, timed (still read)
+KEY_SALT = "trainingmgr.survey-key"  # the links since: the invitation's key, signed, the same every time
 
 
 def survey_questionnaire(kind: str, course_id: int | None) -> Questionnaire | None:
@@ -41,36 +44,9 @@ def survey_questionnaire(kind: str, course_id: int | None) -> Questionnaire | No
     return None
 
 
-def _last_end(session: TrainingSession) -> dt.datetime:
-    last = max(session.slots, key=lambda s: (s.date, s.end_time))
-    return last.ends_at.astimezone(dt.timezone.utc)
-
-
-def schedule_surveys(session: TrainingSession) -> list[str]:
-    """Schedule the session's surveys (idempotent: one job per session and kind). Returns the kinds."""
-    if not session.slots:
-        return []
-    end = _last_end(session)
-    config = current_app.config
-    cold_days = session.course.cold_survey_days or config["SURVEY_COLD_DAYS"]
-    client = end + dt.timedelta(days=config["SURVEY_CLIENT_DAYS"])
-    due = {"hot": end, "trainer_report": end, "client": client, "funder": client,
-           "cold": end + dt.timedelta(days=cold_days)}
-    if survey_questionnaire("acquis", session.course_id) is not None:
-        due["acquis"] = end  # the course's optional quiz on what was learnt, with the hot survey
-    for kind, when in due.items():
-        schedule_job("survey_send", f"survey:{kind}:{session.id}", when, {"session_id": session.id, "kind": kind})
-    return list(due)
-
-
-def on_session_completed(session: TrainingSession, actor=None) -> None:
-    schedule_surveys(session)
-
-
-session_services.session_completed.connect(on_session_completed)
-
-
-def _recipients(session: TrainingSession, kind: str) -> list[dict]:
+def survey_recipients(session: TrainingSession, kind: str) -> list[dict]:
+    """Who answers the survey ``kind`` of the session: dicts with their ``key`` (« enrolment:12 », « company:3 »,
+    « trainer:4 », « opco:<e-mail> »), ``email``, ``name`` and the id of what they stand for."""
     audience = SURVEY_AUDIENCES[kind]
     if audience == "trainee":
         enrolments = db.session.scalars(select(Enrolment).where(Enrolment.session_id == session.id,
@@ -106,8 +82,52 @@ def _recipients(session: TrainingSession, kind: str) -> list[dict]:
     return found
 
 
+def invitation_key(session_id: int, kind: str, recipient_key: str) -> str:
+    """The invitation's unique key (SurveyInvitation.key): « hot:12:enrolment:34 »."""
+    return f"{kind}:{session_id}:{recipient_key}"
+
+
+def _key_serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=KEY_SALT)
+
+
+def key_url(key: str) -> str:
+    """The personal link of the invitation keyed ``key``, whether it exists yet or not: the key signed, the same at
+    each call, so that the dry run shows the very link the e-mail will carry (the invitation is recorded as the
+    e-mail leaves, record_sent)."""
+    return external_url("surveys.answer", token=_key_serializer().dumps(key))
+
+
 def survey_url(invitation: SurveyInvitation) -> str:
-    return external_url("surveys.answer", token=make_token(TOKEN_PURPOSE, {"i": invitation.id}))
+    return key_url(invitation.key)
+
+
+def unsent_recipients(session: TrainingSession, kind: str) -> list[dict]:
+    """The survey's recipients not sent it yet (nor who answered on the spot, the hot survey after the last
+    signature)."""
+    keys = {invitation_key(session.id, kind, r["key"]): r for r in survey_recipients(session, kind)}
+    done = set(db.session.scalars(select(SurveyInvitation.key).where(
+        SurveyInvitation.session_id == session.id, SurveyInvitation.kind == kind,
+        (SurveyInvitation.sent_at.is_not(None)) | (SurveyInvitation.responded_at.is_not(None)))))
+    return [recipient for key, recipient in keys.items() if key not in done]
+
+
+def record_sent(session: TrainingSession, kind: str, recipient: dict, questionnaire: Questionnaire
+                ) -> SurveyInvitation:
+    """The invitation of ``recipient`` (one of survey_recipients), created if missing, marked sent now: called as
+    the rule's e-mail leaves, in its transaction."""
+    key = invitation_key(session.id, kind, recipient["key"])
+    invitation = db.session.scalar(select(SurveyInvitation).where(SurveyInvitation.key == key))
+    if invitation is None:
+        invitation = insert_or_find(
+            SurveyInvitation(key=key, kind=kind, questionnaire_id=questionnaire.id, session_id=session.id,
+                             enrolment_id=recipient.get("enrolment_id"), company_id=recipient.get("company_id"),
+                             trainer_id=recipient.get("trainer_id"), recipient_email=recipient["email"],
+                             recipient_name=recipient["name"][:200], created_at=utcnow()),
+            lambda: db.session.scalar(select(SurveyInvitation).where(SurveyInvitation.key == key)))
+    invitation.sent_at = utcnow()
+    db.session.flush()
+    return invitation
 
 
 # The e-mail of each kind of questionnaire sent (the surveys after the session share one).
@@ -128,32 +148,24 @@ def mail_invitation(invitation: SurveyInvitation, reminder: bool) -> None:
 
 
 @job_handler("survey_send")
-def send_survey(payload: dict) -> None:
-    """Create the invitations of one survey of a session and e-mail them (the rules « Enquête sans réponse »
-    remind those who do not answer)."""
-    session = db.session.get(TrainingSession, payload["session_id"])
-    kind = payload["kind"]
-    if session is None or session.is_cancelled:
-        return
-    questionnaire = survey_questionnaire(kind, session.course_id)
-    if questionnaire is None:
-        current_app.logger.warning("No %s questionnaire: survey of session %s not sent", kind, session.id)
-        return
-    now = utcnow()
-    for recipient in _recipients(session, kind):
-        key = f"{kind}:{session.id}:{recipient['key']}"
-        invitation = db.session.scalar(select(SurveyInvitation).where(SurveyInvitation.key == key))
-        if invitation is not None and (invitation.sent_at is not None or invitation.responded_at is not None):
-            continue  # sent already, or answered on the spot after the last signature
-        if invitation is None:
-            invitation = SurveyInvitation(key=key, kind=kind, questionnaire_id=questionnaire.id,
-                                          session_id=session.id, enrolment_id=recipient.get("enrolment_id"),
-                                          company_id=recipient.get("company_id"), trainer_id=recipient.get("trainer_id"),
-                                          recipient_email=recipient["email"], recipient_name=recipient["name"][:200])
-            db.session.add(invitation)
-        invitation.sent_at = now
-        db.session.flush()
-        mail_invitation(invitation, reminder=False)
+def _old_send_job(payload: dict) -> None:
+    """Nothing: a send job scheduled before the first e-mails became automation rules ends quietly (the rule
+    « Enquête à envoyer » of its kind sends it, to whoever has not been sent it yet)."""
+
+
+def send_survey(payload: dict) -> int:
+    """Send now the survey ``payload["kind"]`` of session ``payload["session_id"]`` through its active rules, as
+    their « Envoyer maintenant » does (engine.fire_now: each person once, never again at its date); the number of
+    e-mails queued. For the demo and the tests; the worker sends at the date."""
+    from ...automations import engine
+    from ...automations.models import AutomationRule
+    from ...automations.triggers.surveys import send_trigger
+
+    engine.ensure_defaults()
+    rules = list(db.session.scalars(select(AutomationRule).where(
+        AutomationRule.trigger == send_trigger(payload["kind"]), AutomationRule.active.is_(True))
+        .order_by(AutomationRule.id)))
+    return engine.fire_now(utcnow(), session_id=payload["session_id"], rules=rules)
 
 
 def hot_invitation_on_site(session: TrainingSession, enrolment: Enrolment, *, create: bool = True
@@ -170,7 +182,7 @@ def hot_invitation_on_site(session: TrainingSession, enrolment: Enrolment, *, cr
         return None
     invitation = SurveyInvitation(key=key, kind="hot", questionnaire_id=questionnaire.id, session_id=session.id,
                                   enrolment_id=enrolment.id, recipient_email=enrolment.trainee.email,
-                                  recipient_name=enrolment.trainee.full_name[:200])
+                                  recipient_name=enrolment.trainee.full_name[:200], created_at=utcnow())
     db.session.add(invitation)
     db.session.flush()
     return invitation
@@ -186,11 +198,28 @@ def remind_survey(payload: dict) -> None:
 
 
 def invitation_from_token(token: str) -> SurveyInvitation:
-    payload = read_token(TOKEN_PURPOSE, token, current_app.config["SURVEY_LINK_MAX_AGE_DAYS"] * 86400)
-    invitation = db.session.get(SurveyInvitation, payload.get("i") if isinstance(payload.get("i"), int) else 0)
+    """The invitation of a link: a signed key (key_url), valid SURVEY_LINK_MAX_AGE_DAYS after the last e-mail that
+    carried it; or a link made before, {"i": id} with its own timestamp."""
+    max_age = dt.timedelta(days=current_app.config["SURVEY_LINK_MAX_AGE_DAYS"])
+    try:
+        key = _key_serializer().loads(token)
+    except BadSignature:
+        payload = read_token(TOKEN_PURPOSE, token, int(max_age.total_seconds()))
+        invitation = db.session.get(SurveyInvitation, payload.get("i") if isinstance(payload.get("i"), int) else 0)
+    else:
+        invitation = db.session.scalar(select(SurveyInvitation).where(SurveyInvitation.key == key)) \
+            if isinstance(key, str) else None
+        if invitation is not None and _last_carried(invitation) + max_age < utcnow():
+            raise LinkExpired()
     if invitation is None:
         raise NotFoundError("Cette enquête n'existe plus.")
     return invitation
+
+
+def _last_carried(invitation: SurveyInvitation) -> dt.datetime:
+    """When the link last left: the last reminder, else the send, else the invitation's creation (on the spot)."""
+    return max(moment for moment in (invitation.created_at, invitation.sent_at, invitation.last_reminder_at)
+               if moment is not None)
 
 
 def session_of(invitation: SurveyInvitation) -> TrainingSession | None:

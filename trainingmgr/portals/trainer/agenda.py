@@ -2,8 +2,9 @@
 
 The subscription URL carries the token of the trainer space's personal link (``resources.links.token``, read by
 ``links.trainer_from_token``): renewing or revoking that link ends the subscription too. Each slot is one event whose
-UID never changes and whose SEQUENCE (``Slot.sequence``) grows when the slot moves (date, times, place) or its
-session is confirmed or cancelled (STATUS:CANCELLED, kept in the feed so that calendars remove it), with Europe/Paris
+UID never changes and whose SEQUENCE (``Slot.sequence``) grows when the slot moves (date, times, place, modality or
+meeting link) or its session is confirmed or cancelled (STATUS:CANCELLED, kept in the feed so that calendars remove
+it), with Europe/Paris
 times and their VTIMEZONE (``sessions.ical``). The trainer's slots are those given to them, and those given to nobody in a session they teach
 (as the trainer space lists them).
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from icalendar import Event, vText
+from icalendar import Event
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -20,9 +21,9 @@ from ...core.timeutil import utcnow
 from ...core.links import external_url
 from ...extensions import db
 from ...organisation.models import Organisation
-from ...sessions.ical import event_status, new_calendar, place, slot_uid
-from ...sessions.models import SessionStatus, Slot, TrainingSession, session_trainer
 from ...resources.models import Trainer
+from ...sessions.ical import add_place, event_status, modality_lines, new_calendar, slot_uid
+from ...sessions.models import SessionStatus, Slot, TrainingSession, session_trainer
 
 
 def feed_url(token: str) -> str:
@@ -76,13 +77,12 @@ def _slot_event(slot: Slot, org: Organisation, stamp: dt.datetime, domain: str) 
     event.add("dtend", slot.ends_at)
     prefix = "Annulée – " if session.is_cancelled else ""
     event.add("summary", f"{prefix}{session.title} – {slot.half_day_label.lower()}")
+    add_place(event, slot)
     location = slot.location or session.location
-    if location is not None:
-        event["location"] = vText(place(location))
     lines = [f"Session {session.label}, {session.status_label.lower()}.",
              f"{slot.half_day_label} du {date_fr(slot.date)}, de {time_fr(slot.start_time)} à "
-             f"{time_fr(slot.end_time)}."]
-    if location is not None and location.access_notes and not location.is_remote:
+             f"{time_fr(slot.end_time)}.", *modality_lines(slot)]
+    if not slot.is_remote and location is not None and location.access_notes and not location.is_remote:
         lines.append(f"Accès : {location.access_notes}")
     if session.is_cancelled and session.cancel_reason:
         lines.append(f"Motif de l'annulation : {session.cancel_reason}")

@@ -20,7 +20,7 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import aliased
 
 from ...accounts.models import ROLE_LABELS, Role, User
-from ...attendance.models import AttendanceRecord
+from ...attendance.models import AttendanceRecord, AttendanceReport
 from ...catalogue.models import Course, CourseStatus, CourseVersion
 from ...catalogue.services import indicator1_gaps, list_courses
 from ...core.errors import DomainError
@@ -42,7 +42,7 @@ from ...extensions import db
 from ...organisation.models import Organisation
 from ...organisation.services import get_organisation
 from ...resources.models import Location, Trainer, TrainerDevelopment
-from ...sessions.models import ANNOUNCED, ENDED, STARTED, Slot, TrainingSession
+from ...sessions.models import ANNOUNCED, ENDED, REMOTE_MODALITIES, STARTED, Slot, SlotModality, TrainingSession
 from ..models import ACTION_SOURCES, OPEN_ACTIONS, UNANSWERED_REQUESTS, ActionStatus, ImprovementAction, QualityRequest
 from ..registers import services as registers
 from ..registers.models import ADAPTATION_STATUSES, WATCH_DOMAINS
@@ -387,6 +387,34 @@ def _past_slots(ids, today: dt.date) -> dict[int, tuple[int, int]]:
     return {r[0]: (int(r[1]), int(r[2])) for r in rows}
 
 
+@dataclass
+class _Remote:
+    """A started session's past half-days at a distance: how many, how many virtual, of which with a meeting
+    report imported."""
+
+    half_days: int = 0
+    virtual: int = 0
+    reported: int = 0
+
+
+def _remote_slots(ids, today: dt.date) -> dict[int, _Remote]:
+    reported = select(AttendanceReport.slot_id).distinct().subquery()
+    found: dict[int, _Remote] = defaultdict(_Remote)
+    for session_id, modality, n, with_report in db.session.execute(
+            select(Slot.session_id, Slot.modality, func.count(Slot.id), func.count(reported.c.slot_id))
+            .join(TrainingSession, TrainingSession.id == Slot.session_id)
+            .outerjoin(reported, reported.c.slot_id == Slot.id)
+            .where(Slot.session_id.in_(ids), TrainingSession.status.in_(STARTED), Slot.date < today,
+                   Slot.modality.in_(REMOTE_MODALITIES))
+            .group_by(Slot.session_id, Slot.modality)):
+        remote = found[session_id]
+        remote.half_days += int(n)
+        if modality == SlotModality.VIRTUAL.value:
+            remote.virtual += int(n)
+            remote.reported += int(with_report)
+    return dict(found)
+
+
 def _acquis(ids) -> dict[int, dict[str, int]]:
     found: dict[int, dict[str, int]] = defaultdict(dict)
     for session_id, level, n in db.session.execute(
@@ -543,6 +571,7 @@ def build_board(since: dt.date, until: dt.date, today: dt.date) -> Board:
     _positioning(ind, groups, sessions)
     _convocations(ind, org, groups, sessions, _documents(ids))
     _attendance(ind, groups, sessions, _attendance_kinds(ids), _past_slots(ids, today))
+    _distance(ind[10], sessions, _remote_slots(ids, today))
     invitations = _invitations(ids)
     _needs_analyses(ind, invitations, registers.needs_counts(since, until))
     _acquis_evidence(ind, held, _acquis(ids), invitations)
@@ -782,6 +811,21 @@ def _attendance(ind: dict[int, Indicator], groups: list[_EnrolmentGroup], sessio
                                     "demi-journées passées sans signature du formateur"),
                             sessions=[sessions[sid].ref for sid in missing]))
     i10.links.append(Link("Signatures manquantes", "attendance.missing"))
+
+
+def _distance(i10: Indicator, sessions: dict[int, _Session], remote: dict[int, _Remote]) -> None:
+    """10, distance half-days (R6313-3): the past ones, and the virtual ones' meeting reports imported."""
+    i10.facts.append(Fact("remote_half_days", "Demi-journées passées à distance (classe virtuelle, activité "
+                                              "asynchrone)", sum(r.half_days for r in remote.values())))
+    i10.facts.append(Fact("connection_reports", "Classes virtuelles passées avec leur rapport de connexion importé",
+                          sum(r.reported for r in remote.values()), total=sum(r.virtual for r in remote.values())))
+    missing = {sid: r.virtual - r.reported for sid, r in remote.items() if r.virtual > r.reported}
+    if missing:
+        n = sum(missing.values())
+        i10.gaps.append(Gap(10, "virtual_without_report", n,
+                            counted(n, "classe virtuelle passée sans rapport de connexion importé",
+                                    "classes virtuelles passées sans rapport de connexion importé"),
+                            sessions=[sessions[sid].ref for sid in missing if sid in sessions]))
 
 
 def _acquis_evidence(ind: dict[int, Indicator], held: list[_Session], acquis: dict[int, dict[str, int]],

@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import func, literal, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from ...attendance.services import session_records
+from ...attendance.services import RemoteEvidence, remote_evidence, session_records
 from ...billing.invoices.amounts import current_vat_rate
 from ...billing.invoices.planning import issued_invoices_by_session
 from ...companies.models import Company
@@ -36,6 +36,8 @@ class Evidence:
     ticks: dict[int, dict[str, ChecklistTick]] = field(default_factory=dict)
     invoices: dict[int, list] = field(default_factory=dict)  # issued invoices not fully credited, of ended sessions
     vat_rate: Decimal = Decimal("0.00")
+    # the distance half-days' reports and quizzes (attendance.services.remote_evidence), for every grid built here
+    remote: RemoteEvidence = field(default_factory=RemoteEvidence)
 
 
 def session_options():
@@ -59,6 +61,7 @@ def load_evidence(sessions: list[TrainingSession]) -> Evidence:
     _load_signed_documents(found, ids)
     _load_invitations(found, ids)
     _load_records(found, sessions)
+    found.remote = remote_evidence(sessions)  # no query when no session has a distance half-day
     _load_ticks(found, ids)
     _load_invoices(found, sessions)
     return found

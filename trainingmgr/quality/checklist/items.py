@@ -11,12 +11,13 @@ from dataclasses import dataclass, field
 
 from flask import current_app, url_for
 
-from ...attendance.models import SETTLED_CELLS
+from ...attendance.models import SETTLED_CELLS, UNSIGNED_CELLS
 from ...attendance.services import build_grid
 from ...billing.invoices.planning import uninvoiced
 from ...core.formatting import count_fr, date_fr, plural_fr
+from ...core.timeutil import utcnow
 from ...enrolments.models import OpcoStatus
-from ...sessions.models import TrainingSession
+from ...sessions.models import SlotModality, TrainingSession
 from ..models import DONE_ITEMS, TO_DO_ITEMS, ChecklistTick, ItemState
 from .evidence import Evidence
 
@@ -128,6 +129,7 @@ def offsets(session: TrainingSession) -> dict[str, tuple[str, int]]:
         "positioning": ("start", -1),
         "convocations": ("start", -int(config["CONVOCATION_DAYS_BEFORE"])),
         "attendance": ("end", 1),
+        "distance_evidence": ("end", 1),
         "hot_survey": ("end", 0),
         "certificates": ("end", int(config["CHECKLIST_CERTIFICATES_DAYS_AFTER"])),
         "cold_survey": ("end", cold),
@@ -225,13 +227,60 @@ def _attendance(status: ItemStatus, session: TrainingSession, enrolments: list, 
         return None
     if not enrolments:
         return "Aucun stagiaire inscrit."
-    grid = build_grid(session, enrolments, found.records.get(session.id, []))
+    grid = build_grid(session, enrolments, found.records.get(session.id, []), evidence=found.remote)
     countersigned = sum(1 for slot in grid.slots if slot.id in grid.countersignatures)
     cells = [cell for row in grid.rows for cell in row.cells]
     complete = sum(1 for cell in cells if cell.status in SETTLED_CELLS)
     _count(status, countersigned + complete, len(grid.slots) + len(cells),
            f"{_fraction(countersigned, len(grid.slots), 'demi-journée contresignée')} par le formateur, "
            f"{_fraction(complete, len(cells), 'émargement')} (signés, corrigés ou absences relevées)")
+    status.link = ("attendance.verify", {"session_id": session.id})
+    return None
+
+
+GAPS_SHOWN = 5  # the distance gaps named in the evidence; the others counted
+
+
+def _half_day(slot) -> str:
+    return f"{date_fr(slot.date)} {slot.half_day_label.lower()}"
+
+
+def _remote_gaps(slot, column: list, reported: set[int]) -> list[str]:
+    """What a distance half-day that has ended still lacks: the meeting report of a virtual one, each trainee's
+    flag (docs/distance.md), the time an asynchronous one's trainees have not declared."""
+    gaps = []
+    if slot.modality == SlotModality.VIRTUAL.value and slot.id not in reported:
+        gaps.append(f"{_half_day(slot)} : rapport de connexion à importer")
+    for enrolment, cell in column:
+        flags = [text for _code, text, gap in cell.remote_notes if gap]
+        if slot.modality == SlotModality.ASYNC.value and cell.declared_minutes is None \
+                and cell.status in UNSIGNED_CELLS:
+            flags.append("temps non déclaré")
+        if flags:
+            gaps.append(f"{enrolment.trainee.full_name}, {_half_day(slot)} : {', '.join(flags)}")
+    return gaps
+
+
+def _distance(status: ItemStatus, session: TrainingSession, enrolments: list, found: Evidence) -> str | None:
+    """The evidence of the virtual and asynchronous half-days once each has ended (R6313-3): the meeting report
+    imported, both signatures and the report agreeing, the time declared and the quiz done."""
+    remote = [slot for slot in session.slots if slot.is_remote]
+    if not remote:
+        return "Aucune demi-journée à distance."
+    if not enrolments:
+        return "Aucun stagiaire inscrit."
+    now = utcnow()
+    grid = build_grid(session, enrolments, found.records.get(session.id, []), now, evidence=found.remote)
+    ended = [slot for slot in grid.slots if slot.is_remote and slot.ends_at <= now]
+    gaps_by_slot = {slot.id: _remote_gaps(slot, grid.column(slot.id), found.remote.reported_slots) for slot in ended}
+    complete = sum(1 for gaps in gaps_by_slot.values() if not gaps)
+    gaps = [gap for slot_gaps in gaps_by_slot.values() for gap in slot_gaps]
+    text = _fraction(complete, len(remote), "demi-journée à distance aux preuves complètes",
+                     "demi-journées à distance aux preuves complètes")
+    if gaps:
+        text += f" ; {count_fr(len(gaps), 'point')} à régler : " + " ; ".join(gaps[:GAPS_SHOWN]) \
+            + (" ; …" if len(gaps) > GAPS_SHOWN else "")
+    _count(status, complete, len(remote), text)
     status.link = ("attendance.verify", {"session_id": session.id})
     return None
 
@@ -346,6 +395,11 @@ ITEMS: tuple[Item, ...] = (
          "Coché quand chaque demi-journée est contresignée par le formateur et que chaque stagiaire a signé, "
          "a été corrigé ou relevé absent.",
          10, "Qualiopi, indicateur 10 ; preuve de réalisation (R6332-26)", True, _attendance),
+    Item("distance_evidence", "Preuves des demi-journées à distance",
+         "Coché quand chaque demi-journée en classe virtuelle ou en activité asynchrone est terminée avec ses "
+         "preuves : le rapport de connexion importé, les deux signatures de chaque stagiaire présent et le rapport "
+         "d'accord avec elles, le temps déclaré et le quiz fait. Sans objet pour une session tout en salle.",
+         10, "Code du travail R6313-3 (action à distance : tout élément probant) ; R6332-26", True, _distance),
     Item("certificates", "Certificats de réalisation envoyés",
          "Coché quand le certificat de réalisation de chaque stagiaire ayant suivi la formation lui a été envoyé "
          "par e-mail depuis la page Documents.",

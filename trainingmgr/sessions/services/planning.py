@@ -18,7 +18,7 @@ from .alerts import session_warnings
 from .seats import lock_session_seats, seats_taken
 from .settings import apply_settings, clean_settings
 from .signals import seats_changed
-from .slots import dedupe, first_and_last, pattern_slots, place_slot
+from .slots import SlotDelivery, dedupe, first_and_last, pattern_slots, place_slot
 from .statuses import EDITABLE_STATUSES
 from .workflow import confirmation_problems
 
@@ -140,7 +140,7 @@ def duplicate_session(session: TrainingSession, new_start: dt.date, actor: User 
     with db.session.no_autoflush:
         for slot in session.slots:
             _, slot_warnings = place_slot(copy, slot.date + shift, slot.start_time, slot.end_time,
-                                          slot.location, slot.trainer)
+                                          slot.location, slot.trainer, SlotDelivery.copied(slot, copy))
             warnings.extend(slot_warnings)
     db.session.flush()
     return copy, dedupe(warnings)

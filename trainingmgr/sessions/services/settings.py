@@ -8,10 +8,11 @@ from functools import partial
 
 from ...catalogue.models import AUDIENCE_FORMATS, DELIVERY_MODES, CourseVersion
 from ...companies.models import Company
-from ...core.errors import ErrorCollector
+from ...core.errors import ErrorCollector, ValidationError
+from ...core.formatting import date_fr
 from ...core.validation import clean_text, parse_decimal, parse_int
 from ...resources.models import Location, Trainer
-from ..models import SESSION_FORMATS, TrainingSession
+from ..models import SESSION_FORMATS, Slot, SlotModality, TrainingSession
 from .access import load_choice
 from .seats import seats_taken
 from .slots import check_slot_conflicts, check_trainer_available
@@ -167,10 +168,8 @@ def apply_settings(session: TrainingSession, settings: SessionSettings) -> None:
     # Slots held where the session was held follow it; slots whose trainer leaves the team (or that had
     # none while the team was empty) get the first trainer of the new team. Other choices stay.
     for slot in session.slots:
-        if slot.location is old_location:
-            if settings.location is not old_location:
-                slot.sequence = (slot.sequence or 0) + 1  # the slot moves with its session: calendars follow
-            slot.location = settings.location
+        if slot.location is old_location and settings.location is not old_location:
+            _follow(slot, settings.location)
         if (slot.trainer is None and not old_trainers) or (
             slot.trainer is not None and slot.trainer not in settings.trainers
         ):
@@ -179,3 +178,39 @@ def apply_settings(session: TrainingSession, settings: SessionSettings) -> None:
     for slot in session.slots:
         check_slot_conflicts(session, slot.date, slot.start_time, slot.end_time, slot.location, slot.trainer,
                              exclude=slot)
+    check_modalities(session)
+
+
+def _follow(slot: Slot, location: Location | None) -> None:
+    """A slot held where its session was follows it to ``location``, and its modality follows the kind of place:
+    a remote place makes a room half-day a virtual classroom, a room makes a virtual classroom without a link of its
+    own an in-room half-day. A virtual classroom with its own link, or an asynchronous activity, stays at a distance
+    (and keeps its place) when the session moves to a room."""
+    modality = slot.modality
+    if location is not None and location.is_remote and modality == SlotModality.ROOM.value:
+        modality = SlotModality.VIRTUAL.value
+    elif location is not None and not location.is_remote and modality != SlotModality.ROOM.value:
+        if modality == SlotModality.ASYNC.value or slot.meeting_url:
+            return
+        modality = SlotModality.ROOM.value
+    slot.location, slot.modality = location, modality
+    slot.sequence = (slot.sequence or 0) + 1  # the slot moves with its session: calendars follow
+
+
+def check_modalities(session: TrainingSession) -> None:
+    """The delivery mode and the half-days agree: « présentiel » only in the room, « distanciel » only at a
+    distance, « mixte » anything (docs/distance.md)."""
+    mode = session.delivery_mode
+    wrong = [slot for slot in session.slots if (mode == "presentiel" and slot.is_remote)
+             or (mode == "distanciel" and not slot.is_remote)]
+    if not wrong:
+        return
+    days = ", ".join(f"{slot.modality_label.lower()} le {date_fr(slot.date)}, {slot.half_day_label.lower()}"
+                     for slot in sorted(wrong, key=lambda s: (s.date, s.start_time)))
+    if mode == "presentiel":
+        message = (f"Des demi-journées de cette session sont à distance ({days}) : choisissez la modalité « mixte », "
+                   "ou repassez-les en salle.")
+    else:
+        message = (f"Des demi-journées de cette session sont en salle ({days}) : choisissez la modalité « mixte », "
+                   "ou passez-les à distance.")
+    raise ValidationError(message, field="delivery_mode")

@@ -37,9 +37,11 @@ def confirmation_problems(session: TrainingSession) -> list[str]:
     if not session.trainers or slots_without_trainer(session):
         problems.append("Chaque créneau doit avoir un formateur.")
     if needs_place(session) and (
-        session.location is None or any(slot.location is None for slot in session.slots)
+        session.location is None or any(slot.location is None and not slot.is_remote for slot in session.slots)
     ):
         problems.append("Chaque créneau doit avoir un lieu.")
+    if any(slot.modality == "virtual" and not slot.meeting_link for slot in session.slots):
+        problems.append("Chaque classe virtuelle doit avoir un lien de réunion.")
     problems.extend(_price_problems(session))
     return problems
 
