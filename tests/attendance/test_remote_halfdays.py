@@ -180,6 +180,17 @@ def test_the_activity_page_declares_the_time_and_offers_the_quiz(client, mixed, 
     assert client.get(f"{link(julie, slots(session)[0])}/quiz").status_code == 404
 
 
+def test_the_personal_page_names_each_half_days_modality(client, mixed, clock):
+    from trainingmgr.enrolments.services import trainee_token
+
+    _, (julie, *_), morning, afternoon = mixed
+    clock.at("15:00")
+    body = page(client.get(f"/t/{trainee_token(julie)}"))
+    assert "(classe virtuelle)" in body and "(activité asynchrone)" in body
+    activity = body.split(f'data-slot="{afternoon.id}"', 1)[1].split("</li>", 1)[0]
+    assert "/emargement/" in activity and "Ouvrir l'activité</a>" in activity
+
+
 # --------------------------------------------------------------------------- the grid
 
 

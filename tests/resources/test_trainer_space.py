@@ -279,7 +279,9 @@ def test_the_reminder_links_an_external_trainer_to_the_space_and_a_staff_trainer
     to_eric, to_pierre = last_mail("eric@externe.example"), last_mail("formateur@test.example")
     assert "espace formateur" in to_eric.body_text
     path = path_in(to_eric)
-    assert path == f"/formateur/{links.token(eric)}/creneaux/{erics_morning.id}"
+    # Éric's link (its payload; the timestamp and signature change with the second it is made) to the half-day.
+    assert path.startswith(f"/formateur/{links.token(eric).split('.')[0]}.")
+    assert path.endswith(f"/creneaux/{erics_morning.id}")
     assert f"http://localhost/attendance/slots/{pierres_morning.id}" in to_pierre.body_text
     assert "/formateur/" not in to_pierre.body_text
     text = page(client.get(path))
