@@ -251,6 +251,20 @@ def link_send_code(token: str):
     return redirect(url_for("signing.by_link", token=token))
 
 
+def _code_accepted(form: CodeForm, slot, enrolment) -> bool:
+    """Whether the one-time code typed in ``form`` is the trainee's for ``slot`` (the caller then commits its use);
+    a wrong one is rolled back and shown on the form."""
+    if not form.validate_on_submit():
+        return False
+    try:
+        access.check_code(slot, enrolment, form.code.data or "", ip=request.remote_addr or "")
+    except DomainError as exc:
+        db.session.rollback()
+        form.apply_errors(exc)
+        return False
+    return True
+
+
 @bp.route("/<token>/verifier", methods=["POST"])
 @limiter.limit(_sign_limit, key_func=_per_link)
 def link_check_code(token: str):
@@ -260,16 +274,10 @@ def link_check_code(token: str):
     if slot.modality != SlotModality.VIRTUAL.value or not _code_sent(slot.id, enrolment.id, marker.get("p")):
         fail(409, "Aucun code en cours pour vous : demandez-en un nouveau.")
     form = CodeForm()
-    if form.validate_on_submit():
-        try:
-            access.check_code(slot, enrolment, form.code.data or "", ip=request.remote_addr or "")
-        except DomainError as exc:
-            db.session.rollback()
-            form.apply_errors(exc)
-        else:
-            db.session.commit()
-            session[LINK_CODE_KEY] = {**marker, "ok": time.time()}
-            return redirect(url_for("signing.by_link", token=token))
+    if _code_accepted(form, slot, enrolment):
+        db.session.commit()
+        session[LINK_CODE_KEY] = {**marker, "ok": time.time()}
+        return redirect(url_for("signing.by_link", token=token))
     status = getattr(form, "error_status", 422) if form.errors or getattr(form, "form_errors", None) else 400
     page, _ = _link_page(token, SignatureForm(formdata=None), slot, enrolment, last, code_form=form)
     return page, status
@@ -393,18 +401,12 @@ def qr_code(slot_id: int):
         fail(403, "Scannez d'abord le QR code affiché dans la salle.")
     enrolment = db.session.get(Enrolment, scan["e"])
     form = CodeForm()
-    if form.validate_on_submit():
-        try:
-            access.check_code(slot, enrolment, form.code.data or "", ip=request.remote_addr or "")
-        except DomainError as exc:
-            db.session.rollback()
-            form.apply_errors(exc)
-        else:
-            enrolment_id, trainee_id = enrolment.id, enrolment.trainee_id
-            db.session.commit()
-            session.pop("att_qr", None)
-            session["att_signer"] = {"s": slot_id, "e": enrolment_id, "at": time.time()}
-            return _remember_device(redirect(url_for("signing.qr_signer", slot_id=slot_id)), trainee_id)
+    if _code_accepted(form, slot, enrolment):
+        enrolment_id, trainee_id = enrolment.id, enrolment.trainee_id
+        db.session.commit()
+        session.pop("att_qr", None)
+        session["att_signer"] = {"s": slot_id, "e": enrolment_id, "at": time.time()}
+        return _remember_device(redirect(url_for("signing.qr_signer", slot_id=slot_id)), trainee_id)
     return form_page("attendance/code.html", form, slot=slot, session=slot.session, enrolment=enrolment)
 
 

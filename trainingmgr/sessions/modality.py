@@ -8,7 +8,7 @@ from decimal import Decimal
 from ..core.formatting import hours_fr
 from .models import REMOTE_MODALITIES, SLOT_MODALITIES, Slot, SlotModality
 
-__all__ = ["SLOT_MODALITIES", "REMOTE_MODALITIES", "SlotModality", "minutes_by_modality", "hours_by_modality",
+__all__ = ["delivery_fields", "SLOT_MODALITIES", "REMOTE_MODALITIES", "SlotModality", "minutes_by_modality", "hours_by_modality",
            "modality_lines", "distance_wording", "session_modalities", "is_remote_action"]
 
 # How each modality reads in a sentence: « 3,5 h en salle, 3,5 h en classe virtuelle ».
@@ -56,3 +56,10 @@ def session_modalities(slots: Iterable[Slot]) -> list[str]:
 def is_remote_action(slots: Iterable[Slot]) -> bool:
     """Whether any half-day is delivered at a distance (the BPF's « formation à distance »)."""
     return any(slot.modality in REMOTE_MODALITIES for slot in slots)
+
+
+def delivery_fields(slot: Slot) -> dict:
+    """How a half-day is delivered, for the documents' and the e-mails' ``session.slots[]``: its modality (code and
+    label), the link of a virtual classroom and what the trainee does in an asynchronous activity ("" otherwise)."""
+    return {"modality": slot.modality, "modality_label": slot.modality_label, "meeting_url": slot.meeting_link,
+            "activity": slot.activity if slot.modality == SlotModality.ASYNC.value else ""}

@@ -36,6 +36,7 @@ from ...resources import links as trainer_links
 from ...resources.models import Trainer
 from ...sessions.ical import session_calendar
 from ...sessions.models import SessionStatus, Slot, TrainingSession
+from ...sessions.modality import delivery_fields
 from ..registry import (
     AttachmentKind,
     Context,
@@ -163,8 +164,7 @@ def _at_a_distance(slot: Slot) -> str:
 def _slot_vars(slot: Slot) -> dict:
     return {"date": date_fr(slot.date), "half_day": slot.half_day_label, "start": time_fr(slot.start_time),
             "end": time_fr(slot.end_time), "times": f"{time_fr(slot.start_time)}–{time_fr(slot.end_time)}",
-            "modality": slot.modality, "modality_label": slot.modality_label, "meeting_url": slot.meeting_link,
-            "activity": slot.activity if slot.modality == "async" else ""}
+            **delivery_fields(slot)}
 
 
 def _common_link(location, slots: list[Slot]) -> str:

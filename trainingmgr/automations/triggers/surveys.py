@@ -60,6 +60,18 @@ def kinds_of(audience: str) -> list[str]:
 # --------------------------------------------------------------------------- the context
 
 
+# What both survey contexts (a reminder, a first invitation) say of the survey and of the person it goes to.
+SURVEY_VARIABLES = (
+    Var("survey.name", "Nom de l'enquête", "Satisfaction à chaud"),
+    Var("survey.label", "Nom de l'enquête dans une phrase", "satisfaction à chaud"),
+    Var("survey.questionnaire", "Titre du questionnaire", "Votre avis sur la formation"),
+    Var("survey.anonymous", "Réponses anonymes (vrai ou faux)", "oui"),
+)
+RECIPIENT_VARIABLES = (
+    Var("recipient.name", "Nom du destinataire", "Alice Martin"),
+    Var("recipient.email", "E-mail du destinataire", "alice.martin@exemple.fr"),
+)
+
 VARIABLES = (
     *ORG_VARIABLES,
     Var("session.title", "Intitulé de la formation", "Chorus Pro : facturer le secteur public"),
@@ -68,15 +80,11 @@ VARIABLES = (
     Var("session.first_date", "Premier jour", "19/11/2026"),
     Var("session.last_date", "Dernier jour", "20/11/2026"),
     Var("survey.kind", "Type d'enquête : hot, cold, acquis, client, funder, trainer_report ou needs", "hot"),
-    Var("survey.name", "Nom de l'enquête", "Satisfaction à chaud"),
-    Var("survey.label", "Nom de l'enquête dans une phrase", "satisfaction à chaud"),
-    Var("survey.questionnaire", "Titre du questionnaire", "Votre avis sur la formation"),
-    Var("survey.anonymous", "Réponses anonymes (vrai ou faux)", "oui"),
+    *SURVEY_VARIABLES,
     Var("survey.sent_on", "Date d'envoi de l'enquête", "20/11/2026"),
     Var("survey.respondent", "Personne interrogée (nom)", "Alice Martin"),
     Var("survey.respondent_email", "Personne interrogée (e-mail)", "alice.martin@exemple.fr"),
-    Var("recipient.name", "Nom du destinataire", "Alice Martin"),
-    Var("recipient.email", "E-mail du destinataire", "alice.martin@exemple.fr"),
+    *RECIPIENT_VARIABLES,
     Var("link", "Lien personnel pour répondre (conseiller : la page de la session)", "https://…/s/…"),
     Var("deadline", "Répondre avant le (analyse des besoins : premier jour ; vide sinon)", "19/11/2026"),
 )
@@ -250,12 +258,8 @@ SEND_VARIABLES = (
     *ORG_VARIABLES,
     *(var for var in VARIABLES if var.name.startswith("session.")),
     Var("survey.kind", "Type d'enquête : hot, cold, acquis, client, funder ou trainer_report", "hot"),
-    Var("survey.name", "Nom de l'enquête", "Satisfaction à chaud"),
-    Var("survey.label", "Nom de l'enquête dans une phrase", "satisfaction à chaud"),
-    Var("survey.questionnaire", "Titre du questionnaire", "Votre avis sur la formation"),
-    Var("survey.anonymous", "Réponses anonymes (vrai ou faux)", "oui"),
-    Var("recipient.name", "Nom du destinataire", "Alice Martin"),
-    Var("recipient.email", "E-mail du destinataire", "alice.martin@exemple.fr"),
+    *SURVEY_VARIABLES,
+    *RECIPIENT_VARIABLES,
     Var("link", "Lien personnel pour répondre (sans mot de passe)", "https://…/s/…"),
 )
 

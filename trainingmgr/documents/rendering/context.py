@@ -33,7 +33,7 @@ from ...files.services import path_for
 from ...organisation.models import VAT_EXEMPTION_MENTION
 from ...organisation.services import get_organisation
 from ...resources.models import RATE_UNITS, TRAINER_STATUSES, Trainer, TrainerStatus
-from ...sessions.modality import distance_wording, modality_lines
+from ...sessions.modality import delivery_fields, distance_wording, modality_lines
 from ...sessions.models import Slot, TrainingSession
 
 EXEMPTION = "Exonération de TVA, article 261-4-4°-a du code général des impôts"
@@ -168,9 +168,7 @@ def _slot_line(slot: Slot) -> dict:
     """A half-day of session.slots: when, and how it is delivered (the link of a virtual classroom, what the trainee
     does in an asynchronous activity; "" otherwise)."""
     return {"date": date_fr(slot.date), "half_day": slot.half_day_label, "start": time_fr(slot.start_time),
-            "end": time_fr(slot.end_time), "hours": _hours(slot.hours), "modality": slot.modality,
-            "modality_label": slot.modality_label, "meeting_url": slot.meeting_link,
-            "activity": slot.activity if slot.modality == "async" else ""}
+            "end": time_fr(slot.end_time), "hours": _hours(slot.hours), **delivery_fields(slot)}
 
 
 def _trainee(enrolment: Enrolment) -> dict:
