@@ -426,7 +426,7 @@ def samples(w) -> list[object]:
     from trainingmgr.billing.models import Invoice, InvoiceLine, Payment
     from trainingmgr.catalogue.models import Course
     from trainingmgr.enrolments.models import Enrolment
-    from trainingmgr.enrolments.services import trainee_token
+    from trainingmgr.enrolments.links import trainee_token
     from trainingmgr.quality.models import QualityRequest
     from trainingmgr.sessions.models import Slot, TrainingSession
 
@@ -1037,7 +1037,8 @@ def test_company_space_link_buttons_refuse_in_french_and_change_nothing(app, sal
 
 def test_planned_absence_form_refuses_in_french_and_changes_nothing(app, world, make_session, client):
     from tests.helpers import MONDAY
-    from trainingmgr.enrolments.services import enrol, trainee_token
+    from trainingmgr.enrolments.links import trainee_token
+    from trainingmgr.enrolments.services import enrol
     from trainingmgr.sessions.services import change_status
     from trainingmgr.trainees.services import save_trainee
 

@@ -12,7 +12,7 @@ from trainingmgr.attendance import board, planned, services
 from trainingmgr.attendance.models import AttendanceRecord, PlannedAbsence
 from trainingmgr.automations import engine
 from trainingmgr.companies.services import save_contact
-from trainingmgr.enrolments.services import trainee_token
+from trainingmgr.enrolments.links import trainee_token
 from trainingmgr.extensions import db
 
 from tests.enrolments.support import outbox

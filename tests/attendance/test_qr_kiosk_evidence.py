@@ -361,7 +361,7 @@ def test_code_requests_are_rate_limited_per_trainee(client, klass, clock):
 
 
 def test_the_personal_page_offers_the_open_slot_and_shows_signatures(client, klass, clock):
-    from trainingmgr.enrolments.services import trainee_token
+    from trainingmgr.enrolments.links import trainee_token
 
     session, (julie, *_) = klass
     morning, afternoon = slots(session)

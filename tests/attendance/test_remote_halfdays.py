@@ -181,7 +181,7 @@ def test_the_activity_page_declares_the_time_and_offers_the_quiz(client, mixed, 
 
 
 def test_the_personal_page_names_each_half_days_modality(client, mixed, clock):
-    from trainingmgr.enrolments.services import trainee_token
+    from trainingmgr.enrolments.links import trainee_token
 
     _, (julie, *_), morning, afternoon = mixed
     clock.at("15:00")

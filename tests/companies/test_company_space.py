@@ -24,7 +24,8 @@ from trainingmgr.core.tokens import make_token
 from trainingmgr.documents import services as documents
 from trainingmgr.documents.models import GeneratedDocument
 from trainingmgr.enrolments.models import Enrolment
-from trainingmgr.enrolments.services import enrol, trainee_token
+from trainingmgr.enrolments.links import trainee_token
+from trainingmgr.enrolments.services import enrol
 from trainingmgr.extensions import db
 from trainingmgr.files.services import path_for
 from trainingmgr.messaging.models import OutboxMessage

@@ -80,11 +80,9 @@ def test_the_templates_have_the_count_filters(app):
     assert rendered.render(n=1500) == "1\u202f500 stagiaires trouvés · terminés"
 
 
-# Plurals still written « (s) », left to their owners: the default document templates (documents/defaults.py, the
-# .docx sources, not reworded here) and the worker loop's long-task line (messaging/cli.py). Remove an entry once
-# its text says the count properly.
+# Plurals still written « (s) », left to their owners: the worker loop's long-task line (messaging/cli.py). Remove an
+# entry once its text says the count properly.
 PENDING_BRACKET_PLURALS = {
-    "trainingmgr/documents/defaults.py": None,  # every line
     "trainingmgr/messaging/cli.py": "Traitements longs : {done} terminé(s)",
     "trainingmgr/signing/pades.py": "evidence page(s)",  # English docstrings
 }

@@ -332,7 +332,7 @@ def test_without_libreoffice_the_screen_says_docx_only(delivered, advisor_web):
 
 
 def test_the_trainee_downloads_their_own_documents(delivered, client):
-    from trainingmgr.enrolments.services import trainee_token
+    from trainingmgr.enrolments.links import trainee_token
 
     d = delivered
     sarah, paul = d.enrolments["Sarah"], d.enrolments["Paul"]

@@ -91,7 +91,7 @@ def tour() -> tuple[list[Screen], dt.datetime]:
     from trainingmgr.demo.services import DEMO_LOGINS
     from trainingmgr.demo.spaces import HR_CONTACT_EMAIL
     from trainingmgr.enrolments.models import Enrolment, EnrolmentStatus
-    from trainingmgr.enrolments.services import trainee_token
+    from trainingmgr.enrolments.links import trainee_token
     from trainingmgr.evaluations.models import SurveyInvitation
     from trainingmgr.evaluations.surveys.services import hot_invitation_on_site, survey_url
     from trainingmgr.extensions import db

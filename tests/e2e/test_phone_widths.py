@@ -41,7 +41,7 @@ def more_screens(screens: list[Screen]) -> list[Screen]:
 
     from trainingmgr.demo.services import DEMO_LOGINS
     from trainingmgr.enrolments.models import Enrolment
-    from trainingmgr.enrolments.services import trainee_token
+    from trainingmgr.enrolments.links import trainee_token
     from trainingmgr.sessions.models import TrainingSession
 
     path = {s.slug: s.path for s in screens}

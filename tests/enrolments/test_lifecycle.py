@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from trainingmgr.core.errors import ConflictError, ValidationError
 from trainingmgr.core.timeutil import utcnow
-from trainingmgr.enrolments import services
+from trainingmgr.enrolments import links, services
 from trainingmgr.enrolments.models import ENROLMENT_STATUS_LABELS, Enrolment, EnrolmentStatus
 from trainingmgr.extensions import db
 from trainingmgr.sessions.services import change_status, seats_taken, update_session
@@ -332,11 +332,11 @@ def test_the_personal_link_names_one_enrolment(world, dume_session, new_trainee)
 
     enrolment = enrol(dume_session, new_trainee(1))
     other = enrol(dume_session, new_trainee(2))
-    token = services.trainee_token(enrolment)
-    assert services.enrolment_from_token(token).id == enrolment.id
-    assert services.enrolment_from_token(services.trainee_token(other)).id == other.id
+    token = links.trainee_token(enrolment)
+    assert links.enrolment_from_token(token).id == enrolment.id
+    assert links.enrolment_from_token(links.trainee_token(other)).id == other.id
     with pytest.raises(PermissionDenied):
-        services.enrolment_from_token(token[:-2] + ("AA" if not token.endswith("AA") else "BB"))
+        links.enrolment_from_token(token[:-2] + ("AA" if not token.endswith("AA") else "BB"))
 
 
 def test_the_history_records_every_change_with_its_actor(world, open_session, new_trainee):

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from trainingmgr.enrolments.services import trainee_token
+from trainingmgr.enrolments.links import trainee_token
 from trainingmgr.evaluations.questionnaires.forms import SCALE_ENDS, scale_caption
 from trainingmgr.evaluations.questionnaires.services import create_questionnaire
 from trainingmgr.extensions import db

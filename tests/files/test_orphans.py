@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from trainingmgr.core.formatting import size_fr
 from trainingmgr.documents import services as documents
 from trainingmgr.documents.models import GeneratedDocument
 from trainingmgr.extensions import db
@@ -264,7 +265,7 @@ def test_the_sweep_command(app):
 
 
 def test_sizes_in_french():
-    assert [sweep_module.size_fr(n) for n in (512, 12_595, 1_258_291, 3 << 30)] == [
+    assert [size_fr(n) for n in (512, 12_595, 1_258_291, 3 << 30)] == [
         "512 o", "12,3 Ko", "1,2 Mo", "3 Go"]
 
 

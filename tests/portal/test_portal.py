@@ -15,7 +15,7 @@ from trainingmgr.core.formatting import date_fr
 from trainingmgr.core.timeutil import utcnow
 from trainingmgr.core.tokens import make_token
 from trainingmgr.enrolments.models import Enrolment
-from trainingmgr.enrolments.services import enrolment_from_token, trainee_token
+from trainingmgr.enrolments.links import enrolment_from_token, trainee_token
 from trainingmgr.evaluations.models import Answer, Response
 from trainingmgr.extensions import db
 

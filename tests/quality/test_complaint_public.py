@@ -11,7 +11,8 @@ from itsdangerous import TimestampSigner
 from sqlalchemy import func, select
 
 from trainingmgr.core.tokens import make_token
-from trainingmgr.enrolments.services import enrol, trainee_token
+from trainingmgr.enrolments.links import trainee_token
+from trainingmgr.enrolments.services import enrol
 from trainingmgr.extensions import db
 from trainingmgr.messaging.models import OutboxMessage
 from trainingmgr.quality.complaints import services as service

@@ -122,7 +122,7 @@ def test_a_link_for_another_purpose_or_trainer_is_refused(client, world, eric, e
     session, (first, *_) = erics_class
     assert client.get(f"/formateur/{make_token('company-space', {'i': eric.id, 'n': 'x'})}").status_code == 403
     assert client.get(f"/formateur/{make_token(links.PURPOSE, {'i': 999999, 'n': 'x'})}").status_code == 403
-    from trainingmgr.enrolments.services import trainee_token
+    from trainingmgr.enrolments.links import trainee_token
 
     assert client.get(f"/formateur/{trainee_token(first)}").status_code == 403
     # Pierre's nonce does not open Éric's space

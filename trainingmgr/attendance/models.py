@@ -285,7 +285,9 @@ class AttendanceReport(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("training_session.id", ondelete="CASCADE"), index=True)
     slot_id: Mapped[int] = mapped_column(ForeignKey("slot.id", ondelete="CASCADE"), index=True)
-    file_id: Mapped[int] = mapped_column(ForeignKey("stored_file.id"))
+    # None once erased at the end of the register's retention (privacy/services.erase_attendance): the file named the
+    # participants; its SHA-256 stays here and in the chain.
+    file_id: Mapped[int | None] = mapped_column(ForeignKey("stored_file.id"))
     sha256: Mapped[str] = mapped_column(String(64))
     source: Mapped[str] = mapped_column(String(20))  # teams, zoom, meet, mapping (reports/formats.py)
     mapping: Mapped[dict] = mapped_column(JSON, default=dict)  # column -> role, as read
@@ -293,6 +295,7 @@ class AttendanceReport(db.Model):
     unmatched: Mapped[list] = mapped_column(JSON, default=list)  # [{"name": …, "email": …, "minutes": …}]
     author_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    erased_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     slot: Mapped[Slot] = relationship()
     file = relationship("StoredFile")

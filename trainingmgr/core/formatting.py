@@ -1,4 +1,4 @@
-"""French formatting of dates, times, money and hours (Babel), also used as Jinja filters."""
+"""French formatting of dates, times, money, hours and file sizes (Babel), also used as Jinja filters."""
 from __future__ import annotations
 
 import datetime as dt
@@ -69,6 +69,19 @@ def number_fr(value) -> str:
     if value is None:
         return ""
     return format_decimal(Decimal(value).normalize(), format="#,##0.##", locale=LOCALE)
+
+
+# Binary units, as the operating systems show file sizes.
+SIZE_UNITS = (("Go", 1 << 30), ("Mo", 1 << 20), ("Ko", 1 << 10))
+
+
+def size_fr(size: int, unit: str | None = None) -> str:
+    """A size in bytes in the largest unit it reaches, to a tenth: « 512 o », « 12,3 Ko », « 1,2 Mo », « 3 Go »;
+    always in ``unit`` (« Mo ») to set a size beside a limit: « 1 024 Mo » beyond « 20 Mo », « 0,5 Mo »."""
+    for name, scale in SIZE_UNITS:
+        if name == unit or (unit is None and size >= scale):
+            return f"{number_fr(round(size / scale, 1))} {name}"
+    return f"{size} o"
 
 
 def plural_fr(value: int | None, singular: str, plural: str | None = None) -> str:

@@ -10,6 +10,7 @@ from ..accounts.models import User
 from ..billing.invoices.drafts import DRAFT_FIELDS, update_draft
 from ..billing.invoices.issue import issue_invoice
 from ..billing.invoices.planning import propose_invoices
+from ..billing.kinds import PayerKind
 from ..billing.models import Invoice
 from ..billing.payments.services import record_payment
 from ..core.errors import ValidationError
@@ -38,13 +39,13 @@ def load_billing(advisor: User, past_session: TrainingSession | None, today: dt.
 def _invoice(advisor: User, past_session: TrainingSession, today: dt.date) -> list[str]:
     proposal = propose_invoices(past_session, advisor)
     for invoice in proposal.created:
-        if invoice.payer_kind == "individual" and not invoice.buyer_address:
+        if invoice.payer_kind == PayerKind.INDIVIDUAL.value and not invoice.buyer_address:
             # Trainees have no postal address on file: the advisor types it on the draft.
             update_draft(invoice, {**{key: getattr(invoice, key) for key in DRAFT_FIELDS},
                                    "buyer_address": "5 allée des Demoiselles", "buyer_postal_code": "31400",
                                    "buyer_city": "Toulouse"}, advisor)
     issued = [issue_invoice(invoice, advisor, today=today) for invoice in proposal.created]
-    paid = next((i for i in issued if i.payer_kind == "individual"), None)
+    paid = next((i for i in issued if i.payer_kind == PayerKind.INDIVIDUAL.value), None)
     if paid is not None:
         record_payment(paid, {"paid_on": today, "amount": str(paid.total_incl_vat), "method": "transfer",
                               "reference": "Virement du stagiaire"}, advisor, today=today)

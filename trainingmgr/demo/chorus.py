@@ -18,6 +18,7 @@ from ..attendance import services as attendance
 from ..billing.invoices.drafts import DRAFT_FIELDS, update_draft
 from ..billing.invoices.issue import issue_invoice
 from ..billing.invoices.planning import propose_invoices
+from ..billing.kinds import PayerKind
 from ..billing.models import Invoice
 from ..billing.payments.services import record_payment
 from ..catalogue.models import Course
@@ -232,12 +233,12 @@ def _invoices(session: TrainingSession, advisor: User, today: dt.date) -> list[s
         with db.session.begin_nested():
             proposal = propose_invoices(session, advisor)
             for invoice in proposal.created:
-                if invoice.payer_kind == "opco" and not all(
+                if invoice.payer_kind == PayerKind.OPCO.value and not all(
                         (invoice.buyer_address, invoice.buyer_postal_code, invoice.buyer_city)):
                     # The funding lines hold no OPCO postal address: the advisor types it on the draft.
                     update_draft(invoice, {**{key: getattr(invoice, key) for key in DRAFT_FIELDS},
                                            **OPCO_EP_ADDRESS}, advisor)
-                elif invoice.payer_kind == "self_employed_fund" and not invoice.buyer_address:
+                elif invoice.payer_kind == PayerKind.SELF_EMPLOYED_FUND.value and not invoice.buyer_address:
                     # The architect is invoiced at his practice (trainees have no postal address on file).
                     update_draft(invoice, {**{key: getattr(invoice, key) for key in DRAFT_FIELDS},
                                            **ARCHITECT_ADDRESS}, advisor)
@@ -245,7 +246,7 @@ def _invoices(session: TrainingSession, advisor: User, today: dt.date) -> list[s
             issued = [issue_invoice(invoice, advisor, today=today) for invoice in proposal.created]
             # The architect paid by transfer: his receipted invoice goes in the FIF PL refund pack.
             for invoice in issued:
-                if invoice.payer_kind == "self_employed_fund":
+                if invoice.payer_kind == PayerKind.SELF_EMPLOYED_FUND.value:
                     record_payment(invoice, {"paid_on": today, "amount": str(invoice.total_incl_vat),
                                              "method": "transfer", "reference": f"Virement {invoice.buyer_name}"},
                                    advisor, today=today)

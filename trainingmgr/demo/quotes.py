@@ -103,7 +103,7 @@ def _accepted(session: TrainingSession, advisor: User) -> str:
         made.append(f"{len(result.waitlisted)} en liste d'attente")
     if result.convention is not None:
         made.append(f"convention {result.convention.number} proposée")
-    if any(line.kind == "opco" for enrolment in result.enrolments for line in enrolment.funding_lines):
+    if any(line.is_opco for enrolment in result.enrolments for line in enrolment.funding_lines):
         made.append(f"financements {quote.company.opco} « à demander »")
     return (f"Devis {quote.number} (« {quote.company.name} », {quote.seats} places, session {session.label}) envoyé "
             f"puis accepté en ligne par {quote.accepted_by_name} : {', '.join(made)}.")

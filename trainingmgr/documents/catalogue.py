@@ -188,11 +188,14 @@ INTERNAL_RULES = tuple(Var(v.name, v.label, v.example) for v in COURSE + SESSION
         "L'action « Marchés publics : DUME et Chorus Pro » dure 8 h, soit 500 heures ou moins : les articles "
         "R6352-9 à R6352-15 du Code du travail (élection de délégués des stagiaires) ne s'appliquent pas."),
 )
-ATTENDED = (
-    Var("attendance.hours", "Heures réellement suivies", "8 h", True),
-    Var("attendance.first_date", "Premier jour suivi", "19/11/2026", True),
-    Var("attendance.last_date", "Dernier jour suivi", "19/11/2026", True),
-    # Distance half-days (sessions/modality.py): empty when every hour attended was in the room.
+
+def _by_modality(root: str) -> tuple[Var, ...]:
+    """The hours attended per modality under ``root`` (context.by_modality; sessions/modality.py): empty when every
+    hour attended was in the room."""
+    return tuple(Var(v.name.replace("attendance.", f"{root}.", 1), v.label, v.example) for v in _BY_MODALITY)
+
+
+_BY_MODALITY = (
     Var("attendance.modalities", "Heures suivies par modalité : liste {label, hours, text} (vide si tout en salle)",
         "3,5 h en salle ; 3,5 h en classe virtuelle"),
     Var("attendance.modalities[].label", "Modalité", "Classe virtuelle"),
@@ -203,6 +206,11 @@ ATTENDED = (
     Var("attendance.distance", "Mention « Action réalisée à distance » ou « … en partie à distance » (vide si "
                                "tout en salle)", "Action réalisée en partie à distance"),
 )
+ATTENDED = (
+    Var("attendance.hours", "Heures réellement suivies", "8 h", True),
+    Var("attendance.first_date", "Premier jour suivi", "19/11/2026", True),
+    Var("attendance.last_date", "Dernier jour suivi", "19/11/2026", True),
+) + _BY_MODALITY
 
 # Invoices and credit notes (billing/invoices.py): made only when one is issued, never from a session's documents
 # page. The seller ("org.*") is the organisation's identity frozen at issue.
@@ -337,7 +345,7 @@ PRESENCE = (
     Var("presence.months[].planned", "Heures prévues dans le mois", "8 h"),
     Var("presence.months[].hours", "Heures de présence dans le mois", "7 h"),
     Var("presence.months[].absent", "Heures d'absence dans le mois", "1 h"),
-)
+) + _by_modality("presence")
 # The facture acquittée a fund of the self-employed (FIF PL, AGEFICE…) asks for a refund: the enrolment's invoices
 # to the trainee or to the fund, with their payments (funding/receipt.py, funding/packs.py).
 RECEIPT = (
@@ -390,15 +398,28 @@ DOC_TYPES: dict[str, DocType] = {d.code: d for d in (
             COMMON + ORG + INTERNAL_RULES),
     DocType("attendance_sheet", "Feuille d'émargement", "session", "emargement.docx",
             COMMON + ORG + COURSE + SESSION + (
-                Var("sheet.slots", "Par demi-journée : {label, date, half_day, start, end, rows, trainer}", "…", True),
-                Var("sheet.slots[].label", "Demi-journée", "Jeudi 19/11/2026, matin (08:30–12:30)"),
-                Var("sheet.slots[].rows", "Stagiaires : {name, status, signature, signed_at, method, note}", "…"),
+                Var("sheet.slots", "Par demi-journée : {label, date, half_day, start, end, modality_label, "
+                                   "evidence, rows, trainer}", "…", True),
+                Var("sheet.slots[].label", "Demi-journée, et sa modalité si la session n'est pas entièrement en salle",
+                    "Jeudi 19/11/2026, matin (08:30–12:30)"),
+                # Distance half-days (issue 27): nothing changes on the sheet of a session held in the room.
+                Var("sheet.slots[].modality_label", "Modalité : en salle, classe virtuelle ou activité asynchrone "
+                                                    "(vide si toute la session est en salle)", "En salle"),
+                Var("sheet.slots[].evidence", "Preuves d'une demi-journée à distance : double signature et rapport "
+                                              "de connexion (empreinte SHA-256), ou temps déclaré (vide en salle)",
+                    "Classe virtuelle : chaque stagiaire signe au début puis à partir du milieu de la demi-journée"),
+                Var("sheet.slots[].rows", "Stagiaires : {name, status, signature, second_signature, signed_at, "
+                                          "method, note}", "…"),
                 Var("sheet.slots[].rows[].name", "Stagiaire", "Camille Roux"),
                 Var("sheet.slots[].rows[].status", "État (Signé, Absent, Corrigé, Signature manquante…)", "Signé"),
-                Var("sheet.slots[].rows[].signature", "Signature dessinée (image) ou nom saisi", "[image]"),
+                Var("sheet.slots[].rows[].signature", "Signature dessinée (image) ou nom saisi ; temps déclaré "
+                                                      "d'une activité asynchrone", "[image]"),
+                Var("sheet.slots[].rows[].second_signature", "Seconde signature d'une classe virtuelle (image ou nom "
+                                                             "saisi ; vide sinon)", "[image]"),
                 Var("sheet.slots[].rows[].signed_at", "Date et heure de signature (Paris)", "19/11/2026 08:24"),
                 Var("sheet.slots[].rows[].method", "Moyen de signature", "lien personnel, signature manuscrite"),
-                Var("sheet.slots[].rows[].note", "Retard, départ anticipé, correction, justificatif", "arrivé(e) à 09:10"),
+                Var("sheet.slots[].rows[].note", "Retard, départ anticipé, seconde signature, durée de connexion, "
+                                                 "correction, justificatif", "arrivé(e) à 09:10"),
                 Var("sheet.slots[].trainer", "Formateur", "Pierre Lefèvre"),
                 Var("sheet.slots[].trainer_signature", "Signature du formateur (image) ou nom saisi", "[image]"),
                 Var("sheet.slots[].trainer_signed_at", "Heure de signature du formateur", "19/11/2026 12:31"),

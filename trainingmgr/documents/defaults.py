@@ -507,7 +507,7 @@ def convention() -> Builder:
     doc.field("Modalité", "{{ course.delivery_mode }}")
     doc.field("Méthodes et moyens pédagogiques", "{{ course.teaching_methods }}")
     doc.field("Moyens matériels", "{{ session.material_resources }}")
-    doc.p(B("Formateur(s), titres et qualifications :"), keep_next=True)
+    doc.p(B("Titres et qualifications de l'équipe pédagogique :"), keep_next=True)
     _trainers(doc)
     doc.field("Accessibilité", "{{ course.accessibility }} – référent handicap : {{ org.disability_contact }}")
 
@@ -525,8 +525,8 @@ def convention() -> Builder:
     _place_line(doc)
 
     doc.h1("Article 5 – Stagiaires")
-    doc.p("Le client inscrit {{ trainees|length }} stagiaire(s), admis après vérification des prérequis :",
-          keep_next=True)
+    doc.p("Nombre de stagiaires inscrits par le client, admis après vérification des prérequis : "
+          "{{ trainees|length }}.", keep_next=True)
     doc.table([60, 55, 55], ["Nom", "Fonction", "Entreprise"],
               [["{{ t.full_name }}", "{{ t.job_title }}", "{{ t.company }}"]], loop="t in trainees", size=9)
 
@@ -593,7 +593,7 @@ def contract() -> Builder:
           "(durée au programme : {{ course.duration }}), selon le calendrier suivant :", keep_next=True)
     _session_slots(doc)
     _place_line(doc)
-    doc.field("Effectif prévu de la session", "{{ session.trainees_count }} stagiaire(s)")
+    doc.field("Effectif prévu de la session (nombre de stagiaires)", "{{ session.trainees_count }}")
     doc.p(B("Programme ({{ course.version }}) :"), keep_next=True)
     _programme_parts(doc)
 
@@ -608,7 +608,7 @@ def contract() -> Builder:
     doc.field("Sanction de la formation", "le stagiaire reçoit {{ contract.sanction }}.")
     doc.field("Accessibilité", "{{ course.accessibility }} – référent handicap : {{ org.disability_contact }}")
 
-    doc.h1("Article 4 – Formateur(s) : titres et qualifications (L6353-4, 4°)")
+    doc.h1("Article 4 – Titres et qualifications de l'équipe pédagogique (L6353-4, 4°)")
     _trainers(doc)
 
     doc.h1("Article 5 – Délai de rétractation (L6353-5)")
@@ -676,7 +676,7 @@ def convocation() -> Builder:
     doc.field("Modalité", "{{ course.delivery_mode }}")
 
     doc.h1("Déroulement")
-    doc.field("Formateur(s)", "{{ session.trainers }}")
+    doc.field("Équipe pédagogique", "{{ session.trainers }}")
     doc.p(B("Objectifs :"), keep_next=True)
     _objectives(doc)
     doc.tag("{%p if course.what_to_bring %}")
@@ -740,7 +740,7 @@ def programme() -> Builder:
     doc.p(B("Dates : "), "{{ session.dates }} – {{ session.hours }}", keep_next=True)
     _session_slots(doc)
     _place_line(doc)
-    doc.p(B("Formateur(s) :"), keep_next=True)
+    doc.p(B("Équipe pédagogique :"), keep_next=True)
     _trainers(doc)
 
     doc.h1("Contact")
@@ -881,15 +881,21 @@ def attendance_sheet() -> Builder:
     doc.p(B("{{ course.title }}", size=11.5, color=ACCENT), align=CENTER, after=6)
     doc.table([45, 88.5, 45, 88.5], rows=[
         [B("Session"), "{{ session.reference }} – {{ session.dates }}", B("Durée prévue"), "{{ session.hours }}"],
-        [B("Lieu"), "{{ session.place }}", B("Formateur(s)"), "{{ session.trainers }}"],
+        [B("Lieu"), "{{ session.place }}", B("Équipe pédagogique"), "{{ session.trainers }}"],
         [B("Organisme"), "{{ org.name }} – NDA {{ org.nda }}", B("Document"), "{{ document.number }}"],
     ], size=9)
     doc.tag("{%p for s in sheet.slots %}")
     doc.p("{{ s.label }}", style="Heading 1", before=10)
+    # A distance half-day (issue 27): how it is proven, and a virtual one's second signatures; nothing in the room.
+    doc.tag("{%p if s.evidence %}")
+    doc.p(I("{{ s.evidence }}", size=8), align=JUSTIFY, keep_next=True)
+    doc.tag("{%p endif %}")
     doc.table([55, 25, 45, 32, 50, 60],
               ["Stagiaire", "État", "Signature", "Signé le", "Moyen de signature", "Observations"],
-              [["{{ r.name }}", "{{ r.status }}", "{{ r.signature }}", "{{ r.signed_at }}", "{{ r.method }}",
-                "{{ r.note }}"]], loop="r in s.rows", size=8.5, min_height=13)
+              [["{{ r.name }}", "{{ r.status }}",
+                ["{{ r.signature }}", "{%p if r.second_signature %}", I("Seconde signature :", size=7),
+                 "{{ r.second_signature }}", "{%p endif %}"],
+                "{{ r.signed_at }}", "{{ r.method }}", "{{ r.note }}"]], loop="r in s.rows", size=8.5, min_height=13)
     doc.table([55, 25, 45, 32, 110], rows=[[
         B("Formateur"), "{{ s.trainer }}", "{{ s.trainer_signature }}", "{{ s.trainer_signed_at }}",
         I("Le formateur atteste la présence des stagiaires signataires pour cette demi-journée."),
@@ -1289,7 +1295,9 @@ def ft_attendance() -> Builder:
     _france_travail_box(doc)
     doc.table([60, 110], rows=[
         [B("Période"), "{{ presence.period }}"],
-        [B("Heures de présence"), B("{{ presence.hours }}")],
+        [B("Heures de présence"), P(B("{{ presence.hours }}"),
+                                    "{% if presence.by_modality %}, dont {{ presence.by_modality }}{% endif %}"
+                                    "{% if presence.distance %} — {{ presence.distance|lower }}{% endif %}")],
         [B("Heures prévues sur la période"), "{{ presence.planned_hours }} (durée totale de la formation : "
                                              "{{ session.hours }})"],
         [B("Heures d'absence"), "{{ presence.absent_hours }}"],
@@ -1306,7 +1314,8 @@ def ft_attendance() -> Builder:
                 P("{{ m.absent }}", align=RIGHT)]], loop="m in presence.months", size=8.5)
     doc.tag("{%p endif %}")
     doc.p(I("Heures établies d'après la feuille d'émargement signée par demi-journée (retards et départs anticipés "
-            "déduits).", size=7.5))
+            "déduits){% if presence.distance %} ; à distance, d'après la double signature et le rapport de connexion "
+            "d'une classe virtuelle, ou le temps déclaré pour une activité asynchrone{% endif %}.", size=7.5))
     _done_at(doc)
     _organisation_signature(doc)
     return doc
@@ -1338,7 +1347,7 @@ def receipt() -> Builder:
               [["{{ p.invoice }}", "{{ p.date }}", "{{ p.method }}", "{{ p.reference }}",
                 P("{{ p.amount }}", align=RIGHT)]], loop="p in receipt.payments", size=8.5)
     doc.tag("{%p endif %}")
-    doc.p(B("Total réglé : {{ receipt.total_paid }}"), " – facture(s) acquittée(s) le ", B("{{ receipt.paid_on }}"),
+    doc.p(B("Total réglé : {{ receipt.total_paid }}"), " – paiement intégral reçu le ", B("{{ receipt.paid_on }}"),
           ".", before=4)
     _done_at(doc)
     _organisation_signature(doc)

@@ -14,6 +14,7 @@ from ..attendance import services as attendance
 from ..attendance.models import PRESENT_CELLS, CellStatus
 from ..core.formatting import date_fr, hours_fr, money_fr, month_fr, time_fr
 from ..enrolments.models import ENROLMENT_STATUS_LABELS, Enrolment, FundingLine
+from ..sessions.modality import minutes_by_modality
 from ..sessions.models import TrainingSession
 from . import providers
 from .rendering import context as builders
@@ -109,7 +110,8 @@ def _presence_status(cell: attendance.Cell) -> str:
 
 
 def _presence(cells: list[attendance.Cell]) -> dict:
-    """Hours attended per half-day and per month (late arrivals and early departures deducted)."""
+    """Hours attended per half-day and per month (late arrivals and early departures deducted), and per modality
+    with the wording of an action (partly) at a distance, as the certificate (empty when all were in the room)."""
     slots, months = [], {}
     for cell in cells:
         slot = cell.slot
@@ -127,6 +129,7 @@ def _presence(cells: list[attendance.Cell]) -> dict:
         "planned_hours": _hours(planned), "absent_hours": _hours(max(ZERO, planned - attended)), "slots": slots,
         "months": [{"month": month_fr(m["day"]), "planned": _hours(m["planned"]), "hours": _hours(m["hours"]),
                     "absent": _hours(max(ZERO, m["planned"] - m["hours"]))} for m in months.values()],
+        **builders.by_modality(minutes_by_modality((cell.slot, cell.minutes) for cell in cells)),
     }
 
 

@@ -268,13 +268,17 @@ def _pinned(document):
 
 
 def _certificate_summary(document) -> dict:
+    """What the check page confirms of a certificate, from its stored context: with remote hours, the hours per
+    modality and « Action réalisée (en partie) à distance » (absent from a certificate issued before issue 27)."""
     context = document.context
+    attended = context["attendance"]
     trainee = document.enrolment.trainee
     replacement = services.next_version(document)
     return {
         "initials": f"{trainee.first_name[:1]}. {trainee.last_name[:1]}.",
-        "course": context["course"]["title"], "first_date": context["attendance"]["first_date"],
-        "last_date": context["attendance"]["last_date"], "hours": context["attendance"]["hours"],
+        "course": context["course"]["title"], "first_date": attended["first_date"],
+        "last_date": attended["last_date"], "hours": attended["hours"],
+        "modalities": attended.get("modalities") or [], "distance": attended.get("distance", ""),
         "organisation": context["org"]["name"], "nda": context["org"]["nda"],
         "issued": document.created_at, "current": replacement is None, "number": document.number,
         "replaced_on": replacement.created_at if replacement else None,

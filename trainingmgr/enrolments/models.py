@@ -214,19 +214,33 @@ class EnrolmentEvent(db.Model):
     actor: Mapped[User | None] = relationship()
 
 
+class FundingKind(str, enum.Enum):
+    """Who pays: the kind of a funding line, and of the payer an invoice is billed to (``Invoice.payer_kind``,
+    billing/kinds.py): a funding line is invoiced to a payer of its own kind."""
+
+    COMPANY = "company"
+    OPCO = "opco"
+    SELF_EMPLOYED_FUND = "self_employed_fund"  # FIF PL, AGEFICE…: the fund, or the trainee it refunds
+    FRANCE_TRAVAIL = "france_travail"
+    PUBLIC_FUNDER = "public_funder"  # a region, the State…: its category gives the BPF line
+    PUBLIC_BUYER = "public_buyer"
+    INDIVIDUAL = "individual"  # the trainee, at their own expense
+
+
 FUNDING_KINDS = {
-    "company": "Entreprise",
-    "opco": "OPCO",
-    "self_employed_fund": "Fonds des non-salariés",
-    "france_travail": "France Travail (AIF)",
-    "public_funder": "Région ou autre financeur public",
-    "public_buyer": "Acheteur public",
-    "individual": "Stagiaire (à ses frais)",
+    FundingKind.COMPANY.value: "Entreprise",
+    FundingKind.OPCO.value: "OPCO",
+    FundingKind.SELF_EMPLOYED_FUND.value: "Fonds des non-salariés",
+    FundingKind.FRANCE_TRAVAIL.value: "France Travail (AIF)",
+    FundingKind.PUBLIC_FUNDER.value: "Région ou autre financeur public",
+    FundingKind.PUBLIC_BUYER.value: "Acheteur public",
+    FundingKind.INDIVIDUAL.value: "Stagiaire (à ses frais)",
 }
 # The kinds that are a funder's decision (prise en charge): requested, agreed or refused, with a file number.
-AGREEMENT_KINDS = ("opco", "self_employed_fund", "france_travail", "public_funder")
+AGREEMENT_KINDS = (FundingKind.OPCO.value, FundingKind.SELF_EMPLOYED_FUND.value, FundingKind.FRANCE_TRAVAIL.value,
+                   FundingKind.PUBLIC_FUNDER.value)
 # The public bodies (invoiced through Chorus Pro): the line names their SIRET, service code and engagement number.
-PUBLIC_KINDS = ("public_buyer", "public_funder")
+PUBLIC_KINDS = (FundingKind.PUBLIC_BUYER.value, FundingKind.PUBLIC_FUNDER.value)
 # The training funds of the self-employed (fonds d'assurance formation des non-salariés): the trainee usually pays
 # and claims the refund; the BPF counts their products on line C-2g.
 SELF_EMPLOYED_FUNDS = ("FIF PL", "AGEFICE", "FAFCEA", "FAF PM", "VIVEA")
@@ -312,15 +326,15 @@ class FundingLine(db.Model):
 
     @property
     def is_opco(self) -> bool:
-        return self.kind == "opco"
+        return self.kind == FundingKind.OPCO.value
 
     @property
     def is_self_employed_fund(self) -> bool:
-        return self.kind == "self_employed_fund"
+        return self.kind == FundingKind.SELF_EMPLOYED_FUND.value
 
     @property
     def is_public_funder(self) -> bool:
-        return self.kind == "public_funder"
+        return self.kind == FundingKind.PUBLIC_FUNDER.value
 
     @property
     def is_public_body(self) -> bool:

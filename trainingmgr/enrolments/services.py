@@ -28,13 +28,13 @@ from ..trainees.services import find_or_create_trainee, get_trainee, trainee_nam
 from . import funders, mails
 from .funders import FUNDERS, Funder
 from .history import record_event
-from .links import enrolment_from_token, trainee_token  # noqa: F401 - the views and tests call services.trainee_token
 from .models import (
     AGREEMENT_KINDS,
     BILLING_BASES,
     FILED_REQUESTS,
     FINAL_MARKS,
     FUNDING_KINDS,
+    FundingKind,
     LIVE,
     OPCO_STATUSES,
     POSITIONING_DECISIONS,
@@ -511,7 +511,7 @@ def _billing_basis(data: dict, kind: str, errors: ErrorCollector) -> tuple[str, 
         return "flat", None
     if basis == "flat":
         return "flat", None
-    if kind != "opco":
+    if kind != FundingKind.OPCO.value:
         if kind in FUNDING_KINDS:
             errors.add("billing_basis", "La facturation aux heures suivies ne concerne que les financements OPCO.")
         return "flat", None
@@ -536,7 +536,7 @@ def clean_funding_data(data: dict, enrolment: Enrolment, line: FundingLine | Non
                     "requested_on": None, "agreed_on": None, "refused_on": None, "agreed_hours": None})
     _clean_chorus(out, data, kind, enrolment, errors)
     _check_price(out, enrolment, line, errors)
-    out["payer_company"] = None if kind == "individual" else enrolment.company
+    out["payer_company"] = None if kind == FundingKind.INDIVIDUAL.value else enrolment.company
     errors.raise_if_any()
     return out
 
@@ -545,7 +545,7 @@ def _funding_values(data: dict, kind: str, errors: ErrorCollector) -> dict:
     """Amounts, dates and texts as typed, parsed and within the columns' lengths."""
     # decision: a line of the new funders' kinds is more than 0 € (unless refused); the existing kinds keep their
     # 0 € lines (a refused OPCO file, an employer's 0 € share).
-    positive = kind in FUNDERS and kind != "opco" and str(data.get("opco_status") or "") != OpcoStatus.REFUSED.value
+    positive = kind in FUNDERS and kind != FundingKind.OPCO.value and str(data.get("opco_status") or "") != OpcoStatus.REFUSED.value
     out: dict = {"kind": kind}
     out["amount"] = parse_decimal(data.get("amount"), "amount", errors, label="Le montant", required=True,
                                   positive=positive)
@@ -616,14 +616,14 @@ def _clean_chorus(out: dict, data: dict, kind: str, enrolment: Enrolment, errors
     """SIRET, service code and engagement number of a public buyer (the employer's by default) or of a public
     funder (Chorus Pro); the category of a public funder (its BPF line). Other kinds have none."""
     category = str(data.get("funder_category") or "").strip()
-    out["funder_category"] = category if kind == "public_funder" and category in PUBLIC_FUNDER_CATEGORIES else ""
-    if kind == "public_funder" and not out["funder_category"]:
+    out["funder_category"] = category if kind == FundingKind.PUBLIC_FUNDER.value and category in PUBLIC_FUNDER_CATEGORIES else ""
+    if kind == FundingKind.PUBLIC_FUNDER.value and not out["funder_category"]:
         errors.add("funder_category", "Choisissez la catégorie du financeur public : conseil régional, État, "
                                       "instances européennes ou autre financeur public.")
-    if kind == "public_funder":
+    if kind == FundingKind.PUBLIC_FUNDER.value:
         out["buyer_siret"] = errors.run(clean_siret, data.get("buyer_siret"), "buyer_siret", True) or ""
         return
-    if kind != "public_buyer":
+    if kind != FundingKind.PUBLIC_BUYER.value:
         out["buyer_siret"] = out["service_code"] = out["engagement_number"] = ""
         return
     company = enrolment.company

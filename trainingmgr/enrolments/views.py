@@ -19,6 +19,7 @@ from . import contract, services
 from .convocations import convocation_states
 from .forms import AcceptForm, CancelForm, ContractSignatureForm, DecisionForm, EnrolForm, FundingForm, OutcomeForm
 from .funders import FUNDERS
+from .links import trainee_token
 from .models import (
     AGREEMENT_KINDS,
     ENROLMENT_STATUS_LABELS,
@@ -76,7 +77,7 @@ def _render_show(enrolment, status: int = 200, **forms):
         funding_warnings=services.funding_warnings(enrolment), funders=FUNDERS,
         public_funder_categories=PUBLIC_FUNDER_CATEGORIES,
         needs_decision=services.needs_prerequisite_decision(enrolment),
-        personal_url=external_url("trainee.home", token=services.trainee_token(enrolment)),
+        personal_url=external_url("trainee.home", token=trainee_token(enrolment)),
         live=enrolment.is_live,
         status_labels=ENROLMENT_STATUS_LABELS, convocation=next(iter(convocation_states([enrolment])), None),
     ), status

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from flask import current_app, has_app_context
 
 from ..core.errors import ValidationError
-from ..core.formatting import number_fr
+from ..core.formatting import number_fr, size_fr
 
 CHUNK = 64 * 1024  # bytes of a part read at a time
 SNIFF = 512  # first bytes of a part read to recognise XML or an image
@@ -138,11 +138,11 @@ def _check_entries(infos: list[zipfile.ZipInfo], bounds: Limits, field: str) -> 
             _refuse(f"La partie « {name} » du fichier utilise une compression que Word n'écrit pas : "
                     "enregistrez le document depuis votre traitement de texte.", field)
         if info.file_size > bounds.max_part:
-            _refuse(f"La partie « {name} » du fichier se décompresse en {_mebibytes(info.file_size)}, au-delà de la "
-                    f"limite de {_mebibytes(bounds.max_part)} par partie : le fichier est refusé.", field)
+            _refuse(f"La partie « {name} » du fichier se décompresse en {size_fr(info.file_size, 'Mo')}, au-delà de la "
+                    f"limite de {size_fr(bounds.max_part, 'Mo')} par partie : le fichier est refusé.", field)
         total += info.file_size
         if total > bounds.max_uncompressed:
-            _refuse(f"Le fichier se décompresse en plus de {_mebibytes(bounds.max_uncompressed)} : au-delà de "
+            _refuse(f"Le fichier se décompresse en plus de {size_fr(bounds.max_uncompressed, 'Mo')} : au-delà de "
                     "cette limite, il est refusé.", field)
         if info.file_size > RATIO_FLOOR and info.file_size > bounds.max_ratio * max(info.compress_size, 1):
             ratio = info.file_size // max(info.compress_size, 1)
@@ -154,10 +154,6 @@ def _check_entries(infos: list[zipfile.ZipInfo], bounds: Limits, field: str) -> 
 def _shown(name: str) -> str:
     """A part's name for a message (an attacker's may be long)."""
     return name if len(name) <= 80 else name[:77] + "…"
-
-
-def _mebibytes(size: int) -> str:
-    return f"{number_fr(round(size / MEBI, 1))} Mo"
 
 
 def _declared_types(archive: zipfile.ZipFile, field: str) -> dict[str, str]:

@@ -23,7 +23,7 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import select
 
-from ..core.formatting import number_fr
+from ..core.formatting import size_fr
 from ..extensions import db
 from ..messaging.services import periodic_task
 from .models import StoredFile
@@ -35,14 +35,6 @@ DEFAULT_AGE = dt.timedelta(minutes=60)
 _FOLDER = re.compile(r"[0-9a-f]{2}")
 _FINAL = re.compile(r"[0-9a-f]{64}")
 _last_sweep: dict[str, float] = {}  # FILES_DIR -> time.monotonic() of this process's last hourly sweep
-
-
-def size_fr(size: int) -> str:
-    """« 512 o », « 12,3 Ko », « 1,2 Mo », « 3,4 Go »"""
-    for unit, scale in (("Go", 1 << 30), ("Mo", 1 << 20), ("Ko", 1 << 10)):
-        if size >= scale:
-            return f"{number_fr(round(size / scale, 1))} {unit}"
-    return f"{size} o"
 
 
 @dataclass

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import and_, or_, select
 
+from ..billing.kinds import PayerKind
 from ..billing.models import BalanceStatus, Invoice, InvoiceKind, InvoiceLine, InvoiceStatus
 from ..billing.payments import services as billing_payments
 from ..core.formatting import date_fr, money_fr
@@ -46,7 +47,7 @@ def fund_invoices(enrolment: Enrolment) -> list[tuple[Invoice, billing_payments.
     for this enrolment), oldest first, with their balances; those wholly cancelled by credit notes left out."""
     billed = select(InvoiceLine.invoice_id).where(InvoiceLine.enrolment_id == enrolment.id)
     to_trainee = and_(Invoice.payer_trainee_id == enrolment.trainee_id, Invoice.session_id == enrolment.session_id)
-    to_fund = and_(Invoice.payer_kind == "self_employed_fund", Invoice.id.in_(billed))
+    to_fund = and_(Invoice.payer_kind == PayerKind.SELF_EMPLOYED_FUND.value, Invoice.id.in_(billed))
     invoices = list(db.session.scalars(select(Invoice).where(
         Invoice.kind == InvoiceKind.INVOICE.value, Invoice.status == InvoiceStatus.ISSUED.value, or_(to_trainee, to_fund))
         .order_by(Invoice.issue_date, Invoice.id)))

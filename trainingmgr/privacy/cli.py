@@ -7,6 +7,7 @@ from ..core.cli import DATABASE_ID, CommandError, CommandGroup
 from ..core.errors import DomainError
 from ..core.formatting import count_fr, date_fr, plural_fr
 from ..extensions import db
+from ..files.services import remove_contents
 from . import retention, services
 
 gdpr_cli = CommandGroup("gdpr", help="Données personnelles (RGPD) : durées de conservation, purge, export.")
@@ -40,6 +41,7 @@ def purge(dry_run: bool):
         db.session.rollback()
     else:
         db.session.commit()
+        remove_contents(report.freed)  # the erased meeting reports' files, now that no row names them
     click.echo(f"Purge RGPD du {date_fr(report.today)}"
                + (" – simulation (--dry-run) : rien n'est modifié." if dry_run else "."))
     for kind in report.kinds:

@@ -46,12 +46,15 @@ POLICY: tuple[Rule, ...] = (
          "demandes ou ont été annulées, sans aucun émargement.",
          "Sans formation suivie ni contrat, il n'y a rien à justifier : un an laisse le temps de proposer une "
          "autre session."),
-    Rule("attendance", "Émargement : noms, signatures dessinées ou saisies, adresses IP et navigateurs", 60,
+    Rule("attendance", "Émargement : noms, signatures dessinées ou saisies, adresses IP et navigateurs, rapports de "
+         "connexion des classes virtuelles", 60,
          "après la fin de la session",
          "Champs personnels effacés de chaque enregistrement ; leurs empreintes SHA-256 restent dans "
          "l'enregistrement, si bien que la chaîne reste vérifiable (flask attendance verify) ; les feuilles "
          "affichent « signature effacée (RGPD) ». Les codes de signature à usage unique de la session sont "
-         "supprimés. Présences, heures et horaires restent.",
+         "supprimés, ainsi que les fichiers des rapports de connexion importés (ils nomment chaque participant) ; "
+         "l'empreinte de chaque rapport reste au registre, qui le dit effacé. Présences, heures, minutes et "
+         "horaires restent.",
          "La feuille d'émargement est la première pièce demandée lors d'un contrôle : même durée que "
          "l'identité des stagiaires."),
     Rule("survey_text", "Réponses en texte libre des questionnaires (positionnement, enquêtes, évaluations)", 36,

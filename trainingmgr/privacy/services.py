@@ -2,8 +2,8 @@
 about one trainee.
 
 The purge anonymises or erases, it never deletes a row that something is counted from: enrolments (statuses,
-hours, funding), numeric survey answers, attendance records (their hashes and the chain stay) and archived
-documents stay, so that the BPF, the survey results, the indicators and ``flask attendance verify`` give the
+hours, funding), numeric survey answers, attendance records (their hashes and the chain stay), imported meeting
+reports (their SHA-256 stays; the file naming the participants goes) and archived documents stay, so that the BPF, the survey results, the indicators and ``flask attendance verify`` give the
 same answers before and after. Running it twice changes nothing the second time.
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select, update
 
 from ..attendance.chain import erasure_digests, field_digest
-from ..attendance.models import AttendanceRecord, PlannedAbsence, SigningCode
+from ..attendance.models import AttendanceRecord, AttendanceReport, PlannedAbsence, SigningCode
 from ..catalogue.models import CourseObjective
 from ..core.formatting import count_fr, date_fr
 from ..core.timeutil import PARIS, UTC, paris_date, paris_datetime, utcnow
@@ -27,6 +27,7 @@ from ..evaluations.questionnaires.services import answer_rows
 from ..evaluations.models import (QUESTIONNAIRE_KINDS, AcquisAssessment, Answer, Question, Questionnaire,
                                   Response, SurveyInvitation)
 from ..extensions import db
+from ..files.services import delete_files
 from ..messaging.delivery import delivery
 from ..messaging.models import OutboxAttachment, OutboxMessage
 from ..quality.models import QualityRequest
@@ -61,6 +62,9 @@ class PurgeReport:
     today: dt.date
     dry_run: bool
     kinds: list[KindReport]
+    # The digests of the stored files whose rows the purge deleted: the caller removes their contents after its
+    # commit (files/services.remove_contents; the hourly sweep would otherwise, as for any file no row names).
+    freed: list[str] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -124,6 +128,10 @@ def _expired_attendance(today: dt.date) -> list[Item]:
     pending = dict(db.session.execute(
         select(AttendanceRecord.session_id, func.count()).where(AttendanceRecord.erased_at.is_(None))
         .group_by(AttendanceRecord.session_id)).all())
+    # A report still holding its file after its records were erased (a purge of before the reports were erased too).
+    for (session_id,) in db.session.execute(select(AttendanceReport.session_id).where(
+            AttendanceReport.erased_at.is_(None)).distinct()):
+        pending.setdefault(session_id, 0)
     ends = _session_ends(pending) if pending else {}
     expired = sorted(sid for sid, end in ends.items() if end < cut)
     sessions = {s.id: s for s in db.session.scalars(select(TrainingSession).where(
@@ -243,10 +251,14 @@ def anonymise_trainee(trainee: Trainee, now: dt.datetime | None = None) -> None:
         _holds_personal_data())))
 
 
-def erase_attendance(session_id: int, now: dt.datetime | None = None) -> int:
+def erase_attendance(session_id: int, now: dt.datetime | None = None, freed: list[str] | None = None) -> int:
     """Empty the personal fields of a session's attendance records, keeping their digests (the chain still
-    verifies); drop its one-time signing codes. Returns the number of records erased."""
+    verifies); drop its one-time signing codes; erase its imported meeting reports (``erase_reports``, the digests of
+    the files deleted added to ``freed``). Returns the number of records erased."""
     now = now or utcnow()
+    digests = erase_reports(session_id, now)
+    if freed is not None:
+        freed.extend(digests)
     records = list(db.session.scalars(select(AttendanceRecord).where(
         AttendanceRecord.session_id == session_id, AttendanceRecord.erased_at.is_(None))
         .order_by(AttendanceRecord.seq)))
@@ -262,6 +274,24 @@ def erase_attendance(session_id: int, now: dt.datetime | None = None) -> int:
     return len(records)
 
 
+def erase_reports(session_id: int, now: dt.datetime | None = None) -> list[str]:
+    """Erase the session's imported meeting reports: the stored file (it names every participant, guests included)
+    and the rows that matched no trainee. The report's SHA-256 stays on its row and in the chain's « report » record,
+    so ``flask attendance verify`` says the report was erased at the end of retention (attendance/reports/
+    integrity.py) instead of missing. Returns the digests of the stored-file rows deleted (flushed)."""
+    now = now or utcnow()
+    reports = list(db.session.scalars(select(AttendanceReport).where(
+        AttendanceReport.session_id == session_id, AttendanceReport.erased_at.is_(None))))
+    file_ids = {report.file_id for report in reports if report.file_id is not None}
+    for report in reports:
+        report.file_id = None
+        report.unmatched = []
+        report.erased_at = now
+    db.session.flush()
+    digests, _ = delete_files(file_ids)  # a file another row still names stays (the same bytes imported twice)
+    return digests
+
+
 def anonymise_quality_request(quality_request: QualityRequest, now: dt.datetime | None = None) -> None:
     quality_request.requester_name = ANONYMOUS_NAME
     quality_request.requester_email = quality_request.requester_phone = ""
@@ -275,13 +305,14 @@ def purge(now: dt.datetime | None = None, dry_run: bool = False) -> PurgeReport:
     now = now or utcnow()
     today = now.astimezone(PARIS).date()
     kinds = find_expired(today)
+    freed: list[str] = []
     if not dry_run:
         for report in kinds:
             for item in report.items:
                 if report.rule.kind in ("trainee", "prospect"):
                     anonymise_trainee(item.target, now)
                 elif report.rule.kind == "attendance":
-                    erase_attendance(item.target, now)
+                    erase_attendance(item.target, now, freed)
                 elif report.rule.kind == "survey_text":
                     _erase_answers(item.target)
                 elif report.rule.kind == "quality_request":
@@ -290,7 +321,7 @@ def purge(now: dt.datetime | None = None, dry_run: bool = False) -> PurgeReport:
                     _scrub_messages([item.target])
         db.session.flush()
         db.session.expire_all()
-    return PurgeReport(today, dry_run, kinds)
+    return PurgeReport(today, dry_run, kinds, freed)
 
 
 # --------------------------------------------------------------------------- export (right of access)

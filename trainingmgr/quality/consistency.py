@@ -14,7 +14,9 @@ What is compared (*decision*, the documents do not all carry every fact):
 - trainees: a convention names its company's trainees admitted to the session (pending ones are added when admitted);
   an attestation, a certificate or an invoice line of a trainee must be of a trainee on the attendance sheets;
 - hours per trainee: the hours attended on an attestation or a certificate, and on an invoice line that states them,
-  equal the hours signed on the sheets;
+  equal the hours signed on the sheets; on an attestation or a certificate of a session with distance half-days
+  (issue 27), the hours printed per modality (« 3,5 h en classe virtuelle ») equal those signed per modality too
+  (documents made before they printed them are not compared on it);
 - invoices: their service dates and the course title in their training lines; drafts and credit notes are not
   compared (nothing is sent before issue; a credit note cancels, it states no fact of its own).
 The attendance sheet's per-half-day statuses are not compared: a sheet printed during the session shows the half-days
@@ -36,9 +38,10 @@ from ..billing.models import BalanceStatus, Invoice, InvoiceKind, InvoiceStatus
 from ..billing.payments.services import balance_details
 from ..core.formatting import date_fr, hours_fr
 from ..documents.models import GeneratedDocument
-from ..documents.rendering.context import session_context
+from ..documents.rendering.context import by_modality, session_context
 from ..enrolments.models import Enrolment
 from ..extensions import db
+from ..sessions.modality import IN_SENTENCE, SLOT_MODALITIES
 from ..sessions.models import SessionStatus, Slot, TrainingSession
 
 TITLE, DATES, HOURS, PLACE, TRAINEES = "Intitulé", "Dates", "Heures", "Lieu", "Stagiaires"
@@ -63,12 +66,19 @@ class Mismatch:
 @dataclass
 class Facts:
     """What every document of a session should say: the session block as documents print it, the trainees on the
-    sheets (expected enrolments, by id) and the hours each one signed."""
+    sheets (expected enrolments, by id), the hours each one signed, and the minutes per half-day modality."""
 
     session: TrainingSession
     block: dict
     enrolments: dict[int, Enrolment]
     signed: dict[int, Decimal]
+    by_modality: dict[int, dict[str, int]]
+
+    def modality_hours(self, enrolment_id: int) -> dict[str, str]:
+        """{modality label: « 3,5 h »} as an attestation prints them from the hours signed (documents/rendering/
+        context.by_modality): nothing when every hour signed was in the room."""
+        lines = by_modality(self.by_modality.get(enrolment_id, {}))["modalities"]
+        return {line["label"]: line["hours"] for line in lines}
 
     @property
     def title(self) -> str:
@@ -118,7 +128,8 @@ def _facts(sessions: list[TrainingSession]) -> dict[int, Facts]:
         enrolments = expected.get(session.id, [])
         grid = attendance.build_grid(session, enrolments, records[session.id], planned=planned)
         facts[session.id] = Facts(session, session_context(session, trainees_count=0),
-                                  {e.id: e for e in enrolments}, {row.enrolment.id: row.hours for row in grid.rows})
+                                  {e.id: e for e in enrolments}, {row.enrolment.id: row.hours for row in grid.rows},
+                                  {row.enrolment.id: row.minutes_by_modality for row in grid.rows})
     return facts
 
 
@@ -206,12 +217,37 @@ def _trainee_hours(facts: Facts, label: str, document: GeneratedDocument) -> lis
         return [_mismatch(TRAINEES, label, "", name, f"{name} ne figure pas sur {facts.roster}.",
                           document.enrolment_id)]
     name = enrolment.trainee.full_name
-    printed = (document.context.get("attendance") or {}).get("hours")
+    attended = document.context.get("attendance") or {}
+    printed = attended.get("hours")
     signed = _hours(facts.signed.get(enrolment.id))
-    if printed is None or printed == signed:
-        return []
-    return [_mismatch(HOURS, label, signed, printed, f"{printed} indiquées pour {name}, {signed} signées sur les "
-                                                     "feuilles d'émargement.", enrolment.id)]
+    found = []
+    if printed is not None and printed != signed:
+        found.append(_mismatch(HOURS, label, signed, printed, f"{printed} indiquées pour {name}, {signed} signées "
+                                                              "sur les feuilles d'émargement.", enrolment.id))
+    if "modalities" in attended:
+        found += _modality_hours(facts, label, enrolment, attended["modalities"] or [])
+    return found
+
+
+# {« Classe virtuelle »: « en classe virtuelle »}: how a modality printed on a document reads in a sentence.
+_IN_SENTENCE_BY_LABEL = {label: IN_SENTENCE[modality] for modality, label in SLOT_MODALITIES.items()}
+
+
+def _modality_hours(facts: Facts, label: str, enrolment: Enrolment, lines: list[dict]) -> list[Mismatch]:
+    """The hours an attestation or a certificate prints per modality against those signed per modality (0 h for a
+    modality on one side only)."""
+    printed = {line.get("label", ""): line.get("hours", "") for line in lines}
+    signed = facts.modality_hours(enrolment.id)
+    found = []
+    for modality in [m for m in SLOT_MODALITIES.values() if m in printed or m in signed] + [
+            m for m in printed if m not in SLOT_MODALITIES.values()]:
+        shown, expected = printed.get(modality) or "0 h", signed.get(modality) or "0 h"
+        if shown != expected:
+            where = _IN_SENTENCE_BY_LABEL.get(modality, f"« {modality} »")
+            found.append(_mismatch(HOURS, label, expected, shown,
+                                   f"{shown} {where} indiquées pour {enrolment.trainee.full_name}, {expected} "
+                                   f"signées {where} sur les feuilles d'émargement.", enrolment.id))
+    return found
 
 
 def _document_mismatches(facts: Facts, document: GeneratedDocument) -> list[Mismatch]:

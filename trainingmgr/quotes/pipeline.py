@@ -15,9 +15,6 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import selectinload
 
@@ -198,6 +195,10 @@ def to_csv(rows: Iterable[list]) -> bytes:
 
 def to_xlsx(rows: Iterable[list]) -> bytes:
     """One sheet « Devis », dates as real dates shown dd/mm/yyyy, amounts as numbers with two decimals."""
+    from openpyxl import Workbook  # loaded only when an XLSX is built (75 ms), not at each start
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
     book = Workbook()
     ws = book.active
     ws.title = "Devis"

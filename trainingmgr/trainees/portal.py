@@ -18,7 +18,7 @@ from ..attendance.services import slot_label
 from ..documents.portal import trainee_document, trainee_documents
 from ..core.responses import attachment, fail
 from ..core.view_actions import form_page, run_form
-from ..enrolments.services import enrolment_from_token
+from ..enrolments.links import enrolment_from_token
 from ..evaluations.questionnaires import services as evaluations
 from ..evaluations.questionnaires.forms import answers_form
 from ..extensions import limiter

@@ -2,7 +2,12 @@
 verify``): each stored file must still hash to the SHA-256 recorded at its import, and every report must have its
 « report » record in the chain (made at its import, whoever the report matched), and every connection record (whose
 payload holds that SHA-256) must name a report of the session. Editing or replacing a stored report
-afterwards thus makes the register read as altered, the report named."""
+afterwards thus makes the register read as altered, the report named.
+
+At the end of the register's retention the purge erases each report's file (privacy/services.erase_reports): the row
+keeps its SHA-256 and ``erased_at``, the check then says « effacé » and no longer reads a file. An erased report
+holds only if its « report » record was erased too (the purge erases both at once): a file deleted by hand, or a row
+marked erased before its register was, still reads as altered."""
 from __future__ import annotations
 
 import hashlib
@@ -27,14 +32,32 @@ class ReportCheck:
         return not self.problem
 
     @property
+    def erased(self) -> bool:
+        return is_erased(self.report)
+
+    @property
     def label(self) -> str:
-        return "intègre" if self.ok else "altéré"
+        if not self.ok:
+            return "altéré"
+        return f"effacé le {date_fr(self.report.erased_at)} (fin de conservation)" if self.erased else "intègre"
+
+
+def is_erased(report: AttendanceReport) -> bool:
+    """The report's file was erased at the end of retention (its digest kept)."""
+    return report.file_id is None and report.erased_at is not None
+
+
+def file_name(report: AttendanceReport) -> str:
+    """The imported file's name, or what became of it."""
+    if report.file is not None:
+        return report.file.original_name
+    return "fichier effacé en fin de conservation" if report.erased_at is not None else "fichier introuvable"
 
 
 def report_label(report: AttendanceReport) -> str:
     """« le rapport de connexion n° 3 (teams.csv, 03/03/2031 matin) »"""
     slot = report.slot
-    return (f"le rapport de connexion n° {report.id} ({report.file.original_name}, {date_fr(slot.date)} "
+    return (f"le rapport de connexion n° {report.id} ({file_name(report)}, {date_fr(slot.date)} "
             f"{slot.half_day_label.lower()})")
 
 
@@ -45,7 +68,15 @@ def session_reports(session_id: int) -> list[AttendanceReport]:
         .order_by(AttendanceReport.id).execution_options(populate_existing=True)))
 
 
-def _file_problem(report: AttendanceReport) -> str:
+def _file_problem(report: AttendanceReport, records: list[AttendanceRecord]) -> str:
+    if report.file_id is None:
+        if report.erased_at is None:
+            return f"le fichier archivé de {report_label(report)} est introuvable"
+        anchor = next((r for r in records if r.kind == "report" and r.file_sha256 == report.sha256), None)
+        if anchor is not None and anchor.erased_at is None:
+            return (f"{report_label(report)} est dit effacé le {date_fr(report.erased_at)} alors que le registre "
+                    "d'émargement ne l'est pas : son fichier a été supprimé hors de la purge RGPD")
+        return ""  # erased with its register; a missing anchor is reported below
     try:
         data = path_for(report.file).read_bytes()
     except OSError:
@@ -60,7 +91,7 @@ def check_reports(session_id: int, records: list[AttendanceRecord]) -> tuple[lis
     """Each report of the session checked against its stored file and its record in the chain, and the first
     problem as (record or None, problem) — a connection record naming no report of the session is one — or None
     when all hold."""
-    checks = [ReportCheck(report, _file_problem(report)) for report in session_reports(session_id)]
+    checks = [ReportCheck(report, _file_problem(report, records)) for report in session_reports(session_id)]
     broken = next((check for check in checks if not check.ok), None)
     if broken is not None:
         return checks, (None, broken.problem)

@@ -31,6 +31,7 @@ from sqlalchemy import select
 
 from ...accounts.models import User
 from ...billing.invoices.issue import is_public_buyer
+from ...billing.kinds import PayerKind
 from ...billing.models import Invoice, InvoiceKind, PaymentCall
 from ...billing.payments import services as payments
 from ...billing.payments.transfer import qr_attachment, transfer_or_none
@@ -154,7 +155,7 @@ def build(invoice: Invoice, recipient: Recipient) -> dict:
             "reminder_number": invoice.reminder_count + 1, "buyer": invoice.buyer_name or "",
             "file_number": invoice.opco_file_number or "", "engagement_number": invoice.engagement_number or "",
             "payment_terms": invoice.payment_terms or "", "public_terms": is_public_buyer(invoice),
-            "professional": invoice.payer_kind != "individual",
+            "professional": invoice.payer_kind != PayerKind.INDIVIDUAL.value,
             "has_file": invoice.pdf_file_id is not None or invoice.docx_file_id is not None,
         },
         "transfer": _transfer(invoice, detail.balance),

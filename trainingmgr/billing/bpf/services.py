@@ -9,8 +9,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
 from sqlalchemy import and_, case, func, literal, select, type_coerce, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
@@ -35,7 +33,8 @@ from ...resources.models import EXTERNAL_STATUSES, Trainer
 from ...sessions.models import ANNOUNCED, REMOTE_MODALITIES, Slot, TrainingSession, session_trainer
 from ...subcontracting.models import TrainerInvoice
 from ...trainees.models import BPF_STATUSES, Trainee
-from ..models import BpfYear, Invoice, InvoiceStatus
+from ..kinds import PayerKind
+from ..models import BpfYear, Invoice, InvoiceKind, InvoiceStatus
 
 YEAR_MIN, YEAR_MAX = 2000, 2100
 ZERO = Decimal("0.00")
@@ -110,8 +109,9 @@ C_LINES = (
 )
 C_OPCO_SUBLINES = ("2a", "2b", "2c", "2d", "2e", "2f", "2g", "2h")
 C_TOTAL_PARTS = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11")
-PAYER_KIND_LINE = {"company": "1", "self_employed_fund": "2g", "public_buyer": "3", "france_travail": "7",
-                   "individual": "9"}
+PAYER_KIND_LINE = {PayerKind.COMPANY.value: "1", PayerKind.SELF_EMPLOYED_FUND.value: "2g",
+                   PayerKind.PUBLIC_BUYER.value: "3", PayerKind.FRANCE_TRAVAIL.value: "7",
+                   PayerKind.INDIVIDUAL.value: "9"}
 # A public funder of a specific public, by Invoice.funder_category (enrolments.models.PUBLIC_FUNDER_CATEGORIES).
 PUBLIC_FUNDER_LINES = {"europe": "4", "state": "5", "region": "6", "other": "8"}
 OTHER_PUBLIC_FUNDER_LINE = "8"
@@ -287,10 +287,10 @@ def _fund_key(name: str | None) -> str:
 
 def product_line(payer_kind: str, fund_name: str | None = None, funder_category: str | None = None) -> str:
     """The line of section C for an invoice's payer (a public funder's by its category)."""
-    if payer_kind == "opco":
+    if payer_kind == PayerKind.OPCO.value:
         scheme = "non_salaried" if _fund_key(fund_name) in NON_SALARIED_FUNDS else DEFAULT_OPCO_SCHEME
         return OPCO_SCHEME_LINES[scheme]
-    if payer_kind == "public_funder":
+    if payer_kind == PayerKind.PUBLIC_FUNDER.value:
         return PUBLIC_FUNDER_LINES.get(funder_category or "", OTHER_PUBLIC_FUNDER_LINE)
     return PAYER_KIND_LINE.get(payer_kind, OTHER_PRODUCTS_LINE)
 
@@ -298,7 +298,7 @@ def product_line(payer_kind: str, fund_name: str | None = None, funder_category:
 def _products(rows, warnings: list[str]) -> list[AmountLine]:
     amounts = {code: ZERO for code, _ in C_LINES}
     for payer_kind, kind, fund_name, funder_category, total in rows:
-        sign = -1 if kind == "credit_note" else 1
+        sign = -1 if kind == InvoiceKind.CREDIT_NOTE.value else 1
         amounts[product_line(payer_kind, fund_name, funder_category)] += sign * money(total)
     amounts["2"] = sum((amounts[code] for code in C_OPCO_SUBLINES), ZERO)
     lines = [AmountLine(code, label, amounts[code], level=1 if code in C_OPCO_SUBLINES else 0, total=code == "2")
@@ -321,11 +321,12 @@ def _funding_f1_line():
     def funded_line(kind: str) -> str:  # the funder's trainees (enrolments.funders) → their status's line
         return STATUS_F1_LINE[FUNDERS[kind].bpf_status]
 
+    france_travail, fund, individual = (PayerKind.FRANCE_TRAVAIL.value, PayerKind.SELF_EMPLOYED_FUND.value,
+                                        PayerKind.INDIVIDUAL.value)
     return case(
-        (has_line(FundingLine.kind == "france_travail"), literal(funded_line("france_travail"))),
-        (has_line(FundingLine.kind == "self_employed_fund"), literal(funded_line("self_employed_fund"))),
-        (and_(has_line(FundingLine.kind == "individual"), ~has_line(FundingLine.kind != "individual")),
-         literal("d")),
+        (has_line(FundingLine.kind == france_travail), literal(funded_line(france_travail))),
+        (has_line(FundingLine.kind == fund), literal(funded_line(fund))),
+        (and_(has_line(FundingLine.kind == individual), ~has_line(FundingLine.kind != individual)), literal("d")),
         else_=literal(""))
 
 
@@ -696,6 +697,9 @@ EXPORT_HEADERS = ("Cadre", "Ligne", "Libellé", "Montant (€ HT)", "Nombre", "H
 
 def to_xlsx(bpf: Bpf, counted: Callable[[list], Iterable] = iter) -> bytes:
     """One sheet « BPF <year> » with the sections in order; amounts, numbers and hours as numbers."""
+    from openpyxl import Workbook  # loaded only when an XLSX is built (75 ms), not at each start
+    from openpyxl.styles import Alignment, Font
+
     book = Workbook()
     ws = book.active
     ws.title = f"BPF {bpf.year}"

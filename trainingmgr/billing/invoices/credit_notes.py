@@ -14,7 +14,7 @@ from ...core.persistence import lock_row
 from ...core.timeutil import paris_today
 from ...core.validation import parse_decimal
 from ...extensions import db
-from ..models import Invoice, InvoiceKind, InvoiceLine
+from ..models import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus
 from .amounts import ZERO, excl_vat, recompute
 from .drafts import MAX_DESCRIPTION
 from .issue import frozen_seller, is_public_buyer, issue_problems, refuse, take_number_and_produce
@@ -36,8 +36,8 @@ def credit_invoice(invoice: Invoice, actor: User | None, amount=None, reason: st
     lock_row(Invoice, invoice.id)  # two credit notes at once cannot together exceed the invoice
     db.session.refresh(invoice)
     credited, remaining = _uncredited(invoice, wanted)
-    note = Invoice(kind="credit_note", status="draft", credited_invoice=invoice, reason=reason,
-                   created_by_id=actor.id if actor else None)
+    note = Invoice(kind=InvoiceKind.CREDIT_NOTE.value, status=InvoiceStatus.DRAFT.value, credited_invoice=invoice,
+                   reason=reason, created_by_id=actor.id if actor else None)
     for column in COPIED_COLUMNS:
         setattr(note, column, getattr(invoice, column))
     _add_lines(note, invoice, credited, wanted, remaining)

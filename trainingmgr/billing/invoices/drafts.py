@@ -18,9 +18,18 @@ from ...enrolments.models import PUBLIC_FUNDER_CATEGORIES, SELF_EMPLOYED_FUNDS, 
 from ...extensions import db
 from ...sessions.models import TrainingSession
 from ...trainees.models import Trainee
-from ..models import LINE_UNITS, PAYER_KINDS, Invoice, InvoiceLine
+from ..kinds import PayerKind
+from ..models import LINE_UNITS, PAYER_KINDS, Invoice, InvoiceKind, InvoiceLine, InvoiceStatus
 from .amounts import ZERO, current_vat_rate, recompute
-from .payers import FRANCE_TRAVAIL, FUNDER_PAYERS, PUBLIC_PAYERS, company_values, previous_buyer, trainee_values
+from .payers import (
+    COMPANY_PAYERS,
+    FRANCE_TRAVAIL,
+    FUNDER_PAYERS,
+    PUBLIC_PAYERS,
+    company_values,
+    previous_buyer,
+    trainee_values,
+)
 from .queries import ensure_can_bill
 
 MAX_QUANTITY = Decimal("99999")
@@ -170,36 +179,36 @@ def _enrolled_trainee(session: TrainingSession, data: dict, errors: ErrorCollect
 
 def _chosen_payer(session: TrainingSession, kind: str, data: dict, errors: ErrorCollector) -> dict:
     """The new draft's payer columns for a payer chosen by hand ({} with ``errors`` filled when it is not found)."""
-    if kind in ("company", "public_buyer", "public_funder"):
+    if kind in COMPANY_PAYERS:
         company = db.session.get(Company, id_or_none(data.get("payer_company_id")) or 0)
         category = str(data.get("funder_category") or "")
-        if kind == "public_funder" and category not in PUBLIC_FUNDER_CATEGORIES:
+        if kind == PayerKind.PUBLIC_FUNDER.value and category not in PUBLIC_FUNDER_CATEGORIES:
             errors.add("funder_category", "Choisissez la catégorie du financeur public : région, État, instances "
                                           "européennes ou autre.")
         if company is None:
             errors.add("payer_company_id", "Entreprise introuvable : choisissez-la dans la liste.")
             return {}
         values = company_values(company)
-        if kind != "company":
+        if kind != PayerKind.COMPANY.value:
             values["service_code"] = company.chorus_service_code or ""
-        if kind == "public_funder":
+        if kind == PayerKind.PUBLIC_FUNDER.value:
             values.update(opco_name=company.name[:60], funder_category=category)
         return values
-    if kind in ("opco", "self_employed_fund"):
+    if kind in (PayerKind.OPCO.value, PayerKind.SELF_EMPLOYED_FUND.value):
         name = str(data.get("opco_name") or "")
-        if kind == "opco" and name not in OPCOS:
+        if kind == PayerKind.OPCO.value and name not in OPCOS:
             errors.add("opco_name", "Choisissez l'OPCO dans la liste des onze OPCO.")
-        elif kind == "self_employed_fund" and name not in SELF_EMPLOYED_FUNDS:
+        elif kind == PayerKind.SELF_EMPLOYED_FUND.value and name not in SELF_EMPLOYED_FUNDS:
             errors.add("opco_name", f"Choisissez le fonds des non-salariés : {', '.join(SELF_EMPLOYED_FUNDS)}.")
-        elif kind == "self_employed_fund" and data.get("payer_trainee_id"):  # the trainee pays, as a professional
+        elif kind == PayerKind.SELF_EMPLOYED_FUND.value and data.get("payer_trainee_id"):  # the trainee pays
             trainee = _enrolled_trainee(session, data, errors)
             return {**trainee_values(trainee), "opco_name": name} if trainee is not None else {}
         else:
             return {"opco_name": name, "buyer_name": name}
         return {}
-    if kind == "france_travail":
+    if kind == PayerKind.FRANCE_TRAVAIL.value:
         return previous_buyer({"opco_name": FRANCE_TRAVAIL, "buyer_name": FRANCE_TRAVAIL},
-                               Invoice.payer_kind == "france_travail")
+                               Invoice.payer_kind == PayerKind.FRANCE_TRAVAIL.value)
     trainee = _enrolled_trainee(session, data, errors)
     return trainee_values(trainee) if trainee is not None else {}
 
@@ -220,8 +229,8 @@ def create_draft(session: TrainingSession, data: dict, actor: User | None) -> In
     else:
         values = _chosen_payer(session, kind, data, errors)
     errors.raise_if_any()
-    invoice = Invoice(kind="invoice", status="draft", session_id=session.id, payer_kind=kind,
-                      created_by_id=actor.id if actor else None, **service_dates(session))
+    invoice = Invoice(kind=InvoiceKind.INVOICE.value, status=InvoiceStatus.DRAFT.value, session_id=session.id,
+                      payer_kind=kind, created_by_id=actor.id if actor else None, **service_dates(session))
     for key, value in values.items():
         setattr(invoice, key, value)
     recompute(invoice)

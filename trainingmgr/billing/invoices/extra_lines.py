@@ -10,6 +10,7 @@ from decimal import Decimal
 from ...companies.models import Company
 from ...core.numbers import money
 from ...sessions.models import TrainingSession
+from ..kinds import PayerKind
 from ..models import Invoice
 from .drafts import MAX_DESCRIPTION
 from .payers import company_values
@@ -35,7 +36,8 @@ def register_extra_lines(name: str, provider: Callable[[TrainingSession], list[E
 
 def extra_shares(session: TrainingSession, live: list[Invoice], rate: Decimal) -> list[Share]:
     """The registered lines of ``session`` that no live invoice of their company holds yet, at ``rate``."""
-    held = {(invoice.payer_company_id, line.description) for invoice in live if invoice.payer_kind == "company"
+    held = {(invoice.payer_company_id, line.description)
+            for invoice in live if invoice.payer_kind == PayerKind.COMPANY.value
             for line in invoice.lines if line.enrolment_id is None}
     shares = []
     for provider in _providers.values():
@@ -44,6 +46,6 @@ def extra_shares(session: TrainingSession, live: list[Invoice], rate: Decimal) -
             if (extra.company.id, description) in held:
                 continue
             values = company_values(extra.company)
-            shares.append(Share(share_key("company", values), "company", values,
+            shares.append(Share(share_key(PayerKind.COMPANY.value, values), PayerKind.COMPANY.value, values,
                                 ProposedLine(description, extra.quantity, "C62", money(extra.unit_price), rate)))
     return shares

@@ -18,6 +18,7 @@ from ...documents.rendering.context import funder_mention
 from ...extensions import db
 from ...files.services import store_bytes
 from ...organisation.models import VAT_EXEMPTION_MENTION
+from ..kinds import PayerKind
 from ..models import InvoiceKind
 
 log = logging.getLogger(__name__)
@@ -187,7 +188,7 @@ def _notes(invoice) -> list[tuple[str, str]]:
     """(subject code, text) of the document's notes (BG-1)."""
     seller = invoice.seller or {}
     notes = []
-    if invoice.payer_kind == "individual":
+    if invoice.payer_kind == PayerKind.INDIVIDUAL.value:
         notes.append(("BAR", "B2C"))
     elif _siret_siren(invoice.buyer_siret)[1]:
         notes.append(("BAR", "B2B"))
@@ -196,7 +197,7 @@ def _notes(invoice) -> list[tuple[str, str]]:
     recovery = clean_text(seller.get("recovery_indemnity"))
     if not recovery:
         # The issue service leaves it empty for an individual: the 40 € indemnity is due between professionals only.
-        recovery = (NO_RECOVERY_INDEMNITY if invoice.payer_kind == "individual"
+        recovery = (NO_RECOVERY_INDEMNITY if invoice.payer_kind == PayerKind.INDIVIDUAL.value
                     else config["BILLING_RECOVERY_INDEMNITY"])
     notes.append(("PMT", recovery))
     notes.append(("AAB", clean_text(seller.get("discount")) or config["BILLING_EARLY_PAYMENT_DISCOUNT"]))

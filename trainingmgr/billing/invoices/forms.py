@@ -9,14 +9,16 @@ from wtforms.validators import Optional
 from ...companies.models import OPCOS
 from ...core.forms import Form, FrenchDecimalField, choices, max_length
 from ...enrolments.models import PUBLIC_FUNDER_CATEGORIES, SELF_EMPLOYED_FUNDS
+from ..kinds import PayerKind
 from ..models import LINE_UNITS, PAYER_KINDS
 from .drafts import MAX_DESCRIPTION, TEXT_LIMITS
 from .payers import PUBLIC_PAYERS
 
 # The funder's reference on a draft, by payer kind (Invoice.opco_file_number; invoices.FUNDER_PAYERS).
-FILE_LABELS = {"opco": "N° de dossier OPCO", "self_employed_fund": "N° de dossier du fonds",
-               "france_travail": "Référence de l'accord France Travail (devis AIF)",
-               "public_funder": "Référence de la convention ou du bon de commande"}
+FILE_LABELS = {PayerKind.OPCO.value: "N° de dossier OPCO",
+               PayerKind.SELF_EMPLOYED_FUND.value: "N° de dossier du fonds",
+               PayerKind.FRANCE_TRAVAIL.value: "Référence de l'accord France Travail (devis AIF)",
+               PayerKind.PUBLIC_FUNDER.value: "Référence de la convention ou du bon de commande"}
 
 
 def _limited_text_field(label: str, name: str, **kwargs) -> StringField:

@@ -25,6 +25,7 @@ from ...extensions import db
 from ...files.services import store_bytes
 from ...organisation.services import get_organisation
 from ...sessions.models import SESSION_STATUS_LABELS
+from ..kinds import PayerKind
 from ..models import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus
 from ..numbering import next_number
 from ..payments.transfer import document_part
@@ -56,13 +57,13 @@ def payment_days() -> int:
     return int(current_app.config["BILLING_PAYMENT_DAYS"])
 
 
-def default_payment_terms(payer_kind: str = "company", trainee_pays: bool = False) -> str:
+def default_payment_terms(payer_kind: str = PayerKind.COMPANY.value, trainee_pays: bool = False) -> str:
     """BILLING_PAYMENT_TERMS, else the organisation's, else "Paiement à N jours…". A trainee who pays (an individual,
     or a self-employed trainee refunded by their fund: ``trainee_pays``) is not told about subrogation (how an OPCO
     pays): the sentences that mention it are left out of their invoice."""
     terms = (current_app.config.get("BILLING_PAYMENT_TERMS") or "").strip() or (
         get_organisation().payment_terms or "").strip()
-    if payer_kind == "individual" or trainee_pays:
+    if payer_kind == PayerKind.INDIVIDUAL.value or trainee_pays:
         terms = " ".join(sentence for sentence in re.split(r"(?<=[.!?])\s+", terms)
                          if "subrogation" not in sentence.lower())
     return terms or f"Paiement à {payment_days()} jours à compter de la date de facture, par virement bancaire."
@@ -87,7 +88,7 @@ def frozen_seller(payer_kind: str, public_buyer: bool = False) -> dict:
         seller["late_penalties"], seller["recovery_indemnity"] = PUBLIC_LATE_PENALTIES, PUBLIC_RECOVERY_INDEMNITY
     else:
         seller["late_penalties"] = (config.get("BILLING_LATE_PENALTIES") or "").strip()
-        seller["recovery_indemnity"] = "" if payer_kind == "individual" else (
+        seller["recovery_indemnity"] = "" if payer_kind == PayerKind.INDIVIDUAL.value else (
             config.get("BILLING_RECOVERY_INDEMNITY") or "").strip()
     seller["discount"] = (config.get("BILLING_EARLY_PAYMENT_DISCOUNT") or "").strip()
     return seller
@@ -115,7 +116,7 @@ def issue_problems(invoice: Invoice, seller: dict) -> dict[str, list[str]]:
             + where + ".")
     if not seller.get("late_penalties"):
         add("seller", "Texte des pénalités de retard manquant (réglage BILLING_LATE_PENALTIES).")
-    if invoice.payer_kind != "individual" and not seller.get("recovery_indemnity"):
+    if invoice.payer_kind != PayerKind.INDIVIDUAL.value and not seller.get("recovery_indemnity"):
         add("seller", "Mention de l'indemnité forfaitaire de recouvrement de 40 € manquante "
                       "(réglage BILLING_RECOVERY_INDEMNITY).")
     if not (invoice.buyer_name or "").strip():
@@ -123,7 +124,7 @@ def issue_problems(invoice: Invoice, seller: dict) -> dict[str, list[str]]:
     if not all((value or "").strip() for value in (invoice.buyer_address, invoice.buyer_postal_code,
                                                     invoice.buyer_city)):
         add("buyer_address", "Adresse du client incomplète (adresse, code postal et ville).")
-    if invoice.payer_kind == "company" and len(invoice.buyer_siret or "") != 14:
+    if invoice.payer_kind == PayerKind.COMPANY.value and len(invoice.buyer_siret or "") != 14:
         add("buyer_siret", "SIRET du client manquant : son SIREN est une mention obligatoire.")
     if invoice.payer_kind in FUNDER_PAYERS:
         for field_name, message in _funder_problems(invoice):
@@ -145,24 +146,24 @@ def _funder_problems(invoice: Invoice) -> list[tuple[str, str]]:
     funder's."""
     problems = []
     name = invoice.opco_name or invoice.buyer_name
-    to_funder = invoice.payer_kind != "public_funder" and invoice.payer_trainee_id is None
+    to_funder = invoice.payer_kind != PayerKind.PUBLIC_FUNDER.value and invoice.payer_trainee_id is None
     if to_funder and len(invoice.buyer_siret or "") not in (9, 14):
-        label = "de l'OPCO facturé" if invoice.payer_kind == "opco" else "du financeur facturé"
+        label = "de l'OPCO facturé" if invoice.payer_kind == PayerKind.OPCO.value else "du financeur facturé"
         problems.append(("buyer_siret", f"SIREN {label}{f' ({name})' if name else ''} manquant : c'est une mention "
                                         "obligatoire ; saisissez-le (ou son SIRET) sur le brouillon, il sera repris "
                                         "sur ses factures suivantes."))
     file = (invoice.opco_file_number or "").strip()
-    if invoice.payer_kind == "self_employed_fund":
+    if invoice.payer_kind == PayerKind.SELF_EMPLOYED_FUND.value:
         if not (invoice.opco_name or "").strip():
             problems.append(("opco_name", "Fonds des non-salariés manquant : la facture nomme le fonds qui prend en "
                                           "charge la formation."))
         if not file:
             problems.append(("opco_file_number", f"Numéro de dossier {name or 'du fonds'} manquant : le fonds le "
                                                  "demande pour payer ou rembourser la formation."))
-    elif invoice.payer_kind == "france_travail" and not file:
+    elif invoice.payer_kind == PayerKind.FRANCE_TRAVAIL.value and not file:
         problems.append(("opco_file_number", "Référence de l'accord France Travail (devis AIF) manquante : c'est une "
                                              "mention obligatoire de sa facture."))
-    elif invoice.payer_kind == "public_funder":
+    elif invoice.payer_kind == PayerKind.PUBLIC_FUNDER.value:
         if not file:
             problems.append(("opco_file_number", f"Référence de la convention ou du bon de commande de "
                                                  f"{name or 'du financeur public'} manquante."))
@@ -176,11 +177,11 @@ def _chorus_problems(invoice: Invoice) -> list[tuple[str, str]]:
     """A public buyer's or funder's routing on Chorus Pro: its SIRET, and the service code and engagement number
     its record in the companies directory asks for."""
     company = db.session.get(Company, invoice.payer_company_id) if invoice.payer_company_id else None
-    if company is None and invoice.payer_kind == "public_funder":
+    if company is None and invoice.payer_kind == PayerKind.PUBLIC_FUNDER.value:
         company = public_company(invoice.buyer_siret)
     problems = []
     if len(invoice.buyer_siret or "") != 14:
-        label = "de l'acheteur public" if invoice.payer_kind == "public_buyer" else "du financeur public"
+        label = "de l'acheteur public" if invoice.payer_kind == PayerKind.PUBLIC_BUYER.value else "du financeur public"
         problems.append(("buyer_siret", f"SIRET {label} manquant : Chorus Pro achemine la facture par son SIRET."))
     if company is None:
         return problems
@@ -252,7 +253,7 @@ def _contract_enrolments(invoice: Invoice) -> list[Enrolment]:
     """The self-paying trainees' enrolments this invoice to an individual bills: each one's contrat de formation
     rules the invoice (enrolments/contract.py: its signature recorded, the withdrawal period run, a first call at
     30 % at most)."""
-    if invoice.payer_kind != "individual":
+    if invoice.payer_kind != PayerKind.INDIVIDUAL.value:
         return []
     ids = sorted({line.enrolment_id for line in invoice.lines if line.enrolment_id})
     enrolments = [db.session.get(Enrolment, i) for i in ids]

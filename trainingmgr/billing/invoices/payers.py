@@ -8,6 +8,7 @@ from ...companies.models import Company
 from ...enrolments.models import AGREEMENT_KINDS, FundingLine
 from ...extensions import db
 from ...trainees.models import Trainee
+from ..kinds import PayerKind
 from ..models import Invoice
 
 # The payers that are a funder with its file (prise en charge): its name in ``Invoice.opco_name``, its file number,
@@ -16,15 +17,20 @@ FUNDER_PAYERS = AGREEMENT_KINDS  # the funding kinds with a funder's decision (e
 
 
 # The payers told the Code de la commande publique's terms, whose invoices go through Chorus Pro.
-PUBLIC_PAYERS = ("public_buyer", "public_funder")
+PUBLIC_PAYERS = (PayerKind.PUBLIC_BUYER.value, PayerKind.PUBLIC_FUNDER.value)
+# The payers whose invoice goes to a company on file (a public buyer or funder is one too).
+COMPANY_PAYERS = (PayerKind.COMPANY.value, *PUBLIC_PAYERS)
+# The payers whose invoice may go to the trainee: personally, or as a professional refunded by their fund.
+TRAINEE_PAYERS = (PayerKind.INDIVIDUAL.value, PayerKind.SELF_EMPLOYED_FUND.value)
 
 
 FRANCE_TRAVAIL = "France Travail"
 
 
 # How each funder's reference is named on the invoice lines.
-REFERENCE_LABELS = {"opco": "dossier n°", "self_employed_fund": "dossier n°", "france_travail": "accord AIF n°",
-                    "public_funder": "convention / commande n°"}
+REFERENCE_LABELS = {PayerKind.OPCO.value: "dossier n°", PayerKind.SELF_EMPLOYED_FUND.value: "dossier n°",
+                    PayerKind.FRANCE_TRAVAIL.value: "accord AIF n°",
+                    PayerKind.PUBLIC_FUNDER.value: "convention / commande n°"}
 
 
 def company_values(company: Company) -> dict:
@@ -52,7 +58,7 @@ def opco_values(line: FundingLine, beneficiary: Company | None, lookup: bool = T
     """A funder paid directly by the organisation (an OPCO or a self-employed fund under subrogation, France
     Travail): its name, file and adviser; its address from its last invoice. Without ``lookup``, no query (who pays
     is known; the address is not needed: the quality checklist)."""
-    name = FRANCE_TRAVAIL if line.kind == "france_travail" else line.opco_name
+    name = FRANCE_TRAVAIL if line.kind == PayerKind.FRANCE_TRAVAIL.value else line.opco_name
     values = {"opco_name": name, "opco_file_number": line.opco_file_number, "buyer_name": name,
               "buyer_email": line.opco_contact_email or "", "beneficiary_company_id": beneficiary.id if beneficiary
               else None}
@@ -68,7 +74,8 @@ def professional_values(line: FundingLine, trainee: Trainee, lookup: bool = True
     values = {**trainee_values(trainee), "opco_name": line.opco_name, "opco_file_number": line.opco_file_number}
     if not lookup:
         return values
-    return previous_buyer(values, Invoice.payer_kind == "self_employed_fund", Invoice.payer_trainee_id == trainee.id)
+    return previous_buyer(values, Invoice.payer_kind == PayerKind.SELF_EMPLOYED_FUND.value,
+                          Invoice.payer_trainee_id == trainee.id)
 
 
 def public_company(siret: str) -> Company | None:
@@ -92,7 +99,8 @@ def _public_funder_values(line: FundingLine, lookup: bool = True) -> dict:
         return values
     company = public_company(line.buyer_siret)
     if company is None:
-        return previous_buyer(values, Invoice.payer_kind == "public_funder", Invoice.buyer_siret == line.buyer_siret)
+        return previous_buyer(values, Invoice.payer_kind == PayerKind.PUBLIC_FUNDER.value,
+                              Invoice.buyer_siret == line.buyer_siret)
     known = company_values(company)
     values.update(payer_company_id=company.id, buyer_address=known["buyer_address"],
                   buyer_postal_code=known["buyer_postal_code"], buyer_city=known["buyer_city"],
@@ -108,15 +116,15 @@ def trainee_values(trainee: Trainee) -> dict:
 def paid_by_funder(line: FundingLine) -> bool:
     """The funder pays the organisation itself: an OPCO or a self-employed fund under subrogation, France Travail,
     a public funder. (A fund without subrogation: the trainee pays and claims the refund.)"""
-    return line.kind in ("france_travail", "public_funder") or (
-        line.kind in ("opco", "self_employed_fund") and line.subrogation)
+    return line.kind in (PayerKind.FRANCE_TRAVAIL.value, PayerKind.PUBLIC_FUNDER.value) or (
+        line.kind in (PayerKind.OPCO.value, PayerKind.SELF_EMPLOYED_FUND.value) and line.subrogation)
 
 
 def funder_name(line: FundingLine) -> str:
-    return FRANCE_TRAVAIL if line.kind == "france_travail" else line.opco_name
+    return FRANCE_TRAVAIL if line.kind == PayerKind.FRANCE_TRAVAIL.value else line.opco_name
 
 
 def funder_values(line: FundingLine, company: Company | None, lookup: bool) -> dict:
-    if line.kind == "public_funder":
+    if line.kind == PayerKind.PUBLIC_FUNDER.value:
         return _public_funder_values(line, lookup)
     return opco_values(line, company, lookup)

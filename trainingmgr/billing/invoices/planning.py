@@ -17,6 +17,7 @@ from ...enrolments.models import ENROLMENT_STATUS_LABELS, EXPECTED, Enrolment, E
 from ...extensions import db
 from ...sessions.models import SESSION_STATUS_LABELS, TrainingSession
 from ...trainees.models import Trainee
+from ..kinds import PayerKind
 from ..models import PAYER_KINDS, Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, PaymentCall, PaymentCallStatus
 from .amounts import ZERO, attended_share, current_vat_rate, recompute
 from .drafts import MAX_DESCRIPTION, service_dates
@@ -52,11 +53,11 @@ class ProposedInvoice:
     def label(self) -> str:
         name = self.values.get("buyer_name") or self.payer_kind_label
         file = self.values.get("opco_file_number")
-        if self.payer_kind == "self_employed_fund" and self.values.get("payer_trainee_id"):
+        if self.payer_kind == PayerKind.SELF_EMPLOYED_FUND.value and self.values.get("payer_trainee_id"):
             return f"{name} – {self.values.get('opco_name')}{f', dossier n° {file}' if file else ''}"
         if self.payer_kind in FUNDER_PAYERS and file:
             return f"{name} – {REFERENCE_LABELS[self.payer_kind]} {file}"
-        if self.payer_kind == "public_buyer" and self.values.get("engagement_number"):
+        if self.payer_kind == PayerKind.PUBLIC_BUYER.value and self.values.get("engagement_number"):
             return f"{name} – engagement n° {self.values['engagement_number']}"
         return name
 
@@ -202,17 +203,18 @@ def _intra_shares(session: TrainingSession, enrolments: list[Enrolment], live: l
     values = company_values(client)
     if session.intra_price is None:
         done = _done_marks(live)
-        return [Share(share_key("company", values), "company", values, item)
-                for enrolment in enrolments if (enrolment.id, "company") not in done and enrolment.price_excl_vat
+        company = PayerKind.COMPANY.value
+        return [Share(share_key(company, values), company, values, item)
+                for enrolment in enrolments if (enrolment.id, company) not in done and enrolment.price_excl_vat
                 for item in _intra_seat_lines(session, enrolment, rate, plan)]
-    if any(i.payer_kind == "company" and i.payer_company_id == client.id for i in live):
+    if any(i.payer_kind == PayerKind.COMPANY.value and i.payer_company_id == client.id for i in live):
         return []
     names = ", ".join(e.trainee.full_name for e in enrolments)
     description = (f"Formation intra-entreprise « {session.title} » {session.dates_label} "
                    f"({hours_fr(session.planned_hours)})")
     if names:
         description += f" – {count_fr(len(enrolments), 'stagiaire')} : {names}"
-    return [Share(share_key("company", values), "company", values,
+    return [Share(share_key(PayerKind.COMPANY.value, values), PayerKind.COMPANY.value, values,
                   ProposedLine(description, Decimal("1"), "C62", money(session.intra_price), rate))]
 
 
@@ -227,7 +229,7 @@ def _inter_shares(session: TrainingSession, enrolments: list[Enrolment], live: l
         if not known:
             plan.unknown.extend(notes)
         for share in shares:
-            if share.payer_kind == "individual" and enrolment.id in scheduled:
+            if share.payer_kind == PayerKind.INDIVIDUAL.value and enrolment.id in scheduled:
                 note = (f"{enrolment.trainee.full_name} : sa part est facturée par l'échéancier de son contrat de "
                         "formation, échéance par échéance.")
                 if note not in plan.notes:
@@ -276,8 +278,9 @@ def propose_invoices(session: TrainingSession, actor: User | None) -> Proposal:
     for proposed in plan.invoices:
         invoice = drafts.get(proposed.key)
         if invoice is None:
-            invoice = Invoice(kind="invoice", status="draft", session_id=session.id, payer_kind=proposed.payer_kind,
-                              created_by_id=actor.id if actor else None, **service_dates(session))
+            invoice = Invoice(kind=InvoiceKind.INVOICE.value, status=InvoiceStatus.DRAFT.value, session_id=session.id,
+                              payer_kind=proposed.payer_kind, created_by_id=actor.id if actor else None,
+                              **service_dates(session))
             for key, value in proposed.values.items():
                 setattr(invoice, key, value)
             db.session.add(invoice)

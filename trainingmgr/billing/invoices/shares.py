@@ -11,6 +11,7 @@ from ...core.numbers import money
 from ...enrolments.models import Enrolment, EnrolmentStatus, FundingLine, OpcoStatus
 from ...sessions.models import TrainingSession
 from ...trainees.models import Trainee
+from ..kinds import PayerKind
 from ..models import LINE_UNITS, Invoice
 from .amounts import ZERO, abandonment_dedit_percent, attended_share, excl_vat, incl_vat
 from .payers import (
@@ -63,21 +64,21 @@ def share_key(kind: str, values: dict) -> tuple:
     """One invoice per company; per OPCO file; per public buyer, SIRET and engagement; per self-employed fund and
     file (to the trainee who pays: per trainee and file); per France Travail agreement; per public funder and
     reference; per trainee paying personally."""
-    if kind == "company":
-        return ("company", values.get("payer_company_id"))
-    if kind == "opco":
-        return ("opco", values.get("opco_name", ""), values.get("opco_file_number", ""))
-    if kind == "public_buyer":
-        return ("public_buyer", values.get("payer_company_id"), values.get("buyer_siret", ""),
+    if kind == PayerKind.COMPANY.value:
+        return (PayerKind.COMPANY.value, values.get("payer_company_id"))
+    if kind == PayerKind.OPCO.value:
+        return (PayerKind.OPCO.value, values.get("opco_name", ""), values.get("opco_file_number", ""))
+    if kind == PayerKind.PUBLIC_BUYER.value:
+        return (PayerKind.PUBLIC_BUYER.value, values.get("payer_company_id"), values.get("buyer_siret", ""),
                 values.get("engagement_number", ""))
-    if kind == "self_employed_fund":
-        return ("self_employed_fund", values.get("payer_trainee_id"), values.get("opco_name", ""),
+    if kind == PayerKind.SELF_EMPLOYED_FUND.value:
+        return (PayerKind.SELF_EMPLOYED_FUND.value, values.get("payer_trainee_id"), values.get("opco_name", ""),
                 values.get("opco_file_number", ""))
-    if kind == "france_travail":
-        return ("france_travail", values.get("opco_file_number", ""))
-    if kind == "public_funder":
-        return ("public_funder", values.get("opco_name", ""), values.get("opco_file_number", ""))
-    return ("individual", values.get("payer_trainee_id"))
+    if kind == PayerKind.FRANCE_TRAVAIL.value:
+        return (PayerKind.FRANCE_TRAVAIL.value, values.get("opco_file_number", ""))
+    if kind == PayerKind.PUBLIC_FUNDER.value:
+        return (PayerKind.PUBLIC_FUNDER.value, values.get("opco_name", ""), values.get("opco_file_number", ""))
+    return (PayerKind.INDIVIDUAL.value, values.get("payer_trainee_id"))
 
 
 def invoice_key(invoice: Invoice) -> tuple:
@@ -103,7 +104,7 @@ def _funder_item(line: FundingLine, enrolment: Enrolment, base: str, hours: Deci
     attended = ("" if enrolment.status == EnrolmentStatus.ABANDONED.value  # already said by ``base``
                 else f" – {hours_fr(hours)} suivies sur {hours_fr(planned)}" if hours is not None
                 else f" – {hours_fr(planned)} prévues")
-    reference = (f"dossier n° {file}" if line.kind == "opco"
+    reference = (f"dossier n° {file}" if line.kind == PayerKind.OPCO.value
                  else f"{name}, {REFERENCE_LABELS[line.kind]} {file}")
     description = f"{base}{attended} – {reference}"
     if line.billing_basis == "hours_attended":
@@ -215,7 +216,7 @@ def _funder_shares(bill: _EnrolmentBill) -> str | None:
 
 
 def _public_buyer_shares(bill: _EnrolmentBill) -> None:
-    for line in (line for line in bill.enrolment.funding_lines if line.kind == "public_buyer"):
+    for line in (line for line in bill.enrolment.funding_lines if line.kind == PayerKind.PUBLIC_BUYER.value):
         buyer = line.payer_company or bill.company
         values = company_values(buyer) if buyer is not None else {"buyer_name": "Acheteur public"}
         values.update(buyer_siret=line.buyer_siret or values.get("buyer_siret", ""),
@@ -224,19 +225,20 @@ def _public_buyer_shares(bill: _EnrolmentBill) -> None:
         item = ProposedLine(bill.base, Decimal("1"), "C62", excl_vat(bill.due(money(line.amount)), bill.rate),
                             bill.rate, bill.enrolment.id, line.id, bill.hours)
         if item.total_excl_vat > 0:
-            bill.add("public_buyer", values, item, values["buyer_name"])
+            bill.add(PayerKind.PUBLIC_BUYER.value, values, item, values["buyer_name"])
 
 
 def _professional_shares(bill: _EnrolmentBill) -> str | None:
     """Self-employed funds without subrogation; the note of the first one that refused."""
     for line in bill.enrolment.funding_lines:
-        if line.kind != "self_employed_fund" or line.subrogation:
+        if line.kind != PayerKind.SELF_EMPLOYED_FUND.value or line.subrogation:
             continue
         item, note = _professional_item(line, bill.enrolment, bill.base, bill.rate, bill.due)
         if item is None:
             return note
         if item.total_excl_vat > 0:
-            bill.add("self_employed_fund", professional_values(line, bill.trainee, bill.lookup), item, line.opco_name)
+            bill.add(PayerKind.SELF_EMPLOYED_FUND.value, professional_values(line, bill.trainee, bill.lookup), item,
+                     line.opco_name)
     return None
 
 
@@ -244,23 +246,24 @@ def _rest_payer(bill: _EnrolmentBill) -> tuple[Company | None, str, FundingLine 
     """Who pays the rest: (company, payer kind, funding line). With company lines, the trainee's own lines become
     their shares first and the company pays what remains."""
     lines = bill.enrolment.funding_lines
-    company_lines = [line for line in lines if line.kind == "company" or (line.kind == "opco" and not line.subrogation)]
-    individual_lines = [line for line in lines if line.kind == "individual"]
+    company_lines = [line for line in lines if line.kind == PayerKind.COMPANY.value
+                     or (line.kind == PayerKind.OPCO.value and not line.subrogation)]
+    individual_lines = [line for line in lines if line.kind == PayerKind.INDIVIDUAL.value]
     if company_lines:
         for line in individual_lines:
             item = ProposedLine(f"{bill.base} – part personnelle", Decimal("1"), "C62",
                                 excl_vat(bill.due(money(line.amount)), bill.rate), bill.rate, bill.enrolment.id,
                                 line.id, bill.hours)
-            bill.add("individual", trainee_values(bill.trainee), item)
-        first = next((line for line in company_lines if line.kind == "company"), company_lines[0])
-        unsubrogated = [line.opco_name for line in company_lines if line.kind == "opco"]
+            bill.add(PayerKind.INDIVIDUAL.value, trainee_values(bill.trainee), item)
+        first = next((line for line in company_lines if line.kind == PayerKind.COMPANY.value), company_lines[0])
+        unsubrogated = [line.opco_name for line in company_lines if line.kind == PayerKind.OPCO.value]
         if unsubrogated:
             bill.base += (f" (prise en charge {', '.join(unsubrogated)} sans subrogation : l'OPCO rembourse "
                           "l'entreprise)")
-        return first.payer_company or bill.company, "company", first
+        return first.payer_company or bill.company, PayerKind.COMPANY.value, first
     if individual_lines:
-        return None, "individual", individual_lines[0]
-    return bill.company, "company" if bill.company is not None else "individual", None
+        return None, PayerKind.INDIVIDUAL.value, individual_lines[0]
+    return bill.company, PayerKind.COMPANY.value if bill.company is not None else PayerKind.INDIVIDUAL.value, None
 
 
 def _rest_shares(bill: _EnrolmentBill) -> tuple[list[Share], list[str], bool]:
@@ -283,16 +286,16 @@ def _rest_shares(bill: _EnrolmentBill) -> tuple[list[Share], list[str], bool]:
             description += due_label(price_excl, bill.hours, bill.planned, due_excl)
         items.append(ProposedLine(description, Decimal("1"), "C62", money(rest), bill.rate, bill.enrolment.id,
                                   rest_line_id, bill.hours))
-    if bill.abandoned and rest_kind == "company":
+    if bill.abandoned and rest_kind == PayerKind.COMPANY.value:
         # Same funding line as the rest: proposed with it, once (a dédit the advisor removed does not come back).
         items.extend(dedit_lines(bill.enrolment, price_excl - due_excl, bill.rate, rest_line_id))
     if not items:
         return bill.shares, notes, True
-    if rest_kind == "company" and payer is None:
+    if rest_kind == PayerKind.COMPANY.value and payer is None:
         return bill.shares, [f"{bill.trainee.full_name} : aucune entreprise à facturer pour le reste à charge "
                              f"({money_fr(sum((i.total_excl_vat for i in items), ZERO))} HT) ; rattachez "
                              "l'inscription à son entreprise."], False
-    values = company_values(payer) if rest_kind == "company" else trainee_values(bill.trainee)
+    values = company_values(payer) if rest_kind == PayerKind.COMPANY.value else trainee_values(bill.trainee)
     for item in items:
         bill.add(rest_kind, values, item)
     return bill.shares, notes, True

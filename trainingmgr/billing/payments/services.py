@@ -32,7 +32,7 @@ from ...messaging.services import queue_email
 from ...organisation.services import get_organisation
 from ...trainees.models import Trainee
 from ..invoices.issue import is_public_buyer
-from ..invoices.payers import FUNDER_PAYERS, PUBLIC_PAYERS
+from ..invoices.payers import COMPANY_PAYERS, FUNDER_PAYERS, TRAINEE_PAYERS
 from ..models import PAYMENT_METHODS, BalanceStatus, Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, Payment
 from .transfer import transfer_or_none
 
@@ -350,17 +350,17 @@ def reminder_recipients(invoices) -> dict[int, str]:
                 .order_by(InvoiceLine.invoice_id, InvoiceLine.position)):
             found.setdefault(invoice_id, email.strip())
     company_ids = {i.payer_company_id for i in rest
-                   if i.payer_kind in ("company", *PUBLIC_PAYERS)} - {None}
+                   if i.payer_kind in COMPANY_PAYERS} - {None}
     if company_ids:
         companies = {c.id: c for c in db.session.scalars(select(Company).where(Company.id.in_(company_ids)))}
         for invoice in rest:
             company = (companies.get(invoice.payer_company_id)
-                       if invoice.payer_kind in ("company", *PUBLIC_PAYERS) else None)
+                       if invoice.payer_kind in COMPANY_PAYERS else None)
             contact = company.contact("accounting", "signatory") if company else None
             if contact is not None:
                 found.setdefault(invoice.id, contact.email.strip())
     paying = [i for i in rest
-              if i.payer_trainee_id is not None and i.payer_kind in ("individual", "self_employed_fund")]
+              if i.payer_trainee_id is not None and i.payer_kind in TRAINEE_PAYERS]
     if paying:
         emails = dict(db.session.execute(select(Trainee.id, Trainee.email).where(
             Trainee.id.in_({i.payer_trainee_id for i in paying}))).all())
@@ -481,9 +481,9 @@ def customer_account(invoice: Invoice, root: str = "411") -> str:
     (411FIFPL, 411FRANCETRAVAIL, 411REGIONOCCITANIE for the other funders), 411DIVERS otherwise (at most 17
     characters)."""
     funder = _ascii_upper(invoice.opco_name or invoice.buyer_name)
-    if invoice.payer_kind in ("company", *PUBLIC_PAYERS) and invoice.payer_company_id:
+    if invoice.payer_kind in COMPANY_PAYERS and invoice.payer_company_id:
         code = f"C{invoice.payer_company_id:05d}"
-    elif invoice.payer_kind in ("individual", "self_employed_fund") and invoice.payer_trainee_id:
+    elif invoice.payer_kind in TRAINEE_PAYERS and invoice.payer_trainee_id:
         code = f"P{invoice.payer_trainee_id:05d}"
     elif invoice.payer_kind in FUNDER_PAYERS and funder:
         code = funder

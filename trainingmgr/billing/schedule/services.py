@@ -36,7 +36,8 @@ from ..invoices.drafts import MAX_DESCRIPTION
 from ..invoices.issue import issue_invoice
 from ..invoices.payers import previous_buyer, trainee_values
 from ..invoices.queries import ensure_can_bill
-from ..models import Invoice, InvoiceLine, PaymentCall
+from ..kinds import PayerKind
+from ..models import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, PaymentCall
 
 CENT = Decimal("0.01")
 MAX_CALLS = 36
@@ -84,7 +85,7 @@ def get_call(enrolment: Enrolment, call_id) -> PaymentCall:
 
 def trainee_share(enrolment: Enrolment) -> tuple[Decimal, FundingLine | None]:
     """What the trainee pays (including VAT) and the funding line it is invoiced on (None: no funding line)."""
-    lines = [line for line in enrolment.funding_lines if line.kind == "individual"]
+    lines = [line for line in enrolment.funding_lines if line.kind == PayerKind.INDIVIDUAL.value]
     if lines:
         return money(sum((line.amount for line in lines), Decimal(0))), lines[0]
     if enrolment.funding_lines or enrolment.trainee.company_id is not None:
@@ -323,7 +324,8 @@ def _draft(call: PaymentCall, enrolment: Enrolment, line: FundingLine | None, ra
            actor: User | None) -> Invoice:
     """The call's invoice to the trainee, as a draft about to be issued."""
     session, trainee = enrolment.session, enrolment.trainee
-    invoice = Invoice(kind="invoice", status="draft", session_id=session.id, payer_kind="individual",
+    invoice = Invoice(kind=InvoiceKind.INVOICE.value, status=InvoiceStatus.DRAFT.value, session_id=session.id,
+                      payer_kind=PayerKind.INDIVIDUAL.value,
                       service_start=session.first_date, service_end=session.last_date,
                       created_by_id=actor.id if actor else None,
                       **{**trainee_values(trainee), **address})

@@ -19,6 +19,8 @@ from sqlalchemy import select
 from ...attendance import services as attendance
 from ...attendance.chain import verify_chain
 from ...attendance.models import CellStatus
+from ...attendance.reports import integrity as report_integrity
+from ...attendance.reports.formats import SOURCES
 from ...catalogue.models import DELIVERY_MODES
 from ...companies.models import Company
 from ...core import sealkeys
@@ -26,7 +28,7 @@ from ...core.formatting import count_fr, date_fr, date_long_fr, datetime_fr, hou
 from ...core.identifiers import format_nda, format_siret
 from ...core.numbers import money
 from ...core.timeutil import paris_today
-from ...enrolments.models import PUBLIC_FUNDER_CATEGORIES, SEAT_HOLDING, Enrolment, EnrolmentStatus
+from ...enrolments.models import PUBLIC_FUNDER_CATEGORIES, SEAT_HOLDING, Enrolment, EnrolmentStatus, FundingKind
 from ...evaluations.acquis import services as acquis
 from ...extensions import db
 from ...files.services import path_for
@@ -34,7 +36,7 @@ from ...organisation.models import VAT_EXEMPTION_MENTION
 from ...organisation.services import get_organisation
 from ...resources.models import RATE_UNITS, TRAINER_STATUSES, Trainer, TrainerStatus
 from ...sessions.modality import delivery_fields, distance_wording, modality_lines
-from ...sessions.models import Slot, TrainingSession
+from ...sessions.models import Slot, SlotModality, TrainingSession
 
 EXEMPTION = "Exonération de TVA, article 261-4-4°-a du code général des impôts"
 RETENTION = ("Le dispensateur de l'action s'engage à conserver l'ensemble des pièces justificatives qui ont permis "
@@ -188,19 +190,19 @@ def _funding(enrolments: list[Enrolment]) -> list[dict]:
     for enrolment in enrolments:
         for line in enrolment.funding_lines:
             details = []
-            if line.kind == "opco":
+            if line.kind == FundingKind.OPCO.value:
                 payer = line.opco_name or "OPCO"
                 if line.subrogation:
                     details.append("subrogation de paiement")
                 if line.opco_file_number:
                     details.append(f"dossier n° {line.opco_file_number}")
-            elif line.kind == "public_buyer":
+            elif line.kind == FundingKind.PUBLIC_BUYER.value:
                 payer = line.payer_company.name if line.payer_company else "Acheteur public"
                 if line.service_code:
                     details.append(f"code service {line.service_code}")
                 if line.engagement_number:
                     details.append(f"engagement n° {line.engagement_number}")
-            elif line.kind == "individual":
+            elif line.kind == FundingKind.INDIVIDUAL.value:
                 payer = enrolment.trainee.full_name
             else:
                 payer = (line.payer_company or enrolment.company or enrolment.trainee.company)
@@ -530,14 +532,15 @@ def _attended(enrolment: Enrolment) -> dict:
     days = [cell.slot.date for cell in row.cells if cell.minutes] if row else []
     hours = enrolment.hours_attended if enrolment.hours_attended is not None else (row.hours if row else Decimal(0))
     return {"hours": _hours(hours), "first_date": date_fr(min(days)) if days else "—",
-            "last_date": date_fr(max(days)) if days else "—", **_by_modality(row)}
+            "last_date": date_fr(max(days)) if days else "—",
+            **by_modality(row.minutes_by_modality if row is not None else {})}
 
 
-def _by_modality(row) -> dict:
+def by_modality(minutes: dict[str, int]) -> dict:
     """The hours attended per modality and the ministry model's wording (« Action réalisée en partie à distance »),
-    from the half-days the trainee attended. All empty when every hour attended was in the room: a room-only
-    document reads as before."""
-    minutes = row.minutes_by_modality if row is not None else {}
+    from the minutes of the half-days the trainee attended (Row.minutes_by_modality): ``modalities``,
+    ``by_modality``, ``distance``, as the attestation, the certificate and France Travail's attestation de présence
+    print them. All empty when every hour attended was in the room: a room-only document reads as before."""
     wording = distance_wording(minutes)
     if not wording:
         return {"modalities": [], "by_modality": "", "distance": ""}
@@ -568,38 +571,25 @@ def attendance_sheet(session: TrainingSession, number: str, code: str, url: str)
     grid = attendance.build_grid(session, attendance.expected_enrolments(session), records,
                                  planned=attendance.planned_absences_of([session.id]))
     images = {r.id: r.image for r in records if r.image}
+    # A session not held wholly in the room names each half-day's modality and the evidence of the remote ones
+    # (issue 27); a room-only session's sheet reads exactly as before.
+    mixed = any(slot.modality != SlotModality.ROOM.value for slot in grid.slots)
+    reports = _reports_by_slot(session) if mixed else {}
     slots = []
     for slot in grid.slots:
-        rows = []
-        for enrolment, cell in grid.column(slot.id):
-            signature, signed_at, method = "", "", ""
-            if cell.signature is not None:
-                record = cell.signature
-                signature = Picture(images[record.id], 30) if record.id in images else record.signature_label
-                signed_at = datetime_fr(record.created_at)
-                method = f"{record.method_label}, {record.mode_label}"
-            notes = []
-            if cell.late:
-                notes.append(f"arrivé(e) à {time_fr(cell.arrived_at)}")
-            if cell.left_early:
-                notes.append(f"parti(e) à {time_fr(cell.left_at)}")
-            for record in cell.records:
-                if record.kind == "correction":
-                    notes.append(f"correction du {datetime_fr(record.created_at)} : {record.reason}")
-            if cell.justification:
-                notes.append(f"justificatif : {cell.justification}")
-            status = cell.label + (" (justifiée)" if cell.status == CellStatus.ABSENT.value and cell.justification else "")
-            rows.append({"name": enrolment.trainee.full_name, "status": status, "signature": signature,
-                         "signed_at": signed_at, "method": method, "note": " ; ".join(notes)})
+        rows = [_sheet_row(enrolment, cell, images) for enrolment, cell in grid.column(slot.id)]
         counter = grid.countersignatures.get(slot.id)
         trainer_signature = ""
         if counter is not None:
             trainer_signature = Picture(images[counter.id], 30) if counter.id in images else counter.signature_label
+        label = (f"{date_long_fr(slot.date).capitalize()}, {slot.half_day_label.lower()} "
+                 f"({time_fr(slot.start_time)}–{time_fr(slot.end_time)})")
         slots.append({
-            "label": f"{date_long_fr(slot.date).capitalize()}, {slot.half_day_label.lower()} "
-                     f"({time_fr(slot.start_time)}–{time_fr(slot.end_time)})",
+            "label": f"{label} – {slot.modality_label}" if mixed else label,
             "date": date_fr(slot.date), "half_day": slot.half_day_label, "start": time_fr(slot.start_time),
             "end": time_fr(slot.end_time), "rows": rows,
+            "modality_label": slot.modality_label if mixed else "",
+            "evidence": _slot_evidence(slot, reports.get(slot.id, [])),
             "trainer": counter.signer_name if counter is not None and counter.signer_name else ", ".join(
                 t.full_name for t in session.trainers),
             "trainer_signature": trainer_signature or "non signée",
@@ -608,6 +598,70 @@ def attendance_sheet(session: TrainingSession, number: str, code: str, url: str)
     context["sheet"] = {"slots": slots, **sheet_seal(session)}
     context["verification"] = _verification(code, url)
     return context
+
+
+def _sheet_row(enrolment: Enrolment, cell: attendance.Cell, images: dict[int, bytes]) -> dict:
+    """A trainee's line of a half-day on the sheet: the signature (the time declared for an asynchronous activity),
+    its time and method, and the observations: late arrival, early departure, corrections, justification, and for
+    a distance half-day the evidence the grid shows (Cell.remote_notes) with the second signature's time."""
+    signature, signed_at, method, second = "", "", "", ""
+    declaration = next((r for r in reversed(cell.records) if r.kind == "declaration"), None)
+    if cell.signature is not None:
+        record = cell.signature
+        signature = Picture(images[record.id], 30) if record.id in images else record.signature_label
+        signed_at = datetime_fr(record.created_at)
+        method = f"{record.method_label}, {record.mode_label}"
+    elif declaration is not None:
+        signature = f"{attendance.duration_fr(declaration.minutes)} déclarées"
+        signed_at = datetime_fr(declaration.created_at)
+        method = f"{declaration.method_label}, temps déclaré"
+    if cell.check is not None:
+        second = Picture(images[cell.check.id], 30) if cell.check.id in images else cell.check.signature_label
+    notes = []
+    if cell.late:
+        notes.append(f"arrivé(e) à {time_fr(cell.arrived_at)}")
+    if cell.left_early:
+        notes.append(f"parti(e) à {time_fr(cell.left_at)}")
+    if cell.check is not None:
+        notes.append(f"seconde signature le {datetime_fr(cell.check.created_at)}")
+    notes += [text for code, text, _ in cell.remote_notes if code != "declared" or declaration is None]
+    for record in cell.records:
+        if record.kind == "correction":
+            notes.append(f"correction du {datetime_fr(record.created_at)} : {record.reason}")
+    if cell.justification:
+        notes.append(f"justificatif : {cell.justification}")
+    status = cell.label + (" (justifiée)" if cell.status == CellStatus.ABSENT.value and cell.justification else "")
+    return {"name": enrolment.trainee.full_name, "status": status, "signature": signature, "signed_at": signed_at,
+            "method": method, "second_signature": second, "note": " ; ".join(notes)}
+
+
+def _reports_by_slot(session: TrainingSession) -> dict[int, list]:
+    found: dict[int, list] = {}
+    for report in report_integrity.session_reports(session.id):
+        found.setdefault(report.slot_id, []).append(report)
+    return found
+
+
+def _slot_evidence(slot: Slot, reports: list) -> str:
+    """How the sheet proves a distance half-day (R6313-3): for a virtual classroom, the two signatures and each
+    imported meeting report with its SHA-256 (its file may since have been erased at the end of retention); for an
+    asynchronous activity, the time each trainee declared. "" in the room."""
+    if slot.modality == SlotModality.VIRTUAL.value:
+        text = ("Classe virtuelle : chaque stagiaire signe au début de la demi-journée puis à partir de son milieu "
+                "(seconde signature) ; durée de connexion")
+        if not reports:
+            return text + " : aucun rapport de connexion importé."
+        lines = []
+        for report in reports:
+            line = f"rapport {SOURCES.get(report.source, report.source)} importé le {datetime_fr(report.created_at)}"
+            if report.file_id is None and report.erased_at is not None:
+                line += f", fichier effacé le {date_fr(report.erased_at)} à l'échéance de conservation"
+            lines.append(f"{line}, empreinte SHA-256 {report.sha256}")
+        return f"{text} d'après le rapport de connexion ({' ; '.join(lines)})."
+    if slot.modality == SlotModality.ASYNC.value:
+        return ("Activité asynchrone : temps déclaré par chaque stagiaire, retenu dans la limite de la durée de la "
+                "demi-journée.")
+    return ""
 
 
 def sheet_seal(session: TrainingSession) -> dict:
@@ -682,22 +736,22 @@ def funder_mention(inv) -> str:
     subrogation, a self-employed fund's file (paid by the trainee, who claims the refund, or under subrogation),
     France Travail's AIF agreement, a public funder's convention or order; "" for another payer."""
     name, file = inv.opco_name or inv.buyer_name, inv.opco_file_number
-    if inv.payer_kind == "opco":
+    if inv.payer_kind == FundingKind.OPCO.value:
         parts = [f"Subrogation de paiement – {name}" + (f", dossier n° {file}" if file else "")]
         beneficiary = db.session.get(Company, inv.beneficiary_company_id) if inv.beneficiary_company_id else None
         if beneficiary is not None:
             parts.append(f"entreprise bénéficiaire : {beneficiary.name}"
                          + (f" (SIRET {format_siret(beneficiary.siret)})" if beneficiary.siret else ""))
         return " – ".join(parts)
-    if inv.payer_kind == "self_employed_fund":
+    if inv.payer_kind == FundingKind.SELF_EMPLOYED_FUND.value:
         fund = f"Prise en charge {inv.opco_name}" + (f", dossier n° {file}" if file else "")
         if inv.payer_trainee_id is not None:
             return f"{fund} : le stagiaire règle la facture et en demande le remboursement au fonds"
         return f"{fund} : subrogation de paiement, le fonds règle directement l'organisme de formation"
-    if inv.payer_kind == "france_travail":
+    if inv.payer_kind == FundingKind.FRANCE_TRAVAIL.value:
         return ("Aide individuelle à la formation (AIF) – France Travail, référence de l'accord (devis AIF) : "
                 f"{file or '—'}")
-    if inv.payer_kind == "public_funder":
+    if inv.payer_kind == FundingKind.PUBLIC_FUNDER.value:
         category = PUBLIC_FUNDER_CATEGORIES.get(inv.funder_category or "", "financeur public")
         return f"Financement public ({category}) – {name}" + (f", convention / commande n° {file}" if file else "")
     return ""

@@ -56,16 +56,30 @@ _VARIANTS: dict[str, Any] = {
     "funding[].details": ("subrogation, dossier n° 2026-123", "reste à charge, réglé par le client"),
     "trainees[].full_name": ("Julie Martin", "Thomas Durand"),
     "trainees[].job_title": ("Assistante de direction", "Chargé d'affaires"),
-    "sheet.slots[].label": ("Jeudi 19/11/2026, matin (08:30–12:30)", "Jeudi 19/11/2026, après-midi (13:30–17:30)"),
+    # A mixed session: a morning in the room, an afternoon in a virtual classroom (its second signatures, its report).
+    "sheet.slots[].label": ("Jeudi 19/11/2026, matin (08:30–12:30) – En salle",
+                            "Jeudi 19/11/2026, après-midi (13:30–17:30) – Classe virtuelle"),
+    "sheet.slots[].modality_label": ("En salle", "Classe virtuelle"),
+    "sheet.slots[].evidence": ("", "Classe virtuelle : chaque stagiaire signe au début de la demi-journée puis à "
+                                   "partir de son milieu (seconde signature) ; durée de connexion d'après le rapport "
+                                   "de connexion (rapport Microsoft Teams importé le 19/11/2026 17:45, empreinte "
+                                   "SHA-256 9b1f0c3e5a7d2b4f6e8a0c1d3f5b7e9a2c4e6f8b0d1a3c5e7f9b2d4a6c8e0f1b)."),
+    "sheet.slots[].rows[].second_signature": (("", ""), ("", "« Hugo Petit » (nom saisi)")),
     "sheet.slots[].trainer_signed_at": ("19/11/2026 12:31", "19/11/2026 17:32"),
     "sheet.slots[].rows[].name": ("Camille Roux", "Hugo Petit"),
     "sheet.slots[].rows[].signature": (IMAGE, "« Hugo Petit » (nom saisi)"),  # drawn, then typed
     "sheet.slots[].rows[].signed_at": (("19/11/2026 08:24", "19/11/2026 09:10"),
                                        ("19/11/2026 13:28", "19/11/2026 13:31")),
     "sheet.slots[].rows[].method": ("lien personnel, signature manuscrite", "code affiché en salle, nom saisi"),
-    "sheet.slots[].rows[].note": (("", "arrivé(e) à 09:10"), ("", "")),
+    "sheet.slots[].rows[].note": (("", "arrivé(e) à 09:10"),
+                                  ("connecté(e) 3 h 58 ; seconde signature manquante",
+                                   "seconde signature le 19/11/2026 15:34 ; connecté(e) 4 h")),
     "attendance.modalities[].label": ("En salle", "Classe virtuelle"),
     "attendance.modalities[].text": ("3,5 h en salle", "3,5 h en classe virtuelle"),
+    "presence.modalities[].label": ("En salle", "Classe virtuelle"),
+    "presence.modalities[].hours": ("3 h", "4 h"),
+    "presence.modalities[].text": ("3 h en salle", "4 h en classe virtuelle"),
+    "presence.by_modality": "3 h en salle et 4 h en classe virtuelle",
     "nature_boxes[].label": ("Action de formation", "Bilan de compétences", "Action de VAE",
                              "Action de formation par apprentissage"),
     "nature_boxes[].box": ("☒", "☐", "☐", "☐"),

@@ -7,10 +7,6 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
-
 from ...core.spreadsheet import csv_bytes, xlsx_cell
 from ..kinds import SCALE_NOTES
 from .figures import Results
@@ -47,6 +43,8 @@ def to_csv(results: Results, counted: Callable[[list], Iterable] = iter) -> byte
 def to_xlsx(results: Results, counted: Callable[[list], Iterable] = iter) -> bytes:
     """A workbook: « Résultats » (the table of ``export_rows``, wrapped by ``counted``), « Commentaires »,
     « Acquis »."""
+    from openpyxl import Workbook  # loaded only when an XLSX is built (75 ms), not at each start
+
     book = Workbook()
     ws = book.active
     ws.title = "Résultats"
@@ -69,6 +67,9 @@ def to_xlsx(results: Results, counted: Callable[[list], Iterable] = iter) -> byt
 
 
 def _sheet(ws, headers, rows, widths) -> None:
+    from openpyxl.styles import Font  # with the workbook (to_xlsx)
+    from openpyxl.utils import get_column_letter
+
     ws.append(headers)
     for c in ws[1]:
         c.font = Font(bold=True)

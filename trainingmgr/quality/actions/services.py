@@ -12,9 +12,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from flask import current_app
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -359,6 +356,10 @@ def to_csv(register: Register, counted: Callable[[list], Iterable] = iter) -> by
 
 def to_xlsx(register: Register, counted: Callable[[list], Iterable] = iter) -> bytes:
     """One sheet « Actions d'amélioration », dates as real dates shown dd/mm/yyyy."""
+    from openpyxl import Workbook  # loaded only when an XLSX is built (75 ms), not at each start
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
     book = Workbook()
     ws = book.active
     ws.title = "Actions d'amélioration"

@@ -13,7 +13,7 @@ from ...billing.invoices.amounts import current_vat_rate
 from ...billing.invoices.planning import issued_invoices_by_session
 from ...companies.models import Company
 from ...documents.models import GeneratedDocument
-from ...enrolments.models import AGREEMENT_KINDS, EXPECTED, Enrolment, FundingLine
+from ...enrolments.models import AGREEMENT_KINDS, EXPECTED, Enrolment, FundingKind, FundingLine
 from ...evaluations.models import Questionnaire, Response, SurveyInvitation
 from ...extensions import db
 from ...messaging.models import MessageStatus, OutboxAttachment, OutboxMessage
@@ -86,7 +86,7 @@ def _load_funding_lines(found: Evidence, expected) -> None:
             .join(Enrolment, Enrolment.id == FundingLine.enrolment_id)
             .where(FundingLine.enrolment_id.in_(expected), FundingLine.kind.in_(AGREEMENT_KINDS),
                    # decision: a fund of the self-employed that refunds the trainee is the trainee's affair
-                   or_(FundingLine.kind != "self_employed_fund", FundingLine.subrogation))):
+                   or_(FundingLine.kind != FundingKind.SELF_EMPLOYED_FUND.value, FundingLine.subrogation))):
         found.opco_lines.setdefault(session_id, []).append((line_status, agreed_on))
 
 

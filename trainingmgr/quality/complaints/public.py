@@ -11,7 +11,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, render_template
 
 from ...core.view_actions import form_page, run_form
-from ...enrolments.services import enrolment_from_token
+from ...enrolments.links import enrolment_from_token
 from ...extensions import limiter
 from . import services as service
 from .forms import PublicRequestForm

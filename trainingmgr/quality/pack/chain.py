@@ -13,9 +13,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ...attendance import services as attendance
-from ...attendance.chain import verify_chain
+from ...attendance.chain import ChainCheck, verify_chain
+from ...attendance.models import AttendanceRecord, AttendanceReport
+from ...attendance.reports.formats import SOURCES
+from ...attendance.reports.integrity import is_erased, session_reports
 from ...billing.models import Invoice, InvoiceStatus
 from ...catalogue.models import CourseObjective
+from ...core.errors import ConflictError
 from ...core.formatting import count_fr, date_fr, datetime_fr, money_fr
 from ...core.spreadsheet import csv_bytes
 from ...documents import funders
@@ -34,7 +38,7 @@ from ...evaluations.models import (
 from ...extensions import db
 from ...files.services import read_checked
 from ...quotes.models import Quote, QuoteStatus
-from ...sessions.models import TrainingSession
+from ...sessions.models import Slot, SlotModality, TrainingSession
 from ...signing import services as signing
 from ...signing.models import RequestStatus, SignatureRequest
 from ..consistency import Mismatch
@@ -210,7 +214,99 @@ def _attendance(ctx: _Context, step: Step) -> bool:
         text = f"Registre d'émargement ALTÉRÉ ({counted}){where} : {check.problem}"
     step.lines.append(text + ".")
     step.lines.extend(f"Attention : {warning}." for warning in check.warnings)
+    _remote_evidence(ctx, step, check)
     return check.ok
+
+
+# --------------------------------------------------------------------------- distance half-days (issue 27)
+
+# The records a distance half-day's lines read: both signatures of a virtual one, the connections a report gave, the
+# time declared on an asynchronous one.
+REMOTE_KINDS = ("signature", "check", "connection", "declaration")
+
+
+def _remote_evidence(ctx: _Context, step: Step, check: ChainCheck) -> None:
+    """A line per distance half-day, in date order, each virtual one followed by its imported reports (their files
+    added to the step): at most two queries, none for a session held in the room."""
+    slots = sorted(ctx.session.slots, key=lambda s: (s.date, s.start_time))
+    remote = [slot for slot in slots if slot.is_remote]
+    if not remote:
+        return
+    # verify_chain read the reports, unless the chain broke before them.
+    reports = [c.report for c in check.reports] if check.reports or check.ok else session_reports(ctx.session.id)
+    records = list(db.session.execute(
+        select(AttendanceRecord.kind, AttendanceRecord.slot_id, AttendanceRecord.enrolment_id,
+               AttendanceRecord.unique_key, AttendanceRecord.minutes)
+        .where(AttendanceRecord.session_id == ctx.session.id, AttendanceRecord.kind.in_(REMOTE_KINDS))))
+    expected = {e.id for e in ctx.enrolments}
+    for slot in remote:
+        own = [r for r in records if r.slot_id == slot.id and r.enrolment_id in expected]
+        if slot.modality == SlotModality.ASYNC.value:
+            step.lines.append(_async_line(slot, own))
+            continue
+        mine = [report for report in reports if report.slot_id == slot.id]
+        step.lines.append(_virtual_line(slot, own, len(expected), len(mine)))
+        step.lines.extend(_report_line(ctx, step, report, records) for report in mine)
+    shown = {slot.id for slot in remote}
+    step.lines.extend(_report_line(ctx, step, report, records) for report in reports if report.slot_id not in shown)
+
+
+def _half_day(slot: Slot, capital: bool = False) -> str:
+    """« classe virtuelle du 03/03/2031 matin » (« Classe virtuelle … » with ``capital``)"""
+    label = slot.modality_label if capital else slot.modality_label.lower()
+    return f"{label} du {date_fr(slot.date)} {slot.half_day_label.lower()}"
+
+
+def _virtual_line(slot: Slot, records, trainees: int, reports: int) -> str:
+    """« Classe virtuelle du 03/03/2031 matin : les deux signatures (début et seconde partie) pour 2 stagiaires sur
+    3 ; 1 rapport de connexion importé. »"""
+    signed = {r.enrolment_id for r in records if r.kind == "signature"}
+    both = signed & {r.enrolment_id for r in records if r.kind == "check"}
+    imported = count_fr(reports, "rapport de connexion importé", "rapports de connexion importés",
+                        zero="aucun rapport de connexion importé")
+    return (f"{_half_day(slot, capital=True)} : les deux signatures (début et seconde partie) "
+            f"pour {count_fr(len(both), 'stagiaire')} sur {trainees} ; {imported}.")
+
+
+def _async_line(slot: Slot, records) -> str:
+    """« Activité asynchrone du 03/03/2031 après-midi : 3 déclarations de temps, temps déclaré au total : 10 h 30. »"""
+    declared = [r.minutes or 0 for r in records if r.kind == "declaration"]
+    text = count_fr(len(declared), "déclaration de temps", "déclarations de temps",
+                    zero="aucune déclaration de temps")
+    if declared:
+        text += f", temps déclaré au total : {attendance.duration_fr(sum(declared))}"
+    return f"{_half_day(slot, capital=True)} : {text}."
+
+
+def _report_line(ctx: _Context, step: Step, report: AttendanceReport, records) -> str:
+    """The report's line, its stored file added to the step when it is there and still matches its SHA-256."""
+    tool = "autre outil, colonnes choisies à l'import" if report.source == "mapping" else SOURCES.get(
+        report.source, report.source)
+    matched = len({r.enrolment_id for r in records if r.kind == "connection"
+                   and (r.unique_key or "").startswith(f"conn:{report.id}:")})
+    head = (f"Rapport de connexion n° {report.id} ({tool}), {_half_day(report.slot)} : "
+            f"{count_fr(matched, 'stagiaire reconnu', 'stagiaires reconnus')}")
+    digest = f"SHA-256 {report.sha256[:12]}…"
+    if is_erased(report):
+        return (f"{head} ; fichier effacé le {date_fr(report.erased_at)} à l'échéance de conservation, son empreinte "
+                f"{digest} reste dans le registre.")
+    head += f", {count_fr(len(report.unmatched or []), 'participant non reconnu', 'participants non reconnus')}"
+    missing = f"{head} ; fichier altéré : introuvable parmi les fichiers archivés ({digest}), non joint au dossier."
+    if report.file is None:
+        return missing
+    try:
+        data = read_checked(report.file, report.sha256)
+    except ConflictError:
+        return (f"{head} ; fichier altéré : il ne correspond plus à son empreinte {digest} enregistrée à l'import, "
+                "il n'est pas joint au dossier.")
+    except OSError:
+        return missing
+    name = report.file.original_name
+    ext = slug(name.rsplit(".", 1)[-1], 10) if "." in name else "csv"
+    path = ctx.archive.add(f"{ctx.folder}/{step.folder}/rapport-connexion-{report.id}-{slug(report.source, 20)}.{ext}",
+                           data, ctx.section)
+    step.files.append(path)
+    return f"{head} ; {digest} ; fichier {path.rsplit('/', 1)[-1]}."
 
 
 def _acquis(ctx: _Context, step: Step) -> None:
