@@ -189,6 +189,35 @@ INTERNAL_RULES = tuple(Var(v.name, v.label, v.example) for v in COURSE + SESSION
         "R6352-9 à R6352-15 du Code du travail (élection de délégués des stagiaires) ne s'appliquent pas."),
 )
 
+# An action carried out wholly or partly at a distance (Code du travail D6313-3-1; L6353-4, 3°): the convention, the
+# contract and the programme of a session with virtual or asynchronous half-days (context.distance_context). Absent
+# for a session held wholly in the room, whose documents read as before.
+DISTANCE = (
+    Var("distance.applies", "Action réalisée en tout ou partie à distance (vrai ou faux)", "oui"),
+    Var("distance.wording", "« Action réalisée à distance » ou « Action réalisée en partie à distance »",
+        "Action réalisée en partie à distance"),
+    Var("distance.assistance", "Assistance technique et pédagogique du stagiaire à distance : qui, comment le "
+                               "joindre, quand, sous quel délai (paramètres de l'organisme)",
+        "Camille Bernard, conseillère formation : conseil@formaction.example, 05 61 00 00 01, du lundi au vendredi "
+        "de 9 h à 17 h ; réponse sous 24 heures ouvrées. Pendant les classes virtuelles, le formateur."),
+    Var("distance.activities", "Demi-journées à distance : liste {date, half_day, modality_label, start, end, hours, "
+                               "description}", "20/11/2026 matin : activité asynchrone, 1 h"),
+    Var("distance.activities[].date", "Date d'une demi-journée à distance", "19/11/2026"),
+    Var("distance.activities[].half_day", "Matin ou après-midi", "Après-midi"),
+    Var("distance.activities[].modality_label", "Modalité : classe virtuelle ou activité asynchrone",
+        "Classe virtuelle"),
+    Var("distance.activities[].start", "Heure de début", "13:30"),
+    Var("distance.activities[].end", "Heure de fin", "16:30"),
+    Var("distance.activities[].hours", "Durée moyenne estimée", "3 h"),
+    Var("distance.activities[].description", "Activité pédagogique : ce que fait le stagiaire (activité "
+                                             "asynchrone), ou la classe virtuelle et ses horaires (jamais son lien)",
+        "classe virtuelle de 13:30 à 16:30, animée par Pierre Lefèvre"),
+    Var("distance.total", "Durée estimée de la formation à distance", "4 h"),
+    Var("distance.evaluations", "Évaluations qui jalonnent ou concluent l'action (liste de textes)",
+        "Quiz final de validation des acquis"),
+)
+
+
 def _by_modality(root: str) -> tuple[Var, ...]:
     """The hours attended per modality under ``root`` (context.by_modality; sessions/modality.py): empty when every
     hour attended was in the room."""
@@ -373,12 +402,12 @@ RECEIPT = (
 
 DOC_TYPES: dict[str, DocType] = {d.code: d for d in (
     DocType("convention", "Convention de formation professionnelle", "client", "convention.docx",
-            COMMON + ORG + COURSE + SESSION + CLIENT + PRICE + TRAINEES + (
+            COMMON + ORG + COURSE + SESSION + CLIENT + PRICE + TRAINEES + DISTANCE + (
                 Var("org.nda", "Numéro de déclaration d'activité", "76 31 12345 31", True),
                 Var("org.siret", "SIRET (formaté)", "443 061 841 00021", True),
             ), feminine=True),
     DocType("contract", "Contrat de formation professionnelle (particulier)", "enrolment", "contrat.docx",
-            COMMON + ORG + COURSE + SESSION + TRAINEE + PRICE + (
+            COMMON + ORG + COURSE + SESSION + TRAINEE + PRICE + DISTANCE + (
                 Var("contract.withdrawal_days", "Délai de rétractation (jours)", "10", True),
                 Var("contract.max_advance_percent", "Acompte maximal après rétractation (%)", "30", True),
                 Var("contract.advance", "Montant maximal de l'acompte", "180,00 €"),
@@ -393,7 +422,7 @@ DOC_TYPES: dict[str, DocType] = {d.code: d for d in (
                 Var("org.disability_contact", "Référent handicap", "…", True),
             ), feminine=True),
     DocType("programme", "Programme de formation", "session", "programme.docx",
-            COMMON + ORG + COURSE + SESSION),
+            COMMON + ORG + COURSE + SESSION + DISTANCE),
     DocType("internal_rules", "Règlement intérieur", "session", "reglement.docx",
             COMMON + ORG + INTERNAL_RULES),
     DocType("attendance_sheet", "Feuille d'émargement", "session", "emargement.docx",

@@ -418,6 +418,23 @@ def _convocation_slots(doc: Builder) -> None:
               loop="s in session.slots")
 
 
+def _distance(doc: Builder, heading) -> None:
+    """An action carried out wholly or partly at a distance (Code du travail D6313-3-1): the assistance of the trainee,
+    each activity at a distance with its estimated duration, the evaluations. Only when ``distance.applies``: a
+    room-only session's document reads as before. ``heading``: Builder.h1 or Builder.h2."""
+    doc.tag("{%p if distance.applies %}")
+    heading("Formation à distance (article D6313-3-1 du Code du travail)")
+    doc.p("{{ distance.wording }} ; durée estimée des activités à distance : {{ distance.total }}.", align=JUSTIFY)
+    doc.field("Assistance technique et pédagogique du stagiaire", "{{ distance.assistance }}", align=JUSTIFY)
+    doc.p(B("Activités pédagogiques à distance et leur durée moyenne estimée :"), keep_next=True)
+    doc.table([25, 22, 30, 75, 18], ["Date", "Demi-journée", "Modalité", "Activité", "Durée estimée"],
+              [["{{ a.date }}", "{{ a.half_day }}", "{{ a.modality_label }}", "{{ a.description }}", "{{ a.hours }}"]],
+              loop="a in distance.activities", size=8.5)
+    doc.p(B("Évaluations qui jalonnent ou concluent l'action :"), keep_next=True)
+    doc.bullets("e in distance.evaluations", "{{ e }}")
+    doc.tag("{%p endif %}")
+
+
 def _objectives(doc: Builder) -> None:
     doc.bullets("o in course.objectives", "{{ o }}")
 
@@ -510,6 +527,7 @@ def convention() -> Builder:
     doc.p(B("Titres et qualifications de l'équipe pédagogique :"), keep_next=True)
     _trainers(doc)
     doc.field("Accessibilité", "{{ course.accessibility }} – référent handicap : {{ org.disability_contact }}")
+    _distance(doc, doc.h2)
 
     doc.h1("Article 3 – Suivi de l'exécution, évaluation et sanction")
     doc.p("L'exécution de l'action est justifiée par des feuilles d'émargement signées par demi-journée par "
@@ -607,6 +625,7 @@ def contract() -> Builder:
     doc.field("Contrôle des connaissances", "{{ course.assessment_methods }}")
     doc.field("Sanction de la formation", "le stagiaire reçoit {{ contract.sanction }}.")
     doc.field("Accessibilité", "{{ course.accessibility }} – référent handicap : {{ org.disability_contact }}")
+    _distance(doc, doc.h2)
 
     doc.h1("Article 4 – Titres et qualifications de l'équipe pédagogique (L6353-4, 4°)")
     _trainers(doc)
@@ -742,6 +761,7 @@ def programme() -> Builder:
     _place_line(doc)
     doc.p(B("Équipe pédagogique :"), keep_next=True)
     _trainers(doc)
+    _distance(doc, doc.h1)
 
     doc.h1("Contact")
     doc.p("{{ org.quality_contact }}{% if org.email %} – {{ org.email }}{% endif %}")

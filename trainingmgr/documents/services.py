@@ -288,6 +288,9 @@ CHANGE_LABELS = {
     "mission.total_value": "montant de la mission", "clauses": "clauses du contrat",
     "funder": "financement France Travail", "entry": "date d'entrée en formation", "presence": "présence",
     "presence.slots": "présence par demi-journée", "fund": "fonds des non-salariés", "receipt": "paiements reçus",
+    "distance": "formation à distance", "distance.wording": "formation à distance", "distance.assistance": "assistance à distance",
+    "distance.activities": "activités à distance", "distance.total": "activités à distance",
+    "distance.evaluations": "évaluations",
 }
 
 

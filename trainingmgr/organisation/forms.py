@@ -6,6 +6,7 @@ from wtforms.validators import DataRequired, Optional
 
 from ..core.forms import Form, choices, max_length
 from .models import VAT_CHOICES
+from .services import REMOTE_ASSISTANCE_MAX
 
 
 class OrganisationForm(Form):
@@ -51,4 +52,11 @@ class OrganisationForm(Form):
     consumer_mediator = TextAreaField("Médiateur de la consommation (contrats avec les particuliers)",
                                       validators=[max_length(2000)])
     internal_rules = TextAreaField("Règlement intérieur : où le trouver (convocations)", validators=[max_length(2000)])
+    remote_assistance = TextAreaField(
+        "Assistance technique et pédagogique à distance",
+        description="Imprimée sur la convention, le contrat et le programme d'une session qui a des demi-journées à "
+                    "distance (article D6313-3-1 du Code du travail) : qui assiste le stagiaire, comment le joindre "
+                    "(e-mail, téléphone), quand, et sous quel délai il répond.",
+        validators=[max_length(REMOTE_ASSISTANCE_MAX)], render_kw={"rows": 4},
+    )
     submit = SubmitField("Enregistrer")

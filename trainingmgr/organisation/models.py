@@ -63,6 +63,10 @@ class Organisation(db.Model):
     cancellation_terms: Mapped[str] = mapped_column(Text, default="", server_default="")
     consumer_mediator: Mapped[str] = mapped_column(Text, default="", server_default="")
     internal_rules: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # The technical and pedagogical assistance of a trainee at a distance (Code du travail D6313-3-1, 1°): who, how
+    # to reach them, when, and how soon they answer. Printed on the convention, contract and programme of a session
+    # with virtual or asynchronous half-days.
+    remote_assistance: Mapped[str] = mapped_column(Text, default="", server_default="")
     # When the automations took over the e-mails the application used to send from fixed jobs (set by migration
     # c25a00000001 on a database that existed before it; None on a new one): a default rule never mails an
     # occasion due before it, which the old jobs had already handled (automations/engine.ensure_defaults).

@@ -19,8 +19,11 @@ EDITABLE_FIELDS = (
     "signatory_name", "signatory_title", "quality_contact_name", "quality_contact_title",
     "quality_contact_email", "quality_contact_phone", "disability_contact_name", "disability_contact_email",
     "disability_contact_phone", "accessibility_policy", "access_delay_policy", "payment_terms",
-    "cancellation_terms", "consumer_mediator", "internal_rules", "iban", "bic",
+    "cancellation_terms", "consumer_mediator", "internal_rules", "iban", "bic", "remote_assistance",
 )
+# The assistance of a trainee at a distance (D6313-3-1, 1°) is printed whole on three documents: a paragraph, not a
+# brochure.
+REMOTE_ASSISTANCE_MAX = 2000
 
 
 def _clean_bank_details(values: dict, org: Organisation, errors: dict[str, list[str]]) -> None:
@@ -86,6 +89,10 @@ def update_organisation(data: dict, logo_upload=None) -> Organisation:
             except ValidationError as exc:
                 errors.update(exc.fields)
     _clean_bank_details(values, org, errors)
+    if len(values.get("remote_assistance") or "") > REMOTE_ASSISTANCE_MAX:
+        errors.setdefault("remote_assistance", []).append(
+            f"L'assistance technique et pédagogique à distance ne doit pas dépasser {REMOTE_ASSISTANCE_MAX} "
+            "caractères.")
     qdate = values.get("qualiopi_date")
     if qdate is not None and not isinstance(qdate, dt.date):
         errors.setdefault("qualiopi_date", []).append("Date invalide.")

@@ -36,7 +36,7 @@ from ...organisation.models import VAT_EXEMPTION_MENTION
 from ...organisation.services import get_organisation
 from ...resources.models import RATE_UNITS, TRAINER_STATUSES, Trainer, TrainerStatus
 from ...sessions.modality import delivery_fields, distance_wording, modality_lines
-from ...sessions.models import Slot, SlotModality, TrainingSession
+from ...sessions.models import REMOTE_MODALITIES, Slot, SlotModality, TrainingSession
 
 EXEMPTION = "Exonération de TVA, article 261-4-4°-a du code général des impôts"
 RETENTION = ("Le dispensateur de l'action s'engage à conserver l'ensemble des pièces justificatives qui ont permis "
@@ -173,6 +173,43 @@ def _slot_line(slot: Slot) -> dict:
             "end": time_fr(slot.end_time), "hours": _hours(slot.hours), **delivery_fields(slot)}
 
 
+def distance_context(session: TrainingSession) -> dict | None:
+    """What the convention, the contract and the programme say of an action carried out wholly or partly at a
+    distance (Code du travail D6313-3-1; L6353-4, 3°): the technical and pedagogical assistance (the organisation's
+    text), each remote half-day with its estimated duration (an asynchronous activity's text, a virtual classroom's
+    times, never its link: it changes, and a signed document outlives it), the hours at a distance and the evaluations.
+    None for a session held wholly in the room: its documents read as before."""
+    remote = sorted((s for s in session.slots if s.modality in REMOTE_MODALITIES), key=lambda s: (s.date, s.start_time))
+    if not remote:
+        return None
+    activities, quizzes = [], []
+    for slot in remote:
+        start, end = time_fr(slot.start_time), time_fr(slot.end_time)
+        virtual = slot.modality == SlotModality.VIRTUAL.value
+        trainer = slot.trainer.full_name if slot.trainer is not None else "le formateur"
+        description = f"classe virtuelle de {start} à {end}, animée par {trainer}" if virtual else (slot.activity or "")
+        activities.append({"date": date_fr(slot.date), "half_day": slot.half_day_label,
+                           "modality_label": slot.modality_label, "start": start, "end": end,
+                           "hours": _hours(slot.hours), "description": description})
+        if not virtual and slot.quiz is not None:
+            quizzes.append(f"Quiz d'évaluation des acquis « {slot.quiz.title} » (activité asynchrone du "
+                           f"{date_fr(slot.date)})")
+    methods = session.course_version.assessment_methods
+    evaluations = [str(m) for m in (methods if isinstance(methods, (list, tuple)) else [methods]) if m]
+    return {"applies": True, "wording": distance_wording(slot.modality for slot in session.slots),
+            "assistance": get_organisation().remote_assistance or "", "activities": activities,
+            "total": _hours(sum((s.hours for s in remote), Decimal("0"))), "evaluations": evaluations + quizzes}
+
+
+def _with_distance(context: dict, session: TrainingSession) -> dict:
+    """``context`` with its ``distance`` block when the session has half-days at a distance (none otherwise: the
+    stored context of a room-only session is the one it had before, and its documents show no change)."""
+    distance = distance_context(session)
+    if distance is not None:
+        context["distance"] = distance
+    return context
+
+
 def _trainee(enrolment: Enrolment) -> dict:
     trainee = enrolment.trainee
     company = enrolment.company or trainee.company
@@ -251,7 +288,8 @@ def client_context(company: Company) -> dict:
 
 
 def convention(session: TrainingSession, company: Company, number: str) -> dict:
-    return _client_document(session, company, number, admitted_client_enrolments(session, company))
+    return _with_distance(_client_document(session, company, number, admitted_client_enrolments(session, company)),
+                          session)
 
 
 def _client_document(session: TrainingSession, company: Company, number: str, enrolments: list[Enrolment]) -> dict:
@@ -333,7 +371,7 @@ def contract(enrolment: Enrolment, number: str) -> dict:
                    contract={"withdrawal_days": str(CONTRACT_WITHDRAWAL_DAYS),
                              "max_advance_percent": str(CONTRACT_MAX_ADVANCE_PERCENT), "advance": money_fr(advance),
                              "sanction": CONTRACT_SANCTION})
-    return context
+    return _with_distance(context, enrolment.session)
 
 
 # --------------------------------------------------------------------------- a subcontracting trainer's contract
@@ -470,6 +508,9 @@ def missing_mentions(doc_type: str, context: dict) -> list[str]:
                        "formation (Catalogue)")
     if not context["org"]["nda"]:
         missing.append("numéro de déclaration d'activité de l'organisme (Administration → Organisme)")
+    if context.get("distance") and not context["distance"]["assistance"]:
+        missing.append("assistance technique et pédagogique à distance de l'article D6313-3-1 du Code du travail "
+                       "(Administration → Organisme)")
     return missing
 
 
@@ -504,7 +545,7 @@ def trainee_document(enrolment: Enrolment, number: str) -> dict:
 
 
 def programme(session: TrainingSession, number: str) -> dict:
-    return _base(session, number)
+    return _with_distance(_base(session, number), session)
 
 
 REPRESENTATION_HOURS = Decimal(500)  # R6352-9: delegates are elected for actions of more than 500 hours

@@ -1,7 +1,7 @@
 """What the advisor should look at: weekends and French public holidays, and what keeps a session from running
 as planned (session_warnings). The plan's rules (hours_gap, slots_without_trainer, needs_place, intra_without_client,
-unpriced) are read here once: session_warnings words them as warnings, workflow.confirmation_problems as what keeps
-the session from being confirmed."""
+unpriced, remote_assistance_missing) are read here once: session_warnings words them as warnings,
+workflow.confirmation_problems as what keeps the session from being confirmed."""
 from __future__ import annotations
 
 import datetime as dt
@@ -14,7 +14,8 @@ from flask import current_app
 from ...core.formatting import count_fr, date_fr, hours_fr
 from ...core.halfday import HALF_DAY_LABELS
 from ...core.timeutil import paris_today
-from ..models import ENROLLABLE, SessionStatus, TrainingSession
+from ...organisation.services import get_organisation
+from ..models import ENROLLABLE, REMOTE_MODALITIES, SessionStatus, TrainingSession
 from .seats import seats_taken
 from .statuses import EDITABLE_STATUSES
 
@@ -75,6 +76,9 @@ def _plan_warnings(session: TrainingSession) -> list[str]:
         warnings.append("Aucun lieu.")
     if intra_without_client(session):
         warnings.append("Session intra sans entreprise cliente.")
+    if remote_assistance_missing(session):
+        warnings.append("Assistance technique et pédagogique à distance à renseigner dans les paramètres de "
+                        "l'organisme (article D6313-3-1).")
     return warnings
 
 
@@ -102,6 +106,15 @@ def needs_place(session: TrainingSession) -> bool:
 
 def intra_without_client(session: TrainingSession) -> bool:
     return session.format == "intra" and session.client_company is None
+
+
+def remote_assistance_missing(session: TrainingSession) -> bool:
+    """Half-days at a distance while the organisation's settings do not say how a trainee is assisted at a distance:
+    the convention, the contract and the programme must (Code du travail D6313-3-1, 1°). The organisation is read only
+    for such a session; the dashboard's narrow rows carry no modality (the session page and the API show it)."""
+    if not any(getattr(slot, "modality", None) in REMOTE_MODALITIES for slot in session.slots):
+        return False
+    return not (get_organisation().remote_assistance or "").strip()
 
 
 def unpriced(session: TrainingSession) -> bool:

@@ -19,7 +19,9 @@ from ...extensions import db
 from ..ical import event_status
 from ..models import SESSION_STATUS_LABELS, STATUS_ACTIONS, SessionStatus, TrainingSession
 from .access import ensure_can_manage_sessions, session_load_options
-from .alerts import hours_gap, intra_without_client, needs_place, slots_without_trainer, unpriced
+from .alerts import (
+    hours_gap, intra_without_client, needs_place, remote_assistance_missing, slots_without_trainer, unpriced,
+)
 from .seats import seats_taken
 from .signals import session_cancelled, session_completed, session_confirmed
 from .slots import first_and_last
@@ -42,6 +44,9 @@ def confirmation_problems(session: TrainingSession) -> list[str]:
         problems.append("Chaque créneau doit avoir un lieu.")
     if any(slot.modality == "virtual" and not slot.meeting_link for slot in session.slots):
         problems.append("Chaque classe virtuelle doit avoir un lien de réunion.")
+    if remote_assistance_missing(session):  # the programme sent with the convocations must state it (D6313-3-1)
+        problems.append("Renseignez l'assistance technique et pédagogique à distance dans les paramètres de "
+                        "l'organisme (article D6313-3-1 du Code du travail).")
     problems.extend(_price_problems(session))
     return problems
 
