@@ -283,3 +283,43 @@ def test_confirming_a_session_at_a_distance_waits_for_the_assistance(app, demo):
     change_status(session, "confirmed", demo.advisor)
     db.session.commit()
     assert session.status == "confirmed"
+
+
+# --------------------------------------------------------------------------- an uploaded template without the section
+
+
+def _template_without_distance() -> bytes:
+    """A convention template showing every always-mandatory mention, and no « Formation à distance » section: as an
+    organisation's own template made before that section existed."""
+    from docx import Document
+
+    from tests.documents.support import shown
+    from trainingmgr.documents.catalogue import mandatory_of
+
+    document = Document()
+    for name in mandatory_of("convention"):
+        document.add_paragraph(shown(name))
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def test_an_uploaded_template_that_does_not_print_the_assistance_is_refused_for_a_distance_session(app, demo):
+    from sqlalchemy import func, select
+
+    from trainingmgr.documents.models import GeneratedDocument
+
+    services.upload_template("convention", _template_without_distance(), "maison.docx", demo.admin)
+    db.session.commit()
+    room_only = services.generate("convention", demo.dume, demo.advisor, company=_company(demo, demo.dume),
+                                  pdf=False)
+    assert "distance" not in room_only.context  # a room-only session: the template serves as before
+    db.session.commit()
+    before = db.session.scalar(select(func.count()).select_from(GeneratedDocument))
+    session = _mixed(demo.dume)
+    with pytest.raises(ValidationError) as info:
+        services.generate("convention", session, demo.advisor, company=_company(demo, session), pdf=False)
+    assert "n'imprime pas l'assistance technique et pédagogique à distance" in info.value.message
+    assert "modèle n° 1" in info.value.message and "D6313-3-1" in info.value.message
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(GeneratedDocument)) == before  # nothing stored

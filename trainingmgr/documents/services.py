@@ -42,7 +42,7 @@ from .catalogue import DOC_TYPES
 from .conversion import pdf as converter
 from .models import DocumentTemplate, GeneratedDocument
 from .rendering import context as builders
-from .rendering.engine import render, validate_template
+from .rendering.engine import render, validate_template, visible_text
 from .rendering.sample import sample_context
 
 signals = Namespace()
@@ -178,6 +178,29 @@ def _new_code() -> str:
         code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(12))  # 60 bits
         if db.session.scalar(select(GeneratedDocument.id).where(GeneratedDocument.verify_code == code)) is None:
             return code
+
+
+# The documents that must state the assistance of a trainee at a distance (Code du travail D6313-3-1) when the
+# session has virtual or asynchronous half-days (context.distance_context).
+DISTANCE_DOCUMENTS = ("convention", "contract", "programme")
+
+
+def _check_distance_shown(doc_type: str, context: dict, docx: bytes, template_label: str) -> None:
+    """A session at a distance: the rendered document must show the organisation's assistance text. The default
+    templates print it in their « Formation à distance » section; an uploaded template written before that section
+    existed, or without it, would issue a convention missing a legal mention: refused before anything is stored.
+    Compared without whitespace (the text spans runs and paragraphs)."""
+    distance = context.get("distance") if doc_type in DISTANCE_DOCUMENTS else None
+    if not distance:
+        return
+    wanted = re.sub(r"\s+", "", distance.get("assistance") or "")[:60]
+    if not wanted or wanted.casefold() in re.sub(r"\s+", "", visible_text(docx)).casefold():
+        return
+    raise ValidationError(
+        f"{DOC_TYPES[doc_type].label} : le modèle « {template_label} » n'imprime pas l'assistance technique et "
+        "pédagogique à distance (article D6313-3-1 du Code du travail) alors que la session a des demi-journées à "
+        "distance. Ajoutez au modèle la section « Formation à distance » (variables distance.*, voir le catalogue "
+        "des variables) ou revenez au modèle par défaut.", fields={"template": [template_label]})
 
 
 def _prefix(doc_type: str) -> str:
@@ -405,7 +428,9 @@ def generate(doc_type: str, session: TrainingSession, actor: User, *, enrolment:
                             f"données (article L6353-3 du Code du travail). Modification constatée : {found}.")
     why = " ; ".join(p for p in (found, (reason or "").strip()) if p) or ON_REQUEST
     base = f"{_prefix(doc_type).lower()}-{session.id}-{subject.split(':')[-1]}-v{version}"
-    docx_file, pdf_file = store_document_files(render(template, context).docx, base, pdf)
+    rendered = render(template, context).docx
+    _check_distance_shown(doc_type, context, rendered, label)
+    docx_file, pdf_file = store_document_files(rendered, base, pdf)
     document = GeneratedDocument(
         doc_type=doc_type, subject=subject, version=version, number=number, session_id=session.id,
         enrolment_id=enrolment.id if enrolment else None, company_id=company.id if company else None,

@@ -111,7 +111,7 @@ def _mentions_not_shown(doc_type: str, template: bytes) -> list[str]:
     ``org['nda']`` counts as ``org.nda``."""
     context = sample_context(doc_type)
     sentinels = _plant_sentinels(context, mandatory_of(doc_type))
-    text = _visible_text(render(template, context).docx).casefold()  # a filter may change the case (upper)
+    text = visible_text(render(template, context).docx).casefold()  # a filter may change the case (upper)
     labels = {v.name: v.label for v in variables_of(doc_type)}
     return [f"Mention obligatoire absente : {_mention_label(labels[name])} (« {name} »)"
             for name, sentinel in sentinels.items() if sentinel.casefold() not in text]
@@ -160,7 +160,7 @@ def _mention_label(label: str) -> str:
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
 
-def _visible_text(docx: bytes) -> str:
+def visible_text(docx: bytes) -> str:
     """The text a reader sees in a .docx: the body with its tables, the headers and the footers, without the
     runs formatted as hidden (deleted revisions and field codes are not ``w:t`` text)."""
     texts: list[str] = []
