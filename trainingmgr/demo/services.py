@@ -114,7 +114,7 @@ ORGANISATION = {
     "internal_rules": "Le règlement intérieur de l'organisme est joint à la convocation et affiché en salle de "
                       "formation.",
     "remote_assistance": (
-        "Assistance technique et pédagogique : Camille Bernard, conseillère formation, conseil@formaction.example, "
+        "Camille Bernard, conseillère formation, conseil@formaction.example, "
         "05 61 00 00 01, du lundi au vendredi de 9 h à 17 h ; réponse sous 24 heures ouvrées (connexion, accès à la "
         "classe virtuelle et aux activités, questions sur le contenu transmises au formateur). Pendant les classes "
         "virtuelles, le formateur répond en direct aux questions techniques et pédagogiques."
