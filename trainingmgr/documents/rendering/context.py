@@ -62,11 +62,16 @@ class Picture:
         return hashlib.sha256(self.data).hexdigest()
 
 
-def _field_lines(value) -> str:
-    """A course field as text: lists (e.g. the assessment methods) one item per line."""
+def _field_items(value) -> list[str]:
+    """A course field's items: a list's non-empty ones (e.g. the assessment methods), or a text alone."""
     if isinstance(value, (list, tuple)):
-        return "\n".join(str(v) for v in value if v)
-    return value or ""
+        return [str(v) for v in value if v]
+    return [str(value)] if value else []
+
+
+def _field_lines(value) -> str:
+    """A course field as text: lists one item per line."""
+    return "\n".join(_field_items(value))
 
 
 def _hours(value: Decimal) -> str:
@@ -194,8 +199,7 @@ def distance_context(session: TrainingSession) -> dict | None:
         if not virtual and slot.quiz is not None:
             quizzes.append(f"Quiz d'évaluation des acquis « {slot.quiz.title} » (activité asynchrone du "
                            f"{date_fr(slot.date)})")
-    methods = session.course_version.assessment_methods
-    evaluations = [str(m) for m in (methods if isinstance(methods, (list, tuple)) else [methods]) if m]
+    evaluations = _field_items(session.course_version.assessment_methods)
     return {"applies": True, "wording": distance_wording(slot.modality for slot in session.slots),
             "assistance": get_organisation().remote_assistance or "", "activities": activities,
             "total": _hours(sum((s.hours for s in remote), Decimal("0"))), "evaluations": evaluations + quizzes}
@@ -622,7 +626,7 @@ def attendance_sheet(session: TrainingSession, number: str, code: str, url: str)
         counter = grid.countersignatures.get(slot.id)
         trainer_signature = ""
         if counter is not None:
-            trainer_signature = Picture(images[counter.id], 30) if counter.id in images else counter.signature_label
+            trainer_signature = _signature_shown(counter, images)
         label = (f"{date_long_fr(slot.date).capitalize()}, {slot.half_day_label.lower()} "
                  f"({time_fr(slot.start_time)}–{time_fr(slot.end_time)})")
         slots.append({
@@ -641,6 +645,11 @@ def attendance_sheet(session: TrainingSession, number: str, code: str, url: str)
     return context
 
 
+def _signature_shown(record, images: dict[int, bytes]):
+    """A signature on the sheet: its drawing (30 mm wide), or the text standing for it (typed, erased…)."""
+    return Picture(images[record.id], 30) if record.id in images else record.signature_label
+
+
 def _sheet_row(enrolment: Enrolment, cell: attendance.Cell, images: dict[int, bytes]) -> dict:
     """A trainee's line of a half-day on the sheet: the signature (the time declared for an asynchronous activity),
     its time and method, and the observations: late arrival, early departure, corrections, justification, and for
@@ -649,7 +658,7 @@ def _sheet_row(enrolment: Enrolment, cell: attendance.Cell, images: dict[int, by
     declaration = next((r for r in reversed(cell.records) if r.kind == "declaration"), None)
     if cell.signature is not None:
         record = cell.signature
-        signature = Picture(images[record.id], 30) if record.id in images else record.signature_label
+        signature = _signature_shown(record, images)
         signed_at = datetime_fr(record.created_at)
         method = f"{record.method_label}, {record.mode_label}"
     elif declaration is not None:
@@ -657,7 +666,7 @@ def _sheet_row(enrolment: Enrolment, cell: attendance.Cell, images: dict[int, by
         signed_at = datetime_fr(declaration.created_at)
         method = f"{declaration.method_label}, temps déclaré"
     if cell.check is not None:
-        second = Picture(images[cell.check.id], 30) if cell.check.id in images else cell.check.signature_label
+        second = _signature_shown(cell.check, images)
     notes = []
     if cell.late:
         notes.append(f"arrivé(e) à {time_fr(cell.arrived_at)}")
@@ -695,7 +704,7 @@ def _slot_evidence(slot: Slot, reports: list) -> str:
         lines = []
         for report in reports:
             line = f"rapport {SOURCES.get(report.source, report.source)} importé le {datetime_fr(report.created_at)}"
-            if report.file_id is None and report.erased_at is not None:
+            if report_integrity.is_erased(report):
                 line += f", fichier effacé le {date_fr(report.erased_at)} à l'échéance de conservation"
             lines.append(f"{line}, empreinte SHA-256 {report.sha256}")
         return f"{text} d'après le rapport de connexion ({' ; '.join(lines)})."
